@@ -1,0 +1,89 @@
+"""Settings read from the environment, each with its default (the README lists them).
+
+`Settings.from_env()` is the only place that reads `os.environ` for the service;
+tests build `Settings(...)` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_RULES_FILE = ROOT / "rules.toml"
+DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'var' / 'questboard.db'}"
+
+
+class ConfigError(ValueError):
+    """The environment holds a value the service cannot start with."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    role: str  # "server" or "admin"
+    secret: str
+
+
+def parse_api_keys(raw: str) -> tuple[ApiKey, ...]:
+    """Parse `role:secret,role:secret`; roles are `server` and `admin`."""
+    keys = []
+    for position, item in enumerate(part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        role, sep, secret = item.partition(":")
+        if not sep or role not in ("server", "admin") or not secret:
+            raise ConfigError(
+                f"API_KEYS entry {position + 1} must be 'server:<secret>' or 'admin:<secret>'"
+            )
+        keys.append(ApiKey(role=role, secret=secret))
+    return tuple(keys)
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rq_redis_url: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    api_keys: tuple[ApiKey, ...] = field(default_factory=tuple)
+    game_timezone: str = "UTC"
+    day_reset_hour: int = 3
+    rules_file: Path = DEFAULT_RULES_FILE
+    idempotency_ttl_seconds: int = 86_400
+    max_body_bytes: int = 16_384
+    environment: str = "development"
+
+    @property
+    def queue_redis_url(self) -> str:
+        """RQ's Redis: RQ cannot run on Redis Cluster, the engine can."""
+        return self.rq_redis_url or self.redis_url
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        redis_url = env.get("REDIS_URL") or cls.redis_url
+        return cls(
+            redis_url=redis_url,
+            rq_redis_url=env.get("RQ_REDIS_URL") or None,
+            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            api_keys=parse_api_keys(env.get("API_KEYS", "")),
+            game_timezone=env.get("GAME_TIMEZONE") or "UTC",
+            day_reset_hour=_int(env, "DAY_RESET_HOUR", 3, 0, 23),
+            rules_file=Path(env.get("RULES_FILE") or DEFAULT_RULES_FILE),
+            idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86_400, 60, 30 * 86_400),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 1_024, 10 * 1_048_576),
+            environment=env.get("QUESTBOARD_ENV") or "development",
+        )

@@ -1,0 +1,5 @@
+"""Questboard's domain: economy, leaderboards, progression. Talks to Redis only."""
+
+from engine.runtime import Engine
+
+__all__ = ["Engine"]

@@ -1,0 +1,67 @@
+"""The engine's typed errors. Each carries a stable snake_case `code`.
+
+Lua scripts return negative integer codes; `from_script_code` turns them into these.
+The web layer maps each class to an HTTP status and the JSON error body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class QuestboardError(Exception):
+    code = "internal_error"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidInputError(QuestboardError):
+    """Input the engine refuses even though it passed the schema (e.g. a bad period)."""
+
+    code = "validation_error"
+
+
+class InsufficientFundsError(QuestboardError):
+    code = "insufficient_funds"
+
+
+class BalanceLimitError(QuestboardError):
+    code = "balance_limit_exceeded"
+
+
+class UnknownItemError(QuestboardError):
+    code = "unknown_item"
+
+
+class PriceChangedError(QuestboardError):
+    code = "price_changed"
+
+
+class IdempotencyKeyReusedError(QuestboardError):
+    code = "idempotency_key_reused"
+
+
+class ScriptContractError(QuestboardError):
+    """A Lua script answered with something the engine does not understand."""
+
+    code = "internal_error"
+
+
+# Codes the Lua scripts return as their first value: the error each one means, and
+# the message, filled from the details the script returned.
+SCRIPT_ERRORS: dict[int, tuple[type[QuestboardError], str]] = {
+    -1: (InsufficientFundsError, "Not enough {resource}: {required} needed, {available} available."),
+    -2: (IdempotencyKeyReusedError, "This Idempotency-Key was already used with a different request."),
+    -3: (BalanceLimitError, "This would take {resource} above the limit of {limit}."),
+}
+
+
+def from_script_code(code: int, details: dict[str, Any]) -> QuestboardError:
+    known = SCRIPT_ERRORS.get(code)
+    if known is None:
+        return ScriptContractError(f"unknown script code {code}", {"code": code})
+    error_class, template = known
+    return error_class(template.format(**details), details)

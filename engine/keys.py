@@ -1,0 +1,57 @@
+"""Every Redis key name the engine uses is built here, and only here.
+
+docs/redis-keys.md documents each key for services that read Redis directly.
+
+Hash tags: all keys of one player sit in the hash slot of the player's *shard*
+(``{p07}``), together with the shard's outbox stream. A balance change therefore
+updates the wallet, the player's ledger, the shard outbox (what the persistence job
+drains) and the idempotency record in one Lua call on one slot, so the engine can run
+on Redis Cluster. The shard is ``crc32(player_id) % PLAYER_SHARDS``; the number is
+fixed for the life of a deployment (changing it would move every player's keys).
+
+Player ids match ``^[A-Za-z0-9_.:-]{1,64}$``; they never contain ``/``, ``{`` or
+``}``, so ``/`` separates a player id from a client-chosen suffix unambiguously.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+PREFIX = "qb"
+PLAYER_SHARDS = 16
+
+
+def shard_of(player_id: str) -> int:
+    return zlib.crc32(player_id.encode()) % PLAYER_SHARDS
+
+
+def shard_tag(shard: int) -> str:
+    return f"{{p{shard:02d}}}"
+
+
+def _player(kind: str, player_id: str) -> str:
+    return f"{PREFIX}:{shard_tag(shard_of(player_id))}:{kind}:{player_id}"
+
+
+def wallet(player_id: str) -> str:
+    """Hash: resource -> balance."""
+    return _player("wallet", player_id)
+
+
+def ledger(player_id: str) -> str:
+    """Stream: the player's balance changes, oldest first."""
+    return _player("ledger", player_id)
+
+
+def idempotency(player_id: str, route: str, key: str) -> str:
+    """String (JSON): the recorded outcome of one idempotent request; expires."""
+    return f"{PREFIX}:{shard_tag(shard_of(player_id))}:idem:{route}:{player_id}/{key}"
+
+
+def outbox(shard: int) -> str:
+    """Stream: every ledger entry of the shard's players, until persisted to SQL."""
+    return f"{PREFIX}:{shard_tag(shard)}:outbox"
+
+
+def player_outbox(player_id: str) -> str:
+    return outbox(shard_of(player_id))

@@ -1,0 +1,91 @@
+"""Purchases: buying catalog items at the server's price, exactly once per key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine import transactions
+from engine.errors import InvalidInputError, PriceChangedError, UnknownItemError
+from engine.idempotency import IdempotentRequest, recorded_outcome
+from engine.rules import CatalogItem
+from engine.runtime import Engine
+from engine.transactions import Transaction
+
+ROUTE = "purchase"
+
+
+@dataclass(frozen=True)
+class Purchase:
+    item: str
+    quantity: int
+    cost: dict[str, int]
+    transaction: Transaction
+
+
+def purchase(
+    engine: Engine,
+    player_id: str,
+    item_id: str,
+    quantity: int,
+    idempotency_key: str,
+    expected_price: dict[str, int] | None = None,
+) -> Purchase:
+    """Buy `quantity` units of `item_id`, paying the catalog's price.
+
+    `expected_price` is the unit price the client showed the player; when given and
+    different from the catalog's, nothing is bought (the player saw a stale price).
+
+    Raises:
+        UnknownItemError, InvalidInputError (quantity above the item's maximum),
+        PriceChangedError, InsufficientFundsError, IdempotencyKeyReusedError.
+    """
+    request = IdempotentRequest.of(
+        ROUTE,
+        idempotency_key,
+        {"item": item_id, "quantity": quantity, "expected_price": expected_price},
+    )
+    try:
+        item = _check(engine, item_id, quantity, expected_price)
+    except (UnknownItemError, InvalidInputError, PriceChangedError):
+        # The rules may have changed since this request was first answered: a replay
+        # still gets its first answer.
+        outcome = recorded_outcome(engine, player_id, request)
+        if outcome is None:
+            raise
+        transaction = transactions.outcome_to_transaction(engine, outcome, replayed=True)
+        cost = {name: -delta for name, delta in transaction.deltas.items() if delta < 0}
+        return Purchase(item=item_id, quantity=quantity, cost=cost, transaction=transaction)
+
+    transaction = transactions.apply(
+        engine,
+        player_id,
+        kind=ROUTE,
+        deltas=item.deltas(quantity),
+        reason=f"{quantity} x {item.item_id}",
+        request=request,
+    )
+    return Purchase(
+        item=item.item_id,
+        quantity=quantity,
+        cost=item.cost(quantity),
+        transaction=transaction,
+    )
+
+
+def _check(
+    engine: Engine, item_id: str, quantity: int, expected_price: dict[str, int] | None
+) -> CatalogItem:
+    item = engine.rules.catalog.get(item_id)
+    if item is None:
+        raise UnknownItemError(f"There is no item {item_id!r} in the catalog.", {"item": item_id})
+    if not 1 <= quantity <= item.max_quantity:
+        raise InvalidInputError(
+            f"Quantity must be between 1 and {item.max_quantity} for {item_id}.",
+            {"quantity": [f"Must be between 1 and {item.max_quantity}."]},
+        )
+    if expected_price is not None and dict(expected_price) != dict(item.price):
+        raise PriceChangedError(
+            f"The price of {item_id} is not the price the client expected.",
+            {"item": item_id, "price": dict(item.price), "expected_price": expected_price},
+        )
+    return item

@@ -1,0 +1,54 @@
+"""The one table of Lua scripts: each file in lua/ registered once, with its key count.
+
+redis-py's `Script` runs EVALSHA and loads the script again on NOSCRIPT, so a Redis
+restart or failover needs nothing from us. The key count is checked on every call:
+a script that silently got a key in ARGV would break Redis Cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.commands.core import Script
+
+LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
+
+# script name -> number of KEYS it takes
+SCRIPTS: dict[str, int] = {
+    "apply_transaction": 4,
+}
+
+
+@dataclass(frozen=True)
+class RegisteredScript:
+    name: str
+    key_count: int
+    script: Script
+
+    def __call__(self, keys: Sequence[str], args: Sequence[Any], client: Any = None) -> Any:
+        if len(keys) != self.key_count:
+            raise ValueError(f"{self.name}.lua takes {self.key_count} keys, got {len(keys)}")
+        return self.script(keys=keys, args=args, client=client)
+
+
+def lua_source(name: str) -> str:
+    return (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
+
+
+class Scripts:
+    """All scripts, registered on one client. Attribute access by script name."""
+
+    def __init__(self, redis: Any) -> None:
+        self._scripts = {
+            name: RegisteredScript(name, key_count, redis.register_script(lua_source(name)))
+            for name, key_count in SCRIPTS.items()
+        }
+
+    def __getattr__(self, name: str) -> RegisteredScript:
+        try:
+            return self._scripts[name]
+        except KeyError:
+            raise AttributeError(name) from None

@@ -1,0 +1,103 @@
+"""Balance changes: one Lua call checks, applies, records the outcome and the ledger.
+
+Every change of a balance in the engine goes through `apply`, so that for every
+player the sum of the ledger's deltas equals the wallet, always.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine import keys
+from engine.clock import from_ms, to_ms
+from engine.errors import QuestboardError, from_script_code
+from engine.idempotency import IdempotentRequest
+from engine.runtime import Engine
+
+APPLIED, REPLAYED = 0, 1
+
+
+@dataclass(frozen=True)
+class Transaction:
+    transaction_id: str
+    at: datetime
+    deltas: dict[str, int]
+    balances: dict[str, int]
+    replayed: bool = False
+
+
+def apply(
+    engine: Engine,
+    player_id: str,
+    kind: str,
+    deltas: dict[str, int],
+    reason: str,
+    request: IdempotentRequest,
+) -> Transaction:
+    """Apply `deltas` to the player's wallet exactly once for `request`.
+
+    Raises:
+        InsufficientFundsError: a balance would go below zero; nothing changed.
+        BalanceLimitError: a balance would go above the rules' maximum.
+        IdempotencyKeyReusedError: the key was used before with another request.
+    """
+    if not deltas or any(delta == 0 for delta in deltas.values()):
+        raise ValueError("a transaction needs at least one non-zero delta")
+    args: list[Any] = [
+        player_id,
+        kind,
+        reason,
+        to_ms(engine.clock.now()),
+        request.fingerprint,
+        engine.idempotency_ttl_seconds,
+        engine.rules.limits.max_balance,
+        request.reference,
+    ]
+    for resource, delta in deltas.items():
+        args += [resource, delta]
+    code, payload = engine.scripts.apply_transaction(
+        keys=[
+            keys.wallet(player_id),
+            keys.ledger(player_id),
+            keys.player_outbox(player_id),
+            request.redis_key(player_id),
+        ],
+        args=args,
+    )
+    outcome = json.loads(payload)
+    if code == REPLAYED:
+        return outcome_to_transaction(engine, outcome, replayed=True)
+    if code == APPLIED:
+        return outcome_to_transaction(engine, outcome, replayed=False)
+    if code == -2:
+        outcome = {"idempotency_key": request.key}
+    raise outcome_error(int(code), outcome)
+
+
+def outcome_to_transaction(engine: Engine, outcome: dict, replayed: bool) -> Transaction:
+    """Turn a recorded outcome into the transaction it describes, or raise its error."""
+    code = int(outcome["code"])
+    if code != APPLIED:
+        raise outcome_error(code, outcome)
+    return Transaction(
+        transaction_id=outcome["tx"],
+        at=from_ms(outcome["at"]),
+        deltas=outcome["deltas"],
+        balances=with_every_resource(engine, outcome["balances"]),
+        replayed=replayed,
+    )
+
+
+def outcome_error(code: int, outcome: dict) -> QuestboardError:
+    details = {name: value for name, value in outcome.items() if name not in ("fp", "code")}
+    return from_script_code(code, details)
+
+
+def with_every_resource(engine: Engine, balances: dict[str, Any]) -> dict[str, int]:
+    """Every resource of the rules, zero where the wallet has none, then any others."""
+    full = {resource: 0 for resource in engine.rules.resources}
+    full.update({name: int(amount) for name, amount in balances.items()})
+    return full

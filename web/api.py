@@ -1,0 +1,37 @@
+"""flask-smorest wired to our error shape: the spec and validation from one schema.
+
+Validation failures are 400 (webargs says 422 by default), and every error, whether
+raised by webargs, Werkzeug or the engine, leaves through `web.errors`.
+"""
+
+from __future__ import annotations
+
+import flask_smorest
+import marshmallow as ma
+from webargs.flaskparser import FlaskParser
+
+
+class Parser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class ErrorBodySchema(ma.Schema):
+    """`{"error": {"code", "message", "details"}}`: the body of every error."""
+
+    class Inner(ma.Schema):
+        code = ma.fields.String(required=True, metadata={"example": "validation_error"})
+        message = ma.fields.String(required=True)
+        details = ma.fields.Dict(required=True)
+
+    error = ma.fields.Nested(Inner, required=True)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorBodySchema
+
+    def _register_error_handlers(self) -> None:
+        """Errors are handled by web.errors, registered by the app factory."""

@@ -1,0 +1,56 @@
+"""Bearer-key authentication for every /v1 route.
+
+`API_KEYS` holds `role:secret` pairs; `server` keys are for game servers, `admin`
+keys also open /v1/admin. Presented keys are hashed and compared with every
+configured key's hash in constant time, so timing reveals nothing about the keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Flask, current_app, g, request
+
+from config import ApiKey
+from web.errors import ApiError
+
+PROTECTED_PREFIX = "/v1/"
+ADMIN_PREFIX = "/v1/admin/"
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+class KeyRing:
+    def __init__(self, keys: tuple[ApiKey, ...]) -> None:
+        self._keys = [(_digest(key.secret), key.role) for key in keys]
+
+    def role_for(self, secret: str) -> str | None:
+        presented = _digest(secret)
+        role = None
+        for digest, key_role in self._keys:  # no early exit: same work for every key
+            if hmac.compare_digest(presented, digest) and role != "admin":
+                role = key_role
+        return role
+
+
+def authenticate() -> None:
+    if not request.path.startswith(PROTECTED_PREFIX):
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    role = None
+    if scheme.lower() == "bearer" and secret.strip():
+        role = current_app.extensions["questboard.keyring"].role_for(secret.strip())
+    if role is None:
+        raise ApiError(401, "unauthorized", "A valid API key is required (Authorization: Bearer).")
+    if request.path.startswith(ADMIN_PREFIX) and role != "admin":
+        raise ApiError(403, "forbidden", "This route needs an admin key.")
+    g.api_role = role
+
+
+def init_app(app: Flask, keys: tuple[ApiKey, ...]) -> None:
+    app.extensions["questboard.keyring"] = KeyRing(keys)
+    app.before_request(authenticate)

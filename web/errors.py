@@ -1,0 +1,105 @@
+"""The one error path out of the service: every failure becomes the same JSON body.
+
+`{"error": {"code": "<snake_case>", "message": "<for a person>", "details": {...}}}`.
+Engine errors carry their code; this module alone decides their HTTP status. No
+stack trace ever reaches a client: unexpected exceptions are logged and answered 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from engine.errors import QuestboardError
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE = {
+    "validation_error": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "unknown_item": 404,
+    "insufficient_funds": 409,
+    "price_changed": 409,
+    "balance_limit_exceeded": 409,
+    "idempotency_key_reused": 422,
+    "internal_error": 500,
+}
+
+# Werkzeug's exceptions by status, for errors raised before a view runs.
+CODE_BY_STATUS = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "validation_error",
+    415: "validation_error",
+}
+
+
+class ApiError(HTTPException):
+    """An error the web layer raises itself (auth, bad path parameters)."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+        super().__init__(description=message)
+        self.code = status
+        self.error_code = code
+        self.details = details or {}
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+def handle_engine_error(error: QuestboardError):
+    return error_response(
+        STATUS_BY_CODE.get(error.code, 500), error.code, error.message, error.details
+    )
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    if isinstance(error, ApiError):
+        response = error_response(status, error.error_code, error.description, error.details)
+    else:
+        data = getattr(error, "data", None) or {}
+        if "messages" in data:  # webargs: {location: {field: [messages]}}
+            details: dict[str, Any] = {}
+            for location, errors in data["messages"].items():
+                if isinstance(errors, dict):
+                    details.update(errors)
+                else:  # e.g. {"json": ["Invalid JSON body."]}
+                    details[location] = errors
+            message = "The request is not valid."
+        elif status == 413:
+            details = {"body": ["The request body is too large."]}
+            message = "The request body is too large."
+        else:
+            details = {}
+            message = error.description or error.name
+        code = CODE_BY_STATUS.get(status, "internal_error" if status >= 500 else "bad_request")
+        response = error_response(status, code, message, details)
+    headers = (getattr(error, "data", None) or {}).get("headers") or {}
+    for name, value in headers.items():
+        response.headers[name] = value
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error", exc_info=error)
+    return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(QuestboardError, handle_engine_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,40 @@
+"""POST /v1/admin/players/{player_id}/grants: admins add or remove resources."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine import grants
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.purchases import replay_headers
+from web.schemas import IdempotencyHeaderSchema, StrictSchema, TransactionSchema, amounts_field
+
+blp = Blueprint("grants", __name__, url_prefix="/v1/admin/players", description="Admin grants.")
+
+
+class GrantRequestSchema(StrictSchema):
+    resources = amounts_field(
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"example": {"coins": 100}},
+    )
+    reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
+
+
+@blp.route("/<player:player_id>/grants", methods=["POST"])
+@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
+@blp.arguments(GrantRequestSchema)
+@blp.response(201, TransactionSchema)
+@blp.alt_response(409, description="insufficient_funds")
+@blp.alt_response(422, description="idempotency_key_reused")
+def create_grant(body: dict, player_id: str, idempotency_key: str):
+    transaction = grants.grant(
+        get_engine(),
+        player_id,
+        resources=body["resources"],
+        reason=body["reason"],
+        idempotency_key=idempotency_key,
+    )
+    return transaction, 201, replay_headers(transaction.replayed)

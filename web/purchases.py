@@ -1,0 +1,56 @@
+"""POST /v1/players/{player_id}/purchases: buy catalog items, exactly once per key."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine import purchases
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.schemas import IdempotencyHeaderSchema, StrictSchema, amounts_field
+
+blp = Blueprint("purchases", __name__, url_prefix="/v1/players", description="Purchases.")
+
+
+class PurchaseRequestSchema(StrictSchema):
+    item = ma.fields.String(
+        required=True, validate=validate.Length(1, 64), metadata={"example": "steel"}
+    )
+    quantity = ma.fields.Integer(
+        required=True, strict=True, validate=validate.Range(1, 1_000_000), metadata={"example": 2}
+    )
+    expected_price = amounts_field(
+        metadata={"description": "The unit price the player saw, as in the catalog."},
+    )
+
+
+class PurchaseSchema(ma.Schema):
+    transaction_id = ma.fields.String(required=True, attribute="transaction.transaction_id")
+    item = ma.fields.String(required=True)
+    quantity = ma.fields.Integer(required=True)
+    cost = amounts_field(required=True)
+    balances = amounts_field(required=True, attribute="transaction.balances")
+
+
+@blp.route("/<player:player_id>/purchases", methods=["POST"])
+@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
+@blp.arguments(PurchaseRequestSchema)
+@blp.response(201, PurchaseSchema)
+@blp.alt_response(404, description="unknown_item")
+@blp.alt_response(409, description="insufficient_funds or price_changed")
+@blp.alt_response(422, description="idempotency_key_reused")
+def create_purchase(body: dict, player_id: str, idempotency_key: str):
+    result = purchases.purchase(
+        get_engine(),
+        player_id,
+        item_id=body["item"],
+        quantity=body["quantity"],
+        idempotency_key=idempotency_key,
+        expected_price=body.get("expected_price"),
+    )
+    return result, 201, replay_headers(result.transaction.replayed)
+
+
+def replay_headers(replayed: bool) -> dict[str, str]:
+    return {"Idempotent-Replayed": "true"} if replayed else {}

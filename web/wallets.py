@@ -1,0 +1,16 @@
+"""GET /v1/players/{player_id}/wallet: a player's balances."""
+
+from __future__ import annotations
+
+from engine import wallet
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.schemas import BalancesSchema
+
+blp = Blueprint("wallets", __name__, url_prefix="/v1/players", description="Wallets.")
+
+
+@blp.route("/<player:player_id>/wallet")
+@blp.response(200, BalancesSchema)
+def get_wallet(player_id: str):
+    return {"player_id": player_id, "balances": wallet.balances(get_engine(), player_id)}
