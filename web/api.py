@@ -13,6 +13,12 @@ from webargs.flaskparser import FlaskParser
 
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
+    # Unknown query parameters are refused like unknown JSON fields; headers are not.
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": ma.RAISE,
+        "querystring": ma.RAISE,
+    }
 
 
 class ErrorBodySchema(ma.Schema):

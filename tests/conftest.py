@@ -1,0 +1,107 @@
+"""Fixtures: engines on fakeredis and on the real Redis (database 15), apps, clients.
+
+The real Redis is REDIS_URL's server (default 127.0.0.1:6379), always database 15,
+which the tests flush before and after each test; no other database is touched.
+Without a reachable server the real-Redis tests are skipped, except when CI=true:
+there a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from urllib.parse import urlparse
+
+import fakeredis
+import pytest
+import redis
+
+from config import ApiKey, Settings
+from engine import Engine
+from engine.clock import FixedClock
+from engine.rules import load_rules
+from web import create_app
+
+TEST_DB = 15
+SERVER_KEY = "server-test-key"
+ADMIN_KEY = "admin-test-key"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def real_redis_url() -> str:
+    parsed = urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")
+    return parsed._replace(path=f"/{TEST_DB}").geturl()
+
+
+def _connect_real_redis() -> redis.Redis:
+    client = redis.Redis.from_url(real_redis_url())
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        message = f"Redis at {real_redis_url()} is not reachable: {error}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return client
+
+
+@pytest.fixture
+def real_redis():
+    client = _connect_real_redis()
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def fake_redis():
+    return fakeredis.FakeRedis()
+
+
+@pytest.fixture(params=["fakeredis", "redis"])
+def any_redis(request):
+    """The same test on fakeredis and on the real server."""
+    if request.param == "fakeredis":
+        return fakeredis.FakeRedis()
+    return request.getfixturevalue("real_redis")
+
+
+@pytest.fixture
+def rules():
+    return load_rules(Settings().rules_file)
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def engine(any_redis, rules, clock):
+    return Engine(redis=any_redis, rules=rules, clock=clock)
+
+
+@pytest.fixture
+def settings():
+    return Settings(api_keys=(ApiKey("server", SERVER_KEY), ApiKey("admin", ADMIN_KEY)))
+
+
+@pytest.fixture
+def app(settings, fake_redis, clock):
+    return create_app(settings, redis_client=fake_redis, clock=clock)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def server_headers():
+    return {"Authorization": f"Bearer {SERVER_KEY}"}
+
+
+@pytest.fixture
+def admin_headers():
+    return {"Authorization": f"Bearer {ADMIN_KEY}"}

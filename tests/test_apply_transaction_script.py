@@ -1,0 +1,119 @@
+"""lua/apply_transaction.lua called directly: each return code, on fakeredis and Redis."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine import keys
+from engine.scripts import Scripts
+
+PLAYER = "alice"
+NOW = 1_795_600_000_000
+
+
+def call(redis, *deltas, fingerprint="fp-1", idem="k1", max_balance=1_000_000, ttl=3600):
+    script = Scripts(redis).apply_transaction
+    args = [PLAYER, "grant", "test", NOW, fingerprint, ttl, max_balance, f"grant/{idem}"]
+    for resource, delta in deltas:
+        args += [resource, delta]
+    code, payload = script(
+        keys=[
+            keys.wallet(PLAYER),
+            keys.ledger(PLAYER),
+            keys.player_outbox(PLAYER),
+            keys.idempotency(PLAYER, "grant", idem),
+        ],
+        args=args,
+    )
+    return code, json.loads(payload)
+
+
+def wallet(redis):
+    return {k.decode(): int(v) for k, v in redis.hgetall(keys.wallet(PLAYER)).items()}
+
+
+def test_applied_changes_balances_and_writes_ledger_and_outbox(any_redis):
+    code, outcome = call(any_redis, ("coins", 100), ("logs", 3))
+
+    assert code == 0
+    assert outcome["deltas"] == {"coins": 100, "logs": 3}
+    assert outcome["balances"] == {"coins": 100, "logs": 3}
+    assert outcome["at"] == NOW
+    assert wallet(any_redis) == {"coins": 100, "logs": 3}
+
+    [(ledger_id, entry)] = any_redis.xrange(keys.ledger(PLAYER))
+    assert ledger_id.decode() == outcome["tx"]
+    assert json.loads(entry[b"deltas"]) == {"coins": 100, "logs": 3}
+    assert entry[b"kind"] == b"grant"
+    assert entry[b"at"] == str(NOW).encode()
+
+    [(_, shipped)] = any_redis.xrange(keys.player_outbox(PLAYER))
+    assert shipped[b"player"] == PLAYER.encode()
+    assert shipped[b"tx"].decode() == outcome["tx"]
+
+
+def test_outcome_is_recorded_with_its_ttl(any_redis):
+    call(any_redis, ("coins", 5), ttl=3600)
+    key = keys.idempotency(PLAYER, "grant", "k1")
+    assert 3590 <= any_redis.ttl(key) <= 3600
+    assert json.loads(any_redis.get(key))["code"] == 0
+
+
+def test_replay_returns_the_first_outcome_and_changes_nothing(any_redis):
+    _, first = call(any_redis, ("coins", 100))
+    code, again = call(any_redis, ("coins", 100))
+
+    assert code == 1
+    assert again == first
+    assert wallet(any_redis) == {"coins": 100}
+    assert any_redis.xlen(keys.ledger(PLAYER)) == 1
+    assert any_redis.xlen(keys.player_outbox(PLAYER)) == 1
+
+
+def test_reused_key_with_another_fingerprint_is_refused(any_redis):
+    call(any_redis, ("coins", 100), fingerprint="fp-1")
+    code, outcome = call(any_redis, ("coins", 999), fingerprint="fp-2")
+
+    assert code == -2
+    assert wallet(any_redis) == {"coins": 100}
+    assert any_redis.xlen(keys.ledger(PLAYER)) == 1
+
+
+def test_insufficient_funds_changes_nothing_and_is_recorded(any_redis):
+    call(any_redis, ("coins", 10), idem="seed")
+    code, outcome = call(any_redis, ("steel", 1), ("coins", -50), idem="buy")
+
+    assert code == -1
+    assert outcome == {"fp": "fp-1", "code": -1, "resource": "coins", "required": 50, "available": 10}
+    assert wallet(any_redis) == {"coins": 10}
+    assert any_redis.xlen(keys.ledger(PLAYER)) == 1
+
+    code, replayed = call(any_redis, ("steel", 1), ("coins", -50), idem="buy")
+    assert code == 1
+    assert replayed == outcome
+
+
+def test_balance_limit_changes_nothing(any_redis):
+    call(any_redis, ("coins", 900), idem="seed")
+    code, outcome = call(any_redis, ("logs", 1), ("coins", 200), idem="more", max_balance=1000)
+
+    assert code == -3
+    assert outcome["resource"] == "coins"
+    assert outcome["limit"] == 1000
+    assert wallet(any_redis) == {"coins": 900}
+
+
+def test_large_amounts_stay_exact(any_redis):
+    big = 99_999_999_999_999
+    code, outcome = call(any_redis, ("coins", big), max_balance=10**14)
+    assert code == 0
+    assert outcome["balances"]["coins"] == big
+    assert wallet(any_redis)["coins"] == big
+
+
+def test_key_count_is_checked(any_redis):
+    script = Scripts(any_redis).apply_transaction
+    with pytest.raises(ValueError, match="takes 4 keys"):
+        script(keys=[keys.wallet(PLAYER)], args=[])

@@ -1,0 +1,46 @@
+"""Settings from the environment: defaults, parsing and refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import DEFAULT_RULES_FILE, ApiKey, ConfigError, Settings, parse_api_keys
+
+
+def test_defaults():
+    settings = Settings.from_env({})
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.queue_redis_url == settings.redis_url
+    assert settings.game_timezone == "UTC"
+    assert settings.day_reset_hour == 3
+    assert settings.rules_file == DEFAULT_RULES_FILE
+    assert settings.database_url.endswith("var/questboard.db")
+    assert settings.api_keys == ()
+
+
+def test_rq_can_use_another_redis():
+    settings = Settings.from_env({"REDIS_URL": "redis://a/0", "RQ_REDIS_URL": "redis://b/1"})
+    assert settings.redis_url == "redis://a/0"
+    assert settings.queue_redis_url == "redis://b/1"
+
+
+def test_api_keys_are_parsed():
+    assert parse_api_keys("server:abc, admin:x:y,") == (
+        ApiKey("server", "abc"),
+        ApiKey("admin", "x:y"),
+    )
+
+
+@pytest.mark.parametrize("raw", ["abc", "root:abc", "server:", ":abc"])
+def test_bad_api_keys_are_refused(raw):
+    with pytest.raises(ConfigError, match="API_KEYS entry 1"):
+        parse_api_keys(raw)
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [({"DAY_RESET_HOUR": "24"}, "DAY_RESET_HOUR"), ({"DAY_RESET_HOUR": "x"}, "DAY_RESET_HOUR")],
+)
+def test_bad_numbers_are_refused(env, name):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env(env)

@@ -1,0 +1,102 @@
+"""Concurrency against the real Redis server: the atomicity the economy promises."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from engine import Engine, grants, ledger, purchases, wallet
+from engine.errors import InsufficientFundsError
+from web import create_app
+
+
+@pytest.fixture
+def real_engine(real_redis, rules, clock):
+    return Engine(redis=real_redis, rules=rules, clock=clock)
+
+
+def run_together(count, task):
+    """Start `count` calls of task(n) at the same moment; return results or exceptions."""
+    barrier = threading.Barrier(count)
+
+    def attempt(n):
+        barrier.wait()
+        try:
+            return task(n)
+        except Exception as error:  # collected and asserted on by the caller
+            return error
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(attempt, range(count)))
+
+
+def test_64_buyers_never_overdraw_one_wallet(real_engine):
+    grants.grant(real_engine, "shared", {"coins": 1000}, "seed", "seed")  # 20 steel at 50
+
+    results = run_together(
+        64, lambda n: purchases.purchase(real_engine, "shared", "steel", 1, f"buy-{n}")
+    )
+
+    bought = [r for r in results if isinstance(r, purchases.Purchase)]
+    refused = [r for r in results if isinstance(r, InsufficientFundsError)]
+    assert len(bought) + len(refused) == 64
+    assert len(bought) == 20
+    balances = wallet.balances(real_engine, "shared")
+    assert balances["coins"] == 0
+    assert balances["steel"] == len(bought)
+
+    entries = ledger.history(real_engine, "shared", limit=1000)
+    assert len(entries) == 1 + len(bought)
+    for resource in ("coins", "steel"):
+        assert sum(e.deltas.get(resource, 0) for e in entries) == balances[resource]
+    assert min(e.balances_after["coins"] for e in entries) >= 0
+
+
+def test_64_buyers_of_mixed_sizes_debit_exactly_what_succeeded(real_engine):
+    grants.grant(real_engine, "shared", {"coins": 777}, "seed", "seed")
+
+    results = run_together(
+        64,
+        lambda n: purchases.purchase(real_engine, "shared", "logs", n % 7 + 1, f"buy-{n}"),
+    )
+
+    bought = [r for r in results if isinstance(r, purchases.Purchase)]
+    assert all(isinstance(r, purchases.Purchase | InsufficientFundsError) for r in results)
+    spent = sum(p.cost["coins"] for p in bought)
+    balances = wallet.balances(real_engine, "shared")
+    assert balances["coins"] == 777 - spent >= 0
+    assert balances["logs"] == sum(p.quantity for p in bought)
+
+
+def test_20_requests_with_one_key_make_one_change(real_engine):
+    grants.grant(real_engine, "racer", {"coins": 1000}, "seed", "seed")
+
+    results = run_together(
+        20, lambda n: purchases.purchase(real_engine, "racer", "steel", 1, "one-key")
+    )
+
+    assert all(isinstance(r, purchases.Purchase) for r in results)
+    assert len({r.transaction.transaction_id for r in results}) == 1
+    assert sum(not r.transaction.replayed for r in results) == 1
+    assert wallet.balances(real_engine, "racer")["coins"] == 950
+    assert len(ledger.history(real_engine, "racer")) == 2
+
+
+def test_20_http_requests_with_one_key_get_one_answer(real_redis, settings, clock, admin_headers):
+    app = create_app(settings, redis_client=real_redis, clock=clock)
+    headers = admin_headers | {"Idempotency-Key": "race-1"}
+    body = {"resources": {"coins": 25}, "reason": "race"}
+
+    responses = run_together(
+        20,
+        lambda n: app.test_client().post(
+            "/v1/admin/players/racer/grants", headers=headers, json=body
+        ),
+    )
+
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.get_data() for r in responses}) == 1
+    check = app.test_client().get("/v1/players/racer/wallet", headers=admin_headers)
+    assert check.get_json()["balances"]["coins"] == 25

@@ -1,0 +1,267 @@
+"""The economy's HTTP contract: every status code and body shape."""
+
+from __future__ import annotations
+
+import pytest
+
+PURCHASES = "/v1/players/alice/purchases"
+GRANTS = "/v1/admin/players/alice/grants"
+
+
+def error_of(response):
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    return body["error"]
+
+
+@pytest.fixture
+def funded(client, admin_headers):
+    def fund(coins, player="alice", key="fund"):
+        response = client.post(
+            f"/v1/admin/players/{player}/grants",
+            headers=admin_headers | {"Idempotency-Key": key},
+            json={"resources": {"coins": coins}, "reason": "funding"},
+        )
+        assert response.status_code == 201
+        return response
+
+    return fund
+
+
+def buy(client, headers, key="k-1", **body):
+    return client.post(PURCHASES, headers=headers | {"Idempotency-Key": key}, json=body)
+
+
+def test_catalog_lists_server_prices(client, server_headers):
+    response = client.get("/v1/catalog", headers=server_headers)
+    assert response.status_code == 200
+    steel = next(item for item in response.get_json()["items"] if item["item"] == "steel")
+    assert steel["price"] == {"coins": 50}
+    assert steel["gives"] == {"steel": 1}
+    assert steel["max_quantity"] == 100
+
+
+def test_wallet_of_a_new_player(client, server_headers):
+    response = client.get("/v1/players/new.player:1/wallet", headers=server_headers)
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "player_id": "new.player:1",
+        "balances": {"coins": 0, "logs": 0, "steel": 0, "bricks": 0, "cement": 0},
+    }
+
+
+def test_purchase_201(client, server_headers, funded):
+    funded(120)
+    response = buy(client, server_headers, item="steel", quantity=2, expected_price={"coins": 50})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["item"] == "steel"
+    assert body["quantity"] == 2
+    assert body["cost"] == {"coins": 100}
+    assert body["balances"]["coins"] == 20
+    assert body["balances"]["steel"] == 2
+    assert body["transaction_id"]
+
+
+def test_purchase_replay_returns_the_same_response(client, server_headers, funded):
+    funded(500)
+    first = buy(client, server_headers, item="steel", quantity=1)
+    again = buy(client, server_headers, item="steel", quantity=1)
+    assert again.status_code == first.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
+    assert wallet["balances"]["coins"] == 450
+
+
+def test_purchase_key_reused_with_another_body_422(client, server_headers, funded):
+    funded(500)
+    buy(client, server_headers, item="steel", quantity=1)
+    response = buy(client, server_headers, item="steel", quantity=3)
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "idempotency_key_reused"
+
+
+def test_insufficient_funds_409(client, server_headers, funded):
+    funded(10)
+    response = buy(client, server_headers, item="steel", quantity=1)
+    assert response.status_code == 409
+    error = error_of(response)
+    assert error["code"] == "insufficient_funds"
+    assert error["details"] == {"resource": "coins", "required": 50, "available": 10}
+    replay = buy(client, server_headers, item="steel", quantity=1)
+    assert replay.status_code == 409
+    assert replay.get_json() == response.get_json()
+
+
+def test_price_changed_409(client, server_headers, funded):
+    funded(500)
+    response = buy(client, server_headers, item="steel", quantity=1, expected_price={"coins": 1})
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "price_changed"
+
+
+def test_unknown_item_404(client, server_headers):
+    response = buy(client, server_headers, item="gold", quantity=1)
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "unknown_item"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"item": "steel"}, "quantity"),
+        ({"item": "steel", "quantity": "2"}, "quantity"),
+        ({"item": "steel", "quantity": 2.5}, "quantity"),
+        ({"item": "steel", "quantity": 0}, "quantity"),
+        ({"item": "steel", "quantity": 101}, "quantity"),
+        ({"item": "steel", "quantity": 1, "price": 1}, "price"),
+        ({"item": "", "quantity": 1}, "item"),
+        ({"item": "steel", "quantity": 1, "expected_price": {"coins": "x"}}, "expected_price"),
+    ],
+)
+def test_invalid_purchase_400(client, server_headers, body, field):
+    response = buy(client, server_headers, **body)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "validation_error"
+    assert field in error["details"]
+
+
+def test_missing_idempotency_key_400(client, server_headers):
+    response = client.post(PURCHASES, headers=server_headers, json={"item": "steel", "quantity": 1})
+    assert response.status_code == 400
+    assert "Idempotency-Key" in error_of(response)["details"]
+
+
+@pytest.mark.parametrize("key", ["", "x" * 129, "has space", "tab\tkey"])
+def test_malformed_idempotency_key_400(client, server_headers, key):
+    response = client.post(
+        PURCHASES,
+        headers=server_headers | {"Idempotency-Key": key},
+        json={"item": "steel", "quantity": 1},
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "validation_error"
+
+
+def test_malformed_json_400(client, server_headers):
+    response = client.post(
+        PURCHASES,
+        headers=server_headers | {"Idempotency-Key": "k", "Content-Type": "application/json"},
+        data=b'{"item": "steel", "quantity": ',
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "validation_error"
+
+
+def test_oversized_body_413(client, server_headers):
+    response = client.post(
+        PURCHASES,
+        headers=server_headers | {"Idempotency-Key": "k", "Content-Type": "application/json"},
+        data=b'{"item": "' + b"x" * 20_000 + b'", "quantity": 1}',
+    )
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("player", ["has space", "a" * 65, "semi;colon", "br{ace}"])
+def test_invalid_player_id_400(client, server_headers, player):
+    response = client.get(f"/v1/players/{player}/wallet", headers=server_headers)
+    assert response.status_code == 400
+    assert error_of(response)["details"] == {"player_id": ["Must match ^[A-Za-z0-9_.:-]{1,64}$."]}
+
+
+def test_grant_201_and_replay(client, admin_headers):
+    headers = admin_headers | {"Idempotency-Key": "g-1"}
+    body = {"resources": {"coins": 100, "steel": 2}, "reason": "event prize"}
+    first = client.post(GRANTS, headers=headers, json=body)
+    again = client.post(GRANTS, headers=headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["balances"]["coins"] == 100
+    assert again.get_json() == first.get_json()
+
+
+def test_negative_grant_below_zero_409(client, admin_headers):
+    response = client.post(
+        GRANTS,
+        headers=admin_headers | {"Idempotency-Key": "g-1"},
+        json={"resources": {"coins": -1}, "reason": "take back"},
+    )
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "insufficient_funds"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"resources": {}, "reason": "x"}, "resources"),
+        ({"resources": {"gold": 1}, "reason": "x"}, "resources.gold"),
+        ({"resources": {"coins": 0}, "reason": "x"}, "resources.coins"),
+        ({"resources": {"coins": 1}}, "reason"),
+        ({"resources": {"coins": 1}, "reason": ""}, "reason"),
+    ],
+)
+def test_invalid_grant_400(client, admin_headers, body, field):
+    response = client.post(GRANTS, headers=admin_headers | {"Idempotency-Key": "g"}, json=body)
+    assert response.status_code == 400
+    assert field in error_of(response)["details"]
+
+
+def test_grant_needs_an_admin_key_403(client, server_headers):
+    response = client.post(
+        GRANTS,
+        headers=server_headers | {"Idempotency-Key": "g"},
+        json={"resources": {"coins": 1}, "reason": "x"},
+    )
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "forbidden"
+
+
+def test_ledger_newest_first_and_paged(client, server_headers, funded):
+    funded(1000)
+    for n in range(3):
+        assert buy(client, server_headers, key=f"b-{n}", item="logs", quantity=1).status_code == 201
+
+    page = client.get("/v1/players/alice/ledger?limit=2", headers=server_headers).get_json()
+    assert [e["kind"] for e in page["entries"]] == ["purchase", "purchase"]
+    assert page["entries"][0]["balances_after"]["logs"] == 3
+    assert page["entries"][0]["deltas"] == {"coins": -10, "logs": 1}
+    cursor = page["entries"][-1]["transaction_id"]
+    rest = client.get(f"/v1/players/alice/ledger?before={cursor}", headers=server_headers)
+    assert [e["kind"] for e in rest.get_json()["entries"]] == ["purchase", "grant"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=x", "before=abc", "other=1"])
+def test_invalid_ledger_query_400(client, server_headers, query):
+    response = client.get(f"/v1/players/alice/ledger?{query}", headers=server_headers)
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "validation_error"
+
+
+def test_wrong_method_405(client, server_headers):
+    response = client.delete("/v1/players/alice/wallet", headers=server_headers)
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_unknown_route_404(client, server_headers):
+    response = client.get("/v1/nowhere", headers=server_headers)
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+def test_unexpected_failure_is_a_500_without_internals(client, server_headers, monkeypatch):
+    from engine import wallet
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(wallet, "balances", explode)
+    response = client.get("/v1/players/alice/wallet", headers=server_headers)
+    assert response.status_code == 500
+    assert error_of(response)["code"] == "internal_error"
+    assert b"secret internal detail" not in response.get_data()
+    assert b"Traceback" not in response.get_data()
