@@ -102,3 +102,16 @@ def test_keys_are_matched_by_value_not_prefix(client, role):
     for wrong in (secret[:-1], secret + "x", secret.upper()):
         response = client.get("/v1/catalog", headers={"Authorization": f"Bearer {wrong}"})
         assert response.status_code == 401
+
+
+def test_the_app_refuses_to_start_on_a_bad_rules_file(tmp_path, settings, fake_redis):
+    import dataclasses
+
+    from config import DEFAULT_RULES_FILE
+    from engine.rules import RulesError
+    from web import create_app
+
+    bad = tmp_path / "rules.toml"
+    bad.write_text(DEFAULT_RULES_FILE.read_text().replace("max_quantity = 100", "max_quantity = 0", 1))
+    with pytest.raises(RulesError, match=r"catalog\.logs\.max_quantity"):
+        create_app(dataclasses.replace(settings, rules_file=bad), redis_client=fake_redis)
