@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(BIN)/python scripts/run.py
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

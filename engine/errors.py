@@ -53,8 +53,14 @@ class ScriptContractError(QuestboardError):
 # Codes the Lua scripts return as their first value: the error each one means, and
 # the message, filled from the details the script returned.
 SCRIPT_ERRORS: dict[int, tuple[type[QuestboardError], str]] = {
-    -1: (InsufficientFundsError, "Not enough {resource}: {required} needed, {available} available."),
-    -2: (IdempotencyKeyReusedError, "This Idempotency-Key was already used with a different request."),
+    -1: (
+        InsufficientFundsError,
+        "Not enough {resource}: {required} needed, {available} available.",
+    ),
+    -2: (
+        IdempotencyKeyReusedError,
+        "This Idempotency-Key was already used with a different request.",
+    ),
     -3: (BalanceLimitError, "This would take {resource} above the limit of {limit}."),
 }
 

@@ -41,11 +41,11 @@ if recorded then
   return {1, recorded}
 end
 
-local function amounts(flat)
-  -- Integers stay the exact decimal strings Redis keeps (cjson would round them).
+local function amounts(names, values)
+  -- Integers are written as exact decimal strings (cjson would round large ones).
   local parts = {}
-  for i = 1, #flat, 2 do
-    parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1]
+  for i, name in ipairs(names) do
+    parts[i] = string.format('"%s":%d', name, values[name])
   end
   return '{' .. table.concat(parts, ',') .. '}'
 end
@@ -56,10 +56,17 @@ local function refuse(code, body)
   return {code, outcome}
 end
 
-local deltas = {}
+local balances, held = {}, {}
+local flat = redis.call('HGETALL', wallet)
+for i = 1, #flat, 2 do
+  held[#held + 1] = flat[i]
+  balances[flat[i]] = tonumber(flat[i + 1])
+end
+
+local changed, deltas, updates = {}, {}, {}
 for i = 9, #ARGV, 2 do
   local resource, delta = ARGV[i], tonumber(ARGV[i + 1])
-  local balance = tonumber(redis.call('HGET', wallet, resource) or '0')
+  local balance = balances[resource] or 0
   local after = balance + delta
   if after < 0 then
     return refuse(-1, string.format('"resource":"%s","required":%d,"available":%d',
@@ -69,16 +76,20 @@ for i = 9, #ARGV, 2 do
     return refuse(-3, string.format('"resource":"%s","limit":%d,"balance":%d',
       resource, max_balance, balance))
   end
-  deltas[#deltas + 1] = resource
-  deltas[#deltas + 1] = ARGV[i + 1]
+  if balances[resource] == nil then
+    held[#held + 1] = resource
+  end
+  balances[resource] = after
+  changed[#changed + 1] = resource
+  deltas[resource] = delta
+  updates[#updates + 1] = resource
+  updates[#updates + 1] = string.format('%d', after)
 end
 
-for i = 1, #deltas, 2 do
-  redis.call('HINCRBY', wallet, deltas[i], deltas[i + 1])
-end
+redis.call('HSET', wallet, unpack(updates))
 
-local deltas_json = amounts(deltas)
-local balances_json = amounts(redis.call('HGETALL', wallet))
+local deltas_json = amounts(changed, deltas)
+local balances_json = amounts(held, balances)
 local tx = redis.call('XADD', ledger, '*', 'kind', kind, 'deltas', deltas_json,
   'balances', balances_json, 'reason', reason, 'at', now, 'ref', reference)
 redis.call('XADD', outbox, '*', 'player', player, 'tx', tx, 'kind', kind,

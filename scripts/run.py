@@ -46,14 +46,22 @@ def start_embedded_redis() -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [
             str(binary),
-            "--port", "0",
-            "--unixsocket", str(socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(VAR),
-            "--pidfile", str(pid_path),
-            "--appendonly", "yes",
-            "--save", "",
-            "--logfile", str(VAR / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(VAR),
+            "--pidfile",
+            str(pid_path),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--logfile",
+            str(VAR / "redis.log"),
         ],
         preexec_fn=die_with_parent,
     )
@@ -66,7 +74,10 @@ def start_embedded_redis() -> tuple[subprocess.Popen, str]:
 
 
 def development_keys() -> tuple[str, str]:
-    return f"server:dev-server-{secrets.token_urlsafe(18)}", f"admin:dev-admin-{secrets.token_urlsafe(18)}"
+    return (
+        f"server:dev-server-{secrets.token_urlsafe(18)}",
+        f"admin:dev-admin-{secrets.token_urlsafe(18)}",
+    )
 
 
 def check_settings() -> None:
@@ -105,8 +116,16 @@ def main() -> int:
         )
 
     honcho = subprocess.Popen(
-        [str(Path(sys.executable).parent / "honcho"), "start", "-f", str(ROOT / "Procfile"),
-         "-d", str(ROOT), "-p", env["PORT"]],
+        [
+            str(Path(sys.executable).parent / "honcho"),
+            "start",
+            "-f",
+            str(ROOT / "Procfile"),
+            "-d",
+            str(ROOT),
+            "-p",
+            env["PORT"],
+        ],
         env=env | {"PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}"},
         preexec_fn=die_with_parent,
     )

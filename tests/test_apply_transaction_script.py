@@ -74,7 +74,7 @@ def test_replay_returns_the_first_outcome_and_changes_nothing(any_redis):
 
 def test_reused_key_with_another_fingerprint_is_refused(any_redis):
     call(any_redis, ("coins", 100), fingerprint="fp-1")
-    code, outcome = call(any_redis, ("coins", 999), fingerprint="fp-2")
+    code, _ = call(any_redis, ("coins", 999), fingerprint="fp-2")
 
     assert code == -2
     assert wallet(any_redis) == {"coins": 100}
@@ -86,7 +86,13 @@ def test_insufficient_funds_changes_nothing_and_is_recorded(any_redis):
     code, outcome = call(any_redis, ("steel", 1), ("coins", -50), idem="buy")
 
     assert code == -1
-    assert outcome == {"fp": "fp-1", "code": -1, "resource": "coins", "required": 50, "available": 10}
+    assert outcome == {
+        "fp": "fp-1",
+        "code": -1,
+        "resource": "coins",
+        "required": 50,
+        "available": 10,
+    }
     assert wallet(any_redis) == {"coins": 10}
     assert any_redis.xlen(keys.ledger(PLAYER)) == 1
 

@@ -13,8 +13,16 @@ from engine import keys
 from engine.scripts import LUA_DIR, SCRIPTS
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN_IN_ENGINE = {"flask", "flask_smorest", "marshmallow", "webargs", "rq", "rq_scheduler",
-                       "web", "jobs"}
+FORBIDDEN_IN_ENGINE = {
+    "flask",
+    "flask_smorest",
+    "marshmallow",
+    "webargs",
+    "rq",
+    "rq_scheduler",
+    "web",
+    "jobs",
+}
 
 
 def imported_modules(path: Path) -> set[str]:

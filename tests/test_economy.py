@@ -31,7 +31,11 @@ def ledger_sum(engine, player):
 
 def test_a_new_player_has_every_resource_at_zero(engine):
     assert wallet.balances(engine, "newcomer") == {
-        "coins": 0, "logs": 0, "steel": 0, "bricks": 0, "cement": 0,
+        "coins": 0,
+        "logs": 0,
+        "steel": 0,
+        "bricks": 0,
+        "cement": 0,
     }
 
 
@@ -123,7 +127,9 @@ def test_keys_are_per_player_and_per_route(engine):
 def test_replay_survives_a_price_change(engine):
     fund(engine, "bob", coins=500)
     first = purchases.purchase(engine, "bob", "steel", 1, "buy-1", expected_price={"coins": 50})
-    steel = dataclasses.replace(engine.rules.catalog["steel"], price=MappingProxyType({"coins": 70}))
+    steel = dataclasses.replace(
+        engine.rules.catalog["steel"], price=MappingProxyType({"coins": 70})
+    )
     catalog = dict(engine.rules.catalog, steel=steel)
     engine.rules = dataclasses.replace(engine.rules, catalog=MappingProxyType(catalog))
 
@@ -170,7 +176,11 @@ def test_ledger_is_newest_first_with_balances_after(engine):
     assert [entry.kind for entry in entries] == ["purchase", "purchase", "grant"]
     assert entries[0].deltas == {"coins": -50, "steel": 1}
     assert entries[0].balances_after == {
-        "coins": 120, "logs": 3, "steel": 1, "bricks": 0, "cement": 0,
+        "coins": 120,
+        "logs": 3,
+        "steel": 1,
+        "bricks": 0,
+        "cement": 0,
     }
     assert entries[0].at == engine.clock.now()
 

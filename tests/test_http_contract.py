@@ -13,8 +13,9 @@ def v1_routes(app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/v1/"):
             continue
-        path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", lambda m: "alice" if "player" in m[1] else "x",
-                      rule.rule)
+        path = re.sub(
+            r"<(?:[a-z_]+:)?([a-z_]+)>", lambda m: "alice" if "player" in m[1] else "x", rule.rule
+        )
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield method, path
 
@@ -112,6 +113,8 @@ def test_the_app_refuses_to_start_on_a_bad_rules_file(tmp_path, settings, fake_r
     from web import create_app
 
     bad = tmp_path / "rules.toml"
-    bad.write_text(DEFAULT_RULES_FILE.read_text().replace("max_quantity = 100", "max_quantity = 0", 1))
+    bad.write_text(
+        DEFAULT_RULES_FILE.read_text().replace("max_quantity = 100", "max_quantity = 0", 1)
+    )
     with pytest.raises(RulesError, match=r"catalog\.logs\.max_quantity"):
         create_app(dataclasses.replace(settings, rules_file=bad), redis_client=fake_redis)

@@ -55,7 +55,10 @@ def launch(tmp_path):
         log = (tmp_path / f"run-{port}.log").open("w+")
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / "run.py")],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         started.append(process)
         return process, port, log
@@ -105,7 +108,7 @@ def test_run_serves_with_embedded_redis_and_stops_it(launch, tmp_path):
 
 
 def test_embedded_redis_dies_with_a_killed_launcher(launch, tmp_path):
-    process, port, log = launch()
+    process, _, log = launch()
     wait_for(lambda: "Embedded Redis on" in read(log))
     redis_pid = embedded_redis_pid(tmp_path)
     assert pid_alive(redis_pid)
@@ -121,7 +124,11 @@ def test_a_bad_rules_file_stops_start_up_naming_the_field(tmp_path):
     env = dict(os.environ, RULES_FILE=str(rules), QUESTBOARD_VAR=str(tmp_path / "var"))
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "run.py")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode != 0
     assert "catalog.steel.price.coins: must be between" in result.stderr

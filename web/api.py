@@ -6,6 +6,8 @@ raised by webargs, Werkzeug or the engine, leaves through `web.errors`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import flask_smorest
 import marshmallow as ma
 from webargs.flaskparser import FlaskParser
@@ -14,7 +16,7 @@ from webargs.flaskparser import FlaskParser
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
     # Unknown query parameters are refused like unknown JSON fields; headers are not.
-    DEFAULT_UNKNOWN_BY_LOCATION = {
+    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = {
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
         "query": ma.RAISE,
         "querystring": ma.RAISE,

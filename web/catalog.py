@@ -24,6 +24,6 @@ class CatalogSchema(ma.Schema):
 
 
 @blp.route("")
-@blp.response(200, CatalogSchema)
+@blp.response(200, CatalogSchema())
 def catalog():
     return {"items": list(get_engine().rules.catalog.values())}

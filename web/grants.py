@@ -24,9 +24,9 @@ class GrantRequestSchema(StrictSchema):
 
 
 @blp.route("/<player:player_id>/grants", methods=["POST"])
-@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
-@blp.arguments(GrantRequestSchema)
-@blp.response(201, TransactionSchema)
+@blp.arguments(IdempotencyHeaderSchema(), location="headers", as_kwargs=True)
+@blp.arguments(GrantRequestSchema())
+@blp.response(201, TransactionSchema())
 @blp.alt_response(409, description="insufficient_funds")
 @blp.alt_response(422, description="idempotency_key_reused")
 def create_grant(body: dict, player_id: str, idempotency_key: str):

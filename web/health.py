@@ -19,8 +19,8 @@ class HealthSchema(ma.Schema):
 
 @blp.route("/healthz")
 @blp.doc(security=[])
-@blp.response(200, HealthSchema)
-@blp.alt_response(503, schema=HealthSchema, description="Redis is unreachable.")
+@blp.response(200, HealthSchema())
+@blp.alt_response(503, schema=HealthSchema(), description="Redis is unreachable.")
 def healthz():
     engine = get_engine()
     try:

@@ -36,8 +36,8 @@ class LedgerSchema(ma.Schema):
 
 
 @blp.route("/<player:player_id>/ledger")
-@blp.arguments(LedgerQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, LedgerSchema)
+@blp.arguments(LedgerQuerySchema(), location="query", as_kwargs=True)
+@blp.response(200, LedgerSchema())
 def get_ledger(player_id: str, limit: int, before: str | None = None):
     entries = ledger.history(get_engine(), player_id, limit=limit, before=before)
     return {"player_id": player_id, "entries": entries}

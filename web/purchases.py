@@ -34,9 +34,9 @@ class PurchaseSchema(ma.Schema):
 
 
 @blp.route("/<player:player_id>/purchases", methods=["POST"])
-@blp.arguments(IdempotencyHeaderSchema, location="headers", as_kwargs=True)
-@blp.arguments(PurchaseRequestSchema)
-@blp.response(201, PurchaseSchema)
+@blp.arguments(IdempotencyHeaderSchema(), location="headers", as_kwargs=True)
+@blp.arguments(PurchaseRequestSchema())
+@blp.response(201, PurchaseSchema())
 @blp.alt_response(404, description="unknown_item")
 @blp.alt_response(409, description="insufficient_funds or price_changed")
 @blp.alt_response(422, description="idempotency_key_reused")

@@ -50,7 +50,9 @@ class IdempotencyHeaderSchema(ma.Schema):
     idempotency_key = ma.fields.String(
         data_key="Idempotency-Key",
         required=True,
-        validate=validate.Regexp(IDEMPOTENCY_KEY, error="Must be 1 to 128 visible ASCII characters."),
+        validate=validate.Regexp(
+            IDEMPOTENCY_KEY, error="Must be 1 to 128 visible ASCII characters."
+        ),
         metadata={"description": "Makes the request safe to retry: same key, same answer."},
     )
 

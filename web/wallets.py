@@ -11,6 +11,6 @@ blp = Blueprint("wallets", __name__, url_prefix="/v1/players", description="Wall
 
 
 @blp.route("/<player:player_id>/wallet")
-@blp.response(200, BalancesSchema)
+@blp.response(200, BalancesSchema())
 def get_wallet(player_id: str):
     return {"player_id": player_id, "balances": wallet.balances(get_engine(), player_id)}

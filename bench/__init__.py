@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): each writes its table into docs/benchmarks.md."""

@@ -1,0 +1,246 @@
+"""Purchases per second: raw EVALSHA ceiling vs the engine vs HTTP, in one run.
+
+    make bench            # or: .venv/bin/python -m bench.economy --seconds 5
+
+Uses BENCH_REDIS_URL (default redis://127.0.0.1:6379/15) and flushes that database.
+Each mode runs the same number of client processes for the same time:
+
+- raw:    one EVALSHA per call of a one-line script (HINCRBY on a player's wallet):
+          the ceiling of "one script call per purchase" from Python on this Redis.
+- engine: engine.purchases.purchase(), the full atomic purchase (checks, wallet,
+          ledger, outbox, idempotency record), with a fresh Idempotency-Key each call.
+- http:   POST /v1/players/{id}/purchases to gunicorn (web:create_app()), keep-alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from bench.report import table, write_section
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW_SCRIPT = "redis.call('HINCRBY', KEYS[1], 'coins', -1) return 1"
+PLAYERS_PER_CLIENT = 100
+SERVER_KEY = "bench-server-key"
+FUNDS = 10**12
+
+
+def players(client: int) -> list[str]:
+    return [f"bench-{client}-{n}" for n in range(PLAYERS_PER_CLIENT)]
+
+
+def prepare_raw(url: str, client: int):
+    from engine import keys
+
+    script = redis.Redis.from_url(url).register_script(RAW_SCRIPT)
+    wallets = [keys.wallet(p) for p in players(client)]
+
+    def call(n: int) -> None:
+        script(keys=[wallets[n % PLAYERS_PER_CLIENT]], args=[])
+
+    return call
+
+
+def prepare_engine(url: str, client: int):
+    from config import Settings
+    from engine import Engine, purchases
+    from engine.rules import load_rules
+
+    engine = Engine(redis=redis.Redis.from_url(url), rules=load_rules(Settings().rules_file))
+    names = players(client)
+
+    def call(n: int) -> None:
+        purchases.purchase(engine, names[n % PLAYERS_PER_CLIENT], "logs", 1, f"e-{client}-{n}")
+
+    return call
+
+
+def prepare_http(port: int, client: int):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    names = players(client)
+    body = json.dumps({"item": "logs", "quantity": 1})
+
+    def call(n: int) -> None:
+        connection.request(
+            "POST",
+            f"/v1/players/{names[n % PLAYERS_PER_CLIENT]}/purchases",
+            body=body,
+            headers={
+                "Authorization": f"Bearer {SERVER_KEY}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"h-{client}-{n}",
+            },
+        )
+        response = connection.getresponse()
+        response.read()
+        if response.status != 201:
+            raise RuntimeError(f"HTTP {response.status}")
+
+    return call
+
+
+PREPARE = {"raw": prepare_raw, "engine": prepare_engine, "http": prepare_http}
+
+
+def _worker(mode: str, target, client: int, seconds: float, ready, start, results) -> None:
+    call = PREPARE[mode](target, client)
+    call(-1)  # warm up: connections open, scripts loaded
+    ready.release()
+    start.wait()
+    done, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        call(done)
+        done += 1
+    results.put((done, seconds))
+
+
+def measure(mode: str, target, clients: int, seconds: float) -> tuple[int, float]:
+    """All clients start together once ready; each runs `seconds`; calls are summed."""
+    ready, start, results = mp.Semaphore(0), mp.Event(), mp.Queue()
+    processes = [
+        mp.Process(target=_worker, args=(mode, target, n, seconds, ready, start, results))
+        for n in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        ready.acquire(timeout=60)
+    start.set()
+    outcomes = [results.get(timeout=seconds + 60) for _ in processes]
+    for process in processes:
+        process.join()
+    return sum(done for done, _ in outcomes), seconds
+
+
+def fund_everyone(url: str, clients: int) -> None:
+    from engine import keys
+
+    connection = redis.Redis.from_url(url)
+    pipe = connection.pipeline(transaction=False)
+    for client in range(clients):
+        for player in players(client):
+            pipe.hset(keys.wallet(player), "coins", FUNDS)
+    pipe.execute()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(url: str, workers: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = dict(os.environ, REDIS_URL=url, API_KEYS=f"server:{SERVER_KEY}")
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--no-control-socket",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "web:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="per mode and round")
+    parser.add_argument("--rounds", type=int, default=5, help="raw/engine rounds, interleaved")
+    parser.add_argument("--clients", type=int, default=4, help="load-generating processes")
+    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
+    args = parser.parse_args()
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+    connection = redis.Redis.from_url(url)
+    connection.flushdb()
+    fund_everyone(url, args.clients)
+    rates: dict[str, list[float]] = {"raw": [], "engine": [], "http": []}
+    for round_number in range(args.rounds):
+        for mode in ("raw", "engine"):
+            count, elapsed = measure(mode, url, args.clients, args.seconds)
+            rates[mode].append(count / elapsed)
+            print(f"round {round_number + 1} {mode}: {rates[mode][-1]:,.0f}/s", flush=True)
+    server, port = start_gunicorn(url, args.web_workers)
+    try:
+        measure("http", port, args.clients, 1.0)  # warm every gunicorn worker
+        count, elapsed = measure("http", port, args.clients, args.seconds)
+        rates["http"].append(count / elapsed)
+        print(f"http: {rates['http'][-1]:,.0f}/s", flush=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    connection.flushdb()
+
+    raw = statistics.median(rates["raw"])
+    labels = {
+        "raw": "raw EVALSHA, one-line script (ceiling)",
+        "engine": "engine purchase (full atomic purchase)",
+        "http": f"HTTP purchase (gunicorn, {args.web_workers} sync workers)",
+    }
+    rows = []
+    for mode, values in rates.items():
+        rows.append(
+            [
+                labels[mode],
+                " / ".join(f"{v:,.0f}" for v in values),
+                f"{statistics.median(values):,.0f}",
+                f"{statistics.median(values) / raw:.2f}",
+            ]
+        )
+    ratio = statistics.median(rates["engine"]) / raw
+    per_round = [e / r for e, r in zip(rates["engine"], rates["raw"], strict=True)]
+    verdict = "met" if ratio >= 0.5 else "NOT met"
+    body = "\n".join(
+        [
+            "## Economy: purchases per second",
+            "",
+            f"`make bench` runs `python -m bench.economy --seconds {args.seconds:g} "
+            f"--rounds {args.rounds} --clients {args.clients}`: {args.clients} client "
+            "processes per mode against the same Redis; raw and engine alternate for "
+            f"{args.rounds} rounds, then HTTP. Redis, the clients and gunicorn share the "
+            "machine's cores, so the absolute numbers are the machine's; the ratios are "
+            "the result.",
+            "",
+            table(["mode", "per second, each round", "median", "ratio to raw"], rows),
+            "",
+            "Target: the engine reaches at least half the raw ceiling. Measured: "
+            f"{ratio:.2f} (rounds: {', '.join(f'{r:.2f}' for r in per_round)}), {verdict}.",
+        ]
+    )
+    print(body)
+    if not args.no_write:
+        write_section("economy", body)
+
+
+if __name__ == "__main__":
+    main()
