@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_RULES_FILE = ROOT / "rules.toml"
@@ -53,6 +54,14 @@ def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> i
     return value
 
 
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"GAME_TIMEZONE {name!r} is not a known IANA timezone") from None
+    return name
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -80,7 +89,7 @@ class Settings:
             rq_redis_url=env.get("RQ_REDIS_URL") or None,
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             api_keys=parse_api_keys(env.get("API_KEYS", "")),
-            game_timezone=env.get("GAME_TIMEZONE") or "UTC",
+            game_timezone=_timezone(env.get("GAME_TIMEZONE") or "UTC"),
             day_reset_hour=_int(env, "DAY_RESET_HOUR", 3, 0, 23),
             rules_file=Path(env.get("RULES_FILE") or DEFAULT_RULES_FILE),
             idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86_400, 60, 30 * 86_400),

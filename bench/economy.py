@@ -7,6 +7,8 @@ Each mode runs the same number of client processes for the same time:
 
 - raw:    one EVALSHA per call of a one-line script (HINCRBY on a player's wallet):
           the ceiling of "one script call per purchase" from Python on this Redis.
+- script: EVALSHA of lua/apply_transaction.lua with prebuilt arguments: the purchase's
+          own Redis work without the engine's Python around it.
 - engine: engine.purchases.purchase(), the full atomic purchase (checks, wallet,
           ledger, outbox, idempotency record), with a fresh Idempotency-Key each call.
 - http:   POST /v1/players/{id}/purchases to gunicorn (web:create_app()), keep-alive.
@@ -54,6 +56,38 @@ def prepare_raw(url: str, client: int):
     return call
 
 
+def prepare_script(url: str, client: int):
+    from engine import keys
+    from engine.scripts import Scripts
+
+    script = Scripts(redis.Redis.from_url(url)).apply_transaction
+    names = players(client)
+    player_keys = [(keys.wallet(p), keys.ledger(p), keys.player_outbox(p)) for p in names]
+
+    def call(n: int) -> None:
+        player = names[n % PLAYERS_PER_CLIENT]
+        key = f"s-{client}-{n}"
+        script(
+            keys=[*player_keys[n % PLAYERS_PER_CLIENT], keys.idempotency(player, "purchase", key)],
+            args=[
+                player,
+                "purchase",
+                "1 x logs",
+                1_795_600_000_000,
+                key,
+                86_400,
+                FUNDS * 10,
+                f"purchase/{key}",
+                "coins",
+                -10,
+                "logs",
+                1,
+            ],
+        )
+
+    return call
+
+
 def prepare_engine(url: str, client: int):
     from config import Settings
     from engine import Engine, purchases
@@ -92,7 +126,12 @@ def prepare_http(port: int, client: int):
     return call
 
 
-PREPARE = {"raw": prepare_raw, "engine": prepare_engine, "http": prepare_http}
+PREPARE = {
+    "raw": prepare_raw,
+    "script": prepare_script,
+    "engine": prepare_engine,
+    "http": prepare_http,
+}
 
 
 def _worker(mode: str, target, client: int, seconds: float, ready, start, results) -> None:
@@ -184,9 +223,9 @@ def main() -> None:
     connection = redis.Redis.from_url(url)
     connection.flushdb()
     fund_everyone(url, args.clients)
-    rates: dict[str, list[float]] = {"raw": [], "engine": [], "http": []}
+    rates: dict[str, list[float]] = {"raw": [], "script": [], "engine": [], "http": []}
     for round_number in range(args.rounds):
-        for mode in ("raw", "engine"):
+        for mode in ("raw", "script", "engine"):
             count, elapsed = measure(mode, url, args.clients, args.seconds)
             rates[mode].append(count / elapsed)
             print(f"round {round_number + 1} {mode}: {rates[mode][-1]:,.0f}/s", flush=True)
@@ -204,6 +243,7 @@ def main() -> None:
     raw = statistics.median(rates["raw"])
     labels = {
         "raw": "raw EVALSHA, one-line script (ceiling)",
+        "script": "raw EVALSHA of apply_transaction.lua, arguments prebuilt",
         "engine": "engine purchase (full atomic purchase)",
         "http": f"HTTP purchase (gunicorn, {args.web_workers} sync workers)",
     }
@@ -226,7 +266,7 @@ def main() -> None:
             "",
             f"`make bench` runs `python -m bench.economy --seconds {args.seconds:g} "
             f"--rounds {args.rounds} --clients {args.clients}`: {args.clients} client "
-            "processes per mode against the same Redis; raw and engine alternate for "
+            "processes per mode against the same Redis; raw, script and engine alternate for "
             f"{args.rounds} rounds, then HTTP. Redis, the clients and gunicorn share the "
             "machine's cores, so the absolute numbers are the machine's; the ratios are "
             "the result.",

@@ -26,11 +26,14 @@ def shard_of(player_id: str) -> int:
 
 
 def shard_tag(shard: int) -> str:
-    return f"{{p{shard:02d}}}"
+    return _TAGS[shard]
+
+
+_TAGS = tuple(f"{{p{shard:02d}}}" for shard in range(PLAYER_SHARDS))
 
 
 def _player(kind: str, player_id: str) -> str:
-    return f"{PREFIX}:{shard_tag(shard_of(player_id))}:{kind}:{player_id}"
+    return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:{kind}:{player_id}"
 
 
 def wallet(player_id: str) -> str:

@@ -39,8 +39,19 @@ def test_bad_api_keys_are_refused(raw):
 
 @pytest.mark.parametrize(
     ("env", "name"),
-    [({"DAY_RESET_HOUR": "24"}, "DAY_RESET_HOUR"), ({"DAY_RESET_HOUR": "x"}, "DAY_RESET_HOUR")],
+    [
+        ({"DAY_RESET_HOUR": "24"}, "DAY_RESET_HOUR"),
+        ({"DAY_RESET_HOUR": "x"}, "DAY_RESET_HOUR"),
+        ({"GAME_TIMEZONE": "Mars/Olympus"}, "GAME_TIMEZONE"),
+        ({"IDEMPOTENCY_TTL_SECONDS": "5"}, "IDEMPOTENCY_TTL_SECONDS"),
+    ],
 )
 def test_bad_numbers_are_refused(env, name):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env(env)
+
+
+def test_a_game_timezone_is_kept():
+    assert (
+        Settings.from_env({"GAME_TIMEZONE": "Europe/Istanbul"}).game_timezone == "Europe/Istanbul"
+    )
