@@ -44,6 +44,14 @@ class IdempotencyKeyReusedError(QuestboardError):
     code = "idempotency_key_reused"
 
 
+class NotRankedError(QuestboardError):
+    code = "not_ranked"
+
+
+class PeriodExpiredError(QuestboardError):
+    code = "period_expired"
+
+
 class ScriptContractError(QuestboardError):
     """A Lua script answered with something the engine does not understand."""
 

@@ -58,3 +58,54 @@ def outbox(shard: int) -> str:
 
 def player_outbox(player_id: str) -> str:
     return outbox(shard_of(player_id))
+
+
+# Leaderboards ---------------------------------------------------------------------
+#
+# A board is (period type, period, category); "global" is the board of all categories.
+# Each board's keys share the board's own hash tag, e.g. {lb:weekly:2026-W48:global}.
+
+
+def exam(player_id: str, exam_id: str) -> str:
+    """Hash: the recorded outcome of one exam attempt (fp, result, summary); expires."""
+    return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:exam:{player_id}/{exam_id}"
+
+
+def player_board_stats(player_id: str, period_type: str, period: str) -> str:
+    """Hash: the player's exact aggregates on every board of one period."""
+    tag = _TAGS[shard_of(player_id)]
+    return f"{PREFIX}:{tag}:lbstats:{period_type}:{period}:{player_id}"
+
+
+def _board(period_type: str, period: str, category: str, part: str) -> str:
+    return f"{PREFIX}:{{lb:{period_type}:{period}:{category}}}:{part}"
+
+
+def board_scores(period_type: str, period: str, category: str) -> str:
+    """Sorted set: player -> composite score (total, then who reached it first)."""
+    return _board(period_type, period, category, "scores")
+
+
+def board_aggregates(period_type: str, period: str, category: str) -> str:
+    """Hash: player -> "score:exams:questions:correct", a copy kept beside the scores."""
+    return _board(period_type, period, category, "aggregates")
+
+
+def board_snapshot_ranks(period_type: str, period: str, category: str) -> str:
+    """Sorted set: the board's scores as they were at the last snapshot."""
+    return _board(period_type, period, category, "snapshot:scores")
+
+
+def board_snapshot_top(period_type: str, period: str, category: str) -> str:
+    """String (JSON): the top entries at the last snapshot, with snapshot_at."""
+    return _board(period_type, period, category, "snapshot:top")
+
+
+def board_snapshot_building(period_type: str, period: str, category: str) -> str:
+    """Sorted set: a snapshot being copied; renamed over snapshot:scores when complete."""
+    return _board(period_type, period, category, "snapshot:building")
+
+
+def board_index(period_type: str, period: str) -> str:
+    """Set: the categories that have a board in this period (besides global)."""
+    return f"{PREFIX}:{{lbindex}}:{period_type}:{period}"

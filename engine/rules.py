@@ -49,10 +49,29 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class LeaderboardRules:
+    max_exam_score: int
+    max_questions: int
+    exam_replay_days: int
+    snapshot_size: int
+    snapshot_fresh_minutes: int
+    keep_weeks: int
+    keep_months: int
+    keep_years: int
+
+    def keep(self, period_type: str) -> int:
+        """How many periods of this type stay queryable after they end."""
+        return {"weekly": self.keep_weeks, "monthly": self.keep_months}.get(
+            period_type, self.keep_years
+        )
+
+
+@dataclass(frozen=True)
 class Rules:
     resources: tuple[str, ...]
     catalog: MappingProxyType  # item id -> CatalogItem
     limits: Limits
+    leaderboards: LeaderboardRules
 
 
 class _Field:
@@ -116,7 +135,7 @@ class _Field:
 
 def parse_rules(document: dict[str, Any]) -> Rules:
     root = _Field(document, "")
-    root.only("resources", "limits", "catalog")
+    root.only("resources", "limits", "catalog", "leaderboards")
 
     names = root.child("resources")
     if not isinstance(names.value, list) or not names.value:
@@ -157,7 +176,29 @@ def parse_rules(document: dict[str, Any]) -> Rules:
     if not catalog:
         raise catalog_field.fail("must list at least one item")
 
-    return Rules(resources=resources, catalog=MappingProxyType(catalog), limits=limits)
+    return Rules(
+        resources=resources,
+        catalog=MappingProxyType(catalog),
+        limits=limits,
+        leaderboards=_leaderboards(root.child("leaderboards")),
+    )
+
+
+def _leaderboards(field: _Field) -> LeaderboardRules:
+    bounds = {
+        "max_exam_score": (1, 1_000_000),
+        "max_questions": (1, 100_000),
+        "exam_replay_days": (1, 400),
+        "snapshot_size": (1, 1_000),
+        "snapshot_fresh_minutes": (1, 7 * 24 * 60),
+        "keep_weeks": (1, 520),
+        "keep_months": (1, 120),
+        "keep_years": (1, 20),
+    }
+    field.only(*bounds)
+    return LeaderboardRules(
+        **{name: field.child(name).integer(*limits) for name, limits in bounds.items()}
+    )
 
 
 def load_rules(path: Path | str) -> Rules:

@@ -1,4 +1,4 @@
-"""The engine's dependencies in one object: Redis, rules, clock, scripts, settings.
+"""The engine's dependencies in one object: Redis, rules, clock, calendar, scripts.
 
 Web and jobs each build one `Engine` at start-up and pass it to engine functions.
 There is no module-level client: tests build engines on fakeredis or a real Redis.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.calendar import GameCalendar
 from engine.clock import Clock, SystemClock
 from engine.rules import Rules
 from engine.scripts import Scripts
@@ -19,8 +20,24 @@ class Engine:
     redis: Any
     rules: Rules
     clock: Clock = field(default_factory=SystemClock)
+    calendar: GameCalendar = field(default_factory=GameCalendar)
     idempotency_ttl_seconds: int = 86_400
     scripts: Scripts = field(init=False)
 
     def __post_init__(self) -> None:
         self.scripts = Scripts(self.redis)
+
+
+def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = None) -> Engine:
+    """The engine a process runs on, from its Settings (config.Settings)."""
+    import redis
+
+    from engine.rules import load_rules
+
+    return Engine(
+        redis=redis_client or redis.Redis.from_url(settings.redis_url),
+        rules=load_rules(settings.rules_file),
+        clock=clock or SystemClock(),
+        calendar=GameCalendar(settings.game_timezone, settings.day_reset_hour),
+        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+    )

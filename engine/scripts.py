@@ -19,6 +19,11 @@ LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 # script name -> number of KEYS it takes
 SCRIPTS: dict[str, int] = {
     "apply_transaction": 4,
+    "record_exam": 4,
+    "update_board": 2,
+    "store_exam_summary": 1,
+    "read_board": 3,
+    "rotate_snapshot": 3,
 }
 
 

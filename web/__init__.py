@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from flask import Flask
 
 from config import Settings
-from engine import Engine
-from engine.clock import Clock, SystemClock
-from engine.rules import load_rules
-from web import auth, errors
+from engine.clock import Clock
+from engine.runtime import build_engine
+from web import auth, cli, errors
 from web.api import Api
-from web.schemas import PlayerIdConverter, player_id_parameter_schema
+from web.schemas import (
+    PeriodTypeConverter,
+    PlayerIdConverter,
+    period_type_parameter_schema,
+    player_id_parameter_schema,
+)
 
 API_VERSION = "1.0.0"
 
@@ -29,9 +32,7 @@ def create_app(
     clock: Clock | None = None,
 ) -> Flask:
     settings = settings or Settings.from_env()
-    rules = load_rules(settings.rules_file)  # a bad rules file stops start-up here
-    if redis_client is None:
-        redis_client = redis.Redis.from_url(settings.redis_url)
+    engine = build_engine(settings, redis_client, clock)  # a bad rules file stops start-up
 
     app = Flask(__name__)
     app.config.update(
@@ -47,21 +48,19 @@ def create_app(
         },
     )
     app.extensions["questboard.settings"] = settings
-    app.extensions["questboard.engine"] = Engine(
-        redis=redis_client,
-        rules=rules,
-        clock=clock or SystemClock(),
-        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
-    )
+    app.extensions["questboard.engine"] = engine
     app.url_map.converters["player"] = PlayerIdConverter
+    app.url_map.converters["period_type"] = PeriodTypeConverter
 
     api = Api(app)
     api.register_converter(PlayerIdConverter, player_id_parameter_schema)
+    api.register_converter(PeriodTypeConverter, period_type_parameter_schema)
     errors.init_app(app)
     auth.init_app(app, settings.api_keys)
 
-    from web import catalog, grants, health, ledger, purchases, wallets
+    from web import catalog, exams, grants, health, leaderboards, ledger, purchases, wallets
 
-    for module in (health, catalog, wallets, purchases, ledger, grants):
+    for module in (health, catalog, wallets, purchases, ledger, grants, exams, leaderboards):
         api.register_blueprint(module.blp)
+    cli.init_app(app)
     return app

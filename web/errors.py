@@ -23,6 +23,8 @@ STATUS_BY_CODE = {
     "forbidden": 403,
     "not_found": 404,
     "unknown_item": 404,
+    "not_ranked": 404,
+    "period_expired": 404,
     "insufficient_funds": 409,
     "price_changed": 409,
     "balance_limit_exceeded": 409,

@@ -38,6 +38,29 @@ def player_id_parameter_schema(converter: BaseConverter) -> dict:
     return {"type": "string", "pattern": PLAYER_ID.pattern}
 
 
+PERIOD_TYPES = ("weekly", "monthly", "yearly")
+
+
+class PeriodTypeConverter(BaseConverter):
+    """`<period_type:period_type>`: weekly, monthly or yearly; anything else is 400."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        if value not in PERIOD_TYPES:
+            raise ApiError(
+                400,
+                "validation_error",
+                "The period type is not valid.",
+                {"period_type": [f"Must be one of {', '.join(PERIOD_TYPES)}."]},
+            )
+        return value
+
+
+def period_type_parameter_schema(converter: BaseConverter) -> dict:
+    return {"type": "string", "enum": list(PERIOD_TYPES)}
+
+
 class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE

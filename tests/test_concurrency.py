@@ -1,4 +1,4 @@
-"""Concurrency against the real Redis server: the atomicity the economy promises."""
+"""Concurrency against the real Redis server: the atomicity the engine promises."""
 
 from __future__ import annotations
 
@@ -100,3 +100,32 @@ def test_20_http_requests_with_one_key_get_one_answer(real_redis, settings, cloc
     assert len({r.get_data() for r in responses}) == 1
     check = app.test_client().get("/v1/players/racer/wallet", headers=admin_headers)
     assert check.get_json()["balances"]["coins"] == 25
+
+
+def test_20_copies_of_one_exam_count_once_and_answer_alike(real_engine):
+    from engine import boards, exams, leaderboards
+
+    exam = exams.Exam("attempt-7", "math", 40, 10, 8)
+    results = run_together(20, lambda n: exams.record_exam(real_engine, "racer", exam))
+
+    assert all(isinstance(r, exams.ExamOutcome) for r in results)
+    assert sum(r.created for r in results) == 1
+    assert len({str(r.summary) for r in results}) == 1
+    page = leaderboards.top(real_engine, boards.resolve(real_engine, "weekly"), fresh=True)
+    assert [(e.player_id, e.score, e.exams) for e in page.entries] == [("racer", 40, 1)]
+
+
+def test_concurrent_exams_of_one_player_sum_exactly(real_engine):
+    from engine import boards, exams, leaderboards
+
+    run_together(
+        32, lambda n: exams.record_exam(real_engine, "busy", exams.Exam(f"e{n}", "math", n, 10, 3))
+    )
+    page = leaderboards.top(real_engine, boards.resolve(real_engine, "yearly", "math"), fresh=True)
+    [entry] = page.entries
+    assert (entry.score, entry.exams, entry.questions, entry.correct) == (
+        sum(range(32)),
+        32,
+        320,
+        96,
+    )

@@ -1,0 +1,132 @@
+"""Leaderboard identity: which board, which period, how its scores are encoded.
+
+A board is (period type, period, category); category None is the global board.
+
+Ranking: higher totals first; equal totals share a rank (standard competition
+ranking: 1, 2, 2, 4), and among equal totals the player who reached the total first
+is listed first. Both live in one sorted-set score, the *composite*:
+
+    composite = total * M + (M - 1 - reached)
+
+where `reached` is the second, counted from the period's start, at which the player
+reached their total, and M = 2**bits is larger than any period's length in seconds.
+A player's rank is 1 + ZCOUNT(board, (total + 1) * M, +inf), O(log N). Composites
+stay exact integers below 2**53, which bounds the total a board can rank by (`cap`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine import keys
+from engine.calendar import PERIOD_TYPES, Period, add_periods
+from engine.errors import InvalidInputError, PeriodExpiredError
+from engine.runtime import Engine
+
+GLOBAL = "global"
+CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+# 2**20 s > 1 week, 2**22 s > 1 month (+ a DST hour), 2**25 s > 1 year.
+MULTIPLIER_BITS = {"weekly": 20, "monthly": 22, "yearly": 25}
+
+
+def multiplier(period_type: str) -> int:
+    return 1 << MULTIPLIER_BITS[period_type]
+
+
+def cap(period_type: str) -> int:
+    """The largest total a composite can carry exactly (weekly 8.6e9 ... yearly 2.7e8)."""
+    return (1 << 53) // multiplier(period_type) - 2
+
+
+def check_category(category: str) -> str:
+    if category == GLOBAL or not CATEGORY.match(category):
+        raise InvalidInputError(
+            f"{category!r} is not a valid category id.",
+            {"category": ["Must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ and not be 'global'."]},
+        )
+    return category
+
+
+@dataclass(frozen=True)
+class Board:
+    period_type: str
+    period: Period
+    category: str | None  # None: the global board
+
+    @property
+    def slot_category(self) -> str:
+        return self.category or GLOBAL
+
+    @property
+    def multiplier(self) -> int:
+        return multiplier(self.period_type)
+
+    def key_args(self) -> tuple[str, str, str]:
+        return (self.period_type, self.period.name, self.slot_category)
+
+    @property
+    def scores_key(self) -> str:
+        return keys.board_scores(*self.key_args())
+
+    @property
+    def aggregates_key(self) -> str:
+        return keys.board_aggregates(*self.key_args())
+
+    @property
+    def snapshot_scores_key(self) -> str:
+        return keys.board_snapshot_ranks(*self.key_args())
+
+    @property
+    def snapshot_top_key(self) -> str:
+        return keys.board_snapshot_top(*self.key_args())
+
+    @property
+    def snapshot_building_key(self) -> str:
+        return keys.board_snapshot_building(*self.key_args())
+
+
+def current_period(engine: Engine, period_type: str, now: datetime | None = None) -> Period:
+    return engine.calendar.period_of(period_type, now or engine.clock.now())
+
+
+def expires_at(engine: Engine, period: Period) -> datetime:
+    """When a period's keys expire: its end plus the rules' retention for its type."""
+    keep = engine.rules.leaderboards.keep(period.period_type)
+    return engine.calendar.start(add_periods(period, keep + 1))
+
+
+def resolve(
+    engine: Engine, period_type: str, category: str | None = None, period: str | None = None
+) -> Board:
+    """The board a reader asks for; the current period when `period` is None.
+
+    Raises:
+        InvalidInputError: unknown period type, malformed or future period, bad category.
+        PeriodExpiredError: the period ended longer ago than the rules keep it.
+    """
+    if period_type not in PERIOD_TYPES:
+        raise InvalidInputError(
+            f"{period_type!r} is not a period type.",
+            {"period_type": [f"Must be one of {', '.join(PERIOD_TYPES)}."]},
+        )
+    if category is not None:
+        check_category(category)
+    now = engine.clock.now()
+    current = current_period(engine, period_type, now)
+    if period is None:
+        return Board(period_type, current, category)
+    wanted = engine.calendar.parse(period_type, period)
+    if wanted.first_day > current.first_day:
+        raise InvalidInputError(
+            f"The {period_type} period {period} has not started.",
+            {"period": ["Must not be in the future."]},
+        )
+    if expires_at(engine, wanted) <= now:
+        raise PeriodExpiredError(
+            f"The {period_type} period {period} is no longer kept.",
+            {"period": period, "kept": engine.rules.leaderboards.keep(period_type)},
+        )
+    return Board(period_type, wanted, category)

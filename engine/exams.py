@@ -1,0 +1,213 @@
+"""Exam results: counted once into the player's aggregates and every current board.
+
+An exam touches six boards: global and its category, for the current week, month
+and year. Ingestion takes three pipelined steps, each safe to repeat:
+
+1. `record_exam.lua` (the player's slot) claims the exam id and updates the exact
+   aggregates, returning each board's new absolute composite score.
+2. `update_board.lua` (each board's own slot) writes those absolute values, only
+   ever upwards, and answers the player's rank there.
+3. `store_exam_summary.lua` keeps the first summary; every copy answers with it.
+
+A crash between steps leaves the exam counted in the aggregates; a retry of the same
+exam id (or the player's next exam, whose totals include it) completes the boards.
+`record_exams` does this for many exams in three round trips in all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine import boards, keys
+from engine.boards import Board
+from engine.calendar import PERIOD_TYPES
+from engine.errors import IdempotencyKeyReusedError, InvalidInputError, QuestboardError
+from engine.runtime import Engine
+
+NEW, ANSWERED, UNANSWERED, REUSED = 0, 1, 2, -2
+
+
+@dataclass(frozen=True)
+class Exam:
+    exam_id: str
+    category: str
+    score: int
+    total_questions: int
+    correct_answers: int
+
+    def fingerprint(self) -> str:
+        content = f"{self.category}|{self.score}|{self.total_questions}|{self.correct_answers}"
+        return hashlib.sha256(content.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ExamOutcome:
+    summary: dict
+    created: bool  # False: a replay, answered with the first summary
+
+
+def record_exam(engine: Engine, player_id: str, exam: Exam) -> ExamOutcome:
+    """Count one exam. Raises InvalidInputError or IdempotencyKeyReusedError."""
+    [outcome] = record_exams(engine, [(player_id, exam)])
+    if isinstance(outcome, QuestboardError):
+        raise outcome
+    return outcome
+
+
+def record_exams(
+    engine: Engine, submissions: Sequence[tuple[str, Exam]]
+) -> list[ExamOutcome | QuestboardError]:
+    """Count many exams in three round trips; one outcome or error per submission."""
+    now = engine.clock.now()
+    periods = [boards.current_period(engine, period_type, now) for period_type in PERIOD_TYPES]
+    period_args: list[object] = []
+    for period in periods:
+        elapsed = int((now - engine.calendar.start(period)).total_seconds())
+        period_args += [
+            elapsed,
+            int(boards.expires_at(engine, period).timestamp()),
+            boards.multiplier(period.period_type),
+            boards.cap(period.period_type),
+        ]
+    replay_ttl = engine.rules.leaderboards.exam_replay_days * 86_400
+
+    results: list[ExamOutcome | QuestboardError | None] = [None] * len(submissions)
+    sent = []  # indexes of the submissions that passed the checks
+    pipe = engine.redis.pipeline(transaction=False)
+    for index, (player_id, exam) in enumerate(submissions):
+        try:
+            _check(engine, exam)
+        except InvalidInputError as error:
+            results[index] = error
+            continue
+        sent.append(index)
+        engine.scripts.record_exam(
+            keys=[
+                keys.exam(player_id, exam.exam_id),
+                *(keys.player_board_stats(player_id, p.period_type, p.name) for p in periods),
+            ],
+            args=[
+                exam.fingerprint(),
+                replay_ttl,
+                exam.category,
+                exam.score,
+                exam.total_questions,
+                exam.correct_answers,
+                *period_args,
+            ],
+            client=pipe,
+        )
+    recorded = pipe.execute() if sent else []
+
+    pending = []  # (index, code, board rows) still to write to the boards
+    for index, (code, payload) in zip(sent, recorded, strict=True):
+        exam = submissions[index][1]
+        if code == ANSWERED:
+            results[index] = ExamOutcome(json.loads(payload), created=False)
+        elif code == REUSED:
+            results[index] = IdempotencyKeyReusedError(
+                "This exam_id was already used for a different result.",
+                {"exam_id": exam.exam_id},
+            )
+        else:
+            pending.append((index, code, json.loads(payload)["boards"]))
+
+    if pending:
+        _finish(engine, submissions, periods, pending, results)
+    return results  # type: ignore[return-value]
+
+
+def _boards_of(periods, category: str) -> list[Board]:
+    """The six boards of an exam, in record_exam.lua's order."""
+    return [Board(p.period_type, p, c) for p in periods for c in (None, category)]
+
+
+def _finish(engine, submissions, periods, pending, results) -> None:
+    pipe = engine.redis.pipeline(transaction=False)
+    for index, code, rows in pending:
+        player_id, exam = submissions[index]
+        for board, (total, exams, questions, correct, composite) in zip(
+            _boards_of(periods, exam.category), rows, strict=True
+        ):
+            engine.scripts.update_board(
+                keys=[board.scores_key, board.aggregates_key],
+                args=[
+                    player_id,
+                    composite,
+                    f"{total}:{exams}:{questions}:{correct}",
+                    exams,
+                    int(boards.expires_at(engine, board.period).timestamp()),
+                    board.multiplier,
+                ],
+                client=pipe,
+            )
+        if code == NEW:
+            for period in periods:
+                index_key = keys.board_index(period.period_type, period.name)
+                pipe.sadd(index_key, exam.category)
+                pipe.expireat(index_key, int(boards.expires_at(engine, period).timestamp()))
+    written = iter(pipe.execute())
+
+    pipe = engine.redis.pipeline(transaction=False)
+    for index, code, rows in pending:
+        player_id, exam = submissions[index]
+        summary_boards = []
+        for board, (total, exams, questions, correct, _) in zip(
+            _boards_of(periods, exam.category), rows, strict=True
+        ):
+            rank, _ = next(written)
+            summary_boards.append(
+                {
+                    "board": board.period_type,
+                    "category": board.category,
+                    "period": board.period.name,
+                    "score": total,
+                    "rank": rank,
+                    "exams": exams,
+                    "accuracy": accuracy(correct, questions),
+                }
+            )
+        if code == NEW:
+            for _ in range(2 * len(periods)):
+                next(written)
+        summary = {
+            "exam_id": exam.exam_id,
+            "player_id": player_id,
+            "category_id": exam.category,
+            "score": exam.score,
+            "total_questions": exam.total_questions,
+            "correct_answers": exam.correct_answers,
+            "boards": summary_boards,
+        }
+        engine.scripts.store_exam_summary(
+            keys=[keys.exam(player_id, exam.exam_id)],
+            args=[json.dumps(summary, separators=(",", ":"))],
+            client=pipe,
+        )
+    for (index, code, _), kept in zip(pending, pipe.execute(), strict=True):
+        results[index] = ExamOutcome(json.loads(kept), created=code == NEW)
+
+
+def accuracy(correct: int, questions: int) -> float:
+    """Correct answers over questions, from the exact sums (not an average of averages)."""
+    return round(correct / questions, 4) if questions else 0.0
+
+
+def _check(engine: Engine, exam: Exam) -> None:
+    limits = engine.rules.leaderboards
+    problems: dict[str, list[str]] = {}
+    try:
+        boards.check_category(exam.category)
+    except InvalidInputError:
+        problems["category_id"] = ["Must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$, not 'global'."]
+    if not 0 <= exam.score <= limits.max_exam_score:
+        problems["score"] = [f"Must be between 0 and {limits.max_exam_score}."]
+    if not 1 <= exam.total_questions <= limits.max_questions:
+        problems["total_questions"] = [f"Must be between 1 and {limits.max_questions}."]
+    if not 0 <= exam.correct_answers <= exam.total_questions:
+        problems["correct_answers"] = ["Must be between 0 and total_questions."]
+    if problems:
+        raise InvalidInputError("The exam result is not valid.", problems)

@@ -1,0 +1,85 @@
+"""Leaderboard snapshots: the top of every current board frozen as one JSON document,
+and a copy of each board's scores, so that reads can say how each player moved.
+
+`take_snapshots` runs every 2 hours (the `leaderboard_snapshot` job). For each board
+it copies the scores in chunks (no multi-second block of Redis at a million players,
+as one COPY would be), computes the top entries with their previous ranks from the
+snapshot being replaced, and publishes both in one `rotate_snapshot.lua` call.
+Because scores only ever rise, copying upwards in score order reads every player
+at least once; one who rises during the copy is read again with the newer score.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from engine import boards, keys
+from engine.boards import Board
+from engine.calendar import PERIOD_TYPES
+from engine.clock import to_ms
+from engine.runtime import Engine
+
+CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class SnapshotReport:
+    boards: int
+    players: int
+
+
+def take_snapshots(engine: Engine) -> SnapshotReport:
+    """Snapshot every board of the current periods. Safe to run twice or late."""
+    now = engine.clock.now()
+    count = players = 0
+    for period_type in PERIOD_TYPES:
+        period = boards.current_period(engine, period_type, now)
+        categories = sorted(
+            c.decode() for c in engine.redis.smembers(keys.board_index(period_type, period.name))
+        )
+        for category in [None, *categories]:
+            players += snapshot_board(engine, Board(period_type, period, category))
+            count += 1
+    return SnapshotReport(boards=count, players=players)
+
+
+def snapshot_board(engine: Engine, board: Board) -> int:
+    """Snapshot one board; returns how many players its copy holds."""
+    copied = _copy_scores(engine, board.scores_key, board.snapshot_building_key)
+    size = engine.rules.leaderboards.snapshot_size
+    total_players, _, *rows = engine.scripts.read_board(
+        keys=[board.scores_key, board.aggregates_key, board.snapshot_scores_key],
+        args=["top", board.multiplier, 0, size],
+    )
+    document = {
+        "snapshot_at": to_ms(engine.clock.now()),
+        "total_players": int(total_players),
+        "rows": [value.decode() if isinstance(value, bytes) else value for value in rows],
+    }
+    engine.scripts.rotate_snapshot(
+        keys=[board.snapshot_scores_key, board.snapshot_building_key, board.snapshot_top_key],
+        args=[
+            json.dumps(document, separators=(",", ":")),
+            int(boards.expires_at(engine, board.period).timestamp()),
+        ],
+    )
+    return copied
+
+
+def _copy_scores(engine: Engine, source: str, target: str) -> int:
+    redis = engine.redis
+    redis.unlink(target)
+    low, skip, copied = "-inf", 0, 0
+    while True:
+        rows = redis.zrangebyscore(source, low, "+inf", start=skip, num=CHUNK, withscores=True)
+        if not rows:
+            return copied
+        redis.zadd(target, dict(rows))
+        copied += len(rows)
+        last = rows[-1][1]
+        at_last = sum(1 for _, score in rows if score == last)
+        if low != "-inf" and float(low) == last:
+            skip += at_last  # the whole chunk had the boundary score
+        else:
+            low, skip = repr(last), at_last

@@ -1,0 +1,78 @@
+--[[ record_exam: count one exam attempt into the player's aggregates, exactly once.
+
+For each period type (weekly, monthly, yearly) the player's stats hash holds, per
+board category ("global" and the exam's category), the exact sums: score, exams,
+questions, correct, and `reached`, the second (from the period's start) at which
+the current score was reached. From them the script computes each board's
+composite score, total * M + (M - 1 - reached), which ranks higher totals first and,
+among equal totals, the player who reached it first. The caller then writes the
+composites to the boards (another slot each), which is safe to repeat.
+
+KEYS[1] exam record    hash   fp, result, summary; expires after ARGV[2] seconds
+KEYS[2] weekly stats   hash   <category>:<score|exams|questions|correct|reached>
+KEYS[3] monthly stats  hash   likewise
+KEYS[4] yearly stats   hash   likewise
+
+ARGV[1] fingerprint     hash of the exam's content; a replay must carry the same one
+ARGV[2] record ttl      seconds
+ARGV[3] category
+ARGV[4] score
+ARGV[5] questions
+ARGV[6] correct
+ARGV[7..18] per period type, four values: seconds since the period started,
+            expire-at (unix seconds) for its stats, multiplier M, largest total
+            the composite can carry
+
+Returns {code, json}:
+   0  counted:             result {"boards": six arrays (score, exams, questions, correct, composite)}
+                           in the order weekly global, weekly category, monthly ..., yearly ...
+   1  replay, answered:    the stored summary (JSON)
+   2  replay, unanswered:  the stored result, for the caller to finish the boards
+  -2  exam id reused with another content: {"fp"}
+]]
+
+local record = KEYS[1]
+local fingerprint, ttl, category = ARGV[1], ARGV[2], ARGV[3]
+local score, questions, correct = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+
+local seen = redis.call('HMGET', record, 'fp', 'summary', 'result')
+if seen[1] then
+  if seen[1] ~= fingerprint then
+    return {-2, '{"fp":"' .. fingerprint .. '"}'}
+  end
+  if seen[2] then
+    return {1, seen[2]}
+  end
+  return {2, seen[3]}
+end
+
+local boards = {}
+for period = 1, 3 do
+  local stats = KEYS[period + 1]
+  local base = 7 + (period - 1) * 4
+  local elapsed, expire_at = tonumber(ARGV[base]), ARGV[base + 1]
+  local multiplier, cap = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
+  for _, board in ipairs({'global', category}) do
+    local now = redis.call('HMGET', stats, board .. ':score', board .. ':exams',
+      board .. ':questions', board .. ':correct', board .. ':reached')
+    local total = tonumber(now[1] or '0') + score
+    local exams = tonumber(now[2] or '0') + 1
+    local asked = tonumber(now[3] or '0') + questions
+    local right = tonumber(now[4] or '0') + correct
+    local reached = tonumber(now[5] or elapsed)
+    if score > 0 then
+      reached = elapsed
+    end
+    redis.call('HSET', stats, board .. ':score', string.format('%d', total),
+      board .. ':exams', exams, board .. ':questions', asked, board .. ':correct', right,
+      board .. ':reached', reached)
+    local composite = math.min(total, cap) * multiplier + (multiplier - 1 - reached)
+    boards[#boards + 1] = string.format('[%d,%d,%d,%d,%d]', total, exams, asked, right, composite)
+  end
+  redis.call('EXPIREAT', stats, expire_at)
+end
+
+local result = '{"boards":[' .. table.concat(boards, ',') .. ']}'
+redis.call('HSET', record, 'fp', fingerprint, 'result', result)
+redis.call('EXPIRE', record, ttl)
+return {0, result}

@@ -1,0 +1,176 @@
+"""Exams and leaderboards over HTTP: status codes, shapes, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+EXAM = {
+    "exam_id": "att-1",
+    "category_id": "math",
+    "score": 80,
+    "total_questions": 10,
+    "correct_answers": 8,
+}
+
+
+def post_exam(client, headers, player="alice", **changes):
+    return client.post(f"/v1/players/{player}/exams", headers=headers, json=EXAM | changes)
+
+
+def error_code(response):
+    return response.get_json()["error"]["code"]
+
+
+def test_an_exam_is_201_with_its_summary_and_its_replay_200_with_the_same(client, server_headers):
+    first = post_exam(client, server_headers)
+    again = post_exam(client, server_headers)
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
+    summary = first.get_json()
+    assert summary["exam_id"] == "att-1"
+    assert {
+        (b["board"], b["category"], b["period"], b["score"], b["rank"]) for b in summary["boards"]
+    } == {
+        ("weekly", None, "2026-W48", 80, 1),
+        ("weekly", "math", "2026-W48", 80, 1),
+        ("monthly", None, "2026-11", 80, 1),
+        ("monthly", "math", "2026-11", 80, 1),
+        ("yearly", None, "2026", 80, 1),
+        ("yearly", "math", "2026", 80, 1),
+    }
+
+
+def test_a_reused_exam_id_is_422(client, server_headers):
+    post_exam(client, server_headers)
+    response = post_exam(client, server_headers, score=81)
+    assert response.status_code == 422
+    assert error_code(response) == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"correct_answers": 11}, "correct_answers"),
+        ({"score": -1}, "score"),
+        ({"score": 10_001}, "score"),
+        ({"total_questions": 0}, "total_questions"),
+        ({"score": "80"}, "score"),
+        ({"exam_id": "has space"}, "exam_id"),
+        ({"category_id": "global"}, "category_id"),
+        ({"category_id": ""}, "category_id"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_bad_exams_are_400(client, server_headers, changes, field):
+    response = post_exam(client, server_headers, **changes)
+    assert response.status_code == 400
+    assert error_code(response) == "validation_error"
+    assert field in response.get_json()["error"]["details"]
+
+
+def test_the_board_page(client, server_headers, clock):
+    post_exam(client, server_headers, "alice")
+    clock.advance(seconds=1)
+    post_exam(client, server_headers, "bob", exam_id="att-2", score=90)
+    response = client.get("/v1/leaderboards/weekly?limit=10", headers=server_headers)
+    assert response.status_code == 200
+    page = response.get_json()
+    assert page["board"] == "weekly"
+    assert page["category"] is None
+    assert page["period"] == "2026-W48"
+    assert page["next_reset_at"] == "2026-11-30T03:00:00+00:00"
+    assert page["total_players"] == 2
+    assert page["source"] == "live"
+    assert page["snapshot_at"] is None
+    assert page["entries"][0] == {
+        "rank": 1,
+        "player_id": "bob",
+        "score": 90,
+        "exams": 1,
+        "questions": 10,
+        "correct": 8,
+        "accuracy": 0.8,
+        "rank_previous": None,
+        "movement": "new",
+    }
+    assert page["entries"][1]["player_id"] == "alice"
+
+
+def test_a_category_board_and_a_past_period(client, server_headers, clock):
+    post_exam(client, server_headers)
+    clock.advance(days=7)
+    response = client.get(
+        "/v1/leaderboards/weekly?category=math&period=2026-W48", headers=server_headers
+    )
+    assert response.status_code == 200
+    assert [e["player_id"] for e in response.get_json()["entries"]] == ["alice"]
+    current = client.get("/v1/leaderboards/weekly?category=math", headers=server_headers)
+    assert current.get_json()["entries"] == []
+    assert current.get_json()["period"] == "2026-W49"
+
+
+def test_the_snapshot_serves_the_top_after_the_cli_command(app, client, server_headers):
+    post_exam(client, server_headers)
+    result = app.test_cli_runner().invoke(args=["questboard", "leaderboard-snapshot"])
+    assert result.exit_code == 0
+    assert "Snapshot 6 boards" in result.output
+    page = client.get("/v1/leaderboards/yearly", headers=server_headers).get_json()
+    assert page["source"] == "snapshot"
+    assert page["snapshot_at"] == "2026-11-25T12:00:00+00:00"
+    fresh = client.get("/v1/leaderboards/yearly?fresh=true", headers=server_headers).get_json()
+    assert fresh["source"] == "live"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/v1/leaderboards/daily", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?limit=0", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?limit=101", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?offset=-1", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?period=2026-W99", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?period=2026-W49", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?category=no%20spaces", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?sort=asc", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?period=2025-W01", 404, "period_expired"),
+        ("/v1/leaderboards/monthly/players/alice?around=51", 400, "validation_error"),
+        ("/v1/leaderboards/monthly/players/nobody", 404, "not_ranked"),
+        ("/v1/leaderboards/monthly/players/bad%20id", 400, "validation_error"),
+    ],
+)
+def test_bad_reads(client, server_headers, path, status, code):
+    post_exam(client, server_headers)
+    response = client.get(path, headers=server_headers)
+    assert response.status_code == status
+    assert error_code(response) == code
+
+
+def test_around_me(client, server_headers, clock):
+    for n in range(5):
+        post_exam(client, server_headers, f"p{n}", exam_id=f"e{n}", score=50 - n)
+        clock.advance(seconds=1)
+    body = client.get(
+        "/v1/leaderboards/weekly/players/p2?around=1", headers=server_headers
+    ).get_json()
+    assert body["entry"]["player_id"] == "p2"
+    assert body["entry"]["rank"] == 3
+    assert [e["player_id"] for e in body["above"]] == ["p1"]
+    assert [e["player_id"] for e in body["below"]] == ["p3"]
+    assert body["total_players"] == 5
+
+
+def test_a_players_ranks(client, server_headers):
+    post_exam(client, server_headers)
+    body = client.get("/v1/players/alice/ranks", headers=server_headers).get_json()
+    assert body["player_id"] == "alice"
+    assert [(b["board"], b["category"], b["entry"]["rank"]) for b in body["boards"]] == [
+        ("weekly", None, 1),
+        ("weekly", "math", 1),
+        ("monthly", None, 1),
+        ("monthly", "math", 1),
+        ("yearly", None, 1),
+        ("yearly", "math", 1),
+    ]
+    empty = client.get("/v1/players/nobody/ranks", headers=server_headers).get_json()
+    assert empty == {"player_id": "nobody", "boards": []}

@@ -1,0 +1,74 @@
+"""POST /v1/players/{player_id}/exams: an exam result into every current board."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine import exams
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.schemas import StrictSchema
+
+blp = Blueprint("exams", __name__, url_prefix="/v1/players", description="Exam results.")
+
+
+class ExamRequestSchema(StrictSchema):
+    exam_id = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_.:-]{1,128}$", error="Must be 1-128 of A-Za-z0-9_.:-"
+        ),
+        metadata={"description": "The attempt's id: sending it again counts nothing twice."},
+    )
+    category_id = ma.fields.String(required=True, validate=validate.Length(1, 64))
+    score = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    total_questions = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    correct_answers = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+    @ma.validates_schema
+    def correct_within_total(self, data: dict, **kwargs) -> None:
+        if data["correct_answers"] > data["total_questions"]:
+            raise ma.ValidationError("Must not exceed total_questions.", "correct_answers")
+
+
+class BoardResultSchema(ma.Schema):
+    board = ma.fields.String(required=True, metadata={"example": "weekly"})
+    category = ma.fields.String(
+        allow_none=True, required=True, metadata={"description": "null: global"}
+    )
+    period = ma.fields.String(required=True, metadata={"example": "2026-W48"})
+    score = ma.fields.Integer(required=True)
+    rank = ma.fields.Integer(required=True)
+    exams = ma.fields.Integer(required=True)
+    accuracy = ma.fields.Float(required=True)
+
+
+class ExamSummarySchema(ma.Schema):
+    exam_id = ma.fields.String(required=True)
+    player_id = ma.fields.String(required=True)
+    category_id = ma.fields.String(required=True)
+    score = ma.fields.Integer(required=True)
+    total_questions = ma.fields.Integer(required=True)
+    correct_answers = ma.fields.Integer(required=True)
+    boards = ma.fields.List(ma.fields.Nested(BoardResultSchema()), required=True)
+
+
+@blp.route("/<player:player_id>/exams", methods=["POST"])
+@blp.arguments(ExamRequestSchema())
+@blp.response(201, ExamSummarySchema())
+@blp.alt_response(200, schema=ExamSummarySchema(), description="A replay: the first summary.")
+@blp.alt_response(422, description="idempotency_key_reused: exam_id used with other content")
+def record_exam(body: dict, player_id: str):
+    outcome = exams.record_exam(
+        get_engine(),
+        player_id,
+        exams.Exam(
+            exam_id=body["exam_id"],
+            category=body["category_id"],
+            score=body["score"],
+            total_questions=body["total_questions"],
+            correct_answers=body["correct_answers"],
+        ),
+    )
+    return outcome.summary, 201 if outcome.created else 200

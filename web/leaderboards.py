@@ -1,0 +1,102 @@
+"""Leaderboard reads: the top of a board, a player's neighbourhood, a player's ranks."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine import boards, leaderboards
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.schemas import StrictSchema
+
+blp = Blueprint("leaderboards", __name__, url_prefix="/v1", description="Leaderboards.")
+
+
+class BoardQuerySchema(StrictSchema):
+    category = ma.fields.String(
+        validate=validate.Length(1, 64), metadata={"description": "Omit for the global board."}
+    )
+    period = ma.fields.String(
+        validate=validate.Length(1, 16),
+        metadata={"description": "2026-W48, 2026-11 or 2026; omit for the current period."},
+    )
+
+
+class TopQuerySchema(BoardQuerySchema):
+    limit = ma.fields.Integer(load_default=10, validate=validate.Range(1, 100))
+    offset = ma.fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
+    fresh = ma.fields.Boolean(load_default=False, metadata={"description": "Skip the snapshot."})
+
+
+class AroundQuerySchema(BoardQuerySchema):
+    around = ma.fields.Integer(load_default=5, validate=validate.Range(0, 50))
+
+
+class EntrySchema(ma.Schema):
+    rank = ma.fields.Integer(required=True)
+    player_id = ma.fields.String(required=True)
+    score = ma.fields.Integer(required=True)
+    exams = ma.fields.Integer(required=True)
+    questions = ma.fields.Integer(required=True)
+    correct = ma.fields.Integer(required=True)
+    accuracy = ma.fields.Float(required=True)
+    rank_previous = ma.fields.Integer(required=True, allow_none=True)
+    movement = ma.fields.String(
+        required=True, validate=validate.OneOf(["up", "down", "same", "new"])
+    )
+
+
+class BoardFieldsSchema(ma.Schema):
+    board = ma.fields.Function(lambda page: page.board.period_type, required=True)
+    category = ma.fields.Function(lambda page: page.board.category, required=True, allow_none=True)
+    period = ma.fields.Function(lambda page: page.board.period.name, required=True)
+    next_reset_at = ma.fields.DateTime(required=True)
+    total_players = ma.fields.Integer(required=True)
+
+
+class BoardPageSchema(BoardFieldsSchema):
+    source = ma.fields.String(required=True, validate=validate.OneOf(["live", "snapshot"]))
+    snapshot_at = ma.fields.DateTime(required=True, allow_none=True)
+    entries = ma.fields.List(ma.fields.Nested(EntrySchema()), required=True)
+
+
+class StandingSchema(BoardFieldsSchema):
+    entry = ma.fields.Nested(EntrySchema(), required=True)
+    above = ma.fields.List(ma.fields.Nested(EntrySchema()), required=True)
+    below = ma.fields.List(ma.fields.Nested(EntrySchema()), required=True)
+
+
+class RankedBoardSchema(BoardFieldsSchema):
+    entry = ma.fields.Nested(EntrySchema(), required=True)
+
+
+class PlayerRanksSchema(ma.Schema):
+    player_id = ma.fields.String(required=True)
+    boards = ma.fields.List(ma.fields.Nested(RankedBoardSchema()), required=True)
+
+
+@blp.route("/leaderboards/<period_type:period_type>")
+@blp.arguments(TopQuerySchema(), location="query", as_kwargs=True)
+@blp.response(200, BoardPageSchema())
+@blp.alt_response(404, description="period_expired: the period is no longer kept")
+def top(period_type: str, limit: int, offset: int, fresh: bool, category=None, period=None):
+    engine = get_engine()
+    board = boards.resolve(engine, period_type, category, period)
+    return leaderboards.top(engine, board, limit=limit, offset=offset, fresh=fresh)
+
+
+@blp.route("/leaderboards/<period_type:period_type>/players/<player:player_id>")
+@blp.arguments(AroundQuerySchema(), location="query", as_kwargs=True)
+@blp.response(200, StandingSchema())
+@blp.alt_response(404, description="not_ranked or period_expired")
+def around(period_type: str, player_id: str, around: int, category=None, period=None):
+    engine = get_engine()
+    board = boards.resolve(engine, period_type, category, period)
+    return leaderboards.around(engine, board, player_id, around)
+
+
+@blp.route("/players/<player:player_id>/ranks")
+@blp.response(200, PlayerRanksSchema())
+def player_ranks(player_id: str):
+    return {"player_id": player_id, "boards": leaderboards.player_ranks(get_engine(), player_id)}
