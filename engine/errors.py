@@ -44,6 +44,10 @@ class IdempotencyKeyReusedError(QuestboardError):
     code = "idempotency_key_reused"
 
 
+class DailyLimitReachedError(QuestboardError):
+    code = "daily_limit_reached"
+
+
 class NotRankedError(QuestboardError):
     code = "not_ranked"
 
@@ -70,6 +74,7 @@ SCRIPT_ERRORS: dict[int, tuple[type[QuestboardError], str]] = {
         "This Idempotency-Key was already used with a different request.",
     ),
     -3: (BalanceLimitError, "This would take {resource} above the limit of {limit}."),
+    -4: (DailyLimitReachedError, "The daily limit of {limit} is reached; it resets tomorrow."),
 }
 
 

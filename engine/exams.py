@@ -20,10 +20,13 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from engine import boards, keys
+from engine import boards, keys, progression
 from engine.boards import Board
-from engine.calendar import PERIOD_TYPES
+from engine.calendar import PERIOD_TYPES, Period
+from engine.clock import to_ms
 from engine.errors import IdempotencyKeyReusedError, InvalidInputError, QuestboardError
 from engine.runtime import Engine
 
@@ -61,19 +64,8 @@ def record_exams(
     engine: Engine, submissions: Sequence[tuple[str, Exam]]
 ) -> list[ExamOutcome | QuestboardError]:
     """Count many exams in three round trips; one outcome or error per submission."""
-    now = engine.clock.now()
-    periods = [boards.current_period(engine, period_type, now) for period_type in PERIOD_TYPES]
-    period_args: list[object] = []
-    for period in periods:
-        elapsed = int((now - engine.calendar.start(period)).total_seconds())
-        period_args += [
-            elapsed,
-            int(boards.expires_at(engine, period).timestamp()),
-            boards.multiplier(period.period_type),
-            boards.cap(period.period_type),
-        ]
-    replay_ttl = engine.rules.leaderboards.exam_replay_days * 86_400
-
+    frame = Frame.at(engine, engine.clock.now())
+    periods = frame.periods
     results: list[ExamOutcome | QuestboardError | None] = [None] * len(submissions)
     sent = []  # indexes of the submissions that passed the checks
     pipe = engine.redis.pipeline(transaction=False)
@@ -84,22 +76,7 @@ def record_exams(
             results[index] = error
             continue
         sent.append(index)
-        engine.scripts.record_exam(
-            keys=[
-                keys.exam(player_id, exam.exam_id),
-                *(keys.player_board_stats(player_id, p.period_type, p.name) for p in periods),
-            ],
-            args=[
-                exam.fingerprint(),
-                replay_ttl,
-                exam.category,
-                exam.score,
-                exam.total_questions,
-                exam.correct_answers,
-                *period_args,
-            ],
-            client=pipe,
-        )
+        count_into_aggregates(engine, frame, player_id, exam, client=pipe)
     recorded = pipe.execute() if sent else []
 
     pending = []  # (index, code, board rows) still to write to the boards
@@ -113,11 +90,66 @@ def record_exams(
                 {"exam_id": exam.exam_id},
             )
         else:
-            pending.append((index, code, json.loads(payload)["boards"]))
+            pending.append((index, code, json.loads(payload)))
 
     if pending:
         _finish(engine, submissions, periods, pending, results)
     return results  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What every exam counted at one moment shares: periods, their arguments, the day."""
+
+    now: datetime
+    periods: list[Period]
+    period_args: list[int]
+    context: progression.DayContext
+
+    @classmethod
+    def at(cls, engine: Engine, now: datetime) -> Frame:
+        periods = [boards.current_period(engine, period_type, now) for period_type in PERIOD_TYPES]
+        period_args: list[int] = []
+        for period in periods:
+            period_args += [
+                int((now - engine.calendar.start(period)).total_seconds()),
+                int(boards.expires_at(engine, period).timestamp()),
+                boards.multiplier(period.period_type),
+                boards.cap(period.period_type),
+            ]
+        return cls(now, periods, period_args, progression.day_context(engine, now))
+
+
+def count_into_aggregates(
+    engine: Engine, frame: Frame, player_id: str, exam: Exam, client: Any = None
+) -> Any:
+    """Step 1 alone: record_exam.lua for one exam (queued on `client` if it is a pipeline)."""
+    battle_pass = engine.rules.battle_pass
+    return engine.scripts.record_exam(
+        keys=[
+            keys.exam(player_id, exam.exam_id),
+            *(keys.player_board_stats(player_id, p.period_type, p.name) for p in frame.periods),
+            keys.wallet(player_id),
+            keys.ledger(player_id),
+            keys.player_outbox(player_id),
+            *frame.context.player_keys(player_id),
+        ],
+        args=[
+            exam.fingerprint(),
+            engine.rules.leaderboards.exam_replay_days * 86_400,
+            exam.category,
+            exam.score,
+            exam.total_questions,
+            exam.correct_answers,
+            *frame.period_args,
+            player_id,
+            to_ms(frame.now),
+            engine.rules.limits.max_balance,
+            frame.context.json,
+            battle_pass.xp_per_exam + battle_pass.xp_per_correct_answer * exam.correct_answers,
+        ],
+        client=client,
+    )
 
 
 def _boards_of(periods, category: str) -> list[Board]:
@@ -127,10 +159,10 @@ def _boards_of(periods, category: str) -> list[Board]:
 
 def _finish(engine, submissions, periods, pending, results) -> None:
     pipe = engine.redis.pipeline(transaction=False)
-    for index, code, rows in pending:
+    for index, code, result in pending:
         player_id, exam = submissions[index]
         for board, (total, exams, questions, correct, composite) in zip(
-            _boards_of(periods, exam.category), rows, strict=True
+            _boards_of(periods, exam.category), result["boards"], strict=True
         ):
             engine.scripts.update_board(
                 keys=[board.scores_key, board.aggregates_key],
@@ -152,11 +184,11 @@ def _finish(engine, submissions, periods, pending, results) -> None:
     written = iter(pipe.execute())
 
     pipe = engine.redis.pipeline(transaction=False)
-    for index, code, rows in pending:
+    for index, code, result in pending:
         player_id, exam = submissions[index]
         summary_boards = []
         for board, (total, exams, questions, correct, _) in zip(
-            _boards_of(periods, exam.category), rows, strict=True
+            _boards_of(periods, exam.category), result["boards"], strict=True
         ):
             rank, _ = next(written)
             summary_boards.append(
@@ -181,6 +213,7 @@ def _finish(engine, submissions, periods, pending, results) -> None:
             "total_questions": exam.total_questions,
             "correct_answers": exam.correct_answers,
             "boards": summary_boards,
+            "progress": progress_summary(result.get("progress")),
         }
         engine.scripts.store_exam_summary(
             keys=[keys.exam(player_id, exam.exam_id)],
@@ -189,6 +222,18 @@ def _finish(engine, submissions, periods, pending, results) -> None:
         )
     for (index, code, _), kept in zip(pending, pipe.execute(), strict=True):
         results[index] = ExamOutcome(json.loads(kept), created=code == NEW)
+
+
+def progress_summary(raw: dict | None) -> dict:
+    """The exam's progress as the API shows it (see engine.progression.Progress)."""
+    progress = progression.Progress.from_script(raw) or progression.Progress()
+    return {
+        "daily_bonus": progress.daily_bonus,
+        "missions": progress.missions,
+        "xp": progress.xp,
+        "level_rewards": progress.level_rewards,
+        "streak": progress.streak,
+    }
 
 
 def accuracy(correct: int, questions: int) -> float:

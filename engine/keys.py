@@ -109,3 +109,36 @@ def board_snapshot_building(period_type: str, period: str, category: str) -> str
 def board_index(period_type: str, period: str) -> str:
     """Set: the categories that have a board in this period (besides global)."""
     return f"{PREFIX}:{{lbindex}}:{period_type}:{period}"
+
+
+# Player progression ---------------------------------------------------------------
+
+
+def daily(player_id: str, game_day: str) -> str:
+    """Hash: the player's counters for one game day; expires after the day (plus grace)."""
+    return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:daily:{game_day}:{player_id}"
+
+
+def streak(player_id: str) -> str:
+    """Hash: last_day (date ordinal of the last claimed day), streak, best."""
+    return _player("streak", player_id)
+
+
+def battle_pass(player_id: str, season_id: str) -> str:
+    """Hash: xp and rewarded_level in one season."""
+    return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:bp:{season_id}:{player_id}"
+
+
+def missions_of_day(game_day: str) -> str:
+    """String (JSON list of mission ids): the day's missions, written by daily_reset."""
+    return f"{PREFIX}:{{daily}}:missions:{game_day}"
+
+
+def tool_of_day(game_day: str) -> str:
+    """String: the day's tool, written by daily_reset or an admin override."""
+    return f"{PREFIX}:{{daily}}:tool:{game_day}"
+
+
+def clock_offset() -> str:
+    """String: milliseconds added to real time, when the QA clock override is on."""
+    return f"{PREFIX}:{{clock}}:offset"

@@ -1,10 +1,14 @@
-"""Purchases: buying catalog items at the server's price, exactly once per key."""
+"""Purchases: buying catalog items at the server's price, exactly once per key.
+
+A purchase is player activity: it may claim the day's login bonus and advances the
+`purchase` missions, in the same atomic step (engine.activity).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import transactions
+from engine import activity, transactions
 from engine.errors import InvalidInputError, PriceChangedError, UnknownItemError
 from engine.idempotency import IdempotentRequest, recorded_outcome
 from engine.rules import CatalogItem
@@ -56,12 +60,13 @@ def purchase(
         cost = {name: -delta for name, delta in transaction.deltas.items() if delta < 0}
         return Purchase(item=item_id, quantity=quantity, cost=cost, transaction=transaction)
 
-    transaction = transactions.apply(
+    transaction = activity.record(
         engine,
         player_id,
         kind=ROUTE,
-        deltas=item.deltas(quantity),
+        changes=item.deltas(quantity),
         reason=f"{quantity} x {item.item_id}",
+        event="purchase",
         request=request,
     )
     return Purchase(

@@ -23,6 +23,7 @@ class Engine:
     calendar: GameCalendar = field(default_factory=GameCalendar)
     idempotency_ttl_seconds: int = 86_400
     scripts: Scripts = field(init=False)
+    memo: dict = field(default_factory=dict, repr=False)  # per-process derived data
 
     def __post_init__(self) -> None:
         self.scripts = Scripts(self.redis)

@@ -1,5 +1,9 @@
 """The one table of Lua scripts: each file in lua/ registered once, with its key count.
 
+Shared Lua (the wallet, the progress of a player's day) lives in lua/include/ and is
+inlined where a script says `--- @include "name"`, as bullmq does; each script stays
+one self-contained EVALSHA.
+
 redis-py's `Script` runs EVALSHA and loads the script again on NOSCRIPT, so a Redis
 restart or failover needs nothing from us. The key count is checked on every call:
 a script that silently got a key in ARGV would break Redis Cluster.
@@ -7,6 +11,7 @@ a script that silently got a key in ARGV would break Redis Cluster.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +24,8 @@ LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 # script name -> number of KEYS it takes
 SCRIPTS: dict[str, int] = {
     "apply_transaction": 4,
-    "record_exam": 4,
+    "record_exam": 10,
+    "record_activity": 7,
     "update_board": 2,
     "store_exam_summary": 1,
     "read_board": 3,
@@ -39,8 +45,16 @@ class RegisteredScript:
         return self.script(keys=keys, args=args, client=client)
 
 
+INCLUDE = re.compile(r'^--- @include "([a-z_]+)"$', re.MULTILINE)
+
+
 def lua_source(name: str) -> str:
-    return (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
+    """The script's source with each `--- @include "x"` line replaced by lua/include/x.lua."""
+    source = (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
+    return INCLUDE.sub(
+        lambda match: (LUA_DIR / "include" / f"{match[1]}.lua").read_text(encoding="utf-8"),
+        source,
+    )
 
 
 class Scripts:

@@ -15,6 +15,7 @@ from engine import keys
 from engine.clock import from_ms, to_ms
 from engine.errors import QuestboardError, from_script_code
 from engine.idempotency import IdempotentRequest
+from engine.progression import Progress
 from engine.runtime import Engine
 
 APPLIED, REPLAYED = 0, 1
@@ -22,11 +23,14 @@ APPLIED, REPLAYED = 0, 1
 
 @dataclass(frozen=True)
 class Transaction:
-    transaction_id: str
+    """A recorded outcome: the event's own change (if any) and the balances after all of it."""
+
+    transaction_id: str | None
     at: datetime
     deltas: dict[str, int]
     balances: dict[str, int]
     replayed: bool = False
+    progress: Progress | None = None
 
 
 def apply(
@@ -83,11 +87,12 @@ def outcome_to_transaction(engine: Engine, outcome: dict, replayed: bool) -> Tra
     if code != APPLIED:
         raise outcome_error(code, outcome)
     return Transaction(
-        transaction_id=outcome["tx"],
+        transaction_id=outcome.get("tx"),
         at=from_ms(outcome["at"]),
-        deltas=outcome["deltas"],
+        deltas=outcome.get("deltas") or {},
         balances=with_every_resource(engine, outcome["balances"]),
         replayed=replayed,
+        progress=Progress.from_script(outcome.get("progress")),
     )
 
 

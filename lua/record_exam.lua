@@ -1,4 +1,7 @@
---[[ record_exam: count one exam attempt into the player's aggregates, exactly once.
+--[[ record_exam: count one exam attempt into the player's aggregates, exactly once,
+with everything it earns: the day's login bonus if this is the player's first
+activity of the game day, mission progress and rewards, battle-pass XP and level
+rewards (see include/progress.lua), each balance change with its ledger entry.
 
 For each period type (weekly, monthly, yearly) the player's stats hash holds, per
 board category ("global" and the exam's category), the exact sums: score, exams,
@@ -12,6 +15,12 @@ KEYS[1] exam record    hash   fp, result, summary; expires after ARGV[2] seconds
 KEYS[2] weekly stats   hash   <category>:<score|exams|questions|correct|reached>
 KEYS[3] monthly stats  hash   likewise
 KEYS[4] yearly stats   hash   likewise
+KEYS[5] wallet         hash   resource -> balance
+KEYS[6] ledger         stream the player's ledger
+KEYS[7] outbox         stream the shard's entries awaiting persistence
+KEYS[8] daily          hash   the player's counters for this game day
+KEYS[9] streak         hash   last_day, streak, best
+KEYS[10] season        hash   battle-pass xp and rewarded_level
 
 ARGV[1] fingerprint     hash of the exam's content; a replay must carry the same one
 ARGV[2] record ttl      seconds
@@ -22,9 +31,15 @@ ARGV[6] correct
 ARGV[7..18] per period type, four values: seconds since the period started,
             expire-at (unix seconds) for its stats, multiplier M, largest total
             the composite can carry
+ARGV[19] player id
+ARGV[20] now           engine clock, ms
+ARGV[21] max balance
+ARGV[22] context (JSON) see include/progress.lua
+ARGV[23] xp            battle-pass XP the exam itself gives
 
 Returns {code, json}:
-   0  counted:             result {"boards": six arrays (score, exams, questions, correct, composite)}
+   0  counted:             result {"boards": six arrays (score, exams, questions, correct,
+                           composite), "progress": {...}}
                            in the order weekly global, weekly category, monthly ..., yearly ...
    1  replay, answered:    the stored summary (JSON)
    2  replay, unanswered:  the stored result, for the caller to finish the boards
@@ -32,6 +47,9 @@ Returns {code, json}:
 ]]
 
 local record = KEYS[1]
+local WALLET, LEDGER, OUTBOX = KEYS[5], KEYS[6], KEYS[7]
+local DAILY, STREAK, SEASON = KEYS[8], KEYS[9], KEYS[10]
+local PLAYER, NOW, MAX_BALANCE = ARGV[19], ARGV[20], tonumber(ARGV[21])
 local fingerprint, ttl, category = ARGV[1], ARGV[2], ARGV[3]
 local score, questions, correct = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
@@ -72,7 +90,20 @@ for period = 1, 3 do
   redis.call('EXPIREAT', stats, expire_at)
 end
 
-local result = '{"boards":[' .. table.concat(boards, ',') .. ']}'
+local CTX = cjson.decode(ARGV[22])
+
+--- @include "wallet"
+--- @include "progress"
+
+claim_bonus()
+advance('solve_questions', correct)
+advance('complete_exam', 1)
+if correct == questions then
+  advance('perfect_exam', 1)
+end
+add_xp(tonumber(ARGV[23]))
+
+local result = '{"boards":[' .. table.concat(boards, ',') .. '],"progress":' .. finish_day() .. '}'
 redis.call('HSET', record, 'fp', fingerprint, 'result', result)
 redis.call('EXPIRE', record, ttl)
 return {0, result}

@@ -105,3 +105,28 @@ def server_headers():
 @pytest.fixture
 def admin_headers():
     return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def earned(progress, resource: str) -> int:
+    """What an event's progress paid in `resource`: bonus, missions and level rewards.
+
+    Progress is engine.progression.Progress or the dict an HTTP response carries.
+    """
+    if progress is None:
+        return 0
+    if not isinstance(progress, dict):
+        progress = {
+            "daily_bonus": progress.daily_bonus,
+            "missions": progress.missions,
+            "level_rewards": progress.level_rewards,
+        }
+    total = 0
+    bonus = progress.get("daily_bonus")
+    if bonus:
+        total += bonus["reward"].get(resource, 0)
+    for mission in progress.get("missions") or []:
+        if mission.get("completed") and mission.get("transaction_id"):
+            total += mission["reward"].get(resource, 0)
+    for level in progress.get("level_rewards") or []:
+        total += level["reward"].get(resource, 0)
+    return total

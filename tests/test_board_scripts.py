@@ -47,12 +47,34 @@ def test_update_sets_the_expiry(any_redis):
     assert any_redis.expiretime(AGGREGATES) == 4_000_000_000
 
 
+NO_PROGRESS = json.dumps(
+    {
+        "day": 1,
+        "day_name": "d",
+        "daily_expire_at": 4_000_000_000,
+        "bonus": {"normal": {"logs": 1}, "milestone": {"steel": 1}, "every": 7},
+        "missions": [],
+    }
+)
+
+
 def record(redis, fingerprint="fp", score=10):
     stats = [keys.player_board_stats("alice", t, "p") for t in ("weekly", "monthly", "yearly")]
+    player_keys = [
+        keys.wallet("alice"),
+        keys.ledger("alice"),
+        keys.player_outbox("alice"),
+        keys.daily("alice", "d"),
+        keys.streak("alice"),
+        keys.battle_pass("alice", "s"),
+    ]
     args = [fingerprint, 3600, "math", score, 10, 5]
     for _ in range(3):
         args += [100, 4_000_000_000, M, 1000]
-    return Scripts(redis).record_exam(keys=[keys.exam("alice", "x1"), *stats], args=args)
+    args += ["alice", 1_795_600_000_000, 10**12, NO_PROGRESS, 0]
+    return Scripts(redis).record_exam(
+        keys=[keys.exam("alice", "x1"), *stats, *player_keys], args=args
+    )
 
 
 def test_record_exam_codes(any_redis):

@@ -32,8 +32,18 @@ def run_together(count, task):
         return list(pool.map(attempt, range(count)))
 
 
+def ledger_of(engine, player):
+    """The whole ledger, after checking that it sums to the wallet for every resource."""
+    entries = ledger.history(engine, player, limit=10_000)
+    balances = wallet.balances(engine, player)
+    for resource, balance in balances.items():
+        assert sum(e.deltas.get(resource, 0) for e in entries) == balance, resource
+    assert all(min(e.balances_after.values()) >= 0 for e in entries)
+    return entries
+
+
 def test_64_buyers_never_overdraw_one_wallet(real_engine):
-    grants.grant(real_engine, "shared", {"coins": 1000}, "seed", "seed")  # 20 steel at 50
+    grants.grant(real_engine, "shared", {"coins": 1000}, "seed", "seed")
 
     results = run_together(
         64, lambda n: purchases.purchase(real_engine, "shared", "steel", 1, f"buy-{n}")
@@ -42,16 +52,13 @@ def test_64_buyers_never_overdraw_one_wallet(real_engine):
     bought = [r for r in results if isinstance(r, purchases.Purchase)]
     refused = [r for r in results if isinstance(r, InsufficientFundsError)]
     assert len(bought) + len(refused) == 64
-    assert len(bought) == 20
+    entries = ledger_of(real_engine, "shared")
+    earned = sum(e.deltas.get("coins", 0) for e in entries if e.kind.endswith(("bonus", "reward")))
+    assert len(bought) == (1000 + earned) // 50  # every affordable purchase, and no more
     balances = wallet.balances(real_engine, "shared")
-    assert balances["coins"] == 0
+    assert 0 <= balances["coins"] < 50
     assert balances["steel"] == len(bought)
-
-    entries = ledger.history(real_engine, "shared", limit=1000)
-    assert len(entries) == 1 + len(bought)
-    for resource in ("coins", "steel"):
-        assert sum(e.deltas.get(resource, 0) for e in entries) == balances[resource]
-    assert min(e.balances_after["coins"] for e in entries) >= 0
+    assert [e.kind for e in entries].count("purchase") == len(bought)
 
 
 def test_64_buyers_of_mixed_sizes_debit_exactly_what_succeeded(real_engine):
@@ -64,10 +71,10 @@ def test_64_buyers_of_mixed_sizes_debit_exactly_what_succeeded(real_engine):
 
     bought = [r for r in results if isinstance(r, purchases.Purchase)]
     assert all(isinstance(r, purchases.Purchase | InsufficientFundsError) for r in results)
-    spent = sum(p.cost["coins"] for p in bought)
-    balances = wallet.balances(real_engine, "shared")
-    assert balances["coins"] == 777 - spent >= 0
-    assert balances["logs"] == sum(p.quantity for p in bought)
+    entries = ledger_of(real_engine, "shared")
+    debits = [e for e in entries if e.kind == "purchase"]
+    assert sorted(-e.deltas["coins"] for e in debits) == sorted(p.cost["coins"] for p in bought)
+    assert sum(e.deltas["logs"] for e in debits) == sum(p.quantity for p in bought)
 
 
 def test_20_requests_with_one_key_make_one_change(real_engine):
@@ -80,8 +87,10 @@ def test_20_requests_with_one_key_make_one_change(real_engine):
     assert all(isinstance(r, purchases.Purchase) for r in results)
     assert len({r.transaction.transaction_id for r in results}) == 1
     assert sum(not r.transaction.replayed for r in results) == 1
-    assert wallet.balances(real_engine, "racer")["coins"] == 950
-    assert len(ledger.history(real_engine, "racer")) == 2
+    assert len({str(r.transaction.progress) for r in results}) == 1
+    entries = ledger_of(real_engine, "racer")
+    assert [e.kind for e in entries].count("purchase") == 1
+    assert [e.kind for e in entries].count("login_bonus") == 1
 
 
 def test_20_http_requests_with_one_key_get_one_answer(real_redis, settings, clock, admin_headers):

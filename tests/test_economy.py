@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from engine import grants, keys, ledger, purchases, wallet
+from engine import activity, grants, keys, ledger, purchases, wallet
 from engine.errors import (
     IdempotencyKeyReusedError,
     InsufficientFundsError,
@@ -15,6 +15,7 @@ from engine.errors import (
     PriceChangedError,
     UnknownItemError,
 )
+from tests.conftest import earned
 
 
 def fund(engine, player, **resources):
@@ -44,8 +45,10 @@ def test_purchase_charges_the_catalog_price(engine):
     bought = purchases.purchase(engine, "bob", "steel", 2, "buy-1")
 
     assert bought.cost == {"coins": 100}
-    assert bought.transaction.balances["coins"] == 100
-    assert bought.transaction.balances["steel"] == 2
+    assert bought.transaction.deltas == {"coins": -100, "steel": 2}
+    progress = bought.transaction.progress
+    assert bought.transaction.balances["coins"] == 100 + earned(progress, "coins")
+    assert bought.transaction.balances["steel"] == 2 + earned(progress, "steel")
     assert wallet.balances(engine, "bob")["steel"] == 2
 
 
@@ -92,7 +95,10 @@ def test_replay_returns_the_first_result_without_a_second_charge(engine):
     assert again.transaction.replayed
     assert again.transaction.transaction_id == first.transaction.transaction_id
     assert again.transaction.balances == first.transaction.balances
-    assert wallet.balances(engine, "bob")["coins"] == 150
+    assert again.transaction.progress == first.transaction.progress
+    assert wallet.balances(engine, "bob") == first.transaction.balances
+    purchases_made = [e for e in ledger.history(engine, "bob") if e.kind == "purchase"]
+    assert len(purchases_made) == 1
 
 
 def test_a_replayed_refusal_is_the_same_refusal(engine):
@@ -119,9 +125,9 @@ def test_keys_are_per_player_and_per_route(engine):
     purchases.purchase(engine, "bob", "steel", 1, "same-key")
     purchases.purchase(engine, "eve", "steel", 1, "same-key")
     grants.grant(engine, "bob", {"logs": 1}, "gift", "same-key")
-    assert wallet.balances(engine, "bob")["steel"] == 1
-    assert wallet.balances(engine, "eve")["steel"] == 1
-    assert wallet.balances(engine, "bob")["logs"] == 1
+    kinds = {p: [e.kind for e in ledger.history(engine, p)] for p in ("bob", "eve")}
+    assert kinds["bob"].count("purchase") == kinds["eve"].count("purchase") == 1
+    assert kinds["bob"].count("grant") == 2  # the funding and the gift
 
 
 def test_replay_survives_a_price_change(engine):
@@ -169,19 +175,22 @@ def test_invalid_grants_are_refused(engine, resources):
 
 def test_ledger_is_newest_first_with_balances_after(engine):
     fund(engine, "bob", coins=200)
-    purchases.purchase(engine, "bob", "logs", 3, "buy-logs")
+    activity.login(engine, "bob")  # the day's bonus and login missions are paid first
+    first = purchases.purchase(engine, "bob", "logs", 3, "buy-logs")  # completes buy_1
     purchases.purchase(engine, "bob", "steel", 1, "buy-steel")
 
     entries = ledger.history(engine, "bob")
-    assert [entry.kind for entry in entries] == ["purchase", "purchase", "grant"]
-    assert entries[0].deltas == {"coins": -50, "steel": 1}
-    assert entries[0].balances_after == {
-        "coins": 120,
-        "logs": 3,
-        "steel": 1,
-        "bricks": 0,
-        "cement": 0,
-    }
+    purchase_entries = [entry for entry in entries if entry.kind == "purchase"]
+    assert [entry.deltas for entry in purchase_entries] == [
+        {"coins": -50, "steel": 1},
+        {"coins": -30, "logs": 3},
+    ]
+    assert entries[-1].kind == "grant"
+    assert [e.at for e in entries] == sorted((e.at for e in entries), reverse=True)
+    # The steel purchase earned nothing more: its entry is the newest and shows the wallet.
+    assert entries[0] == purchase_entries[0]
+    assert entries[0].balances_after == wallet.balances(engine, "bob")
+    assert entries[0].balances_after["coins"] == first.transaction.balances["coins"] - 50
     assert entries[0].at == engine.clock.now()
 
 
@@ -195,7 +204,8 @@ def test_ledger_pages_with_before(engine):
     last_page = ledger.history(engine, "bob", limit=10, before=second_page[-1].transaction_id)
 
     assert first_page + second_page + last_page == everything
-    assert len(everything) == 6
+    assert len(everything) >= 6
+    assert [e.kind for e in everything].count("purchase") == 5
 
 
 def test_ledger_sum_equals_balance(engine):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import earned
+
 PURCHASES = "/v1/players/alice/purchases"
 GRANTS = "/v1/admin/players/alice/grants"
 
@@ -59,9 +61,10 @@ def test_purchase_201(client, server_headers, funded):
     assert body["item"] == "steel"
     assert body["quantity"] == 2
     assert body["cost"] == {"coins": 100}
-    assert body["balances"]["coins"] == 20
-    assert body["balances"]["steel"] == 2
+    assert body["balances"]["coins"] == 20 + earned(body["progress"], "coins")
+    assert body["balances"]["steel"] == 2 + earned(body["progress"], "steel")
     assert body["transaction_id"]
+    assert body["progress"]["daily_bonus"]["streak"] == 1  # the day's first activity
 
 
 def test_purchase_replay_returns_the_same_response(client, server_headers, funded):
@@ -72,7 +75,8 @@ def test_purchase_replay_returns_the_same_response(client, server_headers, funde
     assert again.get_json() == first.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
     wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
-    assert wallet["balances"]["coins"] == 450
+    assert wallet["balances"] == first.get_json()["balances"]
+    assert wallet["balances"]["coins"] == 450 + earned(first.get_json()["progress"], "coins")
 
 
 def test_purchase_key_reused_with_another_body_422(client, server_headers, funded):
@@ -226,11 +230,16 @@ def test_ledger_newest_first_and_paged(client, server_headers, funded):
 
     page = client.get("/v1/players/alice/ledger?limit=2", headers=server_headers).get_json()
     assert [e["kind"] for e in page["entries"]] == ["purchase", "purchase"]
-    assert page["entries"][0]["balances_after"]["logs"] == 3
     assert page["entries"][0]["deltas"] == {"coins": -10, "logs": 1}
+    wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
+    assert page["entries"][0]["balances_after"] == wallet["balances"]
     cursor = page["entries"][-1]["transaction_id"]
     rest = client.get(f"/v1/players/alice/ledger?before={cursor}", headers=server_headers)
-    assert [e["kind"] for e in rest.get_json()["entries"]] == ["purchase", "grant"]
+    kinds = [e["kind"] for e in rest.get_json()["entries"]]
+    # The first purchase with what it earned (the day's bonus, maybe a mission), the grant.
+    assert kinds.count("purchase") == 1
+    assert kinds[-1] == "grant"
+    assert set(kinds) - {"purchase", "grant"} <= {"login_bonus", "mission_reward"}
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=x", "before=abc", "other=1"])

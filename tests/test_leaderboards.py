@@ -119,24 +119,8 @@ def test_the_same_exam_id_for_two_players_counts_for_both(engine):
 def test_a_lost_board_write_is_completed_by_the_replay(engine):
     """Step 1 counted the exam but the process died before writing the boards."""
     exam = Exam("attempt-1", "math", 40, 10, 10)
-    pending = engine.scripts  # run only record_exam.lua, as a crash after step 1 would
-    periods = [boards.current_period(engine, t) for t in ("weekly", "monthly", "yearly")]
-    args = [exam.fingerprint(), 3600, "math", 40, 10, 10]
-    now = engine.clock.now()
-    for period in periods:
-        args += [
-            int((now - engine.calendar.start(period)).total_seconds()),
-            int(boards.expires_at(engine, period).timestamp()),
-            boards.multiplier(period.period_type),
-            boards.cap(period.period_type),
-        ]
-    code, _ = pending.record_exam(
-        keys=[
-            keys.exam("alice", "attempt-1"),
-            *(keys.player_board_stats("alice", p.period_type, p.name) for p in periods),
-        ],
-        args=args,
-    )
+    frame = exams.Frame.at(engine, engine.clock.now())
+    code, _ = exams.count_into_aggregates(engine, frame, "alice", exam)
     assert code == exams.NEW
     assert table(engine) == []
 

@@ -64,6 +64,8 @@ def test_a_missing_file_and_bad_toml_are_reported(tmp_path):
 
 def test_the_file_name_is_in_the_message(tmp_path):
     path = tmp_path / "rules.toml"
-    path.write_text(DEFAULT_RULES_FILE.read_text().replace("coins = 50", "coins = 0"))
+    path.write_text(
+        DEFAULT_RULES_FILE.read_text().replace("price = { coins = 50 }", "price = { coins = 0 }")
+    )
     with pytest.raises(RulesError, match=r"rules\.toml: catalog\.steel\.price\.coins"):
         load_rules(path)

@@ -28,6 +28,7 @@ STATUS_BY_CODE = {
     "insufficient_funds": 409,
     "price_changed": 409,
     "balance_limit_exceeded": 409,
+    "daily_limit_reached": 409,
     "idempotency_key_reused": 422,
     "internal_error": 500,
 }

@@ -8,7 +8,7 @@ from marshmallow import validate
 from engine import exams
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import StrictSchema
+from web.schemas import ProgressSchema, StrictSchema
 
 blp = Blueprint("exams", __name__, url_prefix="/v1/players", description="Exam results.")
 
@@ -52,6 +52,7 @@ class ExamSummarySchema(ma.Schema):
     total_questions = ma.fields.Integer(required=True)
     correct_answers = ma.fields.Integer(required=True)
     boards = ma.fields.List(ma.fields.Nested(BoardResultSchema()), required=True)
+    progress = ma.fields.Nested(ProgressSchema(), required=True)
 
 
 @blp.route("/<player:player_id>/exams", methods=["POST"])

@@ -8,7 +8,7 @@ from marshmallow import validate
 from engine import purchases
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import IdempotencyHeaderSchema, StrictSchema, amounts_field
+from web.schemas import IdempotencyHeaderSchema, ProgressSchema, StrictSchema, amounts_field
 
 blp = Blueprint("purchases", __name__, url_prefix="/v1/players", description="Purchases.")
 
@@ -31,6 +31,7 @@ class PurchaseSchema(ma.Schema):
     quantity = ma.fields.Integer(required=True)
     cost = amounts_field(required=True)
     balances = amounts_field(required=True, attribute="transaction.balances")
+    progress = ma.fields.Nested(ProgressSchema(), required=True, attribute="transaction.progress")
 
 
 @blp.route("/<player:player_id>/purchases", methods=["POST"])

@@ -97,3 +97,45 @@ class BalancesSchema(ma.Schema):
 class TransactionSchema(ma.Schema):
     transaction_id = ma.fields.String(required=True)
     balances = amounts_field(required=True)
+
+
+class DailyBonusSchema(ma.Schema):
+    streak = ma.fields.Integer(required=True)
+    reward = amounts_field(required=True)
+    transaction_id = ma.fields.String(allow_none=True)
+
+
+class MissionProgressSchema(ma.Schema):
+    id = ma.fields.String(required=True, metadata={"example": "solve_20"})
+    progress = ma.fields.Integer(required=True)
+    target = ma.fields.Integer(required=True)
+    completed = ma.fields.Boolean(
+        required=True, metadata={"description": "Completed by this event."}
+    )
+    xp = ma.fields.Integer()
+    reward = amounts_field()
+    transaction_id = ma.fields.String()
+
+
+class XpSchema(ma.Schema):
+    season = ma.fields.String(required=True)
+    gained = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True)
+    level = ma.fields.Integer(required=True)
+    levels_gained = ma.fields.List(ma.fields.Integer(), required=True)
+
+
+class LevelRewardSchema(ma.Schema):
+    level = ma.fields.Integer(required=True)
+    reward = amounts_field(required=True)
+    transaction_id = ma.fields.String(allow_none=True)
+
+
+class ProgressSchema(ma.Schema):
+    """What an activity earned besides itself: bonus, missions, XP, level rewards."""
+
+    daily_bonus = ma.fields.Nested(DailyBonusSchema(), required=True, allow_none=True)
+    missions = ma.fields.List(ma.fields.Nested(MissionProgressSchema()), required=True)
+    xp = ma.fields.Nested(XpSchema(), required=True, allow_none=True)
+    level_rewards = ma.fields.List(ma.fields.Nested(LevelRewardSchema()), required=True)
+    streak = ma.fields.Integer(required=True)

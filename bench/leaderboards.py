@@ -1,0 +1,473 @@
+"""Leaderboards at 10k, 100k and 1M players: engine reads vs the MySQL design, HTTP, ingestion.
+
+    make bench-leaderboards   # or: .venv/bin/python -m bench.leaderboards --sizes 10000 --seconds 1
+
+Uses BENCH_REDIS_URL (default redis://127.0.0.1:6379/15) and flushes that database;
+BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/questboard_bench) names a MariaDB
+or MySQL database that the run creates and drops. For each size it loads one weekly
+global board (pipelined ZADD/HSET, then a snapshot copy) and the same players into
+the old `quiz_leaderboard_aggregates` table, then times one call at a time:
+
+- engine:  leaderboards.around(player, 5) and top(limit=100, fresh=True); for reference
+           a bare ZREVRANK and a bare competition rank (ZSCORE + ZCOUNT in one script).
+- mysql:   COUNT(*) + 1 rank, RANK() OVER for one player, ORDER BY ... LIMIT 100.
+- http:    GET /v1/leaderboards/weekly/players/{id}?around=5 on gunicorn from several
+           load processes, then the same request in-process under cProfile.
+- ingest:  exams.record_exam one by one and exams.record_exams in batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import http.client
+import multiprocessing as mp
+import os
+import pstats
+import random
+import signal
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from statistics import median
+from typing import Any
+from urllib.parse import urlparse
+
+import pymysql
+
+from bench.economy import ROOT, SERVER_KEY, start_gunicorn
+from bench.report import table, write_section
+from config import Settings
+from engine import boards, exams, leaderboards, snapshots
+from engine.boards import Board
+from engine.runtime import Engine, build_engine
+
+BATCH = 1_000  # members per ZADD / fields per HSET; 10 of each per pipeline
+TABLE = "quiz_leaderboard_aggregates"
+SCHEMA = f"""CREATE TABLE {TABLE} (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  user_id BIGINT UNSIGNED NOT NULL, period_type VARCHAR(10) NOT NULL,
+  period VARCHAR(16) NOT NULL, category_id INT UNSIGNED NOT NULL,
+  total_score BIGINT NOT NULL, exams_taken INT NOT NULL, questions INT NOT NULL,
+  correct_answers INT NOT NULL,
+  UNIQUE KEY player_board (user_id, period_type, period, category_id),
+  KEY board_score (period_type, period, category_id, total_score)) ENGINE=InnoDB"""
+BOARD = "period_type = %s AND period = %s AND category_id = 0"
+QUERIES = {
+    "mysql_count": f"SELECT COUNT(*) + 1 FROM {TABLE} WHERE {BOARD} AND total_score > %s",
+    "mysql_window": f"SELECT r FROM (SELECT user_id, RANK() OVER (ORDER BY total_score DESC) "
+    f"AS r FROM {TABLE} WHERE {BOARD}) ranked WHERE user_id = %s",
+    "mysql_top": f"SELECT user_id, total_score, exams_taken, questions, correct_answers "
+    f"FROM {TABLE} WHERE {BOARD} ORDER BY total_score DESC LIMIT 100",
+}
+BARE_RANK = """local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local t = math.floor(tonumber(s) / tonumber(ARGV[2]))
+return redis.call('ZCOUNT', KEYS[1], string.format('%d', (t + 1) * ARGV[2]), '+inf') + 1"""
+LABELS = {
+    "around": "engine `around(player, 5)`: rank + 5 above/below",
+    "bare_rank": "bare competition rank: ZSCORE + ZCOUNT in one script",
+    "zrevrank": "bare ZREVRANK (position only, one command)",
+    "top": "engine `top(limit=100, fresh=True)`",
+    "mysql_count": "MySQL `COUNT(*) + 1 ... AND total_score > ?` rank",
+    "mysql_window": "MySQL `RANK() OVER (ORDER BY total_score DESC)`, one player",
+    "mysql_top": "MySQL `ORDER BY total_score DESC LIMIT 100`",
+}
+VERDICT = {True: "met", False: "NOT met"}
+CATEGORIES = ("math", "science", "history", "geography", "art", "music", "sport", "language")
+Person = tuple[int, int, int, int, int]  # total, exams, questions, correct, reached (s)
+
+
+def population(size: int, elapsed: int, seed: int) -> list[Person]:
+    """Player p{n} is row n: a long tail of exam counts, totals with many ties."""
+    rng = random.Random(seed)
+    people = []
+    for _ in range(size):
+        taken = 1 + int(rng.expovariate(0.2))
+        questions = 10 * taken
+        correct = int(questions * (0.3 + 0.7 * rng.random()))
+        total = 10 * correct + rng.randrange(5 * taken)  # 10 per answer + a time bonus
+        people.append((total, taken, questions, correct, rng.randrange(elapsed + 1)))
+    return people
+
+
+def load_redis(engine: Engine, board: Board, people: list[Person]) -> tuple[float, float]:
+    """Seconds to write the board, then to snapshot it (engine.snapshots)."""
+    started, m = time.perf_counter(), board.multiplier
+    for low in range(0, len(people), 10 * BATCH):
+        pipe = engine.redis.pipeline(transaction=False)
+        for first in range(low, min(low + 10 * BATCH, len(people)), BATCH):
+            chunk = range(first, min(first + BATCH, len(people)))
+            composites = {f"p{n}": people[n][0] * m + (m - 1 - people[n][4]) for n in chunk}
+            pipe.zadd(board.scores_key, composites)
+            aggregates = {f"p{n}": "{}:{}:{}:{}".format(*people[n][:4]) for n in chunk}
+            pipe.hset(board.aggregates_key, mapping=aggregates)
+        pipe.execute()
+    loaded = time.perf_counter()
+    snapshots.snapshot_board(engine, board)
+    return loaded - started, time.perf_counter() - loaded
+
+
+def latencies(
+    call: Callable[[Any], object], inputs: Sequence[Any], seconds: float, least: int = 5
+) -> list[float]:
+    """Microseconds per call, one at a time, for `seconds` (and at least `least` calls)."""
+    for value in inputs[:3]:
+        call(value)  # warm up
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while len(times) < least or time.perf_counter() < deadline:
+        value = inputs[(3 + len(times)) % len(inputs)]
+        started = time.perf_counter()
+        call(value)
+        times.append((time.perf_counter() - started) * 1e6)
+    return times
+
+
+def engine_reads(engine: Engine, board: Board, picks: list[int], seconds: float) -> dict:
+    bare = engine.redis.register_script(BARE_RANK)
+    calls: dict[str, Callable[[str], object]] = {
+        "around": lambda p: leaderboards.around(engine, board, p, 5),
+        "bare_rank": lambda p: bare(keys=[board.scores_key], args=[p, board.multiplier]),
+        "zrevrank": lambda p: engine.redis.zrevrank(board.scores_key, p),
+        "top": lambda _: leaderboards.top(engine, board, limit=100, fresh=True),
+    }
+    players = [f"p{n}" for n in picks]
+    return {name: latencies(call, players, seconds) for name, call in calls.items()}
+
+
+def mysql_connect(url: str, database: str | None = None) -> pymysql.Connection:
+    u = urlparse(url)
+    login = {"host": u.hostname, "port": u.port or 3306, "user": u.username, "password": u.password}
+    return pymysql.connect(**login, database=database, local_infile=True, autocommit=True)
+
+
+def load_mysql(connection: pymysql.Connection, board: Board, people: list[Person]) -> float:
+    """Seconds to (re)create the table and LOAD DATA LOCAL INFILE the players."""
+    started = time.perf_counter()
+    board_columns = f"{board.period_type}\t{board.period.name}\t0"
+    with connection.cursor() as cursor, tempfile.NamedTemporaryFile("w", suffix=".tsv") as rows:
+        rows.writelines(
+            f"{n}\t{board_columns}\t{t}\t{e}\t{q}\t{c}\n"
+            for n, (t, e, q, c, _) in enumerate(people)
+        )
+        rows.flush()
+        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        cursor.execute(SCHEMA)
+        cursor.execute("SET SESSION unique_checks = 0")
+        cursor.execute("BEGIN")
+        cursor.execute(
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE {TABLE} (user_id, period_type, period, "
+            "category_id, total_score, exams_taken, questions, correct_answers)",
+            (rows.name,),
+        )
+        cursor.execute("COMMIT")
+        cursor.execute("SET SESSION unique_checks = 1")
+        cursor.execute(f"ANALYZE TABLE {TABLE}")
+    return time.perf_counter() - started
+
+
+def mysql_reads(
+    connection: pymysql.Connection, board: Board, people: list[Person], picks: list[int], s: float
+) -> dict[str, list[float]]:
+    key = (board.period_type, board.period.name)
+    inputs = {
+        "mysql_count": [(*key, people[n][0]) for n in picks],
+        "mysql_window": [(*key, n) for n in picks],
+        "mysql_top": [key],
+    }
+    cursor = connection.cursor()
+
+    def runner(sql: str) -> Callable[[tuple], object]:
+        return lambda params: (cursor.execute(sql, params), cursor.fetchall())
+
+    return {
+        name: latencies(runner(sql), inputs[name], s, least=3 if name == "mysql_window" else 5)
+        for name, sql in QUERIES.items()
+    }
+
+
+def _http_worker(seed: int, port: int, size: int, seconds: float, ready, start, results) -> None:
+    rng = random.Random(seed)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Authorization": f"Bearer {SERVER_KEY}"}
+
+    def call() -> int:
+        player = f"p{rng.randrange(size)}"
+        connection.request(
+            "GET", f"/v1/leaderboards/weekly/players/{player}?around=5", None, headers
+        )
+        response = connection.getresponse()
+        response.read()
+        return response.status
+
+    call()
+    ready.release()
+    start.wait()
+    done = errors = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        errors += call() != 200
+        done += 1
+    results.put((done, errors))
+
+
+def http_runs(url: str, size: int, workers: list[int], clients: list[int], s: float) -> list:
+    """(size, workers, load processes, requests/s, non-200 answers) per configuration."""
+    rows = []
+    for worker_count in workers:
+        server, port = start_gunicorn(url, worker_count)
+        try:
+            for client_count, seconds in [(max(clients), 1.0)] + [(c, s) for c in clients]:
+                ready, start, results = mp.Semaphore(0), mp.Event(), mp.Queue()
+                work = (port, size, seconds, ready, start, results)
+                processes = [
+                    mp.Process(target=_http_worker, args=(n, *work)) for n in range(client_count)
+                ]
+                for process in processes:
+                    process.start()
+                for _ in processes:
+                    ready.acquire(timeout=60)
+                start.set()
+                outcomes = [results.get(timeout=seconds + 60) for _ in processes]
+                for process in processes:
+                    process.join()
+                rate = sum(done for done, _ in outcomes) / seconds
+                rows.append((size, worker_count, client_count, rate, sum(e for _, e in outcomes)))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        del rows[-len(clients) - 1]  # the first run only warmed every worker up
+        print(f"http {size:,} {worker_count} workers: {rows[-len(clients) :]}", flush=True)
+    return rows
+
+
+def _where(path: str, name: str) -> str:
+    if path == "~":
+        return "socket I/O (waiting for Redis)" if "socket" in name else "other built-ins"
+    for root in ("site-packages/", f"{ROOT}/"):
+        if root in path:
+            return path.split(root, 1)[1].split("/", 1)[0].removesuffix(".py")
+    return "stdlib"
+
+
+def profile_request(url: str, size: int, calls: int) -> tuple[float, list, list]:
+    """The request in-process (one WSGI call): median µs, own time by package and function."""
+    from werkzeug.test import create_environ
+
+    from web import create_app
+
+    env = {**os.environ, "REDIS_URL": url, "API_KEYS": f"server:{SERVER_KEY}"}
+    app = create_app(Settings.from_env(env))
+    rng, headers = random.Random(7), {"Authorization": f"Bearer {SERVER_KEY}"}
+    paths = [f"/v1/leaderboards/weekly/players/p{rng.randrange(size)}" for _ in range(2 * calls)]
+    environs = [create_environ(path, query_string="around=5", headers=headers) for path in paths]
+
+    def call(environ: dict) -> None:
+        body = app(environ, lambda status, headers, exc_info=None: None)
+        b"".join(body)
+        body.close()
+
+    timed = latencies(call, environs[:calls], 0, least=calls - 3)
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [call(environ) for environ in environs[calls:]])
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(row[2] for row in stats.values())
+    by_package: Counter[str] = Counter()
+    for (path, _, name), row in stats.items():
+        by_package[_where(path, name)] += row[2]
+    packages = [[name, f"{own / total:.0%}"] for name, own in by_package.most_common(8)]
+    functions = [
+        [
+            f"`{name}`" if path == "~" else f"`{_where(path, name)}:{line}:{name}`",
+            f"{row[2] / total:.1%}",
+            f"{row[3] / total:.0%}",
+        ]
+        for (path, line, name), row in sorted(stats.items(), key=lambda i: -i[1][2])[:10]
+    ]
+    return median(timed), packages, functions
+
+
+def ingest(engine: Engine, seconds: float) -> list[tuple[str, int, float]]:
+    """Exams/s from this one process, one exam per call and in batches."""
+    rng, serial = random.Random(3), iter(range(10**9))
+
+    def submission() -> tuple[str, exams.Exam]:
+        n, questions = next(serial), rng.randrange(5, 30)
+        correct = rng.randrange(questions + 1)
+        exam = exams.Exam(f"e{n}", rng.choice(CATEGORIES), 10 * correct, questions, correct)
+        return f"x{n}", exam
+
+    rows = []
+    for batch in (1, 100, 500):
+        done, started = 0, time.perf_counter()
+        while done == 0 or time.perf_counter() - started < seconds:
+            if batch == 1:
+                exams.record_exam(engine, *submission())
+            else:
+                exams.record_exams(engine, [submission() for _ in range(batch)])
+            done += batch
+        rate = done / (time.perf_counter() - started)
+        label = "`record_exam`, one at a time" if batch == 1 else f"`record_exams`, {batch} a call"
+        print(f"ingest {label}: {rate:,.0f}/s", flush=True)
+        rows.append((label, done, rate))
+    return rows
+
+
+def cell(times: list[float], runs: bool) -> str:
+    p99 = sorted(times)[min(len(times) - 1, int(0.99 * len(times)))]
+    return f"{median(times):,.0f} / {p99:,.0f}" + (f" (n={len(times)})" if runs else "")
+
+
+def render(
+    args: argparse.Namespace,
+    sizes: list[int],
+    reads: dict,
+    loads: list,
+    http_rows: list,
+    profile: tuple | None,
+    ingest_rows: list,
+) -> str:
+    big, small = max(sizes), min(sizes)
+    read_rows = [
+        [label, *(cell(reads[n][name], name.startswith("mysql")) for n in sizes)]
+        for name, label in LABELS.items()
+    ] + [
+        [f"MySQL COUNT rank / {name} (medians)"]
+        + [f"{median(reads[n]['mysql_count']) / median(reads[n][name]):,.0f}x" for n in sizes]
+        for name in ("around", "bare_rank")
+    ]
+    growth = median(reads[big]["around"]) / median(reads[small]["around"])
+    speedup = {k: median(reads[big]["mysql_count"]) / median(reads[big][k]) for k in LABELS}
+    lines = [
+        "## Leaderboards: reads at 10k-1M players, MySQL, HTTP, exam ingestion",
+        "",
+        f"`make bench-leaderboards` runs `python -m bench.leaderboards --sizes {args.sizes} "
+        f"--seconds {args.seconds:g} --http-sizes {args.http_sizes} --web-workers "
+        f"{args.web_workers} --http-clients {args.http_clients}`. Each size loads one weekly "
+        "global board (random totals with ties, plus a snapshot copy so previous ranks exist) "
+        f"and the same players into MariaDB's `{TABLE}` (this board's rows only, index on "
+        "(period_type, period, category_id, total_score)). Reads run one at a time from one "
+        "process for random players. Redis, MariaDB, the load processes and gunicorn share "
+        "the machine's cores: compare rows, not machines.",
+        "",
+        "Latency in microseconds, median / p99 (MySQL rows: n runs):",
+        "",
+        table(["read", *(f"{n:,} players" for n in sizes)], read_rows),
+        "",
+        table(
+            ["players", "Redis load (s)", "snapshot (s)", "Redis memory (MB)", "MariaDB (s)"], loads
+        ),
+    ]
+    best: dict[int, tuple] = {}
+    for row in sorted(http_rows, key=lambda r: r[3]):
+        best[row[0]] = row  # the fastest configuration per size comes last
+    if http_rows:
+        lines += [
+            "",
+            "HTTP `GET /v1/leaderboards/weekly/players/{id}?around=5`, gunicorn sync workers, "
+            "http.client load processes on the same machine:",
+            "",
+            table(
+                ["players", "gunicorn workers", "load processes", "requests/s", "errors"],
+                [[f"{n:,}", w, c, f"{rate:,.0f}", e] for n, w, c, rate, e in http_rows],
+            ),
+        ]
+    if profile:
+        size, wsgi_us, packages, functions = profile
+        lines += [
+            "",
+            f"The same request in-process (one WSGI call, {size:,} players): median "
+            f"{wsgi_us:,.0f} µs, of which `around()` is {median(reads[size]['around']):,.0f} µs. "
+            "Own time under cProfile:",
+            "",
+            table(["where", "own time"], packages),
+            "",
+            table(["function", "own time", "cumulative"], functions),
+        ]
+    lines += [
+        "",
+        f"Exam ingestion from one process (each exam updates 6 boards; {len(CATEGORIES)} "
+        f"categories, distinct players and exam ids, on top of the {big:,}-player board):",
+        "",
+        table(
+            ["call", "exams", "exams/s"], [[k, f"{d:,}", f"{r:,.0f}"] for k, d, r in ingest_rows]
+        ),
+        "",
+        f"- Target: the `around` median at {big:,} players is at most 1.3x the one at "
+        f"{small:,}. Measured: {growth:.2f}x, {VERDICT[growth <= 1.3]}.",
+        f"- Target: at {big:,} players an engine rank read is at least 1,000x faster than the "
+        f"MySQL COUNT(*) rank. Measured: `around` {speedup['around']:,.0f}x, "
+        f"{VERDICT[speedup['around'] >= 1000]}; bare rank script {speedup['bare_rank']:,.0f}x, "
+        f"{VERDICT[speedup['bare_rank'] >= 1000]}.",
+    ]
+    lines += [
+        f"- Target: at least 2,500 requests/s over HTTP. Measured at {n:,} players: best "
+        f"{rate:,.0f}/s ({w} workers, {c} load processes), {VERDICT[rate >= 2500]}."
+        for n, (_, w, c, rate, _) in best.items()
+    ]
+    lines += [
+        f"- Target: at least 5,000 exams/s from one process. Measured with {label}: "
+        f"{rate:,.0f}/s, {VERDICT[rate >= 5000]}."
+        for label, _, rate in ingest_rows
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    parser.add_argument("--http-sizes", default="10000,1000000")
+    parser.add_argument("--web-workers", default="3,4")
+    parser.add_argument("--http-clients", default="3,4", help="load-generating processes")
+    parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",")]
+    http_sizes = [n for n in map(int, args.http_sizes.split(",")) if n in sizes]
+    workers = [int(n) for n in args.web_workers.split(",")]
+    clients = [int(n) for n in args.http_clients.split(",")]
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    mysql_url = os.environ.get("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/questboard_bench")
+    database = urlparse(mysql_url).path.strip("/") or "questboard_bench"
+
+    engine = build_engine(Settings.from_env({**os.environ, "REDIS_URL": url}))
+    board = boards.resolve(engine, "weekly")  # the current real-time week, as gunicorn sees it
+    elapsed = int((engine.clock.now() - engine.calendar.start(board.period)).total_seconds())
+    server = mysql_connect(mysql_url)
+    server.cursor().execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+    mysql = mysql_connect(mysql_url, database)
+    reads: dict[int, dict[str, list[float]]] = {}
+    loads, http_rows, profile = [], [], None
+    try:
+        for size in sizes:
+            engine.redis.flushdb()
+            people = population(size, elapsed, seed=size)
+            picks = random.Random(size + 1).sample(range(size), min(size, 2_000))
+            redis_s, snapshot_s = load_redis(engine, board, people)
+            memory = engine.redis.info("memory")["used_memory"] / 2**20
+            reads[size] = engine_reads(engine, board, picks, args.seconds)
+            mysql_s = load_mysql(mysql, board, people)
+            reads[size] |= mysql_reads(mysql, board, people, picks, args.seconds)
+            loads.append(
+                [f"{size:,}", *(f"{x:,.1f}" for x in (redis_s, snapshot_s, memory, mysql_s))]
+            )
+            print(size, {k: round(median(v)) for k, v in reads[size].items()}, flush=True)
+            if size in http_sizes:
+                http_rows += http_runs(url, size, workers, clients, args.seconds)
+                if size == max(http_sizes):
+                    profile = (size, *profile_request(url, size, 2_000))
+        ingest_rows = ingest(engine, args.seconds)
+    finally:
+        engine.redis.flushdb()
+        server.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
+        mysql.close()
+        server.close()
+    body = render(args, sizes, reads, loads, http_rows, profile, ingest_rows)
+    print(body)
+    if not args.no_write:
+        write_section("leaderboards", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Player activity: purchases, ad rewards and logins through `record_activity.lua`.
+
+Any activity of a player (these, and an exam) is their first of the game day or not;
+the first claims the daily login bonus, so a player who comes in by any path keeps
+the streak. Each activity also advances the day's missions for its event.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine import keys, transactions
+from engine.clock import to_ms
+from engine.idempotency import IdempotentRequest
+from engine.progression import Progress, day_context
+from engine.runtime import Engine
+from engine.transactions import Transaction
+
+REPLAYED = 1
+
+
+def record(
+    engine: Engine,
+    player_id: str,
+    kind: str,
+    changes: dict[str, int],
+    reason: str,
+    event: str,
+    request: IdempotentRequest | None,
+    daily_cap: int = 0,
+) -> Transaction:
+    """Run one activity atomically; raises the engine error its refusal means."""
+    now = engine.clock.now()
+    context = day_context(engine, now)
+    args: list[Any] = [
+        player_id,
+        to_ms(now),
+        engine.rules.limits.max_balance,
+        request.fingerprint if request else "",
+        engine.idempotency_ttl_seconds,
+        request.reference if request else f"{kind}/{context.day.isoformat()}",
+        context.json,
+        kind,
+        reason,
+        event,
+        daily_cap,
+    ]
+    for resource, delta in changes.items():
+        args += [resource, delta]
+    idempotency_key = (
+        request.redis_key(player_id) if request else keys.daily(player_id, context.day.isoformat())
+    )
+    code, payload = engine.scripts.record_activity(
+        keys=[
+            keys.wallet(player_id),
+            keys.ledger(player_id),
+            keys.player_outbox(player_id),
+            idempotency_key,
+            *context.player_keys(player_id),
+        ],
+        args=args,
+    )
+    outcome = json.loads(payload)
+    if code == -2:
+        outcome = {"idempotency_key": request.key if request else ""}
+    if code not in (0, REPLAYED):
+        raise transactions.outcome_error(int(code), outcome)
+    return transactions.outcome_to_transaction(engine, outcome, replayed=code == REPLAYED)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    claimed: bool
+    streak: int
+    reward: dict[str, int]
+    next_claim_at: datetime
+    balances: dict[str, int]
+    progress: Progress
+
+
+def login(engine: Engine, player_id: str) -> LoginResult:
+    """Claim the day's login bonus if it is not claimed yet; its natural key is the day."""
+    transaction = record(engine, player_id, "login", {}, "login", "", request=None)
+    progress = transaction.progress or Progress()
+    bonus = progress.daily_bonus
+    return LoginResult(
+        claimed=bonus is not None,
+        streak=bonus["streak"] if bonus else progress.streak,
+        reward=dict(bonus["reward"]) if bonus else {},
+        next_claim_at=engine.calendar.next_reset(engine.clock.now()),
+        balances=transaction.balances,
+        progress=progress,
+    )
+
+
+AD_ROUTE = "ad_reward"
+
+
+def ad_reward(engine: Engine, player_id: str, idempotency_key: str) -> Transaction:
+    """Grant the rules' ad reward, up to the daily cap.
+
+    Raises:
+        DailyLimitReachedError: the cap is reached; nothing granted.
+        IdempotencyKeyReusedError.
+    """
+    ads = engine.rules.ads
+    return record(
+        engine,
+        player_id,
+        AD_ROUTE,
+        dict(ads.reward),
+        "ad watched",
+        "watch_ad",
+        IdempotentRequest.of(AD_ROUTE, idempotency_key, {}),
+        daily_cap=ads.daily_cap,
+    )

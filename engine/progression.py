@@ -1,0 +1,116 @@
+"""What a player's event earns beyond itself: the daily login bonus, mission progress,
+battle-pass XP and level rewards. The work happens in Lua (include/progress.lua);
+this module builds the context the scripts need and reads back what happened.
+
+The context depends only on the rules and the game day, so it is built once per day
+per process and passed to the scripts as one JSON argument.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from engine import keys, missions
+from engine.runtime import Engine
+
+NO_SEASON = "none"
+
+
+@dataclass(frozen=True)
+class DayContext:
+    day: date
+    season_id: str | None
+    daily_expires_at: datetime
+    json: str
+
+    def player_keys(self, player_id: str) -> list[str]:
+        """The daily, streak and battle-pass keys the scripts take, in that order."""
+        return [
+            keys.daily(player_id, self.day.isoformat()),
+            keys.streak(player_id),
+            keys.battle_pass(player_id, self.season_id or NO_SEASON),
+        ]
+
+
+def day_context(engine: Engine, now: datetime) -> DayContext:
+    day = engine.calendar.game_day(now)
+    cached = engine.memo.get(("day_context", day))
+    if cached is None:
+        cached = engine.memo[("day_context", day)] = _build_context(engine, day)
+        if len(engine.memo) > 64:
+            engine.memo.clear()
+    return cached
+
+
+def _build_context(engine: Engine, day: date) -> DayContext:
+    rules = engine.rules
+    expires = engine.calendar.day_start(day + timedelta(days=1)) + timedelta(
+        minutes=rules.daily_grace_minutes
+    )
+    season = rules.battle_pass.season_on(day)
+    bonus = rules.login_bonus
+    document: dict[str, Any] = {
+        "day": day.toordinal(),
+        "day_name": day.isoformat(),
+        "daily_expire_at": int(expires.timestamp()),
+        "bonus": {
+            "normal": dict(bonus.reward),
+            "milestone": dict(bonus.milestone_reward),
+            "every": bonus.milestone_every,
+        },
+        "missions": [
+            {
+                "id": m.mission_id,
+                "event": m.event,
+                "target": m.target,
+                "xp": m.xp,
+                "reward": dict(m.reward),
+            }
+            for m in missions.for_day(rules, day)
+        ],
+    }
+    if season is not None:
+        document["season"] = {
+            "id": season.season_id,
+            "xp_per_level": rules.battle_pass.xp_per_level,
+            "rewards": {
+                str(level): dict(r) for level, r in rules.battle_pass.level_rewards.items()
+            },
+        }
+    return DayContext(
+        day=day,
+        season_id=season.season_id if season else None,
+        daily_expires_at=expires,
+        json=json.dumps(document, separators=(",", ":")),
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What one event earned, as include/progress.lua reported it."""
+
+    daily_bonus: dict | None = None
+    missions: list[dict] = field(default_factory=list)
+    xp: dict | None = None
+    level_rewards: list[dict] = field(default_factory=list)
+    streak: int = 0
+    ads_watched: int | None = None
+
+    @classmethod
+    def from_script(cls, raw: dict | None) -> Progress | None:
+        if raw is None:
+            return None
+        xp = raw.get("xp")
+        if xp is not None:
+            xp = dict(xp, levels_gained=list(xp.get("levels_gained") or []))
+        return cls(
+            daily_bonus=raw.get("daily_bonus"),
+            missions=list(raw.get("missions") or []),  # cjson writes an empty list as {}
+            xp=xp,
+            level_rewards=list(raw.get("level_rewards") or []),
+            streak=int(raw.get("streak") or 0),
+            ads_watched=raw.get("ads_watched"),
+        )

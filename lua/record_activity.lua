@@ -1,0 +1,98 @@
+--[[ record_activity: a player's purchase, ad reward or login, with everything it earns.
+
+One atomic step: the idempotency check, the event's own balance change (the purchase,
+the ad reward), the day's login bonus if this is the player's first activity of the
+game day, the missions the event advances and their rewards, battle-pass XP and
+level rewards. Every balance change is its own ledger entry. The outcome is recorded
+under the idempotency key (the login, whose natural key is the game day, records none).
+
+KEYS[1] wallet       hash   resource -> balance
+KEYS[2] ledger       stream the player's ledger
+KEYS[3] outbox       stream the shard's entries awaiting persistence
+KEYS[4] idempotency  string recorded outcome (JSON)
+KEYS[5] daily        hash   the player's counters for this game day
+KEYS[6] streak       hash   last_day, streak, best
+KEYS[7] season       hash   battle-pass xp and rewarded_level for the current season
+
+ARGV[1] player id
+ARGV[2] now             engine clock, ms
+ARGV[3] max balance
+ARGV[4] fingerprint     "" for no idempotency record
+ARGV[5] idempotency ttl seconds
+ARGV[6] reference       route and idempotency key, for the ledger
+ARGV[7] context (JSON)  see include/progress.lua
+ARGV[8] kind            purchase, ad_reward or login
+ARGV[9] reason          for the ledger entry of the event's own change
+ARGV[10] event          mission event this activity counts as ("" for none)
+ARGV[11] daily cap      the most ad rewards a day (0: no cap)
+ARGV[12..] pairs of resource, delta: the event's own change (none for a login)
+
+Returns {code, json}:
+   0  done:      {"fp","code":0,"tx"?,"at","deltas"?,"balances","progress"}
+   1  replay:    the recorded outcome
+  -1  insufficient funds, -3 balance limit: as apply_transaction
+  -2  idempotency key reused with another fingerprint
+  -4  daily limit reached:  {"fp","code":-4,"limit","used"}
+]]
+
+local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local DAILY, STREAK, SEASON = KEYS[5], KEYS[6], KEYS[7]
+local PLAYER, NOW, MAX_BALANCE = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local fingerprint, ttl, reference = ARGV[4], ARGV[5], ARGV[6]
+local kind, reason, event, cap = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
+
+if fingerprint ~= '' then
+  local recorded = redis.call('GET', IDEM)
+  if recorded then
+    if cjson.decode(recorded).fp ~= fingerprint then
+      return {-2, '{"fp":"' .. fingerprint .. '"}'}
+    end
+    return {1, recorded}
+  end
+end
+
+local CTX = cjson.decode(ARGV[7])
+
+--- @include "wallet"
+--- @include "progress"
+
+local function finish(code, body)
+  local outcome = '{"fp":"' .. fingerprint .. '","code":' .. code .. ',' .. body .. '}'
+  if fingerprint ~= '' then
+    redis.call('SET', IDEM, outcome, 'EX', ttl)
+  end
+  return {code, outcome}
+end
+
+local changes = {}
+for i = 12, #ARGV do
+  changes[#changes + 1] = ARGV[i]
+end
+
+local used = 0
+if cap > 0 then
+  used = tonumber(redis.call('HGET', DAILY, 'ads') or '0')
+  if used >= cap then
+    return finish(-4, string.format('"limit":%d,"used":%d', cap, used))
+  end
+end
+local refused, details = wallet_refusal(changes)
+if refused then
+  return finish(refused, details)
+end
+
+claim_bonus()
+local own = ''
+if #changes > 0 then
+  local tx, deltas = wallet_apply(changes, kind, reason, reference)
+  own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
+end
+if cap > 0 then
+  progress.ads_watched = redis.call('HINCRBY', DAILY, 'ads', 1)
+end
+if event ~= '' then
+  advance(event, 1)
+end
+local progress_json = finish_day()
+return finish(0, own .. '"at":' .. NOW .. ',"balances":' .. balances_json()
+  .. ',"progress":' .. progress_json)
