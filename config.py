@@ -54,6 +54,13 @@ def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> i
     return value
 
 
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw in ("true", "1", "yes")
+
+
 def _timezone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -74,6 +81,7 @@ class Settings:
     idempotency_ttl_seconds: int = 86_400
     max_body_bytes: int = 16_384
     environment: str = "development"
+    allow_clock_override: bool = False
 
     @property
     def queue_redis_url(self) -> str:
@@ -84,6 +92,10 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         redis_url = env.get("REDIS_URL") or cls.redis_url
+        environment = env.get("QUESTBOARD_ENV") or "development"
+        allow_clock_override = _flag(env, "ALLOW_CLOCK_OVERRIDE")
+        if allow_clock_override and environment == "production":
+            raise ConfigError("ALLOW_CLOCK_OVERRIDE is refused when QUESTBOARD_ENV=production")
         return cls(
             redis_url=redis_url,
             rq_redis_url=env.get("RQ_REDIS_URL") or None,
@@ -94,5 +106,6 @@ class Settings:
             rules_file=Path(env.get("RULES_FILE") or DEFAULT_RULES_FILE),
             idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86_400, 60, 30 * 86_400),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 1_024, 10 * 1_048_576),
-            environment=env.get("QUESTBOARD_ENV") or "development",
+            environment=environment,
+            allow_clock_override=allow_clock_override,
         )

@@ -50,3 +50,31 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("clock times must be timezone-aware")
     return moment.astimezone(UTC)
+
+
+class RedisOffsetClock:
+    """Real time plus an offset kept in Redis, so every process shares one QA clock.
+
+    Only used when ALLOW_CLOCK_OVERRIDE is on (never in production). The offset keeps
+    time moving from the moment it was set, as a real clock would.
+    """
+
+    def __init__(self, redis, key: str, base: Clock | None = None) -> None:
+        self._redis = redis
+        self._key = key
+        self._base = base or SystemClock()
+
+    def now(self) -> datetime:
+        offset = self._redis.get(self._key)
+        real = self._base.now()
+        return real if offset is None else real + timedelta(milliseconds=int(offset))
+
+    @property
+    def overridden(self) -> bool:
+        return self._redis.exists(self._key) == 1
+
+    def set(self, moment: datetime) -> None:
+        self._redis.set(self._key, to_ms(_utc(moment)) - to_ms(self._base.now()))
+
+    def reset(self) -> None:
+        self._redis.delete(self._key)

@@ -44,6 +44,10 @@ class IdempotencyKeyReusedError(QuestboardError):
     code = "idempotency_key_reused"
 
 
+class NotFoundError(QuestboardError):
+    code = "not_found"
+
+
 class DailyLimitReachedError(QuestboardError):
     code = "daily_limit_reached"
 

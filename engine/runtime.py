@@ -33,12 +33,21 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
     """The engine a process runs on, from its Settings (config.Settings)."""
     import redis
 
+    from engine import keys
+    from engine.clock import RedisOffsetClock
     from engine.rules import load_rules
 
+    client = redis_client or redis.Redis.from_url(settings.redis_url)
+    if clock is None:
+        clock = (
+            RedisOffsetClock(client, keys.clock_offset())
+            if settings.allow_clock_override
+            else SystemClock()
+        )
     return Engine(
-        redis=redis_client or redis.Redis.from_url(settings.redis_url),
+        redis=client,
         rules=load_rules(settings.rules_file),
-        clock=clock or SystemClock(),
+        clock=clock,
         calendar=GameCalendar(settings.game_timezone, settings.day_reset_hour),
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
     )

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from engine import Engine, grants, ledger, purchases, wallet
+from engine import (
+    Engine,
+    activity,
+    battle_pass,
+    boards,
+    exams,
+    grants,
+    leaderboards,
+    ledger,
+    purchases,
+    wallet,
+)
 from engine.errors import InsufficientFundsError
 from web import create_app
 
@@ -112,8 +124,6 @@ def test_20_http_requests_with_one_key_get_one_answer(real_redis, settings, cloc
 
 
 def test_20_copies_of_one_exam_count_once_and_answer_alike(real_engine):
-    from engine import boards, exams, leaderboards
-
     exam = exams.Exam("attempt-7", "math", 40, 10, 8)
     results = run_together(20, lambda n: exams.record_exam(real_engine, "racer", exam))
 
@@ -125,8 +135,6 @@ def test_20_copies_of_one_exam_count_once_and_answer_alike(real_engine):
 
 
 def test_concurrent_exams_of_one_player_sum_exactly(real_engine):
-    from engine import boards, exams, leaderboards
-
     run_together(
         32, lambda n: exams.record_exam(real_engine, "busy", exams.Exam(f"e{n}", "math", n, 10, 3))
     )
@@ -138,3 +146,34 @@ def test_concurrent_exams_of_one_player_sum_exactly(real_engine):
         320,
         96,
     )
+
+
+def test_20_concurrent_first_logins_grant_one_bonus(real_engine):
+    results = run_together(20, lambda n: activity.login(real_engine, "early"))
+    assert sum(r.claimed for r in results) == 1
+    assert {r.streak for r in results} == {1}
+    assert [e.kind for e in ledger_of(real_engine, "early")] == ["login_bonus"]
+
+
+def test_a_mission_completes_once_under_concurrent_events(real_engine):
+    real_engine.rules = dataclasses.replace(
+        real_engine.rules, missions_per_day=len(real_engine.rules.missions)
+    )
+    run_together(
+        24,
+        lambda n: exams.record_exam(real_engine, "crowd", exams.Exam(f"c{n}", "math", 5, 10, 10)),
+    )
+    entries = ledger_of(real_engine, "crowd")
+    rewards = sorted(e.reason for e in entries if e.kind == "mission_reward")
+    assert rewards == [
+        "mission exams_3",
+        "mission login_1",
+        "mission perfect_1",
+        "mission solve_20",
+        "mission solve_50",
+    ]
+    assert [e.kind for e in entries].count("login_bonus") == 1
+    state = battle_pass.state(real_engine, "crowd")
+    paid = sorted(int(e.reason.rsplit(" ", 1)[1]) for e in entries if e.kind == "level_reward")
+    assert paid == [level for level in (2, 3, 5, 10) if level <= state.level]
+    assert paid  # the crowd reached level 2 at least

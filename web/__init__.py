@@ -58,9 +58,37 @@ def create_app(
     errors.init_app(app)
     auth.init_app(app, settings.api_keys)
 
-    from web import catalog, exams, grants, health, leaderboards, ledger, purchases, wallets
+    from web import (
+        ads,
+        battle_pass,
+        catalog,
+        clock,
+        daily,
+        exams,
+        grants,
+        health,
+        leaderboards,
+        ledger,
+        purchases,
+        tools,
+        wallets,
+    )
 
-    for module in (health, catalog, wallets, purchases, ledger, grants, exams, leaderboards):
+    for module in (
+        health,
+        catalog,
+        wallets,
+        purchases,
+        ledger,
+        grants,
+        exams,
+        leaderboards,
+        daily,
+        ads,
+        battle_pass,
+        tools,
+        clock,
+    ):
         api.register_blueprint(module.blp)
     cli.init_app(app)
     return app

@@ -1,0 +1,57 @@
+"""The battle pass: a player's XP and level in a season, and the rewards it paid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from engine import keys
+from engine.errors import NotFoundError
+from engine.rules import Season
+from engine.runtime import Engine
+
+
+@dataclass(frozen=True)
+class BattlePassState:
+    season: Season
+    xp: int
+    level: int
+    xp_to_next_level: int
+    rewards_granted: list[dict]  # [{"level", "reward"}] for levels reached that pay
+
+
+def level_for(xp: int, xp_per_level: int) -> int:
+    return xp // xp_per_level + 1
+
+
+def state(engine: Engine, player_id: str, season_id: str | None = None) -> BattlePassState:
+    """The current season's state, or `season_id`'s (a past season stays readable).
+
+    Raises:
+        NotFoundError: no such season, or no season is running now.
+    """
+    rules = engine.rules.battle_pass
+    if season_id is None:
+        today: date = engine.calendar.game_day(engine.clock.now())
+        season = rules.season_on(today)
+        if season is None:
+            raise NotFoundError("No battle-pass season is running.", {"season": None})
+    else:
+        season = rules.season(season_id)
+        if season is None:
+            raise NotFoundError(f"There is no season {season_id!r}.", {"season": season_id})
+    raw = engine.redis.hmget(keys.battle_pass(player_id, season.season_id), "xp", "rewarded_level")
+    xp = int(raw[0] or 0)
+    rewarded = int(raw[1] or 1)
+    level = level_for(xp, rules.xp_per_level)
+    return BattlePassState(
+        season=season,
+        xp=xp,
+        level=level,
+        xp_to_next_level=level * rules.xp_per_level - xp,
+        rewards_granted=[
+            {"level": lvl, "reward": dict(reward)}
+            for lvl, reward in rules.level_rewards.items()
+            if lvl <= rewarded
+        ],
+    )

@@ -1,0 +1,76 @@
+"""A player's game day at a glance: the login bonus, ads watched, mission progress.
+
+Nothing here is ever reset by a job: each day's counters are their own key, which
+expires after the day (plus the rules' grace).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from engine import keys, missions
+from engine.runtime import Engine
+
+
+@dataclass(frozen=True)
+class MissionState:
+    mission_id: str
+    title: str
+    event: str
+    progress: int
+    target: int
+    completed: bool
+    xp: int
+    reward: dict[str, int]
+
+
+@dataclass(frozen=True)
+class DailyState:
+    game_day: date
+    next_reset_at: datetime
+    login_claimed: bool
+    streak: int
+    ads_watched: int
+    ads_limit: int
+    missions: list[MissionState]
+
+
+def missions_state(engine: Engine, day: date, counters: dict[str, str]) -> list[MissionState]:
+    states = []
+    for mission in missions.for_day(engine.rules, day):
+        field = f"mission:{mission.mission_id}"
+        states.append(
+            MissionState(
+                mission_id=mission.mission_id,
+                title=mission.title,
+                event=mission.event,
+                progress=min(int(counters.get(field, 0)), mission.target),
+                target=mission.target,
+                completed=f"{field}:done" in counters,
+                xp=mission.xp,
+                reward=dict(mission.reward),
+            )
+        )
+    return states
+
+
+def state(engine: Engine, player_id: str) -> DailyState:
+    now = engine.clock.now()
+    day = engine.calendar.game_day(now)
+    pipe = engine.redis.pipeline(transaction=False)
+    pipe.hgetall(keys.daily(player_id, day.isoformat()))
+    pipe.hmget(keys.streak(player_id), "last_day", "streak")
+    raw, (last_day, streak) = pipe.execute()
+    counters = {name.decode(): value.decode() for name, value in raw.items()}
+    # A streak is alive if its last claimed day is today or yesterday.
+    alive = last_day is not None and int(last_day) >= day.toordinal() - 1
+    return DailyState(
+        game_day=day,
+        next_reset_at=engine.calendar.next_reset(now),
+        login_claimed="bonus" in counters,
+        streak=int(streak) if alive and streak else 0,
+        ads_watched=int(counters.get("ads", 0)),
+        ads_limit=engine.rules.ads.daily_cap,
+        missions=missions_state(engine, day, counters),
+    )

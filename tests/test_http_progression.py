@@ -1,0 +1,188 @@
+"""Progression over HTTP: login, daily, ad rewards, missions, battle pass, tool, clock."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from config import Settings
+from web import create_app
+
+
+def error_code(response):
+    return response.get_json()["error"]["code"]
+
+
+def test_login_claims_once_a_day(client, server_headers, clock):
+    first = client.post("/v1/players/alice/login", headers=server_headers)
+    again = client.post("/v1/players/alice/login", headers=server_headers)
+    assert first.status_code == again.status_code == 200
+    assert first.get_json()["claimed"] is True
+    assert first.get_json()["reward"] == {"logs": 1}
+    assert first.get_json()["next_claim_at"] == "2026-11-26T03:00:00+00:00"
+    assert again.get_json()["claimed"] is False
+    assert again.get_json()["streak"] == 1
+    clock.advance(days=1)
+    assert client.post("/v1/players/alice/login", headers=server_headers).get_json()["streak"] == 2
+
+
+def test_daily_and_missions(client, server_headers):
+    client.post("/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": "a"})
+    body = client.get("/v1/players/alice/daily", headers=server_headers).get_json()
+    assert body["game_day"] == "2026-11-25"
+    assert body["next_reset_at"] == "2026-11-26T03:00:00+00:00"
+    assert body["login"] == {"claimed": True, "streak": 1}
+    assert body["ads"] == {"watched": 1, "limit": 5}
+    assert len(body["missions"]) == 3
+    missions = client.get("/v1/players/alice/missions", headers=server_headers).get_json()
+    assert missions["missions"] == body["missions"]
+    assert set(missions["missions"][0]) == {
+        "id",
+        "title",
+        "event",
+        "progress",
+        "target",
+        "completed",
+        "xp",
+        "reward",
+    }
+
+
+def test_ad_rewards_201_replay_and_cap(client, server_headers):
+    def watch(key):
+        return client.post(
+            "/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": key}
+        )
+
+    first = watch("ad-0")
+    assert first.status_code == 201
+    assert first.get_json()["reward"] == {"coins": 5}
+    assert first.get_json()["ads_watched"] == 1
+    assert first.get_json()["ads_limit"] == 5
+    assert watch("ad-0").get_json() == first.get_json()
+    for n in range(1, 5):
+        assert watch(f"ad-{n}").status_code == 201
+    over = watch("ad-5")
+    assert over.status_code == 409
+    assert error_code(over) == "daily_limit_reached"
+    wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
+    assert wallet["balances"]["coins"] == 25 + 0  # five rewards, nothing for the sixth
+
+
+def test_ad_reward_needs_a_key_and_takes_no_fields(client, server_headers):
+    assert client.post("/v1/players/alice/ad-rewards", headers=server_headers).status_code == 400
+    response = client.post(
+        "/v1/players/alice/ad-rewards",
+        headers=server_headers | {"Idempotency-Key": "a"},
+        json={"coins": 500},
+    )
+    assert response.status_code == 400
+
+
+def test_an_exam_reports_its_progress(client, server_headers):
+    response = client.post(
+        "/v1/players/alice/exams",
+        headers=server_headers,
+        json={
+            "exam_id": "e1",
+            "category_id": "math",
+            "score": 10,
+            "total_questions": 10,
+            "correct_answers": 10,
+        },
+    )
+    progress = response.get_json()["progress"]
+    assert progress["daily_bonus"]["streak"] == 1
+    assert progress["xp"]["season"] == "2026-autumn"
+    assert progress["xp"]["gained"] >= 120
+    assert any(m["id"] == "exams_3" and m["progress"] == 1 for m in progress["missions"])
+
+
+def test_battle_pass(client, server_headers):
+    client.post(
+        "/v1/players/alice/exams",
+        headers=server_headers,
+        json={
+            "exam_id": "e1",
+            "category_id": "math",
+            "score": 10,
+            "total_questions": 10,
+            "correct_answers": 10,
+        },
+    )
+    body = client.get("/v1/players/alice/battle-pass", headers=server_headers).get_json()
+    assert body["season"] == "2026-autumn"
+    assert body["season_start"] == "2026-09-01"
+    assert body["season_end"] == "2026-12-01"
+    assert body["level"] == body["xp"] // 1000 + 1
+    assert body["xp_to_next_level"] == body["level"] * 1000 - body["xp"]
+    unknown = client.get("/v1/players/alice/battle-pass?season=1999", headers=server_headers)
+    assert unknown.status_code == 404
+    assert error_code(unknown) == "not_found"
+
+
+def test_tool_of_the_day_and_its_override(client, server_headers, admin_headers):
+    today = client.get("/v1/tool-of-the-day", headers=server_headers).get_json()
+    assert today["game_day"] == "2026-11-25"
+    assert today["tool"] in {"brickwork", "concrete", "earthwork"}
+    other = next(t for t in ("brickwork", "concrete", "earthwork") if t != today["tool"])
+    response = client.put("/v1/admin/tool-of-the-day", headers=admin_headers, json={"tool": other})
+    if response.status_code == 400:  # `other` was yesterday's tool: take the third one
+        other = ({"brickwork", "concrete", "earthwork"} - {today["tool"], other}).pop()
+        response = client.put(
+            "/v1/admin/tool-of-the-day", headers=admin_headers, json={"tool": other}
+        )
+    assert response.status_code == 200
+    assert client.get("/v1/tool-of-the-day", headers=server_headers).get_json()["tool"] == other
+    bad = client.put("/v1/admin/tool-of-the-day", headers=admin_headers, json={"tool": "hammer"})
+    assert bad.status_code == 400
+    forbidden = client.put(
+        "/v1/admin/tool-of-the-day", headers=server_headers, json={"tool": other}
+    )
+    assert forbidden.status_code == 403
+
+
+def test_the_clock_override_is_off_by_default(client, admin_headers):
+    response = client.put(
+        "/v1/admin/clock", headers=admin_headers, json={"now": "2026-11-26T02:59:00Z"}
+    )
+    assert response.status_code == 403
+
+
+@pytest.fixture
+def qa_client(settings, fake_redis):
+    qa = dataclasses.replace(settings, allow_clock_override=True)
+    return create_app(qa, redis_client=fake_redis).test_client()
+
+
+def test_the_clock_override_moves_every_day_boundary(qa_client, server_headers, admin_headers):
+    def set_clock(moment):
+        response = qa_client.put("/v1/admin/clock", headers=admin_headers, json={"now": moment})
+        assert response.status_code == 200
+        assert response.get_json()["overridden"] is True
+
+    set_clock("2026-11-26T02:59:00Z")
+    assert qa_client.get("/healthz").get_json()["now"].startswith("2026-11-26T02:59")
+    assert qa_client.post("/v1/players/qa/login", headers=server_headers).get_json()["claimed"]
+    set_clock("2026-11-26T03:01:00Z")
+    second = qa_client.post("/v1/players/qa/login", headers=server_headers).get_json()
+    assert (second["claimed"], second["streak"]) == (True, 2)
+
+    reset = qa_client.delete("/v1/admin/clock", headers=admin_headers)
+    assert reset.get_json()["overridden"] is False
+    assert not qa_client.get("/healthz").get_json()["now"].startswith("2026-11-26T03:01")
+
+
+def test_the_clock_override_needs_an_aware_time(qa_client, admin_headers):
+    response = qa_client.put(
+        "/v1/admin/clock", headers=admin_headers, json={"now": "2026-11-26T02:59:00"}
+    )
+    assert response.status_code == 400
+
+
+def test_the_clock_override_is_refused_in_production():
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match="production"):
+        Settings.from_env({"ALLOW_CLOCK_OVERRIDE": "true", "QUESTBOARD_ENV": "production"})

@@ -1,0 +1,329 @@
+"""Player progression through the engine: streaks, daily counters, missions, battle pass."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from engine import (
+    activity,
+    battle_pass,
+    daily,
+    exams,
+    grants,
+    keys,
+    ledger,
+    missions,
+    purchases,
+    rotation,
+    tools,
+    wallet,
+)
+from engine.calendar import GameCalendar
+from engine.errors import DailyLimitReachedError, InvalidInputError, NotFoundError
+from engine.exams import Exam
+
+counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def all_missions(engine):
+    """Every mission of the pool active every day, so tests need not know the rotation."""
+    engine.rules = dataclasses.replace(engine.rules, missions_per_day=len(engine.rules.missions))
+    return engine
+
+
+def at(clock, *parts):
+    clock.set(datetime(*parts, tzinfo=UTC))
+
+
+def exam(engine, player, correct=5, questions=10, score=10):
+    return exams.record_exam(
+        engine, player, Exam(f"x{next(counter)}", "math", score, questions, correct)
+    )
+
+
+def kinds(engine, player):
+    return [e.kind for e in ledger.history(engine, player, limit=1000)]
+
+
+# The daily login bonus and the streak ---------------------------------------------
+
+
+def test_the_first_login_of_a_day_claims_and_later_ones_do_not(engine):
+    first = activity.login(engine, "alice")
+    again = activity.login(engine, "alice")
+    assert (first.claimed, first.streak, first.reward) == (True, 1, {"logs": 1})
+    assert (again.claimed, again.streak, again.reward) == (False, 1, {})
+    assert first.next_claim_at == datetime(2026, 11, 26, 3, tzinfo=UTC)
+    assert wallet.balances(engine, "alice")["logs"] == 1
+    assert kinds(engine, "alice") == ["login_bonus"]
+
+
+def test_claims_at_0259_and_0301_are_two_game_days(engine, clock):
+    at(clock, 2026, 11, 25, 2, 59)
+    assert activity.login(engine, "alice").streak == 1
+    at(clock, 2026, 11, 25, 3, 1)
+    second = activity.login(engine, "alice")
+    assert (second.claimed, second.streak) == (True, 2)
+
+
+def test_a_skipped_day_restarts_the_streak(engine, clock):
+    for day in (20, 21, 22):
+        at(clock, 2026, 11, day, 12)
+        activity.login(engine, "alice")
+    at(clock, 2026, 11, 24, 12)  # nothing on the 23rd
+    assert activity.login(engine, "alice").streak == 1
+    assert daily.state(engine, "alice").streak == 1
+
+
+def test_the_seventh_day_pays_steel(engine, clock):
+    rewards = []
+    for offset in range(8):
+        clock.set(datetime(2026, 11, 10, 12, tzinfo=UTC) + timedelta(days=offset))
+        rewards.append(activity.login(engine, "alice").reward)
+    assert rewards[:6] == [{"logs": 1}] * 6
+    assert rewards[6] == {"steel": 10}
+    assert rewards[7] == {"logs": 1}
+    assert wallet.balances(engine, "alice")["steel"] == 10
+
+
+def test_the_streak_follows_local_days_across_daylight_saving(engine):
+    engine.calendar = GameCalendar("Europe/Berlin", 3)
+    clock = engine.clock
+    # 24 Oct 2026 is a CEST day (starts 01:00 UTC); 25 Oct, when clocks go back, starts
+    # at 02:00 UTC. 01:30 UTC on the 25th is 02:30 CET: still the 24th's game day.
+    at(clock, 2026, 10, 24, 1, 30)
+    assert activity.login(engine, "alice").streak == 1
+    at(clock, 2026, 10, 25, 1, 30)
+    assert activity.login(engine, "alice").claimed is False
+    at(clock, 2026, 10, 25, 2, 0)
+    assert activity.login(engine, "alice").streak == 2
+    at(clock, 2026, 10, 26, 2, 30)  # 03:30 CET on the 26th
+    assert activity.login(engine, "alice").streak == 3
+
+
+@pytest.mark.parametrize("path", ["exam", "purchase", "ad"])
+def test_any_activity_claims_the_bonus(engine, path):
+    grants.grant(engine, "alice", {"coins": 100}, "funds", "funds")
+    if path == "exam":
+        progress = exam(engine, "alice").summary["progress"]
+        bonus = progress["daily_bonus"]
+    elif path == "purchase":
+        bonus = purchases.purchase(
+            engine, "alice", "logs", 1, "p1"
+        ).transaction.progress.daily_bonus
+    else:
+        bonus = activity.ad_reward(engine, "alice", "ad-1").progress.daily_bonus
+    assert bonus["streak"] == 1
+    assert bonus["reward"] == {"logs": 1}
+    assert activity.login(engine, "alice").claimed is False
+    assert kinds(engine, "alice").count("login_bonus") == 1
+
+
+def test_a_refused_purchase_is_not_activity(engine):
+    with pytest.raises(Exception, match="Not enough coins"):
+        purchases.purchase(engine, "alice", "steel", 1, "p1")
+    assert activity.login(engine, "alice").claimed is True
+
+
+# Daily counters and ad rewards ------------------------------------------------------
+
+
+def test_the_ad_reward_is_capped_per_day(engine, clock):
+    for n in range(5):
+        granted = activity.ad_reward(engine, "alice", f"ad-{n}")
+        assert granted.deltas == {"coins": 5}
+        assert granted.progress.ads_watched == n + 1
+    with pytest.raises(DailyLimitReachedError) as caught:
+        activity.ad_reward(engine, "alice", "ad-5")
+    assert caught.value.details == {"limit": 5, "used": 5}
+    with pytest.raises(DailyLimitReachedError):
+        activity.ad_reward(engine, "alice", "ad-5")  # the replay gets the same refusal
+    assert kinds(engine, "alice").count("ad_reward") == 5
+
+    clock.advance(days=1)
+    assert activity.ad_reward(engine, "alice", "ad-6").progress.ads_watched == 1
+
+
+def test_an_ad_reward_replay_grants_nothing_more(engine):
+    first = activity.ad_reward(engine, "alice", "ad-1")
+    again = activity.ad_reward(engine, "alice", "ad-1")
+    assert again.replayed
+    assert again.transaction_id == first.transaction_id
+    assert kinds(engine, "alice").count("ad_reward") == 1
+
+
+def test_daily_counters_expire_after_the_game_day(engine):
+    activity.ad_reward(engine, "alice", "ad-1")
+    key = keys.daily("alice", "2026-11-25")
+    end_of_day = datetime(2026, 11, 26, 3, tzinfo=UTC).timestamp()
+    assert engine.redis.expiretime(key) == end_of_day + 60 * 60  # plus the rules' grace
+
+
+def test_daily_state(all_missions, clock):
+    engine = all_missions
+    activity.ad_reward(engine, "alice", "ad-1")
+    state = daily.state(engine, "alice")
+    assert state.game_day == date(2026, 11, 25)
+    assert state.next_reset_at == datetime(2026, 11, 26, 3, tzinfo=UTC)
+    assert (state.login_claimed, state.streak) == (True, 1)
+    assert (state.ads_watched, state.ads_limit) == (1, 5)
+    ads = next(m for m in state.missions if m.mission_id == "ads_2")
+    assert (ads.progress, ads.target, ads.completed) == (1, 2, False)
+
+    clock.advance(days=1)
+    tomorrow = daily.state(engine, "alice")
+    assert (tomorrow.login_claimed, tomorrow.streak, tomorrow.ads_watched) == (False, 1, 0)
+    clock.advance(days=1)
+    assert daily.state(engine, "alice").streak == 0  # the streak is broken
+
+
+# Missions ---------------------------------------------------------------------------
+
+
+def test_missions_rotate_daily_and_are_defined_by_the_day(engine):
+    days = [date(2026, 11, 1) + timedelta(days=n) for n in range(20)]
+    sets = [tuple(m.mission_id for m in missions.for_day(engine.rules, d)) for d in days]
+    assert all(len(s) == 3 for s in sets)
+    assert len(set(sets)) > 5
+    assert sets == [tuple(m.mission_id for m in missions.for_day(engine.rules, d)) for d in days]
+
+
+def test_the_daily_reset_publishes_the_days_missions_and_tool(engine):
+    done = rotation.rotate(engine)
+    assert done.game_day == date(2026, 11, 25)
+    expected = [m.mission_id for m in missions.for_day(engine.rules, done.game_day)]
+    assert done.missions == expected
+    assert engine.redis.get(keys.missions_of_day("2026-11-25")) is not None
+    assert engine.redis.get(keys.tool_of_day("2026-11-25")).decode() == done.tool
+    assert rotation.rotate(engine) == done  # running it twice changes nothing
+
+
+def test_exam_events_advance_missions_and_complete_them_once(all_missions):
+    engine = all_missions
+    first = exam(engine, "alice", correct=10, questions=10).summary["progress"]
+    by_id = {m["id"]: m for m in first["missions"]}
+    assert by_id["solve_20"]["progress"] == 10
+    assert by_id["exams_3"]["progress"] == 1
+    assert by_id["perfect_1"]["completed"] is True  # a perfect exam, target 1
+    assert by_id["login_1"]["completed"] is True  # the day's first activity
+
+    second = exam(engine, "alice", correct=10, questions=10).summary["progress"]
+    by_id = {m["id"]: m for m in second["missions"]}
+    assert by_id["solve_20"]["completed"] is True
+    assert "perfect_1" not in by_id  # done: no longer advanced
+
+    rewards = [e for e in ledger.history(engine, "alice", limit=100) if e.kind == "mission_reward"]
+    assert sorted(e.reason for e in rewards) == [
+        "mission login_1",
+        "mission perfect_1",
+        "mission solve_20",
+    ]
+    state = {m.mission_id: m for m in daily.state(engine, "alice").missions}
+    assert state["solve_20"].completed and state["solve_20"].progress == 20
+
+
+def test_purchase_and_ad_missions(all_missions):
+    engine = all_missions
+    grants.grant(engine, "alice", {"coins": 100}, "funds", "funds")
+    bought = purchases.purchase(engine, "alice", "logs", 1, "p1").transaction.progress
+    assert {m["id"]: m["completed"] for m in bought.missions} == {"login_1": True, "buy_1": True}
+    activity.ad_reward(engine, "alice", "a1")
+    second_ad = activity.ad_reward(engine, "alice", "a2").progress
+    assert second_ad.missions == [
+        {
+            "id": "ads_2",
+            "progress": 2,
+            "target": 2,
+            "completed": True,
+            "xp": 100,
+            "reward": {"cement": 1},
+            "transaction_id": second_ad.missions[0]["transaction_id"],
+        },
+    ]
+    assert wallet.balances(engine, "alice")["cement"] == 1
+
+
+# Battle pass ------------------------------------------------------------------------
+
+
+def test_exams_give_xp_and_levels(engine):
+    progress = exam(engine, "alice", correct=8).summary["progress"]
+    assert progress["xp"]["season"] == "2026-autumn"
+    # 20 per exam + 10 per correct answer, plus whatever missions it completed.
+    mission_xp = sum(m.get("xp", 0) for m in progress["missions"] if m["completed"])
+    assert progress["xp"]["gained"] == 20 + 80 + mission_xp
+    state = battle_pass.state(engine, "alice")
+    assert state.xp == progress["xp"]["total"]
+    assert state.level == state.xp // 1000 + 1
+    assert state.xp_to_next_level == state.level * 1000 - state.xp
+
+
+def test_each_level_reward_is_paid_once(engine):
+    levels = []
+    for _ in range(12):
+        levels += exam(engine, "alice", correct=100, questions=100, score=1).summary["progress"][
+            "xp"
+        ]["levels_gained"]
+    state = battle_pass.state(engine, "alice")
+    assert state.level >= 5
+    assert levels == list(range(2, state.level + 1))
+    paid = [e for e in ledger.history(engine, "alice", limit=1000) if e.kind == "level_reward"]
+    expected = [lvl for lvl in (2, 3, 5, 10) if lvl <= state.level]
+    assert sorted(int(e.reason.rsplit(" ", 1)[1]) for e in paid) == expected
+    assert [g["level"] for g in state.rewards_granted] == expected
+
+
+def test_a_new_season_starts_at_zero_and_the_old_one_stays_readable(engine, clock):
+    exam(engine, "alice", correct=10)
+    autumn = battle_pass.state(engine, "alice")
+    assert autumn.xp > 0
+    at(clock, 2026, 12, 1, 3, 0)  # the winter season's first game day
+    winter = battle_pass.state(engine, "alice")
+    assert (winter.season.season_id, winter.xp, winter.level) == ("2026-winter", 0, 1)
+    progress = exam(engine, "alice", correct=1).summary["progress"]
+    assert progress["xp"]["season"] == "2026-winter"
+    assert progress["xp"]["total"] == progress["xp"]["gained"]  # counted from zero
+    assert battle_pass.state(engine, "alice").xp == progress["xp"]["total"]
+    assert battle_pass.state(engine, "alice", "2026-autumn").xp == autumn.xp
+
+
+def test_no_season_and_unknown_season(engine, clock):
+    with pytest.raises(NotFoundError):
+        battle_pass.state(engine, "alice", "1999")
+    at(clock, 2027, 7, 1, 12)  # after the last season
+    with pytest.raises(NotFoundError):
+        battle_pass.state(engine, "alice")
+    progress = exam(engine, "alice").summary["progress"]
+    assert progress["xp"] is None
+
+
+# Tool of the day --------------------------------------------------------------------
+
+
+def test_the_tool_never_repeats_on_consecutive_days(engine):
+    start = date(2026, 1, 1)
+    tool_days = [tools.tool_of_the_day(engine, start + timedelta(days=n)) for n in range(400)]
+    assert all(a != b for a, b in itertools.pairwise(tool_days))
+    assert set(tool_days) == set(engine.rules.tools)
+
+
+def test_an_override_sets_today_and_tomorrow_moves_on(engine):
+    today = date(2026, 11, 25)
+    tomorrow_by_rotation = tools.tool_of_the_day(engine, today + timedelta(days=1))
+    tools.set_tool(engine, today, tomorrow_by_rotation, ttl_seconds=3600)
+    assert tools.tool_of_the_day(engine, today) == tomorrow_by_rotation
+    assert tools.tool_of_the_day(engine, today + timedelta(days=1)) != tomorrow_by_rotation
+
+
+def test_an_override_may_not_repeat_yesterday_or_name_an_unknown_tool(engine):
+    today = date(2026, 11, 25)
+    yesterday_tool = tools.tool_of_the_day(engine, today - timedelta(days=1))
+    with pytest.raises(InvalidInputError):
+        tools.set_tool(engine, today, yesterday_tool, ttl_seconds=3600)
+    with pytest.raises(InvalidInputError):
+        tools.set_tool(engine, today, "hammer", ttl_seconds=3600)

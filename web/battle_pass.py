@@ -1,0 +1,47 @@
+"""GET /v1/players/{player_id}/battle-pass: XP, level and rewards in a season."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine import battle_pass
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.schemas import StrictSchema, amounts_field
+
+blp = Blueprint("battle_pass", __name__, url_prefix="/v1/players", description="Battle pass.")
+
+
+class SeasonQuerySchema(StrictSchema):
+    season = ma.fields.String(
+        validate=validate.Length(1, 64), metadata={"description": "Omit for the current season."}
+    )
+
+
+class GrantedSchema(ma.Schema):
+    level = ma.fields.Integer(required=True)
+    reward = amounts_field(required=True)
+
+
+class BattlePassSchema(ma.Schema):
+    player_id = ma.fields.String(required=True)
+    season = ma.fields.String(required=True, attribute="state.season.season_id")
+    season_start = ma.fields.Date(required=True, attribute="state.season.start")
+    season_end = ma.fields.Date(
+        required=True, attribute="state.season.end", metadata={"description": "Exclusive."}
+    )
+    xp = ma.fields.Integer(required=True, attribute="state.xp")
+    level = ma.fields.Integer(required=True, attribute="state.level")
+    xp_to_next_level = ma.fields.Integer(required=True, attribute="state.xp_to_next_level")
+    rewards_granted = ma.fields.List(
+        ma.fields.Nested(GrantedSchema()), required=True, attribute="state.rewards_granted"
+    )
+
+
+@blp.route("/<player:player_id>/battle-pass")
+@blp.arguments(SeasonQuerySchema(), location="query", as_kwargs=True)
+@blp.response(200, BattlePassSchema())
+@blp.alt_response(404, description="not_found: no such season, or none running")
+def get_battle_pass(player_id: str, season: str | None = None):
+    return {"player_id": player_id, "state": battle_pass.state(get_engine(), player_id, season)}

@@ -1,0 +1,75 @@
+"""A player's game day: GET daily counters, GET missions, POST login."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from engine import activity, daily
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.schemas import ProgressSchema, amounts_field
+
+blp = Blueprint("daily", __name__, url_prefix="/v1/players", description="Daily progress.")
+
+
+class MissionStateSchema(ma.Schema):
+    id = ma.fields.String(required=True, attribute="mission_id")
+    title = ma.fields.String(required=True)
+    event = ma.fields.String(required=True)
+    progress = ma.fields.Integer(required=True)
+    target = ma.fields.Integer(required=True)
+    completed = ma.fields.Boolean(required=True)
+    xp = ma.fields.Integer(required=True)
+    reward = amounts_field(required=True)
+
+
+class MissionsSchema(ma.Schema):
+    player_id = ma.fields.String(required=True)
+    game_day = ma.fields.Date(required=True)
+    next_reset_at = ma.fields.DateTime(required=True)
+    missions = ma.fields.List(ma.fields.Nested(MissionStateSchema()), required=True)
+
+
+class DailySchema(MissionsSchema):
+    login = ma.fields.Dict(required=True, metadata={"example": {"claimed": True, "streak": 3}})
+    ads = ma.fields.Dict(required=True, metadata={"example": {"watched": 2, "limit": 5}})
+
+
+class LoginSchema(ma.Schema):
+    claimed = ma.fields.Boolean(required=True)
+    streak = ma.fields.Integer(required=True)
+    reward = amounts_field(required=True)
+    next_claim_at = ma.fields.DateTime(required=True)
+    balances = amounts_field(required=True)
+    progress = ma.fields.Nested(ProgressSchema(), required=True)
+
+
+def _daily_body(player_id: str) -> dict:
+    state = daily.state(get_engine(), player_id)
+    return {
+        "player_id": player_id,
+        "game_day": state.game_day,
+        "next_reset_at": state.next_reset_at,
+        "login": {"claimed": state.login_claimed, "streak": state.streak},
+        "ads": {"watched": state.ads_watched, "limit": state.ads_limit},
+        "missions": state.missions,
+    }
+
+
+@blp.route("/<player:player_id>/daily")
+@blp.response(200, DailySchema())
+def get_daily(player_id: str):
+    return _daily_body(player_id)
+
+
+@blp.route("/<player:player_id>/missions")
+@blp.response(200, MissionsSchema())
+def get_missions(player_id: str):
+    return _daily_body(player_id)
+
+
+@blp.route("/<player:player_id>/login", methods=["POST"])
+@blp.response(200, LoginSchema())
+def login(player_id: str):
+    """Claim the day's login bonus; later calls that day answer claimed: false."""
+    return activity.login(get_engine(), player_id)
