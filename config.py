@@ -82,6 +82,7 @@ class Settings:
     max_body_bytes: int = 16_384
     environment: str = "development"
     allow_clock_override: bool = False
+    alert_webhook_url: str | None = None
 
     @property
     def queue_redis_url(self) -> str:
@@ -108,4 +109,5 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 1_024, 10 * 1_048_576),
             environment=environment,
             allow_clock_override=allow_clock_override,
+            alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
         )

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine import keys, transactions
+from engine import keys, security, transactions
 from engine.clock import to_ms
 from engine.idempotency import IdempotentRequest
 from engine.progression import Progress, day_context
 from engine.runtime import Engine
 from engine.transactions import Transaction
 
-REPLAYED = 1
+REPLAYED, RAPID_FIRE = 1, -5
 
 
 def record(
@@ -31,8 +31,12 @@ def record(
     event: str,
     request: IdempotentRequest | None,
     daily_cap: int = 0,
+    address: str | None = None,
 ) -> Transaction:
-    """Run one activity atomically; raises the engine error its refusal means."""
+    """Run one activity atomically; raises the engine error its refusal means.
+
+    Violations the script finds (rapid fire, earning caps) become security events.
+    """
     now = engine.clock.now()
     context = day_context(engine, now)
     args: list[Any] = [
@@ -59,16 +63,21 @@ def record(
             keys.ledger(player_id),
             keys.player_outbox(player_id),
             idempotency_key,
-            *context.player_keys(player_id),
+            *context.player_keys(player_id, now),
         ],
         args=args,
     )
     outcome = json.loads(payload)
     if code == -2:
         outcome = {"idempotency_key": request.key if request else ""}
+    if code == RAPID_FIRE:
+        security.report(engine, player_id, address, [dict(outcome, rule="rapid_fire")], "refused")
     if code not in (0, REPLAYED):
         raise transactions.outcome_error(int(code), outcome)
-    return transactions.outcome_to_transaction(engine, outcome, replayed=code == REPLAYED)
+    transaction = transactions.outcome_to_transaction(engine, outcome, replayed=code == REPLAYED)
+    if code == 0 and transaction.progress and transaction.progress.violations:
+        security.report(engine, player_id, address, transaction.progress.violations, "capped")
+    return transaction
 
 
 @dataclass(frozen=True)
@@ -81,9 +90,9 @@ class LoginResult:
     progress: Progress
 
 
-def login(engine: Engine, player_id: str) -> LoginResult:
+def login(engine: Engine, player_id: str, address: str | None = None) -> LoginResult:
     """Claim the day's login bonus if it is not claimed yet; its natural key is the day."""
-    transaction = record(engine, player_id, "login", {}, "login", "", request=None)
+    transaction = record(engine, player_id, "login", {}, "login", "", request=None, address=address)
     progress = transaction.progress or Progress()
     bonus = progress.daily_bonus
     return LoginResult(
@@ -99,7 +108,9 @@ def login(engine: Engine, player_id: str) -> LoginResult:
 AD_ROUTE = "ad_reward"
 
 
-def ad_reward(engine: Engine, player_id: str, idempotency_key: str) -> Transaction:
+def ad_reward(
+    engine: Engine, player_id: str, idempotency_key: str, address: str | None = None
+) -> Transaction:
     """Grant the rules' ad reward, up to the daily cap.
 
     Raises:
@@ -116,4 +127,5 @@ def ad_reward(engine: Engine, player_id: str, idempotency_key: str) -> Transacti
         "watch_ad",
         IdempotentRequest.of(AD_ROUTE, idempotency_key, {}),
         daily_cap=ads.daily_cap,
+        address=address,
     )

@@ -98,6 +98,11 @@ def expires_at(engine: Engine, period: Period) -> datetime:
     return engine.calendar.start(add_periods(period, keep + 1))
 
 
+def seconds_to_expiry(engine: Engine, period: Period) -> int:
+    """A period's keys' time to live from now (engine time), for EXPIRE."""
+    return int((expires_at(engine, period) - engine.clock.now()).total_seconds())
+
+
 def resolve(
     engine: Engine, period_type: str, category: str | None = None, period: str | None = None
 ) -> Board:

@@ -52,6 +52,14 @@ class DailyLimitReachedError(QuestboardError):
     code = "daily_limit_reached"
 
 
+class RapidFireError(QuestboardError):
+    code = "rapid_fire"
+
+
+class BannedError(QuestboardError):
+    code = "banned"
+
+
 class NotRankedError(QuestboardError):
     code = "not_ranked"
 
@@ -79,6 +87,7 @@ SCRIPT_ERRORS: dict[int, tuple[type[QuestboardError], str]] = {
     ),
     -3: (BalanceLimitError, "This would take {resource} above the limit of {limit}."),
     -4: (DailyLimitReachedError, "The daily limit of {limit} is reached; it resets tomorrow."),
+    -5: (RapidFireError, "More than {limit} changes in one second: slow down."),
 }
 
 

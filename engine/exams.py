@@ -23,14 +23,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine import boards, keys, progression
+from engine import boards, keys, progression, security
 from engine.boards import Board
 from engine.calendar import PERIOD_TYPES, Period
 from engine.clock import to_ms
-from engine.errors import IdempotencyKeyReusedError, InvalidInputError, QuestboardError
+from engine.errors import (
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+    QuestboardError,
+    from_script_code,
+)
 from engine.runtime import Engine
 
-NEW, ANSWERED, UNANSWERED, REUSED = 0, 1, 2, -2
+NEW, ANSWERED, UNANSWERED, REUSED, RAPID_FIRE = 0, 1, 2, -2, -5
 
 
 @dataclass(frozen=True)
@@ -52,20 +57,24 @@ class ExamOutcome:
     created: bool  # False: a replay, answered with the first summary
 
 
-def record_exam(engine: Engine, player_id: str, exam: Exam) -> ExamOutcome:
-    """Count one exam. Raises InvalidInputError or IdempotencyKeyReusedError."""
-    [outcome] = record_exams(engine, [(player_id, exam)])
+def record_exam(
+    engine: Engine, player_id: str, exam: Exam, address: str | None = None
+) -> ExamOutcome:
+    """Count one exam. Raises InvalidInputError, IdempotencyKeyReusedError, RapidFireError."""
+    [outcome] = record_exams(engine, [(player_id, exam)], address=address)
     if isinstance(outcome, QuestboardError):
         raise outcome
     return outcome
 
 
 def record_exams(
-    engine: Engine, submissions: Sequence[tuple[str, Exam]]
+    engine: Engine, submissions: Sequence[tuple[str, Exam]], address: str | None = None
 ) -> list[ExamOutcome | QuestboardError]:
-    """Count many exams in three round trips; one outcome or error per submission."""
+    """Count many exams in three round trips; one outcome or error per submission.
+
+    Impossible results, rapid fire and capped earnings are recorded as violations.
+    """
     frame = Frame.at(engine, engine.clock.now())
-    periods = frame.periods
     results: list[ExamOutcome | QuestboardError | None] = [None] * len(submissions)
     sent = []  # indexes of the submissions that passed the checks
     pipe = engine.redis.pipeline(transaction=False)
@@ -74,6 +83,22 @@ def record_exams(
             _check(engine, exam)
         except InvalidInputError as error:
             results[index] = error
+            impossible = set(error.details) & {"score", "correct_answers"}
+            if impossible:
+                security.record_violation(
+                    engine,
+                    player_id,
+                    address,
+                    "impossible_amount",
+                    {
+                        "exam_id": exam.exam_id,
+                        "fields": sorted(impossible),
+                        "score": exam.score,
+                        "total_questions": exam.total_questions,
+                        "correct_answers": exam.correct_answers,
+                    },
+                    "refused",
+                )
             continue
         sent.append(index)
         count_into_aggregates(engine, frame, player_id, exam, client=pipe)
@@ -84,6 +109,13 @@ def record_exams(
         exam = submissions[index][1]
         if code == ANSWERED:
             results[index] = ExamOutcome(json.loads(payload), created=False)
+        elif code == RAPID_FIRE:
+            details = json.loads(payload)
+            player_id = submissions[index][0]
+            security.report(
+                engine, player_id, address, [dict(details, rule="rapid_fire")], "refused"
+            )
+            results[index] = from_script_code(RAPID_FIRE, details)
         elif code == REUSED:
             results[index] = IdempotencyKeyReusedError(
                 "This exam_id was already used for a different result.",
@@ -93,7 +125,7 @@ def record_exams(
             pending.append((index, code, json.loads(payload)))
 
     if pending:
-        _finish(engine, submissions, periods, pending, results)
+        _finish(engine, frame, submissions, pending, results, address)
     return results  # type: ignore[return-value]
 
 
@@ -132,7 +164,7 @@ def count_into_aggregates(
             keys.wallet(player_id),
             keys.ledger(player_id),
             keys.player_outbox(player_id),
-            *frame.context.player_keys(player_id),
+            *frame.context.player_keys(player_id, frame.now),
         ],
         args=[
             exam.fingerprint(),
@@ -157,7 +189,8 @@ def _boards_of(periods, category: str) -> list[Board]:
     return [Board(p.period_type, p, c) for p in periods for c in (None, category)]
 
 
-def _finish(engine, submissions, periods, pending, results) -> None:
+def _finish(engine, frame, submissions, pending, results, address) -> None:
+    periods = frame.periods
     pipe = engine.redis.pipeline(transaction=False)
     for index, code, result in pending:
         player_id, exam = submissions[index]
@@ -173,6 +206,7 @@ def _finish(engine, submissions, periods, pending, results) -> None:
                     exams,
                     int(boards.expires_at(engine, board.period).timestamp()),
                     board.multiplier,
+                    int(frame.now.timestamp()),
                 ],
                 client=pipe,
             )
@@ -180,7 +214,7 @@ def _finish(engine, submissions, periods, pending, results) -> None:
             for period in periods:
                 index_key = keys.board_index(period.period_type, period.name)
                 pipe.sadd(index_key, exam.category)
-                pipe.expireat(index_key, int(boards.expires_at(engine, period).timestamp()))
+                pipe.expire(index_key, boards.seconds_to_expiry(engine, period))
     written = iter(pipe.execute())
 
     pipe = engine.redis.pipeline(transaction=False)
@@ -220,8 +254,11 @@ def _finish(engine, submissions, periods, pending, results) -> None:
             args=[json.dumps(summary, separators=(",", ":"))],
             client=pipe,
         )
-    for (index, code, _), kept in zip(pending, pipe.execute(), strict=True):
+    for (index, code, result), kept in zip(pending, pipe.execute(), strict=True):
         results[index] = ExamOutcome(json.loads(kept), created=code == NEW)
+        violations = (result.get("progress") or {}).get("violations") or []
+        if code == NEW and violations:
+            security.report(engine, submissions[index][0], address, violations, "capped")
 
 
 def progress_summary(raw: dict | None) -> dict:

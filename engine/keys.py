@@ -129,6 +129,11 @@ def battle_pass(player_id: str, season_id: str) -> str:
     return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:bp:{season_id}:{player_id}"
 
 
+def pace(player_id: str, second: int) -> str:
+    """String: the player's state changes within one second (rapid-fire check); 2 s TTL."""
+    return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:pace:{player_id}:{second}"
+
+
 def missions_of_day(game_day: str) -> str:
     """String (JSON list of mission ids): the day's missions, written by daily_reset."""
     return f"{PREFIX}:{{daily}}:missions:{game_day}"
@@ -142,3 +147,52 @@ def tool_of_day(game_day: str) -> str:
 def clock_offset() -> str:
     """String: milliseconds added to real time, when the QA clock override is on."""
     return f"{PREFIX}:{{clock}}:offset"
+
+
+# Security -------------------------------------------------------------------------
+#
+# Bans, violation counters and the security event stream share the {sec} hash tag:
+# one ban check is one round trip, and a violation updates its counters together.
+
+SECURITY = f"{PREFIX}:{{sec}}"
+RATE_LIMIT_PREFIX = f"{PREFIX}:rl"  # the limits library appends its own key
+
+
+def ban(ban_id: str) -> str:
+    """Hash: one ban (kind, target, reason, created_at, expires_at, created_by)."""
+    return f"{SECURITY}:ban:{ban_id}"
+
+
+def bans_index() -> str:
+    """Sorted set: ban id -> created at (ms), every live ban."""
+    return f"{SECURITY}:bans"
+
+
+def ip_bans() -> str:
+    """Hash: network ("4:<hex>/<prefix>" or "6:<hex>/<prefix>") -> "<ban id>|<expires ms>"."""
+    return f"{SECURITY}:bans:ip"
+
+
+def player_bans() -> str:
+    """Hash: player id -> "<ban id>|<expires ms>" (expires 0: never)."""
+    return f"{SECURITY}:bans:player"
+
+
+def security_events() -> str:
+    """Stream: every violation (at, player, address, rule, details, action)."""
+    return f"{SECURITY}:events"
+
+
+def violation_counts(player_id: str) -> str:
+    """Hash: rule -> violations by the player, over the rules' window."""
+    return f"{SECURITY}:flags:{player_id}"
+
+
+def recent_violations(player_id: str) -> str:
+    """Sorted set: the player's violations in the window (member: event id, score: ms)."""
+    return f"{SECURITY}:recent:{player_id}"
+
+
+def violations_in_minute(minute: int) -> str:
+    """String: violations service-wide in one minute (unix minutes); for alerting."""
+    return f"{SECURITY}:minute:{minute}"

@@ -26,12 +26,13 @@ class DayContext:
     daily_expires_at: datetime
     json: str
 
-    def player_keys(self, player_id: str) -> list[str]:
-        """The daily, streak and battle-pass keys the scripts take, in that order."""
+    def player_keys(self, player_id: str, now: datetime) -> list[str]:
+        """The daily, streak, battle-pass and pace keys the scripts take, in that order."""
         return [
             keys.daily(player_id, self.day.isoformat()),
             keys.streak(player_id),
             keys.battle_pass(player_id, self.season_id or NO_SEASON),
+            keys.pace(player_id, int(now.timestamp())),
         ]
 
 
@@ -72,6 +73,9 @@ def _build_context(engine: Engine, day: date) -> DayContext:
             for m in missions.for_day(rules, day)
         ],
     }
+    security = rules.security
+    document["caps"] = {kind: dict(caps) for kind, caps in security.daily_earning_caps.items()}
+    document["pace_limit"] = security.max_changes_per_second
     if season is not None:
         document["season"] = {
             "id": season.season_id,
@@ -98,6 +102,7 @@ class Progress:
     level_rewards: list[dict] = field(default_factory=list)
     streak: int = 0
     ads_watched: int | None = None
+    violations: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_script(cls, raw: dict | None) -> Progress | None:
@@ -113,4 +118,5 @@ class Progress:
             level_rewards=list(raw.get("level_rewards") or []),
             streak=int(raw.get("streak") or 0),
             ads_watched=raw.get("ads_watched"),
+            violations=list(raw.get("violations") or []),
         )

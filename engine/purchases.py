@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import activity, transactions
+from engine import activity, security, transactions
 from engine.errors import InvalidInputError, PriceChangedError, UnknownItemError
 from engine.idempotency import IdempotentRequest, recorded_outcome
 from engine.rules import CatalogItem
@@ -33,6 +33,7 @@ def purchase(
     quantity: int,
     idempotency_key: str,
     expected_price: dict[str, int] | None = None,
+    address: str | None = None,
 ) -> Purchase:
     """Buy `quantity` units of `item_id`, paying the catalog's price.
 
@@ -50,11 +51,20 @@ def purchase(
     )
     try:
         item = _check(engine, item_id, quantity, expected_price)
-    except (UnknownItemError, InvalidInputError, PriceChangedError):
+    except (UnknownItemError, InvalidInputError, PriceChangedError) as error:
         # The rules may have changed since this request was first answered: a replay
         # still gets its first answer.
         outcome = recorded_outcome(engine, player_id, request)
         if outcome is None:
+            if isinstance(error, InvalidInputError):
+                security.record_violation(
+                    engine,
+                    player_id,
+                    address,
+                    "impossible_amount",
+                    {"item": item_id, "quantity": quantity},
+                    "refused",
+                )
             raise
         transaction = transactions.outcome_to_transaction(engine, outcome, replayed=True)
         cost = {name: -delta for name, delta in transaction.deltas.items() if delta < 0}
@@ -68,6 +78,7 @@ def purchase(
         reason=f"{quantity} x {item.item_id}",
         event="purchase",
         request=request,
+        address=address,
     )
     return Purchase(
         item=item.item_id,

@@ -126,6 +126,30 @@ class BattlePass:
         return next((s for s in self.seasons if s.season_id == season_id), None)
 
 
+RATE_LIMIT = re.compile(r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")
+
+
+@dataclass(frozen=True)
+class RouteLimits:
+    player: str | None
+    address: str | None
+
+
+@dataclass(frozen=True)
+class Security:
+    rate_limits: MappingProxyType  # route group -> RouteLimits ("default" always present)
+    max_changes_per_second: int
+    daily_earning_caps: MappingProxyType  # ledger kind -> resource -> amount
+    violation_window_minutes: int
+    block_after_violations: int
+    block_minutes: int
+    alert_violations_per_minute: int
+    event_retention_days: int
+
+    def limits_for(self, group: str) -> RouteLimits:
+        return self.rate_limits.get(group) or self.rate_limits["default"]
+
+
 @dataclass(frozen=True)
 class Rules:
     resources: tuple[str, ...]
@@ -139,6 +163,7 @@ class Rules:
     missions: tuple[Mission, ...]
     battle_pass: BattlePass
     tools: tuple[str, ...]
+    security: Security
 
 
 class _Field:
@@ -213,6 +238,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         "missions",
         "battle_pass",
         "tools",
+        "security",
     )
 
     names = root.child("resources")
@@ -293,6 +319,57 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         missions=missions,
         battle_pass=_battle_pass(root.child("battle_pass"), resources, reward_limit),
         tools=names,
+        security=_security(root.child("security"), resources, reward_limit),
+    )
+
+
+EARNING_KINDS = ("login_bonus", "mission_reward", "level_reward", "ad_reward")
+
+
+def _security(field: _Field, resources: tuple[str, ...], reward_limit: int) -> Security:
+    field.only(
+        "rate_limits",
+        "max_changes_per_second",
+        "daily_earning_caps",
+        "violation_window_minutes",
+        "block_after_violations",
+        "block_minutes",
+        "alert_violations_per_minute",
+        "event_retention_days",
+    )
+    limits_field = field.child("rate_limits")
+    rate_limits = {}
+    for group in limits_field.table():
+        entry = limits_field.child(group)
+        _Field(group, entry.path).name()
+        entry.only("player", "address")
+        values = {}
+        for scope in ("player", "address"):
+            value = entry.child(scope, None)
+            if value.value is not None and (
+                not isinstance(value.value, str) or not RATE_LIMIT.match(value.value)
+            ):
+                raise value.fail('must look like "10/minute" (second, minute, hour or day)')
+            values[scope] = value.value
+        rate_limits[group] = RouteLimits(**values)
+    if "default" not in rate_limits:
+        raise limits_field.fail("must have a `default` entry")
+    caps_field = field.child("daily_earning_caps", {})
+    caps = {}
+    for kind in caps_field.table():
+        entry = caps_field.child(kind)
+        if kind not in EARNING_KINDS:
+            raise entry.fail(f"must be one of {', '.join(EARNING_KINDS)}")
+        caps[kind] = entry.amounts(resources, reward_limit * 1000)
+    return Security(
+        rate_limits=MappingProxyType(rate_limits),
+        max_changes_per_second=field.child("max_changes_per_second").integer(1, 10_000),
+        daily_earning_caps=MappingProxyType(caps),
+        violation_window_minutes=field.child("violation_window_minutes").integer(1, 7 * 24 * 60),
+        block_after_violations=field.child("block_after_violations").integer(1, 10_000),
+        block_minutes=field.child("block_minutes").integer(1, 365 * 24 * 60),
+        alert_violations_per_minute=field.child("alert_violations_per_minute").integer(1, 10**6),
+        event_retention_days=field.child("event_retention_days").integer(1, 3650),
     )
 
 

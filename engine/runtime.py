@@ -22,6 +22,7 @@ class Engine:
     clock: Clock = field(default_factory=SystemClock)
     calendar: GameCalendar = field(default_factory=GameCalendar)
     idempotency_ttl_seconds: int = 86_400
+    alert_webhook_url: str | None = None
     scripts: Scripts = field(init=False)
     memo: dict = field(default_factory=dict, repr=False)  # per-process derived data
 
@@ -50,4 +51,5 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
         clock=clock,
         calendar=GameCalendar(settings.game_timezone, settings.day_reset_hour),
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+        alert_webhook_url=settings.alert_webhook_url,
     )

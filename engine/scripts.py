@@ -24,8 +24,8 @@ LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 # script name -> number of KEYS it takes
 SCRIPTS: dict[str, int] = {
     "apply_transaction": 4,
-    "record_exam": 10,
-    "record_activity": 7,
+    "record_exam": 11,
+    "record_activity": 8,
     "update_board": 2,
     "store_exam_summary": 1,
     "read_board": 3,

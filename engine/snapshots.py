@@ -61,7 +61,7 @@ def snapshot_board(engine: Engine, board: Board) -> int:
         keys=[board.snapshot_scores_key, board.snapshot_building_key, board.snapshot_top_key],
         args=[
             json.dumps(document, separators=(",", ":")),
-            int(boards.expires_at(engine, board.period).timestamp()),
+            boards.seconds_to_expiry(engine, board.period),
         ],
     )
     return copied

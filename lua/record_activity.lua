@@ -13,6 +13,7 @@ KEYS[4] idempotency  string recorded outcome (JSON)
 KEYS[5] daily        hash   the player's counters for this game day
 KEYS[6] streak       hash   last_day, streak, best
 KEYS[7] season       hash   battle-pass xp and rewarded_level for the current season
+KEYS[8] pace         string the player's state changes in the current second
 
 ARGV[1] player id
 ARGV[2] now             engine clock, ms
@@ -25,7 +26,8 @@ ARGV[8] kind            purchase, ad_reward or login
 ARGV[9] reason          for the ledger entry of the event's own change
 ARGV[10] event          mission event this activity counts as ("" for none)
 ARGV[11] daily cap      the most ad rewards a day (0: no cap)
-ARGV[12..] pairs of resource, delta: the event's own change (none for a login)
+ARGV[12..] pairs of resource, delta: the event's own change (none for a login); an
+          ad reward is paid as a reward, within its daily earning cap
 
 Returns {code, json}:
    0  done:      {"fp","code":0,"tx"?,"at","deltas"?,"balances","progress"}
@@ -33,10 +35,12 @@ Returns {code, json}:
   -1  insufficient funds, -3 balance limit: as apply_transaction
   -2  idempotency key reused with another fingerprint
   -4  daily limit reached:  {"fp","code":-4,"limit","used"}
+  -5  rapid fire: more state changes this second than the rules allow {"limit","count"};
+      not recorded under the idempotency key, so a later retry is answered normally
 ]]
 
 local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local DAILY, STREAK, SEASON = KEYS[5], KEYS[6], KEYS[7]
+local DAILY, STREAK, SEASON, PACE = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local PLAYER, NOW, MAX_BALANCE = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local fingerprint, ttl, reference = ARGV[4], ARGV[5], ARGV[6]
 local kind, reason, event, cap = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
@@ -64,6 +68,11 @@ local function finish(code, body)
   return {code, outcome}
 end
 
+local fast = too_fast()
+if fast then
+  return {-5, string.format('{"limit":%d,"count":%d}', CTX.pace_limit, fast)}
+end
+
 local changes = {}
 for i = 12, #ARGV do
   changes[#changes + 1] = ARGV[i]
@@ -83,7 +92,16 @@ end
 
 claim_bonus()
 local own = ''
-if #changes > 0 then
+if kind == 'ad_reward' then
+  local reward = {}
+  for i = 1, #changes, 2 do
+    reward[changes[i]] = tonumber(changes[i + 1])
+  end
+  local tx, deltas = pay_reward(reward, kind, reason, reference)
+  if tx then
+    own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
+  end
+elseif #changes > 0 then
   local tx, deltas = wallet_apply(changes, kind, reason, reference)
   own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
 end

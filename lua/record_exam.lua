@@ -21,6 +21,7 @@ KEYS[7] outbox         stream the shard's entries awaiting persistence
 KEYS[8] daily          hash   the player's counters for this game day
 KEYS[9] streak         hash   last_day, streak, best
 KEYS[10] season        hash   battle-pass xp and rewarded_level
+KEYS[11] pace          string the player's state changes in the current second
 
 ARGV[1] fingerprint     hash of the exam's content; a replay must carry the same one
 ARGV[2] record ttl      seconds
@@ -29,8 +30,8 @@ ARGV[4] score
 ARGV[5] questions
 ARGV[6] correct
 ARGV[7..18] per period type, four values: seconds since the period started,
-            expire-at (unix seconds) for its stats, multiplier M, largest total
-            the composite can carry
+            expire-at (unix seconds, engine time) for its stats, multiplier M, largest
+            total the composite can carry
 ARGV[19] player id
 ARGV[20] now           engine clock, ms
 ARGV[21] max balance
@@ -44,11 +45,12 @@ Returns {code, json}:
    1  replay, answered:    the stored summary (JSON)
    2  replay, unanswered:  the stored result, for the caller to finish the boards
   -2  exam id reused with another content: {"fp"}
+  -5  rapid fire: {"limit","count"}; nothing counted
 ]]
 
 local record = KEYS[1]
 local WALLET, LEDGER, OUTBOX = KEYS[5], KEYS[6], KEYS[7]
-local DAILY, STREAK, SEASON = KEYS[8], KEYS[9], KEYS[10]
+local DAILY, STREAK, SEASON, PACE = KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local PLAYER, NOW, MAX_BALANCE = ARGV[19], ARGV[20], tonumber(ARGV[21])
 local fingerprint, ttl, category = ARGV[1], ARGV[2], ARGV[3]
 local score, questions, correct = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -62,6 +64,16 @@ if seen[1] then
     return {1, seen[2]}
   end
   return {2, seen[3]}
+end
+
+local CTX = cjson.decode(ARGV[22])
+
+--- @include "wallet"
+--- @include "progress"
+
+local fast = too_fast()
+if fast then
+  return {-5, string.format('{"limit":%d,"count":%d}', CTX.pace_limit, fast)}
 end
 
 local boards = {}
@@ -87,13 +99,8 @@ for period = 1, 3 do
     local composite = math.min(total, cap) * multiplier + (multiplier - 1 - reached)
     boards[#boards + 1] = string.format('[%d,%d,%d,%d,%d]', total, exams, asked, right, composite)
   end
-  redis.call('EXPIREAT', stats, expire_at)
+  redis.call('EXPIRE', stats, tonumber(expire_at) - math.floor(tonumber(NOW) / 1000))
 end
-
-local CTX = cjson.decode(ARGV[22])
-
---- @include "wallet"
---- @include "progress"
 
 claim_bonus()
 advance('solve_questions', correct)

@@ -10,7 +10,7 @@ KEYS[2] building           sorted set  the new copy (may be empty: no key)
 KEYS[3] snapshot top       string      JSON document
 
 ARGV[1] top document (JSON)
-ARGV[2] expire-at (unix seconds) for the snapshot keys
+ARGV[2] time to live (seconds) of the snapshot keys
 
 Returns 1.
 ]]
@@ -18,8 +18,8 @@ Returns 1.
 redis.call('UNLINK', KEYS[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('RENAME', KEYS[2], KEYS[1])
-  redis.call('EXPIREAT', KEYS[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
 end
 redis.call('SET', KEYS[3], ARGV[1])
-redis.call('EXPIREAT', KEYS[3], ARGV[2])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
 return 1

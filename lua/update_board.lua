@@ -11,8 +11,10 @@ ARGV[1] player id
 ARGV[2] composite score
 ARGV[3] aggregates     "score:exams:questions:correct"
 ARGV[4] exams          the exam count inside ARGV[3]
-ARGV[5] expire-at      unix seconds, for both keys
+ARGV[5] expire-at      unix seconds (engine time), for both keys
 ARGV[6] multiplier M   the board's composite multiplier
+ARGV[7] now            unix seconds (engine time): expiry is set relative to it, so a
+                       moved QA clock keeps the same lifetimes
 
 Returns {rank, total}: the player's competition rank on the board now (1 + the
 number of players with a higher total) and the total it is based on.
@@ -34,8 +36,9 @@ if tonumber(ARGV[4]) > stored_exams then
   redis.call('HSET', aggregates, player, ARGV[3])
 end
 
-redis.call('EXPIREAT', scores, ARGV[5])
-redis.call('EXPIREAT', aggregates, ARGV[5])
+local ttl = tonumber(ARGV[5]) - tonumber(ARGV[7])
+redis.call('EXPIRE', scores, ttl)
+redis.call('EXPIRE', aggregates, ttl)
 
 local total = math.floor(current / multiplier)
 local above = redis.call('ZCOUNT', scores, string.format('%d', (total + 1) * multiplier), '+inf')

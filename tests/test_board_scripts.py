@@ -11,11 +11,22 @@ M = 1 << 20
 SCORES, AGGREGATES = "qb:{lb:t}:scores", "qb:{lb:t}:aggregates"
 
 
-def update(redis, player, total, reached, exams, expire_at=4_000_000_000):
+NOW_S = 1_795_600_000
+
+
+def update(redis, player, total, reached, exams, expire_at=NOW_S + 86_400):
     composite = total * M + (M - 1 - reached)
     return Scripts(redis).update_board(
         keys=[SCORES, AGGREGATES],
-        args=[player, composite, f"{total}:{exams}:{exams * 10}:{exams * 5}", exams, expire_at, M],
+        args=[
+            player,
+            composite,
+            f"{total}:{exams}:{exams * 10}:{exams * 5}",
+            exams,
+            expire_at,
+            M,
+            NOW_S,
+        ],
     )
 
 
@@ -41,10 +52,10 @@ def test_update_answers_the_competition_rank(any_redis):
     assert update(any_redis, "c", 70, 3, exams=1) == [2, 70]
 
 
-def test_update_sets_the_expiry(any_redis):
-    update(any_redis, "alice", 1, 1, exams=1, expire_at=4_000_000_000)
-    assert any_redis.expiretime(SCORES) == 4_000_000_000
-    assert any_redis.expiretime(AGGREGATES) == 4_000_000_000
+def test_update_sets_the_expiry_relative_to_engine_time(any_redis):
+    update(any_redis, "alice", 1, 1, exams=1, expire_at=NOW_S + 3600)
+    assert 3590 <= any_redis.ttl(SCORES) <= 3600
+    assert 3590 <= any_redis.ttl(AGGREGATES) <= 3600
 
 
 NO_PROGRESS = json.dumps(
@@ -54,6 +65,8 @@ NO_PROGRESS = json.dumps(
         "daily_expire_at": 4_000_000_000,
         "bonus": {"normal": {"logs": 1}, "milestone": {"steel": 1}, "every": 7},
         "missions": [],
+        "caps": {},
+        "pace_limit": 100,
     }
 )
 
@@ -67,6 +80,7 @@ def record(redis, fingerprint="fp", score=10):
         keys.daily("alice", "d"),
         keys.streak("alice"),
         keys.battle_pass("alice", "s"),
+        keys.pace("alice", 1),
     ]
     args = [fingerprint, 3600, "math", score, 10, 5]
     for _ in range(3):

@@ -13,7 +13,7 @@ from flask import Flask
 from config import Settings
 from engine.clock import Clock
 from engine.runtime import build_engine
-from web import auth, cli, errors
+from web import auth, cli, errors, security
 from web.api import Api
 from web.schemas import (
     PeriodTypeConverter,
@@ -57,9 +57,11 @@ def create_app(
     api.register_converter(PeriodTypeConverter, period_type_parameter_schema)
     errors.init_app(app)
     auth.init_app(app, settings.api_keys)
+    security.init_app(app, engine.redis)
 
     from web import (
         ads,
+        bans,
         battle_pass,
         catalog,
         clock,
@@ -70,6 +72,7 @@ def create_app(
         leaderboards,
         ledger,
         purchases,
+        security_admin,
         tools,
         wallets,
     )
@@ -88,6 +91,8 @@ def create_app(
         battle_pass,
         tools,
         clock,
+        bans,
+        security_admin,
     ):
         api.register_blueprint(module.blp)
     cli.init_app(app)

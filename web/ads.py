@@ -9,6 +9,7 @@ from web.api import Blueprint
 from web.extensions import get_engine
 from web.purchases import replay_headers
 from web.schemas import IdempotencyHeaderSchema, ProgressSchema, StrictSchema, amounts_field
+from web.security import player_address
 
 blp = Blueprint("ads", __name__, url_prefix="/v1/players", description="Ad rewards.")
 
@@ -34,7 +35,7 @@ class AdRewardSchema(ma.Schema):
 @blp.alt_response(422, description="idempotency_key_reused")
 def create_ad_reward(body: dict, player_id: str, idempotency_key: str):
     engine = get_engine()
-    transaction = activity.ad_reward(engine, player_id, idempotency_key)
+    transaction = activity.ad_reward(engine, player_id, idempotency_key, player_address())
     body = {
         "transaction_id": transaction.transaction_id,
         "deltas": transaction.deltas,

@@ -8,6 +8,7 @@ from engine import activity, daily
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import ProgressSchema, amounts_field
+from web.security import player_address
 
 blp = Blueprint("daily", __name__, url_prefix="/v1/players", description="Daily progress.")
 
@@ -72,4 +73,4 @@ def get_missions(player_id: str):
 @blp.response(200, LoginSchema())
 def login(player_id: str):
     """Claim the day's login bonus; later calls that day answer claimed: false."""
-    return activity.login(get_engine(), player_id)
+    return activity.login(get_engine(), player_id, player_address())

@@ -30,6 +30,9 @@ STATUS_BY_CODE = {
     "balance_limit_exceeded": 409,
     "daily_limit_reached": 409,
     "idempotency_key_reused": 422,
+    "banned": 403,
+    "rapid_fire": 429,
+    "rate_limited": 429,
     "internal_error": 500,
 }
 
@@ -42,17 +45,26 @@ CODE_BY_STATUS = {
     405: "method_not_allowed",
     413: "validation_error",
     415: "validation_error",
+    429: "rate_limited",
 }
 
 
 class ApiError(HTTPException):
     """An error the web layer raises itself (auth, bad path parameters)."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(description=message)
         self.code = status
         self.error_code = code
         self.details = details or {}
+        self.extra_headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None):
@@ -62,15 +74,19 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
 
 
 def handle_engine_error(error: QuestboardError):
-    return error_response(
+    response = error_response(
         STATUS_BY_CODE.get(error.code, 500), error.code, error.message, error.details
     )
+    if error.code == "rapid_fire":
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 def handle_http_exception(error: HTTPException):
     status = error.code or 500
     if isinstance(error, ApiError):
         response = error_response(status, error.error_code, error.description, error.details)
+        response.headers.update(error.extra_headers)
     else:
         data = getattr(error, "data", None) or {}
         if "messages" in data:  # webargs: {location: {field: [messages]}}

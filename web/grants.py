@@ -17,7 +17,7 @@ blp = Blueprint("grants", __name__, url_prefix="/v1/admin/players", description=
 class GrantRequestSchema(StrictSchema):
     resources = amounts_field(
         required=True,
-        validate=validate.Length(min=1),
+        validate=validate.Length(1, 32),
         metadata={"example": {"coins": 100}},
     )
     reason = ma.fields.String(required=True, validate=validate.Length(1, 200))

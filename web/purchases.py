@@ -9,6 +9,7 @@ from engine import purchases
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import IdempotencyHeaderSchema, ProgressSchema, StrictSchema, amounts_field
+from web.security import player_address
 
 blp = Blueprint("purchases", __name__, url_prefix="/v1/players", description="Purchases.")
 
@@ -49,6 +50,7 @@ def create_purchase(body: dict, player_id: str, idempotency_key: str):
         quantity=body["quantity"],
         idempotency_key=idempotency_key,
         expected_price=body.get("expected_price"),
+        address=player_address(),
     )
     return result, 201, replay_headers(result.transaction.replayed)
 

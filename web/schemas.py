@@ -81,10 +81,11 @@ class IdempotencyHeaderSchema(ma.Schema):
 
 
 def amounts_field(**kwargs) -> ma.fields.Dict:
-    """A map of resource name to an integer amount."""
+    """A map of resource name to an integer amount (bounded: at most 32 resources)."""
+    kwargs.setdefault("validate", validate.Length(max=32))
     return ma.fields.Dict(
         keys=ma.fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$")),
-        values=ma.fields.Integer(strict=True),
+        values=ma.fields.Integer(strict=True, validate=validate.Range(-(10**15), 10**15)),
         **kwargs,
     )
 

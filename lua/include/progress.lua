@@ -4,15 +4,56 @@ The including script defines these locals first (and includes wallet before this
   DAILY    key: the player's hash for this game day (bonus, ads, mission:<id>, ...)
   STREAK   key: the player's streak hash (last_day, streak, best)
   SEASON   key: the player's battle-pass hash for the current season (xp, rewarded_level)
+  PACE     key: the player's count of state changes in the current second
   CTX      the decoded context: day (ordinal), day_name, daily_expire_at (unix s),
            bonus {normal, milestone, every}, missions [{id, event, target, xp, reward}],
-           season {id, xp_per_level, rewards {"<level>": reward}} (absent: no season)
+           season {id, xp_per_level, rewards {"<level>": reward}} (absent: no season),
+           caps {kind: {resource: amount}} (daily earning caps), pace_limit
 
-Provides claim_bonus(), advance(event, amount), add_xp(amount), finish_day() and the
-`progress` table that tells the caller what happened.
+Provides too_fast(), pay_reward(reward, kind, reason, ref), claim_bonus(),
+advance(event, amount), add_xp(amount), finish_day() and the `progress` table that
+tells the caller what happened, including `violations` of the earning caps.
 ]]
 
-local progress = {missions = {}, level_rewards = {}}
+local progress = {missions = {}, level_rewards = {}, violations = {}}
+
+-- Rapid fire: count this state change in the current second; true when over the limit.
+local function too_fast()
+  local count = redis.call('INCR', PACE)
+  if count == 1 then
+    redis.call('EXPIRE', PACE, 2)
+  end
+  if count > CTX.pace_limit then
+    return count
+  end
+  return false
+end
+
+-- Pay a reward within the day's earning cap for its kind; what the cap cuts is a violation.
+local function pay_reward(reward, kind, reason, ref)
+  local caps = CTX.caps[kind]
+  local allowed = {}
+  for resource, amount in pairs(reward) do
+    local pay = amount
+    local cap = caps and caps[resource]
+    if cap then
+      local field = 'earned:' .. kind .. ':' .. resource
+      local earned = tonumber(redis.call('HGET', DAILY, field) or '0')
+      pay = math.max(0, math.min(amount, cap - earned))
+      if pay < amount then
+        table.insert(progress.violations, {rule = 'daily_earning_cap', kind = kind,
+          resource = resource, cap = cap, earned = earned, refused = amount - pay})
+      end
+      if pay > 0 then
+        redis.call('HINCRBY', DAILY, field, pay)
+      end
+    end
+    if pay > 0 then
+      allowed[resource] = pay
+    end
+  end
+  return wallet_reward(allowed, kind, reason, ref)
+end
 
 local function add_xp(amount)
   local season = CTX.season
@@ -32,7 +73,7 @@ local function add_xp(amount)
       table.insert(gained.levels_gained, reached)
       local reward = season.rewards[tostring(reached)]
       if reward then
-        local tx = wallet_reward(reward, 'level_reward', 'battle pass level ' .. reached,
+        local tx = pay_reward(reward, 'level_reward', 'battle pass level ' .. reached,
           'level/' .. season.id .. '/' .. reached)
         table.insert(progress.level_rewards, {level = reached, reward = reward, transaction_id = tx})
       end
@@ -57,7 +98,7 @@ local function advance(event, amount)
           entry.completed = true
           entry.xp = mission.xp
           entry.reward = mission.reward
-          entry.transaction_id = wallet_reward(mission.reward, 'mission_reward',
+          entry.transaction_id = pay_reward(mission.reward, 'mission_reward',
             'mission ' .. mission.id, 'mission/' .. CTX.day_name .. '/' .. mission.id)
           add_xp(mission.xp)
         end
@@ -87,7 +128,7 @@ local function claim_bonus()
   if streak % CTX.bonus.every == 0 then
     reward = CTX.bonus.milestone
   end
-  local tx = wallet_reward(reward, 'login_bonus', 'daily login, streak day ' .. streak,
+  local tx = pay_reward(reward, 'login_bonus', 'daily login, streak day ' .. streak,
     'bonus/' .. CTX.day_name)
   progress.daily_bonus = {streak = streak, reward = reward, transaction_id = tx}
   advance('login', 1)
@@ -95,7 +136,7 @@ local function claim_bonus()
 end
 
 local function finish_day()
-  redis.call('EXPIREAT', DAILY, CTX.daily_expire_at)
+  redis.call('EXPIRE', DAILY, CTX.daily_expire_at - math.floor(tonumber(NOW) / 1000))
   progress.streak = tonumber(redis.call('HGET', STREAK, 'streak') or '0')
   return cjson.encode(progress)
 end

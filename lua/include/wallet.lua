@@ -91,5 +91,5 @@ local function wallet_reward(reward, kind, reason, ref)
   if #changes == 0 then
     return nil
   end
-  return (wallet_apply(changes, kind, reason, ref))
+  return wallet_apply(changes, kind, reason, ref)
 end

@@ -1,0 +1,176 @@
+"""Fraud violations: recorded as security events, counted per player, acted upon.
+
+A violation is found where the change happens: an impossible amount by the engine's
+checks, rapid fire and earning caps inside the Lua scripts. Each one is appended to
+the security event stream (time, player, address, rule, details, action) and counted
+per player; past the rules' threshold within the window the player is blocked for a
+while (a player ban the bans module enforces), and when violations service-wide pass
+the rules' rate per minute an alert is raised.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine import alerts, bans, keys
+from engine.clock import from_ms, to_ms
+from engine.runtime import Engine
+
+MAX_EVENTS = 1_000_000  # the stream is trimmed to about this many; SQL keeps them all
+SCAN_LIMIT = 10_000  # the most events one filtered read looks through
+
+
+@dataclass(frozen=True)
+class SecurityEvent:
+    event_id: str
+    at: datetime
+    player_id: str
+    address: str | None
+    rule: str
+    details: dict[str, Any]
+    action: str
+
+
+def record_violation(
+    engine: Engine,
+    player_id: str,
+    address: str | None,
+    rule: str,
+    details: dict[str, Any],
+    action: str,
+) -> SecurityEvent:
+    """Record one violation; block the player if it is one too many."""
+    rules = engine.rules.security
+    now = engine.clock.now()
+    now_ms = to_ms(now)
+    window_start = now_ms - rules.violation_window_minutes * 60_000
+    minute = now_ms // 60_000
+    pipe = engine.redis.pipeline(transaction=True)
+    pipe.xadd(
+        keys.security_events(),
+        {
+            "at": now_ms,
+            "player": player_id,
+            "address": address or "",
+            "rule": rule,
+            "details": json.dumps(details, sort_keys=True),
+            "action": action,
+        },
+        maxlen=MAX_EVENTS,
+        approximate=True,
+    )
+    counts = keys.violation_counts(player_id)
+    pipe.hincrby(counts, rule, 1)
+    pipe.pexpire(counts, rules.violation_window_minutes * 60_000)
+    recent = keys.recent_violations(player_id)
+    pipe.zremrangebyscore(recent, "-inf", window_start)
+    pipe.zcard(recent)
+    pipe.incr(keys.violations_in_minute(minute))
+    pipe.expire(keys.violations_in_minute(minute), 180)
+    event_id, _, _, _, _, per_minute, _ = pipe.execute()
+    event_id = event_id.decode()
+    pipe = engine.redis.pipeline(transaction=True)
+    pipe.zadd(recent, {event_id: now_ms})
+    pipe.pexpire(recent, rules.violation_window_minutes * 60_000)
+    pipe.zcard(recent)
+    _, _, in_window = pipe.execute()
+
+    if (
+        in_window >= rules.block_after_violations
+        and bans.active_ban(engine, player_id, None) is None
+    ):
+        bans.create(
+            engine,
+            "player",
+            player_id,
+            f"automatic: {in_window} fraud violations in "
+            f"{rules.violation_window_minutes} minutes (last: {rule})",
+            expires_in_seconds=rules.block_minutes * 60,
+            created_by="automatic",
+        )
+    if per_minute == rules.alert_violations_per_minute + 1:
+        alerts.raise_alert(
+            "fraud_violations",
+            f"More than {rules.alert_violations_per_minute} fraud violations in one minute.",
+            {
+                "minute": from_ms(minute * 60_000).isoformat(),
+                "last_rule": rule,
+                "last_player": player_id,
+            },
+            at=now,
+            webhook_url=engine.alert_webhook_url,
+        )
+    return SecurityEvent(event_id, now, player_id, address, rule, details, action)
+
+
+def report(
+    engine: Engine, player_id: str, address: str | None, violations: list[dict], action: str
+) -> None:
+    """Record the violations a script found (each a dict with its `rule`)."""
+    for violation in violations:
+        details = {name: value for name, value in violation.items() if name != "rule"}
+        record_violation(engine, player_id, address, violation["rule"], details, action)
+
+
+def events(
+    engine: Engine, player_id: str | None = None, rule: str | None = None, limit: int = 50
+) -> list[SecurityEvent]:
+    """The newest events, optionally for one player or rule (looks through SCAN_LIMIT)."""
+    found: list[SecurityEvent] = []
+    newest = "+"
+    examined = 0
+    while len(found) < limit and examined < SCAN_LIMIT:
+        rows = engine.redis.xrevrange(keys.security_events(), max=newest, min="-", count=500)
+        if not rows:
+            break
+        for entry_id, fields in rows:
+            examined += 1
+            event = _event(entry_id, fields)
+            if (player_id is None or event.player_id == player_id) and (
+                rule is None or event.rule == rule
+            ):
+                found.append(event)
+                if len(found) == limit:
+                    break
+        newest = f"({rows[-1][0].decode()}"
+    return found
+
+
+def _event(entry_id: bytes, fields: dict[bytes, bytes]) -> SecurityEvent:
+    return SecurityEvent(
+        event_id=entry_id.decode(),
+        at=from_ms(int(fields[b"at"])),
+        player_id=fields[b"player"].decode(),
+        address=fields[b"address"].decode() or None,
+        rule=fields[b"rule"].decode(),
+        details=json.loads(fields[b"details"]),
+        action=fields[b"action"].decode(),
+    )
+
+
+@dataclass(frozen=True)
+class PlayerFlags:
+    player_id: str
+    violations: dict[str, int]  # rule -> count within the window
+    in_window: int
+    window_minutes: int
+    blocked: bans.Ban | None
+
+
+def flags(engine: Engine, player_id: str) -> PlayerFlags:
+    rules = engine.rules.security
+    window_start = to_ms(engine.clock.now() - timedelta(minutes=rules.violation_window_minutes))
+    pipe = engine.redis.pipeline(transaction=False)
+    pipe.hgetall(keys.violation_counts(player_id))
+    pipe.zcount(keys.recent_violations(player_id), window_start, "+inf")
+    counts, in_window = pipe.execute()
+    return PlayerFlags(
+        player_id=player_id,
+        violations={rule.decode(): int(n) for rule, n in counts.items()},
+        in_window=in_window,
+        window_minutes=rules.violation_window_minutes,
+        blocked=bans.active_ban(engine, player_id, None),
+    )

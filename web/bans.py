@@ -1,0 +1,97 @@
+"""Admin: IP bans (/v1/admin/bans) and player bans (/v1/admin/player-bans)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine import bans
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.schemas import PLAYER_ID, StrictSchema
+
+blp = Blueprint("bans", __name__, url_prefix="/v1/admin", description="Bans (admin).")
+
+BAN_ID = r"^ban_[0-9a-f]{16}$"
+
+
+class IpBanRequestSchema(StrictSchema):
+    ip = ma.fields.String(
+        required=True,
+        validate=validate.Length(2, 64),
+        metadata={"example": "203.0.113.0/24", "description": "An address or CIDR range."},
+    )
+    reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    expires_in_seconds = ma.fields.Integer(
+        strict=True, validate=validate.Range(1, 10 * 365 * 86_400), allow_none=True
+    )
+
+
+class PlayerBanRequestSchema(StrictSchema):
+    player_id = ma.fields.String(required=True, validate=validate.Regexp(PLAYER_ID.pattern))
+    reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    expires_in_seconds = ma.fields.Integer(
+        strict=True, validate=validate.Range(1, 10 * 365 * 86_400), allow_none=True
+    )
+
+
+class BanSchema(ma.Schema):
+    id = ma.fields.String(required=True, attribute="ban_id")
+    kind = ma.fields.String(required=True)
+    target = ma.fields.String(required=True)
+    reason = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    expires_at = ma.fields.DateTime(required=True, allow_none=True)
+    created_by = ma.fields.String(required=True)
+
+
+class BanListSchema(ma.Schema):
+    bans = ma.fields.List(ma.fields.Nested(BanSchema()), required=True)
+
+
+class BanPathSchema(ma.Schema):
+    ban_id = ma.fields.String(required=True, validate=validate.Regexp(BAN_ID))
+
+
+@blp.route("/bans", methods=["POST"])
+@blp.arguments(IpBanRequestSchema())
+@blp.response(201, BanSchema())
+def create_ip_ban(body: dict):
+    return bans.create(
+        get_engine(), "ip", body["ip"], body["reason"], body.get("expires_in_seconds")
+    )
+
+
+@blp.route("/bans", methods=["GET"])
+@blp.response(200, BanListSchema())
+def list_ip_bans():
+    return {"bans": bans.listing(get_engine(), "ip")}
+
+
+@blp.route("/bans/<string:ban_id>", methods=["DELETE"])
+@blp.response(204)
+@blp.alt_response(404, description="not_found")
+def delete_ip_ban(ban_id: str):
+    bans.delete(get_engine(), "ip", ban_id)
+
+
+@blp.route("/player-bans", methods=["POST"])
+@blp.arguments(PlayerBanRequestSchema())
+@blp.response(201, BanSchema())
+def create_player_ban(body: dict):
+    return bans.create(
+        get_engine(), "player", body["player_id"], body["reason"], body.get("expires_in_seconds")
+    )
+
+
+@blp.route("/player-bans", methods=["GET"])
+@blp.response(200, BanListSchema())
+def list_player_bans():
+    return {"bans": bans.listing(get_engine(), "player")}
+
+
+@blp.route("/player-bans/<string:ban_id>", methods=["DELETE"])
+@blp.response(204)
+@blp.alt_response(404, description="not_found")
+def delete_player_ban(ban_id: str):
+    bans.delete(get_engine(), "player", ban_id)

@@ -1,0 +1,108 @@
+"""Per-request defenses, before any view runs: the player's address, bans, rate limits.
+
+Order: authentication (web.auth) first, then here: a malformed `X-Player-IP` is 400,
+a banned player or address 403 `banned`, a route over its limit 429 `rate_limited`
+with `Retry-After`. Admin routes are not subject to these: admins must be able to
+act on banned players.
+
+Rate limits use the `limits` library's moving window on Redis (the engine's Redis),
+so they hold across gunicorn workers and web nodes. Each route group has a limit per
+player (the path's player id) and per player address, from the rules' `[security]`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, current_app, g, request
+from limits import parse
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from engine import bans, keys
+from web.auth import ADMIN_PREFIX, PROTECTED_PREFIX
+from web.errors import ApiError
+from web.extensions import get_engine
+
+ADDRESS_HEADER = "X-Player-IP"
+
+# Endpoint -> the rules' rate-limit group; anything else is "default".
+ROUTE_GROUPS = {
+    "purchases.create_purchase": "purchases",
+    "exams.record_exam": "exams",
+    "ads.create_ad_reward": "ad_rewards",
+    "daily.login": "login",
+}
+
+
+def player_address() -> str | None:
+    """The validated X-Player-IP of this request (set by `check_request`)."""
+    return g.get("player_address")
+
+
+def check_request() -> None:
+    if not request.path.startswith(PROTECTED_PREFIX) or request.path.startswith(ADMIN_PREFIX):
+        return
+    raw = request.headers.get(ADDRESS_HEADER)
+    address = None
+    if raw is not None:
+        try:
+            address = bans.parse_address(raw)
+        except ValueError:
+            raise ApiError(
+                400,
+                "validation_error",
+                "The player's address is not valid.",
+                {ADDRESS_HEADER: ["Must be an IPv4 or IPv6 address."]},
+            ) from None
+        g.player_address = str(address)
+    player_id = (request.view_args or {}).get("player_id")
+    if request.url_rule is None or (player_id is None and address is None):
+        return
+    engine = get_engine()
+    ban = bans.active_ban(engine, player_id, address)
+    if ban is not None:
+        raise ApiError(
+            403,
+            "banned",
+            "This player or address is banned.",
+            {
+                "reason": ban.reason,
+                "ban_id": ban.ban_id,
+                "kind": ban.kind,
+                "expires_at": ban.expires_at.isoformat() if ban.expires_at else None,
+            },
+        )
+    _rate_limit(engine, request.endpoint or "", player_id, g.get("player_address"))
+
+
+def _rate_limit(engine, endpoint: str, player_id: str | None, address: str | None) -> None:
+    group = ROUTE_GROUPS.get(endpoint, "default")
+    limits = engine.rules.security.limits_for(group)
+    limiter: MovingWindowRateLimiter = current_app.extensions["questboard.limiter"]
+    for scope, value, limit in (
+        ("player", player_id, limits.player),
+        ("address", address, limits.address),
+    ):
+        if value is None or limit is None:
+            continue
+        item = parse(limit)
+        if not limiter.hit(item, scope, group, value):
+            reset_at = limiter.get_window_stats(item, scope, group, value).reset_time
+            retry_after = max(1, math.ceil(reset_at - time.time()))
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Too many requests: the limit is {limit} per {scope}.",
+                {"limit": limit, "scope": scope, "group": group, "retry_after": retry_after},
+                headers={"Retry-After": str(retry_after)},
+            )
+
+
+def init_app(app: Flask, redis_client) -> None:
+    storage = RedisStorage(
+        "redis://", connection_pool=redis_client.connection_pool, key_prefix=keys.RATE_LIMIT_PREFIX
+    )
+    app.extensions["questboard.limiter"] = MovingWindowRateLimiter(storage)
+    app.before_request(check_request)

@@ -1,0 +1,57 @@
+"""Admin: the security event stream and a player's violation flags."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine import security
+from web.api import Blueprint
+from web.bans import BanSchema
+from web.extensions import get_engine
+from web.schemas import PLAYER_ID, StrictSchema
+
+blp = Blueprint(
+    "security_admin", __name__, url_prefix="/v1/admin", description="Security events (admin)."
+)
+
+
+class EventsQuerySchema(StrictSchema):
+    player_id = ma.fields.String(validate=validate.Regexp(PLAYER_ID.pattern))
+    rule = ma.fields.String(validate=validate.Length(1, 64))
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 500))
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.String(required=True, attribute="event_id")
+    at = ma.fields.DateTime(required=True)
+    player_id = ma.fields.String(required=True)
+    address = ma.fields.String(required=True, allow_none=True)
+    rule = ma.fields.String(required=True)
+    details = ma.fields.Dict(required=True)
+    action = ma.fields.String(required=True)
+
+
+class EventListSchema(ma.Schema):
+    events = ma.fields.List(ma.fields.Nested(EventSchema()), required=True)
+
+
+class FlagsSchema(ma.Schema):
+    player_id = ma.fields.String(required=True)
+    violations = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    in_window = ma.fields.Integer(required=True)
+    window_minutes = ma.fields.Integer(required=True)
+    blocked = ma.fields.Nested(BanSchema(), required=True, allow_none=True)
+
+
+@blp.route("/security/events")
+@blp.arguments(EventsQuerySchema(), location="query", as_kwargs=True)
+@blp.response(200, EventListSchema())
+def list_events(limit: int, player_id: str | None = None, rule: str | None = None):
+    return {"events": security.events(get_engine(), player_id=player_id, rule=rule, limit=limit)}
+
+
+@blp.route("/players/<player:player_id>/flags")
+@blp.response(200, FlagsSchema())
+def player_flags(player_id: str):
+    return security.flags(get_engine(), player_id)
