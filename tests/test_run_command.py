@@ -42,6 +42,21 @@ def pid_alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
+def processes_serving(port: int) -> list[int]:
+    """Live processes whose command line binds the port (the run's gunicorn)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if f":{port}".encode() in cmdline and b"gunicorn" in cmdline and pid_alive(int(proc.name)):
+            found.append(int(proc.name))
+    return found
+
+
 @pytest.fixture
 def launch(tmp_path):
     """Start scripts/run.py from a copy of the checkout's layout, on a free port."""
@@ -108,14 +123,16 @@ def test_run_serves_with_embedded_redis_and_stops_it(launch, tmp_path):
 
 
 def test_embedded_redis_dies_with_a_killed_launcher(launch, tmp_path):
-    process, _, log = launch()
+    process, port, log = launch()
     wait_for(lambda: "Embedded Redis on" in read(log))
     redis_pid = embedded_redis_pid(tmp_path)
     assert pid_alive(redis_pid)
 
+    wait_for(lambda: processes_serving(port))
     process.kill()
     process.wait()
     wait_for(lambda: not pid_alive(redis_pid), timeout=10)
+    wait_for(lambda: not processes_serving(port), timeout=15)  # gunicorn went with it
 
 
 def test_a_bad_rules_file_stops_start_up_naming_the_field(tmp_path):
