@@ -179,6 +179,8 @@ def count_into_aggregates(
             engine.rules.limits.max_balance,
             frame.context.json,
             battle_pass.xp_per_exam + battle_pass.xp_per_correct_answer * exam.correct_answers,
+            ",".join(f"{p.period_type}:{p.name}" for p in frame.periods),
+            exam.exam_id,
         ],
         client=client,
     )

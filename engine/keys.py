@@ -134,6 +134,11 @@ def pace(player_id: str, second: int) -> str:
     return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:pace:{player_id}:{second}"
 
 
+def battle_pass_pattern(shard: int, season_id: str) -> str:
+    """SCAN pattern for every battle-pass hash of one season in one shard."""
+    return f"{PREFIX}:{_TAGS[shard]}:bp:{season_id}:*"
+
+
 def missions_of_day(game_day: str) -> str:
     """String (JSON list of mission ids): the day's missions, written by daily_reset."""
     return f"{PREFIX}:{{daily}}:missions:{game_day}"
@@ -196,3 +201,48 @@ def recent_violations(player_id: str) -> str:
 def violations_in_minute(minute: int) -> str:
     """String: violations service-wide in one minute (unix minutes); for alerting."""
     return f"{SECURITY}:minute:{minute}"
+
+
+# Jobs -----------------------------------------------------------------------------
+
+JOBS = f"{PREFIX}:{{jobs}}"
+
+
+def job_history(name: str) -> str:
+    """List: the job's newest run ids, newest first (50)."""
+    return f"{JOBS}:history:{name}"
+
+
+def job_run(run_id: str) -> str:
+    """String (JSON): one run's record; expires after 14 days (SQL keeps them all)."""
+    return f"{JOBS}:run:{run_id}"
+
+
+def job_last_success(name: str) -> str:
+    """String (JSON): the job's last successful run."""
+    return f"{JOBS}:success:{name}"
+
+
+def job_lock(name: str) -> str:
+    """String: held while a run of the job is in progress (expires)."""
+    return f"{JOBS}:lock:{name}"
+
+
+def job_done(name: str, due_ms: int) -> str:
+    """String: a run for this due time succeeded (14 days)."""
+    return f"{JOBS}:done:{name}:{due_ms}"
+
+
+def job_dispatched(name: str, due_ms: int) -> str:
+    """String: the watchdog dispatched the job for this due time (14 days)."""
+    return f"{JOBS}:dispatched:{name}:{due_ms}"
+
+
+def scheduler_heartbeat() -> str:
+    """String: when the watchdog last ran (ms)."""
+    return f"{JOBS}:heartbeat"
+
+
+def season_archived(season_id: str) -> str:
+    """String: the season's battle pass is archived to SQL and its keys removed."""
+    return f"{JOBS}:season-archived:{season_id}"

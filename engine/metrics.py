@@ -15,3 +15,13 @@ LEADERBOARD_SNAPSHOT_READS = Counter(
     "Top-of-board reads answered from the snapshot (hit) or live (miss).",
     ["result"],  # hit, miss
 )
+JOB_SECONDS = Histogram(
+    "questboard_job_seconds",
+    "Duration of job runs.",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800),
+)
+JOB_FAILURES = Counter("questboard_job_failures_total", "Failed job runs.", ["job"])
+SECURITY_VIOLATIONS = Counter(
+    "questboard_security_violations_total", "Fraud violations recorded.", ["rule"]
+)

@@ -23,8 +23,21 @@ class Engine:
     calendar: GameCalendar = field(default_factory=GameCalendar)
     idempotency_ttl_seconds: int = 86_400
     alert_webhook_url: str | None = None
+    database_url: str | None = None
     scripts: Scripts = field(init=False)
     memo: dict = field(default_factory=dict, repr=False)  # per-process derived data
+    _sql: Any = field(default=None, repr=False)
+
+    @property
+    def sql(self) -> Any:
+        """The SQL engine (SQLAlchemy) of the durable record, created on first use."""
+        if self._sql is None:
+            from engine import db
+
+            if not self.database_url:
+                raise RuntimeError("this engine has no DATABASE_URL")
+            self._sql = db.connect(self.database_url)
+        return self._sql
 
     def __post_init__(self) -> None:
         self.scripts = Scripts(self.redis)
@@ -52,4 +65,5 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
         calendar=GameCalendar(settings.game_timezone, settings.day_reset_hour),
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
         alert_webhook_url=settings.alert_webhook_url,
+        database_url=settings.database_url,
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import alerts, bans, keys
 from engine.clock import from_ms, to_ms
+from engine.metrics import SECURITY_VIOLATIONS
 from engine.runtime import Engine
 
 MAX_EVENTS = 1_000_000  # the stream is trimmed to about this many; SQL keeps them all
@@ -71,6 +72,7 @@ def record_violation(
     pipe.incr(keys.violations_in_minute(minute))
     pipe.expire(keys.violations_in_minute(minute), 180)
     event_id, _, _, _, _, per_minute, _ = pipe.execute()
+    SECURITY_VIOLATIONS.labels(rule).inc()
     event_id = event_id.decode()
     pipe = engine.redis.pipeline(transaction=True)
     pipe.zadd(recent, {event_id: now_ms})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from engine import boards, keys
+from engine import boards, db, keys
 from engine.boards import Board
 from engine.calendar import PERIOD_TYPES
 from engine.clock import to_ms
@@ -57,14 +57,67 @@ def snapshot_board(engine: Engine, board: Board) -> int:
         "total_players": int(total_players),
         "rows": [value.decode() if isinstance(value, bytes) else value for value in rows],
     }
+    published = json.dumps(document, separators=(",", ":"))
     engine.scripts.rotate_snapshot(
         keys=[board.snapshot_scores_key, board.snapshot_building_key, board.snapshot_top_key],
-        args=[
-            json.dumps(document, separators=(",", ":")),
-            boards.seconds_to_expiry(engine, board.period),
-        ],
+        args=[published, boards.seconds_to_expiry(engine, board.period)],
     )
+    if engine.database_url:
+        _store_in_sql(engine, board, document["snapshot_at"], published)
     return copied
+
+
+def _store_in_sql(engine: Engine, board: Board, snapshot_ms: int, document: str) -> None:
+    """The top document into `leaderboard_cache`; every player's rank into the aggregates.
+
+    rank_previous takes the rank_current it replaces, so SQL readers see movement too.
+    """
+    period_type, period, category = board.key_args()
+    with engine.sql.begin() as conn:
+        db.upsert(
+            conn,
+            db.leaderboard_cache,
+            [{"period_type": period_type, "period": period, "category": category,
+              "snapshot_ms": snapshot_ms, "document": document}],
+            update=["snapshot_ms", "document"],
+        )
+    multiplier = board.multiplier
+    position, rank, last_total = 0, 0, None
+    start = 0
+    while True:
+        page = engine.redis.zrevrange(
+            board.snapshot_scores_key, start, start + CHUNK - 1, withscores=True
+        )
+        if not page:
+            return
+        start += len(page)
+        players = [player for player, _ in page]
+        stored = engine.redis.hmget(board.aggregates_key, players)
+        rows = []
+        for (player, score), aggregates in zip(page, stored, strict=True):
+            composite = int(score)
+            total = composite // multiplier
+            position += 1
+            if total != last_total:
+                rank, last_total = position, total
+            exact, exams, questions, correct = (
+                (int(n) for n in aggregates.decode().split(":")) if aggregates else (total, 0, 0, 0)
+            )
+            rows.append(
+                {"player_id": player.decode(), "period_type": period_type, "period": period,
+                 "category": category, "total_score": exact, "exams_taken": exams,
+                 "questions": questions, "correct_answers": correct,
+                 "reached_s": multiplier - 1 - (composite - total * multiplier),
+                 "rank_current": rank, "rank_previous": None, "updated_ms": snapshot_ms}
+            )
+        with engine.sql.begin() as conn:
+            db.upsert(
+                conn,
+                db.quiz_leaderboard_aggregates,
+                rows,
+                update=["rank_current", "updated_ms"],
+                previous={"rank_previous": "rank_current"},
+            )
 
 
 def _copy_scores(engine: Engine, source: str, target: str) -> int:

@@ -56,7 +56,7 @@ if code then
   return {code, outcome}
 end
 
-local tx, deltas = wallet_apply(changes, kind, reason, reference)
+local tx, deltas = wallet_apply(changes, kind, reason, reference, fingerprint)
 local outcome = '{"fp":"' .. fingerprint .. '","code":0,"tx":"' .. tx .. '","at":' .. NOW
   .. ',"deltas":' .. deltas .. ',"balances":' .. balances_json() .. '}'
 redis.call('SET', IDEM, outcome, 'EX', ttl)

@@ -102,7 +102,7 @@ if kind == 'ad_reward' then
     own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
   end
 elseif #changes > 0 then
-  local tx, deltas = wallet_apply(changes, kind, reason, reference)
+  local tx, deltas = wallet_apply(changes, kind, reason, reference, fingerprint)
   own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
 end
 if cap > 0 then

@@ -17,7 +17,8 @@ KEYS[3] monthly stats  hash   likewise
 KEYS[4] yearly stats   hash   likewise
 KEYS[5] wallet         hash   resource -> balance
 KEYS[6] ledger         stream the player's ledger
-KEYS[7] outbox         stream the shard's entries awaiting persistence
+KEYS[7] outbox         stream the shard's entries awaiting persistence (ledger entries,
+                              and one "state" entry naming the periods the exam changed)
 KEYS[8] daily          hash   the player's counters for this game day
 KEYS[9] streak         hash   last_day, streak, best
 KEYS[10] season        hash   battle-pass xp and rewarded_level
@@ -37,6 +38,8 @@ ARGV[20] now           engine clock, ms
 ARGV[21] max balance
 ARGV[22] context (JSON) see include/progress.lua
 ARGV[23] xp            battle-pass XP the exam itself gives
+ARGV[24] periods       "weekly:<name>,monthly:<name>,yearly:<name>", for the outbox entry
+ARGV[25] exam id       for the outbox entry
 
 Returns {code, json}:
    0  counted:             result {"boards": six arrays (score, exams, questions, correct,
@@ -109,6 +112,13 @@ if correct == questions then
   advance('perfect_exam', 1)
 end
 add_xp(tonumber(ARGV[23]))
+
+local season = ''
+if CTX.season then
+  season = CTX.season.id
+end
+redis.call('XADD', OUTBOX, '*', 'player', PLAYER, 'type', 'state', 'periods', ARGV[24],
+  'season', season, 'at', NOW, 'exam', ARGV[25])
 
 local result = '{"boards":[' .. table.concat(boards, ',') .. '],"progress":' .. finish_day() .. '}'
 redis.call('HSET', record, 'fp', fingerprint, 'result', result)

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from config import ApiKey, Settings
-from engine import Engine
+from engine import Engine, db, migrate
 from engine.clock import FixedClock
 from engine.rules import load_rules
 from web import create_app
@@ -83,8 +83,21 @@ def engine(any_redis, rules, clock):
 
 
 @pytest.fixture
-def settings():
-    return Settings(api_keys=(ApiKey("server", SERVER_KEY), ApiKey("admin", ADMIN_KEY)))
+def sqlite_url(tmp_path):
+    """A fresh SQLite database, migrated to the current schema."""
+    url = f"sqlite:///{tmp_path / 'questboard.db'}"
+    sql = db.connect(url)
+    migrate.upgrade(sql)
+    sql.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(sqlite_url):
+    return Settings(
+        api_keys=(ApiKey("server", SERVER_KEY), ApiKey("admin", ADMIN_KEY)),
+        database_url=sqlite_url,
+    )
 
 
 @pytest.fixture

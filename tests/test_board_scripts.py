@@ -86,6 +86,7 @@ def record(redis, fingerprint="fp", score=10):
     for _ in range(3):
         args += [100, 4_000_000_000, M, 1000]
     args += ["alice", 1_795_600_000_000, 10**12, NO_PROGRESS, 0]
+    args += ["weekly:w,monthly:m,yearly:y", "x1"]
     return Scripts(redis).record_exam(
         keys=[keys.exam("alice", "x1"), *stats, *player_keys], args=args
     )

@@ -4,8 +4,10 @@ The including script defines these locals first:
   WALLET, LEDGER, OUTBOX   keys: the player's wallet hash and ledger stream, the shard outbox
   PLAYER, NOW, MAX_BALANCE the player id, the engine clock (ms), the balance limit
 
-Provides wallet_refusal(changes), wallet_apply(changes, kind, reason, ref),
-wallet_reward(reward, kind, reason, ref) and balances_json(). `changes` is a flat list
+Provides wallet_refusal(changes), wallet_apply(changes, kind, reason, ref, fp),
+wallet_reward(reward, kind, reason, ref) and balances_json(). `fp` is the fingerprint of
+the request that made the change (kept in the outbox entry, so the idempotency record
+can be rebuilt from SQL); rewards have none. `changes` is a flat list
 resource, delta, ...; `reward` a table resource -> amount. Every change appends one
 entry to the player's ledger and the shard outbox: the ledger sums to the wallet.
 ]]
@@ -50,7 +52,7 @@ local function wallet_refusal(changes)
 end
 
 -- Apply checked changes and append the ledger entry; returns the transaction id and deltas.
-local function wallet_apply(changes, kind, reason, ref)
+local function wallet_apply(changes, kind, reason, ref, fp)
   local names, deltas, updates = {}, {}, {}
   for i = 1, #changes, 2 do
     local resource, delta = changes[i], tonumber(changes[i + 1])
@@ -69,7 +71,8 @@ local function wallet_apply(changes, kind, reason, ref)
   local tx = redis.call('XADD', LEDGER, '*', 'kind', kind, 'deltas', deltas_json,
     'balances', after_json, 'reason', reason, 'at', NOW, 'ref', ref)
   redis.call('XADD', OUTBOX, '*', 'player', PLAYER, 'tx', tx, 'kind', kind,
-    'deltas', deltas_json, 'balances', after_json, 'reason', reason, 'at', NOW, 'ref', ref)
+    'deltas', deltas_json, 'balances', after_json, 'reason', reason, 'at', NOW, 'ref', ref,
+    'fp', fp or '')
   return tx, deltas_json
 end
 

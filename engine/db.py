@@ -1,0 +1,242 @@
+"""The durable SQL record: tables (SQLAlchemy Core) and dialect-aware bulk writes.
+
+Redis holds the live state; these tables hold what must survive Redis: the ledger and
+its archive, balances, leaderboard aggregates and their cache, battle-pass progress
+and its season archive, streaks, security events, job runs and settings. The same
+schema runs on MariaDB/MySQL (PyMySQL) and SQLite (the embedded default); Alembic
+(migrations/) creates and upgrades it.
+
+Writes are batched: one multi-row statement per batch, idempotent (insert-or-ignore
+on natural keys, upserts), never a round trip per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+)
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+metadata = MetaData()
+
+PLAYER = String(64)
+
+
+def _ledger_columns() -> list[Column]:
+    return [
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("player_id", PLAYER, nullable=False),
+        Column("transaction_id", String(48), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("deltas", Text, nullable=False),
+        Column("balances_after", Text, nullable=False),
+        Column("reason", String(255), nullable=False),
+        Column("ref", String(300), nullable=False),
+        Column("fingerprint", String(64), nullable=True),  # of the request that made it
+        Column("at_ms", BigInteger, nullable=False),
+    ]
+
+
+user_resource_logs = Table(
+    "user_resource_logs",
+    metadata,
+    *_ledger_columns(),
+    UniqueConstraint("player_id", "transaction_id", name="uq_logs_transaction"),
+    Index("ix_logs_at", "at_ms"),
+)
+
+user_resource_logs_archive = Table(
+    "user_resource_logs_archive",
+    metadata,
+    *_ledger_columns(),
+    UniqueConstraint("player_id", "transaction_id", name="uq_logs_archive_transaction"),
+)
+
+quiz_exam_attempts = Table(
+    "quiz_exam_attempts",
+    metadata,
+    Column("player_id", PLAYER, primary_key=True),
+    Column("exam_id", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("summary", Text, nullable=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_exam_attempts_at", "at_ms"),
+)
+
+user_resources = Table(
+    "user_resources",
+    metadata,
+    Column("player_id", PLAYER, primary_key=True),
+    Column("resource", String(32), primary_key=True),
+    Column("balance", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+quiz_leaderboard_aggregates = Table(
+    "quiz_leaderboard_aggregates",
+    metadata,
+    Column("player_id", PLAYER, primary_key=True),
+    Column("period_type", String(8), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("category", String(64), primary_key=True),
+    Column("total_score", BigInteger, nullable=False),
+    Column("exams_taken", Integer, nullable=False),
+    Column("questions", BigInteger, nullable=False),
+    Column("correct_answers", BigInteger, nullable=False),
+    Column("reached_s", Integer, nullable=False),
+    Column("rank_current", Integer, nullable=True),
+    Column("rank_previous", Integer, nullable=True),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_aggregates_board_score", "period_type", "period", "category", "total_score"),
+)
+
+leaderboard_cache = Table(
+    "leaderboard_cache",
+    metadata,
+    Column("period_type", String(8), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("category", String(64), primary_key=True),
+    Column("snapshot_ms", BigInteger, nullable=False),
+    Column("document", Text().with_variant(mysql.MEDIUMTEXT(), "mysql"), nullable=False),
+)
+
+user_battle_pass = Table(
+    "user_battle_pass",
+    metadata,
+    Column("player_id", PLAYER, primary_key=True),
+    Column("season_id", String(64), primary_key=True),
+    Column("xp", BigInteger, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("rewarded_level", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+user_battle_pass_archive = Table(
+    "user_battle_pass_archive",
+    metadata,
+    Column("player_id", PLAYER, primary_key=True),
+    Column("season_id", String(64), primary_key=True),
+    Column("xp", BigInteger, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("rewarded_level", Integer, nullable=False),
+    Column("archived_ms", BigInteger, nullable=False),
+)
+
+user_streaks = Table(
+    "user_streaks",
+    metadata,
+    Column("player_id", PLAYER, primary_key=True),
+    Column("last_day", Integer, nullable=False),  # date ordinal
+    Column("streak", Integer, nullable=False),
+    Column("best", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+security_events = Table(
+    "security_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("event_id", String(48), nullable=False, unique=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("player_id", PLAYER, nullable=False),
+    Column("address", String(64), nullable=True),
+    Column("rule", String(64), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Index("ix_security_events_at", "at_ms"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("run_id", String(48), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("scheduled_ms", BigInteger, nullable=True),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("finished_ms", BigInteger, nullable=True),
+    Column("duration_ms", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("rows_affected", BigInteger, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    Index("ix_job_runs_name_started", "name", "started_ms"),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+
+def connect(url: str) -> Engine:
+    """A SQLAlchemy engine; MariaDB/MySQL URLs use PyMySQL (mysql+pymysql://)."""
+    if url.startswith("mysql://") or url.startswith("mariadb://"):
+        url = "mysql+pymysql://" + url.split("://", 1)[1]
+    options: dict[str, Any] = {"future": True, "pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30}
+    return create_engine(url, **options)
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict]) -> int:
+    """Insert rows, skipping those whose unique key exists; returns rows inserted."""
+    if not rows:
+        return 0
+    if conn.dialect.name == "mysql":
+        statement = mysql.insert(table).prefix_with("IGNORE")
+    elif conn.dialect.name == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - other dialects are not supported
+        raise NotImplementedError(conn.dialect.name)
+    return conn.execute(statement, list(rows)).rowcount
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict],
+    update: Sequence[str],
+    previous: dict[str, str] | None = None,
+) -> None:
+    """Insert rows or update columns `update` of existing ones (by primary key).
+
+    `previous` maps a column to another whose *old* value it takes first (e.g.
+    rank_previous <- rank_current), before `update` overwrites it.
+    """
+    if not rows:
+        return
+    previous = previous or {}
+    if conn.dialect.name == "mysql":
+        statement = mysql.insert(table)
+        values = {name: table.c[source] for name, source in previous.items()}
+        values |= {name: statement.inserted[name] for name in update}
+        statement = statement.on_duplicate_key_update(**values)
+    elif conn.dialect.name == "sqlite":
+        statement = sqlite.insert(table)
+        values = {name: table.c[source] for name, source in previous.items()}
+        values |= {name: statement.excluded[name] for name in update}
+        statement = statement.on_conflict_do_update(
+            index_elements=[column.name for column in table.primary_key], set_=values
+        )
+    else:  # pragma: no cover
+        raise NotImplementedError(conn.dialect.name)
+    conn.execute(statement, list(rows))

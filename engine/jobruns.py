@@ -1,0 +1,306 @@
+"""Running the scheduled jobs, recording every run, and watching that they happen.
+
+Every run writes a record to `job_runs` in SQL and a short history in Redis: name,
+scheduled (due) time, start, end, duration, status, rows affected, error. A run that
+fails or runs past its expected time raises an alert (engine.alerts). The watchdog,
+run every minute by the scheduler, dispatches the calendar jobs when they are due,
+in the game timezone, and notices a run that did not happen: it raises a `job_missed`
+alert and runs it once (a week of missed daily resets is caught up once, not seven
+times, because only the latest due time is ever dispatched).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine import alerts, db, keys
+from engine.clock import from_ms, to_ms
+from engine.metrics import JOB_FAILURES, JOB_SECONDS
+from engine.runtime import Engine
+from engine.schedule import JobSpec, last_due, next_due
+
+HISTORY = 50
+RECORD_TTL = 14 * 86_400
+MISSED_GRACE = timedelta(minutes=5)
+
+Task = Callable[[Engine], int]
+Dispatch = Callable[[str, datetime | None], None]
+
+
+@dataclass(frozen=True)
+class JobRun:
+    run_id: str
+    name: str
+    scheduled_for: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: int | None
+    status: str  # running, succeeded, failed, skipped
+    rows_affected: int
+    error: str | None
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "run_id": self.run_id,
+                "name": self.name,
+                "scheduled_ms": to_ms(self.scheduled_for) if self.scheduled_for else None,
+                "started_ms": to_ms(self.started_at),
+                "finished_ms": to_ms(self.finished_at) if self.finished_at else None,
+                "duration_ms": self.duration_ms,
+                "status": self.status,
+                "rows_affected": self.rows_affected,
+                "error": self.error,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> JobRun:
+        data = json.loads(raw)
+        return cls(
+            run_id=data["run_id"],
+            name=data["name"],
+            scheduled_for=from_ms(data["scheduled_ms"]) if data["scheduled_ms"] else None,
+            started_at=from_ms(data["started_ms"]),
+            finished_at=from_ms(data["finished_ms"]) if data["finished_ms"] else None,
+            duration_ms=data["duration_ms"],
+            status=data["status"],
+            rows_affected=data["rows_affected"],
+            error=data["error"],
+        )
+
+
+def run(
+    engine: Engine,
+    spec: JobSpec,
+    task: Task,
+    scheduled_for: datetime | None = None,
+) -> JobRun:
+    """Run one job now, once for `scheduled_for` (a repeat for the same due time is skipped)."""
+    started = engine.clock.now()
+    run_id = f"run_{secrets.token_hex(8)}"
+    lock = keys.job_lock(spec.name)
+    lock_ms = int(spec.expected.total_seconds() * 3000)
+    if scheduled_for is not None and engine.redis.exists(
+        keys.job_done(spec.name, to_ms(scheduled_for))
+    ):
+        return _skipped(engine, spec, run_id, scheduled_for, started, "already ran for this time")
+    if not engine.redis.set(lock, run_id, nx=True, px=lock_ms):
+        return _skipped(engine, spec, run_id, scheduled_for, started, "another run is in progress")
+
+    record = JobRun(run_id, spec.name, scheduled_for, started, None, None, "running", 0, None)
+    _remember(engine, record)
+    _sql_insert(engine, record)
+    clock_start = time.perf_counter()
+    try:
+        rows = int(task(engine) or 0)
+        status, error = "succeeded", None
+    except Exception as failure:  # any failure of a job is recorded and alerted, not lost
+        rows, status = 0, "failed"
+        error = "".join(traceback.format_exception_only(failure)).strip()[:2000]
+    duration_ms = int((time.perf_counter() - clock_start) * 1000)
+    finished = started + timedelta(milliseconds=duration_ms)
+    record = JobRun(
+        run_id, spec.name, scheduled_for, started, finished, duration_ms, status, rows, error
+    )
+    _remember(engine, record)
+    _sql_finish(engine, record)
+    engine.redis.delete(lock)
+    JOB_SECONDS.labels(spec.name).observe(duration_ms / 1000)
+    if status == "failed":
+        JOB_FAILURES.labels(spec.name).inc()
+        _alert(engine, "job_failed", f"The {spec.name} job failed: {error}", record)
+    else:
+        if scheduled_for is not None:
+            engine.redis.set(keys.job_done(spec.name, to_ms(scheduled_for)), run_id, ex=14 * 86_400)
+        if duration_ms > spec.expected.total_seconds() * 1000:
+            _alert(
+                engine,
+                "job_overrun",
+                f"The {spec.name} job took {duration_ms} ms, more than its expected "
+                f"{int(spec.expected.total_seconds())} s.",
+                record,
+            )
+    return record
+
+
+def _skipped(engine, spec, run_id, scheduled_for, started, reason) -> JobRun:
+    record = JobRun(run_id, spec.name, scheduled_for, started, started, 0, "skipped", 0, reason)
+    _remember(engine, record)
+    return record
+
+
+def _remember(engine: Engine, record: JobRun) -> None:
+    """The run's record under its own key; the job's history lists the newest run ids."""
+    pipe = engine.redis.pipeline(transaction=True)
+    pipe.set(keys.job_run(record.run_id), record.as_json(), ex=RECORD_TTL)
+    if record.status in ("running", "skipped"):
+        history = keys.job_history(record.name)
+        pipe.lpush(history, record.run_id)
+        pipe.ltrim(history, 0, HISTORY - 1)
+    if record.status == "succeeded":
+        pipe.set(keys.job_last_success(record.name), record.as_json())
+    pipe.execute()
+
+
+def _sql_insert(engine: Engine, record: JobRun) -> None:
+    if not engine.database_url:
+        return
+    try:
+        with engine.sql.begin() as conn:
+            conn.execute(
+                db.job_runs.insert(),
+                {
+                    "run_id": record.run_id,
+                    "name": record.name,
+                    "scheduled_ms": to_ms(record.scheduled_for) if record.scheduled_for else None,
+                    "started_ms": to_ms(record.started_at),
+                    "status": record.status,
+                    "rows_affected": 0,
+                },
+            )
+    except SQLAlchemyError as error:  # the Redis record stands; SQL may be down
+        alerts.log.error(json.dumps({"job_runs_write_failed": str(error)[:500]}))
+
+
+def _sql_finish(engine: Engine, record: JobRun) -> None:
+    if not engine.database_url:
+        return
+    try:
+        with engine.sql.begin() as conn:
+            conn.execute(
+                update(db.job_runs)
+                .where(db.job_runs.c.run_id == record.run_id)
+                .values(
+                    finished_ms=to_ms(record.finished_at),
+                    duration_ms=record.duration_ms,
+                    status=record.status,
+                    rows_affected=record.rows_affected,
+                    error=record.error,
+                )
+            )
+    except SQLAlchemyError as error:
+        alerts.log.error(json.dumps({"job_runs_write_failed": str(error)[:500]}))
+
+
+def _alert(engine: Engine, kind: str, message: str, record: JobRun) -> None:
+    alerts.raise_alert(
+        kind,
+        message,
+        json.loads(record.as_json()),
+        at=engine.clock.now(),
+        webhook_url=engine.alert_webhook_url,
+    )
+
+
+def history(engine: Engine, name: str, limit: int = HISTORY) -> list[JobRun]:
+    """The job's newest runs, newest first."""
+    run_ids = [r.decode() for r in engine.redis.lrange(keys.job_history(name), 0, limit - 1)]
+    if not run_ids:
+        return []
+    records = engine.redis.mget([keys.job_run(run_id) for run_id in run_ids])
+    return [JobRun.from_json(raw) for raw in records if raw]
+
+
+def last_success(engine: Engine, name: str) -> JobRun | None:
+    raw = engine.redis.get(keys.job_last_success(name))
+    return JobRun.from_json(raw) if raw else None
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    spec: JobSpec
+    last_run: JobRun | None
+    last_success: JobRun | None
+    next_due: datetime
+    last_due: datetime
+    overdue: bool
+
+
+def status(engine: Engine, specs: dict[str, JobSpec]) -> list[JobStatus]:
+    now = engine.clock.now()
+    statuses = []
+    for spec in specs.values():
+        recent = history(engine, spec.name, 1)
+        success = last_success(engine, spec.name)
+        due = last_due(spec, now, engine.calendar)
+        statuses.append(
+            JobStatus(
+                spec=spec,
+                last_run=recent[0] if recent else None,
+                last_success=success,
+                next_due=next_due(spec, now, engine.calendar),
+                last_due=due,
+                overdue=_overdue(spec, due, success, now),
+            )
+        )
+    return statuses
+
+
+def _overdue(spec: JobSpec, due: datetime, success: JobRun | None, now: datetime) -> bool:
+    if now - due < _grace(spec):
+        return False  # still within its grace: not late yet
+    if success is None:
+        return True
+    reference = success.scheduled_for or success.started_at
+    if spec.every is not None:
+        return now - success.started_at > 3 * spec.every + MISSED_GRACE
+    return reference < due
+
+
+def _grace(spec: JobSpec) -> timedelta:
+    return min(MISSED_GRACE, spec.every * 3) if spec.every else MISSED_GRACE
+
+
+def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list[str]:
+    """The scheduler's heartbeat: dispatch due calendar jobs, flag and catch up missed ones.
+
+    Returns the names dispatched. `dispatch(name, due)` enqueues (or, in the CLI, runs) a job.
+    """
+    now = engine.clock.now()
+    engine.redis.set(keys.scheduler_heartbeat(), to_ms(now))
+    dispatched = []
+    for spec in specs.values():
+        due = last_due(spec, now, engine.calendar)
+        success = last_success(engine, spec.name)
+        if spec.every is None:
+            if engine.redis.exists(keys.job_done(spec.name, to_ms(due))):
+                continue
+            if not engine.redis.set(keys.job_dispatched(spec.name, to_ms(due)), 1, nx=True,
+                                    ex=14 * 86_400):
+                continue
+            if now - due > MISSED_GRACE:
+                _missed(engine, spec, due, success)
+            dispatch(spec.name, due)
+            dispatched.append(spec.name)
+        elif _overdue(spec, due, success, now) and engine.redis.set(
+            keys.job_dispatched(spec.name, to_ms(due)), 1, nx=True, ex=86_400
+        ):
+            _missed(engine, spec, due, success)
+            if spec.catch_up:
+                dispatch(spec.name, None)
+                dispatched.append(spec.name)
+    return dispatched
+
+
+def _missed(engine: Engine, spec: JobSpec, due: datetime, success: JobRun | None) -> None:
+    alerts.raise_alert(
+        "job_missed",
+        f"The {spec.name} job did not run when due ({due.isoformat()}); running it now.",
+        {
+            "job": spec.name,
+            "due": due.isoformat(),
+            "last_success": success.started_at.isoformat() if success else None,
+        },
+        at=engine.clock.now(),
+        webhook_url=engine.alert_webhook_url,
+    )

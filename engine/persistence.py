@@ -1,0 +1,315 @@
+"""Persist: move the live record from Redis into SQL, losing nothing, doubling nothing.
+
+Each shard's outbox stream carries every ledger entry and a "state" entry per exam.
+A Redis consumer group ("persist") hands entries to whichever worker asks; a batch is
+written to SQL in one transaction (ledger rows inserted by their natural key
+(player_id, transaction_id), ignoring ones already there, then the current balances,
+leaderboard aggregates, battle pass and streak of every player the batch touched,
+read from Redis), and only after the commit are the entries acknowledged and removed.
+
+So a worker killed at any moment loses nothing: its unacknowledged entries stay
+pending and another worker claims them once they have been idle `claim_idle_ms`
+(XAUTOCLAIM). And nothing is doubled: a batch written twice inserts no row twice, and
+the state rows are overwritten with the same or newer values.
+The security event stream is drained the same way into `security_events`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from redis.exceptions import ResponseError
+
+from engine import db, keys
+from engine.battle_pass import level_for
+from engine.clock import to_ms
+from engine.runtime import Engine
+
+GROUP = "persist"
+BATCH = 5_000
+CLAIM_IDLE_MS = 60_000
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class PersistReport:
+    ledger_rows: int = 0
+    entries: int = 0
+    players: int = 0
+    security_events: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    lag_ms: int | None = None  # age of the oldest entry still waiting, after this run
+
+    @property
+    def rows(self) -> int:
+        return self.ledger_rows + self.security_events
+
+
+@dataclass
+class _Batch:
+    ids: dict[str, list[bytes]] = field(default_factory=dict)  # outbox key -> entry ids
+    ledger: list[dict] = field(default_factory=list)
+    players: set[str] = field(default_factory=set)
+    periods: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # player -> periods
+    seasons: dict[str, set[str]] = field(default_factory=dict)  # player -> seasons
+    exams: list[tuple[str, str, int]] = field(default_factory=list)  # (player, exam id, ms)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.ids.values())
+
+
+def ensure_groups(engine: Engine) -> None:
+    streams = [keys.outbox(shard) for shard in range(keys.PLAYER_SHARDS)]
+    for stream in [*streams, keys.security_events()]:
+        try:
+            engine.redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+
+def persist(
+    engine: Engine,
+    consumer: str | None = None,
+    batch_size: int = BATCH,
+    claim_idle_ms: int = CLAIM_IDLE_MS,
+    max_batches: int | None = None,
+) -> PersistReport:
+    """Drain the outboxes and the security events into SQL until they are empty."""
+    consumer = consumer or consumer_name()
+    ensure_groups(engine)
+    report = PersistReport()
+    started = time.perf_counter()
+    while max_batches is None or report.batches < max_batches:
+        batch = _read(engine, consumer, batch_size, claim_idle_ms)
+        if not len(batch):
+            break
+        _write(engine, batch, report)
+        _acknowledge(engine, batch)
+        report.batches += 1
+        report.entries += len(batch)
+    report.security_events = _persist_security_events(engine, consumer, claim_idle_ms)
+    report.seconds = time.perf_counter() - started
+    report.lag_ms = lag_ms(engine)
+    return report
+
+
+def _read(engine: Engine, consumer: str, batch_size: int, claim_idle_ms: int) -> _Batch:
+    per_shard = max(1, batch_size // keys.PLAYER_SHARDS)
+    streams = [keys.outbox(shard) for shard in range(keys.PLAYER_SHARDS)]
+    pipe = engine.redis.pipeline(transaction=False)
+    for stream in streams:  # entries a dead consumer left pending
+        pipe.xautoclaim(stream, GROUP, consumer, claim_idle_ms, "0-0", count=per_shard)
+    for stream in streams:
+        pipe.xreadgroup(GROUP, consumer, {stream: ">"}, count=per_shard)
+    replies = pipe.execute()
+    claimed, fresh = replies[: len(streams)], replies[len(streams) :]
+    batch = _Batch()
+    for stream, claim in zip(streams, claimed, strict=True):
+        _add(batch, stream, claim[1])
+    for stream, reply in zip(streams, fresh, strict=True):
+        for _, entries in reply or []:
+            _add(batch, stream, entries)
+    return batch
+
+
+def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
+    for entry_id, fields in entries:
+        if not fields:  # deleted while pending
+            batch.ids.setdefault(stream, []).append(entry_id)
+            continue
+        batch.ids.setdefault(stream, []).append(entry_id)
+        player = fields[b"player"].decode()
+        batch.players.add(player)
+        if b"tx" in fields:
+            batch.ledger.append(
+                {
+                    "player_id": player,
+                    "transaction_id": fields[b"tx"].decode(),
+                    "kind": fields[b"kind"].decode(),
+                    "deltas": fields[b"deltas"].decode(),
+                    "balances_after": fields[b"balances"].decode(),
+                    "reason": fields[b"reason"].decode()[:255],
+                    "ref": fields[b"ref"].decode()[:300],
+                    "fingerprint": fields.get(b"fp", b"").decode() or None,
+                    "at_ms": int(fields[b"at"]),
+                }
+            )
+        else:
+            for period in fields.get(b"periods", b"").decode().split(","):
+                if period:
+                    period_type, name = period.split(":", 1)
+                    batch.periods.setdefault(player, set()).add((period_type, name))
+            season = fields.get(b"season", b"").decode()
+            if season:
+                batch.seasons.setdefault(player, set()).add(season)
+            exam_id = fields.get(b"exam", b"").decode()
+            if exam_id:
+                batch.exams.append((player, exam_id, int(fields[b"at"])))
+
+
+def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
+    now_ms = to_ms(engine.clock.now())
+    players = sorted(batch.players)
+    current_season = engine.rules.battle_pass.season_on(
+        engine.calendar.game_day(engine.clock.now())
+    )
+    pipe = engine.redis.pipeline(transaction=False)
+    for player in players:
+        pipe.hgetall(keys.wallet(player))
+        pipe.hgetall(keys.streak(player))
+    plan: list[tuple[str, str, tuple[str, str] | str]] = []
+    for player in players:
+        for period in sorted(batch.periods.get(player, ())):
+            pipe.hgetall(keys.player_board_stats(player, *period))
+            plan.append(("stats", player, period))
+        seasons = set(batch.seasons.get(player, ()))
+        if current_season is not None:
+            seasons.add(current_season.season_id)
+        for season in sorted(seasons):
+            pipe.hmget(keys.battle_pass(player, season), "xp", "rewarded_level")
+            plan.append(("season", player, season))
+    for player, exam_id, _ in batch.exams:
+        pipe.hmget(keys.exam(player, exam_id), "fp", "summary")
+    replies = pipe.execute()
+    exam_replies = replies[len(replies) - len(batch.exams) :] if batch.exams else []
+    replies = replies[: len(replies) - len(batch.exams)]
+    attempts = [
+        {"player_id": player, "exam_id": exam_id, "fingerprint": fp.decode(),
+         "summary": summary.decode() if summary else None, "at_ms": at_ms}
+        for (player, exam_id, at_ms), (fp, summary) in zip(batch.exams, exam_replies, strict=True)
+        if fp is not None
+    ]
+
+    balances, streaks = [], []
+    for index, player in enumerate(players):
+        wallet, streak = replies[2 * index], replies[2 * index + 1]
+        for resource, amount in wallet.items():
+            balances.append(
+                {"player_id": player, "resource": resource.decode(), "balance": int(amount),
+                 "updated_ms": now_ms}
+            )
+        if streak:
+            streaks.append(
+                {"player_id": player, "last_day": int(streak[b"last_day"]),
+                 "streak": int(streak[b"streak"]), "best": int(streak.get(b"best", 0)),
+                 "updated_ms": now_ms}
+            )
+    aggregates, passes = [], []
+    xp_per_level = engine.rules.battle_pass.xp_per_level
+    for (what, player, target), reply in zip(plan, replies[2 * len(players) :], strict=True):
+        if what == "stats":
+            aggregates.extend(_aggregate_rows(player, target, reply, now_ms))
+        elif reply[0] is not None:
+            xp = int(reply[0])
+            passes.append(
+                {"player_id": player, "season_id": target, "xp": xp,
+                 "level": level_for(xp, xp_per_level), "rewarded_level": int(reply[1] or 1),
+                 "updated_ms": now_ms}
+            )
+
+    with engine.sql.begin() as conn:
+        report.ledger_rows += db.insert_ignore(conn, db.user_resource_logs, batch.ledger)
+        db.upsert(conn, db.user_resources, balances, update=["balance", "updated_ms"])
+        db.upsert(
+            conn,
+            db.quiz_leaderboard_aggregates,
+            aggregates,
+            update=["total_score", "exams_taken", "questions", "correct_answers", "reached_s",
+                    "updated_ms"],
+        )
+        db.upsert(conn, db.user_battle_pass, passes,
+                  update=["xp", "level", "rewarded_level", "updated_ms"])
+        db.upsert(conn, db.user_streaks, streaks,
+                  update=["last_day", "streak", "best", "updated_ms"])
+        db.upsert(conn, db.quiz_exam_attempts, attempts, update=["summary"])
+    report.players += len(players)
+
+
+def _aggregate_rows(player: str, period: tuple[str, str], stats: dict, now_ms: int) -> list[dict]:
+    values = {name.decode(): int(value) for name, value in stats.items()}
+    categories = {name.rsplit(":", 1)[0] for name in values if name.endswith(":score")}
+    return [
+        {
+            "player_id": player,
+            "period_type": period[0],
+            "period": period[1],
+            "category": category,
+            "total_score": values[f"{category}:score"],
+            "exams_taken": values.get(f"{category}:exams", 0),
+            "questions": values.get(f"{category}:questions", 0),
+            "correct_answers": values.get(f"{category}:correct", 0),
+            "reached_s": values.get(f"{category}:reached", 0),
+            "updated_ms": now_ms,
+        }
+        for category in sorted(categories)
+    ]
+
+
+def _acknowledge(engine: Engine, batch: _Batch) -> None:
+    pipe = engine.redis.pipeline(transaction=False)
+    for stream, ids in batch.ids.items():
+        pipe.xack(stream, GROUP, *ids)
+        pipe.xdel(stream, *ids)
+    pipe.execute()
+
+
+def _persist_security_events(engine: Engine, consumer: str, claim_idle_ms: int) -> int:
+    stream = keys.security_events()
+    written = 0
+    while True:
+        pipe = engine.redis.pipeline(transaction=False)
+        pipe.xautoclaim(stream, GROUP, consumer, claim_idle_ms, "0-0", count=BATCH)
+        pipe.xreadgroup(GROUP, consumer, {stream: ">"}, count=BATCH)
+        claimed, fresh = pipe.execute()
+        entries = list(claimed[1])
+        for _, rows in fresh or []:
+            entries.extend(rows)
+        if not entries:
+            return written
+        rows = [
+            {
+                "event_id": entry_id.decode(),
+                "at_ms": int(fields[b"at"]),
+                "player_id": fields[b"player"].decode(),
+                "address": fields[b"address"].decode() or None,
+                "rule": fields[b"rule"].decode(),
+                "details": fields[b"details"].decode(),
+                "action": fields[b"action"].decode(),
+            }
+            for entry_id, fields in entries
+            if fields
+        ]
+        with engine.sql.begin() as conn:
+            written += db.insert_ignore(conn, db.security_events, rows)
+        engine.redis.xack(stream, GROUP, *[entry_id for entry_id, _ in entries])
+
+
+def lag_ms(engine: Engine) -> int | None:
+    """Age of the oldest outbox entry not yet persisted (None when all are persisted)."""
+    pipe = engine.redis.pipeline(transaction=False)
+    for shard in range(keys.PLAYER_SHARDS):
+        pipe.xrange(keys.outbox(shard), count=1)
+    oldest = [int(entries[0][1][b"at"]) for entries in pipe.execute() if entries]
+    if not oldest:
+        return None
+    return max(0, to_ms(engine.clock.now()) - min(oldest))
+
+
+def ledger_sums(rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Per player, the sum of ledger deltas, from (player_id, deltas JSON) rows."""
+    sums: dict[str, dict[str, int]] = {}
+    for player, deltas in rows:
+        totals = sums.setdefault(player, {})
+        for resource, delta in json.loads(deltas).items():
+            totals[resource] = totals.get(resource, 0) + delta
+    return sums
