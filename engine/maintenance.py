@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from engine import alerts, db, keys, persistence
+from engine import alerts, db, keys, persistence, settings
 from engine.battle_pass import level_for
 from engine.clock import to_ms
 from engine.runtime import Engine
@@ -95,6 +95,7 @@ def season_rollover(engine: Engine) -> int:
                 if cursor == 0:
                     break
         engine.redis.set(keys.season_archived(season.season_id), to_ms(engine.clock.now()))
+        settings.put(engine, f"season-archived:{season.season_id}", str(to_ms(engine.clock.now())))
     return archived
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from engine import keys
+from engine import keys, settings
 from engine.errors import InvalidInputError
 from engine.runtime import Engine
 
@@ -47,4 +47,5 @@ def set_tool(engine: Engine, day: date, tool: str, ttl_seconds: int) -> str:
             f"{tool} was yesterday's tool.", {"tool": ["Must differ from yesterday's tool."]}
         )
     engine.redis.set(keys.tool_of_day(day.isoformat()), tool, ex=ttl_seconds)
+    settings.put(engine, f"tool:{day.isoformat()}", tool)
     return tool

@@ -6,6 +6,7 @@
 - API_KEYS unset: generates a server and an admin key and prints a curl example.
 - PORT (default 8000) is where the web process listens.
 - QUESTBOARD_VAR (default ./var) holds the embedded Redis and SQLite data.
+- DATABASE_URL (default SQLite in ./var) is migrated to the current schema first.
 """
 
 from __future__ import annotations
@@ -92,12 +93,32 @@ def check_settings() -> None:
         sys.exit(f"Cannot start: {error}")
 
 
+def migrate_database(url: str) -> None:
+    """Bring the SQL database to the current schema (Alembic) before anything starts."""
+    from engine import db, migrate
+
+    sql = db.connect(url)
+    migrate.upgrade(sql)
+    sql.dispose()
+
+
+def fresh_metrics_dir() -> str:
+    """prometheus-client's multi-process directory, emptied for this run."""
+    path = VAR / "metrics"
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return str(path)
+
+
 def main() -> int:
     check_settings()
     VAR.mkdir(exist_ok=True)
     env = dict(os.environ)
     env.setdefault("PORT", "8000")
     env.setdefault("DATABASE_URL", f"sqlite:///{VAR / 'questboard.db'}")
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", fresh_metrics_dir())
+    migrate_database(env["DATABASE_URL"])
     redis_process = None
     if not env.get("REDIS_URL"):
         redis_process, env["REDIS_URL"] = start_embedded_redis()

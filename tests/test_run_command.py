@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -114,6 +115,22 @@ def test_run_serves_with_embedded_redis_and_stops_it(launch, tmp_path):
     status, body = wait_for(wallet)
     assert status == 200
     assert b'"coins":0' in body
+
+    # The scheduler registered the jobs and the worker runs them: persist succeeds.
+    admin = re.search(r"admin:(dev-admin-\S+)", read(log))[1]
+
+    def persist_status():
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/admin/jobs", headers={"Authorization": f"Bearer {admin}"}
+        )
+        with urllib.request.urlopen(request, timeout=2) as response:
+            jobs = {job["name"]: job for job in json.load(response)["jobs"]}
+        last = jobs["persist"]["last_success"]
+        return last and last["status"] == "succeeded"
+
+    assert wait_for(persist_status, timeout=60)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+        assert b"questboard_http_requests_total" in response.read()
     redis_pid = embedded_redis_pid(tmp_path)
     assert pid_alive(redis_pid)
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from flask import Flask
+from rq import Queue
 
 from config import Settings
 from engine.clock import Clock
 from engine.runtime import build_engine
-from web import auth, cli, errors, security
+from jobs import QUEUE
+from web import auth, cli, errors, monitoring, security
 from web.api import Api
 from web.schemas import (
     PeriodTypeConverter,
@@ -30,7 +33,9 @@ def create_app(
     *,
     redis_client: Any = None,
     clock: Clock | None = None,
+    queue_client: Any = None,
 ) -> Flask:
+    """The app. `queue_client` is RQ's Redis (default: RQ_REDIS_URL, or `redis_client`)."""
     settings = settings or Settings.from_env()
     engine = build_engine(settings, redis_client, clock)  # a bad rules file stops start-up
 
@@ -58,6 +63,10 @@ def create_app(
     errors.init_app(app)
     auth.init_app(app, settings.api_keys)
     security.init_app(app, engine.redis)
+    if queue_client is None:
+        queue_client = redis_client or redis.Redis.from_url(settings.queue_redis_url)
+    app.extensions["questboard.queue"] = Queue(QUEUE, connection=queue_client)
+    monitoring.init_app(app, settings.queue_redis_url)
 
     from web import (
         ads,
@@ -69,6 +78,7 @@ def create_app(
         exams,
         grants,
         health,
+        jobs_admin,
         leaderboards,
         ledger,
         purchases,
@@ -93,6 +103,7 @@ def create_app(
         clock,
         bans,
         security_admin,
+        jobs_admin,
     ):
         api.register_blueprint(module.blp)
     cli.init_app(app)

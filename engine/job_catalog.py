@@ -1,0 +1,88 @@
+"""Every scheduled job: its schedule (engine.schedule.JobSpec) and what it runs.
+
+Interval jobs (persist, leaderboard_snapshot, watchdog) are registered with the
+scheduler process; calendar jobs (daily_reset, season_rollover, reconcile, cleanup)
+are dispatched by the watchdog at their due time in the game timezone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import timedelta
+
+from engine import maintenance, persistence, rotation, snapshots
+from engine.jobruns import Dispatch, watch
+from engine.runtime import Engine
+from engine.schedule import JobSpec
+
+PERSIST_INTERVAL = timedelta(seconds=int(os.environ.get("PERSIST_INTERVAL_SECONDS") or 5))
+
+SPECS: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in (
+        JobSpec(
+            "persist",
+            "Drain the ledger and security events into SQL; balances, aggregates, battle pass.",
+            every=PERSIST_INTERVAL,
+            expected=timedelta(minutes=2),
+        ),
+        JobSpec(
+            "leaderboard_snapshot",
+            "Freeze the top of every current board and record every rank.",
+            every=timedelta(hours=2),
+            expected=timedelta(minutes=15),
+        ),
+        JobSpec(
+            "watchdog",
+            "The scheduler's heartbeat: dispatch due calendar jobs, catch up missed runs.",
+            every=timedelta(minutes=1),
+            expected=timedelta(seconds=30),
+            catch_up=False,
+        ),
+        JobSpec(
+            "daily_reset",
+            "Rotate the tool of the day and the missions.",
+            days=1,
+            expected=timedelta(minutes=1),
+        ),
+        JobSpec(
+            "season_rollover",
+            "Archive ended battle-pass seasons into SQL and remove their Redis keys.",
+            days=1,
+            after_reset=timedelta(minutes=30),
+            expected=timedelta(minutes=30),
+        ),
+        JobSpec(
+            "reconcile",
+            "Check that every balance equals its ledger, in Redis and in SQL.",
+            days=1,
+            after_reset=timedelta(hours=2),
+            expected=timedelta(minutes=30),
+        ),
+        JobSpec(
+            "cleanup",
+            "Archive old ledger rows; purge expired bans and old security events.",
+            days=7,
+            weekday=1,
+            after_reset=timedelta(hours=1),
+            expected=timedelta(minutes=30),
+        ),
+    )
+}
+
+INTERVAL_JOBS = [name for name, spec in SPECS.items() if spec.every is not None]
+
+
+def task_for(name: str, dispatch: Dispatch) -> Callable[[Engine], int]:
+    """What the job runs; `dispatch` is how the watchdog starts other jobs."""
+    tasks: dict[str, Callable[[Engine], int]] = {
+        "persist": lambda engine: persistence.persist(engine).rows,
+        "leaderboard_snapshot": lambda engine: snapshots.take_snapshots(engine).players,
+        "watchdog": lambda engine: len(watch(engine, SPECS, dispatch)),
+        "daily_reset": lambda engine: 1 + len(rotation.rotate(engine).missions),
+        "season_rollover": maintenance.season_rollover,
+        "reconcile": maintenance.reconcile,
+        "cleanup": maintenance.cleanup,
+    }
+    return tasks[name]

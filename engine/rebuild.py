@@ -1,0 +1,237 @@
+"""Rebuild: restore Redis from SQL after Redis was lost.
+
+What comes back: wallets, the ledger history the API serves (the rows not yet
+archived), leaderboards and aggregates of the retained periods, battle-pass progress,
+streaks, the idempotency records of recent requests and exam attempts (so a client
+retrying a request made before the loss is answered, not counted again), and the
+settings. What cannot come back is what had not been persisted yet: the changes made
+in the last persist interval before Redis died (see the README's data-loss window).
+
+Progress is reported through `progress(step, done, total)` for large restores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine import boards, db, keys
+from engine.boards import Board
+from engine.clock import to_ms
+from engine.runtime import Engine
+
+CHUNK = 5_000
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    return None
+
+
+def rebuild(engine: Engine, progress: Progress = _quiet) -> dict[str, int]:
+    """Write SQL's record back into Redis. Safe to run twice (every write is absolute)."""
+    counts = {
+        "wallets": _wallets(engine, progress),
+        "ledger_entries": _ledger(engine, progress),
+        "board_entries": _leaderboards(engine, progress),
+        "battle_passes": _battle_passes(engine, progress),
+        "streaks": _streaks(engine, progress),
+        "exam_attempts": _exam_attempts(engine, progress),
+        "settings": _settings(engine, progress),
+    }
+    return counts
+
+
+def _count(engine: Engine, table, where=None) -> int:
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(table)
+    if where is not None:
+        query = query.where(where)
+    with engine.sql.connect() as conn:
+        return conn.execute(query).scalar_one()
+
+
+def _stream(engine: Engine, query):
+    with engine.sql.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+        yield from result.mappings().partitions(CHUNK)
+
+
+def _wallets(engine: Engine, progress: Progress) -> int:
+    total = _count(engine, db.user_resources)
+    done = 0
+    players = set()
+    query = select(db.user_resources).order_by(db.user_resources.c.player_id)
+    for rows in _stream(engine, query):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            pipe.hset(keys.wallet(row["player_id"]), row["resource"], row["balance"])
+            players.add(row["player_id"])
+        pipe.execute()
+        done += len(rows)
+        progress("wallets", done, total)
+    return len(players)
+
+
+def _ledger(engine: Engine, progress: Progress) -> int:
+    """The ledger streams, with their original transaction ids, oldest first."""
+    table = db.user_resource_logs
+    total = _count(engine, table)
+    done = 0
+    cutoff = to_ms(engine.clock.now()) - engine.idempotency_ttl_seconds * 1000
+    query = select(table).order_by(table.c.player_id, table.c.at_ms, table.c.id)
+    for rows in _stream(engine, query):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            ledger = keys.ledger(row["player_id"])
+            pipe.xadd(
+                ledger,
+                {"kind": row["kind"], "deltas": row["deltas"], "balances": row["balances_after"],
+                 "reason": row["reason"], "at": row["at_ms"], "ref": row["ref"]},
+                id=row["transaction_id"],
+            )
+            if row["fingerprint"] and row["at_ms"] >= cutoff and "/" in row["ref"]:
+                route, key = row["ref"].split("/", 1)
+                outcome = json.dumps(
+                    {"fp": row["fingerprint"], "code": 0, "tx": row["transaction_id"],
+                     "at": row["at_ms"], "deltas": json.loads(row["deltas"]),
+                     "balances": json.loads(row["balances_after"])},
+                    separators=(",", ":"),
+                )
+                remaining = max(1, (row["at_ms"] - cutoff) // 1000)
+                pipe.set(keys.idempotency(row["player_id"], route, key), outcome, ex=remaining,
+                         nx=True)
+        for reply in pipe.execute(raise_on_error=False):
+            if isinstance(reply, Exception) and "equal or smaller" not in str(reply):
+                raise reply  # an entry already there (a second rebuild) is fine
+        done += len(rows)
+        progress("ledger", done, total)
+    return done
+
+
+def _leaderboards(engine: Engine, progress: Progress) -> int:
+    table = db.quiz_leaderboard_aggregates
+    total = _count(engine, table)
+    done = restored = 0
+    query = select(table).order_by(table.c.period_type, table.c.period, table.c.category)
+    calendar = engine.calendar
+    for rows in _stream(engine, query):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            done += 1
+            period = calendar.parse(row["period_type"], row["period"])
+            ttl = boards.seconds_to_expiry(engine, period)
+            if ttl <= 0:
+                continue  # past its retention: it would have expired anyway
+            category = row["category"]
+            board = Board(row["period_type"], period, None if category == "global" else category)
+            total_score = row["total_score"]
+            composite = min(total_score, boards.cap(board.period_type)) * board.multiplier + (
+                board.multiplier - 1 - row["reached_s"]
+            )
+            stats = keys.player_board_stats(row["player_id"], row["period_type"], row["period"])
+            pipe.hset(
+                stats,
+                mapping={
+                    f"{category}:score": total_score,
+                    f"{category}:exams": row["exams_taken"],
+                    f"{category}:questions": row["questions"],
+                    f"{category}:correct": row["correct_answers"],
+                    f"{category}:reached": row["reached_s"],
+                },
+            )
+            pipe.expire(stats, ttl)
+            pipe.zadd(board.scores_key, {row["player_id"]: composite}, gt=True)
+            pipe.hset(
+                board.aggregates_key,
+                row["player_id"],
+                f"{total_score}:{row['exams_taken']}:{row['questions']}:{row['correct_answers']}",
+            )
+            pipe.expire(board.scores_key, ttl)
+            pipe.expire(board.aggregates_key, ttl)
+            if board.category is not None:
+                index = keys.board_index(board.period_type, period.name)
+                pipe.sadd(index, board.category)
+                pipe.expire(index, ttl)
+            restored += 1
+        pipe.execute()
+        progress("leaderboards", done, total)
+    return restored
+
+
+def _battle_passes(engine: Engine, progress: Progress) -> int:
+    table = db.user_battle_pass
+    total = _count(engine, table)
+    done = 0
+    for rows in _stream(engine, select(table)):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            pipe.hset(
+                keys.battle_pass(row["player_id"], row["season_id"]),
+                mapping={"xp": row["xp"], "rewarded_level": row["rewarded_level"]},
+            )
+        pipe.execute()
+        done += len(rows)
+        progress("battle_pass", done, total)
+    return done
+
+
+def _streaks(engine: Engine, progress: Progress) -> int:
+    table = db.user_streaks
+    total = _count(engine, table)
+    done = 0
+    for rows in _stream(engine, select(table)):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            pipe.hset(
+                keys.streak(row["player_id"]),
+                mapping={"last_day": row["last_day"], "streak": row["streak"], "best": row["best"]},
+            )
+        pipe.execute()
+        done += len(rows)
+        progress("streaks", done, total)
+    return done
+
+
+def _exam_attempts(engine: Engine, progress: Progress) -> int:
+    table = db.quiz_exam_attempts
+    keep_ms = engine.rules.leaderboards.exam_replay_days * 86_400_000
+    now_ms = to_ms(engine.clock.now())
+    since = now_ms - keep_ms
+    total = _count(engine, table, table.c.at_ms >= since)
+    done = 0
+    query = select(table).where(table.c.at_ms >= since)
+    for rows in _stream(engine, query):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            if not row["summary"]:
+                continue  # persisted in the microseconds before its summary: cannot answer
+            record = keys.exam(row["player_id"], row["exam_id"])
+            pipe.hset(record, mapping={"fp": row["fingerprint"], "summary": row["summary"]})
+            pipe.expire(record, max(1, (row["at_ms"] - since) // 1000))
+        pipe.execute()
+        done += len(rows)
+        progress("exam_attempts", done, total)
+    return done
+
+
+def _settings(engine: Engine, progress: Progress) -> int:
+    with engine.sql.connect() as conn:
+        rows = conn.execute(select(db.settings)).mappings().all()
+    today = engine.calendar.game_day(engine.clock.now())
+    restored = 0
+    for row in rows:
+        kind, _, value = row["name"].partition(":")
+        if kind == "tool" and value >= (today - timedelta(days=1)).isoformat():
+            engine.redis.set(keys.tool_of_day(value), row["value"], ex=3 * 86_400)
+            restored += 1
+        elif kind == "season-archived":
+            engine.redis.set(keys.season_archived(value), row["value"])
+            restored += 1
+    progress("settings", restored, len(rows))
+    return restored
+

@@ -1,0 +1,61 @@
+"""The scheduler process: registers the interval jobs with rq-scheduler, then runs it.
+
+Registration is idempotent: each job has a fixed id, and an existing registration is
+replaced, so restarting the scheduler never duplicates a job. Calendar jobs are not
+registered here: the watchdog (every minute) dispatches them in the game timezone.
+
+    python -m jobs.scheduler        # what the Procfile's `scheduler` runs
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from redis import Redis
+from rq_scheduler import Scheduler
+
+from config import Settings
+from engine.job_catalog import INTERVAL_JOBS, SPECS
+from jobs import QUEUE
+from jobs.tasks import run_job
+
+PREFIX = "questboard-"
+
+
+def register(scheduler: Scheduler, now: datetime | None = None) -> list[str]:
+    """(Re)register every interval job under its fixed id; returns the ids."""
+    now = now or datetime.now(UTC)
+    ids = []
+    for name in INTERVAL_JOBS:
+        spec = SPECS[name]
+        job_id = f"{PREFIX}{name}"
+        scheduler.cancel(job_id)
+        scheduler.schedule(
+            scheduled_time=now.replace(tzinfo=None),
+            func=run_job,
+            args=[name],
+            interval=int(spec.every.total_seconds()),
+            repeat=None,
+            id=job_id,
+            queue_name=QUEUE,
+            timeout=int(spec.expected.total_seconds() * 4),
+            result_ttl=600,
+            description=f"questboard {name} ({spec.schedule})",
+        )
+        ids.append(job_id)
+    return ids
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    connection = Redis.from_url(settings.queue_redis_url)
+    scheduler = Scheduler(queue_name=QUEUE, connection=connection, interval=1)
+    registered = register(scheduler)
+    logging.getLogger("questboard.scheduler").info("registered %s", ", ".join(registered))
+    scheduler.run()
+
+
+if __name__ == "__main__":
+    main()

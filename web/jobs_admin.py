@@ -1,0 +1,72 @@
+"""Admin: the jobs' schedule and state, and running one on demand (through the queue)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app
+
+from engine import jobruns
+from engine.job_catalog import SPECS
+from web.api import Blueprint
+from web.errors import ApiError
+from web.extensions import get_engine
+
+blp = Blueprint("jobs_admin", __name__, url_prefix="/v1/admin/jobs", description="Jobs (admin).")
+
+
+class RunSchema(ma.Schema):
+    run_id = ma.fields.String(required=True)
+    scheduled_for = ma.fields.DateTime(required=True, allow_none=True)
+    started_at = ma.fields.DateTime(required=True)
+    finished_at = ma.fields.DateTime(required=True, allow_none=True)
+    duration_ms = ma.fields.Integer(required=True, allow_none=True)
+    status = ma.fields.String(required=True)
+    rows_affected = ma.fields.Integer(required=True)
+    error = ma.fields.String(required=True, allow_none=True)
+
+
+class JobStatusSchema(ma.Schema):
+    name = ma.fields.Function(lambda s: s.spec.name, required=True)
+    description = ma.fields.Function(lambda s: s.spec.description, required=True)
+    schedule = ma.fields.Function(lambda s: s.spec.schedule, required=True)
+    status = ma.fields.Function(
+        lambda s: s.last_run.status if s.last_run else "never_run", required=True
+    )
+    last_run = ma.fields.Nested(RunSchema(), required=True, allow_none=True)
+    last_success = ma.fields.Nested(RunSchema(), required=True, allow_none=True)
+    last_due = ma.fields.DateTime(required=True)
+    next_due = ma.fields.DateTime(required=True)
+    overdue = ma.fields.Boolean(required=True)
+
+
+class JobsSchema(ma.Schema):
+    jobs = ma.fields.List(ma.fields.Nested(JobStatusSchema()), required=True)
+
+
+class EnqueuedSchema(ma.Schema):
+    job = ma.fields.String(required=True)
+    queue_job_id = ma.fields.String(required=True)
+
+
+@blp.route("")
+@blp.response(200, JobsSchema())
+def list_jobs():
+    return {"jobs": jobruns.status(get_engine(), SPECS)}
+
+
+@blp.route("/<string:name>/run", methods=["POST"])
+@blp.response(202, EnqueuedSchema())
+@blp.alt_response(404, description="not_found: no such job")
+def run_job(name: str):
+    if name not in SPECS:
+        raise ApiError(404, "not_found", f"There is no job {name!r}.", {"jobs": sorted(SPECS)})
+    queue = current_app.extensions["questboard.queue"]
+    job = queue.enqueue(
+        "jobs.tasks.run_job",
+        name,
+        None,
+        job_timeout=int(SPECS[name].expected.total_seconds() * 4),
+        result_ttl=86_400,
+        description=f"questboard {name} (on demand)",
+    )
+    return {"job": name, "queue_job_id": job.id}

@@ -1,0 +1,125 @@
+"""GET /metrics (Prometheus), request metrics, and rq-dashboard at /admin/rq.
+
+Metrics are multi-process safe under gunicorn: with PROMETHEUS_MULTIPROC_DIR set
+(`make run` sets it), every process writes its samples there and /metrics merges
+them; gunicorn.conf.py marks dead workers. The persist lag is measured at scrape time.
+
+rq-dashboard has no authentication of its own; it is mounted behind the admin key,
+as a Bearer token or as the password of HTTP Basic (so a browser can open it).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+
+import rq_dashboard
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+from engine import persistence
+from web.errors import ApiError
+from web.extensions import get_engine
+
+REQUESTS = Counter(
+    "questboard_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
+)
+LATENCY = Histogram(
+    "questboard_http_request_seconds",
+    "HTTP request latency by route.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+DASHBOARD_PREFIX = "/admin/rq"
+
+
+class PersistLag:
+    """Age of the oldest ledger entry not yet in SQL, measured when scraped."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self):
+        gauge = GaugeMetricFamily(
+            "questboard_persist_lag_seconds",
+            "Age of the oldest ledger entry not yet persisted to SQL (0: none waiting).",
+        )
+        with self.app.app_context():
+            lag = persistence.lag_ms(get_engine())
+        gauge.add_metric([], (lag or 0) / 1000)
+        yield gauge
+
+
+def metrics() -> Response:
+    registry = current_app.extensions["questboard.metrics_registry"]
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def start_timer() -> None:
+    g.request_started = time.perf_counter()
+
+
+def record_request(response):
+    rule = request.url_rule.rule if request.url_rule else "unmatched"
+    if rule != "/metrics":
+        REQUESTS.labels(rule, str(response.status_code)).inc()
+        started = g.get("request_started")
+        if started is not None:
+            LATENCY.labels(rule).observe(time.perf_counter() - started)
+    return response
+
+
+def protect_dashboard() -> None:
+    if not request.path.startswith(DASHBOARD_PREFIX):
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    secret = credentials.strip()
+    if scheme.lower() == "basic":
+        try:
+            secret = base64.b64decode(secret).decode().partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            secret = ""
+    role = current_app.extensions["questboard.keyring"].role_for(secret) if secret else None
+    if role != "admin":
+        raise ApiError(
+            401 if role is None else 403,
+            "unauthorized" if role is None else "forbidden",
+            "The job dashboard needs the admin key (Bearer, or the Basic password).",
+            headers={"WWW-Authenticate": 'Basic realm="questboard admin"'},
+        )
+
+
+def init_app(app: Flask, queue_redis_url: str) -> None:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_Default())
+    registry.register(PersistLag(app))
+    app.extensions["questboard.metrics_registry"] = registry
+    app.add_url_rule("/metrics", "metrics", metrics)
+    app.before_request(start_timer)
+    app.after_request(record_request)
+
+    app.config["RQ_DASHBOARD_REDIS_URL"] = queue_redis_url
+    app.before_request(protect_dashboard)
+    rq_dashboard.web.setup_rq_connection(app)
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix=DASHBOARD_PREFIX)
+
+
+class _Default:
+    """The process's default registry, re-exported beside the per-app lag collector."""
+
+    def collect(self):
+        yield from REGISTRY.collect()
