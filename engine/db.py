@@ -37,8 +37,9 @@ PLAYER = String(64)
 
 def _ledger_columns() -> list[Column]:
     return [
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-               autoincrement=True),
+        Column(
+            "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
         Column("player_id", PLAYER, nullable=False),
         Column("transaction_id", String(48), nullable=False),
         Column("kind", String(32), nullable=False),
@@ -149,8 +150,9 @@ user_streaks = Table(
 security_events = Table(
     "security_events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("event_id", String(48), nullable=False, unique=True),
     Column("at_ms", BigInteger, nullable=False),
     Column("player_id", PLAYER, nullable=False),
@@ -164,8 +166,9 @@ security_events = Table(
 job_runs = Table(
     "job_runs",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("run_id", String(48), nullable=False, unique=True),
     Column("name", String(64), nullable=False),
     Column("scheduled_ms", BigInteger, nullable=True),

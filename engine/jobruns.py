@@ -275,8 +275,9 @@ def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list
         if spec.every is None:
             if engine.redis.exists(keys.job_done(spec.name, to_ms(due))):
                 continue
-            if not engine.redis.set(keys.job_dispatched(spec.name, to_ms(due)), 1, nx=True,
-                                    ex=14 * 86_400):
+            if not engine.redis.set(
+                keys.job_dispatched(spec.name, to_ms(due)), 1, nx=True, ex=14 * 86_400
+            ):
                 continue
             if now - due > MISSED_GRACE:
                 _missed(engine, spec, due, success)

@@ -42,9 +42,11 @@ def cleanup(engine: Engine) -> int:
             ]
             if not ids:
                 break
-            rows = conn.execute(
-                select(*columns).where(db.user_resource_logs.c.id.in_(ids))
-            ).mappings().all()
+            rows = (
+                conn.execute(select(*columns).where(db.user_resource_logs.c.id.in_(ids)))
+                .mappings()
+                .all()
+            )
             db.insert_ignore(conn, db.user_resource_logs_archive, [dict(r) for r in rows])
             conn.execute(delete(db.user_resource_logs).where(db.user_resource_logs.c.id.in_(ids)))
             moved += len(ids)
@@ -109,13 +111,22 @@ def _archive_season_keys(engine: Engine, season_id: str, found: list, xp_per_lev
         player = key.decode().rsplit(":", 1)[1]
         xp = int(xp or 0)
         rows.append(
-            {"player_id": player, "season_id": season_id, "xp": xp,
-             "level": level_for(xp, xp_per_level), "rewarded_level": int(rewarded or 1),
-             "archived_ms": now_ms}
+            {
+                "player_id": player,
+                "season_id": season_id,
+                "xp": xp,
+                "level": level_for(xp, xp_per_level),
+                "rewarded_level": int(rewarded or 1),
+                "archived_ms": now_ms,
+            }
         )
     with engine.sql.begin() as conn:
-        db.upsert(conn, db.user_battle_pass_archive, rows,
-                  update=["xp", "level", "rewarded_level", "archived_ms"])
+        db.upsert(
+            conn,
+            db.user_battle_pass_archive,
+            rows,
+            update=["xp", "level", "rewarded_level", "archived_ms"],
+        )
     engine.redis.unlink(*found)
     return len(rows)
 
@@ -164,8 +175,9 @@ def _reconcile_once(
                 merged = sums.setdefault(player, {})
                 for resource, amount in totals.items():
                     merged[resource] = merged.get(resource, 0) + amount
-        query = select(db.user_resources.c.player_id, db.user_resources.c.resource,
-                       db.user_resources.c.balance)
+        query = select(
+            db.user_resources.c.player_id, db.user_resources.c.resource, db.user_resources.c.balance
+        )
         if only is not None:
             query = query.where(db.user_resources.c.player_id.in_(sorted(only)))
         stored: dict[str, dict[str, int]] = {}
@@ -187,8 +199,13 @@ def _reconcile_once(
                 values = (ledger.get(resource, 0), live.get(resource, 0), sql.get(resource, 0))
                 if len(set(values)) > 1:
                     report.differences.append(
-                        {"player_id": player, "resource": resource, "ledger": values[0],
-                         "redis": values[1], "sql": values[2]}
+                        {
+                            "player_id": player,
+                            "resource": resource,
+                            "ledger": values[0],
+                            "redis": values[1],
+                            "sql": values[2],
+                        }
                     )
     return report
 
@@ -196,4 +213,3 @@ def _reconcile_once(
 def count_rows(engine: Engine, table) -> int:
     with engine.sql.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
-

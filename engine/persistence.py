@@ -184,8 +184,13 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
     exam_replies = replies[len(replies) - len(batch.exams) :] if batch.exams else []
     replies = replies[: len(replies) - len(batch.exams)]
     attempts = [
-        {"player_id": player, "exam_id": exam_id, "fingerprint": fp.decode(),
-         "summary": summary.decode() if summary else None, "at_ms": at_ms}
+        {
+            "player_id": player,
+            "exam_id": exam_id,
+            "fingerprint": fp.decode(),
+            "summary": summary.decode() if summary else None,
+            "at_ms": at_ms,
+        }
         for (player, exam_id, at_ms), (fp, summary) in zip(batch.exams, exam_replies, strict=True)
         if fp is not None
     ]
@@ -195,14 +200,22 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
         wallet, streak = replies[2 * index], replies[2 * index + 1]
         for resource, amount in wallet.items():
             balances.append(
-                {"player_id": player, "resource": resource.decode(), "balance": int(amount),
-                 "updated_ms": now_ms}
+                {
+                    "player_id": player,
+                    "resource": resource.decode(),
+                    "balance": int(amount),
+                    "updated_ms": now_ms,
+                }
             )
         if streak:
             streaks.append(
-                {"player_id": player, "last_day": int(streak[b"last_day"]),
-                 "streak": int(streak[b"streak"]), "best": int(streak.get(b"best", 0)),
-                 "updated_ms": now_ms}
+                {
+                    "player_id": player,
+                    "last_day": int(streak[b"last_day"]),
+                    "streak": int(streak[b"streak"]),
+                    "best": int(streak.get(b"best", 0)),
+                    "updated_ms": now_ms,
+                }
             )
     aggregates, passes = [], []
     xp_per_level = engine.rules.battle_pass.xp_per_level
@@ -212,9 +225,14 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
         elif reply[0] is not None:
             xp = int(reply[0])
             passes.append(
-                {"player_id": player, "season_id": target, "xp": xp,
-                 "level": level_for(xp, xp_per_level), "rewarded_level": int(reply[1] or 1),
-                 "updated_ms": now_ms}
+                {
+                    "player_id": player,
+                    "season_id": target,
+                    "xp": xp,
+                    "level": level_for(xp, xp_per_level),
+                    "rewarded_level": int(reply[1] or 1),
+                    "updated_ms": now_ms,
+                }
             )
 
     with engine.sql.begin() as conn:
@@ -224,13 +242,24 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
             conn,
             db.quiz_leaderboard_aggregates,
             aggregates,
-            update=["total_score", "exams_taken", "questions", "correct_answers", "reached_s",
-                    "updated_ms"],
+            update=[
+                "total_score",
+                "exams_taken",
+                "questions",
+                "correct_answers",
+                "reached_s",
+                "updated_ms",
+            ],
         )
-        db.upsert(conn, db.user_battle_pass, passes,
-                  update=["xp", "level", "rewarded_level", "updated_ms"])
-        db.upsert(conn, db.user_streaks, streaks,
-                  update=["last_day", "streak", "best", "updated_ms"])
+        db.upsert(
+            conn,
+            db.user_battle_pass,
+            passes,
+            update=["xp", "level", "rewarded_level", "updated_ms"],
+        )
+        db.upsert(
+            conn, db.user_streaks, streaks, update=["last_day", "streak", "best", "updated_ms"]
+        )
         db.upsert(conn, db.quiz_exam_attempts, attempts, update=["summary"])
     report.players += len(players)
 

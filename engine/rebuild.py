@@ -90,21 +90,33 @@ def _ledger(engine: Engine, progress: Progress) -> int:
             ledger = keys.ledger(row["player_id"])
             pipe.xadd(
                 ledger,
-                {"kind": row["kind"], "deltas": row["deltas"], "balances": row["balances_after"],
-                 "reason": row["reason"], "at": row["at_ms"], "ref": row["ref"]},
+                {
+                    "kind": row["kind"],
+                    "deltas": row["deltas"],
+                    "balances": row["balances_after"],
+                    "reason": row["reason"],
+                    "at": row["at_ms"],
+                    "ref": row["ref"],
+                },
                 id=row["transaction_id"],
             )
             if row["fingerprint"] and row["at_ms"] >= cutoff and "/" in row["ref"]:
                 route, key = row["ref"].split("/", 1)
                 outcome = json.dumps(
-                    {"fp": row["fingerprint"], "code": 0, "tx": row["transaction_id"],
-                     "at": row["at_ms"], "deltas": json.loads(row["deltas"]),
-                     "balances": json.loads(row["balances_after"])},
+                    {
+                        "fp": row["fingerprint"],
+                        "code": 0,
+                        "tx": row["transaction_id"],
+                        "at": row["at_ms"],
+                        "deltas": json.loads(row["deltas"]),
+                        "balances": json.loads(row["balances_after"]),
+                    },
                     separators=(",", ":"),
                 )
                 remaining = max(1, (row["at_ms"] - cutoff) // 1000)
-                pipe.set(keys.idempotency(row["player_id"], route, key), outcome, ex=remaining,
-                         nx=True)
+                pipe.set(
+                    keys.idempotency(row["player_id"], route, key), outcome, ex=remaining, nx=True
+                )
         for reply in pipe.execute(raise_on_error=False):
             if isinstance(reply, Exception) and "equal or smaller" not in str(reply):
                 raise reply  # an entry already there (a second rebuild) is fine
@@ -234,4 +246,3 @@ def _settings(engine: Engine, progress: Progress) -> int:
             restored += 1
     progress("settings", restored, len(rows))
     return restored
-

@@ -77,8 +77,15 @@ def _store_in_sql(engine: Engine, board: Board, snapshot_ms: int, document: str)
         db.upsert(
             conn,
             db.leaderboard_cache,
-            [{"period_type": period_type, "period": period, "category": category,
-              "snapshot_ms": snapshot_ms, "document": document}],
+            [
+                {
+                    "period_type": period_type,
+                    "period": period,
+                    "category": category,
+                    "snapshot_ms": snapshot_ms,
+                    "document": document,
+                }
+            ],
             update=["snapshot_ms", "document"],
         )
     multiplier = board.multiplier
@@ -104,11 +111,20 @@ def _store_in_sql(engine: Engine, board: Board, snapshot_ms: int, document: str)
                 (int(n) for n in aggregates.decode().split(":")) if aggregates else (total, 0, 0, 0)
             )
             rows.append(
-                {"player_id": player.decode(), "period_type": period_type, "period": period,
-                 "category": category, "total_score": exact, "exams_taken": exams,
-                 "questions": questions, "correct_answers": correct,
-                 "reached_s": multiplier - 1 - (composite - total * multiplier),
-                 "rank_current": rank, "rank_previous": None, "updated_ms": snapshot_ms}
+                {
+                    "player_id": player.decode(),
+                    "period_type": period_type,
+                    "period": period,
+                    "category": category,
+                    "total_score": exact,
+                    "exams_taken": exams,
+                    "questions": questions,
+                    "correct_answers": correct,
+                    "reached_s": multiplier - 1 - (composite - total * multiplier),
+                    "rank_current": rank,
+                    "rank_previous": None,
+                    "updated_ms": snapshot_ms,
+                }
             )
         with engine.sql.begin() as conn:
             db.upsert(
