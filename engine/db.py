@@ -230,9 +230,10 @@ def upsert(
     previous = previous or {}
     if conn.dialect.name == "mysql":
         statement = mysql.insert(table)
-        values = {name: table.c[source] for name, source in previous.items()}
-        values |= {name: statement.inserted[name] for name in update}
-        statement = statement.on_duplicate_key_update(**values)
+        # MySQL assigns left to right: the `previous` copies must come first, in order.
+        ordered = [(name, table.c[source]) for name, source in previous.items()]
+        ordered += [(name, statement.inserted[name]) for name in update]
+        statement = statement.on_duplicate_key_update(ordered)
     elif conn.dialect.name == "sqlite":
         statement = sqlite.insert(table)
         values = {name: table.c[source] for name, source in previous.items()}

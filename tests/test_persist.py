@@ -1,0 +1,184 @@
+"""The persist job: Redis's record into SQL, nothing lost and nothing doubled.
+
+On the real Redis, against SQLite and the MariaDB server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import db, exams, grants, keys, ledger, persistence, purchases, security
+from engine.exams import Exam
+from tests.conftest import real_redis_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rows(engine, table, *where):
+    with engine.sql.connect() as conn:
+        return conn.execute(select(table).where(*where)).mappings().all()
+
+
+def count(engine, table):
+    with engine.sql.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def outbox_length(engine):
+    return sum(engine.redis.xlen(keys.outbox(shard)) for shard in range(keys.PLAYER_SHARDS))
+
+
+def test_persist_writes_the_ledger_and_the_state(durable_engine, clock):
+    engine = durable_engine
+    grants.grant(engine, "alice", {"coins": 500}, "welcome", "g1")
+    exams.record_exam(engine, "alice", Exam("e1", "math", 80, 10, 10))
+    clock.advance(seconds=1)
+    purchases.purchase(engine, "alice", "steel", 2, "p1")
+
+    report = persistence.persist(engine)
+
+    redis_ledger = ledger.history(engine, "alice", limit=100)
+    assert report.ledger_rows == len(redis_ledger) == count(engine, db.user_resource_logs)
+    stored = {r["transaction_id"]: r for r in rows(engine, db.user_resource_logs)}
+    for entry in redis_ledger:
+        row = stored[entry.transaction_id]
+        assert (row["kind"], json.loads(row["deltas"])) == (entry.kind, entry.deltas)
+    balances = {r["resource"]: r["balance"] for r in rows(engine, db.user_resources)}
+    assert balances == {k: v for k, v in engine_wallet(engine, "alice").items() if v}
+    aggregates = rows(
+        engine, db.quiz_leaderboard_aggregates, db.quiz_leaderboard_aggregates.c.category == "math"
+    )
+    assert {(r["period_type"], r["total_score"], r["exams_taken"]) for r in aggregates} == {
+        ("weekly", 80, 1),
+        ("monthly", 80, 1),
+        ("yearly", 80, 1),
+    }
+    [bp] = rows(engine, db.user_battle_pass)
+    assert (bp["season_id"], bp["xp"] > 0) == ("2026-autumn", True)
+    [streak] = rows(engine, db.user_streaks)
+    assert streak["streak"] == 1
+    [attempt] = rows(engine, db.quiz_exam_attempts)
+    assert json.loads(attempt["summary"])["exam_id"] == "e1"
+    assert outbox_length(engine) == 0  # acknowledged and removed
+    assert report.lag_ms is None
+
+
+def engine_wallet(engine, player):
+    from engine import wallet
+
+    return wallet.balances(engine, player)
+
+
+def test_persist_twice_writes_nothing_twice(durable_engine):
+    engine = durable_engine
+    for n in range(5):
+        grants.grant(engine, f"p{n}", {"coins": 10 + n}, "gift", f"g{n}")
+    first = persistence.persist(engine)
+    second = persistence.persist(engine)
+    assert (first.ledger_rows, second.ledger_rows) == (5, 0)
+    assert count(engine, db.user_resource_logs) == 5
+
+
+def test_an_entry_written_to_sql_but_not_acknowledged_is_not_doubled(durable_engine):
+    """The worst moment to die: after the commit, before the acknowledgement."""
+    engine = durable_engine
+    grants.grant(engine, "alice", {"coins": 10}, "gift", "g1")
+    persistence.ensure_groups(engine)
+    batch = persistence._read(engine, "doomed", 100, claim_idle_ms=60_000)
+    persistence._write(engine, batch, persistence.PersistReport())  # committed, never acked
+    report = persistence.persist(engine, consumer="rescuer", claim_idle_ms=0)
+    assert report.entries == 1 and report.ledger_rows == 0
+    assert count(engine, db.user_resource_logs) == 1
+    assert outbox_length(engine) == 0
+
+
+def test_security_events_are_persisted(durable_engine):
+    engine = durable_engine
+    security.record_violation(engine, "mallory", "192.0.2.1", "rapid_fire", {"count": 9}, "refused")
+    report = persistence.persist(engine)
+    assert report.security_events == 1
+    [event] = rows(engine, db.security_events)
+    assert (event["player_id"], event["rule"], event["address"]) == (
+        "mallory",
+        "rapid_fire",
+        "192.0.2.1",
+    )
+    assert persistence.persist(engine).security_events == 0
+
+
+def test_the_lag_is_the_age_of_the_oldest_waiting_entry(durable_engine, clock):
+    engine = durable_engine
+    grants.grant(engine, "alice", {"coins": 10}, "gift", "g1")
+    clock.advance(seconds=42)
+    assert persistence.lag_ms(engine) == 42_000
+    persistence.persist(engine)
+    assert persistence.lag_ms(engine) is None
+
+
+VICTIM = """
+import os, sys
+from config import Settings
+from engine.runtime import build_engine
+from engine import persistence
+engine = build_engine(Settings.from_env())
+while True:
+    report = persistence.persist(engine, consumer="victim", batch_size=64, max_batches=1)
+    print(report.entries, flush=True)
+    if report.entries == 0:
+        break
+"""
+
+
+@pytest.mark.parametrize("kill_after_batches", [3, 7])
+def test_a_worker_killed_mid_persist_loses_and_doubles_nothing(
+    durable_engine, real_redis, kill_after_batches
+):
+    engine = durable_engine
+    for n in range(1500):
+        grants.grant(engine, f"player-{n % 300}", {"coins": 1 + n % 7}, "load", f"g{n}")
+    expected = {(e.player_id, e.transaction_id) for e in _all_ledger(engine)}
+    assert len(expected) == 1500
+
+    env = dict(os.environ, REDIS_URL=real_redis_url(), DATABASE_URL=engine.database_url)
+    victim = subprocess.Popen(
+        [sys.executable, "-c", VICTIM], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    for _ in range(kill_after_batches):
+        assert victim.stdout.readline().strip() not in ("", "0")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+
+    report = persistence.persist(engine, consumer="rescuer", claim_idle_ms=0)
+    assert report.entries > 0
+    with engine.sql.connect() as conn:
+        stored = conn.execute(
+            select(db.user_resource_logs.c.player_id, db.user_resource_logs.c.transaction_id)
+        ).all()
+    assert len(stored) == len(set(stored)) == 1500
+    assert set(map(tuple, stored)) == expected
+    assert outbox_length(engine) == 0
+    pending = [
+        real_redis.xpending(keys.outbox(s), persistence.GROUP)["pending"]
+        for s in range(keys.PLAYER_SHARDS)
+    ]
+    assert sum(pending) == 0
+
+
+class _Entry:
+    def __init__(self, player_id, transaction_id):
+        self.player_id, self.transaction_id = player_id, transaction_id
+
+
+def _all_ledger(engine):
+    for shard in range(keys.PLAYER_SHARDS):
+        for _, fields in engine.redis.xrange(keys.outbox(shard)):
+            if b"tx" in fields:
+                yield _Entry(fields[b"player"].decode(), fields[b"tx"].decode())
