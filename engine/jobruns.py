@@ -228,6 +228,7 @@ class JobStatus:
 
 def status(engine: Engine, specs: dict[str, JobSpec]) -> list[JobStatus]:
     now = engine.clock.now()
+    watching_since = _watching_since(engine)
     statuses = []
     for spec in specs.values():
         recent = history(engine, spec.name, 1)
@@ -240,25 +241,34 @@ def status(engine: Engine, specs: dict[str, JobSpec]) -> list[JobStatus]:
                 last_success=success,
                 next_due=next_due(spec, now, engine.calendar),
                 last_due=due,
-                overdue=_overdue(spec, due, success, now),
+                overdue=_overdue(spec, due, success, now, watching_since),
             )
         )
     return statuses
 
 
-def _overdue(spec: JobSpec, due: datetime, success: JobRun | None, now: datetime) -> bool:
-    if now - due < _grace(spec):
-        return False  # still within its grace: not late yet
-    if success is None:
-        return True
-    reference = success.scheduled_for or success.started_at
+def _overdue(
+    spec: JobSpec,
+    due: datetime,
+    success: JobRun | None,
+    now: datetime,
+    watching_since: datetime | None,
+) -> bool:
+    """Late: an interval job without a success for 3 intervals (plus grace), or a calendar
+    job without a success for its latest due time, once that is past its grace."""
     if spec.every is not None:
-        return now - success.started_at > 3 * spec.every + MISSED_GRACE
-    return reference < due
+        allowed = 3 * spec.every + MISSED_GRACE
+        if success is not None:
+            return now - success.started_at > allowed
+        return watching_since is not None and now - watching_since > allowed
+    if now - due < MISSED_GRACE:
+        return False
+    return success is None or (success.scheduled_for or success.started_at) < due
 
 
-def _grace(spec: JobSpec) -> timedelta:
-    return min(MISSED_GRACE, spec.every * 3) if spec.every else MISSED_GRACE
+def _watching_since(engine: Engine) -> datetime | None:
+    raw = engine.redis.get(keys.scheduler_first_heartbeat())
+    return from_ms(int(raw)) if raw else None
 
 
 def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list[str]:
@@ -268,6 +278,8 @@ def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list
     """
     now = engine.clock.now()
     engine.redis.set(keys.scheduler_heartbeat(), to_ms(now))
+    engine.redis.set(keys.scheduler_first_heartbeat(), to_ms(now), nx=True)
+    watching_since = _watching_since(engine)
     dispatched = []
     for spec in specs.values():
         due = last_due(spec, now, engine.calendar)
@@ -283,7 +295,7 @@ def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list
                 _missed(engine, spec, due, success)
             dispatch(spec.name, due)
             dispatched.append(spec.name)
-        elif _overdue(spec, due, success, now) and engine.redis.set(
+        elif _overdue(spec, due, success, now, watching_since) and engine.redis.set(
             keys.job_dispatched(spec.name, to_ms(due)), 1, nx=True, ex=86_400
         ):
             _missed(engine, spec, due, success)

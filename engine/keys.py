@@ -243,6 +243,11 @@ def scheduler_heartbeat() -> str:
     return f"{JOBS}:heartbeat"
 
 
+def scheduler_first_heartbeat() -> str:
+    """String: when the watchdog first ran (ms): interval jobs are judged from then."""
+    return f"{JOBS}:first-heartbeat"
+
+
 def season_archived(season_id: str) -> str:
     """String: the season's battle pass is archived to SQL and its keys removed."""
     return f"{JOBS}:season-archived:{season_id}"

@@ -1,0 +1,208 @@
+"""Scheduled jobs: due times, run records, alerts, the watchdog, the queue and the API."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rq import Queue, SimpleWorker
+from rq_scheduler import Scheduler
+from sqlalchemy import select
+
+from engine import db, jobruns, keys
+from engine.calendar import GameCalendar
+from engine.job_catalog import SPECS
+from engine.schedule import JobSpec, last_due, next_due
+from jobs import QUEUE, scheduler, tasks
+
+
+def utc(*parts):
+    return datetime(*parts, tzinfo=UTC)
+
+
+# Due times --------------------------------------------------------------------------
+
+
+def test_interval_jobs_are_due_on_multiples_of_their_interval():
+    spec = JobSpec("x", "", every=timedelta(hours=2))
+    calendar = GameCalendar()
+    assert last_due(spec, utc(2026, 11, 25, 13, 7), calendar) == utc(2026, 11, 25, 12)
+    assert next_due(spec, utc(2026, 11, 25, 13, 7), calendar) == utc(2026, 11, 25, 14)
+
+
+def test_daily_jobs_are_due_at_the_reset_in_the_game_timezone_across_dst():
+    spec = SPECS["daily_reset"]
+    berlin = GameCalendar("Europe/Berlin", 3)
+    assert next_due(spec, utc(2026, 10, 24, 12), berlin) == utc(2026, 10, 25, 2)  # 03:00 CET
+    assert last_due(spec, utc(2026, 10, 24, 12), berlin) == utc(2026, 10, 24, 1)  # 03:00 CEST
+    assert last_due(SPECS["reconcile"], utc(2026, 11, 25, 4), GameCalendar()) == utc(
+        2026, 11, 24, 5
+    )
+
+
+def test_weekly_cleanup_is_due_on_monday():
+    spec = SPECS["cleanup"]
+    calendar = GameCalendar()
+    assert last_due(spec, utc(2026, 11, 25, 12), calendar) == utc(2026, 11, 23, 4)
+    assert next_due(spec, utc(2026, 11, 25, 12), calendar) == utc(2026, 11, 30, 4)
+
+
+# Runs and their records -------------------------------------------------------------
+
+
+def test_a_run_is_recorded_in_redis_and_sql(durable_engine, clock):
+    engine = durable_engine
+    due = clock.now()
+    record = jobruns.run(engine, SPECS["daily_reset"], lambda e: 4, scheduled_for=due)
+    assert (record.status, record.rows_affected, record.error) == ("succeeded", 4, None)
+    assert record.duration_ms is not None
+    [latest] = jobruns.history(engine, "daily_reset")
+    assert latest.run_id == record.run_id and latest.status == "succeeded"
+    assert jobruns.last_success(engine, "daily_reset").run_id == record.run_id
+    with engine.sql.connect() as conn:
+        [row] = conn.execute(select(db.job_runs)).mappings().all()
+    assert (row["name"], row["status"], row["rows_affected"]) == ("daily_reset", "succeeded", 4)
+    assert row["scheduled_ms"] == int(due.timestamp() * 1000)
+
+
+def test_a_second_run_for_the_same_due_time_is_skipped(durable_engine, clock):
+    engine = durable_engine
+    calls = []
+    for _ in range(2):
+        jobruns.run(engine, SPECS["daily_reset"], lambda e: calls.append(1) or 1, clock.now())
+    assert calls == [1]
+    assert [r.status for r in jobruns.history(engine, "daily_reset")] == ["skipped", "succeeded"]
+
+
+def test_a_failing_job_is_recorded_and_alerted(durable_engine, caplog):
+    def broken(engine):
+        raise ValueError("the database is on fire")
+
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        record = jobruns.run(durable_engine, SPECS["cleanup"], broken)
+    assert record.status == "failed"
+    assert "the database is on fire" in record.error
+    assert any('"job_failed"' in r.getMessage() for r in caplog.records)
+    with durable_engine.sql.connect() as conn:
+        assert conn.execute(select(db.job_runs.c.status)).scalar_one() == "failed"
+
+
+def test_a_run_past_its_expected_time_is_alerted(durable_engine, caplog, monkeypatch):
+    spec = JobSpec("slow", "", every=timedelta(minutes=1), expected=timedelta(milliseconds=1))
+    ticks = iter([0.0, 5.0])
+    monkeypatch.setattr(jobruns.time, "perf_counter", lambda: next(ticks))
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        record = jobruns.run(durable_engine, spec, lambda e: 1)
+    assert record.duration_ms == 5000
+    assert any('"job_overrun"' in r.getMessage() for r in caplog.records)
+
+
+# The watchdog -----------------------------------------------------------------------
+
+
+def test_the_watchdog_dispatches_a_calendar_job_once_when_due(durable_engine, clock):
+    engine = durable_engine
+    clock.set(utc(2026, 11, 26, 3, 0, 30))  # 30 s after the reset
+    dispatched = []
+    jobruns.watch(engine, SPECS, lambda name, due: dispatched.append((name, due)))
+    assert ("daily_reset", utc(2026, 11, 26, 3)) in dispatched
+    again = []
+    jobruns.watch(engine, SPECS, lambda name, due: again.append(name))
+    assert "daily_reset" not in again
+    assert engine.redis.exists(keys.scheduler_heartbeat())
+
+
+def test_a_missed_daily_reset_is_caught_up_once_and_alerted(durable_engine, clock, caplog):
+    engine = durable_engine
+    clock.set(utc(2026, 11, 20, 3, 0, 10))
+    jobruns.run(engine, SPECS["daily_reset"], lambda e: 1, utc(2026, 11, 20, 3))
+    clock.set(utc(2026, 11, 25, 12))  # five resets went by with no scheduler
+    dispatched = []
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        jobruns.watch(engine, SPECS, lambda name, due: dispatched.append((name, due)))
+    resets = [due for name, due in dispatched if name == "daily_reset"]
+    assert resets == [utc(2026, 11, 25, 3)]  # only the latest: caught up once
+    assert any(
+        '"job_missed"' in r.getMessage() and "daily_reset" in r.getMessage() for r in caplog.records
+    )
+    status = {s.spec.name: s for s in jobruns.status(engine, SPECS)}
+    assert status["daily_reset"].overdue
+
+
+def test_an_interval_job_that_stopped_is_missed(durable_engine, clock, caplog):
+    engine = durable_engine
+    jobruns.run(engine, SPECS["persist"], lambda e: 0)
+    clock.advance(minutes=10)
+    dispatched = []
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        jobruns.watch(engine, SPECS, lambda name, due: dispatched.append(name))
+    assert "persist" in dispatched
+    assert any(
+        '"job_missed"' in r.getMessage() and "persist" in r.getMessage() for r in caplog.records
+    )
+
+
+# The queue, the scheduler process and the API ----------------------------------------
+
+
+def test_the_scheduler_registers_each_interval_job_once(real_redis):
+    sched = Scheduler(queue_name=QUEUE, connection=real_redis)
+    first = scheduler.register(sched)
+    second = scheduler.register(sched)  # a restart
+    assert first == second
+    ids = sorted(job.id for job in sched.get_jobs())
+    assert ids == sorted(
+        f"questboard-{name}" for name in ("persist", "leaderboard_snapshot", "watchdog")
+    )
+
+
+def test_a_queued_job_runs_on_a_worker(durable_engine, real_redis, monkeypatch):
+    monkeypatch.setattr(tasks, "_engine", lambda: durable_engine)
+    queue = Queue(QUEUE, connection=real_redis)
+    tasks.enqueue("daily_reset", queue=queue)
+    SimpleWorker([queue], connection=real_redis).work(burst=True)
+    [run] = jobruns.history(durable_engine, "daily_reset")
+    assert run.status == "succeeded"
+
+
+def test_jobs_api_lists_and_runs(
+    settings, real_redis, clock, admin_headers, monkeypatch, sqlite_url
+):
+    from engine.runtime import Engine
+    from web import create_app
+
+    app = create_app(settings, redis_client=real_redis, clock=clock)
+    client = app.test_client()
+    body = client.get("/v1/admin/jobs", headers=admin_headers).get_json()
+    by_name = {job["name"]: job for job in body["jobs"]}
+    assert set(by_name) == set(SPECS)
+    assert by_name["daily_reset"]["schedule"] == "daily, at the daily reset"
+    assert by_name["daily_reset"]["status"] == "never_run"
+    assert by_name["daily_reset"]["next_due"] == "2026-11-26T03:00:00+00:00"
+
+    response = client.post("/v1/admin/jobs/daily_reset/run", headers=admin_headers)
+    assert response.status_code == 202
+    engine = app.extensions["questboard.engine"]
+    assert isinstance(engine, Engine)
+    monkeypatch.setattr(tasks, "_engine", lambda: engine)
+    SimpleWorker([Queue(QUEUE, connection=real_redis)], connection=real_redis).work(burst=True)
+    after = {
+        j["name"]: j for j in client.get("/v1/admin/jobs", headers=admin_headers).get_json()["jobs"]
+    }
+    assert after["daily_reset"]["status"] == "succeeded"
+    assert after["daily_reset"]["last_run"]["rows_affected"] == 4
+    missing = client.post("/v1/admin/jobs/nope/run", headers=admin_headers)
+    assert missing.status_code == 404
+
+
+def test_the_cli_runs_a_job_inline(app, clock):
+    result = app.test_cli_runner().invoke(args=["questboard", "run-job", "daily_reset"])
+    assert result.exit_code == 0, result.output
+    assert "daily_reset succeeded" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_job_runs(durable_engine, name):
+    record = jobruns.run(durable_engine, SPECS[name], tasks.task_for(name, lambda other, due: None))
+    assert record.status == "succeeded", record.error

@@ -1,0 +1,64 @@
+"""/metrics and the job dashboard."""
+
+from __future__ import annotations
+
+import base64
+
+from engine import grants
+
+
+def test_metrics_expose_requests_leaderboards_jobs_security_and_lag(
+    app, client, server_headers, clock
+):
+    client.get("/v1/catalog", headers=server_headers)
+    client.get("/v1/leaderboards/weekly", headers=server_headers)
+    client.post(
+        "/v1/players/p/exams",
+        headers=server_headers,
+        json={
+            "exam_id": "x",
+            "category_id": "m",
+            "score": 1,
+            "total_questions": 1,
+            "correct_answers": 2,
+        },
+    )
+    engine = app.extensions["questboard.engine"]
+    grants.grant(engine, "alice", {"coins": 1}, "x", "g")
+    clock.advance(seconds=30)
+
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert 'questboard_http_requests_total{route="/v1/catalog",status="200"}' in text
+    assert "questboard_http_request_seconds_bucket" in text
+    assert "questboard_leaderboard_read_seconds" in text
+    assert 'questboard_leaderboard_snapshot_reads_total{result="miss"}' in text
+    assert 'questboard_security_violations_total{rule="impossible_amount"}' in text
+    assert "questboard_persist_lag_seconds 30.0" in text
+    assert "questboard_job_seconds" in text
+
+
+def test_the_dashboard_needs_the_admin_key(settings, real_redis, clock):
+    import dataclasses
+
+    from tests.conftest import real_redis_url
+    from web import create_app
+
+    app = create_app(
+        dataclasses.replace(settings, rq_redis_url=real_redis_url()),
+        redis_client=real_redis,
+        clock=clock,
+    )
+    client = app.test_client()
+    anonymous = client.get("/admin/rq/")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"].startswith("Basic")
+    server = client.get("/admin/rq/", headers={"Authorization": "Bearer server-test-key"})
+    assert server.status_code == 403
+    basic = base64.b64encode(b"admin:admin-test-key").decode()
+    page = client.get("/admin/rq/", headers={"Authorization": f"Basic {basic}"})
+    assert page.status_code == 200
+    assert b"RQ" in page.get_data()
+    bearer = client.get("/admin/rq/", headers={"Authorization": "Bearer admin-test-key"})
+    assert bearer.status_code == 200
