@@ -458,6 +458,7 @@ def main() -> None:
     database = urlparse(mysql_url).path.strip("/") or "questboard_bench"
 
     engine = build_engine(Settings.from_env({**os.environ, "REDIS_URL": url}))
+    engine.database_url = None  # Redis alone: snapshots here write no SQL
     week = boards.resolve(engine, "weekly").period  # the real-time week, as gunicorn sees it
     elapsed = int((engine.clock.now() - engine.calendar.start(week)).total_seconds())
     server = mysql_connect(mysql_url)

@@ -76,8 +76,12 @@ class Board:
         return keys.board_aggregates(*self.key_args())
 
     @property
-    def snapshot_scores_key(self) -> str:
+    def snapshot_ranks_key(self) -> str:
         return keys.board_snapshot_ranks(*self.key_args())
+
+    @property
+    def snapshot_ranking_key(self) -> str:
+        return keys.board_snapshot_ranking(*self.key_args())
 
     @property
     def snapshot_top_key(self) -> str:

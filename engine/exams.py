@@ -3,11 +3,12 @@
 An exam touches six boards: global and its category, for the current week, month
 and year. Ingestion takes three pipelined steps, each safe to repeat:
 
-1. `record_exam.lua` (the player's slot) claims the exam id and updates the exact
-   aggregates, returning each board's new absolute composite score.
-2. `update_board.lua` (each board's own slot) writes those absolute values, only
-   ever upwards, and answers the player's rank there.
-3. `store_exam_summary.lua` keeps the first summary; every copy answers with it.
+1. `record_exams.lua` (the players' shard, one call per shard for a whole batch) claims
+   each exam id and updates the exact aggregates, returning each board's new
+   absolute composite score.
+2. `update_board.lua` (each board's own slot, one call per board for a whole batch)
+   writes those absolute values, only ever upwards, and answers the players' ranks.
+3. HSETNX keeps the first summary in the exam's record; every copy answers with it.
 
 A crash between steps leaves the exam counted in the aggregates; a retry of the same
 exam id (or the player's next exam, whose totals include it) completes the boards.
@@ -76,8 +77,7 @@ def record_exams(
     """
     frame = Frame.at(engine, engine.clock.now())
     results: list[ExamOutcome | QuestboardError | None] = [None] * len(submissions)
-    sent = []  # indexes of the submissions that passed the checks
-    pipe = engine.redis.pipeline(transaction=False)
+    by_shard: dict[int, list[int]] = {}  # shard -> indexes of the submissions that passed
     for index, (player_id, exam) in enumerate(submissions):
         try:
             _check(engine, exam)
@@ -100,9 +100,14 @@ def record_exams(
                     "refused",
                 )
             continue
-        sent.append(index)
-        count_into_aggregates(engine, frame, player_id, exam, client=pipe)
-    recorded = pipe.execute() if sent else []
+        by_shard.setdefault(keys.shard_of(player_id), []).append(index)
+    pipe = engine.redis.pipeline(transaction=False)
+    for indexes in by_shard.values():
+        count_into_aggregates(engine, frame, [submissions[i] for i in indexes], client=pipe)
+    sent = [index for indexes in by_shard.values() for index in indexes]
+    recorded = []
+    for reply in pipe.execute() if sent else []:
+        recorded += zip(reply[0::2], reply[1::2], strict=True)
 
     pending = []  # (index, code, board rows) still to write to the boards
     for index, (code, payload) in zip(sent, recorded, strict=True):
@@ -135,112 +140,120 @@ class Frame:
 
     now: datetime
     periods: list[Period]
-    period_args: list[int]
+    shared_args: list[Any]  # record_exams.lua's ARGV[1..6]
     context: progression.DayContext
 
     @classmethod
     def at(cls, engine: Engine, now: datetime) -> Frame:
         periods = [boards.current_period(engine, period_type, now) for period_type in PERIOD_TYPES]
-        period_args: list[int] = []
-        for period in periods:
-            period_args += [
-                int((now - engine.calendar.start(period)).total_seconds()),
-                int(boards.expires_at(engine, period).timestamp()),
-                boards.multiplier(period.period_type),
-                boards.cap(period.period_type),
-            ]
-        return cls(now, periods, period_args, progression.day_context(engine, now))
+        spec = ",".join(
+            f"{int((now - engine.calendar.start(p)).total_seconds())}:"
+            f"{int(boards.expires_at(engine, p).timestamp())}:"
+            f"{boards.multiplier(p.period_type)}:{boards.cap(p.period_type)}"
+            for p in periods
+        )
+        context = progression.day_context(engine, now)
+        shared = [
+            to_ms(now),
+            engine.rules.limits.max_balance,
+            engine.rules.leaderboards.exam_replay_days * 86_400,
+            spec,
+            ",".join(f"{p.period_type}:{p.name}" for p in periods),
+            context.json,
+        ]
+        return cls(now, periods, shared, context)
 
 
 def count_into_aggregates(
-    engine: Engine, frame: Frame, player_id: str, exam: Exam, client: Any = None
+    engine: Engine, frame: Frame, submissions: Sequence[tuple[str, Exam]], client: Any = None
 ) -> Any:
-    """Step 1 alone: record_exam.lua for one exam (queued on `client` if it is a pipeline)."""
+    """Step 1 alone: record_exams.lua for exams of one shard (queued if `client` pipelines)."""
     battle_pass = engine.rules.battle_pass
-    return engine.scripts.record_exam(
-        keys=[
+    script_keys: list[str] = []
+    args: list[Any] = list(frame.shared_args)
+    for player_id, exam in submissions:
+        script_keys += [
             keys.exam(player_id, exam.exam_id),
             *(keys.player_board_stats(player_id, p.period_type, p.name) for p in frame.periods),
             keys.wallet(player_id),
             keys.ledger(player_id),
-            keys.player_outbox(player_id),
+            keys.outbox(keys.shard_of(player_id)),
             *frame.context.player_keys(player_id, frame.now),
-        ],
-        args=[
+        ]
+        args += [
             exam.fingerprint(),
-            engine.rules.leaderboards.exam_replay_days * 86_400,
+            player_id,
+            exam.exam_id,
             exam.category,
             exam.score,
             exam.total_questions,
             exam.correct_answers,
-            *frame.period_args,
-            player_id,
-            to_ms(frame.now),
-            engine.rules.limits.max_balance,
-            frame.context.json,
             battle_pass.xp_per_exam + battle_pass.xp_per_correct_answer * exam.correct_answers,
-            ",".join(f"{p.period_type}:{p.name}" for p in frame.periods),
-            exam.exam_id,
-        ],
-        client=client,
-    )
+        ]
+    return engine.scripts.record_exams(keys=script_keys, args=args, client=client)
 
 
 def _boards_of(periods, category: str) -> list[Board]:
-    """The six boards of an exam, in record_exam.lua's order."""
+    """The six boards of an exam, in record_exams.lua's order."""
     return [Board(p.period_type, p, c) for p in periods for c in (None, category)]
 
 
 def _finish(engine, frame, submissions, pending, results, address) -> None:
+    """Steps 2 and 3 for a batch: one update_board call per board, then the summaries."""
     periods = frame.periods
-    pipe = engine.redis.pipeline(transaction=False)
-    for index, code, result in pending:
+    now_s = int(frame.now.timestamp())
+    expiry = {p.period_type: int(boards.expires_at(engine, p).timestamp()) for p in periods}
+    by_board: dict[str, tuple[Board, list[tuple[int, int]]]] = {}  # key -> board, (item, row)
+    args: dict[str, list] = {}
+    new_categories: set[str] = set()
+    for item, (index, code, result) in enumerate(pending):
         player_id, exam = submissions[index]
-        for board, (total, exams, questions, correct, composite) in zip(
-            _boards_of(periods, exam.category), result["boards"], strict=True
-        ):
-            engine.scripts.update_board(
-                keys=[board.scores_key, board.aggregates_key],
-                args=[
-                    player_id,
-                    composite,
-                    f"{total}:{exams}:{questions}:{correct}",
-                    exams,
-                    int(boards.expires_at(engine, board.period).timestamp()),
-                    board.multiplier,
-                    int(frame.now.timestamp()),
-                ],
-                client=pipe,
-            )
         if code == NEW:
-            for period in periods:
-                index_key = keys.board_index(period.period_type, period.name)
-                pipe.sadd(index_key, exam.category)
-                pipe.expire(index_key, boards.seconds_to_expiry(engine, period))
-    written = iter(pipe.execute())
+            new_categories.add(exam.category)
+        for row, (board, (total, exams, questions, correct, composite)) in enumerate(
+            zip(_boards_of(periods, exam.category), result["boards"], strict=True)
+        ):
+            key = board.scores_key
+            if key not in by_board:
+                by_board[key] = (board, [])
+                args[key] = [board.multiplier, expiry[board.period_type], now_s]
+            by_board[key][1].append((item, row))
+            args[key] += [player_id, composite, f"{total}:{exams}:{questions}:{correct}", exams]
 
     pipe = engine.redis.pipeline(transaction=False)
-    for index, code, result in pending:
+    for key, (board, _) in by_board.items():
+        engine.scripts.update_board(
+            keys=[board.scores_key, board.aggregates_key], args=args[key], client=pipe
+        )
+    for period in periods:
+        if new_categories:
+            index_key = keys.board_index(period.period_type, period.name)
+            pipe.sadd(index_key, *sorted(new_categories))
+            pipe.expire(index_key, expiry[period.period_type] - now_s)
+    replies = pipe.execute()
+    ranks: dict[tuple[int, int], int] = {}
+    for (_, slots), reply in zip(by_board.values(), replies, strict=False):
+        for position, slot in enumerate(slots):
+            ranks[slot] = reply[2 * position]
+
+    replay_ttl = engine.rules.leaderboards.exam_replay_days * 86_400
+    pipe = engine.redis.pipeline(transaction=False)
+    for item, (index, _, result) in enumerate(pending):
         player_id, exam = submissions[index]
-        summary_boards = []
-        for board, (total, exams, questions, correct, _) in zip(
-            _boards_of(periods, exam.category), result["boards"], strict=True
-        ):
-            rank, _ = next(written)
-            summary_boards.append(
-                {
-                    "board": board.period_type,
-                    "category": board.category,
-                    "period": board.period.name,
-                    "score": total,
-                    "rank": rank,
-                    "exams": exams,
-                    "accuracy": accuracy(correct, questions),
-                }
+        summary_boards = [
+            {
+                "board": board.period_type,
+                "category": board.category,
+                "period": board.period.name,
+                "score": total,
+                "rank": ranks[(item, row)],
+                "exams": exams,
+                "accuracy": accuracy(correct, questions),
+            }
+            for row, (board, (total, exams, questions, correct, _)) in enumerate(
+                zip(_boards_of(periods, exam.category), result["boards"], strict=True)
             )
-        if code == NEW:
-            for _ in range(2 * len(periods)):
-                next(written)
+        ]
         summary = {
             "exam_id": exam.exam_id,
             "player_id": player_id,
@@ -251,13 +264,14 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
             "boards": summary_boards,
             "progress": progress_summary(result.get("progress")),
         }
-        engine.scripts.store_exam_summary(
-            keys=[keys.exam(player_id, exam.exam_id)],
-            args=[json.dumps(summary, separators=(",", ":"))],
-            client=pipe,
-        )
-    for (index, code, result), kept in zip(pending, pipe.execute(), strict=True):
-        results[index] = ExamOutcome(json.loads(kept), created=code == NEW)
+        # Step 3: the first summary stays; every copy of the exam answers with it.
+        record = keys.exam(player_id, exam.exam_id)
+        pipe.hsetnx(record, "summary", json.dumps(summary, separators=(",", ":")))
+        pipe.expire(record, replay_ttl, nx=True)  # never a record without its expiry
+        pipe.hget(record, "summary")
+    kept = pipe.execute()[2::3]
+    for (index, code, result), summary in zip(pending, kept, strict=True):
+        results[index] = ExamOutcome(json.loads(summary), created=code == NEW)
         violations = (result.get("progress") or {}).get("violations") or []
         if code == NEW and violations:
             security.report(engine, submissions[index][0], address, violations, "capped")

@@ -92,8 +92,13 @@ def board_aggregates(period_type: str, period: str, category: str) -> str:
 
 
 def board_snapshot_ranks(period_type: str, period: str, category: str) -> str:
-    """Sorted set: the board's scores as they were at the last snapshot."""
-    return _board(period_type, period, category, "snapshot:scores")
+    """Sorted set: player -> their competition rank at the last snapshot."""
+    return _board(period_type, period, category, "snapshot:ranks")
+
+
+def board_snapshot_ranking(period_type: str, period: str, category: str) -> str:
+    """Sorted set: the ranks of a snapshot being taken; replaces snapshot:ranks."""
+    return _board(period_type, period, category, "snapshot:ranking")
 
 
 def board_snapshot_top(period_type: str, period: str, category: str) -> str:
@@ -102,7 +107,7 @@ def board_snapshot_top(period_type: str, period: str, category: str) -> str:
 
 
 def board_snapshot_building(period_type: str, period: str, category: str) -> str:
-    """Sorted set: a snapshot being copied; renamed over snapshot:scores when complete."""
+    """Sorted set: the frozen copy of the scores a snapshot ranks; removed when published."""
     return _board(period_type, period, category, "snapshot:building")
 
 

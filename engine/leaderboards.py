@@ -65,40 +65,31 @@ class Standing:
     below: list[Entry]
 
 
+ROW = 7  # read_board.lua's values per entry
+
+
 def entries_from_rows(rows: list) -> list[Entry]:
-    """read_board.lua's flat rows (player, total, rank, aggregates, previous rank)."""
-    entries = []
-    for i in range(0, len(rows), 5):
-        player, total, rank, aggregates, previous = rows[i : i + 5]
-        player = player.decode() if isinstance(player, bytes) else player
-        aggregates = aggregates.decode() if isinstance(aggregates, bytes) else aggregates
-        _, exams, questions, correct = (
-            (int(n) for n in aggregates.split(":"))
-            if aggregates
-            else (
-                0,
-                0,
-                0,
-                0,
-            )
+    """read_board.lua's flat rows: player, total, rank, exams, questions, correct, previous."""
+    values = iter(rows)
+    return [
+        Entry(
+            rank,
+            player.decode() if isinstance(player, bytes) else player,
+            total,
+            exams,
+            questions,
+            correct,
+            None if previous < 0 else previous,
         )
-        entries.append(
-            Entry(
-                rank=int(rank),
-                player_id=player,
-                score=int(total),
-                exams=exams,
-                questions=questions,
-                correct=correct,
-                rank_previous=None if int(previous) < 0 else int(previous),
-            )
+        for player, total, rank, exams, questions, correct, previous in zip(
+            *[values] * ROW, strict=True
         )
-    return entries
+    ]
 
 
 def _read(engine: Engine, board: Board, *args: object, client=None):
     return engine.scripts.read_board(
-        keys=[board.scores_key, board.aggregates_key, board.snapshot_scores_key],
+        keys=[board.scores_key, board.aggregates_key, board.snapshot_ranks_key],
         args=[args[0], board.multiplier, *args[1:]],
         client=client,
     )

@@ -21,26 +21,30 @@ from redis.commands.core import Script
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 
-# script name -> number of KEYS it takes
-SCRIPTS: dict[str, int] = {
+# script name -> number of KEYS it takes; a tuple (n,) means n keys per item, any number
+# of items (a script that handles a batch)
+SCRIPTS: dict[str, int | tuple[int]] = {
     "apply_transaction": 4,
-    "record_exam": 11,
+    "record_exams": (11,),
     "record_activity": 8,
     "update_board": 2,
-    "store_exam_summary": 1,
     "read_board": 3,
-    "rotate_snapshot": 3,
+    "rotate_snapshot": 4,
 }
 
 
 @dataclass(frozen=True)
 class RegisteredScript:
     name: str
-    key_count: int
+    key_count: int | tuple[int]
     script: Script
 
     def __call__(self, keys: Sequence[str], args: Sequence[Any], client: Any = None) -> Any:
-        if len(keys) != self.key_count:
+        if isinstance(self.key_count, tuple):
+            per_item = self.key_count[0]
+            if not keys or len(keys) % per_item:
+                raise ValueError(f"{self.name}.lua takes {per_item} keys per item, got {len(keys)}")
+        elif len(keys) != self.key_count:
             raise ValueError(f"{self.name}.lua takes {self.key_count} keys, got {len(keys)}")
         return self.script(keys=keys, args=args, client=client)
 

@@ -1,12 +1,16 @@
 """Leaderboard snapshots: the top of every current board frozen as one JSON document,
-and a copy of each board's scores, so that reads can say how each player moved.
+and every player's rank at that moment, so that reads can say how each player moved.
 
-`take_snapshots` runs every 2 hours (the `leaderboard_snapshot` job). For each board
-it copies the scores in chunks (no multi-second block of Redis at a million players,
-as one COPY would be), computes the top entries with their previous ranks from the
-snapshot being replaced, and publishes both in one `rotate_snapshot.lua` call.
-Because scores only ever rise, copying upwards in score order reads every player
-at least once; one who rises during the copy is read again with the newer score.
+`take_snapshots` runs every 2 hours (the `leaderboard_snapshot` job). For each board:
+
+1. copy the scores in chunks (one COPY of a million-entry set would block Redis for
+   half a second). Scores only ever rise, so copying upwards in score order reads
+   every player at least once; one who rises during the copy is read again, newer;
+2. walk the frozen copy from the top and record each player's competition rank as
+   the score of a "ranks" set: a read then finds any player's previous rank with one
+   O(1) ZMSCORE, for a whole page at once. The same walk writes the ranks to SQL;
+3. compute the top entries (their previous ranks from the snapshot being replaced)
+   and publish the new ranks and the top document together (`rotate_snapshot.lua`).
 """
 
 from __future__ import annotations
@@ -45,95 +49,33 @@ def take_snapshots(engine: Engine) -> SnapshotReport:
 
 
 def snapshot_board(engine: Engine, board: Board) -> int:
-    """Snapshot one board; returns how many players its copy holds."""
-    copied = _copy_scores(engine, board.scores_key, board.snapshot_building_key)
+    """Snapshot one board; returns how many players it ranked."""
+    snapshot_ms = to_ms(engine.clock.now())
+    _copy_scores(engine, board.scores_key, board.snapshot_building_key)
+    ranked = _rank_copy(engine, board, snapshot_ms)
     size = engine.rules.leaderboards.snapshot_size
     total_players, _, *rows = engine.scripts.read_board(
-        keys=[board.scores_key, board.aggregates_key, board.snapshot_scores_key],
+        keys=[board.scores_key, board.aggregates_key, board.snapshot_ranks_key],
         args=["top", board.multiplier, 0, size],
     )
     document = {
-        "snapshot_at": to_ms(engine.clock.now()),
+        "snapshot_at": snapshot_ms,
         "total_players": int(total_players),
         "rows": [value.decode() if isinstance(value, bytes) else value for value in rows],
     }
     published = json.dumps(document, separators=(",", ":"))
     engine.scripts.rotate_snapshot(
-        keys=[board.snapshot_scores_key, board.snapshot_building_key, board.snapshot_top_key],
+        keys=[
+            board.snapshot_ranks_key,
+            board.snapshot_ranking_key,
+            board.snapshot_top_key,
+            board.snapshot_building_key,
+        ],
         args=[published, boards.seconds_to_expiry(engine, board.period)],
     )
     if engine.database_url:
-        _store_in_sql(engine, board, document["snapshot_at"], published)
-    return copied
-
-
-def _store_in_sql(engine: Engine, board: Board, snapshot_ms: int, document: str) -> None:
-    """The top document into `leaderboard_cache`; every player's rank into the aggregates.
-
-    rank_previous takes the rank_current it replaces, so SQL readers see movement too.
-    """
-    period_type, period, category = board.key_args()
-    with engine.sql.begin() as conn:
-        db.upsert(
-            conn,
-            db.leaderboard_cache,
-            [
-                {
-                    "period_type": period_type,
-                    "period": period,
-                    "category": category,
-                    "snapshot_ms": snapshot_ms,
-                    "document": document,
-                }
-            ],
-            update=["snapshot_ms", "document"],
-        )
-    multiplier = board.multiplier
-    position, rank, last_total = 0, 0, None
-    start = 0
-    while True:
-        page = engine.redis.zrevrange(
-            board.snapshot_scores_key, start, start + CHUNK - 1, withscores=True
-        )
-        if not page:
-            return
-        start += len(page)
-        players = [player for player, _ in page]
-        stored = engine.redis.hmget(board.aggregates_key, players)
-        rows = []
-        for (player, score), aggregates in zip(page, stored, strict=True):
-            composite = int(score)
-            total = composite // multiplier
-            position += 1
-            if total != last_total:
-                rank, last_total = position, total
-            exact, exams, questions, correct = (
-                (int(n) for n in aggregates.decode().split(":")) if aggregates else (total, 0, 0, 0)
-            )
-            rows.append(
-                {
-                    "player_id": player.decode(),
-                    "period_type": period_type,
-                    "period": period,
-                    "category": category,
-                    "total_score": exact,
-                    "exams_taken": exams,
-                    "questions": questions,
-                    "correct_answers": correct,
-                    "reached_s": multiplier - 1 - (composite - total * multiplier),
-                    "rank_current": rank,
-                    "rank_previous": None,
-                    "updated_ms": snapshot_ms,
-                }
-            )
-        with engine.sql.begin() as conn:
-            db.upsert(
-                conn,
-                db.quiz_leaderboard_aggregates,
-                rows,
-                update=["rank_current", "updated_ms"],
-                previous={"rank_previous": "rank_current"},
-            )
+        _store_document(engine, board, snapshot_ms, published)
+    return ranked
 
 
 def _copy_scores(engine: Engine, source: str, target: str) -> int:
@@ -152,3 +94,84 @@ def _copy_scores(engine: Engine, source: str, target: str) -> int:
             skip += at_last  # the whole chunk had the boundary score
         else:
             low, skip = repr(last), at_last
+
+
+def _rank_copy(engine: Engine, board: Board, snapshot_ms: int) -> int:
+    """Walk the frozen copy from the top: ranks into the new ranks set (and into SQL)."""
+    redis = engine.redis
+    redis.unlink(board.snapshot_ranking_key)
+    multiplier = board.multiplier
+    period_type, period, category = board.key_args()
+    position, rank, last_total, start = 0, 0, None, 0
+    while True:
+        page = redis.zrevrange(
+            board.snapshot_building_key, start, start + CHUNK - 1, withscores=True
+        )
+        if not page:
+            return position
+        start += len(page)
+        ranks, sql_rows = {}, []
+        stored = (
+            redis.hmget(board.aggregates_key, [player for player, _ in page])
+            if (engine.database_url)
+            else [None] * len(page)
+        )
+        for (player, score), aggregates in zip(page, stored, strict=True):
+            composite = int(score)
+            total = composite // multiplier
+            position += 1
+            if total != last_total:
+                rank, last_total = position, total
+            ranks[player] = rank
+            if engine.database_url:
+                exact, exams, questions, correct = (
+                    (int(n) for n in aggregates.decode().split(":"))
+                    if aggregates
+                    else (total, 0, 0, 0)
+                )
+                sql_rows.append(
+                    {
+                        "player_id": player.decode(),
+                        "period_type": period_type,
+                        "period": period,
+                        "category": category,
+                        "total_score": exact,
+                        "exams_taken": exams,
+                        "questions": questions,
+                        "correct_answers": correct,
+                        "reached_s": multiplier - 1 - (composite - total * multiplier),
+                        "rank_current": rank,
+                        "rank_previous": None,
+                        "updated_ms": snapshot_ms,
+                    }
+                )
+        redis.zadd(board.snapshot_ranking_key, ranks)
+        if sql_rows:
+            # rank_previous takes the rank_current it replaces: SQL readers see movement too.
+            with engine.sql.begin() as conn:
+                db.upsert(
+                    conn,
+                    db.quiz_leaderboard_aggregates,
+                    sql_rows,
+                    update=["rank_current", "updated_ms"],
+                    previous={"rank_previous": "rank_current"},
+                )
+
+
+def _store_document(engine: Engine, board: Board, snapshot_ms: int, document: str) -> None:
+    period_type, period, category = board.key_args()
+    with engine.sql.begin() as conn:
+        db.upsert(
+            conn,
+            db.leaderboard_cache,
+            [
+                {
+                    "period_type": period_type,
+                    "period": period,
+                    "category": category,
+                    "snapshot_ms": snapshot_ms,
+                    "document": document,
+                }
+            ],
+            update=["snapshot_ms", "document"],
+        )

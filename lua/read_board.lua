@@ -1,21 +1,24 @@
 --[[ read_board: a page of a board with ranks, aggregates and previous ranks.
 
 Ranks are standard competition ranks (1, 2, 2, 4) computed from the totals inside
-the composite scores; previous ranks come from the snapshot copy of the board, each
-in O(log N): 1 + the number of players whose snapshot total was higher.
+the composite scores: the first entry's rank is 1 + the number of players with a
+higher total (one ZCOUNT), the others follow from their positions. Aggregates come
+from one HMGET and previous ranks from one ZMSCORE on the snapshot's ranks, so a
+page costs three O(log N) steps however many entries it has.
 
 KEYS[1] scores            sorted set  player -> composite
 KEYS[2] aggregates        hash        player -> "score:exams:questions:correct"
-KEYS[3] snapshot scores   sorted set  the scores at the last snapshot (may not exist)
+KEYS[3] snapshot ranks    sorted set  player -> rank at the last snapshot (may not exist)
 
 ARGV[1] mode        "top" or "around"
 ARGV[2] multiplier  M of the board's composite scores
 ARGV[3] top: offset (0-based)      around: player id
 ARGV[4] top: limit                 around: entries on each side
 
-Returns {total players, index of the first entry (0-based), then per entry five
-values: player, total, rank, aggregates ("" if none), previous rank (-1 if none)},
-or {-1} in "around" mode when the player is not on the board.
+Returns {total players, index of the first entry (0-based), then per entry seven
+values: player, total, rank, exams, questions, correct answers (0 when the board has
+no aggregates for the player), previous rank (-1 if none)}, or {-1} in "around" mode
+when the player is not on the board.
 ]]
 
 local scores, aggregates, snapshot = KEYS[1], KEYS[2], KEYS[3]
@@ -35,39 +38,38 @@ else
   last = first + tonumber(ARGV[4]) - 1
 end
 
-local function above(key, total)
-  return redis.call('ZCOUNT', key, string.format('%d', (total + 1) * multiplier), '+inf')
-end
-
-local previous_by_total = {}
-local function previous_rank(player)
-  local score = redis.call('ZSCORE', snapshot, player)
-  if not score then
-    return -1
-  end
-  local total = math.floor(tonumber(score) / multiplier)
-  if not previous_by_total[total] then
-    previous_by_total[total] = above(snapshot, total) + 1
-  end
-  return previous_by_total[total]
-end
-
 local page = redis.call('ZREVRANGE', scores, first, last, 'WITHSCORES')
 local result = {total_players, first}
-local rank, last_total
+if #page == 0 then
+  return result
+end
+
+local players = {}
 for i = 1, #page, 2 do
-  local player = page[i]
-  local total = math.floor(tonumber(page[i + 1]) / multiplier)
+  players[#players + 1] = page[i]
+end
+local stored = redis.call('HMGET', aggregates, unpack(players))
+local previous = redis.call('ZMSCORE', snapshot, unpack(players))
+
+local rank, last_total
+for i, player in ipairs(players) do
+  local total = math.floor(tonumber(page[2 * i]) / multiplier)
   if last_total == nil then
-    rank = above(scores, total) + 1
+    rank = redis.call('ZCOUNT', scores, string.format('%d', (total + 1) * multiplier), '+inf') + 1
   elseif total ~= last_total then
-    rank = first + (i - 1) / 2 + 1
+    rank = first + i
   end
   last_total = total
+  local exams, questions, correct = 0, 0, 0
+  if stored[i] then
+    exams, questions, correct = string.match(stored[i], '^%d+:(%d+):(%d+):(%d+)$')
+  end
   result[#result + 1] = player
   result[#result + 1] = total
   result[#result + 1] = rank
-  result[#result + 1] = redis.call('HGET', aggregates, player) or ''
-  result[#result + 1] = previous_rank(player)
+  result[#result + 1] = tonumber(exams)
+  result[#result + 1] = tonumber(questions)
+  result[#result + 1] = tonumber(correct)
+  result[#result + 1] = previous[i] and tonumber(previous[i]) or -1
 end
 return result

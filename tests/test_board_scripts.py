@@ -14,20 +14,34 @@ SCORES, AGGREGATES = "qb:{lb:t}:scores", "qb:{lb:t}:aggregates"
 NOW_S = 1_795_600_000
 
 
-def update(redis, player, total, reached, exams, expire_at=NOW_S + 86_400):
+def player_args(player, total, reached, exams):
     composite = total * M + (M - 1 - reached)
+    return [player, composite, f"{total}:{exams}:{exams * 10}:{exams * 5}", exams]
+
+
+def update(redis, player, total, reached, exams, expire_at=NOW_S + 86_400):
     return Scripts(redis).update_board(
         keys=[SCORES, AGGREGATES],
+        args=[M, expire_at, NOW_S, *player_args(player, total, reached, exams)],
+    )
+
+
+def test_one_call_updates_many_players_and_answers_their_final_ranks(any_redis):
+    update(any_redis, "a", 60, 1, exams=1)
+    reply = Scripts(any_redis).update_board(
+        keys=[SCORES, AGGREGATES],
         args=[
-            player,
-            composite,
-            f"{total}:{exams}:{exams * 10}:{exams * 5}",
-            exams,
-            expire_at,
             M,
+            NOW_S + 60,
             NOW_S,
+            *player_args("b", 80, 2, 1),
+            *player_args("c", 60, 3, 1),
+            *player_args("b", 90, 4, 2),
         ],
     )
+    # b's first write (80) is ranked against the board as the call leaves it.
+    assert reply == [2, 80, 2, 60, 1, 90]
+    assert any_redis.hget(AGGREGATES, "b") == b"90:2:20:10"
 
 
 def test_board_writes_only_move_forward(any_redis):
@@ -71,28 +85,33 @@ NO_PROGRESS = json.dumps(
 )
 
 
-def record(redis, fingerprint="fp", score=10):
-    stats = [keys.player_board_stats("alice", t, "p") for t in ("weekly", "monthly", "yearly")]
+def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
+    """record_exams.lua for one exam, with a context that pays nothing."""
+    stats = [keys.player_board_stats(player, t, "p") for t in ("weekly", "monthly", "yearly")]
     player_keys = [
-        keys.wallet("alice"),
-        keys.ledger("alice"),
-        keys.player_outbox("alice"),
-        keys.daily("alice", "d"),
-        keys.streak("alice"),
-        keys.battle_pass("alice", "s"),
-        keys.pace("alice", 1),
+        keys.wallet(player),
+        keys.ledger(player),
+        keys.player_outbox(player),
+        keys.daily(player, "d"),
+        keys.streak(player),
+        keys.battle_pass(player, "s"),
+        keys.pace(player, 1),
     ]
-    args = [fingerprint, 3600, "math", score, 10, 5]
-    for _ in range(3):
-        args += [100, 4_000_000_000, M, 1000]
-    args += ["alice", 1_795_600_000_000, 10**12, NO_PROGRESS, 0]
-    args += ["weekly:w,monthly:m,yearly:y", "x1"]
-    return Scripts(redis).record_exam(
-        keys=[keys.exam("alice", "x1"), *stats, *player_keys], args=args
+    shared = [
+        1_795_600_000_000,
+        10**12,
+        3600,
+        ",".join([f"100:4000000000:{M}:1000"] * 3),
+        "weekly:w,monthly:m,yearly:y",
+        NO_PROGRESS,
+    ]
+    exam = [fingerprint, player, exam_id, "math", score, 10, 5, 0]
+    return Scripts(redis).record_exams(
+        keys=[keys.exam(player, exam_id), *stats, *player_keys], args=[*shared, *exam]
     )
 
 
-def test_record_exam_codes(any_redis):
+def test_record_exams_codes(any_redis):
     code, result = record(any_redis)
     assert code == 0
     rows = json.loads(result)["boards"]
@@ -102,14 +121,11 @@ def test_record_exam_codes(any_redis):
     assert record(any_redis) == [2, result]  # counted, summary not stored yet
     assert record(any_redis, fingerprint="other")[0] == -2
 
-    kept = Scripts(any_redis).store_exam_summary(keys=[keys.exam("alice", "x1")], args=['{"a":1}'])
-    assert kept == b'{"a":1}'
-    again = Scripts(any_redis).store_exam_summary(keys=[keys.exam("alice", "x1")], args=['{"b":2}'])
-    assert again == b'{"a":1}'
-    assert record(any_redis) == [1, b'{"a":1}']
+    any_redis.hsetnx(keys.exam("alice", "x1"), "summary", '{"a":1}')
+    assert record(any_redis) == [1, b'{"a":1}']  # answered with the stored summary
 
 
-def test_record_exam_caps_the_composite_but_keeps_the_exact_total(any_redis):
+def test_record_exams_caps_the_composite_but_keeps_the_exact_total(any_redis):
     code, result = record(any_redis, score=5000)
     assert code == 0
     rows = json.loads(result)["boards"]

@@ -120,7 +120,7 @@ def test_a_lost_board_write_is_completed_by_the_replay(engine):
     """Step 1 counted the exam but the process died before writing the boards."""
     exam = Exam("attempt-1", "math", 40, 10, 10)
     frame = exams.Frame.at(engine, engine.clock.now())
-    code, _ = exams.count_into_aggregates(engine, frame, "alice", exam)
+    code, _ = exams.count_into_aggregates(engine, frame, [("alice", exam)])
     assert code == exams.NEW
     assert table(engine) == []
 
@@ -320,17 +320,20 @@ def test_snapshot_entries_carry_their_movement_against_the_previous_snapshot(eng
     ]
 
 
-def test_snapshot_copies_every_player_even_with_many_equal_scores(engine, monkeypatch):
+def test_snapshot_ranks_every_player_even_with_many_equal_scores(engine, monkeypatch):
     monkeypatch.setattr(snapshots, "CHUNK", 7)
     for n in range(30):
-        play(engine, f"p{n:02d}", 10 if n < 20 else n)
+        play(engine, f"p{n:02d}", 10 if n < 20 else n)  # p20..p29 score 20..29, the rest 10
     board = boards.resolve(engine, "weekly")
-    copied = snapshots.snapshot_board(engine, board)
-    assert copied >= 30
-    assert engine.redis.zcard(board.snapshot_scores_key) == 30
-    assert engine.redis.zrange(
-        board.snapshot_scores_key, 0, -1, withscores=True
-    ) == engine.redis.zrange(board.scores_key, 0, -1, withscores=True)
+    assert snapshots.snapshot_board(engine, board) == 30
+    ranks = {
+        p.decode(): int(r)
+        for p, r in engine.redis.zrange(board.snapshot_ranks_key, 0, -1, withscores=True)
+    }
+    assert ranks == {f"p{n:02d}": 30 - n for n in range(20, 30)} | {
+        f"p{n:02d}": 11 for n in range(20)
+    }
+    assert not engine.redis.exists(board.snapshot_building_key)
 
 
 def test_snapshot_runs_over_every_current_board(engine):

@@ -28,6 +28,14 @@ from web.schemas import (
 API_VERSION = "1.0.0"
 
 
+def before_each_request() -> None:
+    """Every check that runs before a view, in order, as one hook (one call per request)."""
+    monitoring.start_timer()
+    auth.authenticate()
+    monitoring.protect_dashboard()
+    security.check_request()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -67,6 +75,7 @@ def create_app(
         queue_client = redis_client or redis.Redis.from_url(settings.queue_redis_url)
     app.extensions["questboard.queue"] = Queue(QUEUE, connection=queue_client)
     monitoring.init_app(app, settings.queue_redis_url)
+    app.before_request(before_each_request)
 
     from web import (
         ads,

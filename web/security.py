@@ -5,6 +5,11 @@ a banned player or address 403 `banned`, a route over its limit 429 `rate_limite
 with `Retry-After`. Admin routes are not subject to these: admins must be able to
 act on banned players.
 
+Player bans and per-player limits apply to the player's own routes,
+`/v1/players/{player_id}/...`, where that player is the one acting. On a leaderboard
+read (`/v1/leaderboards/.../players/{player_id}`) the player is only looked at, so
+only the address checks apply, when the request carries `X-Player-IP`.
+
 Rate limits use the `limits` library's moving window on Redis (the engine's Redis),
 so they hold across gunicorn workers and web nodes. Each route group has a limit per
 player (the path's player id) and per player address, from the rules' `[security]`.
@@ -26,6 +31,7 @@ from web.errors import ApiError
 from web.extensions import get_engine
 
 ADDRESS_HEADER = "X-Player-IP"
+PLAYER_PREFIX = "/v1/players/"
 
 # Endpoint -> the rules' rate-limit group; anything else is "default".
 ROUTE_GROUPS = {
@@ -57,7 +63,9 @@ def check_request() -> None:
                 {ADDRESS_HEADER: ["Must be an IPv4 or IPv6 address."]},
             ) from None
         g.player_address = str(address)
-    player_id = (request.view_args or {}).get("player_id")
+    player_id = None
+    if request.path.startswith(PLAYER_PREFIX):
+        player_id = (request.view_args or {}).get("player_id")
     if request.url_rule is None or (player_id is None and address is None):
         return
     engine = get_engine()
@@ -105,4 +113,3 @@ def init_app(app: Flask, redis_client) -> None:
         "redis://", connection_pool=redis_client.connection_pool, key_prefix=keys.RATE_LIMIT_PREFIX
     )
     app.extensions["questboard.limiter"] = MovingWindowRateLimiter(storage)
-    app.before_request(check_request)

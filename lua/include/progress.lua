@@ -10,12 +10,19 @@ The including script defines these locals first (and includes wallet before this
            season {id, xp_per_level, rewards {"<level>": reward}} (absent: no season),
            caps {kind: {resource: amount}} (daily earning caps), pace_limit
 
-Provides too_fast(), pay_reward(reward, kind, reason, ref), claim_bonus(),
+Provides reset_progress(), too_fast(), pay_reward(reward, kind, reason, ref), claim_bonus(),
 advance(event, amount), add_xp(amount), finish_day() and the `progress` table that
 tells the caller what happened, including `violations` of the earning caps.
 ]]
 
-local progress = {missions = {}, level_rewards = {}, violations = {}}
+local progress, daily_created
+
+-- A script that handles several players calls this before each one.
+local function reset_progress()
+  progress = {missions = {}, level_rewards = {}, violations = {}}
+  daily_created = false
+end
+reset_progress()
 
 -- Rapid fire: count this state change in the current second; true when over the limit.
 local function too_fast()
@@ -113,6 +120,7 @@ local function claim_bonus()
   if redis.call('HSETNX', DAILY, 'bonus', NOW) == 0 then
     return false
   end
+  daily_created = true  -- the day's first activity creates the day's hash
   local last = redis.call('HMGET', STREAK, 'last_day', 'streak', 'best')
   local last_day = tonumber(last[1] or '-1')
   if last_day >= CTX.day then
@@ -136,7 +144,9 @@ local function claim_bonus()
 end
 
 local function finish_day()
-  redis.call('EXPIRE', DAILY, CTX.daily_expire_at - math.floor(tonumber(NOW) / 1000))
+  if daily_created then
+    redis.call('EXPIRE', DAILY, CTX.daily_expire_at - math.floor(tonumber(NOW) / 1000))
+  end
   progress.streak = tonumber(redis.call('HGET', STREAK, 'streak') or '0')
   return cjson.encode(progress)
 end

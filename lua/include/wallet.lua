@@ -4,7 +4,7 @@ The including script defines these locals first:
   WALLET, LEDGER, OUTBOX   keys: the player's wallet hash and ledger stream, the shard outbox
   PLAYER, NOW, MAX_BALANCE the player id, the engine clock (ms), the balance limit
 
-Provides wallet_refusal(changes), wallet_apply(changes, kind, reason, ref, fp),
+Provides reset_wallet(), wallet_refusal(changes), wallet_apply(changes, kind, reason, ref, fp),
 wallet_reward(reward, kind, reason, ref) and balances_json(). `fp` is the fingerprint of
 the request that made the change (kept in the outbox entry, so the idempotency record
 can be rebuilt from SQL); rewards have none. `changes` is a flat list
@@ -12,8 +12,18 @@ resource, delta, ...; `reward` a table resource -> amount. Every change appends 
 entry to the player's ledger and the shard outbox: the ledger sums to the wallet.
 ]]
 
-local balances, held = {}, {}
-do
+local balances, held
+
+-- A script that handles several players calls this before each one.
+local function reset_wallet()
+  balances, held = nil, nil
+end
+
+local function load_wallet()  -- read once, on first use: most exams pay nothing
+  if balances then
+    return
+  end
+  balances, held = {}, {}
   local flat = redis.call('HGETALL', WALLET)
   for i = 1, #flat, 2 do
     held[#held + 1] = flat[i]
@@ -31,11 +41,13 @@ local function amounts_json(names, values)
 end
 
 local function balances_json()
+  load_wallet()
   return amounts_json(held, balances)
 end
 
 -- nil when every change fits; else the refusal code (-1 funds, -3 limit) and its details.
 local function wallet_refusal(changes)
+  load_wallet()
   for i = 1, #changes, 2 do
     local resource, delta = changes[i], tonumber(changes[i + 1])
     local balance = balances[resource] or 0
@@ -53,6 +65,7 @@ end
 
 -- Apply checked changes and append the ledger entry; returns the transaction id and deltas.
 local function wallet_apply(changes, kind, reason, ref, fp)
+  load_wallet()
   local names, deltas, updates = {}, {}, {}
   for i = 1, #changes, 2 do
     local resource, delta = changes[i], tonumber(changes[i + 1])
@@ -78,6 +91,7 @@ end
 
 -- Pay a reward, each amount cut to what fits under MAX_BALANCE; nil if nothing fits.
 local function wallet_reward(reward, kind, reason, ref)
+  load_wallet()
   local changes = {}
   local names = {}
   for resource in pairs(reward) do

@@ -1,0 +1,166 @@
+--[[ record_exams: count exam attempts into their players' aggregates, each exactly once,
+with everything each earns: the day's login bonus if it is the player's first activity
+of the game day, mission progress and rewards, battle-pass XP and level rewards (see
+include/progress.lua), each balance change with its ledger entry.
+
+One call takes any number of exams whose players share one shard (one hash slot):
+the context is decoded once and the script is invoked once for the whole group.
+
+For each period type (weekly, monthly, yearly) the player's stats hash holds, per
+board category ("global" and the exam's category), the exact sums: score, exams,
+questions, correct, and `reached`, the second (from the period's start) at which
+the current score was reached. From them the script computes each board's
+composite score, total * M + (M - 1 - reached), which ranks higher totals first and,
+among equal totals, the player who reached it first. The caller then writes the
+composites to the boards (another slot each), which is safe to repeat.
+
+KEYS, eleven per exam, in this order:
+  1 exam record    hash   fp, result, summary; expires after ARGV[3] seconds
+  2 weekly stats   hash   <category>:<score|exams|questions|correct|reached>
+  3 monthly stats  hash   likewise
+  4 yearly stats   hash   likewise
+  5 wallet         hash   resource -> balance
+  6 ledger         stream the player's ledger
+  7 outbox         stream the shard's entries awaiting persistence (ledger entries, and
+                          one "state" entry per exam naming the periods it changed)
+  8 daily          hash   the player's counters for this game day
+  9 streak         hash   last_day, streak, best
+  10 season        hash   battle-pass xp and rewarded_level
+  11 pace          string the player's state changes in the current second
+
+ARGV[1] now           engine clock, ms
+ARGV[2] max balance
+ARGV[3] record ttl    seconds
+ARGV[4] periods       per period type "elapsed:expire_at:M:cap", comma-separated: seconds
+                      since the period started, expire-at (unix s, engine time) for its
+                      stats, multiplier M, largest total the composite can carry
+ARGV[5] period names  "weekly:<name>,monthly:<name>,yearly:<name>", for the outbox
+ARGV[6] context (JSON) see include/progress.lua
+ARGV[7..] eight per exam: fingerprint, player id, exam id, category, score, questions,
+          correct answers, battle-pass XP the exam itself gives
+
+Returns two values per exam, {code, json}:
+   0  counted:             result {"boards": six arrays (score, exams, questions, correct,
+                           composite), "progress": {...}}
+                           in the order weekly global, weekly category, monthly ..., yearly ...
+   1  replay, answered:    the stored summary (JSON)
+   2  replay, unanswered:  the stored result, for the caller to finish the boards
+  -2  exam id reused with another content: {"fp"}
+  -5  rapid fire: {"limit","count"}; nothing counted
+]]
+
+local NOW, MAX_BALANCE, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local NOW_S = math.floor(tonumber(NOW) / 1000)
+local period_names = ARGV[5]
+local CTX = cjson.decode(ARGV[6])
+
+local PERIODS = {}
+for elapsed, expire_at, multiplier, cap in string.gmatch(ARGV[4], '(%d+):(%d+):(%d+):(%d+)') do
+  PERIODS[#PERIODS + 1] = {tonumber(elapsed), tonumber(expire_at), tonumber(multiplier),
+    tonumber(cap)}
+end
+
+-- The current exam's keys and player; the included functions read these.
+local WALLET, LEDGER, OUTBOX, DAILY, STREAK, SEASON, PACE, PLAYER
+
+--- @include "wallet"
+--- @include "progress"
+
+local FIELDS = {':score', ':exams', ':questions', ':correct', ':reached'}
+local season_id = ''
+if CTX.season then
+  season_id = CTX.season.id
+end
+
+local function count(k, a)
+  local record = KEYS[k]
+  local fingerprint, exam_id, category = ARGV[a], ARGV[a + 2], ARGV[a + 3]
+  local score, questions = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
+  local correct, xp = tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
+
+  local seen = redis.call('HMGET', record, 'fp', 'summary', 'result')
+  if seen[1] then
+    if seen[1] ~= fingerprint then
+      return -2, '{"fp":"' .. fingerprint .. '"}'
+    end
+    if seen[2] then
+      return 1, seen[2]
+    end
+    return 2, seen[3]
+  end
+
+  WALLET, LEDGER, OUTBOX = KEYS[k + 4], KEYS[k + 5], KEYS[k + 6]
+  DAILY, STREAK, SEASON, PACE = KEYS[k + 7], KEYS[k + 8], KEYS[k + 9], KEYS[k + 10]
+  PLAYER = ARGV[a + 1]
+  reset_wallet()
+  reset_progress()
+
+  local fast = too_fast()
+  if fast then
+    return -5, string.format('{"limit":%d,"count":%d}', CTX.pace_limit, fast)
+  end
+
+  local boards = {}
+  for period = 1, 3 do
+    local stats = KEYS[k + period]
+    local elapsed, expire_at, multiplier, cap = unpack(PERIODS[period])
+    -- Both boards of the period (global and the category) in one read and one write.
+    local names = {}
+    for _, board in ipairs({'global', category}) do
+      for _, field in ipairs(FIELDS) do
+        names[#names + 1] = board .. field
+      end
+    end
+    local now = redis.call('HMGET', stats, unpack(names))
+    local updates = {}
+    for b = 0, 1 do
+      local o = b * 5
+      local total = tonumber(now[o + 1] or '0') + score
+      local exams = tonumber(now[o + 2] or '0') + 1
+      local asked = tonumber(now[o + 3] or '0') + questions
+      local right = tonumber(now[o + 4] or '0') + correct
+      local reached = tonumber(now[o + 5] or elapsed)
+      if score > 0 then
+        reached = elapsed
+      end
+      local values = {string.format('%d', total), exams, asked, right, reached}
+      for f = 1, 5 do
+        updates[#updates + 1] = names[o + f]
+        updates[#updates + 1] = values[f]
+      end
+      local composite = math.min(total, cap) * multiplier + (multiplier - 1 - reached)
+      boards[#boards + 1] = string.format('[%d,%d,%d,%d,%d]', total, exams, asked, right,
+        composite)
+    end
+    redis.call('HSET', stats, unpack(updates))
+    if not now[2] then  -- a new stats hash: it lives as long as the period is kept
+      redis.call('EXPIRE', stats, expire_at - NOW_S)
+    end
+  end
+
+  claim_bonus()
+  advance('solve_questions', correct)
+  advance('complete_exam', 1)
+  if correct == questions then
+    advance('perfect_exam', 1)
+  end
+  add_xp(xp)
+
+  redis.call('XADD', OUTBOX, '*', 'player', PLAYER, 'type', 'state', 'periods', period_names,
+    'season', season_id, 'at', NOW, 'exam', exam_id)
+
+  local result = '{"boards":[' .. table.concat(boards, ',') .. '],"progress":'
+    .. finish_day() .. '}'
+  redis.call('HSET', record, 'fp', fingerprint, 'result', result)
+  redis.call('EXPIRE', record, ttl)
+  return 0, result
+end
+
+local replies = {}
+local exams = (#ARGV - 6) / 8
+for i = 0, exams - 1 do
+  local code, payload = count(i * 11 + 1, 7 + i * 8)
+  replies[#replies + 1] = code
+  replies[#replies + 1] = payload
+end
+return replies
