@@ -175,38 +175,45 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
     return restored
 
 
-def _battle_passes(engine: Engine, progress: Progress) -> int:
-    table = db.user_battle_pass
+def _restore_hashes(engine: Engine, progress: Progress, step: str, table, hash_of) -> int:
+    """Every row of `table` back into the hash `hash_of(row)` names, with its fields."""
     total = _count(engine, table)
     done = 0
     for rows in _stream(engine, select(table)):
         pipe = engine.redis.pipeline(transaction=False)
         for row in rows:
-            pipe.hset(
-                keys.battle_pass(row["player_id"], row["season_id"]),
-                mapping={"xp": row["xp"], "rewarded_level": row["rewarded_level"]},
-            )
+            key, fields = hash_of(row)
+            pipe.hset(key, mapping=fields)
         pipe.execute()
         done += len(rows)
-        progress("battle_pass", done, total)
+        progress(step, done, total)
     return done
+
+
+def _battle_passes(engine: Engine, progress: Progress) -> int:
+    return _restore_hashes(
+        engine,
+        progress,
+        "battle_pass",
+        db.user_battle_pass,
+        lambda row: (
+            keys.battle_pass(row["player_id"], row["season_id"]),
+            {"xp": row["xp"], "rewarded_level": row["rewarded_level"]},
+        ),
+    )
 
 
 def _streaks(engine: Engine, progress: Progress) -> int:
-    table = db.user_streaks
-    total = _count(engine, table)
-    done = 0
-    for rows in _stream(engine, select(table)):
-        pipe = engine.redis.pipeline(transaction=False)
-        for row in rows:
-            pipe.hset(
-                keys.streak(row["player_id"]),
-                mapping={"last_day": row["last_day"], "streak": row["streak"], "best": row["best"]},
-            )
-        pipe.execute()
-        done += len(rows)
-        progress("streaks", done, total)
-    return done
+    return _restore_hashes(
+        engine,
+        progress,
+        "streaks",
+        db.user_streaks,
+        lambda row: (
+            keys.streak(row["player_id"]),
+            {"last_day": row["last_day"], "streak": row["streak"], "best": row["best"]},
+        ),
+    )
 
 
 def _exam_attempts(engine: Engine, progress: Progress) -> int:

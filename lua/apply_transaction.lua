@@ -34,12 +34,11 @@ local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local PLAYER, NOW, MAX_BALANCE = ARGV[1], ARGV[4], tonumber(ARGV[7])
 local kind, reason, fingerprint, ttl, reference = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[8]
 
-local recorded = redis.call('GET', IDEM)
-if recorded then
-  if cjson.decode(recorded).fp ~= fingerprint then
-    return {-2, '{"fp":"' .. fingerprint .. '"}'}
-  end
-  return {1, recorded}
+--- @include "replay"
+
+local replay_code, replay = replayed(IDEM, fingerprint)
+if replay_code then
+  return {replay_code, replay}
 end
 
 --- @include "wallet"

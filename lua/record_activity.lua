@@ -45,13 +45,12 @@ local PLAYER, NOW, MAX_BALANCE = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local fingerprint, ttl, reference = ARGV[4], ARGV[5], ARGV[6]
 local kind, reason, event, cap = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
 
+--- @include "replay"
+
 if fingerprint ~= '' then
-  local recorded = redis.call('GET', IDEM)
-  if recorded then
-    if cjson.decode(recorded).fp ~= fingerprint then
-      return {-2, '{"fp":"' .. fingerprint .. '"}'}
-    end
-    return {1, recorded}
+  local replay_code, replay = replayed(IDEM, fingerprint)
+  if replay_code then
+    return {replay_code, replay}
   end
 end
 
