@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-leaderboards lint clean
+.PHONY: run test bench bench-leaderboards bench-jobs lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ bench: $(STAMP)
 
 bench-leaderboards: $(STAMP)
 	$(BIN)/python -m bench.leaderboards
+
+bench-jobs: $(STAMP)
+	$(BIN)/python -m bench.jobs
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

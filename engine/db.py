@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
     create_engine,
 )
 from sqlalchemy.dialects import mysql, sqlite
@@ -219,25 +220,38 @@ def upsert(
     rows: Sequence[dict],
     update: Sequence[str],
     previous: dict[str, str] | None = None,
+    newer: str | None = None,
 ) -> None:
     """Insert rows or update columns `update` of existing ones (by primary key).
 
     `previous` maps a column to another whose *old* value it takes first (e.g.
-    rank_previous <- rank_current), before `update` overwrites it.
+    rank_previous <- rank_current), before `update` overwrites it. With `newer`, a
+    row is only updated when its `newer` column (a time) is not older than the stored
+    one, so an older write arriving late does not overwrite a newer one.
     """
     if not rows:
         return
     previous = previous or {}
     if conn.dialect.name == "mysql":
         statement = mysql.insert(table)
-        # MySQL assigns left to right: the `previous` copies must come first, in order.
+        incoming = statement.inserted
+        # MySQL assigns left to right: the `previous` copies come first, the guard last.
         ordered = [(name, table.c[source]) for name, source in previous.items()]
-        ordered += [(name, statement.inserted[name]) for name in update]
+        for name in sorted(update, key=lambda column: column == newer):
+            value = incoming[name]
+            if newer is not None:
+                value = case((incoming[newer] >= table.c[newer], value), else_=table.c[name])
+            ordered.append((name, value))
         statement = statement.on_duplicate_key_update(ordered)
     elif conn.dialect.name == "sqlite":
         statement = sqlite.insert(table)
+        incoming = statement.excluded
         values = {name: table.c[source] for name, source in previous.items()}
-        values |= {name: statement.excluded[name] for name in update}
+        for name in update:
+            value = incoming[name]
+            if newer is not None:
+                value = case((incoming[newer] >= table.c[newer], value), else_=table.c[name])
+            values[name] = value
         statement = statement.on_conflict_do_update(
             index_elements=[column.name for column in table.primary_key], set_=values
         )

@@ -31,7 +31,8 @@ from engine.clock import to_ms
 from engine.runtime import Engine
 
 GROUP = "persist"
-BATCH = 5_000
+BATCH = 10_000
+XP_KINDS = ("mission_reward", "level_reward")  # rewards that come with battle-pass XP
 CLAIM_IDLE_MS = 60_000
 
 
@@ -158,71 +159,79 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
 
 
 def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
+    """One SQL transaction for a batch: the ledger rows and what they changed.
+
+    Balances come from the batch itself (each ledger entry carries the wallet after
+    it), only for the resources the batch changed, and a balance is never replaced
+    by an older one. Only what the batch can have changed is read from Redis: the
+    aggregates of the periods its exams touched, the battle pass of players who
+    gained XP, the streak of players who claimed a bonus.
+    """
     now_ms = to_ms(engine.clock.now())
-    players = sorted(batch.players)
+    latest: dict[str, tuple[int, dict]] = {}  # player -> (at, balances after)
+    changed: dict[str, set[str]] = {}  # player -> resources changed in this batch
+    streak_players, xp_players = set(), set(batch.periods)
+    for row in batch.ledger:
+        player = row["player_id"]
+        if player not in latest or row["at_ms"] >= latest[player][0]:
+            latest[player] = (row["at_ms"], json.loads(row["balances_after"]))
+        changed.setdefault(player, set()).update(json.loads(row["deltas"]))
+        if row["kind"] == "login_bonus":
+            streak_players.add(player)
+        elif row["kind"] in XP_KINDS:
+            xp_players.add(player)
+    balances = [
+        {
+            "player_id": player,
+            "resource": resource,
+            "balance": latest[player][1][resource],
+            "updated_ms": latest[player][0],
+        }
+        for player in sorted(changed)
+        for resource in sorted(changed[player])
+        if resource in latest[player][1]
+    ]
+
     current_season = engine.rules.battle_pass.season_on(
         engine.calendar.game_day(engine.clock.now())
     )
     pipe = engine.redis.pipeline(transaction=False)
-    for player in players:
-        pipe.hgetall(keys.wallet(player))
+    plan: list[tuple[str, str, object]] = []
+    for player in sorted(streak_players):
         pipe.hgetall(keys.streak(player))
-    plan: list[tuple[str, str, tuple[str, str] | str]] = []
-    for player in players:
-        for period in sorted(batch.periods.get(player, ())):
+        plan.append(("streak", player, None))
+    for player in sorted(batch.periods):
+        for period in sorted(batch.periods[player]):
             pipe.hgetall(keys.player_board_stats(player, *period))
             plan.append(("stats", player, period))
+    for player in sorted(xp_players):
         seasons = set(batch.seasons.get(player, ()))
         if current_season is not None:
             seasons.add(current_season.season_id)
         for season in sorted(seasons):
             pipe.hmget(keys.battle_pass(player, season), "xp", "rewarded_level")
             plan.append(("season", player, season))
-    for player, exam_id, _ in batch.exams:
+    for player, exam_id, at_ms in batch.exams:
         pipe.hmget(keys.exam(player, exam_id), "fp", "summary")
-    replies = pipe.execute()
-    exam_replies = replies[len(replies) - len(batch.exams) :] if batch.exams else []
-    replies = replies[: len(replies) - len(batch.exams)]
-    attempts = [
-        {
-            "player_id": player,
-            "exam_id": exam_id,
-            "fingerprint": fp.decode(),
-            "summary": summary.decode() if summary else None,
-            "at_ms": at_ms,
-        }
-        for (player, exam_id, at_ms), (fp, summary) in zip(batch.exams, exam_replies, strict=True)
-        if fp is not None
-    ]
+        plan.append(("exam", player, (exam_id, at_ms)))
+    replies = pipe.execute() if plan else []
 
-    balances, streaks = [], []
-    for index, player in enumerate(players):
-        wallet, streak = replies[2 * index], replies[2 * index + 1]
-        for resource, amount in wallet.items():
-            balances.append(
-                {
-                    "player_id": player,
-                    "resource": resource.decode(),
-                    "balance": int(amount),
-                    "updated_ms": now_ms,
-                }
-            )
-        if streak:
+    streaks, aggregates, passes, attempts = [], [], [], []
+    xp_per_level = engine.rules.battle_pass.xp_per_level
+    for (what, player, target), reply in zip(plan, replies, strict=True):
+        if what == "streak" and reply:
             streaks.append(
                 {
                     "player_id": player,
-                    "last_day": int(streak[b"last_day"]),
-                    "streak": int(streak[b"streak"]),
-                    "best": int(streak.get(b"best", 0)),
+                    "last_day": int(reply[b"last_day"]),
+                    "streak": int(reply[b"streak"]),
+                    "best": int(reply.get(b"best", 0)),
                     "updated_ms": now_ms,
                 }
             )
-    aggregates, passes = [], []
-    xp_per_level = engine.rules.battle_pass.xp_per_level
-    for (what, player, target), reply in zip(plan, replies[2 * len(players) :], strict=True):
-        if what == "stats":
+        elif what == "stats":
             aggregates.extend(_aggregate_rows(player, target, reply, now_ms))
-        elif reply[0] is not None:
+        elif what == "season" and reply[0] is not None:
             xp = int(reply[0])
             passes.append(
                 {
@@ -234,10 +243,23 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
                     "updated_ms": now_ms,
                 }
             )
+        elif what == "exam" and reply[0] is not None:
+            exam_id, at_ms = target
+            attempts.append(
+                {
+                    "player_id": player,
+                    "exam_id": exam_id,
+                    "fingerprint": reply[0].decode(),
+                    "summary": reply[1].decode() if reply[1] else None,
+                    "at_ms": at_ms,
+                }
+            )
 
     with engine.sql.begin() as conn:
         report.ledger_rows += db.insert_ignore(conn, db.user_resource_logs, batch.ledger)
-        db.upsert(conn, db.user_resources, balances, update=["balance", "updated_ms"])
+        db.upsert(
+            conn, db.user_resources, balances, update=["balance", "updated_ms"], newer="updated_ms"
+        )
         db.upsert(
             conn,
             db.quiz_leaderboard_aggregates,
@@ -261,7 +283,7 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
             conn, db.user_streaks, streaks, update=["last_day", "streak", "best", "updated_ms"]
         )
         db.upsert(conn, db.quiz_exam_attempts, attempts, update=["summary"])
-    report.players += len(players)
+    report.players += len(batch.players)
 
 
 def _aggregate_rows(player: str, period: tuple[str, str], stats: dict, now_ms: int) -> list[dict]:

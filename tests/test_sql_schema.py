@@ -122,3 +122,30 @@ def test_bulk_writes_are_idempotent(sql_url):
             assert tuple(ranks) == (3, 5)
     finally:
         sql.dispose()
+
+
+def test_a_guarded_upsert_keeps_the_newer_row(sql_url):
+    sql = db.connect(sql_url)
+    row = {"player_id": "alice", "resource": "coins"}
+    try:
+        with sql.begin() as conn:
+            for balance, at in ((10, 200), (5, 100), (12, 200), (20, 300)):
+                db.upsert(
+                    conn,
+                    db.user_resources,
+                    [row | {"balance": balance, "updated_ms": at}],
+                    update=["balance", "updated_ms"],
+                    newer="updated_ms",
+                )
+                stored = conn.execute(
+                    sqlalchemy.select(db.user_resources.c.balance, db.user_resources.c.updated_ms)
+                ).one()
+                expected = {
+                    (10, 200): (10, 200),
+                    (5, 100): (10, 200),
+                    (12, 200): (12, 200),
+                    (20, 300): (20, 300),
+                }[(balance, at)]
+                assert tuple(stored) == expected
+    finally:
+        sql.dispose()
