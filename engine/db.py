@@ -12,9 +12,11 @@ on natural keys, upserts), never a round trip per row.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
+import pymysql
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -198,15 +200,81 @@ def connect(url: str) -> Engine:
     options: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
+    elif url.startswith("mysql+pymysql"):
+        options["connect_args"] = {"local_infile": True}  # bulk loads, see insert_ignore
     return create_engine(url, **options)
+
+
+def _mysql_executemany(conn: Connection, sql: str, columns: list[str], rows) -> int:
+    """Run a multi-row statement on the DBAPI cursor of `conn`'s transaction.
+
+    PyMySQL folds executemany of one INSERT into multi-row statements; passing tuples
+    (not the dicts SQLAlchemy would build) spares half of the Python work per row.
+    """
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _mysql_insert(table: Table, columns: list[str], prefix: str = "") -> str:
+    names = ", ".join(f"`{c}`" for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    return f"INSERT {prefix}INTO `{table.name}` ({names}) VALUES ({marks})"
+
+
+BULK_LOAD_ROWS = 1_000  # from this many rows, MySQL inserts load a file (LOAD DATA)
+LOAD_DATA_REFUSED = (1148, 2068, 3948)  # server or client has local_infile off
+_bulk_load_refused = False  # the server refuses LOAD DATA LOCAL: use multi-row INSERTs
+
+
+def _tsv(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    return text
+
+
+def _mysql_load(conn: Connection, table: Table, columns: list[str], rows) -> int:
+    """LOAD DATA LOCAL INFILE ... IGNORE: the server parses a tab-separated file, which
+    costs a fraction of formatting the same rows into SQL in Python."""
+    lines = "".join("\t".join(_tsv(row[c]) for c in columns) + "\n" for row in rows)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".tsv") as data:
+        data.write(lines)
+        data.flush()
+        names = ", ".join(f"`{c}`" for c in columns)
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.execute(
+                f"LOAD DATA LOCAL INFILE %s IGNORE INTO TABLE `{table.name}` "
+                "CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+                f"LINES TERMINATED BY '\\n' ({names})",
+                (data.name,),
+            )
+            return cursor.rowcount
+        finally:
+            cursor.close()
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict]) -> int:
     """Insert rows, skipping those whose unique key exists; returns rows inserted."""
+    global _bulk_load_refused
     if not rows:
         return 0
     if conn.dialect.name == "mysql":
-        statement = mysql.insert(table).prefix_with("IGNORE")
+        columns = list(rows[0])
+        if len(rows) >= BULK_LOAD_ROWS and not _bulk_load_refused:
+            try:
+                return _mysql_load(conn, table, columns, rows)
+            except pymysql.MySQLError as error:
+                if error.args[0] not in LOAD_DATA_REFUSED:
+                    raise
+                _bulk_load_refused = True  # the server does not allow it: never again
+        return _mysql_executemany(conn, _mysql_insert(table, columns, "IGNORE "), columns, rows)
     elif conn.dialect.name == "sqlite":
         statement = sqlite.insert(table).on_conflict_do_nothing()
     else:  # pragma: no cover - other dialects are not supported
@@ -233,17 +301,18 @@ def upsert(
         return
     previous = previous or {}
     if conn.dialect.name == "mysql":
-        statement = mysql.insert(table)
-        incoming = statement.inserted
         # MySQL assigns left to right: the `previous` copies come first, the guard last.
-        ordered = [(name, table.c[source]) for name, source in previous.items()]
+        assignments = [f"`{name}` = `{source}`" for name, source in previous.items()]
         for name in sorted(update, key=lambda column: column == newer):
-            value = incoming[name]
+            value = f"VALUES(`{name}`)"
             if newer is not None:
-                value = case((incoming[newer] >= table.c[newer], value), else_=table.c[name])
-            ordered.append((name, value))
-        statement = statement.on_duplicate_key_update(ordered)
-    elif conn.dialect.name == "sqlite":
+                value = f"IF(VALUES(`{newer}`) >= `{newer}`, {value}, `{name}`)"
+            assignments.append(f"`{name}` = {value}")
+        columns = list(rows[0])
+        sql = _mysql_insert(table, columns) + " ON DUPLICATE KEY UPDATE " + ", ".join(assignments)
+        _mysql_executemany(conn, sql, columns, rows)
+        return
+    if conn.dialect.name == "sqlite":
         statement = sqlite.insert(table)
         incoming = statement.excluded
         values = {name: table.c[source] for name, source in previous.items()}

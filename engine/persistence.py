@@ -31,7 +31,7 @@ from engine.clock import to_ms
 from engine.runtime import Engine
 
 GROUP = "persist"
-BATCH = 10_000
+BATCH = 20_000
 XP_KINDS = ("mission_reward", "level_reward")  # rewards that come with battle-pass XP
 CLAIM_IDLE_MS = 60_000
 

@@ -130,13 +130,19 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
     total = _count(engine, table)
     done = restored = 0
     query = select(table).order_by(table.c.period_type, table.c.period, table.c.category)
-    calendar = engine.calendar
+    periods: dict[tuple[str, str], tuple] = {}  # (type, name) -> (period, ttl)
     for rows in _stream(engine, query):
         pipe = engine.redis.pipeline(transaction=False)
+        expiring: dict[str, int] = {}  # key -> ttl, set once a chunk
+        scores: dict[str, dict[str, int]] = {}
+        stored: dict[str, dict[str, str]] = {}
         for row in rows:
             done += 1
-            period = calendar.parse(row["period_type"], row["period"])
-            ttl = boards.seconds_to_expiry(engine, period)
+            period_id = (row["period_type"], row["period"])
+            if period_id not in periods:
+                period = engine.calendar.parse(*period_id)
+                periods[period_id] = (period, boards.seconds_to_expiry(engine, period))
+            period, ttl = periods[period_id]
             if ttl <= 0:
                 continue  # past its retention: it would have expired anyway
             category = row["category"]
@@ -156,20 +162,23 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
                     f"{category}:reached": row["reached_s"],
                 },
             )
-            pipe.expire(stats, ttl)
-            pipe.zadd(board.scores_key, {row["player_id"]: composite}, gt=True)
-            pipe.hset(
-                board.aggregates_key,
-                row["player_id"],
-                f"{total_score}:{row['exams_taken']}:{row['questions']}:{row['correct_answers']}",
+            expiring[stats] = ttl
+            scores.setdefault(board.scores_key, {})[row["player_id"]] = composite
+            stored.setdefault(board.aggregates_key, {})[row["player_id"]] = (
+                f"{total_score}:{row['exams_taken']}:{row['questions']}:{row['correct_answers']}"
             )
-            pipe.expire(board.scores_key, ttl)
-            pipe.expire(board.aggregates_key, ttl)
+            expiring[board.scores_key] = expiring[board.aggregates_key] = ttl
             if board.category is not None:
                 index = keys.board_index(board.period_type, period.name)
                 pipe.sadd(index, board.category)
-                pipe.expire(index, ttl)
+                expiring[index] = ttl
             restored += 1
+        for key, members in scores.items():
+            pipe.zadd(key, members, gt=True)
+        for key, mapping in stored.items():
+            pipe.hset(key, mapping=mapping)
+        for key, ttl in expiring.items():
+            pipe.expire(key, ttl)
         pipe.execute()
         progress("leaderboards", done, total)
     return restored

@@ -149,3 +149,34 @@ def test_a_guarded_upsert_keeps_the_newer_row(sql_url):
                 assert tuple(stored) == expected
     finally:
         sql.dispose()
+
+
+def test_bulk_inserts_keep_every_character(sql_url):
+    """Large batches take MySQL's LOAD DATA path: tabs, newlines, backslashes, NULLs."""
+    sql = db.connect(sql_url)
+    awkward = ["tab\there", "new\nline", "back\\slash", "\\N", "ünïcödé ✓", "quote ' \" `"]
+    rows = [
+        {
+            "player_id": f"p{n}",
+            "transaction_id": f"{n}-0",
+            "kind": "grant",
+            "deltas": '{"coins":1}',
+            "balances_after": '{"coins":1}',
+            "reason": awkward[n % len(awkward)],
+            "ref": "grant/k",
+            "fingerprint": None if n % 2 else "f" * 64,
+            "at_ms": n,
+        }
+        for n in range(db.BULK_LOAD_ROWS + 5)
+    ]
+    try:
+        with sql.begin() as conn:
+            assert db.insert_ignore(conn, db.user_resource_logs, rows) == len(rows)
+            assert db.insert_ignore(conn, db.user_resource_logs, rows) == 0
+            stored = {
+                r.transaction_id: (r.reason, r.fingerprint)
+                for r in conn.execute(sqlalchemy.select(db.user_resource_logs))
+            }
+        assert stored == {r["transaction_id"]: (r["reason"], r["fingerprint"]) for r in rows}
+    finally:
+        sql.dispose()
