@@ -180,16 +180,11 @@ def count_into_aggregates(
             keys.outbox(keys.shard_of(player_id)),
             *frame.context.player_keys(player_id, frame.now),
         ]
-        args += [
-            exam.fingerprint(),
-            player_id,
-            exam.exam_id,
-            exam.category,
-            exam.score,
-            exam.total_questions,
-            exam.correct_answers,
-            battle_pass.xp_per_exam + battle_pass.xp_per_correct_answer * exam.correct_answers,
-        ]
+        xp = battle_pass.xp_per_exam + battle_pass.xp_per_correct_answer * exam.correct_answers
+        args.append(
+            f"{exam.fingerprint()}|{player_id}|{exam.exam_id}|{exam.category}|{exam.score}|"
+            f"{exam.total_questions}|{exam.correct_answers}|{xp}"
+        )
     return engine.scripts.record_exams(keys=script_keys, args=args, client=client)
 
 
@@ -218,7 +213,7 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
                 by_board[key] = (board, [])
                 args[key] = [board.multiplier, expiry[board.period_type], now_s]
             by_board[key][1].append((item, row))
-            args[key] += [player_id, composite, f"{total}:{exams}:{questions}:{correct}", exams]
+            args[key].append(f"{player_id}|{composite}|{total}:{exams}:{questions}:{correct}")
 
     pipe = engine.redis.pipeline(transaction=False)
     for key, (board, _) in by_board.items():
@@ -237,7 +232,7 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
             ranks[slot] = reply[2 * position]
 
     replay_ttl = engine.rules.leaderboards.exam_replay_days * 86_400
-    pipe = engine.redis.pipeline(transaction=False)
+    summaries: list[tuple[dict, str]] = []
     for item, (index, _, result) in enumerate(pending):
         player_id, exam = submissions[index]
         summary_boards = [
@@ -264,17 +259,34 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
             "boards": summary_boards,
             "progress": progress_summary(result.get("progress")),
         }
-        # Step 3: the first summary stays; every copy of the exam answers with it.
-        record = keys.exam(player_id, exam.exam_id)
-        pipe.hsetnx(record, "summary", json.dumps(summary, separators=(",", ":")))
-        pipe.expire(record, replay_ttl, nx=True)  # never a record without its expiry
-        pipe.hget(record, "summary")
-    kept = pipe.execute()[2::3]
-    for (index, code, result), summary in zip(pending, kept, strict=True):
-        results[index] = ExamOutcome(json.loads(summary), created=code == NEW)
+        summaries.append((summary, json.dumps(summary, separators=(",", ":"))))
+
+    # Step 3: the first summary stays; every copy of the exam answers with it.
+    by_shard: dict[int, list[int]] = {}
+    for item, (index, _, _) in enumerate(pending):
+        by_shard.setdefault(keys.shard_of(submissions[index][0]), []).append(item)
+    pipe = engine.redis.pipeline(transaction=False)
+    for items in by_shard.values():
+        engine.scripts.keep_exam_summaries(
+            keys=[keys.exam(*_player_and_exam_id(submissions[pending[i][0]])) for i in items],
+            args=[replay_ttl, *(summaries[i][1] for i in items)],
+            client=pipe,
+        )
+    kept: list[bytes] = [b""] * len(pending)
+    for items, reply in zip(by_shard.values(), pipe.execute(), strict=True):
+        for item, stored in zip(items, reply, strict=True):
+            kept[item] = stored
+    for item, (index, code, result) in enumerate(pending):
+        ours, text = summaries[item]
+        summary = ours if kept[item] == text.encode() else json.loads(kept[item])
+        results[index] = ExamOutcome(summary, created=code == NEW)
         violations = (result.get("progress") or {}).get("violations") or []
         if code == NEW and violations:
             security.report(engine, submissions[index][0], address, violations, "capped")
+
+
+def _player_and_exam_id(submission: tuple[str, Exam]) -> tuple[str, str]:
+    return submission[0], submission[1].exam_id
 
 
 def progress_summary(raw: dict | None) -> dict:

@@ -16,11 +16,13 @@ Player ids match ``^[A-Za-z0-9_.:-]{1,64}$``; they never contain ``/``, ``{`` or
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 
 PREFIX = "qb"
 PLAYER_SHARDS = 16
 
 
+@lru_cache(maxsize=65_536)
 def shard_of(player_id: str) -> int:
     return zlib.crc32(player_id.encode()) % PLAYER_SHARDS
 

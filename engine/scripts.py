@@ -28,6 +28,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "record_exams": (11,),
     "record_activity": 8,
     "update_board": 2,
+    "keep_exam_summaries": (1,),
     "read_board": 3,
     "rotate_snapshot": 4,
 }

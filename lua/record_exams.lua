@@ -36,8 +36,9 @@ ARGV[4] periods       per period type "elapsed:expire_at:M:cap", comma-separated
                       stats, multiplier M, largest total the composite can carry
 ARGV[5] period names  "weekly:<name>,monthly:<name>,yearly:<name>", for the outbox
 ARGV[6] context (JSON) see include/progress.lua
-ARGV[7..] eight per exam: fingerprint, player id, exam id, category, score, questions,
-          correct answers, battle-pass XP the exam itself gives
+ARGV[7..] one per exam, its eight values joined by "|": fingerprint, player id, exam id,
+          category, score, questions, correct answers, battle-pass XP the exam gives
+          (none of them contains "|": ids are [A-Za-z0-9_.:-], the rest hex or digits)
 
 Returns two values per exam, {code, json}:
    0  counted:             result {"boards": six arrays (score, exams, questions, correct,
@@ -72,11 +73,12 @@ if CTX.season then
   season_id = CTX.season.id
 end
 
-local function count(k, a)
+local function count(k, packed)
   local record = KEYS[k]
-  local fingerprint, exam_id, category = ARGV[a], ARGV[a + 2], ARGV[a + 3]
-  local score, questions = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
-  local correct, xp = tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
+  local fingerprint, player, exam_id, category, score, questions, correct, xp =
+    string.match(packed, '^([^|]+)|([^|]+)|([^|]+)|([^|]+)|(%d+)|(%d+)|(%d+)|(%d+)$')
+  score, questions, correct, xp = tonumber(score), tonumber(questions), tonumber(correct),
+    tonumber(xp)
 
   local seen = redis.call('HMGET', record, 'fp', 'summary', 'result')
   if seen[1] then
@@ -91,7 +93,7 @@ local function count(k, a)
 
   WALLET, LEDGER, OUTBOX = KEYS[k + 4], KEYS[k + 5], KEYS[k + 6]
   DAILY, STREAK, SEASON, PACE = KEYS[k + 7], KEYS[k + 8], KEYS[k + 9], KEYS[k + 10]
-  PLAYER = ARGV[a + 1]
+  PLAYER = player
   reset_wallet()
   reset_progress()
 
@@ -157,9 +159,8 @@ local function count(k, a)
 end
 
 local replies = {}
-local exams = (#ARGV - 6) / 8
-for i = 0, exams - 1 do
-  local code, payload = count(i * 11 + 1, 7 + i * 8)
+for i = 0, #ARGV - 7 do
+  local code, payload = count(i * 11 + 1, ARGV[7 + i])
   replies[#replies + 1] = code
   replies[#replies + 1] = payload
 end

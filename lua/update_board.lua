@@ -1,7 +1,7 @@
 --[[ update_board: put players' composite scores and aggregates on one board.
 
 Writes are absolute and only move forward: a score only if it is higher than the
-board's (ZADD GT by hand), aggregates only if they cover more exams. So the same
+board's (ZADD GT), aggregates only if they cover more exams. So the same
 update may be repeated or arrive after a newer one, and the board ends the same.
 One call takes any number of players (an ingestion batch groups them by board).
 
@@ -12,31 +12,28 @@ ARGV[1] multiplier M   the board's composite multiplier
 ARGV[2] expire-at      unix seconds (engine time), for both keys
 ARGV[3] now            unix seconds (engine time): expiry is set relative to it, so a
                        moved QA clock keeps the same lifetimes
-ARGV[4..] per player four values: player id, composite score,
-          aggregates "score:exams:questions:correct", the exam count inside them
+ARGV[4..] one per player: "<player id>|<composite score>|<score:exams:questions:correct>"
 
-Returns, per player in order, two values: the player's competition rank on the board
-after all the writes (1 + the number of players with a higher total) and the total.
+Returns, per player in order, two values: the competition rank of the written total on
+the board after all the writes (1 + the number of players with a higher total), and
+that total.
 ]]
 
 local scores, aggregates = KEYS[1], KEYS[2]
 local multiplier = tonumber(ARGV[1])
 
-local players, totals = {}, {}
-for i = 4, #ARGV, 4 do
-  local player, composite = ARGV[i], tonumber(ARGV[i + 1])
-  local current = tonumber(redis.call('ZSCORE', scores, player))
-  if current == nil or composite > current then
-    redis.call('ZADD', scores, ARGV[i + 1], player)
-    current = composite
-  end
+local totals = {}
+for i = 4, #ARGV do
+  local player, composite_text, sums = string.match(ARGV[i], '^([^|]+)|(%d+)|(.+)$')
+  local composite = tonumber(composite_text)
+  local exams = tonumber(string.match(sums, '^%d+:(%d+):'))
+  redis.call('ZADD', scores, 'GT', composite_text, player)
   local stored = redis.call('HGET', aggregates, player)
   local stored_exams = stored and tonumber(string.match(stored, '^%d+:(%d+):')) or 0
-  if tonumber(ARGV[i + 3]) > stored_exams then
-    redis.call('HSET', aggregates, player, ARGV[i + 2])
+  if exams > stored_exams then
+    redis.call('HSET', aggregates, player, sums)
   end
-  players[#players + 1] = player
-  totals[#totals + 1] = math.floor(current / multiplier)
+  totals[#totals + 1] = math.floor(composite / multiplier)
 end
 
 local ttl = tonumber(ARGV[2]) - tonumber(ARGV[3])

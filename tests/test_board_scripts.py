@@ -16,7 +16,7 @@ NOW_S = 1_795_600_000
 
 def player_args(player, total, reached, exams):
     composite = total * M + (M - 1 - reached)
-    return [player, composite, f"{total}:{exams}:{exams * 10}:{exams * 5}", exams]
+    return [f"{player}|{composite}|{total}:{exams}:{exams * 10}:{exams * 5}"]
 
 
 def update(redis, player, total, reached, exams, expire_at=NOW_S + 86_400):
@@ -105,9 +105,9 @@ def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
         "weekly:w,monthly:m,yearly:y",
         NO_PROGRESS,
     ]
-    exam = [fingerprint, player, exam_id, "math", score, 10, 5, 0]
+    exam = f"{fingerprint}|{player}|{exam_id}|math|{score}|10|5|0"
     return Scripts(redis).record_exams(
-        keys=[keys.exam(player, exam_id), *stats, *player_keys], args=[*shared, *exam]
+        keys=[keys.exam(player, exam_id), *stats, *player_keys], args=[*shared, exam]
     )
 
 
@@ -121,8 +121,20 @@ def test_record_exams_codes(any_redis):
     assert record(any_redis) == [2, result]  # counted, summary not stored yet
     assert record(any_redis, fingerprint="other")[0] == -2
 
-    any_redis.hsetnx(keys.exam("alice", "x1"), "summary", '{"a":1}')
-    assert record(any_redis) == [1, b'{"a":1}']  # answered with the stored summary
+    kept = Scripts(any_redis).keep_exam_summaries(
+        keys=[keys.exam("alice", "x1")], args=[3600, '{"a":1}']
+    )
+    assert kept == [b'{"a":1}']
+    again = Scripts(any_redis).keep_exam_summaries(
+        keys=[keys.exam("alice", "x1")], args=[3600, '{"b":2}']
+    )
+    assert again == [b'{"a":1}']  # the first summary stays
+    assert record(any_redis) == [1, b'{"a":1}']  # and answers replays
+
+
+def test_a_kept_summary_never_leaves_a_record_without_expiry(any_redis):
+    Scripts(any_redis).keep_exam_summaries(keys=[keys.exam("bob", "gone")], args=[3600, "{}"])
+    assert 3590 <= any_redis.ttl(keys.exam("bob", "gone")) <= 3600
 
 
 def test_record_exams_caps_the_composite_but_keeps_the_exact_total(any_redis):
