@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from flask import Flask
+from flask import Flask, request
 from rq import Queue
 
 from config import Settings
@@ -30,10 +30,11 @@ API_VERSION = "1.0.0"
 
 def before_each_request() -> None:
     """Every check that runs before a view, in order, as one hook (one call per request)."""
-    monitoring.start_timer()
-    auth.authenticate()
-    monitoring.protect_dashboard()
-    security.check_request()
+    req = request._get_current_object()
+    monitoring.start_timer(req)
+    auth.authenticate(req)
+    monitoring.protect_dashboard(req)
+    security.check_request(req)
 
 
 def create_app(

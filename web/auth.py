@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Request, current_app, g
 
 from config import ApiKey
 from web.errors import ApiError
@@ -36,17 +36,18 @@ class KeyRing:
         return role
 
 
-def authenticate() -> None:
-    if not request.path.startswith(PROTECTED_PREFIX):
+def authenticate(req: Request) -> None:
+    path = req.path
+    if not path.startswith(PROTECTED_PREFIX):
         return
-    header = request.headers.get("Authorization", "")
+    header = req.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     role = None
     if scheme.lower() == "bearer" and secret.strip():
         role = current_app.extensions["questboard.keyring"].role_for(secret.strip())
     if role is None:
         raise ApiError(401, "unauthorized", "A valid API key is required (Authorization: Bearer).")
-    if request.path.startswith(ADMIN_PREFIX) and role != "admin":
+    if path.startswith(ADMIN_PREFIX) and role != "admin":
         raise ApiError(403, "forbidden", "This route needs an admin key.")
     g.api_role = role
 

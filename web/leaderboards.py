@@ -85,14 +85,15 @@ class PlayerRanksSchema(ma.Schema):
 
 
 def entry_json(entry: leaderboards.Entry) -> dict:
+    questions = entry.questions
     return {
         "rank": entry.rank,
         "player_id": entry.player_id,
         "score": entry.score,
         "exams": entry.exams,
-        "questions": entry.questions,
+        "questions": questions,
         "correct": entry.correct,
-        "accuracy": entry.accuracy,
+        "accuracy": round(entry.correct / questions, 4) if questions else 0.0,
         "rank_previous": entry.rank_previous,
         "movement": entry.movement,
     }

@@ -15,7 +15,7 @@ import os
 import time
 
 import rq_dashboard
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -65,24 +65,36 @@ def metrics() -> Response:
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
-def start_timer() -> None:
-    g.request_started = time.perf_counter()
+def start_timer(req: Request) -> None:
+    req.environ["questboard.started"] = time.perf_counter()
+
+
+_counters: dict[tuple[str, int], Counter] = {}  # labelled children, looked up once each
+_timers: dict[str, Histogram] = {}
 
 
 def record_request(response):
-    rule = request.url_rule.rule if request.url_rule else "unmatched"
+    req = request._get_current_object()
+    rule = req.url_rule.rule if req.url_rule else "unmatched"
     if rule != "/metrics":
-        REQUESTS.labels(rule, str(response.status_code)).inc()
-        started = g.get("request_started")
+        status = response.status_code
+        counter = _counters.get((rule, status))
+        if counter is None:
+            counter = _counters[(rule, status)] = REQUESTS.labels(rule, str(status))
+        counter.inc()
+        started = req.environ.get("questboard.started")
         if started is not None:
-            LATENCY.labels(rule).observe(time.perf_counter() - started)
+            timer = _timers.get(rule)
+            if timer is None:
+                timer = _timers[rule] = LATENCY.labels(rule)
+            timer.observe(time.perf_counter() - started)
     return response
 
 
-def protect_dashboard() -> None:
-    if not request.path.startswith(DASHBOARD_PREFIX):
+def protect_dashboard(req: Request) -> None:
+    if not req.path.startswith(DASHBOARD_PREFIX):
         return
-    header = request.headers.get("Authorization", "")
+    header = req.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     secret = credentials.strip()
     if scheme.lower() == "basic":

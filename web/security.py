@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Request, current_app, g
 from limits import parse
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -47,10 +47,11 @@ def player_address() -> str | None:
     return g.get("player_address")
 
 
-def check_request() -> None:
-    if not request.path.startswith(PROTECTED_PREFIX) or request.path.startswith(ADMIN_PREFIX):
+def check_request(req: Request) -> None:
+    path = req.path
+    if not path.startswith(PROTECTED_PREFIX) or path.startswith(ADMIN_PREFIX):
         return
-    raw = request.headers.get(ADDRESS_HEADER)
+    raw = req.headers.get(ADDRESS_HEADER)
     address = None
     if raw is not None:
         try:
@@ -64,9 +65,9 @@ def check_request() -> None:
             ) from None
         g.player_address = str(address)
     player_id = None
-    if request.path.startswith(PLAYER_PREFIX):
-        player_id = (request.view_args or {}).get("player_id")
-    if request.url_rule is None or (player_id is None and address is None):
+    if path.startswith(PLAYER_PREFIX):
+        player_id = (req.view_args or {}).get("player_id")
+    if req.url_rule is None or (player_id is None and address is None):
         return
     engine = get_engine()
     ban = bans.active_ban(engine, player_id, address)
@@ -82,7 +83,7 @@ def check_request() -> None:
                 "expires_at": ban.expires_at.isoformat() if ban.expires_at else None,
             },
         )
-    _rate_limit(engine, request.endpoint or "", player_id, g.get("player_address"))
+    _rate_limit(engine, req.endpoint or "", player_id, g.get("player_address"))
 
 
 def _rate_limit(engine, endpoint: str, player_id: str | None, address: str | None) -> None:
