@@ -47,6 +47,7 @@ def record(
         engine.idempotency_ttl_seconds,
         request.reference if request else f"{kind}/{context.day.isoformat()}",
         context.json,
+        context.rewards_json,
         kind,
         reason,
         event,

@@ -7,7 +7,7 @@ from datetime import date
 
 from engine import keys
 from engine.errors import NotFoundError
-from engine.rules import Season
+from engine.progression_rules import Season
 from engine.runtime import Engine
 
 

@@ -140,7 +140,7 @@ class Frame:
 
     now: datetime
     periods: list[Period]
-    shared_args: list[Any]  # record_exams.lua's ARGV[1..6]
+    shared_args: list[Any]  # record_exams.lua's ARGV[1..7]
     context: progression.DayContext
 
     @classmethod
@@ -160,6 +160,7 @@ class Frame:
             spec,
             ",".join(f"{p.period_type}:{p.name}" for p in periods),
             context.json,
+            context.rewards_json,
         ]
         return cls(now, periods, shared, context)
 

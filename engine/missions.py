@@ -12,7 +12,8 @@ import random
 from datetime import date
 
 from engine import keys
-from engine.rules import Mission, Rules
+from engine.progression_rules import Mission
+from engine.rules import Rules
 from engine.runtime import Engine
 
 

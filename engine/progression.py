@@ -24,7 +24,8 @@ class DayContext:
     day: date
     season_id: str | None
     daily_expires_at: datetime
-    json: str
+    json: str  # the context every call decodes
+    rewards_json: str  # what rewards pay, decoded only when something is paid
 
     def player_keys(self, player_id: str, now: datetime) -> list[str]:
         """The daily, streak, battle-pass and pace keys the scripts take, in that order."""
@@ -53,42 +54,37 @@ def _build_context(engine: Engine, day: date) -> DayContext:
     )
     season = rules.battle_pass.season_on(day)
     bonus = rules.login_bonus
+    todays = missions.for_day(rules, day)
+    # What every event needs, small: the scripts decode it on every call.
     document: dict[str, Any] = {
         "day": day.toordinal(),
         "day_name": day.isoformat(),
         "daily_expire_at": int(expires.timestamp()),
+        "pace_limit": rules.security.max_changes_per_second,
+        "missions": [{"id": m.mission_id, "event": m.event, "target": m.target} for m in todays],
+    }
+    if season is not None:
+        document["season"] = {
+            "id": season.season_id,
+            "xp_per_level": rules.battle_pass.xp_per_level,
+        }
+    # What paying needs: decoded only by the calls that pay something.
+    rewards = {
         "bonus": {
             "normal": dict(bonus.reward),
             "milestone": dict(bonus.milestone_reward),
             "every": bonus.milestone_every,
         },
-        "missions": [
-            {
-                "id": m.mission_id,
-                "event": m.event,
-                "target": m.target,
-                "xp": m.xp,
-                "reward": dict(m.reward),
-            }
-            for m in missions.for_day(rules, day)
-        ],
+        "missions": {m.mission_id: {"xp": m.xp, "reward": dict(m.reward)} for m in todays},
+        "levels": {str(level): dict(r) for level, r in rules.battle_pass.level_rewards.items()},
+        "caps": {kind: dict(caps) for kind, caps in rules.security.daily_earning_caps.items()},
     }
-    security = rules.security
-    document["caps"] = {kind: dict(caps) for kind, caps in security.daily_earning_caps.items()}
-    document["pace_limit"] = security.max_changes_per_second
-    if season is not None:
-        document["season"] = {
-            "id": season.season_id,
-            "xp_per_level": rules.battle_pass.xp_per_level,
-            "rewards": {
-                str(level): dict(r) for level, r in rules.battle_pass.level_rewards.items()
-            },
-        }
     return DayContext(
         day=day,
         season_id=season.season_id if season else None,
         daily_expires_at=expires,
         json=json.dumps(document, separators=(",", ":")),
+        rewards_json=json.dumps(rewards, separators=(",", ":")),
     )
 
 

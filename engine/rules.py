@@ -10,17 +10,19 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime
-from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-
-
-class RulesError(ValueError):
-    """The rules file is missing, unreadable or wrong; the message names the field."""
+from engine.fields import Field, RulesError
+from engine.progression_rules import (
+    Ads,
+    BattlePass,
+    LoginBonus,
+    Mission,
+    parse_battle_pass,
+    parse_missions,
+)
 
 
 @dataclass(frozen=True)
@@ -68,64 +70,6 @@ class LeaderboardRules:
         )
 
 
-MISSION_EVENTS = (
-    "solve_questions",
-    "complete_exam",
-    "perfect_exam",
-    "login",
-    "watch_ad",
-    "purchase",
-)
-
-
-@dataclass(frozen=True)
-class LoginBonus:
-    reward: MappingProxyType
-    milestone_every: int
-    milestone_reward: MappingProxyType
-
-    def reward_for(self, streak: int) -> MappingProxyType:
-        return self.milestone_reward if streak % self.milestone_every == 0 else self.reward
-
-
-@dataclass(frozen=True)
-class Ads:
-    reward: MappingProxyType
-    daily_cap: int
-
-
-@dataclass(frozen=True)
-class Mission:
-    mission_id: str
-    title: str
-    event: str
-    target: int
-    xp: int
-    reward: MappingProxyType
-
-
-@dataclass(frozen=True)
-class Season:
-    season_id: str
-    start: date  # first game day
-    end: date  # first game day after the season
-
-
-@dataclass(frozen=True)
-class BattlePass:
-    xp_per_level: int
-    xp_per_correct_answer: int
-    xp_per_exam: int
-    level_rewards: MappingProxyType  # level -> resources
-    seasons: tuple[Season, ...]
-
-    def season_on(self, day: date) -> Season | None:
-        return next((s for s in self.seasons if s.start <= day < s.end), None)
-
-    def season(self, season_id: str) -> Season | None:
-        return next((s for s in self.seasons if s.season_id == season_id), None)
-
-
 RATE_LIMIT = re.compile(r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")
 
 
@@ -166,67 +110,8 @@ class Rules:
     security: Security
 
 
-class _Field:
-    """A value in the TOML document together with its dotted path, for error messages."""
-
-    def __init__(self, value: Any, path: str) -> None:
-        self.value = value
-        self.path = path
-
-    def fail(self, problem: str) -> RulesError:
-        return RulesError(f"{self.path or 'rules'}: {problem}")
-
-    def child(self, key: str, default: Any = ...) -> _Field:
-        table = self.table()
-        path = f"{self.path}.{key}" if self.path else key
-        if key not in table:
-            if default is ...:
-                raise RulesError(f"{path}: is required")
-            return _Field(default, path)
-        return _Field(table[key], path)
-
-    def table(self) -> dict[str, Any]:
-        if not isinstance(self.value, dict):
-            raise self.fail("must be a table")
-        return self.value
-
-    def only(self, *allowed: str) -> None:
-        unknown = sorted(set(self.table()) - set(allowed))
-        if unknown:
-            path = f"{self.path}.{unknown[0]}" if self.path else unknown[0]
-            raise RulesError(f"{path}: unknown field")
-
-    def integer(self, low: int, high: int) -> int:
-        if not isinstance(self.value, int) or isinstance(self.value, bool):
-            raise self.fail("must be an integer")
-        if not low <= self.value <= high:
-            raise self.fail(f"must be between {low} and {high}")
-        return self.value
-
-    def text(self, max_length: int = 200) -> str:
-        if not isinstance(self.value, str) or not 1 <= len(self.value) <= max_length:
-            raise self.fail(f"must be a string of 1 to {max_length} characters")
-        return self.value
-
-    def name(self) -> str:
-        if not isinstance(self.value, str) or not NAME.match(self.value):
-            raise self.fail("must be a lowercase name (a-z, 0-9, _; up to 32 characters)")
-        return self.value
-
-    def amounts(self, resources: tuple[str, ...], high: int) -> MappingProxyType:
-        result = {}
-        for resource in self.table():
-            amount = self.child(resource)
-            if resource not in resources:
-                raise amount.fail("is not a resource listed in `resources`")
-            result[resource] = amount.integer(1, high)
-        if not result:
-            raise self.fail("must name at least one resource")
-        return MappingProxyType(result)
-
-
 def parse_rules(document: dict[str, Any]) -> Rules:
-    root = _Field(document, "")
+    root = Field(document, "")
     root.only(
         "resources",
         "limits",
@@ -244,7 +129,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
     names = root.child("resources")
     if not isinstance(names.value, list) or not names.value:
         raise names.fail("must be a non-empty list of resource names")
-    resources = tuple(_Field(v, f"resources[{i}]").name() for i, v in enumerate(names.value))
+    resources = tuple(Field(v, f"resources[{i}]").name() for i, v in enumerate(names.value))
     if len(set(resources)) != len(resources):
         raise names.fail("lists a resource twice")
 
@@ -261,7 +146,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
     catalog_field = root.child("catalog")
     for item_id in catalog_field.table():
         item = catalog_field.child(item_id)
-        _Field(item_id, item.path).name()
+        Field(item_id, item.path).name()
         item.only("title", "price", "gives", "max_quantity")
         max_quantity = item.child("max_quantity").integer(1, 1_000_000)
         price = item.child("price").amounts(resources, limits.max_balance)
@@ -289,14 +174,14 @@ def parse_rules(document: dict[str, Any]) -> Rules:
     ads.only("reward", "daily_cap")
     missions_field = root.child("missions")
     missions_field.only("per_day", "pool")
-    missions = _missions(missions_field.child("pool"), resources, reward_limit)
+    missions = parse_missions(missions_field.child("pool"), resources, reward_limit)
     per_day = missions_field.child("per_day").integer(1, len(missions))
     tools = root.child("tools")
     tools.only("names")
     tool_names = tools.child("names")
     if not isinstance(tool_names.value, list) or not tool_names.value:
         raise tool_names.fail("must be a non-empty list of tool names")
-    names = tuple(_Field(v, f"tools.names[{i}]").name() for i, v in enumerate(tool_names.value))
+    names = tuple(Field(v, f"tools.names[{i}]").name() for i, v in enumerate(tool_names.value))
     if len(set(names)) != len(names):
         raise tool_names.fail("lists a tool twice")
 
@@ -317,7 +202,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         ),
         missions_per_day=per_day,
         missions=missions,
-        battle_pass=_battle_pass(root.child("battle_pass"), resources, reward_limit),
+        battle_pass=parse_battle_pass(root.child("battle_pass"), resources, reward_limit),
         tools=names,
         security=_security(root.child("security"), resources, reward_limit),
     )
@@ -326,7 +211,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
 EARNING_KINDS = ("login_bonus", "mission_reward", "level_reward", "ad_reward")
 
 
-def _security(field: _Field, resources: tuple[str, ...], reward_limit: int) -> Security:
+def _security(field: Field, resources: tuple[str, ...], reward_limit: int) -> Security:
     field.only(
         "rate_limits",
         "max_changes_per_second",
@@ -341,7 +226,7 @@ def _security(field: _Field, resources: tuple[str, ...], reward_limit: int) -> S
     rate_limits = {}
     for group in limits_field.table():
         entry = limits_field.child(group)
-        _Field(group, entry.path).name()
+        Field(group, entry.path).name()
         entry.only("player", "address")
         values = {}
         for scope in ("player", "address"):
@@ -373,71 +258,7 @@ def _security(field: _Field, resources: tuple[str, ...], reward_limit: int) -> S
     )
 
 
-def _missions(pool: _Field, resources: tuple[str, ...], reward_limit: int) -> tuple[Mission, ...]:
-    if not isinstance(pool.value, list) or not pool.value:
-        raise pool.fail("must list at least one mission")
-    missions = []
-    for index, raw in enumerate(pool.value):
-        mission = _Field(raw, f"missions.pool[{index}]")
-        mission.only("id", "title", "event", "target", "xp", "reward")
-        event = mission.child("event")
-        if event.value not in MISSION_EVENTS:
-            raise event.fail(f"must be one of {', '.join(MISSION_EVENTS)}")
-        missions.append(
-            Mission(
-                mission_id=mission.child("id").name(),
-                title=mission.child("title").text(),
-                event=event.value,
-                target=mission.child("target").integer(1, 1_000_000),
-                xp=mission.child("xp").integer(0, 1_000_000),
-                reward=mission.child("reward").amounts(resources, reward_limit),
-            )
-        )
-    ids = [m.mission_id for m in missions]
-    if len(set(ids)) != len(ids):
-        raise pool.fail("has two missions with the same id")
-    return tuple(missions)
-
-
-def _battle_pass(field: _Field, resources: tuple[str, ...], reward_limit: int) -> BattlePass:
-    field.only("xp_per_level", "xp_per_correct_answer", "xp_per_exam", "level_rewards", "seasons")
-    rewards_field = field.child("level_rewards", {})
-    level_rewards = {}
-    for level in rewards_field.table():
-        entry = rewards_field.child(level)
-        if not level.isdigit() or not 2 <= int(level) <= 10_000:
-            raise entry.fail("must be a level number from 2 to 10000")
-        level_rewards[int(level)] = entry.amounts(resources, reward_limit)
-    seasons_field = field.child("seasons")
-    if not isinstance(seasons_field.value, list) or not seasons_field.value:
-        raise seasons_field.fail("must list at least one season")
-    seasons = []
-    for index, raw in enumerate(seasons_field.value):
-        season = _Field(raw, f"battle_pass.seasons[{index}]")
-        season.only("id", "start", "end")
-        start, end = season.child("start"), season.child("end")
-        for bound in (start, end):
-            if not isinstance(bound.value, date) or isinstance(bound.value, datetime):
-                raise bound.fail("must be a date (YYYY-MM-DD)")
-        if end.value <= start.value:
-            raise end.fail("must be after start")
-        seasons.append(Season(season.child("id").text(64), start.value, end.value))
-    seasons.sort(key=lambda s: s.start)
-    for earlier, later in pairwise(seasons):
-        if later.start < earlier.end:
-            raise seasons_field.fail(f"{earlier.season_id} and {later.season_id} overlap")
-    if len({s.season_id for s in seasons}) != len(seasons):
-        raise seasons_field.fail("has two seasons with the same id")
-    return BattlePass(
-        xp_per_level=field.child("xp_per_level").integer(1, 10_000_000),
-        xp_per_correct_answer=field.child("xp_per_correct_answer").integer(0, 100_000),
-        xp_per_exam=field.child("xp_per_exam").integer(0, 100_000),
-        level_rewards=MappingProxyType(dict(sorted(level_rewards.items()))),
-        seasons=tuple(seasons),
-    )
-
-
-def _leaderboards(field: _Field) -> LeaderboardRules:
+def _leaderboards(field: Field) -> LeaderboardRules:
     bounds = {
         "max_exam_score": (1, 1_000_000),
         "max_questions": (1, 100_000),

@@ -22,11 +22,12 @@ ARGV[4] fingerprint     "" for no idempotency record
 ARGV[5] idempotency ttl seconds
 ARGV[6] reference       route and idempotency key, for the ledger
 ARGV[7] context (JSON)  see include/progress.lua
-ARGV[8] kind            purchase, ad_reward or login
-ARGV[9] reason          for the ledger entry of the event's own change
-ARGV[10] event          mission event this activity counts as ("" for none)
-ARGV[11] daily cap      the most ad rewards a day (0: no cap)
-ARGV[12..] pairs of resource, delta: the event's own change (none for a login); an
+ARGV[8] rewards (JSON)  see include/progress.lua; decoded only when something is paid
+ARGV[9] kind            purchase, ad_reward or login
+ARGV[10] reason         for the ledger entry of the event's own change
+ARGV[11] event          mission event this activity counts as ("" for none)
+ARGV[12] daily cap      the most ad rewards a day (0: no cap)
+ARGV[13..] pairs of resource, delta: the event's own change (none for a login); an
           ad reward is paid as a reward, within its daily earning cap
 
 Returns {code, json}:
@@ -43,7 +44,8 @@ local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local DAILY, STREAK, SEASON, PACE = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local PLAYER, NOW, MAX_BALANCE = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local fingerprint, ttl, reference = ARGV[4], ARGV[5], ARGV[6]
-local kind, reason, event, cap = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
+local kind, reason, event, cap = ARGV[9], ARGV[10], ARGV[11], tonumber(ARGV[12])
+local REWARDS_JSON = ARGV[8]
 
 --- @include "replay"
 
@@ -73,7 +75,7 @@ if fast then
 end
 
 local changes = {}
-for i = 12, #ARGV do
+for i = 13, #ARGV do
   changes[#changes + 1] = ARGV[i]
 end
 

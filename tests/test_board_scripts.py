@@ -73,14 +73,14 @@ def test_update_sets_the_expiry_relative_to_engine_time(any_redis):
 
 
 NO_PROGRESS = json.dumps(
+    {"day": 1, "day_name": "d", "daily_expire_at": 4_000_000_000, "missions": [], "pace_limit": 100}
+)
+NO_REWARDS = json.dumps(
     {
-        "day": 1,
-        "day_name": "d",
-        "daily_expire_at": 4_000_000_000,
         "bonus": {"normal": {"logs": 1}, "milestone": {"steel": 1}, "every": 7},
-        "missions": [],
+        "missions": {},
+        "levels": {},
         "caps": {},
-        "pace_limit": 100,
     }
 )
 
@@ -104,6 +104,7 @@ def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
         ",".join([f"100:4000000000:{M}:1000"] * 3),
         "weekly:w,monthly:m,yearly:y",
         NO_PROGRESS,
+        NO_REWARDS,
     ]
     exam = f"{fingerprint}|{player}|{exam_id}|math|{score}|10|5|0"
     return Scripts(redis).record_exams(

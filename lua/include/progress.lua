@@ -6,9 +6,11 @@ The including script defines these locals first (and includes wallet before this
   SEASON   key: the player's battle-pass hash for the current season (xp, rewarded_level)
   PACE     key: the player's count of state changes in the current second
   CTX      the decoded context: day (ordinal), day_name, daily_expire_at (unix s),
-           bonus {normal, milestone, every}, missions [{id, event, target, xp, reward}],
-           season {id, xp_per_level, rewards {"<level>": reward}} (absent: no season),
-           caps {kind: {resource: amount}} (daily earning caps), pace_limit
+           pace_limit, missions [{id, event, target}], season {id, xp_per_level}
+           (absent: no season)
+  REWARDS_JSON  what rewards pay, JSON, decoded on first use: bonus {normal,
+           milestone, every}, missions {id: {xp, reward}}, levels {"<level>": reward},
+           caps {kind: {resource: amount}} (daily earning caps)
 
 Provides reset_progress(), too_fast(), pay_reward(reward, kind, reason, ref), claim_bonus(),
 advance(event, amount), add_xp(amount), finish_day() and the `progress` table that
@@ -16,6 +18,14 @@ tells the caller what happened, including `violations` of the earning caps.
 ]]
 
 local progress, daily_created
+local REWARDS
+
+local function rewards()  -- most events pay nothing: decode only when paying
+  if not REWARDS then
+    REWARDS = cjson.decode(REWARDS_JSON)
+  end
+  return REWARDS
+end
 
 -- A script that handles several players calls this before each one.
 local function reset_progress()
@@ -38,7 +48,7 @@ end
 
 -- Pay a reward within the day's earning cap for its kind; what the cap cuts is a violation.
 local function pay_reward(reward, kind, reason, ref)
-  local caps = CTX.caps[kind]
+  local caps = rewards().caps[kind]
   local allowed = {}
   for resource, amount in pairs(reward) do
     local pay = amount
@@ -78,7 +88,7 @@ local function add_xp(amount)
   if level > rewarded then
     for reached = rewarded + 1, level do
       table.insert(gained.levels_gained, reached)
-      local reward = season.rewards[tostring(reached)]
+      local reward = rewards().levels[tostring(reached)]
       if reward then
         local tx = pay_reward(reward, 'level_reward', 'battle pass level ' .. reached,
           'level/' .. season.id .. '/' .. reached)
@@ -101,13 +111,14 @@ local function advance(event, amount)
         local entry = {id = mission.id, progress = math.min(value, mission.target),
           target = mission.target, completed = false}
         if value >= mission.target then
+          local paid = rewards().missions[mission.id]
           redis.call('HSET', DAILY, field .. ':done', NOW)
           entry.completed = true
-          entry.xp = mission.xp
-          entry.reward = mission.reward
-          entry.transaction_id = pay_reward(mission.reward, 'mission_reward',
+          entry.xp = paid.xp
+          entry.reward = paid.reward
+          entry.transaction_id = pay_reward(paid.reward, 'mission_reward',
             'mission ' .. mission.id, 'mission/' .. CTX.day_name .. '/' .. mission.id)
-          add_xp(mission.xp)
+          add_xp(paid.xp)
         end
         table.insert(progress.missions, entry)
       end
@@ -132,9 +143,10 @@ local function claim_bonus()
   end
   redis.call('HSET', STREAK, 'last_day', CTX.day, 'streak', streak,
     'best', math.max(streak, tonumber(last[3] or '0')))
-  local reward = CTX.bonus.normal
-  if streak % CTX.bonus.every == 0 then
-    reward = CTX.bonus.milestone
+  local bonus = rewards().bonus
+  local reward = bonus.normal
+  if streak % bonus.every == 0 then
+    reward = bonus.milestone
   end
   local tx = pay_reward(reward, 'login_bonus', 'daily login, streak day ' .. streak,
     'bonus/' .. CTX.day_name)

@@ -1,0 +1,137 @@
+"""The rules of player progression: login bonus, ads, missions, the battle pass.
+
+Parsed from the rules file's `[login_bonus]`, `[ads]`, `[missions]` and
+`[battle_pass]` tables (see engine.rules, which loads the whole file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import pairwise
+from types import MappingProxyType
+
+from engine.fields import Field
+
+MISSION_EVENTS = (
+    "solve_questions",
+    "complete_exam",
+    "perfect_exam",
+    "login",
+    "watch_ad",
+    "purchase",
+)
+
+
+@dataclass(frozen=True)
+class LoginBonus:
+    reward: MappingProxyType
+    milestone_every: int
+    milestone_reward: MappingProxyType
+
+    def reward_for(self, streak: int) -> MappingProxyType:
+        return self.milestone_reward if streak % self.milestone_every == 0 else self.reward
+
+
+@dataclass(frozen=True)
+class Ads:
+    reward: MappingProxyType
+    daily_cap: int
+
+
+@dataclass(frozen=True)
+class Mission:
+    mission_id: str
+    title: str
+    event: str
+    target: int
+    xp: int
+    reward: MappingProxyType
+
+
+@dataclass(frozen=True)
+class Season:
+    season_id: str
+    start: date  # first game day
+    end: date  # first game day after the season
+
+
+@dataclass(frozen=True)
+class BattlePass:
+    xp_per_level: int
+    xp_per_correct_answer: int
+    xp_per_exam: int
+    level_rewards: MappingProxyType  # level -> resources
+    seasons: tuple[Season, ...]
+
+    def season_on(self, day: date) -> Season | None:
+        return next((s for s in self.seasons if s.start <= day < s.end), None)
+
+    def season(self, season_id: str) -> Season | None:
+        return next((s for s in self.seasons if s.season_id == season_id), None)
+
+
+def parse_missions(
+    pool: Field, resources: tuple[str, ...], reward_limit: int
+) -> tuple[Mission, ...]:
+    if not isinstance(pool.value, list) or not pool.value:
+        raise pool.fail("must list at least one mission")
+    missions = []
+    for index, raw in enumerate(pool.value):
+        mission = Field(raw, f"missions.pool[{index}]")
+        mission.only("id", "title", "event", "target", "xp", "reward")
+        event = mission.child("event")
+        if event.value not in MISSION_EVENTS:
+            raise event.fail(f"must be one of {', '.join(MISSION_EVENTS)}")
+        missions.append(
+            Mission(
+                mission_id=mission.child("id").name(),
+                title=mission.child("title").text(),
+                event=event.value,
+                target=mission.child("target").integer(1, 1_000_000),
+                xp=mission.child("xp").integer(0, 1_000_000),
+                reward=mission.child("reward").amounts(resources, reward_limit),
+            )
+        )
+    ids = [m.mission_id for m in missions]
+    if len(set(ids)) != len(ids):
+        raise pool.fail("has two missions with the same id")
+    return tuple(missions)
+
+
+def parse_battle_pass(field: Field, resources: tuple[str, ...], reward_limit: int) -> BattlePass:
+    field.only("xp_per_level", "xp_per_correct_answer", "xp_per_exam", "level_rewards", "seasons")
+    rewards_field = field.child("level_rewards", {})
+    level_rewards = {}
+    for level in rewards_field.table():
+        entry = rewards_field.child(level)
+        if not level.isdigit() or not 2 <= int(level) <= 10_000:
+            raise entry.fail("must be a level number from 2 to 10000")
+        level_rewards[int(level)] = entry.amounts(resources, reward_limit)
+    seasons_field = field.child("seasons")
+    if not isinstance(seasons_field.value, list) or not seasons_field.value:
+        raise seasons_field.fail("must list at least one season")
+    seasons = []
+    for index, raw in enumerate(seasons_field.value):
+        season = Field(raw, f"battle_pass.seasons[{index}]")
+        season.only("id", "start", "end")
+        start, end = season.child("start"), season.child("end")
+        for bound in (start, end):
+            if not isinstance(bound.value, date) or isinstance(bound.value, datetime):
+                raise bound.fail("must be a date (YYYY-MM-DD)")
+        if end.value <= start.value:
+            raise end.fail("must be after start")
+        seasons.append(Season(season.child("id").text(64), start.value, end.value))
+    seasons.sort(key=lambda s: s.start)
+    for earlier, later in pairwise(seasons):
+        if later.start < earlier.end:
+            raise seasons_field.fail(f"{earlier.season_id} and {later.season_id} overlap")
+    if len({s.season_id for s in seasons}) != len(seasons):
+        raise seasons_field.fail("has two seasons with the same id")
+    return BattlePass(
+        xp_per_level=field.child("xp_per_level").integer(1, 10_000_000),
+        xp_per_correct_answer=field.child("xp_per_correct_answer").integer(0, 100_000),
+        xp_per_exam=field.child("xp_per_exam").integer(0, 100_000),
+        level_rewards=MappingProxyType(dict(sorted(level_rewards.items()))),
+        seasons=tuple(seasons),
+    )

@@ -1,0 +1,187 @@
+"""Rate limits, replay protection and strict input through HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import limits.storage.redis as limits_redis
+import pytest
+
+from web import security as web_security
+
+
+def error_of(response):
+    return response.get_json()["error"]
+
+
+EXAM = {
+    "exam_id": "e1",
+    "category_id": "math",
+    "score": 10,
+    "total_questions": 10,
+    "correct_answers": 5,
+}
+
+
+@pytest.fixture
+def limiter_time(monkeypatch, clock):
+    """The rate limiter reads time.time(); make it read the test clock instead."""
+    fake = SimpleNamespace(time=lambda: clock.now().timestamp())
+    monkeypatch.setattr(limits_redis, "time", fake)
+    monkeypatch.setattr(web_security, "time", fake)
+    return clock
+
+
+# Rate limits ------------------------------------------------------------------------
+
+
+def test_purchases_are_limited_to_10_a_minute_per_player(
+    client, server_headers, admin_headers, limiter_time
+):
+    client.post(
+        "/v1/admin/players/alice/grants",
+        headers=admin_headers | {"Idempotency-Key": "f"},
+        json={"resources": {"coins": 10_000}, "reason": "funds"},
+    )
+
+    def buy(n, player="alice"):
+        limiter_time.advance(seconds=2)  # slower than rapid fire, faster than the limit
+        return client.post(
+            f"/v1/players/{player}/purchases",
+            headers=server_headers | {"Idempotency-Key": f"b-{n}"},
+            json={"item": "logs", "quantity": 1},
+        )
+
+    assert [buy(n).status_code for n in range(10)] == [201] * 10
+    limited = buy(10)
+    assert limited.status_code == 429
+    assert error_of(limited)["code"] == "rate_limited"
+    retry_after = int(limited.headers["Retry-After"])
+    assert 1 <= retry_after <= 60
+    assert buy(11, player="bob").status_code in (201, 409)  # another player is not limited
+    limiter_time.advance(seconds=retry_after)
+    assert buy(12).status_code == 201
+
+
+def test_a_player_address_is_limited_across_players(client, server_headers, limiter_time):
+    statuses = []
+    for n in range(31):
+        limiter_time.advance(seconds=1)
+        statuses.append(
+            client.post(
+                f"/v1/players/p{n}/login", headers=server_headers | {"X-Player-IP": "198.51.100.1"}
+            ).status_code
+        )
+    assert statuses[:30] == [200] * 30  # login: 300/minute per address, 30/minute per player
+    # the per-player login limit never applied: each login was a different player
+    assert statuses[30] == 200
+
+
+def test_the_per_address_limit_holds(app, client, server_headers, limiter_time, monkeypatch):
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    tight = dataclasses.replace(security.rate_limits["login"], address="3/minute")
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(
+            security, rate_limits={**security.rate_limits, "login": tight}
+        ),
+    )
+    codes = []
+    for n in range(4):
+        limiter_time.advance(seconds=1)
+        codes.append(
+            client.post(
+                f"/v1/players/p{n}/login", headers=server_headers | {"X-Player-IP": "198.51.100.1"}
+            ).status_code
+        )
+    assert codes == [200, 200, 200, 429]
+
+
+# Replay protection ------------------------------------------------------------------
+
+
+STATE_CHANGING = [
+    ("POST", "/v1/players/alice/purchases", {"item": "logs", "quantity": 1}),
+    ("POST", "/v1/players/alice/ad-rewards", None),
+    ("POST", "/v1/admin/players/alice/grants", {"resources": {"coins": 5}, "reason": "x"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), STATE_CHANGING)
+def test_state_changes_need_an_idempotency_key(client, admin_headers, method, path, body):
+    response = client.open(path, method=method, headers=admin_headers, json=body)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in error_of(response)["details"]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), STATE_CHANGING)
+def test_every_state_change_replays(client, admin_headers, method, path, body):
+    client.post(
+        "/v1/admin/players/alice/grants",
+        headers=admin_headers | {"Idempotency-Key": "funds"},
+        json={"resources": {"coins": 1000}, "reason": "funds"},
+    )
+    headers = admin_headers | {"Idempotency-Key": "replay-1"}
+    first = client.open(path, method=method, headers=headers, json=body)
+    again = client.open(path, method=method, headers=headers, json=body)
+    assert first.status_code == 201
+    assert (again.status_code, again.get_json()) == (first.status_code, first.get_json())
+    ledger = client.get("/v1/players/alice/ledger?limit=200", headers=admin_headers).get_json()
+    kinds = [e["kind"] for e in ledger["entries"]]
+    assert kinds.count(
+        {"purchases": "purchase", "ad-rewards": "ad_reward"}.get(path.rsplit("/", 1)[1], "grant")
+    ) == (2 if "grants" in path else 1)
+
+
+def test_natural_keys_replay(client, server_headers):
+    first = client.post("/v1/players/alice/exams", headers=server_headers, json=EXAM)
+    again = client.post("/v1/players/alice/exams", headers=server_headers, json=EXAM)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json() == first.get_json()
+    login = client.post("/v1/players/alice/login", headers=server_headers)
+    assert login.get_json()["claimed"] is False  # the exam already claimed the day
+
+
+def test_every_player_state_route_is_protected(client):
+    """Each route that changes player state takes an Idempotency-Key or a natural key."""
+    natural = {"/v1/players/{player_id}/exams", "/v1/players/{player_id}/login"}
+    keyed = set()
+    paths = client.get("/openapi.json").get_json()["paths"]
+    for path, operations in paths.items():
+        if "{player_id}" not in path:
+            continue
+        for method, operation in operations.items():
+            if method not in ("post", "put", "patch", "delete"):
+                continue
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            if "Idempotency-Key" in headers:
+                keyed.add(path)
+            else:
+                assert path in natural, path
+    assert keyed == {
+        "/v1/players/{player_id}/purchases",
+        "/v1/players/{player_id}/ad-rewards",
+        "/v1/admin/players/{player_id}/grants",
+    }
+
+
+# Input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/v1/players/alice/exams", EXAM), ("/v1/admin/bans", {"ip": "1.2.3.4", "reason": "x"})],
+)
+def test_oversized_and_malformed_bodies(client, admin_headers, path, body):
+    huge = client.post(
+        path,
+        headers=admin_headers,
+        data=b'{"a": "' + b"x" * 20_000 + b'"}',
+        content_type="application/json",
+    )
+    assert huge.status_code == 413
+    broken = client.post(path, headers=admin_headers, data=b"{", content_type="application/json")
+    assert broken.status_code == 400
+    assert error_of(broken)["code"] == "validation_error"
