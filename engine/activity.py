@@ -46,7 +46,7 @@ def record(
         request.fingerprint if request else "",
         engine.idempotency_ttl_seconds,
         request.reference if request else f"{kind}/{context.day.isoformat()}",
-        context.json,
+        context.context,
         context.rewards_json,
         kind,
         reason,

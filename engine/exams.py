@@ -159,7 +159,7 @@ class Frame:
             engine.rules.leaderboards.exam_replay_days * 86_400,
             spec,
             ",".join(f"{p.period_type}:{p.name}" for p in periods),
-            context.json,
+            context.context,
             context.rewards_json,
         ]
         return cls(now, periods, shared, context)

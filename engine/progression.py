@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from engine import keys, missions
 from engine.runtime import Engine
@@ -24,7 +23,7 @@ class DayContext:
     day: date
     season_id: str | None
     daily_expires_at: datetime
-    json: str  # the context every call decodes
+    context: str  # what every call needs (include/progress.lua's parse_context)
     rewards_json: str  # what rewards pay, decoded only when something is paid
 
     def player_keys(self, player_id: str, now: datetime) -> list[str]:
@@ -55,19 +54,19 @@ def _build_context(engine: Engine, day: date) -> DayContext:
     season = rules.battle_pass.season_on(day)
     bonus = rules.login_bonus
     todays = missions.for_day(rules, day)
-    # What every event needs, small: the scripts decode it on every call.
-    document: dict[str, Any] = {
-        "day": day.toordinal(),
-        "day_name": day.isoformat(),
-        "daily_expire_at": int(expires.timestamp()),
-        "pace_limit": rules.security.max_changes_per_second,
-        "missions": [{"id": m.mission_id, "event": m.event, "target": m.target} for m in todays],
-    }
-    if season is not None:
-        document["season"] = {
-            "id": season.season_id,
-            "xp_per_level": rules.battle_pass.xp_per_level,
-        }
+    # What every event needs, as one short line the scripts read with string patterns
+    # (see include/progress.lua's parse_context): cheaper than decoding JSON each call.
+    context = "|".join(
+        [
+            str(day.toordinal()),
+            day.isoformat(),
+            str(int(expires.timestamp())),
+            str(rules.security.max_changes_per_second),
+            season.season_id if season else "",
+            str(rules.battle_pass.xp_per_level) if season else "",
+            ";".join(f"{m.mission_id}:{m.event}:{m.target}" for m in todays),
+        ]
+    )
     # What paying needs: decoded only by the calls that pay something.
     rewards = {
         "bonus": {
@@ -83,7 +82,7 @@ def _build_context(engine: Engine, day: date) -> DayContext:
         day=day,
         season_id=season.season_id if season else None,
         daily_expires_at=expires,
-        json=json.dumps(document, separators=(",", ":")),
+        context=context,
         rewards_json=json.dumps(rewards, separators=(",", ":")),
     )
 

@@ -6,12 +6,15 @@ Parsed from the rules file's `[login_bonus]`, `[ads]`, `[missions]` and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import pairwise
 from types import MappingProxyType
 
 from engine.fields import Field
+
+SEASON_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 MISSION_EVENTS = (
     "solve_questions",
@@ -121,7 +124,10 @@ def parse_battle_pass(field: Field, resources: tuple[str, ...], reward_limit: in
                 raise bound.fail("must be a date (YYYY-MM-DD)")
         if end.value <= start.value:
             raise end.fail("must be after start")
-        seasons.append(Season(season.child("id").text(64), start.value, end.value))
+        season_id = season.child("id")
+        if not isinstance(season_id.value, str) or not SEASON_ID.match(season_id.value):
+            raise season_id.fail("must be 1-64 of A-Za-z0-9_.- (it is part of Redis keys)")
+        seasons.append(Season(season_id.value, start.value, end.value))
     seasons.sort(key=lambda s: s.start)
     for earlier, later in pairwise(seasons):
         if later.start < earlier.end:

@@ -21,7 +21,7 @@ ARGV[3] max balance
 ARGV[4] fingerprint     "" for no idempotency record
 ARGV[5] idempotency ttl seconds
 ARGV[6] reference       route and idempotency key, for the ledger
-ARGV[7] context (JSON)  see include/progress.lua
+ARGV[7] context        see include/progress.lua
 ARGV[8] rewards (JSON)  see include/progress.lua; decoded only when something is paid
 ARGV[9] kind            purchase, ad_reward or login
 ARGV[10] reason         for the ledger entry of the event's own change
@@ -56,10 +56,12 @@ if fingerprint ~= '' then
   end
 end
 
-local CTX = cjson.decode(ARGV[7])
+local CTX
 
 --- @include "wallet"
 --- @include "progress"
+
+CTX = parse_context(ARGV[7])
 
 local function finish(code, body)
   local outcome = '{"fp":"' .. fingerprint .. '","code":' .. code .. ',' .. body .. '}'
@@ -112,6 +114,6 @@ end
 if event ~= '' then
   advance(event, 1)
 end
-local progress_json = finish_day()
+local progress_json = finish_day(kind == 'login')
 return finish(0, own .. '"at":' .. NOW .. ',"balances":' .. balances_json()
   .. ',"progress":' .. progress_json)

@@ -38,7 +38,7 @@ ARGV[4] periods       per period type "elapsed:expire_at:M:cap", comma-separated
                       since the period started, expire-at (unix s, engine time) for its
                       stats, multiplier M, largest total the composite can carry
 ARGV[5] period names  "weekly:<name>,monthly:<name>,yearly:<name>", for the outbox
-ARGV[6] context (JSON) see include/progress.lua
+ARGV[6] context       see include/progress.lua
 ARGV[7] rewards (JSON) see include/progress.lua; decoded only when something is paid
 ARGV[8..] one per exam, its eight values joined by "|": fingerprint, player id, exam id,
           category, score, questions, correct answers, battle-pass XP the exam gives
@@ -57,7 +57,7 @@ Returns two values per exam, {code, json}:
 local NOW, MAX_BALANCE, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local NOW_S = math.floor(tonumber(NOW) / 1000)
 local period_names = ARGV[5]
-local CTX = cjson.decode(ARGV[6])
+local CTX
 local REWARDS_JSON = ARGV[7]
 
 local PERIODS = {}
@@ -71,6 +71,8 @@ local WALLET, LEDGER, OUTBOX, DAILY, STREAK, SEASON, PACE, PLAYER
 
 --- @include "wallet"
 --- @include "progress"
+
+CTX = parse_context(ARGV[6])
 
 local FIELDS = {':score', ':exams', ':questions', ':correct', ':reached'}
 local season_id = ''
@@ -157,7 +159,7 @@ local function count(k, packed)
     'season', season_id, 'at', NOW, 'exam', exam_id)
 
   local result = '{"boards":[' .. table.concat(boards, ',') .. '],"progress":'
-    .. finish_day() .. '}'
+    .. finish_day(false) .. '}'
   redis.call('HSET', record, 'fp', fingerprint, 'result', result)
   redis.call('EXPIRE', record, ttl)
   return 0, result

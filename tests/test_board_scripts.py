@@ -72,9 +72,7 @@ def test_update_sets_the_expiry_relative_to_engine_time(any_redis):
     assert 3590 <= any_redis.ttl(AGGREGATES) <= 3600
 
 
-NO_PROGRESS = json.dumps(
-    {"day": 1, "day_name": "d", "daily_expire_at": 4_000_000_000, "missions": [], "pace_limit": 100}
-)
+NO_PROGRESS = "1|d|4000000000|100|||"  # day, name, expiry, pace, no season, no missions
 NO_REWARDS = json.dumps(
     {
         "bonus": {"normal": {"logs": 1}, "milestone": {"steel": 1}, "every": 7},

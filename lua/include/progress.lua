@@ -5,20 +5,36 @@ The including script defines these locals first (and includes wallet before this
   STREAK   key: the player's streak hash (last_day, streak, best)
   SEASON   key: the player's battle-pass hash for the current season (xp, rewarded_level)
   PACE     key: the player's count of state changes in the current second
-  CTX      the decoded context: day (ordinal), day_name, daily_expire_at (unix s),
-           pace_limit, missions [{id, event, target}], season {id, xp_per_level}
-           (absent: no season)
+  CTX      the context, set with parse_context(text) after this include: day
+           (ordinal), day_name, daily_expire_at (unix s), pace_limit, missions
+           [{id, event, target}], season {id, xp_per_level} (nil: no season). The text
+           is "day|day_name|expire_at|pace_limit|season id|xp per level|missions" with
+           missions "id:event:target;...": read with string patterns, no JSON decoding
   REWARDS_JSON  what rewards pay, JSON, decoded on first use: bonus {normal,
            milestone, every}, missions {id: {xp, reward}}, levels {"<level>": reward},
            caps {kind: {resource: amount}} (daily earning caps)
 
-Provides reset_progress(), too_fast(), pay_reward(reward, kind, reason, ref), claim_bonus(),
+Provides parse_context(text), reset_progress(), too_fast(), pay_reward(reward, kind, reason, ref), claim_bonus(),
 advance(event, amount), add_xp(amount), finish_day() and the `progress` table that
 tells the caller what happened, including `violations` of the earning caps.
 ]]
 
 local progress, daily_created
 local REWARDS
+
+local function parse_context(text)
+  local day, day_name, expire_at, pace, season, per_level, list =
+    string.match(text, '^(%d+)|([^|]+)|(%d+)|(%d+)|([^|]*)|(%d*)|(.*)$')
+  local parsed = {day = tonumber(day), day_name = day_name,
+    daily_expire_at = tonumber(expire_at), pace_limit = tonumber(pace), missions = {}}
+  if season ~= '' then
+    parsed.season = {id = season, xp_per_level = tonumber(per_level)}
+  end
+  for id, event, target in string.gmatch(list, '([^:;]+):([^:;]+):(%d+)') do
+    parsed.missions[#parsed.missions + 1] = {id = id, event = event, target = tonumber(target)}
+  end
+  return parsed
+end
 
 local function rewards()  -- most events pay nothing: decode only when paying
   if not REWARDS then
@@ -155,10 +171,16 @@ local function claim_bonus()
   return true
 end
 
-local function finish_day()
+-- The progress as JSON; with_streak adds the current streak (the login answer needs it).
+local function finish_day(with_streak)
   if daily_created then
     redis.call('EXPIRE', DAILY, CTX.daily_expire_at - math.floor(tonumber(NOW) / 1000))
   end
-  progress.streak = tonumber(redis.call('HGET', STREAK, 'streak') or '0')
+  if with_streak then
+    progress.streak = tonumber(redis.call('HGET', STREAK, 'streak') or '0')
+  elseif not progress.daily_bonus and #progress.missions == 0 and not progress.xp
+      and #progress.violations == 0 and not progress.ads_watched then
+    return '{}'  -- nothing happened beyond the event itself
+  end
   return cjson.encode(progress)
 end
