@@ -7,8 +7,9 @@ Each mode runs the same number of client processes for the same time:
 
 - raw:    one EVALSHA per call of a one-line script (HINCRBY on a player's wallet):
           the ceiling of "one script call per purchase" from Python on this Redis.
-- script: EVALSHA of lua/apply_transaction.lua with prebuilt arguments: the purchase's
-          own Redis work without the engine's Python around it.
+- script: EVALSHA of lua/record_activity.lua with prebuilt arguments: the purchase's
+          own Redis work (with its bonus, missions and rapid-fire checks) without the
+          engine's Python around it.
 - engine: engine.purchases.purchase(), the full atomic purchase (checks, wallet,
           ledger, outbox, idempotency record), with a fresh Idempotency-Key each call.
 - http:   POST /v1/players/{id}/purchases to gunicorn (web:create_app()), keep-alive.
@@ -59,27 +60,40 @@ def prepare_raw(url: str, client: int):
 
 
 def prepare_script(url: str, client: int):
-    from engine import keys
-    from engine.scripts import Scripts
+    """The purchase's own script (record_activity.lua), its arguments prebuilt once."""
+    from engine import Engine, keys, progression
+    from engine.clock import to_ms
+    from engine.rules import load_rules
 
-    script = Scripts(redis.Redis.from_url(url)).apply_transaction
+    engine = Engine(redis=redis.Redis.from_url(url), rules=load_rules(load_test_rules()))
+    script = engine.scripts.record_activity
+    now = engine.clock.now()
+    context = progression.day_context(engine, now)
     names = players(client)
-    player_keys = [(keys.wallet(p), keys.ledger(p), keys.player_outbox(p)) for p in names]
+    prebuilt = [
+        [keys.wallet(p), keys.ledger(p), keys.player_outbox(p), *context.player_keys(p, now)]
+        for p in names
+    ]
 
     def call(n: int) -> None:
-        player = names[n % PLAYERS_PER_CLIENT]
-        key = f"s-{client}-{n}"
+        index = n % PLAYERS_PER_CLIENT
+        player, key = names[index], f"s-{client}-{n}"
+        player_keys = prebuilt[index]
         script(
-            keys=[*player_keys[n % PLAYERS_PER_CLIENT], keys.idempotency(player, "purchase", key)],
+            keys=[*player_keys[:3], keys.idempotency(player, "purchase", key), *player_keys[3:]],
             args=[
                 player,
-                "purchase",
-                "1 x logs",
-                1_795_600_000_000,
+                to_ms(now),
+                FUNDS * 10,
                 key,
                 86_400,
-                FUNDS * 10,
                 f"purchase/{key}",
+                context.context,
+                context.rewards_json,
+                "purchase",
+                "1 x logs",
+                "purchase",
+                0,
                 "coins",
                 -10,
                 "logs",
@@ -190,7 +204,9 @@ def load_test_rules() -> Path:
     text = re.sub(r"max_changes_per_second = \d+", "max_changes_per_second = 10000", text)
     text = re.sub(r'"\d+/(second|minute|hour|day)"', '"1000000/second"', text)
     path = Path(tempfile.gettempdir()) / "questboard-bench-rules.toml"
-    path.write_text(text)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")  # processes call this at once:
+    partial.write_text(text)  # each writes its own file and swaps it in whole
+    partial.replace(path)
     return path
 
 
@@ -262,7 +278,7 @@ def main() -> None:
     raw = statistics.median(rates["raw"])
     labels = {
         "raw": "raw EVALSHA, one-line script (ceiling)",
-        "script": "raw EVALSHA of apply_transaction.lua, arguments prebuilt",
+        "script": "raw EVALSHA of the purchase's script (record_activity.lua), prebuilt",
         "engine": "engine purchase (full atomic purchase)",
         "http": f"HTTP purchase (gunicorn, {args.web_workers} sync workers)",
     }

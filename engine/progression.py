@@ -21,6 +21,8 @@ NO_SEASON = "none"
 @dataclass(frozen=True)
 class DayContext:
     day: date
+    starts_at: datetime
+    ends_at: datetime
     season_id: str | None
     daily_expires_at: datetime
     context: str  # what every call needs (include/progress.lua's parse_context)
@@ -37,12 +39,17 @@ class DayContext:
 
 
 def day_context(engine: Engine, now: datetime) -> DayContext:
+    """The context of the game day `now` falls in, built once per day per process."""
+    current = engine.memo.get("day_context")
+    if current is not None and current.starts_at <= now < current.ends_at:
+        return current  # the common case: two comparisons, no calendar arithmetic
     day = engine.calendar.game_day(now)
     cached = engine.memo.get(("day_context", day))
     if cached is None:
         cached = engine.memo[("day_context", day)] = _build_context(engine, day)
         if len(engine.memo) > 64:
             engine.memo.clear()
+    engine.memo["day_context"] = cached
     return cached
 
 
@@ -80,6 +87,8 @@ def _build_context(engine: Engine, day: date) -> DayContext:
     }
     return DayContext(
         day=day,
+        starts_at=engine.calendar.day_start(day),
+        ends_at=engine.calendar.day_start(day + timedelta(days=1)),
         season_id=season.season_id if season else None,
         daily_expires_at=expires,
         context=context,
@@ -103,6 +112,8 @@ class Progress:
     def from_script(cls, raw: dict | None) -> Progress | None:
         if raw is None:
             return None
+        if not raw:
+            return EMPTY  # the script's '{}': nothing happened beyond the event itself
         xp = raw.get("xp")
         if xp is not None:
             xp = dict(xp, levels_gained=list(xp.get("levels_gained") or []))
@@ -115,3 +126,6 @@ class Progress:
             ads_watched=raw.get("ads_watched"),
             violations=list(raw.get("violations") or []),
         )
+
+
+EMPTY = Progress()
