@@ -22,22 +22,12 @@ Then, one call at a time, in rounds that alternate between the sizes:
 from __future__ import annotations
 
 import argparse
-import cProfile
-import dataclasses
-import http.client
-import multiprocessing as mp
 import os
-import pstats
 import random
-import re
-import shutil
-import signal
-import subprocess
 import tempfile
-import threading
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
@@ -45,10 +35,11 @@ from urllib.parse import urlparse
 
 import pymysql
 
-from bench.economy import ROOT, SERVER_KEY, start_gunicorn
+from bench.http_load import http_runs, latencies, profile_request
+from bench.ingestion import INGEST_PLAYERS, ingest
 from bench.report import table, write_section
 from config import Settings
-from engine import boards, exams, leaderboards, snapshots
+from engine import boards, leaderboards, snapshots
 from engine.boards import Board
 from engine.runtime import Engine, build_engine
 
@@ -160,20 +151,6 @@ def mysql_connect(url: str, database: str | None = None) -> pymysql.Connection:
     return pymysql.connect(**login, database=database, local_infile=True, autocommit=True)
 
 
-def latencies(
-    call: Callable[[Any], object], inputs: Sequence[Any], seconds: float, least: int = 5
-) -> list[float]:
-    """Microseconds per call, one at a time, for `seconds` (and at least `least` calls)."""
-    times: list[float] = []
-    deadline = time.perf_counter() + seconds
-    while len(times) < least or time.perf_counter() < deadline:
-        value = inputs[len(times) % len(inputs)]
-        started = time.perf_counter()
-        call(value)
-        times.append((time.perf_counter() - started) * 1e6)
-    return times
-
-
 def measure_round(
     engine: Engine, mysql: pymysql.Connection, sized: Sized, picks: list, s: float, warm: bool
 ) -> None:
@@ -200,240 +177,6 @@ def measure_round(
         if warm:
             call(inputs[-1])
         sized.reads[name] += latencies(call, inputs, s, least=1)
-
-
-def _http_worker(seed: int, port: int, target: str, size: int, seconds: float, *sync) -> None:
-    ready, start, results = sync
-    rng = random.Random(seed)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"Authorization": f"Bearer {SERVER_KEY}"}
-
-    def call() -> int:
-        connection.request("GET", target.format(n=rng.randrange(size)), None, headers)
-        response = connection.getresponse()
-        response.read()
-        return response.status
-
-    call()
-    ready.release()
-    start.wait()
-    done = errors = 0
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        errors += call() != 200
-        done += 1
-    results.put((done, errors))
-
-
-def http_rate(port: int, target: str, size: int, clients: int, seconds: float) -> tuple[float, int]:
-    """Requests/s and non-200 answers of `clients` processes started together."""
-    sync = (mp.Semaphore(0), mp.Event(), mp.Queue())
-    processes = [
-        mp.Process(target=_http_worker, args=(n, port, target, size, seconds, *sync))
-        for n in range(clients)
-    ]
-    for process in processes:
-        process.start()
-    for _ in processes:
-        sync[0].acquire(timeout=60)
-    sync[1].set()
-    outcomes = [sync[2].get(timeout=seconds + 60) for _ in processes]
-    for process in processes:
-        process.join()
-    return sum(done for done, _ in outcomes) / seconds, sum(e for _, e in outcomes)
-
-
-WRK_SCRIPT = """
-local size, template = %d, "%s"
-math.randomseed(7)
-request = function()
-  local path = string.gsub(template, "{n}", tostring(math.random(0, size - 1)))
-  return wrk.format("GET", path, {["Authorization"] = "Bearer %s"})
-end
-"""
-
-
-def wrk_rate(port: int, target: str, size: int, seconds: float) -> tuple[float, int]:
-    """Requests/s and non-2xx answers from wrk (2 threads, 8 connections): a load
-    generator in C that leaves more of the two cores to the server than Python does."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_SCRIPT % (size, target, SERVER_KEY))
-        script.flush()
-        output = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                "-c8",
-                f"-d{max(1, int(seconds))}s",
-                "-s",
-                script.name,
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return rate, int(errors[1]) if errors else 0
-
-
-def http_runs(url: str, targets: dict, workers: list[int], clients: list[int], s: float) -> list:
-    """(workers, load generator, {target: requests/s}, non-200 answers) per configuration.
-
-    Load from http.client processes always; from wrk too when it is installed."""
-    rows = []
-    for worker_count in workers:
-        server, port = start_gunicorn(url, worker_count)
-        try:
-            http_rate(port, *next(iter(targets.values())), max(clients), 1.0)  # warm up
-            for n in clients:
-                runs = {name: http_rate(port, *target, n, s) for name, target in targets.items()}
-                rates = {name: rate for name, (rate, _) in runs.items()}
-                rows.append(
-                    (
-                        worker_count,
-                        f"{n} http.client processes",
-                        rates,
-                        sum(e for _, e in runs.values()),
-                    )
-                )
-                print(f"http {worker_count}w {n}c: {rates}", flush=True)
-            if shutil.which("wrk"):
-                runs = {name: wrk_rate(port, *target, s) for name, target in targets.items()}
-                rates = {name: rate for name, (rate, _) in runs.items()}
-                rows.append(
-                    (worker_count, "wrk, 8 connections", rates, sum(e for _, e in runs.values()))
-                )
-                print(f"http {worker_count}w wrk: {rates}", flush=True)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
-    return rows
-
-
-def _file(path: str) -> str:
-    """A profiled function's file, relative to site-packages or the project ("" if stdlib)."""
-    for root in ("site-packages/", f"{ROOT}/"):
-        if root in path:
-            return path.split(root, 1)[1]
-    return ""
-
-
-def _where(path: str, name: str) -> str:
-    if path == "~":
-        return "socket I/O (waiting for Redis)" if "socket" in name else "other built-ins"
-    return _file(path).split("/", 1)[0].removesuffix(".py") or "stdlib"
-
-
-def profile_request(url: str, sized: Sized, calls: int) -> tuple[float, list, list]:
-    """The request in-process (one WSGI call): median µs, own time by package and function."""
-    from werkzeug.test import create_environ
-
-    from web import create_app
-
-    env = {**os.environ, "REDIS_URL": url, "API_KEYS": f"server:{SERVER_KEY}"}
-    app = create_app(Settings.from_env(env))
-    rng, headers = random.Random(7), {"Authorization": f"Bearer {SERVER_KEY}"}
-    paths = [f"/v1/leaderboards/weekly/players/p{rng.randrange(sized.size)}" for _ in range(calls)]
-    environs = [create_environ(p, query_string=sized.query, headers=headers) for p in paths * 2]
-
-    def call(environ: dict) -> None:
-        body = app(environ, lambda status, headers, exc_info=None: None)
-        b"".join(body)
-        body.close()
-
-    timed = latencies(call, environs[:calls], 0, least=calls)[3:]
-    profiler = cProfile.Profile()
-    profiler.runcall(lambda: [call(environ) for environ in environs[calls:]])
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    total = sum(row[2] for row in stats.values())
-    by_package: Counter[str] = Counter()
-    for (path, _, name), row in stats.items():
-        by_package[_where(path, name)] += row[2]
-    packages = [[name, f"{own / total:.0%}"] for name, own in by_package.most_common(8)]
-    functions = [
-        [
-            f"`{name}`"
-            if path == "~"
-            else f"`{_file(path) or os.path.basename(path)}:{line} {name}`",
-            f"{row[2] / total:.1%}",
-            f"{row[3] / total:.0%}",
-        ]
-        for (path, line, name), row in sorted(stats.items(), key=lambda i: -i[1][2])[:10]
-    ]
-    return median(timed), packages, functions
-
-
-INGEST_PLAYERS = 20_000
-
-
-def ingest(engine: Engine, seconds: float) -> list[tuple[str, int, float]]:
-    """Exams/s from this one process: one per call, in batches, and batches from threads.
-
-    A pool of 20,000 players who have already played today (their day's bonus and
-    first missions are behind them): the steady state of a running game. The last row
-    sends every exam for a player new today, the costliest case (bonus, missions).
-    """
-    engine.rules = dataclasses.replace(  # the load is one server, not a player's clicks
-        engine.rules,
-        security=dataclasses.replace(engine.rules.security, max_changes_per_second=10**9),
-    )
-    lock = threading.Lock()
-    serial = iter(range(10**9))
-
-    def submission(rng: random.Random, fresh: bool = False) -> tuple[str, exams.Exam]:
-        with lock:
-            n = next(serial)
-        questions = rng.randrange(5, 30)
-        correct = rng.randrange(questions + 1)
-        exam = exams.Exam(f"e{n}", rng.choice(CATEGORIES), 10 * correct, questions, correct)
-        player = f"new{n}" if fresh else f"x{rng.randrange(INGEST_PLAYERS)}"
-        return player, exam
-
-    warm = random.Random(1)
-    for start in range(0, INGEST_PLAYERS, 500):
-        exams.record_exams(
-            engine, [(f"x{n}", submission(warm)[1]) for n in range(start, start + 500)]
-        )
-
-    def run(batch: int, threads: int = 1, fresh: bool = False) -> tuple[int, float]:
-        counts = [0] * threads
-        deadline = time.perf_counter() + seconds
-
-        def work(slot: int) -> None:
-            rng = random.Random(slot)
-            while counts[slot] == 0 or time.perf_counter() < deadline:
-                if batch == 1:
-                    exams.record_exam(engine, *submission(rng, fresh))
-                else:
-                    outcomes = exams.record_exams(
-                        engine, [submission(rng, fresh) for _ in range(batch)]
-                    )
-                    assert all(o.created for o in outcomes)  # every exam counted, none twice
-                counts[slot] += batch
-
-        started = time.perf_counter()
-        pool = [threading.Thread(target=work, args=(slot,)) for slot in range(threads)]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join()
-        return sum(counts), time.perf_counter() - started
-
-    rows = []
-    for label, batch, threads, fresh in (
-        ("`record_exam`, one at a time", 1, 1, False),
-        ("`record_exams`, 100 a call", 100, 1, False),
-        ("`record_exams`, 500 a call", 500, 1, False),
-        ("`record_exams`, 500 a call, 3 threads", 500, 3, False),
-        ("`record_exams`, 500 a call, 3 threads, every player new today", 500, 3, True),
-    ):
-        done, elapsed = run(batch, threads, fresh)
-        rate = done / elapsed
-        print(f"ingest {label}: {rate:,.0f}/s", flush=True)
-        rows.append((label, done, rate))
-    return rows
 
 
 def cell(times: list[float], runs: bool) -> str:
@@ -608,8 +351,9 @@ def main() -> None:
             workers = [int(n) for n in args.web_workers.split(",")]
             clients = [int(n) for n in args.http_clients.split(",")]
             http_rows = http_runs(url, targets, workers, clients, args.seconds)
-            profile = (sizes[-1], *profile_request(url, by_size[sizes[-1]], 2_000))
-        ingest_rows = ingest(engine, args.seconds)
+            biggest = by_size[sizes[-1]]
+            profile = (sizes[-1], *profile_request(url, biggest.size, biggest.query, 2_000))
+        ingest_rows = ingest(engine, args.seconds, CATEGORIES)
     finally:
         engine.redis.flushdb()
         server.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
