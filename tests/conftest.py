@@ -201,3 +201,20 @@ def durable_engine(real_redis, rules, clock, sql_url):
     engine = Engine(redis=real_redis, rules=rules, clock=clock, database_url=sql_url)
     yield engine
     engine.sql.dispose()
+
+
+def error_of(response):
+    """The error of a response, after checking it has the one error shape of the API."""
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    return body["error"]
+
+
+EXAM = {
+    "exam_id": "e1",
+    "category_id": "math",
+    "score": 10,
+    "total_questions": 10,
+    "correct_answers": 5,
+}

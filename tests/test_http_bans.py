@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-
-def error_of(response):
-    return response.get_json()["error"]
-
-
-EXAM = {
-    "exam_id": "e1",
-    "category_id": "math",
-    "score": 10,
-    "total_questions": 10,
-    "correct_answers": 5,
-}
+from tests.conftest import error_of
 
 
 def ban_ip(client, admin_headers, ip, **extra):

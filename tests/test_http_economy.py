@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import earned
+from tests.conftest import earned, error_of
 
 PURCHASES = "/v1/players/alice/purchases"
 GRANTS = "/v1/admin/players/alice/grants"
-
-
-def error_of(response):
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    return body["error"]
 
 
 @pytest.fixture

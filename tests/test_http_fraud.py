@@ -9,21 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from tests.conftest import EXAM, error_of
 from web import create_app
-
-
-def error_of(response):
-    return response.get_json()["error"]
-
-
-EXAM = {
-    "exam_id": "e1",
-    "category_id": "math",
-    "score": 10,
-    "total_questions": 10,
-    "correct_answers": 5,
-}
-
 
 # Fraud detection --------------------------------------------------------------------
 

@@ -8,20 +8,8 @@ from types import SimpleNamespace
 import limits.storage.redis as limits_redis
 import pytest
 
+from tests.conftest import EXAM, error_of
 from web import security as web_security
-
-
-def error_of(response):
-    return response.get_json()["error"]
-
-
-EXAM = {
-    "exam_id": "e1",
-    "category_id": "math",
-    "score": 10,
-    "total_questions": 10,
-    "correct_answers": 5,
-}
 
 
 @pytest.fixture

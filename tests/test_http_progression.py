@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from config import Settings
+from tests.conftest import EXAM
 from web import create_app
 
 
@@ -80,18 +81,16 @@ def test_ad_reward_needs_a_key_and_takes_no_fields(client, server_headers):
     assert response.status_code == 400
 
 
-def test_an_exam_reports_its_progress(client, server_headers):
-    response = client.post(
+def post_perfect_exam(client, headers):
+    return client.post(
         "/v1/players/alice/exams",
-        headers=server_headers,
-        json={
-            "exam_id": "e1",
-            "category_id": "math",
-            "score": 10,
-            "total_questions": 10,
-            "correct_answers": 10,
-        },
+        headers=headers,
+        json=EXAM | {"correct_answers": 10},
     )
+
+
+def test_an_exam_reports_its_progress(client, server_headers):
+    response = post_perfect_exam(client, server_headers)
     progress = response.get_json()["progress"]
     assert progress["daily_bonus"]["streak"] == 1
     assert progress["xp"]["season"] == "2026-autumn"
@@ -100,17 +99,7 @@ def test_an_exam_reports_its_progress(client, server_headers):
 
 
 def test_battle_pass(client, server_headers):
-    client.post(
-        "/v1/players/alice/exams",
-        headers=server_headers,
-        json={
-            "exam_id": "e1",
-            "category_id": "math",
-            "score": 10,
-            "total_questions": 10,
-            "correct_answers": 10,
-        },
-    )
+    post_perfect_exam(client, server_headers)
     body = client.get("/v1/players/alice/battle-pass", headers=server_headers).get_json()
     assert body["season"] == "2026-autumn"
     assert body["season_start"] == "2026-09-01"
