@@ -23,7 +23,12 @@ from engine import (
     wallet,
 )
 from engine.calendar import GameCalendar
-from engine.errors import DailyLimitReachedError, InvalidInputError, NotFoundError
+from engine.errors import (
+    DailyLimitReachedError,
+    InvalidInputError,
+    NotFoundError,
+    RapidFireError,
+)
 from engine.exams import Exam
 
 counter = iter(range(1_000_000))
@@ -329,3 +334,25 @@ def test_an_override_may_not_repeat_yesterday_or_name_an_unknown_tool(engine):
         tools.set_tool(engine, today, yesterday_tool, ttl_seconds=3600)
     with pytest.raises(InvalidInputError):
         tools.set_tool(engine, today, "hammer", ttl_seconds=3600)
+
+
+# Rapid fire: the pace of a player's state changes -------------------------------------
+
+
+def with_pace_limit(engine, limit):
+    security = dataclasses.replace(engine.rules.security, max_changes_per_second=limit)
+    engine.rules = dataclasses.replace(engine.rules, security=security)
+    return engine
+
+
+def test_rapid_fire_counts_within_one_second_and_starts_over_in_the_next(engine, clock):
+    with_pace_limit(engine, 3)
+    for n in range(3):
+        activity.ad_reward(engine, "alice", f"ad-{n}")
+    with pytest.raises(RapidFireError):
+        activity.ad_reward(engine, "alice", "ad-3")
+    with pytest.raises(RapidFireError):  # a refused change counts too
+        exam(engine, "alice")
+    activity.ad_reward(engine, "bob", "ad-0")  # another player has a pace of their own
+    clock.advance(seconds=1)
+    assert activity.ad_reward(engine, "alice", "ad-3").transaction_id is not None
