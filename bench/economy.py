@@ -94,6 +94,7 @@ def prepare_script(url: str, client: int):
                 "1 x logs",
                 "purchase",
                 0,
+                engine.ledger_keep_entries,
                 "coins",
                 -10,
                 "logs",

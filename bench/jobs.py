@@ -100,7 +100,7 @@ def fill_outboxes(engine: Engine, players: int, rows: int, tag: str) -> float:
         player_id, deltas = player(n % players), GRANTS[n % len(GRANTS)]
         request = IdempotentRequest.of("grant", f"{tag}-{n}", {"resources": deltas, "reason": tag})
         args: list[object] = [player_id, "grant", tag, now_ms, request.fingerprint, *limits]
-        args.append(request.reference)
+        args += [request.reference, engine.ledger_keep_entries]
         for resource, delta in deltas.items():
             args += [resource, delta]
         player_keys = [keys.wallet(player_id), keys.ledger(player_id)]

@@ -52,6 +52,7 @@ def record(
         reason,
         event,
         daily_cap,
+        engine.ledger_keep_entries,
     ]
     for resource, delta in changes.items():
         args += [resource, delta]

@@ -140,7 +140,7 @@ class Frame:
 
     now: datetime
     periods: list[Period]
-    shared_args: list[Any]  # record_exams.lua's ARGV[1..7]
+    shared_args: list[Any]  # record_exams.lua's ARGV[1..8]
     context: progression.DayContext
 
     @classmethod
@@ -161,6 +161,7 @@ class Frame:
             ",".join(f"{p.period_type}:{p.name}" for p in periods),
             context.context,
             context.rewards_json,
+            engine.ledger_keep_entries,
         ]
         return cls(now, periods, shared, context)
 

@@ -99,6 +99,8 @@ def _ledger(engine: Engine, progress: Progress) -> int:
                     "ref": row["ref"],
                 },
                 id=row["transaction_id"],
+                maxlen=engine.ledger_keep_entries,
+                approximate=True,
             )
             if row["fingerprint"] and row["at_ms"] >= cutoff and "/" in row["ref"]:
                 route, key = row["ref"].split("/", 1)

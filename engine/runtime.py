@@ -22,6 +22,7 @@ class Engine:
     clock: Clock = field(default_factory=SystemClock)
     calendar: GameCalendar = field(default_factory=GameCalendar)
     idempotency_ttl_seconds: int = 86_400
+    ledger_keep_entries: int = 1000  # per player ledger stream in Redis (at least)
     alert_webhook_url: str | None = None
     database_url: str | None = None
     scripts: Scripts = field(init=False)
@@ -64,6 +65,7 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
         clock=clock,
         calendar=GameCalendar(settings.game_timezone, settings.day_reset_hour),
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+        ledger_keep_entries=settings.ledger_keep_entries,
         alert_webhook_url=settings.alert_webhook_url,
         database_url=settings.database_url,
     )

@@ -59,6 +59,7 @@ def apply(
         engine.idempotency_ttl_seconds,
         engine.rules.limits.max_balance,
         request.reference,
+        engine.ledger_keep_entries,
     ]
     for resource, delta in deltas.items():
         args += [resource, delta]

@@ -20,7 +20,8 @@ ARGV[5] fingerprint     hash of the request; a replay must carry the same one
 ARGV[6] idempotency ttl seconds
 ARGV[7] max balance
 ARGV[8] reference       route and idempotency key, kept in the ledger entry
-ARGV[9..] pairs of resource, delta (integer, never 0)
+ARGV[9] ledger keep     entries the player's ledger stream keeps at least
+ARGV[10..] pairs of resource, delta (integer, never 0)
 
 Returns {code, json}:
    0  applied:  {"fp","code":0,"tx","at","deltas","balances"}
@@ -31,7 +32,7 @@ Returns {code, json}:
 ]]
 
 local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local PLAYER, NOW, MAX_BALANCE = ARGV[1], ARGV[4], tonumber(ARGV[7])
+local PLAYER, NOW, MAX_BALANCE, LEDGER_KEEP = ARGV[1], ARGV[4], tonumber(ARGV[7]), ARGV[9]
 local kind, reason, fingerprint, ttl, reference = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[8]
 
 --- @include "replay"
@@ -44,7 +45,7 @@ end
 --- @include "wallet"
 
 local changes = {}
-for i = 9, #ARGV do
+for i = 10, #ARGV do
   changes[#changes + 1] = ARGV[i]
 end
 

@@ -27,7 +27,8 @@ ARGV[9] kind            purchase, ad_reward or login
 ARGV[10] reason         for the ledger entry of the event's own change
 ARGV[11] event          mission event this activity counts as ("" for none)
 ARGV[12] daily cap      the most ad rewards a day (0: no cap)
-ARGV[13..] pairs of resource, delta: the event's own change (none for a login); an
+ARGV[13] ledger keep     entries the player's ledger stream keeps at least
+ARGV[14..] pairs of resource, delta: the event's own change (none for a login); an
           ad reward is paid as a reward, within its daily earning cap
 
 Returns {code, json}:
@@ -45,7 +46,7 @@ local DAILY, STREAK, SEASON, PACE = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local PLAYER, NOW, MAX_BALANCE = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local fingerprint, ttl, reference = ARGV[4], ARGV[5], ARGV[6]
 local kind, reason, event, cap = ARGV[9], ARGV[10], ARGV[11], tonumber(ARGV[12])
-local REWARDS_JSON = ARGV[8]
+local REWARDS_JSON, LEDGER_KEEP = ARGV[8], ARGV[13]
 
 --- @include "replay"
 
@@ -77,7 +78,7 @@ if fast then
 end
 
 local changes = {}
-for i = 13, #ARGV do
+for i = 14, #ARGV do
   changes[#changes + 1] = ARGV[i]
 end
 

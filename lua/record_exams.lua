@@ -3,7 +3,7 @@ with everything each earns: the day's login bonus if it is the player's first ac
 of the game day, mission progress and rewards, battle-pass XP and level rewards (see
 include/progress.lua), each balance change with its ledger entry.
 
-KEYS: eleven per exam (listed below). ARGV: seven shared values, then one per exam.
+KEYS: eleven per exam (listed below). ARGV: eight shared values, then one per exam.
 Returns two values per exam: a code and its JSON (listed below).
 
 One call takes any number of exams whose players share one shard (one hash slot):
@@ -40,7 +40,8 @@ ARGV[4] periods       per period type "elapsed:expire_at:M:cap", comma-separated
 ARGV[5] period names  "weekly:<name>,monthly:<name>,yearly:<name>", for the outbox
 ARGV[6] context       see include/progress.lua
 ARGV[7] rewards (JSON) see include/progress.lua; decoded only when something is paid
-ARGV[8..] one per exam, its eight values joined by "|": fingerprint, player id, exam id,
+ARGV[8] ledger keep   entries each player's ledger stream keeps at least
+ARGV[9..] one per exam, its eight values joined by "|": fingerprint, player id, exam id,
           category, score, questions, correct answers, battle-pass XP the exam gives
           (none of them contains "|": ids are [A-Za-z0-9_.:-], the rest hex or digits)
 
@@ -58,7 +59,7 @@ local NOW, MAX_BALANCE, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local NOW_S = math.floor(tonumber(NOW) / 1000)
 local period_names = ARGV[5]
 local CTX
-local REWARDS_JSON = ARGV[7]
+local REWARDS_JSON, LEDGER_KEEP = ARGV[7], ARGV[8]
 
 local PERIODS = {}
 for elapsed, expire_at, multiplier, cap in string.gmatch(ARGV[4], '(%d+):(%d+):(%d+):(%d+)') do
@@ -166,8 +167,8 @@ local function count(k, packed)
 end
 
 local replies = {}
-for i = 0, #ARGV - 8 do
-  local code, payload = count(i * 11 + 1, ARGV[8 + i])
+for i = 0, #ARGV - 9 do
+  local code, payload = count(i * 11 + 1, ARGV[9 + i])
   replies[#replies + 1] = code
   replies[#replies + 1] = payload
 end

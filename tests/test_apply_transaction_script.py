@@ -13,9 +13,9 @@ PLAYER = "alice"
 NOW = 1_795_600_000_000
 
 
-def call(redis, *deltas, fingerprint="fp-1", idem="k1", max_balance=1_000_000, ttl=3600):
+def call(redis, *deltas, fingerprint="fp-1", idem="k1", max_balance=1_000_000, ttl=3600, keep=1000):
     script = Scripts(redis).apply_transaction
-    args = [PLAYER, "grant", "test", NOW, fingerprint, ttl, max_balance, f"grant/{idem}"]
+    args = [PLAYER, "grant", "test", NOW, fingerprint, ttl, max_balance, f"grant/{idem}", keep]
     for resource, delta in deltas:
         args += [resource, delta]
     code, payload = script(
@@ -123,3 +123,14 @@ def test_key_count_is_checked(any_redis):
     script = Scripts(any_redis).apply_transaction
     with pytest.raises(ValueError, match="takes 4 keys"):
         script(keys=[keys.wallet(PLAYER)], args=[])
+
+
+def test_the_ledger_stream_keeps_its_newest_entries_and_the_outbox_keeps_all(any_redis):
+    for n in range(250):
+        call(any_redis, ("coins", 1), fingerprint=f"fp-{n}", idem=f"k{n}", keep=10)
+    kept = any_redis.xlen(keys.ledger(PLAYER))
+    assert 10 <= kept < 250  # trimmed as whole stream nodes: at least the 10 newest stay
+    [(_, newest)] = any_redis.xrevrange(keys.ledger(PLAYER), count=1)
+    assert newest[b"ref"] == b"grant/k249"
+    assert any_redis.xlen(keys.player_outbox(PLAYER)) == 250  # every entry still goes to SQL
+    assert wallet(any_redis)["coins"] == 250

@@ -103,6 +103,7 @@ def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
         "weekly:w,monthly:m,yearly:y",
         NO_PROGRESS,
         NO_REWARDS,
+        1000,  # ledger entries kept
     ]
     exam = f"{fingerprint}|{player}|{exam_id}|math|{score}|10|5|0"
     return Scripts(redis).record_exams(

@@ -179,3 +179,19 @@ def test_rebuild_reports_progress(durable_engine):
     rebuild.rebuild(engine, lambda step, done, total: steps.append((step, done, total)))
     assert ("wallets", 20, 20) in steps
     assert ("ledger", 20, 20) in steps
+
+
+def test_rebuild_restores_the_recent_ledger_within_its_bound(durable_engine):
+    engine = durable_engine
+    for n in range(250):
+        grants.grant(engine, "alice", {"coins": 1}, "daily", f"g{n}")
+    persistence.persist(engine)
+    engine.redis.flushdb()
+    engine.ledger_keep_entries = 10
+
+    rebuild.rebuild(engine)
+
+    assert engine.redis.xlen(keys.ledger("alice")) < 250
+    newest = ledger.history(engine, "alice", limit=10)
+    assert [e.balances_after["coins"] for e in newest] == list(range(250, 240, -1))
+    assert wallet.balances(engine, "alice")["coins"] == 250

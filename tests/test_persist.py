@@ -36,6 +36,22 @@ def outbox_length(engine):
     return sum(engine.redis.xlen(keys.outbox(shard)) for shard in range(keys.PLAYER_SHARDS))
 
 
+def test_a_ledger_trimmed_in_redis_is_whole_in_sql(durable_engine):
+    engine = durable_engine
+    engine.ledger_keep_entries = 10
+    for n in range(250):
+        grants.grant(engine, "alice", {"coins": 1}, "daily", f"g{n}")
+    assert engine.redis.xlen(keys.ledger("alice")) < 250
+    newest = ledger.history(engine, "alice", limit=10)
+    assert [e.balances_after["coins"] for e in newest] == list(range(250, 240, -1))
+
+    persistence.persist(engine)
+
+    stored = rows(engine, db.user_resource_logs, db.user_resource_logs.c.player_id == "alice")
+    assert len(stored) == 250
+    assert sum(json.loads(r["deltas"])["coins"] for r in stored) == 250
+
+
 def test_persist_writes_the_ledger_and_the_state(durable_engine, clock):
     engine = durable_engine
     grants.grant(engine, "alice", {"coins": 500}, "welcome", "g1")

@@ -3,6 +3,9 @@
 The including script defines these locals first:
   WALLET, LEDGER, OUTBOX   keys: the player's wallet hash and ledger stream, the shard outbox
   PLAYER, NOW, MAX_BALANCE the player id, the engine clock (ms), the balance limit
+  LEDGER_KEEP              how many entries the ledger stream keeps at least; older ones
+                           are trimmed as whole stream nodes (XADD MAXLEN ~). The outbox
+                           carries every entry to SQL, which keeps the full history
 
 Provides reset_wallet(), wallet_refusal(changes), wallet_apply(changes, kind, reason, ref, fp),
 wallet_reward(reward, kind, reason, ref) and balances_json(). `fp` is the fingerprint of
@@ -81,7 +84,7 @@ local function wallet_apply(changes, kind, reason, ref, fp)
   end
   redis.call('HSET', WALLET, unpack(updates))
   local deltas_json, after_json = amounts_json(names, deltas), balances_json()
-  local tx = redis.call('XADD', LEDGER, '*', 'kind', kind, 'deltas', deltas_json,
+  local tx = redis.call('XADD', LEDGER, 'MAXLEN', '~', LEDGER_KEEP, '*', 'kind', kind, 'deltas', deltas_json,
     'balances', after_json, 'reason', reason, 'at', NOW, 'ref', ref)
   redis.call('XADD', OUTBOX, '*', 'player', PLAYER, 'tx', tx, 'kind', kind,
     'deltas', deltas_json, 'balances', after_json, 'reason', reason, 'at', NOW, 'ref', ref,
