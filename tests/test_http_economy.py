@@ -267,3 +267,26 @@ def test_unexpected_failure_is_a_500_without_internals(client, server_headers, m
     assert error_of(response)["code"] == "internal_error"
     assert b"secret internal detail" not in response.get_data()
     assert b"Traceback" not in response.get_data()
+
+
+def test_an_unreachable_store_is_a_503_to_retry(settings, clock, server_headers):
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from web import create_app
+
+    # Nothing listens on port 1; no retries, so the test does not wait out the backoff.
+    unreachable = redis.Redis(port=1, retry=Retry(NoBackoff(), 0))
+    client = create_app(settings, redis_client=unreachable, clock=clock).test_client()
+    for response in (
+        client.get("/v1/players/alice/wallet", headers=server_headers),
+        client.post(
+            "/v1/players/alice/purchases",
+            headers=server_headers | {"Idempotency-Key": "k1"},
+            json={"item": "steel", "quantity": 1},
+        ),
+    ):
+        assert response.status_code == 503
+        assert error_of(response)["code"] == "service_unavailable"
+        assert response.headers["Retry-After"] == "1"

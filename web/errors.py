@@ -11,6 +11,9 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine.errors import QuestboardError
@@ -34,6 +37,7 @@ STATUS_BY_CODE = {
     "rapid_fire": 429,
     "rate_limited": 429,
     "internal_error": 500,
+    "service_unavailable": 503,
 }
 
 # Werkzeug's exceptions by status, for errors raised before a view runs.
@@ -113,6 +117,23 @@ def handle_http_exception(error: HTTPException):
     return response
 
 
+def handle_store_unavailable(error: Exception):
+    """Redis unreachable, timing out or still loading: a retry can succeed, so 503.
+
+    A write that timed out may have been applied; its retry with the same
+    Idempotency-Key (or exam_id) is answered from the recorded outcome, never twice.
+    """
+    log.warning("live store unavailable: %s", type(error).__name__)
+    response = error_response(
+        503,
+        "service_unavailable",
+        "The live store is unavailable; retry shortly with the same Idempotency-Key.",
+        {"retry_after": 1},
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error", exc_info=error)
     return error_response(500, "internal_error", "Something went wrong on our side.")
@@ -121,4 +142,6 @@ def handle_unexpected(error: Exception):
 def init_app(app: Flask) -> None:
     app.register_error_handler(QuestboardError, handle_engine_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    for unavailable in (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
+        app.register_error_handler(unavailable, handle_store_unavailable)
     app.register_error_handler(Exception, handle_unexpected)
