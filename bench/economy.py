@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -150,23 +151,34 @@ PREPARE = {
 }
 
 
-def _worker(mode: str, target, client: int, seconds: float, ready, start, results) -> None:
+def _worker(
+    mode: str, target, client: int, first: int, seconds: float, ready, start, results
+) -> None:
     call = PREPARE[mode](target, client)
-    call(-1)  # warm up: connections open, scripts loaded
+    call(first - 1)  # warm up: connections open, scripts loaded
     ready.release()
     start.wait()
     done, deadline = 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        call(done)
+        call(first + done)
         done += 1
     results.put((done, seconds))
 
 
+RUN_SPAN = 10**8  # calls numbered from run * RUN_SPAN: each run's Idempotency-Keys are new
+runs = itertools.count(1)
+
+
 def measure(mode: str, target, clients: int, seconds: float) -> tuple[int, float]:
-    """All clients start together once ready; each runs `seconds`; calls are summed."""
+    """All clients start together once ready; each runs `seconds`; calls are summed.
+
+    Every call of every run has an Idempotency-Key of its own: a key used in an earlier
+    run would be answered as a replay, which is cheaper than a purchase.
+    """
+    first = next(runs) * RUN_SPAN  # a multiple of PLAYERS_PER_CLIENT: players cycle alike
     ready, start, results = mp.Semaphore(0), mp.Event(), mp.Queue()
     processes = [
-        mp.Process(target=_worker, args=(mode, target, n, seconds, ready, start, results))
+        mp.Process(target=_worker, args=(mode, target, n, first, seconds, ready, start, results))
         for n in range(clients)
     ]
     for process in processes:
