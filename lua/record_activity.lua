@@ -27,7 +27,7 @@ ARGV[9] kind            purchase, ad_reward or login
 ARGV[10] reason         for the ledger entry of the event's own change
 ARGV[11] event          mission event this activity counts as ("" for none)
 ARGV[12] daily cap      the most ad rewards a day (0: no cap)
-ARGV[13] ledger keep     entries the player's ledger stream keeps at least
+ARGV[13] ledger keep    entries the player's ledger stream keeps at least
 ARGV[14..] pairs of resource, delta: the event's own change (none for a login); an
           ad reward is paid as a reward, within its daily earning cap
 

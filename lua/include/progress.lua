@@ -14,7 +14,8 @@ The including script defines these locals first (and includes wallet before this
            milestone, every}, missions {id: {xp, reward}}, levels {"<level>": reward},
            caps {kind: {resource: amount}} (daily earning caps)
 
-Provides parse_context(text), reset_progress(), too_fast(), pay_reward(reward, kind, reason, ref), claim_bonus(),
+Provides parse_context(text), reset_progress(), too_fast(),
+pay_reward(reward, kind, reason, ref), claim_bonus(),
 advance(event, amount), add_xp(amount), finish_day() and the `progress` table that
 tells the caller what happened, including `violations` of the earning caps.
 ]]
@@ -108,7 +109,8 @@ local function add_xp(amount)
       if reward then
         local tx = pay_reward(reward, 'level_reward', 'battle pass level ' .. reached,
           'level/' .. season.id .. '/' .. reached)
-        table.insert(progress.level_rewards, {level = reached, reward = reward, transaction_id = tx})
+        table.insert(progress.level_rewards,
+          {level = reached, reward = reward, transaction_id = tx})
       end
     end
     redis.call('HSET', SEASON, 'rewarded_level', level)

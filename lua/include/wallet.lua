@@ -84,8 +84,8 @@ local function wallet_apply(changes, kind, reason, ref, fp)
   end
   redis.call('HSET', WALLET, unpack(updates))
   local deltas_json, after_json = amounts_json(names, deltas), balances_json()
-  local tx = redis.call('XADD', LEDGER, 'MAXLEN', '~', LEDGER_KEEP, '*', 'kind', kind, 'deltas', deltas_json,
-    'balances', after_json, 'reason', reason, 'at', NOW, 'ref', ref)
+  local tx = redis.call('XADD', LEDGER, 'MAXLEN', '~', LEDGER_KEEP, '*', 'kind', kind,
+    'deltas', deltas_json, 'balances', after_json, 'reason', reason, 'at', NOW, 'ref', ref)
   redis.call('XADD', OUTBOX, '*', 'player', PLAYER, 'tx', tx, 'kind', kind,
     'deltas', deltas_json, 'balances', after_json, 'reason', reason, 'at', NOW, 'ref', ref,
     'fp', fp or '')
