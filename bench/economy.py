@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -158,18 +159,39 @@ def _worker(
     call(first - 1)  # warm up: connections open, scripts loaded
     ready.release()
     start.wait()
+    cpu = time.process_time()
     done, deadline = 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         call(first + done)
         done += 1
-    results.put((done, seconds))
+    results.put((done, time.process_time() - cpu))
 
 
 RUN_SPAN = 10**8  # calls numbered from run * RUN_SPAN: each run's Idempotency-Keys are new
 runs = itertools.count(1)
 
 
-def measure(mode: str, target, clients: int, seconds: float) -> tuple[int, float]:
+@dataclass(frozen=True)
+class Run:
+    calls: int
+    seconds: float
+    client_cpu: float  # seconds of CPU, all client processes
+    redis_cpu: float  # seconds of CPU of the Redis server
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds
+
+    def per_call_us(self, cpu: float) -> float:
+        return cpu / self.calls * 1e6
+
+
+def redis_cpu_seconds(connection: redis.Redis) -> float:
+    info = connection.info("cpu")
+    return info["used_cpu_user"] + info["used_cpu_sys"]
+
+
+def measure(mode: str, target, clients: int, seconds: float, redis_url: str) -> Run:
     """All clients start together once ready; each runs `seconds`; calls are summed.
 
     Every call of every run has an Idempotency-Key of its own: a key used in an earlier
@@ -185,11 +207,19 @@ def measure(mode: str, target, clients: int, seconds: float) -> tuple[int, float
         process.start()
     for _ in processes:
         ready.acquire(timeout=60)
+    connection = redis.Redis.from_url(redis_url)
+    redis_before = redis_cpu_seconds(connection)
     start.set()
     outcomes = [results.get(timeout=seconds + 60) for _ in processes]
+    redis_cpu = redis_cpu_seconds(connection) - redis_before
     for process in processes:
         process.join()
-    return sum(done for done, _ in outcomes), seconds
+    return Run(
+        calls=sum(done for done, _ in outcomes),
+        seconds=seconds,
+        client_cpu=sum(cpu for _, cpu in outcomes),
+        redis_cpu=redis_cpu,
+    )
 
 
 def fund_everyone(url: str, clients: int) -> None:
@@ -271,23 +301,22 @@ def main() -> None:
     connection = redis.Redis.from_url(url)
     connection.flushdb()
     fund_everyone(url, args.clients)
-    rates: dict[str, list[float]] = {"raw": [], "script": [], "engine": [], "http": []}
+    measured: dict[str, list[Run]] = {"raw": [], "script": [], "engine": [], "http": []}
     for round_number in range(args.rounds):
         for mode in ("raw", "script", "engine"):
-            count, elapsed = measure(mode, url, args.clients, args.seconds)
-            rates[mode].append(count / elapsed)
-            print(f"round {round_number + 1} {mode}: {rates[mode][-1]:,.0f}/s", flush=True)
+            measured[mode].append(measure(mode, url, args.clients, args.seconds, url))
+            print(f"round {round_number + 1} {mode}: {measured[mode][-1].rate:,.0f}/s", flush=True)
     server, port = start_gunicorn(url, args.web_workers)
     try:
-        measure("http", port, args.clients, 1.0)  # warm every gunicorn worker
-        count, elapsed = measure("http", port, args.clients, args.seconds)
-        rates["http"].append(count / elapsed)
-        print(f"http: {rates['http'][-1]:,.0f}/s", flush=True)
+        measure("http", port, args.clients, 1.0, url)  # warm every gunicorn worker
+        measured["http"].append(measure("http", port, args.clients, args.seconds, url))
+        print(f"http: {measured['http'][-1].rate:,.0f}/s", flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     connection.flushdb()
 
+    rates = {mode: [run.rate for run in runs] for mode, runs in measured.items()}
     raw = statistics.median(rates["raw"])
     labels = {
         "raw": "raw EVALSHA, one-line script (ceiling)",
@@ -297,12 +326,15 @@ def main() -> None:
     }
     rows = []
     for mode, values in rates.items():
+        runs = measured[mode]
         rows.append(
             [
                 labels[mode],
                 " / ".join(f"{v:,.0f}" for v in values),
                 f"{statistics.median(values):,.0f}",
                 f"{statistics.median(values) / raw:.2f}",
+                f"{statistics.median(r.per_call_us(r.client_cpu) for r in runs):,.0f}",
+                f"{statistics.median(r.per_call_us(r.redis_cpu) for r in runs):,.0f}",
             ]
         )
     ratio = statistics.median(rates["engine"]) / raw
@@ -319,7 +351,21 @@ def main() -> None:
             "machine's cores, so the absolute numbers are the machine's; the ratios are "
             "the result.",
             "",
-            table(["mode", "per second, each round", "median", "ratio to raw"], rows),
+            table(
+                [
+                    "mode",
+                    "per second, each round",
+                    "median",
+                    "ratio to raw",
+                    "client CPU µs/call",
+                    "Redis CPU µs/call",
+                ],
+                rows,
+            ),
+            "",
+            "CPU per call is the medians over the rounds of the CPU time the client "
+            "processes (for HTTP: the load generators only, not gunicorn) and the Redis "
+            "server used, divided by the calls: where a call's cost lies.",
             "",
             "Target: the engine reaches at least half the raw ceiling. Measured: "
             f"{ratio:.2f} (rounds: {', '.join(f'{r:.2f}' for r in per_round)}), {verdict}.",
