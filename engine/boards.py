@@ -96,6 +96,32 @@ def current_period(engine: Engine, period_type: str, now: datetime | None = None
     return engine.calendar.period_of(period_type, now or engine.clock.now())
 
 
+def kept_periods(engine: Engine, period_type: str, now: datetime | None = None) -> list[Period]:
+    """The current period of a type and the past ones the rules still keep, newest first."""
+    current = current_period(engine, period_type, now)
+    keep = engine.rules.leaderboards.keep(period_type)
+    return [add_periods(current, -back) for back in range(keep + 1)]
+
+
+def player_boards(engine: Engine, player_id: str, periods: list[Period]) -> list[Board]:
+    """The boards of these periods the player has a score on (their stats hashes say
+    which), each period's global board before its categories. One round trip."""
+    pipe = engine.redis.pipeline(transaction=False)
+    for period in periods:
+        pipe.hkeys(keys.player_board_stats(player_id, period.period_type, period.name))
+    found = []
+    for period, fields in zip(periods, pipe.execute(), strict=True):
+        categories = sorted(
+            {f.decode().rsplit(":", 1)[0] for f in fields if f.endswith(b":score")},
+            key=lambda c: (c != GLOBAL, c),
+        )
+        found += [
+            Board(period.period_type, period, None if category == GLOBAL else category)
+            for category in categories
+        ]
+    return found
+
+
 def expires_at(engine: Engine, period: Period) -> datetime:
     """When a period's keys expire: its end plus the rules' retention for its type."""
     keep = engine.rules.leaderboards.keep(period.period_type)

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine import boards, keys
+from engine import boards
 from engine.boards import Board
 from engine.calendar import PERIOD_TYPES
 from engine.clock import from_ms, to_ms
@@ -182,19 +182,7 @@ def player_ranks(engine: Engine, player_id: str) -> list[Standing]:
     started = time.perf_counter()
     now = engine.clock.now()
     periods = [boards.current_period(engine, period_type, now) for period_type in PERIOD_TYPES]
-    pipe = engine.redis.pipeline(transaction=False)
-    for period in periods:
-        pipe.hkeys(keys.player_board_stats(player_id, period.period_type, period.name))
-    found = []
-    for period, fields in zip(periods, pipe.execute(), strict=True):
-        categories = sorted(
-            {f.decode().rsplit(":", 1)[0] for f in fields if f.endswith(b":score")},
-            key=lambda c: (c != boards.GLOBAL, c),
-        )
-        for category in categories:
-            found.append(
-                Board(period.period_type, period, None if category == boards.GLOBAL else category)
-            )
+    found = boards.player_boards(engine, player_id, periods)
     pipe = engine.redis.pipeline(transaction=False)
     for board in found:
         _read(engine, board, "around", player_id, 0, client=pipe)

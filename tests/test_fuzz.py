@@ -7,6 +7,11 @@ does not match the spec, fails the test.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
 import fakeredis
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -18,11 +23,26 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config import ApiKey, Settings
+from engine import db, migrate
 from web import create_app
 
 ADMIN_KEY = "fuzz-admin-key"
+
+
+def migrated_sqlite_url() -> str:
+    """A SQLite database of the current schema, as a deployment has: admin routes use it."""
+    folder = Path(tempfile.mkdtemp(prefix="questboard-fuzz-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    url = f"sqlite:///{folder / 'questboard.db'}"
+    sql = db.connect(url)
+    migrate.upgrade(sql)
+    sql.dispose()
+    return url
+
+
 app = create_app(
-    Settings(api_keys=(ApiKey("admin", ADMIN_KEY),)), redis_client=fakeredis.FakeRedis()
+    Settings(api_keys=(ApiKey("admin", ADMIN_KEY),), database_url=migrated_sqlite_url()),
+    redis_client=fakeredis.FakeRedis(),
 )
 schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
 

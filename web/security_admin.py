@@ -1,11 +1,12 @@
-"""Admin: the security event stream and a player's violation flags."""
+"""Admin: the security event stream, a player's violation flags, and taking a player
+off the leaderboards."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 from marshmallow import validate
 
-from engine import security
+from engine import moderation, security
 from web.api import Blueprint
 from web.bans import BanSchema
 from web.extensions import get_engine
@@ -44,6 +45,17 @@ class FlagsSchema(ma.Schema):
     blocked = ma.fields.Nested(BanSchema(), required=True, allow_none=True)
 
 
+class RemovedBoardSchema(ma.Schema):
+    board = ma.fields.String(required=True, attribute="period_type")
+    category = ma.fields.String(required=True, allow_none=True)
+    period = ma.fields.Function(lambda board: board.period.name, required=True)
+
+
+class LeaderboardRemovalSchema(ma.Schema):
+    player_id = ma.fields.String(required=True)
+    removed = ma.fields.List(ma.fields.Nested(RemovedBoardSchema()), required=True)
+
+
 @blp.route("/security/events")
 @blp.arguments(EventsQuerySchema(), location="query", as_kwargs=True)
 @blp.response(200, EventListSchema())
@@ -55,3 +67,15 @@ def list_events(limit: int, player_id: str | None = None, rule: str | None = Non
 @blp.response(200, FlagsSchema())
 def player_flags(player_id: str):
     return security.flags(get_engine(), player_id)
+
+
+@blp.route("/players/<player:player_id>/leaderboards", methods=["DELETE"])
+@blp.response(200, LeaderboardRemovalSchema())
+def remove_from_leaderboards(player_id: str):
+    """Take the player off every board still kept, with the aggregates behind them.
+
+    For a cheater: ban the player first. Their next exam starts from zero. Repeating
+    the call removes nothing more.
+    """
+    removed = moderation.remove_from_leaderboards(get_engine(), player_id)
+    return {"player_id": player_id, "removed": removed}
