@@ -15,41 +15,56 @@ from sqlalchemy import and_, delete, or_
 
 from engine import boards, db, keys
 from engine.boards import Board
-from engine.calendar import PERIOD_TYPES
+from engine.calendar import PERIOD_TYPES, Period
 from engine.runtime import Engine
 
 
 def remove_from_leaderboards(engine: Engine, player_id: str) -> list[Board]:
-    """Remove the player from every kept board; returns the boards they were on."""
+    """Remove the player from every kept board; returns the boards they were on.
+
+    Redis goes first: once the player's aggregates are gone there, the persist job has
+    nothing of theirs to write back. SQL then loses every aggregate row of the player in
+    the kept periods, whatever Redis still showed, so a retry after a failure in between
+    completes the removal.
+    """
     now = engine.clock.now()
     periods = [p for t in PERIOD_TYPES for p in boards.kept_periods(engine, t, now)]
     found = boards.player_boards(engine, player_id, periods)
-    if not found:
-        return []
     pipe = engine.redis.pipeline(transaction=False)
     for board in found:
         pipe.zrem(board.scores_key, player_id)
         pipe.hdel(board.aggregates_key, player_id)
         pipe.zrem(board.snapshot_ranks_key, player_id)
         pipe.delete(board.snapshot_top_key)
-    for period in {(b.period_type, b.period.name) for b in found}:
-        pipe.delete(keys.player_board_stats(player_id, *period))
+    for period in periods:
+        pipe.delete(keys.player_board_stats(player_id, period.period_type, period.name))
     pipe.execute()
     if engine.database_url:
-        _remove_from_sql(engine, player_id, found)
+        _remove_from_sql(engine, player_id, periods, found)
     return found
 
 
-def _remove_from_sql(engine: Engine, player_id: str, found: list[Board]) -> None:
+def _remove_from_sql(
+    engine: Engine, player_id: str, periods: list[Period], found: list[Board]
+) -> None:
     aggregates, cache = db.quiz_leaderboard_aggregates, db.leaderboard_cache
     with engine.sql.begin() as conn:
         conn.execute(
             delete(aggregates).where(
                 aggregates.c.player_id == player_id,
-                or_(*(_board_of(aggregates, board) for board in found)),
+                or_(
+                    *(
+                        and_(
+                            aggregates.c.period_type == period.period_type,
+                            aggregates.c.period == period.name,
+                        )
+                        for period in periods
+                    )
+                ),
             )
         )
-        conn.execute(delete(cache).where(or_(*(_board_of(cache, board) for board in found))))
+        if found:  # the SQL copy of those boards' snapshots; the next snapshot rewrites it
+            conn.execute(delete(cache).where(or_(*(_board_of(cache, board) for board in found))))
 
 
 def _board_of(table, board: Board):

@@ -290,3 +290,20 @@ def test_an_unreachable_store_is_a_503_to_retry(settings, clock, server_headers)
         assert response.status_code == 503
         assert error_of(response)["code"] == "service_unavailable"
         assert response.headers["Retry-After"] == "1"
+
+
+def test_an_unreachable_sql_database_is_a_503_to_retry(fake_redis, clock):
+    from config import ApiKey, Settings
+    from web import create_app
+
+    closed = "mysql+pymysql://root@127.0.0.1:1/questboard"  # nothing listens on port 1
+    admin = {"Authorization": "Bearer sql-admin"}
+    settings = Settings(api_keys=(ApiKey("admin", "sql-admin"),), database_url=closed)
+    client = create_app(settings, redis_client=fake_redis, clock=clock).test_client()
+
+    response = client.delete("/v1/admin/players/mallory/leaderboards", headers=admin)
+
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "service_unavailable"
+    assert error_of(response)["details"]["store"] == "durable"
+    assert response.headers["Retry-After"] == "1"

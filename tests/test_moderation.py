@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from engine import boards, db, exams, leaderboards, moderation, persistence, rebuild, snapshots
 from engine.boards import Board
@@ -122,3 +123,19 @@ def test_the_admin_route_removes_and_lists_the_boards(client, admin_headers, ser
     assert error_of(gone)["code"] == "not_ranked"
     denied = client.delete("/v1/admin/players/mallory/leaderboards", headers=server_headers)
     assert error_of(denied)["code"] == "forbidden"
+
+
+def test_a_removal_cut_short_in_sql_completes_when_repeated(played, monkeypatch):
+    engine, _ = played
+
+    def unavailable(*args):
+        raise OperationalError("DELETE", {}, ConnectionError("the database went away"))
+
+    monkeypatch.setattr(moderation, "_remove_from_sql", unavailable)
+    with pytest.raises(OperationalError):
+        moderation.remove_from_leaderboards(engine, "mallory")
+    monkeypatch.undo()
+
+    assert moderation.remove_from_leaderboards(engine, "mallory") == []  # Redis was done
+    aggregates = db.quiz_leaderboard_aggregates
+    assert sql_rows(engine, aggregates, aggregates.c.player_id == "mallory") == []

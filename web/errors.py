@@ -14,6 +14,8 @@ from flask import Flask, jsonify
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import OperationalError as SqlOperationalError
+from sqlalchemy.exc import TimeoutError as SqlPoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine.errors import QuestboardError
@@ -118,17 +120,19 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_store_unavailable(error: Exception):
-    """Redis unreachable, timing out or still loading: a retry can succeed, so 503.
+    """Redis or the SQL database unreachable, timing out or still loading: a retry can
+    succeed, so 503.
 
     A write that timed out may have been applied; its retry with the same
     Idempotency-Key (or exam_id) is answered from the recorded outcome, never twice.
     """
-    log.warning("live store unavailable: %s", type(error).__name__)
+    store = "durable" if isinstance(error, SqlOperationalError | SqlPoolTimeoutError) else "live"
+    log.warning("%s store unavailable: %s", store, error)
     response = error_response(
         503,
         "service_unavailable",
-        "The live store is unavailable; retry shortly with the same Idempotency-Key.",
-        {"retry_after": 1},
+        f"The {store} store is unavailable; retry shortly (with the same Idempotency-Key).",
+        {"retry_after": 1, "store": store},
     )
     response.headers["Retry-After"] = "1"
     return response
@@ -142,6 +146,12 @@ def handle_unexpected(error: Exception):
 def init_app(app: Flask) -> None:
     app.register_error_handler(QuestboardError, handle_engine_error)
     app.register_error_handler(HTTPException, handle_http_exception)
-    for unavailable in (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
+    for unavailable in (
+        RedisConnectionError,
+        RedisTimeoutError,
+        BusyLoadingError,
+        SqlOperationalError,
+        SqlPoolTimeoutError,
+    ):
         app.register_error_handler(unavailable, handle_store_unavailable)
     app.register_error_handler(Exception, handle_unexpected)
