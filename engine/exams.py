@@ -35,6 +35,7 @@ from engine.errors import (
     from_script_code,
 )
 from engine.runtime import Engine
+from engine.scripts import ScriptBatch
 
 NEW, ANSWERED, UNANSWERED, REUSED, RAPID_FIRE = 0, 1, 2, -2, -5
 
@@ -101,12 +102,12 @@ def record_exams(
                 )
             continue
         by_shard.setdefault(keys.shard_of(player_id), []).append(index)
-    pipe = engine.redis.pipeline(transaction=False)
+    batch = engine.scripts.batch()
     for indexes in by_shard.values():
-        count_into_aggregates(engine, frame, [submissions[i] for i in indexes], client=pipe)
+        count_into_aggregates(engine, frame, [submissions[i] for i in indexes], batch=batch)
     sent = [index for indexes in by_shard.values() for index in indexes]
     recorded = []
-    for reply in pipe.execute() if sent else []:
+    for reply in batch.execute() if sent else []:
         recorded += zip(reply[0::2], reply[1::2], strict=True)
 
     pending = []  # (index, code, board rows) still to write to the boards
@@ -167,9 +168,12 @@ class Frame:
 
 
 def count_into_aggregates(
-    engine: Engine, frame: Frame, submissions: Sequence[tuple[str, Exam]], client: Any = None
+    engine: Engine,
+    frame: Frame,
+    submissions: Sequence[tuple[str, Exam]],
+    batch: ScriptBatch | None = None,
 ) -> Any:
-    """Step 1 alone: record_exams.lua for exams of one shard (queued if `client` pipelines)."""
+    """Step 1 alone: record_exams.lua for exams of one shard (queued in `batch` if given)."""
     battle_pass = engine.rules.battle_pass
     script_keys: list[str] = []
     args: list[Any] = list(frame.shared_args)
@@ -187,7 +191,9 @@ def count_into_aggregates(
             f"{exam.fingerprint()}|{player_id}|{exam.exam_id}|{exam.category}|{exam.score}|"
             f"{exam.total_questions}|{exam.correct_answers}|{xp}"
         )
-    return engine.scripts.record_exams(keys=script_keys, args=args, client=client)
+    if batch is not None:
+        return batch.call("record_exams", script_keys, args)
+    return engine.scripts.record_exams(keys=script_keys, args=args)
 
 
 def _boards_of(periods, category: str) -> list[Board]:
@@ -217,17 +223,15 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
             by_board[key][1].append((item, row))
             args[key].append(f"{player_id}|{composite}|{total}:{exams}:{questions}:{correct}")
 
-    pipe = engine.redis.pipeline(transaction=False)
+    batch = engine.scripts.batch()
     for key, (board, _) in by_board.items():
-        engine.scripts.update_board(
-            keys=[board.scores_key, board.aggregates_key], args=args[key], client=pipe
-        )
+        batch.call("update_board", [board.scores_key, board.aggregates_key], args[key])
     for period in periods:
         if new_categories:
             index_key = keys.board_index(period.period_type, period.name)
-            pipe.sadd(index_key, *sorted(new_categories))
-            pipe.expire(index_key, expiry[period.period_type] - now_s)
-    replies = pipe.execute()
+            batch.pipe.sadd(index_key, *sorted(new_categories))
+            batch.pipe.expire(index_key, expiry[period.period_type] - now_s)
+    replies = batch.execute()
     ranks: dict[tuple[int, int], int] = {}
     for (_, slots), reply in zip(by_board.values(), replies, strict=False):
         for position, slot in enumerate(slots):
@@ -267,15 +271,15 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
     by_shard: dict[int, list[int]] = {}
     for item, (index, _, _) in enumerate(pending):
         by_shard.setdefault(keys.shard_of(submissions[index][0]), []).append(item)
-    pipe = engine.redis.pipeline(transaction=False)
+    batch = engine.scripts.batch()
     for items in by_shard.values():
-        engine.scripts.keep_exam_summaries(
-            keys=[keys.exam(*_player_and_exam_id(submissions[pending[i][0]])) for i in items],
-            args=[replay_ttl, *(summaries[i][1] for i in items)],
-            client=pipe,
+        batch.call(
+            "keep_exam_summaries",
+            [keys.exam(*_player_and_exam_id(submissions[pending[i][0]])) for i in items],
+            [replay_ttl, *(summaries[i][1] for i in items)],
         )
     kept: list[bytes] = [b""] * len(pending)
-    for items, reply in zip(by_shard.values(), pipe.execute(), strict=True):
+    for items, reply in zip(by_shard.values(), batch.execute(), strict=True):
         for item, stored in zip(items, reply, strict=True):
             kept[item] = stored
     for item, (index, code, result) in enumerate(pending):

@@ -87,12 +87,12 @@ def entries_from_rows(rows: list) -> list[Entry]:
     ]
 
 
-def _read(engine: Engine, board: Board, *args: object, client=None):
-    return engine.scripts.read_board(
-        keys=[board.scores_key, board.aggregates_key, board.snapshot_ranks_key],
-        args=[args[0], board.multiplier, *args[1:]],
-        client=client,
-    )
+def _read_keys(board: Board) -> list[str]:
+    return [board.scores_key, board.aggregates_key, board.snapshot_ranks_key]
+
+
+def _read(engine: Engine, board: Board, mode: str, *args: object):
+    return engine.scripts.read_board(keys=_read_keys(board), args=[mode, board.multiplier, *args])
 
 
 def next_reset_at(engine: Engine, board: Board) -> datetime:
@@ -183,12 +183,12 @@ def player_ranks(engine: Engine, player_id: str) -> list[Standing]:
     now = engine.clock.now()
     periods = [boards.current_period(engine, period_type, now) for period_type in PERIOD_TYPES]
     found = boards.player_boards(engine, player_id, periods)
-    pipe = engine.redis.pipeline(transaction=False)
+    batch = engine.scripts.batch()
     for board in found:
-        _read(engine, board, "around", player_id, 0, client=pipe)
+        batch.call("read_board", _read_keys(board), ["around", board.multiplier, player_id, 0])
     standings = [
         _standing(engine, board, player_id, reply)
-        for board, reply in zip(found, pipe.execute(), strict=True)
+        for board, reply in zip(found, batch.execute(), strict=True)
         if int(reply[0]) >= 0
     ]
     LEADERBOARD_READ_SECONDS.labels("player_ranks").observe(time.perf_counter() - started)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 
@@ -41,13 +42,54 @@ class RegisteredScript:
     script: Script
 
     def __call__(self, keys: Sequence[str], args: Sequence[Any], client: Any = None) -> Any:
+        self.check_keys(keys)
+        return self.script(keys=keys, args=args, client=client)
+
+    def check_keys(self, keys: Sequence[str]) -> None:
         if isinstance(self.key_count, tuple):
             per_item = self.key_count[0]
             if not keys or len(keys) % per_item:
                 raise ValueError(f"{self.name}.lua takes {per_item} keys per item, got {len(keys)}")
         elif len(keys) != self.key_count:
             raise ValueError(f"{self.name}.lua takes {self.key_count} keys, got {len(keys)}")
-        return self.script(keys=keys, args=args, client=client)
+
+
+class ScriptBatch:
+    """Script calls and plain commands sent to Redis together, in one round trip.
+
+    A redis-py pipeline that runs `Script` objects first asks SCRIPT EXISTS for them:
+    one more round trip on every execute. A batch queues plain EVALSHA instead. Should
+    Redis have lost its scripts (a restart, a failover), the calls it refused with
+    NOSCRIPT, which therefore did not run, are sent again the redis-py way, which loads
+    the scripts first. Plain commands go through `batch.pipe`.
+    """
+
+    def __init__(self, scripts: Scripts, redis: Any) -> None:
+        self._scripts = scripts
+        self.pipe = redis.pipeline(transaction=False)
+        self._calls: dict[int, tuple[RegisteredScript, Sequence[str], Sequence[Any]]] = {}
+
+    def call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        script = getattr(self._scripts, name)
+        script.check_keys(keys)
+        self._calls[len(self.pipe)] = (script, keys, args)
+        self.pipe.evalsha(script.script.sha, len(keys), *keys, *args)
+
+    def execute(self) -> list[Any]:
+        """Every reply in order; raises the first error, as a pipeline does."""
+        replies = self.pipe.execute(raise_on_error=False)
+        lost = [i for i in self._calls if isinstance(replies[i], NoScriptError)]
+        if lost:
+            for i in lost:
+                script, keys, args = self._calls[i]
+                script(keys=keys, args=args, client=self.pipe)
+            for i, reply in zip(lost, self.pipe.execute(raise_on_error=False), strict=True):
+                replies[i] = reply
+        self._calls = {}
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
 
 
 INCLUDE = re.compile(r'^--- @include "([a-z_]+)"$', re.MULTILINE)
@@ -66,10 +108,15 @@ class Scripts:
     """All scripts, registered on one client. Attribute access by script name."""
 
     def __init__(self, redis: Any) -> None:
+        self._redis = redis
         self._scripts = {
             name: RegisteredScript(name, key_count, redis.register_script(lua_source(name)))
             for name, key_count in SCRIPTS.items()
         }
+
+    def batch(self) -> ScriptBatch:
+        """Script calls (and commands) to send together: see ScriptBatch."""
+        return ScriptBatch(self, self._redis)
 
     def __getattr__(self, name: str) -> RegisteredScript:
         try:
