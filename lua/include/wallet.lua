@@ -15,37 +15,52 @@ resource, delta, ...; `reward` a table resource -> amount. Every change appends 
 entry to the player's ledger and the shard outbox: the ledger sums to the wallet.
 ]]
 
-local balances, held
+-- held: the wallet's resources in order; texts: resource -> balance as a decimal string,
+-- as stored (what the JSON answers and HSET use); balances: resource -> number, converted
+-- only for the resources a change touches (tonumber is the costly part of a read).
+local held, texts, balances
 
 -- A script that handles several players calls this before each one.
 local function reset_wallet()
-  balances, held = nil, nil
+  held, texts, balances = nil, nil, nil
 end
 
 local function load_wallet()  -- read once, on first use: most exams pay nothing
-  if balances then
+  if held then
     return
   end
-  balances, held = {}, {}
+  held, texts, balances = {}, {}, {}
   local flat = redis.call('HGETALL', WALLET)
   for i = 1, #flat, 2 do
     held[#held + 1] = flat[i]
-    balances[flat[i]] = tonumber(flat[i + 1])
+    texts[flat[i]] = flat[i + 1]
   end
 end
 
-local function amounts_json(names, values)
-  -- Integers are written as exact decimal strings (cjson would round large ones).
-  local parts = {}
-  for i, name in ipairs(names) do
-    parts[i] = string.format('"%s":%d', name, values[name])
+local function balance(resource)
+  local value = balances[resource]
+  if value == nil then
+    value = tonumber(texts[resource] or '0')
+    balances[resource] = value
   end
-  return '{' .. table.concat(parts, ',') .. '}'
+  return value
+end
+
+-- Integers are written as exact decimal strings (cjson and tostring would round large ones).
+local function decimal(value)
+  if type(value) == 'string' then
+    return value
+  end
+  return string.format('%d', value)
 end
 
 local function balances_json()
   load_wallet()
-  return amounts_json(held, balances)
+  local parts = {}
+  for i, name in ipairs(held) do
+    parts[i] = '"' .. name .. '":' .. texts[name]
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
 end
 
 -- nil when every change fits; else the refusal code (-1 funds, -3 limit) and its details.
@@ -53,37 +68,38 @@ local function wallet_refusal(changes)
   load_wallet()
   for i = 1, #changes, 2 do
     local resource, delta = changes[i], tonumber(changes[i + 1])
-    local balance = balances[resource] or 0
-    if balance + delta < 0 then
+    local current = balance(resource)
+    if current + delta < 0 then
       return -1, string.format('"resource":"%s","required":%d,"available":%d',
-        resource, -delta, balance)
+        resource, -delta, current)
     end
-    if balance + delta > MAX_BALANCE then
+    if current + delta > MAX_BALANCE then
       return -3, string.format('"resource":"%s","limit":%d,"balance":%d',
-        resource, MAX_BALANCE, balance)
+        resource, MAX_BALANCE, current)
     end
   end
   return nil
 end
 
 -- Apply checked changes and append the ledger entry; returns the transaction id and deltas.
+-- A delta is a decimal string (from ARGV) or a number.
 local function wallet_apply(changes, kind, reason, ref, fp)
   load_wallet()
-  local names, deltas, updates = {}, {}, {}
+  local deltas, updates = {}, {}
   for i = 1, #changes, 2 do
-    local resource, delta = changes[i], tonumber(changes[i + 1])
-    if balances[resource] == nil then
+    local resource, delta = changes[i], changes[i + 1]
+    if texts[resource] == nil then
       held[#held + 1] = resource
-      balances[resource] = 0
     end
-    balances[resource] = balances[resource] + delta
-    names[#names + 1] = resource
-    deltas[resource] = delta
+    local value = balance(resource) + tonumber(delta)
+    local after = string.format('%d', value)
+    balances[resource], texts[resource] = value, after
+    deltas[#deltas + 1] = '"' .. resource .. '":' .. decimal(delta)
     updates[#updates + 1] = resource
-    updates[#updates + 1] = string.format('%d', balances[resource])
+    updates[#updates + 1] = after
   end
   redis.call('HSET', WALLET, unpack(updates))
-  local deltas_json, after_json = amounts_json(names, deltas), balances_json()
+  local deltas_json, after_json = '{' .. table.concat(deltas, ',') .. '}', balances_json()
   local tx = redis.call('XADD', LEDGER, 'MAXLEN', '~', LEDGER_KEEP, '*', 'kind', kind,
     'deltas', deltas_json, 'balances', after_json, 'reason', reason, 'at', NOW, 'ref', ref)
   redis.call('XADD', OUTBOX, '*', 'player', PLAYER, 'tx', tx, 'kind', kind,
@@ -102,7 +118,7 @@ local function wallet_reward(reward, kind, reason, ref)
   end
   table.sort(names)
   for _, resource in ipairs(names) do
-    local fits = math.min(reward[resource], MAX_BALANCE - (balances[resource] or 0))
+    local fits = math.min(reward[resource], MAX_BALANCE - balance(resource))
     if fits > 0 then
       changes[#changes + 1] = resource
       changes[#changes + 1] = fits
