@@ -32,6 +32,28 @@ CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MULTIPLIER_BITS = {"weekly": 20, "monthly": 22, "yearly": 25}
 
 
+@dataclass(frozen=True)
+class Sums:
+    """A player's exact aggregates on one board of one period, as `lbstats` keeps them:
+    one field per board category, its value "score:exams:questions:correct:reached"
+    (one field a board, so record_exams.lua reads and writes a period in one call)."""
+
+    score: int
+    exams: int
+    questions: int
+    correct: int
+    reached: int  # the second, from the period's start, at which `score` was reached
+
+    @classmethod
+    def parse(cls, text: bytes | str) -> Sums:
+        if isinstance(text, bytes):
+            text = text.decode()
+        return cls(*(int(part) for part in text.split(":")))
+
+    def text(self) -> str:
+        return f"{self.score}:{self.exams}:{self.questions}:{self.correct}:{self.reached}"
+
+
 def multiplier(period_type: str) -> int:
     return 1 << MULTIPLIER_BITS[period_type]
 
@@ -111,10 +133,7 @@ def player_boards(engine: Engine, player_id: str, periods: list[Period]) -> list
         pipe.hkeys(keys.player_board_stats(player_id, period.period_type, period.name))
     found = []
     for period, fields in zip(periods, pipe.execute(), strict=True):
-        categories = sorted(
-            {f.decode().rsplit(":", 1)[0] for f in fields if f.endswith(b":score")},
-            key=lambda c: (c != GLOBAL, c),
-        )
+        categories = sorted((f.decode() for f in fields), key=lambda c: (c != GLOBAL, c))
         found += [
             Board(period.period_type, period, None if category == GLOBAL else category)
             for category in categories

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from redis.exceptions import ResponseError
 
-from engine import db, keys
+from engine import boards, db, keys
 from engine.battle_pass import level_for
 from engine.clock import to_ms
 from engine.runtime import Engine
@@ -287,23 +287,24 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
 
 
 def _aggregate_rows(player: str, period: tuple[str, str], stats: dict, now_ms: int) -> list[dict]:
-    values = {name.decode(): int(value) for name, value in stats.items()}
-    categories = {name.rsplit(":", 1)[0] for name in values if name.endswith(":score")}
-    return [
-        {
-            "player_id": player,
-            "period_type": period[0],
-            "period": period[1],
-            "category": category,
-            "total_score": values[f"{category}:score"],
-            "exams_taken": values.get(f"{category}:exams", 0),
-            "questions": values.get(f"{category}:questions", 0),
-            "correct_answers": values.get(f"{category}:correct", 0),
-            "reached_s": values.get(f"{category}:reached", 0),
-            "updated_ms": now_ms,
-        }
-        for category in sorted(categories)
-    ]
+    rows = []
+    for category, text in sorted(stats.items()):
+        sums = boards.Sums.parse(text)
+        rows.append(
+            {
+                "player_id": player,
+                "period_type": period[0],
+                "period": period[1],
+                "category": category.decode(),
+                "total_score": sums.score,
+                "exams_taken": sums.exams,
+                "questions": sums.questions,
+                "correct_answers": sums.correct,
+                "reached_s": sums.reached,
+                "updated_ms": now_ms,
+            }
+        )
+    return rows
 
 
 def _acknowledge(engine: Engine, batch: _Batch) -> None:

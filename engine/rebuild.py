@@ -154,16 +154,14 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
                 board.multiplier - 1 - row["reached_s"]
             )
             stats = keys.player_board_stats(row["player_id"], row["period_type"], row["period"])
-            pipe.hset(
-                stats,
-                mapping={
-                    f"{category}:score": total_score,
-                    f"{category}:exams": row["exams_taken"],
-                    f"{category}:questions": row["questions"],
-                    f"{category}:correct": row["correct_answers"],
-                    f"{category}:reached": row["reached_s"],
-                },
+            sums = boards.Sums(
+                total_score,
+                row["exams_taken"],
+                row["questions"],
+                row["correct_answers"],
+                row["reached_s"],
             )
+            pipe.hset(stats, category, sums.text())
             expiring[stats] = ttl
             scores.setdefault(board.scores_key, {})[row["player_id"]] = composite
             stored.setdefault(board.aggregates_key, {})[row["player_id"]] = (

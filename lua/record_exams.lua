@@ -9,17 +9,19 @@ Returns two values per exam: a code and its JSON (listed below).
 One call takes any number of exams whose players share one shard (one hash slot):
 the context is decoded once and the script is invoked once for the whole group.
 
-For each period type (weekly, monthly, yearly) the player's stats hash holds, per
-board category ("global" and the exam's category), the exact sums: score, exams,
-questions, correct, and `reached`, the second (from the period's start) at which
-the current score was reached. From them the script computes each board's
-composite score, total * M + (M - 1 - reached), which ranks higher totals first and,
-among equal totals, the player who reached it first. The caller then writes the
-composites to the boards (another slot each), which is safe to repeat.
+For each period type (weekly, monthly, yearly) the player's stats hash holds one field
+per board category ("global" and each category played), its value the exact sums
+"score:exams:questions:correct:reached", where `reached` is the second (from the
+period's start) at which the current score was reached: one field a board, so that a
+period is one HMGET and one HSET (engine.boards.Sums reads them). From them the script
+computes each board's composite score, total * M + (M - 1 - reached), which ranks
+higher totals first and, among equal totals, the player who reached it first. The
+caller then writes the composites to the boards (another slot each), which is safe to
+repeat.
 
 KEYS, eleven per exam, in this order:
   1 exam record    hash   fp, result, summary; expires after ARGV[3] seconds
-  2 weekly stats   hash   <category>:<score|exams|questions|correct|reached>
+  2 weekly stats   hash   <category> -> "score:exams:questions:correct:reached"
   3 monthly stats  hash   likewise
   4 yearly stats   hash   likewise
   5 wallet         hash   resource -> balance
@@ -75,7 +77,6 @@ local WALLET, LEDGER, OUTBOX, DAILY, STREAK, SEASON, PACE, PLAYER
 
 CTX = parse_context(ARGV[6])
 
-local FIELDS = {':score', ':exams', ':questions', ':correct', ':reached'}
 local season_id = ''
 if CTX.season then
   season_id = CTX.season.id
@@ -115,35 +116,25 @@ local function count(k, packed)
     local stats = KEYS[k + period]
     local elapsed, expire_at, multiplier, cap = unpack(PERIODS[period])
     -- Both boards of the period (global and the category) in one read and one write.
-    local names = {}
-    for _, board in ipairs({'global', category}) do
-      for _, field in ipairs(FIELDS) do
-        names[#names + 1] = board .. field
+    local sums = redis.call('HMGET', stats, 'global', category)
+    local new_hash = not sums[1]  -- every exam counts into 'global'
+    for b = 1, 2 do
+      local total, exams, asked, right, reached = score, 1, questions, correct, elapsed
+      if sums[b] then
+        local t, e, q, c, r = string.match(sums[b], '^(%d+):(%d+):(%d+):(%d+):(%d+)$')
+        total, exams = total + tonumber(t), exams + tonumber(e)
+        asked, right = asked + tonumber(q), right + tonumber(c)
+        if score == 0 then
+          reached = tonumber(r)
+        end
       end
-    end
-    local now = redis.call('HMGET', stats, unpack(names))
-    local updates = {}
-    for b = 0, 1 do
-      local o = b * 5
-      local total = tonumber(now[o + 1] or '0') + score
-      local exams = tonumber(now[o + 2] or '0') + 1
-      local asked = tonumber(now[o + 3] or '0') + questions
-      local right = tonumber(now[o + 4] or '0') + correct
-      local reached = tonumber(now[o + 5] or elapsed)
-      if score > 0 then
-        reached = elapsed
-      end
-      local values = {string.format('%d', total), exams, asked, right, reached}
-      for f = 1, 5 do
-        updates[#updates + 1] = names[o + f]
-        updates[#updates + 1] = values[f]
-      end
+      sums[b] = string.format('%d:%d:%d:%d:%d', total, exams, asked, right, reached)
       local composite = math.min(total, cap) * multiplier + (multiplier - 1 - reached)
       boards[#boards + 1] = string.format('[%d,%d,%d,%d,%d]', total, exams, asked, right,
         composite)
     end
-    redis.call('HSET', stats, unpack(updates))
-    if not now[2] then  -- a new stats hash: it lives as long as the period is kept
+    redis.call('HSET', stats, 'global', sums[1], category, sums[2])
+    if new_hash then  -- it lives as long as the period is kept
       redis.call('EXPIRE', stats, expire_at - NOW_S)
     end
   end

@@ -127,6 +127,10 @@ def state_of(engine, players):
         "ranks": [(e.player_id, e.score, e.rank, e.exams, e.correct) for e in page.entries],
         "passes": {p: battle_pass.state(engine, p).xp for p in players},
         "streaks": {p: engine.redis.hgetall(keys.streak(p)) for p in players},
+        "sums": {
+            p: engine.redis.hgetall(keys.player_board_stats(p, "weekly", board.period.name))
+            for p in players
+        },
     }
 
 
@@ -167,6 +171,11 @@ def test_flush_then_rebuild_gives_back_the_same_state(durable_engine, clock):
     assert not retry.created
     assert state_of(engine, players)["ranks"] == before["ranks"]
     assert rebuild.rebuild(engine)["wallets"] == 3  # safe to run twice
+    # The next exam counts on top of the restored sums.
+    clock.advance(seconds=1)
+    summary = exams.record_exam(engine, "carol", Exam("carol-next", "math", 5, 10, 1)).summary
+    weekly = next(b for b in summary["boards"] if b["board"] == "weekly" and not b["category"])
+    assert (weekly["score"], weekly["exams"]) == (3 * 30 + 5, 4)
 
 
 def test_rebuild_reports_progress(durable_engine):
