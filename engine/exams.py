@@ -18,11 +18,12 @@ exam id (or the player's next exam, whose totals include it) completes the board
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from engine import boards, keys, progression, security
 from engine.boards import Board
@@ -114,9 +115,9 @@ def record_exams(
     for index, (code, payload) in zip(sent, recorded, strict=True):
         exam = submissions[index][1]
         if code == ANSWERED:
-            results[index] = ExamOutcome(json.loads(payload), created=False)
+            results[index] = ExamOutcome(orjson.loads(payload), created=False)
         elif code == RAPID_FIRE:
-            details = json.loads(payload)
+            details = orjson.loads(payload)
             player_id = submissions[index][0]
             security.report(
                 engine, player_id, address, [dict(details, rule="rapid_fire")], "refused"
@@ -128,7 +129,7 @@ def record_exams(
                 {"exam_id": exam.exam_id},
             )
         else:
-            pending.append((index, code, json.loads(payload)))
+            pending.append((index, code, orjson.loads(payload)))
 
     if pending:
         _finish(engine, frame, submissions, pending, results, address)
@@ -201,6 +202,18 @@ def _boards_of(periods, category: str) -> list[Board]:
     return [Board(p.period_type, p, c) for p in periods for c in (None, category)]
 
 
+class _BatchBoards(dict):
+    """category -> its exam's six boards, each with its scores key: built once a batch."""
+
+    def __init__(self, periods) -> None:
+        super().__init__()
+        self.periods = periods
+
+    def __missing__(self, category: str) -> list[tuple[Board, str]]:
+        boards_ = self[category] = [(b, b.scores_key) for b in _boards_of(self.periods, category)]
+        return boards_
+
+
 def _finish(engine, frame, submissions, pending, results, address) -> None:
     """Steps 2 and 3 for a batch: one update_board call per board, then the summaries."""
     periods = frame.periods
@@ -209,14 +222,14 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
     by_board: dict[str, tuple[Board, list[tuple[int, int]]]] = {}  # key -> board, (item, row)
     args: dict[str, list] = {}
     new_categories: set[str] = set()
+    boards_of = _BatchBoards(periods)
     for item, (index, code, result) in enumerate(pending):
         player_id, exam = submissions[index]
         if code == NEW:
             new_categories.add(exam.category)
-        for row, (board, (total, exams, questions, correct, composite)) in enumerate(
-            zip(_boards_of(periods, exam.category), result["boards"], strict=True)
+        for row, ((board, key), (total, exams, questions, correct, composite)) in enumerate(
+            zip(boards_of[exam.category], result["boards"], strict=True)
         ):
-            key = board.scores_key
             if key not in by_board:
                 by_board[key] = (board, [])
                 args[key] = [board.multiplier, expiry[board.period_type], now_s]
@@ -251,8 +264,8 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
                 "exams": exams,
                 "accuracy": accuracy(correct, questions),
             }
-            for row, (board, (total, exams, questions, correct, _)) in enumerate(
-                zip(_boards_of(periods, exam.category), result["boards"], strict=True)
+            for row, ((board, _), (total, exams, questions, correct, _)) in enumerate(
+                zip(boards_of[exam.category], result["boards"], strict=True)
             )
         ]
         summary = {
@@ -265,7 +278,7 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
             "boards": summary_boards,
             "progress": progress_summary(result.get("progress")),
         }
-        summaries.append((summary, json.dumps(summary, separators=(",", ":"))))
+        summaries.append((summary, orjson.dumps(summary)))
 
     # Step 3: the first summary stays; every copy of the exam answers with it.
     by_shard: dict[int, list[int]] = {}
@@ -284,7 +297,7 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
             kept[item] = stored
     for item, (index, code, result) in enumerate(pending):
         ours, text = summaries[item]
-        summary = ours if kept[item] == text.encode() else json.loads(kept[item])
+        summary = ours if kept[item] == text else orjson.loads(kept[item])
         results[index] = ExamOutcome(summary, created=code == NEW)
         violations = (result.get("progress") or {}).get("violations") or []
         if code == NEW and violations:
