@@ -26,12 +26,17 @@ local totals = {}
 for i = 4, #ARGV do
   local player, composite_text, sums = string.match(ARGV[i], '^([^|]+)|(%d+)|(.+)$')
   local composite = tonumber(composite_text)
-  local exams = tonumber(string.match(sums, '^%d+:(%d+):'))
-  redis.call('ZADD', scores, 'GT', composite_text, player)
-  local stored = redis.call('HGET', aggregates, player)
-  local stored_exams = stored and tonumber(string.match(stored, '^%d+:(%d+):')) or 0
-  if exams > stored_exams then
+  -- A player's composite never falls within a period, so a write that raised it (or
+  -- added the player) is newer than what the board holds; only one that did not (an
+  -- older write, or a newer one that scored 0) needs the stored exam count to decide.
+  if redis.call('ZADD', scores, 'GT', 'CH', composite_text, player) == 1 then
     redis.call('HSET', aggregates, player, sums)
+  else
+    local stored = redis.call('HGET', aggregates, player)
+    local stored_exams = stored and tonumber(string.match(stored, '^%d+:(%d+):')) or 0
+    if tonumber(string.match(sums, '^%d+:(%d+):')) > stored_exams then
+      redis.call('HSET', aggregates, player, sums)
+    end
   end
   totals[#totals + 1] = math.floor(composite / multiplier)
 end

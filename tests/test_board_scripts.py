@@ -51,6 +51,14 @@ def test_board_writes_only_move_forward(any_redis):
     assert any_redis.hget(AGGREGATES, "alice") == b"50:2:20:10"
 
 
+def test_an_exam_that_scores_nothing_still_counts_in_the_aggregates(any_redis):
+    update(any_redis, "alice", 50, 10, exams=2)
+    update(any_redis, "alice", 50, 10, exams=3)  # same total, so the same composite
+    assert any_redis.hget(AGGREGATES, "alice") == b"50:3:30:15"
+    update(any_redis, "alice", 50, 10, exams=2)  # and the older write stays behind it
+    assert any_redis.hget(AGGREGATES, "alice") == b"50:3:30:15"
+
+
 def test_repeating_an_update_changes_nothing(any_redis):
     first = update(any_redis, "alice", 50, 10, exams=2)
     again = update(any_redis, "alice", 50, 10, exams=2)
