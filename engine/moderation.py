@@ -5,8 +5,9 @@ past ones within the rules' retention), together with the aggregates those board
 built from, so that their next exam starts from zero instead of bringing the old totals
 back. The SQL copy of those aggregates goes too, or a rebuild would restore them.
 Snapshots of the affected boards are dropped, so their reads are live until the next
-snapshot job. Every step is safe to repeat. Ban the player first, so that no exam of
-theirs lands while they are being removed.
+snapshot job, and so are the SQL copies of snapshots that show the player. Every step
+is safe to repeat. Ban the player first, so that no exam of theirs lands while they
+are being removed.
 """
 
 from __future__ import annotations
@@ -40,35 +41,34 @@ def remove_from_leaderboards(engine: Engine, player_id: str) -> list[Board]:
         pipe.delete(keys.player_board_stats(player_id, period.period_type, period.name))
     pipe.execute()
     if engine.database_url:
-        _remove_from_sql(engine, player_id, periods, found)
+        _remove_from_sql(engine, player_id, periods)
     return found
 
 
-def _remove_from_sql(
-    engine: Engine, player_id: str, periods: list[Period], found: list[Board]
-) -> None:
+def _remove_from_sql(engine: Engine, player_id: str, periods: list[Period]) -> None:
     aggregates, cache = db.quiz_leaderboard_aggregates, db.leaderboard_cache
     with engine.sql.begin() as conn:
         conn.execute(
             delete(aggregates).where(
-                aggregates.c.player_id == player_id,
-                or_(
-                    *(
-                        and_(
-                            aggregates.c.period_type == period.period_type,
-                            aggregates.c.period == period.name,
-                        )
-                        for period in periods
-                    )
-                ),
+                aggregates.c.player_id == player_id, _in_periods(aggregates, periods)
             )
         )
-        if found:  # the SQL copy of those boards' snapshots; the next snapshot rewrites it
-            conn.execute(delete(cache).where(or_(*(_board_of(cache, board) for board in found))))
+        # The SQL copies of the kept periods' snapshots that show the player (their rows
+        # name players as JSON strings; ids need no JSON escaping). Found by content, not
+        # from `found`: on a retry Redis no longer knows which boards the player was on.
+        # A current board's copy is written again by its next snapshot.
+        conn.execute(
+            delete(cache).where(
+                _in_periods(cache, periods),
+                cache.c.document.contains(f'"{player_id}"', autoescape=True),
+            )
+        )
 
 
-def _board_of(table, board: Board):
-    period_type, period, category = board.key_args()
-    return and_(
-        table.c.period_type == period_type, table.c.period == period, table.c.category == category
+def _in_periods(table, periods: list[Period]):
+    return or_(
+        *(
+            and_(table.c.period_type == period.period_type, table.c.period == period.name)
+            for period in periods
+        )
     )

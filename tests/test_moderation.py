@@ -72,6 +72,18 @@ def test_a_removed_player_leaves_every_kept_board(played):
     assert moderation.remove_from_leaderboards(engine, "mallory") == []  # nothing more to do
 
 
+def test_snapshot_copies_that_do_not_show_the_player_stay(played, clock):
+    engine, _ = played
+    exams.record_exam(engine, "bob", Exam("b2", "art", 70, 10, 7))
+    snapshots.take_snapshots(engine)
+    cache = db.leaderboard_cache
+
+    moderation.remove_from_leaderboards(engine, "mallory")
+
+    assert {row["category"] for row in sql_rows(engine, cache)} == {"art"}
+    assert all('"bob"' in row["document"] for row in sql_rows(engine, cache))
+
+
 def test_a_removed_player_starts_from_zero(played, clock):
     engine, _ = played
     moderation.remove_from_leaderboards(engine, "mallory")
@@ -139,3 +151,4 @@ def test_a_removal_cut_short_in_sql_completes_when_repeated(played, monkeypatch)
     assert moderation.remove_from_leaderboards(engine, "mallory") == []  # Redis was done
     aggregates = db.quiz_leaderboard_aggregates
     assert sql_rows(engine, aggregates, aggregates.c.player_id == "mallory") == []
+    assert sql_rows(engine, db.leaderboard_cache) == []  # every copy showed mallory
