@@ -253,7 +253,9 @@ def load_test_rules() -> Path:
     return path
 
 
-def start_gunicorn(url: str, workers: int) -> tuple[subprocess.Popen, int]:
+def start_gunicorn(
+    url: str, workers: int, app: str = "web:create_app()"
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = dict(
         os.environ,
@@ -272,7 +274,7 @@ def start_gunicorn(url: str, workers: int) -> tuple[subprocess.Popen, int]:
             str(workers),
             "--log-level",
             "warning",
-            "web:create_app()",
+            app,
         ],
         cwd=ROOT,
         env=env,

@@ -147,6 +147,26 @@ def http_runs(url: str, targets: dict, workers: list[int], clients: list[int], s
     return rows
 
 
+BARE_APPS = {"plain WSGI": "bench.bare_app:wsgi", "bare Flask": "bench.bare_app:flask_app"}
+
+
+def bare_rates(url: str, workers: int, seconds: float) -> dict[str, float]:
+    """wrk against the same gunicorn serving only `{}` (bench.bare_app); {} without wrk."""
+    if not shutil.which("wrk"):
+        return {}
+    rates = {}
+    for name, app in BARE_APPS.items():
+        server, port = start_gunicorn(url, workers, app)
+        try:
+            wrk_rate(port, "/", 1, 1.0)  # warm up
+            rates[name], _ = wrk_rate(port, "/", 1, seconds)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        print(f"http {workers}w wrk, {name}: {rates[name]:,.0f}/s", flush=True)
+    return rates
+
+
 def _file(path: str) -> str:
     """A profiled function's file, relative to site-packages or the project ("" if stdlib)."""
     for root in ("site-packages/", f"{ROOT}/"):

@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 
 import pymysql
 
-from bench.http_load import http_runs, latencies, profile_request
+from bench.http_load import bare_rates, http_runs, latencies, profile_request
 from bench.ingestion import INGEST_PLAYERS, ingest
 from bench.report import table, write_section
 from config import Settings
@@ -194,6 +194,7 @@ def render(
     http_rows: list,
     profile: tuple | None,
     ingest_rows: list,
+    floor: tuple[int, dict[str, float]] = (0, {}),
 ) -> str:
     sizes = sorted(by_size)
     reads = {n: by_size[n].reads for n in sizes}
@@ -250,6 +251,15 @@ def render(
                 ["workers", "load generator", *names, "errors"],
                 [[w, c, *(f"{rates[n]:,.0f}" for n in names), e] for w, c, rates, e in http_rows],
             ),
+        ]
+    floor_workers, floor_rates = floor
+    if floor_rates:
+        lines += [
+            "",
+            f"For scale, the same gunicorn ({floor_workers} workers) and wrk on apps that answer "
+            "`{}` with no authentication and no Redis (`bench/bare_app.py`): "
+            + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in floor_rates.items())
+            + ". A route of the service cannot serve more than the bare Flask app.",
         ]
     if profile:
         size, wsgi_us, packages, functions = profile
@@ -321,7 +331,7 @@ def main() -> None:
     server.cursor().execute(f"CREATE DATABASE IF NOT EXISTS {database}")
     mysql = mysql_connect(mysql_url, database)
     by_size: dict[int, Sized] = {}
-    loads, http_rows, profile = [], [], None
+    loads, http_rows, profile, floor = [], [], None, (0, {})
     try:
         engine.redis.flushdb()
         mysql.cursor().execute(f"DROP TABLE IF EXISTS {TABLE}")
@@ -359,6 +369,7 @@ def main() -> None:
             workers = [int(n) for n in args.web_workers.split(",")]
             clients = [int(n) for n in args.http_clients.split(",")]
             http_rows = http_runs(url, targets, workers, clients, args.seconds)
+            floor = (workers[0], bare_rates(url, workers[0], args.seconds))
             biggest = by_size[sizes[-1]]
             profile = (sizes[-1], *profile_request(url, biggest.size, biggest.query, 2_000))
         ingest_rows = ingest(engine, args.seconds, CATEGORIES)
@@ -367,7 +378,7 @@ def main() -> None:
         server.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
         mysql.close()
         server.close()
-    body = render(args, by_size, loads, http_rows, profile, ingest_rows)
+    body = render(args, by_size, loads, http_rows, profile, ingest_rows, floor)
     print(body)
     if not args.no_write:
         write_section("leaderboards", body)
