@@ -10,6 +10,8 @@ Each mode runs the same number of client processes for the same time:
 - script: EVALSHA of lua/record_activity.lua with prebuilt arguments: the purchase's
           own Redis work (with its bonus, missions and rapid-fire checks) without the
           engine's Python around it.
+- fingerprint: the script mode plus IdempotentRequest.of() in Python, the hash that
+          tells a replay from a reused key: the least Python any idempotent purchase runs.
 - engine: engine.purchases.purchase(), the full atomic purchase (checks, wallet,
           ledger, outbox, idempotency record), with a fresh Idempotency-Key each call.
 - http:   POST /v1/players/{id}/purchases to gunicorn (web:create_app()), keep-alive.
@@ -107,6 +109,21 @@ def prepare_script(url: str, client: int):
     return call
 
 
+def prepare_fingerprint(url: str, client: int):
+    """The script mode plus the request's fingerprint: the least Python an idempotent
+    purchase needs (a reused key with another body must be told apart)."""
+    from engine.idempotency import IdempotentRequest
+
+    script_call = prepare_script(url, client)
+    payload = {"item": "logs", "quantity": 1, "expected_price": None}
+
+    def call(n: int) -> None:
+        IdempotentRequest.of("purchase", f"f-{client}-{n}", payload)
+        script_call(n)
+
+    return call
+
+
 def prepare_engine(url: str, client: int):
     from engine import Engine, purchases
     from engine.rules import load_rules
@@ -147,6 +164,7 @@ def prepare_http(port: int, client: int):
 PREPARE = {
     "raw": prepare_raw,
     "script": prepare_script,
+    "fingerprint": prepare_fingerprint,
     "engine": prepare_engine,
     "http": prepare_http,
 }
@@ -303,9 +321,15 @@ def main() -> None:
     connection = redis.Redis.from_url(url)
     connection.flushdb()
     fund_everyone(url, args.clients)
-    measured: dict[str, list[Run]] = {"raw": [], "script": [], "engine": [], "http": []}
+    measured: dict[str, list[Run]] = {
+        "raw": [],
+        "script": [],
+        "fingerprint": [],
+        "engine": [],
+        "http": [],
+    }
     for round_number in range(args.rounds):
-        for mode in ("raw", "script", "engine"):
+        for mode in ("raw", "script", "fingerprint", "engine"):
             measured[mode].append(measure(mode, url, args.clients, args.seconds, url))
             print(f"round {round_number + 1} {mode}: {measured[mode][-1].rate:,.0f}/s", flush=True)
     server, port = start_gunicorn(url, args.web_workers)
@@ -323,6 +347,7 @@ def main() -> None:
     labels = {
         "raw": "raw EVALSHA, one-line script (ceiling)",
         "script": "raw EVALSHA of the purchase's script (record_activity.lua), prebuilt",
+        "fingerprint": "the same, plus the request's fingerprint computed in Python",
         "engine": "engine purchase (full atomic purchase)",
         "http": f"HTTP purchase (gunicorn, {args.web_workers} sync workers)",
     }
@@ -348,7 +373,8 @@ def main() -> None:
             "",
             f"`make bench` runs `python -m bench.economy --seconds {args.seconds:g} "
             f"--rounds {args.rounds} --clients {args.clients}`: {args.clients} client "
-            "processes per mode against the same Redis; raw, script and engine alternate for "
+            "processes per mode against the same Redis; raw, script, fingerprint and engine "
+            "alternate for "
             f"{args.rounds} rounds, then HTTP. Redis, the clients and gunicorn share the "
             "machine's cores, so the absolute numbers are the machine's; the ratios are "
             "the result. Every call has an Idempotency-Key of its own: each is a purchase, "
