@@ -147,25 +147,55 @@ class Frame:
 
     @classmethod
     def at(cls, engine: Engine, now: datetime) -> Frame:
-        periods = [boards.current_period(engine, period_type, now) for period_type in PERIOD_TYPES]
-        spec = ",".join(
-            f"{int((now - engine.calendar.start(p)).total_seconds())}:"
-            f"{int(boards.expires_at(engine, p).timestamp())}:"
-            f"{boards.multiplier(p.period_type)}:{boards.cap(p.period_type)}"
-            for p in periods
-        )
         context = progression.day_context(engine, now)
+        day = _PeriodsOfDay.of(engine, context)
+        now_s = int(now.timestamp())
+        spec = ",".join(f"{now_s - start}:{rest}" for start, rest in day.specs)
         shared = [
             to_ms(now),
             engine.rules.limits.max_balance,
             engine.rules.leaderboards.exam_replay_days * 86_400,
             spec,
-            ",".join(f"{p.period_type}:{p.name}" for p in periods),
+            day.names,
             context.context,
             context.rewards_json,
             engine.ledger_keep_entries,
         ]
-        return cls(now, periods, shared, context)
+        return cls(now, day.periods, shared, context)
+
+
+@dataclass(frozen=True)
+class _PeriodsOfDay:
+    """The current periods of a game day and what record_exams.lua takes of each, but
+    the seconds elapsed since the period started: the same all day, so built once a day
+    per process (as the day's context is)."""
+
+    periods: list[Period]
+    specs: list[tuple[int, str]]  # (period start in unix s, "expire_at:M:cap")
+    names: str  # "weekly:<name>,monthly:<name>,yearly:<name>"
+
+    @classmethod
+    def of(cls, engine: Engine, context: progression.DayContext) -> _PeriodsOfDay:
+        key = ("exam_periods", context.day)
+        day = engine.memo.get(key)
+        if day is None:
+            periods = [
+                boards.current_period(engine, period_type, context.starts_at)
+                for period_type in PERIOD_TYPES
+            ]
+            day = engine.memo[key] = cls(
+                periods=periods,
+                specs=[
+                    (
+                        int(engine.calendar.start(p).timestamp()),
+                        f"{int(boards.expires_at(engine, p).timestamp())}:"
+                        f"{boards.multiplier(p.period_type)}:{boards.cap(p.period_type)}",
+                    )
+                    for p in periods
+                ],
+                names=",".join(f"{p.period_type}:{p.name}" for p in periods),
+            )
+        return day
 
 
 def count_into_aggregates(
