@@ -41,19 +41,35 @@ class Period:
 
 
 class GameCalendar:
+    """Game days and periods. Every read of the service asks for the current ones, so
+    the calendar keeps the last game day it found (with its bounds), and the start times
+    and periods it computed: all pure functions of the timezone and the reset hour."""
+
     def __init__(self, timezone: str = "UTC", reset_hour: int = 3) -> None:
         self.zone = ZoneInfo(timezone)
         self.reset_hour = reset_hour
+        self._last_day: tuple[datetime, datetime, date] | None = None  # start, end, day
+        self._starts: dict[date, datetime] = {}
+        self._periods: dict[tuple[str, date], Period] = {}
 
     def game_day(self, moment: datetime) -> date:
+        last = self._last_day
+        if last is not None and last[0] <= moment < last[1]:
+            return last[2]
         local = moment.astimezone(self.zone)
-        if local.hour < self.reset_hour:
-            return local.date() - timedelta(days=1)
-        return local.date()
+        day = local.date() - timedelta(days=1) if local.hour < self.reset_hour else local.date()
+        self._last_day = (self.day_start(day), self.day_start(day + timedelta(days=1)), day)
+        return day
 
     def day_start(self, day: date) -> datetime:
         """When game day `day` begins, in UTC."""
-        return datetime.combine(day, time(self.reset_hour), tzinfo=self.zone).astimezone(UTC)
+        start = self._starts.get(day)
+        if start is None:
+            if len(self._starts) >= 4096:
+                self._starts.clear()
+            start = datetime.combine(day, time(self.reset_hour), tzinfo=self.zone).astimezone(UTC)
+            self._starts[day] = start
+        return start
 
     def next_reset(self, moment: datetime) -> datetime:
         return self.day_start(self.game_day(moment) + timedelta(days=1))
@@ -61,7 +77,13 @@ class GameCalendar:
     # Periods -------------------------------------------------------------------
 
     def period_of(self, period_type: str, moment: datetime) -> Period:
-        return period_containing(period_type, self.game_day(moment))
+        key = (period_type, self.game_day(moment))
+        period = self._periods.get(key)
+        if period is None:
+            if len(self._periods) >= 4096:
+                self._periods.clear()
+            period = self._periods[key] = period_containing(*key)
+        return period
 
     def start(self, period: Period) -> datetime:
         return self.day_start(period.first_day)

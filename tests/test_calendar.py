@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -37,6 +38,20 @@ def test_the_reset_stays_at_local_time_across_daylight_saving():
     assert (
         calendar.day_start(date(2026, 3, 29)) - calendar.day_start(date(2026, 3, 28))
     ).total_seconds() == 23 * 3600
+
+
+def test_one_calendar_answers_moments_in_any_order_as_a_new_one_does():
+    """The calendar keeps the last day it found: moments before, inside and after it,
+    across a daylight-saving change, get the answers a calendar without memory gives."""
+    kept = GameCalendar("Europe/Berlin", 3)
+    moments = [utc(2026, 10, 23, 0) + timedelta(minutes=37 * n) for n in range(400)]
+    random.Random(7).shuffle(moments)
+    for moment in moments + sorted(moments):
+        fresh = GameCalendar("Europe/Berlin", 3)
+        assert kept.game_day(moment) == fresh.game_day(moment)
+        assert kept.next_reset(moment) == fresh.next_reset(moment)
+        for period_type in ("weekly", "monthly", "yearly"):
+            assert kept.period_of(period_type, moment) == fresh.period_of(period_type, moment)
 
 
 def test_a_non_utc_zone_shifts_the_day():
