@@ -25,25 +25,18 @@ import itertools
 import json
 import multiprocessing as mp
 import os
-import re
 import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import redis
 
 from bench.report import table, write_section
+from bench.server import SERVER_KEY, load_test_rules, start_gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
 RAW_SCRIPT = "redis.call('HINCRBY', KEYS[1], 'coins', -1) return 1"
 PLAYERS_PER_CLIENT = 100
-SERVER_KEY = "bench-server-key"
 FUNDS = 10**12
 
 
@@ -249,63 +242,6 @@ def fund_everyone(url: str, clients: int) -> None:
         for player in players(client):
             pipe.hset(keys.wallet(player), "coins", FUNDS)
     pipe.execute()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def load_test_rules() -> Path:
-    """The shipped rules with the per-player defenses opened up: a benchmark's few
-    clients make thousands of changes a second, which the rules rightly refuse from
-    a person (rapid fire, 10 purchases a minute). Everything else is unchanged."""
-    text = (ROOT / "rules.toml").read_text()
-    text = re.sub(r"max_changes_per_second = \d+", "max_changes_per_second = 10000", text)
-    text = re.sub(r'"\d+/(second|minute|hour|day)"', '"1000000/second"', text)
-    path = Path(tempfile.gettempdir()) / "questboard-bench-rules.toml"
-    partial = path.with_suffix(f".{os.getpid()}.tmp")  # processes call this at once:
-    partial.write_text(text)  # each writes its own file and swaps it in whole
-    partial.replace(path)
-    return path
-
-
-def start_gunicorn(
-    url: str, workers: int, app: str = "web:create_app()"
-) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = dict(
-        os.environ,
-        REDIS_URL=url,
-        API_KEYS=f"server:{SERVER_KEY}",
-        RULES_FILE=str(load_test_rules()),
-        DATABASE_URL=f"sqlite:///{Path(tempfile.gettempdir()) / 'questboard-bench.db'}",
-    )
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--no-control-socket",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            app,
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process, port
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def main() -> None:

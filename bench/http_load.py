@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from statistics import median
 from typing import Any
 
-from bench.economy import ROOT, SERVER_KEY, start_gunicorn
+from bench.server import ROOT, SERVER_KEY, start_gunicorn
 from config import Settings
 
 
