@@ -37,7 +37,7 @@ import pymysql
 
 from bench.http_load import bare_rates, http_runs, latencies, profile_request
 from bench.ingestion import INGEST_PLAYERS, ingest
-from bench.report import table, write_section
+from bench.report import VERDICT, table, write_section
 from config import Settings
 from engine import boards, leaderboards, snapshots
 from engine.boards import Board
@@ -75,7 +75,6 @@ LABELS = {
     "mysql_window": "MySQL `RANK() OVER (ORDER BY total_score DESC)`, one player",
     "mysql_top": "MySQL `ORDER BY total_score DESC LIMIT 100`",
 }
-VERDICT = {True: "met", False: "NOT met"}
 CATEGORIES = ("math", "science", "history", "geography", "art", "music", "sport", "language")
 Person = tuple[int, int, int, int, int]  # total, exams, questions, correct, reached (s)
 
