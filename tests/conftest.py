@@ -1,14 +1,18 @@
-"""Fixtures: engines on fakeredis and on the real Redis (database 15), apps, clients.
+"""Fixtures: engines on fakeredis and on the real Redis, apps, clients.
 
-The real Redis is REDIS_URL's server (default 127.0.0.1:6379), always database 15,
-which the tests flush before and after each test; no other database is touched.
-Without a reachable server the real-Redis tests are skipped, except when CI=true:
-there a missing server is a failure.
+The real Redis is REDIS_URL's server (default 127.0.0.1:6379). Each test run leases one
+database of its own (15 down to 1, or QUESTBOARD_TEST_REDIS_DB) with a lease key in
+database 0, so two runs on one machine never flush each other's data; the tests flush
+only the leased database, before and after each test. Without a reachable server the
+real-Redis tests are skipped, except when CI=true: there a missing server is a failure.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -22,15 +26,68 @@ from engine.clock import FixedClock
 from engine.rules import load_rules
 from web import create_app
 
-TEST_DB = 15
+LEASE_SECONDS = 3600
 SERVER_KEY = "server-test-key"
 ADMIN_KEY = "admin-test-key"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def real_redis_url() -> str:
+_leased_database: int | None = None
+_lease_token = f"{os.getpid()}-{os.urandom(4).hex()}"
+
+
+def _server_url(database: int) -> str:
     parsed = urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")
-    return parsed._replace(path=f"/{TEST_DB}").geturl()
+    return parsed._replace(path=f"/{database}").geturl()
+
+
+def _lease_key(database: int) -> str:
+    return f"questboard:test-run-lease:{database}"
+
+
+def leased_database() -> int:
+    """The database this run owns: leased once, released when the run ends."""
+    global _leased_database
+    if _leased_database is not None:
+        return _leased_database
+    forced = os.environ.get("QUESTBOARD_TEST_REDIS_DB")
+    if forced:
+        _leased_database = int(forced)
+        return _leased_database
+    leases = redis.Redis.from_url(_server_url(0))
+    try:
+        for database in range(15, 0, -1):
+            if leases.set(_lease_key(database), _lease_token, nx=True, ex=LEASE_SECONDS):
+                _leased_database = database
+                return database
+    except redis.exceptions.ConnectionError:
+        _leased_database = 15  # no server: the real-Redis fixtures skip or fail on it
+        return _leased_database
+    finally:
+        leases.close()
+    raise RuntimeError("every Redis database 1-15 is leased by another test run")
+
+
+def release_test_database() -> None:
+    if _leased_database is None or os.environ.get("QUESTBOARD_TEST_REDIS_DB"):
+        return
+    leases = redis.Redis.from_url(_server_url(0))
+    try:
+        key = _lease_key(_leased_database)
+        if leases.get(key) == _lease_token.encode():
+            leases.delete(key)
+    except redis.exceptions.ConnectionError:
+        pass
+    finally:
+        leases.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    release_test_database()
+
+
+def real_redis_url() -> str:
+    return _server_url(leased_database())
 
 
 def _connect_real_redis() -> redis.Redis:
@@ -218,3 +275,40 @@ EXAM = {
     "total_questions": 10,
     "correct_answers": 5,
 }
+
+
+# Commands counted on the client side -------------------------------------------------
+
+
+@contextlib.contextmanager
+def sent_commands() -> Iterator[collections.Counter]:
+    """Count, by name, the Redis commands this process sends while the block runs.
+
+    Counted on the client (never with the server's shared `INFO commandstats`), so a
+    test beside another run on the same server sees its own commands only.
+    """
+    sent: collections.Counter = collections.Counter()
+    connection = redis.connection.AbstractConnection
+    pack_command, pack_commands = connection.pack_command, connection.pack_commands
+
+    def name_of(args) -> str:
+        name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+        return name.lower()
+
+    def counting_pack_command(self, *args):
+        sent[name_of(args)] += 1
+        return pack_command(self, *args)
+
+    def counting_pack_commands(self, commands):
+        commands = list(commands)
+        for args in commands:
+            sent[name_of(args)] += 1
+        return pack_commands(self, commands)
+
+    connection.pack_command = counting_pack_command
+    connection.pack_commands = counting_pack_commands
+    try:
+        yield sent
+    finally:
+        connection.pack_command = pack_command
+        connection.pack_commands = pack_commands
