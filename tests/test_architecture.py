@@ -68,6 +68,25 @@ def test_lua_reads_no_clock_and_builds_no_keys(name):
     assert "qb:" not in body  # key names come in through KEYS
 
 
+INCLUDES = sorted((LUA_DIR / "include").glob("*.lua"))
+
+
+def test_every_include_is_used_by_a_script():
+    used = set()
+    for path in LUA_DIR.glob("*.lua"):
+        used |= set(re.findall(r'^--- @include "([a-z_]+)"$', path.read_text(), re.MULTILINE))
+    assert {path.stem for path in INCLUDES} == used
+
+
+@pytest.mark.parametrize("path", INCLUDES, ids=lambda p: p.name)
+def test_lua_includes_say_what_they_provide_read_no_clock_and_build_no_keys(path):
+    source = path.read_text()
+    header, body = source.split("]]", 1)
+    assert header.startswith(f"--[[ include {path.stem}:")
+    assert not re.search(r"redis\.call\(\s*['\"]TIME", body, re.IGNORECASE)
+    assert "qb:" not in body  # key names come in from the including script's KEYS
+
+
 @pytest.mark.parametrize("player", ["alice", "bob.smith", "p:42", "Z-9_x"])
 def test_a_players_keys_share_one_hash_slot(player):
     player_keys = [
