@@ -12,8 +12,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlparse
 
 import fakeredis
@@ -139,14 +141,22 @@ def engine(any_redis, rules, clock):
     return Engine(redis=any_redis, rules=rules, clock=clock)
 
 
-@pytest.fixture
-def sqlite_url(tmp_path):
-    """A fresh SQLite database, migrated to the current schema."""
-    url = f"sqlite:///{tmp_path / 'questboard.db'}"
-    sql = db.connect(url)
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory) -> Path:
+    """One SQLite file migrated to the current schema, once a run; tests get copies."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "questboard.db"
+    sql = db.connect(f"sqlite:///{path}")
     migrate.upgrade(sql)
     sql.dispose()
-    return url
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, migrated_sqlite_template):
+    """A fresh SQLite database at the current schema (a copy of the migrated template)."""
+    path = tmp_path / "questboard.db"
+    shutil.copyfile(migrated_sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
