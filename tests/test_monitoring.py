@@ -62,3 +62,21 @@ def test_the_dashboard_needs_the_admin_key(settings, real_redis, clock):
     assert b"RQ" in page.get_data()
     bearer = client.get("/admin/rq/", headers={"Authorization": "Bearer admin-test-key"})
     assert bearer.status_code == 200
+
+
+def test_metrics_send_one_content_type_with_one_charset(client):
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers.getlist("Content-Type") == ["text/plain; version=0.0.4; charset=utf-8"]
+
+
+def test_metrics_speak_openmetrics_to_a_scraper_that_asks_for_it(client):
+    response = client.get(
+        "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    assert response.status_code == 200
+    assert response.headers.getlist("Content-Type") == [
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+    ]
+    assert response.headers["Vary"] == "Accept"
+    assert response.get_data(as_text=True).endswith("# EOF\n")

@@ -16,16 +16,9 @@ import time
 
 import rq_dashboard
 from flask import Flask, Request, Response, current_app, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import choose_encoder
 
 from engine import persistence
 from web.errors import ApiError
@@ -61,8 +54,16 @@ class PersistLag:
 
 
 def metrics() -> Response:
+    """The registry in the format the scraper asks for in `Accept`.
+
+    prometheus_client's own negotiation picks the encoder and its full Content-Type
+    (text 0.0.4 when nothing is asked for, OpenMetrics when it is). The header is sent as
+    `content_type`, not `mimetype`: it already carries its charset, and Werkzeug appends
+    one to a mimetype, which would send it twice.
+    """
     registry = current_app.extensions["questboard.metrics_registry"]
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return Response(encode(registry), content_type=content_type, headers={"Vary": "Accept"})
 
 
 def start_timer(req: Request) -> None:
