@@ -113,7 +113,9 @@ class Progress:
         if raw is None:
             return None
         if not raw:
-            return EMPTY  # the script's '{}': nothing happened beyond the event itself
+            return EMPTY
+        if len(raw) == 1 and "streak" in raw:  # nothing happened beyond the event itself
+            return cls(streak=int(raw["streak"]))
         xp = raw.get("xp")
         if xp is not None:
             xp = dict(xp, levels_gained=list(xp.get("levels_gained") or []))

@@ -115,6 +115,6 @@ end
 if event ~= '' then
   advance(event, 1)
 end
-local progress_json = finish_day(kind == 'login')
+local progress_json = finish_day()
 return finish(0, own .. '"at":' .. NOW .. ',"balances":' .. balances_json()
   .. ',"progress":' .. progress_json)

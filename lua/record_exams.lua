@@ -151,7 +151,7 @@ local function count(k, packed)
     'season', season_id, 'at', NOW, 'exam', exam_id)
 
   local result = '{"boards":[' .. table.concat(boards, ',') .. '],"progress":'
-    .. finish_day(false) .. '}'
+    .. finish_day() .. '}'
   redis.call('HSET', record, 'fp', fingerprint, 'result', result)
   redis.call('EXPIRE', record, ttl)
   return 0, result

@@ -175,3 +175,56 @@ def test_the_clock_override_is_refused_in_production():
 
     with pytest.raises(ConfigError, match="production"):
         Settings.from_env({"ALLOW_CLOCK_OVERRIDE": "true", "QUESTBOARD_ENV": "production"})
+
+
+def test_every_activity_reports_the_players_real_streak(
+    client, server_headers, admin_headers, clock
+):
+    client.post(
+        "/v1/admin/players/alice/grants",
+        headers=admin_headers | {"Idempotency-Key": "funds"},
+        json={"resources": {"coins": 1000}, "reason": "funds"},
+    )
+
+    def buy(key):
+        return client.post(
+            "/v1/players/alice/purchases",
+            headers=server_headers | {"Idempotency-Key": key},
+            json={"item": "logs", "quantity": 1},
+        )
+
+    def watch(key):
+        return client.post(
+            "/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": key}
+        )
+
+    first = buy("day1-a")
+    assert first.status_code == 201
+    assert first.get_json()["progress"]["daily_bonus"]["streak"] == 1
+    assert first.get_json()["progress"]["streak"] == 1
+    clock.advance(seconds=1)
+    later = buy("day1-b")
+    assert (later.status_code, later.get_json()["progress"]["daily_bonus"]) == (201, None)
+    assert later.get_json()["progress"]["streak"] == 1
+
+    clock.advance(days=1)
+    exam = client.post("/v1/players/alice/exams", headers=server_headers, json=EXAM)
+    assert exam.status_code == 201
+    assert exam.get_json()["progress"]["streak"] == 2
+    clock.advance(seconds=1)
+    second_exam = client.post(
+        "/v1/players/alice/exams", headers=server_headers, json=EXAM | {"exam_id": "e2"}
+    )
+    assert second_exam.get_json()["progress"]["daily_bonus"] is None
+    assert second_exam.get_json()["progress"]["streak"] == 2
+
+    clock.advance(days=1)
+    ad = watch("day3-a")
+    assert (ad.status_code, ad.get_json()["progress"]["streak"]) == (201, 3)
+    clock.advance(seconds=1)
+    ad_again = watch("day3-b")
+    assert ad_again.get_json()["progress"]["daily_bonus"] is None
+    assert ad_again.get_json()["progress"]["streak"] == 3
+    login = client.post("/v1/players/alice/login", headers=server_headers).get_json()
+    assert (login["claimed"], login["streak"], login["progress"]["streak"]) == (False, 3, 3)
+    assert watch("day3-a").get_json() == ad.get_json()  # a replay answers as first

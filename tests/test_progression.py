@@ -129,6 +129,24 @@ def test_any_activity_claims_the_bonus(engine, path):
     assert kinds(engine, "alice").count("login_bonus") == 1
 
 
+@pytest.mark.parametrize("path", ["exam", "purchase", "ad"])
+def test_any_activity_reports_the_streak_it_continues(engine, clock, path):
+    activity.login(engine, "alice")
+    clock.advance(days=1)
+    activity.login(engine, "alice")  # the streak is 2 from here on
+    clock.advance(seconds=1)
+    grants.grant(engine, "alice", {"coins": 100}, "funds", "funds")
+    if path == "exam":
+        progress = exam(engine, "alice").summary["progress"]
+        assert (progress["daily_bonus"], progress["streak"]) == (None, 2)
+        return
+    if path == "purchase":
+        progress = purchases.purchase(engine, "alice", "logs", 1, "p1").transaction.progress
+    else:
+        progress = activity.ad_reward(engine, "alice", "ad-1").progress
+    assert (progress.daily_bonus, progress.streak) == (None, 2)
+
+
 def test_a_refused_purchase_is_not_activity(engine):
     with pytest.raises(Exception, match="Not enough coins"):
         purchases.purchase(engine, "alice", "steel", 1, "p1")

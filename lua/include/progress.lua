@@ -173,16 +173,20 @@ local function claim_bonus()
   return true
 end
 
--- The progress as JSON; with_streak adds the current streak (the login answer needs it).
-local function finish_day(with_streak)
+-- The progress as JSON, always with the player's current streak: every answer that
+-- carries progress reports it (the streak claimed today, or the one claimed earlier).
+local function finish_day()
   if daily_created then
     redis.call('EXPIRE', DAILY, CTX.daily_expire_at - math.floor(tonumber(NOW) / 1000))
   end
-  if with_streak then
+  if progress.daily_bonus then
+    progress.streak = progress.daily_bonus.streak
+  else
     progress.streak = tonumber(redis.call('HGET', STREAK, 'streak') or '0')
-  elseif not progress.daily_bonus and #progress.missions == 0 and not progress.xp
+  end
+  if not progress.daily_bonus and #progress.missions == 0 and not progress.xp
       and #progress.violations == 0 and not progress.ads_watched then
-    return '{}'  -- nothing happened beyond the event itself
+    return '{"streak":' .. progress.streak .. '}'  -- nothing happened beyond the event
   end
   return cjson.encode(progress)
 end
