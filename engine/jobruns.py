@@ -97,6 +97,7 @@ def run(
     if not engine.redis.set(lock, run_id, nx=True, px=lock_ms):
         return _skipped(engine, spec, run_id, scheduled_for, started, "another run is in progress")
 
+    _see(engine, spec.name, started)
     record = JobRun(run_id, spec.name, scheduled_for, started, None, None, "running", 0, None)
     _remember(engine, record)
     _sql_insert(engine, record)
@@ -228,7 +229,6 @@ class JobStatus:
 
 def status(engine: Engine, specs: dict[str, JobSpec]) -> list[JobStatus]:
     now = engine.clock.now()
-    watching_since = _watching_since(engine)
     statuses = []
     for spec in specs.values():
         recent = history(engine, spec.name, 1)
@@ -241,7 +241,7 @@ def status(engine: Engine, specs: dict[str, JobSpec]) -> list[JobStatus]:
                 last_success=success,
                 next_due=next_due(spec, now, engine.calendar),
                 last_due=due,
-                overdue=_overdue(spec, due, success, now, watching_since),
+                overdue=_overdue(spec, due, success, now, _first_seen(engine, spec.name)),
             )
         )
     return statuses
@@ -252,23 +252,36 @@ def _overdue(
     due: datetime,
     success: JobRun | None,
     now: datetime,
-    watching_since: datetime | None,
+    first_seen: datetime | None,
 ) -> bool:
     """Late: an interval job without a success for 3 intervals (plus grace), or a calendar
-    job without a success for its latest due time, once that is past its grace."""
+    job without a success for its latest due time, once that is past its grace.
+
+    Measured from when the service first saw the job (`first_seen`): a due time before
+    that, as on a first start, was never the service's to keep.
+    """
+    if first_seen is None:
+        return False
     if spec.every is not None:
         allowed = 3 * spec.every + MISSED_GRACE
-        if success is not None:
-            return now - success.started_at > allowed
-        return watching_since is not None and now - watching_since > allowed
-    if now - due < MISSED_GRACE:
+        return now - (success.started_at if success else first_seen) > allowed
+    if due < first_seen or now - due < MISSED_GRACE:
         return False
     return success is None or (success.scheduled_for or success.started_at) < due
 
 
-def _watching_since(engine: Engine) -> datetime | None:
-    raw = engine.redis.get(keys.scheduler_first_heartbeat())
+def _first_seen(engine: Engine, name: str) -> datetime | None:
+    raw = engine.redis.get(keys.job_first_seen(name))
     return from_ms(int(raw)) if raw else None
+
+
+def _see(engine: Engine, name: str, now: datetime) -> datetime:
+    """Record when the service first saw the job (kept once set); returns that time."""
+    key = keys.job_first_seen(name)
+    pipe = engine.redis.pipeline(transaction=False)
+    pipe.set(key, to_ms(now), nx=True)
+    pipe.get(key)
+    return from_ms(int(pipe.execute()[1]))
 
 
 def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list[str]:
@@ -278,10 +291,9 @@ def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list
     """
     now = engine.clock.now()
     engine.redis.set(keys.scheduler_heartbeat(), to_ms(now))
-    engine.redis.set(keys.scheduler_first_heartbeat(), to_ms(now), nx=True)
-    watching_since = _watching_since(engine)
     dispatched = []
     for spec in specs.values():
+        first_seen = _see(engine, spec.name, now)
         due = last_due(spec, now, engine.calendar)
         success = last_success(engine, spec.name)
         if spec.every is None:
@@ -291,11 +303,11 @@ def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list
                 keys.job_dispatched(spec.name, to_ms(due)), 1, nx=True, ex=14 * 86_400
             ):
                 continue
-            if now - due > MISSED_GRACE:
+            if due >= first_seen and now - due > MISSED_GRACE:
                 _missed(engine, spec, due, success)
             dispatch(spec.name, due)
             dispatched.append(spec.name)
-        elif _overdue(spec, due, success, now, watching_since) and engine.redis.set(
+        elif _overdue(spec, due, success, now, first_seen) and engine.redis.set(
             keys.job_dispatched(spec.name, to_ms(due)), 1, nx=True, ex=86_400
         ):
             _missed(engine, spec, due, success)

@@ -250,9 +250,10 @@ def scheduler_heartbeat() -> str:
     return f"{JOBS}:heartbeat"
 
 
-def scheduler_first_heartbeat() -> str:
-    """String: when the watchdog first ran (ms): interval jobs are judged from then."""
-    return f"{JOBS}:first-heartbeat"
+def job_first_seen(name: str) -> str:
+    """String: when the service first saw the job, watched or run (ms); lateness counts
+    from then, so a job due before the service started was never missed."""
+    return f"{JOBS}:first-seen:{name}"
 
 
 def season_archived(season_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ from rq import Queue, SimpleWorker
 from rq_scheduler import Scheduler
 from sqlalchemy import select
 
-from engine import db, jobruns, keys
+from engine import alerts, db, jobruns, keys
 from engine.calendar import GameCalendar
 from engine.job_catalog import SPECS
 from engine.schedule import JobSpec, last_due, next_due
@@ -141,6 +142,50 @@ def test_an_interval_job_that_stopped_is_missed(durable_engine, clock, caplog):
     assert any(
         '"job_missed"' in r.getMessage() and "persist" in r.getMessage() for r in caplog.records
     )
+
+
+def test_a_first_start_on_an_empty_store_misses_nothing(durable_engine, clock, caplog, monkeypatch):
+    """Jobs that were due before the service first saw them were never missed."""
+    engine = durable_engine
+    engine.alert_webhook_url = "http://alerts.example/hook"
+    posted = []
+    monkeypatch.setattr(alerts, "_post", lambda url, payload: posted.append(payload))
+    dispatched = []
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        jobruns.watch(engine, SPECS, lambda name, due: dispatched.append((name, due)))
+        statuses = jobruns.status(engine, SPECS)
+    assert [r.getMessage() for r in caplog.records] == []
+    assert posted == []
+    assert {s.spec.name: s.overdue for s in statuses} == {name: False for name in SPECS}
+    assert sorted(dispatched) == [  # today's calendar runs happen once, without an alarm
+        ("cleanup", utc(2026, 11, 23, 4)),
+        ("daily_reset", utc(2026, 11, 25, 3)),
+        ("reconcile", utc(2026, 11, 25, 5)),
+        ("season_rollover", utc(2026, 11, 25, 3, 30)),
+    ]
+
+
+def test_after_a_first_start_a_due_run_that_does_not_happen_is_missed(
+    durable_engine, clock, caplog
+):
+    engine = durable_engine
+    jobruns.watch(engine, SPECS, lambda name, due: None)  # first start, 2026-11-25 12:00
+    clock.set(utc(2026, 11, 26, 3, 10))  # the next reset went by without a run
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        jobruns.watch(engine, SPECS, lambda name, due: None)
+    missed = [json.loads(r.getMessage()) for r in caplog.records]
+    assert [(m["alert"], m["details"]["job"]) for m in missed] == [
+        ("job_missed", "persist"),
+        ("job_missed", "leaderboard_snapshot"),
+        ("job_missed", "watchdog"),
+        ("job_missed", "daily_reset"),
+    ]
+    assert missed[3]["details"] == {
+        "job": "daily_reset",
+        "due": "2026-11-26T03:00:00+00:00",
+        "last_success": None,
+    }
 
 
 # The queue, the scheduler process and the API ----------------------------------------
