@@ -4,10 +4,10 @@ An exam touches six boards: global and its category, for the current week, month
 and year. Ingestion takes three pipelined steps, each safe to repeat:
 
 1. `record_exams.lua` (the players' shard, one call per shard for a whole batch) claims
-   each exam id and updates the exact aggregates, returning each board's new
-   absolute composite score.
+   each exam id and updates the exact aggregates, returning each board's new totals.
 2. `update_board.lua` (each board's own slot, one call per board for a whole batch)
-   writes those absolute values, only ever upwards, and answers the players' ranks.
+   writes those absolute totals, only ever upwards, placing each player after those who
+   reached the same total before, and answers the players' ranks.
 3. HSETNX keeps the first summary in the exam's record; every copy answers with it.
 
 A crash between steps leaves the exam counted in the aggregates; a retry of the same
@@ -86,20 +86,9 @@ def record_exams(
         except InvalidInputError as error:
             results[index] = error
             impossible = set(error.details) & {"score", "correct_answers"}
-            if impossible:
-                security.record_violation(
-                    engine,
-                    player_id,
-                    address,
-                    "impossible_amount",
-                    {
-                        "exam_id": exam.exam_id,
-                        "fields": sorted(impossible),
-                        "score": exam.score,
-                        "total_questions": exam.total_questions,
-                        "correct_answers": exam.correct_answers,
-                    },
-                    "refused",
+            if impossible:  # a result no real exam gives: the game server was tampered with
+                security.report(
+                    engine, player_id, address, [impossible_result(exam, impossible)], "refused"
                 )
             continue
         by_shard.setdefault(keys.shard_of(player_id), []).append(index)
@@ -171,7 +160,7 @@ class _PeriodsOfDay:
     per process (as the day's context is)."""
 
     periods: list[Period]
-    specs: list[tuple[int, str]]  # (period start in unix s, "expire_at:M:cap")
+    specs: list[tuple[int, str]]  # (period start in unix s, "expire_at")
     names: str  # "weekly:<name>,monthly:<name>,yearly:<name>"
 
     @classmethod
@@ -188,8 +177,7 @@ class _PeriodsOfDay:
                 specs=[
                     (
                         int(engine.calendar.start(p).timestamp()),
-                        f"{int(boards.expires_at(engine, p).timestamp())}:"
-                        f"{boards.multiplier(p.period_type)}:{boards.cap(p.period_type)}",
+                        str(int(boards.expires_at(engine, p).timestamp())),
                     )
                     for p in periods
                 ],
@@ -257,14 +245,14 @@ def _finish(engine, frame, submissions, pending, results, address) -> None:
         player_id, exam = submissions[index]
         if code == NEW:
             new_categories.add(exam.category)
-        for row, ((board, key), (total, exams, questions, correct, composite)) in enumerate(
+        for row, ((board, key), (total, exams, questions, correct, _)) in enumerate(
             zip(boards_of[exam.category], result["boards"], strict=True)
         ):
             if key not in by_board:
                 by_board[key] = (board, [])
                 args[key] = [board.multiplier, expiry[board.period_type], now_s]
             by_board[key][1].append((item, row))
-            args[key].append(f"{player_id}|{composite}|{total}:{exams}:{questions}:{correct}")
+            args[key].append(f"{player_id}|{total}:{exams}:{questions}:{correct}")
 
     batch = engine.scripts.batch()
     for key, (board, _) in by_board.items():
@@ -353,6 +341,18 @@ def progress_summary(raw: dict | None) -> dict:
 def accuracy(correct: int, questions: int) -> float:
     """Correct answers over questions, from the exact sums (not an average of averages)."""
     return round(correct / questions, 4) if questions else 0.0
+
+
+def impossible_result(exam: Exam, fields: set[str]) -> dict[str, Any]:
+    """The `impossible_amount` violation of an exam result no real exam gives."""
+    return {
+        "rule": "impossible_amount",
+        "exam_id": exam.exam_id,
+        "fields": sorted(fields),
+        "score": exam.score,
+        "total_questions": exam.total_questions,
+        "correct_answers": exam.correct_answers,
+    }
 
 
 def _check(engine: Engine, exam: Exam) -> None:

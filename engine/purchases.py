@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import activity, security, transactions
+from engine import activity, transactions
 from engine.errors import InvalidInputError, PriceChangedError, UnknownItemError
 from engine.idempotency import IdempotentRequest, recorded_outcome
 from engine.rules import CatalogItem
@@ -51,20 +51,13 @@ def purchase(
     )
     try:
         item = _check(engine, item_id, quantity, expected_price)
-    except (UnknownItemError, InvalidInputError, PriceChangedError) as error:
+    except (UnknownItemError, InvalidInputError, PriceChangedError):
         # The rules may have changed since this request was first answered: a replay
         # still gets its first answer.
+        # A quantity above the item's maximum is the client's mistake, refused as input
+        # and never held against the player as fraud.
         outcome = recorded_outcome(engine, player_id, request)
         if outcome is None:
-            if isinstance(error, InvalidInputError):
-                security.record_violation(
-                    engine,
-                    player_id,
-                    address,
-                    "impossible_amount",
-                    {"item": item_id, "quantity": quantity},
-                    "refused",
-                )
             raise
         transaction = transactions.outcome_to_transaction(engine, outcome, replayed=True)
         cost = {name: -delta for name, delta in transaction.deltas.items() if delta < 0}

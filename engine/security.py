@@ -1,7 +1,11 @@
 """Fraud violations: recorded as security events, counted per player, acted upon.
 
-A violation is found where the change happens: an impossible amount by the engine's
-checks, rapid fire and earning caps inside the Lua scripts. Each one is appended to
+A violation is a value that passed validation but that no honest player produces: an
+exam result above what the exam allows (the engine's checks), rapid fire and earnings
+beyond a daily cap (inside the Lua scripts). A client's or an admin's invalid input is
+a 400 and never a violation, and a replayed request or a call that changes nothing is
+never judged. `record_violation` is the one place that records a violation (`report`
+passes it those a script found): each one is appended to
 the security event stream (time, player, address, rule, details, action) and counted
 per player; past the rules' threshold within the window the player is blocked for a
 while (a player ban the bans module enforces), and when violations service-wide pass
@@ -111,7 +115,8 @@ def record_violation(
 def report(
     engine: Engine, player_id: str, address: str | None, violations: list[dict], action: str
 ) -> None:
-    """Record the violations a script found (each a dict with its `rule`)."""
+    """Record violations (each a dict with its `rule` and details), found by a script
+    or by the engine's checks; block the player past the rules' threshold."""
     for violation in violations:
         details = {name: value for name, value in violation.items() if name != "rule"}
         record_violation(engine, player_id, address, violation["rule"], details, action)

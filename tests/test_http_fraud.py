@@ -26,12 +26,6 @@ def events(client, admin_headers, **query):
     [
         ("POST", "/v1/players/alice/exams", EXAM | {"score": 10_001}, {}),
         ("POST", "/v1/players/alice/exams", EXAM | {"correct_answers": 11}, {}),
-        (
-            "POST",
-            "/v1/players/alice/purchases",
-            {"item": "logs", "quantity": 101},
-            {"Idempotency-Key": "k"},
-        ),
     ],
 )
 def test_impossible_amounts_are_refused_and_recorded(
@@ -53,15 +47,50 @@ def test_impossible_amounts_are_refused_and_recorded(
     assert flags["blocked"] is None
 
 
-def test_a_grant_above_its_maximum_is_recorded(client, admin_headers):
-    response = client.post(
-        "/v1/admin/players/alice/grants",
-        headers=admin_headers | {"Idempotency-Key": "big"},
-        json={"resources": {"coins": 10**9 + 1}, "reason": "oops"},
-    )
-    assert response.status_code == 400
-    [event] = events(client, admin_headers, rule="impossible_amount")
-    assert event["details"]["grant"] == {"coins": 10**9 + 1}
+def test_a_quantity_above_the_maximum_is_a_validation_error_and_nothing_more(
+    client, server_headers, admin_headers
+):
+    for n in range(6):  # more than block_after_violations
+        response = client.post(
+            "/v1/players/alice/purchases",
+            headers=server_headers | {"Idempotency-Key": f"k{n}", "X-Player-IP": "192.0.2.5"},
+            json={"item": "logs", "quantity": 101},
+        )
+        assert response.status_code == 400
+        assert error_of(response) == {
+            "code": "validation_error",
+            "message": "Quantity must be between 1 and 100 for logs.",
+            "details": {"quantity": ["Must be between 1 and 100."]},
+        }
+    assert events(client, admin_headers) == []
+    flags = client.get("/v1/admin/players/alice/flags", headers=admin_headers).get_json()
+    assert (flags["violations"], flags["in_window"], flags["blocked"]) == ({}, 0, None)
+    assert client.post("/v1/players/alice/login", headers=server_headers).status_code == 200
+
+
+def test_an_admins_refused_grant_is_the_admins_error_not_the_players(
+    client, server_headers, admin_headers
+):
+    for n in range(6):  # more than block_after_violations
+        response = client.post(
+            "/v1/admin/players/alice/grants",
+            headers=admin_headers | {"Idempotency-Key": f"big-{n}"},
+            json={"resources": {"coins": 10**9 + 1}, "reason": "oops"},
+        )
+        assert response.status_code == 400
+        assert error_of(response) == {
+            "code": "validation_error",
+            "message": "The grant is not valid.",
+            "details": {
+                "resources.coins": ["Must be non-zero, between -1000000000 and 1000000000."]
+            },
+        }
+    assert events(client, admin_headers) == []
+    flags = client.get("/v1/admin/players/alice/flags", headers=admin_headers).get_json()
+    assert (flags["violations"], flags["in_window"], flags["blocked"]) == ({}, 0, None)
+    wallet = client.get("/v1/players/alice/wallet", headers=server_headers)
+    assert wallet.status_code == 200
+    assert wallet.get_json()["balances"]["coins"] == 0
 
 
 def test_rapid_fire_is_refused_and_recorded(client, server_headers, admin_headers):
