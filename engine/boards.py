@@ -64,7 +64,7 @@ def cap(period_type: str) -> int:
 
 
 def check_category(category: str) -> str:
-    if category == GLOBAL or not CATEGORY.match(category):
+    if category == GLOBAL or not CATEGORY.fullmatch(category):
         raise InvalidInputError(
             f"{category!r} is not a valid category id.",
             {"category": ["Must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ and not be 'global'."]},

@@ -93,7 +93,7 @@ class GameCalendar:
 
     def parse(self, period_type: str, name: str) -> Period:
         """The period named `name` (e.g. `2026-W53`); InvalidInputError if there is none."""
-        match = _PATTERNS[period_type].match(name)
+        match = _PATTERNS[period_type].fullmatch(name)
         problem = None
         if match is None:
             problem = {"weekly": "YYYY-Www", "monthly": "YYYY-MM", "yearly": "YYYY"}[period_type]

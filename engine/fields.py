@@ -60,7 +60,7 @@ class Field:
         return self.value
 
     def name(self) -> str:
-        if not isinstance(self.value, str) or not NAME.match(self.value):
+        if not isinstance(self.value, str) or not NAME.fullmatch(self.value):
             raise self.fail("must be a lowercase name (a-z, 0-9, _; up to 32 characters)")
         return self.value
 

@@ -125,7 +125,7 @@ def parse_battle_pass(field: Field, resources: tuple[str, ...], reward_limit: in
         if end.value <= start.value:
             raise end.fail("must be after start")
         season_id = season.child("id")
-        if not isinstance(season_id.value, str) or not SEASON_ID.match(season_id.value):
+        if not isinstance(season_id.value, str) or not SEASON_ID.fullmatch(season_id.value):
             raise season_id.fail("must be 1-64 of A-Za-z0-9_.- (it is part of Redis keys)")
         seasons.append(Season(season_id.value, start.value, end.value))
     seasons.sort(key=lambda s: s.start)

@@ -232,7 +232,7 @@ def _security(field: Field, resources: tuple[str, ...], reward_limit: int) -> Se
         for scope in ("player", "address"):
             value = entry.child(scope, None)
             if value.value is not None and (
-                not isinstance(value.value, str) or not RATE_LIMIT.match(value.value)
+                not isinstance(value.value, str) or not RATE_LIMIT.fullmatch(value.value)
             ):
                 raise value.fail('must look like "10/minute" (second, minute, hour or day)')
             values[scope] = value.value

@@ -7,6 +7,8 @@ import re
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.conftest import EXAM, error_of
+
 
 def v1_routes(app):
     """Every (method, path) under /v1 in the URL map, with sample path values."""
@@ -118,3 +120,87 @@ def test_the_app_refuses_to_start_on_a_bad_rules_file(tmp_path, settings, fake_r
     )
     with pytest.raises(RulesError, match=r"catalog\.logs\.max_quantity"):
         create_app(dataclasses.replace(settings, rules_file=bad), redis_client=fake_redis)
+
+
+# Patterns match the whole value: `$` alone would let a trailing newline through ------
+
+
+def test_a_player_id_with_a_trailing_newline_is_refused_not_a_new_player(client, server_headers):
+    response = client.get("/v1/players/bob%0A/wallet", headers=server_headers)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "validation_error"
+    assert error["details"] == {
+        "player_id": ["'bob\\n' is not valid: it must match ^[A-Za-z0-9_.:-]{1,64}$."]
+    }
+
+
+def test_a_65_character_player_id_ending_in_a_newline_is_refused(client, server_headers):
+    response = client.get(f"/v1/players/{'a' * 64}%0A/wallet", headers=server_headers)
+    assert response.status_code == 400
+    assert list(error_of(response)["details"]) == ["player_id"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"exam_id": "x\n"}, "exam_id"), ({"category_id": "math\n"}, "category_id")],
+)
+def test_exam_ids_and_categories_with_a_trailing_newline_are_refused(
+    client, server_headers, admin_headers, changes, field
+):
+    response = client.post("/v1/players/alice/exams", headers=server_headers, json=EXAM | changes)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "validation_error"
+    assert list(error["details"]) == [field]
+    assert repr(changes[field]) in error["details"][field][0]
+    ranks = client.get("/v1/players/alice/ranks", headers=server_headers).get_json()
+    assert ranks == {"player_id": "alice", "boards": []}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"category": "math\n"}, {"period": "2026-W48\n"}],
+)
+def test_a_board_query_with_a_trailing_newline_is_refused(client, server_headers, query):
+    response = client.get("/v1/leaderboards/weekly", headers=server_headers, query_string=query)
+    assert response.status_code == 400
+    assert list(error_of(response)["details"]) == list(query)
+
+
+def test_a_ledger_cursor_with_a_trailing_newline_is_refused(client, server_headers):
+    response = client.get(
+        "/v1/players/alice/ledger", headers=server_headers, query_string={"before": "1-1\n"}
+    )
+    assert response.status_code == 400
+    assert list(error_of(response)["details"]) == ["before"]
+
+
+def test_a_player_ban_on_an_id_with_a_trailing_newline_is_refused(client, admin_headers):
+    response = client.post(
+        "/v1/admin/player-bans",
+        headers=admin_headers,
+        json={"player_id": "bob\n", "reason": "cheating"},
+    )
+    assert response.status_code == 400
+    assert list(error_of(response)["details"]) == ["player_id"]
+    listed = client.get("/v1/admin/player-bans", headers=admin_headers).get_json()
+    assert listed == {"bans": []}
+
+
+def test_security_events_refuse_a_player_id_with_a_trailing_newline(client, admin_headers):
+    response = client.get(
+        "/v1/admin/security/events", headers=admin_headers, query_string={"player_id": "bob\n"}
+    )
+    assert response.status_code == 400
+    assert list(error_of(response)["details"]) == ["player_id"]
+
+
+def test_the_engine_refuses_categories_and_periods_with_a_trailing_newline(engine):
+    from engine import boards
+    from engine.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError):
+        boards.check_category("math\n")
+    with pytest.raises(InvalidInputError):
+        engine.calendar.parse("yearly", "2026\n")

@@ -167,7 +167,9 @@ def test_oversized_body_413(client, server_headers):
 def test_invalid_player_id_400(client, server_headers, player):
     response = client.get(f"/v1/players/{player}/wallet", headers=server_headers)
     assert response.status_code == 400
-    assert error_of(response)["details"] == {"player_id": ["Must match ^[A-Za-z0-9_.:-]{1,64}$."]}
+    assert error_of(response)["details"] == {
+        "player_id": [f"{player!r} is not valid: it must match ^[A-Za-z0-9_.:-]{{1,64}}$."]
+    }
 
 
 def test_grant_201_and_replay(client, admin_headers):

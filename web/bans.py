@@ -8,7 +8,7 @@ from marshmallow import validate
 from engine import bans
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import PLAYER_ID, StrictSchema
+from web.schemas import PLAYER_ID, Pattern, StrictSchema
 
 blp = Blueprint("bans", __name__, url_prefix="/v1/admin", description="Bans (admin).")
 
@@ -28,7 +28,7 @@ class IpBanRequestSchema(StrictSchema):
 
 
 class PlayerBanRequestSchema(StrictSchema):
-    player_id = ma.fields.String(required=True, validate=validate.Regexp(PLAYER_ID.pattern))
+    player_id = ma.fields.String(required=True, validate=Pattern(PLAYER_ID.pattern))
     reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
     expires_in_seconds = ma.fields.Integer(
         strict=True, validate=validate.Range(1, 10 * 365 * 86_400), allow_none=True
@@ -50,7 +50,7 @@ class BanListSchema(ma.Schema):
 
 
 class BanPathSchema(ma.Schema):
-    ban_id = ma.fields.String(required=True, validate=validate.Regexp(BAN_ID))
+    ban_id = ma.fields.String(required=True, validate=Pattern(BAN_ID))
 
 
 @blp.route("/bans", methods=["POST"])

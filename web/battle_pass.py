@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import validate
 
 from engine import battle_pass
+from engine.progression_rules import SEASON_ID
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import StrictSchema, amounts_field
+from web.schemas import Pattern, StrictSchema, amounts_field
 
 blp = Blueprint("battle_pass", __name__, url_prefix="/v1/players", description="Battle pass.")
 
 
 class SeasonQuerySchema(StrictSchema):
     season = ma.fields.String(
-        validate=validate.Length(1, 64), metadata={"description": "Omit for the current season."}
+        validate=Pattern(SEASON_ID.pattern),
+        metadata={"description": "Omit for the current season.", "example": "2026-autumn"},
     )
 
 

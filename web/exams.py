@@ -8,7 +8,7 @@ from marshmallow import validate
 from engine import exams
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import ProgressSchema, StrictSchema
+from web.schemas import Pattern, ProgressSchema, StrictSchema, category_field
 from web.security import player_address
 
 blp = Blueprint("exams", __name__, url_prefix="/v1/players", description="Exam results.")
@@ -17,12 +17,10 @@ blp = Blueprint("exams", __name__, url_prefix="/v1/players", description="Exam r
 class ExamRequestSchema(StrictSchema):
     exam_id = ma.fields.String(
         required=True,
-        validate=validate.Regexp(
-            r"^[A-Za-z0-9_.:-]{1,128}$", error="Must be 1-128 of A-Za-z0-9_.:-"
-        ),
+        validate=Pattern(r"^[A-Za-z0-9_.:-]{1,128}$"),
         metadata={"description": "The attempt's id: sending it again counts nothing twice."},
     )
-    category_id = ma.fields.String(required=True, validate=validate.Length(1, 64))
+    category_id = category_field(required=True)
     score = ma.fields.Integer(required=True, strict=True, validate=validate.Range(0, 2**31))
     total_questions = ma.fields.Integer(
         required=True, strict=True, validate=validate.Range(1, 2**31)

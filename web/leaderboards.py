@@ -11,18 +11,20 @@ from marshmallow import validate
 from engine import boards, leaderboards
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import StrictSchema
+from web.schemas import PERIOD, Pattern, StrictSchema, category_field
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/v1", description="Leaderboards.")
 
 
 class BoardQuerySchema(StrictSchema):
-    category = ma.fields.String(
-        validate=validate.Length(1, 64), metadata={"description": "Omit for the global board."}
-    )
+    category = category_field(description="Omit for the global board.")
     period = ma.fields.String(
-        validate=validate.Length(1, 16),
-        metadata={"description": "2026-W48, 2026-11 or 2026; omit for the current period."},
+        validate=Pattern(PERIOD),
+        metadata={
+            "description": "2026-W48 (weekly), 2026-11 (monthly) or 2026 (yearly), as the"
+            " board's type; omit for the current period.",
+            "example": "2026-W48",
+        },
     )
 
 

@@ -8,7 +8,7 @@ from marshmallow import validate
 from engine import ledger
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import StrictSchema, amounts_field
+from web.schemas import Pattern, StrictSchema, amounts_field
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/players", description="Ledger.")
 
@@ -16,7 +16,7 @@ blp = Blueprint("ledger", __name__, url_prefix="/v1/players", description="Ledge
 class LedgerQuerySchema(StrictSchema):
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 200))
     before = ma.fields.String(
-        validate=validate.Regexp(r"^\d{1,20}-\d{1,20}$", error="Must be a transaction id."),
+        validate=Pattern(r"^[0-9]{1,20}-[0-9]{1,20}$"),
         metadata={"description": "Only entries older than this transaction id."},
     )
 

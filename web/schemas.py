@@ -8,10 +8,41 @@ import marshmallow as ma
 from marshmallow import validate
 from werkzeug.routing import BaseConverter
 
+from engine import boards
 from web.errors import ApiError
 
+# Every pattern is written ^...$ (what JSON Schema readers expect in the spec) and is
+# always matched against the whole value with re.fullmatch: Python's `$` also matches
+# before a trailing newline, so `.match` would let "bob\n" through as a new player.
 PLAYER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,128}$"  # 1-128 visible ASCII characters
+
+
+def quoted(value: object, limit: int = 80) -> str:
+    """The value as sent, quoted for an error message (long values cut short)."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
+def pattern_problem(value: str, pattern: re.Pattern) -> str | None:
+    """Why `value` does not match the whole of `pattern`, quoting it; None if it does."""
+    if pattern.fullmatch(value):
+        return None
+    return f"{quoted(value)} is not valid: it must match {pattern.pattern}."
+
+
+class Pattern(validate.Regexp):
+    """A regex validator that matches the whole value and quotes it when it fails.
+
+    apispec reads `regex.pattern` for the spec's `pattern`, so the spec shows the same
+    anchored pattern the server enforces.
+    """
+
+    def __call__(self, value: str) -> str:
+        problem = pattern_problem(value, self.regex)
+        if problem:
+            raise ma.ValidationError(problem)
+        return value
 
 
 class PlayerIdConverter(BaseConverter):
@@ -24,12 +55,10 @@ class PlayerIdConverter(BaseConverter):
     regex = "[^/]+"
 
     def to_python(self, value: str) -> str:
-        if not PLAYER_ID.match(value):
+        problem = pattern_problem(value, PLAYER_ID)
+        if problem:
             raise ApiError(
-                400,
-                "validation_error",
-                "The player id is not valid.",
-                {"player_id": ["Must match ^[A-Za-z0-9_.:-]{1,64}$."]},
+                400, "validation_error", "The player id is not valid.", {"player_id": [problem]}
             )
         return value
 
@@ -73,9 +102,7 @@ class IdempotencyHeaderSchema(ma.Schema):
     idempotency_key = ma.fields.String(
         data_key="Idempotency-Key",
         required=True,
-        validate=validate.Regexp(
-            IDEMPOTENCY_KEY, error="Must be 1 to 128 visible ASCII characters."
-        ),
+        validate=Pattern(IDEMPOTENCY_KEY),
         metadata={"description": "Makes the request safe to retry: same key, same answer."},
     )
 
@@ -84,7 +111,7 @@ def amounts_field(**kwargs) -> ma.fields.Dict:
     """A map of resource name to an integer amount (bounded: at most 32 resources)."""
     kwargs.setdefault("validate", validate.Length(max=32))
     return ma.fields.Dict(
-        keys=ma.fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$")),
+        keys=ma.fields.String(validate=Pattern(r"^[a-z][a-z0-9_]{0,31}$")),
         values=ma.fields.Integer(strict=True, validate=validate.Range(-(10**15), 10**15)),
         **kwargs,
     )
@@ -140,3 +167,25 @@ class ProgressSchema(ma.Schema):
     xp = ma.fields.Nested(XpSchema(), required=True, allow_none=True)
     level_rewards = ma.fields.List(ma.fields.Nested(LevelRewardSchema()), required=True)
     streak = ma.fields.Integer(required=True)
+
+
+CATEGORY = boards.CATEGORY
+PERIOD = r"^[0-9]{4}(-W[0-9]{2}|-[0-9]{2})?$"  # weekly 2026-W48, monthly 2026-11, yearly 2026
+
+
+def category_field(description: str | None = None, **kwargs) -> ma.fields.String:
+    """A quiz category id: the pattern of `engine.boards.CATEGORY`, and never 'global',
+    the name the global board uses for itself."""
+    metadata = {"example": "math", "not": {"enum": [boards.GLOBAL]}}
+    if description:
+        metadata["description"] = description
+    return ma.fields.String(
+        validate=[
+            Pattern(CATEGORY.pattern),
+            validate.NoneOf(
+                [boards.GLOBAL], error="'global' names the board of all categories, no category."
+            ),
+        ],
+        metadata=metadata,
+        **kwargs,
+    )

@@ -10,7 +10,7 @@ from engine import moderation, security
 from web.api import Blueprint
 from web.bans import BanSchema
 from web.extensions import get_engine
-from web.schemas import PLAYER_ID, StrictSchema
+from web.schemas import PLAYER_ID, Pattern, StrictSchema
 
 blp = Blueprint(
     "security_admin", __name__, url_prefix="/v1/admin", description="Security events (admin)."
@@ -18,7 +18,7 @@ blp = Blueprint(
 
 
 class EventsQuerySchema(StrictSchema):
-    player_id = ma.fields.String(validate=validate.Regexp(PLAYER_ID.pattern))
+    player_id = ma.fields.String(validate=Pattern(PLAYER_ID.pattern))
     rule = ma.fields.String(validate=validate.Length(1, 64))
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
