@@ -6,12 +6,15 @@ Ranking: higher totals first; equal totals share a rank (standard competition
 ranking: 1, 2, 2, 4), and among equal totals the player who reached the total first
 is listed first. Both live in one sorted-set score, the *composite*:
 
-    composite = total * M + (M - 1 - reached)
+    composite = min(total, CAP) * M + (M - 1 - place)
 
-where `reached` is the second, counted from the period's start, at which the player
-reached their total, and M = 2**bits is larger than any period's length in seconds.
-A player's rank is 1 + ZCOUNT(board, (total + 1) * M, +inf), O(log N). Composites
-stay exact integers below 2**53, which bounds the total a board can rank by (`cap`).
+where `place` is the player's arrival order among those who reached the same total on
+the board (update_board.lua gives each arrival the composite just below the last one
+holding that total): exact, however close in time two arrivals are, for up to
+M = 2**24 (16.7 million) arrivals at one total while it is held. A player's rank is
+1 + ZCOUNT(board, (total + 1) * M, +inf), O(log N). Composites stay exact integers
+below 2**53, which bounds the total a board ranks by: CAP = 2**29 - 2 (536,870,910);
+higher totals rank as CAP, in the order they passed it, and keep their exact sums.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from engine.runtime import Engine
 GLOBAL = "global"
 CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
-# 2**20 s > 1 week, 2**22 s > 1 month (+ a DST hour), 2**25 s > 1 year.
-MULTIPLIER_BITS = {"weekly": 20, "monthly": 22, "yearly": 25}
+PLACE_BITS = 24  # arrivals at one total a board orders exactly
+MULTIPLIER = 1 << PLACE_BITS  # M: the same for every period type
+CAP = (1 << 53) // MULTIPLIER - 2  # the largest total a composite carries exactly
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,10 @@ class Sums:
         return f"{self.score}:{self.exams}:{self.questions}:{self.correct}:{self.reached}"
 
 
-def multiplier(period_type: str) -> int:
-    return 1 << MULTIPLIER_BITS[period_type]
-
-
-def cap(period_type: str) -> int:
-    """The largest total a composite can carry exactly (weekly 8.6e9 ... yearly 2.7e8)."""
-    return (1 << 53) // multiplier(period_type) - 2
+def composite(total: int, place: int) -> int:
+    """The composite of the `place`-th (0-based) player to reach `total` on a board, as
+    update_board.lua builds it; a rebuild from SQL places players with it."""
+    return min(total, CAP) * MULTIPLIER + MULTIPLIER - 1 - min(place, MULTIPLIER - 1)
 
 
 def check_category(category: str) -> str:
@@ -84,7 +85,7 @@ class Board:
 
     @property
     def multiplier(self) -> int:
-        return multiplier(self.period_type)
+        return MULTIPLIER
 
     def key_args(self) -> tuple[str, str, str]:
         return (self.period_type, self.period.name, self.slot_category)

@@ -128,11 +128,22 @@ def _ledger(engine: Engine, progress: Progress) -> int:
 
 
 def _leaderboards(engine: Engine, progress: Progress) -> int:
+    """Boards and aggregates back from SQL. Each board's players come in the order they
+    reached their totals (SQL keeps the second; within one second, by player id) and
+    take their places behind each other as update_board.lua would have placed them."""
     table = db.quiz_leaderboard_aggregates
     total = _count(engine, table)
     done = restored = 0
-    query = select(table).order_by(table.c.period_type, table.c.period, table.c.category)
+    query = select(table).order_by(
+        table.c.period_type,
+        table.c.period,
+        table.c.category,
+        table.c.total_score,
+        table.c.reached_s,
+        table.c.player_id,
+    )
     periods: dict[tuple[str, str], tuple] = {}  # (type, name) -> (period, ttl)
+    places: dict[str, tuple[int, int]] = {}  # scores key -> (ranked total, next place)
     for rows in _stream(engine, query):
         pipe = engine.redis.pipeline(transaction=False)
         expiring: dict[str, int] = {}  # key -> ttl, set once a chunk
@@ -150,9 +161,11 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
             category = row["category"]
             board = Board(row["period_type"], period, None if category == "global" else category)
             total_score = row["total_score"]
-            composite = min(total_score, boards.cap(board.period_type)) * board.multiplier + (
-                board.multiplier - 1 - row["reached_s"]
-            )
+            ranked = min(total_score, boards.CAP)
+            held, place = places.get(board.scores_key, (ranked, 0))
+            place = place if held == ranked else 0
+            places[board.scores_key] = (ranked, place + 1)
+            composite = boards.composite(total_score, place)
             stats = keys.player_board_stats(row["player_id"], row["period_type"], row["period"])
             sums = boards.Sums(
                 total_score,

@@ -102,6 +102,9 @@ def _rank_copy(engine: Engine, board: Board, snapshot_ms: int) -> int:
     redis.unlink(board.snapshot_ranking_key)
     multiplier = board.multiplier
     period_type, period, category = board.key_args()
+    # A row the persist job has not written yet gets the latest second its total can
+    # have been reached (the composite holds places, not times); persist corrects it.
+    latest_reached = snapshot_ms // 1000 - int(engine.calendar.start(board.period).timestamp())
     position, rank, last_total, start = 0, 0, None, 0
     while True:
         page = redis.zrevrange(
@@ -139,7 +142,7 @@ def _rank_copy(engine: Engine, board: Board, snapshot_ms: int) -> int:
                         "exams_taken": exams,
                         "questions": questions,
                         "correct_answers": correct,
-                        "reached_s": multiplier - 1 - (composite - total * multiplier),
+                        "reached_s": latest_reached,
                         "rank_current": rank,
                         "rank_previous": None,
                         "updated_ms": snapshot_ms,

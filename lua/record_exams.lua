@@ -13,11 +13,9 @@ For each period type (weekly, monthly, yearly) the player's stats hash holds one
 per board category ("global" and each category played), its value the exact sums
 "score:exams:questions:correct:reached", where `reached` is the second (from the
 period's start) at which the current score was reached: one field a board, so that a
-period is one HMGET and one HSET (engine.boards.Sums reads them). From them the script
-computes each board's composite score, total * M + (M - 1 - reached), which ranks
-higher totals first and, among equal totals, the player who reached it first. The
-caller then writes the composites to the boards (another slot each), which is safe to
-repeat.
+period is one HMGET and one HSET (engine.boards.Sums reads them). The caller then
+writes each board's new totals to the board (update_board.lua, another slot each), which
+places players in the order their totals arrive and is safe to repeat.
 
 KEYS, eleven per exam, in this order:
   1 exam record    hash   fp, result, summary; expires after ARGV[3] seconds
@@ -36,9 +34,9 @@ KEYS, eleven per exam, in this order:
 ARGV[1] now           engine clock, ms
 ARGV[2] max balance
 ARGV[3] record ttl    seconds
-ARGV[4] periods       per period type "elapsed:expire_at:M:cap", comma-separated: seconds
+ARGV[4] periods       per period type "elapsed:expire_at", comma-separated: seconds
                       since the period started, expire-at (unix s, engine time) for its
-                      stats, multiplier M, largest total the composite can carry
+                      stats
 ARGV[5] period names  "weekly:<name>,monthly:<name>,yearly:<name>", for the outbox
 ARGV[6] context       see include/progress.lua
 ARGV[7] rewards (JSON) see include/progress.lua; decoded only when something is paid
@@ -49,7 +47,7 @@ ARGV[9..] one per exam, its eight values joined by "|": fingerprint, player id, 
 
 Returns two values per exam, {code, json}:
    0  counted:             result {"boards": six arrays (score, exams, questions, correct,
-                           composite), "progress": {...}}
+                           reached), "progress": {...}}
                            in the order weekly global, weekly category, monthly ..., yearly ...
    1  replay, answered:    the stored summary (JSON)
    2  replay, unanswered:  the stored result, for the caller to finish the boards
@@ -64,9 +62,8 @@ local CTX
 local REWARDS_JSON, LEDGER_KEEP = ARGV[7], ARGV[8]
 
 local PERIODS = {}
-for elapsed, expire_at, multiplier, cap in string.gmatch(ARGV[4], '(%d+):(%d+):(%d+):(%d+)') do
-  PERIODS[#PERIODS + 1] = {tonumber(elapsed), tonumber(expire_at), tonumber(multiplier),
-    tonumber(cap)}
+for elapsed, expire_at in string.gmatch(ARGV[4], '(%d+):(%d+)') do
+  PERIODS[#PERIODS + 1] = {tonumber(elapsed), tonumber(expire_at)}
 end
 
 -- The current exam's keys and player; the included functions read these.
@@ -114,7 +111,7 @@ local function count(k, packed)
   local boards = {}
   for period = 1, 3 do
     local stats = KEYS[k + period]
-    local elapsed, expire_at, multiplier, cap = unpack(PERIODS[period])
+    local elapsed, expire_at = unpack(PERIODS[period])
     -- Both boards of the period (global and the category) in one read and one write.
     local sums = redis.call('HMGET', stats, 'global', category)
     local new_hash = not sums[1]  -- every exam counts into 'global'
@@ -129,9 +126,8 @@ local function count(k, packed)
         end
       end
       sums[b] = string.format('%d:%d:%d:%d:%d', total, exams, asked, right, reached)
-      local composite = math.min(total, cap) * multiplier + (multiplier - 1 - reached)
       boards[#boards + 1] = string.format('[%d,%d,%d,%d,%d]', total, exams, asked, right,
-        composite)
+        reached)
     end
     redis.call('HSET', stats, 'global', sums[1], category, sums[2])
     if new_hash then  -- it lives as long as the period is kept

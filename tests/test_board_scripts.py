@@ -1,4 +1,4 @@
-"""The leaderboard Lua scripts called directly: forward-only writes, replay codes."""
+"""The leaderboard Lua scripts called directly: forward-only writes, arrival order, codes."""
 
 from __future__ import annotations
 
@@ -7,75 +7,126 @@ import json
 from engine import keys
 from engine.scripts import Scripts
 
-M = 1 << 20
+M = 1 << 24
+TOP = M - 1  # the first arrival at a total: total * M + TOP
 SCORES, AGGREGATES = "qb:{lb:t}:scores", "qb:{lb:t}:aggregates"
 
 
 NOW_S = 1_795_600_000
 
 
-def player_args(player, total, reached, exams):
-    composite = total * M + (M - 1 - reached)
-    return [f"{player}|{composite}|{total}:{exams}:{exams * 10}:{exams * 5}"]
+def player_args(player, total, exams):
+    return [f"{player}|{total}:{exams}:{exams * 10}:{exams * 5}"]
 
 
-def update(redis, player, total, reached, exams, expire_at=NOW_S + 86_400):
+def update(redis, player, total, exams, expire_at=NOW_S + 86_400, multiplier=M):
     return Scripts(redis).update_board(
         keys=[SCORES, AGGREGATES],
-        args=[M, expire_at, NOW_S, *player_args(player, total, reached, exams)],
+        args=[multiplier, expire_at, NOW_S, *player_args(player, total, exams)],
     )
 
 
+def listing(redis):
+    return [
+        (player.decode(), int(composite))
+        for player, composite in redis.zrevrange(SCORES, 0, -1, withscores=True)
+    ]
+
+
 def test_one_call_updates_many_players_and_answers_their_final_ranks(any_redis):
-    update(any_redis, "a", 60, 1, exams=1)
+    update(any_redis, "a", 60, exams=1)
     reply = Scripts(any_redis).update_board(
         keys=[SCORES, AGGREGATES],
         args=[
             M,
             NOW_S + 60,
             NOW_S,
-            *player_args("b", 80, 2, 1),
-            *player_args("c", 60, 3, 1),
-            *player_args("b", 90, 4, 2),
+            *player_args("b", 80, 1),
+            *player_args("c", 60, 1),
+            *player_args("b", 90, 2),
         ],
     )
     # b's first write (80) is ranked against the board as the call leaves it.
     assert reply == [2, 80, 2, 60, 1, 90]
     assert any_redis.hget(AGGREGATES, "b") == b"90:2:20:10"
+    assert listing(any_redis) == [("b", 90 * M + TOP), ("a", 60 * M + TOP), ("c", 60 * M + TOP - 1)]
+
+
+def test_each_arrival_at_a_total_is_listed_after_those_who_reached_it_before(any_redis):
+    for player in ("zed", "bob", "alice"):  # the reverse of their ids' order
+        update(any_redis, player, 50, exams=1)
+    update(any_redis, "dora", 70, exams=1)
+    update(any_redis, "zed", 70, exams=2)  # zed moves up, after dora
+    update(any_redis, "eve", 50, exams=1)  # the next arrival at 50 still comes last
+    assert listing(any_redis) == [
+        ("dora", 70 * M + TOP),
+        ("zed", 70 * M + TOP - 1),
+        ("bob", 50 * M + TOP - 1),
+        ("alice", 50 * M + TOP - 2),
+        ("eve", 50 * M + TOP - 3),
+    ]
+
+
+def test_a_total_nobody_holds_any_more_starts_its_order_again(any_redis):
+    update(any_redis, "a", 50, exams=1)
+    update(any_redis, "a", 60, exams=2)
+    update(any_redis, "b", 50, exams=1)
+    assert listing(any_redis) == [("a", 60 * M + TOP), ("b", 50 * M + TOP)]
+
+
+def test_past_the_bound_arrivals_at_one_total_share_its_last_composite(any_redis):
+    """M = 4 admits four arrival places a total; the fifth ties with the fourth."""
+    for player in ("p1", "p2", "p3", "p4", "p5"):
+        update(any_redis, player, 10, exams=1, multiplier=4)
+    update(any_redis, "p0", 9, exams=1, multiplier=4)
+    composites = dict(listing(any_redis))
+    assert composites == {"p1": 43, "p2": 42, "p3": 41, "p4": 40, "p5": 40, "p0": 39}
 
 
 def test_board_writes_only_move_forward(any_redis):
-    update(any_redis, "alice", 50, 10, exams=2)
-    update(any_redis, "alice", 30, 5, exams=1)  # an older update arriving late
-    assert any_redis.zscore(SCORES, "alice") == 50 * M + (M - 1 - 10)
+    update(any_redis, "alice", 50, exams=2)
+    update(any_redis, "alice", 30, exams=1)  # an older update arriving late
+    assert any_redis.zscore(SCORES, "alice") == 50 * M + TOP
     assert any_redis.hget(AGGREGATES, "alice") == b"50:2:20:10"
 
 
 def test_an_exam_that_scores_nothing_still_counts_in_the_aggregates(any_redis):
-    update(any_redis, "alice", 50, 10, exams=2)
-    update(any_redis, "alice", 50, 10, exams=3)  # same total, so the same composite
+    update(any_redis, "alice", 50, exams=2)
+    update(any_redis, "bob", 50, exams=1)
+    update(any_redis, "alice", 50, exams=3)  # same total: alice keeps her place
     assert any_redis.hget(AGGREGATES, "alice") == b"50:3:30:15"
-    update(any_redis, "alice", 50, 10, exams=2)  # and the older write stays behind it
+    update(any_redis, "alice", 50, exams=2)  # and the older write stays behind it
     assert any_redis.hget(AGGREGATES, "alice") == b"50:3:30:15"
+    assert listing(any_redis) == [("alice", 50 * M + TOP), ("bob", 50 * M + TOP - 1)]
 
 
 def test_repeating_an_update_changes_nothing(any_redis):
-    first = update(any_redis, "alice", 50, 10, exams=2)
-    again = update(any_redis, "alice", 50, 10, exams=2)
+    first = update(any_redis, "alice", 50, exams=2)
+    update(any_redis, "bob", 50, exams=2)
+    again = update(any_redis, "alice", 50, exams=2)
     assert first == again == [1, 50]
-    assert any_redis.zcard(SCORES) == 1
+    assert listing(any_redis) == [("alice", 50 * M + TOP), ("bob", 50 * M + TOP - 1)]
+
+
+def test_totals_above_the_cap_rank_at_the_cap_in_arrival_order(any_redis):
+    cap = (1 << 53) // M - 2
+    update(any_redis, "a", cap + 5, exams=1)
+    update(any_redis, "b", cap + 9, exams=1)
+    assert update(any_redis, "a", cap + 7, exams=2) == [1, cap + 7]  # keeps its place
+    assert listing(any_redis) == [("a", cap * M + TOP), ("b", cap * M + TOP - 1)]
+    assert any_redis.hget(AGGREGATES, "a") == f"{cap + 7}:2:20:10".encode()
 
 
 def test_update_answers_the_competition_rank(any_redis):
-    update(any_redis, "a", 90, 1, exams=1)
-    update(any_redis, "b", 70, 2, exams=1)
-    update(any_redis, "c", 70, 3, exams=1)
-    assert update(any_redis, "d", 10, 4, exams=1) == [4, 10]
-    assert update(any_redis, "c", 70, 3, exams=1) == [2, 70]
+    update(any_redis, "a", 90, exams=1)
+    update(any_redis, "b", 70, exams=1)
+    update(any_redis, "c", 70, exams=1)
+    assert update(any_redis, "d", 10, exams=1) == [4, 10]
+    assert update(any_redis, "c", 70, exams=1) == [2, 70]
 
 
 def test_update_sets_the_expiry_relative_to_engine_time(any_redis):
-    update(any_redis, "alice", 1, 1, exams=1, expire_at=NOW_S + 3600)
+    update(any_redis, "alice", 1, exams=1, expire_at=NOW_S + 3600)
     assert 3590 <= any_redis.ttl(SCORES) <= 3600
     assert 3590 <= any_redis.ttl(AGGREGATES) <= 3600
 
@@ -107,7 +158,7 @@ def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
         1_795_600_000_000,
         10**12,
         3600,
-        ",".join([f"100:4000000000:{M}:1000"] * 3),
+        ",".join(["100:4000000000"] * 3),  # 100 s into each period, its expiry
         "weekly:w,monthly:m,yearly:y",
         NO_PROGRESS,
         NO_REWARDS,
@@ -124,7 +175,7 @@ def test_record_exams_codes(any_redis):
     assert code == 0
     rows = json.loads(result)["boards"]
     assert len(rows) == 6
-    assert rows[0] == [10, 1, 10, 5, 10 * M + (M - 1 - 100)]
+    assert rows[0] == [10, 1, 10, 5, 100]  # score, exams, questions, correct, reached
 
     assert record(any_redis) == [2, result]  # counted, summary not stored yet
     assert record(any_redis, fingerprint="other")[0] == -2
@@ -145,9 +196,10 @@ def test_a_kept_summary_never_leaves_a_record_without_expiry(any_redis):
     assert 3590 <= any_redis.ttl(keys.exam("bob", "gone")) <= 3600
 
 
-def test_record_exams_caps_the_composite_but_keeps_the_exact_total(any_redis):
-    code, result = record(any_redis, score=5000)
+def test_record_exams_keeps_the_second_each_board_total_was_reached(any_redis):
+    record(any_redis, score=10, exam_id="x1")
+    code, result = record(any_redis, score=0, exam_id="x2", fingerprint="fp2")
     assert code == 0
-    rows = json.loads(result)["boards"]
-    assert rows[0][0] == 5000
-    assert rows[0][4] == 1000 * M + (M - 1 - 100)
+    assert json.loads(result)["boards"][0] == [10, 2, 20, 10, 100]
+    stats = keys.player_board_stats("alice", "weekly", "p")
+    assert any_redis.hget(stats, "global") == b"10:2:20:10:100"

@@ -174,3 +174,48 @@ def test_a_players_ranks(client, server_headers):
     ]
     empty = client.get("/v1/players/nobody/ranks", headers=server_headers).get_json()
     assert empty == {"player_id": "nobody", "boards": []}
+
+
+def listing(entries):
+    return [(e["player_id"], e["score"], e["rank"]) for e in entries]
+
+
+def test_a_tie_within_one_second_lists_the_first_to_reach_it_first_everywhere(
+    app, client, server_headers
+):
+    """alice reached 50 before bob, in the same second: she is listed first, in the top,
+    around each of them, and in the snapshot."""
+    for n, (player, score) in enumerate([("alice", 50), ("bob", 50), ("dora", 70), ("eve", 30)]):
+        posted = post_exam(client, server_headers, f"{player}-7", exam_id=f"e{n}", score=score)
+        assert posted.status_code == 201
+    expected = [("dora-7", 70, 1), ("alice-7", 50, 2), ("bob-7", 50, 2), ("eve-7", 30, 4)]
+    board = "/v1/leaderboards/weekly?category=math"
+    assert listing(client.get(board, headers=server_headers).get_json()["entries"]) == expected
+
+    def around(player):
+        path = f"/v1/leaderboards/weekly/players/{player}?category=math&around=1"
+        body = client.get(path, headers=server_headers).get_json()
+        return listing(body["above"]), listing([body["entry"]]), listing(body["below"])
+
+    assert around("alice-7") == ([expected[0]], [expected[1]], [expected[2]])
+    assert around("bob-7") == ([expected[1]], [expected[2]], [expected[3]])
+
+    app.test_cli_runner().invoke(args=["questboard", "leaderboard-snapshot"])
+    frozen = client.get(board, headers=server_headers).get_json()
+    assert frozen["source"] == "snapshot"
+    assert listing(frozen["entries"]) == expected
+    previous = [(e["player_id"], e["rank_previous"]) for e in frozen["entries"]]
+    live = client.get(f"{board}&fresh=true", headers=server_headers).get_json()["entries"]
+    assert [(e["player_id"], e["rank_previous"], e["movement"]) for e in live] == [
+        (player, rank, "same") for player, _, rank in expected
+    ]
+    assert previous == [(player, None) for player, _, _ in expected]
+
+
+def test_a_tie_within_one_second_follows_arrival_not_the_player_id(client, server_headers):
+    for n, player in enumerate(["bob", "zoe", "alice"]):
+        assert (
+            post_exam(client, server_headers, player, exam_id=f"e{n}", score=50).status_code == 201
+        )
+    page = client.get("/v1/leaderboards/weekly", headers=server_headers).get_json()
+    assert listing(page["entries"]) == [("bob", 50, 1), ("zoe", 50, 1), ("alice", 50, 1)]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine import boards, exams, keys, leaderboards, snapshots
+from engine import boards, exams, keys, leaderboards, persistence, rebuild, snapshots
 from engine.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
@@ -68,6 +68,55 @@ def test_reaching_a_tie_later_does_not_pass_the_earlier_player(engine, clock):
     clock.advance(minutes=5)
     play(engine, "early", 0)  # a zero-score exam does not make "early" reach 50 again
     assert [p for p, _, _ in table(engine)] == ["early", "late"]
+
+
+def test_a_tie_within_one_second_lists_the_first_to_reach_it_first(engine):
+    for player, score in [("alice", 50), ("bob", 50), ("dora", 70), ("eve", 30)]:
+        play(engine, player, score)
+    play(engine, "zoe", 20)
+    play(engine, "adam", 20)  # after zoe, though "adam" sorts first
+    expected = [
+        ("dora", 70, 1),
+        ("alice", 50, 2),
+        ("bob", 50, 2),
+        ("eve", 30, 4),
+        ("zoe", 20, 5),
+        ("adam", 20, 5),
+    ]
+    assert table(engine) == expected
+    assert table(engine, "yearly", "math") == expected
+    board = boards.resolve(engine, "weekly")
+    standing = leaderboards.around(engine, board, "bob", 1)
+    assert [e.player_id for e in (*standing.above, standing.entry, *standing.below)] == [
+        "alice",
+        "bob",
+        "eve",
+    ]
+    snapshots.take_snapshots(engine)
+    frozen = leaderboards.top(engine, board)
+    assert frozen.source == "snapshot"
+    assert [(e.player_id, e.score, e.rank) for e in frozen.entries] == expected
+
+
+def test_a_rebuild_from_sql_restores_the_order_of_ties(durable_engine, clock):
+    engine = durable_engine
+    play(engine, "zed", 50)
+    clock.advance(seconds=1)
+    play(engine, "amy", 50)  # a second after zed
+    clock.advance(seconds=1)
+    play(engine, "alice", 50)
+    play(engine, "bob", 50)  # in alice's second, after her
+    play(engine, "top", 90)
+    persistence.persist(engine)
+    before = table(engine)
+    assert [player for player, _, _ in before] == ["top", "zed", "amy", "alice", "bob"]
+
+    engine.redis.flushdb()
+    rebuild.rebuild(engine)
+
+    assert table(engine) == before
+    play(engine, "aaron", 50)  # a new arrival at 50 still comes after them
+    assert table(engine)[-1] == ("aaron", 50, 2)
 
 
 def test_every_board_of_the_exam_is_updated(engine):
