@@ -204,3 +204,37 @@ def test_the_engine_refuses_categories_and_periods_with_a_trailing_newline(engin
         boards.check_category("math\n")
     with pytest.raises(InvalidInputError):
         engine.calendar.parse("yearly", "2026\n")
+
+
+# Unknown query parameters are refused on every route ---------------------------------
+
+
+def test_every_v1_route_refuses_an_unknown_query_parameter(app, client, admin_headers):
+    routes = [
+        (method, path.replace("/leaderboards/x", "/leaderboards/weekly"))
+        for method, path in v1_routes(app)
+    ]
+    assert ("GET", "/v1/players/alice/wallet") in routes
+    for method, path in routes:
+        response = client.open(
+            f"{path}?foo=1",
+            method=method,
+            headers=admin_headers | {"Idempotency-Key": "query-check"},
+            json={},
+        )
+        assert response.status_code == 400, (method, path)
+        error = error_of(response)
+        assert error["code"] == "validation_error", (method, path)
+        assert error["details"] == {"foo": ["Unknown field."]}, (method, path)
+
+
+def test_a_purchase_with_an_unknown_query_parameter_changes_nothing(client, server_headers):
+    response = client.post(
+        "/v1/players/alice/purchases?foo=1",
+        headers=server_headers | {"Idempotency-Key": "q-1"},
+        json={"item": "logs", "quantity": 1},
+    )
+    assert response.status_code == 400
+    assert error_of(response)["details"] == {"foo": ["Unknown field."]}
+    ledger = client.get("/v1/players/alice/ledger", headers=server_headers).get_json()
+    assert ledger == {"player_id": "alice", "entries": []}

@@ -43,3 +43,23 @@ class Api(flask_smorest.Api):
 
     def _register_error_handlers(self) -> None:
         """Errors are handled by web.errors, registered by the app factory."""
+class NoQuerySchema(ma.Schema):
+    """The query of a route that takes no query parameters: any parameter is unknown."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+def declares_query(view_func) -> bool:
+    arguments = getattr(view_func, "_apidoc", {}).get("arguments", {})
+    return any(p.get("in") == "query" for p in arguments.get("parameters", []))
+
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, *args, **kwargs):
+        """Every route parses its query with a schema that refuses unknown parameters:
+        the route's own (`@blp.arguments(..., location="query")`), or an empty one, so
+        `?foo=1` is 400 everywhere instead of silently ignored on some routes."""
+        if view_func is not None and not declares_query(view_func):
+            view_func = self.arguments(NoQuerySchema(), location="query", as_kwargs=True)(view_func)
+        super().add_url_rule(rule, endpoint, view_func, *args, **kwargs)
+
