@@ -231,8 +231,13 @@ def job_last_success(name: str) -> str:
 
 
 def job_lock(name: str) -> str:
-    """String: held while a run of the job is in progress (expires)."""
+    """Hash {run, expires_ms}: the run in progress; its heartbeat renews it (10 s TTL)."""
     return f"{JOBS}:lock:{name}"
+
+
+def job_running(name: str) -> str:
+    """Set: ids of the job's runs that started and have not ended (or been found dead)."""
+    return f"{JOBS}:running:{name}"
 
 
 def job_done(name: str, due_ms: int) -> str:

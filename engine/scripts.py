@@ -32,6 +32,10 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "keep_exam_summaries": (1,),
     "read_board": 3,
     "rotate_snapshot": 4,
+    "take_job_lock": 2,
+    "renew_job_lock": 1,
+    "release_job_lock": 2,
+    "reap_job_runs": 2,
 }
 
 

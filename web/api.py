@@ -34,15 +34,6 @@ class ErrorBodySchema(ma.Schema):
     error = ma.fields.Nested(Inner, required=True)
 
 
-class Blueprint(flask_smorest.Blueprint):
-    ARGUMENTS_PARSER = Parser()
-
-
-class Api(flask_smorest.Api):
-    ERROR_SCHEMA = ErrorBodySchema
-
-    def _register_error_handlers(self) -> None:
-        """Errors are handled by web.errors, registered by the app factory."""
 class NoQuerySchema(ma.Schema):
     """The query of a route that takes no query parameters: any parameter is unknown."""
 
@@ -55,6 +46,9 @@ def declares_query(view_func) -> bool:
     return any(p.get("in") == "query" for p in arguments.get("parameters", []))
 
 
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
     def add_url_rule(self, rule, endpoint=None, view_func=None, *args, **kwargs):
         """Every route parses its query with a schema that refuses unknown parameters:
         the route's own (`@blp.arguments(..., location="query")`), or an empty one, so
@@ -63,3 +57,9 @@ def declares_query(view_func) -> bool:
             view_func = self.arguments(NoQuerySchema(), location="query", as_kwargs=True)(view_func)
         super().add_url_rule(rule, endpoint, view_func, *args, **kwargs)
 
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorBodySchema
+
+    def _register_error_handlers(self) -> None:
+        """Errors are handled by web.errors, registered by the app factory."""
