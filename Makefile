@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-leaderboards bench-jobs lint clean
+.PHONY: run test bench bench-leaderboards bench-jobs bench-http lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ bench-leaderboards: $(STAMP)
 
 bench-jobs: $(STAMP)
 	$(BIN)/python -m bench.jobs
+
+# Routes' req/s against bare WSGI, bare Flask and Flask + one HGETALL, under gunicorn
+# sync and gthread and granian; needs wrk. BENCH_HTTP_ARGS="--seconds 1 --rounds 1 ..."
+bench-http: $(STAMP)
+	$(BIN)/python -m bench.http_ratio $(BENCH_HTTP_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

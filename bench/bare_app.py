@@ -1,13 +1,19 @@
 """Apps that answer `{}` and nothing else: the HTTP stack's floor in the benchmarks.
 
 `wsgi` is a plain WSGI callable; `flask_app` is Flask with one route and no
-extensions, no authentication and no Redis. Served by the same gunicorn as the
-service, they show what the server and Flask themselves cost on the machine.
+extensions, no authentication and no Redis; `flask_redis_app()` adds one HGETALL.
+Served by the same server as the service, they show what the server, Flask and one
+Redis round trip themselves cost on the machine.
 """
 
 from __future__ import annotations
 
+import os
+
+import redis
 from flask import Flask
+
+from engine import keys
 
 
 def wsgi(environ, start_response):
@@ -21,3 +27,18 @@ flask_app = Flask(__name__)
 @flask_app.get("/")
 def empty() -> dict:
     return {}
+
+
+def flask_redis_app(redis_url: str | None = None) -> Flask:
+    """Flask and one HGETALL of the player's wallet hash: the floor of a route that reads
+    Redis once, with none of the service's authentication, validation or schemas.
+    Servers call it without arguments: it reads REDIS_URL then."""
+    client = redis.Redis.from_url(redis_url or os.environ["REDIS_URL"])
+    app = Flask(__name__)
+
+    @app.get("/v1/players/<player_id>/wallet")
+    def wallet(player_id: str) -> dict:
+        stored = client.hgetall(keys.wallet(player_id))
+        return {name.decode(): int(value) for name, value in stored.items()}
+
+    return app

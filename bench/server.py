@@ -1,8 +1,9 @@
 """The service under load in the benchmarks: its rules opened up for load, gunicorn
-serving it (or another app) on a free port."""
+(sync or gthread) or granian serving it (or another app) on a free port."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_KEY = "bench-server-key"
+DATABASE_URL = f"sqlite:///{Path(tempfile.gettempdir()) / 'questboard-bench.db'}"
 
 
 def free_port() -> int:
@@ -36,38 +38,71 @@ def load_test_rules() -> Path:
     return path
 
 
-def start_gunicorn(
-    url: str, workers: int, app: str = "web:create_app()"
+SERVERS = ("gunicorn-sync", "gunicorn-gthread", "granian")
+
+
+def server_command(server: str, port: int, workers: int, app: str, threads: int = 4) -> list[str]:
+    """The command line of one server kind serving `app` ("module:attr", or
+    "module:factory()") with `workers` processes. Access logs off for every kind.
+
+    gunicorn-sync is the Procfile's worker class (no keep-alive: a connection per
+    request); gunicorn-gthread runs `threads` threads a worker with keep-alive;
+    granian runs its WSGI interface with `threads` blocking threads a worker."""
+    bin_dir = Path(sys.executable).parent
+    if server == "granian":
+        target, factory = app.removesuffix("()"), app.endswith("()")
+        command = [str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--workers", str(workers)]
+        command += ["--blocking-threads", str(threads), "--no-ws", "--log-level", "warning"]
+        return [*command, *(["--factory"] if factory else []), target]
+    if server not in ("gunicorn-sync", "gunicorn-gthread"):
+        raise ValueError(f"unknown server {server!r}: one of {', '.join(SERVERS)}")
+    command = [str(bin_dir / "gunicorn"), "--no-control-socket", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    if server == "gunicorn-gthread":
+        command += ["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30"]
+    return [*command, app]
+
+
+def start_server(
+    server: str, url: str, workers: int, app: str = "web:create_app()", threads: int = 4
 ) -> tuple[subprocess.Popen, int]:
+    """`app` served by `server` on a free port, once it accepts connections."""
     port = free_port()
     env = dict(
         os.environ,
         REDIS_URL=url,
         API_KEYS=f"server:{SERVER_KEY}",
         RULES_FILE=str(load_test_rules()),
-        DATABASE_URL=f"sqlite:///{Path(tempfile.gettempdir()) / 'questboard-bench.db'}",
+        DATABASE_URL=DATABASE_URL,
     )
     process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--no-control-socket",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            app,
-        ],
-        cwd=ROOT,
-        env=env,
+        server_command(server, port, workers, app, threads), cwd=ROOT, env=env
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process, port
-        except OSError:
-            time.sleep(0.1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if _answers_http(port):
+            return process, port
+        time.sleep(0.1)
     process.kill()
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError(f"{server} serving {app} did not start")
+
+
+def _answers_http(port: int) -> bool:
+    """True once a worker answers (any status): a bound socket alone may have no worker
+    behind it yet, and a load run started then would measure the workers' start-up."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/")
+        connection.getresponse().read()
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def start_gunicorn(
+    url: str, workers: int, app: str = "web:create_app()"
+) -> tuple[subprocess.Popen, int]:
+    return start_server("gunicorn-sync", url, workers, app)

@@ -16,35 +16,29 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
 import fakeredis
 import pytest
 import redis
 
+from bench import redis_lease
 from config import ApiKey, Settings
 from engine import Engine, db, migrate
 from engine.clock import FixedClock
 from engine.rules import load_rules
 from web import create_app
 
-LEASE_SECONDS = 3600
 SERVER_KEY = "server-test-key"
 ADMIN_KEY = "admin-test-key"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 _leased_database: int | None = None
-_lease_token = f"{os.getpid()}-{os.urandom(4).hex()}"
+_lease_token = redis_lease.new_token()
 
 
 def _server_url(database: int) -> str:
-    parsed = urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")
-    return parsed._replace(path=f"/{database}").geturl()
-
-
-def _lease_key(database: int) -> str:
-    return f"questboard:test-run-lease:{database}"
+    return redis_lease.server_url(os.environ.get("REDIS_URL"), database)
 
 
 def leased_database() -> int:
@@ -56,32 +50,17 @@ def leased_database() -> int:
     if forced:
         _leased_database = int(forced)
         return _leased_database
-    leases = redis.Redis.from_url(_server_url(0))
     try:
-        for database in range(15, 0, -1):
-            if leases.set(_lease_key(database), _lease_token, nx=True, ex=LEASE_SECONDS):
-                _leased_database = database
-                return database
+        _leased_database = redis_lease.acquire(os.environ.get("REDIS_URL"), _lease_token)
     except redis.exceptions.ConnectionError:
         _leased_database = 15  # no server: the real-Redis fixtures skip or fail on it
-        return _leased_database
-    finally:
-        leases.close()
-    raise RuntimeError("every Redis database 1-15 is leased by another test run")
+    return _leased_database
 
 
 def release_test_database() -> None:
     if _leased_database is None or os.environ.get("QUESTBOARD_TEST_REDIS_DB"):
         return
-    leases = redis.Redis.from_url(_server_url(0))
-    try:
-        key = _lease_key(_leased_database)
-        if leases.get(key) == _lease_token.encode():
-            leases.delete(key)
-    except redis.exceptions.ConnectionError:
-        pass
-    finally:
-        leases.close()
+    redis_lease.release(os.environ.get("REDIS_URL"), _leased_database, _lease_token)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -1,0 +1,162 @@
+"""Redis memory of one player-day: what a day of typical play leaves in Redis.
+
+Players are funded with a grant first (purchases need coins), then each plays one game
+day through the app in this process (the web layer and the engine, with the shipped
+rules): a login, three exams in three categories, two purchases, each request with the
+player's address (X-Player-IP) as a game server sends it. Then every key of the
+database is weighed with `MEMORY USAGE key SAMPLES 0` (every element, not a sample)
+and grouped by key family (engine/keys.py). A key listed by SCAN can expire before it
+is weighed: the pipeline answers nil for it, and it is counted as expired, not as a
+key of zero bytes. Rate-limit windows and rapid-fire counters expire within seconds
+to a minute; they are weighed while alive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+
+from bench.server import DATABASE_URL
+from config import ApiKey, Settings
+from engine import grants
+from engine.clock import FixedClock
+
+SERVER_KEY, ADMIN_KEY = "memory-server-key", "memory-admin-key"
+CATEGORIES = ("math", "science", "history", "geography", "language")
+PURCHASES = (("bricks", 1), ("logs", 2))
+FUNDS = 10_000
+
+_PLAYER_KINDS = {
+    "wallet": "wallet",
+    "ledger": "ledger stream",
+    "idem": "idempotency records",
+    "exam": "exam replay records",
+    "lbstats": "board stats (per player)",
+    "daily": "daily counters",
+    "streak": "streak",
+    "bp": "battle pass",
+    "pace": "rapid-fire counters",
+    "outbox": "outbox streams (until persisted)",
+}
+_FAMILIES = (
+    (re.compile(r"^qb:\{p\d+\}:(\w+)"), None),  # a player's shard: by kind, above
+    (re.compile(r"^qb:\{lb:"), "boards (scores, aggregates)"),
+    (re.compile(r"^qb:\{lbindex\}"), "board index"),
+    (re.compile(r"^qb:rl"), "rate-limit windows"),
+    (re.compile(r"^qb:\{sec\}"), "security (bans, violations)"),
+    (re.compile(r"^qb:\{daily\}"), "day's missions and tool"),
+    (re.compile(r"^qb:\{jobs\}|^rq:"), "jobs"),
+)
+
+
+def family_of(key: str) -> str:
+    """The key family a Redis key belongs to, from its name (engine/keys.py)."""
+    for pattern, family in _FAMILIES:
+        found = pattern.match(key)
+        if found:
+            return family or _PLAYER_KINDS.get(found[1], f"player {found[1]}")
+    return "other"
+
+
+@dataclass
+class Family:
+    keys: int = 0
+    bytes: int = 0
+    expired: int = 0  # listed by SCAN, gone before MEMORY USAGE
+
+
+def weigh(client: redis.Redis, batch: int = 500) -> dict[str, Family]:
+    """Every key of the client's database, weighed and grouped by family."""
+    families: dict[str, Family] = {}
+    names = [name.decode() for name in client.scan_iter(count=1000)]
+    for start in range(0, len(names), batch):
+        chunk = names[start : start + batch]
+        pipeline = client.pipeline(transaction=False)
+        for name in chunk:
+            pipeline.memory_usage(name, samples=0)
+        for name, size in zip(chunk, pipeline.execute(), strict=True):
+            family = families.setdefault(family_of(name), Family())
+            if size is None:
+                family.expired += 1
+            else:
+                family.keys += 1
+                family.bytes += size
+    return families
+
+
+def address(number: int) -> str:
+    return f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
+
+
+def play_day(url: str, players: int) -> tuple[dict[str, Family], dict[str, Family]]:
+    """(keys after funding, keys after the day) for `players` players' game day."""
+    from web import create_app
+
+    client = redis.Redis.from_url(url)
+    settings = Settings(
+        redis_url=url,
+        api_keys=(ApiKey("server", SERVER_KEY), ApiKey("admin", ADMIN_KEY)),
+        database_url=DATABASE_URL,
+    )
+    app = create_app(settings, redis_client=client, clock=FixedClock(datetime.now(UTC)))
+    engine = app.extensions["questboard.engine"]
+    for number in range(players):
+        grants.grant(engine, f"m{number}", {"coins": FUNDS}, "memory benchmark", "funds")
+    funded = weigh(client)
+    http = app.test_client()
+    for number in range(players):
+        _play(http, f"m{number}", number)
+    return funded, weigh(client)
+
+
+def _play(http, player_id: str, number: int) -> None:
+    headers = {"Authorization": f"Bearer {SERVER_KEY}", "X-Player-IP": address(number)}
+    base = f"/v1/players/{player_id}"
+    answers = [http.post(f"{base}/login", headers=headers)]
+    for exam in range(3):
+        body = {
+            "exam_id": f"e{exam}",
+            "category_id": CATEGORIES[(number + exam) % len(CATEGORIES)],
+            "score": (number * 31 + exam * 7) % 1000,
+            "total_questions": 10,
+            "correct_answers": (number + exam) % 11,
+        }
+        answers.append(http.post(f"{base}/exams", headers=headers, json=body))
+    for n, (item, quantity) in enumerate(PURCHASES):
+        answers.append(
+            http.post(
+                f"{base}/purchases",
+                headers={**headers, "Idempotency-Key": f"day-{n}"},
+                json={"item": item, "quantity": quantity},
+            )
+        )
+    failed = [(a.request.path, a.status_code, a.get_data(as_text=True)) for a in answers]
+    failed = [answer for answer in failed if not 200 <= answer[1] < 300]
+    if failed:
+        raise RuntimeError(f"a player's day was refused: {failed[:2]}")
+
+
+def rows(funded: dict[str, Family], after: dict[str, Family], players: int) -> list[list]:
+    """[family, keys, expired, bytes/player after the day, bytes/player the day added]
+    per family, largest first, and the total."""
+    table = []
+    names = sorted(set(after) | set(funded), key=lambda name: -after.get(name, Family()).bytes)
+    for name in names:
+        family, before = after.get(name, Family()), funded.get(name, Family())
+        added = family.bytes - before.bytes
+        table.append([name, family.keys, family.expired, family.bytes / players, added / players])
+    total_after = sum(family.bytes for family in after.values())
+    total_funded = sum(family.bytes for family in funded.values())
+    table.append(
+        [
+            "total",
+            sum(family.keys for family in after.values()),
+            sum(family.expired for family in after.values()),
+            total_after / players,
+            (total_after - total_funded) / players,
+        ]
+    )
+    return table
