@@ -8,11 +8,11 @@ are dispatched by the watchdog at their due time in the game timezone.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from datetime import timedelta
 
 from engine import maintenance, persistence, rotation, snapshots
-from engine.jobruns import Dispatch, watch
+from engine.job_lease import Lease
+from engine.jobruns import Dispatch, Task, watch
 from engine.runtime import Engine
 from engine.schedule import JobSpec
 
@@ -74,15 +74,30 @@ SPECS: dict[str, JobSpec] = {
 INTERVAL_JOBS = [name for name, spec in SPECS.items() if spec.every is not None]
 
 
-def task_for(name: str, dispatch: Dispatch) -> Callable[[Engine], int]:
+def task_for(name: str, dispatch: Dispatch) -> Task:
     """What the job runs; `dispatch` is how the watchdog starts other jobs."""
-    tasks: dict[str, Callable[[Engine], int]] = {
-        "persist": lambda engine: persistence.persist(engine).rows,
-        "leaderboard_snapshot": lambda engine: snapshots.take_snapshots(engine).players,
-        "watchdog": lambda engine: len(watch(engine, SPECS, dispatch)),
-        "daily_reset": lambda engine: 1 + len(rotation.rotate(engine).missions),
-        "season_rollover": maintenance.season_rollover,
-        "reconcile": maintenance.reconcile,
-        "cleanup": maintenance.cleanup,
+    tasks: dict[str, Task] = {
+        "persist": _persist,
+        "leaderboard_snapshot": lambda engine, lease: snapshots.take_snapshots(engine).players,
+        "watchdog": lambda engine, lease: len(watch(engine, SPECS, dispatch)),
+        "daily_reset": lambda engine, lease: 1 + len(rotation.rotate(engine).missions),
+        "season_rollover": lambda engine, lease: maintenance.season_rollover(engine),
+        "reconcile": lambda engine, lease: maintenance.reconcile(engine),
+        "cleanup": lambda engine, lease: maintenance.cleanup(engine),
     }
     return tasks[name]
+
+
+def _persist(engine: Engine, lease: Lease) -> int:
+    """Drain the outboxes as the one live persist run.
+
+    Holding the lock means every other run is dead or has lost it, so the entries they
+    left pending are claimed at once (no idle wait) under the job's one consumer name;
+    a run that loses the lock stops before its next batch. Rows are inserted by their
+    natural key and acknowledged after the commit, so a takeover loses and doubles
+    nothing.
+    """
+    report = persistence.persist(
+        engine, consumer=persistence.JOB_CONSUMER, claim_idle_ms=0, keep_going=lease.held
+    )
+    return report.rows

@@ -11,6 +11,7 @@ times, because only the latest due time is ever dispatched).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -24,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine import alerts, db, keys
 from engine.clock import from_ms, to_ms
+from engine.job_lease import Lease, reap
 from engine.metrics import JOB_FAILURES, JOB_SECONDS
 from engine.runtime import Engine
 from engine.schedule import JobSpec, last_due, next_due
@@ -31,8 +33,13 @@ from engine.schedule import JobSpec, last_due, next_due
 HISTORY = 50
 RECORD_TTL = 14 * 86_400
 MISSED_GRACE = timedelta(minutes=5)
+CRASHED = (
+    "its process died or hung: its lock expired without a heartbeat, and another run "
+    "may have taken over"
+)
+LOST_LOCK = "it lost its lock (its heartbeat was late) and stopped; another run may take over"
 
-Task = Callable[[Engine], int]
+Task = Callable[[Engine, Lease], int]
 Dispatch = Callable[[str, datetime | None], None]
 
 
@@ -85,37 +92,48 @@ def run(
     task: Task,
     scheduled_for: datetime | None = None,
 ) -> JobRun:
-    """Run one job now, once for `scheduled_for` (a repeat for the same due time is skipped)."""
+    """Run one job now, once for `scheduled_for` (a repeat for the same due time is skipped).
+
+    The run holds the job's lock through a heartbeat (engine.job_lease), so a run whose
+    process dies loses it within seconds: the next run takes over and records the dead
+    one as failed. The task gets the lease: a long task asks `lease.held()` between
+    steps and stops once another run has taken over.
+    """
     started = engine.clock.now()
     run_id = f"run_{secrets.token_hex(8)}"
-    lock = keys.job_lock(spec.name)
-    lock_ms = int(spec.expected.total_seconds() * 3000)
     if scheduled_for is not None and engine.redis.exists(
         keys.job_done(spec.name, to_ms(scheduled_for))
     ):
         return _skipped(engine, spec, run_id, scheduled_for, started, "already ran for this time")
-    if not engine.redis.set(lock, run_id, nx=True, px=lock_ms):
+    lease = Lease(engine, spec.name, run_id)
+    taken, dead = lease.take()
+    bury(engine, spec, dead)
+    if not taken:
         return _skipped(engine, spec, run_id, scheduled_for, started, "another run is in progress")
 
     _see(engine, spec.name, started)
     record = JobRun(run_id, spec.name, scheduled_for, started, None, None, "running", 0, None)
     _remember(engine, record)
     _sql_insert(engine, record)
+    lease.keep_alive()
     clock_start = time.perf_counter()
     try:
-        rows = int(task(engine) or 0)
+        rows = int(task(engine, lease) or 0)
         status, error = "succeeded", None
     except Exception as failure:  # any failure of a job is recorded and alerted, not lost
         rows, status = 0, "failed"
         error = "".join(traceback.format_exception_only(failure)).strip()[:2000]
+    finally:
+        lease.stop()  # a crash that is not an Exception leaves the lock to expire
     duration_ms = int((time.perf_counter() - clock_start) * 1000)
+    if not lease.release() or lease.lost:
+        status, error = "failed", error or LOST_LOCK
     finished = started + timedelta(milliseconds=duration_ms)
     record = JobRun(
         run_id, spec.name, scheduled_for, started, finished, duration_ms, status, rows, error
     )
     _remember(engine, record)
     _sql_finish(engine, record)
-    engine.redis.delete(lock)
     JOB_SECONDS.labels(spec.name).observe(duration_ms / 1000)
     if status == "failed":
         JOB_FAILURES.labels(spec.name).inc()
@@ -132,6 +150,36 @@ def run(
                 record,
             )
     return record
+
+
+def bury(engine: Engine, spec: JobSpec, run_ids: list[str]) -> list[JobRun]:
+    """Record runs found dead (their lock expired without a heartbeat) as failed, and alert.
+
+    `run_ids` come from the lock scripts, which hand each dead run out once, so each is
+    recorded and alerted once however many runs or watchdogs notice it.
+    """
+    now = engine.clock.now()
+    buried = []
+    for run_id in run_ids:
+        raw = engine.redis.get(keys.job_run(run_id))
+        if raw is None:
+            continue
+        running = JobRun.from_json(raw)
+        duration_ms = max(0, to_ms(now) - to_ms(running.started_at))
+        record = dataclasses.replace(
+            running, finished_at=now, duration_ms=duration_ms, status="failed", error=CRASHED
+        )
+        _remember(engine, record)
+        _sql_finish(engine, record)
+        JOB_FAILURES.labels(spec.name).inc()
+        _alert(
+            engine,
+            "job_crashed",
+            f"A run of the {spec.name} job stopped without finishing: {CRASHED}",
+            record,
+        )
+        buried.append(record)
+    return buried
 
 
 def _skipped(engine, spec, run_id, scheduled_for, started, reason) -> JobRun:
@@ -231,6 +279,7 @@ def status(engine: Engine, specs: dict[str, JobSpec]) -> list[JobStatus]:
     now = engine.clock.now()
     statuses = []
     for spec in specs.values():
+        bury(engine, spec, reap(engine, spec.name))
         recent = history(engine, spec.name, 1)
         success = last_success(engine, spec.name)
         due = last_due(spec, now, engine.calendar)
@@ -293,6 +342,7 @@ def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list
     engine.redis.set(keys.scheduler_heartbeat(), to_ms(now))
     dispatched = []
     for spec in specs.values():
+        bury(engine, spec, reap(engine, spec.name))
         first_seen = _see(engine, spec.name, now)
         due = last_due(spec, now, engine.calendar)
         success = last_success(engine, spec.name)

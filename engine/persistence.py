@@ -9,8 +9,10 @@ read from Redis), and only after the commit are the entries acknowledged and rem
 
 So a worker killed at any moment loses nothing: its unacknowledged entries stay
 pending and another worker claims them once they have been idle `claim_idle_ms`
-(XAUTOCLAIM). And nothing is doubled: a batch written twice inserts no row twice, and
-the state rows are overwritten with the same or newer values.
+(XAUTOCLAIM); the persist job, one live run at a time under a heartbeat lock
+(engine.job_lease), claims them as soon as it takes the lock over. And nothing is
+doubled: a batch written twice inserts no row twice, and the state rows are
+overwritten with the same or newer values.
 The security event stream is drained the same way into `security_events`.
 """
 
@@ -20,7 +22,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from redis.exceptions import ResponseError
@@ -34,6 +36,7 @@ GROUP = "persist"
 BATCH = 20_000
 XP_KINDS = ("mission_reward", "level_reward")  # rewards that come with battle-pass XP
 CLAIM_IDLE_MS = 60_000
+JOB_CONSUMER = "persist-job"  # the persist job's consumer: one live run at a time holds it
 
 
 def consumer_name() -> str:
@@ -84,13 +87,21 @@ def persist(
     batch_size: int = BATCH,
     claim_idle_ms: int = CLAIM_IDLE_MS,
     max_batches: int | None = None,
+    keep_going: Callable[[], bool] | None = None,
 ) -> PersistReport:
-    """Drain the outboxes and the security events into SQL until they are empty."""
+    """Drain the outboxes and the security events into SQL until they are empty.
+
+    `keep_going` is asked before each batch (the job passes its lock's check): a run
+    that lost its lock to another stops there, its unacknowledged entries left pending
+    for the run that took over.
+    """
     consumer = consumer or consumer_name()
     ensure_groups(engine)
     report = PersistReport()
     started = time.perf_counter()
-    while max_batches is None or report.batches < max_batches:
+    while (max_batches is None or report.batches < max_batches) and (
+        keep_going is None or keep_going()
+    ):
         batch = _read(engine, consumer, batch_size, claim_idle_ms)
         if not len(batch):
             break
@@ -98,7 +109,8 @@ def persist(
         _acknowledge(engine, batch)
         report.batches += 1
         report.entries += len(batch)
-    report.security_events = _persist_security_events(engine, consumer, claim_idle_ms)
+    if keep_going is None or keep_going():
+        report.security_events = _persist_security_events(engine, consumer, claim_idle_ms)
     report.seconds = time.perf_counter() - started
     report.lag_ms = lag_ms(engine)
     return report

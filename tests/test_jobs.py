@@ -14,6 +14,7 @@ from sqlalchemy import select
 from engine import alerts, db, jobruns, keys
 from engine.calendar import GameCalendar
 from engine.job_catalog import SPECS
+from engine.job_lease import LOCK_TTL, Lease
 from engine.schedule import JobSpec, last_due, next_due
 from jobs import QUEUE, scheduler, tasks
 
@@ -55,7 +56,7 @@ def test_weekly_cleanup_is_due_on_monday():
 def test_a_run_is_recorded_in_redis_and_sql(durable_engine, clock):
     engine = durable_engine
     due = clock.now()
-    record = jobruns.run(engine, SPECS["daily_reset"], lambda e: 4, scheduled_for=due)
+    record = jobruns.run(engine, SPECS["daily_reset"], lambda e, lease: 4, scheduled_for=due)
     assert (record.status, record.rows_affected, record.error) == ("succeeded", 4, None)
     assert record.duration_ms is not None
     [latest] = jobruns.history(engine, "daily_reset")
@@ -71,13 +72,15 @@ def test_a_second_run_for_the_same_due_time_is_skipped(durable_engine, clock):
     engine = durable_engine
     calls = []
     for _ in range(2):
-        jobruns.run(engine, SPECS["daily_reset"], lambda e: calls.append(1) or 1, clock.now())
+        jobruns.run(
+            engine, SPECS["daily_reset"], lambda e, lease: calls.append(1) or 1, clock.now()
+        )
     assert calls == [1]
     assert [r.status for r in jobruns.history(engine, "daily_reset")] == ["skipped", "succeeded"]
 
 
 def test_a_failing_job_is_recorded_and_alerted(durable_engine, caplog):
-    def broken(engine):
+    def broken(engine, lease):
         raise ValueError("the database is on fire")
 
     with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
@@ -94,9 +97,117 @@ def test_a_run_past_its_expected_time_is_alerted(durable_engine, caplog, monkeyp
     ticks = iter([0.0, 5.0])
     monkeypatch.setattr(jobruns.time, "perf_counter", lambda: next(ticks))
     with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
-        record = jobruns.run(durable_engine, spec, lambda e: 1)
+        record = jobruns.run(durable_engine, spec, lambda e, lease: 1)
     assert record.duration_ms == 5000
     assert any('"job_overrun"' in r.getMessage() for r in caplog.records)
+
+
+# Crashes: a heartbeat lock ------------------------------------------------------------
+
+
+class Crash(BaseException):
+    """The process dies mid-run: nothing after this line of the run happens."""
+
+
+def crash(engine, lease=None):
+    raise Crash
+
+
+def alerts_of(caplog, kind):
+    payloads = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("alerts")]
+    return [p for p in payloads if p["alert"] == kind]
+
+
+def test_a_crashed_run_holds_its_job_only_until_its_lock_expires(durable_engine, clock, caplog):
+    engine = durable_engine
+    crashed_at = clock.now()
+    with pytest.raises(Crash):
+        jobruns.run(engine, SPECS["persist"], crash)
+    [dead] = jobruns.history(engine, "persist")
+    assert dead.status == "running"
+
+    clock.advance(seconds=9.999)
+    waiting = jobruns.run(engine, SPECS["persist"], lambda e, lease=None: 1)
+    assert (waiting.status, waiting.error) == ("skipped", "another run is in progress")
+
+    clock.set(crashed_at + LOCK_TTL)  # no heartbeat for 10 s: the lock expired
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        taken_over = jobruns.run(engine, SPECS["persist"], lambda e, lease=None: 7)
+    assert (taken_over.status, taken_over.rows_affected) == ("succeeded", 7)
+    buried = {r.run_id: r for r in jobruns.history(engine, "persist")}[dead.run_id]
+    assert (buried.status, buried.error) == ("failed", jobruns.CRASHED)
+    assert (buried.finished_at, buried.duration_ms) == (clock.now(), 10_000)
+    with engine.sql.connect() as conn:
+        stored = conn.execute(
+            select(db.job_runs.c.run_id, db.job_runs.c.status, db.job_runs.c.error)
+        ).all()
+    assert sorted(map(tuple, stored)) == sorted(
+        [(dead.run_id, "failed", jobruns.CRASHED), (taken_over.run_id, "succeeded", None)]
+    )
+    [alert] = alerts_of(caplog, "job_crashed")
+    assert (alert["details"]["run_id"], alert["details"]["status"]) == (dead.run_id, "failed")
+
+
+def test_a_live_run_keeps_its_lock_as_long_as_its_heartbeat_renews_it(durable_engine, clock):
+    engine = durable_engine
+    first = Lease(engine, "persist", "run_first")
+    second = Lease(engine, "persist", "run_second")
+    assert first.take() == (True, [])
+    clock.advance(seconds=9)
+    assert second.take() == (False, [])
+    assert first.held()  # the heartbeat: held until 9 + 10 s
+    clock.advance(seconds=9.999)
+    assert second.take() == (False, [])
+    clock.advance(seconds=0.001)
+    assert second.take() == (True, ["run_first"])  # handed out once, as dead
+    assert not first.held() and first.lost
+    assert first.release() is False  # found dead already; the new holder keeps the lock
+    assert second.held()
+    assert second.release() is True
+    assert not engine.redis.exists(keys.job_lock("persist"), keys.job_running("persist"))
+
+
+def test_only_the_holder_renews_or_releases_the_lock(durable_engine, clock):
+    engine = durable_engine
+    holder = Lease(engine, "cleanup", "run_holder")
+    stranger = Lease(engine, "cleanup", "run_stranger")
+    assert holder.take() == (True, [])
+    assert not stranger.held()
+    assert stranger.release() is False
+    clock.advance(seconds=9)
+    assert holder.held()  # the stranger neither renewed nor freed it
+
+
+def test_the_watchdog_records_a_crashed_run_once(durable_engine, clock, caplog):
+    engine = durable_engine
+    with pytest.raises(Crash):
+        jobruns.run(engine, SPECS["cleanup"], crash)
+    clock.advance(seconds=11)
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        jobruns.watch(engine, SPECS, lambda name, due: None)
+        jobruns.watch(engine, SPECS, lambda name, due: None)
+        statuses = {s.spec.name: s for s in jobruns.status(engine, SPECS)}
+    [alert] = alerts_of(caplog, "job_crashed")
+    assert alert["details"]["name"] == "cleanup"
+    assert statuses["cleanup"].last_run.status == "failed"
+    assert statuses["cleanup"].last_run.error == jobruns.CRASHED
+
+
+def test_a_run_that_lost_its_lock_stops_and_is_recorded_failed(durable_engine, clock):
+    engine = durable_engine
+    steps = []
+
+    def long_task(engine, lease):
+        steps.append(lease.held())
+        clock.advance(seconds=11)  # its heartbeat stalled; another run took over
+        steps.append(Lease(engine, "persist", "run_rescuer").take()[0])
+        steps.append(lease.held())
+        return 5
+
+    record = jobruns.run(engine, SPECS["persist"], long_task)
+    assert steps == [True, True, False]
+    assert (record.status, record.error) == ("failed", jobruns.LOST_LOCK)
+    assert engine.redis.hget(keys.job_lock("persist"), "run") == b"run_rescuer"
 
 
 # The watchdog -----------------------------------------------------------------------
@@ -117,7 +228,7 @@ def test_the_watchdog_dispatches_a_calendar_job_once_when_due(durable_engine, cl
 def test_a_missed_daily_reset_is_caught_up_once_and_alerted(durable_engine, clock, caplog):
     engine = durable_engine
     clock.set(utc(2026, 11, 20, 3, 0, 10))
-    jobruns.run(engine, SPECS["daily_reset"], lambda e: 1, utc(2026, 11, 20, 3))
+    jobruns.run(engine, SPECS["daily_reset"], lambda e, lease: 1, utc(2026, 11, 20, 3))
     clock.set(utc(2026, 11, 25, 12))  # five resets went by with no scheduler
     dispatched = []
     with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
@@ -133,7 +244,7 @@ def test_a_missed_daily_reset_is_caught_up_once_and_alerted(durable_engine, cloc
 
 def test_an_interval_job_that_stopped_is_missed(durable_engine, clock, caplog):
     engine = durable_engine
-    jobruns.run(engine, SPECS["persist"], lambda e: 0)
+    jobruns.run(engine, SPECS["persist"], lambda e, lease: 0)
     clock.advance(minutes=10)
     dispatched = []
     with caplog.at_level(logging.WARNING, logger="questboard.alerts"):

@@ -6,6 +6,7 @@ On the real Redis, against SQLite and the MariaDB server.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -198,3 +199,91 @@ def _all_ledger(engine):
         for _, fields in engine.redis.xrange(keys.outbox(shard)):
             if b"tx" in fields:
                 yield _Entry(fields[b"player"].decode(), fields[b"tx"].decode())
+
+
+PERSIST_JOB_VICTIM = """
+import sys, time
+from datetime import datetime
+from config import Settings
+from engine import persistence
+from engine.clock import FixedClock
+from engine.runtime import build_engine
+from jobs import tasks
+
+read, acknowledge, acknowledged = persistence._read, persistence._acknowledge, []
+
+def small_batches(engine, consumer, batch_size, claim_idle_ms):
+    return read(engine, consumer, 64, claim_idle_ms)
+
+def acknowledge_three(engine, batch):
+    if len(acknowledged) == 3:  # the 4th batch is in SQL and not acknowledged: hang here
+        print("stuck", flush=True)
+        time.sleep(3600)
+    acknowledge(engine, batch)
+    acknowledged.append(batch)
+
+persistence._read, persistence._acknowledge = small_batches, acknowledge_three
+engine = build_engine(Settings.from_env(), clock=FixedClock(datetime.fromisoformat(sys.argv[1])))
+tasks.run_job("persist", engine=engine)
+"""
+
+
+def test_a_persist_job_killed_mid_run_is_taken_over_once_its_lock_expires(
+    durable_engine, real_redis, clock, caplog
+):
+    """SIGKILL of the job's process: the next run takes over within the lock's 10 s,
+    records the dead run as failed with an alert, and drains everything exactly once."""
+    from engine import jobruns
+    from engine.job_lease import LOCK_TTL
+    from jobs import tasks
+
+    engine = durable_engine
+    for n in range(1500):
+        grants.grant(engine, f"player-{n % 300}", {"coins": 1 + n % 7}, "load", f"g{n}")
+    expected = {(e.player_id, e.transaction_id) for e in _all_ledger(engine)}
+    killed_at = clock.now()
+
+    env = dict(os.environ, REDIS_URL=real_redis_url(), DATABASE_URL=engine.database_url)
+    victim = subprocess.Popen(
+        [sys.executable, "-c", PERSIST_JOB_VICTIM, killed_at.isoformat()],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert victim.stdout.readline() == "stuck\n"
+    [dead] = jobruns.history(engine, "persist")
+    assert dead.status == "running"
+    assert 0 < count(engine, db.user_resource_logs) < 1500
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+
+    clock.advance(seconds=9)
+    assert tasks.run_job("persist", engine=engine)["status"] == "skipped"  # still locked
+    clock.set(killed_at + LOCK_TTL)
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        taken_over = tasks.run_job("persist", engine=engine)
+
+    assert taken_over["status"] == "succeeded"
+    assert 0 < taken_over["rows"] < 1500
+    with engine.sql.connect() as conn:
+        stored = conn.execute(
+            select(db.user_resource_logs.c.player_id, db.user_resource_logs.c.transaction_id)
+        ).all()
+        runs = dict(conn.execute(select(db.job_runs.c.run_id, db.job_runs.c.status)).all())
+    assert len(stored) == len(set(stored)) == 1500
+    assert set(map(tuple, stored)) == expected
+    assert outbox_length(engine) == 0
+    assert persistence.lag_ms(engine) is None
+    pending = [
+        real_redis.xpending(keys.outbox(s), persistence.GROUP)["pending"]
+        for s in range(keys.PLAYER_SHARDS)
+    ]
+    assert sum(pending) == 0
+    assert runs == {dead.run_id: "failed", taken_over["run_id"]: "succeeded"}
+    crashed = [
+        json.loads(r.getMessage()) for r in caplog.records if "job_crashed" in r.getMessage()
+    ]
+    assert [(a["details"]["run_id"], a["details"]["error"]) for a in crashed] == [
+        (dead.run_id, jobruns.CRASHED)
+    ]

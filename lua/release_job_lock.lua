@@ -1,0 +1,16 @@
+--[[ release_job_lock: a run ends: leave the running set, free the lock if it holds it.
+
+KEYS[1] lock      hash  {run, expires_ms}
+KEYS[2] running   set   run ids of the job's runs in progress
+
+ARGV[1] run id
+
+Returns 1 when the run was still registered, 0 when it had been declared dead
+(its lock expired and another run or the watchdog reported it).
+]]
+
+local registered = redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('HGET', KEYS[1], 'run') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return registered
