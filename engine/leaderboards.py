@@ -1,8 +1,9 @@
 """Reading leaderboards: the top of a board, a player's neighbourhood, a player's ranks.
 
-Ranks, aggregates and previous ranks come from one `read_board.lua` call per board.
-Reads of the top use the board's snapshot while it is fresh (the rules say how
-long) unless the caller asks for fresh data; `engine.metrics` counts hits and misses.
+Ranks, aggregates and previous ranks (from the last snapshot) come from one
+`read_board.lua` call per board, live: a real-time board shows the standings as they
+are. The frozen top of the last snapshot is read only when the caller asks for it;
+`engine.metrics` counts those reads as hits (a snapshot was there) and misses.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from datetime import datetime
 from engine import boards
 from engine.boards import Board
 from engine.calendar import PERIOD_TYPES
-from engine.clock import from_ms, to_ms
-from engine.errors import NotRankedError
+from engine.clock import from_ms
+from engine.errors import InvalidInputError, NotFoundError, NotRankedError
 from engine.exams import accuracy
 from engine.metrics import LEADERBOARD_READ_SECONDS, LEADERBOARD_SNAPSHOT_READS
 from engine.runtime import Engine
@@ -45,10 +46,18 @@ class Entry:
         return "down" if self.rank > self.rank_previous else "same"
 
 
+SOURCES = ("live", "snapshot")
+
+# Both series exist from the start, so a scraper sees them at zero.
+for _result in ("hit", "miss"):
+    LEADERBOARD_SNAPSHOT_READS.labels(_result)
+
+
 @dataclass(frozen=True)
 class BoardPage:
     board: Board
-    next_reset_at: datetime
+    next_reset_at: datetime | None  # the current period's end; None for a past period
+    ended_at: datetime | None  # a past period's end; None for the current period
     total_players: int
     source: str  # "live" or "snapshot"
     snapshot_at: datetime | None
@@ -58,7 +67,8 @@ class BoardPage:
 @dataclass(frozen=True)
 class Standing:
     board: Board
-    next_reset_at: datetime
+    next_reset_at: datetime | None
+    ended_at: datetime | None
     total_players: int
     entry: Entry
     above: list[Entry]
@@ -95,24 +105,44 @@ def _read(engine: Engine, board: Board, mode: str, *args: object):
     return engine.scripts.read_board(keys=_read_keys(board), args=[mode, board.multiplier, *args])
 
 
-def next_reset_at(engine: Engine, board: Board) -> datetime:
-    """When the board's period type rolls over next (the current period's end)."""
-    return engine.calendar.end(boards.current_period(engine, board.period_type))
+def period_ends(engine: Engine, board: Board) -> tuple[datetime | None, datetime | None]:
+    """(next_reset_at, ended_at): the current period's end is when the board resets next;
+    a past period has no next reset, only the end it already had."""
+    end = engine.calendar.end(board.period)
+    if board.period == boards.current_period(engine, board.period_type):
+        return end, None
+    return None, end
 
 
 def top(
-    engine: Engine, board: Board, limit: int = 10, offset: int = 0, fresh: bool = False
+    engine: Engine,
+    board: Board,
+    limit: int = 10,
+    offset: int = 0,
+    source: str = "live",
+    fresh: bool = False,
 ) -> BoardPage:
+    """A page of the board: live, or with source="snapshot" the frozen top of the last
+    snapshot (whatever its age; `snapshot_at` says it). `fresh=True` asks for live data,
+    which every read gets unless it asks for the snapshot.
+
+    Raises:
+        InvalidInputError: an unknown source, a snapshot page past the snapshot's size, or
+            a snapshot read that also asks for fresh data.
+        NotFoundError: source="snapshot" and the board has no snapshot.
+    """
     started = time.perf_counter()
-    page = None
-    if not fresh and offset + limit <= engine.rules.leaderboards.snapshot_size:
-        page = _from_snapshot(engine, board, limit, offset)
-        LEADERBOARD_SNAPSHOT_READS.labels("hit" if page else "miss").inc()
-    if page is None:
+    if source not in SOURCES:
+        raise InvalidInputError(
+            f"{source!r} is not a source.", {"source": [f"Must be one of {', '.join(SOURCES)}."]}
+        )
+    if source == "snapshot":
+        page = _from_snapshot(engine, board, limit, offset, fresh)
+    else:
         total_players, _, *rows = _read(engine, board, "top", offset, limit)
         page = BoardPage(
-            board=board,
-            next_reset_at=next_reset_at(engine, board),
+            board,
+            *period_ends(engine, board),
             total_players=int(total_players),
             source="live",
             snapshot_at=None,
@@ -122,18 +152,37 @@ def top(
     return page
 
 
-def _from_snapshot(engine: Engine, board: Board, limit: int, offset: int) -> BoardPage | None:
-    raw = engine.redis.get(board.snapshot_top_key)
+def _from_snapshot(engine: Engine, board: Board, limit: int, offset: int, fresh: bool) -> BoardPage:
+    size = engine.rules.leaderboards.snapshot_size
+    if fresh:
+        raise InvalidInputError(
+            "A snapshot is not fresh data: ask for one or the other.",
+            {"fresh": ["Must be false when source is snapshot."]},
+        )
+    if offset + limit > size:
+        raise InvalidInputError(
+            f"A snapshot holds the top {size}; read further pages live.",
+            {"offset": [f"offset + limit must be at most {size} when source is snapshot."]},
+        )
+    pipe = engine.redis.pipeline(transaction=False)
+    pipe.get(board.snapshot_top_key)
+    pipe.zcard(board.scores_key)
+    raw, total_players = pipe.execute()
+    LEADERBOARD_SNAPSHOT_READS.labels("miss" if raw is None else "hit").inc()
     if raw is None:
-        return None
+        raise NotFoundError(
+            "This board has no snapshot yet; read it live.",
+            {
+                "board": board.period_type,
+                "category": board.category,
+                "period": board.period.name,
+            },
+        )
     document = json.loads(raw)
-    fresh_ms = engine.rules.leaderboards.snapshot_fresh_minutes * 60_000
-    if to_ms(engine.clock.now()) - document["snapshot_at"] > fresh_ms:
-        return None
     return BoardPage(
-        board=board,
-        next_reset_at=next_reset_at(engine, board),
-        total_players=document["total_players"],
+        board,
+        *period_ends(engine, board),
+        total_players=int(total_players),
         source="snapshot",
         snapshot_at=from_ms(document["snapshot_at"]),
         entries=entries_from_rows(document["rows"])[offset : offset + limit],
@@ -168,8 +217,8 @@ def _standing(engine: Engine, board: Board, player_id: str, reply: list) -> Stan
     entries = entries_from_rows(rows)
     position = next(i for i, entry in enumerate(entries) if entry.player_id == player_id)
     return Standing(
-        board=board,
-        next_reset_at=next_reset_at(engine, board),
+        board,
+        *period_ends(engine, board),
         total_players=int(total_players),
         entry=entries[position],
         above=entries[:position],

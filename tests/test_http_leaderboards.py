@@ -110,16 +110,75 @@ def test_a_category_board_and_a_past_period(client, server_headers, clock):
     assert current.get_json()["period"] == "2026-W49"
 
 
-def test_the_snapshot_serves_the_top_after_the_cli_command(app, client, server_headers):
-    post_exam(client, server_headers)
+def test_the_top_is_live_after_a_snapshot_and_the_snapshot_is_served_on_request(
+    app, client, server_headers, clock
+):
+    post_exam(client, server_headers, "alice")
     result = app.test_cli_runner().invoke(args=["questboard", "leaderboard-snapshot"])
     assert result.exit_code == 0
     assert "Snapshot 6 boards" in result.output
-    page = client.get("/v1/leaderboards/yearly", headers=server_headers).get_json()
+    clock.advance(minutes=1)
+    post_exam(client, server_headers, "bob", exam_id="att-2", score=90)
+
+    live = client.get("/v1/leaderboards/monthly", headers=server_headers)
+    assert live.status_code == 200
+    page = live.get_json()
+    assert (page["source"], page["snapshot_at"], page["total_players"]) == ("live", None, 2)
+    assert [
+        (e["player_id"], e["rank"], e["rank_previous"], e["movement"]) for e in page["entries"]
+    ] == [
+        ("bob", 1, None, "new"),
+        ("alice", 2, 1, "down"),
+    ]
+
+    frozen = client.get("/v1/leaderboards/monthly?source=snapshot", headers=server_headers)
+    assert frozen.status_code == 200
+    page = frozen.get_json()
     assert page["source"] == "snapshot"
     assert page["snapshot_at"] == "2026-11-25T12:00:00+00:00"
-    fresh = client.get("/v1/leaderboards/yearly?fresh=true", headers=server_headers).get_json()
-    assert fresh["source"] == "live"
+    assert page["total_players"] == 2  # the live board's count
+    assert [
+        (e["player_id"], e["rank"], e["rank_previous"], e["movement"]) for e in page["entries"]
+    ] == [("alice", 1, None, "new")]
+    again = client.get("/v1/leaderboards/monthly?fresh=true", headers=server_headers).get_json()
+    assert again["source"] == "live"
+
+
+def test_a_snapshot_read_without_a_snapshot_is_404(client, server_headers):
+    post_exam(client, server_headers)
+    response = client.get("/v1/leaderboards/weekly?source=snapshot", headers=server_headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"] == {
+        "code": "not_found",
+        "message": "This board has no snapshot yet; read it live.",
+        "details": {"board": "weekly", "category": None, "period": "2026-W48"},
+    }
+
+
+def test_a_past_period_answers_its_own_end_and_the_current_one_its_next_reset(
+    client, server_headers, clock
+):
+    post_exam(client, server_headers)  # November
+    clock.advance(days=7)  # 2 December: November is past
+    past = client.get("/v1/leaderboards/monthly?period=2026-11", headers=server_headers)
+    assert past.status_code == 200
+    body = past.get_json()
+    assert body["ended_at"] == "2026-12-01T03:00:00+00:00"
+    assert "next_reset_at" not in body
+    assert [e["player_id"] for e in body["entries"]] == ["alice"]
+    around = client.get(
+        "/v1/leaderboards/monthly/players/alice?period=2026-11", headers=server_headers
+    ).get_json()
+    assert around["ended_at"] == "2026-12-01T03:00:00+00:00"
+    assert "next_reset_at" not in around
+    october = client.get("/v1/leaderboards/monthly?period=2026-10", headers=server_headers)
+    assert october.get_json()["ended_at"] == "2026-11-01T03:00:00+00:00"
+
+    current = client.get("/v1/leaderboards/monthly", headers=server_headers).get_json()
+    assert current["next_reset_at"] == "2027-01-01T03:00:00+00:00"
+    assert "ended_at" not in current
+    named = client.get("/v1/leaderboards/monthly?period=2026-12", headers=server_headers)
+    assert named.get_json()["next_reset_at"] == "2027-01-01T03:00:00+00:00"
 
 
 @pytest.mark.parametrize(
@@ -133,6 +192,9 @@ def test_the_snapshot_serves_the_top_after_the_cli_command(app, client, server_h
         ("/v1/leaderboards/weekly?period=2026-W49", 400, "validation_error"),
         ("/v1/leaderboards/weekly?category=no%20spaces", 400, "validation_error"),
         ("/v1/leaderboards/weekly?sort=asc", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?source=cache", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?source=snapshot&offset=95", 400, "validation_error"),
+        ("/v1/leaderboards/weekly?source=snapshot&fresh=true", 400, "validation_error"),
         ("/v1/leaderboards/weekly?period=2025-W01", 404, "period_expired"),
         ("/v1/leaderboards/monthly/players/alice?around=51", 400, "validation_error"),
         ("/v1/leaderboards/monthly/players/nobody", 404, "not_ranked"),
@@ -201,11 +263,11 @@ def test_a_tie_within_one_second_lists_the_first_to_reach_it_first_everywhere(
     assert around("bob-7") == ([expected[1]], [expected[2]], [expected[3]])
 
     app.test_cli_runner().invoke(args=["questboard", "leaderboard-snapshot"])
-    frozen = client.get(board, headers=server_headers).get_json()
+    frozen = client.get(f"{board}&source=snapshot", headers=server_headers).get_json()
     assert frozen["source"] == "snapshot"
     assert listing(frozen["entries"]) == expected
     previous = [(e["player_id"], e["rank_previous"]) for e in frozen["entries"]]
-    live = client.get(f"{board}&fresh=true", headers=server_headers).get_json()["entries"]
+    live = client.get(board, headers=server_headers).get_json()["entries"]
     assert [(e["player_id"], e["rank_previous"], e["movement"]) for e in live] == [
         (player, rank, "same") for player, _, rank in expected
     ]

@@ -10,6 +10,7 @@ from engine import boards, exams, keys, leaderboards, persistence, rebuild, snap
 from engine.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
+    NotFoundError,
     NotRankedError,
     PeriodExpiredError,
 )
@@ -93,8 +94,7 @@ def test_a_tie_within_one_second_lists_the_first_to_reach_it_first(engine):
         "eve",
     ]
     snapshots.take_snapshots(engine)
-    frozen = leaderboards.top(engine, board)
-    assert frozen.source == "snapshot"
+    frozen = leaderboards.top(engine, board, source="snapshot")
     assert [(e.player_id, e.score, e.rank) for e in frozen.entries] == expected
 
 
@@ -334,24 +334,50 @@ def test_movement_after_a_snapshot(engine, clock):
     assert (standing.entry.rank_previous, standing.entry.movement) == (2, "down")
 
 
-def test_top_reads_use_a_fresh_snapshot_and_fall_back_when_stale(engine, clock):
+def test_top_reads_are_live_and_the_snapshot_is_read_only_on_request(engine, clock):
     play(engine, "alice", 100)
     snapshots.take_snapshots(engine)
     taken = engine.clock.now()
+    clock.advance(minutes=1)
     play(engine, "bob", 200)
     board = boards.resolve(engine, "weekly")
 
-    cached = leaderboards.top(engine, board)
-    assert cached.source == "snapshot"
-    assert cached.snapshot_at == taken
-    assert [e.player_id for e in cached.entries] == ["alice"]
-    assert leaderboards.top(engine, board, fresh=True).source == "live"
-    assert leaderboards.top(engine, board, limit=10, offset=95).source == "live"  # past the top 100
+    live = leaderboards.top(engine, board)
+    assert (live.source, live.snapshot_at, live.total_players) == ("live", None, 2)
+    assert [(e.player_id, e.rank, e.rank_previous) for e in live.entries] == [
+        ("bob", 1, None),
+        ("alice", 2, 1),
+    ]
 
-    clock.advance(minutes=136)  # older than 2 h 15 min
-    stale = leaderboards.top(engine, board)
-    assert stale.source == "live"
-    assert [e.player_id for e in stale.entries] == ["bob", "alice"]
+    frozen = leaderboards.top(engine, board, source="snapshot")
+    assert (frozen.source, frozen.snapshot_at, frozen.total_players) == ("snapshot", taken, 2)
+    assert [(e.player_id, e.rank) for e in frozen.entries] == [("alice", 1)]
+    clock.advance(days=3)  # an old snapshot is still what was asked for
+    assert leaderboards.top(engine, board, source="snapshot").snapshot_at == taken
+    with pytest.raises(InvalidInputError):
+        leaderboards.top(engine, board, limit=10, offset=95, source="snapshot")
+
+
+def test_a_snapshot_read_of_a_board_without_one_is_not_found(engine):
+    play(engine, "alice", 100)
+    with pytest.raises(NotFoundError):
+        leaderboards.top(engine, boards.resolve(engine, "weekly"), source="snapshot")
+
+
+def test_only_the_current_period_has_a_next_reset(engine, clock):
+    play(engine, "alice", 100)
+    clock.set(datetime(2026, 12, 2, 12, tzinfo=UTC))
+    past = leaderboards.top(engine, boards.resolve(engine, "monthly", period="2026-11"))
+    assert (past.next_reset_at, past.ended_at) == (None, datetime(2026, 12, 1, 3, tzinfo=UTC))
+    standing = leaderboards.around(
+        engine, boards.resolve(engine, "monthly", period="2026-11"), "alice"
+    )
+    assert (standing.next_reset_at, standing.ended_at) == (
+        None,
+        datetime(2026, 12, 1, 3, tzinfo=UTC),
+    )
+    current = leaderboards.top(engine, boards.resolve(engine, "monthly"))
+    assert (current.next_reset_at, current.ended_at) == (datetime(2027, 1, 1, 3, tzinfo=UTC), None)
 
 
 def test_snapshot_entries_carry_their_movement_against_the_previous_snapshot(engine, clock):
@@ -361,7 +387,7 @@ def test_snapshot_entries_carry_their_movement_against_the_previous_snapshot(eng
     clock.advance(hours=2)
     play(engine, "bob", 100)  # 150
     snapshots.take_snapshots(engine)
-    page = leaderboards.top(engine, boards.resolve(engine, "weekly"))
+    page = leaderboards.top(engine, boards.resolve(engine, "weekly"), source="snapshot")
     assert page.source == "snapshot"
     assert [(e.player_id, e.rank, e.rank_previous, e.movement) for e in page.entries] == [
         ("bob", 1, 2, "up"),

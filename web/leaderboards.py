@@ -31,7 +31,18 @@ class BoardQuerySchema(StrictSchema):
 class TopQuerySchema(BoardQuerySchema):
     limit = ma.fields.Integer(load_default=10, validate=validate.Range(1, 100))
     offset = ma.fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
-    fresh = ma.fields.Boolean(load_default=False, metadata={"description": "Skip the snapshot."})
+    source = ma.fields.String(
+        load_default="live",
+        validate=validate.OneOf(["live", "snapshot"]),
+        metadata={
+            "description": "live (the default): the board as it is now; snapshot: the"
+            " frozen top 100 of the last snapshot, with snapshot_at."
+        },
+    )
+    fresh = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Reads are live unless source=snapshot; true asks for live."},
+    )
 
 
 class AroundQuerySchema(BoardQuerySchema):
@@ -56,7 +67,12 @@ class BoardFieldsSchema(ma.Schema):
     board = ma.fields.Function(lambda page: page.board.period_type, required=True)
     category = ma.fields.Function(lambda page: page.board.category, required=True, allow_none=True)
     period = ma.fields.Function(lambda page: page.board.period.name, required=True)
-    next_reset_at = ma.fields.DateTime(required=True)
+    next_reset_at = ma.fields.DateTime(
+        metadata={"description": "When the current period ends; absent for a past period."}
+    )
+    ended_at = ma.fields.DateTime(
+        metadata={"description": "When a past period ended; absent for the current period."}
+    )
     total_players = ma.fields.Integer(required=True)
 
 
@@ -102,13 +118,17 @@ def entry_json(entry: leaderboards.Entry) -> dict:
 
 
 def board_json(page) -> dict:
-    return {
+    body = {
         "board": page.board.period_type,
         "category": page.board.category,
         "period": page.board.period.name,
-        "next_reset_at": page.next_reset_at.isoformat(),
-        "total_players": page.total_players,
     }
+    if page.next_reset_at is not None:
+        body["next_reset_at"] = page.next_reset_at.isoformat()
+    else:
+        body["ended_at"] = page.ended_at.isoformat()
+    body["total_players"] = page.total_players
+    return body
 
 
 def json_response(body: dict) -> Response:
@@ -118,11 +138,23 @@ def json_response(body: dict) -> Response:
 @blp.route("/leaderboards/<period_type:period_type>")
 @blp.arguments(TopQuerySchema(), location="query", as_kwargs=True)
 @blp.response(200, BoardPageSchema())
-@blp.alt_response(404, description="period_expired: the period is no longer kept")
-def top(period_type: str, limit: int, offset: int, fresh: bool, category=None, period=None):
+@blp.alt_response(
+    404,
+    description="period_expired: the period is no longer kept; not_found: source=snapshot"
+    " and the board has no snapshot yet",
+)
+def top(
+    period_type: str,
+    limit: int,
+    offset: int,
+    source: str,
+    fresh: bool,
+    category=None,
+    period=None,
+):
     engine = get_engine()
     board = boards.resolve(engine, period_type, category, period)
-    page = leaderboards.top(engine, board, limit=limit, offset=offset, fresh=fresh)
+    page = leaderboards.top(engine, board, limit=limit, offset=offset, source=source, fresh=fresh)
     body = board_json(page)
     body["source"] = page.source
     body["snapshot_at"] = page.snapshot_at.isoformat() if page.snapshot_at else None
