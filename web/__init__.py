@@ -16,7 +16,7 @@ from config import Settings
 from engine.clock import Clock
 from engine.runtime import build_engine
 from jobs import QUEUE
-from web import auth, cli, errors, monitoring, security
+from web import auth, cli, errors, guards, monitoring, security
 from web.api import Api
 from web.schemas import (
     PeriodTypeConverter,
@@ -70,6 +70,7 @@ def create_app(
     api.register_converter(PlayerIdConverter, player_id_parameter_schema)
     api.register_converter(PeriodTypeConverter, period_type_parameter_schema)
     errors.init_app(app)
+    guards.init_app(app)
     auth.init_app(app, settings.api_keys)
     security.init_app(app, engine.redis)
     if queue_client is None:

@@ -1,0 +1,193 @@
+"""Guards below the routes: how a request body is read and parsed, for every route.
+
+- JSON is parsed strictly, once for the whole app (webargs' parser and Flask's
+  `request.get_json` both use `loads`): a body the parser would choke on (nesting that
+  exhausts the stack, a number of thousands of digits) or one that is not faithful JSON
+  (NaN, a name given twice, a lone surrogate that no store can encode) is a 400 naming
+  the problem, never a 500 from deep inside a view.
+- A body without Content-Length (`Transfer-Encoding: chunked`) is read up to the limit
+  before the app sees it, so it meets MAX_BODY_BYTES exactly as a declared one does:
+  413 when over, never silently cut at the limit.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.wsgi import get_content_length
+
+MAX_DEPTH = 32  # our deepest body is 2 levels (a map of amounts in an object)
+MAX_NUMBER_CHARS = 100  # far beyond any amount; int() of 4,300+ digits raises ValueError
+
+DEEPER_THAN_ALLOWED = f"Nested deeper than {MAX_DEPTH} levels."
+NUMBER_TOO_LONG = f"A number has more than {MAX_NUMBER_CHARS} characters."
+NUMBER_OUT_OF_RANGE = "A number is beyond the range of a double."
+NOT_A_NUMBER = "NaN and Infinity are not JSON numbers."
+LONE_SURROGATE = "A string holds a lone surrogate (not Unicode)."
+MALFORMED = "Invalid JSON body."
+
+
+class InvalidJsonError(ValueError):
+    """The body is not JSON this service accepts; `reason` says why, for the client.
+
+    A ValueError, so Flask's `request.get_json` answers it with its 400."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose names are unique: with a name twice, which value counts depends
+    on the parser, so a proxy and this service could read different requests."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise InvalidJsonError(f"The name {name!r} appears twice in one object.")
+            seen.add(name)
+    return obj
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise InvalidJsonError(NUMBER_TOO_LONG)
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise InvalidJsonError(NUMBER_TOO_LONG)
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidJsonError(NUMBER_OUT_OF_RANGE)
+    return value
+
+
+def _no_constants(name: str) -> float:
+    raise InvalidJsonError(NOT_A_NUMBER)
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_names,
+    parse_int=_bounded_int,
+    parse_float=_finite_float,
+    parse_constant=_no_constants,
+)
+
+
+def loads(data: str | bytes | bytearray) -> Any:
+    """The JSON value of `data` (UTF-8 when bytes, as RFC 8259 requires).
+
+    Raises:
+        InvalidJsonError: with the reason to show the client.
+    """
+    if isinstance(data, bytes | bytearray):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidJsonError(MALFORMED) from None
+    try:
+        value = _DECODER.decode(data)
+    except InvalidJsonError:
+        raise
+    except RecursionError:  # the C scanner recurses once per level
+        raise InvalidJsonError(DEEPER_THAN_ALLOWED) from None
+    except ValueError:  # JSONDecodeError
+        raise InvalidJsonError(MALFORMED) from None
+    _check_depth_and_strings(value)
+    return value
+
+
+def _check_depth_and_strings(value: Any) -> None:
+    """Walk the value without recursion: bound its depth, and refuse lone surrogates,
+    which JSON's \\uXXXX escapes can spell but UTF-8 (and so Redis, SQL) cannot hold."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            if depth > MAX_DEPTH:
+                raise InvalidJsonError(DEEPER_THAN_ALLOWED)
+            for name, child in item.items():
+                _check_string(name)
+                pending.append((child, depth + 1))
+        elif isinstance(item, list):
+            if depth > MAX_DEPTH:
+                raise InvalidJsonError(DEEPER_THAN_ALLOWED)
+            pending.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            _check_string(item)
+
+
+def _check_string(text: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidJsonError(LONE_SURROGATE) from None
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading with `loads` above; writing is Flask's own."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads(s)
+
+
+# Bodies without Content-Length -------------------------------------------------------
+
+WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+class StreamedBodyLimit:
+    """WSGI middleware: a body of unknown length is read here, up to one byte past the
+    app's MAX_CONTENT_LENGTH, and handed on with the Content-Length it turned out to have.
+
+    Werkzeug caps such a stream at the limit and stops there without an error, so a
+    40 KB chunked body was parsed as its first 16 KB. Declaring the length read makes
+    Werkzeug's own check (413 through the app's error handler) apply to both. Only
+    streams the server marks as terminated (`wsgi.input_terminated`: gunicorn does, for
+    chunked bodies) are read; others have no safe end to read to.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: WsgiApp) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        limit = self.app.config.get("MAX_CONTENT_LENGTH")
+        if (
+            limit is not None
+            and environ.get("wsgi.input_terminated")
+            and get_content_length(environ) is None  # none given, or chunked (it wins)
+        ):
+            body = _read_up_to(environ["wsgi.input"], limit + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ.pop("HTTP_TRANSFER_ENCODING", None)  # the body is now whole and sized
+        return self.wsgi_app(environ, start_response)
+
+
+def _read_up_to(stream: Any, size: int) -> bytes:
+    """At most `size` bytes of `stream`, fewer only at its end (a read may return less)."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        part = stream.read(remaining)
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def init_app(app: Flask) -> None:
+    app.json = StrictJSONProvider(app)
+    app.wsgi_app = StreamedBodyLimit(app, app.wsgi_app)  # type: ignore[method-assign]
