@@ -240,6 +240,17 @@ def job_running(name: str) -> str:
     return f"{JOBS}:running:{name}"
 
 
+def job_queued(name: str) -> str:
+    """String, in the queue's Redis: the RQ id of the job's last queued run (1 day), so
+    a run already queued (or, for an admin's request, running) is not queued again."""
+    return f"{JOBS}:queued:{name}"
+
+
+def job_enqueue_mutex(name: str) -> str:
+    """String, in the queue's Redis: held (5 s at most) while a run of the job is queued."""
+    return f"{JOBS}:enqueue-mutex:{name}"
+
+
 def job_done(name: str, due_ms: int) -> str:
     """String: a run for this due time succeeded (14 days)."""
     return f"{JOBS}:done:{name}:{due_ms}"

@@ -4,6 +4,11 @@ Registration is idempotent: each job has a fixed id, and an existing registratio
 replaced, so restarting the scheduler never duplicates a job. Calendar jobs are not
 registered here: the watchdog (every minute) dispatches them in the game timezone.
 
+A tick queues a fresh run of the job only when none is already queued
+(jobs.tasks.enqueue_once), so runs never pile up behind a slow worker or behind
+runs an admin queued; rq-scheduler alone would push the registration's own job again
+at every tick.
+
     python -m jobs.scheduler        # what the Procfile's `scheduler` runs
 """
 
@@ -13,14 +18,34 @@ import logging
 from datetime import UTC, datetime
 
 from redis import Redis
+from rq.job import Job
 from rq_scheduler import Scheduler
+from rq_scheduler.utils import to_unix
 
 from config import Settings
 from engine.job_catalog import INTERVAL_JOBS, SPECS
 from jobs import QUEUE
-from jobs.tasks import run_job
+from jobs.tasks import enqueue_once, run_job
 
 PREFIX = "questboard-"
+
+
+class OneRunPerJobScheduler(Scheduler):
+    """rq-scheduler whose ticks add a run only when the job has none queued."""
+
+    def enqueue_job(self, job: Job) -> None:
+        name = job.args[0]
+        enqueue_once(self.get_queue_for_job(job), name, description=" (scheduled)")
+        interval = job.meta.get("interval")
+        if interval:
+            next_tick = to_unix(datetime.now(UTC)) + int(interval)  # as rq-scheduler does
+            self.connection.zadd(self.scheduled_jobs_key, {job.id: next_tick})
+        else:
+            self.connection.zrem(self.scheduled_jobs_key, job.id)
+
+
+def build(connection: Redis) -> Scheduler:
+    return OneRunPerJobScheduler(queue_name=QUEUE, connection=connection, interval=1)
 
 
 def register(scheduler: Scheduler, now: datetime | None = None) -> list[str]:
@@ -50,8 +75,7 @@ def register(scheduler: Scheduler, now: datetime | None = None) -> list[str]:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
-    connection = Redis.from_url(settings.queue_redis_url)
-    scheduler = Scheduler(queue_name=QUEUE, connection=connection, interval=1)
+    scheduler = build(Redis.from_url(settings.queue_redis_url))
     registered = register(scheduler)
     logging.getLogger("questboard.scheduler").info("registered %s", ", ".join(registered))
     scheduler.run()

@@ -1,19 +1,31 @@
-"""What the RQ worker runs: one entry point for every job, recorded by engine.jobruns."""
+"""What the RQ worker runs: one entry point for every job, recorded by engine.jobruns.
+
+Runs reach the queue three ways (a scheduler tick, the watchdog, an admin's request),
+and each adds at most one: a job already queued is not queued again, and an admin's
+request for a job that is queued or running gets that run back (`enqueue_once`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
 from redis import Redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from config import Settings
-from engine import jobruns
+from engine import jobruns, keys
 from engine.clock import from_ms, to_ms
 from engine.job_catalog import SPECS, task_for
 from engine.runtime import Engine, build_engine
 from jobs import QUEUE
+
+WAITING = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+MARKER_TTL_SECONDS = 86_400
+ENQUEUE_MUTEX_SECONDS = 5
 
 
 @lru_cache(maxsize=1)
@@ -27,19 +39,68 @@ def _queue() -> Queue:
     return Queue(QUEUE, connection=Redis.from_url(settings.queue_redis_url))
 
 
+@dataclass(frozen=True)
+class Enqueued:
+    job_id: str  # the RQ job id
+    created: bool  # False: the job was already queued (or running), and this is that run
+
+
 def enqueue(name: str, due: datetime | None = None, queue: Queue | None = None) -> str:
-    """Put one run of `name` on the queue; returns the RQ job id."""
-    spec = SPECS[name]
-    due_ms = to_ms(due) if due else None
-    job = (queue or _queue()).enqueue(
-        run_job,
-        name,
-        due_ms,
-        job_timeout=int(spec.expected.total_seconds() * 4),
-        result_ttl=86_400,
-        description=f"questboard {name}",
-    )
-    return job.id
+    """Queue one run of `name` unless one is already waiting; returns the RQ job id."""
+    return enqueue_once(queue or _queue(), name, due).job_id
+
+
+def enqueue_once(
+    queue: Queue,
+    name: str,
+    due: datetime | None = None,
+    engine: Engine | None = None,
+    description: str = "",
+) -> Enqueued:
+    """Queue a run of `name`, unless one is already queued; with `engine` (an admin's
+    request), also unless one is running. Returns the run queued, or the one found.
+
+    The job's last queued run is remembered in the queue's Redis; a per-job mutex makes
+    check-and-enqueue one step, so two requests at once queue one run between them.
+    """
+    connection = queue.connection
+    with connection.lock(
+        keys.job_enqueue_mutex(name),
+        timeout=ENQUEUE_MUTEX_SECONDS,
+        blocking_timeout=ENQUEUE_MUTEX_SECONDS,
+    ):
+        last = connection.get(keys.job_queued(name))
+        if last is not None and _pending(queue, last.decode(), name, engine):
+            return Enqueued(last.decode(), created=False)
+        spec = SPECS[name]
+        job = queue.enqueue(
+            run_job,
+            name,
+            to_ms(due) if due else None,
+            job_timeout=int(spec.expected.total_seconds() * 4),
+            result_ttl=86_400,
+            description=f"questboard {name}{description}",
+        )
+        connection.set(keys.job_queued(name), job.id, ex=MARKER_TTL_SECONDS)
+        return Enqueued(job.id, created=True)
+
+
+def _pending(queue: Queue, job_id: str, name: str, engine: Engine | None) -> bool:
+    """Whether the run is still waiting in the queue, or (given the engine) running.
+
+    Running means RQ started it and a live run holds the job's lock (engine.job_lease):
+    a run whose worker died loses the lock within seconds and is not joined.
+    """
+    try:
+        status = Job.fetch(job_id, connection=queue.connection).get_status()
+    except NoSuchJobError:
+        return False
+    if status in WAITING:
+        return True
+    if engine is None or status != JobStatus.STARTED:
+        return False
+    holder, expires_ms = engine.redis.hmget(keys.job_lock(name), "run", "expires_ms")
+    return holder is not None and int(expires_ms) > to_ms(engine.clock.now())
 
 
 def run_job(name: str, due_ms: int | None = None, engine: Engine | None = None) -> dict:

@@ -338,7 +338,7 @@ def test_jobs_api_lists_and_runs(
     assert by_name["daily_reset"]["next_due"] == "2026-11-26T03:00:00+00:00"
 
     response = client.post("/v1/admin/jobs/daily_reset/run", headers=admin_headers)
-    assert response.status_code == 202
+    assert response.status_code == 201
     engine = app.extensions["questboard.engine"]
     assert isinstance(engine, Engine)
     monkeypatch.setattr(tasks, "_engine", lambda: engine)
@@ -350,6 +350,72 @@ def test_jobs_api_lists_and_runs(
     assert after["daily_reset"]["last_run"]["rows_affected"] == 4
     missing = client.post("/v1/admin/jobs/nope/run", headers=admin_headers)
     assert missing.status_code == 404
+
+
+def test_a_manual_run_of_a_queued_or_running_job_returns_that_run(
+    settings, real_redis, clock, admin_headers, monkeypatch
+):
+    from web import create_app
+
+    app = create_app(settings, redis_client=real_redis, clock=clock)
+    client = app.test_client()
+    queue = Queue(QUEUE, connection=real_redis)
+    first = client.post("/v1/admin/jobs/daily_reset/run", headers=admin_headers)
+    assert first.status_code == 201
+    queued_id = first.get_json()["queue_job_id"]
+    assert first.get_json() == {"job": "daily_reset", "queue_job_id": queued_id}
+    for _ in range(3):  # retries and impatient clicks while it waits
+        again = client.post("/v1/admin/jobs/daily_reset/run", headers=admin_headers)
+        assert (again.status_code, again.get_json()) == (200, first.get_json())
+    assert queue.job_ids == [queued_id]
+
+    while_running = []
+
+    def task_that_asks_again(name, dispatch):
+        def task(engine, lease=None):
+            response = client.post("/v1/admin/jobs/daily_reset/run", headers=admin_headers)
+            while_running.append((response.status_code, response.get_json()))
+            return 1
+
+        return task
+
+    monkeypatch.setattr(tasks, "_engine", lambda: app.extensions["questboard.engine"])
+    monkeypatch.setattr(tasks, "task_for", task_that_asks_again)
+    SimpleWorker([queue], connection=real_redis).work(burst=True)
+    assert while_running == [(200, {"job": "daily_reset", "queue_job_id": queued_id})]
+    assert queue.count == 0
+
+    after = client.post("/v1/admin/jobs/daily_reset/run", headers=admin_headers)
+    assert after.status_code == 201  # the earlier run is over: a new one is queued
+    assert after.get_json()["queue_job_id"] != queued_id
+    assert queue.job_ids == [after.get_json()["queue_job_id"]]
+
+
+def test_a_scheduler_tick_adds_nothing_while_the_job_is_queued(real_redis):
+    sched = scheduler.build(real_redis)
+    scheduler.register(sched, now=utc(2026, 11, 25, 12))
+    queue = Queue(QUEUE, connection=real_redis)
+    sched.enqueue_jobs()
+    first = queue.job_ids
+    assert sorted(queue.fetch_job(i).args[0] for i in first) == [
+        "leaderboard_snapshot",
+        "persist",
+        "watchdog",
+    ]
+    for _ in range(3):  # more ticks while the worker is busy elsewhere
+        for job_id in real_redis.zrange(sched.scheduled_jobs_key, 0, -1):
+            real_redis.zadd(sched.scheduled_jobs_key, {job_id: 0})  # due again now
+        sched.enqueue_jobs()
+    assert queue.job_ids == first
+    assert tasks.enqueue("persist", queue=queue) in first  # nor does the watchdog
+
+    queue.empty()  # the worker took them
+    sched.enqueue_jobs()  # not due yet: the next tick is an interval away
+    assert queue.count == 0
+    for job_id in real_redis.zrange(sched.scheduled_jobs_key, 0, -1):
+        real_redis.zadd(sched.scheduled_jobs_key, {job_id: 0})
+    sched.enqueue_jobs()
+    assert queue.count == 3 and not set(queue.job_ids) & set(first)
 
 
 def test_the_cli_runs_a_job_inline(app, clock):

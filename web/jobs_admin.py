@@ -7,6 +7,7 @@ from flask import current_app
 
 from engine import jobruns
 from engine.job_catalog import SPECS
+from jobs.tasks import enqueue_once
 from web.api import Blueprint
 from web.errors import ApiError
 from web.extensions import get_engine
@@ -55,18 +56,16 @@ def list_jobs():
 
 
 @blp.route("/<string:name>/run", methods=["POST"])
-@blp.response(202, EnqueuedSchema())
+@blp.response(201, EnqueuedSchema(), description="A run was queued.")
+@blp.alt_response(
+    200, schema=EnqueuedSchema(), description="The job was already queued or running: that run."
+)
 @blp.alt_response(404, description="not_found: no such job")
 def run_job(name: str):
+    """Queue a run, or answer with the one already queued or running (so retries and
+    impatient clicks never pile runs up in the queue)."""
     if name not in SPECS:
         raise ApiError(404, "not_found", f"There is no job {name!r}.", {"jobs": sorted(SPECS)})
     queue = current_app.extensions["questboard.queue"]
-    job = queue.enqueue(
-        "jobs.tasks.run_job",
-        name,
-        None,
-        job_timeout=int(SPECS[name].expected.total_seconds() * 4),
-        result_ttl=86_400,
-        description=f"questboard {name} (on demand)",
-    )
-    return {"job": name, "queue_job_id": job.id}
+    enqueued = enqueue_once(queue, name, engine=get_engine(), description=" (on demand)")
+    return {"job": name, "queue_job_id": enqueued.job_id}, 201 if enqueued.created else 200
