@@ -238,3 +238,64 @@ def test_a_purchase_with_an_unknown_query_parameter_changes_nothing(client, serv
     assert error_of(response)["details"] == {"foo": ["Unknown field."]}
     ledger = client.get("/v1/players/alice/ledger", headers=server_headers).get_json()
     assert ledger == {"player_id": "alice", "entries": []}
+
+
+# Validation messages name the real problem -------------------------------------------
+
+
+def test_a_json_body_without_its_content_type_is_refused_as_such(client, server_headers):
+    response = client.post(
+        "/v1/players/alice/purchases",
+        headers=server_headers | {"Idempotency-Key": "ct-1", "Content-Type": "text/plain"},
+        data='{"item": "logs", "quantity": 1}',
+    )
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "validation_error"
+    assert error["details"] == {
+        "json": ["The body must be JSON, sent with Content-Type: application/json."]
+    }
+    unmarked = client.post(
+        "/v1/players/alice/exams", headers=server_headers, data='{"exam_id": "e1"}'
+    )
+    assert unmarked.status_code == 400
+    assert error_of(unmarked)["details"] == error["details"]
+
+
+def test_a_pattern_failure_quotes_the_value_sent(client, server_headers):
+    response = client.post(
+        "/v1/players/alice/exams",
+        headers=server_headers,
+        json=EXAM | {"category_id": "Math Stuff!"},
+    )
+    assert response.status_code == 400
+    assert error_of(response)["details"] == {
+        "category_id": [
+            "'Math Stuff!' is not valid: it must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$."
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "details"),
+    [
+        ({"score": -1}, {"score": ["Must be between 0 and 10000."]}),
+        ({"score": 2**40}, {"score": ["Must be between 0 and 10000."]}),
+        ({"total_questions": 0}, {"total_questions": ["Must be between 1 and 1000."]}),
+        ({"correct_answers": -1}, {"correct_answers": ["Must be between 0 and 1000."]}),
+    ],
+)
+def test_an_exam_range_message_gives_the_rules_bounds(client, server_headers, changes, details):
+    response = client.post("/v1/players/alice/exams", headers=server_headers, json=EXAM | changes)
+    assert response.status_code == 400
+    assert error_of(response)["details"] == details
+
+
+def test_a_quantity_range_message_gives_the_rules_bound(client, server_headers):
+    response = client.post(
+        "/v1/players/alice/purchases",
+        headers=server_headers | {"Idempotency-Key": "q-0"},
+        json={"item": "logs", "quantity": 0},
+    )
+    assert response.status_code == 400
+    assert error_of(response)["details"] == {"quantity": ["Must be between 1 and 100."]}

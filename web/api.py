@@ -16,6 +16,8 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from web.guards import InvalidJsonError
 
+NOT_JSON = "The body must be JSON, sent with Content-Type: application/json."
+
 
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
@@ -25,6 +27,13 @@ class Parser(FlaskParser):
         "query": ma.RAISE,
         "querystring": ma.RAISE,
     }
+
+    def load_json(self, req: flask.Request, schema: ma.Schema):
+        """A body that is not marked as JSON is refused as such: read as missing, it
+        would be reported as every required field missing."""
+        if not is_json_request(req) and req.get_data(cache=True):
+            abort(400, messages={"json": [NOT_JSON]})
+        return super().load_json(req, schema)
 
     def _raw_load_json(self, req: flask.Request):
         """The body through the app's strict JSON provider (web.guards), whose refusal
@@ -77,6 +86,12 @@ class Blueprint(flask_smorest.Blueprint):
 
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorBodySchema
+
+    def register_blueprint(self, blp, **options) -> None:
+        """Document the blueprint inside the app's context, so bounds that come from the
+        loaded rules (`web.schemas.RulesRange`) are written into the spec."""
+        with self._app.app_context():
+            super().register_blueprint(blp, **options)
 
     def _register_error_handlers(self) -> None:
         """Errors are handled by web.errors, registered by the app factory."""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import validate
 
 from engine import exams
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import Pattern, ProgressSchema, StrictSchema, category_field
+from web.schemas import Pattern, ProgressSchema, RulesRange, StrictSchema, category_field
 from web.security import player_address
 
 blp = Blueprint("exams", __name__, url_prefix="/v1/players", description="Exam results.")
@@ -21,12 +20,23 @@ class ExamRequestSchema(StrictSchema):
         metadata={"description": "The attempt's id: sending it again counts nothing twice."},
     )
     category_id = category_field(required=True)
-    score = ma.fields.Integer(required=True, strict=True, validate=validate.Range(0, 2**31))
+    score = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=RulesRange(0, lambda rules: rules.leaderboards.max_exam_score, 2**31),
+        metadata={"example": 80},
+    )
     total_questions = ma.fields.Integer(
-        required=True, strict=True, validate=validate.Range(1, 2**31)
+        required=True,
+        strict=True,
+        validate=RulesRange(1, lambda rules: rules.leaderboards.max_questions, 2**31),
+        metadata={"example": 10},
     )
     correct_answers = ma.fields.Integer(
-        required=True, strict=True, validate=validate.Range(0, 2**31)
+        required=True,
+        strict=True,
+        validate=RulesRange(0, lambda rules: rules.leaderboards.max_questions, 2**31),
+        metadata={"example": 8, "description": "At most total_questions."},
     )
 
     # correct_answers > total_questions and scores above the rules' maximum are checked

@@ -6,12 +6,23 @@ import marshmallow as ma
 from marshmallow import validate
 
 from engine import purchases
+from engine.rules import Rules
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import IdempotencyHeaderSchema, ProgressSchema, StrictSchema, amounts_field
+from web.schemas import (
+    IdempotencyHeaderSchema,
+    ProgressSchema,
+    RulesRange,
+    StrictSchema,
+    amounts_field,
+)
 from web.security import player_address
 
 blp = Blueprint("purchases", __name__, url_prefix="/v1/players", description="Purchases.")
+
+
+def largest_quantity(rules: Rules) -> int:
+    return max(item.max_quantity for item in rules.catalog.values())
 
 
 class PurchaseRequestSchema(StrictSchema):
@@ -19,7 +30,10 @@ class PurchaseRequestSchema(StrictSchema):
         required=True, validate=validate.Length(1, 64), metadata={"example": "steel"}
     )
     quantity = ma.fields.Integer(
-        required=True, strict=True, validate=validate.Range(1, 1_000_000), metadata={"example": 2}
+        required=True,
+        strict=True,
+        validate=RulesRange(1, largest_quantity, 1_000_000),
+        metadata={"example": 2, "description": "At most the item's max_quantity."},
     )
     expected_price = amounts_field(
         metadata={"description": "The unit price the player saw, as in the catalog."},

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import marshmallow as ma
+from flask import current_app
 from marshmallow import validate
 from werkzeug.routing import BaseConverter
 
 from engine import boards
+from engine.rules import Rules
 from web.errors import ApiError
 
 # Every pattern is written ^...$ (what JSON Schema readers expect in the spec) and is
@@ -189,3 +192,32 @@ def category_field(description: str | None = None, **kwargs) -> ma.fields.String
         metadata=metadata,
         **kwargs,
     )
+
+
+def current_rules() -> Rules:
+    return current_app.extensions["questboard.engine"].rules
+
+
+class RulesRange(validate.Validator):
+    """An integer range whose upper bound is a limit of the loaded rules.
+
+    The message and the spec (built inside the app's context) give the rules' bound.
+    Values above it but within `hard_max` still reach the engine, which refuses them
+    and records the attempt as a fraud violation (impossible amount); beyond
+    `hard_max` the value is refused here, with the same message.
+    """
+
+    def __init__(self, low: int, limit: Callable[[Rules], int], hard_max: int) -> None:
+        self.min = low
+        self.limit = limit
+        self.hard_max = hard_max
+
+    @property
+    def max(self) -> int:
+        """The rules' bound (apispec reads `min` and `max` for the spec)."""
+        return self.limit(current_rules())
+
+    def __call__(self, value: int) -> int:
+        if not self.min <= value <= self.hard_max:
+            raise ma.ValidationError(f"Must be between {self.min} and {self.max}.")
+        return value
