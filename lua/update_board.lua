@@ -54,25 +54,25 @@ for i = 4, #ARGV do
   local player, sums = string.match(ARGV[i], '^([^|]+)|(.+)$')
   local total, exams = string.match(sums, '^(%d+):(%d+):')
   total, exams = tonumber(total), tonumber(exams)
+  local rank_total = math.min(total, cap)
   local held = redis.call('ZSCORE', scores, player)
-  local held_total, held_exams = -1, 0
-  if held then
-    held = math.floor(tonumber(held) / multiplier)
-    held_total = held
+  held = held and math.floor(tonumber(held) / multiplier)
+  if not held or held < rank_total then  -- a new total: the player arrives at it
+    redis.call('ZADD', scores, exact(arrival(rank_total)), player)
+    redis.call('HSET', aggregates, player, sums)
+  elseif held == rank_total then
+    -- The same ranked total: an exam that scored nothing (more exams), a repeat, an
+    -- older write, or a higher total above the cap; the stored sums tell which.
     local stored = redis.call('HGET', aggregates, player)
+    local newer = true
     if stored then
       local t, e = string.match(stored, '^(%d+):(%d+):')
-      held_total, held_exams = tonumber(t), tonumber(e)
+      t, e = tonumber(t), tonumber(e)
+      newer = total > t or (total == t and exams > e)
     end
-  end
-  local rank_total = math.min(total, cap)
-  if total > held_total then
-    if not held or held < rank_total then  -- above the cap, the player keeps their place
-      redis.call('ZADD', scores, exact(arrival(rank_total)), player)
+    if newer then
+      redis.call('HSET', aggregates, player, sums)
     end
-    redis.call('HSET', aggregates, player, sums)
-  elseif total == held_total and exams > held_exams then  -- an exam that scored nothing
-    redis.call('HSET', aggregates, player, sums)
   end
   ranked[#ranked + 1] = rank_total
   totals[#totals + 1] = total
