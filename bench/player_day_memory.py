@@ -39,13 +39,14 @@ _PLAYER_KINDS = {
     "streak": "streak",
     "bp": "battle pass",
     "pace": "rapid-fire counters",
+    "rate": "rate-limit windows",
     "outbox": "outbox streams (until persisted)",
 }
 _FAMILIES = (
     (re.compile(r"^qb:\{p\d+\}:(\w+)"), None),  # a player's shard: by kind, above
     (re.compile(r"^qb:\{lb:"), "boards (scores, aggregates)"),
     (re.compile(r"^qb:\{lbindex\}"), "board index"),
-    (re.compile(r"^qb:rl"), "rate-limit windows"),
+    (re.compile(r"^qb:rl:|^qb:rate:"), "rate-limit windows"),  # per address, or limits
     (re.compile(r"^qb:\{sec\}"), "security (bans, violations)"),
     (re.compile(r"^qb:\{daily\}"), "day's missions and tool"),
     (re.compile(r"^qb:\{jobs\}|^rq:"), "jobs"),

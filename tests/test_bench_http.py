@@ -141,7 +141,12 @@ def test_every_key_family_of_a_players_day_is_named():
         "boards (scores, aggregates)"
     )
     assert family_of(keys.outbox(3)) == "outbox streams (until persisted)"
-    assert family_of("qb:rl:LIMITER/player/login/p1/30/1/minute") == "rate-limit windows"
+    for window in (
+        "qb:rl:LIMITER/player/login/p1/30/1/minute",
+        "qb:{p01}:rate:login:p1",
+        "qb:rate:login:10.0.0.1",
+    ):
+        assert family_of(window) == "rate-limit windows"
     assert family_of(keys.pace("p1", 100)) == "rapid-fire counters"
     assert family_of("somebody-else") == "other"
 
