@@ -11,6 +11,9 @@ from typing import Any
 
 class QuestboardError(Exception):
     code = "internal_error"
+    # True when the error is a refusal recorded earlier under the same idempotency key
+    # and answered again from that record (the web layer says so in a header).
+    replayed = False
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)

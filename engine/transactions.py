@@ -86,7 +86,9 @@ def outcome_to_transaction(engine: Engine, outcome: dict, replayed: bool) -> Tra
     """Turn a recorded outcome into the transaction it describes, or raise its error."""
     code = int(outcome["code"])
     if code != APPLIED:
-        raise outcome_error(code, outcome)
+        error = outcome_error(code, outcome)
+        error.replayed = replayed
+        raise error
     return Transaction(
         transaction_id=outcome.get("tx"),
         at=from_ms(outcome["at"]),

@@ -80,3 +80,35 @@ def test_metrics_speak_openmetrics_to_a_scraper_that_asks_for_it(client):
     ]
     assert response.headers["Vary"] == "Accept"
     assert response.get_data(as_text=True).endswith("# EOF\n")
+
+
+def _sample(client, name: str) -> float:
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_a_crashed_job_run_is_listed_failed_and_counted_as_a_failure(
+    app, client, clock, admin_headers
+):
+    import pytest
+
+    from engine import jobruns
+    from engine.job_catalog import SPECS
+
+    class Crash(BaseException):
+        pass
+
+    def crash(engine, lease=None):
+        raise Crash
+
+    failures = 'questboard_job_failures_total{job="reconcile"}'
+    before = _sample(client, failures)
+    with pytest.raises(Crash):
+        jobruns.run(app.extensions["questboard.engine"], SPECS["reconcile"], crash)
+    clock.advance(seconds=10)  # no heartbeat since: its lock expired
+    jobs = client.get("/v1/admin/jobs", headers=admin_headers).get_json()["jobs"]
+    [reconcile] = [job for job in jobs if job["name"] == "reconcile"]
+    assert (reconcile["status"], reconcile["last_run"]["error"]) == ("failed", jobruns.CRASHED)
+    assert _sample(client, failures) == before + 1

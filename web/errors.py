@@ -85,6 +85,8 @@ def handle_engine_error(error: QuestboardError):
     )
     if error.code == "rapid_fire":
         response.headers["Retry-After"] = "1"
+    if error.replayed:  # the recorded refusal of an earlier request with this key
+        response.headers["Idempotent-Replayed"] = "true"
     return response
 
 

@@ -7,6 +7,7 @@ import marshmallow as ma
 from engine import exams
 from web.api import Blueprint
 from web.extensions import get_engine
+from web.purchases import replay_headers
 from web.schemas import Pattern, ProgressSchema, RulesRange, StrictSchema, category_field
 from web.security import player_address
 
@@ -84,4 +85,6 @@ def record_exam(body: dict, player_id: str):
         ),
         address=player_address(),
     )
-    return outcome.summary, 201 if outcome.created else 200
+    if outcome.created:
+        return outcome.summary, 201
+    return outcome.summary, 200, replay_headers(replayed=True)
