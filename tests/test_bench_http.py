@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 import redis
 
 from bench import http_ratio, http_routes, player_day_memory, redis_lease, wrk
@@ -206,3 +207,22 @@ def test_a_lease_takes_the_highest_free_database_and_releases_only_its_own():
         redis_lease.release(base, first, first_token)
     assert leases.get(redis_lease.lease_key(first)) is None
     leases.close()
+
+
+def test_without_wrk_the_benchmark_says_how_to_install_it_before_touching_redis(monkeypatch):
+    monkeypatch.setattr(wrk.shutil, "which", lambda name: None)
+    monkeypatch.setattr(redis_lease, "acquire", lambda *args: pytest.fail("leased a database"))
+
+    with pytest.raises(SystemExit) as stopped:
+        http_ratio.main(["--no-write"])
+
+    assert str(stopped.value) == (
+        "wrk is not installed: `apt-get install -y wrk` (Debian, Ubuntu) or `brew install wrk`"
+    )
+
+
+def test_an_unknown_server_kind_stops_the_run_before_it_starts(monkeypatch):
+    monkeypatch.setattr(redis_lease, "acquire", lambda *args: pytest.fail("leased a database"))
+
+    with pytest.raises(ValueError, match="unknown server 'uwsgi'"):
+        http_ratio.main(["--servers", "uwsgi", "--no-write"])
