@@ -68,7 +68,12 @@ def prepare_script(url: str, client: int):
     context = progression.day_context(engine, now)
     names = players(client)
     prebuilt = [
-        [keys.wallet(p), keys.ledger(p), keys.player_outbox(p), *context.player_keys(p, now)]
+        [
+            keys.wallet(p),
+            keys.ledger(p),
+            keys.player_outbox(p),
+            *context.player_keys(p, now, "purchases"),
+        ]
         for p in names
     ]
 
@@ -92,6 +97,7 @@ def prepare_script(url: str, client: int):
                 "purchase",
                 0,
                 engine.ledger_keep_entries,
+                "purchases",
                 "coins",
                 -10,
                 "logs",

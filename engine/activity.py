@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine import keys, security, transactions
+from engine import keys, rate_limits, security, transactions
 from engine.clock import to_ms
 from engine.idempotency import IdempotentRequest
 from engine.progression import Progress, day_context
 from engine.runtime import Engine
 from engine.transactions import Transaction
 
-REPLAYED, RAPID_FIRE = 1, -5
+REPLAYED, NO_CHANGE, KEY_REUSED, RAPID_FIRE, RATE_LIMITED = 1, 2, -2, -5, -6
+
+# Activity kind -> the rules' rate-limit group of its route.
+RATE_GROUPS = {"purchase": "purchases", "ad_reward": "ad_rewards", "login": "login"}
 
 
 def record(
@@ -35,10 +38,20 @@ def record(
 ) -> Transaction:
     """Run one activity atomically; raises the engine error its refusal means.
 
-    Violations the script finds (rapid fire, earning caps) become security events.
+    Rate limits and rapid fire count attempted changes only: a replay of a recorded
+    outcome and a login of a claimed day are answered without being counted
+    (engine.rate_limits). Violations the script finds (rapid fire, earning caps)
+    become security events.
     """
     now = engine.clock.now()
     context = day_context(engine, now)
+    group = RATE_GROUPS[kind]
+    idempotency_key = (
+        request.redis_key(player_id) if request else keys.daily(player_id, context.day.isoformat())
+    )
+    slot = rate_limits.take_address_slot(
+        engine, group, address, lambda: _changes_nothing(engine, idempotency_key, request)
+    )
     args: list[Any] = [
         player_id,
         to_ms(now),
@@ -53,33 +66,45 @@ def record(
         event,
         daily_cap,
         engine.ledger_keep_entries,
+        group,
     ]
     for resource, delta in changes.items():
         args += [resource, delta]
-    idempotency_key = (
-        request.redis_key(player_id) if request else keys.daily(player_id, context.day.isoformat())
-    )
     code, payload = engine.scripts.record_activity(
         keys=[
             keys.wallet(player_id),
             keys.ledger(player_id),
             keys.player_outbox(player_id),
             idempotency_key,
-            *context.player_keys(player_id, now),
+            *context.player_keys(player_id, now, group),
         ],
         args=args,
     )
+    if slot is not None and code in (REPLAYED, NO_CHANGE, KEY_REUSED, RATE_LIMITED):
+        slot.give_back(engine)  # not an attempted change: never counted
     outcome = json.loads(payload)
-    if code == -2:
+    if code == KEY_REUSED:
         outcome = {"idempotency_key": request.key if request else ""}
     if code == RAPID_FIRE:
         security.report(engine, player_id, address, [dict(outcome, rule="rapid_fire")], "refused")
-    if code not in (0, REPLAYED):
+    if code not in (0, REPLAYED, NO_CHANGE):
         raise transactions.outcome_error(int(code), outcome)
     transaction = transactions.outcome_to_transaction(engine, outcome, replayed=code == REPLAYED)
     if code == 0 and transaction.progress and transaction.progress.violations:
         security.report(engine, player_id, address, transaction.progress.violations, "capped")
     return transaction
+
+
+def _changes_nothing(
+    engine: Engine, idempotency_key: str, request: IdempotentRequest | None
+) -> bool:
+    """Whether the call is known to change nothing: its outcome is recorded (with the
+    same fingerprint: a reuse of the key is refused by the script anyway), or, for a
+    login, the day is claimed."""
+    if request is None:
+        return bool(engine.redis.hexists(idempotency_key, "bonus"))
+    recorded = engine.redis.get(idempotency_key)
+    return recorded is not None and json.loads(recorded).get("fp") == request.fingerprint
 
 
 @dataclass(frozen=True)

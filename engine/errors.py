@@ -59,6 +59,12 @@ class RapidFireError(QuestboardError):
     code = "rapid_fire"
 
 
+class RateLimitedError(QuestboardError):
+    """Over a rate limit of the rules; details carry `retry_after` (seconds)."""
+
+    code = "rate_limited"
+
+
 class BannedError(QuestboardError):
     code = "banned"
 
@@ -91,6 +97,7 @@ SCRIPT_ERRORS: dict[int, tuple[type[QuestboardError], str]] = {
     -3: (BalanceLimitError, "This would take {resource} above the limit of {limit}."),
     -4: (DailyLimitReachedError, "The daily limit of {limit} is reached; it resets tomorrow."),
     -5: (RapidFireError, "More than {limit} changes in one second: slow down."),
+    -6: (RateLimitedError, "Too many requests: the limit is {limit} per {scope}."),
 }
 
 

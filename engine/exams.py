@@ -21,11 +21,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
 
-from engine import boards, keys, progression, security
+from engine import boards, keys, progression, rate_limits, security
 from engine.boards import Board
 from engine.calendar import PERIOD_TYPES, Period
 from engine.clock import to_ms
@@ -33,12 +34,14 @@ from engine.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
     QuestboardError,
+    RateLimitedError,
     from_script_code,
 )
 from engine.runtime import Engine
 from engine.scripts import ScriptBatch
 
-NEW, ANSWERED, UNANSWERED, REUSED, RAPID_FIRE = 0, 1, 2, -2, -5
+NEW, ANSWERED, UNANSWERED, REUSED, RAPID_FIRE, RATE_LIMITED = 0, 1, 2, -2, -5, -6
+RATE_GROUP = "exams"  # the rules' rate-limit group of exams
 
 
 @dataclass(frozen=True)
@@ -76,10 +79,13 @@ def record_exams(
     """Count many exams in three round trips; one outcome or error per submission.
 
     Impossible results, rapid fire and capped earnings are recorded as violations.
+    Rate limits and rapid fire count new exams only, never a replay of one
+    (engine.rate_limits).
     """
     frame = Frame.at(engine, engine.clock.now())
     results: list[ExamOutcome | QuestboardError | None] = [None] * len(submissions)
     by_shard: dict[int, list[int]] = {}  # shard -> indexes of the submissions that passed
+    slots: dict[int, rate_limits.AddressSlot | None] = {}  # index -> its address's place
     for index, (player_id, exam) in enumerate(submissions):
         try:
             _check(engine, exam)
@@ -90,6 +96,13 @@ def record_exams(
                 security.report(
                     engine, player_id, address, [impossible_result(exam, impossible)], "refused"
                 )
+            continue
+        try:
+            slots[index] = rate_limits.take_address_slot(
+                engine, RATE_GROUP, address, partial(_is_recorded, engine, player_id, exam)
+            )
+        except RateLimitedError as error:
+            results[index] = error
             continue
         by_shard.setdefault(keys.shard_of(player_id), []).append(index)
     batch = engine.scripts.batch()
@@ -103,6 +116,9 @@ def record_exams(
     pending = []  # (index, code, board rows) still to write to the boards
     for index, (code, payload) in zip(sent, recorded, strict=True):
         exam = submissions[index][1]
+        slot = slots.get(index)
+        if slot is not None and code in (ANSWERED, UNANSWERED, REUSED, RATE_LIMITED):
+            slot.give_back(engine)  # not a new exam: never counted
         if code == ANSWERED:
             results[index] = ExamOutcome(orjson.loads(payload), created=False)
         elif code == RAPID_FIRE:
@@ -112,6 +128,8 @@ def record_exams(
                 engine, player_id, address, [dict(details, rule="rapid_fire")], "refused"
             )
             results[index] = from_script_code(RAPID_FIRE, details)
+        elif code == RATE_LIMITED:
+            results[index] = from_script_code(RATE_LIMITED, orjson.loads(payload))
         elif code == REUSED:
             results[index] = IdempotencyKeyReusedError(
                 "This exam_id was already used for a different result.",
@@ -203,7 +221,7 @@ def count_into_aggregates(
             keys.wallet(player_id),
             keys.ledger(player_id),
             keys.outbox(keys.shard_of(player_id)),
-            *frame.context.player_keys(player_id, frame.now),
+            *frame.context.player_keys(player_id, frame.now, RATE_GROUP),
         ]
         xp = battle_pass.xp_per_exam + battle_pass.xp_per_correct_answer * exam.correct_answers
         args.append(
@@ -341,6 +359,12 @@ def progress_summary(raw: dict | None) -> dict:
 def accuracy(correct: int, questions: int) -> float:
     """Correct answers over questions, from the exact sums (not an average of averages)."""
     return round(correct / questions, 4) if questions else 0.0
+
+
+def _is_recorded(engine: Engine, player_id: str, exam: Exam) -> bool:
+    """Whether this exam (same id, same content) is already counted: a replay."""
+    recorded = engine.redis.hget(keys.exam(player_id, exam.exam_id), "fp")
+    return recorded is not None and recorded.decode() == exam.fingerprint()
 
 
 def impossible_result(exam: Exam, fields: set[str]) -> dict[str, Any]:

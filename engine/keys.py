@@ -141,6 +141,18 @@ def pace(player_id: str, second: int) -> str:
     return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:pace:{player_id}:{second}"
 
 
+def player_rate_window(player_id: str, group: str) -> str:
+    """Sorted set: the player's state changes in one route group's moving rate-limit
+    window (member: time and request, score: ms); expires with the window."""
+    return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:rate:{group}:{player_id}"
+
+
+def address_rate_window(group: str, address: str) -> str:
+    """Sorted set: state changes from one player address in one route group's moving
+    rate-limit window (member: a request's token, score: ms); expires with the window."""
+    return f"{PREFIX}:rate:{group}:{address}"
+
+
 def battle_pass_pattern(shard: int, season_id: str) -> str:
     """SCAN pattern for every battle-pass hash of one season in one shard."""
     return f"{PREFIX}:{_TAGS[shard]}:bp:{season_id}:*"

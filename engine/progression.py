@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from engine import keys, missions
+from engine import keys, missions, rate_limits
 from engine.runtime import Engine
 
 NO_SEASON = "none"
@@ -28,13 +28,15 @@ class DayContext:
     context: str  # what every call needs (include/progress.lua's parse_context)
     rewards_json: str  # what rewards pay, decoded only when something is paid
 
-    def player_keys(self, player_id: str, now: datetime) -> list[str]:
-        """The daily, streak, battle-pass and pace keys the scripts take, in that order."""
+    def player_keys(self, player_id: str, now: datetime, group: str) -> list[str]:
+        """The daily, streak, battle-pass, pace and rate-limit keys the scripts take, in
+        that order; `group` is the rules' rate-limit group of the event's route."""
         return [
             keys.daily(player_id, self.day.isoformat()),
             keys.streak(player_id),
             keys.battle_pass(player_id, self.season_id or NO_SEASON),
             keys.pace(player_id, int(now.timestamp())),
+            keys.player_rate_window(player_id, group),
         ]
 
 
@@ -72,6 +74,7 @@ def _build_context(engine: Engine, day: date) -> DayContext:
             season.season_id if season else "",
             str(rules.battle_pass.xp_per_level) if season else "",
             ";".join(f"{m.mission_id}:{m.event}:{m.target}" for m in todays),
+            rate_limits.player_limits_context(rules.security),
         ]
     )
     # What paying needs: decoded only by the calls that pay something.

@@ -26,8 +26,9 @@ LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 # of items (a script that handles a batch)
 SCRIPTS: dict[str, int | tuple[int]] = {
     "apply_transaction": 4,
-    "record_exams": (11,),
-    "record_activity": 8,
+    "record_exams": (12,),
+    "record_activity": 9,
+    "take_rate_slot": 1,
     "update_board": 2,
     "keep_exam_summaries": (1,),
     "read_board": 3,

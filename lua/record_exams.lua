@@ -3,7 +3,7 @@ with everything each earns: the day's login bonus if it is the player's first ac
 of the game day, mission progress and rewards, battle-pass XP and level rewards (see
 include/progress.lua), each balance change with its ledger entry.
 
-KEYS: eleven per exam (listed below). ARGV: eight shared values, then one per exam.
+KEYS: twelve per exam (listed below). ARGV: eight shared values, then one per exam.
 Returns two values per exam: a code and its JSON (listed below).
 
 One call takes any number of exams whose players share one shard (one hash slot):
@@ -17,7 +17,7 @@ period is one HMGET and one HSET (engine.boards.Sums reads them). The caller the
 writes each board's new totals to the board (update_board.lua, another slot each), which
 places players in the order their totals arrive and is safe to repeat.
 
-KEYS, eleven per exam, in this order:
+KEYS, twelve per exam, in this order:
   1 exam record    hash   fp, result, summary; expires after ARGV[3] seconds
   2 weekly stats   hash   <category> -> "score:exams:questions:correct:reached"
   3 monthly stats  hash   likewise
@@ -30,6 +30,7 @@ KEYS, eleven per exam, in this order:
   9 streak         hash   last_day, streak, best
   10 season        hash   battle-pass xp and rewarded_level
   11 pace          string the player's state changes in the current second
+  12 rate          zset   the player's moving rate-limit window of the exams group
 
 ARGV[1] now           engine clock, ms
 ARGV[2] max balance
@@ -53,6 +54,9 @@ Returns two values per exam, {code, json}:
    2  replay, unanswered:  the stored result, for the caller to finish the boards
   -2  exam id reused with another content: {"fp"}
   -5  rapid fire: {"limit","count"}; nothing counted
+  -6  rate limited: {"limit","scope","group","retry_after"}; nothing counted
+A replay (1, 2, -2) is answered before the rate limit and the pace are looked at:
+copies of an exam sent by a retrying client are never counted against the player.
 ]]
 
 local NOW, MAX_BALANCE, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
@@ -67,9 +71,10 @@ for elapsed, expire_at in string.gmatch(ARGV[4], '(%d+):(%d+)') do
 end
 
 -- The current exam's keys and player; the included functions read these.
-local WALLET, LEDGER, OUTBOX, DAILY, STREAK, SEASON, PACE, PLAYER
+local WALLET, LEDGER, OUTBOX, DAILY, STREAK, SEASON, PACE, RATE, PLAYER
 
 --- @include "wallet"
+--- @include "rate"
 --- @include "progress"
 
 CTX = parse_context(ARGV[6])
@@ -99,9 +104,15 @@ local function count(k, packed)
 
   WALLET, LEDGER, OUTBOX = KEYS[k + 4], KEYS[k + 5], KEYS[k + 6]
   DAILY, STREAK, SEASON, PACE = KEYS[k + 7], KEYS[k + 8], KEYS[k + 9], KEYS[k + 10]
+  RATE = KEYS[k + 11]
   PLAYER = player
   reset_wallet()
   reset_progress()
+
+  local limited = over_rate('exams', exam_id)
+  if limited then
+    return -6, limited
+  end
 
   local fast = too_fast()
   if fast then
@@ -155,7 +166,7 @@ end
 
 local replies = {}
 for i = 0, #ARGV - 9 do
-  local code, payload = count(i * 11 + 1, ARGV[9 + i])
+  local code, payload = count(i * 12 + 1, ARGV[9 + i])
   replies[#replies + 1] = code
   replies[#replies + 1] = payload
 end

@@ -131,7 +131,7 @@ def test_update_sets_the_expiry_relative_to_engine_time(any_redis):
     assert 3590 <= any_redis.ttl(AGGREGATES) <= 3600
 
 
-NO_PROGRESS = "1|d|4000000000|100|||"  # day, name, expiry, pace, no season, no missions
+NO_PROGRESS = "1|d|4000000000|100||||"  # day, name, expiry, pace; no season, missions, limits
 NO_REWARDS = json.dumps(
     {
         "bonus": {"normal": {"logs": 1}, "milestone": {"steel": 1}, "every": 7},
@@ -153,6 +153,7 @@ def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
         keys.streak(player),
         keys.battle_pass(player, "s"),
         keys.pace(player, 1),
+        keys.player_rate_window(player, "exams"),
     ]
     shared = [
         1_795_600_000_000,

@@ -21,14 +21,21 @@ from engine import (
     wallet,
 )
 from engine.errors import InsufficientFundsError
+from engine.rules import RouteLimits
 from web import create_app
 
 
 @pytest.fixture
 def real_engine(real_redis, rules, clock):
-    """Many changes in one second are the point here, so rapid fire is allowed."""
+    """Many changes in one second are the point here: rapid fire and rate limits allow them."""
+    unlimited = RouteLimits(player="100000/second", address="100000/second")
     relaxed = dataclasses.replace(
-        rules, security=dataclasses.replace(rules.security, max_changes_per_second=100_000)
+        rules,
+        security=dataclasses.replace(
+            rules.security,
+            max_changes_per_second=100_000,
+            rate_limits={group: unlimited for group in rules.security.rate_limits},
+        ),
     )
     return Engine(redis=real_redis, rules=relaxed, clock=clock)
 
@@ -181,3 +188,114 @@ def test_a_mission_completes_once_under_concurrent_events(real_engine):
     paid = sorted(int(e.reason.rsplit(" ", 1)[1]) for e in entries if e.kind == "level_reward")
     assert paid == [level for level in (2, 3, 5, 10) if level <= state.level]
     assert paid  # the crowd reached level 2 at least
+
+
+# Retry storms: copies of one request are answered, never counted against the player ---
+
+
+def storm_app(real_redis, settings, clock):
+    """The app with the shipped rules: rapid fire, rate limits and blocks all on."""
+    return create_app(settings, redis_client=real_redis, clock=clock)
+
+
+def assert_nothing_held_against(app, player, admin_headers):
+    client = app.test_client()
+    events = client.get(
+        f"/v1/admin/security/events?player_id={player}", headers=admin_headers
+    ).get_json()
+    assert events == {"events": []}
+    flags = client.get(f"/v1/admin/players/{player}/flags", headers=admin_headers).get_json()
+    assert (flags["violations"], flags["in_window"], flags["blocked"]) == ({}, 0, None)
+
+
+def test_20_copies_of_one_purchase_sent_at_once_all_get_its_answer(
+    real_redis, settings, clock, server_headers, admin_headers
+):
+    app = storm_app(real_redis, settings, clock)
+    app.test_client().post(
+        "/v1/admin/players/storm/grants",
+        headers=admin_headers | {"Idempotency-Key": "funds"},
+        json={"resources": {"coins": 1000}, "reason": "funds"},
+    )
+    headers = server_headers | {"Idempotency-Key": "order-1", "X-Player-IP": "198.51.100.7"}
+
+    responses = run_together(
+        20,
+        lambda n: app.test_client().post(
+            "/v1/players/storm/purchases", headers=headers, json={"item": "steel", "quantity": 1}
+        ),
+    )
+
+    assert [r.status_code for r in responses] == [201] * 20
+    bodies = [r.get_json() for r in responses]
+    assert all(body == bodies[0] for body in bodies)
+    assert bodies[0]["cost"] == {"coins": 50}
+    assert bodies[0]["balances"]["steel"] == 1
+    replayed = [r.headers.get("Idempotent-Replayed") for r in responses]
+    assert sorted(replayed, key=str) == [None] + ["true"] * 19
+    assert_nothing_held_against(app, "storm", admin_headers)
+    entries = ledger_of(app.extensions["questboard.engine"], "storm")
+    assert [e.kind for e in entries].count("purchase") == 1
+
+
+def test_20_copies_of_one_login_sent_at_once_all_get_the_days_answer(
+    real_redis, settings, clock, server_headers, admin_headers
+):
+    app = storm_app(real_redis, settings, clock)
+    headers = server_headers | {"X-Player-IP": "198.51.100.7"}
+
+    responses = run_together(
+        20, lambda n: app.test_client().post("/v1/players/storm/login", headers=headers)
+    )
+
+    assert [r.status_code for r in responses] == [200] * 20
+    bodies = [r.get_json() for r in responses]
+    assert sum(body["claimed"] for body in bodies) == 1
+    assert {body["streak"] for body in bodies} == {1}
+    assert {body["progress"]["streak"] for body in bodies} == {1}
+    assert all(body["balances"] == bodies[0]["balances"] for body in bodies)
+    assert bodies[0]["balances"]["logs"] == 1
+    assert_nothing_held_against(app, "storm", admin_headers)
+    entries = ledger_of(app.extensions["questboard.engine"], "storm")
+    assert [e.kind for e in entries] == ["login_bonus"]
+
+
+def test_the_per_player_limit_holds_for_real_changes_across_workers(
+    real_redis, settings, clock, server_headers, admin_headers
+):
+    """Two apps on one Redis are two gunicorn workers: the limit is shared."""
+    workers = [storm_app(real_redis, settings, clock) for _ in range(2)]
+    for worker in workers:  # rapid fire is not the point here
+        engine = worker.extensions["questboard.engine"]
+        engine.rules = dataclasses.replace(
+            engine.rules,
+            security=dataclasses.replace(engine.rules.security, max_changes_per_second=1000),
+        )
+    workers[0].test_client().post(
+        "/v1/admin/players/storm/grants",
+        headers=admin_headers | {"Idempotency-Key": "funds"},
+        json={"resources": {"coins": 1000}, "reason": "funds"},
+    )
+
+    responses = run_together(
+        20,
+        lambda n: (
+            workers[n % 2]
+            .test_client()
+            .post(
+                "/v1/players/storm/purchases",
+                headers=server_headers | {"Idempotency-Key": f"order-{n}"},
+                json={"item": "logs", "quantity": 1},
+            )
+        ),
+    )
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 10 + [429] * 10  # purchases: 10 a minute per player
+    for response in responses:
+        if response.status_code == 429:
+            error = response.get_json()["error"]
+            assert (error["code"], error["details"]["scope"]) == ("rate_limited", "player")
+            assert 1 <= int(response.headers["Retry-After"]) <= 60
+    balances = wallet.balances(workers[0].extensions["questboard.engine"], "storm")
+    assert balances["logs"] == 10 + 1  # ten purchases and the day's login bonus

@@ -177,3 +177,84 @@ def test_oversized_and_malformed_bodies(client, admin_headers, path, body):
     broken = client.post(path, headers=admin_headers, data=b"{", content_type="application/json")
     assert broken.status_code == 400
     assert error_of(broken)["code"] == "validation_error"
+
+
+# What is never counted: replays and calls that change nothing -------------------------
+
+
+def with_limits(app, group, **limits):
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    tight = dataclasses.replace(security.rate_limits[group], **limits)
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(security, rate_limits={**security.rate_limits, group: tight}),
+    )
+
+
+def test_logins_of_a_claimed_day_are_never_counted_or_refused(
+    client, server_headers, admin_headers, limiter_time
+):
+    headers = server_headers | {"X-Player-IP": "198.51.100.1"}
+    first = client.post("/v1/players/alice/login", headers=headers)
+    assert (first.status_code, first.get_json()["claimed"]) == (200, True)
+    for _ in range(40):  # login: 30 a minute per player, 8 changes a second
+        again = client.post("/v1/players/alice/login", headers=headers)
+        assert again.status_code == 200
+        assert (again.get_json()["claimed"], again.get_json()["streak"]) == (False, 1)
+        assert again.get_json()["balances"] == first.get_json()["balances"]
+    events = client.get("/v1/admin/security/events", headers=admin_headers).get_json()
+    assert events == {"events": []}
+
+
+def test_replays_are_answered_past_the_limits_and_never_counted(
+    app, client, server_headers, admin_headers, limiter_time
+):
+    with_limits(app, "purchases", player="3/minute", address="4/minute")
+    for player in ("alice", "bob"):
+        client.post(
+            f"/v1/admin/players/{player}/grants",
+            headers=admin_headers | {"Idempotency-Key": "f"},
+            json={"resources": {"coins": 1000}, "reason": "funds"},
+        )
+
+    def buy(key, player="alice"):
+        limiter_time.advance(seconds=1)
+        return client.post(
+            f"/v1/players/{player}/purchases",
+            headers=server_headers | {"Idempotency-Key": key, "X-Player-IP": "198.51.100.1"},
+            json={"item": "logs", "quantity": 1},
+        )
+
+    first = buy("b-0")
+    for _ in range(5):  # replays before the limit is reached count nothing
+        assert buy("b-0").get_json() == first.get_json()
+    assert [buy(f"b-{n}").status_code for n in (1, 2)] == [201, 201]
+    over = buy("b-3")
+    assert (over.status_code, error_of(over)["details"]["scope"]) == (429, "player")
+    assert buy("c-0", player="bob").status_code == 201  # the refused one took no place
+    other = buy("c-1", player="bob")
+    assert (other.status_code, error_of(other)["details"]["scope"]) == (429, "address")
+    for n in range(3):  # past both limits, every replay still gets its first answer
+        replay = buy(f"b-{n}")
+        assert replay.status_code == 201
+        assert replay.headers["Idempotent-Replayed"] == "true"
+    wallet = client.get("/v1/players/alice/wallet", headers=admin_headers).get_json()
+    assert wallet["balances"]["logs"] == 3 + 1  # three purchases and the login bonus
+
+
+def test_an_exam_replay_is_answered_past_the_limit(app, client, server_headers, limiter_time):
+    with_limits(app, "exams", player="2/minute")
+    first = client.post("/v1/players/alice/exams", headers=server_headers, json=EXAM)
+    limiter_time.advance(seconds=1)
+    second = client.post(
+        "/v1/players/alice/exams", headers=server_headers, json=EXAM | {"exam_id": "e2"}
+    )
+    limiter_time.advance(seconds=1)
+    third = client.post(
+        "/v1/players/alice/exams", headers=server_headers, json=EXAM | {"exam_id": "e3"}
+    )
+    assert [r.status_code for r in (first, second, third)] == [201, 201, 429]
+    assert error_of(third)["code"] == "rate_limited"
+    replay = client.post("/v1/players/alice/exams", headers=server_headers, json=EXAM)
+    assert (replay.status_code, replay.get_json()) == (200, first.get_json())

@@ -87,6 +87,8 @@ def handle_engine_error(error: QuestboardError):
         response.headers["Retry-After"] = "1"
     if error.replayed:  # the recorded refusal of an earlier request with this key
         response.headers["Idempotent-Replayed"] = "true"
+    elif error.code == "rate_limited":
+        response.headers["Retry-After"] = str(error.details["retry_after"])
     return response
 
 

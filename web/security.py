@@ -10,9 +10,13 @@ Player bans and per-player limits apply to the player's own routes,
 read (`/v1/leaderboards/.../players/{player_id}`) the player is only looked at, so
 only the address checks apply, when the request carries `X-Player-IP`.
 
-Rate limits use the `limits` library's moving window on Redis (the engine's Redis),
-so they hold across gunicorn workers and web nodes. Each route group has a limit per
-player (the path's player id) and per player address, from the rules' `[security]`.
+Each route group has a limit per player (the path's player id) and per player address,
+from the rules' `[security]`; every window lives in the engine's Redis, so the limits
+hold across gunicorn workers and web nodes. The routes that change a player's state
+(purchases, ad rewards, login, exams) are limited by the engine, where the change is
+(engine.rate_limits): a replay or a login of a claimed day is never counted or refused
+there. Every other route is limited here, before its view, with the `limits` library's
+moving window.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from limits import parse
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from engine import bans, keys
+from engine import bans, keys, rate_limits
 from web.auth import ADMIN_PREFIX, PROTECTED_PREFIX
 from web.errors import ApiError
 from web.extensions import get_engine
@@ -88,6 +92,8 @@ def check_request(req: Request) -> None:
 
 def _rate_limit(engine, endpoint: str, player_id: str | None, address: str | None) -> None:
     group = ROUTE_GROUPS.get(endpoint, "default")
+    if group in rate_limits.STATE_CHANGING_GROUPS:
+        return  # the engine limits attempted changes only, after its replay check
     limits = engine.rules.security.limits_for(group)
     limiter: MovingWindowRateLimiter = current_app.extensions["questboard.limiter"]
     for scope, value, limit in (

@@ -5,16 +5,22 @@ The including script defines these locals first (and includes wallet before this
   STREAK   key: the player's streak hash (last_day, streak, best)
   SEASON   key: the player's battle-pass hash for the current season (xp, rewarded_level)
   PACE     key: the player's count of state changes in the current second
+  RATE     key: the player's moving rate-limit window of the event's route group
   CTX      the context, set with parse_context(text) after this include: day
            (ordinal), day_name, daily_expire_at (unix s), pace_limit, missions
-           [{id, event, target}], season {id, xp_per_level} (nil: no season). The text
-           is "day|day_name|expire_at|pace_limit|season id|xp per level|missions" with
-           missions "id:event:target;...": read with string patterns, no JSON decoding
+           [{id, event, target}], season {id, xp_per_level} (nil: no season), rates
+           {group: {count, window, text}} (the per-player rate limits, window in ms, text
+           as in the rules: "10/minute"). The text
+           is "day|day_name|expire_at|pace_limit|season id|xp per level|missions|rates"
+           with missions "id:event:target;..." and rates "group:count:window_ms:text;...":
+           read with string patterns, no JSON decoding
   REWARDS_JSON  what rewards pay, JSON, decoded on first use: bonus {normal,
            milestone, every}, missions {id: {xp, reward}}, levels {"<level>": reward},
            caps {kind: {resource: amount}} (daily earning caps)
 
-Provides parse_context(text), reset_progress(), too_fast(),
+Needs include rate (take_slot) before it.
+
+Provides parse_context(text), reset_progress(), over_rate(group, member), too_fast(),
 pay_reward(reward, kind, reason, ref), claim_bonus(),
 advance(event, amount), add_xp(amount), finish_day() and the `progress` table that
 tells the caller what happened, including `violations` of the earning caps.
@@ -24,15 +30,19 @@ local progress, daily_created
 local REWARDS
 
 local function parse_context(text)
-  local day, day_name, expire_at, pace, season, per_level, list =
-    string.match(text, '^(%d+)|([^|]+)|(%d+)|(%d+)|([^|]*)|(%d*)|(.*)$')
+  local day, day_name, expire_at, pace, season, per_level, list, rates =
+    string.match(text, '^(%d+)|([^|]+)|(%d+)|(%d+)|([^|]*)|(%d*)|([^|]*)|(.*)$')
   local parsed = {day = tonumber(day), day_name = day_name,
-    daily_expire_at = tonumber(expire_at), pace_limit = tonumber(pace), missions = {}}
+    daily_expire_at = tonumber(expire_at), pace_limit = tonumber(pace), missions = {},
+    rates = {}}
   if season ~= '' then
     parsed.season = {id = season, xp_per_level = tonumber(per_level)}
   end
   for id, event, target in string.gmatch(list, '([^:;]+):([^:;]+):(%d+)') do
     parsed.missions[#parsed.missions + 1] = {id = id, event = event, target = tonumber(target)}
+  end
+  for group, count, window, limit in string.gmatch(rates, '([^:;]+):(%d+):(%d+):([^:;]+)') do
+    parsed.rates[group] = {count = tonumber(count), window = tonumber(window), text = limit}
   end
   return parsed
 end
@@ -50,6 +60,24 @@ local function reset_progress()
   daily_created = false
 end
 reset_progress()
+
+-- The player's rate limit of the route group: count this attempted change in its moving
+-- window. Called after the replay and no-op checks, so only attempted changes count.
+-- Returns false, or the refusal's JSON (limit, scope, group, retry_after in seconds).
+local function over_rate(group, member)
+  local rate = CTX.rates[group]
+  if not rate then
+    return false
+  end
+  local now = tonumber(NOW)
+  local taken, wait = take_slot(RATE, now, rate.count, rate.window, NOW .. ':' .. member)
+  if taken then
+    return false
+  end
+  return string.format(
+    '{"limit":"%s","scope":"player","group":"%s","retry_after":%d}',
+    rate.text, group, math.max(1, math.ceil(wait / 1000)))
+end
 
 -- Rapid fire: count this state change in the current second; true when over the limit.
 local function too_fast()

@@ -1,0 +1,24 @@
+--[[ take_rate_slot: count one state change in a moving rate-limit window, if it fits.
+
+Used for the per-address limits of the state-changing routes (the per-player limits
+run inside the action's own script, after its replay check). The caller removes its
+member again (ZREM) when the change turns out to be a replay or a no-op.
+
+KEYS[1] window   sorted set  member -> ms of each change in the window
+
+ARGV[1] now      engine clock, ms
+ARGV[2] count    changes the window allows
+ARGV[3] window   ms
+ARGV[4] member   a token of this request
+
+Returns {1} when counted, {0, ms until a change leaves the window} when full.
+]]
+
+--- @include "rate"
+
+local taken, wait = take_slot(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
+  tonumber(ARGV[3]), ARGV[4])
+if taken then
+  return {1}
+end
+return {0, wait}
