@@ -189,6 +189,18 @@ def test_a_worker_killed_mid_persist_loses_and_doubles_nothing(
     assert sum(pending) == 0
 
 
+def _lines_until(process, prefix: str, most: int = 500) -> list[str]:
+    """The process's stdout lines up to the first that starts with `prefix`."""
+    lines = []
+    while len(lines) < most:
+        line = process.stdout.readline()
+        assert line, f"the process ended before saying {prefix!r}: {lines}"
+        lines.append(line.strip())
+        if line.startswith(prefix):
+            return lines
+    raise AssertionError(f"no line starting with {prefix!r} in {most}: {lines}")
+
+
 class _Entry:
     def __init__(self, player_id, transaction_id):
         self.player_id, self.transaction_id = player_id, transaction_id
@@ -287,3 +299,104 @@ def test_a_persist_job_killed_mid_run_is_taken_over_once_its_lock_expires(
     assert [(a["details"]["run_id"], a["details"]["error"]) for a in crashed] == [
         (dead.run_id, jobruns.CRASHED)
     ]
+
+
+WORKER_VICTIM = """
+import os, sys, time
+from datetime import datetime
+from redis import Redis
+from rq import Queue, Worker
+from config import Settings
+from engine import persistence
+from engine.clock import FixedClock
+from engine.runtime import build_engine
+from jobs import QUEUE, tasks
+
+read, acknowledge, acknowledged = persistence._read, persistence._acknowledge, []
+
+def small_batches(engine, consumer, batch_size, claim_idle_ms):
+    return read(engine, consumer, 64, claim_idle_ms)
+
+def acknowledge_three(engine, batch):
+    if len(acknowledged) == 3:  # in the work horse: the 4th batch is in SQL, not acknowledged
+        print("stuck", os.getpid(), flush=True)
+        time.sleep(3600)
+    acknowledge(engine, batch)
+    acknowledged.append(batch)
+
+persistence._read, persistence._acknowledge = small_batches, acknowledge_three
+clock = FixedClock(datetime.fromisoformat(sys.argv[1]))
+tasks._engine = lambda: build_engine(Settings.from_env(), clock=clock)
+connection = Redis.from_url(Settings.from_env().queue_redis_url)
+print("worker", os.getpid(), flush=True)
+Worker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=True)
+"""
+
+
+def test_killing_the_rq_work_horse_mid_persist_fails_that_run_and_the_next_takes_over(
+    durable_engine, real_redis, clock, caplog
+):
+    """A real RQ worker runs the queued persist job; its work horse is SIGKILLed while
+    the job holds SQL rows it has not acknowledged. Until the lock expires, an admin's
+    request joins the run; after, the next run takes over and drains exactly once."""
+    from rq import Queue
+
+    from engine import jobruns
+    from engine.job_lease import LOCK_TTL
+    from jobs import QUEUE, tasks
+
+    engine = durable_engine
+    for n in range(900):
+        grants.grant(engine, f"player-{n % 200}", {"coins": 1 + n % 5}, "load", f"g{n}")
+    expected = {(e.player_id, e.transaction_id) for e in _all_ledger(engine)}
+    queue = Queue(QUEUE, connection=real_redis)
+    queued = tasks.enqueue_once(queue, "persist")
+    started_at = clock.now()
+
+    env = dict(
+        os.environ,
+        REDIS_URL=real_redis_url(),
+        RQ_REDIS_URL=real_redis_url(),
+        DATABASE_URL=engine.database_url,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER_VICTIM, started_at.isoformat()],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    said = _lines_until(worker, "stuck")  # RQ logs to stdout too
+    worker_pid = int(next(line for line in said if line.startswith("worker ")).split()[1])
+    horse = int(said[-1].split()[1])
+    assert horse != worker_pid  # the job runs in RQ's forked work horse
+    assert tasks.enqueue_once(queue, "persist", engine=engine) == tasks.Enqueued(
+        queued.job_id, created=False
+    )
+    os.kill(horse, signal.SIGKILL)
+    assert worker.wait(timeout=60) == 0  # the worker saw its horse die, and finished
+    [dead] = jobruns.history(engine, "persist")
+    assert dead.status == "running"
+
+    clock.advance(seconds=9)
+    assert tasks.run_job("persist", engine=engine)["status"] == "skipped"
+    clock.set(started_at + LOCK_TTL)
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        taken_over = tasks.run_job("persist", engine=engine)
+        crashed = [
+            json.loads(r.getMessage()) for r in caplog.records if "job_crashed" in r.getMessage()
+        ]
+
+    assert taken_over["status"] == "succeeded"
+    with engine.sql.connect() as conn:
+        stored = conn.execute(
+            select(db.user_resource_logs.c.player_id, db.user_resource_logs.c.transaction_id)
+        ).all()
+        runs = dict(conn.execute(select(db.job_runs.c.run_id, db.job_runs.c.status)).all())
+    assert len(stored) == len(set(stored)) == 900
+    assert set(map(tuple, stored)) == expected
+    assert outbox_length(engine) == 0
+    assert runs == {dead.run_id: "failed", taken_over["run_id"]: "succeeded"}
+    assert [a["details"]["run_id"] for a in crashed] == [dead.run_id]
+    assert queue.fetch_job(queued.job_id).get_status() == "failed"
+    assert tasks.enqueue_once(queue, "persist", engine=engine).created  # not joined: dead
