@@ -4,22 +4,39 @@ Checking a request costs one round trip and a bounded amount of Redis work whate
 the number of bans: an address is looked up as the network it belongs to at every
 prefix length (33 for IPv4, 129 for IPv6) with one HMGET on the index of banned
 networks, so a /24 ban and a single-address ban are found the same way.
+
+A target (a normalised network, see engine.addresses, or a player id) has at most one
+ban in force: banning it again extends that ban. Overlapping bans (a /16, a /24 inside
+it, an address inside both) are separate targets, each enforced until it is itself
+lifted or expires.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from engine import keys
+from redis.client import Pipeline
+
+from engine import addresses, keys
+from engine.addresses import IpAddress, IpNetwork, limit_key, parse_address
 from engine.clock import from_ms, to_ms
 from engine.errors import InvalidInputError, NotFoundError
 from engine.runtime import Engine
 
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+__all__ = [
+    "Ban",
+    "active_ban",
+    "create",
+    "delete",
+    "limit_key",
+    "listing",
+    "parse_address",
+    "place",
+]
+
+RECORD_GRACE_MS = 86_400_000  # a ban's record outlives its expiry by a day
 
 
 @dataclass(frozen=True)
@@ -33,17 +50,10 @@ class Ban:
     created_by: str  # "admin" or "automatic"
 
 
-def parse_address(raw: str) -> IpAddress:
-    """An address as a client sent it; IPv4-mapped IPv6 becomes IPv4."""
-    address = ipaddress.ip_address(raw.strip())
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
-
-
 def parse_network(raw: str) -> IpNetwork:
+    """The network a ban means, normalised (see engine.addresses); 400 if it is none."""
     try:
-        return ipaddress.ip_network(raw.strip(), strict=False)
+        return addresses.parse_network(raw)
     except ValueError:
         raise InvalidInputError(
             f"{raw!r} is not an IP address or network.",
@@ -80,67 +90,134 @@ def create(
     expires_in_seconds: int | None = None,
     created_by: str = "admin",
 ) -> Ban:
+    """Ban a player or a network; the ban in force on that target if there is one."""
+    return place(engine, kind, target, reason, expires_in_seconds, created_by)[0]
+
+
+def place(
+    engine: Engine,
+    kind: str,
+    target: str,
+    reason: str,
+    expires_in_seconds: int | None = None,
+    created_by: str = "admin",
+) -> tuple[Ban, bool]:
+    """Ban a target, or extend the ban already in force on it; True if the ban is new.
+
+    A target has at most one ban in force, so lifting a ban always lifts what it
+    enforced, and a repeated request (a retry, a second admin) never makes a second
+    ban. A repeat takes the later expiry (none: permanent), the new reason and the new
+    creator, and keeps the first ban's id and creation time. Atomic: the index entry
+    is watched, so two requests at once make one ban.
+
+    Raises InvalidInputError for an ip target that is not an address or a network.
+    """
     now = engine.clock.now()
-    expires_at = now + timedelta(seconds=expires_in_seconds) if expires_in_seconds else None
+    now_ms = to_ms(now)
+    expires_ms = to_ms(now + timedelta(seconds=expires_in_seconds)) if expires_in_seconds else 0
     if kind == "ip":
         network = parse_network(target)
         target, index, field = str(network), keys.ip_bans(), network_field(network)
     else:
         index, field = keys.player_bans(), target
-    ban = Ban(
-        ban_id=f"ban_{secrets.token_hex(8)}",
-        kind=kind,
-        target=target,
+
+    def attempt(pipe: Pipeline) -> tuple[Ban, bool]:
+        current = _entry_in_force(pipe.hget(index, field), now_ms)
+        existing = None
+        if current is not None:
+            pipe.watch(keys.ban(current[0]))
+            existing = _decode(current[0], pipe.hgetall(keys.ban(current[0])))
+        pipe.multi()
+        if existing is not None:
+            ban = _extended(existing, reason, expires_ms, created_by)
+            record = keys.ban(ban.ban_id)
+            pipe.hset(
+                record,
+                mapping={"reason": reason, "expires_at": _ms(ban), "created_by": created_by},
+            )
+        else:
+            ban = Ban(
+                ban_id=f"ban_{secrets.token_hex(8)}",
+                kind=kind,
+                target=target,
+                reason=reason,
+                created_at=now,
+                expires_at=from_ms(expires_ms) if expires_ms else None,
+                created_by=created_by,
+            )
+            record = keys.ban(ban.ban_id)
+            pipe.hset(
+                record,
+                mapping={
+                    "kind": kind,
+                    "target": target,
+                    "reason": reason,
+                    "created_at": now_ms,
+                    "expires_at": expires_ms,
+                    "created_by": created_by,
+                    "field": field,
+                },
+            )
+            pipe.zadd(keys.bans_index(), {ban.ban_id: now_ms})
+        if _ms(ban):
+            # Expiry itself is checked in engine time; the record is kept a day longer.
+            pipe.pexpire(record, _ms(ban) - now_ms + RECORD_GRACE_MS)
+        else:
+            pipe.persist(record)
+        pipe.hset(index, field, f"{ban.ban_id}|{_ms(ban)}")
+        return ban, existing is None
+
+    return engine.redis.transaction(attempt, index, value_from_callable=True)
+
+
+def _ms(ban: Ban) -> int:
+    """The ban's expiry in ms, 0 for never (as stored)."""
+    return to_ms(ban.expires_at) if ban.expires_at else 0
+
+
+def _extended(ban: Ban, reason: str, expires_ms: int, created_by: str) -> Ban:
+    """`ban` after a repeat: the later expiry (never is the latest), the new reason."""
+    later = 0 if expires_ms == 0 or _ms(ban) == 0 else max(expires_ms, _ms(ban))
+    return replace(
+        ban,
         reason=reason,
-        created_at=now,
-        expires_at=expires_at,
+        expires_at=from_ms(later) if later else None,
         created_by=created_by,
     )
-    expires_ms = to_ms(expires_at) if expires_at else 0
-    pipe = engine.redis.pipeline(transaction=True)
-    pipe.hset(
-        keys.ban(ban.ban_id),
-        mapping={
-            "kind": kind,
-            "target": target,
-            "reason": reason,
-            "created_at": to_ms(now),
-            "expires_at": expires_ms,
-            "created_by": created_by,
-            "field": field,
-        },
+
+
+def _entry_in_force(entry: bytes | None, now_ms: int) -> tuple[str, int] | None:
+    """(ban id, expires ms) of an index entry, if the ban has not expired."""
+    if entry is None:
+        return None
+    ban_id, expires = entry.decode().split("|")
+    if int(expires) == 0 or int(expires) > now_ms:
+        return ban_id, int(expires)
+    return None
+
+
+def _decode(ban_id: str, raw: dict[bytes, bytes]) -> Ban | None:
+    if not raw:
+        return None
+    record = {k.decode(): v.decode() for k, v in raw.items()}
+    expires = int(record["expires_at"])
+    return Ban(
+        ban_id=ban_id,
+        kind=record["kind"],
+        target=record["target"],
+        reason=record["reason"],
+        created_at=from_ms(int(record["created_at"])),
+        expires_at=from_ms(expires) if expires else None,
+        created_by=record["created_by"],
     )
-    if expires_in_seconds:
-        # The record outlives the ban by a day; expiry itself is checked in engine time.
-        pipe.expire(keys.ban(ban.ban_id), expires_in_seconds + 86_400)
-    pipe.hset(index, field, f"{ban.ban_id}|{expires_ms}")
-    pipe.zadd(keys.bans_index(), {ban.ban_id: to_ms(now)})
-    pipe.execute()
-    return ban
 
 
 def _load(engine: Engine, ban_ids: list[str]) -> list[Ban]:
     pipe = engine.redis.pipeline(transaction=False)
     for ban_id in ban_ids:
         pipe.hgetall(keys.ban(ban_id))
-    found = []
-    for ban_id, raw in zip(ban_ids, pipe.execute(), strict=True):
-        if not raw:
-            continue
-        record = {k.decode(): v.decode() for k, v in raw.items()}
-        expires = int(record["expires_at"])
-        found.append(
-            Ban(
-                ban_id=ban_id,
-                kind=record["kind"],
-                target=record["target"],
-                reason=record["reason"],
-                created_at=from_ms(int(record["created_at"])),
-                expires_at=from_ms(expires) if expires else None,
-                created_by=record["created_by"],
-            )
-        )
-    return found
+    found = [_decode(ban_id, raw) for ban_id, raw in zip(ban_ids, pipe.execute(), strict=True)]
+    return [ban for ban in found if ban is not None]
 
 
 def listing(engine: Engine, kind: str) -> list[Ban]:
@@ -155,18 +232,26 @@ def listing(engine: Engine, kind: str) -> list[Ban]:
 
 
 def delete(engine: Engine, kind: str, ban_id: str) -> None:
-    """Lift a ban. Raises NotFoundError if there is no such ban of that kind."""
-    raw = engine.redis.hmget(keys.ban(ban_id), "kind", "field")
-    if raw[0] is None or raw[0].decode() != kind:
-        raise NotFoundError(f"There is no {kind} ban {ban_id}.", {"ban_id": ban_id})
+    """Lift a ban. Raises NotFoundError if there is no such ban of that kind.
+
+    Atomic with `place`: the record and the index are watched, so a repeat of the ban
+    arriving meanwhile either extends it before it is lifted or makes a new one after.
+    """
+    record = keys.ban(ban_id)
     index = keys.ip_bans() if kind == "ip" else keys.player_bans()
-    pipe = engine.redis.pipeline(transaction=True)
-    pipe.delete(keys.ban(ban_id))
-    pipe.zrem(keys.bans_index(), ban_id)
-    pipe.hget(index, raw[1])
-    _, _, current = pipe.execute()
-    if current is not None and current.decode().split("|")[0] == ban_id:
-        engine.redis.hdel(index, raw[1])
+
+    def attempt(pipe: Pipeline) -> None:
+        stored_kind, field = pipe.hmget(record, "kind", "field")
+        if stored_kind is None or stored_kind.decode() != kind:
+            raise NotFoundError(f"There is no {kind} ban {ban_id}.", {"ban_id": ban_id})
+        current = pipe.hget(index, field)
+        pipe.multi()
+        pipe.delete(record)
+        pipe.zrem(keys.bans_index(), ban_id)
+        if current is not None and current.decode().split("|")[0] == ban_id:
+            pipe.hdel(index, field)
+
+    engine.redis.transaction(attempt, record, index)
 
 
 def active_ban(engine: Engine, player_id: str | None, address: IpAddress | None) -> Ban | None:
@@ -186,11 +271,9 @@ def active_ban(engine: Engine, player_id: str | None, address: IpAddress | None)
         entries.extend(replies.pop(0))
     now_ms = to_ms(engine.clock.now())
     for entry in entries:
-        if entry is None:
-            continue
-        ban_id, expires = entry.decode().split("|")
-        if int(expires) == 0 or int(expires) > now_ms:
-            found = _load(engine, [ban_id])
+        in_force = _entry_in_force(entry, now_ms)
+        if in_force is not None:
+            found = _load(engine, [in_force[0]])
             if found:
                 return found[0]
     return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.conftest import error_of
@@ -129,3 +131,275 @@ def test_a_malformed_player_address_is_400(client, server_headers, address):
 )
 def test_bad_ban_requests_are_400(client, admin_headers, body):
     assert client.post("/v1/admin/bans", headers=admin_headers, json=body).status_code == 400
+
+
+# One ban per target; overlapping bans ------------------------------------------------
+
+
+def listed_bans(client, admin_headers, kind="bans"):
+    response = client.get(f"/v1/admin/{kind}", headers=admin_headers)
+    assert response.status_code == 200
+    return response.get_json()["bans"]
+
+
+def lift(client, admin_headers, ban_id, kind="bans"):
+    response = client.delete(f"/v1/admin/{kind}/{ban_id}", headers=admin_headers)
+    assert response.status_code == 204
+
+
+def test_banning_a_banned_range_again_returns_that_ban_extended(
+    client, server_headers, admin_headers, clock
+):
+    first = ban_ip(client, admin_headers, "192.0.2.0/24", expires_in_seconds=600)
+    clock.advance(seconds=10)
+    again = client.post(
+        "/v1/admin/bans",
+        headers=admin_headers,
+        json={"ip": "192.0.2.0/24", "reason": "abuse, again", "expires_in_seconds": 3600},
+    )
+    assert again.status_code == 200
+    extended = first | {"reason": "abuse, again", "expires_at": "2026-11-25T13:00:10+00:00"}
+    assert again.get_json() == extended
+    assert listed_bans(client, admin_headers) == [extended]
+    # An earlier expiry never shortens the ban; no expiry makes it permanent.
+    shorter = client.post(
+        "/v1/admin/bans",
+        headers=admin_headers,
+        json={"ip": "192.0.2.0/24", "reason": "third", "expires_in_seconds": 60},
+    )
+    assert shorter.status_code == 200
+    assert shorter.get_json() == extended | {"reason": "third"}
+    clock.advance(seconds=3000)
+    assert wallet(client, server_headers, address="192.0.2.5").status_code == 403
+    permanent = client.post(
+        "/v1/admin/bans", headers=admin_headers, json={"ip": "192.0.2.0/24", "reason": "for good"}
+    )
+    assert permanent.status_code == 200
+    assert permanent.get_json() == extended | {"reason": "for good", "expires_at": None}
+    clock.advance(days=400)
+    assert wallet(client, server_headers, address="192.0.2.5").status_code == 403
+    # Lifting it lifts it: nothing listed stays behind, nothing unlisted stays enforced.
+    lift(client, admin_headers, first["id"])
+    assert listed_bans(client, admin_headers) == []
+    assert wallet(client, server_headers, address="192.0.2.5").status_code == 200
+
+
+def test_an_expired_ban_is_replaced_by_a_new_one(client, server_headers, admin_headers, clock):
+    first = ban_ip(client, admin_headers, "192.0.2.0/24", expires_in_seconds=60)
+    clock.advance(seconds=61)
+    second = ban_ip(client, admin_headers, "192.0.2.0/24")  # 201: a new ban
+    assert second["id"] != first["id"]
+    assert listed_bans(client, admin_headers) == [second]
+    lift(client, admin_headers, second["id"])
+    assert wallet(client, server_headers, address="192.0.2.5").status_code == 200
+
+
+def test_banning_a_banned_player_again_returns_that_ban(client, server_headers, admin_headers):
+    body = {"player_id": "mallory", "reason": "bot", "expires_in_seconds": 60}
+    first = client.post("/v1/admin/player-bans", headers=admin_headers, json=body)
+    assert first.status_code == 201
+    again = client.post("/v1/admin/player-bans", headers=admin_headers, json=body)
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert listed_bans(client, admin_headers, "player-bans") == [first.get_json()]
+    lift(client, admin_headers, first.get_json()["id"], "player-bans")
+    assert client.get("/v1/players/mallory/wallet", headers=server_headers).status_code == 200
+
+
+def test_overlapping_bans_are_each_enforced_until_each_is_lifted(
+    client, server_headers, admin_headers, clock
+):
+    wide = ban_ip(client, admin_headers, "192.0.0.0/16")
+    clock.advance(seconds=1)
+    narrow = ban_ip(client, admin_headers, "192.0.2.0/24")
+    clock.advance(seconds=1)
+    single = ban_ip(client, admin_headers, "192.0.2.5", expires_in_seconds=60)
+    assert listed_bans(client, admin_headers) == [single, narrow, wide]
+
+    def banned_by() -> str | None:
+        response = wallet(client, server_headers, address="192.0.2.5")
+        if response.status_code == 200:
+            return None
+        assert response.status_code == 403
+        return error_of(response)["details"]["ban_id"]
+
+    assert banned_by() in {wide["id"], narrow["id"], single["id"]}
+    lift(client, admin_headers, narrow["id"])
+    assert banned_by() in {wide["id"], single["id"]}
+    clock.advance(seconds=61)  # the single-address ban expires
+    assert banned_by() == wide["id"]
+    assert listed_bans(client, admin_headers) == [wide]
+    lift(client, admin_headers, wide["id"])
+    assert banned_by() is None
+    assert listed_bans(client, admin_headers) == []
+
+
+def test_lifting_one_of_overlapping_bans_keeps_the_others(client, server_headers, admin_headers):
+    single = ban_ip(client, admin_headers, "192.0.2.5")
+    narrow = ban_ip(client, admin_headers, "192.0.2.0/24")
+    lift(client, admin_headers, single["id"])
+    assert wallet(client, server_headers, address="192.0.2.5").status_code == 403
+    assert wallet(client, server_headers, address="192.0.2.77").status_code == 403
+    lift(client, admin_headers, narrow["id"])
+    assert wallet(client, server_headers, address="192.0.2.5").status_code == 200
+
+
+# Addresses in other forms are the address they carry ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "192.0.2.5",
+        "::ffff:192.0.2.5",  # IPv4-mapped
+        "::ffff:c000:205",
+        "::192.0.2.5",  # IPv4-compatible
+        "64:ff9b::c000:205",  # NAT64, well-known prefix
+        "64:ff9b::192.0.2.5",
+        "2002:c000:205::1",  # 6to4: the site 192.0.2.5
+        "2002:c000:205:7:8:9:a:b",
+        " 192.0.2.5 ",
+    ],
+)
+def test_a_banned_ipv4_address_is_refused_in_every_form(
+    client, server_headers, admin_headers, address
+):
+    ban = ban_ip(client, admin_headers, "192.0.2.5")
+    response = wallet(client, server_headers, address=address)
+    assert response.status_code == 403
+    assert error_of(response)["details"]["ban_id"] == ban["id"]
+    assert wallet(client, server_headers, address="::ffff:192.0.2.6").status_code == 200
+    assert wallet(client, server_headers, address="2002:c000:206::1").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("::ffff:192.0.2.0/120", "192.0.2.0/24"),
+        ("::ffff:192.0.2.5", "192.0.2.5/32"),
+        ("::192.0.2.0/120", "192.0.2.0/24"),
+        ("64:ff9b::c000:200/120", "192.0.2.0/24"),
+        ("2002:c000:200::/40", "192.0.2.0/24"),
+        ("2002:c000:205::/48", "192.0.2.5/32"),
+        ("2002:c000:205:1::/64", "192.0.2.5/32"),  # a part of a 6to4 site is its address
+        ("fe80::1%eth0", "fe80::1/128"),
+        ("fe80::%3/64", "fe80::/64"),
+        ("::1", "::1/128"),  # the IPv6 loopback, not 0.0.0.1
+    ],
+)
+def test_a_ban_given_in_another_form_is_stored_as_the_network_it_means(
+    client, admin_headers, given, stored
+):
+    assert ban_ip(client, admin_headers, given)["target"] == stored
+
+
+def test_the_same_address_banned_in_two_forms_is_one_ban(client, admin_headers):
+    first = ban_ip(client, admin_headers, "192.0.2.0/24")
+    again = client.post(
+        "/v1/admin/bans",
+        headers=admin_headers,
+        json={"ip": "::ffff:192.0.2.0/120", "reason": "abuse"},
+    )
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first["id"]
+
+
+def test_a_zone_id_does_not_escape_an_address_ban(client, server_headers, admin_headers):
+    ban_ip(client, admin_headers, "fe80::7")
+    for zone in ("1", "eth0", "999"):
+        assert wallet(client, server_headers, address=f"fe80::7%{zone}").status_code == 403
+
+
+# The per-address rate limit -----------------------------------------------------------
+
+
+@pytest.fixture
+def three_reads_a_minute_per_address(app, monkeypatch, clock):
+    """Reads (the default group) limited to 3 a minute per address, on the test clock."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    import limits.storage.redis as limits_redis
+
+    from web import security as web_security
+
+    fake = SimpleNamespace(time=lambda: clock.now().timestamp())
+    monkeypatch.setattr(limits_redis, "time", fake)
+    monkeypatch.setattr(web_security, "time", fake)
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    tight = dataclasses.replace(security.rate_limits["default"], address="3/minute")
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(
+            security, rate_limits={**security.rate_limits, "default": tight}
+        ),
+    )
+
+
+def reads(client, server_headers, clock, addresses) -> list[int]:
+    """One wallet read per address, each by another player, a second apart."""
+    codes = []
+    for n, address in enumerate(addresses):
+        clock.advance(seconds=1)
+        response = client.get(
+            f"/v1/players/p{n}/wallet", headers=server_headers | {"X-Player-IP": address}
+        )
+        codes.append(response.status_code)
+    return codes
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        [f"fe80::7%{zone}" for zone in ("1", "2", "eth0", "eth1")],
+        ["192.0.2.5", "::ffff:192.0.2.5", "64:ff9b::c000:205", "2002:c000:205::1"],
+        # Privacy addresses rotate within the /64 a network gives each host or home.
+        [f"2001:db8:1:2:{n}::{n}" for n in range(1, 5)],
+    ],
+)
+def test_one_address_in_many_forms_shares_one_limit(
+    client, server_headers, clock, three_reads_a_minute_per_address, addresses
+):
+    assert reads(client, server_headers, clock, addresses) == [200, 200, 200, 429]
+
+
+def test_addresses_of_other_64s_have_limits_of_their_own(
+    client, server_headers, clock, three_reads_a_minute_per_address
+):
+    addresses = ["2001:db8:1:2::1"] * 3 + ["2001:db8:1:3::1", "2001:db8:1:2::9"]
+    assert reads(client, server_headers, clock, addresses) == [200, 200, 200, 200, 429]
+
+
+# Player ids ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("player_id", ["bob\n", "bob ", "bo/b", "", "b" * 65])
+def test_a_ban_for_a_malformed_player_id_is_400(client, admin_headers, player_id):
+    response = client.post(
+        "/v1/admin/player-bans",
+        headers=admin_headers,
+        json={"player_id": player_id, "reason": "bot"},
+    )
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "validation_error"
+    assert list(error["details"]) == ["player_id"]
+    assert listed_bans(client, admin_headers, "player-bans") == []
+
+
+def test_the_same_ban_sent_at_once_from_many_threads_is_one_ban(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine import bans
+
+    def ban(n: int) -> str:
+        return bans.create(engine, "ip", "192.0.2.0/24", f"abuse {n}", 60 * (n + 1)).ban_id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ban_ids = set(pool.map(ban, range(16)))
+    assert len(ban_ids) == 1
+    [listed] = bans.listing(engine, "ip")
+    assert listed.expires_at == engine.clock.now() + timedelta(seconds=60 * 16)
+    bans.delete(engine, "ip", listed.ban_id)
+    assert bans.active_ban(engine, None, bans.parse_address("192.0.2.5")) is None

@@ -53,12 +53,18 @@ class BanPathSchema(ma.Schema):
     ban_id = ma.fields.String(required=True, validate=Pattern(BAN_ID))
 
 
+def _placed(ban: bans.Ban, created: bool) -> tuple[bans.Ban, int]:
+    """201 for a new ban; 200 for the ban already in force on the target, extended."""
+    return ban, 201 if created else 200
+
+
 @blp.route("/bans", methods=["POST"])
 @blp.arguments(IpBanRequestSchema())
 @blp.response(201, BanSchema())
+@blp.alt_response(200, schema=BanSchema(), description="The target's ban, extended.")
 def create_ip_ban(body: dict):
-    return bans.create(
-        get_engine(), "ip", body["ip"], body["reason"], body.get("expires_in_seconds")
+    return _placed(
+        *bans.place(get_engine(), "ip", body["ip"], body["reason"], body.get("expires_in_seconds"))
     )
 
 
@@ -78,9 +84,16 @@ def delete_ip_ban(ban_id: str):
 @blp.route("/player-bans", methods=["POST"])
 @blp.arguments(PlayerBanRequestSchema())
 @blp.response(201, BanSchema())
+@blp.alt_response(200, schema=BanSchema(), description="The player's ban, extended.")
 def create_player_ban(body: dict):
-    return bans.create(
-        get_engine(), "player", body["player_id"], body["reason"], body.get("expires_in_seconds")
+    return _placed(
+        *bans.place(
+            get_engine(),
+            "player",
+            body["player_id"],
+            body["reason"],
+            body.get("expires_in_seconds"),
+        )
     )
 
 

@@ -87,7 +87,8 @@ def check_request(req: Request) -> None:
                 "expires_at": ban.expires_at.isoformat() if ban.expires_at else None,
             },
         )
-    _rate_limit(engine, req.endpoint or "", player_id, g.get("player_address"))
+    limit_key = bans.limit_key(address) if address is not None else None  # IPv6: its /64
+    _rate_limit(engine, req.endpoint or "", player_id, limit_key)
 
 
 def _rate_limit(engine, endpoint: str, player_id: str | None, address: str | None) -> None:
