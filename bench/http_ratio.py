@@ -22,6 +22,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from statistics import median
@@ -31,7 +32,7 @@ import redis
 from bench import http_routes, player_day_memory, redis_lease, wrk
 from bench.http_routes import BARE_FLASK, FLASK_REDIS, ROUTES, CommandCount, Route
 from bench.report import table, write_section
-from bench.server import SERVERS, server_command, start_server
+from bench.server import SERVERS, launch_server, server_command, wait_until_serving
 
 SECTION = "http"
 
@@ -96,11 +97,15 @@ def measure_server(
     """Every route on `server`: rounds at full speed (interleaved), then paced at half."""
     processes: dict[str, tuple[subprocess.Popen, int]] = {}
     runs = {route.name: RouteRun(requests=WARM_UP_REQUESTS) for route in routes}
+    started = time.monotonic()
     try:
-        for app in dict.fromkeys(route.app for route in routes):
-            processes[app] = start_server(
+        for app in dict.fromkeys(route.app for route in routes):  # all start at once
+            processes[app] = launch_server(
                 server, url, load.workers, http_routes.APPS[app], load.threads
             )
+        for process, port in processes.values():
+            wait_until_serving(process, port)
+        print(f"{server}: serving after {time.monotonic() - started:.0f} s", flush=True)
         for route in routes:
             runs[route.name].non_2xx += warm_up(processes[route.app][1], route, load.players)
         for _ in range(load.rounds):
@@ -111,6 +116,7 @@ def measure_server(
                 run.requests += result.requests
                 run.non_2xx += result.non_2xx
                 run.socket_errors += result.socket_errors
+        print(f"{server}: rounds done after {time.monotonic() - started:.0f} s", flush=True)
         for route in routes:
             run = runs[route.name]
             run.paced = wrk.run(
@@ -247,7 +253,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="gthread and granian")
     parser.add_argument("--seconds", type=int, default=2, help="a route a round, full speed")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--latency-seconds", type=int, default=3)
+    parser.add_argument("--latency-seconds", type=int, default=2)
     parser.add_argument("--players", type=int, default=2000)
     parser.add_argument("--memory-players", type=int, default=1000, help="0: skip")
     parser.add_argument(
@@ -279,7 +285,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Redis database {database} leased; {command}", flush=True)
     try:
         client.flushdb()
+        started = time.monotonic()
         http_routes.seed_players(url, load.players)
+        print(f"{load.players} players seeded in {time.monotonic() - started:.0f} s", flush=True)
         apps = http_routes.in_process_apps(url)
         counts = {
             route.name: http_routes.count_commands(apps, route, load.players) for route in ROUTES
@@ -289,7 +297,9 @@ def main(argv: list[str] | None = None) -> None:
             runs = measure_server(server, url, ROUTES, load)
             tables[server] = table(SERVER_COLUMNS, server_rows(runs, counts))
             print(f"\n{server}\n{tables[server]}", flush=True)
+        started = time.monotonic()
         memory = memory_table(url, args.memory_players) if args.memory_players else None
+        print(f"player-days weighed in {time.monotonic() - started:.0f} s", flush=True)
         body = report(command, load, tables, commands_table(counts), memory)
         print("\n" + body)
         if not args.no_write:

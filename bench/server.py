@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -64,10 +65,10 @@ def server_command(server: str, port: int, workers: int, app: str, threads: int 
     return [*command, app]
 
 
-def start_server(
+def launch_server(
     server: str, url: str, workers: int, app: str = "web:create_app()", threads: int = 4
 ) -> tuple[subprocess.Popen, int]:
-    """`app` served by `server` on a free port, once it accepts connections."""
+    """`app` being started by `server` on a free port (see `wait_until_serving`)."""
     port = free_port()
     env = dict(
         os.environ,
@@ -79,13 +80,27 @@ def start_server(
     process = subprocess.Popen(
         server_command(server, port, workers, app, threads), cwd=ROOT, env=env
     )
-    deadline = time.monotonic() + 60
+    return process, port
+
+
+def wait_until_serving(process: subprocess.Popen, port: int, seconds: float = 60) -> None:
+    """Return once a worker answers; kill the server if none does in time."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
         if _answers_http(port):
-            return process, port
+            return
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"{server} serving {app} did not start")
+    raise RuntimeError(f"{shlex.join(map(str, process.args))} did not start")
+
+
+def start_server(
+    server: str, url: str, workers: int, app: str = "web:create_app()", threads: int = 4
+) -> tuple[subprocess.Popen, int]:
+    """`app` served by `server` on a free port, once a worker answers."""
+    process, port = launch_server(server, url, workers, app, threads)
+    wait_until_serving(process, port)
+    return process, port
 
 
 def _answers_http(port: int) -> bool:
