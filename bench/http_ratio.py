@@ -177,6 +177,7 @@ MEMORY_COLUMNS = [
     "key family",
     "keys",
     "expired before weighed",
+    "bytes a key",
     "bytes per player after the day",
     "of which the day added",
 ]
@@ -187,8 +188,10 @@ def memory_table(url: str, players: int) -> str:
     client.flushdb()
     funded, after = player_day_memory.play_day(url, players)
     rows = [
-        [name, keys, expired, f"{held:,.0f}", f"{added:,.0f}"]
-        for name, keys, expired, held, added in player_day_memory.rows(funded, after, players)
+        [name, keys, expired, f"{per_key:,.0f}", f"{held:,.0f}", f"{added:,.0f}"]
+        for name, keys, expired, per_key, held, added in player_day_memory.rows(
+            funded, after, players
+        )
     ]
     return table(MEMORY_COLUMNS, rows)
 
@@ -216,8 +219,9 @@ def report(
         f"threads a worker), access logs off. {load.players:,} players funded and on this "
         "week's boards, the rules opened for load (rate limits, rapid fire: bench/server.py). "
         "Redis commands are counted on the client, in-process (a script call counts as one). "
-        "The service's requests carry no X-Player-IP. Ratios compare rows of one table: a "
-        "ratio of 0.25 is a route serving a quarter of the requests of the floor.\n",
+        "The service's requests carry no X-Player-IP. wrk, Redis and the servers share the "
+        "machine's cores. Ratios compare rows of one table: a ratio of 0.25 is a route "
+        "serving a quarter of the requests of the floor.\n",
     ]
     for server, body in tables.items():
         sections += [f"### {server}\n", f"`{server_line(server, load)}`\n", body + "\n"]
@@ -229,8 +233,9 @@ def report(
             "shipped rules and an X-Player-IP: a login, 3 exams (3 categories), 2 "
             "purchases. `MEMORY USAGE key SAMPLES 0` of every key, grouped by family; "
             "rate-limit windows (1 minute) and rapid-fire counters (2 s) are weighed while "
-            "alive, and a key that expired between SCAN and MEMORY USAGE is counted as "
-            "expired, not as zero bytes.\n",
+            "alive (their bytes a key are what each costs while it lives), and a key that "
+            "expired between SCAN and MEMORY USAGE is counted as expired, not as zero "
+            "bytes. The grant's own records are in the first figure, not in the second.\n",
             memory + "\n",
         ]
     return "\n".join(sections)

@@ -141,23 +141,23 @@ def _play(http, player_id: str, number: int) -> None:
 
 
 def rows(funded: dict[str, Family], after: dict[str, Family], players: int) -> list[list]:
-    """[family, keys, expired, bytes/player after the day, bytes/player the day added]
-    per family, largest first, and the total."""
+    """[family, keys, expired, bytes a key, bytes a player after the day, bytes a player
+    the day added] per family, largest first, and the total. Bytes a key tell what a
+    short-lived family (rate-limit windows, rapid-fire counters) costs while alive."""
     table = []
     names = sorted(set(after) | set(funded), key=lambda name: -after.get(name, Family()).bytes)
     for name in names:
         family, before = after.get(name, Family()), funded.get(name, Family())
-        added = family.bytes - before.bytes
-        table.append([name, family.keys, family.expired, family.bytes / players, added / players])
-    total_after = sum(family.bytes for family in after.values())
-    total_funded = sum(family.bytes for family in funded.values())
-    table.append(
-        [
-            "total",
-            sum(family.keys for family in after.values()),
-            sum(family.expired for family in after.values()),
-            total_after / players,
-            (total_after - total_funded) / players,
-        ]
-    )
-    return table
+        table.append(_row(name, family, before, players))
+    total = Family(*(sum(getattr(f, part) for f in after.values()) for part in _PARTS))
+    before = Family(*(sum(getattr(f, part) for f in funded.values()) for part in _PARTS))
+    return [*table, _row("total", total, before, players)]
+
+
+_PARTS = ("keys", "bytes", "expired")
+
+
+def _row(name: str, family: Family, before: Family, players: int) -> list:
+    per_key = family.bytes / family.keys if family.keys else 0
+    added = family.bytes - before.bytes
+    return [name, family.keys, family.expired, per_key, family.bytes / players, added / players]

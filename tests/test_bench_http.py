@@ -182,11 +182,22 @@ def test_a_player_day_leaves_its_keys_and_the_rows_add_up(real_redis):
     assert after["idempotency records"].keys == 3 + 3 * 2  # the grant and two purchases
     assert after["exam replay records"].keys == 3 * 3
     rows = player_day_memory.rows(funded, after, 3)
+    [wallet] = [row for row in rows if row[0] == "wallet"]
+    wallets = after["wallet"]
+    assert wallet == [
+        "wallet",
+        3,
+        0,
+        wallets.bytes / 3,  # bytes a key
+        wallets.bytes / 3,  # bytes a player
+        (wallets.bytes - funded["wallet"].bytes) / 3,
+    ]
     total = rows[-1]
-    assert total[0] == "total"
-    assert total[1] == sum(family.keys for family in after.values())
-    assert total[3] == sum(family.bytes for family in after.values()) / 3
-    assert total[4] == total[3] - sum(family.bytes for family in funded.values()) / 3
+    keys_after = sum(family.keys for family in after.values())
+    bytes_after = sum(family.bytes for family in after.values())
+    assert total[:4] == ["total", keys_after, 0, bytes_after / keys_after]
+    assert total[4] == bytes_after / 3
+    assert total[5] == total[4] - sum(family.bytes for family in funded.values()) / 3
 
 
 def test_a_lease_takes_the_highest_free_database_and_releases_only_its_own():
