@@ -17,7 +17,15 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Admin commands on the same settings as `make run` (its embedded Redis and SQLite).
+migrate: $(STAMP)
+	$(BIN)/questboard migrate
+
+shell: $(STAMP)
+	$(BIN)/questboard shell
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.economy

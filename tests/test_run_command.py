@@ -314,3 +314,32 @@ def test_a_bad_rules_file_stops_start_up_naming_the_field(tmp_path):
     assert result.returncode != 0
     assert "catalog.steel.price.coins: must be between" in result.stderr
     assert not (tmp_path / "var").exists()
+
+
+def make_dry_run(target: str) -> list[str]:
+    """The commands `make <target>` would run (the venv taken as built)."""
+    result = subprocess.run(
+        ["make", "--dry-run", "--old-file=.venv/.installed", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_make_test_checks_lint_and_formatting_before_the_suite():
+    assert make_dry_run("test") == [
+        ".venv/bin/ruff check .",
+        ".venv/bin/ruff format --check .",
+        ".venv/bin/pytest ",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "command"),
+    [("migrate", ".venv/bin/questboard migrate"), ("shell", ".venv/bin/questboard shell")],
+)
+def test_make_migrate_and_shell_run_the_questboard_command(target, command):
+    assert make_dry_run(target) == [command]

@@ -1,0 +1,163 @@
+"""One function per `questboard` command: read the parsed arguments, call the engine,
+print the outcome. Each returns the exit code; errors are raised and mapped in cli.main.
+"""
+
+from __future__ import annotations
+
+import argparse
+import code
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+
+from engine import bans, jobruns, migrate, rebuild, rotation, snapshots
+from engine.errors import InvalidInputError, NotFoundError
+from engine.job_catalog import SPECS, task_for
+from engine.runtime import Engine
+
+PLAYER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # the API's player id (web.schemas)
+BAN_ID = re.compile(r"^ban_[0-9a-f]{16}$")
+MAX_BAN_SECONDS = 10 * 365 * 86_400
+
+Command = Callable[[Engine, argparse.Namespace, TextIO], int]
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "-"
+
+
+def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def jobs_list(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Each job's schedule, last run, last success and next due time (GET /v1/admin/jobs)."""
+    rows = [
+        [
+            state.spec.name,
+            state.spec.schedule,
+            state.last_run.status if state.last_run else "never_run",
+            _when(state.last_success.finished_at if state.last_success else None),
+            _when(state.next_due),
+            "OVERDUE" if state.overdue else "",
+        ]
+        for state in jobruns.status(engine, SPECS)
+    ]
+    _table(out, ["job", "schedule", "last run", "last success", "next due", ""], rows)
+    return 0
+
+
+def jobs_run(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Run one job now, in this process, recorded like a scheduled run.
+
+    Jobs the watchdog dispatches run inline too, so `jobs run watchdog` does its whole
+    work here without a worker.
+    """
+
+    def run_now(other: str, due: datetime | None) -> None:
+        jobruns.run(engine, SPECS[other], task_for(other, run_now), due)
+
+    record = jobruns.run(engine, SPECS[args.name], task_for(args.name, run_now))
+    if record.status == "skipped":
+        out.write(f"{args.name} did not run: {record.error}.\n")
+        return 1
+    out.write(
+        f"{args.name} {record.status} in {record.duration_ms} ms, {record.rows_affected} rows"
+        + (f": {record.error}" if record.error else "")
+        + "\n"
+    )
+    return 1 if record.status == "failed" else 0
+
+
+def leaderboard_snapshot(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Snapshot the top of every current leaderboard and record everyone's rank."""
+    report = snapshots.take_snapshots(engine)
+    out.write(f"Snapshot {report.boards} boards, {report.players} board entries copied.\n")
+    return 0
+
+
+def daily_reset(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Publish today's missions and fix today's tool of the day (idempotent)."""
+    done = rotation.rotate(engine)
+    out.write(f"Game day {done.game_day}: tool {done.tool}, missions {', '.join(done.missions)}.\n")
+    return 0
+
+
+def migrate_database(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Bring the SQL database to the current schema (Alembic upgrade head)."""
+    migrate.upgrade(engine.sql)
+    out.write("The database schema is current.\n")
+    return 0
+
+
+def rebuild_redis(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Restore Redis from SQL after Redis was lost, showing progress."""
+    last: dict[str, int] = {}
+
+    def progress(step: str, done: int, total: int) -> None:
+        if done == total or done - last.get(step, 0) >= 50_000:
+            last[step] = done
+            out.write(f"  {step}: {done:,} / {total:,}\n")
+
+    counts = rebuild.rebuild(engine, progress)
+    out.write("Rebuilt: " + ", ".join(f"{name} {count:,}" for name, count in counts.items()))
+    out.write("\n")
+    return 0
+
+
+def bans_list(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """The bans in force, newest first, of one kind or both."""
+    kinds = [args.kind] if args.kind else ["ip", "player"]
+    found = [ban for kind in kinds for ban in bans.listing(engine, kind)]
+    if not found:
+        out.write("No bans in force.\n")
+        return 0
+    rows = [
+        [b.ban_id, b.kind, b.target, _when(b.expires_at), b.created_by, b.reason] for b in found
+    ]
+    _table(out, ["id", "kind", "target", "expires", "by", "reason"], rows)
+    return 0
+
+
+def bans_create(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Ban an address, a network or a player (POST /v1/admin/bans, /player-bans)."""
+    kind, target = ("ip", args.ip) if args.ip is not None else ("player", args.player)
+    if kind == "player" and not PLAYER_ID.match(target):
+        raise InvalidInputError(f"{target!r} is not a player id ({PLAYER_ID.pattern}).")
+    if not 1 <= len(args.reason) <= 200:
+        raise InvalidInputError("The reason must be 1 to 200 characters.")
+    if args.expires_in is not None and not 1 <= args.expires_in <= MAX_BAN_SECONDS:
+        raise InvalidInputError(f"--expires-in must be from 1 to {MAX_BAN_SECONDS} seconds.")
+    ban = bans.create(engine, kind, target, args.reason, args.expires_in)
+    until = f"until {_when(ban.expires_at)}" if ban.expires_at else "with no expiry"
+    out.write(f"Banned {ban.kind} {ban.target} {until}: {ban.ban_id}.\n")
+    return 0
+
+
+def bans_lift(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Lift a ban by its id, whichever its kind."""
+    if not BAN_ID.match(args.ban_id):
+        raise InvalidInputError(f"{args.ban_id!r} is not a ban id (ban_ and 16 hex digits).")
+    for kind in ("ip", "player"):
+        try:
+            bans.delete(engine, kind, args.ban_id)
+        except NotFoundError:
+            continue
+        out.write(f"Lifted {kind} ban {args.ban_id}.\n")
+        return 0
+    raise NotFoundError(f"There is no ban {args.ban_id}.", {"ban_id": args.ban_id})
+
+
+def shell(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """A Python prompt with `engine` (and its `redis`, `sql`, `rules`, `clock`) at hand."""
+    engine.redis.ping()  # say now, not at the first command, that Redis is unreachable
+    code.interact(
+        banner=f"Questboard shell: engine, redis ({engine.redis.connection_pool}), settings.",
+        local={"engine": engine, "redis": engine.redis, "settings": args.settings},
+        exitmsg="",
+    )
+    return 0

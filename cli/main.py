@@ -1,0 +1,170 @@
+"""`questboard <command>`: the admin actions of the README, from a shell.
+
+It runs on the settings `make run` uses (cli.local): with no REDIS_URL, the embedded
+Redis of the `make run` in this checkout; with no DATABASE_URL, its SQLite file. A
+store that cannot be reached is one line on stderr, never a traceback.
+
+Exit codes: 0 done; 1 refused or failed (no such ban, a job that failed); 2 a usage or
+configuration mistake (a malformed address or player id too); 3 Redis or the SQL
+database unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from cli import commands, local
+from config import ConfigError, Settings
+from engine.clock import Clock
+from engine.errors import InvalidInputError, QuestboardError
+from engine.fields import RulesError
+from engine.job_catalog import SPECS
+from engine.runtime import build_engine
+
+OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
+
+
+class StoreMissingError(Exception):
+    """The store a command needs is not there (no REDIS_URL and no `make run`)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="questboard",
+        description="Questboard admin commands, on the settings `make run` uses "
+        "(REDIS_URL and DATABASE_URL when set).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    jobs = sub.add_parser("jobs", help="list the jobs or run one now")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="action")
+    jobs_sub.add_parser("list", help="each job's schedule, last run and next due time")
+    run = jobs_sub.add_parser("run", help="run one job now, in this process")
+    run.add_argument("name", choices=sorted(SPECS))
+
+    sub.add_parser("leaderboard-snapshot", help="snapshot every current leaderboard")
+    sub.add_parser("daily-reset", help="publish today's missions and tool of the day")
+    sub.add_parser("migrate", help="bring the SQL database to the current schema")
+    sub.add_parser("rebuild", help="restore Redis from SQL after Redis was lost")
+    sub.add_parser("shell", help="a Python prompt with the engine at hand")
+
+    ban = sub.add_parser("bans", help="list, create or lift IP and player bans")
+    ban_sub = ban.add_subparsers(dest="bans_command", required=True, metavar="action")
+    listing = ban_sub.add_parser("list", help="the bans in force")
+    listing.add_argument("--kind", choices=["ip", "player"])
+    create = ban_sub.add_parser("create", help="ban an address, a network or a player")
+    target = create.add_mutually_exclusive_group(required=True)
+    target.add_argument("--ip", help="an address or CIDR range, IPv4 or IPv6")
+    target.add_argument("--player", help="a player id")
+    create.add_argument("--reason", required=True)
+    create.add_argument("--expires-in", type=int, metavar="SECONDS", help="default: never")
+    lift = ban_sub.add_parser("lift", help="lift a ban")
+    lift.add_argument("ban_id")
+    return parser
+
+
+COMMANDS: dict[tuple[str, str | None], commands.Command] = {
+    ("jobs", "list"): commands.jobs_list,
+    ("jobs", "run"): commands.jobs_run,
+    ("leaderboard-snapshot", None): commands.leaderboard_snapshot,
+    ("daily-reset", None): commands.daily_reset,
+    ("migrate", None): commands.migrate_database,
+    ("rebuild", None): commands.rebuild_redis,
+    ("shell", None): commands.shell,
+    ("bans", "list"): commands.bans_list,
+    ("bans", "create"): commands.bans_create,
+    ("bans", "lift"): commands.bans_lift,
+}
+SQL_ONLY = {("migrate", None)}
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def _redis_client(settings: Settings, env: Mapping[str, str]) -> redis.Redis:
+    """A client on the engine's Redis; the embedded one must be running if it is the one."""
+    if not env.get("REDIS_URL"):
+        var = local.var_dir(env)
+        if not local.redis_socket(var).exists():
+            raise StoreMissingError(
+                f"REDIS_URL is not set and no `make run` is running in {var} "
+                f"(no {local.redis_socket(var)}): start `make run`, or set REDIS_URL."
+            )
+    # A connect timeout of its own (the URL's options win): never hang on a dead host.
+    return redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    redis_client: Any = None,
+    clock: Clock | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Parse `argv` (default: sys.argv), run the command, return the exit code.
+
+    The `questboard` console script calls it with no arguments; tests pass the
+    environment, a Redis client, a clock and the output streams.
+    """
+    out, err = out or sys.stdout, err or sys.stderr
+    env = dict(os.environ if env is None else env)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed the usage and the mistake
+        return int(exit_.code or 0)
+    key = (args.command, getattr(args, f"{args.command}_command", None))
+    filled = local.local_env(env)
+    settings_url = "Redis"
+    try:
+        settings = Settings.from_env(filled)
+        args.settings = settings
+        settings_url = _without_password(settings.redis_url)
+        client = redis_client
+        if client is None and key not in SQL_ONLY:
+            client = _redis_client(settings, env)
+        engine = build_engine(settings, client, clock)
+        if key in SQL_ONLY and not env.get("DATABASE_URL"):
+            local.var_dir(env).mkdir(parents=True, exist_ok=True)
+        return COMMANDS[key](engine, args, out)
+    except (ConfigError, RulesError) as error:
+        err.write(f"questboard: {error}\n")
+        return USAGE
+    except StoreMissingError as error:
+        err.write(f"questboard: cannot reach Redis: {error}\n")
+        return UNREACHABLE
+    except redis.exceptions.RedisError as error:
+        err.write(f"questboard: cannot reach Redis at {settings_url}: {error}\n")
+        return UNREACHABLE
+    except ArgumentError as error:
+        err.write(f"questboard: DATABASE_URL is not a database URL: {error}\n")
+        return USAGE
+    except DBAPIError as error:
+        database = make_url(filled["DATABASE_URL"]).render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        err.write(f"questboard: the database at {database} failed: {reason}\n")
+        return UNREACHABLE
+    except InvalidInputError as error:
+        err.write(f"questboard: {error.message}\n")
+        return USAGE
+    except QuestboardError as error:
+        err.write(f"questboard: {error.message}\n")
+        return REFUSED
+    except KeyboardInterrupt:
+        err.write("questboard: interrupted\n")
+        return 130
