@@ -94,8 +94,17 @@ def parse_network(raw: str) -> IpNetwork:
     return network
 
 
-def limit_key(address: IpAddress) -> str:
-    """What the per-address rate limit counts: the IPv4 address, or the IPv6 /64."""
+def limit_key(address: IpAddress | str) -> str:
+    """What the per-address rate limit counts: the IPv4 address, or the IPv6 /64.
+
+    A string is parsed first (the engine is handed the address as text); one that is no
+    address at all counts as itself.
+    """
+    if isinstance(address, str):
+        try:
+            address = parse_address(address)
+        except ValueError:
+            return address
     if isinstance(address, ipaddress.IPv4Address):
         return str(address)
     return str(ipaddress.IPv6Network((int(address), IPV6_LIMIT_PREFIX), strict=False))

@@ -18,6 +18,8 @@ from __future__ import annotations
 import zlib
 from functools import lru_cache
 
+from engine import addresses
+
 PREFIX = "qb"
 PLAYER_SHARDS = 16
 
@@ -149,8 +151,9 @@ def player_rate_window(player_id: str, group: str) -> str:
 
 def address_rate_window(group: str, address: str) -> str:
     """Sorted set: state changes from one player address in one route group's moving
-    rate-limit window (member: a request's token, score: ms); expires with the window."""
-    return f"{PREFIX}:rate:{group}:{address}"
+    rate-limit window (member: a request's token, score: ms); expires with the window.
+    An IPv6 address counts with its /64 (engine.addresses.limit_key)."""
+    return f"{PREFIX}:rate:{group}:{addresses.limit_key(address)}"
 
 
 def battle_pass_pattern(shard: int, season_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -316,7 +317,6 @@ def test_a_zone_id_does_not_escape_an_address_ban(client, server_headers, admin_
 @pytest.fixture
 def three_reads_a_minute_per_address(app, monkeypatch, clock):
     """Reads (the default group) limited to 3 a minute per address, on the test clock."""
-    import dataclasses
     from types import SimpleNamespace
 
     import limits.storage.redis as limits_redis
@@ -403,3 +403,48 @@ def test_the_same_ban_sent_at_once_from_many_threads_is_one_ban(engine):
     assert listed.expires_at == engine.clock.now() + timedelta(seconds=60 * 16)
     bans.delete(engine, "ip", listed.ban_id)
     assert bans.active_ban(engine, None, bans.parse_address("192.0.2.5")) is None
+
+
+@pytest.fixture
+def three_purchases_a_minute_per_address(app, client, admin_headers):
+    """Purchases limited to 3 a minute per address; players p0-p4 can afford them."""
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    tight = dataclasses.replace(security.rate_limits["purchases"], address="3/minute")
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(
+            security, rate_limits={**security.rate_limits, "purchases": tight}
+        ),
+    )
+    for n in range(5):
+        granted = client.post(
+            f"/v1/admin/players/p{n}/grants",
+            headers=admin_headers | {"Idempotency-Key": f"funds-{n}"},
+            json={"resources": {"coins": 1000}, "reason": "funds"},
+        )
+        assert granted.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        [f"fe80::7%{zone}" for zone in ("1", "2", "eth0", "eth1")],
+        ["192.0.2.5", "::ffff:192.0.2.5", "64:ff9b::c000:205", "2002:c000:205::1"],
+        [f"2001:db8:1:2:{n}::{n}" for n in range(1, 5)],
+    ],
+)
+def test_purchases_from_one_address_in_many_forms_share_one_limit(
+    client, server_headers, clock, three_purchases_a_minute_per_address, addresses
+):
+    codes = []
+    for n, address in enumerate(addresses):
+        clock.advance(seconds=1)
+        response = client.post(
+            f"/v1/players/p{n}/purchases",
+            headers=server_headers | {"X-Player-IP": address, "Idempotency-Key": f"buy-{n}"},
+            json={"item": "logs", "quantity": 1},
+        )
+        codes.append(response.status_code)
+    assert codes == [201, 201, 201, 429]
+    assert error_of(response)["details"]["scope"] == "address"
