@@ -299,3 +299,46 @@ def test_a_quantity_range_message_gives_the_rules_bound(client, server_headers):
     )
     assert response.status_code == 400
     assert error_of(response)["details"] == {"quantity": ["Must be between 1 and 100."]}
+
+
+# The job dashboard, when its Redis is down --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/rq/", "/admin/rq/0/view/workers", "/admin/rq/0/data/queues.json"]
+)
+def test_the_job_dashboard_answers_an_unreachable_redis_with_the_json_503(
+    settings, fake_redis, clock, admin_headers, path
+):
+    import dataclasses
+
+    from web import create_app
+
+    # Nothing listens on port 1: the dashboard's queue Redis is down, the engine's is up.
+    down = dataclasses.replace(settings, rq_redis_url="redis://127.0.0.1:1/0")
+    client = create_app(down, redis_client=fake_redis, clock=clock).test_client()
+    response = client.get(path, headers=admin_headers)
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Retry-After"] == "1"
+    assert response.get_json() == {
+        "error": {
+            "code": "service_unavailable",
+            "message": "The live store is unavailable; retry shortly (with the same "
+            "Idempotency-Key).",
+            "details": {"retry_after": 1, "store": "live"},
+        }
+    }
+
+
+def test_the_job_dashboard_still_needs_the_admin_key_while_its_redis_is_down(
+    settings, fake_redis, clock, server_headers
+):
+    import dataclasses
+
+    from web import create_app
+
+    down = dataclasses.replace(settings, rq_redis_url="redis://127.0.0.1:1/0")
+    client = create_app(down, redis_client=fake_redis, clock=clock).test_client()
+    assert client.get("/admin/rq/").status_code == 401
+    assert client.get("/admin/rq/", headers=server_headers).status_code == 403

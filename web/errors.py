@@ -73,8 +73,13 @@ class ApiError(HTTPException):
         self.extra_headers = headers or {}
 
 
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict:
+    """The one error shape, also written by the gunicorn worker (web.worker)."""
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None):
-    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response = jsonify(error_body(code, message, details))
     response.status_code = status
     return response
 

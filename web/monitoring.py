@@ -136,6 +136,17 @@ def protect_dashboard(req: Request) -> None:
         )
 
 
+def check_dashboard_redis(req: Request) -> None:
+    """A dashboard page with its Redis unreachable is the service's 503, not a page.
+
+    rq-dashboard's queues page catches the connection error itself and answers 200 with
+    an HTML "Connection Error"; a PING first makes every dashboard page (its static
+    files aside) fail the same way, through web.errors: 503 service_unavailable.
+    """
+    if req.path.startswith(DASHBOARD_PREFIX) and req.endpoint != "rq_dashboard.static":
+        current_app.redis_conn.ping()
+
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # rq-dashboard endpoints that change state even on GET.
 STATE_CHANGING_READS = frozenset({"rq_dashboard.requeue_all"})

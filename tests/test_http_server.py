@@ -1,0 +1,206 @@
+"""The service as deployed: gunicorn with gunicorn.conf.py, spoken to over raw sockets.
+
+gunicorn answers some requests itself, before the app sees them (a malformed request
+line, a URI or headers over its limits). Those answers must be the API's JSON error
+body too, and a chunked body must meet the size limit as a declared one does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import db, migrate
+from tests.conftest import ADMIN_KEY, SERVER_KEY, _connect_real_redis, real_redis_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def server_port(tmp_path_factory):
+    """One gunicorn (one sync worker, the Procfile's config) on a port the OS picks."""
+    redis_client = _connect_real_redis()  # skips (or fails in CI) without a server
+    redis_client.flushdb()  # the run's own leased database
+    url = f"sqlite:///{tmp_path_factory.mktemp('server') / 'questboard.db'}"
+    sql = db.connect(url)
+    migrate.upgrade(sql)
+    sql.dispose()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PROMETHEUS_MULTIPROC_DIR", "RQ_REDIS_URL")
+    }
+    env |= {
+        "REDIS_URL": real_redis_url(),
+        "API_KEYS": f"server:{SERVER_KEY},admin:{ADMIN_KEY}",
+        "DATABASE_URL": url,
+    }
+    command = [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py"]
+    command += ["--no-control-socket", "--bind", "127.0.0.1:0", "--workers", "1"]
+    command += ["--log-level", "info", "web:create_app()"]
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    try:
+        port = _listening_port(server)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server.stderr.close()
+        redis_client.flushdb()
+        redis_client.close()
+
+
+def _listening_port(server: subprocess.Popen) -> int:
+    """The port from gunicorn's "Listening at: http://127.0.0.1:PORT" line. The socket
+    is bound and listening from then on: a request waits in its backlog for the worker."""
+    for line in iter(server.stderr.readline, b""):
+        found = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)", line)
+        if found:
+            return int(found[1])
+    raise RuntimeError(f"gunicorn exited with {server.wait()} before listening")
+
+
+def exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes, read the whole answer: (status, headers lower-cased, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(request)
+        received = bytearray()
+        while chunk := conn.recv(65536):
+            received += chunk
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split(" ")[1]), headers, body
+
+
+def request_bytes(
+    method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", "Host: localhost", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def json_error(headers: dict[str, str], body: bytes) -> dict:
+    assert headers["content-type"] == "application/json"
+    assert int(headers["content-length"]) == len(body)
+    error = json.loads(body)
+    assert set(error) == {"error"}
+    assert set(error["error"]) == {"code", "message", "details"}
+    return error["error"]
+
+
+def test_a_plain_request_is_served(server_port):
+    status, _, body = exchange(server_port, request_bytes("GET", "/healthz"))
+    assert status == 200
+    assert json.loads(body)["status"] == "ok"
+
+
+def test_a_malformed_request_line_is_a_json_400(server_port):
+    status, headers, body = exchange(server_port, b"GARBAGE\r\n\r\n")
+    assert status == 400
+    assert json_error(headers, body) == {
+        "code": "bad_request",
+        "message": "The request could not be parsed as HTTP.",
+        "details": {},
+    }
+
+
+def test_a_uri_over_the_limit_is_a_json_414(server_port):
+    target = "/v1/catalog?pad=" + "x" * 10_000
+    status, headers, body = exchange(server_port, request_bytes("GET", target))
+    assert status == 414
+    assert json_error(headers, body) == {
+        "code": "uri_too_long",
+        "message": "The request line is too long.",
+        "details": {},
+    }
+
+
+HEADERS_TOO_LARGE = {
+    "code": "headers_too_large",
+    "message": "The request has too many headers, or one too large.",
+    "details": {},
+}
+
+
+def test_too_many_headers_is_a_json_431(server_port):
+    many = {f"X-Pad-{n}": "1" for n in range(200)}
+    status, headers, body = exchange(server_port, request_bytes("GET", "/healthz", many))
+    assert status == 431
+    assert json_error(headers, body) == HEADERS_TOO_LARGE
+
+
+def test_a_header_over_the_limit_is_a_json_431(server_port):
+    large = {"X-Pad": "x" * 20_000}
+    status, headers, body = exchange(server_port, request_bytes("GET", "/healthz", large))
+    assert status == 431
+    assert json_error(headers, body) == HEADERS_TOO_LARGE
+
+
+def test_a_bad_chunk_size_is_a_json_400(server_port):
+    request = request_bytes(
+        "POST",
+        "/v1/admin/players/alice/grants",
+        {
+            "Authorization": f"Bearer {ADMIN_KEY}",
+            "Idempotency-Key": "chunk",
+            "Content-Type": "application/json",
+            "Transfer-Encoding": "chunked",
+        },
+        b"zz\r\n{}\r\n0\r\n\r\n",
+    )
+    status, headers, body = exchange(server_port, request)
+    assert status == 400
+    assert json_error(headers, body)["code"] == "bad_request"
+
+
+def chunked(body: bytes, size: int = 4096) -> bytes:
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+def grant_request(body: bytes, key: str) -> bytes:
+    return request_bytes(
+        "POST",
+        "/v1/admin/players/alice/grants",
+        {
+            "Authorization": f"Bearer {ADMIN_KEY}",
+            "Idempotency-Key": key,
+            "Content-Type": "application/json",
+            "Transfer-Encoding": "chunked",
+        },
+        chunked(body),
+    )
+
+
+def test_a_chunked_body_over_the_limit_is_a_json_413(server_port):
+    body = json.dumps({"resources": {"coins": 5}, "reason": "big"}).encode()
+    status, headers, answer = exchange(
+        server_port, grant_request(body + b" " * 40_000, "chunked-big")
+    )
+    assert status == 413
+    assert json_error(headers, answer) == {
+        "code": "validation_error",
+        "message": "The request body is too large.",
+        "details": {"body": ["The request body is too large."]},
+    }
+
+
+def test_a_chunked_body_under_the_limit_is_read_whole(server_port):
+    body = json.dumps({"resources": {"coins": 5}, "reason": "small"}).encode()
+    status, _, answer = exchange(server_port, grant_request(body + b" " * 10_000, "chunked-ok"))
+    assert status == 201
+    assert json.loads(answer)["balances"]["coins"] == 5
