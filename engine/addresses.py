@@ -85,9 +85,9 @@ def parse_network(raw: str) -> IpNetwork:
     """
     text = raw.strip()
     if "%" in text:  # a zone id: "fe80::1%eth0" or "fe80::%eth0/64"
-        address, _, rest = text.partition("%")
-        _, slash, prefix = rest.partition("/")
-        text = address + slash + prefix
+        address, slash, prefix = text.partition("/")
+        scoped = ipaddress.ip_address(address)  # refuses a zone on IPv4, or an empty one
+        text = str(ipaddress.IPv6Address(int(scoped))) + slash + prefix
     network = ipaddress.ip_network(text, strict=False)
     if isinstance(network, ipaddress.IPv6Network):
         return _carried_ipv4(network) or network

@@ -114,7 +114,9 @@ def test_admin_routes_act_on_banned_players(client, admin_headers):
     assert grant.status_code == 201
 
 
-@pytest.mark.parametrize("address", ["999.1.1.1", "not-an-ip", " ", "1.2.3.4/24", "::g"])
+@pytest.mark.parametrize(
+    "address", ["999.1.1.1", "not-an-ip", " ", "1.2.3.4/24", "::g", "1.2.3.4%eth0", "fe80::1%"]
+)
 def test_a_malformed_player_address_is_400(client, server_headers, address):
     response = wallet(client, server_headers, address=address)
     assert response.status_code == 400
@@ -128,6 +130,8 @@ def test_a_malformed_player_address_is_400(client, server_headers, address):
         {"ip": "1.2.3.4"},
         {"ip": "1.2.3.4", "reason": "x", "expires_in_seconds": 0},
         {"ip": "1.2.3.4", "reason": "x", "extra": 1},
+        {"ip": "1.2.3.4%eth0", "reason": "x"},  # a zone id belongs to IPv6 only
+        {"ip": "fe80::1%/64", "reason": "x"},
     ],
 )
 def test_bad_ban_requests_are_400(client, admin_headers, body):
