@@ -195,13 +195,34 @@ def test_bans_create_refuses_bad_input_in_one_line(questboard, engine_of, argv, 
     assert bans.listing(engine_of, "ip") == bans.listing(engine_of, "player") == []
 
 
-def test_an_unreachable_redis_is_one_line_and_exit_code_3(clock, tmp_path):
-    cli = Cli(None, clock, {"REDIS_URL": "redis://127.0.0.1:1/0"})
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://127.0.0.1:1/0", "redis://127.0.0.1:1/0"),
+        ("redis://:secret@127.0.0.1:1/0", "redis://:***@127.0.0.1:1/0"),
+    ],
+)
+def test_an_unreachable_redis_is_one_line_and_exit_code_3(clock, url, shown):
+    cli = Cli(None, clock, {"REDIS_URL": url})
     assert cli("jobs", "list") == (
         3,
         "",
-        "questboard: cannot reach Redis at redis://127.0.0.1:1/0: "
+        f"questboard: cannot reach Redis at {shown}: "
         "Error 111 connecting to 127.0.0.1:1. Connection refused.\n",
+    )
+
+
+def test_a_bad_rules_file_or_setting_is_one_line_and_exit_code_2(fake_redis, clock, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text((ROOT / "rules.toml").read_text().replace("coins = 50", "coins = -1"))
+    code, out, err = Cli(fake_redis, clock, {"RULES_FILE": str(rules)})("jobs", "list")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"questboard: {rules}: catalog.steel.price.coins: must be between")
+    assert err.count("\n") == 1
+    assert Cli(fake_redis, clock, {"DAY_RESET_HOUR": "25"})("jobs", "list") == (
+        2,
+        "",
+        "questboard: DAY_RESET_HOUR must be between 0 and 23, got 25\n",
     )
 
 
