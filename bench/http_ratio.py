@@ -94,7 +94,11 @@ def warm_up(port: int, route: Route, players: int, requests: int = WARM_UP_REQUE
 def measure_server(
     server: str, url: str, routes: tuple[Route, ...], load: Load
 ) -> dict[str, RouteRun]:
-    """Every route on `server`: rounds at full speed (interleaved), then paced at half."""
+    """Every route on `server`: rounds at full speed (interleaved), then paced at half.
+
+    When wrk stops, the requests it left in flight are still served; a probe request
+    after each run waits for them (it is queued behind them), so they do not eat into
+    the next route's run on the same server."""
     processes: dict[str, tuple[subprocess.Popen, int]] = {}
     runs = {route.name: RouteRun(requests=WARM_UP_REQUESTS) for route in routes}
     started = time.monotonic()
@@ -110,7 +114,9 @@ def measure_server(
             runs[route.name].non_2xx += warm_up(processes[route.app][1], route, load.players)
         for _ in range(load.rounds):
             for route in routes:
-                result = wrk.run(processes[route.app][1], route.request, load.players, load.seconds)
+                process, port = processes[route.app]
+                result = wrk.run(port, route.request, load.players, load.seconds)
+                wait_until_serving(process, port)  # served what wrk left in flight
                 run = runs[route.name]
                 run.rates.append(result.rate)
                 run.requests += result.requests
@@ -118,14 +124,10 @@ def measure_server(
                 run.socket_errors += result.socket_errors
         print(f"{server}: rounds done after {time.monotonic() - started:.0f} s", flush=True)
         for route in routes:
-            run = runs[route.name]
-            run.paced = wrk.run(
-                processes[route.app][1],
-                route.request,
-                load.players,
-                load.latency_seconds,
-                rate=max(1.0, run.rate / 2),
-            )
+            run, (process, port) = runs[route.name], processes[route.app]
+            rate = max(1.0, run.rate / 2)
+            run.paced = wrk.run(port, route.request, load.players, load.latency_seconds, rate)
+            wait_until_serving(process, port)
             run.requests += run.paced.requests
             run.non_2xx += run.paced.non_2xx
             run.socket_errors += run.paced.socket_errors
