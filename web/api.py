@@ -14,7 +14,9 @@ import marshmallow as ma
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
+from web import openapi
 from web.guards import InvalidJsonError
+from web.schemas import amounts2properties
 
 NOT_JSON = "The body must be JSON, sent with Content-Type: application/json."
 
@@ -49,15 +51,29 @@ class Parser(FlaskParser):
             abort(400, exc=error, messages={"json": [error.reason]})
 
 
-class ErrorBodySchema(ma.Schema):
-    """`{"error": {"code", "message", "details"}}`: the body of every error."""
+class ErrorInfoSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True,
+        metadata={"example": "validation_error", "description": "Stable, for programs."},
+    )
+    message = ma.fields.String(
+        required=True,
+        metadata={"example": "The request is not valid.", "description": "For a person."},
+    )
+    details = ma.fields.Dict(
+        required=True,
+        metadata={
+            "example": {"quantity": ["Must be between 1 and 100."]},
+            "description": "What went wrong, by field or by fact; {} when nothing to add.",
+        },
+    )
 
-    class Inner(ma.Schema):
-        code = ma.fields.String(required=True, metadata={"example": "validation_error"})
-        message = ma.fields.String(required=True)
-        details = ma.fields.Dict(required=True)
 
-    error = ma.fields.Nested(Inner, required=True)
+class ErrorSchema(ma.Schema):
+    """`{"error": {"code", "message", "details"}}`: the body of every error (`Error` in
+    the spec, where `code` lists every code)."""
+
+    error = ma.fields.Nested(ErrorInfoSchema, required=True)
 
 
 class NoQuerySchema(ma.Schema):
@@ -81,17 +97,29 @@ class Blueprint(flask_smorest.Blueprint):
         `?foo=1` is 400 everywhere instead of silently ignored on some routes."""
         if view_func is not None and not declares_query(view_func):
             view_func = self.arguments(NoQuerySchema(), location="query", as_kwargs=True)(view_func)
+        if view_func is not None:
+            name = f"{self.name}.{endpoint or view_func.__name__}"
+            if name not in openapi.OPERATIONS:
+                raise LookupError(f"{name} has no operation in web.openapi.OPERATIONS")
+            view_func = self.doc(operationId=openapi.OPERATIONS[name].operation_id)(view_func)
         super().add_url_rule(rule, endpoint, view_func, *args, **kwargs)
 
 
 class Api(flask_smorest.Api):
-    ERROR_SCHEMA = ErrorBodySchema
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # every error status is described (web.openapi)
+
+    def _init_spec(self, **options) -> None:
+        super()._init_spec(**options)
+        self.ma_plugin.converter.add_attribute_function(amounts2properties)
 
     def register_blueprint(self, blp, **options) -> None:
         """Document the blueprint inside the app's context, so bounds that come from the
-        loaded rules (`web.schemas.RulesRange`) are written into the spec."""
+        loaded rules (`web.schemas.RulesRange`, `Amounts`) are written into the spec,
+        then complete every operation (web.openapi)."""
         with self._app.app_context():
             super().register_blueprint(blp, **options)
+        openapi.complete(self.spec)
 
     def _register_error_handlers(self) -> None:
         """Errors are handled by web.errors, registered by the app factory."""

@@ -18,7 +18,10 @@ class ExamRequestSchema(StrictSchema):
     exam_id = ma.fields.String(
         required=True,
         validate=Pattern(r"^[A-Za-z0-9_.:-]{1,128}$"),
-        metadata={"description": "The attempt's id: sending it again counts nothing twice."},
+        metadata={
+            "description": "The attempt's id: sending it again counts nothing twice.",
+            "example": "attempt-5521",
+        },
     )
     category_id = category_field(required=True)
     score = ma.fields.Integer(

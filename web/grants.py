@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from engine import grants
+from engine.rules import Rules
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.purchases import replay_headers
@@ -14,11 +15,20 @@ from web.schemas import IdempotencyHeaderSchema, StrictSchema, TransactionSchema
 blp = Blueprint("grants", __name__, url_prefix="/v1/admin/players", description="Admin grants.")
 
 
+def grant_bounds(rules: Rules) -> tuple[int, int]:
+    return -rules.limits.max_grant_amount, rules.limits.max_grant_amount
+
+
 class GrantRequestSchema(StrictSchema):
     resources = amounts_field(
         required=True,
-        validate=validate.Length(1, 32),
-        metadata={"example": {"coins": 100}},
+        fewest=1,
+        nonzero=True,
+        spec_bounds=grant_bounds,
+        metadata={
+            "example": {"coins": 100},
+            "description": "Negative amounts remove resources; each within max_grant_amount.",
+        },
     )
     reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
 

@@ -17,7 +17,10 @@ class LedgerQuerySchema(StrictSchema):
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 200))
     before = ma.fields.String(
         validate=Pattern(r"^[0-9]{1,20}-[0-9]{1,20}$"),
-        metadata={"description": "Only entries older than this transaction id."},
+        metadata={
+            "description": "Only entries older than this transaction id.",
+            "example": "1795606945607-0",
+        },
     )
 
 

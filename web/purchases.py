@@ -36,7 +36,13 @@ class PurchaseRequestSchema(StrictSchema):
         metadata={"example": 2, "description": "At most the item's max_quantity."},
     )
     expected_price = amounts_field(
-        metadata={"description": "The unit price the player saw, as in the catalog."},
+        fewest=1,
+        spec_bounds=lambda rules: (1, rules.limits.max_balance),
+        metadata={
+            "description": "The unit price the player saw, as in the catalog; another price"
+            " is 409 price_changed.",
+            "example": {"coins": 50},
+        },
     )
 
 

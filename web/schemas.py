@@ -106,18 +106,90 @@ class IdempotencyHeaderSchema(ma.Schema):
         data_key="Idempotency-Key",
         required=True,
         validate=Pattern(IDEMPOTENCY_KEY),
-        metadata={"description": "Makes the request safe to retry: same key, same answer."},
+        metadata={
+            "description": "Makes the request safe to retry: same key, same answer.",
+            "example": "order-81723",
+        },
     )
 
 
-def amounts_field(**kwargs) -> ma.fields.Dict:
-    """A map of resource name to an integer amount (bounded: at most 32 resources)."""
-    kwargs.setdefault("validate", validate.Length(max=32))
-    return ma.fields.Dict(
-        keys=ma.fields.String(validate=Pattern(r"^[a-z][a-z0-9_]{0,31}$")),
-        values=ma.fields.Integer(strict=True, validate=validate.Range(-(10**15), 10**15)),
+RESOURCE_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+
+
+class MapSize(validate.Validator):
+    """How many entries a map may hold (apispec reads no bounds from it: the spec's
+    minProperties/maxProperties come from `Amounts`)."""
+
+    def __init__(self, fewest: int, most: int) -> None:
+        self.fewest = fewest
+        self.most = most
+
+    def __call__(self, value: dict) -> dict:
+        if not self.fewest <= len(value) <= self.most:
+            if self.fewest:
+                raise ma.ValidationError(
+                    f"Must name between {self.fewest} and {self.most} resources."
+                )
+            raise ma.ValidationError(f"Must name at most {self.most} resources.")
+        return value
+
+
+class Amounts(ma.fields.Dict):
+    """A map of resource name to an integer amount.
+
+    The server bounds the map (at most 32 names of the resource-name pattern, values
+    within +-10**15) and the engine checks the names and amounts against the rules.
+    The spec says what the rules allow, filled in when the app is built: names among
+    the rules' resources, values within `spec_bounds`, non-zero where `nonzero`.
+    """
+
+    def __init__(
+        self,
+        *,
+        fewest: int = 0,
+        nonzero: bool = False,
+        spec_bounds: Callable[[Rules], tuple[int, int]] | None = None,
         **kwargs,
-    )
+    ) -> None:
+        self.fewest = fewest
+        self.most = 32
+        self.nonzero = nonzero
+        self.spec_bounds = spec_bounds
+        super().__init__(
+            keys=ma.fields.String(validate=Pattern(RESOURCE_NAME)),
+            values=ma.fields.Integer(strict=True, validate=validate.Range(-(10**15), 10**15)),
+            validate=MapSize(fewest, self.most),
+            **kwargs,
+        )
+
+    def spec(self, rules: Rules) -> dict:
+        """The JSON Schema of this map under `rules`."""
+        values: dict = {"type": "integer"}
+        if self.spec_bounds is not None:
+            values["minimum"], values["maximum"] = self.spec_bounds(rules)
+        if self.nonzero:
+            values["not"] = {"const": 0}
+        schema = {
+            "type": "object",
+            "propertyNames": {"enum": list(rules.resources)},
+            "additionalProperties": values,
+            "maxProperties": min(self.most, len(rules.resources)),
+        }
+        if self.fewest:
+            schema["minProperties"] = self.fewest
+        return schema
+
+
+def amounts2properties(converter, field: ma.fields.Field, **kwargs) -> dict:
+    """apispec attribute function: an `Amounts` map as the loaded rules allow it."""
+    if not isinstance(field, Amounts):
+        return {}
+    return field.spec(current_rules())
+
+
+def amounts_field(**kwargs) -> Amounts:
+    """A map of resource name to an integer amount (see `Amounts`)."""
+    return Amounts(**kwargs)
 
 
 class BalancesSchema(ma.Schema):
