@@ -6,8 +6,8 @@ WSGI interface; the same number of workers for all), the floors and the service'
 routes (bench.http_routes) are served at once, each app by its own server, and wrk
 loads one route after another, round after round: each route's rate is the median of
 its rounds. Then each route is loaded again at about half its rate for its latency.
-Redis commands per request are counted on the client, in this process (bench.
-redis_count); the memory of a player-day comes from bench.player_day_memory.
+Redis commands per request are counted on the client, in this process
+(bench.redis_count); the memory of a player-day comes from bench.player_day_memory.
 
 Redis: one database leased on the shared server exactly as the test runs lease theirs
 (bench.redis_lease), flushed before and after; nothing else on the server is touched.
