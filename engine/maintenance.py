@@ -14,9 +14,11 @@ from engine import alerts, db, keys, persistence, settings
 from engine.battle_pass import level_for
 from engine.clock import to_ms
 from engine.runtime import Engine
+from engine.seasons import ended_recently
 
 LEDGER_KEEP_DAYS = 30
 CHUNK = 5_000
+ROLLOVER_LOOKBACK_DAYS = 400  # season rollover archives the seasons that ended this recently
 
 
 def cleanup(engine: Engine) -> int:
@@ -79,12 +81,15 @@ def season_rollover(engine: Engine) -> int:
     """Archive every ended season's battle pass into SQL, then remove its Redis keys.
 
     The keys are removed only after the archive is committed, in chunks; a run that
-    stops half way resumes where it stopped (upserts are repeatable).
+    stops half way resumes where it stopped (upserts are repeatable). Seasons recur
+    without end, so it looks at those that ended in the last ROLLOVER_LOOKBACK_DAYS: a
+    daily job missed for weeks still catches up.
     """
     today = engine.calendar.game_day(engine.clock.now())
     archived = 0
-    for season in engine.rules.battle_pass.seasons:
-        if season.end > today or engine.redis.exists(keys.season_archived(season.season_id)):
+    ended = ended_recently(engine.rules.battle_pass.calendar, today, ROLLOVER_LOOKBACK_DAYS)
+    for season in ended:
+        if engine.redis.exists(keys.season_archived(season.season_id)):
             continue
         xp_per_level = engine.rules.battle_pass.xp_per_level
         for shard in range(keys.PLAYER_SHARDS):

@@ -9,10 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from itertools import pairwise
 from types import MappingProxyType
 
 from engine.fields import Field
+from engine.seasons import (
+    Season,
+    SeasonCalendar,
+    SeasonCycle,
+    check_dated_id,
+    parse_cycle,
+)
 
 SEASON_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -53,25 +61,28 @@ class Mission:
 
 
 @dataclass(frozen=True)
-class Season:
-    season_id: str
-    start: date  # first game day
-    end: date  # first game day after the season
-
-
-@dataclass(frozen=True)
 class BattlePass:
     xp_per_level: int
     xp_per_correct_answer: int
     xp_per_exam: int
     level_rewards: MappingProxyType  # level -> resources
-    seasons: tuple[Season, ...]
+    cycle: SeasonCycle | None  # the recurring seasons (engine.seasons)
+    dated_seasons: tuple[Season, ...]  # overrides: sorted by start, never overlapping
+
+    @cached_property
+    def calendar(self) -> SeasonCalendar:
+        return SeasonCalendar(self.cycle, self.dated_seasons)
 
     def season_on(self, day: date) -> Season | None:
-        return next((s for s in self.seasons if s.start <= day < s.end), None)
+        """The season of a game day; always one when the rules have a cycle."""
+        return self.calendar.season_on(day)
 
     def season(self, season_id: str) -> Season | None:
-        return next((s for s in self.seasons if s.season_id == season_id), None)
+        return self.calendar.season(season_id)
+
+    def gaps(self, first_day: date, end: date) -> list[tuple[date, date]]:
+        """The spans [from, to) of [first_day, end) without a season."""
+        return self.calendar.gaps(first_day, end)
 
 
 def parse_missions(
@@ -103,7 +114,14 @@ def parse_missions(
 
 
 def parse_battle_pass(field: Field, resources: tuple[str, ...], reward_limit: int) -> BattlePass:
-    field.only("xp_per_level", "xp_per_correct_answer", "xp_per_exam", "level_rewards", "seasons")
+    field.only(
+        "xp_per_level",
+        "xp_per_correct_answer",
+        "xp_per_exam",
+        "level_rewards",
+        "season_cycle",
+        "seasons",
+    )
     rewards_field = field.child("level_rewards", {})
     level_rewards = {}
     for level in rewards_field.table():
@@ -111,9 +129,12 @@ def parse_battle_pass(field: Field, resources: tuple[str, ...], reward_limit: in
         if not level.isdigit() or not 2 <= int(level) <= 10_000:
             raise entry.fail("must be a level number from 2 to 10000")
         level_rewards[int(level)] = entry.amounts(resources, reward_limit)
-    seasons_field = field.child("seasons")
-    if not isinstance(seasons_field.value, list) or not seasons_field.value:
-        raise seasons_field.fail("must list at least one season")
+    cycle = parse_cycle(field.child("season_cycle", None))
+    seasons_field = field.child("seasons", [])
+    if not isinstance(seasons_field.value, list):
+        raise seasons_field.fail("must be a list of seasons")
+    if cycle is None and not seasons_field.value:
+        raise field.fail("needs a season_cycle or at least one dated season")
     seasons = []
     for index, raw in enumerate(seasons_field.value):
         season = Field(raw, f"battle_pass.seasons[{index}]")
@@ -128,6 +149,7 @@ def parse_battle_pass(field: Field, resources: tuple[str, ...], reward_limit: in
         if not isinstance(season_id.value, str) or not SEASON_ID.fullmatch(season_id.value):
             raise season_id.fail("must be 1-64 of A-Za-z0-9_.- (it is part of Redis keys)")
         seasons.append(Season(season_id.value, start.value, end.value))
+        check_dated_id(season_id, seasons[-1])
     seasons.sort(key=lambda s: s.start)
     for earlier, later in pairwise(seasons):
         if later.start < earlier.end:
@@ -139,5 +161,6 @@ def parse_battle_pass(field: Field, resources: tuple[str, ...], reward_limit: in
         xp_per_correct_answer=field.child("xp_per_correct_answer").integer(0, 100_000),
         xp_per_exam=field.child("xp_per_exam").integer(0, 100_000),
         level_rewards=MappingProxyType(dict(sorted(level_rewards.items()))),
-        seasons=tuple(seasons),
+        cycle=cycle,
+        dated_seasons=tuple(seasons),
     )

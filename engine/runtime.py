@@ -59,7 +59,7 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
             if settings.allow_clock_override
             else SystemClock()
         )
-    return Engine(
+    engine = Engine(
         redis=client,
         rules=load_rules(settings.rules_file),
         clock=clock,
@@ -69,3 +69,7 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
         alert_webhook_url=settings.alert_webhook_url,
         database_url=settings.database_url,
     )
+    from engine.battle_pass import warn_of_season_gaps
+
+    warn_of_season_gaps(engine)  # rules that run out of seasons soon: say so at start-up
+    return engine

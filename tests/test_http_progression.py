@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from config import Settings
+from engine.clock import FixedClock
 from tests.conftest import EXAM
 from web import create_app
 
@@ -228,3 +232,63 @@ def test_every_activity_reports_the_players_real_streak(
     login = client.post("/v1/players/alice/login", headers=server_headers).get_json()
     assert (login["claimed"], login["streak"], login["progress"]["streak"]) == (False, 3, 3)
     assert watch("day3-a").get_json() == ad.get_json()  # a replay answers as first
+
+
+@pytest.mark.parametrize(
+    ("now", "season", "start", "end"),
+    [
+        (datetime(2027, 7, 1, 12, tzinfo=UTC), "2027-06-01", "2027-06-01", "2027-09-01"),
+        (datetime(2026, 8, 1, 12, tzinfo=UTC), "2026-06-01", "2026-06-01", "2026-09-01"),
+        (datetime(2035, 1, 1, 12, tzinfo=UTC), "2034-12-01", "2034-12-01", "2035-03-01"),
+    ],
+)
+def test_the_battle_pass_always_has_a_season(
+    client, server_headers, clock, now, season, start, end
+):
+    clock.set(now)
+    progress = post_perfect_exam(client, server_headers).get_json()["progress"]
+    assert progress["xp"]["season"] == season
+    response = client.get("/v1/players/alice/battle-pass", headers=server_headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["season"], body["season_start"], body["season_end"]) == (season, start, end)
+    assert body["xp"] == progress["xp"]["total"] >= 20 + 10 * 10  # counted into its season
+    again = client.get(f"/v1/players/alice/battle-pass?season={season}", headers=server_headers)
+    assert again.get_json() == body
+
+
+def rules_without_a_cycle(tmp_path, last_end: str) -> str:
+    text = Path("rules.toml").read_text()
+    start = text.index("[battle_pass.season_cycle]")
+    end = text.index("[[battle_pass.seasons]]")
+    text = text[:start] + text[end:]
+    text = text.replace("end = 2027-06-01", f"end = {last_end}")
+    path = tmp_path / "rules.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_start_up_warns_of_a_season_gap_within_90_days(settings, fake_redis, tmp_path, caplog):
+    clock = FixedClock(datetime(2027, 4, 1, 12, tzinfo=UTC))
+    soon = dataclasses.replace(settings, rules_file=rules_without_a_cycle(tmp_path, "2027-06-01"))
+    with caplog.at_level(logging.WARNING, logger="engine.battle_pass"):
+        create_app(soon, redis_client=fake_redis, clock=clock)
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "engine.battle_pass"]
+    assert warning == (
+        "No battle-pass season covers the game days from 2027-06-01 to 2027-06-29 (within the "
+        "next 90 days): add a season_cycle or dated seasons to the rules."
+    )
+
+
+@pytest.mark.parametrize("last_end", ["2027-07-01", None])
+def test_start_up_is_quiet_without_a_gap_in_90_days(
+    settings, fake_redis, tmp_path, caplog, last_end
+):
+    clock = FixedClock(datetime(2027, 4, 1, 12, tzinfo=UTC))
+    if last_end is not None:  # the dated seasons reach past the 90 days
+        settings = dataclasses.replace(
+            settings, rules_file=rules_without_a_cycle(tmp_path, last_end)
+        )
+    with caplog.at_level(logging.WARNING, logger="engine.battle_pass"):
+        create_app(settings, redis_client=fake_redis, clock=clock)
+    assert [r for r in caplog.records if r.name == "engine.battle_pass"] == []

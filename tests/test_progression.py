@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import tomllib
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from engine import (
     activity,
     battle_pass,
     daily,
+    db,
     exams,
     grants,
     keys,
     ledger,
+    maintenance,
     missions,
     purchases,
     rotation,
@@ -30,6 +35,9 @@ from engine.errors import (
     RapidFireError,
 )
 from engine.exams import Exam
+from engine.fields import RulesError
+from engine.progression_rules import Season
+from engine.rules import parse_rules
 
 counter = iter(range(1_000_000))
 
@@ -317,14 +325,135 @@ def test_a_new_season_starts_at_zero_and_the_old_one_stays_readable(engine, cloc
     assert battle_pass.state(engine, "alice", "2026-autumn").xp == autumn.xp
 
 
-def test_no_season_and_unknown_season(engine, clock):
-    with pytest.raises(NotFoundError):
-        battle_pass.state(engine, "alice", "1999")
-    at(clock, 2027, 7, 1, 12)  # after the last season
+def test_unknown_seasons_are_not_found(engine):
+    for season_id in ("1999", "2027-06-02", "2026-09-01", "2026-13-01"):
+        with pytest.raises(NotFoundError):
+            battle_pass.state(engine, "alice", season_id)
+
+
+@pytest.mark.parametrize(
+    ("moment", "season_id", "start", "end"),
+    [
+        ((2026, 11, 25, 12), "2026-autumn", date(2026, 9, 1), date(2026, 12, 1)),
+        ((2027, 5, 31, 12), "2027-spring", date(2027, 3, 1), date(2027, 6, 1)),
+        ((2027, 6, 1, 3), "2027-06-01", date(2027, 6, 1), date(2027, 9, 1)),
+        ((2027, 7, 1, 12), "2027-06-01", date(2027, 6, 1), date(2027, 9, 1)),
+        ((2031, 2, 10, 12), "2030-12-01", date(2030, 12, 1), date(2031, 3, 1)),
+        ((2026, 8, 31, 12), "2026-06-01", date(2026, 6, 1), date(2026, 9, 1)),
+        ((2026, 9, 1, 2, 59), "2026-06-01", date(2026, 6, 1), date(2026, 9, 1)),
+    ],
+)
+def test_seasons_recur_by_rule_beyond_the_dated_ones(engine, clock, moment, season_id, start, end):
+    at(clock, *moment)
+    current = battle_pass.state(engine, "alice")
+    assert (current.season.season_id, current.season.start, current.season.end) == (
+        season_id,
+        start,
+        end,
+    )
+    assert battle_pass.state(engine, "alice", season_id).season == current.season
+    progress = exam(engine, "alice").summary["progress"]
+    assert progress["xp"]["season"] == season_id
+    assert battle_pass.state(engine, "alice").xp == progress["xp"]["total"]
+
+
+def test_a_dated_season_cuts_the_recurring_one_it_overlaps(engine):
+    rules = engine.rules.battle_pass
+    dated = (rules.season_on(date(2027, 3, 1)),)  # only 2027-spring stays dated
+    cut = dataclasses.replace(rules, dated_seasons=dated)
+    assert cut.season_on(date(2027, 2, 28)).season_id == "2026-12-01"
+    assert cut.season_on(date(2027, 2, 28)).end == date(2027, 3, 1)
+    assert cut.season_on(date(2027, 3, 1)).season_id == "2027-spring"
+    assert cut.season_on(date(2027, 6, 1)).season_id == "2027-06-01"
+    short = (Season("summer-sale", date(2027, 7, 1), date(2027, 7, 15)),)
+    split = dataclasses.replace(rules, dated_seasons=short)
+    seasons = [split.season_on(date(2027, 6, 1) + timedelta(days=n)) for n in range(92)]
+    assert [(s.season_id, s.start, s.end) for s in dict.fromkeys(seasons)] == [
+        ("2027-06-01", date(2027, 6, 1), date(2027, 7, 1)),
+        ("summer-sale", date(2027, 7, 1), date(2027, 7, 15)),
+        ("2027-07-15", date(2027, 7, 15), date(2027, 9, 1)),
+    ]
+    assert split.season("2027-07-15") == seasons[-1]
+    assert split.season("2027-07-01") is None
+
+
+def test_without_a_cycle_a_day_after_the_dated_seasons_has_none(engine, clock):
+    rules = engine.rules.battle_pass
+    engine.rules = dataclasses.replace(
+        engine.rules, battle_pass=dataclasses.replace(rules, cycle=None)
+    )
+    at(clock, 2027, 7, 1, 12)
     with pytest.raises(NotFoundError):
         battle_pass.state(engine, "alice")
-    progress = exam(engine, "alice").summary["progress"]
-    assert progress["xp"] is None
+    assert exam(engine, "alice").summary["progress"]["xp"] is None
+    assert engine.rules.battle_pass.gaps(date(2027, 5, 1), date(2027, 7, 1)) == [
+        (date(2027, 6, 1), date(2027, 7, 1))
+    ]
+
+
+def test_the_shipped_rules_leave_no_gap_for_years(rules):
+    assert rules.battle_pass.gaps(date(2020, 1, 1), date(2040, 1, 1)) == []
+
+
+@pytest.mark.parametrize(
+    ("cycle", "message"),
+    [
+        ({"anchor": "2026-09-01", "months": 3}, "battle_pass.season_cycle.anchor: must be a date"),
+        (
+            {"anchor": date(2026, 9, 29), "months": 3},
+            "battle_pass.season_cycle.anchor: must be a day from 1 to 28 of its month",
+        ),
+        ({"anchor": date(2026, 9, 1), "months": 0}, "battle_pass.season_cycle.months"),
+        ({"anchor": date(2026, 9, 1)}, "battle_pass.season_cycle.months"),
+        (
+            {"anchor": date(2026, 9, 1), "months": 3, "weeks": 2},
+            "battle_pass.season_cycle",
+        ),
+    ],
+)
+def test_a_bad_season_cycle_stops_start_up(cycle, message):
+    document = tomllib.loads(Path("rules.toml").read_text())
+    document["battle_pass"]["season_cycle"] = cycle
+    with pytest.raises(RulesError, match=message):
+        parse_rules(document)
+
+
+def test_a_dated_season_named_like_another_day_is_refused():
+    document = tomllib.loads(Path("rules.toml").read_text())
+    document["battle_pass"]["seasons"][0]["id"] = "2027-06-01"
+    with pytest.raises(RulesError, match="named by a date must start on it"):
+        parse_rules(document)
+
+
+def test_the_cycle_alone_is_enough():
+    document = tomllib.loads(Path("rules.toml").read_text())
+    del document["battle_pass"]["seasons"]
+    rules = parse_rules(document).battle_pass
+    assert rules.season_on(date(2026, 11, 25)).season_id == "2026-09-01"
+    del document["battle_pass"]["season_cycle"]
+    with pytest.raises(RulesError, match="a season_cycle or at least one dated season"):
+        parse_rules(document)
+
+
+def test_the_rollover_archives_a_recurring_season_once_it_ended(durable_engine, clock):
+    engine = durable_engine
+    at(clock, 2027, 7, 1, 12)
+    for player in ("p0", "p1"):
+        exam(engine, player, correct=10)
+    xp = {player: battle_pass.state(engine, player).xp for player in ("p0", "p1")}
+    assert maintenance.season_rollover(engine) == 0  # 2027-06-01 is running
+
+    at(clock, 2027, 9, 1, 4)
+    assert maintenance.season_rollover(engine) == 2
+    with engine.sql.connect() as conn:
+        archived = conn.execute(select(db.user_battle_pass_archive)).mappings().all()
+    assert {(r["season_id"], r["player_id"], r["xp"]) for r in archived} == {
+        ("2027-06-01", "p0", xp["p0"]),
+        ("2027-06-01", "p1", xp["p1"]),
+    }
+    assert not engine.redis.exists(keys.battle_pass("p0", "2027-06-01"))
+    assert maintenance.season_rollover(engine) == 0  # done once
+    assert battle_pass.state(engine, "p0").season.season_id == "2027-09-01"
 
 
 # Tool of the day --------------------------------------------------------------------
