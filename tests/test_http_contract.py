@@ -477,3 +477,24 @@ def test_the_job_dashboard_still_needs_the_admin_key_while_its_redis_is_down(
     client = create_app(down, redis_client=fake_redis, clock=clock).test_client()
     assert client.get("/admin/rq/").status_code == 401
     assert client.get("/admin/rq/", headers=server_headers).status_code == 403
+
+
+# Interactive docs -----------------------------------------------------------------------
+
+
+def test_the_interactive_docs_and_their_assets_are_served_without_a_key(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert 'src="/docs/assets/swagger-ui-bundle.js"' in html
+    assert 'href="/docs/assets/swagger-ui.css"' in html
+    assert 'url: "/openapi.json"' in html
+    assert "https://" not in html and "http://" not in html  # nothing from a CDN
+    script = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert script.mimetype in ("text/javascript", "application/javascript")
+    assert b"SwaggerUIBundle" in script.get_data()
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
+    missing = client.get("/docs/assets/../../config.py")
+    assert missing.status_code == 404

@@ -6,10 +6,12 @@ raised by webargs, Werkzeug or the engine, leaves through `web.errors`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 import flask
 import flask_smorest
+import flask_swagger_ui
 import marshmallow as ma
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
@@ -76,6 +78,14 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorInfoSchema, required=True)
 
 
+DOCS_ASSETS_PATH = "/docs/assets"
+DOCS_ASSETS_DIR = Path(flask_swagger_ui.__file__).parent / "dist"  # Swagger UI's dist/
+
+
+def serve_docs_asset(filename: str) -> flask.Response:
+    return flask.send_from_directory(DOCS_ASSETS_DIR, filename, max_age=86_400)
+
+
 class NoQuerySchema(ma.Schema):
     """The query of a route that takes no query parameters: any parameter is unknown."""
 
@@ -108,6 +118,14 @@ class Blueprint(flask_smorest.Blueprint):
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
     DEFAULT_ERROR_RESPONSE_NAME = None  # every error status is described (web.openapi)
+
+    def init_app(self, app: flask.Flask, **kwargs) -> None:
+        """Also serve Swagger UI at /docs, its assets from the pinned flask-swagger-ui
+        package (never a CDN), without a key like /openapi.json."""
+        app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
+        app.config.setdefault("OPENAPI_SWAGGER_UI_URL", f"{DOCS_ASSETS_PATH}/")
+        super().init_app(app, **kwargs)
+        app.add_url_rule(f"{DOCS_ASSETS_PATH}/<path:filename>", "docs_assets", serve_docs_asset)
 
     def _init_spec(self, **options) -> None:
         super()._init_spec(**options)
