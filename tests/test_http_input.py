@@ -385,3 +385,43 @@ def test_a_streamed_body_at_the_limit_is_read_whole(client, admin_headers):
     )
     assert response.status_code == 201
     assert response.get_json()["balances"]["coins"] == 5
+
+
+# Every route at once -----------------------------------------------------------------
+
+HOSTILE_BODIES = {
+    "deep": ("[" * 1000 + "]" * 1000, DEEPER_THAN_ALLOWED),
+    "long-number": ('{"a": ' + "9" * 5000 + "}", "A number has more than 100 characters."),
+    "nan": ('{"a": NaN}', "NaN and Infinity are not JSON numbers."),
+    "twice": ('{"a": 1, "a": 2}', "The name 'a' appears twice in one object."),
+    "surrogate": ('{"a": "\\udc00"}', "A string holds a lone surrogate (not Unicode)."),
+    "not-utf8": (b'{"a": "\xc3\x28"}', "Invalid JSON body."),
+}
+
+
+def json_body_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every operation whose spec has a JSON request body."""
+    spec = app.test_client().get("/openapi.json").get_json()
+    routes = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict):  # the path's own "parameters"
+                continue
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                sample = path.replace("{player_id}", "alice").replace("{name}", "x")
+                routes.append((method.upper(), sample))
+    return routes
+
+
+@pytest.mark.parametrize("hostile", sorted(HOSTILE_BODIES))
+def test_every_json_route_refuses_a_hostile_body_with_its_reason(app, admin_headers, hostile):
+    client = app.test_client()
+    body, reason = HOSTILE_BODIES[hostile]
+    routes = json_body_routes(app)
+    assert ("POST", "/v1/players/alice/purchases") in routes
+    assert ("PUT", "/v1/admin/clock") in routes
+    for method, path in routes:
+        headers = admin_headers | JSON | {"Idempotency-Key": f"{hostile}-{method}-{path}"}
+        response = client.open(path, method=method, headers=headers, data=body)
+        assert response.status_code == 400, (method, path)
+        assert error_of(response) == invalid_json(reason), (method, path)
