@@ -224,9 +224,13 @@ def listing(engine: Engine, kind: str) -> list[Ban]:
     """The live bans of a kind, newest first."""
     now = engine.clock.now()
     ids = [b.decode() for b in engine.redis.zrevrange(keys.bans_index(), 0, -1)]
+    found = _load(engine, ids)
+    gone = set(ids) - {ban.ban_id for ban in found}
+    if gone:  # records Redis expired a day after their ban did
+        engine.redis.zrem(keys.bans_index(), *gone)
     return [
         ban
-        for ban in _load(engine, ids)
+        for ban in found
         if ban.kind == kind and (ban.expires_at is None or ban.expires_at > now)
     ]
 
@@ -240,18 +244,54 @@ def delete(engine: Engine, kind: str, ban_id: str) -> None:
     record = keys.ban(ban_id)
     index = keys.ip_bans() if kind == "ip" else keys.player_bans()
 
-    def attempt(pipe: Pipeline) -> None:
+    def attempt(pipe: Pipeline) -> str | None:
+        """Lift the ban; its target's index field if it was the ban in force there."""
         stored_kind, field = pipe.hmget(record, "kind", "field")
         if stored_kind is None or stored_kind.decode() != kind:
             raise NotFoundError(f"There is no {kind} ban {ban_id}.", {"ban_id": ban_id})
         current = pipe.hget(index, field)
+        in_force = current is not None and current.decode().split("|")[0] == ban_id
         pipe.multi()
         pipe.delete(record)
         pipe.zrem(keys.bans_index(), ban_id)
-        if current is not None and current.decode().split("|")[0] == ban_id:
+        if in_force:
             pipe.hdel(index, field)
+        return field.decode() if in_force else None
 
-    engine.redis.transaction(attempt, record, index)
+    lifted_field = engine.redis.transaction(attempt, record, index, value_from_callable=True)
+    if lifted_field is not None:
+        _reinstate_duplicate(engine, kind, index, lifted_field)
+
+
+def _reinstate_duplicate(engine: Engine, kind: str, index: str, field: str) -> None:
+    """Put back in force a ban of the same target that an earlier version stored beside
+    the one just lifted (it kept one index entry for both), so that no ban is listed and
+    not enforced. The one that expires last is chosen; others follow as each is lifted.
+    """
+    ids = [b.decode() for b in engine.redis.zrange(keys.bans_index(), 0, -1)]
+    pipe = engine.redis.pipeline(transaction=False)
+    for ban_id in ids:
+        pipe.hmget(keys.ban(ban_id), "kind", "field", "expires_at")
+    now_ms = to_ms(engine.clock.now())
+    duplicates = [
+        (ban_id, int(expires))
+        for ban_id, (stored_kind, stored_field, expires) in zip(ids, pipe.execute(), strict=True)
+        if stored_kind is not None
+        and stored_kind.decode() == kind
+        and stored_field.decode() == field
+        and (int(expires) == 0 or int(expires) > now_ms)
+    ]
+    if not duplicates:
+        return
+    ban_id, expires = max(duplicates, key=lambda found: found[1] or float("inf"))
+
+    def attempt(pipe: Pipeline) -> None:
+        if pipe.hexists(index, field):
+            return  # a new ban of the target came first
+        pipe.multi()
+        pipe.hset(index, field, f"{ban_id}|{expires}")
+
+    engine.redis.transaction(attempt, index, keys.ban(ban_id))
 
 
 def active_ban(engine: Engine, player_id: str | None, address: IpAddress | None) -> Ban | None:

@@ -452,3 +452,49 @@ def test_purchases_from_one_address_in_many_forms_share_one_limit(
         codes.append(response.status_code)
     assert codes == [201, 201, 201, 429]
     assert error_of(response)["details"]["scope"] == "address"
+
+
+def test_a_duplicate_ban_stored_before_one_ban_per_target_stays_enforced_when_the_other_is_lifted(
+    app, client, server_headers, admin_headers, clock
+):
+    """Earlier versions stored a second ban of a target beside the first, the index
+    pointing at the second only; lifting the second must not leave the first listed
+    but unenforced."""
+    from engine import keys
+
+    redis = app.extensions["questboard.engine"].redis
+    field = "4:c0000200/24"  # 192.0.2.0/24
+    now_ms = int(clock.now().timestamp() * 1000)
+    for ban_id in ("ban_00000000000000a1", "ban_00000000000000a2"):
+        redis.hset(
+            keys.ban(ban_id),
+            mapping={
+                "kind": "ip",
+                "target": "192.0.2.0/24",
+                "reason": ban_id,
+                "created_at": now_ms,
+                "expires_at": 0,
+                "created_by": "admin",
+                "field": field,
+            },
+        )
+        redis.zadd(keys.bans_index(), {ban_id: now_ms})
+        redis.hset(keys.ip_bans(), field, f"{ban_id}|0")
+    lift(client, admin_headers, "ban_00000000000000a2")
+    response = wallet(client, server_headers, address="192.0.2.5")
+    assert response.status_code == 403
+    assert error_of(response)["details"]["ban_id"] == "ban_00000000000000a1"
+    assert [ban["id"] for ban in listed_bans(client, admin_headers)] == ["ban_00000000000000a1"]
+    lift(client, admin_headers, "ban_00000000000000a1")
+    assert wallet(client, server_headers, address="192.0.2.5").status_code == 200
+    assert listed_bans(client, admin_headers) == []
+
+
+def test_the_index_of_bans_forgets_records_that_expired(app, client, admin_headers, clock):
+    from engine import keys
+
+    redis = app.extensions["questboard.engine"].redis
+    ban = ban_ip(client, admin_headers, "192.0.2.5", expires_in_seconds=60)
+    redis.delete(keys.ban(ban["id"]))  # what Redis does a day after the ban expired
+    assert listed_bans(client, admin_headers) == []
+    assert redis.zrange(keys.bans_index(), 0, -1) == []
