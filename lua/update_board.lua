@@ -13,7 +13,8 @@ Writes are absolute and only move forward: a total only if it is higher than the
 the board holds, aggregates only if they cover more exams. So the same update may be
 repeated or arrive after a newer one, and the board ends the same (a repeat keeps the
 player's place). One call takes any number of players (an ingestion batch groups them
-by board), placed in the order given.
+by board), placed in the order given: one ZMSCORE for all, one lookup of the lowest
+composite per total reached, then one ZADD and one HSET for all the writes.
 
 KEYS[1] scores       sorted set  player -> composite score
 KEYS[2] aggregates   hash        player -> "score:exams:questions:correct"
@@ -37,55 +38,96 @@ local function exact(number)
   return string.format('%d', number)
 end
 
--- The composite of a new arrival at `total`: after everyone who holds it already.
-local function arrival(total)
-  local low = total * multiplier
-  local last = redis.call('ZRANGEBYSCORE', scores, exact(low), '(' .. exact(low + multiplier),
-    'WITHSCORES', 'LIMIT', 0, 1)
-  if #last == 0 then
-    return low + multiplier - 1
-  end
-  return math.max(low, tonumber(last[2]) - 1)
+local players, sums, totals, ranked = {}, {}, {}, {}
+for i = 4, #ARGV do
+  local player, text = string.match(ARGV[i], '^([^|]+)|(.+)$')
+  players[#players + 1] = player
+  sums[#sums + 1] = text
+  totals[#totals + 1] = tonumber(string.match(text, '^(%d+):'))
+  ranked[#ranked + 1] = math.min(totals[#totals], cap)
+end
+if #players == 0 then
+  return {}
 end
 
-local ranked = {}
-local totals = {}
-for i = 4, #ARGV do
-  local player, sums = string.match(ARGV[i], '^([^|]+)|(.+)$')
-  local total, exams = string.match(sums, '^(%d+):(%d+):')
-  total, exams = tonumber(total), tonumber(exams)
-  local rank_total = math.min(total, cap)
-  local held = redis.call('ZSCORE', scores, player)
-  held = held and math.floor(tonumber(held) / multiplier)
-  if not held or held < rank_total then  -- a new total: the player arrives at it
-    redis.call('ZADD', scores, exact(arrival(rank_total)), player)
-    redis.call('HSET', aggregates, player, sums)
-  elseif held == rank_total then
+-- What this call writes, kept here and stored at the end (one ZADD, one HSET): a later
+-- write in the call sees the earlier ones through these tables.
+local composites, written, order = {}, {}, {}
+local lowest = {}  -- ranked total -> the lowest composite holding it, once looked up
+local held_before = redis.call('ZMSCORE', scores, unpack(players))
+
+-- The composite of a new arrival at `total`: just below everyone holding it already.
+local function arrival(total)
+  local low = total * multiplier
+  local below = lowest[total]
+  if below == nil then
+    local last = redis.call('ZRANGEBYSCORE', scores, exact(low),
+      '(' .. exact(low + multiplier), 'WITHSCORES', 'LIMIT', 0, 1)
+    below = #last > 0 and tonumber(last[2]) or low + multiplier
+  end
+  local composite = math.max(low, below - 1)
+  lowest[total] = composite
+  return composite
+end
+
+local function write(player, composite, text)
+  if composites[player] == nil and written[player] == nil then
+    order[#order + 1] = player
+  end
+  composites[player] = composite or composites[player]
+  written[player] = text
+end
+
+for i, player in ipairs(players) do
+  local held = composites[player] or (held_before[i] and tonumber(held_before[i]))
+  held = held and math.floor(held / multiplier)
+  if not held or held < ranked[i] then  -- a new total: the player arrives at it
+    write(player, arrival(ranked[i]), sums[i])
+  elseif held == ranked[i] then
     -- The same ranked total: an exam that scored nothing (more exams), a repeat, an
     -- older write, or a higher total above the cap; the stored sums tell which.
-    local stored = redis.call('HGET', aggregates, player)
+    local stored = written[player] or redis.call('HGET', aggregates, player)
     local newer = true
     if stored then
       local t, e = string.match(stored, '^(%d+):(%d+):')
-      t, e = tonumber(t), tonumber(e)
-      newer = total > t or (total == t and exams > e)
+      local exams = tonumber(string.match(sums[i], '^%d+:(%d+):'))
+      newer = totals[i] > tonumber(t) or (totals[i] == tonumber(t) and exams > tonumber(e))
     end
     if newer then
-      redis.call('HSET', aggregates, player, sums)
+      write(player, nil, sums[i])
     end
   end
-  ranked[#ranked + 1] = rank_total
-  totals[#totals + 1] = total
+end
+
+for first = 1, #order, 1000 do  -- at most 2000 arguments a command
+  local score_args, hash_args = {}, {}
+  for n = first, math.min(first + 999, #order) do
+    local player = order[n]
+    if composites[player] then
+      score_args[#score_args + 1] = exact(composites[player])
+      score_args[#score_args + 1] = player
+    end
+    hash_args[#hash_args + 1] = player
+    hash_args[#hash_args + 1] = written[player]
+  end
+  if #score_args > 0 then
+    redis.call('ZADD', scores, unpack(score_args))
+  end
+  redis.call('HSET', aggregates, unpack(hash_args))
 end
 
 local ttl = tonumber(ARGV[2]) - tonumber(ARGV[3])
 redis.call('EXPIRE', scores, ttl)
 redis.call('EXPIRE', aggregates, ttl)
 
-local result = {}
+local result, rank_of = {}, {}
 for i, total in ipairs(totals) do
-  local above = redis.call('ZCOUNT', scores, exact((ranked[i] + 1) * multiplier), '+inf')
-  result[#result + 1] = above + 1
+  local rank = rank_of[ranked[i]]
+  if rank == nil then
+    rank = redis.call('ZCOUNT', scores, exact((ranked[i] + 1) * multiplier), '+inf') + 1
+    rank_of[ranked[i]] = rank
+  end
+  result[#result + 1] = rank
   result[#result + 1] = total
 end
 return result

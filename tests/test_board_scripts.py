@@ -83,6 +83,30 @@ def test_past_the_bound_arrivals_at_one_total_share_its_last_composite(any_redis
     assert composites == {"p1": 43, "p2": 42, "p3": 41, "p4": 40, "p5": 40, "p0": 39}
 
 
+def test_writes_of_one_player_in_one_call_apply_in_order(any_redis):
+    reply = Scripts(any_redis).update_board(
+        keys=[SCORES, AGGREGATES],
+        args=[
+            M,
+            NOW_S + 60,
+            NOW_S,
+            *player_args("a", 40, 1),
+            *player_args("b", 50, 1),
+            *player_args("a", 50, 2),  # a reaches 50 after b
+            *player_args("a", 50, 3),  # then an exam that scored nothing
+            *player_args("a", 50, 2),  # and an older write arriving late
+            *player_args("c", 50, 1),
+        ],
+    )
+    assert reply == [4, 40, 1, 50, 1, 50, 1, 50, 1, 50, 1, 50]  # 40 ranks after all writes
+    assert listing(any_redis) == [
+        ("b", 50 * M + TOP),
+        ("a", 50 * M + TOP - 1),
+        ("c", 50 * M + TOP - 2),
+    ]
+    assert any_redis.hget(AGGREGATES, "a") == b"50:3:30:15"
+
+
 def test_board_writes_only_move_forward(any_redis):
     update(any_redis, "alice", 50, exams=2)
     update(any_redis, "alice", 30, exams=1)  # an older update arriving late
