@@ -165,8 +165,9 @@ class StreamedBodyLimit:
         limit = self.app.config.get("MAX_CONTENT_LENGTH")
         if (
             limit is not None
+            and environ.get("HTTP_TRANSFER_ENCODING")  # without it, no length means no body
             and environ.get("wsgi.input_terminated")
-            and get_content_length(environ) is None  # none given, or chunked (it wins)
+            and get_content_length(environ) is None  # chunked: any Content-Length is ignored
         ):
             body = _read_up_to(environ["wsgi.input"], limit + 1)
             environ["wsgi.input"] = io.BytesIO(body)
