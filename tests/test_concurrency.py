@@ -299,3 +299,38 @@ def test_the_per_player_limit_holds_for_real_changes_across_workers(
             assert 1 <= int(response.headers["Retry-After"]) <= 60
     balances = wallet.balances(workers[0].extensions["questboard.engine"], "storm")
     assert balances["logs"] == 10 + 1  # ten purchases and the day's login bonus
+
+
+def test_20_copies_of_one_exam_and_one_ad_reward_sent_at_once_are_never_held_against_the_player(
+    real_redis, settings, clock, server_headers, admin_headers
+):
+    app = storm_app(real_redis, settings, clock)
+    headers = server_headers | {"X-Player-IP": "198.51.100.7"}
+    exam = {
+        "exam_id": "attempt-1",
+        "category_id": "math",
+        "score": 80,
+        "total_questions": 10,
+        "correct_answers": 8,
+    }
+
+    exam_answers = run_together(
+        20,
+        lambda n: app.test_client().post("/v1/players/storm/exams", headers=headers, json=exam),
+    )
+    ad_answers = run_together(
+        20,
+        lambda n: app.test_client().post(
+            "/v1/players/storm/ad-rewards", headers=headers | {"Idempotency-Key": "ad-1"}
+        ),
+    )
+
+    assert sorted(r.status_code for r in exam_answers) == [200] * 19 + [201]
+    assert all(r.get_json() == exam_answers[0].get_json() for r in exam_answers)
+    assert exam_answers[0].get_json()["boards"][0]["score"] == 80
+    assert [r.status_code for r in ad_answers] == [201] * 20
+    assert all(r.get_json() == ad_answers[0].get_json() for r in ad_answers)
+    assert ad_answers[0].get_json()["ads_watched"] == 1
+    assert_nothing_held_against(app, "storm", admin_headers)
+    kinds = [e.kind for e in ledger_of(app.extensions["questboard.engine"], "storm")]
+    assert kinds.count("ad_reward") == 1
