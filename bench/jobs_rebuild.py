@@ -32,7 +32,7 @@ def generated_rows(engine: Engine, players: int, ledger_rows: int) -> dict[str, 
     now = engine.clock.now()
     now_ms, today = to_ms(now), engine.calendar.game_day(now)
     week = boards.current_period(engine, "weekly").name
-    season = engine.rules.battle_pass.season_on(today) or engine.rules.battle_pass.seasons[0]
+    season = engine.rules.battle_pass.season_on(today)  # the season cycle always has one
     base_ms = now_ms - 3_600_000  # an hour ago: inside the idempotency window
     per_level = engine.rules.battle_pass.xp_per_level
 
