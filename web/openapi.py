@@ -142,7 +142,9 @@ PLAYER_ADDRESS = {
     "required": False,
     "description": "The player's IP address, as the game server saw it: checked against "
     "address bans and per-address rate limits; malformed is 400.",
-    "schema": {"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}], "type": "string"},
+    "schema": {
+        "anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]
+    },
     "example": "203.0.113.7",
 }
 ERROR_DETAIL_EXAMPLES = {
