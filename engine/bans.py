@@ -51,14 +51,24 @@ class Ban:
 
 
 def parse_network(raw: str) -> IpNetwork:
-    """The network a ban means, normalised (see engine.addresses); 400 if it is none."""
+    """The network a ban means, normalised (see engine.addresses); 400 if it is none.
+
+    A network of every address is refused: once normalised, all of NAT64 or of 6to4 is
+    all of IPv4, and a ban of everyone is surely a mistake.
+    """
     try:
-        return addresses.parse_network(raw)
+        network = addresses.parse_network(raw)
     except ValueError:
         raise InvalidInputError(
             f"{raw!r} is not an IP address or network.",
             {"ip": ["Must be an IPv4 or IPv6 address or CIDR range."]},
         ) from None
+    if network.prefixlen == 0:
+        raise InvalidInputError(
+            f"{raw!r} would ban every IPv{network.version} address.",
+            {"ip": ["Must be narrower than every address (a prefix of at least 1)."]},
+        )
+    return network
 
 
 def _field(version: int, network_int: int, prefix: int) -> str:

@@ -138,6 +138,23 @@ def test_bad_ban_requests_are_400(client, admin_headers, body):
     assert client.post("/v1/admin/bans", headers=admin_headers, json=body).status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("ip", "version"),
+    [("0.0.0.0/0", 4), ("::/0", 6), ("64:ff9b::/96", 4), ("2002::/16", 4), ("::ffff:0:0/96", 4)],
+)
+def test_a_ban_of_every_address_is_refused(client, server_headers, admin_headers, ip, version):
+    """All of NAT64 or of 6to4 is, once normalised, all of IPv4: surely a mistake."""
+    response = client.post("/v1/admin/bans", headers=admin_headers, json={"ip": ip, "reason": "x"})
+    assert response.status_code == 400
+    assert error_of(response) == {
+        "code": "validation_error",
+        "message": f"{ip!r} would ban every IPv{version} address.",
+        "details": {"ip": ["Must be narrower than every address (a prefix of at least 1)."]},
+    }
+    assert listed_bans(client, admin_headers) == []
+    assert wallet(client, server_headers, address="192.0.2.5").status_code == 200
+
+
 # One ban per target; overlapping bans ------------------------------------------------
 
 
