@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine import boards, exams, keys, leaderboards, persistence, rebuild, snapshots
+from engine import (
+    boards,
+    exams,
+    keys,
+    leaderboards,
+    moderation,
+    persistence,
+    rebuild,
+    snapshots,
+)
 from engine.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
@@ -117,6 +126,20 @@ def test_a_rebuild_from_sql_restores_the_order_of_ties(durable_engine, clock):
     assert table(engine) == before
     play(engine, "aaron", 50)  # a new arrival at 50 still comes after them
     assert table(engine)[-1] == ("aaron", 50, 2)
+
+
+def test_removing_a_player_keeps_the_others_in_the_order_they_reached_the_score(engine):
+    for player in ("carl", "mallory", "bea"):
+        play(engine, player, 50)
+    moderation.remove_from_leaderboards(engine, "mallory")
+    play(engine, "abe", 50)
+    play(engine, "mallory", 50)  # starts again from nothing, after everyone
+    assert table(engine) == [
+        ("carl", 50, 1),
+        ("bea", 50, 1),
+        ("abe", 50, 1),
+        ("mallory", 50, 1),
+    ]
 
 
 def test_every_board_of_the_exam_is_updated(engine):
