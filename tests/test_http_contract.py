@@ -393,6 +393,13 @@ def test_patterns_and_bounds_in_the_spec_are_the_enforced_ones(client):
     exam = schemas["ExamRequest"]["properties"]
     assert exam["score"]["maximum"] == 10_000
     assert exam["category_id"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+    rules = client.application.extensions["questboard.engine"].rules
+    assert schemas["ToolRequest"]["properties"]["tool"]["enum"] == list(rules.tools)
+    ip = schemas["IpBanRequest"]["properties"]["ip"]["anyOf"]
+    assert [branch.get("format", "cidr") for branch in ip] == ["ipv4", "ipv6", "cidr"]
+    ledger = spec["paths"]["/v1/players/{player_id}/ledger"]["get"]["parameters"]
+    before = next(p for p in ledger if p["name"] == "before")
+    assert before["schema"]["pattern"] == "^[0-9]{1,19}-[0-9]{1,19}$"
     board = spec["paths"]["/v1/leaderboards/{period_type}"]["get"]["parameters"]
     period = next(p for p in board if p["name"] == "period")
     assert period["schema"]["pattern"] == "^[0-9]{4}(-W[0-9]{2}|-[0-9]{2})?$"
@@ -498,3 +505,17 @@ def test_the_interactive_docs_and_their_assets_are_served_without_a_key(client):
     assert client.get("/docs/assets/swagger-ui.css").status_code == 200
     missing = client.get("/docs/assets/../../config.py")
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(("score", "status"), [(80.0, 201), (80.5, 400), ("80", 400), (True, 400)])
+def test_a_whole_number_may_be_written_with_a_zero_fraction(client, server_headers, score, status):
+    """JSON Schema counts 80.0 as an integer, so the spec's clients may send it."""
+    response = client.post(
+        "/v1/players/alice/exams", headers=server_headers, json=EXAM | {"score": score}
+    )
+    assert response.status_code == status
+    if status == 201:
+        assert response.get_json()["score"] == 80
+        assert isinstance(response.get_json()["score"], int)
+    else:
+        assert list(error_of(response)["details"]) == ["score"]

@@ -8,31 +8,37 @@ from marshmallow import validate
 from engine import bans
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import PLAYER_ID, Pattern, StrictSchema
+from web.schemas import PLAYER_ID, Pattern, StrictSchema, WholeNumber
 
 blp = Blueprint("bans", __name__, url_prefix="/v1/admin", description="Bans (admin).")
 
 BAN_ID = r"^ban_[0-9a-f]{16}$"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+IPV4_NETWORK = rf"^{_OCTET}(\.{_OCTET}){{3}}/([1-9]|[12][0-9]|3[0-2])$"
 
 
 class IpBanRequestSchema(StrictSchema):
     ip = ma.fields.String(
         required=True,
         validate=validate.Length(2, 64),
-        metadata={"example": "203.0.113.0/24", "description": "An address or CIDR range."},
+        metadata={
+            "example": "203.0.113.0/24",
+            "description": "An IPv4 or IPv6 address or CIDR range (a prefix of at least 1).",
+            "anyOf": [
+                {"type": "string", "format": "ipv4"},
+                {"type": "string", "format": "ipv6"},
+                {"type": "string", "pattern": IPV4_NETWORK},
+            ],
+        },
     )
     reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    expires_in_seconds = ma.fields.Integer(
-        strict=True, validate=validate.Range(1, 10 * 365 * 86_400), allow_none=True
-    )
+    expires_in_seconds = WholeNumber(validate=validate.Range(1, 10 * 365 * 86_400), allow_none=True)
 
 
 class PlayerBanRequestSchema(StrictSchema):
     player_id = ma.fields.String(required=True, validate=Pattern(PLAYER_ID.pattern))
     reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    expires_in_seconds = ma.fields.Integer(
-        strict=True, validate=validate.Range(1, 10 * 365 * 86_400), allow_none=True
-    )
+    expires_in_seconds = WholeNumber(validate=validate.Range(1, 10 * 365 * 86_400), allow_none=True)
 
 
 class BanSchema(ma.Schema):

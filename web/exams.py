@@ -8,7 +8,14 @@ from engine import exams
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.purchases import replay_headers
-from web.schemas import Pattern, ProgressSchema, RulesRange, StrictSchema, category_field
+from web.schemas import (
+    Pattern,
+    ProgressSchema,
+    RulesRange,
+    StrictSchema,
+    WholeNumber,
+    category_field,
+)
 from web.security import player_address
 
 blp = Blueprint("exams", __name__, url_prefix="/v1/players", description="Exam results.")
@@ -24,21 +31,18 @@ class ExamRequestSchema(StrictSchema):
         },
     )
     category_id = category_field(required=True)
-    score = ma.fields.Integer(
+    score = WholeNumber(
         required=True,
-        strict=True,
         validate=RulesRange(0, lambda rules: rules.leaderboards.max_exam_score, 2**31),
         metadata={"example": 80},
     )
-    total_questions = ma.fields.Integer(
+    total_questions = WholeNumber(
         required=True,
-        strict=True,
         validate=RulesRange(1, lambda rules: rules.leaderboards.max_questions, 2**31),
         metadata={"example": 10},
     )
-    correct_answers = ma.fields.Integer(
+    correct_answers = WholeNumber(
         required=True,
-        strict=True,
         validate=RulesRange(0, lambda rules: rules.leaderboards.max_questions, 2**31),
         metadata={"example": 8, "description": "At most total_questions."},
     )

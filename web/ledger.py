@@ -16,7 +16,7 @@ blp = Blueprint("ledger", __name__, url_prefix="/v1/players", description="Ledge
 class LedgerQuerySchema(StrictSchema):
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 200))
     before = ma.fields.String(
-        validate=Pattern(r"^[0-9]{1,20}-[0-9]{1,20}$"),
+        validate=Pattern(r"^[0-9]{1,19}-[0-9]{1,19}$"),  # both parts below 2**64
         metadata={
             "description": "Only entries older than this transaction id.",
             "example": "1795606945607-0",

@@ -14,6 +14,7 @@ from web.schemas import (
     ProgressSchema,
     RulesRange,
     StrictSchema,
+    WholeNumber,
     amounts_field,
 )
 from web.security import player_address
@@ -29,9 +30,8 @@ class PurchaseRequestSchema(StrictSchema):
     item = ma.fields.String(
         required=True, validate=validate.Length(1, 64), metadata={"example": "steel"}
     )
-    quantity = ma.fields.Integer(
+    quantity = WholeNumber(
         required=True,
-        strict=True,
         validate=RulesRange(1, largest_quantity, 1_000_000),
         metadata={"example": 2, "description": "At most the item's max_quantity."},
     )

@@ -93,6 +93,36 @@ def period_type_parameter_schema(converter: BaseConverter) -> dict:
     return {"type": "string", "enum": list(PERIOD_TYPES)}
 
 
+class WholeNumber(ma.fields.Integer):
+    """An integer, also when the JSON writes it 80.0 (JSON Schema counts a number with
+    a zero fraction as an integer, so a client may); never a string, a boolean or a
+    fraction."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
+class RulesChoice(validate.Validator):
+    """One of a list the loaded rules hold (apispec reads `choices` for the enum)."""
+
+    def __init__(self, choices_of: Callable[[Rules], tuple[str, ...]]) -> None:
+        self.choices_of = choices_of
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self.choices_of(current_rules()))
+
+    def __call__(self, value: str) -> str:
+        if value not in self.choices:
+            raise ma.ValidationError(f"{quoted(value)} is not one of: {', '.join(self.choices)}.")
+        return value
+
+
 class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -157,7 +187,7 @@ class Amounts(ma.fields.Dict):
         self.spec_bounds = spec_bounds
         super().__init__(
             keys=ma.fields.String(validate=Pattern(RESOURCE_NAME)),
-            values=ma.fields.Integer(strict=True, validate=validate.Range(-(10**15), 10**15)),
+            values=WholeNumber(validate=validate.Range(-(10**15), 10**15)),
             validate=MapSize(fewest, self.most),
             **kwargs,
         )

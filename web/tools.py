@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import validate
 
 from engine import tools
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import StrictSchema
+from web.schemas import RulesChoice, StrictSchema
 
 blp = Blueprint("tools", __name__, url_prefix="/v1", description="Tool of the day.")
 
@@ -20,7 +19,11 @@ class ToolSchema(ma.Schema):
 
 
 class ToolRequestSchema(StrictSchema):
-    tool = ma.fields.String(required=True, validate=validate.Length(1, 32))
+    tool = ma.fields.String(
+        required=True,
+        validate=RulesChoice(lambda rules: rules.tools),
+        metadata={"description": "A tool of the rules, not yesterday's.", "example": "brickwork"},
+    )
 
 
 def _today() -> dict:
