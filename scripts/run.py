@@ -65,7 +65,7 @@ def claim_var() -> TextIO:
     kernel drops the lock when this process ends, however it ends.
     """
     VAR.mkdir(parents=True, exist_ok=True)
-    lock = (VAR / "run.lock").open("w")
+    lock = (VAR / "run.lock").open("a")  # "a": never truncates the lock a running run holds
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
