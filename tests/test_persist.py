@@ -140,6 +140,30 @@ def test_the_lag_is_the_age_of_the_oldest_waiting_entry(durable_engine, clock):
     assert persistence.lag_ms(engine) is None
 
 
+def test_a_run_that_took_over_and_the_stalled_run_it_replaced_write_each_row_once(
+    durable_engine,
+):
+    """The stalled run wakes up with a batch the new run already claimed and wrote."""
+    engine = durable_engine
+    for n in range(10):
+        grants.grant(engine, f"p{n}", {"coins": 1}, "gift", f"g{n}")
+    persistence.ensure_groups(engine)
+    consumer = persistence.JOB_CONSUMER
+    stalled = persistence._read(engine, consumer, 100, claim_idle_ms=0)
+    for n in range(10, 15):
+        grants.grant(engine, f"p{n}", {"coins": 1}, "gift", f"g{n}")
+
+    took_over = persistence.persist(engine, consumer=consumer, claim_idle_ms=0)
+    woke = persistence.PersistReport()
+    persistence._write(engine, stalled, woke)
+    persistence._acknowledge(engine, stalled)
+
+    assert (took_over.entries, took_over.ledger_rows, woke.ledger_rows) == (15, 15, 0)
+    assert count(engine, db.user_resource_logs) == 15
+    assert outbox_length(engine) == 0
+    assert persistence.persist(engine, consumer=consumer, claim_idle_ms=0).entries == 0
+
+
 VICTIM = """
 import os, sys
 from config import Settings
