@@ -313,3 +313,15 @@ def test_shell_is_python_with_the_engine_at_hand(questboard, monkeypatch, capsys
     )
     assert questboard("shell") == (0, "", "")
     assert capsys.readouterr().out == ">>> b'hello' Engine\n>>> "  # prompts, the answer, EOF
+
+
+def test_the_command_never_loads_flask_or_the_queue():
+    probe = (
+        "import sys, cli.main; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'flask', 'werkzeug', 'click', 'rq', 'rq_scheduler', 'web', 'jobs'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "[]\n", "")
