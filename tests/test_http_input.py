@@ -61,24 +61,28 @@ def test_nesting_up_to_the_limit_is_parsed_and_judged_by_the_schema(client, serv
     assert error_of(response)["details"] == {"expected_price": ["Not a valid mapping type."]}
 
 
-@pytest.mark.parametrize("digits", [101, 4301, 16_000])
-def test_an_integer_with_too_many_digits_is_a_400(client, server_headers, digits):
+@pytest.mark.parametrize("digits", [4301, 16_000])
+def test_an_integer_of_more_than_4300_digits_is_a_400(client, server_headers, digits):
     response = post_raw(
         client, server_headers, '{"item": "steel", "quantity": ' + "9" * digits + "}"
     )
     assert response.status_code == 400
-    assert error_of(response) == invalid_json("A number has more than 100 characters.")
+    assert error_of(response) == invalid_json("A number has more than 4300 digits.")
 
 
-def test_a_long_float_or_one_beyond_the_double_range_is_a_400(client, server_headers):
-    for number, reason in (
-        ("0." + "1" * 200, "A number has more than 100 characters."),
-        ("1e400", "A number is beyond the range of a double."),
-        ("-1e400", "A number is beyond the range of a double."),
-    ):
-        response = post_raw(client, server_headers, '{"item": "steel", "quantity": ' + number + "}")
-        assert response.status_code == 400, number
-        assert error_of(response) == invalid_json(reason), number
+@pytest.mark.parametrize("number", ["9" * 4300, "-" + "9" * 4300, "0." + "1" * 5000])
+def test_a_long_number_python_can_read_is_judged_by_the_schema(client, server_headers, number):
+    response = post_raw(client, server_headers, '{"item": "steel", "quantity": ' + number + "}")
+    assert response.status_code == 400
+    error = error_of(response)
+    assert (error["code"], list(error["details"])) == ("validation_error", ["quantity"])
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1" * 400 + ".0"])
+def test_a_number_beyond_the_double_range_is_a_400(client, server_headers, number):
+    response = post_raw(client, server_headers, '{"item": "steel", "quantity": ' + number + "}")
+    assert response.status_code == 400
+    assert error_of(response) == invalid_json("A number is beyond the range of a double.")
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
@@ -143,7 +147,7 @@ def test_an_empty_json_body_names_the_missing_fields(client, server_headers):
     }
 
 
-@pytest.mark.parametrize("quantity", ["2.0", "2.5", "1e0", '"2"', "true"])
+@pytest.mark.parametrize("quantity", ["2.5", "1e-3", '"2"', "true", "[2]"])
 def test_a_quantity_that_is_not_an_integer_is_a_400(client, server_headers, quantity):
     response = post_raw(client, server_headers, '{"item": "steel", "quantity": ' + quantity + "}")
     assert response.status_code == 400
@@ -227,9 +231,9 @@ def test_a_cursor_before_the_first_entry_is_an_empty_page(redis_client, admin_he
     assert response.get_json() == {"player_id": "alice", "entries": []}
 
 
-def test_the_largest_cursor_pages_from_the_newest_entry(redis_client, admin_headers):
+def test_a_cursor_after_the_last_entry_pages_from_the_newest(redis_client, admin_headers):
     first = grant(redis_client, admin_headers, "g-1")
-    top = "18446744073709551615-18446744073709551615"
+    top = "9999999999999999999-9999999999999999999"
     response = redis_client.get(f"/v1/players/alice/ledger?before={top}", headers=admin_headers)
     assert response.status_code == 200
     assert [entry["transaction_id"] for entry in response.get_json()["entries"]] == [first]
@@ -391,7 +395,7 @@ def test_a_streamed_body_at_the_limit_is_read_whole(client, admin_headers):
 
 HOSTILE_BODIES = {
     "deep": ("[" * 1000 + "]" * 1000, DEEPER_THAN_ALLOWED),
-    "long-number": ('{"a": ' + "9" * 5000 + "}", "A number has more than 100 characters."),
+    "long-number": ('{"a": ' + "9" * 5000 + "}", "A number has more than 4300 digits."),
     "nan": ('{"a": NaN}', "NaN and Infinity are not JSON numbers."),
     "twice": ('{"a": 1, "a": 2}', "The name 'a' appears twice in one object."),
     "surrogate": ('{"a": "\\udc00"}', "A string holds a lone surrogate (not Unicode)."),
@@ -425,3 +429,21 @@ def test_every_json_route_refuses_a_hostile_body_with_its_reason(app, admin_head
         response = client.open(path, method=method, headers=headers, data=body)
         assert response.status_code == 400, (method, path)
         assert error_of(response) == invalid_json(reason), (method, path)
+
+
+@pytest.mark.parametrize(
+    ("before", "refused"),
+    [("0-0", False), ("18446744073709551615-18446744073709551615", False)]
+    + [(cursor, True) for cursor in ("18446744073709551616-0", "1-1\n", "\uff11-1", "1")],
+)
+def test_the_engine_checks_the_cursor_whoever_calls_it(engine, before, refused):
+    """The web schema bounds the cursor too; the engine does not rely on it."""
+    from engine import ledger
+    from engine.errors import InvalidInputError
+
+    if refused:
+        with pytest.raises(InvalidInputError) as raised:
+            ledger.history(engine, "alice", before=before)
+        assert list(raised.value.details) == ["before"]
+    else:
+        assert ledger.history(engine, "alice", before=before) == []

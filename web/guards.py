@@ -2,7 +2,7 @@
 
 - JSON is parsed strictly, once for the whole app (webargs' parser and Flask's
   `request.get_json` both use `loads`): a body the parser would choke on (nesting that
-  exhausts the stack, a number of thousands of digits) or one that is not faithful JSON
+  exhausts the stack, an integer over 4,300 digits) or one that is not faithful JSON
   (NaN, a name given twice, a lone surrogate that no store can encode) is a 400 naming
   the problem, never a 500 from deep inside a view.
 - A body without Content-Length (`Transfer-Encoding: chunked`) is read up to the limit
@@ -15,6 +15,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,10 +25,10 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.wsgi import get_content_length
 
 MAX_DEPTH = 32  # our deepest body is 2 levels (a map of amounts in an object)
-MAX_NUMBER_CHARS = 100  # far beyond any amount; int() of 4,300+ digits raises ValueError
+MAX_INT_DIGITS = sys.get_int_max_str_digits()  # 4,300: int() of a longer one raises
 
 DEEPER_THAN_ALLOWED = f"Nested deeper than {MAX_DEPTH} levels."
-NUMBER_TOO_LONG = f"A number has more than {MAX_NUMBER_CHARS} characters."
+NUMBER_TOO_LONG = f"A number has more than {MAX_INT_DIGITS} digits."
 NUMBER_OUT_OF_RANGE = "A number is beyond the range of a double."
 NOT_A_NUMBER = "NaN and Infinity are not JSON numbers."
 LONE_SURROGATE = "A string holds a lone surrogate (not Unicode)."
@@ -56,15 +58,7 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _bounded_int(text: str) -> int:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise InvalidJsonError(NUMBER_TOO_LONG)
-    return int(text)
-
-
 def _finite_float(text: str) -> float:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise InvalidJsonError(NUMBER_TOO_LONG)
     value = float(text)
     if not math.isfinite(value):
         raise InvalidJsonError(NUMBER_OUT_OF_RANGE)
@@ -77,14 +71,19 @@ def _no_constants(name: str) -> float:
 
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_unique_names,
-    parse_int=_bounded_int,
-    parse_float=_finite_float,
-    parse_constant=_no_constants,
+    parse_float=_finite_float,  # called for floats only: none in a usual body
+    parse_constant=_no_constants,  # called for NaN and Infinity only
 )
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def loads(data: str | bytes | bytearray) -> Any:
     """The JSON value of `data` (UTF-8 when bytes, as RFC 8259 requires).
+
+    The walk that checks every value runs only when the text could fail it (more
+    brackets than levels allowed, a surrogate escape), so a usual body costs little
+    more than the standard parser. Integers are as long as Python parses them (4,300
+    digits); the schemas bound each field far below.
 
     Raises:
         InvalidJsonError: with the reason to show the client.
@@ -100,9 +99,14 @@ def loads(data: str | bytes | bytearray) -> Any:
         raise
     except RecursionError:  # the C scanner recurses once per level
         raise InvalidJsonError(DEEPER_THAN_ALLOWED) from None
-    except ValueError:  # JSONDecodeError
+    except json.JSONDecodeError:
         raise InvalidJsonError(MALFORMED) from None
-    _check_depth_and_strings(value)
+    except ValueError:  # int() of more than MAX_INT_DIGITS digits
+        raise InvalidJsonError(NUMBER_TOO_LONG) from None
+    if data.count("[") + data.count("{") > MAX_DEPTH or (
+        "\\u" in data and _SURROGATE_ESCAPE.search(data)
+    ):
+        _check_depth_and_strings(value)
     return value
 
 
