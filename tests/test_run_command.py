@@ -318,9 +318,11 @@ def test_a_bad_rules_file_stops_start_up_naming_the_field(tmp_path):
 
 def make_dry_run(target: str) -> list[str]:
     """The commands `make <target>` would run (the venv taken as built)."""
+    outer_make = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTEST_ARGS")  # e.g. under `make test`
     result = subprocess.run(
         ["make", "--dry-run", "--old-file=.venv/.installed", target],
         cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k not in outer_make},
         capture_output=True,
         text=True,
         timeout=30,
