@@ -351,11 +351,15 @@ def test_every_error_status_is_described_with_the_error_schema(client):
                 media = response["content"]["application/json"]
                 assert media["schema"] == {"$ref": "#/components/schemas/Error"}, (path, status)
                 assert media["example"]["error"]["code"] in response["description"]
+                codes = schemas["ErrorInfo"]["properties"]["code"]["enum"]
+                assert set(response["x-error-codes"]) <= set(codes), (path, status)
     purchase = spec["paths"]["/v1/players/{player_id}/purchases"]["post"]["responses"]
     assert {"201", "404", "409", "413", "422", "429"} <= set(purchase)
     assert "insufficient_funds" in purchase["409"]["description"]
     assert "price_changed" in purchase["409"]["description"]
     assert "rapid_fire" in purchase["429"]["description"]
+    board = spec["paths"]["/v1/leaderboards/{period_type}"]["get"]["responses"]
+    assert set(board["404"]["x-error-codes"]) == {"period_expired", "not_found"}
 
 
 def test_every_header_is_described(client):

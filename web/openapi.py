@@ -12,6 +12,7 @@ and response (built from the schemas, so an example can never disagree with them
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,11 +177,29 @@ def generic_errors(path: str, operation: dict) -> dict[int, list[str]]:
     return errors
 
 
+def declared_error_codes(operation: dict) -> dict[int, list[str]]:
+    """The codes a route's own `alt_response` descriptions name, by status (or, once
+    completed, the codes listed in `x-error-codes`)."""
+    found: dict[int, list[str]] = {}
+    for status, response in operation.get("responses", {}).items():
+        if not status.isdigit() or int(status) < 400:
+            continue
+        codes = response.get("x-error-codes") or [
+            code
+            for code in ERROR_CODES
+            if re.search(rf"\b{code}\b", response.get("description", ""))
+        ]
+        if codes:
+            found[int(status)] = codes
+    return found
+
+
 def error_response(status: int, codes: list[str]) -> dict[str, Any]:
     meanings = "; ".join(f"`{code}`: {CODE_MEANINGS.get(code, code)}" for code in codes)
     first = codes[0]
     response: dict[str, Any] = {
         "description": f"{STATUS_TITLES.get(status, 'Error')}. {meanings}.",
+        "x-error-codes": codes,
         "content": {
             "application/json": {
                 "schema": ERROR_REF,
@@ -205,11 +224,11 @@ def complete_operation(
     """Add the generic responses, headers and examples to one operation, in place."""
     described = OPERATIONS_BY_ID.get(operation.get("operationId", ""))
     errors = generic_errors(path, operation)
-    for status, codes in (described.errors if described else {}).items():
-        errors[status] = [
-            *errors.get(status, []),
-            *[c for c in codes if c not in errors.get(status, [])],
-        ]
+    declared = [(described.errors if described else {}), declared_error_codes(operation)]
+    for extra in declared:
+        for status, codes in extra.items():
+            known = errors.setdefault(status, [])
+            known.extend(code for code in codes if code not in known)
     responses = operation["responses"]
     responses.pop("default", None)
     for status, codes in errors.items():
