@@ -123,12 +123,12 @@ def top(
     fresh: bool = False,
 ) -> BoardPage:
     """A page of the board: live, or with source="snapshot" the frozen top of the last
-    snapshot (whatever its age; `snapshot_at` says it). `fresh=True` asks for live data,
-    which every read gets unless it asks for the snapshot.
+    snapshot (whatever its age; `snapshot_at` says it; pages past its top are empty).
+    `fresh` is what callers once passed to skip the snapshot: every read is live unless
+    it asks for the snapshot, so it changes nothing.
 
     Raises:
-        InvalidInputError: an unknown source, a snapshot page past the snapshot's size, or
-            a snapshot read that also asks for fresh data.
+        InvalidInputError: an unknown source.
         NotFoundError: source="snapshot" and the board has no snapshot.
     """
     started = time.perf_counter()
@@ -137,7 +137,7 @@ def top(
             f"{source!r} is not a source.", {"source": [f"Must be one of {', '.join(SOURCES)}."]}
         )
     if source == "snapshot":
-        page = _from_snapshot(engine, board, limit, offset, fresh)
+        page = _from_snapshot(engine, board, limit, offset)
     else:
         total_players, _, *rows = _read(engine, board, "top", offset, limit)
         page = BoardPage(
@@ -152,18 +152,7 @@ def top(
     return page
 
 
-def _from_snapshot(engine: Engine, board: Board, limit: int, offset: int, fresh: bool) -> BoardPage:
-    size = engine.rules.leaderboards.snapshot_size
-    if fresh:
-        raise InvalidInputError(
-            "A snapshot is not fresh data: ask for one or the other.",
-            {"fresh": ["Must be false when source is snapshot."]},
-        )
-    if offset + limit > size:
-        raise InvalidInputError(
-            f"A snapshot holds the top {size}; read further pages live.",
-            {"offset": [f"offset + limit must be at most {size} when source is snapshot."]},
-        )
+def _from_snapshot(engine: Engine, board: Board, limit: int, offset: int) -> BoardPage:
     pipe = engine.redis.pipeline(transaction=False)
     pipe.get(board.snapshot_top_key)
     pipe.zcard(board.scores_key)

@@ -377,8 +377,9 @@ def test_top_reads_are_live_and_the_snapshot_is_read_only_on_request(engine, clo
     assert [(e.player_id, e.rank) for e in frozen.entries] == [("alice", 1)]
     clock.advance(days=3)  # an old snapshot is still what was asked for
     assert leaderboards.top(engine, board, source="snapshot").snapshot_at == taken
+    assert leaderboards.top(engine, board, offset=1, source="snapshot").entries == []
     with pytest.raises(InvalidInputError):
-        leaderboards.top(engine, board, limit=10, offset=95, source="snapshot")
+        leaderboards.top(engine, board, source="cache")
 
 
 def test_a_snapshot_read_of_a_board_without_one_is_not_found(engine):

@@ -36,12 +36,12 @@ class TopQuerySchema(BoardQuerySchema):
         validate=validate.OneOf(["live", "snapshot"]),
         metadata={
             "description": "live (the default): the board as it is now; snapshot: the"
-            " frozen top 100 of the last snapshot, with snapshot_at."
+            " frozen top 100 of the last snapshot, with snapshot_at (pages past it are empty)."
         },
     )
     fresh = ma.fields.Boolean(
         load_default=False,
-        metadata={"description": "Reads are live unless source=snapshot; true asks for live."},
+        metadata={"description": "Changes nothing: every read is live unless source=snapshot."},
     )
 
 
