@@ -199,7 +199,8 @@ def main() -> int:
     try:
         return Supervisor(services, env, ROOT).run()
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a second stop must not cut this short
+            signal.signal(signum, signal.SIG_IGN)
         if redis_process is not None:
             stop(redis_process)
         lock.close()

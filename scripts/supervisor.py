@@ -88,9 +88,22 @@ class Supervisor:
 
     def run(self) -> int:
         """Start every service, wait until all have ended, return the run's exit code."""
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
-        self._start_all()
+        previous = {
+            signum: signal.signal(signum, self.request_stop)
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            self._start_all()
+            ended_first = self._wait_all()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if self.stop_requested or ended_first is None:
+            return 0
+        return exit_code(ended_first.process.returncode)
+
+    def _wait_all(self) -> Service | None:
+        """Until every service has ended; returns the one that ended unasked, if any."""
         ended_first: Service | None = None
         stopping_since: float | None = None
         while True:
@@ -110,9 +123,7 @@ class Supervisor:
             time.sleep(0.05)
         for service in self._started():
             service.reader.join(timeout=5)
-        if self.stop_requested or ended_first is None:
-            return 0
-        return exit_code(ended_first.process.returncode)
+        return ended_first
 
     def _started(self) -> list[Service]:
         return [service for service in self.services if service.process is not None]

@@ -8,6 +8,7 @@ in groups of their own), so a failing test never leaves a server behind.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -20,6 +21,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from scripts.supervisor import Service, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
@@ -345,3 +348,30 @@ def test_make_test_checks_lint_and_formatting_before_the_suite():
 )
 def test_make_migrate_and_shell_run_the_questboard_command(target, command):
     assert make_dry_run(target) == [command]
+
+
+def supervise(*services: tuple[str, str], grace: float = 10.0) -> tuple[int, list[Service], str]:
+    out = io.StringIO()
+    started = [Service(name, command) for name, command in services]
+    code = Supervisor(started, dict(os.environ), ROOT, out=out, grace=grace).run()
+    return code, started, out.getvalue()
+
+
+def test_a_service_that_ends_stops_the_others_and_the_run_ends_with_its_code():
+    code, (sleeper, failing), out = supervise(("sleeper", "exec sleep 30"), ("failing", "exit 3"))
+    assert (code, failing.process.returncode) == (3, 3)
+    assert sleeper.process.returncode == -signal.SIGTERM
+    assert "failing exited with code 3; stopping the others." in out
+
+
+def test_a_service_that_ignores_sigterm_is_killed_after_the_grace_period():
+    started = time.monotonic()
+    code, (stubborn, _), out = supervise(
+        ("stubborn", "trap '' TERM; echo ready; exec sleep 30"),
+        ("short", "sleep 0.5; exit 0"),
+        grace=0.5,
+    )
+    assert code == 1  # a service is not meant to end, even with 0
+    assert stubborn.process.returncode == -signal.SIGKILL
+    assert time.monotonic() - started < 5
+    assert re.search(r"^\d\d:\d\d:\d\d stubborn \| ready$", out, re.MULTILINE)
