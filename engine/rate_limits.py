@@ -15,9 +15,11 @@ is such a copy, so the limits are taken there or around it:
   the day is claimed); the script then only answers it.
 
 Either way a change happens only with a place in both windows, so every limit holds
-for real changes across processes, and copies are never refused nor counted beyond
-the moment they are in flight. Windows are moving windows of the engine clock, in
-sorted sets (member: the request, score: ms).
+for real changes across processes. A copy holds a place in its address's window only
+while it is in flight, and is refused only in one case: it reaches an address already
+at its limit before the first of its copies has recorded an outcome (it is then, as
+far as anyone can know, a new change). Windows are moving windows of the engine clock,
+in sorted sets (member: the request, score: ms).
 """
 
 from __future__ import annotations
