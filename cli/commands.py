@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from engine import bans, jobruns, migrate, rebuild, rotation, snapshots
+from engine import bans, jobruns, migrate, moderation, rebuild, rotation, snapshots
 from engine.errors import InvalidInputError, NotFoundError
 from engine.job_catalog import SPECS, task_for
 from engine.runtime import Engine
@@ -109,6 +109,24 @@ def rebuild_redis(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _player_id(raw: str) -> str:
+    if not PLAYER_ID.match(raw):
+        raise InvalidInputError(f"{raw!r} is not a player id ({PLAYER_ID.pattern}).")
+    return raw
+
+
+def leaderboards_remove(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Take a player off every kept board, aggregates included (a cheater; ban first)."""
+    player_id = _player_id(args.player_id)
+    removed = moderation.remove_from_leaderboards(engine, player_id)
+    if not removed:
+        out.write(f"{player_id} is on no leaderboard.\n")
+        return 0
+    names = [" ".join(filter(None, [b.period_type, b.period.name, b.category])) for b in removed]
+    out.write(f"Removed {player_id} from {len(removed)} boards: {', '.join(names)}.\n")
+    return 0
+
+
 def bans_list(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     """The bans in force, newest first, of one kind or both."""
     kinds = [args.kind] if args.kind else ["ip", "player"]
@@ -126,8 +144,8 @@ def bans_list(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
 def bans_create(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     """Ban an address, a network or a player (POST /v1/admin/bans, /player-bans)."""
     kind, target = ("ip", args.ip) if args.ip is not None else ("player", args.player)
-    if kind == "player" and not PLAYER_ID.match(target):
-        raise InvalidInputError(f"{target!r} is not a player id ({PLAYER_ID.pattern}).")
+    if kind == "player":
+        _player_id(target)
     if not 1 <= len(args.reason) <= 200:
         raise InvalidInputError("The reason must be 1 to 200 characters.")
     if args.expires_in is not None and not 1 <= args.expires_in <= MAX_BAN_SECONDS:

@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("rebuild", help="restore Redis from SQL after Redis was lost")
     sub.add_parser("shell", help="a Python prompt with the engine at hand")
 
+    boards = sub.add_parser("leaderboards", help="take a cheater off the leaderboards")
+    boards_sub = boards.add_subparsers(dest="leaderboards_command", required=True, metavar="action")
+    remove = boards_sub.add_parser("remove", help="off every kept board, aggregates included")
+    remove.add_argument("player_id")
+
     ban = sub.add_parser("bans", help="list, create or lift IP and player bans")
     ban_sub = ban.add_subparsers(dest="bans_command", required=True, metavar="action")
     listing = ban_sub.add_parser("list", help="the bans in force")
@@ -80,6 +85,7 @@ COMMANDS: dict[tuple[str, str | None], commands.Command] = {
     ("migrate", None): commands.migrate_database,
     ("rebuild", None): commands.rebuild_redis,
     ("shell", None): commands.shell,
+    ("leaderboards", "remove"): commands.leaderboards_remove,
     ("bans", "list"): commands.bans_list,
     ("bans", "create"): commands.bans_create,
     ("bans", "lift"): commands.bans_lift,

@@ -180,6 +180,26 @@ def test_bans_create_list_and_lift(questboard, engine_of):
     assert questboard("bans", "list") == (0, "No bans in force.\n", "")
 
 
+def test_leaderboards_remove_takes_a_cheater_off_every_board(questboard, engine_of):
+    record_exam(engine_of, "mallory", Exam("attempt-1", "math", 80, 10, 8))
+    code, out, err = questboard("leaderboards", "remove", "mallory")
+    assert (code, err) == (0, "")
+    assert out == (
+        "Removed mallory from 6 boards: weekly 2026-W48, weekly 2026-W48 math, "
+        "monthly 2026-11, monthly 2026-11 math, yearly 2026, yearly 2026 math.\n"
+    )
+    assert questboard("leaderboards", "remove", "mallory") == (
+        0,
+        "mallory is on no leaderboard.\n",
+        "",
+    )
+    assert questboard("leaderboards", "remove", "bad id!") == (
+        2,
+        "",
+        "questboard: 'bad id!' is not a player id (^[A-Za-z0-9_.:-]{1,64}$).\n",
+    )
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
