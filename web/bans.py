@@ -42,8 +42,10 @@ class PlayerBanRequestSchema(StrictSchema):
 
 
 class BanSchema(ma.Schema):
-    id = ma.fields.String(required=True, attribute="ban_id")
-    kind = ma.fields.String(required=True)
+    id = ma.fields.String(
+        required=True, attribute="ban_id", metadata={"example": "ban_3f2a9c1e5b7d4a60"}
+    )
+    kind = ma.fields.String(required=True, metadata={"enum": ["ip", "player"]})
     target = ma.fields.String(required=True)
     reason = ma.fields.String(required=True)
     created_at = ma.fields.DateTime(required=True)
