@@ -88,15 +88,7 @@ def record_violation(
         in_window >= rules.block_after_violations
         and bans.active_ban(engine, player_id, None) is None
     ):
-        bans.create(
-            engine,
-            "player",
-            player_id,
-            f"automatic: {in_window} fraud violations in "
-            f"{rules.violation_window_minutes} minutes (last: {rule})",
-            expires_in_seconds=rules.block_minutes * 60,
-            created_by="automatic",
-        )
+        _block(engine, player_id, rule, in_window)
     if per_minute == rules.alert_violations_per_minute + 1:
         alerts.raise_alert(
             "fraud_violations",
@@ -110,6 +102,34 @@ def record_violation(
             webhook_url=engine.alert_webhook_url,
         )
     return SecurityEvent(event_id, now, player_id, address, rule, details, action)
+
+
+def _block(engine: Engine, player_id: str, rule: str, in_window: int) -> None:
+    """Block the player for the rules' time, and alert once per block.
+
+    Concurrent violations may all find the player unblocked; `bans.place` makes one
+    ban of them all (a target has one ban in force), and only the call that made it
+    raises the alert.
+    """
+    rules = engine.rules.security
+    ban, new = bans.place(
+        engine,
+        "player",
+        player_id,
+        f"automatic: {in_window} fraud violations in "
+        f"{rules.violation_window_minutes} minutes (last: {rule})",
+        expires_in_seconds=rules.block_minutes * 60,
+        created_by="automatic",
+    )
+    if new:
+        alerts.raise_alert(
+            "player_blocked",
+            f"Player {player_id} blocked for {rules.block_minutes} minutes: "
+            f"{in_window} fraud violations in {rules.violation_window_minutes} minutes.",
+            {"player_id": player_id, "ban_id": ban.ban_id, "last_rule": rule},
+            at=engine.clock.now(),
+            webhook_url=engine.alert_webhook_url,
+        )
 
 
 def report(
