@@ -57,7 +57,9 @@ def test_the_ad_reward_cap_holds_under_30_concurrent_views(real_engine):
     ads = real_engine.rules.ads
     for round_ in range(ROUNDS):
         player = f"viewer-{round_}"
-        results = together(30, lambda n: activity.ad_reward(real_engine, player, f"ad-{n}"))
+        results = together(
+            30, lambda n, player=player: activity.ad_reward(real_engine, player, f"ad-{n}")
+        )
 
         rewarded = [r for r in results if not isinstance(r, Exception)]
         refused = [r for r in results if isinstance(r, DailyLimitReachedError)]
@@ -84,7 +86,7 @@ def test_concurrent_violations_block_the_player_once_and_alert_once(real_engine,
         with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
             results = together(
                 count,
-                lambda n: security.record_violation(
+                lambda n, player=player: security.record_violation(
                     real_engine, player, None, "impossible_score", {"n": n}, "refused"
                 ),
             )
@@ -103,7 +105,7 @@ def test_removing_a_cheater_during_other_players_exams_loses_none_of_theirs(real
         cheater = f"cheater-{round_}"
         exams.record_exam(real_engine, cheater, exams.Exam(f"c-{round_}", category, 90, 10, 9))
 
-        def act(n: int, category=category, cheater=cheater):
+        def act(n: int, category=category, cheater=cheater, round_=round_):
             if n == 0:
                 return moderation.remove_from_leaderboards(real_engine, cheater)
             return exams.record_exam(
