@@ -1,0 +1,66 @@
+"""Questboard's Python client: `Questboard` (sync) and `AsyncQuestboard` (asyncio).
+
+    with Questboard("https://questboard.example.com", api_key) as questboard:
+        bought = questboard.purchase("alice", "steel", 2)
+
+Results are frozen dataclasses (`questboard_client.models`); failures raise the
+classes of `questboard_client.errors`, all derived from `QuestboardError`.
+"""
+
+from questboard_client import models
+from questboard_client.aio import AsyncQuestboard
+from questboard_client.client import Questboard
+from questboard_client.decode import UnexpectedAnswer
+from questboard_client.errors import (
+    BadRequest,
+    BalanceLimitExceeded,
+    Banned,
+    DailyLimitReached,
+    Forbidden,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    NotRanked,
+    PeriodExpired,
+    PriceChanged,
+    QuestboardConnectionError,
+    QuestboardError,
+    RapidFire,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    UnknownItem,
+    ValidationError,
+)
+from questboard_client.retry import RetryPolicy
+
+__all__ = [
+    "AsyncQuestboard",
+    "BadRequest",
+    "BalanceLimitExceeded",
+    "Banned",
+    "DailyLimitReached",
+    "Forbidden",
+    "IdempotencyKeyReused",
+    "InsufficientFunds",
+    "InternalError",
+    "MethodNotAllowed",
+    "NotFound",
+    "NotRanked",
+    "PeriodExpired",
+    "PriceChanged",
+    "Questboard",
+    "QuestboardConnectionError",
+    "QuestboardError",
+    "RapidFire",
+    "RateLimited",
+    "RetryPolicy",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "UnexpectedAnswer",
+    "UnknownItem",
+    "ValidationError",
+    "models",
+]

@@ -1,0 +1,318 @@
+"""Requests built once, for both clients: a `Call` says what to send and how to decode.
+
+The sync and async clients differ only in how they send a `Call` and wait between
+attempts. A state-changing call gets its Idempotency-Key here, when it is built (the
+caller's, or a new random one), so every retry of that one logical call sends the
+same key and the server applies it once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+from questboard_client import decode as d
+from questboard_client import models as m
+from questboard_client.routes import ROUTES
+
+T = TypeVar("T")
+Params = Mapping[str, str | int | bool]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: its status, parsed body (None when empty), replay flag."""
+
+    status: int
+    body: Any
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    operation: str
+    method: str
+    path: str
+    decode: Callable[[Answer], T]
+    params: Params = field(default_factory=dict)
+    json: Any = None
+    idempotency_key: str | None = None
+    player_ip: str | None = None
+    # A DELETE whose first attempt was applied but whose answer was lost hears 404 on
+    # its retry: for such a call that 404 means done.
+    not_found_on_retry_is_done: bool = False
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.idempotency_key is not None:
+            headers["Idempotency-Key"] = self.idempotency_key
+        if self.player_ip is not None:
+            headers["X-Player-IP"] = self.player_ip
+        return headers
+
+
+def new_idempotency_key() -> str:
+    """A key for one logical call: 128 random bits, within the API's 1-128 characters."""
+    return f"qb-{uuid.uuid4().hex}"
+
+
+def _call(
+    operation: str,
+    decode: Callable[[Answer], T],
+    *,
+    path: Mapping[str, str] | None = None,
+    params: Mapping[str, str | int | bool | None] | None = None,
+    json: Any = None,
+    idempotency_key: str | None = None,
+    player_ip: str | None = None,
+    changes_state: bool = False,
+    not_found_on_retry_is_done: bool = False,
+) -> Call[T]:
+    method, template = ROUTES[operation]
+    quoted = {name: quote(value, safe="") for name, value in (path or {}).items()}
+    if changes_state and idempotency_key is None:
+        idempotency_key = new_idempotency_key()
+    return Call(
+        operation=operation,
+        method=method,
+        path=template.format(**quoted),
+        decode=decode,
+        params={k: v for k, v in (params or {}).items() if v is not None},
+        json=json,
+        idempotency_key=idempotency_key,
+        player_ip=player_ip,
+        not_found_on_retry_is_done=not_found_on_retry_is_done,
+    )
+
+
+def health() -> Call[m.Health]:
+    return _call("getHealth", lambda a: d.health(a.body))
+
+
+def catalog() -> Call[m.Catalog]:
+    return _call("getCatalog", lambda a: d.catalog(a.body))
+
+
+def wallet(player_id: str, player_ip: str | None) -> Call[m.Wallet]:
+    path = {"player_id": player_id}
+    return _call("getWallet", lambda a: d.wallet(a.body), path=path, player_ip=player_ip)
+
+
+def purchase(
+    player_id: str,
+    item: str,
+    quantity: int,
+    expected_price: Mapping[str, int] | None,
+    idempotency_key: str | None,
+    player_ip: str | None,
+) -> Call[m.Purchase]:
+    body: dict[str, Any] = {"item": item, "quantity": quantity}
+    if expected_price is not None:
+        body["expected_price"] = dict(expected_price)
+    return _call(
+        "createPurchase",
+        lambda a: d.purchase(a.body, a.replayed),
+        path={"player_id": player_id},
+        json=body,
+        idempotency_key=idempotency_key,
+        player_ip=player_ip,
+        changes_state=True,
+    )
+
+
+def grant(
+    player_id: str, resources: Mapping[str, int], reason: str, idempotency_key: str | None
+) -> Call[m.Transaction]:
+    return _call(
+        "createGrant",
+        lambda a: d.transaction(a.body, a.replayed),
+        path={"player_id": player_id},
+        json={"resources": dict(resources), "reason": reason},
+        idempotency_key=idempotency_key,
+        changes_state=True,
+    )
+
+
+def ledger_page(
+    player_id: str, limit: int, before: str | None, player_ip: str | None
+) -> Call[m.LedgerPage]:
+    return _call(
+        "listLedgerEntries",
+        lambda a: d.ledger_page(a.body),
+        path={"player_id": player_id},
+        params={"limit": limit, "before": before},
+        player_ip=player_ip,
+    )
+
+
+def record_exam(
+    player_id: str,
+    exam_id: str,
+    category_id: str,
+    score: int,
+    total_questions: int,
+    correct_answers: int,
+    player_ip: str | None,
+) -> Call[m.ExamSummary]:
+    """The exam_id is the exam's idempotency key: the server counts an attempt once."""
+    return _call(
+        "recordExam",
+        lambda a: d.exam_summary(a.body, a.replayed),
+        path={"player_id": player_id},
+        json={
+            "exam_id": exam_id,
+            "category_id": category_id,
+            "score": score,
+            "total_questions": total_questions,
+            "correct_answers": correct_answers,
+        },
+        idempotency_key=exam_id,
+        player_ip=player_ip,
+    )
+
+
+def leaderboard(
+    period_type: str,
+    category: str | None,
+    period: str | None,
+    limit: int,
+    offset: int,
+    source: str,
+    player_ip: str | None,
+) -> Call[m.BoardPage]:
+    return _call(
+        "listLeaderboard",
+        lambda a: d.board_page(a.body),
+        path={"period_type": period_type},
+        params={
+            "category": category,
+            "period": period,
+            "limit": limit,
+            "offset": offset,
+            "source": source,
+        },
+        player_ip=player_ip,
+    )
+
+
+def around_me(
+    period_type: str,
+    player_id: str,
+    category: str | None,
+    period: str | None,
+    around: int,
+    player_ip: str | None,
+) -> Call[m.Standing]:
+    return _call(
+        "getLeaderboardStanding",
+        lambda a: d.standing(a.body),
+        path={"period_type": period_type, "player_id": player_id},
+        params={"category": category, "period": period, "around": around},
+        player_ip=player_ip,
+    )
+
+
+def player_ranks(player_id: str, player_ip: str | None) -> Call[m.PlayerRanks]:
+    return _call(
+        "listPlayerRanks",
+        lambda a: d.player_ranks(a.body),
+        path={"player_id": player_id},
+        player_ip=player_ip,
+    )
+
+
+def daily(player_id: str, player_ip: str | None) -> Call[m.Daily]:
+    path = {"player_id": player_id}
+    return _call("getDaily", lambda a: d.daily(a.body), path=path, player_ip=player_ip)
+
+
+def missions(player_id: str, player_ip: str | None) -> Call[m.Missions]:
+    path = {"player_id": player_id}
+    return _call("listMissions", lambda a: d.missions(a.body), path=path, player_ip=player_ip)
+
+
+def login(player_id: str, player_ip: str | None) -> Call[m.Login]:
+    """A login claims at most once a game day by itself: a retry answers claimed=False."""
+    return _call(
+        "claimLogin",
+        lambda a: d.login(a.body),
+        path={"player_id": player_id},
+        player_ip=player_ip,
+    )
+
+
+def ad_reward(
+    player_id: str, idempotency_key: str | None, player_ip: str | None
+) -> Call[m.AdReward]:
+    return _call(
+        "createAdReward",
+        lambda a: d.ad_reward(a.body, a.replayed),
+        path={"player_id": player_id},
+        json={},
+        idempotency_key=idempotency_key,
+        player_ip=player_ip,
+        changes_state=True,
+    )
+
+
+def battle_pass(player_id: str, season: str | None, player_ip: str | None) -> Call[m.BattlePass]:
+    return _call(
+        "getBattlePass",
+        lambda a: d.battle_pass(a.body),
+        path={"player_id": player_id},
+        params={"season": season},
+        player_ip=player_ip,
+    )
+
+
+def tool_of_the_day(player_ip: str | None) -> Call[m.ToolOfTheDay]:
+    return _call("getToolOfTheDay", lambda a: d.tool_of_the_day(a.body), player_ip=player_ip)
+
+
+def set_tool_of_the_day(tool: str) -> Call[m.ToolOfTheDay]:
+    return _call("setToolOfTheDay", lambda a: d.tool_of_the_day(a.body), json={"tool": tool})
+
+
+def _placed(answer: Answer) -> m.PlacedBan:
+    return m.PlacedBan(d.ban(answer.body), created=answer.status == 201)
+
+
+def ban_ip(ip: str, reason: str, expires_in_seconds: int | None) -> Call[m.PlacedBan]:
+    """Placing a ban again extends the one in force (200), so a retry is harmless."""
+    body = {"ip": ip, "reason": reason, "expires_in_seconds": expires_in_seconds}
+    return _call("createIpBan", _placed, json=body)
+
+
+def ip_bans() -> Call[tuple[m.Ban, ...]]:
+    return _call("listIpBans", lambda a: d.bans(a.body))
+
+
+def lift_ip_ban(ban_id: str) -> Call[None]:
+    return _call(
+        "deleteIpBan", lambda a: None, path={"ban_id": ban_id}, not_found_on_retry_is_done=True
+    )
+
+
+def ban_player(player_id: str, reason: str, expires_in_seconds: int | None) -> Call[m.PlacedBan]:
+    body = {"player_id": player_id, "reason": reason, "expires_in_seconds": expires_in_seconds}
+    return _call("createPlayerBan", _placed, json=body)
+
+
+def player_bans() -> Call[tuple[m.Ban, ...]]:
+    return _call("listPlayerBans", lambda a: d.bans(a.body))
+
+
+def lift_player_ban(ban_id: str) -> Call[None]:
+    return _call(
+        "deletePlayerBan", lambda a: None, path={"ban_id": ban_id}, not_found_on_retry_is_done=True
+    )
+
+
+def next_ledger_before(page: m.LedgerPage, limit: int) -> str | None:
+    """Where the ledger's next page starts; None after the last page."""
+    if len(page.entries) < limit:
+        return None
+    return page.entries[-1].transaction_id

@@ -1,0 +1,226 @@
+"""One exception class per error code of the API, all derived from `QuestboardError`.
+
+The server answers every failure as `{"error": {"code", "message", "details"}}`; the
+code is stable and picks the class here, so a game server writes
+`except InsufficientFunds as error: error.details["required"]` instead of comparing
+strings. A code this version does not know still raises `QuestboardError` with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class QuestboardError(Exception):
+    """An answer of the API that is not a success, or no answer at all.
+
+    Attributes:
+        code: the API's stable error code (`connection_error` when nothing answered).
+        message: the server's message, for a person.
+        details: what went wrong, by field or by fact ({} when nothing to add).
+        status: the HTTP status, or None when nothing answered.
+        retry_after: seconds the server asked to wait before a retry (Retry-After), or
+            None when it asked nothing.
+    """
+
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+        self.status = status
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        where = f"{self.status} " if self.status is not None else ""
+        return f"{where}{self.code}: {self.message}"
+
+
+class BadRequest(QuestboardError):
+    code = "bad_request"
+
+
+class ValidationError(QuestboardError):
+    """400: the request does not match the API; details name each field's problems."""
+
+    code = "validation_error"
+
+
+class Unauthorized(QuestboardError):
+    """401: no valid API key."""
+
+    code = "unauthorized"
+
+
+class Forbidden(QuestboardError):
+    """403: the key may not use this route (an admin route with a server key)."""
+
+    code = "forbidden"
+
+
+class Banned(Forbidden):
+    """403: the player or the player's address is banned."""
+
+    code = "banned"
+
+
+class NotFound(QuestboardError):
+    code = "not_found"
+
+
+class UnknownItem(NotFound):
+    """404: the catalog has no such item."""
+
+    code = "unknown_item"
+
+
+class NotRanked(NotFound):
+    """404: the player has no place on that board."""
+
+    code = "not_ranked"
+
+
+class PeriodExpired(NotFound):
+    """404: the board's period is no longer kept."""
+
+    code = "period_expired"
+
+
+class MethodNotAllowed(QuestboardError):
+    code = "method_not_allowed"
+
+
+class InsufficientFunds(QuestboardError):
+    """409: details carry `resource`, `required` and `available`; nothing was changed."""
+
+    code = "insufficient_funds"
+
+
+class PriceChanged(QuestboardError):
+    """409: the catalog price is not the `expected_price` the player saw."""
+
+    code = "price_changed"
+
+
+class BalanceLimitExceeded(QuestboardError):
+    code = "balance_limit_exceeded"
+
+
+class DailyLimitReached(QuestboardError):
+    """409: today's cap (of ad rewards) is reached; nothing was granted."""
+
+    code = "daily_limit_reached"
+
+
+class IdempotencyKeyReused(QuestboardError):
+    """422: the Idempotency-Key (or exam_id) was used before with other content."""
+
+    code = "idempotency_key_reused"
+
+
+class RateLimited(QuestboardError):
+    """429: over a limit; `retry_after` is how many seconds to wait (from Retry-After)."""
+
+    code = "rate_limited"
+
+
+class RapidFire(RateLimited):
+    """429: the same player acted again too fast (Retry-After: 1)."""
+
+    code = "rapid_fire"
+
+
+class InternalError(QuestboardError):
+    code = "internal_error"
+
+
+class ServiceUnavailable(QuestboardError):
+    """503: a store is unreachable; the client retries these within its deadline."""
+
+    code = "service_unavailable"
+
+
+class QuestboardConnectionError(QuestboardError):
+    """No answer: the connection failed or timed out (retried within the deadline)."""
+
+    code = "connection_error"
+
+
+ERROR_CLASSES: dict[str, type[QuestboardError]] = {
+    cls.code: cls
+    for cls in (
+        BadRequest,
+        ValidationError,
+        Unauthorized,
+        Forbidden,
+        Banned,
+        NotFound,
+        UnknownItem,
+        NotRanked,
+        PeriodExpired,
+        MethodNotAllowed,
+        InsufficientFunds,
+        PriceChanged,
+        BalanceLimitExceeded,
+        DailyLimitReached,
+        IdempotencyKeyReused,
+        RateLimited,
+        RapidFire,
+        InternalError,
+        ServiceUnavailable,
+    )
+}
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """The Retry-After header in seconds (the API sends whole seconds); None if absent."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP date: no server of ours sends one
+    return max(seconds, 0.0)
+
+
+def error_from_answer(status: int, body: Any, retry_after: str | None) -> QuestboardError:
+    """The exception for a non-2xx answer: by its error code, else by its status."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("code"), str):
+        code: str = error["code"]
+        message = str(error.get("message", ""))
+        given = error.get("details")
+        details: dict[str, Any] = given if isinstance(given, dict) else {}
+    else:  # not the API's shape: a proxy or load balancer answered
+        code = _CODE_BY_STATUS.get(status, "internal_error" if status >= 500 else "bad_request")
+        message, details = f"HTTP {status} without an API error body.", {}
+    seconds = retry_after_seconds(retry_after)
+    if seconds is None and isinstance(details.get("retry_after"), int | float):
+        seconds = max(float(details["retry_after"]), 0.0)
+    cls = ERROR_CLASSES.get(code, QuestboardError)
+    return cls(message, code=code, details=details, status=status, retry_after=seconds)
+
+
+_CODE_BY_STATUS = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+    502: "service_unavailable",
+    503: "service_unavailable",
+    504: "service_unavailable",
+}

@@ -1,0 +1,309 @@
+"""What the API answers, as frozen dataclasses (field names as in the API's JSON).
+
+Amounts of resources are `dict[str, int]` (resource name to amount). Times are aware
+`datetime`s in UTC; game days and season bounds are `date`s. Results of state-changing
+calls carry `replayed`: True when the server answered from the outcome recorded for
+the same Idempotency-Key (or exam_id), so nothing was changed a second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+Amounts = dict[str, int]
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+    redis: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    item: str
+    title: str
+    price: Amounts
+    gives: Amounts
+    max_quantity: int
+
+
+@dataclass(frozen=True)
+class Catalog:
+    items: tuple[CatalogItem, ...]
+
+
+@dataclass(frozen=True)
+class Wallet:
+    player_id: str
+    balances: Amounts
+
+
+@dataclass(frozen=True)
+class DailyBonus:
+    streak: int
+    reward: Amounts
+    transaction_id: str | None
+
+
+@dataclass(frozen=True)
+class MissionProgress:
+    id: str
+    progress: int
+    target: int
+    completed: bool
+    xp: int | None
+    reward: Amounts | None
+    transaction_id: str | None
+
+
+@dataclass(frozen=True)
+class Xp:
+    season: str
+    gained: int
+    total: int
+    level: int
+    levels_gained: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LevelReward:
+    level: int
+    reward: Amounts
+    transaction_id: str | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What an activity earned besides itself: bonus, missions, XP, level rewards."""
+
+    daily_bonus: DailyBonus | None
+    missions: tuple[MissionProgress, ...]
+    xp: Xp | None
+    level_rewards: tuple[LevelReward, ...]
+    streak: int
+
+
+@dataclass(frozen=True)
+class Purchase:
+    transaction_id: str
+    item: str
+    quantity: int
+    cost: Amounts
+    balances: Amounts
+    progress: Progress
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """An admin grant: the ledger's transaction id and the balances after it."""
+
+    transaction_id: str
+    balances: Amounts
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    transaction_id: str
+    kind: str
+    deltas: Amounts
+    balances_after: Amounts
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    """Entries newest first; the next page is `before=entries[-1].transaction_id`."""
+
+    player_id: str
+    entries: tuple[LedgerEntry, ...]
+
+
+@dataclass(frozen=True)
+class BoardResult:
+    board: str
+    category: str | None
+    period: str
+    score: int
+    rank: int
+    exams: int
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class ExamSummary:
+    exam_id: str
+    player_id: str
+    category_id: str
+    score: int
+    total_questions: int
+    correct_answers: int
+    boards: tuple[BoardResult, ...]
+    progress: Progress
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A player's line on a board; ranks are 1-based."""
+
+    rank: int
+    player_id: str
+    score: int
+    exams: int
+    questions: int
+    correct: int
+    accuracy: float
+    rank_previous: int | None
+    movement: str
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    """The top of a board. `category` None is the global board."""
+
+    board: str
+    category: str | None
+    period: str
+    next_reset_at: datetime | None
+    ended_at: datetime | None
+    total_players: int
+    source: str
+    snapshot_at: datetime | None
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A player's entry with the players just above and below."""
+
+    board: str
+    category: str | None
+    period: str
+    next_reset_at: datetime | None
+    ended_at: datetime | None
+    total_players: int
+    entry: Entry
+    above: tuple[Entry, ...]
+    below: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class RankedBoard:
+    board: str
+    category: str | None
+    period: str
+    next_reset_at: datetime | None
+    ended_at: datetime | None
+    total_players: int
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class PlayerRanks:
+    player_id: str
+    boards: tuple[RankedBoard, ...]
+
+
+@dataclass(frozen=True)
+class MissionState:
+    id: str
+    title: str
+    event: str
+    progress: int
+    target: int
+    completed: bool
+    xp: int
+    reward: Amounts
+
+
+@dataclass(frozen=True)
+class Missions:
+    player_id: str
+    game_day: date
+    next_reset_at: datetime
+    missions: tuple[MissionState, ...]
+
+
+@dataclass(frozen=True)
+class Daily:
+    player_id: str
+    game_day: date
+    next_reset_at: datetime
+    missions: tuple[MissionState, ...]
+    login_claimed: bool
+    streak: int
+    ads_watched: int
+    ads_limit: int
+
+
+@dataclass(frozen=True)
+class Login:
+    """`claimed` is False on later logins of the same game day (nothing granted)."""
+
+    claimed: bool
+    streak: int
+    reward: Amounts
+    next_claim_at: datetime
+    balances: Amounts
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class AdReward:
+    transaction_id: str
+    reward: Amounts
+    ads_watched: int
+    ads_limit: int
+    balances: Amounts
+    progress: Progress
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class GrantedLevel:
+    level: int
+    reward: Amounts
+
+
+@dataclass(frozen=True)
+class BattlePass:
+    player_id: str
+    season: str
+    season_start: date
+    season_end: date  # exclusive
+    xp: int
+    level: int
+    xp_to_next_level: int
+    rewards_granted: tuple[GrantedLevel, ...]
+
+
+@dataclass(frozen=True)
+class ToolOfTheDay:
+    tool: str
+    game_day: date
+    next_reset_at: datetime
+
+
+@dataclass(frozen=True)
+class Ban:
+    id: str
+    kind: str
+    target: str
+    reason: str
+    created_at: datetime
+    expires_at: datetime | None
+    created_by: str
+
+
+@dataclass(frozen=True)
+class PlacedBan:
+    """`created` is False when the target's ban in force was extended instead."""
+
+    ban: Ban
+    created: bool

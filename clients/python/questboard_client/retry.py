@@ -1,0 +1,127 @@
+"""When to try a call again, and how long to wait first: shared by both clients.
+
+Connection failures, 503 and 429 are retried; every other answer is final. The wait
+is exponential backoff with full jitter (so many game servers that failed together do
+not come back together), never shorter than the server's Retry-After, and no retry
+starts that could not begin before the caller's deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from questboard_client.calls import Answer, Call
+from questboard_client.errors import (
+    NotFound,
+    QuestboardConnectionError,
+    QuestboardError,
+    RateLimited,
+    ServiceUnavailable,
+    error_from_answer,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard a client tries one logical call.
+
+    Attributes:
+        deadline: seconds from the first attempt after which no retry starts.
+        max_attempts: attempts in all, the first included.
+        base_delay: the backoff cap of the first retry (seconds); doubles each retry.
+        max_delay: the largest backoff cap (a Retry-After may ask for longer).
+        jitter: draws the wait between 0 and the cap (random.uniform by default).
+    """
+
+    deadline: float = 10.0
+    max_attempts: int = 5
+    base_delay: float = 0.1
+    max_delay: float = 2.0
+    jitter: Callable[[float, float], float] = field(default=random.uniform, compare=False)
+
+    def delay_before_retry(
+        self, failure: QuestboardError, attempts: int, elapsed: float
+    ) -> float | None:
+        """Seconds to wait before attempt `attempts + 1`, or None to give up now."""
+        if not is_retryable(failure) or attempts >= self.max_attempts:
+            return None
+        cap = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+        delay = self.jitter(0.0, cap)
+        if failure.retry_after is not None:
+            delay = max(delay, failure.retry_after)
+        if elapsed + delay >= self.deadline:
+            return None
+        return delay
+
+
+def is_retryable(failure: QuestboardError) -> bool:
+    return isinstance(failure, QuestboardConnectionError | ServiceUnavailable | RateLimited)
+
+
+class Tries(Generic[T]):
+    """The attempts of one logical call: each one's timeout, its result, or the wait.
+
+    Both clients drive the same loop with it; only how they send and sleep differs.
+    """
+
+    def __init__(self, call: Call[T], policy: RetryPolicy, timeout: float) -> None:
+        self.call = call
+        self.policy = policy
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.attempts = 0
+
+    def next_timeout(self) -> float:
+        """Counts the attempt about to start; its timeout ends by the deadline."""
+        self.attempts += 1
+        remaining = self.policy.deadline - (time.monotonic() - self.started)
+        return max(min(self.timeout, remaining), 0.001)
+
+    def result(self, status: int, headers: Mapping[str, str], content: bytes) -> T:
+        return settle(self.call, self.attempts, status, headers, content, json.loads)
+
+    def wait_after(self, failure: QuestboardError) -> float:
+        """Seconds to wait before the next attempt; raises `failure` if there is none."""
+        delay = self.policy.delay_before_retry(
+            failure, self.attempts, time.monotonic() - self.started
+        )
+        if delay is None:
+            raise failure
+        return delay
+
+
+def connection_failure(error: Exception) -> QuestboardConnectionError:
+    return QuestboardConnectionError(f"{type(error).__name__}: {error}")
+
+
+def settle(
+    call: Call[T],
+    attempts: int,
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    parse_json: Callable[[bytes], Any],
+) -> T:
+    """The decoded result of an answer, or its exception raised.
+
+    Args:
+        attempts: which attempt this answer is to (1 for the first).
+    """
+    try:
+        body = parse_json(content) if content else None
+    except ValueError:
+        body = None
+    if 200 <= status < 300:
+        replayed = headers.get("Idempotent-Replayed", "").lower() == "true"
+        return call.decode(Answer(status, body, replayed))
+    failure = error_from_answer(status, body, headers.get("Retry-After"))
+    if call.not_found_on_retry_is_done and attempts > 1 and isinstance(failure, NotFound):
+        return call.decode(Answer(status, None, replayed=True))
+    raise failure
