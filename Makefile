@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-leaderboards bench-jobs bench-http lint clean
+.PHONY: run test migrate shell bench bench-leaderboards bench-jobs bench-http mutants lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ bench-jobs: $(STAMP)
 # sync and gthread and granian; needs wrk. BENCH_HTTP_ARGS="--seconds 1 --rounds 1 ..."
 bench-http: $(STAMP)
 	$(BIN)/python -m bench.http_ratio $(BENCH_HTTP_ARGS)
+
+# The mutation check: each mutant in tests/mutants.py breaks a guarantee on a scratch
+# copy; the tests must fail for every one in every run. MUTANTS_ARGS="--runs 3 name ..."
+mutants: $(STAMP)
+	$(BIN)/python scripts/mutants.py $(MUTANTS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -121,3 +121,23 @@ def test_removing_a_cheater_during_other_players_exams_loses_none_of_theirs(real
             listed = {e.player_id: e.score for e in page.entries}
             assert listed == {f"honest-{round_}-{n}": n for n in range(1, 24)}, round_
             assert page.total_players == 23
+
+
+def test_the_fraud_alert_is_raised_once_a_minute_under_concurrent_violations(
+    real_engine, caplog, clock
+):
+    threshold = real_engine.rules.security.alert_violations_per_minute
+    for round_ in range(ROUNDS // 4):
+        clock.advance(minutes=1)  # each round its own minute
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+            results = together(
+                threshold * 2,
+                lambda n, round_=round_: security.record_violation(
+                    real_engine, f"crowd-{round_}-{n}", None, "impossible_score", {}, "refused"
+                ),
+            )
+
+        assert all(isinstance(r, security.SecurityEvent) for r in results), round_
+        fraud_alerts = [r for r in caplog.records if '"fraud_violations"' in r.getMessage()]
+        assert len(fraud_alerts) == 1, round_

@@ -1,0 +1,116 @@
+"""Mutants for `scripts/mutants.py`: each removes one guarantee the tests must notice.
+
+To add one: name it, give the exact text to replace (it must occur once in the file)
+and its replacement, and the test files that should fail; then run
+`.venv/bin/python scripts/mutants.py --runs 10 <name>` and see it caught 10 of 10.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Replacement:
+    path: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    replacements: tuple[Replacement, ...]
+    tests: tuple[str, ...]
+
+
+def mutant(name: str, tests: tuple[str, ...], *replacements: tuple[str, str, str]) -> Mutant:
+    return Mutant(name, tuple(Replacement(*r) for r in replacements), tests)
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    mutant(
+        "funds_checked_before_the_debit_script",
+        ("tests/test_concurrency.py",),
+        (
+            "lua/record_activity.lua",
+            "local refused, details = wallet_refusal(changes)",
+            "local refused, details = nil, nil",
+        ),
+        (
+            "engine/purchases.py",
+            "    transaction = activity.record(\n",
+            "    from engine import wallet\n"
+            "    held = wallet.balances(engine, player_id)\n"
+            "    for resource, amount in item.cost(quantity).items():\n"
+            "        if held.get(resource, 0) < amount:\n"
+            "            raise transactions.outcome_error(-1, {})\n"
+            "    transaction = activity.record(\n",
+        ),
+    ),
+    mutant(
+        "purchase_replay_answered_in_python",
+        ("tests/test_concurrency.py",),
+        (
+            "lua/record_activity.lua",
+            "if fingerprint ~= '' then\n  local replay_code, replay = replayed(IDEM, fingerprint)",
+            "if false then\n  local replay_code, replay = replayed(IDEM, fingerprint)",
+        ),
+        (
+            "engine/activity.py",
+            "    slot = rate_limits.take_address_slot(\n",
+            "    if request is not None and engine.redis.get(idempotency_key) is not None:\n"
+            "        recorded = json.loads(engine.redis.get(idempotency_key))\n"
+            "        return transactions.outcome_to_transaction(engine, recorded, replayed=True)\n"
+            "    slot = rate_limits.take_address_slot(\n",
+        ),
+    ),
+    mutant(
+        "exam_seen_checked_in_python",
+        ("tests/test_concurrency.py",),
+        ("lua/record_exams.lua", "  if seen[1] then\n", "  if false then\n"),
+        (
+            "engine/exams.py",
+            "        by_shard.setdefault(keys.shard_of(player_id), []).append(index)\n",
+            "        if _is_recorded(engine, player_id, exam):\n"
+            "            results[index] = ExamOutcome({}, created=False)\n"
+            "            continue\n"
+            "        by_shard.setdefault(keys.shard_of(player_id), []).append(index)\n",
+        ),
+    ),
+    mutant(
+        "ad_cap_checked_in_python",
+        ("tests/test_races.py",),
+        (
+            "lua/record_activity.lua",
+            "  if used >= cap then\n",
+            "  if false then\n",
+        ),
+        (
+            "engine/activity.py",
+            "    slot = rate_limits.take_address_slot(\n",
+            "    daily = keys.daily(player_id, context.day.isoformat())\n"
+            "    if daily_cap and int(engine.redis.hget(daily, 'ads') or 0) >= daily_cap:\n"
+            "        raise transactions.outcome_error(-4, {'limit': daily_cap})\n"
+            "    slot = rate_limits.take_address_slot(\n",
+        ),
+    ),
+    mutant(
+        "fraud_alert_on_every_violation_past_the_rate",
+        ("tests/test_races.py",),
+        (
+            "engine/security.py",
+            "if per_minute == rules.alert_violations_per_minute + 1:",
+            "if per_minute > rules.alert_violations_per_minute:",
+        ),
+    ),
+    mutant(
+        "player_blocked_alert_for_every_concurrent_block",
+        ("tests/test_races.py",),
+        (
+            "engine/security.py",
+            "    if new:\n        alerts.raise_alert(",
+            "    if True:\n        alerts.raise_alert(",
+        ),
+    ),
+)
