@@ -447,3 +447,66 @@ def test_the_engine_checks_the_cursor_whoever_calls_it(engine, before, refused):
         assert list(raised.value.details) == ["before"]
     else:
         assert ledger.history(engine, "alice", before=before) == []
+
+
+# The job dashboard's path arguments --------------------------------------------------
+
+
+@pytest.fixture
+def dashboard(settings, real_redis, clock):
+    """The app with rq-dashboard on the real Redis (the run's own database)."""
+    import dataclasses
+
+    from tests.conftest import real_redis_url
+
+    with_queues = dataclasses.replace(settings, rq_redis_url=real_redis_url())
+    return create_app(with_queues, redis_client=real_redis, clock=clock).test_client()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/admin/rq/0/view/job/nope"),
+        ("GET", "/admin/rq/0/data/job/nope.json"),
+        ("POST", "/admin/rq/job/nope/requeue"),
+        ("GET", "/admin/rq/7/view/queues"),
+        ("GET", "/admin/rq/99999999999999999999/data/queues.json"),
+        ("GET", "/admin/rq/0/data/jobs/questboard/nope/10/asc/1.json"),
+        ("GET", "/admin/rq/0/view/jobs/questboard/nope/10/asc/1"),
+        ("POST", "/admin/rq/queue/nope/compact"),
+    ],
+)
+def test_the_dashboard_answers_what_does_not_exist_with_a_404(
+    dashboard, admin_headers, method, path
+):
+    response = dashboard.open(path, method=method, headers=admin_headers)
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/admin/rq/0/data/jobs/questboard/queued/0/asc/1.json", "per_page"),
+        ("/admin/rq/0/data/jobs/questboard/queued/x/asc/1.json", "per_page"),
+        ("/admin/rq/0/data/jobs/questboard/queued/10/asc/0.json", "page"),
+        ("/admin/rq/0/data/jobs/questboard/queued/10/asc/99999999999999999999.json", "page"),
+        ("/admin/rq/0/data/jobs/questboard/queued/10/sideways/1.json", "order"),
+        ("/admin/rq/0/view/jobs/questboard/queued/10000/asc/1", "per_page"),
+    ],
+)
+def test_the_dashboard_refuses_a_page_out_of_range_with_a_400(
+    dashboard, admin_headers, path, field
+):
+    response = dashboard.get(path, headers=admin_headers)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert (error["code"], list(error["details"])) == ("validation_error", [field])
+
+
+def test_the_dashboard_still_lists_a_queue_page(dashboard, admin_headers):
+    response = dashboard.get(
+        "/admin/rq/0/data/jobs/questboard/failed/10/dsc/1.json", headers=admin_headers
+    )
+    assert response.status_code == 200
+    assert response.get_json()["jobs"] == []

@@ -34,6 +34,7 @@ def before_each_request() -> None:
     monitoring.start_timer(req)
     auth.authenticate(req)
     monitoring.protect_dashboard(req)
+    guards.check_dashboard_arguments(req)
     monitoring.check_dashboard_redis(req)
     security.check_request(req)
 

@@ -14,6 +14,7 @@ from flask import Flask, jsonify
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.exceptions import NoSuchJobError
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -147,6 +148,11 @@ def handle_store_unavailable(error: Exception):
     return response
 
 
+def handle_no_such_job(error: NoSuchJobError):
+    """A job id that names no job (the job dashboard's pages take any id in the path)."""
+    return error_response(404, "not_found", "There is no such job.")
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error", exc_info=error)
     return error_response(500, "internal_error", "Something went wrong on our side.")
@@ -163,4 +169,5 @@ def init_app(app: Flask) -> None:
         SqlPoolTimeoutError,
     ):
         app.register_error_handler(unavailable, handle_store_unavailable)
+    app.register_error_handler(NoSuchJobError, handle_no_such_job)
     app.register_error_handler(Exception, handle_unexpected)

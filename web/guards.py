@@ -20,9 +20,12 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request, current_app
 from flask.json.provider import DefaultJSONProvider
+from rq import Queue
 from werkzeug.wsgi import get_content_length
+
+from web.errors import ApiError
 
 MAX_DEPTH = 32  # our deepest body is 2 levels (a map of amounts in an object)
 MAX_INT_DIGITS = sys.get_int_max_str_digits()  # 4,300: int() of a longer one raises
@@ -191,6 +194,53 @@ def _read_up_to(stream: Any, size: int) -> bytes:
         parts.append(part)
         remaining -= len(part)
     return b"".join(parts)
+
+
+# The job dashboard's path arguments --------------------------------------------------
+
+DASHBOARD_REGISTRIES = frozenset(
+    {"queued", "failed", "deferred", "started", "finished", "scheduled", "canceled"}
+)
+DASHBOARD_ORDERS = frozenset({"asc", "dsc"})  # rq-dashboard spells descending "dsc"
+DASHBOARD_PAGE_BOUNDS = {"per_page": (1, 100), "page": (1, 1_000_000)}
+
+
+def check_dashboard_arguments(req: Request) -> None:
+    """Refuse the paths rq-dashboard would answer with a 500, with the status each deserves.
+
+    rq-dashboard trusts its path: an instance number past its list raises LookupError,
+    an unknown registry an UnboundLocalError, a page size of 0 a ZeroDivisionError, a
+    page past Redis' integers a ResponseError, and compacting a queue that holds no
+    jobs "no such key". (A job id that does not exist is web.errors' 404.)
+    """
+    if req.blueprint != "rq_dashboard" or not req.view_args:
+        return
+    args = req.view_args
+    if "instance_number" in args:
+        instances = current_app.config.get("RQ_DASHBOARD_REDIS_URL") or ()
+        if not 0 <= args["instance_number"] < len(instances):
+            raise ApiError(404, "not_found", "There is no such dashboard instance.")
+    if "registry_name" in args and args["registry_name"] not in DASHBOARD_REGISTRIES:
+        raise ApiError(
+            404,
+            "not_found",
+            "There is no such job registry.",
+            {"registry_name": [f"Must be one of {', '.join(sorted(DASHBOARD_REGISTRIES))}."]},
+        )
+    problems: dict[str, list[str]] = {}
+    for name, (low, high) in DASHBOARD_PAGE_BOUNDS.items():
+        if name in args:
+            text = str(args[name])
+            if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+                problems[name] = [f"Must be a whole number from {low} to {high}."]
+    if "order" in args and args["order"] not in DASHBOARD_ORDERS:
+        problems["order"] = ["Must be asc or dsc."]
+    if problems:
+        raise ApiError(400, "validation_error", "The dashboard path is not valid.", problems)
+    if req.endpoint == "rq_dashboard.compact_queue":
+        queue = Queue(args["queue_name"], connection=current_app.redis_conn)
+        if not current_app.redis_conn.exists(queue.key):
+            raise ApiError(404, "not_found", "The queue holds no jobs: nothing to compact.")
 
 
 def init_app(app: Flask) -> None:
