@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import ADMIN_KEY, EXAM, SERVER_KEY
 
-PACKAGE = "questboard_client"
+PACKAGE = "generated_questboard_client"  # not questboard_client, the shipped client
 
 
 @pytest.fixture
