@@ -23,9 +23,14 @@ from tests.conftest import ADMIN_KEY, SERVER_KEY, _connect_real_redis, real_redi
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def server_port(tmp_path_factory):
-    """One gunicorn (one sync worker, the Procfile's config) on a port the OS picks."""
+@pytest.fixture(
+    scope="module",
+    params=[None, "web.worker.JsonErrorThreadWorker"],
+    ids=["sync-from-config", "gthread"],
+)
+def server_port(request, tmp_path_factory):
+    """One gunicorn with the Procfile's config on a port the OS picks: its own worker
+    class (sync), then the gthread one given on the command line."""
     redis_client = _connect_real_redis()  # skips (or fails in CI) without a server
     redis_client.flushdb()  # the run's own leased database
     url = f"sqlite:///{tmp_path_factory.mktemp('server') / 'questboard.db'}"
@@ -44,6 +49,8 @@ def server_port(tmp_path_factory):
     }
     command = [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py"]
     command += ["--no-control-socket", "--bind", "127.0.0.1:0", "--workers", "1"]
+    if request.param:
+        command += ["--worker-class", request.param, "--threads", "2"]
     command += ["--log-level", "info", "web:create_app()"]
     server = subprocess.Popen(
         command, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
