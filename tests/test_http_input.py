@@ -204,6 +204,32 @@ def test_a_player_id_that_is_not_text_is_a_400(client, server_headers, path):
     assert (error["code"], list(error["details"])) == ("validation_error", ["player_id"])
 
 
+def integer_query_parameters(app) -> list[tuple[str, str]]:
+    """(path, parameter) of every integer query parameter of a GET in the spec."""
+    spec = app.test_client().get("/openapi.json").get_json()
+    found = []
+    for path, operations in spec["paths"].items():
+        for parameter in operations.get("get", {}).get("parameters", []):
+            if parameter["in"] == "query" and parameter["schema"].get("type") == "integer":
+                sample = path.replace("{player_id}", "alice").replace("{period_type}", "weekly")
+                found.append((sample, parameter["name"]))
+    return found
+
+
+@pytest.mark.parametrize(
+    "value", ["9" * 5000, "-" + "9" * 30, "1e3", "2.0", "NaN", "%ff", "%00", "0x10"]
+)
+def test_every_integer_query_parameter_refuses_what_is_not_one_in_range(app, admin_headers, value):
+    client = app.test_client()
+    parameters = integer_query_parameters(app)
+    assert ("/v1/leaderboards/weekly", "offset") in parameters
+    for path, name in parameters:
+        response = client.get(f"{path}?{name}={value}", headers=admin_headers)
+        assert response.status_code == 400, (path, name)
+        error = error_of(response)
+        assert (error["code"], list(error["details"])) == ("validation_error", [name]), path
+
+
 # The ledger cursor -------------------------------------------------------------------
 
 
