@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from engine import (
     boards,
+    db,
     exams,
     keys,
     leaderboards,
@@ -126,6 +128,27 @@ def test_a_rebuild_from_sql_restores_the_order_of_ties(durable_engine, clock):
     assert table(engine) == before
     play(engine, "aaron", 50)  # a new arrival at 50 still comes after them
     assert table(engine)[-1] == ("aaron", 50, 2)
+
+
+def test_a_snapshot_before_the_persist_writes_sql_rows_with_a_reached_second_in_the_period(
+    durable_engine, clock
+):
+    """The composite holds places, not times: a row the snapshot writes first gets the
+    snapshot's second in the period (the latest its total can have been reached)."""
+    engine = durable_engine
+    play(engine, "alice", 50)  # 2026-11-25 12:00: 2 days 9 hours into the week
+    clock.advance(minutes=30)
+    play(engine, "bob", 50)
+    snapshots.snapshot_board(engine, boards.resolve(engine, "weekly"))
+    table_ = db.quiz_leaderboard_aggregates
+    query = select(table_.c.player_id, table_.c.reached_s).where(
+        table_.c.period == "2026-W48", table_.c.category == "global"
+    )
+    with engine.sql.connect() as conn:
+        assert sorted(conn.execute(query).all()) == [("alice", 207_000), ("bob", 207_000)]
+    persistence.persist(engine)
+    with engine.sql.connect() as conn:
+        assert sorted(conn.execute(query).all()) == [("alice", 205_200), ("bob", 207_000)]
 
 
 def test_removing_a_player_keeps_the_others_in_the_order_they_reached_the_score(engine):
