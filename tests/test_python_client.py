@@ -61,6 +61,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import ADMIN_KEY, SERVER_KEY
 from web.errors import CODE_BY_STATUS, STATUS_BY_CODE
+from web.worker import ERRORS_BY_STATUS
 
 CLIENT_PACKAGE = Path(__file__).resolve().parent.parent / "clients" / "python"
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -74,6 +75,7 @@ class Failure:
     code: str
     retry_after: str | None
     after_app: bool  # the app ran and its answer was lost
+    html: bool = False  # a proxy's page, not the API's error body
 
 
 class Gate:
@@ -87,6 +89,9 @@ class Gate:
 
     def fail_next(self, count, status=503, code="service_unavailable", retry_after="0"):
         self.failures += [Failure(status, code, retry_after, after_app=False)] * count
+
+    def fail_next_as_a_proxy(self, status: int):
+        self.failures.append(Failure(status, "", None, after_app=False, html=True))
 
     def lose_next_answer(self):
         self.failures.append(Failure(503, "service_unavailable", "0", after_app=True))
@@ -114,6 +119,9 @@ class Gate:
             answer = self.app(environ, lambda *args: lambda data: None)
             b"".join(answer)
             getattr(answer, "close", lambda: None)()
+        if failure.html:
+            start_response(f"{failure.status} Proxy", [("Content-Type", "text/html")])
+            return [b"<html><body>Bad Gateway</body></html>"]
         body = {"error": {"code": failure.code, "message": "canned", "details": {}}}
         headers = [("Content-Type", "application/json")]
         if failure.retry_after is not None:
@@ -534,8 +542,10 @@ def test_every_error_code_the_server_answers_has_its_class(app):
     spec = app.test_client().get("/openapi.json").get_json()
     spec_codes = set(spec["components"]["schemas"]["ErrorInfo"]["properties"]["code"]["enum"])
     server_codes = set(STATUS_BY_CODE) | set(CODE_BY_STATUS.values()) | {"bad_request"}
+    gunicorn_codes = {code for code, _ in ERRORS_BY_STATUS.values()}  # web/worker.py
 
-    assert spec_codes | server_codes <= set(ERROR_CLASSES)
+    assert spec_codes | server_codes | gunicorn_codes <= set(ERROR_CLASSES)
+
     for code, cls in ERROR_CLASSES.items():
         assert cls.code == code
         assert issubclass(cls, questboard_client.QuestboardError)
@@ -549,6 +559,21 @@ def test_a_deadline_too_short_for_the_retry_after_gives_up_on_a_503(base_url, ga
         qb.wallet("alice")
 
     assert (unavailable.value.retry_after, sleeps, len(gate.seen)) == (1.0, [], 1)
+
+
+def test_a_proxys_502_page_is_retried_and_raised_as_service_unavailable(qb, base_url, gate):
+    gate.fail_next_as_a_proxy(502)
+    assert qb.wallet("alice").balances == EMPTY
+    assert len(gate.seen) == 2
+
+    gate.fail_next_as_a_proxy(502)
+    once = Questboard(base_url, SERVER_KEY, retry=RetryPolicy(max_attempts=1))
+    with once, pytest.raises(ServiceUnavailable) as unavailable:
+        once.wallet("alice")
+    assert (unavailable.value.status, unavailable.value.message) == (
+        502,
+        "HTTP 502 without an API error body.",
+    )
 
 
 # The async client ------------------------------------------------------------------

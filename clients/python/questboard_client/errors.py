@@ -102,6 +102,24 @@ class MethodNotAllowed(QuestboardError):
     code = "method_not_allowed"
 
 
+class UriTooLong(BadRequest):
+    """414: the request line is over the web server's limit (a very long query)."""
+
+    code = "uri_too_long"
+
+
+class ExpectationFailed(BadRequest):
+    """417: an Expect header the web server does not support."""
+
+    code = "expectation_failed"
+
+
+class HeadersTooLarge(BadRequest):
+    """431: too many headers, or one too large."""
+
+    code = "headers_too_large"
+
+
 class InsufficientFunds(QuestboardError):
     """409: details carry `resource`, `required` and `available`; nothing was changed."""
 
@@ -146,6 +164,12 @@ class InternalError(QuestboardError):
     code = "internal_error"
 
 
+class NotImplementedByServer(QuestboardError):
+    """501: a transfer coding the web server does not support."""
+
+    code = "not_implemented"
+
+
 class ServiceUnavailable(QuestboardError):
     """503: a store is unreachable; the client retries these within its deadline."""
 
@@ -171,6 +195,9 @@ ERROR_CLASSES: dict[str, type[QuestboardError]] = {
         NotRanked,
         PeriodExpired,
         MethodNotAllowed,
+        UriTooLong,
+        ExpectationFailed,
+        HeadersTooLarge,
         InsufficientFunds,
         PriceChanged,
         BalanceLimitExceeded,
@@ -179,6 +206,7 @@ ERROR_CLASSES: dict[str, type[QuestboardError]] = {
         RateLimited,
         RapidFire,
         InternalError,
+        NotImplementedByServer,
         ServiceUnavailable,
     )
 }
@@ -219,7 +247,11 @@ _CODE_BY_STATUS = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "headers_too_large",
     429: "rate_limited",
+    501: "not_implemented",
     502: "service_unavailable",
     503: "service_unavailable",
     504: "service_unavailable",
