@@ -6,8 +6,9 @@ first. `place` is the arrival order at that total: a player who reaches a total 
 composite one below the last arrival still holding it (the lowest composite of that
 total), or M - 1 when nobody holds it. The order is exact, whatever the time between
 arrivals, for up to M arrivals at one total while it is held; past that they share the
-last composite (and Redis lists them by member). Totals above cap = 2^53 / M - 2 rank
-as cap, so composites stay exact integers in a double.
+last composite (Redis lists equal scores by member: ids in descending byte order).
+Totals above cap = 2^53 / M - 2 rank as cap, so composites stay exact integers in a
+double.
 
 Writes are absolute and only move forward: a total only if it is higher than the one
 the board holds, aggregates only if they cover more exams. So the same update may be
