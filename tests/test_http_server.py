@@ -125,6 +125,36 @@ def test_a_malformed_request_line_is_a_json_400(server_port):
     }
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"G\x01T /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /he\x00althz HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /v1/players/\xff/wallet HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n",
+        b"POST /v1/catalog HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"POST /v1/catalog HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ],
+    ids=[
+        "version",
+        "method",
+        "nul-in-path",
+        "not-utf8-path",
+        "header-name",
+        "folded-header",
+        "bad-length",
+        "length-and-chunked",
+    ],
+)
+def test_a_request_gunicorn_cannot_parse_is_a_json_400(server_port, raw):
+    status, headers, body = exchange(server_port, raw)
+    assert status == 400
+    assert json_error(headers, body)["code"] == "bad_request"
+
+
 def test_a_uri_over_the_limit_is_a_json_414(server_port):
     target = "/v1/catalog?pad=" + "x" * 10_000
     status, headers, body = exchange(server_port, request_bytes("GET", target))
