@@ -401,24 +401,29 @@ def test_a_lifted_ban_whose_answer_was_lost_is_done_on_retry(admin, gate):
 
 
 class FailingConnections(httpx.BaseTransport):
-    """Refuses the first `count` connections, then connects for real."""
+    """Fails the first `count` requests with `error` (no answer), then sends for real."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, error: type[httpx.RequestError] = httpx.ConnectError) -> None:
         self.count = count
+        self.error = error
         self.real = httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.count:
             self.count -= 1
-            raise httpx.ConnectError("connection refused", request=request)
+            raise self.error("no answer", request=request)
         return self.real.handle_request(request)
 
     def close(self) -> None:
         self.real.close()
 
 
-def test_a_connection_failure_is_retried(base_url, admin, gate, sleeps):
-    transport = FailingConnections(1)
+@pytest.mark.parametrize(
+    "error",
+    [httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.DecodingError],
+)
+def test_a_request_without_an_answer_is_retried(base_url, gate, sleeps, error):
+    transport = FailingConnections(1, error)
     retry = RetryPolicy(jitter=cap_jitter)
     with Questboard(
         base_url, SERVER_KEY, retry=retry, transport=transport, sleep=sleeps.append

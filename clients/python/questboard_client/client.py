@@ -88,7 +88,7 @@ class Questboard:
                     timeout=tries.next_timeout(),
                 )
                 return tries.result(response.status_code, response.headers, response.content)
-            except httpx.TransportError as error:
+            except httpx.RequestError as error:  # no answer: refused, timed out, cut off
                 delay = tries.wait_after(connection_failure(error))
             except QuestboardError as error:
                 delay = tries.wait_after(error)
