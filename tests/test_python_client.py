@@ -477,6 +477,31 @@ def test_retries_stop_after_max_attempts(base_url, gate, sleeps):
     assert len(set(gate.keys())) == 1
 
 
+def test_a_deadline_too_short_for_the_retry_after_gives_up_on_a_503(base_url, gate, sleeps):
+    gate.fail_next(2, status=503, retry_after="1")
+    qb = Questboard(base_url, SERVER_KEY, retry=RetryPolicy(deadline=0.5), sleep=sleeps.append)
+
+    with qb, pytest.raises(ServiceUnavailable) as unavailable:
+        qb.wallet("alice")
+
+    assert (unavailable.value.retry_after, sleeps, len(gate.seen)) == (1.0, [], 1)
+
+
+def test_a_proxys_502_page_is_retried_and_raised_as_service_unavailable(qb, base_url, gate):
+    gate.fail_next_as_a_proxy(502)
+    assert qb.wallet("alice").balances == EMPTY
+    assert len(gate.seen) == 2
+
+    gate.fail_next_as_a_proxy(502)
+    once = Questboard(base_url, SERVER_KEY, retry=RetryPolicy(max_attempts=1))
+    with once, pytest.raises(ServiceUnavailable) as unavailable:
+        once.wallet("alice")
+    assert (unavailable.value.status, unavailable.value.message) == (
+        502,
+        "HTTP 502 without an API error body.",
+    )
+
+
 def test_the_servers_rapid_fire_refusal_is_waited_out_and_the_exam_counted_once(
     base_url, gate, clock
 ):
@@ -556,35 +581,10 @@ def test_every_error_code_the_server_answers_has_its_class(app):
         assert issubclass(cls, questboard_client.QuestboardError)
 
 
-def test_a_deadline_too_short_for_the_retry_after_gives_up_on_a_503(base_url, gate, sleeps):
-    gate.fail_next(2, status=503, retry_after="1")
-    qb = Questboard(base_url, SERVER_KEY, retry=RetryPolicy(deadline=0.5), sleep=sleeps.append)
-
-    with qb, pytest.raises(ServiceUnavailable) as unavailable:
-        qb.wallet("alice")
-
-    assert (unavailable.value.retry_after, sleeps, len(gate.seen)) == (1.0, [], 1)
-
-
-def test_a_proxys_502_page_is_retried_and_raised_as_service_unavailable(qb, base_url, gate):
-    gate.fail_next_as_a_proxy(502)
-    assert qb.wallet("alice").balances == EMPTY
-    assert len(gate.seen) == 2
-
-    gate.fail_next_as_a_proxy(502)
-    once = Questboard(base_url, SERVER_KEY, retry=RetryPolicy(max_attempts=1))
-    with once, pytest.raises(ServiceUnavailable) as unavailable:
-        once.wallet("alice")
-    assert (unavailable.value.status, unavailable.value.message) == (
-        502,
-        "HTTP 502 without an API error body.",
-    )
-
-
 # The async client ------------------------------------------------------------------
 
 
-def test_the_async_client_on_the_same_server(base_url, gate, clock):
+def test_the_async_client_on_the_same_server(base_url, gate):
     async def session() -> None:
         waits: list[float] = []
 

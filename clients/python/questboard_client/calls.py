@@ -174,6 +174,10 @@ def record_exam(
     )
 
 
+# A batch of exams (many attempts in one request, each still counted once by its
+# exam_id) belongs here, built from the same fields, once the server serves it.
+
+
 def leaderboard(
     period_type: str,
     category: str | None,
