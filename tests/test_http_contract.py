@@ -324,6 +324,7 @@ def test_every_operation_has_a_stable_meaningful_operation_id(client):
     assert ids[("post", "/v1/players/{player_id}/exams")] == "recordExam"
     assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]*)+", i or "") for i in ids.values()), ids
     assert len(set(ids.values())) == len(ids)
+    assert all(op.get("summary") for _, _, op in operations(spec))
     tags = {tag["name"] for tag in spec["tags"]}
     assert all(op["tags"] and set(op["tags"]) <= tags for _, _, op in operations(spec))
 

@@ -94,6 +94,40 @@ OPERATIONS: dict[str, Operation] = {
     "jobs_admin.run_job": Operation("runJob", {404: ("not_found",)}),
 }
 
+# The one-line summary of each operation, where its docstring gives none.
+SUMMARIES = {
+    "getHealth": "Liveness and the engine's clock",
+    "getCatalog": "What players can buy, at the server's prices",
+    "getWallet": "A player's balances",
+    "createPurchase": "Buy a catalog item, exactly once per Idempotency-Key",
+    "listLedgerEntries": "A player's balance changes, newest first",
+    "createGrant": "Add or remove a player's resources (admin)",
+    "recordExam": "Count an exam result into every current board, once per exam_id",
+    "listLeaderboard": "The top of a board",
+    "getLeaderboardStanding": "A player's entry on a board and the entries around it",
+    "listPlayerRanks": "A player's entry on every current board",
+    "getDaily": "A player's game day: login, ads and missions",
+    "listMissions": "Today's missions and the player's progress",
+    "claimLogin": "Claim the day's login bonus",
+    "createAdReward": "The reward for a watched ad, within the daily cap",
+    "getBattlePass": "A player's XP, level and rewards in a season",
+    "getToolOfTheDay": "Today's tool",
+    "setToolOfTheDay": "Override today's tool (admin)",
+    "setClock": "Set the engine clock (QA only, admin)",
+    "resetClock": "Return the engine clock to real time (QA only, admin)",
+    "createIpBan": "Ban an address or network (admin)",
+    "listIpBans": "The address bans in force (admin)",
+    "deleteIpBan": "Lift an address ban (admin)",
+    "createPlayerBan": "Ban a player (admin)",
+    "listPlayerBans": "The player bans in force (admin)",
+    "deletePlayerBan": "Lift a player ban (admin)",
+    "listSecurityEvents": "Security events, newest first (admin)",
+    "getPlayerFlags": "A player's violation counts and block (admin)",
+    "removePlayerFromLeaderboards": "Take a player off every kept board (admin)",
+    "listJobs": "The jobs' schedule and state (admin)",
+    "runJob": "Queue a job run now (admin)",
+}
+
 ERROR_CODES = sorted({*STATUS_BY_CODE, *CODE_BY_STATUS.values(), "bad_request"})
 
 CODE_MEANINGS = {
@@ -223,6 +257,8 @@ def complete_operation(
 ) -> None:
     """Add the generic responses, headers and examples to one operation, in place."""
     described = OPERATIONS_BY_ID.get(operation.get("operationId", ""))
+    if described and "summary" not in operation:
+        operation["summary"] = SUMMARIES[described.operation_id]
     errors = generic_errors(path, operation)
     declared = [(described.errors if described else {}), declared_error_codes(operation)]
     for extra in declared:
