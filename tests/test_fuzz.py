@@ -28,6 +28,7 @@ from pathlib import Path
 import fakeredis
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import CHECKS, load_all_checks
 
 from config import ApiKey, Settings
 from engine import db, migrate, tools
@@ -93,3 +94,13 @@ def honour_rules_the_schema_cannot_state(case) -> None:
 def test_the_api_matches_its_spec_and_never_fails(case):
     honour_rules_the_schema_cannot_state(case)
     case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+
+
+def test_every_schemathesis_check_runs():
+    """call_and_validate runs every registered check its config enables: all of them."""
+    load_all_checks()
+    config = schema.config.checks_config_for(operation=None, phase=None)
+    names = CHECKS.get_all_names()
+    assert {"positive_data_acceptance", "negative_data_rejection"} <= set(names)
+    assert {"response_schema_conformance", "response_headers_conformance"} <= set(names)
+    assert [name for name in names if not config.get_by_name(name=name).enabled] == []
