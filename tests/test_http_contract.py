@@ -524,3 +524,23 @@ def test_a_whole_number_may_be_written_with_a_zero_fraction(client, server_heade
         assert isinstance(response.get_json()["score"], int)
     else:
         assert list(error_of(response)["details"]) == ["score"]
+
+
+@pytest.mark.parametrize(
+    ("original", "changed", "field"),
+    [
+        ('"earthwork"]', '"earthwork\\n"]', r"tools\.names"),
+        ('player = "10/minute"', 'player = "10/minute\\n"', "rate_limits.purchases"),
+        ('id = "2026-autumn"', 'id = "2026-autumn\\n"', "battle_pass.seasons"),
+    ],
+)
+def test_rules_names_with_a_trailing_newline_stop_start_up(tmp_path, original, changed, field):
+    from config import DEFAULT_RULES_FILE
+    from engine.rules import RulesError, load_rules
+
+    text = DEFAULT_RULES_FILE.read_text()
+    assert original in text
+    bad = tmp_path / "rules.toml"
+    bad.write_text(text.replace(original, changed, 1))
+    with pytest.raises(RulesError, match=field):
+        load_rules(bad)
