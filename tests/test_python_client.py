@@ -680,6 +680,8 @@ def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
         raise AssertionError(f"{method} {path} is in no route of the table")
 
     assert {operation_of(method, path) for method, path, _, _ in gate.seen} == set(ROUTES)
+    changes = [(method, path, key) for method, path, _, key in gate.seen if method != "GET"]
+    assert [(method, path) for method, path, key in changes if not key] == []
 
 
 # Webhooks --------------------------------------------------------------------------

@@ -68,12 +68,13 @@ def _call(
     json: Any = None,
     idempotency_key: str | None = None,
     player_ip: str | None = None,
-    changes_state: bool = False,
     not_found_on_retry_is_done: bool = False,
 ) -> Call[T]:
     method, template = ROUTES[operation]
     quoted = {name: quote(value, safe="") for name, value in (path or {}).items()}
-    if changes_state and idempotency_key is None:
+    if method != "GET" and idempotency_key is None:
+        # Every call that changes state carries a key, also where the route does not
+        # read one yet (login, bans, the tool override): a retry then stays one call.
         idempotency_key = new_idempotency_key()
     return Call(
         operation=operation,
@@ -119,7 +120,6 @@ def purchase(
         json=body,
         idempotency_key=idempotency_key,
         player_ip=player_ip,
-        changes_state=True,
     )
 
 
@@ -132,7 +132,6 @@ def grant(
         path={"player_id": player_id},
         json={"resources": dict(resources), "reason": reason},
         idempotency_key=idempotency_key,
-        changes_state=True,
     )
 
 
@@ -258,7 +257,6 @@ def ad_reward(
         json={},
         idempotency_key=idempotency_key,
         player_ip=player_ip,
-        changes_state=True,
     )
 
 
