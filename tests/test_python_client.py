@@ -39,6 +39,7 @@ from questboard_client import (
     RetryPolicy,
     ServiceUnavailable,
     Unauthorized,
+    UnexpectedAnswer,
     UnknownItem,
     ValidationError,
     webhooks,
@@ -76,6 +77,7 @@ class Failure:
     retry_after: str | None
     after_app: bool  # the app ran and its answer was lost
     html: bool = False  # a proxy's page, not the API's error body
+    body: object = None  # answered as is, instead of the error body
 
 
 class Gate:
@@ -92,6 +94,9 @@ class Gate:
 
     def fail_next_as_a_proxy(self, status: int):
         self.failures.append(Failure(status, "", None, after_app=False, html=True))
+
+    def answer_next(self, status: int, body: object):
+        self.failures.append(Failure(status, "", None, after_app=False, body=body))
 
     def lose_next_answer(self):
         self.failures.append(Failure(503, "service_unavailable", "0", after_app=True))
@@ -122,7 +127,7 @@ class Gate:
         if failure.html:
             start_response(f"{failure.status} Proxy", [("Content-Type", "text/html")])
             return [b"<html><body>Bad Gateway</body></html>"]
-        body = {"error": {"code": failure.code, "message": "canned", "details": {}}}
+        body = failure.body or {"error": {"code": failure.code, "message": "canned", "details": {}}}
         headers = [("Content-Type", "application/json")]
         if failure.retry_after is not None:
             headers.append(("Retry-After", failure.retry_after))
@@ -579,6 +584,25 @@ def test_every_error_code_the_server_answers_has_its_class(app):
     for code, cls in ERROR_CLASSES.items():
         assert cls.code == code
         assert issubclass(cls, questboard_client.QuestboardError)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"player_id": "alice", "balances": {"coins": "many"}},
+        {"player_id": "alice", "balances": {"coins": True}},
+        {"player_id": "alice"},
+        ["not", "an", "object"],
+    ],
+)
+def test_a_success_of_an_unknown_shape_raises_unexpected_answer_without_a_retry(qb, gate, body):
+    gate.answer_next(200, body)
+
+    with pytest.raises(UnexpectedAnswer) as unexpected:
+        qb.wallet("alice")
+
+    assert unexpected.value.code == "unexpected_answer"
+    assert len(gate.seen) == 1
 
 
 # The async client ------------------------------------------------------------------

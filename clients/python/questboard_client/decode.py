@@ -46,7 +46,13 @@ def _int(body: Json, name: str) -> int:
 
 
 def _amounts(body: Json, name: str) -> m.Amounts:
-    return {str(key): int(value) for key, value in _field(body, name, dict).items()}
+    amounts = _field(body, name, dict)
+    for resource, amount in amounts.items():
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise UnexpectedAnswer(
+                f"The answer's {name}[{resource!r}] is not an amount: {amount!r}."
+            )
+    return dict(amounts)
 
 
 def _time(body: Json, name: str) -> datetime:
