@@ -593,13 +593,15 @@ def test_every_error_code_the_server_answers_has_its_class(app):
         {"player_id": "alice", "balances": {"coins": True}},
         {"player_id": "alice"},
         ["not", "an", "object"],
+        {"tool": "concrete", "game_day": "today", "next_reset_at": "2026-11-26T03:00:00+00:00"},
+        {"tool": "concrete", "game_day": "2026-11-25", "next_reset_at": "soon"},
     ],
 )
 def test_a_success_of_an_unknown_shape_raises_unexpected_answer_without_a_retry(qb, gate, body):
     gate.answer_next(200, body)
 
     with pytest.raises(UnexpectedAnswer) as unexpected:
-        qb.wallet("alice")
+        qb.tool_of_the_day() if "tool" in body else qb.wallet("alice")
 
     assert unexpected.value.code == "unexpected_answer"
     assert len(gate.seen) == 1

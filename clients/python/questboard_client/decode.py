@@ -34,7 +34,8 @@ def _field(body: Json, name: str, kind: type[T]) -> T:
 
 
 def _optional(body: Json, name: str, kind: type[T]) -> T | None:
-    return None if body.get(name) is None else _field(body, name, kind)
+    present = isinstance(body, dict) and body.get(name) is not None
+    return _field(body, name, kind) if present else None
 
 
 def _text(body: Json, name: str) -> str:
@@ -55,17 +56,24 @@ def _amounts(body: Json, name: str) -> m.Amounts:
     return dict(amounts)
 
 
+def _parsed(name: str, text: str, parse: Callable[[str], T]) -> T:
+    try:
+        return parse(text)
+    except ValueError:
+        raise UnexpectedAnswer(f"The answer's {name!r} is not a date or time: {text!r}.") from None
+
+
 def _time(body: Json, name: str) -> datetime:
-    return datetime.fromisoformat(_text(body, name))
+    return _parsed(name, _text(body, name), datetime.fromisoformat)
 
 
 def _optional_time(body: Json, name: str) -> datetime | None:
     text = _optional(body, name, str)
-    return None if text is None else datetime.fromisoformat(text)
+    return None if text is None else _parsed(name, text, datetime.fromisoformat)
 
 
 def _day(body: Json, name: str) -> date:
-    return date.fromisoformat(_text(body, name))
+    return _parsed(name, _text(body, name), date.fromisoformat)
 
 
 def _many(body: Json, name: str, decode: Callable[[Json], T]) -> tuple[T, ...]:
