@@ -12,7 +12,7 @@ Each mode runs the same number of client processes for the same time:
           engine's Python around it.
 - fingerprint: the script mode plus IdempotentRequest.of() in Python, the hash that
           tells a replay from a reused key: the least Python any idempotent purchase runs.
-- engine: engine.purchases.purchase(), the full atomic purchase (checks, wallet,
+- engine: engine.economy.purchases.purchase(), the full atomic purchase (checks, wallet,
           ledger, outbox, idempotency record), with a fresh Idempotency-Key each call.
 - http:   POST /v1/players/{id}/purchases to gunicorn (web:create_app()), keep-alive.
 """
@@ -111,7 +111,7 @@ def prepare_script(url: str, client: int):
 def prepare_fingerprint(url: str, client: int):
     """The script mode plus the request's fingerprint: the least Python an idempotent
     purchase needs (a reused key with another body must be told apart)."""
-    from engine.idempotency import IdempotentRequest
+    from engine.economy.idempotency import IdempotentRequest
 
     script_call = prepare_script(url, client)
     payload = {"item": "logs", "quantity": 1, "expected_price": None}
@@ -124,7 +124,8 @@ def prepare_fingerprint(url: str, client: int):
 
 
 def prepare_engine(url: str, client: int):
-    from engine import Engine, purchases
+    from engine import Engine
+    from engine.economy import purchases
     from engine.rules import load_rules
 
     engine = Engine(redis=redis.Redis.from_url(url), rules=load_rules(load_test_rules()))

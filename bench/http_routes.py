@@ -21,8 +21,9 @@ from bench.redis_count import sent_commands
 from bench.server import DATABASE_URL, SERVER_KEY, load_test_rules
 from bench.wrk import RequestTemplate
 from config import ApiKey, Settings
-from engine import exams, grants
+from engine.boards import exams
 from engine.clock import SystemClock
+from engine.economy import grants
 from engine.runtime import Engine, build_engine
 
 APPS = {

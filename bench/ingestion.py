@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from engine import exams
+from engine.boards import exams
 from engine.runtime import Engine
 
 INGEST_PLAYERS = 20_000

@@ -35,9 +35,11 @@ from sqlalchemy.engine import make_url
 import config
 from bench.jobs_rebuild import player, rebuild_section
 from bench.report import VERDICT, table, write_section
-from engine import db, keys, migrate, persistence, rotation
+from engine import db, keys, migrate
 from engine.clock import SystemClock, to_ms
-from engine.idempotency import IdempotentRequest
+from engine.economy.idempotency import IdempotentRequest
+from engine.ops import persistence
+from engine.progression import rotation
 from engine.rules import load_rules
 from engine.runtime import Engine
 

@@ -9,9 +9,11 @@ from bisect import bisect_right
 from collections.abc import Iterator
 
 from bench.report import table
-from engine import boards, db, keys, leaderboards, rebuild, wallet
-from engine.boards import Board
+from engine import boards, db, keys
+from engine.boards import Board, leaderboards
 from engine.clock import to_ms
+from engine.economy import wallet
+from engine.ops import rebuild
 from engine.runtime import Engine
 
 SQL_BATCH = 10_000  # rows per multi-row INSERT

@@ -39,8 +39,8 @@ from bench.http_load import bare_rates, http_runs, latencies, profile_request
 from bench.ingestion import INGEST_PLAYERS, ingest
 from bench.report import VERDICT, table, write_section
 from config import Settings
-from engine import boards, leaderboards, snapshots
-from engine.boards import Board
+from engine import boards
+from engine.boards import Board, leaderboards, snapshots
 from engine.runtime import Engine, build_engine
 
 BATCH = 1_000  # members per ZADD / fields per HSET; 10 of each per pipeline
@@ -108,7 +108,7 @@ def population(size: int, elapsed: int, seed: int) -> list[Person]:
 
 
 def load_redis(engine: Engine, board: Board, people: list[Person]) -> tuple[float, float]:
-    """Seconds to write the board, then to snapshot it (engine.snapshots)."""
+    """Seconds to write the board, then to snapshot it (engine.boards.snapshots)."""
     started, m = time.perf_counter(), board.multiplier
     for low in range(0, len(people), 10 * BATCH):
         pipe = engine.redis.pipeline(transaction=False)

@@ -21,8 +21,8 @@ import redis
 
 from bench.server import DATABASE_URL
 from config import ApiKey, Settings
-from engine import grants
 from engine.clock import FixedClock
+from engine.economy import grants
 
 SERVER_KEY, ADMIN_KEY = "memory-server-key", "memory-admin-key"
 CATEGORIES = ("math", "science", "history", "geography", "language")

@@ -11,10 +11,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from engine import bans, jobruns, migrate, moderation, rebuild, rotation, snapshots
+from engine import migrate
+from engine.boards import moderation, snapshots
 from engine.errors import InvalidInputError, NotFoundError
-from engine.job_catalog import SPECS, task_for
+from engine.ops import jobruns, rebuild
+from engine.ops.job_catalog import SPECS, task_for
+from engine.progression import rotation
 from engine.runtime import Engine
+from engine.security import bans
 
 PLAYER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # the API's player id (web.schemas)
 BAN_ID = re.compile(r"^ban_[0-9a-f]{16}$")

@@ -26,8 +26,8 @@ from cli import commands, local
 from config import ConfigError, Settings
 from engine.clock import Clock
 from engine.errors import InvalidInputError, QuestboardError
-from engine.fields import RulesError
-from engine.job_catalog import SPECS
+from engine.ops.job_catalog import SPECS
+from engine.rules.fields import RulesError
 from engine.runtime import build_engine
 
 OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3

@@ -69,7 +69,8 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
         alert_webhook_url=settings.alert_webhook_url,
         database_url=settings.database_url,
     )
-    from engine.battle_pass import warn_of_season_gaps
+    from engine.rules.progression import warn_of_season_gaps
 
-    warn_of_season_gaps(engine)  # rules that run out of seasons soon: say so at start-up
+    # Rules that run out of seasons soon: say so at start-up.
+    warn_of_season_gaps(engine.rules.battle_pass, engine.calendar.game_day(engine.clock.now()))
     return engine

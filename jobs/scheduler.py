@@ -23,7 +23,7 @@ from rq_scheduler import Scheduler
 from rq_scheduler.utils import to_unix
 
 from config import Settings
-from engine.job_catalog import INTERVAL_JOBS, SPECS
+from engine.ops.job_catalog import INTERVAL_JOBS, SPECS
 from jobs import QUEUE
 from jobs.tasks import enqueue_once, run_job
 

@@ -1,4 +1,4 @@
-"""What the RQ worker runs: one entry point for every job, recorded by engine.jobruns.
+"""What the RQ worker runs: one entry point for every job, recorded by engine.ops.jobruns.
 
 Runs reach the queue three ways (a scheduler tick, the watchdog, an admin's request),
 and each adds at most one: a job already queued is not queued again, and an admin's
@@ -17,9 +17,10 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from config import Settings
-from engine import jobruns, keys
+from engine import keys
 from engine.clock import from_ms, to_ms
-from engine.job_catalog import SPECS, task_for
+from engine.ops import jobruns
+from engine.ops.job_catalog import SPECS, task_for
 from engine.runtime import Engine, build_engine
 from jobs import QUEUE
 
@@ -88,7 +89,7 @@ def enqueue_once(
 def _pending(queue: Queue, job_id: str, name: str, engine: Engine | None) -> bool:
     """Whether the run is still waiting in the queue, or (given the engine) running.
 
-    Running means RQ started it and a live run holds the job's lock (engine.job_lease):
+    Running means RQ started it and a live run holds the job's lock (engine.ops.job_lease):
     a run whose worker died loses the lock within seconds and is not joined.
     """
     try:

@@ -38,7 +38,7 @@ MUTANTS: tuple[Mutant, ...] = (
             "local refused, details = nil, nil",
         ),
         (
-            "engine/purchases.py",
+            "engine/economy/purchases.py",
             "    transaction = activity.record(\n",
             "    from engine import wallet\n"
             "    held = wallet.balances(engine, player_id)\n"
@@ -57,7 +57,7 @@ MUTANTS: tuple[Mutant, ...] = (
             "if false then\n  local replay_code, replay = replayed(IDEM, fingerprint)",
         ),
         (
-            "engine/activity.py",
+            "engine/economy/activity.py",
             "    slot = rate_limits.take_address_slot(\n",
             "    if request is not None and engine.redis.get(idempotency_key) is not None:\n"
             "        recorded = json.loads(engine.redis.get(idempotency_key))\n"
@@ -70,7 +70,7 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_concurrency.py",),
         ("lua/record_exams.lua", "  if seen[1] then\n", "  if false then\n"),
         (
-            "engine/exams.py",
+            "engine/boards/exams.py",
             "        by_shard.setdefault(keys.shard_of(player_id), []).append(index)\n",
             "        if _is_recorded(engine, player_id, exam):\n"
             "            results[index] = ExamOutcome({}, created=False)\n"
@@ -87,7 +87,7 @@ MUTANTS: tuple[Mutant, ...] = (
             "  if false then\n",
         ),
         (
-            "engine/activity.py",
+            "engine/economy/activity.py",
             "    slot = rate_limits.take_address_slot(\n",
             "    daily = keys.daily(player_id, context.day.isoformat())\n"
             "    if daily_cap and int(engine.redis.hget(daily, 'ads') or 0) >= daily_cap:\n"
@@ -99,7 +99,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "fraud_alert_on_every_violation_past_the_rate",
         ("tests/test_races.py",),
         (
-            "engine/security.py",
+            "engine/security/__init__.py",
             "if per_minute == rules.alert_violations_per_minute + 1:",
             "if per_minute > rules.alert_violations_per_minute:",
         ),
@@ -108,7 +108,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "player_blocked_alert_for_every_concurrent_block",
         ("tests/test_races.py",),
         (
-            "engine/security.py",
+            "engine/security/__init__.py",
             "    if new:\n        alerts.raise_alert(",
             "    if True:\n        alerts.raise_alert(",
         ),

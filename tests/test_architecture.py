@@ -36,7 +36,11 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "engine").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "engine").rglob("*.py")),
+    ids=lambda p: str(p.relative_to(ROOT / "engine")),
+)
 def test_engine_never_imports_the_transport_or_the_queue(path):
     assert not imported_modules(path) & FORBIDDEN_IN_ENGINE
 
@@ -101,3 +105,85 @@ def test_a_players_keys_share_one_hash_slot(player):
 def test_players_spread_over_every_shard():
     shards = {keys.shard_of(f"player-{n}") for n in range(2000)}
     assert shards == set(range(keys.PLAYER_SHARDS))
+
+
+# Packages ---------------------------------------------------------------------------
+
+ENGINE = ROOT / "engine"
+PACKAGES = sorted(p.name for p in ENGINE.iterdir() if (p / "__init__.py").exists())
+DEPENDS_ON = re.compile(r"^Depends on: (.*)\.$", re.MULTILINE)
+
+
+def package_of(module: str) -> str | None:
+    """The engine package a dotted module belongs to: a sub-package, or 'core'."""
+    parts = module.split(".")
+    if parts[0] != "engine":
+        return None
+    if len(parts) > 1 and parts[1] in PACKAGES:
+        return parts[1]
+    return "core"
+
+
+def engine_imports(path: Path) -> set[str]:
+    """The engine modules and packages a file imports (absolute imports only)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("engine")}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "engine":
+                found |= {f"engine.{alias.name}" for alias in node.names}
+            elif node.module.startswith("engine."):
+                found.add(node.module)
+    return found
+
+
+def package_graph() -> dict[str, set[str]]:
+    """Package -> the other packages its modules import."""
+    graph: dict[str, set[str]] = {name: set() for name in [*PACKAGES, "core"]}
+    for path in ENGINE.rglob("*.py"):
+        dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        own = package_of(dotted)
+        for module in engine_imports(path):
+            other = package_of(module)
+            if module == "engine" or other is None or other == own:
+                continue
+            graph[own].add(other)
+    return graph
+
+
+def declared_dependencies(package: str) -> set[str]:
+    init = ENGINE / "__init__.py" if package == "core" else ENGINE / package / "__init__.py"
+    docstring = ast.get_docstring(ast.parse(init.read_text())) or ""
+    match = DEPENDS_ON.search(docstring)
+    assert match, f"{init.relative_to(ROOT)}: its docstring has no 'Depends on: ...' line"
+    listed = {name.strip() for name in match.group(1).split(",")}
+    return set() if listed == {"nothing"} else listed
+
+
+def test_the_engine_is_split_into_packages_by_domain():
+    assert PACKAGES == ["boards", "economy", "ops", "progression", "rules", "security"]
+
+
+@pytest.mark.parametrize("package", [*PACKAGES, "core"])
+def test_each_package_depends_only_on_what_its_docstring_lists(package):
+    assert package_graph()[package] <= declared_dependencies(package)
+
+
+def test_the_package_graph_has_no_cycle():
+    graph = package_graph()
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(package: str, path: list[str]) -> None:
+        assert package not in visiting, " -> ".join([*path, package])
+        if package in done:
+            return
+        visiting.add(package)
+        for other in sorted(graph[package]):
+            visit(other, [*path, package])
+        visiting.remove(package)
+        done.add(package)
+
+    for package in graph:
+        visit(package, [])

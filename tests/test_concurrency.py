@@ -8,19 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from engine import (
-    Engine,
-    activity,
-    battle_pass,
-    boards,
-    exams,
-    grants,
-    leaderboards,
-    ledger,
-    purchases,
-    wallet,
-)
+from engine import Engine, boards
+from engine.boards import exams, leaderboards
+from engine.economy import activity, grants, ledger, purchases, wallet
 from engine.errors import InsufficientFundsError
+from engine.progression import battle_pass
 from engine.rules import RouteLimits
 from web import create_app
 

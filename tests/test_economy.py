@@ -7,7 +7,8 @@ from types import MappingProxyType
 
 import pytest
 
-from engine import activity, grants, keys, ledger, purchases, wallet
+from engine import keys
+from engine.economy import activity, grants, ledger, purchases, wallet
 from engine.errors import (
     IdempotencyKeyReusedError,
     InsufficientFundsError,

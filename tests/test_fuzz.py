@@ -31,8 +31,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS, load_all_checks
 
 from config import ApiKey, Settings
-from engine import db, migrate, tools
+from engine import db, migrate
 from engine.clock import FixedClock
+from engine.progression import tools
 from web import create_app
 
 ADMIN_KEY = "fuzz-admin-key"

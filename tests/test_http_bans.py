@@ -412,7 +412,7 @@ def test_a_ban_for_a_malformed_player_id_is_400(client, admin_headers, player_id
 def test_the_same_ban_sent_at_once_from_many_threads_is_one_ban(engine):
     from concurrent.futures import ThreadPoolExecutor
 
-    from engine import bans
+    from engine.security import bans
 
     def ban(n: int) -> str:
         return bans.create(engine, "ip", "192.0.2.0/24", f"abuse {n}", 60 * (n + 1)).ban_id

@@ -258,7 +258,7 @@ def test_unknown_route_404(client, server_headers):
 
 
 def test_unexpected_failure_is_a_500_without_internals(client, server_headers, monkeypatch):
-    from engine import wallet
+    from engine.economy import wallet
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal detail")

@@ -464,7 +464,7 @@ def test_every_json_route_refuses_a_hostile_body_with_its_reason(app, admin_head
 )
 def test_the_engine_checks_the_cursor_whoever_calls_it(engine, before, refused):
     """The web schema bounds the cursor too; the engine does not rely on it."""
-    from engine import ledger
+    from engine.economy import ledger
     from engine.errors import InvalidInputError
 
     if refused:

@@ -271,9 +271,9 @@ def rules_without_a_cycle(tmp_path, last_end: str) -> str:
 def test_start_up_warns_of_a_season_gap_within_90_days(settings, fake_redis, tmp_path, caplog):
     clock = FixedClock(datetime(2027, 4, 1, 12, tzinfo=UTC))
     soon = dataclasses.replace(settings, rules_file=rules_without_a_cycle(tmp_path, "2027-06-01"))
-    with caplog.at_level(logging.WARNING, logger="engine.battle_pass"):
+    with caplog.at_level(logging.WARNING, logger="engine.rules.progression"):
         create_app(soon, redis_client=fake_redis, clock=clock)
-    [warning] = [r.getMessage() for r in caplog.records if r.name == "engine.battle_pass"]
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "engine.rules.progression"]
     assert warning == (
         "No battle-pass season covers the game days from 2027-06-01 to 2027-06-29 (within the "
         "next 90 days): add a season_cycle or dated seasons to the rules."
@@ -289,6 +289,6 @@ def test_start_up_is_quiet_without_a_gap_in_90_days(
         settings = dataclasses.replace(
             settings, rules_file=rules_without_a_cycle(tmp_path, last_end)
         )
-    with caplog.at_level(logging.WARNING, logger="engine.battle_pass"):
+    with caplog.at_level(logging.WARNING, logger="engine.rules.progression"):
         create_app(settings, redis_client=fake_redis, clock=clock)
-    assert [r for r in caplog.records if r.name == "engine.battle_pass"] == []
+    assert [r for r in caplog.records if r.name == "engine.rules.progression"] == []

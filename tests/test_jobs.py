@@ -11,11 +11,12 @@ from rq import Queue, SimpleWorker
 from rq_scheduler import Scheduler
 from sqlalchemy import select
 
-from engine import alerts, db, jobruns, keys
+from engine import alerts, db, keys
 from engine.calendar import GameCalendar
-from engine.job_catalog import SPECS
-from engine.job_lease import LOCK_TTL, Lease
-from engine.schedule import JobSpec, last_due, next_due
+from engine.ops import jobruns
+from engine.ops.job_catalog import SPECS
+from engine.ops.job_lease import LOCK_TTL, Lease
+from engine.ops.schedule import JobSpec, last_due, next_due
 from jobs import QUEUE, scheduler, tasks
 
 

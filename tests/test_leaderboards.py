@@ -7,17 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from engine import (
-    boards,
-    db,
-    exams,
-    keys,
-    leaderboards,
-    moderation,
-    persistence,
-    rebuild,
-    snapshots,
-)
+from engine import boards, db, keys
+from engine.boards import exams, leaderboards, moderation, snapshots
+from engine.boards.exams import Exam
 from engine.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
@@ -25,7 +17,7 @@ from engine.errors import (
     NotRankedError,
     PeriodExpiredError,
 )
-from engine.exams import Exam
+from engine.ops import persistence, rebuild
 
 counter = iter(range(1_000_000))
 

@@ -8,27 +8,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from engine import (
-    activity,
-    bans,
-    battle_pass,
-    boards,
-    db,
-    exams,
-    grants,
-    keys,
-    leaderboards,
-    ledger,
-    maintenance,
-    persistence,
-    purchases,
-    rebuild,
-    security,
-    snapshots,
-    tools,
-    wallet,
-)
-from engine.exams import Exam
+from engine import boards, db, keys, security
+from engine.boards import exams, leaderboards, snapshots
+from engine.boards.exams import Exam
+from engine.economy import activity, grants, ledger, purchases, wallet
+from engine.ops import maintenance, persistence, rebuild
+from engine.progression import battle_pass, tools
+from engine.security import bans
 
 
 def rows(engine, table):

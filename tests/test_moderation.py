@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from engine import boards, db, exams, leaderboards, moderation, persistence, rebuild, snapshots
-from engine.boards import Board
+from engine import boards, db
+from engine.boards import Board, exams, leaderboards, moderation, snapshots
+from engine.boards.exams import Exam
 from engine.calendar import PERIOD_TYPES
 from engine.errors import NotRankedError
-from engine.exams import Exam
+from engine.ops import persistence, rebuild
 from tests.conftest import error_of
 
 

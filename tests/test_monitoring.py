@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from engine import grants
+from engine.economy import grants
 
 
 def test_metrics_expose_requests_leaderboards_jobs_security_and_lag(
@@ -94,8 +94,8 @@ def test_a_crashed_job_run_is_listed_failed_and_counted_as_a_failure(
 ):
     import pytest
 
-    from engine import jobruns
-    from engine.job_catalog import SPECS
+    from engine.ops import jobruns
+    from engine.ops.job_catalog import SPECS
 
     class Crash(BaseException):
         pass

@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import db, exams, grants, keys, ledger, persistence, purchases, security
-from engine.exams import Exam
+from engine import db, keys, security
+from engine.boards import exams
+from engine.boards.exams import Exam
+from engine.economy import grants, ledger, purchases
+from engine.ops import persistence
 from tests.conftest import real_redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +92,7 @@ def test_persist_writes_the_ledger_and_the_state(durable_engine, clock):
 
 
 def engine_wallet(engine, player):
-    from engine import wallet
+    from engine.economy import wallet
 
     return wallet.balances(engine, player)
 
@@ -168,7 +171,7 @@ VICTIM = """
 import os, sys
 from config import Settings
 from engine.runtime import build_engine
-from engine import persistence
+from engine.ops import persistence
 engine = build_engine(Settings.from_env())
 while True:
     report = persistence.persist(engine, consumer="victim", batch_size=64, max_batches=1)
@@ -241,7 +244,7 @@ PERSIST_JOB_VICTIM = """
 import sys, time
 from datetime import datetime
 from config import Settings
-from engine import persistence
+from engine.ops import persistence
 from engine.clock import FixedClock
 from engine.runtime import build_engine
 from jobs import tasks
@@ -269,8 +272,8 @@ def test_a_persist_job_killed_mid_run_is_taken_over_once_its_lock_expires(
 ):
     """SIGKILL of the job's process: the next run takes over within the lock's 10 s,
     records the dead run as failed with an alert, and drains everything exactly once."""
-    from engine import jobruns
-    from engine.job_lease import LOCK_TTL
+    from engine.ops import jobruns
+    from engine.ops.job_lease import LOCK_TTL
     from jobs import tasks
 
     engine = durable_engine
@@ -331,7 +334,7 @@ from datetime import datetime
 from redis import Redis
 from rq import Queue, Worker
 from config import Settings
-from engine import persistence
+from engine.ops import persistence
 from engine.clock import FixedClock
 from engine.runtime import build_engine
 from jobs import QUEUE, tasks
@@ -365,8 +368,8 @@ def test_killing_the_rq_work_horse_mid_persist_fails_that_run_and_the_next_takes
     request joins the run; after, the next run takes over and drains exactly once."""
     from rq import Queue
 
-    from engine import jobruns
-    from engine.job_lease import LOCK_TTL
+    from engine.ops import jobruns
+    from engine.ops.job_lease import LOCK_TTL
     from jobs import QUEUE, tasks
 
     engine = durable_engine

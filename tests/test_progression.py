@@ -11,33 +11,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import (
-    activity,
-    battle_pass,
-    daily,
-    db,
-    exams,
-    grants,
-    keys,
-    ledger,
-    maintenance,
-    missions,
-    purchases,
-    rotation,
-    tools,
-    wallet,
-)
+from engine import db, keys
+from engine.boards import exams
+from engine.boards.exams import Exam
 from engine.calendar import GameCalendar
+from engine.economy import activity, grants, ledger, purchases, wallet
 from engine.errors import (
     DailyLimitReachedError,
     InvalidInputError,
     NotFoundError,
     RapidFireError,
 )
-from engine.exams import Exam
-from engine.fields import RulesError
-from engine.progression_rules import Season
+from engine.ops import maintenance
+from engine.progression import battle_pass, daily, missions, rotation, tools
 from engine.rules import parse_rules
+from engine.rules.fields import RulesError
+from engine.rules.progression import Season
 
 counter = iter(range(1_000_000))
 

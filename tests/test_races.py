@@ -14,9 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from engine import Engine, activity, bans, boards, exams, keys, leaderboards, moderation, security
+from engine import Engine, boards, keys, security
+from engine.boards import exams, leaderboards, moderation
+from engine.economy import activity
 from engine.errors import DailyLimitReachedError
 from engine.rules import RouteLimits
+from engine.security import bans
 
 ROUNDS = 20
 

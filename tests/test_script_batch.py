@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from engine import exams, leaderboards
-from engine.exams import Exam
+from engine.boards import exams, leaderboards
+from engine.boards.exams import Exam
 from engine.runtime import Engine
 from tests.conftest import sent_commands
 

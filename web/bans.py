@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from engine import bans
+from engine.security import bans
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import PLAYER_ID, Pattern, StrictSchema, WholeNumber

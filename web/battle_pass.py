@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from engine import battle_pass
-from engine.progression_rules import SEASON_ID
+from engine.progression import battle_pass
+from engine.rules.progression import SEASON_ID
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import Pattern, StrictSchema, amounts_field

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from cli import commands
-from engine.job_catalog import SPECS
+from engine.ops.job_catalog import SPECS
 from web.extensions import get_engine
 
 questboard = AppGroup("questboard", help="Questboard operations (see also `questboard`).")

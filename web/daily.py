@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from engine import activity, daily
+from engine.economy import activity
+from engine.progression import daily
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import ProgressSchema, amounts_field

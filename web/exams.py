@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from engine import exams
+from engine.boards import exams
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.purchases import replay_headers

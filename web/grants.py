@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from engine import grants
+from engine.economy import grants
 from engine.rules import Rules
 from web.api import Blueprint
 from web.extensions import get_engine

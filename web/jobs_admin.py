@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app
 
-from engine import jobruns
-from engine.job_catalog import SPECS
+from engine.ops import jobruns
+from engine.ops.job_catalog import SPECS
 from jobs.tasks import enqueue_once
 from web.api import Blueprint
 from web.errors import ApiError

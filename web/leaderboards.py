@@ -8,7 +8,8 @@ import marshmallow as ma
 from flask import Response
 from marshmallow import validate
 
-from engine import boards, leaderboards
+from engine import boards
+from engine.boards import leaderboards
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import PERIOD, Pattern, StrictSchema, category_field

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from engine import ledger
+from engine.economy import ledger
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import Pattern, StrictSchema, amounts_field

@@ -23,7 +23,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, m
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
-from engine import persistence
+from engine.ops import persistence
 from web.errors import ApiError
 from web.extensions import get_engine
 

@@ -14,7 +14,7 @@ Each route group has a limit per player (the path's player id) and per player ad
 from the rules' `[security]`; every window lives in the engine's Redis, so the limits
 hold across gunicorn workers and web nodes. The routes that change a player's state
 (purchases, ad rewards, login, exams) are limited by the engine, where the change is
-(engine.rate_limits): a replay or a login of a claimed day is never counted or refused
+(engine.security.rate_limits): a replay or a login of a claimed day is never counted or refused
 there. Every other route is limited here, before its view, with the `limits` library's
 moving window.
 """
@@ -29,7 +29,8 @@ from limits import parse
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from engine import bans, keys, rate_limits
+from engine import keys
+from engine.security import bans, rate_limits
 from web.auth import ADMIN_PREFIX, PROTECTED_PREFIX
 from web.errors import ApiError
 from web.extensions import get_engine

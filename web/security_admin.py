@@ -6,7 +6,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from engine import moderation, security
+from engine import security
+from engine.boards import moderation
 from web.api import Blueprint
 from web.bans import BanSchema
 from web.extensions import get_engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from engine import tools
+from engine.progression import tools
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import RulesChoice, StrictSchema

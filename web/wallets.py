@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import wallet
+from engine.economy import wallet
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import BalancesSchema

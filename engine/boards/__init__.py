@@ -15,6 +15,11 @@ M = 2**24 (16.7 million) arrivals at one total while it is held. A player's rank
 1 + ZCOUNT(board, (total + 1) * M, +inf), O(log N). Composites stay exact integers
 below 2**53, which bounds the total a board ranks by: CAP = 2**29 - 2 (536,870,910);
 higher totals rank as CAP, in the order they passed it, and keep their exact sums.
+
+The package also holds `leaderboards` (reads), `exams` (ingestion), `snapshots` and
+`moderation` (removing a cheater).
+
+Depends on: core, progression, security.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from engine import boards, keys, progression, rate_limits, security
+from engine import boards, keys, progression, security
 from engine.boards import Board
 from engine.calendar import PERIOD_TYPES, Period
 from engine.clock import to_ms
@@ -39,6 +39,7 @@ from engine.errors import (
 )
 from engine.runtime import Engine
 from engine.scripts import ScriptBatch
+from engine.security import rate_limits
 
 NEW, ANSWERED, UNANSWERED, REUSED, RAPID_FIRE, RATE_LIMITED = 0, 1, 2, -2, -5, -6
 RATE_GROUP = "exams"  # the rules' rate-limit group of exams
@@ -80,7 +81,7 @@ def record_exams(
 
     Impossible results, rapid fire and capped earnings are recorded as violations.
     Rate limits and rapid fire count new exams only, never a replay of one
-    (engine.rate_limits).
+    (engine.security.rate_limits).
     """
     frame = Frame.at(engine, engine.clock.now())
     results: list[ExamOutcome | QuestboardError | None] = [None] * len(submissions)

@@ -15,10 +15,10 @@ from datetime import datetime
 
 from engine import boards
 from engine.boards import Board
+from engine.boards.exams import accuracy
 from engine.calendar import PERIOD_TYPES
 from engine.clock import from_ms
 from engine.errors import InvalidInputError, NotFoundError, NotRankedError
-from engine.exams import accuracy
 from engine.metrics import LEADERBOARD_READ_SECONDS, LEADERBOARD_SNAPSHOT_READS
 from engine.runtime import Engine
 

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine import keys, rate_limits, security, transactions
+from engine import keys, security
 from engine.clock import to_ms
-from engine.idempotency import IdempotentRequest
+from engine.economy import transactions
+from engine.economy.idempotency import IdempotentRequest
+from engine.economy.transactions import Transaction
 from engine.progression import Progress, day_context
 from engine.runtime import Engine
-from engine.transactions import Transaction
+from engine.security import rate_limits
 
 REPLAYED, NO_CHANGE, KEY_REUSED, RAPID_FIRE, RATE_LIMITED = 1, 2, -2, -5, -6
 
@@ -40,7 +42,7 @@ def record(
 
     Rate limits and rapid fire count attempted changes only: a replay of a recorded
     outcome and a login of a claimed day are answered without being counted
-    (engine.rate_limits). Violations the script finds (rapid fire, earning caps)
+    (engine.security.rate_limits). Violations the script finds (rapid fire, earning caps)
     become security events.
     """
     now = engine.clock.now()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from engine import transactions
+from engine.economy import transactions
+from engine.economy.idempotency import IdempotentRequest
+from engine.economy.transactions import Transaction
 from engine.errors import InvalidInputError
-from engine.idempotency import IdempotentRequest
 from engine.runtime import Engine
-from engine.transactions import Transaction
 
 ROUTE = "grant"
 

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from engine import keys
 from engine.clock import from_ms
+from engine.economy.transactions import with_every_resource
 from engine.errors import InvalidInputError
 from engine.runtime import Engine
-from engine.transactions import with_every_resource
 
 
 @dataclass(frozen=True)

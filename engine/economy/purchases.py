@@ -1,19 +1,19 @@
 """Purchases: buying catalog items at the server's price, exactly once per key.
 
 A purchase is player activity: it may claim the day's login bonus and advances the
-`purchase` missions, in the same atomic step (engine.activity).
+`purchase` missions, in the same atomic step (engine.economy.activity).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import activity, transactions
+from engine.economy import activity, transactions
+from engine.economy.idempotency import IdempotentRequest, recorded_outcome
+from engine.economy.transactions import Transaction
 from engine.errors import InvalidInputError, PriceChangedError, UnknownItemError
-from engine.idempotency import IdempotentRequest, recorded_outcome
 from engine.rules import CatalogItem
 from engine.runtime import Engine
-from engine.transactions import Transaction
 
 ROUTE = "purchase"
 

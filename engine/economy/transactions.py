@@ -13,8 +13,8 @@ from typing import Any
 
 from engine import keys
 from engine.clock import from_ms, to_ms
+from engine.economy.idempotency import IdempotentRequest
 from engine.errors import QuestboardError, from_script_code
-from engine.idempotency import IdempotentRequest
 from engine.progression import Progress
 from engine.runtime import Engine
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from engine import keys
+from engine.economy.transactions import with_every_resource
 from engine.runtime import Engine
-from engine.transactions import with_every_resource
 
 
 def balances(engine: Engine, player_id: str) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Every scheduled job: its schedule (engine.schedule.JobSpec) and what it runs.
+"""Every scheduled job: its schedule (engine.ops.schedule.JobSpec) and what it runs.
 
 Interval jobs (persist, leaderboard_snapshot, watchdog) are registered with the
 scheduler process; calendar jobs (daily_reset, season_rollover, reconcile, cleanup)
@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from engine import maintenance, persistence, rotation, snapshots
-from engine.job_lease import Lease
-from engine.jobruns import Dispatch, Task, watch
+from engine.boards import snapshots
+from engine.ops import maintenance, persistence
+from engine.ops.job_lease import Lease
+from engine.ops.jobruns import Dispatch, Task, watch
+from engine.ops.schedule import JobSpec
+from engine.progression import rotation
 from engine.runtime import Engine
-from engine.schedule import JobSpec
 
 PERSIST_INTERVAL = timedelta(seconds=int(os.environ.get("PERSIST_INTERVAL_SECONDS") or 5))
 

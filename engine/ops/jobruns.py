@@ -25,10 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine import alerts, db, keys
 from engine.clock import from_ms, to_ms
-from engine.job_lease import Lease, reap
 from engine.metrics import JOB_FAILURES, JOB_SECONDS
+from engine.ops.job_lease import Lease, reap
+from engine.ops.schedule import JobSpec, last_due, next_due
 from engine.runtime import Engine
-from engine.schedule import JobSpec, last_due, next_due
 
 HISTORY = 50
 RECORD_TTL = 14 * 86_400
@@ -94,7 +94,7 @@ def run(
 ) -> JobRun:
     """Run one job now, once for `scheduled_for` (a repeat for the same due time is skipped).
 
-    The run holds the job's lock through a heartbeat (engine.job_lease), so a run whose
+    The run holds the job's lock through a heartbeat (engine.ops.job_lease), so a run whose
     process dies loses it within seconds: the next run takes over and records the dead
     one as failed. The task gets the lease: a long task asks `lease.held()` between
     steps and stops once another run has taken over.

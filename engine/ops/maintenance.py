@@ -10,11 +10,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from engine import alerts, db, keys, persistence, settings
-from engine.battle_pass import level_for
+from engine import alerts, db, keys
+from engine import overrides as settings
 from engine.clock import to_ms
+from engine.ops import persistence
+from engine.progression.battle_pass import level_for
+from engine.rules.seasons import ended_recently
 from engine.runtime import Engine
-from engine.seasons import ended_recently
 
 LEDGER_KEEP_DAYS = 30
 CHUNK = 5_000

@@ -10,7 +10,7 @@ read from Redis), and only after the commit are the entries acknowledged and rem
 So a worker killed at any moment loses nothing: its unacknowledged entries stay
 pending and another worker claims them once they have been idle `claim_idle_ms`
 (XAUTOCLAIM); the persist job, one live run at a time under a heartbeat lock
-(engine.job_lease), claims them as soon as it takes the lock over. And nothing is
+(engine.ops.job_lease), claims them as soon as it takes the lock over. And nothing is
 doubled: a batch written twice inserts no row twice, and the state rows are
 overwritten with the same or newer values.
 The security event stream is drained the same way into `security_events`.
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from redis.exceptions import ResponseError
 
 from engine import boards, db, keys
-from engine.battle_pass import level_for
 from engine.clock import to_ms
+from engine.progression.battle_pass import level_for
 from engine.runtime import Engine
 
 GROUP = "persist"

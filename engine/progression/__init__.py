@@ -4,6 +4,11 @@ this module builds the context the scripts need and reads back what happened.
 
 The context depends only on the rules and the game day, so it is built once per day
 per process and passed to the scripts as one JSON argument.
+
+The package also holds `daily`, `missions`, `battle_pass`, `tools` (tool of the day)
+and `rotation` (the daily job).
+
+Depends on: core, rules, security.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from engine import keys, missions, rate_limits
+from engine import keys
+from engine.progression import missions
 from engine.runtime import Engine
+from engine.security import rate_limits
 
 NO_SEASON = "none"
 

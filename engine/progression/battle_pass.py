@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from engine import keys
 from engine.errors import NotFoundError
-from engine.progression_rules import Season
+from engine.rules.progression import Season
 from engine.runtime import Engine
 
 log = logging.getLogger(__name__)
-
-GAP_WARNING_DAYS = 90  # start-up warns of days without a season this far ahead
 
 
 @dataclass(frozen=True)
@@ -60,22 +58,3 @@ def state(engine: Engine, player_id: str, season_id: str | None = None) -> Battl
             if lvl <= rewarded
         ],
     )
-
-
-def warn_of_season_gaps(engine: Engine) -> list[tuple[date, date]]:
-    """Log a warning for each span of the next 90 game days that no season covers.
-
-    Rules with a season cycle never leave one; rules with dated seasons only run out,
-    and then the battle pass stops: a running service should hear of it in advance.
-    """
-    today = engine.calendar.game_day(engine.clock.now())
-    gaps = engine.rules.battle_pass.gaps(today, today + timedelta(days=GAP_WARNING_DAYS))
-    for first_day, end in gaps:
-        log.warning(
-            "No battle-pass season covers the game days from %s to %s (within the next "
-            "%d days): add a season_cycle or dated seasons to the rules.",
-            first_day.isoformat(),
-            (end - timedelta(days=1)).isoformat(),
-            GAP_WARNING_DAYS,
-        )
-    return gaps

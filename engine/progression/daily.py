@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from engine import keys, missions
+from engine import keys
+from engine.progression import missions
 from engine.runtime import Engine
 
 

@@ -12,8 +12,8 @@ import random
 from datetime import date
 
 from engine import keys
-from engine.progression_rules import Mission
 from engine.rules import Rules
+from engine.rules.progression import Mission
 from engine.runtime import Engine
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from engine import keys, missions, tools
+from engine import keys
+from engine.progression import missions, tools
 from engine.runtime import Engine
 
 KEEP_SECONDS = 3 * 86_400

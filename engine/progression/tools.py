@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from engine import keys, settings
+from engine import keys
+from engine import overrides as settings
 from engine.errors import InvalidInputError
 from engine.runtime import Engine
 

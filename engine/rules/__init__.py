@@ -3,6 +3,11 @@
 The rules come from a TOML file that is validated once at start-up. Every mistake
 raises `RulesError` naming the field at fault (``catalog.steel.price.coins``), so a
 bad file stops the service before it serves a request.
+
+The package also holds `progression` (login bonus, ads, missions, battle pass rules),
+`seasons` (the season calendar) and `fields` (the validating reader).
+
+Depends on: nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from engine.fields import Field, RulesError
-from engine.progression_rules import (
+from engine.rules.fields import Field, RulesError
+from engine.rules.progression import (
     Ads,
     BattlePass,
     LoginBonus,

@@ -6,15 +6,16 @@ Parsed from the rules file's `[login_bonus]`, `[ads]`, `[missions]` and
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from itertools import pairwise
 from types import MappingProxyType
 
-from engine.fields import Field
-from engine.seasons import (
+from engine.rules.fields import Field
+from engine.rules.seasons import (
     Season,
     SeasonCalendar,
     SeasonCycle,
@@ -32,6 +33,10 @@ MISSION_EVENTS = (
     "watch_ad",
     "purchase",
 )
+
+log = logging.getLogger(__name__)
+
+GAP_WARNING_DAYS = 90  # start-up warns of days without a season this far ahead
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class BattlePass:
     xp_per_correct_answer: int
     xp_per_exam: int
     level_rewards: MappingProxyType  # level -> resources
-    cycle: SeasonCycle | None  # the recurring seasons (engine.seasons)
+    cycle: SeasonCycle | None  # the recurring seasons (engine.rules.seasons)
     dated_seasons: tuple[Season, ...]  # overrides: sorted by start, never overlapping
 
     @cached_property
@@ -83,6 +88,24 @@ class BattlePass:
     def gaps(self, first_day: date, end: date) -> list[tuple[date, date]]:
         """The spans [from, to) of [first_day, end) without a season."""
         return self.calendar.gaps(first_day, end)
+
+
+def warn_of_season_gaps(battle_pass: BattlePass, today: date) -> list[tuple[date, date]]:
+    """Log a warning for each span of the next 90 game days that no season covers.
+
+    Rules with a season cycle never leave one; rules with dated seasons only run out,
+    and then the battle pass stops: a running service should hear of it in advance.
+    """
+    gaps = battle_pass.gaps(today, today + timedelta(days=GAP_WARNING_DAYS))
+    for first_day, end in gaps:
+        log.warning(
+            "No battle-pass season covers the game days from %s to %s (within the next "
+            "%d days): add a season_cycle or dated seasons to the rules.",
+            first_day.isoformat(),
+            (end - timedelta(days=1)).isoformat(),
+            GAP_WARNING_DAYS,
+        )
+    return gaps
 
 
 def parse_missions(

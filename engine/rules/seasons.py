@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from engine.fields import Field
+from engine.rules.fields import Field
 
 
 @dataclass(frozen=True)

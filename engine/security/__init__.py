@@ -10,6 +10,11 @@ the security event stream (time, player, address, rule, details, action) and cou
 per player; past the rules' threshold within the window the player is blocked for a
 while (a player ban the bans module enforces), and when violations service-wide pass
 the rules' rate per minute an alert is raised.
+
+The package also holds `bans` and `rate_limits` (the per-address windows and the
+per-player limits the scripts enforce).
+
+Depends on: core.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine import alerts, bans, keys
+from engine import alerts, keys
 from engine.clock import from_ms, to_ms
 from engine.metrics import SECURITY_VIOLATIONS
 from engine.runtime import Engine
+from engine.security import bans
 
 MAX_EVENTS = 1_000_000  # the stream is trimmed to about this many; SQL keeps them all
 SCAN_LIMIT = 10_000  # the most events one filtered read looks through
