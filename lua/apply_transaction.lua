@@ -31,6 +31,8 @@ Returns {code, json}:
   -3  balance limit:        {"fp","code":-3,"resource","limit","balance"}
 ]]
 
+--- @include "codes"
+
 local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local PLAYER, NOW, MAX_BALANCE, LEDGER_KEEP = ARGV[1], ARGV[4], tonumber(ARGV[7]), ARGV[9]
 local kind, reason, fingerprint, ttl, reference = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[8]
