@@ -1,8 +1,10 @@
 """The one error path out of the service: every failure becomes the same JSON body.
 
 `{"error": {"code": "<snake_case>", "message": "<for a person>", "details": {...}}}`.
-Engine errors carry their code; this module alone decides their HTTP status. No
-stack trace ever reaches a client: unexpected exceptions are logged and answered 500.
+Engine errors carry their code; this module alone decides their HTTP status, by the
+error's class (STATUS_BY_ERROR): every class has its entry, checked at start-up and by
+tests/test_errors_mapping.py. No stack trace ever reaches a client: unexpected
+exceptions are logged and answered 500.
 """
 
 from __future__ import annotations
@@ -19,29 +21,61 @@ from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from engine.errors import QuestboardError
+from engine.errors import (
+    BalanceLimitError,
+    BannedError,
+    DailyLimitReachedError,
+    IdempotencyKeyReusedError,
+    InsufficientFundsError,
+    InvalidInputError,
+    NotFoundError,
+    NotRankedError,
+    PeriodExpiredError,
+    PriceChangedError,
+    QuestboardError,
+    RapidFireError,
+    RateLimitedError,
+    ScriptContractError,
+    UnknownItemError,
+)
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_CODE = {
-    "validation_error": 400,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "unknown_item": 404,
-    "not_ranked": 404,
-    "period_expired": 404,
-    "insufficient_funds": 409,
-    "price_changed": 409,
-    "balance_limit_exceeded": 409,
-    "daily_limit_reached": 409,
-    "idempotency_key_reused": 422,
-    "banned": 403,
-    "rapid_fire": 429,
-    "rate_limited": 429,
-    "internal_error": 500,
-    "service_unavailable": 503,
+# Each engine error class and its one status, found by the error's exact class. A
+# class missing here fails tests/test_errors_mapping.py (which walks every subclass)
+# and stops the app at start-up (init_app), so it never reaches a client as a 500.
+STATUS_BY_ERROR: dict[type[QuestboardError], int] = {
+    InvalidInputError: 400,
+    BannedError: 403,
+    NotFoundError: 404,
+    UnknownItemError: 404,
+    NotRankedError: 404,
+    PeriodExpiredError: 404,
+    InsufficientFundsError: 409,
+    PriceChangedError: 409,
+    BalanceLimitError: 409,
+    DailyLimitReachedError: 409,
+    IdempotencyKeyReusedError: 422,
+    RapidFireError: 429,
+    RateLimitedError: 429,
+    QuestboardError: 500,  # raised as itself only for a bug
+    ScriptContractError: 500,  # a script answered what the engine does not understand
 }
+
+# The codes the web layer answers itself, with no engine error behind them.
+WEB_STATUS_BY_CODE = {"unauthorized": 401, "forbidden": 403, "service_unavailable": 503}
+
+
+def _status_by_code() -> dict[str, int]:
+    """Every code the service answers and its status; one status per code, or no start."""
+    by_code = dict(WEB_STATUS_BY_CODE)
+    for error_class, status in STATUS_BY_ERROR.items():
+        if by_code.setdefault(error_class.code, status) != status:
+            raise RuntimeError(f"the code {error_class.code!r} is given two statuses")
+    return by_code
+
+
+STATUS_BY_CODE = _status_by_code()
 
 # Werkzeug's exceptions by status, for errors raised before a view runs.
 CODE_BY_STATUS = {
@@ -85,10 +119,36 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
     return response
 
 
+def unmapped_errors(
+    status_by_error: dict[type[QuestboardError], int],
+) -> list[type[QuestboardError]]:
+    """The engine error classes defined so far (QuestboardError and every subclass, at
+    any depth) that `status_by_error` gives no status."""
+    missing: list[type[QuestboardError]] = []
+    waiting: list[type[QuestboardError]] = [QuestboardError]
+    while waiting:
+        error_class = waiting.pop(0)
+        if error_class not in status_by_error and error_class not in missing:
+            missing.append(error_class)
+        waiting.extend(error_class.__subclasses__())
+    return missing
+
+
+def status_of(error: QuestboardError) -> int:
+    """The status of the error's own class.
+
+    Every class is in STATUS_BY_ERROR (checked at start-up); a class made after start-up
+    answers its nearest mapped ancestor's status, logged as the bug it is.
+    """
+    status = STATUS_BY_ERROR.get(type(error))
+    if status is None:
+        log.error("no HTTP status for %s", type(error).__qualname__)
+        status = next(STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR)
+    return status
+
+
 def handle_engine_error(error: QuestboardError):
-    response = error_response(
-        STATUS_BY_CODE.get(error.code, 500), error.code, error.message, error.details
-    )
+    response = error_response(status_of(error), error.code, error.message, error.details)
     if error.code == "rapid_fire":
         response.headers["Retry-After"] = "1"
     if error.replayed:  # the recorded refusal of an earlier request with this key
@@ -159,6 +219,10 @@ def handle_unexpected(error: Exception):
 
 
 def init_app(app: Flask) -> None:
+    missing = unmapped_errors(STATUS_BY_ERROR)
+    if missing:
+        names = ", ".join(error_class.__qualname__ for error_class in missing)
+        raise RuntimeError(f"engine errors without an HTTP status in web.errors: {names}")
     app.register_error_handler(QuestboardError, handle_engine_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     for unavailable in (
