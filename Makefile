@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate shell bench bench-leaderboards bench-jobs bench-http mutants lint clean
+.PHONY: run test migrate shell bench bench-leaderboards bench-jobs bench-http mutants lua-coverage lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench-http: $(STAMP)
 # copy; the tests must fail for every one in every run. MUTANTS_ARGS="--runs 3 name ..."
 mutants: $(STAMP)
 	$(BIN)/python scripts/mutants.py $(MUTANTS_ARGS)
+
+# The whole suite on instrumented copies of the Lua scripts, then per file the statements
+# reached / total and those never reached (see docs/testing.md). LUA_COVERAGE_ARGS="tests/x.py"
+lua-coverage: $(STAMP)
+	$(BIN)/python scripts/lua_coverage.py $(LUA_COVERAGE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,225 @@
+"""Which lines of the Lua scripts the test suite reaches: `make lua-coverage`.
+
+Run as a program, it runs pytest with QUESTBOARD_LUA_TRANSFORM pointing at
+`instrument` below, so engine/scripts.py registers instrumented copies of the scripts,
+and with this module as a pytest plugin, which collects what they record. Then it
+prints, per Lua file (each script and each include), the statements reached / total
+and the line numbers of those never reached.
+
+How a line is counted: every line that starts a Lua statement gets a marker call in
+front of it, `__cov('include/wallet.lua:57');`, which runs HINCRBY on one hash
+(COVERAGE_KEY) in the database the script runs on. The hash is not among the script's
+KEYS: fine on standalone Redis and fakeredis, where the suite runs, never in a cluster.
+The plugin reads the hash before each FLUSHDB (the fixtures flush the real server's
+database around every test) and, at the end of the run, from every fakeredis server
+and from the run's real database. An include's lines count for every script that
+inlines it, so the report lists includes once, as files of their own.
+
+Usage: .venv/bin/python scripts/lua_coverage.py [--json out.json] [pytest args ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA_DIR = ROOT / "lua"
+COVERAGE_KEY = "questboard:lua-coverage"
+HITS_FILE_ENV = "QUESTBOARD_LUA_COVERAGE_FILE"
+INCLUDE = re.compile(r'^--- @include "([a-z_]+)"$')
+
+# A line that starts with one of these continues the statement before it.
+CONTINUATION_STARTS = ("end", "else", "elseif", "until", "..", "and", "or", ")", "}", "]")
+# A code line that ends with one of these is continued on the next line.
+CONTINUED_ENDS = ("..", "=", ",", "(", "{", "[", "+", "-", "*", "/", "<", ">", " and", " or")
+CONTINUED_ENDS += (" not",)
+
+
+def source_lines(name: str) -> Iterator[tuple[str, int, str]]:
+    """(file, line number, text) of a script with its includes inlined, as lua_source does."""
+    for number, text in enumerate((LUA_DIR / f"{name}.lua").read_text().splitlines(), 1):
+        included = INCLUDE.match(text)
+        if not included:
+            yield f"{name}.lua", number, text
+            continue
+        include = f"include/{included[1]}.lua"
+        # split, not splitlines: the include's last newline stays, as in lua_source
+        for inner, inner_text in enumerate((LUA_DIR / include).read_text().split("\n"), 1):
+            yield include, inner, inner_text
+
+
+def code_of(text: str) -> str:
+    """A line without its comment and its string literals' contents (no `--` or brackets)."""
+    out, quote, i = [], "", 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 2
+                continue
+            if char == quote:
+                quote = ""
+                out.append(char)
+        elif char in "'\"":
+            quote = char
+            out.append(char)
+        elif text.startswith("--", i):
+            break
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out).rstrip()
+
+
+def statement_lines(lines: list[str]) -> list[int]:
+    """Indexes of the lines that start a statement (outside comments, tables and calls)."""
+    starts: list[int] = []
+    depth, in_comment, continued = 0, False, False
+    for index, text in enumerate(lines):
+        stripped = text.strip()
+        if in_comment:
+            in_comment = "]]" not in stripped
+            continue
+        if stripped.startswith("--[["):
+            in_comment = "]]" not in stripped[4:]
+            continue
+        code = code_of(text).strip()
+        if not code:
+            continue
+        if depth == 0 and not continued and not code.startswith(CONTINUATION_STARTS):
+            starts.append(index)
+        depth += sum(code.count(c) for c in "({[") - sum(code.count(c) for c in ")}]")
+        continued = code.endswith(CONTINUED_ENDS) or (
+            code.startswith(("if ", "elseif ")) and not code.endswith("then")
+        )
+    return starts
+
+
+def instrument(name: str, source: str) -> str:
+    """The script's source with a marker call in front of every statement line.
+
+    The lines are rebuilt from lua/ (to know which file each comes from) and must join
+    to exactly the source engine/scripts.py registers; a difference stops the run.
+    """
+    located = list(source_lines(name))
+    lines = [text for _, _, text in located]
+    if "\n".join(lines).rstrip("\n") != source.rstrip("\n"):
+        raise RuntimeError(f"{name}.lua: the inlined source is not the one registered")
+    for index in statement_lines(lines):
+        file, number, text = located[index]
+        lines[index] = f"__cov('{file}:{number}'); {text}"
+    marker = f"local function __cov(line) redis.call('HINCRBY', '{COVERAGE_KEY}', line, 1) end"
+    return marker + "\n" + "\n".join(lines) + "\n"
+
+
+def all_statements() -> dict[str, set[int]]:
+    """File -> the line numbers of its statements, over every registered script."""
+    from engine.scripts import SCRIPTS
+
+    statements: dict[str, set[int]] = {}
+    for name in SCRIPTS:
+        located = list(source_lines(name))
+        for index in statement_lines([text for _, _, text in located]):
+            file, number, _ = located[index]
+            statements.setdefault(file, set()).add(number)
+    return statements
+
+
+# The pytest plugin ----------------------------------------------------------------------
+
+_hits: set[str] = set()
+
+
+def _harvest(client) -> None:
+    _hits.update(field.decode() for field in client.hkeys(COVERAGE_KEY))
+
+
+def pytest_configure(config) -> None:
+    import fakeredis
+    import redis
+
+    flushdb = redis.Redis.flushdb
+
+    def harvesting_flushdb(self, *args, **kwargs):
+        _harvest(self)
+        return flushdb(self, *args, **kwargs)
+
+    redis.Redis.flushdb = harvesting_flushdb
+    servers = []
+    server_init = fakeredis.FakeServer.__init__
+
+    def tracked_init(self, *args, **kwargs):
+        server_init(self, *args, **kwargs)
+        servers.append(self)
+
+    fakeredis.FakeServer.__init__ = tracked_init
+    config._lua_coverage_servers = servers
+
+
+def pytest_sessionfinish(session) -> None:
+    import fakeredis
+
+    from tests import conftest
+
+    for server in session.config._lua_coverage_servers:
+        for database in range(16):
+            _harvest(fakeredis.FakeRedis(server=server, db=database))
+    if conftest._leased_database is not None:  # the run used the real server
+        import redis
+
+        _harvest(redis.Redis.from_url(conftest.real_redis_url()))
+    Path(os.environ[HITS_FILE_ENV]).write_text(json.dumps(sorted(_hits)))
+
+
+# The report ------------------------------------------------------------------------------
+
+
+def report(hits: set[str]) -> dict[str, dict]:
+    """File -> {reached, total, unreached line numbers}."""
+    figures = {}
+    for file, lines in sorted(all_statements().items()):
+        reached = {line for line in lines if f"{file}:{line}" in hits}
+        figures[file] = {
+            "reached": len(reached),
+            "total": len(lines),
+            "unreached": sorted(lines - reached),
+        }
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", help="also write the figures to this file")
+    options, pytest_args = parser.parse_known_args(argv)
+    hits_file = ROOT / "var" / "lua-coverage-hits.json"
+    hits_file.parent.mkdir(exist_ok=True)
+    env = dict(
+        os.environ,
+        QUESTBOARD_LUA_TRANSFORM="scripts.lua_coverage:instrument",
+        PYTHONPATH=str(ROOT),
+        **{HITS_FILE_ENV: str(hits_file)},
+    )
+    command = [sys.executable, "-m", "pytest", "-p", "scripts.lua_coverage", "-q"]
+    tests = subprocess.run([*command, "-p", "no:cacheprovider", *pytest_args], env=env)
+    figures = report(set(json.loads(hits_file.read_text())))
+    reached = sum(f["reached"] for f in figures.values())
+    total = sum(f["total"] for f in figures.values())
+    for file, figure in figures.items():
+        unreached = ", ".join(map(str, figure["unreached"])) or "-"
+        print(f"{file:32} {figure['reached']:4}/{figure['total']:<4} unreached: {unreached}")
+    print(f"{'all':32} {reached:4}/{total:<4} ({100 * reached / total:.1f}%)")
+    if options.json:
+        Path(options.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return tests.returncode
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main(sys.argv[1:]))
