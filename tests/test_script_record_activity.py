@@ -1,0 +1,364 @@
+"""lua/record_activity.lua called directly: one case per outcome code, on fakeredis and Redis.
+
+Each case states the exact reply and the exact keys the call writes; the refusals that
+must not count against the player write nothing at all.
+"""
+
+from __future__ import annotations
+
+import json
+
+import fakeredis
+
+from engine import keys
+from engine.outcomes import ScriptCode
+from engine.scripts import Scripts
+from tests.script_state import state, written
+
+PLAYER = "alice"
+NOW = 1_795_600_000_000
+NOW_S = NOW // 1000
+DAY, DAY_NAME = 100, "2026-11-25"
+DAY_ENDS = NOW_S + 40_000
+SEASON = "s1"
+REWARDS = json.dumps(
+    {
+        "bonus": {"normal": {"logs": 1}, "milestone": {"steel": 1}, "every": 7},
+        "missions": {"buy": {"xp": 0, "reward": {"bricks": 2}}},
+        "levels": {},
+        "caps": {"ad_reward": {"coins": 15}},
+    }
+)
+NO_RATES = ""
+ONE_A_MINUTE = "purchases:1:60000:1/minute"
+
+WALLET, LEDGER, OUTBOX = keys.wallet(PLAYER), keys.ledger(PLAYER), keys.player_outbox(PLAYER)
+DAILY, STREAK = keys.daily(PLAYER, DAY_NAME), keys.streak(PLAYER)
+PACE, RATE = keys.pace(PLAYER, NOW_S), keys.player_rate_window(PLAYER, "purchases")
+
+
+def context(pace_limit: int = 5, missions: str = "", rates: str = NO_RATES) -> str:
+    return f"{DAY}|{DAY_NAME}|{DAY_ENDS}|{pace_limit}|||{missions}|{rates}"
+
+
+def idem_key(kind: str = "purchase", idem: str = "k1") -> str:
+    return keys.idempotency(PLAYER, kind, idem)
+
+
+def call(
+    redis,
+    *changes: tuple[str, int],
+    kind: str = "purchase",
+    fingerprint: str = "fp-1",
+    idem: str = "k1",
+    ctx: str | None = None,
+    event: str = "",
+    cap: int = 0,
+    max_balance: int = 1000,
+) -> tuple[int, str]:
+    flat = [part for change in changes for part in change]
+    code, payload = Scripts(redis).record_activity(
+        keys=[
+            WALLET,
+            LEDGER,
+            OUTBOX,
+            idem_key(kind, idem),
+            DAILY,
+            STREAK,
+            keys.battle_pass(PLAYER, SEASON),
+            PACE,
+            RATE,
+        ],
+        args=[
+            PLAYER,
+            NOW,
+            max_balance,
+            fingerprint,
+            3600,
+            f"{kind}/{idem}",
+            context() if ctx is None else ctx,
+            REWARDS,
+            kind,
+            "test",
+            event,
+            cap,
+            1000,
+            "purchases",
+            *flat,
+        ],
+    )
+    return code, payload.decode()
+
+
+def empty_table(redis) -> dict | list:
+    """An empty Lua table as cjson encodes it: an object on Redis, an array on fakeredis."""
+    return [] if isinstance(redis, fakeredis.FakeRedis) else {}
+
+
+def claimed_today(redis, streak: int = 3) -> None:
+    """The player's day already started: its bonus claimed, the streak at `streak`."""
+    redis.hset(DAILY, "bonus", NOW - 60_000)
+    redis.hset(STREAK, mapping={"last_day": DAY, "streak": streak, "best": streak})
+
+
+def test_applied_pays_the_days_bonus_then_the_purchase_each_with_its_ledger_entry(any_redis):
+    any_redis.hset(WALLET, "coins", 100)
+    before = state(any_redis)
+
+    code, payload = call(any_redis, ("steel", 1), ("coins", -10))
+
+    after = state(any_redis)
+    [(bonus_tx, bonus), (purchase_tx, purchase)] = after[LEDGER]
+    assert code == ScriptCode.APPLIED
+    assert json.loads(payload) == {
+        "fp": "fp-1",
+        "code": 0,
+        "tx": purchase_tx,
+        "at": NOW,
+        "deltas": {"steel": 1, "coins": -10},
+        "balances": {"coins": 90, "logs": 1, "steel": 1},
+        "progress": {
+            "daily_bonus": {"streak": 1, "reward": {"logs": 1}, "transaction_id": bonus_tx},
+            "streak": 1,
+            "missions": empty_table(any_redis),
+            "level_rewards": empty_table(any_redis),
+            "violations": empty_table(any_redis),
+        },
+    }
+    assert bonus == {
+        "kind": "login_bonus",
+        "deltas": '{"logs":1}',
+        "balances": '{"coins":100,"logs":1}',
+        "reason": "daily login, streak day 1",
+        "at": str(NOW),
+        "ref": f"bonus/{DAY_NAME}",
+    }
+    assert purchase == {
+        "kind": "purchase",
+        "deltas": '{"steel":1,"coins":-10}',
+        "balances": '{"coins":90,"logs":1,"steel":1}',
+        "reason": "test",
+        "at": str(NOW),
+        "ref": "purchase/k1",
+    }
+    assert written(before, after) == {
+        WALLET: {"coins": "90", "logs": "1", "steel": "1"},
+        LEDGER: after[LEDGER],
+        OUTBOX: [
+            (after[OUTBOX][0][0], {"player": PLAYER, "tx": bonus_tx, **bonus, "fp": ""}),
+            (after[OUTBOX][1][0], {"player": PLAYER, "tx": purchase_tx, **purchase, "fp": "fp-1"}),
+        ],
+        idem_key(): payload,
+        DAILY: {"bonus": str(NOW)},
+        STREAK: {"last_day": str(DAY), "streak": "1", "best": "1"},
+        PACE: "1",
+    }
+    assert 3590 <= any_redis.ttl(idem_key()) <= 3600
+    assert any_redis.ttl(DAILY) == DAY_ENDS - NOW_S
+    assert any_redis.ttl(PACE) == 2
+
+
+def test_a_replay_answers_the_recorded_outcome_and_writes_nothing(any_redis):
+    any_redis.hset(WALLET, "coins", 100)
+    _, first = call(any_redis, ("coins", -10))
+    before = state(any_redis)
+
+    code, again = call(any_redis, ("coins", -10), ctx=context(pace_limit=1, rates=ONE_A_MINUTE))
+
+    assert (code, again) == (ScriptCode.REPLAYED, first)
+    assert written(before, state(any_redis)) == {}  # not counted against pace or rate
+
+
+def test_a_login_of_a_day_already_claimed_changes_nothing_and_records_nothing(any_redis):
+    any_redis.hset(WALLET, "coins", 7)
+    claimed_today(any_redis, streak=3)
+    before = state(any_redis)
+
+    code, payload = call(any_redis, kind="login", fingerprint="", ctx=context(pace_limit=0))
+
+    assert code == ScriptCode.NO_CHANGE
+    assert json.loads(payload) == {
+        "fp": "",
+        "code": 0,
+        "at": NOW,
+        "balances": {"coins": 7},
+        "progress": {"streak": 3},
+    }
+    assert written(before, state(any_redis)) == {}
+
+
+def test_a_first_login_claims_the_bonus_and_keeps_no_idempotency_record(any_redis):
+    any_redis.hset(STREAK, mapping={"last_day": DAY - 1, "streak": 6, "best": 6})
+
+    code, payload = call(any_redis, kind="login", fingerprint="")
+
+    outcome = json.loads(payload)
+    assert code == ScriptCode.APPLIED
+    assert outcome["progress"]["daily_bonus"]["streak"] == 7
+    assert outcome["progress"]["daily_bonus"]["reward"] == {"steel": 1}  # the 7th day
+    assert outcome["balances"] == {"steel": 1}
+    assert "tx" not in outcome  # a login has no change of its own
+    assert any_redis.hgetall(STREAK) == {b"last_day": b"100", b"streak": b"7", b"best": b"7"}
+    assert not any_redis.exists(idem_key("login"))
+
+
+def test_a_key_reused_for_another_request_is_refused_and_writes_nothing(any_redis):
+    any_redis.hset(WALLET, "coins", 100)
+    call(any_redis, ("coins", -10), fingerprint="fp-1")
+    before = state(any_redis)
+
+    code, payload = call(any_redis, ("coins", -99), fingerprint="fp-2")
+
+    assert (code, json.loads(payload)) == (ScriptCode.KEY_REUSED, {"fp": "fp-2"})
+    assert written(before, state(any_redis)) == {}
+
+
+def test_insufficient_funds_records_the_refusal_and_changes_no_balance(any_redis):
+    any_redis.hset(WALLET, "coins", 100)
+    before = state(any_redis)
+
+    code, payload = call(any_redis, ("steel", 1), ("coins", -500))
+
+    assert code == ScriptCode.INSUFFICIENT_FUNDS
+    assert json.loads(payload) == {
+        "fp": "fp-1",
+        "code": -1,
+        "resource": "coins",
+        "required": 500,
+        "available": 100,
+    }
+    # the attempt counts in the second's pace; no bonus is claimed by a refused purchase
+    assert written(before, state(any_redis)) == {idem_key(): payload, PACE: "1"}
+
+
+def test_a_balance_over_the_limit_records_the_refusal_and_changes_no_balance(any_redis):
+    any_redis.hset(WALLET, "coins", 990)
+    before = state(any_redis)
+
+    code, payload = call(any_redis, ("coins", 20), max_balance=1000)
+
+    assert code == ScriptCode.BALANCE_LIMIT
+    assert json.loads(payload) == {
+        "fp": "fp-1",
+        "code": -3,
+        "resource": "coins",
+        "limit": 1000,
+        "balance": 990,
+    }
+    assert written(before, state(any_redis)) == {idem_key(): payload, PACE: "1"}
+
+
+def test_the_daily_limit_of_ad_rewards_refuses_the_next_one(any_redis):
+    claimed_today(any_redis)
+    any_redis.hset(DAILY, "ads", 2)
+    before = state(any_redis)
+
+    code, payload = call(any_redis, ("coins", 5), kind="ad_reward", cap=2)
+
+    assert code == ScriptCode.DAILY_LIMIT
+    assert json.loads(payload) == {"fp": "fp-1", "code": -4, "limit": 2, "used": 2}
+    assert written(before, state(any_redis)) == {idem_key("ad_reward"): payload, PACE: "1"}
+
+
+def test_an_ad_reward_is_paid_within_its_daily_earning_cap_and_counted(any_redis):
+    claimed_today(any_redis)
+    any_redis.hset(DAILY, "earned:ad_reward:coins", 10)
+
+    code, payload = call(any_redis, ("coins", 8), kind="ad_reward", cap=3)
+
+    outcome = json.loads(payload)
+    assert code == ScriptCode.APPLIED
+    assert outcome["deltas"] == {"coins": 5}  # 15 a day, 10 earned already
+    assert outcome["balances"] == {"coins": 5}
+    assert outcome["progress"]["ads_watched"] == 1
+    assert outcome["progress"]["violations"] == [
+        {
+            "rule": "daily_earning_cap",
+            "kind": "ad_reward",
+            "resource": "coins",
+            "cap": 15,
+            "earned": 10,
+            "refused": 3,
+        }
+    ]
+    assert any_redis.hget(DAILY, "earned:ad_reward:coins") == b"15"
+    assert any_redis.hget(DAILY, "ads") == b"1"
+
+
+def test_an_ad_reward_over_its_earning_cap_pays_nothing_and_has_no_transaction(any_redis):
+    claimed_today(any_redis)
+    any_redis.hset(DAILY, "earned:ad_reward:coins", 15)
+
+    code, payload = call(any_redis, ("coins", 8), kind="ad_reward", cap=3)
+
+    outcome = json.loads(payload)
+    assert code == ScriptCode.APPLIED
+    assert "tx" not in outcome and "deltas" not in outcome
+    assert outcome["progress"]["violations"][0]["refused"] == 8
+    assert any_redis.xlen(LEDGER) == 0
+
+
+def test_the_event_advances_its_mission_and_pays_it_when_complete(any_redis):
+    claimed_today(any_redis)
+    any_redis.hset(WALLET, "coins", 50)
+
+    code, payload = call(
+        any_redis, ("coins", -10), event="purchase", ctx=context(missions="buy:purchase:1")
+    )
+
+    outcome = json.loads(payload)
+    mission_tx = any_redis.xrange(LEDGER)[-1][0].decode()
+    assert code == ScriptCode.APPLIED
+    assert outcome["progress"]["missions"] == [
+        {
+            "id": "buy",
+            "progress": 1,
+            "target": 1,
+            "completed": True,
+            "xp": 0,
+            "reward": {"bricks": 2},
+            "transaction_id": mission_tx,
+        }
+    ]
+    assert outcome["balances"] == {"coins": 40, "bricks": 2}
+    assert any_redis.hget(DAILY, "mission:buy:done") == str(NOW).encode()
+
+
+def test_rapid_fire_refuses_past_the_seconds_pace_and_records_no_outcome(any_redis):
+    any_redis.hset(WALLET, "coins", 100)
+    any_redis.set(PACE, 1)
+    before = state(any_redis)
+
+    code, payload = call(any_redis, ("coins", -10), ctx=context(pace_limit=1))
+
+    assert (code, json.loads(payload)) == (ScriptCode.RAPID_FIRE, {"limit": 1, "count": 2})
+    assert written(before, state(any_redis)) == {PACE: "2"}  # a retry is answered normally
+
+
+def test_rate_limited_refuses_when_the_window_is_full_and_writes_nothing(any_redis):
+    any_redis.hset(WALLET, "coins", 100)
+    any_redis.zadd(RATE, {"earlier": NOW - 1_000})
+    before = state(any_redis)
+
+    code, payload = call(any_redis, ("coins", -10), ctx=context(rates=ONE_A_MINUTE))
+
+    assert code == ScriptCode.RATE_LIMITED
+    assert json.loads(payload) == {
+        "limit": "1/minute",
+        "scope": "player",
+        "group": "purchases",
+        "retry_after": 59,
+    }
+    assert written(before, state(any_redis)) == {}
+
+
+def test_an_attempt_within_the_rate_limit_takes_a_slot_of_the_window(any_redis):
+    any_redis.hset(WALLET, "coins", 100)
+    claimed_today(any_redis)
+    any_redis.zadd(RATE, {"long ago": NOW - 60_000})  # left the window
+
+    code, _ = call(any_redis, ("coins", -10), ctx=context(rates=ONE_A_MINUTE))
+
+    assert code == ScriptCode.APPLIED
+    assert any_redis.zrange(RATE, 0, -1, withscores=True) == [(f"{NOW}:purchase/k1".encode(), NOW)]
+    assert any_redis.pttl(RATE) > 59_000
