@@ -5,6 +5,10 @@ database of its own (15 down to 1, or QUESTBOARD_TEST_REDIS_DB) with a lease key
 database 0, so two runs on one machine never flush each other's data; the tests flush
 only the leased database, before and after each test. Without a reachable server the
 real-Redis tests are skipped, except when CI=true: there a missing server is a failure.
+
+The app fixtures (`app`, `client`) run on `store`: fakeredis, and in tests marked
+`app_on_both_backends` once on fakeredis and once on the real server, so rate limits,
+bans, alerts and the clock override are proven where they run in production.
 """
 
 from __future__ import annotations
@@ -97,6 +101,29 @@ def fake_redis():
     return fakeredis.FakeRedis()
 
 
+BOTH_BACKENDS = "app_on_both_backends"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", f"{BOTH_BACKENDS}: the app's `store` is fakeredis, then the real Redis"
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked app_on_both_backends run their app once on each backend."""
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BOTH_BACKENDS):
+        metafunc.parametrize("store", ["fakeredis", "redis"], indirect=True)
+
+
+@pytest.fixture
+def store(request):
+    """The app's Redis: `fake_redis` (the same client), or the real server when marked."""
+    if getattr(request, "param", "fakeredis") == "fakeredis":
+        return request.getfixturevalue("fake_redis")
+    return request.getfixturevalue("real_redis")
+
+
 @pytest.fixture(params=["fakeredis", "redis"])
 def any_redis(request):
     """The same test on fakeredis and on the real server."""
@@ -140,15 +167,18 @@ def sqlite_url(tmp_path, migrated_sqlite_template):
 
 @pytest.fixture
 def settings(sqlite_url):
+    """Test settings; REDIS_URL is the leased database, so the job dashboard (which
+    connects by URL) never reads database 0 or another run's database."""
     return Settings(
         api_keys=(ApiKey("server", SERVER_KEY), ApiKey("admin", ADMIN_KEY)),
         database_url=sqlite_url,
+        redis_url=real_redis_url(),
     )
 
 
 @pytest.fixture
-def app(settings, fake_redis, clock):
-    return create_app(settings, redis_client=fake_redis, clock=clock)
+def app(settings, store, clock):
+    return create_app(settings, redis_client=store, clock=clock)
 
 
 @pytest.fixture

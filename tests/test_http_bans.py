@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import error_of
 
+pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
+
 
 def ban_ip(client, admin_headers, ip, **extra):
     response = client.post(

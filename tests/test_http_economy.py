@@ -6,6 +6,8 @@ import pytest
 
 from tests.conftest import earned, error_of
 
+pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
+
 PURCHASES = "/v1/players/alice/purchases"
 GRANTS = "/v1/admin/players/alice/grants"
 
@@ -294,14 +296,14 @@ def test_an_unreachable_store_is_a_503_to_retry(settings, clock, server_headers)
         assert response.headers["Retry-After"] == "1"
 
 
-def test_an_unreachable_sql_database_is_a_503_to_retry(fake_redis, clock):
+def test_an_unreachable_sql_database_is_a_503_to_retry(store, clock):
     from config import ApiKey, Settings
     from web import create_app
 
     closed = "mysql+pymysql://root@127.0.0.1:1/questboard"  # nothing listens on port 1
     admin = {"Authorization": "Bearer sql-admin"}
     settings = Settings(api_keys=(ApiKey("admin", "sql-admin"),), database_url=closed)
-    client = create_app(settings, redis_client=fake_redis, clock=clock).test_client()
+    client = create_app(settings, redis_client=store, clock=clock).test_client()
 
     response = client.delete("/v1/admin/players/mallory/leaderboards", headers=admin)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -11,6 +12,8 @@ import pytest
 
 from tests.conftest import EXAM, error_of
 from web import create_app
+
+pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
 
 # Fraud detection --------------------------------------------------------------------
 
@@ -211,31 +214,44 @@ def receiver():
 
 
 def test_a_burst_of_violations_raises_one_alert(
-    settings, fake_redis, clock, receiver, server_headers, caplog
+    settings, store, clock, receiver, server_headers, caplog
 ):
     app = create_app(
         dataclasses.replace(settings, alert_webhook_url=receiver.url),
-        redis_client=fake_redis,
+        redis_client=store,
         clock=clock,
     )
     client = app.test_client()
-    for n in range(23):  # alert_violations_per_minute = 20
-        client.post(
-            f"/v1/players/p{n}/exams",
-            headers=server_headers,
-            json=EXAM | {"exam_id": "bad", "correct_answers": 99},
-        )
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        for n in range(23):  # alert_violations_per_minute = 20
+            response = client.post(
+                f"/v1/players/p{n}/exams",
+                headers=server_headers,
+                json=EXAM | {"exam_id": "bad", "correct_answers": 99},
+            )
+            assert response.status_code == 400
+            assert error_of(response)["code"] == "validation_error"
+    alert = {
+        "alert": "fraud_violations",
+        "message": "More than 20 fraud violations in one minute.",
+        "details": {
+            "minute": "2026-11-25T12:00:00+00:00",
+            "last_rule": "impossible_amount",
+            "last_player": "p20",
+        },
+        "at": "2026-11-25T12:00:00+00:00",
+    }
+    # Each alert is logged before its webhook thread starts: one line, one post.
+    logged = [r.getMessage() for r in caplog.records if r.name == "questboard.alerts"]
+    assert logged == [json.dumps(alert, sort_keys=True)]
     assert receiver.arrived.wait(timeout=10)
-    [alert] = receiver.posts
-    assert alert["alert"] == "fraud_violations"
-    assert alert["details"]["last_rule"] == "impossible_amount"
-    assert any("fraud_violations" in record.getMessage() for record in caplog.records)
+    assert receiver.posts == [alert]
 
 
-def test_a_failing_webhook_never_breaks_a_request(settings, fake_redis, clock, server_headers):
+def test_a_failing_webhook_never_breaks_a_request(settings, store, clock, server_headers):
     app = create_app(
         dataclasses.replace(settings, alert_webhook_url="http://127.0.0.1:9/nothing"),
-        redis_client=fake_redis,
+        redis_client=store,
         clock=clock,
     )
     client = app.test_client()

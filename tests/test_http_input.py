@@ -294,18 +294,18 @@ def test_a_malformed_or_out_of_range_cursor_is_a_400(redis_client, admin_headers
 
 
 @pytest.fixture
-def qa_clock(fake_redis):
+def qa_clock(store):
     from datetime import UTC, datetime
 
     from engine import keys
 
     base = FixedClock(datetime(2026, 11, 25, 12, tzinfo=UTC))
-    return RedisOffsetClock(fake_redis, keys.clock_offset(), base=base)
+    return RedisOffsetClock(store, keys.clock_offset(), base=base)
 
 
 @pytest.fixture
-def qa_client(settings, fake_redis, qa_clock):
-    return create_app(settings, redis_client=fake_redis, clock=qa_clock).test_client()
+def qa_client(settings, store, qa_clock):
+    return create_app(settings, redis_client=store, clock=qa_clock).test_client()
 
 
 OUT_OF_RANGE = {"now": ["Must be from 2000-01-01T00:00:00+00:00 to 2199-12-31T23:59:59+00:00."]}
@@ -338,6 +338,7 @@ def test_the_clock_override_refuses_a_time_out_of_range(
     assert qa_client.get("/v1/players/alice/wallet", headers=server_headers).status_code == 200
 
 
+@pytest.mark.app_on_both_backends
 @pytest.mark.parametrize("moment", ["2000-01-01T00:00:00Z", "2199-12-31T23:59:59Z"])
 def test_every_player_route_works_at_the_ends_of_the_clock_range(
     qa_client, admin_headers, server_headers, moment
@@ -360,10 +361,11 @@ def test_every_player_route_works_at_the_ends_of_the_clock_range(
 
 
 @pytest.mark.parametrize("stored", [str(10**18), str(-(10**18)), "not a number"])
-def test_an_offset_out_of_range_in_redis_is_ignored(qa_client, fake_redis, server_headers, stored):
+@pytest.mark.app_on_both_backends
+def test_an_offset_out_of_range_in_redis_is_ignored(qa_client, store, server_headers, stored):
     from engine import keys
 
-    fake_redis.set(keys.clock_offset(), stored)
+    store.set(keys.clock_offset(), stored)
     assert qa_client.get("/healthz").get_json()["now"] == "2026-11-25T12:00:00+00:00"
     assert qa_client.get("/v1/players/alice/wallet", headers=server_headers).status_code == 200
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
+
 EXAM = {
     "exam_id": "att-1",
     "category_id": "math",

@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import EXAM, error_of
 from web import security as web_security
 
+pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
+
 
 @pytest.fixture
 def limiter_time(monkeypatch, clock):

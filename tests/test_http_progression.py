@@ -14,6 +14,8 @@ from engine.clock import FixedClock
 from tests.conftest import EXAM
 from web import create_app
 
+pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
+
 
 def error_code(response):
     return response.get_json()["error"]["code"]
@@ -144,9 +146,9 @@ def test_the_clock_override_is_off_by_default(client, admin_headers):
 
 
 @pytest.fixture
-def qa_client(settings, fake_redis):
+def qa_client(settings, store):
     qa = dataclasses.replace(settings, allow_clock_override=True)
-    return create_app(qa, redis_client=fake_redis).test_client()
+    return create_app(qa, redis_client=store).test_client()
 
 
 def test_the_clock_override_moves_every_day_boundary(qa_client, server_headers, admin_headers):
@@ -268,11 +270,11 @@ def rules_without_a_cycle(tmp_path, last_end: str) -> str:
     return str(path)
 
 
-def test_start_up_warns_of_a_season_gap_within_90_days(settings, fake_redis, tmp_path, caplog):
+def test_start_up_warns_of_a_season_gap_within_90_days(settings, store, tmp_path, caplog):
     clock = FixedClock(datetime(2027, 4, 1, 12, tzinfo=UTC))
     soon = dataclasses.replace(settings, rules_file=rules_without_a_cycle(tmp_path, "2027-06-01"))
     with caplog.at_level(logging.WARNING, logger="engine.rules.progression"):
-        create_app(soon, redis_client=fake_redis, clock=clock)
+        create_app(soon, redis_client=store, clock=clock)
     [warning] = [r.getMessage() for r in caplog.records if r.name == "engine.rules.progression"]
     assert warning == (
         "No battle-pass season covers the game days from 2027-06-01 to 2027-06-29 (within the "
@@ -281,14 +283,12 @@ def test_start_up_warns_of_a_season_gap_within_90_days(settings, fake_redis, tmp
 
 
 @pytest.mark.parametrize("last_end", ["2027-07-01", None])
-def test_start_up_is_quiet_without_a_gap_in_90_days(
-    settings, fake_redis, tmp_path, caplog, last_end
-):
+def test_start_up_is_quiet_without_a_gap_in_90_days(settings, store, tmp_path, caplog, last_end):
     clock = FixedClock(datetime(2027, 4, 1, 12, tzinfo=UTC))
     if last_end is not None:  # the dated seasons reach past the 90 days
         settings = dataclasses.replace(
             settings, rules_file=rules_without_a_cycle(tmp_path, last_end)
         )
     with caplog.at_level(logging.WARNING, logger="engine.rules.progression"):
-        create_app(settings, redis_client=fake_redis, clock=clock)
+        create_app(settings, redis_client=store, clock=clock)
     assert [r for r in caplog.records if r.name == "engine.rules.progression"] == []
