@@ -1,4 +1,9 @@
-"""POST /v1/players/{player_id}/ad-rewards: the reward for a watched ad, capped daily."""
+"""`POST /v1/players/{player_id}/ad-rewards` → engine.economy.activity.ad_reward →
+engine.economy.activity.record → lua/record_activity.lua (+ includes replay, wallet, rate,
+progress): the reward for a watched ad, capped daily, paid in the call that records it.
+With `X-Player-IP`, engine.security.rate_limits.take_address_slot → lua/take_rate_slot.lua
+runs first.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""flask-smorest wired to our error shape: the spec and validation from one schema.
+"""`GET /docs/assets/{filename}` → the Swagger UI's own files (flask-swagger-ui's `dist/`)
+for the /docs page, served by the app, no CDN.
+
+flask-smorest wired to our error shape: the spec and validation from one schema.
 
 Validation failures are 400 (webargs says 422 by default), and every error, whether
 raised by webargs, Werkzeug or the engine, leaves through `web.errors`.

@@ -1,4 +1,9 @@
-"""Admin: IP bans (/v1/admin/bans) and player bans (/v1/admin/player-bans)."""
+"""`POST /v1/admin/bans`, `GET /v1/admin/bans`, `DELETE /v1/admin/bans/{ban_id}` (IP bans)
+and `POST /v1/admin/player-bans`, `GET /v1/admin/player-bans`,
+`DELETE /v1/admin/player-bans/{ban_id}` (player bans) → engine.security.bans.place,
+engine.security.bans.listing, engine.security.bans.delete → Redis hashes (a watched
+transaction, no Lua); web.security reads them before every player request.
+"""
 
 from __future__ import annotations
 

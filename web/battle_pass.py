@@ -1,4 +1,7 @@
-"""GET /v1/players/{player_id}/battle-pass: XP, level and rewards in a season."""
+"""`GET /v1/players/{player_id}/battle-pass` → engine.progression.battle_pass.state → Redis
+reads of the player's season hash: XP, level and rewards in a season. The XP is written
+by lua/record_activity.lua and lua/record_exams.lua (lua/include/progress.lua).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""GET /v1/catalog: what players can buy, at the server's prices."""
+"""`GET /v1/catalog` → the catalog of the loaded rules (engine.rules), no store read: what
+players can buy, at the server's prices.
+"""
 
 from __future__ import annotations
 

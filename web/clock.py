@@ -1,4 +1,7 @@
-"""QA only: set the engine clock for every process (ALLOW_CLOCK_OVERRIDE=true)."""
+"""`PUT /v1/admin/clock`, `DELETE /v1/admin/clock` → engine.clock.RedisOffsetClock (its
+`set` and `reset`) → one Redis string, the offset every process reads. QA only: set
+the engine clock for every process (ALLOW_CLOCK_OVERRIDE=true).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""POST /v1/players/{player_id}/exams: an exam result into every current board."""
+"""`POST /v1/players/{player_id}/exams` → engine.boards.exams.record_exam →
+engine.boards.exams.record_exams → lua/record_exams.lua (+ includes wallet, rate,
+progress) on the player's slot, then lua/update_board.lua on each of the six boards'
+slots, then lua/keep_exam_summaries.lua: an exam result into every current board,
+counted once per exam_id. With `X-Player-IP`, lua/take_rate_slot.lua runs first.
+"""
 
 from __future__ import annotations
 

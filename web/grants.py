@@ -1,4 +1,7 @@
-"""POST /v1/admin/players/{player_id}/grants: admins add or remove resources."""
+"""`POST /v1/admin/players/{player_id}/grants` → engine.economy.grants.grant →
+engine.economy.transactions.apply → lua/apply_transaction.lua (+ includes replay,
+wallet): admins add or remove resources, exactly once per Idempotency-Key.
+"""
 
 from __future__ import annotations
 

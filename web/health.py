@@ -1,4 +1,6 @@
-"""GET /healthz: liveness for load balancers, and the engine's current time."""
+"""`GET /healthz` → PING to the engine's Redis, and the engine's clock (engine.clock):
+liveness for load balancers, and the engine's current time.
+"""
 
 from __future__ import annotations
 

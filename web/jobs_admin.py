@@ -1,4 +1,8 @@
-"""Admin: the jobs' schedule and state, and running one on demand (through the queue)."""
+"""`GET /v1/admin/jobs` → engine.ops.jobruns.status (the schedule of
+engine.ops.job_catalog.SPECS and each job's runs); `POST /v1/admin/jobs/{name}/run` →
+jobs.tasks.enqueue_once → the RQ queue, whose worker runs the job under its job lock
+(lua/take_job_lock.lua): the jobs' schedule and state, and running one on demand.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Leaderboard reads: the top of a board, a player's neighbourhood, a player's ranks."""
+"""`GET /v1/leaderboards/{period_type}` → engine.boards.resolve →
+engine.boards.leaderboards.top; `GET /v1/leaderboards/{period_type}/players/{player_id}`
+→ engine.boards.leaderboards.around; `GET /v1/players/{player_id}/ranks` →
+engine.boards.leaderboards.player_ranks. Live reads go through lua/read_board.lua, one
+call per board on the board's own slot; a snapshot page reads the snapshot's keys.
+"""
 
 from __future__ import annotations
 

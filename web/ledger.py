@@ -1,4 +1,7 @@
-"""GET /v1/players/{player_id}/ledger: the player's balance changes, newest first."""
+"""`GET /v1/players/{player_id}/ledger` → engine.economy.ledger.history → XREVRANGE of the
+player's ledger stream, which the balance writers append to (engine.economy.transactions):
+the player's balance changes, newest first.
+"""
 
 from __future__ import annotations
 

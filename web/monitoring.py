@@ -1,4 +1,6 @@
-"""GET /metrics (Prometheus), request metrics, and rq-dashboard at /admin/rq.
+"""`GET /metrics` → the Prometheus samples of every process (engine.metrics, and the
+request metrics recorded here) and the persist lag, measured at scrape time by
+engine.ops.persistence.lag_ms; rq-dashboard is mounted at /admin/rq/ behind the admin key.
 
 Metrics are multi-process safe under gunicorn: with PROMETHEUS_MULTIPROC_DIR set
 (`make run` sets it), every process writes its samples there and /metrics merges

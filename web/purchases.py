@@ -1,4 +1,10 @@
-"""POST /v1/players/{player_id}/purchases: buy catalog items, exactly once per key."""
+"""`POST /v1/players/{player_id}/purchases` → engine.economy.purchases.purchase →
+engine.economy.activity.record → lua/record_activity.lua (+ includes replay, wallet, rate,
+progress), which debits the price and credits the items in one atomic call, each change
+with its ledger entry: buy catalog items, exactly once per Idempotency-Key. With
+`X-Player-IP`, engine.security.rate_limits.take_address_slot → lua/take_rate_slot.lua
+runs first.
+"""
 
 from __future__ import annotations
 

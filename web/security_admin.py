@@ -1,5 +1,9 @@
-"""Admin: the security event stream, a player's violation flags, and taking a player
-off the leaderboards."""
+"""`GET /v1/admin/security/events` → engine.security.events (the security event stream);
+`GET /v1/admin/players/{player_id}/flags` → engine.security.flags (violation counts and
+block); `DELETE /v1/admin/players/{player_id}/leaderboards` →
+engine.boards.moderation.remove_from_leaderboards (Redis first, then SQL): taking a
+player off every kept board.
+"""
 
 from __future__ import annotations
 

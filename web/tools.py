@@ -1,4 +1,7 @@
-"""The tool of the day: GET for everyone, PUT (admin) to override today's."""
+"""`GET /v1/tool-of-the-day` → engine.progression.tools.tool_of_the_day;
+`PUT /v1/admin/tool-of-the-day` → engine.progression.tools.set_tool → one Redis string
+per game day: the tool of the day for everyone, and an admin's override of today's.
+"""
 
 from __future__ import annotations
 

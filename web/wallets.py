@@ -1,4 +1,7 @@
-"""GET /v1/players/{player_id}/wallet: a player's balances."""
+"""`GET /v1/players/{player_id}/wallet` → engine.economy.wallet.balances → HGETALL of the
+wallet hash that the balance writers keep (engine.economy.transactions): a player's
+balances.
+"""
 
 from __future__ import annotations
 

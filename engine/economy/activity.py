@@ -1,4 +1,11 @@
-"""Player activity: purchases, ad rewards and logins through `record_activity.lua`.
+"""Player activity: purchases, ad rewards and logins, each one call of lua/record_activity.lua.
+
+`record` is the one path: engine.economy.purchases.purchase, `ad_reward` and `login` call
+it, and it runs lua/record_activity.lua (+ includes replay, wallet, rate, progress),
+which checks the idempotency record, the player's rate limit and pace, debits and
+credits the wallet with one ledger entry per change (lua/include/wallet.lua), and pays
+what the activity earns. With the player's address, the address's rate slot is taken
+first: engine.security.rate_limits.take_address_slot → lua/take_rate_slot.lua.
 
 Any activity of a player (these, and an exam) is their first of the game day or not;
 the first claims the daily login bonus, so a player who comes in by any path keeps

@@ -1,5 +1,10 @@
 """Purchases: buying catalog items at the server's price, exactly once per key.
 
+`purchase` checks the item, the quantity and the expected price here, then calls
+engine.economy.activity.record → lua/record_activity.lua, whose wallet include
+(lua/include/wallet.lua) debits the price and credits the items in one atomic call,
+each change with its ledger entry.
+
 A purchase is player activity: it may claim the day's login bonus and advances the
 `purchase` missions, in the same atomic step (engine.economy.activity).
 """

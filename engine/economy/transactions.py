@@ -1,7 +1,23 @@
 """Balance changes: one Lua call checks, applies, records the outcome and the ledger.
 
-Every change of a balance in the engine goes through `apply`, so that for every
-player the sum of the ledger's deltas equals the wallet, always.
+Every balance changes inside a Lua script that includes lua/include/wallet.lua, which
+writes the wallet, the ledger entry and the outbox entry (the persist job's copy to
+SQL) in one atomic call: for every player the ledger's deltas sum to the wallet, always.
+There are three writers, because each kind of request does more than change a balance
+and must do all of it in that one call:
+
+- admin grants: engine.economy.grants.grant → `apply` here → lua/apply_transaction.lua
+  (+ includes replay, wallet): a balance change and nothing else.
+- purchases, ad rewards and logins: engine.economy.activity.record →
+  lua/record_activity.lua (+ includes replay, wallet, rate, progress): the activity
+  also counts against the rate limit and pace, claims the day's login bonus and
+  advances missions and battle-pass XP.
+- exams: engine.boards.exams.record_exams → lua/record_exams.lua (+ includes wallet,
+  rate, progress): a batch of exams, per player shard, with their board aggregates.
+
+Level and mission rewards are no writer of their own: lua/include/progress.lua pays
+them inside the last two, in the call of the activity that earned them. This module
+also reads back what the first two record (`outcome_to_transaction`, `outcome_error`).
 """
 
 from __future__ import annotations
