@@ -6,6 +6,7 @@ import json
 
 from engine import keys
 from engine.scripts import Scripts
+from tests.script_state import state, written
 
 M = 1 << 24
 TOP = M - 1  # the first arrival at a total: total * M + TOP
@@ -228,3 +229,119 @@ def test_record_exams_keeps_the_second_each_board_total_was_reached(any_redis):
     assert json.loads(result)["boards"][0] == [10, 2, 20, 10, 100]
     stats = keys.player_board_stats("alice", "weekly", "p")
     assert any_redis.hget(stats, "global") == b"10:2:20:10:100"
+
+
+def test_an_update_without_players_answers_nothing_and_writes_nothing(any_redis):
+    assert (
+        Scripts(any_redis).update_board(keys=[SCORES, AGGREGATES], args=[M, NOW_S + 60, NOW_S])
+        == []
+    )
+    assert state(any_redis) == {}
+
+
+# read_board.lua ----------------------------------------------------------------------
+
+RANKS = "qb:{lb:t}:snapshot:ranks"
+
+
+def a_board(redis):
+    """a 90; b and c 70 (b first); d 10. c has no aggregates; a and b were ranked before."""
+    redis.zadd(
+        SCORES,
+        {"a": 90 * M + TOP, "b": 70 * M + TOP, "c": 70 * M + TOP - 1, "d": 10 * M + TOP},
+    )
+    redis.hset(AGGREGATES, mapping={"a": "90:3:30:20", "b": "70:2:20:10", "d": "10:1:10:1"})
+    redis.zadd(RANKS, {"a": 2, "b": 1})
+
+
+def read(redis, mode, at, count):
+    return Scripts(redis).read_board(keys=[SCORES, AGGREGATES, RANKS], args=[mode, M, at, count])
+
+
+ENTRY = {
+    "a": [b"a", 90, 1, 3, 30, 20, 2],
+    "b": [b"b", 70, 2, 2, 20, 10, 1],
+    "c": [b"c", 70, 2, 0, 0, 0, -1],  # no aggregates, no previous rank
+    "d": [b"d", 10, 4, 1, 10, 1, -1],
+}
+
+
+def test_read_top_answers_competition_ranks_aggregates_and_previous_ranks(any_redis):
+    a_board(any_redis)
+    before = state(any_redis)
+    assert read(any_redis, "top", 0, 10) == [
+        4,
+        0,
+        *ENTRY["a"],
+        *ENTRY["b"],
+        *ENTRY["c"],
+        *ENTRY["d"],
+    ]
+    assert written(before, state(any_redis)) == {}
+
+
+def test_read_top_from_inside_a_tie_ranks_its_first_entry_by_the_higher_totals(any_redis):
+    a_board(any_redis)
+    assert read(any_redis, "top", 2, 2) == [4, 2, *ENTRY["c"], *ENTRY["d"]]
+
+
+def test_read_top_past_the_last_player_answers_an_empty_page(any_redis):
+    a_board(any_redis)
+    assert read(any_redis, "top", 10, 5) == [4, 10]
+    assert read(any_redis, "top", 4, 1) == [4, 4]
+
+
+def test_read_top_of_an_empty_board_answers_no_players(any_redis):
+    assert read(any_redis, "top", 0, 10) == [0, 0]
+
+
+def test_read_around_answers_the_player_and_its_neighbours(any_redis):
+    a_board(any_redis)
+    assert read(any_redis, "around", "c", 1) == [4, 1, *ENTRY["b"], *ENTRY["c"], *ENTRY["d"]]
+
+
+def test_read_around_the_first_player_starts_the_page_at_the_top(any_redis):
+    a_board(any_redis)
+    assert read(any_redis, "around", "a", 1) == [4, 0, *ENTRY["a"], *ENTRY["b"]]
+
+
+def test_read_around_a_player_not_on_the_board_answers_not_ranked(any_redis):
+    a_board(any_redis)
+    assert read(any_redis, "around", "nobody", 1) == [-1]
+
+
+# rotate_snapshot.lua -----------------------------------------------------------------
+
+RANKING, TOP_DOC, BUILDING = (
+    "qb:{lb:t}:snapshot:ranking",
+    "qb:{lb:t}:snapshot:top",
+    "qb:{lb:t}:building",
+)
+
+
+def rotate(redis, document, ttl=3600):
+    return Scripts(redis).rotate_snapshot(
+        keys=[RANKS, RANKING, TOP_DOC, BUILDING], args=[document, ttl]
+    )
+
+
+def test_rotate_replaces_the_ranks_stores_the_top_and_drops_the_frozen_copy(any_redis):
+    any_redis.zadd(RANKS, {"old": 1})
+    any_redis.zadd(RANKING, {"a": 1, "b": 2})
+    any_redis.zadd(BUILDING, {"a": 90 * M + TOP, "b": 70 * M + TOP})
+    any_redis.set(TOP_DOC, '{"top":"old"}')
+
+    assert rotate(any_redis, '{"top":"new"}') == 1
+
+    assert state(any_redis) == {RANKS: [("a", 1), ("b", 2)], TOP_DOC: '{"top":"new"}'}
+    assert any_redis.ttl(RANKS) == any_redis.ttl(TOP_DOC) == 3600
+
+
+def test_rotate_of_an_empty_board_leaves_no_ranks_and_an_empty_top(any_redis):
+    any_redis.zadd(RANKS, {"old": 1})
+    any_redis.zadd(BUILDING, {"gone": 1})
+
+    assert rotate(any_redis, '{"top":[]}', ttl=60) == 1
+
+    assert state(any_redis) == {TOP_DOC: '{"top":[]}'}
+    assert any_redis.ttl(TOP_DOC) == 60
