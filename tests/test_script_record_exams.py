@@ -1,0 +1,233 @@
+"""lua/record_exams.lua and keep_exam_summaries.lua called directly, on fakeredis and Redis.
+
+One case per outcome of record_exams (counted, replay answered, replay unanswered, exam
+id reused, rapid fire, rate limited) with the exact reply and the exact keys written,
+a batch of two players in one call, and the first-summary-wins rule of
+keep_exam_summaries.
+"""
+
+from __future__ import annotations
+
+import json
+
+import fakeredis
+
+from engine import keys
+from engine.outcomes import ScriptCode
+from engine.scripts import Scripts
+from tests.script_state import state, written
+
+NOW = 1_795_600_000_000
+NOW_S = NOW // 1000
+PERIOD_ENDS = {"weekly": NOW_S + 1000, "monthly": NOW_S + 2000, "yearly": NOW_S + 3000}
+ELAPSED = 100  # seconds since each period started
+DAY, DAY_NAME, DAY_ENDS = 100, "2026-11-25", NOW_S + 500
+REWARDS = json.dumps(
+    {
+        "bonus": {"normal": {"logs": 1}, "milestone": {"steel": 1}, "every": 7},
+        "missions": {},
+        "levels": {},
+        "caps": {},
+    }
+)
+ONE_A_MINUTE = "exams:1:60000:1/minute"
+UNANSWERED_TODAY = 2  # record_exams.lua still answers 2 for ScriptCode.UNANSWERED (3)
+
+
+def context(pace_limit: int = 5, rates: str = "") -> str:
+    return f"{DAY}|{DAY_NAME}|{DAY_ENDS}|{pace_limit}||||{rates}"
+
+
+def stats_key(player: str, period_type: str) -> str:
+    return keys.player_board_stats(player, period_type, period_type[0])
+
+
+def player_keys(player: str, exam_id: str) -> list[str]:
+    return [
+        keys.exam(player, exam_id),
+        *(stats_key(player, period_type) for period_type in PERIOD_ENDS),
+        keys.wallet(player),
+        keys.ledger(player),
+        keys.player_outbox(player),
+        keys.daily(player, DAY_NAME),
+        keys.streak(player),
+        keys.battle_pass(player, "s1"),
+        keys.pace(player, NOW_S),
+        keys.player_rate_window(player, "exams"),
+    ]
+
+
+def record(redis, *exams: tuple[str, str, str, int], ctx: str | None = None):
+    """Exams as (fingerprint, player, exam id, score): 10 questions, 5 right, no XP."""
+    shared = [
+        NOW,
+        10**12,
+        3600,
+        ",".join(f"{ELAPSED}:{ends}" for ends in PERIOD_ENDS.values()),
+        "weekly:w,monthly:m,yearly:y",
+        context() if ctx is None else ctx,
+        REWARDS,
+        1000,
+    ]
+    packed = [
+        f"{fp}|{player}|{exam_id}|math|{score}|10|5|0" for fp, player, exam_id, score in exams
+    ]
+    all_keys = [key for _, player, exam_id, _ in exams for key in player_keys(player, exam_id)]
+    reply = Scripts(redis).record_exams(keys=all_keys, args=[*shared, *packed])
+    return [value.decode() if isinstance(value, bytes) else value for value in reply]
+
+
+def empty_table(redis) -> dict | list:
+    """An empty Lua table as cjson encodes it: an object on Redis, an array on fakeredis."""
+    return [] if isinstance(redis, fakeredis.FakeRedis) else {}
+
+
+def test_a_counted_exam_sums_every_board_pays_the_days_bonus_and_records_its_result(any_redis):
+    before = state(any_redis)
+
+    code, result = record(any_redis, ("fp", "alice", "x1", 10))
+
+    after = state(any_redis)
+    ledger, outbox = keys.ledger("alice"), keys.player_outbox("alice")
+    [(bonus_tx, bonus)] = after[ledger]
+    assert code == ScriptCode.APPLIED
+    assert json.loads(result) == {
+        "boards": [[10, 1, 10, 5, ELAPSED]] * 6,
+        "progress": {
+            "daily_bonus": {"streak": 1, "reward": {"logs": 1}, "transaction_id": bonus_tx},
+            "streak": 1,
+            "missions": empty_table(any_redis),
+            "level_rewards": empty_table(any_redis),
+            "violations": empty_table(any_redis),
+        },
+    }
+    sums = {"global": f"10:1:10:5:{ELAPSED}", "math": f"10:1:10:5:{ELAPSED}"}
+    assert written(before, after) == {
+        keys.exam("alice", "x1"): {"fp": "fp", "result": result},
+        **{stats_key("alice", period_type): sums for period_type in PERIOD_ENDS},
+        keys.wallet("alice"): {"logs": "1"},
+        ledger: after[ledger],
+        outbox: [
+            (after[outbox][0][0], {"player": "alice", "tx": bonus_tx, **bonus, "fp": ""}),
+            (
+                after[outbox][1][0],
+                {
+                    "player": "alice",
+                    "type": "state",
+                    "periods": "weekly:w,monthly:m,yearly:y",
+                    "season": "",
+                    "at": str(NOW),
+                    "exam": "x1",
+                },
+            ),
+        ],
+        keys.daily("alice", DAY_NAME): {"bonus": str(NOW)},
+        keys.streak("alice"): {"last_day": str(DAY), "streak": "1", "best": "1"},
+        keys.pace("alice", NOW_S): "1",
+    }
+    assert bonus["kind"] == "login_bonus"
+    assert any_redis.ttl(keys.exam("alice", "x1")) == 3600
+    for period_type, ends in PERIOD_ENDS.items():
+        assert any_redis.ttl(stats_key("alice", period_type)) == ends - NOW_S
+
+
+def test_a_second_exam_adds_to_the_sums_and_keeps_the_stats_expiry(any_redis):
+    record(any_redis, ("fp1", "alice", "x1", 10))
+    any_redis.expire(stats_key("alice", "weekly"), 50)  # as the period's end came closer
+    code, result = record(any_redis, ("fp2", "alice", "x2", 7))
+    assert code == ScriptCode.APPLIED
+    assert json.loads(result)["boards"] == [[17, 2, 20, 10, ELAPSED]] * 6
+    assert any_redis.ttl(stats_key("alice", "weekly")) == 50
+
+
+def test_a_replay_before_the_summary_answers_the_stored_result_and_writes_nothing(any_redis):
+    _, result = record(any_redis, ("fp", "alice", "x1", 10))
+    before = state(any_redis)
+    replies = record(any_redis, ("fp", "alice", "x1", 10), ctx=context(pace_limit=0))
+    assert replies == [UNANSWERED_TODAY, result]
+    assert written(before, state(any_redis)) == {}
+
+
+def test_a_replay_after_the_summary_answers_the_summary_and_writes_nothing(any_redis):
+    record(any_redis, ("fp", "alice", "x1", 10))
+    Scripts(any_redis).keep_exam_summaries(keys=[keys.exam("alice", "x1")], args=[3600, "{}"])
+    before = state(any_redis)
+    replies = record(any_redis, ("fp", "alice", "x1", 10), ctx=context(rates=ONE_A_MINUTE))
+    assert replies == [ScriptCode.REPLAYED, "{}"]
+    assert written(before, state(any_redis)) == {}
+
+
+def test_an_exam_id_reused_for_another_exam_is_refused_and_writes_nothing(any_redis):
+    record(any_redis, ("fp", "alice", "x1", 10))
+    before = state(any_redis)
+    assert record(any_redis, ("other", "alice", "x1", 99)) == [
+        ScriptCode.KEY_REUSED,
+        '{"fp":"other"}',
+    ]
+    assert written(before, state(any_redis)) == {}
+
+
+def test_rapid_fire_counts_nothing_but_the_attempt_in_the_seconds_pace(any_redis):
+    any_redis.set(keys.pace("alice", NOW_S), 1)
+    before = state(any_redis)
+    replies = record(any_redis, ("fp", "alice", "x1", 10), ctx=context(pace_limit=1))
+    assert replies == [ScriptCode.RAPID_FIRE, '{"limit":1,"count":2}']
+    assert written(before, state(any_redis)) == {keys.pace("alice", NOW_S): "2"}
+
+
+def test_rate_limited_counts_nothing_and_writes_nothing(any_redis):
+    window = keys.player_rate_window("alice", "exams")
+    any_redis.zadd(window, {"earlier": NOW - 30_000})
+    before = state(any_redis)
+    code, refusal = record(any_redis, ("fp", "alice", "x1", 10), ctx=context(rates=ONE_A_MINUTE))
+    assert code == ScriptCode.RATE_LIMITED
+    assert json.loads(refusal) == {
+        "limit": "1/minute",
+        "scope": "player",
+        "group": "exams",
+        "retry_after": 30,
+    }
+    assert written(before, state(any_redis)) == {}
+
+
+def test_one_call_counts_the_exams_of_several_players_each_with_its_own_keys(any_redis):
+    record(any_redis, ("fp0", "bob", "x0", 1))  # bob's day has started already
+    replies = record(any_redis, ("fp1", "alice", "x1", 10), ("fp2", "bob", "x2", 4))
+    assert [replies[0], replies[2]] == [ScriptCode.APPLIED, ScriptCode.APPLIED]
+    alice, bob = json.loads(replies[1]), json.loads(replies[3])
+    assert alice["boards"][0] == [10, 1, 10, 5, ELAPSED]
+    assert "daily_bonus" in alice["progress"]
+    assert bob == {"boards": [[5, 2, 20, 10, ELAPSED]] * 6, "progress": {"streak": 1}}
+    assert any_redis.hgetall(keys.wallet("alice")) == {b"logs": b"1"}
+    assert any_redis.hgetall(keys.wallet("bob")) == {b"logs": b"1"}  # one bonus, day one
+
+
+def test_an_exam_that_scores_nothing_keeps_the_second_its_total_was_reached(any_redis):
+    record(any_redis, ("fp1", "alice", "x1", 10))
+    any_redis.hset(stats_key("alice", "weekly"), "global", "10:1:10:5:40")
+    _, result = record(any_redis, ("fp2", "alice", "x2", 0))
+    assert json.loads(result)["boards"][0] == [10, 2, 20, 10, 40]
+
+
+def keep(redis, *summaries: tuple[str, str], ttl: int = 3600):
+    return Scripts(redis).keep_exam_summaries(
+        keys=[keys.exam("alice", exam_id) for exam_id, _ in summaries],
+        args=[ttl, *(summary for _, summary in summaries)],
+    )
+
+
+def test_the_first_summary_of_each_exam_is_kept_and_answers_every_copy(any_redis):
+    record(any_redis, ("fp1", "alice", "x1", 10), ("fp2", "alice", "x2", 5))
+    assert keep(any_redis, ("x1", '{"a":1}')) == [b'{"a":1}']
+    assert keep(any_redis, ("x1", '{"a":2}'), ("x2", '{"b":1}')) == [b'{"a":1}', b'{"b":1}']
+    assert any_redis.hget(keys.exam("alice", "x1"), "summary") == b'{"a":1}'
+    assert any_redis.hget(keys.exam("alice", "x2"), "summary") == b'{"b":1}'
+
+
+def test_a_summary_keeps_the_records_expiry_and_gives_one_to_a_record_without(any_redis):
+    record(any_redis, ("fp1", "alice", "x1", 10))
+    any_redis.expire(keys.exam("alice", "x1"), 100)
+    keep(any_redis, ("x1", "{}"), ("gone", "{}"), ttl=3600)
+    assert any_redis.ttl(keys.exam("alice", "x1")) == 100
+    assert any_redis.ttl(keys.exam("alice", "gone")) == 3600
+    assert state(any_redis)[keys.exam("alice", "gone")] == {"summary": "{}"}
