@@ -29,11 +29,12 @@ def limiter_time(monkeypatch, clock):
 def test_purchases_are_limited_to_10_a_minute_per_player(
     client, server_headers, admin_headers, limiter_time
 ):
-    client.post(
+    funds = client.post(
         "/v1/admin/players/alice/grants",
         headers=admin_headers | {"Idempotency-Key": "f"},
         json={"resources": {"coins": 10_000}, "reason": "funds"},
     )
+    assert funds.status_code == 201
 
     def buy(n, player="alice"):
         limiter_time.advance(seconds=2)  # slower than rapid fire, faster than the limit
@@ -43,15 +44,30 @@ def test_purchases_are_limited_to_10_a_minute_per_player(
             json={"item": "logs", "quantity": 1},
         )
 
-    assert [buy(n).status_code for n in range(10)] == [201] * 10
-    limited = buy(10)
+    bought = [buy(n) for n in range(10)]
+    assert [response.status_code for response in bought] == [201] * 10
+    coins = bought[-1].get_json()["balances"]["coins"]
+    limited = buy(10)  # at 22 s; the first of the ten (at 2 s) leaves the window at 62 s
     assert limited.status_code == 429
-    assert error_of(limited)["code"] == "rate_limited"
-    retry_after = int(limited.headers["Retry-After"])
-    assert 1 <= retry_after <= 60
-    assert buy(11, player="bob").status_code in (201, 409)  # another player is not limited
-    limiter_time.advance(seconds=retry_after)
-    assert buy(12).status_code == 201
+    assert limited.headers["Retry-After"] == "40"
+    assert error_of(limited) == {
+        "code": "rate_limited",
+        "message": "Too many requests: the limit is 10/minute per player.",
+        "details": {
+            "group": "purchases",
+            "limit": "10/minute",
+            "retry_after": 40,
+            "scope": "player",
+        },
+    }
+    # Another player is not limited: bob, who has no coins, is refused for that alone.
+    unfunded = buy(11, player="bob")
+    assert unfunded.status_code == 409
+    assert error_of(unfunded)["code"] == "insufficient_funds"
+    limiter_time.advance(seconds=40)
+    again = buy(12)
+    assert again.status_code == 201
+    assert again.get_json()["balances"]["coins"] == coins - 10  # the refused one cost nothing
 
 
 def test_a_player_address_is_limited_across_players(client, server_headers, limiter_time):
