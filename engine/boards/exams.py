@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -140,7 +140,8 @@ def record_exams(
             pending.append((index, code, orjson.loads(payload)))
 
     if pending:
-        _finish(engine, frame, submissions, pending, results, address)
+        for index, outcome in _finish(engine, frame, submissions, pending, address).items():
+            results[index] = outcome
     return results  # type: ignore[return-value]
 
 
@@ -234,7 +235,7 @@ def count_into_aggregates(
     return engine.scripts.record_exams(keys=script_keys, args=args)
 
 
-def _boards_of(periods, category: str) -> list[Board]:
+def _boards_of(periods: Sequence[Period], category: str) -> list[Board]:
     """The six boards of an exam, in record_exams.lua's order."""
     return [Board(p.period_type, p, c) for p in periods for c in (None, category)]
 
@@ -242,7 +243,7 @@ def _boards_of(periods, category: str) -> list[Board]:
 class _BatchBoards(dict):
     """category -> its exam's six boards, each with its scores key: built once a batch."""
 
-    def __init__(self, periods) -> None:
+    def __init__(self, periods: Sequence[Period]) -> None:
         super().__init__()
         self.periods = periods
 
@@ -251,98 +252,196 @@ class _BatchBoards(dict):
         return boards_
 
 
-def _finish(engine, frame, submissions, pending, results, address) -> None:
-    """Steps 2 and 3 for a batch: one update_board call per board, then the summaries."""
-    periods = frame.periods
-    now_s = int(frame.now.timestamp())
-    expiry = {p.period_type: int(boards.expires_at(engine, p).timestamp()) for p in periods}
-    by_board: dict[str, tuple[Board, list[tuple[int, int]]]] = {}  # key -> board, (item, row)
-    args: dict[str, list] = {}
-    new_categories: set[str] = set()
-    boards_of = _BatchBoards(periods)
-    for item, (index, code, result) in enumerate(pending):
-        player_id, exam = submissions[index]
-        if code == NEW:
-            new_categories.add(exam.category)
-        for row, ((board, key), (total, exams, questions, correct, _)) in enumerate(
-            zip(boards_of[exam.category], result["boards"], strict=True)
-        ):
-            if key not in by_board:
-                by_board[key] = (board, [])
-                args[key] = [board.multiplier, expiry[board.period_type], now_s]
-            by_board[key][1].append((item, row))
-            args[key].append(f"{player_id}|{total}:{exams}:{questions}:{correct}")
+class BoardTotals(NamedTuple):
+    """A player's exact sums on one board after an exam, one row of record_exams.lua's
+    `boards`; `reached` (the second of the period the score was reached) stays in Redis."""
 
+    score: int
+    exams: int
+    questions: int
+    correct: int
+    reached: int
+
+    def aggregate(self) -> str:
+        """The sums as update_board.lua takes them: "score:exams:questions:correct"."""
+        return f"{self.score}:{self.exams}:{self.questions}:{self.correct}"
+
+
+class PendingExam(NamedTuple):
+    """An exam counted in the aggregates whose boards and summary are still to write."""
+
+    index: int  # its place among the batch's submissions
+    player_id: str
+    exam: Exam
+    created: bool  # counted by this call, not a replay of an exam left unanswered
+    totals: list[BoardTotals]  # one per board, in _boards_of's order
+    progress: dict | None  # what the exam earned, as record_exams.lua answered it
+
+    @classmethod
+    def of(
+        cls, submissions: Sequence[tuple[str, Exam]], index: int, code: int, result: dict
+    ) -> PendingExam:
+        player_id, exam = submissions[index]
+        totals = [BoardTotals(*row) for row in result["boards"]]
+        new = code == NEW
+        return cls(index, player_id, exam, new, totals, result.get("progress"))
+
+
+RowKey = tuple[int, int]  # (the exam's place among the pending ones, its board row)
+
+
+class BoardUpdate(NamedTuple):
+    """One board's update_board.lua call for a batch: its arguments, and the rows whose
+    players they carry, in the order of the reply's ranks."""
+
+    board: Board
+    args: list[Any]
+    rows: list[RowKey]
+
+
+def _finish(
+    engine: Engine,
+    frame: Frame,
+    submissions: Sequence[tuple[str, Exam]],
+    pending: Sequence[tuple[int, int, dict]],
+    address: str | None,
+) -> dict[int, ExamOutcome]:
+    """Steps 2 and 3 for a batch: one update_board call per board, then the summaries.
+
+    `pending` holds (submission index, record_exams.lua code, decoded result) of each
+    exam counted in the aggregates; returns each one's outcome by its index.
+    """
+    exams_ = [PendingExam.of(submissions, index, code, result) for index, code, result in pending]
+    boards_of = _BatchBoards(frame.periods)
+    expiry = {p.period_type: int(boards.expires_at(engine, p).timestamp()) for p in frame.periods}
+    updates = _board_updates(frame, exams_, boards_of, expiry)
+    ranks = _write_boards(engine, frame, updates, _new_categories(exams_), expiry)
+    summaries = [
+        _summary(pending_exam, boards_of[pending_exam.exam.category], ranks, item)
+        for item, pending_exam in enumerate(exams_)
+    ]
+    texts = [orjson.dumps(summary) for summary in summaries]
+    kept = _keep_summaries(engine, exams_, texts)
+    outcomes: dict[int, ExamOutcome] = {}
+    for pending_exam, ours, text, stored in zip(exams_, summaries, texts, kept, strict=True):
+        summary = ours if stored == text else orjson.loads(stored)
+        outcomes[pending_exam.index] = ExamOutcome(summary, created=pending_exam.created)
+        violations = (pending_exam.progress or {}).get("violations") or []
+        if pending_exam.created and violations:
+            security.report(engine, pending_exam.player_id, address, violations, "capped")
+    return outcomes
+
+
+def _new_categories(exams_: Sequence[PendingExam]) -> set[str]:
+    """The categories of the exams counted by this call, for the periods' board index."""
+    return {pending_exam.exam.category for pending_exam in exams_ if pending_exam.created}
+
+
+def _board_updates(
+    frame: Frame,
+    exams_: Sequence[PendingExam],
+    boards_of: _BatchBoards,
+    expiry: dict[str, int],
+) -> dict[str, BoardUpdate]:
+    """scores key -> its board's update: every pending exam's totals grouped by board."""
+    now_s = int(frame.now.timestamp())
+    updates: dict[str, BoardUpdate] = {}
+    for item, pending_exam in enumerate(exams_):
+        rows = zip(boards_of[pending_exam.exam.category], pending_exam.totals, strict=True)
+        for row, ((board, key), totals) in enumerate(rows):
+            update = updates.get(key)
+            if update is None:
+                args = [board.multiplier, expiry[board.period_type], now_s]
+                update = updates[key] = BoardUpdate(board, args, [])
+            update.rows.append((item, row))
+            update.args.append(f"{pending_exam.player_id}|{totals.aggregate()}")
+    return updates
+
+
+def _write_boards(
+    engine: Engine,
+    frame: Frame,
+    updates: dict[str, BoardUpdate],
+    new_categories: set[str],
+    expiry: dict[str, int],
+) -> dict[RowKey, int]:
+    """Step 2: one update_board call per board, and the new categories into each
+    period's board index, in one round trip; returns each row's rank on its board."""
+    now_s = int(frame.now.timestamp())
     batch = engine.scripts.batch()
-    for key, (board, _) in by_board.items():
-        batch.call("update_board", [board.scores_key, board.aggregates_key], args[key])
-    for period in periods:
+    for update in updates.values():
+        batch.call(
+            "update_board", [update.board.scores_key, update.board.aggregates_key], update.args
+        )
+    for period in frame.periods:
         if new_categories:
             index_key = keys.board_index(period.period_type, period.name)
             batch.pipe.sadd(index_key, *sorted(new_categories))
             batch.pipe.expire(index_key, expiry[period.period_type] - now_s)
-    replies = batch.execute()
-    ranks: dict[tuple[int, int], int] = {}
-    for (_, slots), reply in zip(by_board.values(), replies, strict=False):
-        for position, slot in enumerate(slots):
-            ranks[slot] = reply[2 * position]
+    replies = batch.execute()[: len(updates)]  # the index's replies follow the boards'
+    return {
+        row: reply[2 * position]  # per player: its rank, then its total
+        for update, reply in zip(updates.values(), replies, strict=True)
+        for position, row in enumerate(update.rows)
+    }
 
-    replay_ttl = engine.rules.leaderboards.exam_replay_days * 86_400
-    summaries: list[tuple[dict, str]] = []
-    for item, (index, _, result) in enumerate(pending):
-        player_id, exam = submissions[index]
-        summary_boards = [
+
+def _summary(
+    pending_exam: PendingExam,
+    boards_: list[tuple[Board, str]],
+    ranks: dict[RowKey, int],
+    item: int,
+) -> dict[str, Any]:
+    """The exam's summary, as the API answers it and its record keeps it."""
+    exam = pending_exam.exam
+    return {
+        "exam_id": exam.exam_id,
+        "player_id": pending_exam.player_id,
+        "category_id": exam.category,
+        "score": exam.score,
+        "total_questions": exam.total_questions,
+        "correct_answers": exam.correct_answers,
+        "boards": [
             {
                 "board": board.period_type,
                 "category": board.category,
                 "period": board.period.name,
-                "score": total,
+                "score": totals.score,
                 "rank": ranks[(item, row)],
-                "exams": exams,
-                "accuracy": accuracy(correct, questions),
+                "exams": totals.exams,
+                "accuracy": accuracy(totals.correct, totals.questions),
             }
-            for row, ((board, _), (total, exams, questions, correct, _)) in enumerate(
-                zip(boards_of[exam.category], result["boards"], strict=True)
+            for row, ((board, _), totals) in enumerate(
+                zip(boards_, pending_exam.totals, strict=True)
             )
-        ]
-        summary = {
-            "exam_id": exam.exam_id,
-            "player_id": player_id,
-            "category_id": exam.category,
-            "score": exam.score,
-            "total_questions": exam.total_questions,
-            "correct_answers": exam.correct_answers,
-            "boards": summary_boards,
-            "progress": progress_summary(result.get("progress")),
-        }
-        summaries.append((summary, orjson.dumps(summary)))
+        ],
+        "progress": progress_summary(pending_exam.progress),
+    }
 
-    # Step 3: the first summary stays; every copy of the exam answers with it.
+
+def _keep_summaries(
+    engine: Engine, exams_: Sequence[PendingExam], texts: Sequence[bytes]
+) -> list[bytes]:
+    """Step 3: the first summary stays; every copy of the exam answers with it.
+
+    One keep_exam_summaries call per players' shard; returns the summary each exam's
+    record now holds (`texts[i]` where this call wrote it)."""
     by_shard: dict[int, list[int]] = {}
-    for item, (index, _, _) in enumerate(pending):
-        by_shard.setdefault(keys.shard_of(submissions[index][0]), []).append(item)
+    for item, pending_exam in enumerate(exams_):
+        by_shard.setdefault(keys.shard_of(pending_exam.player_id), []).append(item)
     batch = engine.scripts.batch()
+    replay_ttl = engine.rules.leaderboards.exam_replay_days * 86_400
     for items in by_shard.values():
         batch.call(
             "keep_exam_summaries",
-            [keys.exam(*_player_and_exam_id(submissions[pending[i][0]])) for i in items],
-            [replay_ttl, *(summaries[i][1] for i in items)],
+            [keys.exam(exams_[i].player_id, exams_[i].exam.exam_id) for i in items],
+            [replay_ttl, *(texts[i] for i in items)],
         )
-    kept: list[bytes] = [b""] * len(pending)
+    kept: list[bytes] = [b""] * len(exams_)
     for items, reply in zip(by_shard.values(), batch.execute(), strict=True):
         for item, stored in zip(items, reply, strict=True):
             kept[item] = stored
-    for item, (index, code, result) in enumerate(pending):
-        ours, text = summaries[item]
-        summary = ours if kept[item] == text else orjson.loads(kept[item])
-        results[index] = ExamOutcome(summary, created=code == NEW)
-        violations = (result.get("progress") or {}).get("violations") or []
-        if code == NEW and violations:
-            security.report(engine, submissions[index][0], address, violations, "capped")
-
-
-def _player_and_exam_id(submission: tuple[str, Exam]) -> tuple[str, str]:
-    return submission[0], submission[1].exam_id
+    return kept
 
 
 def progress_summary(raw: dict | None) -> dict:
