@@ -111,3 +111,17 @@ def test_the_transactions_docstring_names_every_lua_script_that_writes_a_balance
     assert writers == {"apply_transaction.lua", "record_activity.lua", "record_exams.lua"}
     for writer in writers:
         assert f"lua/{writer}" in docstring, writer
+
+
+def test_the_architecture_page_is_linked_and_names_only_files_and_names_that_exist():
+    page = (ROOT / "docs/architecture.md").read_text()
+
+    assert "(docs/architecture.md)" in (ROOT / "README.md").read_text()
+    files = set(re.findall(r"\b(?:web|engine|jobs|lua|tests)/[\w/]+\.(?:py|lua)\b", page))
+    assert {"web/errors.py", "lua/record_activity.lua", "engine/economy/transactions.py"} <= files
+    for path in files:
+        assert (ROOT / path).is_file(), path
+    for dotted in DOTTED_NAME.findall(page):
+        assert resolves(dotted.rstrip(".")), dotted
+    packages = {"rules", "core", "economy", "boards", "progression", "security", "ops"}
+    assert all(f"{package}/" in page or package == "core" for package in packages)
