@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from config import Settings
 from engine.clock import FixedClock
-from tests.conftest import EXAM
+from tests.conftest import EXAM, error_of
 from web import create_app
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
@@ -34,25 +35,62 @@ def test_login_claims_once_a_day(client, server_headers, clock):
     assert client.post("/v1/players/alice/login", headers=server_headers).get_json()["streak"] == 2
 
 
+TODAYS_MISSIONS = [
+    {
+        "id": "exams_3",
+        "title": "Complete 3 exams",
+        "event": "complete_exam",
+        "progress": 0,
+        "target": 3,
+        "completed": False,
+        "xp": 200,
+        "reward": {"coins": 25},
+    },
+    {
+        "id": "ads_2",
+        "title": "Watch 2 ads",
+        "event": "watch_ad",
+        "progress": 1,
+        "target": 2,
+        "completed": False,
+        "xp": 100,
+        "reward": {"cement": 1},
+    },
+    {
+        "id": "buy_1",
+        "title": "Buy something in the shop",
+        "event": "purchase",
+        "progress": 0,
+        "target": 1,
+        "completed": False,
+        "xp": 100,
+        "reward": {"coins": 10},
+    },
+]
+
+
 def test_daily_and_missions(client, server_headers):
-    client.post("/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": "a"})
-    body = client.get("/v1/players/alice/daily", headers=server_headers).get_json()
-    assert body["game_day"] == "2026-11-25"
-    assert body["next_reset_at"] == "2026-11-26T03:00:00+00:00"
-    assert body["login"] == {"claimed": True, "streak": 1}
-    assert body["ads"] == {"watched": 1, "limit": 5}
-    assert len(body["missions"]) == 3
-    missions = client.get("/v1/players/alice/missions", headers=server_headers).get_json()
-    assert missions["missions"] == body["missions"]
-    assert set(missions["missions"][0]) == {
-        "id",
-        "title",
-        "event",
-        "progress",
-        "target",
-        "completed",
-        "xp",
-        "reward",
+    ad = client.post(
+        "/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": "a"}
+    )
+    assert ad.status_code == 201
+    daily = client.get("/v1/players/alice/daily", headers=server_headers)
+    assert daily.status_code == 200
+    assert daily.get_json() == {
+        "player_id": "alice",
+        "game_day": "2026-11-25",
+        "next_reset_at": "2026-11-26T03:00:00+00:00",
+        "login": {"claimed": True, "streak": 1},  # the ad's activity claimed the day
+        "ads": {"watched": 1, "limit": 5},
+        "missions": TODAYS_MISSIONS,
+    }
+    missions = client.get("/v1/players/alice/missions", headers=server_headers)
+    assert missions.status_code == 200
+    assert missions.get_json() == {
+        "player_id": "alice",
+        "game_day": "2026-11-25",
+        "next_reset_at": "2026-11-26T03:00:00+00:00",
+        "missions": TODAYS_MISSIONS,
     }
 
 
@@ -97,39 +135,68 @@ def post_perfect_exam(client, headers):
 
 def test_an_exam_reports_its_progress(client, server_headers):
     response = post_perfect_exam(client, server_headers)
+    assert response.status_code == 201
     progress = response.get_json()["progress"]
-    assert progress["daily_bonus"]["streak"] == 1
-    assert progress["xp"]["season"] == "2026-autumn"
-    assert progress["xp"]["gained"] >= 120
-    assert any(m["id"] == "exams_3" and m["progress"] == 1 for m in progress["missions"])
+    bonus_transaction = progress["daily_bonus"].pop("transaction_id")
+    assert re.fullmatch(r"\d+-\d+", bonus_transaction)
+    assert progress == {
+        "streak": 1,
+        "daily_bonus": {"reward": {"logs": 1}, "streak": 1},
+        "missions": [{"id": "exams_3", "progress": 1, "target": 3, "completed": False}],
+        "level_rewards": [],
+        # 20 for the exam and 10 a correct answer
+        "xp": {
+            "gained": 120,
+            "total": 120,
+            "level": 1,
+            "levels_gained": [],
+            "season": "2026-autumn",
+        },
+    }
 
 
 def test_battle_pass(client, server_headers):
-    post_perfect_exam(client, server_headers)
-    body = client.get("/v1/players/alice/battle-pass", headers=server_headers).get_json()
-    assert body["season"] == "2026-autumn"
-    assert body["season_start"] == "2026-09-01"
-    assert body["season_end"] == "2026-12-01"
-    assert body["level"] == body["xp"] // 1000 + 1
-    assert body["xp_to_next_level"] == body["level"] * 1000 - body["xp"]
+    assert post_perfect_exam(client, server_headers).status_code == 201
+    response = client.get("/v1/players/alice/battle-pass", headers=server_headers)
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "player_id": "alice",
+        "season": "2026-autumn",
+        "season_start": "2026-09-01",
+        "season_end": "2026-12-01",
+        "xp": 120,
+        "level": 1,
+        "xp_to_next_level": 880,
+        "rewards_granted": [],
+    }
     unknown = client.get("/v1/players/alice/battle-pass?season=1999", headers=server_headers)
     assert unknown.status_code == 404
     assert error_code(unknown) == "not_found"
 
 
 def test_tool_of_the_day_and_its_override(client, server_headers, admin_headers):
-    today = client.get("/v1/tool-of-the-day", headers=server_headers).get_json()
-    assert today["game_day"] == "2026-11-25"
-    assert today["tool"] in {"brickwork", "concrete", "earthwork"}
-    other = next(t for t in ("brickwork", "concrete", "earthwork") if t != today["tool"])
-    response = client.put("/v1/admin/tool-of-the-day", headers=admin_headers, json={"tool": other})
-    if response.status_code == 400:  # `other` was yesterday's tool: take the third one
-        other = ({"brickwork", "concrete", "earthwork"} - {today["tool"], other}).pop()
-        response = client.put(
-            "/v1/admin/tool-of-the-day", headers=admin_headers, json={"tool": other}
-        )
-    assert response.status_code == 200
-    assert client.get("/v1/tool-of-the-day", headers=server_headers).get_json()["tool"] == other
+    day = {"game_day": "2026-11-25", "next_reset_at": "2026-11-26T03:00:00+00:00"}
+    today = client.get("/v1/tool-of-the-day", headers=server_headers)
+    assert (today.status_code, today.get_json()) == (200, day | {"tool": "concrete"})
+    # Yesterday's tool (brickwork) is refused, and nothing changes.
+    yesterdays = client.put(
+        "/v1/admin/tool-of-the-day", headers=admin_headers, json={"tool": "brickwork"}
+    )
+    assert yesterdays.status_code == 400
+    assert error_of(yesterdays) == {
+        "code": "validation_error",
+        "message": "brickwork was yesterday's tool.",
+        "details": {"tool": ["Must differ from yesterday's tool."]},
+    }
+    unchanged = client.get("/v1/tool-of-the-day", headers=server_headers).get_json()
+    assert unchanged == day | {"tool": "concrete"}
+    response = client.put(
+        "/v1/admin/tool-of-the-day", headers=admin_headers, json={"tool": "earthwork"}
+    )
+    assert (response.status_code, response.get_json()) == (200, day | {"tool": "earthwork"})
+    overridden = client.get("/v1/tool-of-the-day", headers=server_headers).get_json()
+    assert overridden == day | {"tool": "earthwork"}
+    other = "earthwork"
     bad = client.put("/v1/admin/tool-of-the-day", headers=admin_headers, json={"tool": "hammer"})
     assert bad.status_code == 400
     forbidden = client.put(
@@ -237,15 +304,16 @@ def test_every_activity_reports_the_players_real_streak(
 
 
 @pytest.mark.parametrize(
-    ("now", "season", "start", "end"),
+    ("now", "season", "start", "end", "xp"),
     [
-        (datetime(2027, 7, 1, 12, tzinfo=UTC), "2027-06-01", "2027-06-01", "2027-09-01"),
-        (datetime(2026, 8, 1, 12, tzinfo=UTC), "2026-06-01", "2026-06-01", "2026-09-01"),
-        (datetime(2035, 1, 1, 12, tzinfo=UTC), "2034-12-01", "2034-12-01", "2035-03-01"),
+        # The exam's 120 XP and the day's mission it completes: perfect_1 (250), login_1 (50)
+        (datetime(2027, 7, 1, 12, tzinfo=UTC), "2027-06-01", "2027-06-01", "2027-09-01", 370),
+        (datetime(2026, 8, 1, 12, tzinfo=UTC), "2026-06-01", "2026-06-01", "2026-09-01", 170),
+        (datetime(2035, 1, 1, 12, tzinfo=UTC), "2034-12-01", "2034-12-01", "2035-03-01", 370),
     ],
 )
 def test_the_battle_pass_always_has_a_season(
-    client, server_headers, clock, now, season, start, end
+    client, server_headers, clock, now, season, start, end, xp
 ):
     clock.set(now)
     progress = post_perfect_exam(client, server_headers).get_json()["progress"]
@@ -254,7 +322,7 @@ def test_the_battle_pass_always_has_a_season(
     assert response.status_code == 200
     body = response.get_json()
     assert (body["season"], body["season_start"], body["season_end"]) == (season, start, end)
-    assert body["xp"] == progress["xp"]["total"] >= 20 + 10 * 10  # counted into its season
+    assert body["xp"] == progress["xp"]["total"] == progress["xp"]["gained"] == xp
     again = client.get(f"/v1/players/alice/battle-pass?season={season}", headers=server_headers)
     assert again.get_json() == body
 
