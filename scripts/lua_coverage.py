@@ -7,9 +7,11 @@ prints, per Lua file (each script and each include), the statements reached / to
 and the line numbers of those never reached.
 
 How a line is counted: every line that starts a Lua statement gets a marker call in
-front of it, `__cov('include/wallet.lua:57');`, which runs HINCRBY on one hash
-(COVERAGE_KEY) in the database the script runs on. The hash is not among the script's
-KEYS: fine on standalone Redis and fakeredis, where the suite runs, never in a cluster.
+front of it, `__cov('include/wallet.lua:57');`, which notes the line in a Lua table; the
+script's body runs as a function, and when it returns, one HSET writes the lines it ran
+to one hash (COVERAGE_KEY) in the database the script runs on. The hash is not among
+the script's KEYS: fine on standalone Redis and fakeredis, where the suite runs, never
+in a cluster. A script stopped by an error records nothing of that call.
 The plugin reads the hash before each FLUSHDB (the fixtures flush the real server's
 database around every test) and, at the end of the run, from every fakeredis server
 and from the run's real database. An include's lines count for every script that
@@ -115,8 +117,30 @@ def instrument(name: str, source: str) -> str:
     for index in statement_lines(lines):
         file, number, text = located[index]
         lines[index] = f"__cov('{file}:{number}'); {text}"
-    marker = f"local function __cov(line) redis.call('HINCRBY', '{COVERAGE_KEY}', line, 1) end"
-    return marker + "\n" + "\n".join(lines) + "\n"
+    return "\n".join([*PROLOGUE, *lines, *EPILOGUE]) + "\n"
+
+
+# The instrumented script: the lines it runs are noted, and written once when it returns.
+PROLOGUE = [
+    "local __hits = {}",
+    "local function __cov(line) __hits[line] = true end",
+    "local function __main()",
+]
+EPILOGUE = [
+    "end",
+    "local function __record(...)",
+    "  local fields = {}",
+    "  for line in pairs(__hits) do",
+    "    fields[#fields + 1] = line",
+    "    fields[#fields + 1] = 1",
+    "  end",
+    "  if #fields > 0 then",
+    f"    redis.call('HSET', '{COVERAGE_KEY}', unpack(fields))",
+    "  end",
+    "  return ...",
+    "end",
+    "return __record(__main())",
+]
 
 
 def all_statements() -> dict[str, set[int]]:

@@ -202,6 +202,21 @@ def test_a_first_login_claims_the_bonus_and_keeps_no_idempotency_record(any_redi
     assert not any_redis.exists(idem_key("login"))
 
 
+def test_a_day_whose_bonus_the_streak_already_counts_pays_no_second_bonus(any_redis):
+    """The day's hash is gone (or the clock moved back) but the streak holds this day."""
+    any_redis.hset(STREAK, mapping={"last_day": DAY, "streak": 4, "best": 4})
+
+    code, payload = call(any_redis, kind="login", fingerprint="")
+
+    assert (code, json.loads(payload)) == (
+        ScriptCode.APPLIED,
+        {"fp": "", "code": 0, "at": NOW, "balances": {}, "progress": {"streak": 4}},
+    )
+    assert any_redis.xlen(LEDGER) == 0
+    assert any_redis.hgetall(DAILY) == {b"bonus": str(NOW).encode()}
+    assert any_redis.ttl(DAILY) == DAY_ENDS - NOW_S
+
+
 def test_a_key_reused_for_another_request_is_refused_and_writes_nothing(any_redis):
     any_redis.hset(WALLET, "coins", 100)
     call(any_redis, ("coins", -10), fingerprint="fp-1")

@@ -25,8 +25,8 @@ DAY, DAY_NAME, DAY_ENDS = 100, "2026-11-25", NOW_S + 500
 REWARDS = json.dumps(
     {
         "bonus": {"normal": {"logs": 1}, "milestone": {"steel": 1}, "every": 7},
-        "missions": {},
-        "levels": {},
+        "missions": {"flawless": {"xp": 50, "reward": {"bricks": 1}}},
+        "levels": {"3": {"coins": 5}},
         "caps": {},
     }
 )
@@ -34,8 +34,9 @@ ONE_A_MINUTE = "exams:1:60000:1/minute"
 UNANSWERED_TODAY = 2  # record_exams.lua still answers 2 for ScriptCode.UNANSWERED (3)
 
 
-def context(pace_limit: int = 5, rates: str = "") -> str:
-    return f"{DAY}|{DAY_NAME}|{DAY_ENDS}|{pace_limit}||||{rates}"
+def context(pace_limit: int = 5, rates: str = "", season: str = "|", missions: str = "") -> str:
+    """The day's context; season is "id|xp per level" ("|": none)."""
+    return f"{DAY}|{DAY_NAME}|{DAY_ENDS}|{pace_limit}|{season}|{missions}|{rates}"
 
 
 def stats_key(player: str, period_type: str) -> str:
@@ -57,8 +58,14 @@ def player_keys(player: str, exam_id: str) -> list[str]:
     ]
 
 
-def record(redis, *exams: tuple[str, str, str, int], ctx: str | None = None):
-    """Exams as (fingerprint, player, exam id, score): 10 questions, 5 right, no XP."""
+def record(
+    redis,
+    *exams: tuple[str, str, str, int],
+    ctx: str | None = None,
+    correct: int = 5,
+    xp: int = 0,
+):
+    """Exams as (fingerprint, player, exam id, score), each of 10 questions."""
     shared = [
         NOW,
         10**12,
@@ -70,7 +77,8 @@ def record(redis, *exams: tuple[str, str, str, int], ctx: str | None = None):
         1000,
     ]
     packed = [
-        f"{fp}|{player}|{exam_id}|math|{score}|10|5|0" for fp, player, exam_id, score in exams
+        f"{fp}|{player}|{exam_id}|math|{score}|10|{correct}|{xp}"
+        for fp, player, exam_id, score in exams
     ]
     all_keys = [key for _, player, exam_id, _ in exams for key in player_keys(player, exam_id)]
     reply = Scripts(redis).record_exams(keys=all_keys, args=[*shared, *packed])
@@ -231,3 +239,53 @@ def test_a_summary_keeps_the_records_expiry_and_gives_one_to_a_record_without(an
     assert any_redis.ttl(keys.exam("alice", "x1")) == 100
     assert any_redis.ttl(keys.exam("alice", "gone")) == 3600
     assert state(any_redis)[keys.exam("alice", "gone")] == {"summary": "{}"}
+
+
+def test_a_perfect_exam_completes_its_mission_and_its_xp_pays_the_levels_reached(any_redis):
+    any_redis.hset(keys.daily("alice", DAY_NAME), "bonus", NOW - 1)  # the day has started
+    ctx = context(season="s1|100", missions="flawless:perfect_exam:1")
+
+    code, result = record(any_redis, ("fp", "alice", "x1", 10), ctx=ctx, correct=10, xp=200)
+
+    progress = json.loads(result)["progress"]
+    [(mission_tx, _), (level_tx, level_entry)] = [
+        (entry_id.decode(), fields) for entry_id, fields in any_redis.xrange(keys.ledger("alice"))
+    ]
+    assert code == ScriptCode.APPLIED
+    assert progress["missions"] == [
+        {
+            "id": "flawless",
+            "progress": 1,
+            "target": 1,
+            "completed": True,
+            "xp": 50,
+            "reward": {"bricks": 1},
+            "transaction_id": mission_tx,
+        }
+    ]
+    # 50 XP from the mission, then 200 from the exam: level 3 (100 XP a level)
+    assert progress["xp"] == {
+        "season": "s1",
+        "gained": 250,
+        "total": 250,
+        "level": 3,
+        "levels_gained": [2, 3],
+    }
+    assert progress["level_rewards"] == [
+        {"level": 3, "reward": {"coins": 5}, "transaction_id": level_tx}
+    ]
+    assert level_entry[b"ref"] == b"level/s1/3"
+    assert any_redis.hgetall(keys.battle_pass("alice", "s1")) == {
+        b"xp": b"250",
+        b"rewarded_level": b"3",
+    }
+    assert any_redis.hgetall(keys.wallet("alice")) == {b"bricks": b"1", b"coins": b"5"}
+
+
+def test_an_exam_without_a_right_answer_advances_no_mission(any_redis):
+    any_redis.hset(keys.daily("alice", DAY_NAME), "bonus", NOW - 1)
+    ctx = context(missions="flawless:solve_questions:1")
+    code, result = record(any_redis, ("fp", "alice", "x1", 0), ctx=ctx, correct=0)
+    assert code == ScriptCode.APPLIED
+    assert json.loads(result)["progress"] == {"streak": 0}
+    assert any_redis.hgetall(keys.daily("alice", DAY_NAME)) == {b"bonus": str(NOW - 1).encode()}
