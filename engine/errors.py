@@ -1,6 +1,7 @@
 """The engine's typed errors. Each carries a stable snake_case `code`.
 
-Lua scripts return negative integer codes; `from_script_code` turns them into these.
+Lua scripts refuse with negative codes (engine.outcomes.ScriptCode); `engine.outcomes.decode`
+turns each into one of these.
 The web layer maps each class to an HTTP status and the JSON error body.
 """
 
@@ -81,29 +82,3 @@ class ScriptContractError(QuestboardError):
     """A Lua script answered with something the engine does not understand."""
 
     code = "internal_error"
-
-
-# Codes the Lua scripts return as their first value: the error each one means, and
-# the message, filled from the details the script returned.
-SCRIPT_ERRORS: dict[int, tuple[type[QuestboardError], str]] = {
-    -1: (
-        InsufficientFundsError,
-        "Not enough {resource}: {required} needed, {available} available.",
-    ),
-    -2: (
-        IdempotencyKeyReusedError,
-        "This Idempotency-Key was already used with a different request.",
-    ),
-    -3: (BalanceLimitError, "This would take {resource} above the limit of {limit}."),
-    -4: (DailyLimitReachedError, "The daily limit of {limit} is reached; it resets tomorrow."),
-    -5: (RapidFireError, "More than {limit} changes in one second: slow down."),
-    -6: (RateLimitedError, "Too many requests: the limit is {limit} per {scope}."),
-}
-
-
-def from_script_code(code: int, details: dict[str, Any]) -> QuestboardError:
-    known = SCRIPT_ERRORS.get(code)
-    if known is None:
-        return ScriptContractError(f"unknown script code {code}", {"code": code})
-    error_class, template = known
-    return error_class(template.format(**details), details)

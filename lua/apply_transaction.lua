@@ -23,21 +23,21 @@ ARGV[8] reference       route and idempotency key, kept in the ledger entry
 ARGV[9] ledger keep     entries the player's ledger stream keeps at least
 ARGV[10..] pairs of resource, delta (integer, never 0)
 
-Returns {code, json}:
-   0  applied:  {"fp","code":0,"tx","at","deltas","balances"}
-   1  replay:   the recorded outcome, as first returned (code 0, -1 or -3 inside)
-  -1  insufficient funds:   {"fp","code":-1,"resource","required","available"}
-  -2  idempotency key reused with another fingerprint: {"fp"}
-  -3  balance limit:        {"fp","code":-3,"resource","limit","balance"}
+Returns {code, json}, the code one of CODE (include/codes.lua, engine.outcomes):
+  APPLIED             {"fp","code":APPLIED,"tx","at","deltas","balances"}
+  REPLAYED            the recorded outcome, as first returned (code APPLIED,
+                      INSUFFICIENT_FUNDS or BALANCE_LIMIT inside)
+  INSUFFICIENT_FUNDS  {"fp","code":INSUFFICIENT_FUNDS,"resource","required","available"}
+  KEY_REUSED          the idempotency key was used with another fingerprint: {"fp"}
+  BALANCE_LIMIT       {"fp","code":BALANCE_LIMIT,"resource","limit","balance"}
 ]]
 
 --- @include "codes"
+--- @include "replay"
 
 local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local PLAYER, NOW, MAX_BALANCE, LEDGER_KEEP = ARGV[1], ARGV[4], tonumber(ARGV[7]), ARGV[9]
+local player, now, max_balance, ledger_keep = ARGV[1], ARGV[4], tonumber(ARGV[7]), ARGV[9]
 local kind, reason, fingerprint, ttl, reference = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[8]
-
---- @include "replay"
 
 local replay_code, replay = replayed(IDEM, fingerprint)
 if replay_code then
@@ -46,20 +46,23 @@ end
 
 --- @include "wallet"
 
+local wallet = new_wallet(WALLET, LEDGER, OUTBOX, player, now, max_balance, ledger_keep)
+
 local changes = {}
 for i = 10, #ARGV do
   changes[#changes + 1] = ARGV[i]
 end
 
-local code, details = wallet_refusal(changes)
+local code, details = wallet_refusal(wallet, changes)
 if code then
   local outcome = '{"fp":"' .. fingerprint .. '","code":' .. code .. ',' .. details .. '}'
   redis.call('SET', IDEM, outcome, 'EX', ttl)
   return {code, outcome}
 end
 
-local tx, deltas = wallet_apply(changes, kind, reason, reference, fingerprint)
-local outcome = '{"fp":"' .. fingerprint .. '","code":0,"tx":"' .. tx .. '","at":' .. NOW
-  .. ',"deltas":' .. deltas .. ',"balances":' .. balances_json() .. '}'
+local tx, deltas = wallet_apply(wallet, changes, kind, reason, reference, fingerprint)
+local outcome = '{"fp":"' .. fingerprint .. '","code":' .. CODE.APPLIED .. ',"tx":"' .. tx
+  .. '","at":' .. now .. ',"deltas":' .. deltas .. ',"balances":' .. balances_json(wallet)
+  .. '}'
 redis.call('SET', IDEM, outcome, 'EX', ttl)
-return {0, outcome}
+return {CODE.APPLIED, outcome}

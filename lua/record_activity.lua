@@ -38,26 +38,29 @@ ARGV[14] rate group     the rules' rate-limit group (purchases, ad_rewards, logi
 ARGV[15..] pairs of resource, delta: the event's own change (none for a login); an
           ad reward is paid as a reward, within its daily earning cap
 
-Returns {code, json}:
-   0  done:      {"fp","code":0,"tx"?,"at","deltas"?,"balances","progress"}
-   1  replay:    the recorded outcome
-   2  no change: a login of a day already claimed {"fp":"","code":0,"at","balances",
-                 "progress":{"streak"}}; nothing counted, nothing recorded
-  -1  insufficient funds, -3 balance limit: as apply_transaction
-  -2  idempotency key reused with another fingerprint
-  -4  daily limit reached:  {"fp","code":-4,"limit","used"}
-  -5  rapid fire: more state changes this second than the rules allow {"limit","count"};
-      not recorded under the idempotency key, so a later retry is answered normally
-  -6  rate limited: the player's limit of the route group is reached {"limit","scope",
-      "group","retry_after"}; not recorded either
+Returns {code, json}, the code one of CODE (include/codes.lua, engine.outcomes):
+  APPLIED             {"fp","code":APPLIED,"tx"?,"at","deltas"?,"balances","progress"}
+  REPLAYED            the recorded outcome
+  NO_CHANGE           a login of a day already claimed {"fp":"","code":APPLIED,"at",
+                      "balances","progress":{"streak"}}; nothing counted, nothing recorded
+  INSUFFICIENT_FUNDS, BALANCE_LIMIT: as apply_transaction
+  KEY_REUSED          the idempotency key was used with another fingerprint
+  DAILY_LIMIT         the daily cap is reached: {"fp","code":DAILY_LIMIT,"limit","used"}
+  RAPID_FIRE          more state changes this second than the rules allow {"limit","count"};
+                      not recorded under the idempotency key, so a later retry is
+                      answered normally
+  RATE_LIMITED        the player's limit of the route group is reached {"limit","scope",
+                      "group","retry_after"}; not recorded either
 ]]
+
+--- @include "codes"
 
 local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local DAILY, STREAK, SEASON, PACE, RATE = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local PLAYER, NOW, MAX_BALANCE = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local player, now, max_balance = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local fingerprint, ttl, reference = ARGV[4], ARGV[5], ARGV[6]
 local kind, reason, event, cap = ARGV[9], ARGV[10], ARGV[11], tonumber(ARGV[12])
-local REWARDS_JSON, LEDGER_KEEP, group = ARGV[8], ARGV[13], ARGV[14]
+local ledger_keep, group = ARGV[13], ARGV[14]
 
 --- @include "replay"
 
@@ -68,13 +71,13 @@ if fingerprint ~= '' then
   end
 end
 
-local CTX
-
 --- @include "wallet"
 --- @include "rate"
 --- @include "progress"
 
-CTX = parse_context(ARGV[7])
+local wallet = new_wallet(WALLET, LEDGER, OUTBOX, player, now, max_balance, ledger_keep)
+local day = new_day(parse_context(ARGV[7], ARGV[8]), wallet, DAILY, STREAK, SEASON, PACE,
+  RATE, now)
 
 local function finish(code, body)
   local outcome = '{"fp":"' .. fingerprint .. '","code":' .. code .. ',' .. body .. '}'
@@ -85,18 +88,19 @@ local function finish(code, body)
 end
 
 if kind == 'login' and redis.call('HEXISTS', DAILY, 'bonus') == 1 then
-  return {2, '{"fp":"","code":0,"at":' .. NOW .. ',"balances":' .. balances_json()
-    .. ',"progress":' .. finish_day() .. '}'}
+  return {CODE.NO_CHANGE, '{"fp":"","code":' .. CODE.APPLIED .. ',"at":' .. now
+    .. ',"balances":' .. balances_json(wallet) .. ',"progress":' .. finish_day(day) .. '}'}
 end
 
-local limited = over_rate(group, reference)
+local limited = over_rate(day, group, reference)
 if limited then
-  return {-6, limited}
+  return {CODE.RATE_LIMITED, limited}
 end
 
-local fast = too_fast()
+local fast = too_fast(day)
 if fast then
-  return {-5, string.format('{"limit":%d,"count":%d}', CTX.pace_limit, fast)}
+  return {CODE.RAPID_FIRE, string.format('{"limit":%d,"count":%d}', day.context.pace_limit,
+    fast)}
 end
 
 local changes = {}
@@ -108,35 +112,35 @@ local used = 0
 if cap > 0 then
   used = tonumber(redis.call('HGET', DAILY, 'ads') or '0')
   if used >= cap then
-    return finish(-4, string.format('"limit":%d,"used":%d', cap, used))
+    return finish(CODE.DAILY_LIMIT, string.format('"limit":%d,"used":%d', cap, used))
   end
 end
-local refused, details = wallet_refusal(changes)
+local refused, details = wallet_refusal(wallet, changes)
 if refused then
   return finish(refused, details)
 end
 
-claim_bonus()
+claim_bonus(day)
 local own = ''
 if kind == 'ad_reward' then
   local reward = {}
   for i = 1, #changes, 2 do
     reward[changes[i]] = tonumber(changes[i + 1])
   end
-  local tx, deltas = pay_reward(reward, kind, reason, reference)
+  local tx, deltas = pay_reward(day, reward, kind, reason, reference)
   if tx then
     own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
   end
 elseif #changes > 0 then
-  local tx, deltas = wallet_apply(changes, kind, reason, reference, fingerprint)
+  local tx, deltas = wallet_apply(wallet, changes, kind, reason, reference, fingerprint)
   own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
 end
 if cap > 0 then
-  progress.ads_watched = redis.call('HINCRBY', DAILY, 'ads', 1)
+  day.progress.ads_watched = redis.call('HINCRBY', DAILY, 'ads', 1)
 end
 if event ~= '' then
-  advance(event, 1)
+  advance(day, event, 1)
 end
-local progress_json = finish_day()
-return finish(0, own .. '"at":' .. NOW .. ',"balances":' .. balances_json()
+local progress_json = finish_day(day)
+return finish(CODE.APPLIED, own .. '"at":' .. now .. ',"balances":' .. balances_json(wallet)
   .. ',"progress":' .. progress_json)

@@ -46,42 +46,40 @@ ARGV[9..] one per exam, its eight values joined by "|": fingerprint, player id, 
           category, score, questions, correct answers, battle-pass XP the exam gives
           (none of them contains "|": ids are [A-Za-z0-9_.:-], the rest hex or digits)
 
-Returns two values per exam, {code, json}:
-   0  counted:             result {"boards": six arrays (score, exams, questions, correct,
-                           reached), "progress": {...}}
-                           in the order weekly global, weekly category, monthly ..., yearly ...
-   1  replay, answered:    the stored summary (JSON)
-   2  replay, unanswered:  the stored result, for the caller to finish the boards
-  -2  exam id reused with another content: {"fp"}
-  -5  rapid fire: {"limit","count"}; nothing counted
-  -6  rate limited: {"limit","scope","group","retry_after"}; nothing counted
-A replay (1, 2, -2) is answered before the rate limit and the pace are looked at:
-copies of an exam sent by a retrying client are never counted against the player.
+Returns two values per exam, {code, json}, the code one of CODE (include/codes.lua,
+engine.outcomes):
+  APPLIED       counted: result {"boards": six arrays (score, exams, questions, correct,
+                reached), "progress": {...}}
+                in the order weekly global, weekly category, monthly ..., yearly ...
+  REPLAYED      replay, answered: the stored summary (JSON)
+  UNANSWERED    replay, unanswered: the stored result, for the caller to finish the boards
+  KEY_REUSED    exam id reused with another content: {"fp"}
+  RAPID_FIRE    {"limit","count"}; nothing counted
+  RATE_LIMITED  {"limit","scope","group","retry_after"}; nothing counted
+A replay (REPLAYED, UNANSWERED, KEY_REUSED) is answered before the rate limit and the
+pace are looked at: copies of an exam sent by a retrying client are never counted
+against the player.
 ]]
 
-local NOW, MAX_BALANCE, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local NOW_S = math.floor(tonumber(NOW) / 1000)
+--- @include "codes"
+--- @include "wallet"
+--- @include "rate"
+--- @include "progress"
+
+local now, max_balance, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local now_s = math.floor(tonumber(now) / 1000)
 local period_names = ARGV[5]
-local CTX
-local REWARDS_JSON, LEDGER_KEEP = ARGV[7], ARGV[8]
+local context = parse_context(ARGV[6], ARGV[7])
+local ledger_keep = ARGV[8]
 
 local PERIODS = {}
 for elapsed, expire_at in string.gmatch(ARGV[4], '(%d+):(%d+)') do
   PERIODS[#PERIODS + 1] = {tonumber(elapsed), tonumber(expire_at)}
 end
 
--- The current exam's keys and player; the included functions read these.
-local WALLET, LEDGER, OUTBOX, DAILY, STREAK, SEASON, PACE, RATE, PLAYER
-
---- @include "wallet"
---- @include "rate"
---- @include "progress"
-
-CTX = parse_context(ARGV[6])
-
 local season_id = ''
-if CTX.season then
-  season_id = CTX.season.id
+if context.season then
+  season_id = context.season.id
 end
 
 local function count(k, packed)
@@ -94,29 +92,28 @@ local function count(k, packed)
   local seen = redis.call('HMGET', record, 'fp', 'summary', 'result')
   if seen[1] then
     if seen[1] ~= fingerprint then
-      return -2, '{"fp":"' .. fingerprint .. '"}'
+      return CODE.KEY_REUSED, '{"fp":"' .. fingerprint .. '"}'
     end
     if seen[2] then
-      return 1, seen[2]
+      return CODE.REPLAYED, seen[2]
     end
-    return 2, seen[3]
+    return CODE.UNANSWERED, seen[3]
   end
 
-  WALLET, LEDGER, OUTBOX = KEYS[k + 4], KEYS[k + 5], KEYS[k + 6]
-  DAILY, STREAK, SEASON, PACE = KEYS[k + 7], KEYS[k + 8], KEYS[k + 9], KEYS[k + 10]
-  RATE = KEYS[k + 11]
-  PLAYER = player
-  reset_wallet()
-  reset_progress()
+  local outbox = KEYS[k + 6]
+  local wallet = new_wallet(KEYS[k + 4], KEYS[k + 5], outbox, player, now, max_balance,
+    ledger_keep)
+  local day = new_day(context, wallet, KEYS[k + 7], KEYS[k + 8], KEYS[k + 9], KEYS[k + 10],
+    KEYS[k + 11], now)
 
-  local limited = over_rate('exams', exam_id)
+  local limited = over_rate(day, 'exams', exam_id)
   if limited then
-    return -6, limited
+    return CODE.RATE_LIMITED, limited
   end
 
-  local fast = too_fast()
+  local fast = too_fast(day)
   if fast then
-    return -5, string.format('{"limit":%d,"count":%d}', CTX.pace_limit, fast)
+    return CODE.RAPID_FIRE, string.format('{"limit":%d,"count":%d}', context.pace_limit, fast)
   end
 
   local boards = {}
@@ -142,26 +139,26 @@ local function count(k, packed)
     end
     redis.call('HSET', stats, 'global', sums[1], category, sums[2])
     if new_hash then  -- it lives as long as the period is kept
-      redis.call('EXPIRE', stats, expire_at - NOW_S)
+      redis.call('EXPIRE', stats, expire_at - now_s)
     end
   end
 
-  claim_bonus()
-  advance('solve_questions', correct)
-  advance('complete_exam', 1)
+  claim_bonus(day)
+  advance(day, 'solve_questions', correct)
+  advance(day, 'complete_exam', 1)
   if correct == questions then
-    advance('perfect_exam', 1)
+    advance(day, 'perfect_exam', 1)
   end
-  add_xp(xp)
+  add_xp(day, xp)
 
-  redis.call('XADD', OUTBOX, '*', 'player', PLAYER, 'type', 'state', 'periods', period_names,
-    'season', season_id, 'at', NOW, 'exam', exam_id)
+  redis.call('XADD', outbox, '*', 'player', player, 'type', 'state', 'periods', period_names,
+    'season', season_id, 'at', now, 'exam', exam_id)
 
   local result = '{"boards":[' .. table.concat(boards, ',') .. '],"progress":'
-    .. finish_day() .. '}'
+    .. finish_day(day) .. '}'
   redis.call('HSET', record, 'fp', fingerprint, 'result', result)
   redis.call('EXPIRE', record, ttl)
-  return 0, result
+  return CODE.APPLIED, result
 end
 
 local replies = {}

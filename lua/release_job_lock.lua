@@ -5,12 +5,18 @@ KEYS[2] running   set   run ids of the job's runs in progress
 
 ARGV[1] run id
 
-Returns 1 when the run was still registered, 0 when it had been declared dead
-(its lock expired and another run or the watchdog reported it).
+Returns a code of CODE (include/codes.lua, engine.outcomes): APPLIED when the run was
+still registered, LOCK_LOST when it had been declared dead (its lock expired and
+another run or the watchdog reported it).
 ]]
+
+--- @include "codes"
 
 local registered = redis.call('SREM', KEYS[2], ARGV[1])
 if redis.call('HGET', KEYS[1], 'run') == ARGV[1] then
   redis.call('DEL', KEYS[1])
 end
-return registered
+if registered == 0 then
+  return CODE.LOCK_LOST
+end
+return CODE.APPLIED

@@ -9,13 +9,16 @@ ARGV[1] run id
 ARGV[2] now (ms)
 ARGV[3] lock time to live (ms)
 
-Returns 1 when renewed, 0 when the run no longer holds the lock.
+Returns a code of CODE (include/codes.lua, engine.outcomes): APPLIED when renewed,
+LOCK_LOST when the run no longer holds the lock.
 ]]
+
+--- @include "codes"
 
 local holder = redis.call('HMGET', KEYS[1], 'run', 'expires_ms')
 if holder[1] ~= ARGV[1] or tonumber(holder[2]) <= tonumber(ARGV[2]) then
-  return 0
+  return CODE.LOCK_LOST
 end
 redis.call('HSET', KEYS[1], 'expires_ms', tonumber(ARGV[2]) + tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
+return CODE.APPLIED

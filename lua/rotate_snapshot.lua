@@ -14,8 +14,10 @@ KEYS[4] building           sorted set  the frozen copy of the scores, removed
 ARGV[1] top document (JSON)
 ARGV[2] time to live (seconds) of the snapshot keys
 
-Returns 1.
+Returns CODE.APPLIED (include/codes.lua, engine.outcomes).
 ]]
+
+--- @include "codes"
 
 redis.call('UNLINK', KEYS[1], KEYS[4])
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -24,4 +26,4 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 end
 redis.call('SET', KEYS[3], ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
-return 1
+return CODE.APPLIED

@@ -10,20 +10,21 @@ ARGV[1] run id
 ARGV[2] now (ms)
 ARGV[3] lock time to live (ms)
 
-Returns {1, stale run ids} when the run took the lock, {0, stale run ids} when a
-live run holds it.
+Returns {code, stale run ids}, the code one of CODE (include/codes.lua,
+engine.outcomes): APPLIED when the run took the lock, LOCK_HELD when a live run holds it.
 ]]
 
+--- @include "codes"
 --- @include "job_lock"
 
 local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local live, stale = stale_runs(KEYS[1], KEYS[2], now)
 if live then
-  return {0, stale}
+  return {CODE.LOCK_HELD, stale}
 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'run', ARGV[1], 'expires_ms', now + ttl)
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('SADD', KEYS[2], ARGV[1])
-return {1, stale}
+return {CODE.APPLIED, stale}

@@ -11,14 +11,16 @@ ARGV[2] count    changes the window allows
 ARGV[3] window   ms
 ARGV[4] member   a token of this request
 
-Returns {1} when counted, {0, ms until a change leaves the window} when full.
+Returns a code of CODE (include/codes.lua, engine.outcomes): {APPLIED} when counted,
+{RATE_LIMITED, ms until a change leaves the window} when full.
 ]]
 
+--- @include "codes"
 --- @include "rate"
 
 local taken, wait = take_slot(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
   tonumber(ARGV[3]), ARGV[4])
 if taken then
-  return {1}
+  return {CODE.APPLIED}
 end
-return {0, wait}
+return {CODE.RATE_LIMITED, wait}

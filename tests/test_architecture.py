@@ -91,6 +91,103 @@ def test_lua_includes_say_what_they_provide_read_no_clock_and_build_no_keys(path
     assert "qb:" not in body  # key names come in from the including script's KEYS
 
 
+# Includes are functions with parameters: each reads only what it is given, what it
+# defines, and what the includes it names on its "Needs:" line define. The check is
+# static and coarse: it tokenises the Lua (comments and strings dropped), takes every
+# name that is not a field (after "." or ":") nor a table key ("name =" directly inside
+# braces) as a read, and every name declared anywhere in the file (local, function,
+# parameter, for variable) as defined, whatever its scope. So it catches a read of a
+# caller's local, of KEYS or ARGV, or of another include's function not declared as
+# needed; it does not catch a name read outside the block that declares it.
+LUA_TOKEN = re.compile(
+    r"""--\[\[.*?\]\]|--[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|\[\[.*?\]\]"""
+    r"|[A-Za-z_][A-Za-z0-9_]*|==|~=|<=|>=|\.\.\.|\.\.|\d[\d.]*|\S",
+    re.DOTALL,
+)
+LUA_KEYWORDS = {
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in",
+    "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+}  # fmt: skip
+LUA_GLOBALS = {  # what Redis's Lua offers every script (KEYS and ARGV left out on purpose)
+    "redis", "cjson", "cmsgpack", "bit", "struct", "string", "table", "math", "tonumber",
+    "tostring", "type", "pairs", "ipairs", "unpack", "select", "error", "pcall", "next",
+    "assert", "setmetatable", "getmetatable", "rawget", "rawset", "rawequal", "xpcall",
+}  # fmt: skip
+NEEDS = re.compile(r"^Needs: (.*)\.$", re.MULTILINE)
+
+
+def lua_names(source: str) -> tuple[set[str], set[str]]:
+    """(names defined, names read) of a Lua file, as described above."""
+    tokens = [t for t in LUA_TOKEN.findall(source) if not t.startswith(("--", '"', "'", "[["))]
+    defined: set[str] = set()
+    read: set[str] = set()
+    brackets: list[str] = []
+    declaring = False  # inside "local a, b" or a parameter list or "for a, b"
+    for i, token in enumerate(tokens):
+        before = tokens[i - 1] if i else ""
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token in "({[":
+            brackets.append(token)
+        elif token in ")}]":
+            brackets.pop()
+        if token in ("local", "for") or (token == "(" and before_function(tokens, i)):
+            declaring = True
+            continue
+        if declaring and token not in (",", "function") and not is_name(token):
+            declaring = False
+        if not is_name(token) or token in LUA_KEYWORDS:
+            continue
+        if before in (".", ":"):
+            continue  # a field
+        if after == "=" and brackets and brackets[-1] == "{":
+            continue  # a table key
+        if declaring or before == "function":
+            defined.add(token)
+        else:
+            read.add(token)
+    return defined, read
+
+
+def before_function(tokens: list[str], i: int) -> bool:
+    """Whether the "(" at i opens a function's parameter list."""
+    return tokens[i - 1] == "function" or (i >= 2 and tokens[i - 2] == "function")
+
+
+def is_name(token: str) -> bool:
+    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token) is not None
+
+
+def include_needs(path: Path) -> list[str]:
+    needs = NEEDS.search(path.read_text().split("]]", 1)[0])
+    assert needs, f"{path.name} names what it needs: 'Needs: a, b.' or 'Needs: nothing.'"
+    return [] if needs[1] == "nothing" else [name.strip() for name in needs[1].split(",")]
+
+
+@pytest.mark.parametrize("path", INCLUDES, ids=lambda p: p.name)
+def test_an_include_reads_only_its_parameters_its_own_names_and_what_it_needs(path):
+    defined, read = lua_names(path.read_text())
+    for needed in include_needs(path):
+        defined |= lua_names((LUA_DIR / "include" / f"{needed}.lua").read_text())[0]
+    assert read - defined - LUA_GLOBALS == set()
+
+
+def test_the_free_name_check_sees_a_callers_local_keys_and_argv():
+    _, read = lua_names(
+        "local function f(a)\n  return a + WALLET .. KEYS[1] .. ARGV[2] .. t.x .. {y = 1}\nend"
+    )
+    assert read - LUA_GLOBALS == {"a", "WALLET", "KEYS", "ARGV", "t"}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_a_script_includes_what_each_include_needs_before_it(name):
+    included = re.findall(
+        r'^--- @include "([a-z_]+)"$', (LUA_DIR / f"{name}.lua").read_text(), re.MULTILINE
+    )
+    for position, include in enumerate(included):
+        missing = set(include_needs(LUA_DIR / "include" / f"{include}.lua"))
+        assert missing <= set(included[:position]), f"{include} needs {missing}"
+
+
 @pytest.mark.parametrize("player", ["alice", "bob.smith", "p:42", "Z-9_x"])
 def test_a_players_keys_share_one_hash_slot(player):
     player_keys = [

@@ -34,14 +34,21 @@ from engine.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
     QuestboardError,
+    RapidFireError,
     RateLimitedError,
-    from_script_code,
 )
+from engine.outcomes import ScriptCode, decode
 from engine.runtime import Engine
 from engine.scripts import ScriptBatch
 from engine.security import rate_limits
 
-NEW, ANSWERED, UNANSWERED, REUSED, RAPID_FIRE, RATE_LIMITED = 0, 1, 2, -2, -5, -6
+# Answers that are no new exam: the address's rate-limit slot is given back.
+NOT_NEW = (
+    ScriptCode.REPLAYED,
+    ScriptCode.UNANSWERED,
+    ScriptCode.KEY_REUSED,
+    ScriptCode.RATE_LIMITED,
+)
 RATE_GROUP = "exams"  # the rules' rate-limit group of exams
 
 
@@ -118,26 +125,25 @@ def record_exams(
     for index, (code, payload) in zip(sent, recorded, strict=True):
         exam = submissions[index][1]
         slot = slots.get(index)
-        if slot is not None and code in (ANSWERED, UNANSWERED, REUSED, RATE_LIMITED):
+        if slot is not None and code in NOT_NEW:
             slot.give_back(engine)  # not a new exam: never counted
-        if code == ANSWERED:
-            results[index] = ExamOutcome(orjson.loads(payload), created=False)
-        elif code == RAPID_FIRE:
-            details = orjson.loads(payload)
+        body = orjson.loads(payload)
+        reused = IdempotencyKeyReusedError(
+            "This exam_id was already used for a different result.", {"exam_id": exam.exam_id}
+        )
+        try:
+            answer = decode(code, body, reused=reused)
+        except RapidFireError as error:
             player_id = submissions[index][0]
-            security.report(
-                engine, player_id, address, [dict(details, rule="rapid_fire")], "refused"
-            )
-            results[index] = from_script_code(RAPID_FIRE, details)
-        elif code == RATE_LIMITED:
-            results[index] = from_script_code(RATE_LIMITED, orjson.loads(payload))
-        elif code == REUSED:
-            results[index] = IdempotencyKeyReusedError(
-                "This exam_id was already used for a different result.",
-                {"exam_id": exam.exam_id},
-            )
+            security.report(engine, player_id, address, [dict(body, rule="rapid_fire")], "refused")
+            results[index] = error
+        except QuestboardError as error:
+            results[index] = error
         else:
-            pending.append((index, code, orjson.loads(payload)))
+            if answer is ScriptCode.REPLAYED:
+                results[index] = ExamOutcome(body, created=False)
+            else:
+                pending.append((index, answer, body))
 
     if pending:
         for index, outcome in _finish(engine, frame, submissions, pending, address).items():
@@ -283,7 +289,7 @@ class PendingExam(NamedTuple):
     ) -> PendingExam:
         player_id, exam = submissions[index]
         totals = [BoardTotals(*row) for row in result["boards"]]
-        new = code == NEW
+        new = code == ScriptCode.APPLIED
         return cls(index, player_id, exam, new, totals, result.get("progress"))
 
 

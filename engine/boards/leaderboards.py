@@ -20,6 +20,7 @@ from engine.calendar import PERIOD_TYPES
 from engine.clock import from_ms
 from engine.errors import InvalidInputError, NotFoundError, NotRankedError
 from engine.metrics import LEADERBOARD_READ_SECONDS, LEADERBOARD_SNAPSHOT_READS
+from engine.outcomes import ScriptCode
 from engine.runtime import Engine
 
 
@@ -192,7 +193,7 @@ def around(engine: Engine, board: Board, player_id: str, count: int = 5) -> Stan
 
 
 def _standing(engine: Engine, board: Board, player_id: str, reply: list) -> Standing:
-    if int(reply[0]) < 0:
+    if reply[0] == ScriptCode.NOT_RANKED:
         raise NotRankedError(
             f"{player_id} has no score on this board.",
             {
@@ -227,7 +228,7 @@ def player_ranks(engine: Engine, player_id: str) -> list[Standing]:
     standings = [
         _standing(engine, board, player_id, reply)
         for board, reply in zip(found, batch.execute(), strict=True)
-        if int(reply[0]) >= 0
+        if reply[0] != ScriptCode.NOT_RANKED
     ]
     LEADERBOARD_READ_SECONDS.labels("player_ranks").observe(time.perf_counter() - started)
     return standings

@@ -24,11 +24,19 @@ from engine.clock import to_ms
 from engine.economy import transactions
 from engine.economy.idempotency import IdempotentRequest
 from engine.economy.transactions import Transaction
+from engine.errors import RapidFireError
+from engine.outcomes import ScriptCode, decode
 from engine.progression import Progress, day_context
 from engine.runtime import Engine
 from engine.security import rate_limits
 
-REPLAYED, NO_CHANGE, KEY_REUSED, RAPID_FIRE, RATE_LIMITED = 1, 2, -2, -5, -6
+# Answers that are no attempted change: the address's rate-limit slot is given back.
+NOT_ATTEMPTED = (
+    ScriptCode.REPLAYED,
+    ScriptCode.NO_CHANGE,
+    ScriptCode.KEY_REUSED,
+    ScriptCode.RATE_LIMITED,
+)
 
 # Activity kind -> the rules' rate-limit group of its route.
 RATE_GROUPS = {"purchase": "purchases", "ad_reward": "ad_rewards", "login": "login"}
@@ -89,17 +97,19 @@ def record(
         ],
         args=args,
     )
-    if slot is not None and code in (REPLAYED, NO_CHANGE, KEY_REUSED, RATE_LIMITED):
+    if slot is not None and code in NOT_ATTEMPTED:
         slot.give_back(engine)  # not an attempted change: never counted
     outcome = json.loads(payload)
-    if code == KEY_REUSED:
-        outcome = {"idempotency_key": request.key if request else ""}
-    if code == RAPID_FIRE:
+    try:
+        answer = decode(
+            code, outcome, reused=transactions.key_reused(request.key if request else "")
+        )
+    except RapidFireError:
         security.report(engine, player_id, address, [dict(outcome, rule="rapid_fire")], "refused")
-    if code not in (0, REPLAYED, NO_CHANGE):
-        raise transactions.outcome_error(int(code), outcome)
-    transaction = transactions.outcome_to_transaction(engine, outcome, replayed=code == REPLAYED)
-    if code == 0 and transaction.progress and transaction.progress.violations:
+        raise
+    replayed = answer is ScriptCode.REPLAYED
+    transaction = transactions.outcome_to_transaction(engine, outcome, replayed=replayed)
+    if answer is ScriptCode.APPLIED and transaction.progress and transaction.progress.violations:
         security.report(engine, player_id, address, transaction.progress.violations, "capped")
     return transaction
 

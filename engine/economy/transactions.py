@@ -7,17 +7,18 @@ There are three writers, because each kind of request does more than change a ba
 and must do all of it in that one call:
 
 - admin grants: engine.economy.grants.grant → `apply` here → lua/apply_transaction.lua
-  (+ includes replay, wallet): a balance change and nothing else.
+  (+ includes codes, replay, wallet): a balance change and nothing else.
 - purchases, ad rewards and logins: engine.economy.activity.record →
-  lua/record_activity.lua (+ includes replay, wallet, rate, progress): the activity
+  lua/record_activity.lua (+ includes codes, replay, wallet, rate, progress): the activity
   also counts against the rate limit and pace, claims the day's login bonus and
   advances missions and battle-pass XP.
-- exams: engine.boards.exams.record_exams → lua/record_exams.lua (+ includes wallet,
-  rate, progress): a batch of exams, per player shard, with their board aggregates.
+- exams: engine.boards.exams.record_exams → lua/record_exams.lua (+ includes codes,
+  wallet, rate, progress): a batch of exams, per player shard, with their board aggregates.
 
 Level and mission rewards are no writer of their own: lua/include/progress.lua pays
 them inside the last two, in the call of the activity that earned them. This module
-also reads back what the first two record (`outcome_to_transaction`, `outcome_error`).
+also reads back what the first two record (`outcome_to_transaction`), through the one
+decoder of script answers, engine.outcomes.decode.
 """
 
 from __future__ import annotations
@@ -30,11 +31,10 @@ from typing import Any
 from engine import keys
 from engine.clock import from_ms, to_ms
 from engine.economy.idempotency import IdempotentRequest
-from engine.errors import QuestboardError, from_script_code
+from engine.errors import IdempotencyKeyReusedError
+from engine.outcomes import SCRIPT_ERRORS, ScriptCode, decode
 from engine.progression import Progress
 from engine.runtime import Engine
-
-APPLIED, REPLAYED = 0, 1
 
 
 @dataclass(frozen=True)
@@ -89,22 +89,19 @@ def apply(
         args=args,
     )
     outcome = json.loads(payload)
-    if code == REPLAYED:
-        return outcome_to_transaction(engine, outcome, replayed=True)
-    if code == APPLIED:
-        return outcome_to_transaction(engine, outcome, replayed=False)
-    if code == -2:
-        outcome = {"idempotency_key": request.key}
-    raise outcome_error(int(code), outcome)
+    answer = decode(code, outcome, reused=key_reused(request.key))
+    return outcome_to_transaction(engine, outcome, replayed=answer is ScriptCode.REPLAYED)
+
+
+def key_reused(idempotency_key: str) -> IdempotencyKeyReusedError:
+    """The refusal of a KEY_REUSED answer, naming the key (the script knows only its hash)."""
+    _, message = SCRIPT_ERRORS[ScriptCode.KEY_REUSED]
+    return IdempotencyKeyReusedError(message, {"idempotency_key": idempotency_key})
 
 
 def outcome_to_transaction(engine: Engine, outcome: dict, replayed: bool) -> Transaction:
     """Turn a recorded outcome into the transaction it describes, or raise its error."""
-    code = int(outcome["code"])
-    if code != APPLIED:
-        error = outcome_error(code, outcome)
-        error.replayed = replayed
-        raise error
+    decode(outcome["code"], outcome, replayed=replayed)
     return Transaction(
         transaction_id=outcome.get("tx"),
         at=from_ms(outcome["at"]),
@@ -113,11 +110,6 @@ def outcome_to_transaction(engine: Engine, outcome: dict, replayed: bool) -> Tra
         replayed=replayed,
         progress=Progress.from_script(outcome.get("progress")),
     )
-
-
-def outcome_error(code: int, outcome: dict) -> QuestboardError:
-    details = {name: value for name, value in outcome.items() if name not in ("fp", "code")}
-    return from_script_code(code, details)
 
 
 def with_every_resource(engine: Engine, balances: dict[str, Any]) -> dict[str, int]:

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from engine import alerts, keys
 from engine.clock import to_ms
+from engine.outcomes import ScriptCode
 from engine.runtime import Engine
 
 LOCK_TTL = timedelta(seconds=10)
@@ -46,21 +47,22 @@ class Lease:
 
     def take(self) -> tuple[bool, list[str]]:
         """Take the lock unless a live run holds it; also returns the runs found dead."""
-        taken, stale = self.engine.scripts.take_job_lock(
+        code, stale = self.engine.scripts.take_job_lock(
             self._keys, [self.run_id, self._now_ms(), self.ttl_ms]
         )
-        return bool(taken), [run_id.decode() for run_id in stale]
+        return code == ScriptCode.APPLIED, [run_id.decode() for run_id in stale]
 
     def held(self) -> bool:
         """Renew the lock and say whether this run still holds it (a lost lock stays lost)."""
         if self._lost.is_set():
             return False
-        renewed = self.engine.scripts.renew_job_lock(
+        code = self.engine.scripts.renew_job_lock(
             self._keys[:1], [self.run_id, self._now_ms(), self.ttl_ms]
         )
+        renewed = code == ScriptCode.APPLIED
         if not renewed:
             self._lost.set()
-        return bool(renewed)
+        return renewed
 
     @property
     def lost(self) -> bool:
@@ -90,7 +92,8 @@ class Lease:
     def release(self) -> bool:
         """Free the lock; False when the run had already been found dead by another."""
         self.stop()
-        return bool(self.engine.scripts.release_job_lock(self._keys, [self.run_id]))
+        code = self.engine.scripts.release_job_lock(self._keys, [self.run_id])
+        return code == ScriptCode.APPLIED
 
     def _now_ms(self) -> int:
         return to_ms(self.engine.clock.now())

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from engine import keys
 from engine.clock import to_ms
 from engine.errors import RateLimitedError
+from engine.outcomes import ScriptCode
 from engine.runtime import Engine
 
 UNIT_MS = {"second": 1_000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
@@ -103,7 +104,7 @@ def take_address_slot(
     reply = engine.scripts.take_rate_slot(
         keys=[key], args=[now_ms, window.count, window.window_ms, member]
     )
-    if int(reply[0]) == 1:
+    if reply[0] == ScriptCode.APPLIED:
         return AddressSlot(key, member)
     if changes_nothing():
         return None

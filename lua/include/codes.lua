@@ -2,7 +2,7 @@
 
 Provides CODE, name -> integer, the same names and values as engine.outcomes.ScriptCode
 (tests/test_script_codes.py compares them). Scripts return CODE.<NAME>, never a number.
-Takes nothing.
+Needs: nothing.
 ]]
 
 local CODE = {

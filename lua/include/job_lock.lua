@@ -7,6 +7,9 @@ that takes the lock is added to the job's running set and leaves it when it ends
 stale_runs(lockKey, runningKey, nowMs) returns the live holder (or nil) and removes
 and returns every other registered run: their process died or hung, since their lock
 expired without a heartbeat. Removing them here means each is reported once.
+
+Needs: nothing.
+Provides stale_runs; takes everything as parameters.
 ]]
 
 local function stale_runs(lockKey, runningKey, nowMs)

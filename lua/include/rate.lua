@@ -4,6 +4,9 @@ take_slot(key, now, count, window, member) counts one state change at `now` (ms)
 the window of `window` ms kept in `key` (member -> ms), unless `count` changes are
 already in it. Returns true, or false and the ms until the oldest change leaves the
 window. The key expires with the window.
+
+Needs: nothing.
+Provides take_slot; takes everything as parameters.
 ]]
 
 local function take_slot(key, now, count, window, member)

@@ -1,9 +1,13 @@
 --[[ include replay: answer a repeated idempotent request from its recorded outcome.
 
-replayed(key, fingerprint) returns nothing when the key holds no outcome yet;
-1 and the recorded outcome when the request is a replay (same fingerprint); or
--2 and {"fp"} when the key was used for another request. Recorded outcomes are JSON
-that starts with {"fp":"<fingerprint>", so the check needs no decoding.
+Needs: codes.
+Takes everything as parameters.
+
+Provides replayed(key, fingerprint): nothing when the key holds no outcome yet;
+CODE.REPLAYED and the recorded outcome when the request is a replay (same
+fingerprint); or CODE.KEY_REUSED and {"fp"} when the key was used for another
+request. Recorded outcomes are JSON that starts with {"fp":"<fingerprint>", so the
+check needs no decoding.
 ]]
 
 local function replayed(key, fingerprint)
@@ -12,7 +16,7 @@ local function replayed(key, fingerprint)
     return nil
   end
   if string.sub(recorded, 1, #fingerprint + 8) ~= '{"fp":"' .. fingerprint .. '"' then
-    return -2, '{"fp":"' .. fingerprint .. '"}'
+    return CODE.KEY_REUSED, '{"fp":"' .. fingerprint .. '"}'
   end
-  return 1, recorded
+  return CODE.REPLAYED, recorded
 end
