@@ -7,6 +7,7 @@ import json
 import pytest
 
 from engine import keys
+from engine.outcomes import ScriptCode
 from engine.scripts import Scripts
 
 PLAYER = "alice"
@@ -37,7 +38,7 @@ def wallet(redis):
 def test_applied_changes_balances_and_writes_ledger_and_outbox(any_redis):
     code, outcome = call(any_redis, ("coins", 100), ("logs", 3))
 
-    assert code == 0
+    assert code == ScriptCode.APPLIED
     assert outcome["deltas"] == {"coins": 100, "logs": 3}
     assert outcome["balances"] == {"coins": 100, "logs": 3}
     assert outcome["at"] == NOW
@@ -65,7 +66,7 @@ def test_replay_returns_the_first_outcome_and_changes_nothing(any_redis):
     _, first = call(any_redis, ("coins", 100))
     code, again = call(any_redis, ("coins", 100))
 
-    assert code == 1
+    assert code == ScriptCode.REPLAYED
     assert again == first
     assert wallet(any_redis) == {"coins": 100}
     assert any_redis.xlen(keys.ledger(PLAYER)) == 1
@@ -76,7 +77,7 @@ def test_reused_key_with_another_fingerprint_is_refused(any_redis):
     call(any_redis, ("coins", 100), fingerprint="fp-1")
     code, _ = call(any_redis, ("coins", 999), fingerprint="fp-2")
 
-    assert code == -2
+    assert code == ScriptCode.KEY_REUSED
     assert wallet(any_redis) == {"coins": 100}
     assert any_redis.xlen(keys.ledger(PLAYER)) == 1
 
@@ -85,7 +86,7 @@ def test_insufficient_funds_changes_nothing_and_is_recorded(any_redis):
     call(any_redis, ("coins", 10), idem="seed")
     code, outcome = call(any_redis, ("steel", 1), ("coins", -50), idem="buy")
 
-    assert code == -1
+    assert code == ScriptCode.INSUFFICIENT_FUNDS
     assert outcome == {
         "fp": "fp-1",
         "code": -1,
@@ -97,7 +98,7 @@ def test_insufficient_funds_changes_nothing_and_is_recorded(any_redis):
     assert any_redis.xlen(keys.ledger(PLAYER)) == 1
 
     code, replayed = call(any_redis, ("steel", 1), ("coins", -50), idem="buy")
-    assert code == 1
+    assert code == ScriptCode.REPLAYED
     assert replayed == outcome
 
 
@@ -105,7 +106,7 @@ def test_balance_limit_changes_nothing(any_redis):
     call(any_redis, ("coins", 900), idem="seed")
     code, outcome = call(any_redis, ("logs", 1), ("coins", 200), idem="more", max_balance=1000)
 
-    assert code == -3
+    assert code == ScriptCode.BALANCE_LIMIT
     assert outcome["resource"] == "coins"
     assert outcome["limit"] == 1000
     assert wallet(any_redis) == {"coins": 900}
@@ -114,7 +115,7 @@ def test_balance_limit_changes_nothing(any_redis):
 def test_large_amounts_stay_exact(any_redis):
     big = 99_999_999_999_999
     code, outcome = call(any_redis, ("coins", big), max_balance=10**14)
-    assert code == 0
+    assert code == ScriptCode.APPLIED
     assert outcome["balances"]["coins"] == big
     assert wallet(any_redis)["coins"] == big
 
