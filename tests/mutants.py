@@ -34,17 +34,18 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_concurrency.py",),
         (
             "lua/record_activity.lua",
-            "local refused, details = wallet_refusal(changes)",
+            "local refused, details = wallet_refusal(wallet, changes)",
             "local refused, details = nil, nil",
         ),
         (
             "engine/economy/purchases.py",
             "    transaction = activity.record(\n",
-            "    from engine import wallet\n"
+            "    from engine.economy import wallet\n"
+            "    from engine.errors import InsufficientFundsError\n"
             "    held = wallet.balances(engine, player_id)\n"
             "    for resource, amount in item.cost(quantity).items():\n"
             "        if held.get(resource, 0) < amount:\n"
-            "            raise transactions.outcome_error(-1, {})\n"
+            "            raise InsufficientFundsError('not enough', {})\n"
             "    transaction = activity.record(\n",
         ),
     ),
@@ -89,9 +90,10 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             "engine/economy/activity.py",
             "    slot = rate_limits.take_address_slot(\n",
+            "    from engine.errors import DailyLimitReachedError\n"
             "    daily = keys.daily(player_id, context.day.isoformat())\n"
             "    if daily_cap and int(engine.redis.hget(daily, 'ads') or 0) >= daily_cap:\n"
-            "        raise transactions.outcome_error(-4, {'limit': daily_cap})\n"
+            "        raise DailyLimitReachedError('daily limit', {'limit': daily_cap})\n"
             "    slot = rate_limits.take_address_slot(\n",
         ),
     ),
