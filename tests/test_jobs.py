@@ -54,12 +54,26 @@ def test_weekly_cleanup_is_due_on_monday():
 # Runs and their records -------------------------------------------------------------
 
 
-def test_a_run_is_recorded_in_redis_and_sql(durable_engine, clock):
+def alerts_logged(caplog, kind: str) -> list[dict]:
+    """Every alert of `kind` logged, in order: a duplicate is seen, not hidden by any()."""
+    logged = [
+        json.loads(record.getMessage())
+        for record in caplog.records
+        if record.name == "questboard.alerts"
+    ]
+    return [payload for payload in logged if payload.get("alert") == kind]
+
+
+def test_a_run_is_recorded_in_redis_and_sql(durable_engine, clock, monkeypatch):
     engine = durable_engine
     due = clock.now()
+    ticks = iter([10.0, 10.25])  # the run's start and end on the performance counter
+    monkeypatch.setattr(jobruns.time, "perf_counter", lambda: next(ticks))
     record = jobruns.run(engine, SPECS["daily_reset"], lambda e, lease: 4, scheduled_for=due)
     assert (record.status, record.rows_affected, record.error) == ("succeeded", 4, None)
-    assert record.duration_ms is not None
+    assert (record.scheduled_for, record.started_at) == (due, due)
+    assert record.finished_at == due + timedelta(milliseconds=250)
+    assert record.duration_ms == 250
     [latest] = jobruns.history(engine, "daily_reset")
     assert latest.run_id == record.run_id and latest.status == "succeeded"
     assert jobruns.last_success(engine, "daily_reset").run_id == record.run_id
@@ -80,15 +94,35 @@ def test_a_second_run_for_the_same_due_time_is_skipped(durable_engine, clock):
     assert [r.status for r in jobruns.history(engine, "daily_reset")] == ["skipped", "succeeded"]
 
 
-def test_a_failing_job_is_recorded_and_alerted(durable_engine, caplog):
+def test_a_failing_job_is_recorded_and_alerted(durable_engine, caplog, monkeypatch):
     def broken(engine, lease):
         raise ValueError("the database is on fire")
 
+    ticks = iter([0.0, 0.002])
+    monkeypatch.setattr(jobruns.time, "perf_counter", lambda: next(ticks))
     with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
         record = jobruns.run(durable_engine, SPECS["cleanup"], broken)
     assert record.status == "failed"
     assert "the database is on fire" in record.error
-    assert any('"job_failed"' in r.getMessage() for r in caplog.records)
+    noon_ms = 1_795_608_000_000  # 2026-11-25T12:00:00Z
+    assert alerts_logged(caplog, "job_failed") == [
+        {
+            "alert": "job_failed",
+            "message": "The cleanup job failed: ValueError: the database is on fire",
+            "details": {
+                "run_id": record.run_id,
+                "name": "cleanup",
+                "status": "failed",
+                "error": "ValueError: the database is on fire",
+                "rows_affected": 0,
+                "scheduled_ms": None,
+                "started_ms": noon_ms,
+                "finished_ms": noon_ms + 2,
+                "duration_ms": 2,
+            },
+            "at": "2026-11-25T12:00:00+00:00",
+        }
+    ]
     with durable_engine.sql.connect() as conn:
         assert conn.execute(select(db.job_runs.c.status)).scalar_one() == "failed"
 
@@ -100,7 +134,25 @@ def test_a_run_past_its_expected_time_is_alerted(durable_engine, caplog, monkeyp
     with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
         record = jobruns.run(durable_engine, spec, lambda e, lease: 1)
     assert record.duration_ms == 5000
-    assert any('"job_overrun"' in r.getMessage() for r in caplog.records)
+    noon_ms = 1_795_608_000_000  # 2026-11-25T12:00:00Z
+    assert alerts_logged(caplog, "job_overrun") == [
+        {
+            "alert": "job_overrun",
+            "message": "The slow job took 5000 ms, more than its expected 0 s.",
+            "details": {
+                "run_id": record.run_id,
+                "name": "slow",
+                "status": "succeeded",
+                "error": None,
+                "rows_affected": 1,
+                "scheduled_ms": None,
+                "started_ms": noon_ms,
+                "finished_ms": noon_ms + 5000,
+                "duration_ms": 5000,
+            },
+            "at": "2026-11-25T12:00:00+00:00",
+        }
+    ]
 
 
 # Crashes: a heartbeat lock ------------------------------------------------------------
@@ -236,9 +288,21 @@ def test_a_missed_daily_reset_is_caught_up_once_and_alerted(durable_engine, cloc
         jobruns.watch(engine, SPECS, lambda name, due: dispatched.append((name, due)))
     resets = [due for name, due in dispatched if name == "daily_reset"]
     assert resets == [utc(2026, 11, 25, 3)]  # only the latest: caught up once
-    assert any(
-        '"job_missed"' in r.getMessage() and "daily_reset" in r.getMessage() for r in caplog.records
-    )
+    assert alerts_logged(caplog, "job_missed") == [
+        {
+            "alert": "job_missed",
+            "message": (
+                "The daily_reset job did not run when due (2026-11-25T03:00:00+00:00); "
+                "running it now."
+            ),
+            "details": {
+                "job": "daily_reset",
+                "due": "2026-11-25T03:00:00+00:00",
+                "last_success": "2026-11-20T03:00:10+00:00",
+            },
+            "at": "2026-11-25T12:00:00+00:00",
+        }
+    ]
     status = {s.spec.name: s for s in jobruns.status(engine, SPECS)}
     assert status["daily_reset"].overdue
 
@@ -250,10 +314,9 @@ def test_an_interval_job_that_stopped_is_missed(durable_engine, clock, caplog):
     dispatched = []
     with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
         jobruns.watch(engine, SPECS, lambda name, due: dispatched.append(name))
-    assert "persist" in dispatched
-    assert any(
-        '"job_missed"' in r.getMessage() and "persist" in r.getMessage() for r in caplog.records
-    )
+    # persist missed its runs; the jobs never run yet are due, and not missed
+    assert dispatched == ["persist", "daily_reset", "season_rollover", "reconcile", "cleanup"]
+    assert [alert["details"]["job"] for alert in alerts_logged(caplog, "job_missed")] == ["persist"]
 
 
 def test_a_first_start_on_an_empty_store_misses_nothing(durable_engine, clock, caplog, monkeypatch):
