@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import os
+import random
 import re
 import shlex
 import socket
@@ -16,13 +18,41 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_KEY = "bench-server-key"
-DATABASE_URL = f"sqlite:///{Path(tempfile.gettempdir()) / 'questboard-bench.db'}"
+# This process's own file (its servers inherit the URL): two runs on one machine, from
+# two clones or a benchmark beside the suite, never share one. Removed when it exits.
+_DATABASE_FILE = Path(tempfile.gettempdir()) / f"questboard-bench-{os.getpid()}.db"
+DATABASE_URL = f"sqlite:///{_DATABASE_FILE}"
+atexit.register(_DATABASE_FILE.unlink, missing_ok=True)
+
+LOWEST_SERVER_PORT = 10_000
+
+
+def _first_outgoing_port() -> int:
+    """The start of the kernel's range for outgoing connections' local ports."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port free now, picked at random below the ports of outgoing connections.
+
+    bind(0) picks from the range the kernel also gives outgoing connections, so wrk's
+    or another run's connections could take the port before the server binds it
+    (gunicorn then fails with "Connection in use"); below it only listeners compete,
+    and a random pick makes two runs picking at once unlikely to meet.
+    """
+    ceiling = _first_outgoing_port()
+    for _ in range(200):
+        port = random.randrange(LOWEST_SERVER_PORT, ceiling)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port from {LOWEST_SERVER_PORT} to {ceiling - 1}")
 
 
 def load_test_rules() -> Path:

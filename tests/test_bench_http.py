@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import redis
@@ -11,6 +15,7 @@ from bench import http_ratio, http_routes, player_day_memory, redis_lease, wrk
 from bench.http_routes import ROUTES
 from bench.player_day_memory import Family, family_of
 from bench.redis_count import Sent, sent_commands
+from bench.server import ROOT
 from engine import keys
 from tests.conftest import real_redis_url
 
@@ -237,3 +242,33 @@ def test_an_unknown_server_kind_stops_the_run_before_it_starts(monkeypatch):
 
     with pytest.raises(ValueError, match="unknown server 'uwsgi'"):
         http_ratio.main(["--servers", "uwsgi", "--no-write"])
+
+
+# Two runs on one machine -------------------------------------------------------------
+
+
+def test_a_server_port_is_picked_below_the_ports_of_outgoing_connections():
+    """The kernel gives outgoing connections (wrk's, another run's) ports of its local
+    range, and bind(0) picks from the same range: a port picked there can be taken by a
+    connection before the server binds it (gunicorn: "Connection in use")."""
+    from bench.server import free_port
+
+    first_outgoing = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [free_port() for _ in range(20)]
+    assert all(10_000 <= port < first_outgoing for port in ports), ports
+    assert len(set(ports)) > 1  # picked at random: two runs rarely try the same one
+    for port in ports:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", port))  # free when handed out
+
+
+def test_each_benchmark_process_has_a_sqlite_file_of_its_own():
+    """Two runs (two clones, a benchmark beside the suite) never share one SQLite file."""
+    from bench.server import DATABASE_URL
+
+    command = "from bench.server import DATABASE_URL; print(DATABASE_URL)"
+    other = subprocess.run(
+        [sys.executable, "-c", command], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert other.startswith("sqlite:///")
+    assert other != DATABASE_URL

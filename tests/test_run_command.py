@@ -22,18 +22,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.server import free_port  # below the ports of outgoing connections
 from scripts.supervisor import Service, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 ANY_ADDRESS = "00000000"
 TCP_LISTEN = "0A"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(predicate, timeout=30.0, interval=0.1):
