@@ -3,11 +3,14 @@
 Run as a program, it runs pytest with QUESTBOARD_LUA_TRANSFORM pointing at
 `instrument` below, so engine/scripts.py registers instrumented copies of the scripts,
 and with this module as a pytest plugin, which collects what they record. Then it
-prints, per Lua file (each script and each include), the statements reached / total
-and the line numbers of those never reached.
+prints, per Lua file (each script and each include), the statement lines and the
+condition outcomes (each `if`/`elseif` seen true, seen false) reached / total, and
+those never reached.
 
 How a line is counted: every line that starts a Lua statement gets a marker call in
-front of it, `__cov('include/wallet.lua:57');`, which notes the line in a Lua table; the
+front of it, `__cov('include/wallet.lua:57');`, which notes the line in a Lua table, and
+every condition is wrapped, `if __br('include/wallet.lua:72', (cond)) then`, which notes
+whether it was true or false and returns it unchanged; the
 script's body runs as a function, and when it returns, one HSET writes the lines it ran
 to one hash (COVERAGE_KEY) in the database the script runs on. The hash is not among
 the script's KEYS: fine on standalone Redis and fakeredis, where the suite runs, never
@@ -18,6 +21,7 @@ and from the run's real database. An include's lines count for every script that
 inlines it, so the report lists includes once, as files of their own.
 
 Usage: .venv/bin/python scripts/lua_coverage.py [--json out.json] [pytest args ...]
+       .venv/bin/python scripts/lua_coverage.py --hits var/lua-coverage-hits.json
 """
 
 from __future__ import annotations
@@ -80,10 +84,9 @@ def code_of(text: str) -> str:
     return "".join(out).rstrip()
 
 
-def statement_lines(lines: list[str]) -> list[int]:
-    """Indexes of the lines that start a statement (outside comments, tables and calls)."""
-    starts: list[int] = []
-    depth, in_comment, continued = 0, False, False
+def code_lines(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """(index, code) of each line holding code: comments, blank lines and header skipped."""
+    in_comment = False
     for index, text in enumerate(lines):
         stripped = text.strip()
         if in_comment:
@@ -93,8 +96,15 @@ def statement_lines(lines: list[str]) -> list[int]:
             in_comment = "]]" not in stripped[4:]
             continue
         code = code_of(text).strip()
-        if not code:
-            continue
+        if code:
+            yield index, code
+
+
+def statement_lines(lines: list[str]) -> list[int]:
+    """Indexes of the lines that start a statement (outside comments, tables and calls)."""
+    starts: list[int] = []
+    depth, continued = 0, False
+    for index, code in code_lines(lines):
         if depth == 0 and not continued and not code.startswith(CONTINUATION_STARTS):
             starts.append(index)
         depth += sum(code.count(c) for c in "({[") - sum(code.count(c) for c in ")}]")
@@ -104,8 +114,34 @@ def statement_lines(lines: list[str]) -> list[int]:
     return starts
 
 
+def condition_lines(lines: list[str]) -> list[int]:
+    """Indexes of the lines that start an `if` or `elseif` condition."""
+    return [index for index, code in code_lines(lines) if code.startswith(("if ", "elseif "))]
+
+
+def next_then(lines: list[str], index: int, column: int) -> tuple[int, int]:
+    """Where the keyword `then` closing a condition is: the first one outside strings."""
+    while True:
+        text, quote, i = lines[index], "", column
+        while i < len(text):
+            char = text[i]
+            if quote:
+                i += 2 if char == "\\" else 1
+                quote = "" if char == quote else quote
+                continue
+            if char in "'\"":
+                quote = char
+            elif text.startswith("--", i):
+                break
+            elif re.match(r"\bthen\b", text[i:]) and (i == 0 or not text[i - 1].isalnum()):
+                return index, i
+            i += 1
+        index, column = index + 1, 0
+
+
 def instrument(name: str, source: str) -> str:
-    """The script's source with a marker call in front of every statement line.
+    """The script's source with a marker in front of every statement line and around
+    every `if`/`elseif` condition (which notes whether it was true or false).
 
     The lines are rebuilt from lua/ (to know which file each comes from) and must join
     to exactly the source engine/scripts.py registers; a difference stops the run.
@@ -114,9 +150,17 @@ def instrument(name: str, source: str) -> str:
     lines = [text for _, _, text in located]
     if "\n".join(lines).rstrip("\n") != source.rstrip("\n"):
         raise RuntimeError(f"{name}.lua: the inlined source is not the one registered")
-    for index in statement_lines(lines):
+    for index in condition_lines(lines):
         file, number, text = located[index]
-        lines[index] = f"__cov('{file}:{number}'); {text}"
+        start = re.match(r"\s*(?:if|elseif)\s", text).end()
+        then_index, then_column = next_then(lines, index, start)
+        closing = lines[then_index]
+        lines[then_index] = f"{closing[:then_column]})) {closing[then_column:]}"
+        text = lines[index]
+        lines[index] = f"{text[:start]}__br('{file}:{number}', ({text[start:]}"
+    for index in statement_lines(lines):
+        file, number, _ = located[index]
+        lines[index] = f"__cov('{file}:{number}'); {lines[index]}"
     return "\n".join([*PROLOGUE, *lines, *EPILOGUE]) + "\n"
 
 
@@ -124,6 +168,10 @@ def instrument(name: str, source: str) -> str:
 PROLOGUE = [
     "local __hits = {}",
     "local function __cov(line) __hits[line] = true end",
+    "local function __br(at, value)",
+    "  __hits[at .. (value and ':T' or ':F')] = true",
+    "  return value",
+    "end",
     "local function __main()",
 ]
 EPILOGUE = [
@@ -143,17 +191,22 @@ EPILOGUE = [
 ]
 
 
-def all_statements() -> dict[str, set[int]]:
-    """File -> the line numbers of its statements, over every registered script."""
+def all_points() -> dict[str, set[str]]:
+    """File -> what can be reached in it, over every registered script: each statement
+    line ("57") and both outcomes of each condition ("72:T", "72:F")."""
     from engine.scripts import SCRIPTS
 
-    statements: dict[str, set[int]] = {}
+    points: dict[str, set[str]] = {}
     for name in SCRIPTS:
         located = list(source_lines(name))
-        for index in statement_lines([text for _, _, text in located]):
+        lines = [text for _, _, text in located]
+        for index in statement_lines(lines):
             file, number, _ = located[index]
-            statements.setdefault(file, set()).add(number)
-    return statements
+            points.setdefault(file, set()).add(str(number))
+        for index in condition_lines(lines):
+            file, number, _ = located[index]
+            points[file].update({f"{number}:T", f"{number}:F"})
+    return points
 
 
 # The pytest plugin ----------------------------------------------------------------------
@@ -206,42 +259,68 @@ def pytest_sessionfinish(session) -> None:
 
 
 def report(hits: set[str]) -> dict[str, dict]:
-    """File -> {reached, total, unreached line numbers}."""
+    """File -> statements and condition outcomes: reached, total, and the unreached ones."""
     figures = {}
-    for file, lines in sorted(all_statements().items()):
-        reached = {line for line in lines if f"{file}:{line}" in hits}
+    for file, points in sorted(all_points().items()):
+        unreached = {point for point in points if f"{file}:{point}" not in hits}
         figures[file] = {
-            "reached": len(reached),
-            "total": len(lines),
-            "unreached": sorted(lines - reached),
+            kind: {
+                "reached": len(of_kind) - len(of_kind & unreached),
+                "total": len(of_kind),
+                "unreached": sorted(of_kind & unreached, key=lambda p: (int(p.split(":")[0]), p)),
+            }
+            for kind, of_kind in (
+                ("lines", {p for p in points if ":" not in p}),
+                ("branches", {p for p in points if ":" in p}),
+            )
         }
     return figures
+
+
+def print_report(figures: dict[str, dict]) -> None:
+    """One line per file: lines and branches reached / total, then what was not reached."""
+    totals = {"lines": [0, 0], "branches": [0, 0]}
+    print(f"{'file':30} {'lines':>9} {'branches':>9}  unreached (line, or line:T/F outcome)")
+    for file, figure in figures.items():
+        counts = []
+        for kind in ("lines", "branches"):
+            totals[kind][0] += figure[kind]["reached"]
+            totals[kind][1] += figure[kind]["total"]
+            counts.append(f"{figure[kind]['reached']:>4}/{figure[kind]['total']:<4}")
+        unreached = figure["lines"]["unreached"] + figure["branches"]["unreached"]
+        print(f"{file:30} {counts[0]} {counts[1]}  {', '.join(unreached) or '-'}")
+    lines, branches = totals["lines"], totals["branches"]
+    print(
+        f"{'all':30} {lines[0]:>4}/{lines[1]:<4} {branches[0]:>4}/{branches[1]:<4}  "
+        f"({100 * lines[0] / lines[1]:.1f}% of lines, {100 * branches[0] / branches[1]:.1f}%"
+        " of branches)"
+    )
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--hits", help="report on this file of a previous run; run nothing")
     options, pytest_args = parser.parse_known_args(argv)
-    hits_file = ROOT / "var" / "lua-coverage-hits.json"
-    hits_file.parent.mkdir(exist_ok=True)
-    env = dict(
-        os.environ,
-        QUESTBOARD_LUA_TRANSFORM="scripts.lua_coverage:instrument",
-        PYTHONPATH=str(ROOT),
-        **{HITS_FILE_ENV: str(hits_file)},
-    )
-    command = [sys.executable, "-m", "pytest", "-p", "scripts.lua_coverage", "-q"]
-    tests = subprocess.run([*command, "-p", "no:cacheprovider", *pytest_args], env=env)
+    if options.hits:
+        hits_file, returncode = Path(options.hits), 0
+    else:
+        hits_file = ROOT / "var" / "lua-coverage-hits.json"
+        hits_file.parent.mkdir(exist_ok=True)
+        env = dict(
+            os.environ,
+            QUESTBOARD_LUA_TRANSFORM="scripts.lua_coverage:instrument",
+            PYTHONPATH=str(ROOT),
+            **{HITS_FILE_ENV: str(hits_file)},
+        )
+        command = [sys.executable, "-m", "pytest", "-p", "scripts.lua_coverage", "-q"]
+        tests = subprocess.run([*command, "-p", "no:cacheprovider", *pytest_args], env=env)
+        returncode = tests.returncode
     figures = report(set(json.loads(hits_file.read_text())))
-    reached = sum(f["reached"] for f in figures.values())
-    total = sum(f["total"] for f in figures.values())
-    for file, figure in figures.items():
-        unreached = ", ".join(map(str, figure["unreached"])) or "-"
-        print(f"{file:32} {figure['reached']:4}/{figure['total']:<4} unreached: {unreached}")
-    print(f"{'all':32} {reached:4}/{total:<4} ({100 * reached / total:.1f}%)")
+    print_report(figures)
     if options.json:
         Path(options.json).write_text(json.dumps(figures, indent=2) + "\n")
-    return tests.returncode
+    return returncode
 
 
 if __name__ == "__main__":

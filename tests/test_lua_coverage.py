@@ -30,6 +30,13 @@ def test_a_transform_named_in_the_environment_rewrites_every_script_registered(
     assert scripts.reap_job_runs(keys=["lock", "running"], args=[]) == b"reap_job_runs"
 
 
+def test_conditions_are_found_with_the_then_that_closes_them():
+    lines = ["if a == 'then' and", "    b then -- then", "elseif c then x() end"]
+    assert lua_coverage.condition_lines(lines) == [0, 2]
+    assert lua_coverage.next_then(lines, 0, 3) == (1, 6)
+    assert lua_coverage.next_then(lines, 2, 7) == (2, 9)
+
+
 def test_statements_are_marked_and_continuation_lines_are_not():
     lines = [
         "--[[ header",
@@ -85,8 +92,17 @@ def test_an_instrumented_script_answers_the_same_and_records_the_lines_it_ran(
     assert json.loads(instrumented)["deltas"] == json.loads(plain)["deltas"] == {"coins": 5}
     assert json.loads(instrumented)["balances"] == {"coins": 10}
     reached = {field.decode() for field in any_redis.hkeys(lua_coverage.COVERAGE_KEY)}
-    assert "include/wallet.lua:101" in reached  # the HSET of the wallet
-    assert "include/wallet.lua:73" not in reached  # the refusal for insufficient funds
-    assert reached <= {
-        f"{file}:{line}" for file, lines in lua_coverage.all_statements().items() for line in lines
-    }
+    replayed_if, refused_if = line_of("if replay_code then"), line_of("if code then")
+    assert {f"{replayed_if}:F", f"{refused_if}:F"} <= reached  # neither a replay nor refused
+    assert {f"{replayed_if}:T", f"{refused_if}:T"}.isdisjoint(reached)
+    assert line_of("return {code, outcome}") not in reached  # the refusal's return
+    assert line_of("redis.call('SET', IDEM, outcome, 'EX', ttl)", last=True) in reached
+    reachable = lua_coverage.all_points()
+    assert reached <= {f"{file}:{point}" for file, points in reachable.items() for point in points}
+
+
+def line_of(text: str, last: bool = False) -> str:
+    """ "apply_transaction.lua:<n>" of the (first or last) line of that script holding text."""
+    lines = (lua_coverage.LUA_DIR / "apply_transaction.lua").read_text().splitlines()
+    numbers = [number for number, line in enumerate(lines, 1) if text in line]
+    return f"apply_transaction.lua:{numbers[-1] if last else numbers[0]}"
