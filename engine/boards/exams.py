@@ -288,9 +288,9 @@ class PendingExam(NamedTuple):
         cls, submissions: Sequence[tuple[str, Exam]], index: int, code: int, result: dict
     ) -> PendingExam:
         player_id, exam = submissions[index]
-        totals = [BoardTotals(*row) for row in result["boards"]]
+        totals = list(map(BoardTotals._make, result["boards"]))  # _make: no argument parsing
         new = code == ScriptCode.APPLIED
-        return cls(index, player_id, exam, new, totals, result.get("progress"))
+        return cls._make((index, player_id, exam, new, totals, result.get("progress")))
 
 
 RowKey = tuple[int, int]  # (the exam's place among the pending ones, its board row)
