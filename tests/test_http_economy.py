@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import earned, error_of
@@ -30,6 +32,21 @@ def buy(client, headers, key="k-1", **body):
     return client.post(PURCHASES, headers=headers | {"Idempotency-Key": key}, json=body)
 
 
+def balances(client, headers, player="alice"):
+    response = client.get(f"/v1/players/{player}/wallet", headers=headers)
+    assert response.status_code == 200
+    return response.get_json()["balances"]
+
+
+def ledger_kinds(client, admin_headers, player="alice"):
+    response = client.get(f"/v1/players/{player}/ledger", headers=admin_headers)
+    assert response.status_code == 200
+    return [entry["kind"] for entry in response.get_json()["entries"]]
+
+
+NOTHING = {"coins": 0, "logs": 0, "steel": 0, "bricks": 0, "cement": 0}
+
+
 def test_catalog_lists_server_prices(client, server_headers):
     response = client.get("/v1/catalog", headers=server_headers)
     assert response.status_code == 200
@@ -53,13 +70,13 @@ def test_purchase_201(client, server_headers, funded):
     response = buy(client, server_headers, item="steel", quantity=2, expected_price={"coins": 50})
     assert response.status_code == 201
     body = response.get_json()
-    assert body["item"] == "steel"
-    assert body["quantity"] == 2
-    assert body["cost"] == {"coins": 100}
-    assert body["balances"]["coins"] == 20 + earned(body["progress"], "coins")
-    assert body["balances"]["steel"] == 2 + earned(body["progress"], "steel")
-    assert body["transaction_id"]
-    assert body["progress"]["daily_bonus"]["streak"] == 1  # the day's first activity
+    assert (body["item"], body["quantity"], body["cost"]) == ("steel", 2, {"coins": 100})
+    # 120 - 100, and the day's first activity: the login bonus (1 log) and buy_1 (10 coins)
+    assert body["balances"] == NOTHING | {"coins": 30, "logs": 1, "steel": 2}
+    assert earned(body["progress"], "coins") == 10
+    assert body["progress"]["daily_bonus"]["streak"] == 1
+    assert re.fullmatch(r"\d+-\d+", body["transaction_id"])
+    assert balances(client, server_headers) == body["balances"]
 
 
 def test_purchase_replay_returns_the_same_response(client, server_headers, funded):
@@ -69,17 +86,17 @@ def test_purchase_replay_returns_the_same_response(client, server_headers, funde
     assert again.status_code == first.status_code == 201
     assert again.get_json() == first.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
-    wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
-    assert wallet["balances"] == first.get_json()["balances"]
-    assert wallet["balances"]["coins"] == 450 + earned(first.get_json()["progress"], "coins")
+    assert balances(client, server_headers) == NOTHING | {"coins": 460, "logs": 1, "steel": 1}
+    assert first.get_json()["balances"] == NOTHING | {"coins": 460, "logs": 1, "steel": 1}
 
 
 def test_purchase_key_reused_with_another_body_422(client, server_headers, funded):
     funded(500)
-    buy(client, server_headers, item="steel", quantity=1)
+    assert buy(client, server_headers, item="steel", quantity=1).status_code == 201
     response = buy(client, server_headers, item="steel", quantity=3)
     assert response.status_code == 422
     assert error_of(response)["code"] == "idempotency_key_reused"
+    assert balances(client, server_headers) == NOTHING | {"coins": 460, "logs": 1, "steel": 1}
 
 
 def test_insufficient_funds_409(client, server_headers, funded):
@@ -92,6 +109,7 @@ def test_insufficient_funds_409(client, server_headers, funded):
     replay = buy(client, server_headers, item="steel", quantity=1)
     assert replay.status_code == 409
     assert replay.get_json() == response.get_json()
+    assert balances(client, server_headers) == NOTHING | {"coins": 10}  # nothing charged
 
 
 def test_price_changed_409(client, server_headers, funded):
@@ -99,6 +117,7 @@ def test_price_changed_409(client, server_headers, funded):
     response = buy(client, server_headers, item="steel", quantity=1, expected_price={"coins": 1})
     assert response.status_code == 409
     assert error_of(response)["code"] == "price_changed"
+    assert balances(client, server_headers) == NOTHING | {"coins": 500}  # nothing charged
 
 
 def test_unknown_item_404(client, server_headers):
@@ -180,8 +199,9 @@ def test_grant_201_and_replay(client, admin_headers):
     first = client.post(GRANTS, headers=headers, json=body)
     again = client.post(GRANTS, headers=headers, json=body)
     assert first.status_code == again.status_code == 201
-    assert first.get_json()["balances"]["coins"] == 100
+    assert first.get_json()["balances"] == NOTHING | {"coins": 100, "steel": 2}
     assert again.get_json() == first.get_json()
+    assert ledger_kinds(client, admin_headers) == ["grant"]  # granted once
 
 
 def test_negative_grant_below_zero_409(client, admin_headers):
@@ -192,6 +212,8 @@ def test_negative_grant_below_zero_409(client, admin_headers):
     )
     assert response.status_code == 409
     assert error_of(response)["code"] == "insufficient_funds"
+    assert balances(client, admin_headers) == NOTHING
+    assert ledger_kinds(client, admin_headers) == []
 
 
 @pytest.mark.parametrize(
