@@ -110,8 +110,12 @@ def test_rapid_fire_is_refused_and_recorded(client, server_headers, admin_header
     assert error_of(refused)["code"] == "rapid_fire"
     assert refused.headers["Retry-After"] == "1"
     recorded = events(client, admin_headers, rule="rapid_fire")
-    assert len(recorded) == 3
-    assert recorded[0]["details"]["limit"] == 8
+    assert [
+        (e["player_id"], e["action"], e["at"], e["details"]) for e in recorded
+    ] == [  # newest first: one event for each refusal
+        ("alice", "refused", "2026-11-25T12:00:00+00:00", {"count": count, "limit": 8})
+        for count in (11, 10, 9)
+    ]
 
 
 def test_daily_earning_caps_cut_the_reward_and_record_it(
@@ -145,20 +149,51 @@ def test_daily_earning_caps_cut_the_reward_and_record_it(
     assert event["action"] == "capped"
 
 
-def test_too_many_violations_block_the_player(client, server_headers, admin_headers, clock):
-    for n in range(5):
-        clock.advance(seconds=1)
-        client.post(
-            "/v1/players/mallory/exams",
-            headers=server_headers,
-            json=EXAM | {"exam_id": f"x{n}", "correct_answers": 99},
-        )
+def test_too_many_violations_block_the_player(client, server_headers, admin_headers, clock, caplog):
+    with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
+        for n in range(5):
+            clock.advance(seconds=1)
+            response = client.post(
+                "/v1/players/mallory/exams",
+                headers=server_headers,
+                json=EXAM | {"exam_id": f"x{n}", "correct_answers": 99},
+            )
+            assert response.status_code == 400
+            assert error_of(response)["code"] == "validation_error"
+    reason = "automatic: 5 fraud violations in 60 minutes (last: impossible_amount)"
+    flags = client.get("/v1/admin/players/mallory/flags", headers=admin_headers).get_json()
+    ban = flags["blocked"]
+    assert flags == {
+        "player_id": "mallory",
+        "violations": {"impossible_amount": 5},
+        "in_window": 5,
+        "window_minutes": 60,
+        "blocked": {
+            "id": ban["id"],
+            "kind": "player",
+            "target": "mallory",
+            "reason": reason,
+            "created_at": "2026-11-25T12:00:05+00:00",
+            "expires_at": "2026-11-25T13:00:05+00:00",
+            "created_by": "automatic",
+        },
+    }
     blocked = client.post("/v1/players/mallory/login", headers=server_headers)
     assert blocked.status_code == 403
-    assert "automatic: 5 fraud violations" in error_of(blocked)["details"]["reason"]
-    flags = client.get("/v1/admin/players/mallory/flags", headers=admin_headers).get_json()
-    assert flags["in_window"] == 5
-    assert flags["blocked"]["created_by"] == "automatic"
+    assert error_of(blocked)["details"] == {
+        "ban_id": ban["id"],
+        "kind": "player",
+        "reason": reason,
+        "expires_at": "2026-11-25T13:00:05+00:00",
+    }
+    alert = {
+        "alert": "player_blocked",
+        "message": "Player mallory blocked for 60 minutes: 5 fraud violations in 60 minutes.",
+        "details": {"player_id": "mallory", "ban_id": ban["id"], "last_rule": "impossible_amount"},
+        "at": "2026-11-25T12:00:05+00:00",
+    }
+    logged = [r.getMessage() for r in caplog.records if r.name == "questboard.alerts"]
+    assert logged == [json.dumps(alert, sort_keys=True)]  # one block, one alert
     clock.advance(minutes=61)  # block_minutes = 60
     assert client.post("/v1/players/mallory/login", headers=server_headers).status_code == 200
 
