@@ -23,7 +23,7 @@ ARGV[8] reference       route and idempotency key, kept in the ledger entry
 ARGV[9] ledger keep     entries the player's ledger stream keeps at least
 ARGV[10..] pairs of resource, delta (integer, never 0)
 
-Returns {code, json}, the code one of CODE (include/codes.lua, engine.outcomes):
+Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes):
   APPLIED             {"fp","code":APPLIED,"tx","at","deltas","balances"}
   REPLAYED            the recorded outcome, as first returned (code APPLIED,
                       INSUFFICIENT_FUNDS or BALANCE_LIMIT inside)
@@ -61,8 +61,8 @@ if code then
 end
 
 local tx, deltas = wallet_apply(wallet, changes, kind, reason, reference, fingerprint)
-local outcome = '{"fp":"' .. fingerprint .. '","code":' .. CODE.APPLIED .. ',"tx":"' .. tx
+local outcome = '{"fp":"' .. fingerprint .. '","code":' .. CODE_APPLIED_TEXT .. ',"tx":"' .. tx
   .. '","at":' .. now .. ',"deltas":' .. deltas .. ',"balances":' .. balances_json(wallet)
   .. '}'
 redis.call('SET', IDEM, outcome, 'EX', ttl)
-return {CODE.APPLIED, outcome}
+return {CODE_APPLIED, outcome}

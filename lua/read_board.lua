@@ -17,7 +17,7 @@ ARGV[4] top: limit                 around: entries on each side
 
 Returns {total players, index of the first entry (0-based), then per entry seven
 values: player, total, rank, exams, questions, correct answers (0 when the board has
-no aggregates for the player), previous rank (-1 if none)}, or {NOT_RANKED} (of CODE,
+no aggregates for the player), previous rank (-1 if none)}, or {NOT_RANKED} (a CODE_<NAME>,
 include/codes.lua, engine.outcomes: a negative number, never a count of players) in
 "around" mode when the player is not on the board.
 ]]
@@ -32,7 +32,7 @@ local first, last
 if ARGV[1] == 'around' then
   local position = redis.call('ZREVRANK', scores, ARGV[3])
   if not position then
-    return {CODE.NOT_RANKED}
+    return {CODE_NOT_RANKED}
   end
   first = math.max(0, position - tonumber(ARGV[4]))
   last = position + tonumber(ARGV[4])

@@ -38,7 +38,7 @@ ARGV[14] rate group     the rules' rate-limit group (purchases, ad_rewards, logi
 ARGV[15..] pairs of resource, delta: the event's own change (none for a login); an
           ad reward is paid as a reward, within its daily earning cap
 
-Returns {code, json}, the code one of CODE (include/codes.lua, engine.outcomes):
+Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes):
   APPLIED             {"fp","code":APPLIED,"tx"?,"at","deltas"?,"balances","progress"}
   REPLAYED            the recorded outcome
   NO_CHANGE           a login of a day already claimed {"fp":"","code":APPLIED,"at",
@@ -80,7 +80,8 @@ local day = new_day(parse_context(ARGV[7], ARGV[8]), wallet, DAILY, STREAK, SEAS
   RATE, now)
 
 local function finish(code, body)
-  local outcome = '{"fp":"' .. fingerprint .. '","code":' .. code .. ',' .. body .. '}'
+  local code_text = code == CODE_APPLIED and CODE_APPLIED_TEXT or tostring(code)
+  local outcome = '{"fp":"' .. fingerprint .. '","code":' .. code_text .. ',' .. body .. '}'
   if fingerprint ~= '' then
     redis.call('SET', IDEM, outcome, 'EX', ttl)
   end
@@ -88,18 +89,18 @@ local function finish(code, body)
 end
 
 if kind == 'login' and redis.call('HEXISTS', DAILY, 'bonus') == 1 then
-  return {CODE.NO_CHANGE, '{"fp":"","code":' .. CODE.APPLIED .. ',"at":' .. now
+  return {CODE_NO_CHANGE, '{"fp":"","code":' .. CODE_APPLIED_TEXT .. ',"at":' .. now
     .. ',"balances":' .. balances_json(wallet) .. ',"progress":' .. finish_day(day) .. '}'}
 end
 
 local limited = over_rate(day, group, reference)
 if limited then
-  return {CODE.RATE_LIMITED, limited}
+  return {CODE_RATE_LIMITED, limited}
 end
 
 local fast = too_fast(day)
 if fast then
-  return {CODE.RAPID_FIRE, string.format('{"limit":%d,"count":%d}', day.context.pace_limit,
+  return {CODE_RAPID_FIRE, string.format('{"limit":%d,"count":%d}', day.context.pace_limit,
     fast)}
 end
 
@@ -112,7 +113,7 @@ local used = 0
 if cap > 0 then
   used = tonumber(redis.call('HGET', DAILY, 'ads') or '0')
   if used >= cap then
-    return finish(CODE.DAILY_LIMIT, string.format('"limit":%d,"used":%d', cap, used))
+    return finish(CODE_DAILY_LIMIT, string.format('"limit":%d,"used":%d', cap, used))
   end
 end
 local refused, details = wallet_refusal(wallet, changes)
@@ -142,5 +143,5 @@ if event ~= '' then
   advance(day, event, 1)
 end
 local progress_json = finish_day(day)
-return finish(CODE.APPLIED, own .. '"at":' .. now .. ',"balances":' .. balances_json(wallet)
+return finish(CODE_APPLIED, own .. '"at":' .. now .. ',"balances":' .. balances_json(wallet)
   .. ',"progress":' .. progress_json)

@@ -46,7 +46,7 @@ ARGV[9..] one per exam, its eight values joined by "|": fingerprint, player id, 
           category, score, questions, correct answers, battle-pass XP the exam gives
           (none of them contains "|": ids are [A-Za-z0-9_.:-], the rest hex or digits)
 
-Returns two values per exam, {code, json}, the code one of CODE (include/codes.lua,
+Returns two values per exam, {code, json}, its code a CODE_<NAME> (include/codes.lua,
 engine.outcomes):
   APPLIED       counted: result {"boards": six arrays (score, exams, questions, correct,
                 reached), "progress": {...}}
@@ -92,12 +92,12 @@ local function count(k, packed)
   local seen = redis.call('HMGET', record, 'fp', 'summary', 'result')
   if seen[1] then
     if seen[1] ~= fingerprint then
-      return CODE.KEY_REUSED, '{"fp":"' .. fingerprint .. '"}'
+      return CODE_KEY_REUSED, '{"fp":"' .. fingerprint .. '"}'
     end
     if seen[2] then
-      return CODE.REPLAYED, seen[2]
+      return CODE_REPLAYED, seen[2]
     end
-    return CODE.UNANSWERED, seen[3]
+    return CODE_UNANSWERED, seen[3]
   end
 
   local outbox = KEYS[k + 6]
@@ -108,12 +108,12 @@ local function count(k, packed)
 
   local limited = over_rate(day, 'exams', exam_id)
   if limited then
-    return CODE.RATE_LIMITED, limited
+    return CODE_RATE_LIMITED, limited
   end
 
   local fast = too_fast(day)
   if fast then
-    return CODE.RAPID_FIRE, string.format('{"limit":%d,"count":%d}', context.pace_limit, fast)
+    return CODE_RAPID_FIRE, string.format('{"limit":%d,"count":%d}', context.pace_limit, fast)
   end
 
   local boards = {}
@@ -158,7 +158,7 @@ local function count(k, packed)
     .. finish_day(day) .. '}'
   redis.call('HSET', record, 'fp', fingerprint, 'result', result)
   redis.call('EXPIRE', record, ttl)
-  return CODE.APPLIED, result
+  return CODE_APPLIED, result
 end
 
 local replies = {}

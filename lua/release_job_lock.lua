@@ -5,7 +5,7 @@ KEYS[2] running   set   run ids of the job's runs in progress
 
 ARGV[1] run id
 
-Returns a code of CODE (include/codes.lua, engine.outcomes): APPLIED when the run was
+Returns a CODE_<NAME> (include/codes.lua, engine.outcomes): APPLIED when the run was
 still registered, LOCK_LOST when it had been declared dead (its lock expired and
 another run or the watchdog reported it).
 ]]
@@ -17,6 +17,6 @@ if redis.call('HGET', KEYS[1], 'run') == ARGV[1] then
   redis.call('DEL', KEYS[1])
 end
 if registered == 0 then
-  return CODE.LOCK_LOST
+  return CODE_LOCK_LOST
 end
-return CODE.APPLIED
+return CODE_APPLIED

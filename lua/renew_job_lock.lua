@@ -9,7 +9,7 @@ ARGV[1] run id
 ARGV[2] now (ms)
 ARGV[3] lock time to live (ms)
 
-Returns a code of CODE (include/codes.lua, engine.outcomes): APPLIED when renewed,
+Returns a CODE_<NAME> (include/codes.lua, engine.outcomes): APPLIED when renewed,
 LOCK_LOST when the run no longer holds the lock.
 ]]
 
@@ -17,8 +17,8 @@ LOCK_LOST when the run no longer holds the lock.
 
 local holder = redis.call('HMGET', KEYS[1], 'run', 'expires_ms')
 if holder[1] ~= ARGV[1] or tonumber(holder[2]) <= tonumber(ARGV[2]) then
-  return CODE.LOCK_LOST
+  return CODE_LOCK_LOST
 end
 redis.call('HSET', KEYS[1], 'expires_ms', tonumber(ARGV[2]) + tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return CODE.APPLIED
+return CODE_APPLIED

@@ -14,7 +14,7 @@ KEYS[4] building           sorted set  the frozen copy of the scores, removed
 ARGV[1] top document (JSON)
 ARGV[2] time to live (seconds) of the snapshot keys
 
-Returns CODE.APPLIED (include/codes.lua, engine.outcomes).
+Returns CODE_APPLIED (include/codes.lua, engine.outcomes).
 ]]
 
 --- @include "codes"
@@ -26,4 +26,4 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 end
 redis.call('SET', KEYS[3], ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
-return CODE.APPLIED
+return CODE_APPLIED

@@ -10,7 +10,7 @@ ARGV[1] run id
 ARGV[2] now (ms)
 ARGV[3] lock time to live (ms)
 
-Returns {code, stale run ids}, the code one of CODE (include/codes.lua,
+Returns {code, stale run ids}, its code a CODE_<NAME> (include/codes.lua,
 engine.outcomes): APPLIED when the run took the lock, LOCK_HELD when a live run holds it.
 ]]
 
@@ -21,10 +21,10 @@ local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local live, stale = stale_runs(KEYS[1], KEYS[2], now)
 if live then
-  return {CODE.LOCK_HELD, stale}
+  return {CODE_LOCK_HELD, stale}
 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'run', ARGV[1], 'expires_ms', now + ttl)
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('SADD', KEYS[2], ARGV[1])
-return {CODE.APPLIED, stale}
+return {CODE_APPLIED, stale}

@@ -11,7 +11,7 @@ ARGV[2] count    changes the window allows
 ARGV[3] window   ms
 ARGV[4] member   a token of this request
 
-Returns a code of CODE (include/codes.lua, engine.outcomes): {APPLIED} when counted,
+Returns a CODE_<NAME> (include/codes.lua, engine.outcomes): {APPLIED} when counted,
 {RATE_LIMITED, ms until a change leaves the window} when full.
 ]]
 
@@ -21,6 +21,6 @@ Returns a code of CODE (include/codes.lua, engine.outcomes): {APPLIED} when coun
 local taken, wait = take_slot(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
   tonumber(ARGV[3]), ARGV[4])
 if taken then
-  return {CODE.APPLIED}
+  return {CODE_APPLIED}
 end
-return {CODE.RATE_LIMITED, wait}
+return {CODE_RATE_LIMITED, wait}

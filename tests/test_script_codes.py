@@ -22,22 +22,32 @@ CODES_LUA = LUA_DIR / "include" / "codes.lua"
 
 
 def lua_codes() -> dict[str, int]:
-    """The CODE table of codes.lua, read as text: `NAME = <integer>,` lines."""
+    """The codes of codes.lua, read as text: its `local CODE_<NAME> = <integer>` lines."""
     body = CODES_LUA.read_text().split("]]", 1)[1]
-    table = re.search(r"local CODE = \{(.*?)\n\}", body, re.DOTALL)
-    assert table, "codes.lua defines `local CODE = {...}`"
-    entries = [line.strip() for line in table[1].splitlines() if line.strip()]
-    parsed = {}
-    for entry in entries:
-        match = re.fullmatch(r"([A-Z_]+) = (-?\d+),", entry)
-        assert match, f"not a `NAME = integer,` line: {entry!r}"
-        assert match[1] not in parsed, f"{match[1]} twice"
-        parsed[match[1]] = int(match[2])
+    parsed: dict[str, int] = {}
+    for line in body.splitlines():
+        match = re.fullmatch(r"local CODE_([A-Z_]+) = (-?\d+)", line)
+        if match:
+            assert match[1] not in parsed, f"{match[1]} twice"
+            parsed[match[1]] = int(match[2])
     return parsed
 
 
 def test_the_lua_codes_have_the_names_and_values_of_the_enum():
     assert lua_codes() == {code.name: code.value for code in ScriptCode}
+
+
+def test_the_applied_code_as_json_text_is_the_applied_code():
+    body = CODES_LUA.read_text().split("]]", 1)[1]
+    assert re.findall(r"^local CODE_APPLIED_TEXT = '(.*)'$", body, re.MULTILINE) == [
+        str(ScriptCode.APPLIED.value)
+    ]
+
+
+def test_codes_lua_defines_only_codes():
+    body = CODES_LUA.read_text().split("]]", 1)[1]
+    lines = [line for line in body.splitlines() if line.strip()]
+    assert len(lines) == len(ScriptCode) + 1  # and CODE_APPLIED_TEXT
 
 
 def test_no_two_codes_share_a_value():
@@ -73,7 +83,7 @@ def test_lua_returns_codes_by_name_never_as_bare_numbers(path):
 @pytest.mark.parametrize("path", LUA_FILES, ids=lambda p: str(p.relative_to(LUA_DIR)))
 def test_every_file_that_names_a_code_includes_the_codes(path):
     code = lua_code(path)
-    if "CODE." not in code:
+    if "CODE_" not in code:
         return
     if path.parent.name == "include":
         assert re.search(r"^Needs: .*\bcodes\b", path.read_text(), re.MULTILINE)

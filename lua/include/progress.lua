@@ -6,7 +6,7 @@ through the parameters below.
 
 parse_context(text, rewards_json) returns the context shared by every player of the
 call: day (ordinal), day_name, daily_expire_at (unix s), pace_limit, missions
-[{id, event, target}], season {id, xp_per_level} (nil: no season), rates {group:
+[{id, event, target}], season {id, xp_per_level} (false: no season), rates {group:
 {count, window, text}} (the per-player rate limits, window in ms, text as in the
 rules: "10/minute"), and what rewards pay. The text is
 "day|day_name|expire_at|pace_limit|season id|xp per level|missions|rates" with missions
@@ -34,7 +34,9 @@ local function parse_context(text, rewards_json)
     string.match(text, '^(%d+)|([^|]+)|(%d+)|(%d+)|([^|]*)|(%d*)|([^|]*)|(.*)$')
   local parsed = {day = tonumber(day), day_name = day_name,
     daily_expire_at = tonumber(expire_at), pace_limit = tonumber(pace), missions = {},
-    rates = {}, rewards_json = rewards_json}
+    rates = {}, season = false, rewards_json = rewards_json, rewards = false}
+  -- season and rewards are false until set: every field is in the constructor, so the
+  -- table never grows
   if season ~= '' then
     parsed.season = {id = season, xp_per_level = tonumber(per_level)}
   end
@@ -124,7 +126,7 @@ end
 
 local function add_xp(day, amount)
   local season = day.context.season
-  if season == nil or amount <= 0 then
+  if not season or amount <= 0 then
     return
   end
   local progress = day.progress

@@ -4,8 +4,8 @@ Needs: codes.
 Takes everything as parameters.
 
 Provides replayed(key, fingerprint): nothing when the key holds no outcome yet;
-CODE.REPLAYED and the recorded outcome when the request is a replay (same
-fingerprint); or CODE.KEY_REUSED and {"fp"} when the key was used for another
+CODE_REPLAYED and the recorded outcome when the request is a replay (same
+fingerprint); or CODE_KEY_REUSED and {"fp"} when the key was used for another
 request. Recorded outcomes are JSON that starts with {"fp":"<fingerprint>", so the
 check needs no decoding.
 ]]
@@ -16,7 +16,7 @@ local function replayed(key, fingerprint)
     return nil
   end
   if string.sub(recorded, 1, #fingerprint + 8) ~= '{"fp":"' .. fingerprint .. '"' then
-    return CODE.KEY_REUSED, '{"fp":"' .. fingerprint .. '"}'
+    return CODE_KEY_REUSED, '{"fp":"' .. fingerprint .. '"}'
   end
-  return CODE.REPLAYED, recorded
+  return CODE_REPLAYED, recorded
 end

@@ -23,32 +23,35 @@ outbox: the ledger sums to the wallet.
 
 local function new_wallet(wallet_key, ledger_key, outbox_key, player, now, max_balance,
     ledger_keep)
-  -- held: the wallet's resources in order; texts: resource -> balance as a decimal
-  -- string, as stored (what the JSON answers and HSET use); balances: resource ->
-  -- number, converted only for the resources a change touches (tonumber is the costly
-  -- part of a read). All three are nil until the hash is read.
+  -- stored: the hash as read, resources in order at 1..n (the array part) and each
+  -- resource -> its balance as a decimal string (the hash part; what the JSON answers
+  -- and HSET use): one table for both saves an allocation a call. balances: resource
+  -- -> number, converted only for the resources a change touches (tonumber is the
+  -- costly part of a read). Both are false until the hash is read, on first use: every
+  -- field is in the constructor, so the table never grows.
   return {key = wallet_key, ledger = ledger_key, outbox = outbox_key, player = player,
-    now = now, max_balance = max_balance, ledger_keep = ledger_keep}
+    now = now, max_balance = max_balance, ledger_keep = ledger_keep, stored = false,
+    balances = false}
 end
 
 local function load_wallet(wallet)  -- read once, on first use
-  if wallet.held then
+  if wallet.stored then
     return
   end
-  local held, texts = {}, {}
+  local stored = {}
   local flat = redis.call('HGETALL', wallet.key)
   for i = 1, #flat, 2 do
-    held[#held + 1] = flat[i]
-    texts[flat[i]] = flat[i + 1]
+    stored[#stored + 1] = flat[i]
+    stored[flat[i]] = flat[i + 1]
   end
-  wallet.held, wallet.texts, wallet.balances = held, texts, {}
+  wallet.stored, wallet.balances = stored, {}
 end
 
 local function balance(wallet, resource)
   local balances = wallet.balances
   local value = balances[resource]
   if value == nil then
-    value = tonumber(wallet.texts[resource] or '0')
+    value = tonumber(wallet.stored[resource] or '0')
     balances[resource] = value
   end
   return value
@@ -64,15 +67,15 @@ end
 
 local function balances_json(wallet)
   load_wallet(wallet)
-  local texts, parts = wallet.texts, {}
-  for i, name in ipairs(wallet.held) do
-    parts[i] = '"' .. name .. '":' .. texts[name]
+  local stored, parts = wallet.stored, {}
+  for i, name in ipairs(stored) do
+    parts[i] = '"' .. name .. '":' .. stored[name]
   end
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
--- nil when every change fits; else the refusal code (CODE.INSUFFICIENT_FUNDS,
--- CODE.BALANCE_LIMIT) and its details.
+-- nil when every change fits; else the refusal code (CODE_INSUFFICIENT_FUNDS,
+-- CODE_BALANCE_LIMIT) and its details.
 local function wallet_refusal(wallet, changes)
   load_wallet(wallet)
   local max_balance = wallet.max_balance
@@ -80,11 +83,11 @@ local function wallet_refusal(wallet, changes)
     local resource, delta = changes[i], tonumber(changes[i + 1])
     local current = balance(wallet, resource)
     if current + delta < 0 then
-      return CODE.INSUFFICIENT_FUNDS, string.format(
+      return CODE_INSUFFICIENT_FUNDS, string.format(
         '"resource":"%s","required":%d,"available":%d', resource, -delta, current)
     end
     if current + delta > max_balance then
-      return CODE.BALANCE_LIMIT, string.format('"resource":"%s","limit":%d,"balance":%d',
+      return CODE_BALANCE_LIMIT, string.format('"resource":"%s","limit":%d,"balance":%d',
         resource, max_balance, current)
     end
   end
@@ -95,16 +98,16 @@ end
 -- A delta is a decimal string (from ARGV) or a number.
 local function wallet_apply(wallet, changes, kind, reason, ref, fp)
   load_wallet(wallet)
-  local held, texts, balances = wallet.held, wallet.texts, wallet.balances
+  local stored, balances = wallet.stored, wallet.balances
   local deltas, updates = {}, {}
   for i = 1, #changes, 2 do
     local resource, delta = changes[i], changes[i + 1]
-    if texts[resource] == nil then
-      held[#held + 1] = resource
+    if stored[resource] == nil then
+      stored[#stored + 1] = resource
     end
     local value = balance(wallet, resource) + tonumber(delta)
     local after = string.format('%d', value)
-    balances[resource], texts[resource] = value, after
+    balances[resource], stored[resource] = value, after
     deltas[#deltas + 1] = '"' .. resource .. '":' .. decimal(delta)
     updates[#updates + 1] = resource
     updates[#updates + 1] = after
