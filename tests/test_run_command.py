@@ -309,8 +309,10 @@ def test_a_bad_rules_file_stops_start_up_naming_the_field(tmp_path):
         text=True,
         timeout=30,
     )
-    assert result.returncode != 0
-    assert "catalog.steel.price.coins: must be between" in result.stderr
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Cannot start: {rules}: catalog.steel.price.coins: must be between 1 and 1000000000000\n"
+    )
     assert not (tmp_path / "var").exists()
 
 
