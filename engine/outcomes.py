@@ -5,7 +5,8 @@ scripts too), and every caller compares against the names, never a bare number.
 Zero and positive codes are answers (applied, replayed, ...); negative codes are
 refusals, each turned into one typed error by `decode` below, the one place that
 reads a script's answer for the economy and the exams.
-tests/test_script_codes.py checks that the Lua table has the same names and values.
+tests/test_script_codes.py checks that the Lua CODE_<NAME> locals have the same names and
+values.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Shared Lua (the codes, the wallet, the progress of a player's day) lives in lua/
 and is inlined where a script says `--- @include "name"`, as bullmq does; each script
 stays one self-contained EVALSHA. An include defines functions that take what they use
 as parameters (never the script's KEYS, ARGV or locals). Every script answers with a
-code of CODE (lua/include/codes.lua), read in Python as engine.outcomes.ScriptCode.
+CODE_<NAME> (lua/include/codes.lua), read in Python as engine.outcomes.ScriptCode.
 
 redis-py's `Script` runs EVALSHA and loads the script again on NOSCRIPT, so a Redis
 restart or failover needs nothing from us. The key count is checked on every call:
