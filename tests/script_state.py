@@ -7,6 +7,7 @@ keeps (scripts/lua_coverage.py) is left out, so the tests read the same under it
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from scripts.lua_coverage import COVERAGE_KEY
@@ -47,3 +48,9 @@ def written(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     changed = {key: value for key, value in after.items() if before.get(key) != value}
     changed.update({key: None for key in before if key not in after})
     return changed
+
+
+def expires_in(redis, key: str) -> int:
+    """The seconds a key has left, its PTTL rounded up: the expiry the script set, read
+    back exactly while less than a second has passed since (TTL rounds to the nearest)."""
+    return math.ceil(redis.pttl(key) / 1000)

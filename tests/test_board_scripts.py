@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from engine import keys
+from engine.outcomes import ScriptCode
 from engine.scripts import Scripts
-from tests.script_state import state, written
+from tests.script_state import expires_in, state, written
 
 M = 1 << 24
 TOP = M - 1  # the first arrival at a total: total * M + TOP
@@ -152,8 +153,8 @@ def test_update_answers_the_competition_rank(any_redis):
 
 def test_update_sets_the_expiry_relative_to_engine_time(any_redis):
     update(any_redis, "alice", 1, exams=1, expire_at=NOW_S + 3600)
-    assert 3590 <= any_redis.ttl(SCORES) <= 3600
-    assert 3590 <= any_redis.ttl(AGGREGATES) <= 3600
+    assert expires_in(any_redis, SCORES) == 3600
+    assert expires_in(any_redis, AGGREGATES) == 3600
 
 
 NO_PROGRESS = "1|d|4000000000|100||||"  # day, name, expiry, pace; no season, missions, limits
@@ -198,13 +199,13 @@ def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
 
 def test_record_exams_codes(any_redis):
     code, result = record(any_redis)
-    assert code == 0
+    assert code == ScriptCode.APPLIED
     rows = json.loads(result)["boards"]
     assert len(rows) == 6
     assert rows[0] == [10, 1, 10, 5, 100]  # score, exams, questions, correct, reached
 
-    assert record(any_redis) == [2, result]  # counted, summary not stored yet
-    assert record(any_redis, fingerprint="other")[0] == -2
+    assert record(any_redis) == [ScriptCode.UNANSWERED, result]  # summary not stored yet
+    assert record(any_redis, fingerprint="other")[0] == ScriptCode.KEY_REUSED
 
     kept = Scripts(any_redis).keep_exam_summaries(
         keys=[keys.exam("alice", "x1")], args=[3600, '{"a":1}']
@@ -214,18 +215,18 @@ def test_record_exams_codes(any_redis):
         keys=[keys.exam("alice", "x1")], args=[3600, '{"b":2}']
     )
     assert again == [b'{"a":1}']  # the first summary stays
-    assert record(any_redis) == [1, b'{"a":1}']  # and answers replays
+    assert record(any_redis) == [ScriptCode.REPLAYED, b'{"a":1}']  # and answers replays
 
 
 def test_a_kept_summary_never_leaves_a_record_without_expiry(any_redis):
     Scripts(any_redis).keep_exam_summaries(keys=[keys.exam("bob", "gone")], args=[3600, "{}"])
-    assert 3590 <= any_redis.ttl(keys.exam("bob", "gone")) <= 3600
+    assert expires_in(any_redis, keys.exam("bob", "gone")) == 3600
 
 
 def test_record_exams_keeps_the_second_each_board_total_was_reached(any_redis):
     record(any_redis, score=10, exam_id="x1")
     code, result = record(any_redis, score=0, exam_id="x2", fingerprint="fp2")
-    assert code == 0
+    assert code == ScriptCode.APPLIED
     assert json.loads(result)["boards"][0] == [10, 2, 20, 10, 100]
     stats = keys.player_board_stats("alice", "weekly", "p")
     assert any_redis.hget(stats, "global") == b"10:2:20:10:100"
@@ -307,7 +308,7 @@ def test_read_around_the_first_player_starts_the_page_at_the_top(any_redis):
 
 def test_read_around_a_player_not_on_the_board_answers_not_ranked(any_redis):
     a_board(any_redis)
-    assert read(any_redis, "around", "nobody", 1) == [-1]
+    assert read(any_redis, "around", "nobody", 1) == [ScriptCode.NOT_RANKED]
 
 
 # rotate_snapshot.lua -----------------------------------------------------------------
@@ -331,17 +332,17 @@ def test_rotate_replaces_the_ranks_stores_the_top_and_drops_the_frozen_copy(any_
     any_redis.zadd(BUILDING, {"a": 90 * M + TOP, "b": 70 * M + TOP})
     any_redis.set(TOP_DOC, '{"top":"old"}')
 
-    assert rotate(any_redis, '{"top":"new"}') == 1
+    assert rotate(any_redis, '{"top":"new"}') == ScriptCode.APPLIED
 
     assert state(any_redis) == {RANKS: [("a", 1), ("b", 2)], TOP_DOC: '{"top":"new"}'}
-    assert any_redis.ttl(RANKS) == any_redis.ttl(TOP_DOC) == 3600
+    assert expires_in(any_redis, RANKS) == expires_in(any_redis, TOP_DOC) == 3600
 
 
 def test_rotate_of_an_empty_board_leaves_no_ranks_and_an_empty_top(any_redis):
     any_redis.zadd(RANKS, {"old": 1})
     any_redis.zadd(BUILDING, {"gone": 1})
 
-    assert rotate(any_redis, '{"top":[]}', ttl=60) == 1
+    assert rotate(any_redis, '{"top":[]}', ttl=60) == ScriptCode.APPLIED
 
     assert state(any_redis) == {TOP_DOC: '{"top":[]}'}
-    assert any_redis.ttl(TOP_DOC) == 60
+    assert expires_in(any_redis, TOP_DOC) == 60

@@ -13,7 +13,7 @@ import fakeredis
 from engine import keys
 from engine.outcomes import ScriptCode
 from engine.scripts import Scripts
-from tests.script_state import state, written
+from tests.script_state import expires_in, state, written
 
 PLAYER = "alice"
 NOW = 1_795_600_000_000
@@ -153,9 +153,9 @@ def test_applied_pays_the_days_bonus_then_the_purchase_each_with_its_ledger_entr
         STREAK: {"last_day": str(DAY), "streak": "1", "best": "1"},
         PACE: "1",
     }
-    assert 3590 <= any_redis.ttl(idem_key()) <= 3600
-    assert any_redis.ttl(DAILY) == DAY_ENDS - NOW_S
-    assert any_redis.ttl(PACE) == 2
+    assert expires_in(any_redis, idem_key()) == 3600
+    assert expires_in(any_redis, DAILY) == DAY_ENDS - NOW_S
+    assert expires_in(any_redis, PACE) == 2
 
 
 def test_a_replay_answers_the_recorded_outcome_and_writes_nothing(any_redis):
@@ -214,7 +214,7 @@ def test_a_day_whose_bonus_the_streak_already_counts_pays_no_second_bonus(any_re
     )
     assert any_redis.xlen(LEDGER) == 0
     assert any_redis.hgetall(DAILY) == {b"bonus": str(NOW).encode()}
-    assert any_redis.ttl(DAILY) == DAY_ENDS - NOW_S
+    assert expires_in(any_redis, DAILY) == DAY_ENDS - NOW_S
 
 
 def test_a_key_reused_for_another_request_is_refused_and_writes_nothing(any_redis):

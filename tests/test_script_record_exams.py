@@ -15,7 +15,7 @@ import fakeredis
 from engine import keys
 from engine.outcomes import ScriptCode
 from engine.scripts import Scripts
-from tests.script_state import state, written
+from tests.script_state import expires_in, state, written
 
 NOW = 1_795_600_000_000
 NOW_S = NOW // 1000
@@ -31,7 +31,6 @@ REWARDS = json.dumps(
     }
 )
 ONE_A_MINUTE = "exams:1:60000:1/minute"
-UNANSWERED_TODAY = 2  # record_exams.lua still answers 2 for ScriptCode.UNANSWERED (3)
 
 
 def context(pace_limit: int = 5, rates: str = "", season: str = "|", missions: str = "") -> str:
@@ -134,9 +133,9 @@ def test_a_counted_exam_sums_every_board_pays_the_days_bonus_and_records_its_res
         keys.pace("alice", NOW_S): "1",
     }
     assert bonus["kind"] == "login_bonus"
-    assert any_redis.ttl(keys.exam("alice", "x1")) == 3600
+    assert expires_in(any_redis, keys.exam("alice", "x1")) == 3600
     for period_type, ends in PERIOD_ENDS.items():
-        assert any_redis.ttl(stats_key("alice", period_type)) == ends - NOW_S
+        assert expires_in(any_redis, stats_key("alice", period_type)) == ends - NOW_S
 
 
 def test_a_second_exam_adds_to_the_sums_and_keeps_the_stats_expiry(any_redis):
@@ -145,14 +144,14 @@ def test_a_second_exam_adds_to_the_sums_and_keeps_the_stats_expiry(any_redis):
     code, result = record(any_redis, ("fp2", "alice", "x2", 7))
     assert code == ScriptCode.APPLIED
     assert json.loads(result)["boards"] == [[17, 2, 20, 10, ELAPSED]] * 6
-    assert any_redis.ttl(stats_key("alice", "weekly")) == 50
+    assert expires_in(any_redis, stats_key("alice", "weekly")) == 50
 
 
 def test_a_replay_before_the_summary_answers_the_stored_result_and_writes_nothing(any_redis):
     _, result = record(any_redis, ("fp", "alice", "x1", 10))
     before = state(any_redis)
     replies = record(any_redis, ("fp", "alice", "x1", 10), ctx=context(pace_limit=0))
-    assert replies == [UNANSWERED_TODAY, result]
+    assert replies == [ScriptCode.UNANSWERED, result]
     assert written(before, state(any_redis)) == {}
 
 
@@ -236,8 +235,8 @@ def test_a_summary_keeps_the_records_expiry_and_gives_one_to_a_record_without(an
     record(any_redis, ("fp1", "alice", "x1", 10))
     any_redis.expire(keys.exam("alice", "x1"), 100)
     keep(any_redis, ("x1", "{}"), ("gone", "{}"), ttl=3600)
-    assert any_redis.ttl(keys.exam("alice", "x1")) == 100
-    assert any_redis.ttl(keys.exam("alice", "gone")) == 3600
+    assert expires_in(any_redis, keys.exam("alice", "x1")) == 100
+    assert expires_in(any_redis, keys.exam("alice", "gone")) == 3600
     assert state(any_redis)[keys.exam("alice", "gone")] == {"summary": "{}"}
 
 
