@@ -31,12 +31,11 @@ def rows(score: int, questions: int, correct: int) -> list[list[int]]:
     return [[score, 1, questions, correct, 3600] for _ in range(6)]
 
 
-def test_a_board_row_reads_as_named_sums_and_gives_update_board_its_aggregate():
-    totals = BoardTotals(*[70, 2, 20, 14, 3600])
+def test_a_board_row_reads_as_named_sums():
+    totals = BoardTotals._make([70, 2, 20, 14, 3600])
 
     assert (totals.score, totals.exams, totals.questions, totals.correct) == (70, 2, 20, 14)
     assert totals.reached == 3600
-    assert totals.aggregate() == "70:2:20:14"
 
 
 def test_a_pending_exam_carries_its_submission_its_sums_and_whether_this_call_counted_it():
@@ -47,7 +46,7 @@ def test_a_pending_exam_carries_its_submission_its_sums_and_whether_this_call_co
     replayed = PendingExam.of(submissions, 1, UNANSWERED, {"boards": rows(70, 10, 7)})
 
     assert counted == PendingExam(
-        index=1,
+        submission=1,
         player_id="alice",
         exam=MATH,
         created=True,
@@ -76,11 +75,13 @@ def test_board_updates_group_every_exams_rows_by_board_in_the_batchs_order(engin
     assert len(updates) == 9  # three periods, each: global, math, history
     assert weekly_global == BoardUpdate(
         boards_of["math"][0][0],
+        0,
         [MULTIPLIER, 1_000, now_s, "alice|70:1:10:7", "bob|40:1:5:4", "carol|90:1:10:9"],
-        [(0, 0), (1, 0), (2, 0)],
+        [0, 1, 2],
     )
     assert weekly_math.args == [MULTIPLIER, 1_000, now_s, "alice|70:1:10:7", "carol|90:1:10:9"]
-    assert weekly_math.rows == [(0, 1), (2, 1)]
+    assert (weekly_math.row, weekly_math.items) == (1, [0, 2])
+    assert [update.row for update in updates.values()] == [0, 1, 2, 3, 4, 5, 1, 3, 5]
     assert exams._new_categories(pending) == {"math", "history"}
 
 
@@ -96,9 +97,9 @@ def test_writing_the_boards_answers_each_rows_rank_and_indexes_the_new_categorie
     }
     updates = exams._board_updates(frame, pending, boards_of, expiry)
 
-    ranks = exams._write_boards(engine, frame, updates, {"math"}, expiry)
+    ranks = exams._write_boards(engine, frame, updates, pending, expiry)
 
-    assert ranks == {**{(0, row): 2 for row in range(6)}, **{(1, row): 1 for row in range(6)}}
+    assert ranks == [[2] * 6, [1] * 6]
     for period in frame.periods:
         index_key = keys.board_index(period.period_type, period.name)
         assert engine.redis.smembers(index_key) == {b"math"}
@@ -108,9 +109,7 @@ def test_a_summary_names_each_board_with_its_rank_and_the_exact_accuracy(engine)
     frame = Frame.at(engine, engine.clock.now())
     exam = PendingExam.of([("alice", MATH)], 0, NEW, {"boards": rows(70, 10, 7)})
     boards_ = exams._BatchBoards(frame.periods)["math"]
-    ranks = {(0, row): row + 1 for row in range(6)}
-
-    summary = exams._summary(exam, boards_, ranks, 0)
+    summary = exams._summary(exam, boards_, [1, 2, 3, 4, 5, 6])
 
     assert summary["boards"] == [
         {

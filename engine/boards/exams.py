@@ -268,15 +268,16 @@ class BoardTotals(NamedTuple):
     correct: int
     reached: int
 
-    def aggregate(self) -> str:
-        """The sums as update_board.lua takes them: "score:exams:questions:correct"."""
-        return f"{self.score}:{self.exams}:{self.questions}:{self.correct}"
+
+# A row as BoardTotals, built in C (tuple.__new__, what BoardTotals._make calls after its
+# Python frame): a batch of 500 exams builds 3,000 of them.
+_board_totals = partial(tuple.__new__, BoardTotals)
 
 
 class PendingExam(NamedTuple):
     """An exam counted in the aggregates whose boards and summary are still to write."""
 
-    index: int  # its place among the batch's submissions
+    submission: int  # its place among the batch's submissions
     player_id: str
     exam: Exam
     created: bool  # counted by this call, not a replay of an exam left unanswered
@@ -288,21 +289,19 @@ class PendingExam(NamedTuple):
         cls, submissions: Sequence[tuple[str, Exam]], index: int, code: int, result: dict
     ) -> PendingExam:
         player_id, exam = submissions[index]
-        totals = list(map(BoardTotals._make, result["boards"]))  # _make: no argument parsing
+        totals = list(map(_board_totals, result["boards"]))
         new = code == ScriptCode.APPLIED
         return cls._make((index, player_id, exam, new, totals, result.get("progress")))
 
 
-RowKey = tuple[int, int]  # (the exam's place among the pending ones, its board row)
-
-
 class BoardUpdate(NamedTuple):
-    """One board's update_board.lua call for a batch: its arguments, and the rows whose
+    """One board's update_board.lua call for a batch: its arguments, and the exams whose
     players they carry, in the order of the reply's ranks."""
 
     board: Board
+    row: int  # the board's row in each exam's six (the same for every exam: _boards_of)
     args: list[Any]
-    rows: list[RowKey]
+    items: list[int]  # the exams' places among the pending ones
 
 
 def _finish(
@@ -321,17 +320,17 @@ def _finish(
     boards_of = _BatchBoards(frame.periods)
     expiry = {p.period_type: int(boards.expires_at(engine, p).timestamp()) for p in frame.periods}
     updates = _board_updates(frame, exams_, boards_of, expiry)
-    ranks = _write_boards(engine, frame, updates, _new_categories(exams_), expiry)
+    ranks = _write_boards(engine, frame, updates, exams_, expiry)
     summaries = [
-        _summary(pending_exam, boards_of[pending_exam.exam.category], ranks, item)
-        for item, pending_exam in enumerate(exams_)
+        _summary(pending_exam, boards_of[pending_exam.exam.category], exam_ranks)
+        for pending_exam, exam_ranks in zip(exams_, ranks, strict=True)
     ]
     texts = [orjson.dumps(summary) for summary in summaries]
     kept = _keep_summaries(engine, exams_, texts)
     outcomes: dict[int, ExamOutcome] = {}
     for pending_exam, ours, text, stored in zip(exams_, summaries, texts, kept, strict=True):
         summary = ours if stored == text else orjson.loads(stored)
-        outcomes[pending_exam.index] = ExamOutcome(summary, created=pending_exam.created)
+        outcomes[pending_exam.submission] = ExamOutcome(summary, created=pending_exam.created)
         violations = (pending_exam.progress or {}).get("violations") or []
         if pending_exam.created and violations:
             security.report(engine, pending_exam.player_id, address, violations, "capped")
@@ -353,14 +352,18 @@ def _board_updates(
     now_s = int(frame.now.timestamp())
     updates: dict[str, BoardUpdate] = {}
     for item, pending_exam in enumerate(exams_):
+        player_id = pending_exam.player_id
         rows = zip(boards_of[pending_exam.exam.category], pending_exam.totals, strict=True)
         for row, ((board, key), totals) in enumerate(rows):
             update = updates.get(key)
             if update is None:
                 args = [board.multiplier, expiry[board.period_type], now_s]
-                update = updates[key] = BoardUpdate(board, args, [])
-            update.rows.append((item, row))
-            update.args.append(f"{pending_exam.player_id}|{totals.aggregate()}")
+                update = updates[key] = BoardUpdate(board, row, args, [])
+            update.items.append(item)
+            # update_board.lua's "<player id>|<score:exams:questions:correct>"
+            update.args.append(
+                f"{player_id}|{totals.score}:{totals.exams}:{totals.questions}:{totals.correct}"
+            )
     return updates
 
 
@@ -368,12 +371,14 @@ def _write_boards(
     engine: Engine,
     frame: Frame,
     updates: dict[str, BoardUpdate],
-    new_categories: set[str],
+    exams_: Sequence[PendingExam],
     expiry: dict[str, int],
-) -> dict[RowKey, int]:
-    """Step 2: one update_board call per board, and the new categories into each
-    period's board index, in one round trip; returns each row's rank on its board."""
+) -> list[list[int]]:
+    """Step 2: one update_board call per board, and the categories of the exams counted
+    by this call into each period's board index, in one round trip; returns each
+    exam's rank on each of its boards, in its rows' order."""
     now_s = int(frame.now.timestamp())
+    new_categories = _new_categories(exams_)
     batch = engine.scripts.batch()
     for update in updates.values():
         batch.call(
@@ -385,20 +390,21 @@ def _write_boards(
             batch.pipe.sadd(index_key, *sorted(new_categories))
             batch.pipe.expire(index_key, expiry[period.period_type] - now_s)
     replies = batch.execute()[: len(updates)]  # the index's replies follow the boards'
-    return {
-        row: reply[2 * position]  # per player: its rank, then its total
-        for update, reply in zip(updates.values(), replies, strict=True)
-        for position, row in enumerate(update.rows)
-    }
+    ranks = [[0] * len(pending_exam.totals) for pending_exam in exams_]
+    for update, reply in zip(updates.values(), replies, strict=True):
+        row = update.row
+        for item, rank in zip(update.items, reply[0::2], strict=True):  # rank, total, ...
+            ranks[item][row] = rank
+    return ranks
 
 
 def _summary(
     pending_exam: PendingExam,
     boards_: list[tuple[Board, str]],
-    ranks: dict[RowKey, int],
-    item: int,
+    ranks: Sequence[int],
 ) -> dict[str, Any]:
-    """The exam's summary, as the API answers it and its record keeps it."""
+    """The exam's summary, as the API answers it and its record keeps it; `ranks` are
+    the exam's ranks on its boards, in its rows' order."""
     exam = pending_exam.exam
     return {
         "exam_id": exam.exam_id,
@@ -413,7 +419,7 @@ def _summary(
                 "category": board.category,
                 "period": board.period.name,
                 "score": totals.score,
-                "rank": ranks[(item, row)],
+                "rank": ranks[row],
                 "exams": totals.exams,
                 "accuracy": accuracy(totals.correct, totals.questions),
             }
