@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import fakeredis
+import redis
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS, load_all_checks
@@ -34,6 +35,7 @@ from config import ApiKey, Settings
 from engine import db, migrate
 from engine.clock import FixedClock
 from engine.progression import tools
+from tests.conftest import real_redis_url
 from web import create_app
 
 ADMIN_KEY = "fuzz-admin-key"
@@ -51,13 +53,22 @@ def migrated_sqlite_url() -> str:
     return url
 
 
-app = create_app(
-    Settings(api_keys=(ApiKey("admin", ADMIN_KEY),), database_url=migrated_sqlite_url()),
-    redis_client=fakeredis.FakeRedis(),
-    clock=FixedClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC)),
-)
+def fuzzed_app(redis_client):
+    return create_app(
+        Settings(api_keys=(ApiKey("admin", ADMIN_KEY),), database_url=migrated_sqlite_url()),
+        redis_client=redis_client,
+        clock=FixedClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC)),
+    )
+
+
+app = fuzzed_app(fakeredis.FakeRedis())
 schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
 engine = app.extensions["questboard.engine"]
+# The same walk on the real server (this run's leased database, flushed around each
+# operation's walk by the real_redis fixture): its Lua, limits and stream ids, not fakeredis's.
+real_redis_schema = schemathesis.openapi.from_wsgi(
+    "/openapi.json", fuzzed_app(redis.Redis.from_url(real_redis_url()))
+)
 fresh = itertools.count()
 
 
@@ -93,6 +104,22 @@ def honour_rules_the_schema_cannot_state(case) -> None:
     derandomize=True,
 )
 def test_the_api_matches_its_spec_and_never_fails(case):
+    honour_rules_the_schema_cannot_state(case)
+    case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+
+
+@real_redis_schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,  # real_redis: one flush per operation's walk
+    ],
+    derandomize=True,
+)
+def test_the_api_on_the_real_redis_matches_its_spec_and_never_fails(case, real_redis):
     honour_rules_the_schema_cannot_state(case)
     case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"})
 
