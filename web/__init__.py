@@ -2,6 +2,11 @@
 
 `create_app()` builds the app from the environment (gunicorn: ``web:create_app()``);
 tests pass their own settings, Redis client and clock.
+
+A request passes web.guards (body and JSON), web.auth (key and role), web.security
+(address, bans, rate limits), then one view, which calls one engine function; each
+view module's docstring names its routes and the chain down to the Lua file, and
+docs/architecture.md draws the whole path.
 """
 
 from __future__ import annotations
