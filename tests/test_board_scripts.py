@@ -346,3 +346,12 @@ def test_rotate_of_an_empty_board_leaves_no_ranks_and_an_empty_top(any_redis):
 
     assert state(any_redis) == {TOP_DOC: '{"top":[]}'}
     assert expires_in(any_redis, TOP_DOC) == 60
+
+
+def test_a_player_whose_aggregates_are_gone_gets_them_written_and_keeps_the_place(any_redis):
+    any_redis.zadd(SCORES, {"a": 50 * M + TOP, "b": 50 * M + TOP - 1})  # no aggregates hash
+    assert update(any_redis, "b", 50, exams=1) == [1, 50]
+    assert state(any_redis) == {
+        SCORES: [("b", 50 * M + TOP - 1), ("a", 50 * M + TOP)],
+        AGGREGATES: {"b": "50:1:10:5"},
+    }

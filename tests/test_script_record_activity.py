@@ -217,6 +217,32 @@ def test_a_day_whose_bonus_the_streak_already_counts_pays_no_second_bonus(any_re
     assert expires_in(any_redis, DAILY) == DAY_ENDS - NOW_S
 
 
+def test_a_bonus_that_does_not_fit_under_the_balance_limit_pays_nothing(any_redis):
+    any_redis.hset(WALLET, "logs", 1000)
+
+    code, payload = call(any_redis, kind="login", fingerprint="", max_balance=1000)
+
+    empty = empty_table(any_redis)
+    assert (code, json.loads(payload)) == (
+        ScriptCode.APPLIED,
+        {
+            "fp": "",
+            "code": 0,
+            "at": NOW,
+            "balances": {"logs": 1000},
+            "progress": {
+                "daily_bonus": {"streak": 1, "reward": {"logs": 1}},  # no transaction
+                "streak": 1,
+                "missions": empty,
+                "level_rewards": empty,
+                "violations": empty,
+            },
+        },
+    )
+    assert any_redis.xlen(LEDGER) == 0
+    assert any_redis.xlen(OUTBOX) == 0
+
+
 def test_a_key_reused_for_another_request_is_refused_and_writes_nothing(any_redis):
     any_redis.hset(WALLET, "coins", 100)
     call(any_redis, ("coins", -10), fingerprint="fp-1")
