@@ -13,11 +13,8 @@ bans, alerts and the clock override are proven where they run in production.
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import os
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -294,40 +291,3 @@ EXAM = {
     "total_questions": 10,
     "correct_answers": 5,
 }
-
-
-# Commands counted on the client side -------------------------------------------------
-
-
-@contextlib.contextmanager
-def sent_commands() -> Iterator[collections.Counter]:
-    """Count, by name, the Redis commands this process sends while the block runs.
-
-    Counted on the client (never with the server's shared `INFO commandstats`), so a
-    test beside another run on the same server sees its own commands only.
-    """
-    sent: collections.Counter = collections.Counter()
-    connection = redis.connection.AbstractConnection
-    pack_command, pack_commands = connection.pack_command, connection.pack_commands
-
-    def name_of(args) -> str:
-        name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
-        return name.lower()
-
-    def counting_pack_command(self, *args):
-        sent[name_of(args)] += 1
-        return pack_command(self, *args)
-
-    def counting_pack_commands(self, commands):
-        commands = list(commands)
-        for args in commands:
-            sent[name_of(args)] += 1
-        return pack_commands(self, commands)
-
-    connection.pack_command = counting_pack_command
-    connection.pack_commands = counting_pack_commands
-    try:
-        yield sent
-    finally:
-        connection.pack_command = pack_command
-        connection.pack_commands = pack_commands

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import redis
 
+from bench.redis_count import sent_commands
 from engine.boards import exams, leaderboards
 from engine.boards.exams import Exam
 from engine.runtime import Engine
-from tests.conftest import sent_commands
 
 
 def test_an_exam_takes_no_script_exists_round_trip(real_redis, rules, clock):
@@ -18,8 +18,9 @@ def test_an_exam_takes_no_script_exists_round_trip(real_redis, rules, clock):
     with sent_commands() as sent:
         exams.record_exam(engine, "alice", Exam("x1", "math", 20, 10, 6))
 
-    assert "script" not in sent
-    assert sent["evalsha"] == 1 + 6 + 1  # count, six boards, summary
+    assert "script" not in sent.commands
+    assert sent.commands["evalsha"] == 1 + 6 + 1  # count, six boards, summary
+    assert sent.round_trips == 3
 
 
 def test_scripts_lost_by_redis_are_loaded_again(engine):
