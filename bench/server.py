@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -62,10 +63,12 @@ def load_test_rules() -> Path:
     text = (ROOT / "rules.toml").read_text()
     text = re.sub(r"max_changes_per_second = \d+", "max_changes_per_second = 10000", text)
     text = re.sub(r'"\d+/(second|minute|hour|day)"', '"1000000/second"', text)
-    path = Path(tempfile.gettempdir()) / "questboard-bench-rules.toml"
-    partial = path.with_suffix(f".{os.getpid()}.tmp")  # processes call this at once:
+    # This process's own file, as DATABASE_URL: a run in another clone may have other rules.
+    path = Path(tempfile.gettempdir()) / f"questboard-bench-rules-{os.getpid()}.toml"
+    partial = path.with_suffix(f".{threading.get_ident()}.tmp")  # threads call this at once:
     partial.write_text(text)  # each writes its own file and swaps it in whole
     partial.replace(path)
+    atexit.register(path.unlink, missing_ok=True)
     return path
 
 

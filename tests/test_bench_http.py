@@ -272,3 +272,17 @@ def test_each_benchmark_process_has_a_sqlite_file_of_its_own():
     ).stdout.strip()
     assert other.startswith("sqlite:///")
     assert other != DATABASE_URL
+
+
+def test_each_benchmark_process_writes_its_rules_to_a_file_of_its_own():
+    """Two clones' rules may differ: a server must load the rules of the run that started it."""
+    from bench.server import load_test_rules
+
+    command = "from bench.server import load_test_rules; print(load_test_rules())"
+    other = subprocess.run(
+        [sys.executable, "-c", command], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    ours = load_test_rules()
+    assert Path(other) != ours
+    assert not Path(other).exists()  # removed when its process ended
+    assert "max_changes_per_second = 10000" in ours.read_text()
