@@ -13,6 +13,7 @@ bans, alerts and the clock override are proven where they run in production.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from bench import redis_lease
 from config import ApiKey, Settings
 from engine import Engine, db, migrate
 from engine.clock import FixedClock
-from engine.rules import load_rules
+from engine.rules import RouteLimits, load_rules
 from web import create_app
 
 SERVER_KEY = "server-test-key"
@@ -132,6 +133,21 @@ def any_redis(request):
 @pytest.fixture
 def rules():
     return load_rules(Settings().rules_file)
+
+
+@pytest.fixture
+def unlimited_rules(rules):
+    """The rules with rapid fire and rate limits opened up, for races: many changes in
+    one second are the point there."""
+    unlimited = RouteLimits(player="100000/second", address="100000/second")
+    return dataclasses.replace(
+        rules,
+        security=dataclasses.replace(
+            rules.security,
+            max_changes_per_second=100_000,
+            rate_limits={group: unlimited for group in rules.security.rate_limits},
+        ),
+    )
 
 
 @pytest.fixture

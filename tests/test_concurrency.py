@@ -13,23 +13,12 @@ from engine.boards import exams, leaderboards
 from engine.economy import activity, grants, ledger, purchases, wallet
 from engine.errors import InsufficientFundsError
 from engine.progression import battle_pass
-from engine.rules import RouteLimits
 from web import create_app
 
 
 @pytest.fixture
-def real_engine(real_redis, rules, clock):
-    """Many changes in one second are the point here: rapid fire and rate limits allow them."""
-    unlimited = RouteLimits(player="100000/second", address="100000/second")
-    relaxed = dataclasses.replace(
-        rules,
-        security=dataclasses.replace(
-            rules.security,
-            max_changes_per_second=100_000,
-            rate_limits={group: unlimited for group in rules.security.rate_limits},
-        ),
-    )
-    return Engine(redis=real_redis, rules=relaxed, clock=clock)
+def real_engine(real_redis, unlimited_rules, clock):
+    return Engine(redis=real_redis, rules=unlimited_rules, clock=clock)
 
 
 def run_together(count, task):

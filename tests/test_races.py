@@ -18,25 +18,14 @@ from engine import Engine, boards, keys, security
 from engine.boards import exams, leaderboards, moderation
 from engine.economy import activity
 from engine.errors import DailyLimitReachedError
-from engine.rules import RouteLimits
 from engine.security import bans
 
 ROUNDS = 20
 
 
 @pytest.fixture
-def real_engine(real_redis, rules, clock, sqlite_url):
-    """Many changes in one second are the point here: rapid fire and rate limits allow them."""
-    unlimited = RouteLimits(player="100000/second", address="100000/second")
-    relaxed = dataclasses.replace(
-        rules,
-        security=dataclasses.replace(
-            rules.security,
-            max_changes_per_second=100_000,
-            rate_limits={group: unlimited for group in rules.security.rate_limits},
-        ),
-    )
-    engine = Engine(redis=real_redis, rules=relaxed, clock=clock, database_url=sqlite_url)
+def real_engine(real_redis, unlimited_rules, clock, sqlite_url):
+    engine = Engine(redis=real_redis, rules=unlimited_rules, clock=clock, database_url=sqlite_url)
     yield engine
     engine.sql.dispose()
 
