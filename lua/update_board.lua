@@ -1,5 +1,14 @@
 --[[ update_board: put players' totals and aggregates on one board, in arrival order.
 
+KEYS[1] scores       sorted set  player -> composite score
+KEYS[2] aggregates   hash        player -> "score:exams:questions:correct"
+
+ARGV[1] multiplier M   the board's composite multiplier
+ARGV[2] expire-at      unix seconds (engine time), for both keys
+ARGV[3] now            unix seconds (engine time): expiry is set relative to it, so a
+                       moved QA clock keeps the same lifetimes
+ARGV[4..] one per player: "<player id>|<score:exams:questions:correct>"
+
 Each player's sorted-set score is a composite, total * M + (M - 1 - place): higher
 totals first, and among equal totals the player who reached the total on this board
 first. `place` is the arrival order at that total: a player who reaches a total gets a
@@ -16,15 +25,6 @@ repeated or arrive after a newer one, and the board ends the same (a repeat keep
 player's place). One call takes any number of players (an ingestion batch groups them
 by board), placed in the order given: one ZMSCORE for all, one lookup of the lowest
 composite per total reached, then one ZADD and one HSET for all the writes.
-
-KEYS[1] scores       sorted set  player -> composite score
-KEYS[2] aggregates   hash        player -> "score:exams:questions:correct"
-
-ARGV[1] multiplier M   the board's composite multiplier
-ARGV[2] expire-at      unix seconds (engine time), for both keys
-ARGV[3] now            unix seconds (engine time): expiry is set relative to it, so a
-                       moved QA clock keeps the same lifetimes
-ARGV[4..] one per player: "<player id>|<score:exams:questions:correct>"
 
 Returns, per player in order, two values: the competition rank of the written total on
 the board after all the writes (1 + the number of players with a higher total), and
