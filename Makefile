@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate shell bench bench-leaderboards bench-jobs bench-http mutants lua-coverage lint clean
+.PHONY: run test migrate shell bench bench-leaderboards bench-jobs bench-http mutants lua-coverage coverage lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ mutants: $(STAMP)
 # reached / total and those never reached (see docs/testing.md). LUA_COVERAGE_ARGS="tests/x.py"
 lua-coverage: $(STAMP)
 	$(BIN)/python scripts/lua_coverage.py $(LUA_COVERAGE_ARGS)
+
+# Python line coverage of the whole suite (engine, web, jobs, cli).
+coverage: $(STAMP)
+	$(BIN)/coverage run --source=engine,web,jobs,cli,config -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/coverage report --skip-covered --sort=cover
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
