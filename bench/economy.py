@@ -2,7 +2,7 @@
 
     make bench            # or: .venv/bin/python -m bench.economy --seconds 5
 
-Uses BENCH_REDIS_URL (default redis://127.0.0.1:6379/15) and flushes that database.
+Uses BENCH_REDIS_URL (default: a database leased with bench.redis_lease) and flushes that database.
 Each mode runs the same number of client processes for the same time:
 
 - raw:    one EVALSHA per call of a one-line script (HINCRBY on a player's wallet):
@@ -24,7 +24,6 @@ import http.client
 import itertools
 import json
 import multiprocessing as mp
-import os
 import signal
 import statistics
 import time
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 
 import redis
 
+from bench import redis_lease
 from bench.report import table, write_section
 from bench.server import SERVER_KEY, load_test_rules, start_gunicorn
 
@@ -259,7 +259,7 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     args = parser.parse_args()
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    url = redis_lease.benchmark_url()
 
     connection = redis.Redis.from_url(url)
     connection.flushdb()

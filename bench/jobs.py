@@ -3,7 +3,7 @@
     make bench-jobs   # or smaller: .venv/bin/python -m bench.jobs --ledger-rows 40000 \
         --reset-players 100000 --rebuild-players 100000 --rebuild-ledger-rows 100000
 
-Uses BENCH_REDIS_URL (default redis://127.0.0.1:6379/15) and flushes that database;
+Uses BENCH_REDIS_URL (default: a database leased with bench.redis_lease) and flushes that database;
 BENCH_DATABASE_URL (default mysql+pymysql://root@127.0.0.1:3306/questboard_bench_jobs)
 names a MariaDB database the run creates, migrates and drops. SQLite runs on a file in
 a temporary directory, deleted at the end. The engine runs on the real clock.
@@ -33,6 +33,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 import config
+from bench import redis_lease
 from bench.jobs_rebuild import player, rebuild_section
 from bench.report import VERDICT, table, write_section
 from engine import db, keys, migrate
@@ -266,7 +267,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile persist even if fast")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     args = parser.parse_args()
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    redis_url = redis_lease.benchmark_url()
     mysql_url = os.environ.get(
         "BENCH_DATABASE_URL", "mysql+pymysql://root@127.0.0.1:3306/questboard_bench_jobs"
     )

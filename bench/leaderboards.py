@@ -2,7 +2,7 @@
 
     make bench-leaderboards   # or: .venv/bin/python -m bench.leaderboards --sizes 10000 --seconds 1
 
-Uses BENCH_REDIS_URL (default redis://127.0.0.1:6379/15) and flushes that database;
+Uses BENCH_REDIS_URL (default: a database leased with bench.redis_lease) and flushes that database;
 BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/questboard_bench) names a MariaDB
 or MySQL database that the run creates and drops. Every size is loaded at once: the
 largest is the current weekly global board, each smaller one a weekly category board
@@ -35,6 +35,7 @@ from urllib.parse import urlparse
 
 import pymysql
 
+from bench import redis_lease
 from bench.http_load import bare_rates, http_runs, latencies, profile_request
 from bench.ingestion import INGEST_PLAYERS, ingest
 from bench.report import VERDICT, table, write_section
@@ -318,7 +319,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     args = parser.parse_args()
     sizes = sorted(int(n) for n in args.sizes.split(","))
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    url = redis_lease.benchmark_url()
     mysql_url = os.environ.get("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/questboard_bench")
     database = urlparse(mysql_url).path.strip("/") or "questboard_bench"
 

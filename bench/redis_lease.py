@@ -9,6 +9,7 @@ fixtures and the benchmarks import the same code.
 
 from __future__ import annotations
 
+import atexit
 import os
 from urllib.parse import urlparse
 
@@ -65,3 +66,17 @@ def release(base_url: str | None, database: int, token: str) -> None:
         pass
     finally:
         leases.close()
+
+
+def benchmark_url(variable: str = "BENCH_REDIS_URL") -> str:
+    """The Redis a benchmark may flush: `variable`'s URL when set, else a database
+    leased for this process (released when it exits), so a benchmark beside a test
+    run never flushes the run's database."""
+    given = os.environ.get(variable)
+    if given:
+        return given
+    token = new_token()
+    base = os.environ.get("REDIS_URL")
+    database = acquire(base, token)
+    atexit.register(release, base, database, token)
+    return server_url(base, database)
