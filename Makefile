@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate shell bench bench-leaderboards bench-jobs bench-http mutants lua-coverage coverage lint clean
+.PHONY: run test redis-cluster redis-cluster-stop migrate shell bench bench-leaderboards bench-jobs bench-http mutants lua-coverage coverage lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# A local three-master Redis Cluster on free loopback ports (scripts/redis_cluster.py):
+# prints its URL for REDIS_URL; REDIS_CLUSTER_ARGS="--replicas 1" for six nodes.
+redis-cluster: $(STAMP)
+	@$(BIN)/python scripts/redis_cluster.py start $(REDIS_CLUSTER_ARGS)
+
+redis-cluster-stop: $(STAMP)
+	@$(BIN)/python scripts/redis_cluster.py stop
 
 # Admin commands on the same settings as `make run` (its embedded Redis and SQLite).
 migrate: $(STAMP)
