@@ -10,14 +10,9 @@ from __future__ import annotations
 import orjson
 
 from engine import keys
-from engine.boards import MULTIPLIER, exams
-from engine.boards.exams import (
-    BoardTotals,
-    BoardUpdate,
-    Exam,
-    Frame,
-    PendingExam,
-)
+from engine.boards import MULTIPLIER, exam_finish
+from engine.boards.exam_finish import BoardTotals, BoardUpdate, PendingExam
+from engine.boards.exam_frame import Exam, Frame
 from engine.outcomes import ScriptCode
 
 NEW, UNANSWERED = ScriptCode.APPLIED, ScriptCode.UNANSWERED
@@ -63,10 +58,10 @@ def test_board_updates_group_every_exams_rows_by_board_in_the_batchs_order(engin
         PendingExam.of([("bob", HISTORY)], 0, NEW, {"boards": rows(40, 5, 4)}),
         PendingExam.of([("carol", MATH)], 0, UNANSWERED, {"boards": rows(90, 10, 9)}),
     ]
-    boards_of = exams._BatchBoards(frame.periods)
+    boards_of = exam_finish.BatchBoards(frame.periods)
     expiry = {"weekly": 1_000, "monthly": 2_000, "yearly": 3_000}
 
-    updates = exams._board_updates(frame, pending, boards_of, expiry)
+    updates = exam_finish.board_updates(frame, pending, boards_of, expiry)
 
     now_s = int(frame.now.timestamp())
     weekly = frame.periods[0]
@@ -82,7 +77,7 @@ def test_board_updates_group_every_exams_rows_by_board_in_the_batchs_order(engin
     assert weekly_math.args == [MULTIPLIER, 1_000, now_s, "alice|70:1:10:7", "carol|90:1:10:9"]
     assert (weekly_math.row, weekly_math.items) == (1, [0, 2])
     assert [update.row for update in updates.values()] == [0, 1, 2, 3, 4, 5, 1, 3, 5]
-    assert exams._new_categories(pending) == {"math", "history"}
+    assert exam_finish.new_categories(pending) == {"math", "history"}
 
 
 def test_writing_the_boards_answers_each_rows_rank_and_indexes_the_new_categories(engine):
@@ -91,13 +86,14 @@ def test_writing_the_boards_answers_each_rows_rank_and_indexes_the_new_categorie
         PendingExam.of([("alice", MATH)], 0, NEW, {"boards": rows(70, 10, 7)}),
         PendingExam.of([("bob", MATH)], 0, NEW, {"boards": rows(90, 10, 9)}),
     ]
-    boards_of = exams._BatchBoards(frame.periods)
+    boards_of = exam_finish.BatchBoards(frame.periods)
     expiry = {
-        p.period_type: int(exams.boards.expires_at(engine, p).timestamp()) for p in frame.periods
+        p.period_type: int(exam_finish.boards.expires_at(engine, p).timestamp())
+        for p in frame.periods
     }
-    updates = exams._board_updates(frame, pending, boards_of, expiry)
+    updates = exam_finish.board_updates(frame, pending, boards_of, expiry)
 
-    ranks = exams._write_boards(engine, frame, updates, pending, expiry)
+    ranks = exam_finish.write_boards(engine, frame, updates, pending, expiry)
 
     assert ranks == [[2] * 6, [1] * 6]
     for period in frame.periods:
@@ -108,8 +104,8 @@ def test_writing_the_boards_answers_each_rows_rank_and_indexes_the_new_categorie
 def test_a_summary_names_each_board_with_its_rank_and_the_exact_accuracy(engine):
     frame = Frame.at(engine, engine.clock.now())
     exam = PendingExam.of([("alice", MATH)], 0, NEW, {"boards": rows(70, 10, 7)})
-    boards_ = exams._BatchBoards(frame.periods)["math"]
-    summary = exams._summary(exam, boards_, [1, 2, 3, 4, 5, 6])
+    boards_ = exam_finish.BatchBoards(frame.periods)["math"]
+    summary = exam_finish.summary_of(exam, boards_, [1, 2, 3, 4, 5, 6])
 
     assert summary["boards"] == [
         {
@@ -140,7 +136,7 @@ def test_keeping_summaries_keeps_the_first_and_answers_what_each_record_holds(en
     first = orjson.dumps({"first": "alice"})
     engine.redis.hset(keys.exam("alice", "m-1"), "summary", first)
 
-    kept = exams._keep_summaries(engine, [alice, bob], [b'{"second":"alice"}', b'{"bob":1}'])
+    kept = exam_finish.keep_summaries(engine, [alice, bob], [b'{"second":"alice"}', b'{"bob":1}'])
 
     assert kept == [first, b'{"bob":1}']
     assert engine.redis.hget(keys.exam("bob", "m-1"), "summary") == b'{"bob":1}'

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from engine import boards
 from engine.boards import Board
-from engine.boards.exams import accuracy
+from engine.boards.exam_finish import accuracy
 from engine.calendar import PERIOD_TYPES
 from engine.clock import from_ms
 from engine.errors import InvalidInputError, NotFoundError, NotRankedError

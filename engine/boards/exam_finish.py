@@ -1,0 +1,258 @@
+"""Steps 2 and 3 of counting exams, for a whole batch: each board written once with its
+players' new totals (update_board.lua), then each exam's summary kept in its record
+(keep_exam_summaries.lua), the answer every copy of the exam gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, NamedTuple
+
+import orjson
+
+from engine import boards, keys, progression, security
+from engine.boards import Board
+from engine.boards.exam_frame import Exam, Frame
+from engine.calendar import Period
+from engine.outcomes import ScriptCode
+from engine.runtime import Engine
+
+
+@dataclass(frozen=True)
+class ExamOutcome:
+    summary: dict
+    created: bool  # False: a replay, answered with the first summary
+
+
+def boards_of(periods: Sequence[Period], category: str) -> list[Board]:
+    """The six boards of an exam, in record_exams.lua's order."""
+    return [Board(p.period_type, p, c) for p in periods for c in (None, category)]
+
+
+class BatchBoards(dict):
+    """category -> its exam's six boards, each with its scores key: built once a batch."""
+
+    def __init__(self, periods: Sequence[Period]) -> None:
+        super().__init__()
+        self.periods = periods
+
+    def __missing__(self, category: str) -> list[tuple[Board, str]]:
+        boards_ = self[category] = [(b, b.scores_key) for b in boards_of(self.periods, category)]
+        return boards_
+
+
+class BoardTotals(NamedTuple):
+    """A player's exact sums on one board after an exam, one row of record_exams.lua's
+    `boards`; `reached` (the second of the period the score was reached) stays in Redis."""
+
+    score: int
+    exams: int
+    questions: int
+    correct: int
+    reached: int
+
+
+# A row as BoardTotals, built in C (tuple.__new__, what BoardTotals._make calls after its
+# Python frame): a batch of 500 exams builds 3,000 of them.
+_board_totals = partial(tuple.__new__, BoardTotals)
+
+
+class PendingExam(NamedTuple):
+    """An exam counted in the aggregates whose boards and summary are still to write."""
+
+    submission: int  # its place among the batch's submissions
+    player_id: str
+    exam: Exam
+    created: bool  # counted by this call, not a replay of an exam left unanswered
+    totals: list[BoardTotals]  # one per board, in boards_of's order
+    progress: dict | None  # what the exam earned, as record_exams.lua answered it
+
+    @classmethod
+    def of(
+        cls, submissions: Sequence[tuple[str, Exam]], index: int, code: int, result: dict
+    ) -> PendingExam:
+        player_id, exam = submissions[index]
+        totals = list(map(_board_totals, result["boards"]))
+        new = code == ScriptCode.APPLIED
+        return cls._make((index, player_id, exam, new, totals, result.get("progress")))
+
+
+class BoardUpdate(NamedTuple):
+    """One board's update_board.lua call for a batch: its arguments, and the exams whose
+    players they carry, in the order of the reply's ranks."""
+
+    board: Board
+    row: int  # the board's row in each exam's six (the same for every exam: boards_of)
+    args: list[Any]
+    items: list[int]  # the exams' places among the pending ones
+
+
+def finish(
+    engine: Engine,
+    frame: Frame,
+    submissions: Sequence[tuple[str, Exam]],
+    pending: Sequence[tuple[int, int, dict]],
+    address: str | None,
+) -> dict[int, ExamOutcome]:
+    """Steps 2 and 3 for a batch: one update_board call per board, then the summaries.
+
+    `pending` holds (submission index, record_exams.lua code, decoded result) of each
+    exam counted in the aggregates; returns each one's outcome by its index.
+    """
+    exams_ = [PendingExam.of(submissions, index, code, result) for index, code, result in pending]
+    batch_boards = BatchBoards(frame.periods)
+    expiry = {p.period_type: int(boards.expires_at(engine, p).timestamp()) for p in frame.periods}
+    updates = board_updates(frame, exams_, batch_boards, expiry)
+    ranks = write_boards(engine, frame, updates, exams_, expiry)
+    summaries = [
+        summary_of(pending_exam, batch_boards[pending_exam.exam.category], exam_ranks)
+        for pending_exam, exam_ranks in zip(exams_, ranks, strict=True)
+    ]
+    texts = [orjson.dumps(summary) for summary in summaries]
+    kept = keep_summaries(engine, exams_, texts)
+    outcomes: dict[int, ExamOutcome] = {}
+    for pending_exam, ours, text, stored in zip(exams_, summaries, texts, kept, strict=True):
+        summary = ours if stored == text else orjson.loads(stored)
+        outcomes[pending_exam.submission] = ExamOutcome(summary, created=pending_exam.created)
+        violations = (pending_exam.progress or {}).get("violations") or []
+        if pending_exam.created and violations:
+            security.report(engine, pending_exam.player_id, address, violations, "capped")
+    return outcomes
+
+
+def new_categories(exams_: Sequence[PendingExam]) -> set[str]:
+    """The categories of the exams counted by this call, for the periods' board index."""
+    return {pending_exam.exam.category for pending_exam in exams_ if pending_exam.created}
+
+
+def board_updates(
+    frame: Frame,
+    exams_: Sequence[PendingExam],
+    batch_boards: BatchBoards,
+    expiry: dict[str, int],
+) -> dict[str, BoardUpdate]:
+    """scores key -> its board's update: every pending exam's totals grouped by board."""
+    now_s = int(frame.now.timestamp())
+    updates: dict[str, BoardUpdate] = {}
+    for item, pending_exam in enumerate(exams_):
+        player_id = pending_exam.player_id
+        rows = zip(batch_boards[pending_exam.exam.category], pending_exam.totals, strict=True)
+        for row, ((board, key), totals) in enumerate(rows):
+            update = updates.get(key)
+            if update is None:
+                args = [board.multiplier, expiry[board.period_type], now_s]
+                update = updates[key] = BoardUpdate(board, row, args, [])
+            update.items.append(item)
+            # update_board.lua's "<player id>|<score:exams:questions:correct>"
+            update.args.append(
+                f"{player_id}|{totals.score}:{totals.exams}:{totals.questions}:{totals.correct}"
+            )
+    return updates
+
+
+def write_boards(
+    engine: Engine,
+    frame: Frame,
+    updates: dict[str, BoardUpdate],
+    exams_: Sequence[PendingExam],
+    expiry: dict[str, int],
+) -> list[list[int]]:
+    """Step 2: one update_board call per board, and the categories of the exams counted
+    by this call into each period's board index, in one round trip; returns each
+    exam's rank on each of its boards, in its rows' order."""
+    now_s = int(frame.now.timestamp())
+    categories = new_categories(exams_)
+    batch = engine.scripts.batch()
+    for update in updates.values():
+        batch.call(
+            "update_board", [update.board.scores_key, update.board.aggregates_key], update.args
+        )
+    for period in frame.periods:
+        if categories:
+            index_key = keys.board_index(period.period_type, period.name)
+            batch.pipe.sadd(index_key, *sorted(categories))
+            batch.pipe.expire(index_key, expiry[period.period_type] - now_s)
+    replies = batch.execute()[: len(updates)]  # the index's replies follow the boards'
+    ranks = [[0] * len(pending_exam.totals) for pending_exam in exams_]
+    for update, reply in zip(updates.values(), replies, strict=True):
+        row = update.row
+        for item, rank in zip(update.items, reply[0::2], strict=True):  # rank, total, ...
+            ranks[item][row] = rank
+    return ranks
+
+
+def summary_of(
+    pending_exam: PendingExam,
+    boards_: list[tuple[Board, str]],
+    ranks: Sequence[int],
+) -> dict[str, Any]:
+    """The exam's summary, as the API answers it and its record keeps it; `ranks` are
+    the exam's ranks on its boards, in its rows' order."""
+    exam = pending_exam.exam
+    return {
+        "exam_id": exam.exam_id,
+        "player_id": pending_exam.player_id,
+        "category_id": exam.category,
+        "score": exam.score,
+        "total_questions": exam.total_questions,
+        "correct_answers": exam.correct_answers,
+        "boards": [
+            {
+                "board": board.period_type,
+                "category": board.category,
+                "period": board.period.name,
+                "score": totals.score,
+                "rank": ranks[row],
+                "exams": totals.exams,
+                "accuracy": accuracy(totals.correct, totals.questions),
+            }
+            for row, ((board, _), totals) in enumerate(
+                zip(boards_, pending_exam.totals, strict=True)
+            )
+        ],
+        "progress": progress_summary(pending_exam.progress),
+    }
+
+
+def keep_summaries(
+    engine: Engine, exams_: Sequence[PendingExam], texts: Sequence[bytes]
+) -> list[bytes]:
+    """Step 3: the first summary stays; every copy of the exam answers with it.
+
+    One keep_exam_summaries call per players' shard; returns the summary each exam's
+    record now holds (`texts[i]` where this call wrote it)."""
+    by_shard: dict[int, list[int]] = {}
+    for item, pending_exam in enumerate(exams_):
+        by_shard.setdefault(keys.shard_of(pending_exam.player_id), []).append(item)
+    batch = engine.scripts.batch()
+    replay_ttl = engine.rules.leaderboards.exam_replay_days * 86_400
+    for items in by_shard.values():
+        batch.call(
+            "keep_exam_summaries",
+            [keys.exam(exams_[i].player_id, exams_[i].exam.exam_id) for i in items],
+            [replay_ttl, *(texts[i] for i in items)],
+        )
+    kept: list[bytes] = [b""] * len(exams_)
+    for items, reply in zip(by_shard.values(), batch.execute(), strict=True):
+        for item, stored in zip(items, reply, strict=True):
+            kept[item] = stored
+    return kept
+
+
+def progress_summary(raw: dict | None) -> dict:
+    """The exam's progress as the API shows it (see engine.progression.Progress)."""
+    progress = progression.Progress.from_script(raw) or progression.Progress()
+    return {
+        "daily_bonus": progress.daily_bonus,
+        "missions": progress.missions,
+        "xp": progress.xp,
+        "level_rewards": progress.level_rewards,
+        "streak": progress.streak,
+    }
+
+
+def accuracy(correct: int, questions: int) -> float:
+    """Correct answers over questions, from the exact sums (not an average of averages)."""
+    return round(correct / questions, 4) if questions else 0.0
