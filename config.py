@@ -84,6 +84,9 @@ class Settings:
     environment: str = "development"
     allow_clock_override: bool = False
     alert_webhook_url: str | None = None
+    # Replicas that must hold a balance change before it is answered (engine.replication)
+    redis_wait_replicas: int = 0
+    redis_wait_timeout_ms: int = 1_000
 
     @property
     def queue_redis_url(self) -> str:
@@ -112,4 +115,6 @@ class Settings:
             environment=environment,
             allow_clock_override=allow_clock_override,
             alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
+            redis_wait_replicas=_int(env, "REDIS_WAIT_REPLICAS", 0, 0, 16),
+            redis_wait_timeout_ms=_int(env, "REDIS_WAIT_TIMEOUT_MS", 1_000, 1, 60_000),
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.calendar import GameCalendar
 from engine.clock import Clock, SystemClock
+from engine.replication import ReplicaWait
 from engine.rules import Rules
 from engine.scripts import Scripts
 
@@ -25,6 +26,7 @@ class Engine:
     ledger_keep_entries: int = 1000  # per player ledger stream in Redis (at least)
     alert_webhook_url: str | None = None
     database_url: str | None = None
+    replica_wait: ReplicaWait | None = None  # REDIS_WAIT_REPLICAS (engine.replication)
     scripts: Scripts = field(init=False)
     memo: dict = field(default_factory=dict, repr=False)  # per-process derived data
     _sql: Any = field(default=None, repr=False)
@@ -41,7 +43,7 @@ class Engine:
         return self._sql
 
     def __post_init__(self) -> None:
-        self.scripts = Scripts(self.redis)
+        self.scripts = Scripts(self.redis, self.replica_wait)
 
 
 def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = None) -> Engine:
@@ -68,6 +70,10 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
         ledger_keep_entries=settings.ledger_keep_entries,
         alert_webhook_url=settings.alert_webhook_url,
         database_url=settings.database_url,
+        replica_wait=ReplicaWait(
+            getattr(settings, "redis_wait_replicas", 0),
+            getattr(settings, "redis_wait_timeout_ms", 1_000),
+        ),
     )
     from engine.rules.progression import warn_of_season_gaps
 

@@ -24,6 +24,8 @@ from typing import Any
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from engine.replication import ReplicaWait, call_confirmed
+
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 
 # script name -> number of KEYS it takes; a tuple (n,) means n keys per item, any number
@@ -44,14 +46,22 @@ SCRIPTS: dict[str, int | tuple[int]] = {
 }
 
 
+# The scripts that change a player's state in one call: with REDIS_WAIT_REPLICAS set,
+# each call is answered only once that many replicas hold its write (engine.replication).
+CONFIRMED = frozenset({"record_activity", "apply_transaction"})
+
+
 @dataclass(frozen=True)
 class RegisteredScript:
     name: str
     key_count: int | tuple[int]
     script: Script
+    wait: ReplicaWait | None = None  # set for CONFIRMED scripts when replicas are required
 
     def __call__(self, keys: Sequence[str], args: Sequence[Any], client: Any = None) -> Any:
         self.check_keys(keys)
+        if self.wait is not None and client is None:
+            return call_confirmed(self.script, keys, args, self.wait)
         return self.script(keys=keys, args=args, client=client)
 
     def check_keys(self, keys: Sequence[str]) -> None:
@@ -130,10 +140,16 @@ def registered_source(name: str) -> str:
 class Scripts:
     """All scripts, registered on one client. Attribute access by script name."""
 
-    def __init__(self, redis: Any) -> None:
+    def __init__(self, redis: Any, wait: ReplicaWait | None = None) -> None:
         self._redis = redis
+        wait = wait if wait is not None and wait.replicas > 0 else None
         self._scripts = {
-            name: RegisteredScript(name, key_count, redis.register_script(registered_source(name)))
+            name: RegisteredScript(
+                name,
+                key_count,
+                redis.register_script(registered_source(name)),
+                wait if name in CONFIRMED else None,
+            )
             for name, key_count in SCRIPTS.items()
         }
 
