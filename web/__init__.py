@@ -89,6 +89,7 @@ def create_app(
     from web import (
         ads,
         bans,
+        batches,
         battle_pass,
         catalog,
         clock,
@@ -121,6 +122,7 @@ def create_app(
         clock,
         bans,
         security_admin,
+        batches,
         jobs_admin,
     ):
         api.register_blueprint(module.blp)

@@ -92,6 +92,9 @@ OPERATIONS: dict[str, Operation] = {
     "security_admin.remove_from_leaderboards": Operation("removePlayerFromLeaderboards"),
     "jobs_admin.list_jobs": Operation("listJobs"),
     "jobs_admin.run_job": Operation("runJob", {404: ("not_found",)}),
+    "batches.record_exam_batch": Operation("recordExamBatch"),
+    "batches.create_grant_batch": Operation("createGrantBatch"),
+    "batches.list_wallets": Operation("listWallets"),
 }
 
 # The one-line summary of each operation, where its docstring gives none.
@@ -126,6 +129,9 @@ SUMMARIES = {
     "removePlayerFromLeaderboards": "Take a player off every kept board (admin)",
     "listJobs": "The jobs' schedule and state (admin)",
     "runJob": "Queue a job run now (admin)",
+    "recordExamBatch": "Count up to 500 exam results of many players, each answered on its own",
+    "createGrantBatch": "Up to 100 grants, each once per its own key, each answered (admin)",
+    "listWallets": "Up to 100 players' balances in one request",
 }
 
 ERROR_CODES = sorted({*STATUS_BY_CODE, *CODE_BY_STATUS.values(), "bad_request"})
