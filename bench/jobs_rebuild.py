@@ -12,7 +12,7 @@ from bench.report import table
 from engine import boards, db, keys
 from engine.boards import Board, leaderboards
 from engine.clock import to_ms
-from engine.economy import wallet
+from engine.economy import ledger, wallet
 from engine.ops import rebuild
 from engine.runtime import Engine
 
@@ -130,7 +130,7 @@ def spot_checks(engine: Engine, players: int) -> list[str]:
         standing = leaderboards.around(engine, board, player_id)
         if (standing.entry.rank, standing.total_players) != (rank, players):
             problems.append(f"rank of {player_id}: {standing.entry.rank}, not {rank}")
-        if not engine.redis.xlen(keys.ledger(player_id)):
+        if not ledger.history(engine, player_id, limit=1):  # from SQL after a rebuild
             problems.append(f"ledger of {player_id} is empty")
         if not engine.redis.exists(keys.idempotency(player_id, "grant", f"r{n}")):
             problems.append(f"idempotency record grant/r{n} of {player_id} is missing")

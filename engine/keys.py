@@ -46,8 +46,10 @@ def wallet(player_id: str) -> str:
 
 
 def ledger(player_id: str) -> str:
-    """Stream: the player's balance changes, oldest first."""
-    return _player("ledger", player_id)
+    """List: the newest of the player's balance changes, newest first, each a JSON array
+    `[transaction_id, kind, deltas, balances, reason, at]`: the newest
+    `LEDGER_KEEP_ENTRIES`, more while older ones wait to be persisted (engine.economy.ledger)."""
+    return _player("tx", player_id)
 
 
 def idempotency(player_id: str, route: str, key: str) -> str:
@@ -208,6 +210,12 @@ def player_bans() -> str:
 def security_events() -> str:
     """Stream: every violation (at, player, address, rule, details, action)."""
     return f"{SECURITY}:events"
+
+
+def ban_events() -> str:
+    """Stream: player bans placed and lifted (type, player, ban, reason, expires_at,
+    created_by, at), written in the ban's own MULTI; drained by the webhooks job."""
+    return f"{SECURITY}:ban-events"
 
 
 def violation_counts(player_id: str) -> str:

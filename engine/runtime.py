@@ -23,8 +23,9 @@ class Engine:
     clock: Clock = field(default_factory=SystemClock)
     calendar: GameCalendar = field(default_factory=GameCalendar)
     idempotency_ttl_seconds: int = 86_400
-    ledger_keep_entries: int = 1000  # per player ledger stream in Redis (at least)
+    ledger_keep_entries: int = 20  # persisted entries a player's Redis ledger keeps
     alert_webhook_url: str | None = None
+    webhook_allow_private: bool = False  # engine.webhooks.guard: private receivers allowed
     database_url: str | None = None
     replica_wait: ReplicaWait | None = None  # REDIS_WAIT_REPLICAS (engine.replication)
     scripts: Scripts = field(init=False)
@@ -69,6 +70,7 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
         ledger_keep_entries=settings.ledger_keep_entries,
         alert_webhook_url=settings.alert_webhook_url,
+        webhook_allow_private=getattr(settings, "webhook_allow_private", False),
         database_url=settings.database_url,
         replica_wait=ReplicaWait(
             getattr(settings, "redis_wait_replicas", 0),

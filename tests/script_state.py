@@ -18,7 +18,8 @@ def _text(value: bytes) -> str:
 
 
 def value_of(redis, key: str) -> Any:
-    """A key's value as plain Python: str, dict, set, list of (member, score) or entries."""
+    """A key's value as plain Python: str, dict, set, list of (member, score), list
+    of items or entries."""
     kind = _text(redis.type(key))
     if kind == "string":
         return _text(redis.get(key))
@@ -26,6 +27,8 @@ def value_of(redis, key: str) -> Any:
         return {_text(k): _text(v) for k, v in redis.hgetall(key).items()}
     if kind == "set":
         return {_text(member) for member in redis.smembers(key)}
+    if kind == "list":
+        return [_text(item) for item in redis.lrange(key, 0, -1)]
     if kind == "zset":
         return [(_text(m), score) for m, score in redis.zrange(key, 0, -1, withscores=True)]
     if kind == "stream":

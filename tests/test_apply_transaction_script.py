@@ -44,15 +44,15 @@ def test_applied_changes_balances_and_writes_ledger_and_outbox(any_redis):
     assert outcome["at"] == NOW
     assert wallet(any_redis) == {"coins": 100, "logs": 3}
 
-    [(ledger_id, entry)] = any_redis.xrange(keys.ledger(PLAYER))
-    assert ledger_id.decode() == outcome["tx"]
-    assert json.loads(entry[b"deltas"]) == {"coins": 100, "logs": 3}
-    assert entry[b"kind"] == b"grant"
-    assert entry[b"at"] == str(NOW).encode()
+    [entry] = any_redis.lrange(keys.ledger(PLAYER), 0, -1)
+    balances = {"coins": 100, "logs": 3}
+    assert json.loads(entry) == [outcome["tx"], "grant", balances, balances, "test", NOW]
 
-    [(_, shipped)] = any_redis.xrange(keys.player_outbox(PLAYER))
+    [(shipped_id, shipped)] = any_redis.xrange(keys.player_outbox(PLAYER))
+    assert shipped_id.decode() == outcome["tx"]  # the outbox ID is the transaction id
     assert shipped[b"player"] == PLAYER.encode()
-    assert shipped[b"tx"].decode() == outcome["tx"]
+    assert json.loads(shipped[b"deltas"]) == {"coins": 100, "logs": 3}
+    assert (shipped[b"kind"], shipped[b"at"]) == (b"grant", str(NOW).encode())
 
 
 def test_outcome_is_recorded_with_its_ttl(any_redis):
@@ -69,7 +69,7 @@ def test_replay_returns_the_first_outcome_and_changes_nothing(any_redis):
     assert code == ScriptCode.REPLAYED
     assert again == first
     assert wallet(any_redis) == {"coins": 100}
-    assert any_redis.xlen(keys.ledger(PLAYER)) == 1
+    assert any_redis.llen(keys.ledger(PLAYER)) == 1
     assert any_redis.xlen(keys.player_outbox(PLAYER)) == 1
 
 
@@ -79,7 +79,7 @@ def test_reused_key_with_another_fingerprint_is_refused(any_redis):
 
     assert code == ScriptCode.KEY_REUSED
     assert wallet(any_redis) == {"coins": 100}
-    assert any_redis.xlen(keys.ledger(PLAYER)) == 1
+    assert any_redis.llen(keys.ledger(PLAYER)) == 1
 
 
 def test_insufficient_funds_changes_nothing_and_is_recorded(any_redis):
@@ -95,7 +95,7 @@ def test_insufficient_funds_changes_nothing_and_is_recorded(any_redis):
         "available": 10,
     }
     assert wallet(any_redis) == {"coins": 10}
-    assert any_redis.xlen(keys.ledger(PLAYER)) == 1
+    assert any_redis.llen(keys.ledger(PLAYER)) == 1
 
     code, replayed = call(any_redis, ("steel", 1), ("coins", -50), idem="buy")
     assert code == ScriptCode.REPLAYED
@@ -126,12 +126,17 @@ def test_key_count_is_checked(any_redis):
         script(keys=[keys.wallet(PLAYER)], args=[])
 
 
-def test_the_ledger_stream_keeps_its_newest_entries_and_the_outbox_keeps_all(any_redis):
-    for n in range(250):
+def test_the_ledger_keeps_its_unpersisted_entries_and_trims_only_persisted_ones(any_redis):
+    for n in range(25):
         call(any_redis, ("coins", 1), fingerprint=f"fp-{n}", idem=f"k{n}", keep=10)
-    kept = any_redis.xlen(keys.ledger(PLAYER))
-    assert 10 <= kept < 250  # trimmed as whole stream nodes: at least the 10 newest stay
-    [(_, newest)] = any_redis.xrevrange(keys.ledger(PLAYER), count=1)
-    assert newest[b"ref"] == b"grant/k249"
-    assert any_redis.xlen(keys.player_outbox(PLAYER)) == 250  # every entry still goes to SQL
-    assert wallet(any_redis)["coins"] == 250
+    assert any_redis.llen(keys.ledger(PLAYER)) == 25  # none persisted: all kept
+    assert any_redis.xlen(keys.player_outbox(PLAYER)) == 25  # every entry goes to SQL
+    outbox = [entry_id for entry_id, _ in any_redis.xrange(keys.player_outbox(PLAYER))]
+    any_redis.xdel(keys.player_outbox(PLAYER), *outbox[:20])  # as the persist job does
+
+    _, outcome = call(any_redis, ("coins", 1), fingerprint="fp-25", idem="k25", keep=10)
+
+    kept = [json.loads(entry)[0] for entry in any_redis.lrange(keys.ledger(PLAYER), 0, -1)]
+    older = [entry_id.decode() for entry_id in outbox[::-1]]  # newest first
+    assert kept == [outcome["tx"], *older[:5], *older[5:9]]  # 6 unpersisted, 4 persisted
+    assert wallet(any_redis)["coins"] == 26

@@ -8,6 +8,7 @@ make such a loss show up on every run. Every result of every call is checked.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -58,9 +59,9 @@ def test_the_ad_reward_cap_holds_under_30_concurrent_views(real_engine):
         assert len(rewarded) == ads.daily_cap, round_
         assert len(refused) == 30 - ads.daily_cap, round_
         ad_entries = [
-            fields
-            for _, fields in real_engine.redis.xrange(keys.ledger(player))
-            if fields[b"kind"] == b"ad_reward"
+            entry
+            for entry in real_engine.redis.lrange(keys.ledger(player), 0, -1)
+            if json.loads(entry)[1] == "ad_reward"
         ]
         assert len(ad_entries) == ads.daily_cap, round_
 

@@ -108,7 +108,7 @@ def test_applied_pays_the_days_bonus_then_the_purchase_each_with_its_ledger_entr
     code, payload = call(any_redis, ("steel", 1), ("coins", -10))
 
     after = state(any_redis)
-    [(bonus_tx, bonus), (purchase_tx, purchase)] = after[LEDGER]
+    [(bonus_tx, bonus), (purchase_tx, purchase)] = after[OUTBOX]
     assert code == ScriptCode.APPLIED
     assert json.loads(payload) == {
         "fp": "fp-1",
@@ -126,28 +126,34 @@ def test_applied_pays_the_days_bonus_then_the_purchase_each_with_its_ledger_entr
         },
     }
     assert bonus == {
+        "player": PLAYER,
         "kind": "login_bonus",
         "deltas": '{"logs":1}',
         "balances": '{"coins":100,"logs":1}',
         "reason": "daily login, streak day 1",
         "at": str(NOW),
         "ref": f"bonus/{DAY_NAME}",
+        "fp": "",
     }
     assert purchase == {
+        "player": PLAYER,
         "kind": "purchase",
         "deltas": '{"steel":1,"coins":-10}',
         "balances": '{"coins":90,"logs":1,"steel":1}',
         "reason": "test",
         "at": str(NOW),
         "ref": "purchase/k1",
+        "fp": "fp-1",
     }
     assert written(before, after) == {
         WALLET: {"coins": "90", "logs": "1", "steel": "1"},
-        LEDGER: after[LEDGER],
-        OUTBOX: [
-            (after[OUTBOX][0][0], {"player": PLAYER, "tx": bonus_tx, **bonus, "fp": ""}),
-            (after[OUTBOX][1][0], {"player": PLAYER, "tx": purchase_tx, **purchase, "fp": "fp-1"}),
+        LEDGER: [  # newest first; the transaction id is the outbox entry's ID
+            f'["{purchase_tx}","purchase",{{"steel":1,"coins":-10}},'
+            f'{{"coins":90,"logs":1,"steel":1}},"test",{NOW}]',
+            f'["{bonus_tx}","login_bonus",{{"logs":1}},{{"coins":100,"logs":1}},'
+            f'"daily login, streak day 1",{NOW}]',
         ],
+        OUTBOX: after[OUTBOX],
         idem_key(): payload,
         DAILY: {"bonus": str(NOW)},
         STREAK: {"last_day": str(DAY), "streak": "1", "best": "1"},
@@ -212,7 +218,7 @@ def test_a_day_whose_bonus_the_streak_already_counts_pays_no_second_bonus(any_re
         ScriptCode.APPLIED,
         {"fp": "", "code": 0, "at": NOW, "balances": {}, "progress": {"streak": 4}},
     )
-    assert any_redis.xlen(LEDGER) == 0
+    assert any_redis.llen(LEDGER) == 0
     assert any_redis.hgetall(DAILY) == {b"bonus": str(NOW).encode()}
     assert expires_in(any_redis, DAILY) == DAY_ENDS - NOW_S
 
@@ -239,7 +245,7 @@ def test_a_bonus_that_does_not_fit_under_the_balance_limit_pays_nothing(any_redi
             },
         },
     )
-    assert any_redis.xlen(LEDGER) == 0
+    assert any_redis.llen(LEDGER) == 0
     assert any_redis.xlen(OUTBOX) == 0
 
 
@@ -336,7 +342,7 @@ def test_an_ad_reward_over_its_earning_cap_pays_nothing_and_has_no_transaction(a
     assert code == ScriptCode.APPLIED
     assert "tx" not in outcome and "deltas" not in outcome
     assert outcome["progress"]["violations"][0]["refused"] == 8
-    assert any_redis.xlen(LEDGER) == 0
+    assert any_redis.llen(LEDGER) == 0
 
 
 def test_the_event_advances_its_mission_and_pays_it_when_complete(any_redis):
@@ -348,7 +354,7 @@ def test_the_event_advances_its_mission_and_pays_it_when_complete(any_redis):
     )
 
     outcome = json.loads(payload)
-    mission_tx = any_redis.xrange(LEDGER)[-1][0].decode()
+    mission_tx = json.loads(any_redis.lindex(LEDGER, 0))[0]  # the newest entry
     assert code == ScriptCode.APPLIED
     assert outcome["progress"]["missions"] == [
         {

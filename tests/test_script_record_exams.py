@@ -96,7 +96,7 @@ def test_a_counted_exam_sums_every_board_pays_the_days_bonus_and_records_its_res
 
     after = state(any_redis)
     ledger, outbox = keys.ledger("alice"), keys.player_outbox("alice")
-    [(bonus_tx, bonus)] = after[ledger]
+    [(bonus_tx, bonus), _] = after[outbox]
     assert code == ScriptCode.APPLIED
     assert json.loads(result) == {
         "boards": [[10, 1, 10, 5, ELAPSED]] * 6,
@@ -113,9 +113,12 @@ def test_a_counted_exam_sums_every_board_pays_the_days_bonus_and_records_its_res
         keys.exam("alice", "x1"): {"fp": "fp", "result": result},
         **{stats_key("alice", period_type): sums for period_type in PERIOD_ENDS},
         keys.wallet("alice"): {"logs": "1"},
-        ledger: after[ledger],
+        ledger: [
+            f'["{bonus_tx}","login_bonus",{{"logs":1}},{{"logs":1}},'
+            f'"daily login, streak day 1",{NOW}]'
+        ],
         outbox: [
-            (after[outbox][0][0], {"player": "alice", "tx": bonus_tx, **bonus, "fp": ""}),
+            (bonus_tx, {"player": "alice", **bonus, "fp": ""}),
             (
                 after[outbox][1][0],
                 {
@@ -248,7 +251,9 @@ def test_a_perfect_exam_completes_its_mission_and_its_xp_pays_the_levels_reached
 
     progress = json.loads(result)["progress"]
     [(mission_tx, _), (level_tx, level_entry)] = [
-        (entry_id.decode(), fields) for entry_id, fields in any_redis.xrange(keys.ledger("alice"))
+        (entry_id.decode(), fields)
+        for entry_id, fields in any_redis.xrange(keys.player_outbox("alice"))
+        if b"kind" in fields
     ]
     assert code == ScriptCode.APPLIED
     assert progress["missions"] == [

@@ -89,7 +89,6 @@ def create_app(
     from web import (
         ads,
         bans,
-        batches,
         battle_pass,
         catalog,
         clock,
@@ -104,6 +103,7 @@ def create_app(
         security_admin,
         tools,
         wallets,
+        webhooks,
     )
 
     for module in (
@@ -122,8 +122,8 @@ def create_app(
         clock,
         bans,
         security_admin,
-        batches,
         jobs_admin,
+        webhooks,
     ):
         api.register_blueprint(module.blp)
     cli.init_app(app)

@@ -1,6 +1,6 @@
-"""`GET /v1/players/{player_id}/ledger` → engine.economy.ledger.history → XREVRANGE of the
-player's ledger stream, which the balance writers append to (engine.economy.transactions):
-the player's balance changes, newest first.
+"""`GET /v1/players/{player_id}/ledger` → engine.economy.ledger.history → LRANGE of the
+player's Redis ledger tail, which the balance writers push to (lua/include/wallet.lua),
+merged with the older pages in SQL: the player's balance changes, newest first.
 """
 
 from __future__ import annotations

@@ -1,4 +1,14 @@
-"""The ledger: every balance change of a player, newest first on read."""
+"""The ledger: every balance change of a player, newest first on read.
+
+Redis keeps only the tail of each player's ledger (engine.keys.ledger, a list): the
+newest `ledger_keep_entries`, and more while older ones wait to be persisted
+(lua/include/wallet.lua trims only entries the persist job has committed). SQL holds
+them all: `user_resource_logs`, and `user_resource_logs_archive` after 30 days. A page
+is the newest entries older than its cursor from both, merged by transaction id, so
+one cursor walks the whole history with no entry missing or doubled at the seam: an
+entry is in Redis, in SQL or in both, and Redis is read first, so an entry trimmed
+while a page is read was committed to SQL before.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +17,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine import keys
+from sqlalchemy import BigInteger, Table, and_, cast, func, or_, select
+
+from engine import db, keys
 from engine.clock import from_ms
 from engine.economy.transactions import with_every_resource
 from engine.errors import InvalidInputError
@@ -26,6 +38,7 @@ class LedgerEntry:
 
 STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 MAX_ID_PART = 2**64 - 1  # each half of a Redis stream id is an unsigned 64-bit integer
+_SQL_MAX = 2**63 - 1  # a signed BIGINT: a larger cursor part bounds nothing stored
 
 
 def history(
@@ -36,18 +49,34 @@ def history(
     Raises:
         InvalidInputError: `before` is not a transaction id Redis could hold.
     """
-    newest = "+"
-    if before is not None:
-        if _cursor(before) == (0, 0):
-            return []  # nothing is older than the first possible id (Redis refuses "(0-0")
-        newest = f"({before}"
-    rows = engine.redis.xrevrange(keys.ledger(player_id), max=newest, min="-", count=limit)
-    return [_entry(engine, entry_id, fields) for entry_id, fields in rows]
+    cursor = _cursor(before) if before is not None else None
+    if cursor == (0, 0):
+        return []  # nothing is older than the first possible id
+    kept = [e for e in kept_in_redis(engine, player_id) if cursor is None or order(e) < cursor]
+    if len(kept) >= limit or not engine.database_url:
+        return kept[:limit]  # without a durable record (some tests), Redis is all there is
+    merged = {entry.transaction_id: entry for entry in kept}
+    for table in (db.user_resource_logs, db.user_resource_logs_archive):
+        for entry in _sql_page(engine, table, player_id, limit, cursor):
+            merged.setdefault(entry.transaction_id, entry)
+    return sorted(merged.values(), key=order, reverse=True)[:limit]
+
+
+def kept_in_redis(engine: Engine, player_id: str) -> list[LedgerEntry]:
+    """The entries the player's Redis ledger holds, newest first."""
+    rows = engine.redis.lrange(keys.ledger(player_id), 0, -1)
+    return [_redis_entry(engine, json.loads(row)) for row in rows]
+
+
+def order(entry: LedgerEntry) -> tuple[int, int]:
+    """The entry's place in the ledger: its transaction id as (milliseconds, sequence)."""
+    ms, _, seq = entry.transaction_id.partition("-")
+    return int(ms), int(seq)
 
 
 def _cursor(before: str) -> tuple[int, int]:
-    """`before` as (milliseconds, sequence), checked here so that Redis never sees an id
-    it would refuse with an error: each half in 0 .. 2**64-1, ASCII digits only."""
+    """`before` as (milliseconds, sequence), checked here: each half in 0 .. 2**64-1,
+    ASCII digits only."""
     match = STREAM_ID.fullmatch(before)
     parts = (int(match[1]), int(match[2])) if match else None
     if parts is None or max(parts) > MAX_ID_PART:
@@ -58,12 +87,46 @@ def _cursor(before: str) -> tuple[int, int]:
     return parts
 
 
-def _entry(engine: Engine, entry_id: bytes, fields: dict[bytes, bytes]) -> LedgerEntry:
+def _sql_page(
+    engine: Engine, table: Table, player_id: str, limit: int, cursor: tuple[int, int] | None
+) -> list[LedgerEntry]:
+    """The player's newest `limit` rows of `table` older than `cursor`, ordered by the
+    transaction id's numbers (as text, `…-10` would sort before `…-9`)."""
+    tx = table.c.transaction_id
+    dash = func.instr(tx, "-")
+    ms = cast(func.substr(tx, 1, dash - 1), BigInteger)
+    seq = cast(func.substr(tx, dash + 1), BigInteger)
+    query = select(table).where(table.c.player_id == player_id)
+    if cursor is not None and cursor[0] <= _SQL_MAX:
+        older = ms < cursor[0]
+        if cursor[1] <= _SQL_MAX:
+            older = or_(older, and_(ms == cursor[0], seq < cursor[1]))
+        else:
+            older = or_(older, ms == cursor[0])
+        query = query.where(older)
+    query = query.order_by(ms.desc(), seq.desc()).limit(limit)
+    with engine.sql.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        LedgerEntry(
+            transaction_id=row["transaction_id"],
+            kind=row["kind"],
+            deltas=json.loads(row["deltas"]),
+            balances_after=with_every_resource(engine, json.loads(row["balances_after"])),
+            reason=row["reason"],
+            at=from_ms(row["at_ms"]),
+        )
+        for row in rows
+    ]
+
+
+def _redis_entry(engine: Engine, row: list) -> LedgerEntry:
+    transaction_id, kind, deltas, balances, reason, at = row
     return LedgerEntry(
-        transaction_id=entry_id.decode(),
-        kind=fields[b"kind"].decode(),
-        deltas=json.loads(fields[b"deltas"]),
-        balances_after=with_every_resource(engine, json.loads(fields[b"balances"])),
-        reason=fields[b"reason"].decode(),
-        at=from_ms(int(fields[b"at"])),
+        transaction_id=transaction_id,
+        kind=kind,
+        deltas=deltas,
+        balances_after=with_every_resource(engine, balances),
+        reason=reason,
+        at=from_ms(int(at)),
     )

@@ -1,7 +1,7 @@
 """Rebuild: restore Redis from SQL after Redis was lost.
 
-What comes back: wallets, the ledger history the API serves (the rows not yet
-archived), leaderboards and aggregates of the retained periods, battle-pass progress,
+What comes back: wallets (the ledger history stays in SQL, where the API reads what
+Redis does not hold), leaderboards and aggregates of the retained periods, battle-pass progress,
 streaks, the idempotency records of recent requests and exam attempts (so a client
 retrying a request made before the loss is answered, not counted again), and the
 settings. What cannot come back is what had not been persisted yet: the changes made
@@ -21,6 +21,7 @@ from sqlalchemy import select
 from engine import boards, db, keys
 from engine.boards import Board
 from engine.clock import to_ms
+from engine.ops import persistence
 from engine.runtime import Engine
 
 CHUNK = 5_000
@@ -78,30 +79,23 @@ def _wallets(engine: Engine, progress: Progress) -> int:
 
 
 def _ledger(engine: Engine, progress: Progress) -> int:
-    """The ledger streams, with their original transaction ids, oldest first."""
+    """The idempotency records of recent requests, from the ledger rows; and each shard
+    outbox's last ID raised to the newest transaction id of its players, so the next
+    change's id (an outbox ID) still follows every id in SQL. The ledger itself stays in
+    SQL: the API reads the pages Redis does not hold from there (engine.economy.ledger).
+    """
     table = db.user_resource_logs
     total = _count(engine, table)
     done = 0
     cutoff = to_ms(engine.clock.now()) - engine.idempotency_ttl_seconds * 1000
+    newest: dict[str, tuple[int, int]] = {}  # outbox -> the newest transaction id in it
     query = select(table).order_by(table.c.player_id, table.c.at_ms, table.c.id)
     for rows in _stream(engine, query):
         pipe = engine.redis.pipeline(transaction=False)
         for row in rows:
-            ledger = keys.ledger(row["player_id"])
-            pipe.xadd(
-                ledger,
-                {
-                    "kind": row["kind"],
-                    "deltas": row["deltas"],
-                    "balances": row["balances_after"],
-                    "reason": row["reason"],
-                    "at": row["at_ms"],
-                    "ref": row["ref"],
-                },
-                id=row["transaction_id"],
-                maxlen=engine.ledger_keep_entries,
-                approximate=True,
-            )
+            outbox = keys.player_outbox(row["player_id"])
+            ms, _, seq = row["transaction_id"].partition("-")
+            newest[outbox] = max(newest.get(outbox, (0, 0)), (int(ms), int(seq)))
             if row["fingerprint"] and row["at_ms"] >= cutoff and "/" in row["ref"]:
                 route, key = row["ref"].split("/", 1)
                 outcome = json.dumps(
@@ -119,12 +113,20 @@ def _ledger(engine: Engine, progress: Progress) -> int:
                 pipe.set(
                     keys.idempotency(row["player_id"], route, key), outcome, ex=remaining, nx=True
                 )
-        for reply in pipe.execute(raise_on_error=False):
-            if isinstance(reply, Exception) and "equal or smaller" not in str(reply):
-                raise reply  # an entry already there (a second rebuild) is fine
+        pipe.execute()
         done += len(rows)
         progress("ledger", done, total)
+    _raise_outbox_ids(engine, newest)
     return done
+
+
+def _raise_outbox_ids(engine: Engine, newest: dict[str, tuple[int, int]]) -> None:
+    persistence.ensure_groups(engine)  # every outbox exists
+    for outbox, (ms, seq) in newest.items():
+        last = engine.redis.xinfo_stream(outbox)["last-generated-id"].decode()
+        last_ms, _, last_seq = last.partition("-")
+        if (int(last_ms), int(last_seq)) < (ms, seq):
+            engine.redis.execute_command("XSETID", outbox, f"{ms}-{seq}")
 
 
 def _leaderboards(engine: Engine, progress: Progress) -> int:

@@ -5,12 +5,17 @@ Reads no KEYS, no ARGV and no local of the including script: everything comes in
 through new_wallet's parameters.
 
 new_wallet(wallet_key, ledger_key, outbox_key, player, now, max_balance, ledger_keep)
-takes the player's wallet hash and ledger stream, the shard outbox, the player id, the
+takes the player's wallet hash and ledger list, the shard outbox, the player id, the
 engine clock (ms, as a string), the balance limit (a number) and how many entries the
-ledger stream keeps at least (older ones are trimmed as whole stream nodes, XADD
-MAXLEN ~; the outbox carries every entry to SQL, which keeps the full history). It
-returns the wallet: a table that every other function takes first. The wallet's hash
-is read once, on first use (most exams pay nothing).
+ledger list keeps (more while older ones wait to be persisted). It returns the wallet: a table that every other function
+takes first. The wallet's hash is read once, on first use (most exams pay nothing).
+
+A change is one outbox entry (every field, for SQL) whose stream ID is the change's
+transaction id, and one JSON array [tx, kind, deltas, balances, reason, at] pushed at
+the head of the ledger list. The list is then trimmed to `ledger_keep` from its oldest
+end, but only of entries that are persisted: the persist job deletes an outbox entry once its row is
+committed, so an entry whose ID is gone from the outbox is in SQL. Entries not yet
+persisted stay, however many; SQL serves the older pages (engine.economy.ledger).
 
 Provides new_wallet(...), wallet_refusal(wallet, changes),
 wallet_apply(wallet, changes, kind, reason, ref, fp), wallet_reward(wallet, reward, kind,
@@ -94,6 +99,21 @@ local function wallet_refusal(wallet, changes)
   return nil
 end
 
+-- Drop the oldest entries beyond ledger_keep while they are persisted (their outbox
+-- entry is gone); stop at the first that is not.
+local function trim_ledger(wallet)
+  local ledger, outbox = wallet.ledger, wallet.outbox
+  local excess = redis.call('LLEN', ledger) - tonumber(wallet.ledger_keep)
+  while excess > 0 do
+    local tx = string.match(redis.call('LINDEX', ledger, -1), '^%["([0-9-]+)"')
+    if #redis.call('XRANGE', outbox, tx, tx) > 0 then
+      return
+    end
+    redis.call('RPOP', ledger)
+    excess = excess - 1
+  end
+end
+
 -- Apply checked changes and append the ledger entry; returns the transaction id and deltas.
 -- A delta is a decimal string (from ARGV) or a number.
 local function wallet_apply(wallet, changes, kind, reason, ref, fp)
@@ -115,12 +135,12 @@ local function wallet_apply(wallet, changes, kind, reason, ref, fp)
   redis.call('HSET', wallet.key, unpack(updates))
   local deltas_json, after_json = '{' .. table.concat(deltas, ',') .. '}', balances_json(wallet)
   local now = wallet.now
-  local tx = redis.call('XADD', wallet.ledger, 'MAXLEN', '~', wallet.ledger_keep, '*',
-    'kind', kind, 'deltas', deltas_json, 'balances', after_json, 'reason', reason,
-    'at', now, 'ref', ref)
-  redis.call('XADD', wallet.outbox, '*', 'player', wallet.player, 'tx', tx, 'kind', kind,
+  local tx = redis.call('XADD', wallet.outbox, '*', 'player', wallet.player, 'kind', kind,
     'deltas', deltas_json, 'balances', after_json, 'reason', reason, 'at', now, 'ref', ref,
     'fp', fp or '')
+  redis.call('LPUSH', wallet.ledger, '["' .. tx .. '","' .. kind .. '",' .. deltas_json .. ','
+    .. after_json .. ',' .. cjson.encode(reason) .. ',' .. now .. ']')
+  trim_ledger(wallet)
   return tx, deltas_json
 end
 
