@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.connection import is_cluster_url
+
 ROOT = Path(__file__).resolve().parent
 DEFAULT_RULES_FILE = ROOT / "rules.toml"
 DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'var' / 'questboard.db'}"
@@ -102,6 +104,11 @@ class Settings:
         allow_clock_override = _flag(env, "ALLOW_CLOCK_OVERRIDE")
         if allow_clock_override and environment == "production":
             raise ConfigError("ALLOW_CLOCK_OVERRIDE is refused when QUESTBOARD_ENV=production")
+        if is_cluster_url(redis_url) and not env.get("RQ_REDIS_URL"):
+            raise ConfigError(
+                "REDIS_URL is a Redis Cluster, where RQ cannot run: set RQ_REDIS_URL to a "
+                "standalone Redis for the job queue"
+            )
         return cls(
             redis_url=redis_url,
             rq_redis_url=env.get("RQ_REDIS_URL") or None,

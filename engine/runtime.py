@@ -49,13 +49,12 @@ class Engine:
 
 def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = None) -> Engine:
     """The engine a process runs on, from its Settings (config.Settings)."""
-    import redis
-
     from engine import keys
     from engine.clock import RedisOffsetClock
+    from engine.connection import connect
     from engine.rules import load_rules
 
-    client = redis_client or redis.Redis.from_url(settings.redis_url)
+    client = redis_client if redis_client is not None else connect(settings.redis_url)
     if clock is None:
         clock = (
             RedisOffsetClock(client, keys.clock_offset())
