@@ -93,6 +93,7 @@ def create_app(
     from web import (
         ads,
         bans,
+        batches,
         battle_pass,
         catalog,
         clock,
@@ -128,6 +129,7 @@ def create_app(
         security_admin,
         jobs_admin,
         webhooks,
+        batches,
     ):
         api.register_blueprint(module.blp)
     cli.init_app(app)
