@@ -259,15 +259,7 @@ def declared_dependencies(package: str) -> set[str]:
 
 
 def test_the_engine_is_split_into_packages_by_domain():
-    assert PACKAGES == [
-        "boards",
-        "economy",
-        "ops",
-        "progression",
-        "rules",
-        "security",
-        "webhooks",
-    ]
+    assert PACKAGES == ["boards", "economy", "ops", "progression", "rules", "security"]
 
 
 @pytest.mark.parametrize("package", [*PACKAGES, "core"])

@@ -19,9 +19,6 @@ TABLES = {
     "security_events",
     "job_runs",
     "settings",
-    "webhook_subscriptions",
-    "webhook_events",
-    "webhook_deliveries",
 }
 
 
