@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.connection import is_cluster_url
+
 ROOT = Path(__file__).resolve().parent
 DEFAULT_RULES_FILE = ROOT / "rules.toml"
 DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'var' / 'questboard.db'}"
@@ -84,6 +86,7 @@ class Settings:
     environment: str = "development"
     allow_clock_override: bool = False
     alert_webhook_url: str | None = None
+    webhook_allow_private: bool = False  # webhooks may go to private addresses (tests)
     # Replicas that must hold a balance change before it is answered (engine.replication)
     redis_wait_replicas: int = 0
     redis_wait_timeout_ms: int = 1_000
@@ -101,6 +104,11 @@ class Settings:
         allow_clock_override = _flag(env, "ALLOW_CLOCK_OVERRIDE")
         if allow_clock_override and environment == "production":
             raise ConfigError("ALLOW_CLOCK_OVERRIDE is refused when QUESTBOARD_ENV=production")
+        if is_cluster_url(redis_url) and not env.get("RQ_REDIS_URL"):
+            raise ConfigError(
+                "REDIS_URL is a Redis Cluster, where RQ cannot run: set RQ_REDIS_URL to a "
+                "standalone Redis for the job queue"
+            )
         return cls(
             redis_url=redis_url,
             rq_redis_url=env.get("RQ_REDIS_URL") or None,
@@ -115,6 +123,7 @@ class Settings:
             environment=environment,
             allow_clock_override=allow_clock_override,
             alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
+            webhook_allow_private=_flag(env, "WEBHOOK_ALLOW_PRIVATE"),
             redis_wait_replicas=_int(env, "REDIS_WAIT_REPLICAS", 0, 0, 16),
             redis_wait_timeout_ms=_int(env, "REDIS_WAIT_TIMEOUT_MS", 1_000, 1, 60_000),
         )

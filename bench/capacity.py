@@ -230,11 +230,13 @@ def request_costs(world: World, count: int, batch: int) -> list[Cost]:
 
 def fill_board(client: redis.Redis, board: boards.Board, members: int) -> int:
     """Fill the board to `members` generated members; the server's used memory added."""
+    kwargs = client.connection_pool.connection_kwargs
+    client = redis.Redis(host=kwargs["host"], port=kwargs["port"], socket_timeout=120)
     fill = client.register_script(FILL)
     before = client.info("memory")["used_memory"]
     start = client.zcard(board.scores_key)
     while start < members:
-        step = min(50_000, members - start)
+        step = min(10_000, members - start)
         start = fill(
             keys=[board.scores_key, board.aggregates_key], args=[start, step, board.multiplier]
         )
@@ -313,23 +315,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100, help="exams in a batch call")
     parser.add_argument("--memory-players", type=int, default=1_000)
     parser.add_argument("--board-sizes", default="100000,1000000", help="comma-separated")
+    parser.add_argument("--parts", default="requests,memory,boards", help="comma-separated")
     args = parser.parse_args(argv)
+    parts = set(args.parts.split(","))
     sizes = [int(size) for size in args.board_sizes.split(",") if size]
     print("    " + shlex.join([".venv/bin/python", "-m", "bench.capacity", *sys.argv[1:]]))
     with private_redis() as url:
-        world = World(url, args.players)
-        print("\n## Redis CPU per request\n")
-        print(render_costs(request_costs(world, args.requests, args.batch)), flush=True)
-        world.client.flushdb()
-        funded, after = player_day_memory.play_day(url, args.memory_players)
-        print(f"\n## Memory of a player-day ({args.memory_players:,} players)\n")
-        print(render_memory(funded, after, args.memory_players), flush=True)
-        world.client.flushdb()
-        world = World(url, args.players)
-        for call in world.exams(len(world.players)):
-            call()
-        print("\n## The weekly global board by size\n")
-        print(render_boards(board_costs(world, sizes, min(args.requests, 1_000))), flush=True)
+        if "requests" in parts:
+            world = World(url, args.players)
+            print("\n## Redis CPU per request\n")
+            print(render_costs(request_costs(world, args.requests, args.batch)), flush=True)
+            world.client.flushdb()
+        if "memory" in parts:
+            funded, after = player_day_memory.play_day(url, args.memory_players)
+            print(f"\n## Memory of a player-day ({args.memory_players:,} players)\n")
+            print(render_memory(funded, after, args.memory_players), flush=True)
+            redis.Redis.from_url(url).flushdb()
+        if "boards" in parts:
+            world = World(url, args.players)
+            for call in world.exams(len(world.players)):
+                call()
+            print("\n## The weekly global board by size\n")
+            print(render_boards(board_costs(world, sizes, min(args.requests, 1_000))), flush=True)
     return 0
 
 

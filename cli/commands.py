@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from engine import migrate
+from engine import connection, migrate
 from engine.boards import moderation, snapshots
 from engine.errors import InvalidInputError, NotFoundError
 from engine.ops import jobruns, rebuild
@@ -178,7 +178,7 @@ def shell(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     """A Python prompt with `engine` (and its `redis`, `sql`, `rules`, `clock`) at hand."""
     engine.redis.ping()  # say now, not at the first command, that Redis is unreachable
     code.interact(
-        banner=f"Questboard shell: engine, redis ({engine.redis.connection_pool}), settings.",
+        banner=f"Questboard shell: engine, redis ({connection.describe(engine.redis)}), settings.",
         local={"engine": engine, "redis": engine.redis, "settings": args.settings},
         exitmsg="",
     )

@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from cli import commands, local
 from config import ConfigError, Settings
 from engine.clock import Clock
+from engine.connection import connect
 from engine.errors import InvalidInputError, QuestboardError
 from engine.ops.job_catalog import SPECS
 from engine.rules.fields import RulesError
@@ -111,7 +112,7 @@ def _redis_client(settings: Settings, env: Mapping[str, str]) -> redis.Redis:
                 f"(no {local.redis_socket(var)}): start `make run`, or set REDIS_URL."
             )
     # A connect timeout of its own (the URL's options win): never hang on a dead host.
-    return redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+    return connect(settings.redis_url, socket_connect_timeout=5)
 
 
 def main(

@@ -193,6 +193,61 @@ settings = Table(
 )
 
 
+# Webhooks (engine.webhooks): subscriptions, the events they asked for, one delivery
+# row per (subscription, event). Events and deliveries are written in the transaction
+# that persists what produced them.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("description", String(255), nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event types
+    Column("enabled", Integer, nullable=False),
+    Column("secret", String(80), nullable=False),
+    Column("previous_secret", String(80), nullable=True),  # still signs until...
+    Column("previous_until_ms", BigInteger, nullable=True),
+    Column("failing_since_ms", BigInteger, nullable=True),
+    Column("disabled_reason", String(255), nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", String(48), primary_key=True),
+    Column("type", String(48), nullable=False),
+    Column("player_id", PLAYER, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("data", Text().with_variant(mysql.MEDIUMTEXT(), "mysql"), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("subscription_id", String(40), nullable=False),
+    Column("event_id", String(48), nullable=False),
+    Column("sequence", String(64), nullable=False),  # delivered in order within one
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_ms", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("first_attempt_ms", BigInteger, nullable=True),
+    Column("last_attempt_ms", BigInteger, nullable=True),
+    Column("delivered_ms", BigInteger, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(255), nullable=True),
+    Column("latency_ms", Integer, nullable=True),
+    UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery"),
+    Index("ix_webhook_deliveries_pending", "status", "subscription_id", "sequence", "id"),
+    Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+)
+
+
 def connect(url: str) -> Engine:
     """A SQLAlchemy engine; MariaDB/MySQL URLs use PyMySQL (mysql+pymysql://)."""
     if url.startswith("mysql://") or url.startswith("mariadb://"):

@@ -212,6 +212,12 @@ def security_events() -> str:
     return f"{SECURITY}:events"
 
 
+def ban_events() -> str:
+    """Stream: player bans placed and lifted (type, player, ban, reason, expires_at,
+    created_by, at), written in the ban's own MULTI; drained by the webhooks job."""
+    return f"{SECURITY}:ban-events"
+
+
 def violation_counts(player_id: str) -> str:
     """Hash: rule -> violations by the player, over the rules' window."""
     return f"{SECURITY}:flags:{player_id}"

@@ -25,6 +25,7 @@ class Engine:
     idempotency_ttl_seconds: int = 86_400
     ledger_keep_entries: int = 20  # persisted entries a player's Redis ledger keeps
     alert_webhook_url: str | None = None
+    webhook_allow_private: bool = False  # engine.webhooks.guard: private receivers allowed
     database_url: str | None = None
     replica_wait: ReplicaWait | None = None  # REDIS_WAIT_REPLICAS (engine.replication)
     scripts: Scripts = field(init=False)
@@ -48,13 +49,12 @@ class Engine:
 
 def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = None) -> Engine:
     """The engine a process runs on, from its Settings (config.Settings)."""
-    import redis
-
     from engine import keys
     from engine.clock import RedisOffsetClock
+    from engine.connection import connect
     from engine.rules import load_rules
 
-    client = redis_client or redis.Redis.from_url(settings.redis_url)
+    client = redis_client if redis_client is not None else connect(settings.redis_url)
     if clock is None:
         clock = (
             RedisOffsetClock(client, keys.clock_offset())
@@ -69,6 +69,7 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
         ledger_keep_entries=settings.ledger_keep_entries,
         alert_webhook_url=settings.alert_webhook_url,
+        webhook_allow_private=getattr(settings, "webhook_allow_private", False),
         database_url=settings.database_url,
         replica_wait=ReplicaWait(
             getattr(settings, "redis_wait_replicas", 0),

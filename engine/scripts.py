@@ -79,12 +79,20 @@ class ScriptBatch:
     A redis-py pipeline that runs `Script` objects first asks SCRIPT EXISTS for them:
     one more round trip on every execute. A batch queues plain EVALSHA instead. Should
     Redis have lost its scripts (a restart, a failover), the calls it refused with
-    NOSCRIPT, which therefore did not run, are sent again the redis-py way, which loads
-    the scripts first. Plain commands go through `batch.pipe`.
+    NOSCRIPT, which therefore did not run, are sent again once their scripts are loaded
+    (SCRIPT LOAD, on every primary of a cluster). Plain commands go through `batch.pipe`.
+
+    On a Redis Cluster the batch is a ClusterPipeline: redis-py (8.1) groups its
+    commands by the node that serves each key's slot, sends one pipeline per node
+    (at once) and puts the replies back in the order they were queued, following
+    MOVED and ASK on its own. Its `evalsha` method is blocked there, but an EVALSHA
+    queued through `execute_command` is routed by its first key, which is why `call`
+    queues it that way; every script's keys share one slot (engine.keys).
     """
 
     def __init__(self, scripts: Scripts, redis: Any) -> None:
         self._scripts = scripts
+        self._redis = redis
         self.pipe = redis.pipeline(transaction=False)
         self._calls: dict[int, tuple[RegisteredScript, Sequence[str], Sequence[Any]]] = {}
 
@@ -92,16 +100,18 @@ class ScriptBatch:
         script = getattr(self._scripts, name)
         script.check_keys(keys)
         self._calls[len(self.pipe)] = (script, keys, args)
-        self.pipe.evalsha(script.script.sha, len(keys), *keys, *args)
+        self.pipe.execute_command("EVALSHA", script.script.sha, len(keys), *keys, *args)
 
     def execute(self) -> list[Any]:
         """Every reply in order; raises the first error, as a pipeline does."""
         replies = self.pipe.execute(raise_on_error=False)
         lost = [i for i in self._calls if isinstance(replies[i], NoScriptError)]
         if lost:
+            for script in {self._calls[i][0].name: self._calls[i][0] for i in lost}.values():
+                self._redis.script_load(script.script.script)
             for i in lost:
                 script, keys, args = self._calls[i]
-                script(keys=keys, args=args, client=self.pipe)
+                self.pipe.execute_command("EVALSHA", script.script.sha, len(keys), *keys, *args)
             for i, reply in zip(lost, self.pipe.execute(raise_on_error=False), strict=True):
                 replies[i] = reply
         self._calls = {}

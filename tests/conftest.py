@@ -7,8 +7,15 @@ only the leased database, before and after each test. Without a reachable server
 real-Redis tests are skipped, except when CI=true: there a missing server is a failure.
 
 The app fixtures (`app`, `client`) run on `store`: fakeredis, and in tests marked
-`app_on_both_backends` once on fakeredis and once on the real server, so rate limits,
-bans, alerts and the clock override are proven where they run in production.
+`app_on_both_backends` once on fakeredis, once on the real server and once on a Redis
+Cluster, so rate limits, bans, alerts and the clock override are proven where they run in
+production.
+
+The cluster is three masters started once a run, on first use, by scripts/redis_cluster.py
+(its own loopback ports and folder, stopped at the end); a fresh store there is every
+primary flushed, not a database selected. Tests marked `also_on_cluster` run their
+`any_redis` or `real_redis` on it too. A cluster that cannot start skips those tests,
+except when CI=true: there it is a failure.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import redis
 
 from bench import redis_lease
 from config import ApiKey, Settings
-from engine import Engine, db, migrate
+from engine import Engine, connection, db, migrate
 from engine.clock import FixedClock
 from engine.rules import RouteLimits, load_rules
 from web import create_app
@@ -86,12 +93,58 @@ def _connect_real_redis() -> redis.Redis:
 
 
 @pytest.fixture
-def real_redis():
+def real_redis(request):
+    """The real server's leased database, flushed around the test; with the param
+    "cluster" (tests marked also_on_cluster), the cluster instead."""
+    if getattr(request, "param", "redis") == CLUSTER:
+        yield request.getfixturevalue("cluster_redis")
+        return
     client = _connect_real_redis()
     client.flushdb()
     yield client
     client.flushdb()
     client.close()
+
+
+CLUSTER = "cluster"
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url():
+    """A three-master Redis Cluster of this run's own: started once, stopped at the end."""
+    from scripts import redis_cluster
+
+    try:
+        cluster = redis_cluster.start(masters=3)
+    except (redis_cluster.ClusterStartError, OSError) as error:
+        message = f"cannot start a Redis Cluster: {error}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    yield cluster.url
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def _cluster_client(redis_cluster_url):
+    client = connection.connect(redis_cluster_url)
+    yield client
+    client.close()
+
+
+def flush_primaries(client) -> None:
+    """A fresh cluster: every primary flushed (replicas follow), as FLUSHDB is one server's."""
+    for primary in connection.primaries(client):
+        primary.flushall()
+
+
+@pytest.fixture
+def cluster_redis(_cluster_client):
+    """The cluster's client (one a run: it keeps the slot map), every primary flushed
+    before and after the test."""
+    flush_primaries(_cluster_client)
+    yield _cluster_client
+    flush_primaries(_cluster_client)
 
 
 @pytest.fixture
@@ -100,33 +153,76 @@ def fake_redis():
 
 
 BOTH_BACKENDS = "app_on_both_backends"
+ALSO_ON_CLUSTER = "also_on_cluster"
 
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", f"{BOTH_BACKENDS}: the app's `store` is fakeredis, then the real Redis"
+        "markers",
+        f"{BOTH_BACKENDS}: the app's `store` is fakeredis, then the real Redis, then the cluster",
+    )
+    config.addinivalue_line(
+        "markers", f"{ALSO_ON_CLUSTER}: `any_redis` and `real_redis` run on the cluster too"
     )
 
 
 def pytest_generate_tests(metafunc):
-    """Tests marked app_on_both_backends run their app once on each backend."""
-    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BOTH_BACKENDS):
-        metafunc.parametrize("store", ["fakeredis", "redis"], indirect=True)
+    """Tests marked app_on_both_backends run their app once on each backend; tests marked
+    also_on_cluster run their `any_redis` or `real_redis` on the cluster as well."""
+    marked = metafunc.definition.get_closest_marker
+    names = metafunc.fixturenames
+    if "store" in names and marked(BOTH_BACKENDS):
+        metafunc.parametrize("store", ["fakeredis", "redis", CLUSTER], indirect=True)
+    if "any_redis" in names:
+        backends = ["fakeredis", "redis"] + ([CLUSTER] if marked(ALSO_ON_CLUSTER) else [])
+        metafunc.parametrize("any_redis", backends, indirect=True)
+    elif "real_redis" in names and marked(ALSO_ON_CLUSTER) and "store" not in names:
+        metafunc.parametrize("real_redis", ["redis", CLUSTER], indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the cluster, a test parametrized over inputs runs its first case only: the
+    other cases differ in what is validated before Redis, not in how Redis is used,
+    and the real server already runs them all."""
+    seen, kept, dropped = set(), [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("store") == CLUSTER:
+            function = (item.path, item.originalname)
+            if function in seen:
+                dropped.append(item)
+                continue
+            seen.add(function)
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture
 def store(request):
     """The app's Redis: `fake_redis` (the same client), or the real server when marked."""
-    if getattr(request, "param", "fakeredis") == "fakeredis":
+    backend = getattr(request, "param", "fakeredis")
+    if backend == "fakeredis":
         return request.getfixturevalue("fake_redis")
+    if backend == CLUSTER:
+        return request.getfixturevalue("cluster_redis")
     return request.getfixturevalue("real_redis")
 
 
-@pytest.fixture(params=["fakeredis", "redis"])
+def on_cluster(request) -> bool:
+    """Whether this test's store or Redis is the cluster."""
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    return CLUSTER in (params.get("store"), params.get("any_redis"), params.get("real_redis"))
+
+
+@pytest.fixture
 def any_redis(request):
-    """The same test on fakeredis and on the real server."""
+    """The same test on fakeredis and on the real server (and the cluster when marked)."""
     if request.param == "fakeredis":
         return fakeredis.FakeRedis()
+    if request.param == CLUSTER:
+        return request.getfixturevalue("cluster_redis")
     return request.getfixturevalue("real_redis")
 
 
@@ -179,13 +275,16 @@ def sqlite_url(tmp_path, migrated_sqlite_template):
 
 
 @pytest.fixture
-def settings(sqlite_url):
+def settings(request, sqlite_url):
     """Test settings; REDIS_URL is the leased database, so the job dashboard (which
-    connects by URL) never reads database 0 or another run's database."""
+    connects by URL) never reads database 0 or another run's database. On the cluster,
+    REDIS_URL is the cluster's and RQ_REDIS_URL the leased database, as in production."""
+    cluster = on_cluster(request)
     return Settings(
         api_keys=(ApiKey("server", SERVER_KEY), ApiKey("admin", ADMIN_KEY)),
         database_url=sqlite_url,
-        redis_url=real_redis_url(),
+        redis_url=request.getfixturevalue("redis_cluster_url") if cluster else real_redis_url(),
+        rq_redis_url=real_redis_url() if cluster else None,
     )
 
 

@@ -259,7 +259,15 @@ def declared_dependencies(package: str) -> set[str]:
 
 
 def test_the_engine_is_split_into_packages_by_domain():
-    assert PACKAGES == ["boards", "economy", "ops", "progression", "rules", "security"]
+    assert PACKAGES == [
+        "boards",
+        "economy",
+        "ops",
+        "progression",
+        "rules",
+        "security",
+        "webhooks",
+    ]
 
 
 @pytest.mark.parametrize("package", [*PACKAGES, "core"])

@@ -353,10 +353,11 @@ def test_after_a_first_start_a_due_run_that_does_not_happen_is_missed(
     assert [(m["alert"], m["details"]["job"]) for m in missed] == [
         ("job_missed", "persist"),
         ("job_missed", "leaderboard_snapshot"),
+        ("job_missed", "webhooks"),
         ("job_missed", "watchdog"),
         ("job_missed", "daily_reset"),
     ]
-    assert missed[3]["details"] == {
+    assert missed[4]["details"] == {
         "job": "daily_reset",
         "due": "2026-11-26T03:00:00+00:00",
         "last_success": None,
@@ -373,7 +374,7 @@ def test_the_scheduler_registers_each_interval_job_once(real_redis):
     assert first == second
     ids = sorted(job.id for job in sched.get_jobs())
     assert ids == sorted(
-        f"questboard-{name}" for name in ("persist", "leaderboard_snapshot", "watchdog")
+        f"questboard-{name}" for name in ("persist", "leaderboard_snapshot", "webhooks", "watchdog")
     )
 
 
@@ -465,6 +466,7 @@ def test_a_scheduler_tick_adds_nothing_while_the_job_is_queued(real_redis):
         "leaderboard_snapshot",
         "persist",
         "watchdog",
+        "webhooks",
     ]
     for _ in range(3):  # more ticks while the worker is busy elsewhere
         for job_id in real_redis.zrange(sched.scheduled_jobs_key, 0, -1):
@@ -479,7 +481,7 @@ def test_a_scheduler_tick_adds_nothing_while_the_job_is_queued(real_redis):
     for job_id in real_redis.zrange(sched.scheduled_jobs_key, 0, -1):
         real_redis.zadd(sched.scheduled_jobs_key, {job_id: 0})
     sched.enqueue_jobs()
-    assert queue.count == 3 and not set(queue.job_ids) & set(first)
+    assert queue.count == 4 and not set(queue.job_ids) & set(first)
 
 
 def test_the_cli_runs_a_job_inline(app, clock):

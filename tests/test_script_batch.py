@@ -23,6 +23,7 @@ def test_an_exam_takes_no_script_exists_round_trip(real_redis, rules, clock):
     assert sent.round_trips == 3
 
 
+@pytest.mark.also_on_cluster
 def test_scripts_lost_by_redis_are_loaded_again(engine):
     exams.record_exam(engine, "alice", Exam("x1", "math", 20, 10, 6))
     engine.redis.script_flush()  # as after a restart or a failover
@@ -36,6 +37,7 @@ def test_scripts_lost_by_redis_are_loaded_again(engine):
     assert [s.entry.rank for s in leaderboards.player_ranks(engine, "alice")] == [2] * 6
 
 
+@pytest.mark.also_on_cluster
 def test_a_batch_raises_the_first_error_after_sending_everything(engine):
     engine.redis.set("plain", "x")
     batch = engine.scripts.batch()

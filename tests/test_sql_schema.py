@@ -19,6 +19,9 @@ TABLES = {
     "security_events",
     "job_runs",
     "settings",
+    "webhook_subscriptions",
+    "webhook_events",
+    "webhook_deliveries",
 }
 
 

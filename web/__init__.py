@@ -18,6 +18,7 @@ from flask import Flask, request
 from rq import Queue
 
 from config import Settings
+from engine import connection
 from engine.clock import Clock
 from engine.runtime import build_engine
 from jobs import QUEUE
@@ -80,8 +81,11 @@ def create_app(
     guards.init_app(app)
     auth.init_app(app, settings.api_keys)
     security.init_app(app, engine.redis)
-    if queue_client is None:
-        queue_client = redis_client or redis.Redis.from_url(settings.queue_redis_url)
+    if queue_client is None:  # a test's one client, unless it is a cluster (RQ cannot be)
+        on_one_server = redis_client is not None and not connection.is_cluster(redis_client)
+        queue_client = (
+            redis_client if on_one_server else redis.Redis.from_url(settings.queue_redis_url)
+        )
     app.extensions["questboard.queue"] = Queue(QUEUE, connection=queue_client)
     monitoring.init_app(app, settings.queue_redis_url)
     app.before_request(before_each_request)
@@ -89,6 +93,7 @@ def create_app(
     from web import (
         ads,
         bans,
+        batches,
         battle_pass,
         catalog,
         clock,
@@ -103,6 +108,7 @@ def create_app(
         security_admin,
         tools,
         wallets,
+        webhooks,
     )
 
     for module in (
@@ -122,6 +128,8 @@ def create_app(
         bans,
         security_admin,
         jobs_admin,
+        webhooks,
+        batches,
     ):
         api.register_blueprint(module.blp)
     cli.init_app(app)

@@ -13,7 +13,13 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
-from redis.exceptions import BusyLoadingError
+from redis.exceptions import (
+    AskError,
+    BusyLoadingError,
+    ClusterError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import NoSuchJobError
@@ -190,8 +196,8 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_store_unavailable(error: Exception):
-    """Redis or the SQL database unreachable, timing out or still loading: a retry can
-    succeed, so 503.
+    """Redis or the SQL database unreachable, timing out or still loading, or the Redis
+    Cluster healing: a retry can succeed, so 503.
 
     A write that timed out may have been applied; its retry with the same
     Idempotency-Key (or exam_id) is answered from the recorded outcome, never twice.
@@ -229,6 +235,13 @@ def init_app(app: Flask) -> None:
         RedisConnectionError,
         RedisTimeoutError,
         BusyLoadingError,
+        # A cluster healing (failover, resharding) after redis-py's own retries: MOVED
+        # and ASK (AskError, MovedError), CLUSTERDOWN and MASTERDOWN (ClusterError),
+        # TRYAGAIN, a slot no node serves. A cross-slot command stays a 500: a bug.
+        AskError,
+        ClusterError,
+        TryAgainError,
+        SlotNotCoveredError,
         SqlOperationalError,
         SqlPoolTimeoutError,
     ):

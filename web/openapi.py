@@ -92,6 +92,20 @@ OPERATIONS: dict[str, Operation] = {
     "security_admin.remove_from_leaderboards": Operation("removePlayerFromLeaderboards"),
     "jobs_admin.list_jobs": Operation("listJobs"),
     "jobs_admin.run_job": Operation("runJob", {404: ("not_found",)}),
+    "batches.record_exam_batch": Operation("recordExamBatch"),
+    "batches.create_grant_batch": Operation("createGrantBatch"),
+    "batches.list_wallets": Operation("listWallets"),
+    "webhooks.create_webhook": Operation("createWebhook"),
+    "webhooks.list_webhooks": Operation("listWebhooks"),
+    "webhooks.get_webhook": Operation("getWebhook", {404: ("not_found",)}),
+    "webhooks.change_webhook": Operation("updateWebhook", {404: ("not_found",)}),
+    "webhooks.delete_webhook": Operation("deleteWebhook", {404: ("not_found",)}),
+    "webhooks.test_webhook": Operation("testWebhook", {404: ("not_found",)}),
+    "webhooks.rotate_webhook_secret": Operation("rotateWebhookSecret", {404: ("not_found",)}),
+    "webhooks.list_webhook_deliveries": Operation(
+        "listWebhookDeliveries", {404: ("not_found",)}
+    ),
+    "webhooks.redeliver_webhook": Operation("redeliverWebhook", {404: ("not_found",)}),
 }
 
 # The one-line summary of each operation, where its docstring gives none.
@@ -126,6 +140,18 @@ SUMMARIES = {
     "removePlayerFromLeaderboards": "Take a player off every kept board (admin)",
     "listJobs": "The jobs' schedule and state (admin)",
     "runJob": "Queue a job run now (admin)",
+    "recordExamBatch": "Count up to 500 exam results of many players, each answered on its own",
+    "createGrantBatch": "Up to 100 grants, each once per its own key, each answered (admin)",
+    "listWallets": "Up to 100 players' balances in one request",
+    "createWebhook": "Subscribe a URL to events; the signing secret is shown once (admin)",
+    "listWebhooks": "The webhook subscriptions (admin)",
+    "getWebhook": "One webhook subscription (admin)",
+    "updateWebhook": "Change a subscription's URL, events or enabled state (admin)",
+    "deleteWebhook": "Remove a webhook subscription and its delivery log (admin)",
+    "testWebhook": "Queue a ping event to a subscription (admin)",
+    "rotateWebhookSecret": "A new signing secret; the old one signs too for a grace period",
+    "listWebhookDeliveries": "A subscription's delivery log, newest first (admin)",
+    "redeliverWebhook": "Send a delivery again (admin)",
 }
 
 ERROR_CODES = sorted({*STATUS_BY_CODE, *CODE_BY_STATUS.values(), "bad_request"})

@@ -26,10 +26,10 @@ import time
 
 from flask import Flask, Request, current_app, g
 from limits import parse
-from limits.storage import RedisStorage
+from limits.storage import RedisClusterStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from engine import keys
+from engine import connection, keys
 from engine.security import bans, rate_limits
 from web.auth import ADMIN_PREFIX, PROTECTED_PREFIX
 from web.errors import ApiError
@@ -118,7 +118,18 @@ def _rate_limit(engine, endpoint: str, player_id: str | None, address: str | Non
 
 
 def init_app(app: Flask, redis_client) -> None:
-    storage = RedisStorage(
-        "redis://", connection_pool=redis_client.connection_pool, key_prefix=keys.RATE_LIMIT_PREFIX
-    )
+    if connection.is_cluster(redis_client):  # limits builds its client from the same nodes
+        nodes = ",".join(node.name for node in redis_client.get_primaries())
+        auth = redis_client.nodes_manager.connection_kwargs
+        storage = RedisClusterStorage(
+            f"redis+cluster://{nodes}",
+            key_prefix=keys.RATE_LIMIT_PREFIX,
+            **{k: auth[k] for k in ("username", "password") if auth.get(k)},
+        )
+    else:
+        storage = RedisStorage(
+            "redis://",
+            connection_pool=redis_client.connection_pool,
+            key_prefix=keys.RATE_LIMIT_PREFIX,
+        )
     app.extensions["questboard.limiter"] = MovingWindowRateLimiter(storage)

@@ -36,8 +36,17 @@ from engine.errors import (
 from engine.outcomes import ScriptCode, decode
 from engine.runtime import Engine
 from engine.security import rate_limits
+from engine.security.player_bans import banned_players
 
-__all__ = ["Exam", "ExamOutcome", "Frame", "count_into_aggregates", "record_exam", "record_exams"]
+__all__ = [
+    "Exam",
+    "ExamOutcome",
+    "Frame",
+    "count_into_aggregates",
+    "record_exam",
+    "record_exam_batch",
+    "record_exams",
+]
 
 # Answers that are no new exam: the address's rate-limit slot is given back.
 NOT_NEW = (
@@ -132,6 +141,23 @@ def _is_recorded(engine: Engine, player_id: str, exam: Exam) -> bool:
     """Whether this exam (same id, same content) is already counted: a replay."""
     recorded = engine.redis.hget(keys.exam(player_id, exam.exam_id), "fp")
     return recorded is not None and recorded.decode() == exam.fingerprint()
+
+
+def record_exam_batch(
+    engine: Engine, submissions: Sequence[tuple[str, Exam]]
+) -> list[ExamOutcome | QuestboardError]:
+    """A game server's batch of many players' exams: `record_exams` for every player
+    not banned, a `BannedError` for each item of a banned player; one outcome or error
+    per item, in order.
+
+    Each item counts against its own player's per-player exam limit and pace in the
+    script, as a single exam does; the batch carries no player address, so no
+    per-address window is taken. The ban look-up is one more round trip for the batch.
+    """
+    refused = banned_players(engine, (player_id for player_id, _ in submissions))
+    allowed = [item for item in submissions if item[0] not in refused]
+    counted = iter(record_exams(engine, allowed) if allowed else [])
+    return [refused.get(player_id) or next(counted) for player_id, _ in submissions]
 
 
 def impossible_result(exam: Exam, fields: set[str]) -> dict[str, Any]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from engine.economy import transactions
 from engine.economy.idempotency import IdempotentRequest
 from engine.economy.transactions import Transaction
-from engine.errors import InvalidInputError
+from engine.errors import InvalidInputError, QuestboardError
 from engine.runtime import Engine
 
 ROUTE = "grant"
@@ -27,12 +30,54 @@ def grant(
         InsufficientFundsError, BalanceLimitError, IdempotencyKeyReusedError.
     """
     _check(engine, resources)  # an admin's mistake: their 400, nothing on the player
-    request = IdempotentRequest.of(
-        ROUTE, idempotency_key, {"resources": resources, "reason": reason}
-    )
+    request = _request(idempotency_key, resources, reason)
     return transactions.apply(
         engine, player_id, kind=ROUTE, deltas=resources, reason=reason, request=request
     )
+
+
+@dataclass(frozen=True)
+class GrantItem:
+    """One grant of a batch, with its own idempotency key."""
+
+    player_id: str
+    resources: dict[str, int]
+    reason: str
+    idempotency_key: str
+
+
+def grant_batch(engine: Engine, items: Sequence[GrantItem]) -> list[Transaction | QuestboardError]:
+    """Many grants, each exactly once per its own key, sent in one round trip (one
+    apply_transaction.lua call per item, each on its player's slot); one transaction
+    or error per item, in order: a refused item changes nothing and the others count.
+    """
+    results: list[Transaction | QuestboardError | None] = [None] * len(items)
+    batch = engine.scripts.batch()
+    sent: list[tuple[int, IdempotentRequest]] = []
+    for index, item in enumerate(items):
+        try:
+            _check(engine, item.resources)
+        except InvalidInputError as error:
+            results[index] = error
+            continue
+        request = _request(item.idempotency_key, item.resources, item.reason)
+        script_keys, args = transactions.script_call(
+            engine, item.player_id, ROUTE, item.resources, item.reason, request
+        )
+        batch.call("apply_transaction", script_keys, args)
+        sent.append((index, request))
+    for (index, request), (code, payload) in zip(
+        sent, batch.execute() if sent else [], strict=True
+    ):
+        try:
+            results[index] = transactions.answer_of(engine, request, code, payload)
+        except QuestboardError as error:
+            results[index] = error
+    return results  # type: ignore[return-value]
+
+
+def _request(idempotency_key: str, resources: dict[str, int], reason: str) -> IdempotentRequest:
+    return IdempotentRequest.of(ROUTE, idempotency_key, {"resources": resources, "reason": reason})
 
 
 def _check(engine: Engine, resources: dict[str, int]) -> None:

@@ -64,6 +64,20 @@ def apply(
         BalanceLimitError: a balance would go above the rules' maximum.
         IdempotencyKeyReusedError: the key was used before with another request.
     """
+    script_keys, args = script_call(engine, player_id, kind, deltas, reason, request)
+    code, payload = engine.scripts.apply_transaction(keys=script_keys, args=args)
+    return answer_of(engine, request, code, payload)
+
+
+def script_call(
+    engine: Engine,
+    player_id: str,
+    kind: str,
+    deltas: dict[str, int],
+    reason: str,
+    request: IdempotentRequest,
+) -> tuple[list[str], list[Any]]:
+    """The KEYS and ARGV of apply_transaction.lua for this change (a batch queues many)."""
     if not deltas or any(delta == 0 for delta in deltas.values()):
         raise ValueError("a transaction needs at least one non-zero delta")
     args: list[Any] = [
@@ -79,15 +93,17 @@ def apply(
     ]
     for resource, delta in deltas.items():
         args += [resource, delta]
-    code, payload = engine.scripts.apply_transaction(
-        keys=[
-            keys.wallet(player_id),
-            keys.ledger(player_id),
-            keys.player_outbox(player_id),
-            request.redis_key(player_id),
-        ],
-        args=args,
-    )
+    script_keys = [
+        keys.wallet(player_id),
+        keys.ledger(player_id),
+        keys.player_outbox(player_id),
+        request.redis_key(player_id),
+    ]
+    return script_keys, args
+
+
+def answer_of(engine: Engine, request: IdempotentRequest, code: int, payload: Any) -> Transaction:
+    """apply_transaction.lua's reply as the transaction, or its typed error raised."""
     outcome = json.loads(payload)
     answer = decode(code, outcome, reused=key_reused(request.key))
     return outcome_to_transaction(engine, outcome, replayed=answer is ScriptCode.REPLAYED)

@@ -17,8 +17,10 @@ from engine.ops.jobruns import Dispatch, Task, watch
 from engine.ops.schedule import JobSpec
 from engine.progression import rotation
 from engine.runtime import Engine
+from engine.webhooks import delivery
 
 PERSIST_INTERVAL = timedelta(seconds=int(os.environ.get("PERSIST_INTERVAL_SECONDS") or 5))
+WEBHOOKS_INTERVAL = timedelta(seconds=int(os.environ.get("WEBHOOKS_INTERVAL_SECONDS") or 5))
 
 SPECS: dict[str, JobSpec] = {
     spec.name: spec
@@ -34,6 +36,12 @@ SPECS: dict[str, JobSpec] = {
             "Freeze the top of every current board and record every rank.",
             every=timedelta(hours=2),
             expected=timedelta(minutes=15),
+        ),
+        JobSpec(
+            "webhooks",
+            "Send the due webhook deliveries, retried with backoff; record ban and period events.",
+            every=WEBHOOKS_INTERVAL,
+            expected=timedelta(minutes=2),
         ),
         JobSpec(
             "watchdog",
@@ -86,6 +94,7 @@ def task_for(name: str, dispatch: Dispatch) -> Task:
         "season_rollover": lambda engine, lease: maintenance.season_rollover(engine),
         "reconcile": lambda engine, lease: maintenance.reconcile(engine),
         "cleanup": lambda engine, lease: maintenance.cleanup(engine),
+        "webhooks": _webhooks,
     }
     return tasks[name]
 
@@ -103,3 +112,10 @@ def _persist(engine: Engine, lease: Lease) -> int:
         engine, consumer=persistence.JOB_CONSUMER, claim_idle_ms=0, keep_going=lease.held
     )
     return report.rows
+
+
+def _webhooks(engine: Engine, lease: Lease) -> int:
+    """Send the due webhook deliveries as the one live run; a run that loses its lock
+    stops before its next pass (what it was sending is sent again: at least once)."""
+    report = delivery.run(engine, keep_going=lease.held)
+    return report.delivered + report.failed

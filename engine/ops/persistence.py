@@ -31,6 +31,7 @@ from engine import boards, db, keys
 from engine.clock import to_ms
 from engine.progression.battle_pass import level_for
 from engine.runtime import Engine
+from engine.webhooks import events as webhook_events
 
 GROUP = "persist"
 BATCH = 20_000
@@ -295,6 +296,12 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
             conn, db.user_streaks, streaks, update=["last_day", "streak", "best", "updated_ms"]
         )
         db.upsert(conn, db.quiz_exam_attempts, attempts, update=["summary"])
+        # In this transaction: the webhook events of what it persists (engine.webhooks).
+        webhook_events.record(
+            conn,
+            [*webhook_events.from_ledger(batch.ledger), *webhook_events.from_exams(attempts)],
+            now_ms,
+        )
     report.players += len(batch.players)
 
 
@@ -355,6 +362,9 @@ def _persist_security_events(engine: Engine, consumer: str, claim_idle_ms: int) 
         ]
         with engine.sql.begin() as conn:
             written += db.insert_ignore(conn, db.security_events, rows)
+            webhook_events.record(
+                conn, webhook_events.from_security_events(rows), to_ms(engine.clock.now())
+            )
         engine.redis.xack(stream, GROUP, *[entry_id for entry_id, _ in entries])
 
 

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 RECORD_GRACE_MS = 86_400_000  # a ban's record outlives its expiry by a day
+MAX_BAN_EVENTS = 100_000  # keys.ban_events() is trimmed to about this many
 
 
 @dataclass(frozen=True)
@@ -175,9 +176,29 @@ def place(
         else:
             pipe.persist(record)
         pipe.hset(index, field, f"{ban.ban_id}|{_ms(ban)}")
+        if kind == "player":  # in this MULTI: the webhooks' record of it (engine.webhooks)
+            _ban_event(pipe, "player.banned", ban, now_ms, extended=existing is not None)
         return ban, existing is None
 
     return engine.redis.transaction(attempt, index, value_from_callable=True)
+
+
+def _ban_event(pipe: Pipeline, kind: str, ban: Ban, now_ms: int, extended: bool) -> None:
+    pipe.xadd(
+        keys.ban_events(),
+        {
+            "type": kind,
+            "player": ban.target,
+            "ban": ban.ban_id,
+            "reason": ban.reason,
+            "expires_at": _ms(ban),
+            "created_by": ban.created_by,
+            "extended": int(extended),
+            "at": now_ms,
+        },
+        maxlen=MAX_BAN_EVENTS,
+        approximate=True,
+    )
 
 
 def _ms(ban: Ban) -> int:
@@ -266,6 +287,18 @@ def delete(engine: Engine, kind: str, ban_id: str) -> None:
         pipe.zrem(keys.bans_index(), ban_id)
         if in_force:
             pipe.hdel(index, field)
+        if kind == "player":
+            pipe.xadd(
+                keys.ban_events(),
+                {
+                    "type": "player.unbanned",
+                    "player": field,
+                    "ban": ban_id,
+                    "at": to_ms(engine.clock.now()),
+                },
+                maxlen=MAX_BAN_EVENTS,
+                approximate=True,
+            )
         return field.decode() if in_force else None
 
     lifted_field = engine.redis.transaction(attempt, record, index, value_from_callable=True)

@@ -44,4 +44,13 @@ LEFT_OUT: dict[str, str] = {
     "listSecurityEvents": "admin: the fraud desk's event log",
     "getPlayerFlags": "admin: the fraud desk's flags on a player",
     "removePlayerFromLeaderboards": "admin: a moderation action of the fraud desk",
+    "createWebhook": "admin: operators manage webhook subscriptions",
+    "listWebhooks": "admin: operators manage webhook subscriptions",
+    "getWebhook": "admin: operators manage webhook subscriptions",
+    "updateWebhook": "admin: operators manage webhook subscriptions",
+    "deleteWebhook": "admin: operators manage webhook subscriptions",
+    "testWebhook": "admin: operators manage webhook subscriptions",
+    "rotateWebhookSecret": "admin: operators manage webhook subscriptions",
+    "listWebhookDeliveries": "admin: the operators' delivery log",
+    "redeliverWebhook": "admin: operators resend a delivery by hand",
 }

@@ -1,0 +1,35 @@
+"""Webhooks: tell a game server what happened, signed, at least once, in order per player.
+
+- `events`: what an event is, the events a persisted batch carries (ledger entries,
+  exams, violations), and `record`, which writes them with one delivery row per
+  subscription that asked for them, inside the caller's SQL transaction: the
+  transaction that persists the outbox entries. An event is never a second write
+  that could be lost.
+- `sources`: events whose record is not an outbox entry: bans (a stream beside the
+  ban, written in the ban's own MULTI) and a board's final top when its period ends.
+- `subscriptions`: the admin's subscriptions, signing secrets (rotation with a grace
+  period), the delivery log, test pings and redelivery.
+- `delivery`: the `webhooks` job. Each due delivery at the head of its sequence (a
+  player, or the event itself) is POSTed with `Questboard-Signature`, retried with
+  exponential backoff and jitter for 24 hours, then failed with an alert.
+- `guard`: the receiver URL checks (no loopback, link-local or private address unless
+  WEBHOOK_ALLOW_PRIVATE).
+
+Depends on: core, boards.
+"""
+
+from __future__ import annotations
+
+EVENT_TYPES = (
+    "purchase.completed",
+    "grant.applied",
+    "login.bonus_claimed",
+    "mission.completed",
+    "battle_pass.level_reached",
+    "exam.recorded",
+    "player.banned",
+    "player.unbanned",
+    "leaderboard.period_closed",
+    "security.violation",
+)
+PING = "ping"  # sent by POST /v1/admin/webhooks/{id}/test, to that subscription only

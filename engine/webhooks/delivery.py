@@ -1,0 +1,281 @@
+"""The `webhooks` job: POST each due delivery, signed, in order per sequence.
+
+A delivery is due when it is pending, its time has come, its subscription is enabled,
+and it is the oldest pending delivery of its sequence (the event's player, or the
+event itself when it has none): a player's events reach a subscription in the order
+they happened, each only after the one before it was delivered or given up. A pass
+sends the due heads of all sequences concurrently, then records every outcome in one
+transaction; passes repeat until nothing is due.
+
+At least once: an outcome is written only after the receiver answered, so a worker
+killed mid-delivery leaves the delivery pending, and the next run (the job's lock
+expires within seconds, engine.ops.job_lease) sends it again with the same
+`Questboard-Event-Id`. Receivers deduplicate on that id.
+
+Failures (a connection error, a timeout, a status other than 2xx, redirects
+included) are retried after `backoff(attempts)`: exponential from 10 s, capped at an
+hour, with full jitter, judged by the engine clock. A delivery still failing 24 hours
+after its first attempt is marked failed, with an alert; a subscription whose
+deliveries have all failed for 24 hours is disabled, with an alert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import and_, func, select, update
+
+from engine import alerts, db
+from engine.clock import to_ms
+from engine.runtime import Engine
+from engine.webhooks import events, guard, sources
+
+BASE_DELAY = timedelta(seconds=10)
+MAX_DELAY = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(hours=24)  # per delivery, and per failing subscription
+PASS_SIZE = 200  # deliveries sent per pass, concurrently
+CONCURRENCY = 16
+MAX_RESPONSE_BYTES = 4_096  # read of the receiver's answer, kept for the log
+TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+USER_AGENT = "Questboard-Webhooks/1"
+D, E, S = db.webhook_deliveries, db.webhook_events, db.webhook_subscriptions
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    recorded: int = 0  # deliveries recorded from the ban stream and closed periods
+    passes: int = 0
+    disabled: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    ok: bool
+    status: int | None
+    error: str | None
+    latency_ms: int
+
+
+def signature_header(body: bytes, secrets_: list[str], timestamp: int) -> str:
+    """`t=<timestamp>,v1=<hex>[,v1=<hex>]`: one v1 per secret in use."""
+    signed = str(timestamp).encode() + b"." + body
+    v1 = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets_]
+    return ",".join([f"t={timestamp}", *(f"v1={sig}" for sig in v1)])
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """The wait after the `attempts`-th failure: 10 s, 20 s, 40 s ... capped at 1 h,
+    each drawn uniformly from its upper half (jitter spreads retries of many events)."""
+    ceiling = min(BASE_DELAY * 2 ** max(0, attempts - 1), MAX_DELAY)
+    return ceiling * (0.5 + 0.5 * (rng or random).random())
+
+
+def run(
+    engine: Engine,
+    client: httpx.Client | None = None,
+    keep_going: Callable[[], bool] | None = None,
+    max_passes: int = 1_000,
+    rng: random.Random | None = None,
+) -> DeliveryReport:
+    """Record the ban and period events, then send what is due until nothing is."""
+    report = DeliveryReport(disabled=[])
+    report.recorded += sources.drain_ban_events(engine)
+    report.recorded += sources.close_periods(engine)
+    own = client is None
+    client = client or new_client()
+    try:
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            while report.passes < max_passes and (keep_going is None or keep_going()):
+                due = _due(engine)
+                if not due:
+                    break
+                now_ms = to_ms(engine.clock.now())
+                outcomes = list(pool.map(_send, *_args(engine, client, due, now_ms)))
+                _record(engine, due, outcomes, now_ms, report, rng)
+                report.passes += 1
+    finally:
+        if own:
+            client.close()
+    return report
+
+
+def _args(engine: Engine, client: httpx.Client, due: list[Any], now_ms: int) -> tuple:
+    n = len(due)
+    return [engine] * n, [client] * n, due, [now_ms] * n
+
+
+def new_client() -> httpx.Client:
+    """Pooled, no redirects followed, timeouts of seconds, no proxies from the env."""
+    return httpx.Client(
+        timeout=TIMEOUT,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY),
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def _due(engine: Engine) -> list[Any]:
+    now_ms = to_ms(engine.clock.now())
+    heads = (
+        select(func.min(D.c.id).label("id"))
+        .where(D.c.status == "pending")
+        .group_by(D.c.subscription_id, D.c.sequence)
+        .subquery()
+    )
+    query = (
+        select(
+            D.c.id,
+            D.c.subscription_id,
+            D.c.attempts,
+            D.c.first_attempt_ms,
+            E.c.event_id,
+            E.c.type,
+            E.c.player_id,
+            E.c.created_ms,
+            E.c.data,
+            S.c.url,
+            S.c.secret,
+            S.c.previous_secret,
+            S.c.previous_until_ms,
+        )
+        .join(heads, heads.c.id == D.c.id)
+        .join(E, E.c.event_id == D.c.event_id)
+        .join(S, and_(S.c.id == D.c.subscription_id, S.c.enabled == 1))
+        .where(D.c.next_attempt_ms <= now_ms)
+        .order_by(D.c.id)
+        .limit(PASS_SIZE)
+    )
+    with engine.sql.connect() as conn:
+        return list(conn.execute(query).all())
+
+
+def _send(engine: Engine, client: httpx.Client, row: Any, now_ms: int) -> Outcome:
+    body = events.load(row).body()
+    keys = [row.secret]
+    if row.previous_secret and (row.previous_until_ms or 0) > now_ms:
+        keys.append(row.previous_secret)
+    headers = {
+        "Content-Type": "application/json",
+        "Questboard-Event-Id": row.event_id,
+        "Questboard-Event-Type": row.type,
+        "Questboard-Signature": signature_header(body, keys, now_ms // 1000),
+    }
+    started = time.perf_counter()
+    try:
+        parts = urlsplit(row.url)
+        guard.check_url(row.url, engine.webhook_allow_private)
+        with client.stream("POST", row.url, content=body, headers=headers) as response:
+            read = 0
+            for chunk in response.iter_raw():  # at most MAX_RESPONSE_BYTES are read
+                read += len(chunk)
+                if read >= MAX_RESPONSE_BYTES:
+                    break
+        status = response.status_code
+        ok = 200 <= status < 300
+        error = None if ok else f"HTTP {status} from {parts.hostname}"
+    except guard.InvalidInputError as refused:
+        status, ok, error = None, False, str(refused)
+    except httpx.HTTPError as failure:
+        status, ok, error = None, False, f"{type(failure).__name__}: {failure}"
+    latency = int((time.perf_counter() - started) * 1000)
+    return Outcome(row.id, ok, status, (error or "")[:255] or None, latency)
+
+
+def _record(
+    engine: Engine,
+    due: list[Any],
+    outcomes: list[Outcome],
+    now_ms: int,
+    report: DeliveryReport,
+    rng: random.Random | None,
+) -> None:
+    """Every outcome of a pass in one transaction; alerts after it commits."""
+    raised: list[tuple[str, str, dict]] = []
+    succeeded, failing = set(), set()
+    with engine.sql.begin() as conn:
+        for row, outcome in zip(due, outcomes, strict=True):
+            attempts = row.attempts + 1
+            first = row.first_attempt_ms or now_ms
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "first_attempt_ms": first,
+                "last_attempt_ms": now_ms,
+                "last_status": outcome.status,
+                "last_error": outcome.error,
+                "latency_ms": outcome.latency_ms,
+            }
+            if outcome.ok:
+                values.update(status="delivered", delivered_ms=now_ms)
+                report.delivered += 1
+                succeeded.add(row.subscription_id)
+            elif now_ms - first >= GIVE_UP_AFTER.total_seconds() * 1000:
+                values.update(status="failed")
+                report.failed += 1
+                failing.add(row.subscription_id)
+                raised.append(
+                    (
+                        "webhook_delivery_failed",
+                        f"Webhook event {row.event_id} to {row.subscription_id} failed for "
+                        f"24 hours ({attempts} attempts); given up.",
+                        {
+                            "subscription_id": row.subscription_id,
+                            "delivery_id": row.id,
+                            "event_id": row.event_id,
+                            "last_error": outcome.error,
+                        },
+                    )
+                )
+            else:
+                values["next_attempt_ms"] = now_ms + to_ms_delta(backoff(attempts, rng))
+                report.retrying += 1
+                failing.add(row.subscription_id)
+            conn.execute(update(D).where(D.c.id == row.id).values(**values))
+        if succeeded:
+            conn.execute(update(S).where(S.c.id.in_(succeeded)).values(failing_since_ms=None))
+        for subscription_id in sorted(failing - succeeded):
+            since = conn.execute(
+                select(S.c.failing_since_ms).where(S.c.id == subscription_id)
+            ).scalar()
+            if since is None:
+                conn.execute(
+                    update(S).where(S.c.id == subscription_id).values(failing_since_ms=now_ms)
+                )
+            elif now_ms - since >= GIVE_UP_AFTER.total_seconds() * 1000:
+                reason = "every delivery failed for 24 hours"
+                conn.execute(
+                    update(S)
+                    .where(S.c.id == subscription_id)
+                    .values(enabled=0, disabled_reason=reason, updated_ms=now_ms)
+                )
+                assert report.disabled is not None
+                report.disabled.append(subscription_id)
+                raised.append(
+                    (
+                        "webhook_subscription_disabled",
+                        f"Webhook subscription {subscription_id} disabled: {reason}.",
+                        {"subscription_id": subscription_id, "failing_since_ms": since},
+                    )
+                )
+    for kind, message, details in raised:
+        alerts.raise_alert(
+            kind, message, details, at=engine.clock.now(), webhook_url=engine.alert_webhook_url
+        )
+
+
+def to_ms_delta(delay: timedelta) -> int:
+    return int(delay.total_seconds() * 1000)

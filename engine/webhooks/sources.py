@@ -1,0 +1,147 @@
+"""Events whose record is not an outbox entry: player bans and closed periods.
+
+Bans: `engine.security.bans` appends each player ban placed or lifted to
+`keys.ban_events()` in the same MULTI that changes the ban, so the stream holds
+exactly the bans that happened. The webhooks job drains it through the consumer group
+"webhooks" like the persist job drains the outboxes: events and deliveries committed
+in one SQL transaction, the entries acknowledged after, ids derived from the entry,
+so a run killed in between records nothing twice.
+
+Closed periods: once a board's period has ended its scores no longer change (an exam
+counts into the current periods only), so its top is final; the event's id is the
+board's, so it is announced once, to the subscriptions that existed when it ended.
+"""
+
+from __future__ import annotations
+
+import json
+
+from redis.exceptions import ResponseError
+from sqlalchemy import select
+
+from engine import boards, db, keys
+from engine.boards import Board, leaderboards
+from engine.calendar import PERIOD_TYPES, add_periods
+from engine.clock import from_ms, to_ms
+from engine.runtime import Engine
+from engine.webhooks import events
+
+GROUP = "webhooks"
+CONSUMER = "webhooks-job"  # one live run of the job at a time holds it
+BATCH = 1_000
+TOP = 100
+MAX_BAN_EVENTS = 100_000
+
+
+def drain_ban_events(engine: Engine) -> int:
+    """Move the ban stream's entries into events; returns the deliveries recorded."""
+    stream = keys.ban_events()
+    try:
+        engine.redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    except ResponseError as error:
+        if "BUSYGROUP" not in str(error):
+            raise
+    recorded = 0
+    while True:
+        pipe = engine.redis.pipeline(transaction=False)
+        pipe.xautoclaim(stream, GROUP, CONSUMER, 0, "0-0", count=BATCH)
+        pipe.xreadgroup(GROUP, CONSUMER, {stream: ">"}, count=BATCH)
+        claimed, fresh = pipe.execute()
+        entries = list(claimed[1])
+        for _, rows in fresh or []:
+            entries.extend(rows)
+        if not entries:
+            return recorded
+        found = [_ban_event(entry_id, fields) for entry_id, fields in entries if fields]
+        with engine.sql.begin() as conn:
+            recorded += events.record(conn, found, to_ms(engine.clock.now()))
+        ids = [entry_id for entry_id, _ in entries]
+        pipe = engine.redis.pipeline(transaction=False)
+        pipe.xack(stream, GROUP, *ids)
+        pipe.xdel(stream, *ids)
+        pipe.execute()
+
+
+def _ban_event(entry_id: bytes, fields: dict[bytes, bytes]) -> events.Event:
+    text = {name.decode(): value.decode() for name, value in fields.items()}
+    kind = text.pop("type")
+    player = text.pop("player")
+    at_ms = int(text.pop("at"))
+    data: dict = {"ban_id": text["ban"], "reason": text.get("reason", "")}
+    if kind == "player.banned":
+        expires = int(text.get("expires_at") or 0)
+        data["expires_at"] = (
+            from_ms(expires).isoformat().replace("+00:00", "Z") if expires else None
+        )
+        data["created_by"] = text.get("created_by", "admin")
+        data["extended"] = text.get("extended") == "1"
+    return events.Event(events.event_id("ban", entry_id.decode()), kind, player, at_ms, data)
+
+
+def close_periods(engine: Engine) -> int:
+    """Announce the final top of every board whose period ended (the previous period of
+    each type), to subscriptions that asked and existed at its end. Returns deliveries."""
+    now = engine.clock.now()
+    now_ms = to_ms(now)
+    table = db.webhook_subscriptions
+    with engine.sql.connect() as conn:
+        subscriptions = [
+            (sid, json.loads(types), created)
+            for sid, types, created in conn.execute(
+                select(table.c.id, table.c.events, table.c.created_ms).where(table.c.enabled == 1)
+            ).all()
+            if events.wants(json.loads(types), "leaderboard.period_closed")
+        ]
+    if not subscriptions:
+        return 0
+    recorded = 0
+    for period_type in PERIOD_TYPES:
+        period = add_periods(boards.current_period(engine, period_type, now), -1)
+        ended_ms = to_ms(engine.calendar.end(period))
+        wanting = [(sid, types) for sid, types, created in subscriptions if created <= ended_ms]
+        if not wanting:
+            continue
+        categories = sorted(
+            c.decode() for c in engine.redis.smembers(keys.board_index(period_type, period.name))
+        )
+        boards_ = [Board(period_type, period, category) for category in [None, *categories]]
+        ids = {board: events.event_id("period_closed", *board.key_args()) for board in boards_}
+        with engine.sql.connect() as conn:
+            known = set(
+                conn.execute(
+                    select(db.webhook_deliveries.c.event_id).where(
+                        db.webhook_deliveries.c.event_id.in_(list(ids.values()))
+                    )
+                ).scalars()
+            )
+        found = [
+            _closed(engine, board, ids[board], ended_ms)
+            for board in boards_
+            if ids[board] not in known
+        ]
+        if found:
+            with engine.sql.begin() as conn:
+                recorded += events.record_for(conn, found, wanting, now_ms)
+    return recorded
+
+
+def _closed(engine: Engine, board: Board, event_id: str, ended_ms: int) -> events.Event:
+    page = leaderboards.top(engine, board, limit=TOP)
+    data = {
+        "board": board.period_type,
+        "period": board.period.name,
+        "category": board.category,
+        "ended_at": from_ms(ended_ms).isoformat().replace("+00:00", "Z"),
+        "total_players": page.total_players,
+        "top": [
+            {
+                "rank": entry.rank,
+                "player_id": entry.player_id,
+                "score": entry.score,
+                "exams": entry.exams,
+                "accuracy": entry.accuracy,
+            }
+            for entry in page.entries
+        ],
+    }
+    return events.Event(event_id, "leaderboard.period_closed", None, ended_ms, data)

@@ -1,0 +1,178 @@
+"""Redis Cluster: the client from a `redis+cluster://` URL everywhere, RQ kept off the
+cluster, cluster errors answered 503, and script batches spread over the nodes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ClusterError,
+    MasterDownError,
+    MovedError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+
+from cli.main import main as questboard
+from config import ConfigError, Settings
+from engine import connection, keys
+from engine.boards import exams
+from engine.boards.exams import Exam
+from engine.economy import grants, wallet
+from engine.outcomes import ScriptCode
+from engine.runtime import Engine, build_engine
+from engine.scripts import Scripts
+from tests.conftest import error_of
+
+# Configuration ----------------------------------------------------------------------
+
+
+def test_a_cluster_url_without_rq_redis_url_is_refused_in_one_line():
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"REDIS_URL": "redis+cluster://10.0.0.1:7000,10.0.0.2:7000"})
+    assert str(refused.value) == (
+        "REDIS_URL is a Redis Cluster, where RQ cannot run: set RQ_REDIS_URL to a standalone "
+        "Redis for the job queue"
+    )
+
+
+def test_a_cluster_url_with_rq_redis_url_is_kept():
+    settings = Settings.from_env(
+        {"REDIS_URL": "redis+cluster://10.0.0.1:7000,10.0.0.2", "RQ_REDIS_URL": "redis://q/0"}
+    )
+    assert settings.redis_url == "redis+cluster://10.0.0.1:7000,10.0.0.2"
+    assert settings.queue_redis_url == "redis://q/0"
+
+
+def test_every_node_of_the_url_is_a_startup_node():
+    url = "redis+cluster://user:secret@10.0.0.1:7000,10.0.0.2,[::1]:7002/?socket_timeout=2"
+    assert connection.cluster_nodes(url) == [("10.0.0.1", 7000), ("10.0.0.2", 6379), ("::1", 7002)]
+    assert connection.is_cluster_url(url)
+    assert not connection.is_cluster_url("redis://10.0.0.1:7000/0")
+
+
+@pytest.mark.parametrize("url", ["redis+cluster://", "redis+cluster://a:b7"])
+def test_a_cluster_url_without_nodes_is_refused(url):
+    with pytest.raises(ValueError):
+        connection.cluster_nodes(url)
+
+
+def test_the_engine_web_jobs_and_cli_run_on_the_cluster(redis_cluster_url, cluster_redis, clock):
+    settings = Settings(redis_url=redis_cluster_url, rq_redis_url="redis://127.0.0.1:1/0")
+    engine = build_engine(settings, clock=clock)
+    assert isinstance(engine.redis, RedisCluster)
+    grants.grant(engine, "alice", {"coins": 5}, "welcome", "g1")
+    assert cluster_redis.exists(keys.wallet("alice"))
+
+    out, err = io.StringIO(), io.StringIO()
+    code = questboard(
+        ["jobs", "list"],
+        env={"REDIS_URL": redis_cluster_url, "RQ_REDIS_URL": "redis://127.0.0.1:1/0"},
+        clock=clock,
+        out=out,
+        err=err,
+    )
+    assert (code, err.getvalue()) == (0, "")
+
+
+def test_the_rq_queue_of_an_app_on_the_cluster_is_rq_redis_url(app_on_cluster):
+    queue = app_on_cluster.extensions["questboard.queue"]
+    assert not connection.is_cluster(queue.connection)
+
+
+@pytest.fixture
+def app_on_cluster(request, settings, cluster_redis, clock, redis_cluster_url):
+    import dataclasses
+
+    from tests.conftest import real_redis_url
+    from web import create_app
+
+    cluster_settings = dataclasses.replace(
+        settings, redis_url=redis_cluster_url, rq_redis_url=real_redis_url()
+    )
+    return create_app(cluster_settings, redis_client=cluster_redis, clock=clock)
+
+
+# Cluster errors are the store being unavailable: 503 with Retry-After -----------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MovedError("3999 127.0.0.1:6381"),
+        AskError("3999 127.0.0.1:6381"),
+        ClusterDownError("CLUSTERDOWN The cluster is down"),
+        MasterDownError("MASTERDOWN Link with MASTER is down"),
+        TryAgainError("TRYAGAIN"),
+        ClusterError("TTL exhausted."),
+        SlotNotCoveredError("Slot 3999 is not covered by the cluster."),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_a_cluster_error_that_survives_the_retries_is_a_503(
+    app_on_cluster, server_headers, monkeypatch, error
+):
+    def unavailable(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(wallet, "balances", unavailable)
+    response = app_on_cluster.test_client().get("/v1/players/alice/wallet", headers=server_headers)
+
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "service_unavailable"
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_a_single_node_client_on_a_cluster_gets_503_not_500(
+    app_on_cluster, cluster_redis, server_headers
+):
+    """The MovedError a plain client gets from a node that does not own the slot."""
+    slot = cluster_redis.keyslot(keys.wallet("alice"))
+    owner = cluster_redis.nodes_manager.get_node_from_slot(slot)
+    other = next(node for node in cluster_redis.get_primaries() if node.name != owner.name)
+    plain = redis.Redis(host=other.host, port=other.port)
+    engine = app_on_cluster.extensions["questboard.engine"]
+    engine.redis, engine.scripts = plain, Scripts(plain)
+
+    response = app_on_cluster.test_client().get("/v1/players/alice/wallet", headers=server_headers)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    plain.close()
+
+
+# Script batches on the cluster -------------------------------------------------------
+
+
+def test_a_batch_spans_the_nodes_and_keeps_the_order(cluster_redis, rules, clock):
+    engine = Engine(redis=cluster_redis, rules=rules, clock=clock)
+    batch = engine.scripts.batch()
+    players = [f"p{n}" for n in range(40)]
+    for player in players:
+        batch.pipe.set(f"{{{player}}}:mark", player)
+        batch.call("take_job_lock", [f"{{{player}}}:lock", f"{{{player}}}:runs"], [player, 1, 9])
+    nodes = {cluster_redis.get_node_from_key(f"{{{p}}}:mark").name for p in players}
+
+    replies = batch.execute()
+
+    assert len(nodes) == 3
+    assert replies[0::2] == [True] * len(players)
+    assert [reply[0] for reply in replies[1::2]] == [ScriptCode.APPLIED] * len(players)
+    assert [cluster_redis.get(f"{{{p}}}:mark") for p in players] == [p.encode() for p in players]
+
+
+def test_scripts_a_failover_lost_are_loaded_again_on_the_cluster(cluster_redis, rules, clock):
+    engine = Engine(redis=cluster_redis, rules=rules, clock=clock)
+    exams.record_exam(engine, "alice", Exam("x1", "math", 20, 10, 6))
+    for primary in connection.primaries(cluster_redis):
+        primary.script_flush()  # as on a replica promoted after a failover
+
+    outcome = exams.record_exam(engine, "bob", Exam("x2", "math", 30, 10, 7))
+
+    assert outcome.created
+    assert [board["rank"] for board in outcome.summary["boards"]] == [1] * 6

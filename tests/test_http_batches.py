@@ -1,0 +1,358 @@
+"""The batch routes: many players' items in one request, each answered on its own.
+
+`POST /v1/exams:batch`, `POST /v1/admin/grants:batch`, `GET /v1/wallets`: each item
+gets the status and body its single route would have answered, a bad item does not
+stop the others, and the same batch sent again answers the same (replays marked).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.redis_count import sent_commands
+from tests.conftest import error_of
+from web import create_app
+
+BOTH = pytest.mark.app_on_both_backends  # the app on each backend where Redis decides
+
+EXAMS = "/v1/exams:batch"
+GRANTS = "/v1/admin/grants:batch"
+NOTHING = {"coins": 0, "logs": 0, "steel": 0, "bricks": 0, "cement": 0}
+
+
+def exam(player: str, exam_id: str, score: int = 10, correct: int = 5, **more) -> dict:
+    item = {
+        "player_id": player,
+        "exam_id": exam_id,
+        "category_id": "math",
+        "score": score,
+        "total_questions": 10,
+        "correct_answers": correct,
+    }
+    return item | more
+
+
+def grant(player: str, key: str, coins: int = 100, reason: str = "gift") -> dict:
+    return {
+        "player_id": player,
+        "idempotency_key": key,
+        "resources": {"coins": coins},
+        "reason": reason,
+    }
+
+
+def send_exams(client, headers, items):
+    response = client.post(EXAMS, headers=headers, json={"exams": items})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["results"]
+
+
+def send_grants(client, headers, items):
+    response = client.post(GRANTS, headers=headers, json={"grants": items})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["results"]
+
+
+def weekly_top(client, headers) -> list[tuple[str, int]]:
+    entries = client.get("/v1/leaderboards/weekly", headers=headers).get_json()["entries"]
+    return [(entry["player_id"], entry["score"]) for entry in entries]
+
+
+def ban_player(client, admin_headers, player: str) -> dict:
+    response = client.post(
+        "/v1/admin/player-bans",
+        headers=admin_headers,
+        json={"player_id": player, "reason": "bot"},
+    )
+    assert response.status_code == 201
+    return response.get_json()
+
+
+@BOTH
+def test_an_exam_batch_answers_each_item_as_the_single_route_would(client, server_headers):
+    results = send_exams(
+        client, server_headers, [exam("alice", "a1", 40, 8), exam("bob", "b1", 30, 6)]
+    )
+    single = client.post(
+        "/v1/players/carol/exams",
+        headers=server_headers,
+        json={k: v for k, v in exam("carol", "c1", 20, 4).items() if k != "player_id"},
+    )
+
+    assert [(r["status"], r["replayed"], r["error"]) for r in results] == [(201, False, None)] * 2
+    alice = results[0]["result"]
+    assert set(alice) == set(single.get_json())
+    assert (alice["player_id"], alice["exam_id"], alice["score"]) == ("alice", "a1", 40)
+    assert [board["rank"] for board in alice["boards"]] == [1] * 6
+    assert [board["rank"] for board in results[1]["result"]["boards"]] == [2] * 6
+    assert weekly_top(client, server_headers) == [("alice", 40), ("bob", 30), ("carol", 20)]
+
+
+@BOTH
+def test_a_bad_item_is_answered_with_its_error_and_the_others_count(client, server_headers):
+    results = send_exams(
+        client,
+        server_headers,
+        [
+            exam("alice", "a1", 40, 8),
+            exam("bob", "b1", 30, correct=11),  # more correct answers than questions
+            exam("carol", "c1", 20, 4),
+        ],
+    )
+
+    assert [r["status"] for r in results] == [201, 400, 201]
+    assert results[1] == {
+        "status": 400,
+        "replayed": False,
+        "result": None,
+        "error": {
+            "code": "validation_error",
+            "message": "The exam result is not valid.",
+            "details": {"correct_answers": ["Must be between 0 and total_questions."]},
+        },
+    }
+    assert weekly_top(client, server_headers) == [("alice", 40), ("carol", 20)]
+
+
+@BOTH
+def test_a_replayed_batch_answers_the_same_and_counts_nothing_twice(client, server_headers):
+    items = [exam("alice", "a1", 40, 8), exam("bob", "b1", 30, correct=11), exam("bob", "b2")]
+    first = send_exams(client, server_headers, items)
+
+    again = send_exams(client, server_headers, items)
+
+    assert [r["status"] for r in first] == [201, 400, 201]
+    assert [r["status"] for r in again] == [200, 400, 200]
+    assert [r["replayed"] for r in again] == [True, False, True]
+    assert [r["result"] for r in again] == [r["result"] for r in first]
+    assert again[1]["error"] == first[1]["error"]
+    assert weekly_top(client, server_headers) == [("alice", 40), ("bob", 10)]
+
+
+@BOTH
+def test_each_item_has_its_own_exam_id_idempotency(client, server_headers):
+    single = client.post(
+        "/v1/players/alice/exams",
+        headers=server_headers,
+        json={k: v for k, v in exam("alice", "a1", 40, 8).items() if k != "player_id"},
+    ).get_json()
+
+    results = send_exams(
+        client,
+        server_headers,
+        [
+            exam("alice", "a1", 40, 8),  # the same attempt: a replay
+            exam("alice", "a2", 50, 9),  # a new one
+            exam("bob", "a1", 40, 8),  # another player's a1: new
+            exam("alice", "a1", 45, 8),  # a1 again with other content
+        ],
+    )
+
+    assert [(r["status"], r["replayed"]) for r in results] == [
+        (200, True),
+        (201, False),
+        (201, False),
+        (422, False),
+    ]
+    assert results[0]["result"] == single
+    assert error_of_item(results[3])["code"] == "idempotency_key_reused"
+    assert weekly_top(client, server_headers) == [("alice", 90), ("bob", 40)]
+
+
+def error_of_item(result: dict) -> dict:
+    assert result["result"] is None
+    assert set(result["error"]) == {"code", "message", "details"}
+    return result["error"]
+
+
+@BOTH
+def test_a_batch_counts_each_item_against_its_players_pace(client, server_headers, rules):
+    pace = rules.security.max_changes_per_second  # the clock stands still: one second
+    items = [exam("alice", f"a{n}") for n in range(pace + 1)] + [exam("bob", "b1")]
+
+    results = send_exams(client, server_headers, items)
+
+    assert [r["status"] for r in results] == [201] * pace + [429, 201]
+    assert error_of_item(results[pace])["code"] == "rapid_fire"
+    assert weekly_top(client, server_headers) == [("alice", 10 * pace), ("bob", 10)]
+
+
+@BOTH
+def test_a_banned_players_items_are_refused_and_the_others_count(
+    client, server_headers, admin_headers
+):
+    ban = ban_player(client, admin_headers, "mallory")
+
+    results = send_exams(
+        client, server_headers, [exam("alice", "a1"), exam("mallory", "m1", 90), exam("bob", "b1")]
+    )
+
+    assert [r["status"] for r in results] == [201, 403, 201]
+    assert error_of_item(results[1]) == {
+        "code": "banned",
+        "message": "This player or address is banned.",
+        "details": {"reason": "bot", "ban_id": ban["id"], "kind": "player", "expires_at": None},
+    }
+    assert weekly_top(client, server_headers) == [("alice", 10), ("bob", 10)]
+
+
+def test_a_malformed_batch_is_refused_whole(client, server_headers):
+    too_many = [exam("alice", f"a{n}") for n in range(501)]
+    for body in (
+        {"exams": []},
+        {"exams": too_many},
+        {"exams": [exam("alice", "a1", unknown=1)]},
+        {"exams": [exam("bad id", "a1")]},
+        {},
+    ):
+        response = client.post(EXAMS, headers=server_headers, json=body)
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "validation_error"
+    assert weekly_top(client, server_headers) == []
+
+
+def test_a_batch_body_may_be_larger_than_a_single_routes(client, server_headers, app):
+    items = [exam(f"p{n}", f"exam-{n:04d}") for n in range(160)]
+    assert len(json.dumps({"exams": items})) > app.config["MAX_CONTENT_LENGTH"]
+
+    results = send_exams(client, server_headers, items)
+
+    assert [r["status"] for r in results] == [201] * 160
+
+
+@pytest.fixture
+def standalone_client(settings, real_redis, clock):
+    """The app on the standalone server (the client counts what it sends there)."""
+    return create_app(settings, redis_client=real_redis, clock=clock).test_client()
+
+
+def test_an_exam_batch_takes_a_fixed_number_of_round_trips(standalone_client, server_headers):
+    client = standalone_client
+    send_exams(client, server_headers, [exam("warm", "w1")])  # scripts loaded
+    items = [exam(f"p{n}", "e1") for n in range(40)]
+
+    with sent_commands() as sent:
+        results = send_exams(client, server_headers, items)
+
+    assert [r["status"] for r in results] == [201] * 40
+    # the players' bans, record_exams per shard, update_board per board, the summaries
+    assert sent.round_trips == 4
+
+
+# Grants -----------------------------------------------------------------------------
+
+
+def test_a_grant_batch_applies_each_item_once_per_its_own_key(client, admin_headers):
+    results = send_grants(
+        client,
+        admin_headers,
+        [grant("alice", "g1", 500), grant("bob", "g1", 300), grant("alice", "g2", -600)],
+    )
+
+    assert [(r["status"], r["replayed"]) for r in results] == [
+        (201, False),
+        (201, False),
+        (409, False),
+    ]
+    assert results[0]["result"]["balances"] == NOTHING | {"coins": 500}
+    assert results[1]["result"]["balances"] == NOTHING | {"coins": 300}
+    assert error_of_item(results[2])["code"] == "insufficient_funds"
+
+
+@BOTH
+def test_a_replayed_grant_batch_answers_the_same_and_grants_once(client, admin_headers):
+    items = [grant("alice", "g1", 500), grant("alice", "g2", -600), grant("bob", "g1", 7)]
+    first = send_grants(client, admin_headers, items)
+
+    again = send_grants(client, admin_headers, items)
+
+    assert [(r["status"], r["replayed"]) for r in again] == [(200, True), (409, True), (200, True)]
+    assert [r["result"] for r in again] == [r["result"] for r in first]
+    assert again[1]["error"] == first[1]["error"]
+    wallet = client.get("/v1/players/alice/wallet", headers=admin_headers).get_json()
+    assert wallet["balances"] == NOTHING | {"coins": 500}
+
+
+def test_a_grant_batch_refuses_bad_items_alone(client, admin_headers):
+    results = send_grants(
+        client,
+        admin_headers,
+        [
+            grant("alice", "g1", 500),
+            grant("alice", "g1", 400),  # the same key, other content
+            {**grant("bob", "g1"), "resources": {"gold": 5}},  # no such resource
+        ],
+    )
+
+    assert [r["status"] for r in results] == [201, 422, 400]
+    assert error_of_item(results[1])["code"] == "idempotency_key_reused"
+    assert error_of_item(results[2]) == {
+        "code": "validation_error",
+        "message": "The grant is not valid.",
+        "details": {"resources.gold": ["Unknown resource."]},
+    }
+
+
+def test_a_grant_batch_is_admin_only(client, server_headers):
+    response = client.post(GRANTS, headers=server_headers, json={"grants": [grant("a", "g")]})
+
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "forbidden"
+
+
+# Wallets ----------------------------------------------------------------------------
+
+
+@BOTH
+def test_wallets_of_many_players_in_the_order_asked(client, server_headers, admin_headers):
+    send_grants(client, admin_headers, [grant("alice", "g1", 500), grant("bob", "g1", 7)])
+
+    response = client.get(
+        "/v1/wallets?player_id=bob&player_id=nobody&player_id=alice&player_id=bob",
+        headers=server_headers,
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["results"] == [
+        {
+            "status": 200,
+            "replayed": False,
+            "result": {"player_id": player, "balances": NOTHING | {"coins": coins}},
+            "error": None,
+        }
+        for player, coins in (("bob", 7), ("nobody", 0), ("alice", 500))
+    ]
+
+
+@BOTH
+def test_a_banned_players_wallet_is_refused_in_its_item(client, server_headers, admin_headers):
+    ban_player(client, admin_headers, "mallory")
+
+    results = client.get(
+        "/v1/wallets?player_id=alice&player_id=mallory", headers=server_headers
+    ).get_json()["results"]
+
+    assert [r["status"] for r in results] == [200, 403]
+    assert error_of_item(results[1])["code"] == "banned"
+
+
+def test_wallets_are_read_in_one_round_trip(standalone_client, server_headers):
+    client = standalone_client
+    query = "&".join(f"player_id=p{n}" for n in range(100))
+    client.get(f"/v1/wallets?{query}", headers=server_headers)
+
+    with sent_commands() as sent:
+        response = client.get(f"/v1/wallets?{query}", headers=server_headers)
+
+    assert len(response.get_json()["results"]) == 100
+    assert sent.round_trips == 1
+
+
+def test_wallets_take_one_to_a_hundred_valid_ids(client, server_headers):
+    over = "&".join(f"player_id=p{n}" for n in range(101))
+    for query in ("", over, "player_id=bad%20id", "player_id=a&other=1"):
+        response = client.get(f"/v1/wallets?{query}", headers=server_headers)
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "validation_error"

@@ -1,0 +1,68 @@
+"""A real HTTP receiver for webhook tests: http.server on a loopback port, in a thread.
+
+It keeps every request (headers and raw body), answers 500 to the first `fail_first`
+requests, and can hold a request open until released (a worker killed mid-delivery).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Receiver:
+    def __init__(self, port: int = 0, fail_first: int = 0) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.fail_first = fail_first
+        self.seen = 0
+        self.hold: threading.Event | None = None  # set: held requests are answered
+        self.arrived = threading.Event()
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver.seen += 1
+                    failing = receiver.seen <= receiver.fail_first
+                    hold = receiver.hold
+                receiver.arrived.set()
+                if hold is not None:
+                    hold.wait(30)
+                    return  # no answer: the connection closes
+                if not failing:
+                    with receiver._lock:
+                        receiver.requests.append((dict(self.headers.items()), body))
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.server.server_port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def events(self) -> list[dict]:
+        return [json.loads(body) for _, body in self.requests]
+
+    def stop(self) -> None:
+        if self.hold is not None:
+            self.hold.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)

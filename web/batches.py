@@ -1,0 +1,260 @@
+"""`POST /v1/exams:batch` → engine.boards.exams.record_exam_batch (the players' bans in
+one HMGET, then record_exams: lua/record_exams.lua per player shard, lua/update_board.lua
+per board, lua/keep_exam_summaries.lua per shard); `POST /v1/admin/grants:batch` →
+engine.economy.grants.grant_batch → lua/apply_transaction.lua once per item, all in one
+round trip; `GET /v1/wallets` (`?player_id=a&player_id=b`) →
+engine.economy.wallet.balances_of_players: every wallet and the players' ban entries in
+one pipeline. Many players' items in one request, each answered on its own.
+
+Every item gets `{"status", "replayed", "result", "error"}` in the order sent: the
+status the single route would have answered (201, 200 for a replay, or an error's
+status with its `{"code", "message", "details"}`). A bad item does not stop the others,
+and the same batch sent again answers every item the same way, replays marked. The
+batch itself is 200 once its shape is valid; a malformed batch is a 400 for the whole.
+
+A batch comes from a game server, not a player: it takes no `X-Player-IP`, so each
+item counts against its own player's per-player limit and pace in the scripts, as a
+single exam does, and against no address's window. A banned player's item answers
+403 `banned`. Grants are admin-only (web.auth, by their /v1/admin path).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+import orjson
+from flask import Response
+from marshmallow import validate
+
+from engine.boards import exams
+from engine.economy import grants, wallet
+from engine.economy.transactions import Transaction
+from engine.errors import QuestboardError
+from web.api import Blueprint, ErrorInfoSchema
+from web.errors import STATUS_BY_ERROR, ApiError
+from web.exams import ExamRequestSchema, ExamSummarySchema
+from web.extensions import get_engine
+from web.grants import GrantRequestSchema
+from web.guards import batch_body
+from web.schemas import (
+    IDEMPOTENCY_KEY,
+    PLAYER_ID,
+    BalancesSchema,
+    Pattern,
+    StrictSchema,
+    TransactionSchema,
+)
+
+MAX_EXAMS = 500
+MAX_GRANTS = 100
+MAX_WALLETS = 100
+
+blp = Blueprint("batches", __name__, description="Many players' items in one request.")
+
+
+def player_id_field(**kwargs: Any) -> ma.fields.String:
+    return ma.fields.String(
+        required=True, validate=Pattern(PLAYER_ID.pattern), metadata={"example": "alice"}, **kwargs
+    )
+
+
+class ExamBatchItemSchema(ExamRequestSchema):
+    player_id = player_id_field()
+
+
+class ExamBatchRequestSchema(StrictSchema):
+    exams = ma.fields.List(
+        ma.fields.Nested(ExamBatchItemSchema()),
+        required=True,
+        validate=validate.Length(1, MAX_EXAMS),
+        metadata={"description": f"1 to {MAX_EXAMS} exam results, of any players."},
+    )
+
+
+class GrantBatchItemSchema(GrantRequestSchema):
+    player_id = player_id_field()
+    idempotency_key = ma.fields.String(
+        required=True,
+        validate=Pattern(IDEMPOTENCY_KEY),
+        metadata={
+            "description": "This grant's own key: it is applied once however often sent.",
+            "example": "welcome-alice",
+        },
+    )
+
+
+class GrantBatchRequestSchema(StrictSchema):
+    grants = ma.fields.List(
+        ma.fields.Nested(GrantBatchItemSchema()),
+        required=True,
+        validate=validate.Length(1, MAX_GRANTS),
+        metadata={"description": f"1 to {MAX_GRANTS} grants, each with its own key."},
+    )
+
+
+class WalletsQuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    # Not `required`: a query with an unknown parameter is refused for that one (as on
+    # every route); an empty list is refused by the view, naming this parameter.
+    player_id = ma.fields.List(
+        ma.fields.String(validate=Pattern(PLAYER_ID.pattern)),
+        load_default=list,
+        validate=validate.Length(max=MAX_WALLETS),
+        metadata={
+            "description": f"1 to {MAX_WALLETS} player ids, the parameter repeated.",
+            "example": ["alice", "bob"],
+        },
+    )
+
+
+def item_schema(name: str, result: ma.Schema, created: int) -> type[ma.Schema]:
+    """The schema of one item's answer, its `result` the single route's body."""
+    return ma.Schema.from_dict(
+        {
+            "status": ma.fields.Integer(
+                required=True,
+                metadata={
+                    "description": f"The single route's status: {created}, 200 for a replay, "
+                    "or the error's status.",
+                    "example": created,
+                },
+            ),
+            "replayed": ma.fields.Boolean(
+                required=True, metadata={"description": "An answer recorded before, again."}
+            ),
+            "result": ma.fields.Nested(result, required=True, allow_none=True),
+            "error": ma.fields.Nested(ErrorInfoSchema(), required=True, allow_none=True),
+        },
+        name=name,
+    )
+
+
+def batch_schema(name: str, item: type[ma.Schema]) -> type[ma.Schema]:
+    return ma.Schema.from_dict(
+        {
+            "results": ma.fields.List(
+                ma.fields.Nested(item()),
+                required=True,
+                metadata={"description": "One answer per item, in the order sent."},
+            )
+        },
+        name=name,
+    )
+
+
+ExamBatchResultSchema = batch_schema(
+    "ExamBatchResult", item_schema("ExamBatchItemResult", ExamSummarySchema(), 201)
+)
+GrantBatchResultSchema = batch_schema(
+    "GrantBatchResult", item_schema("GrantBatchItemResult", TransactionSchema(), 201)
+)
+WalletsResultSchema = batch_schema(
+    "WalletsResult", item_schema("WalletItemResult", BalancesSchema(), 200)
+)
+
+
+def error_item(error: QuestboardError) -> dict[str, Any]:
+    return {
+        "status": STATUS_BY_ERROR[type(error)],
+        "replayed": error.replayed,
+        "result": None,
+        "error": {"code": error.code, "message": error.message, "details": error.details},
+    }
+
+
+def answer(items: list[dict[str, Any]]) -> Response:
+    return Response(orjson.dumps({"results": items}), mimetype="application/json")
+
+
+@blp.route("/v1/exams:batch", methods=["POST"])
+@batch_body
+@blp.arguments(ExamBatchRequestSchema())
+@blp.response(200, ExamBatchResultSchema())
+def record_exam_batch(body: dict):
+    submissions = [
+        (
+            item["player_id"],
+            exams.Exam(
+                exam_id=item["exam_id"],
+                category=item["category_id"],
+                score=item["score"],
+                total_questions=item["total_questions"],
+                correct_answers=item["correct_answers"],
+            ),
+        )
+        for item in body["exams"]
+    ]
+    return answer(
+        [
+            error_item(outcome)
+            if isinstance(outcome, QuestboardError)
+            else {
+                "status": 201 if outcome.created else 200,
+                "replayed": not outcome.created,
+                "result": outcome.summary,
+                "error": None,
+            }
+            for outcome in exams.record_exam_batch(get_engine(), submissions)
+        ]
+    )
+
+
+@blp.route("/v1/admin/grants:batch", methods=["POST"])
+@batch_body
+@blp.arguments(GrantBatchRequestSchema())
+@blp.response(200, GrantBatchResultSchema())
+def create_grant_batch(body: dict):
+    items = [
+        grants.GrantItem(
+            player_id=item["player_id"],
+            resources=item["resources"],
+            reason=item["reason"],
+            idempotency_key=item["idempotency_key"],
+        )
+        for item in body["grants"]
+    ]
+    return answer(
+        [
+            error_item(outcome) if isinstance(outcome, QuestboardError) else _granted(outcome)
+            for outcome in grants.grant_batch(get_engine(), items)
+        ]
+    )
+
+
+def _granted(transaction: Transaction) -> dict[str, Any]:
+    return {
+        "status": 200 if transaction.replayed else 201,
+        "replayed": transaction.replayed,
+        "result": {"transaction_id": transaction.transaction_id, "balances": transaction.balances},
+        "error": None,
+    }
+
+
+@blp.route("/v1/wallets")
+@blp.arguments(WalletsQuerySchema(), location="query", as_kwargs=True)
+@blp.response(200, WalletsResultSchema())
+def list_wallets(player_id: list[str]):
+    if not player_id:
+        raise ApiError(
+            400,
+            "validation_error",
+            "Name the players.",
+            {"player_id": [f"Give 1 to {MAX_WALLETS} player ids."]},
+        )
+    found = wallet.balances_of_players(get_engine(), player_id)
+    return answer(
+        [
+            error_item(balances)
+            if isinstance(balances, QuestboardError)
+            else {
+                "status": 200,
+                "replayed": False,
+                "result": {"player_id": pid, "balances": balances},
+                "error": None,
+            }
+            for pid, balances in found.items()
+        ]
+    )

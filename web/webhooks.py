@@ -1,0 +1,208 @@
+"""`POST /v1/admin/webhooks`, `GET /v1/admin/webhooks`,
+`GET /v1/admin/webhooks/{subscription_id}`, `PATCH /v1/admin/webhooks/{subscription_id}`,
+`DELETE /v1/admin/webhooks/{subscription_id}`,
+`POST /v1/admin/webhooks/{subscription_id}/test`,
+`POST /v1/admin/webhooks/{subscription_id}/rotate-secret`,
+`GET /v1/admin/webhooks/{subscription_id}/deliveries`,
+`POST /v1/admin/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver`
+→ engine.webhooks.subscriptions → SQL (webhook_subscriptions, webhook_deliveries).
+Nothing is sent from a request: the `webhooks` job (engine.webhooks.delivery) sends
+what these routes queue, and the persist job records the events they subscribe to.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine.webhooks import EVENT_TYPES, subscriptions
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.schemas import StrictSchema, WholeNumber
+
+blp = Blueprint(
+    "webhooks", __name__, url_prefix="/v1/admin/webhooks", description="Webhooks (admin)."
+)
+
+
+def _events(**options) -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.String(validate=validate.OneOf([*EVENT_TYPES, "*"])),
+        validate=validate.Length(1, len(EVENT_TYPES) + 1),
+        metadata={"example": ["purchase.completed", "player.banned"]},
+        **options,
+    )
+
+
+def _url(**options) -> ma.fields.String:
+    return ma.fields.String(
+        validate=validate.Length(8, 2048),
+        metadata={"example": "https://game.example.com/questboard-webhooks", "format": "uri"},
+        **options,
+    )
+
+
+class CreateSchema(StrictSchema):
+    url = _url(required=True)
+    events = _events(required=True)
+    description = ma.fields.String(load_default="", validate=validate.Length(0, 255))
+
+
+class ChangeSchema(StrictSchema):
+    url = _url()
+    events = _events()
+    description = ma.fields.String(validate=validate.Length(0, 255))
+    enabled = ma.fields.Boolean()
+
+
+class RotateSchema(StrictSchema):
+    grace_period_seconds = WholeNumber(
+        load_default=int(subscriptions.DEFAULT_GRACE.total_seconds()),
+        validate=validate.Range(0, int(subscriptions.MAX_GRACE.total_seconds())),
+    )
+
+
+class SubscriptionSchema(ma.Schema):
+    id = ma.fields.String(required=True, metadata={"example": "whsub_3f2a9c1e5b7d4a60"})
+    url = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    events = ma.fields.List(ma.fields.String(), required=True)
+    enabled = ma.fields.Boolean(required=True)
+    disabled_reason = ma.fields.String(required=True, allow_none=True)
+    failing_since = ma.fields.DateTime(required=True, allow_none=True)
+    previous_secret_expires_at = ma.fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Until then the previous secret signs too (a second v1=)."},
+    )
+    created_at = ma.fields.DateTime(required=True)
+    updated_at = ma.fields.DateTime(required=True)
+
+
+class SubscriptionWithSecretSchema(SubscriptionSchema):
+    secret = ma.fields.String(
+        required=True,
+        metadata={"description": "The signing secret, shown this once.", "example": "whsec_…"},
+    )
+
+
+class SubscriptionListSchema(ma.Schema):
+    subscriptions = ma.fields.List(ma.fields.Nested(SubscriptionSchema()), required=True)
+
+
+class DeliverySchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    event_id = ma.fields.String(required=True)
+    type = ma.fields.String(required=True)
+    player_id = ma.fields.String(required=True, allow_none=True)
+    status = ma.fields.String(required=True, metadata={"enum": ["pending", "delivered", "failed"]})
+    attempts = ma.fields.Integer(required=True)
+    last_status = ma.fields.Integer(required=True, allow_none=True)
+    last_error = ma.fields.String(required=True, allow_none=True)
+    latency_ms = ma.fields.Integer(required=True, allow_none=True)
+    created_at = ma.fields.DateTime(required=True)
+    next_attempt_at = ma.fields.DateTime(required=True, allow_none=True)
+    delivered_at = ma.fields.DateTime(required=True, allow_none=True)
+
+
+class DeliveryListSchema(ma.Schema):
+    deliveries = ma.fields.List(ma.fields.Nested(DeliverySchema()), required=True)
+
+
+class DeliveriesQuerySchema(StrictSchema):
+    status = ma.fields.String(validate=validate.OneOf(["pending", "delivered", "failed"]))
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 500))
+    before = ma.fields.Integer(
+        validate=validate.Range(1), metadata={"description": "A delivery id: older ones."}
+    )
+
+
+def _with_secret(found: tuple[subscriptions.Subscription, str]) -> dict:
+    subscription, secret = found
+    return {**subscription.__dict__, "secret": secret}
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(CreateSchema())
+@blp.response(201, SubscriptionWithSecretSchema())
+def create_webhook(body: dict):
+    """Subscribe a URL to event types; the answer carries the signing secret, once."""
+    return _with_secret(
+        subscriptions.create(get_engine(), body["url"], body["events"], body["description"])
+    )
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, SubscriptionListSchema())
+def list_webhooks():
+    return {"subscriptions": subscriptions.listing(get_engine())}
+
+
+@blp.route("/<string:subscription_id>", methods=["GET"])
+@blp.response(200, SubscriptionSchema())
+@blp.alt_response(404, description="not_found")
+def get_webhook(subscription_id: str):
+    return subscriptions.get(get_engine(), subscription_id)
+
+
+@blp.route("/<string:subscription_id>", methods=["PATCH"])
+@blp.arguments(ChangeSchema())
+@blp.response(200, SubscriptionSchema())
+@blp.alt_response(404, description="not_found")
+def change_webhook(body: dict, subscription_id: str):
+    """Change the URL, the events, the description; `enabled: true` resumes deliveries."""
+    return subscriptions.change(
+        get_engine(),
+        subscription_id,
+        url=body.get("url"),
+        types=body.get("events"),
+        enabled=body.get("enabled"),
+        description=body.get("description"),
+    )
+
+
+@blp.route("/<string:subscription_id>", methods=["DELETE"])
+@blp.response(204)
+@blp.alt_response(404, description="not_found")
+def delete_webhook(subscription_id: str):
+    subscriptions.delete(get_engine(), subscription_id)
+
+
+@blp.route("/<string:subscription_id>/test", methods=["POST"])
+@blp.response(202, DeliverySchema())
+@blp.alt_response(404, description="not_found")
+def test_webhook(subscription_id: str):
+    """Queue a `ping` event to this subscription; the webhooks job sends it."""
+    return subscriptions.ping(get_engine(), subscription_id)
+
+
+@blp.route("/<string:subscription_id>/rotate-secret", methods=["POST"])
+@blp.arguments(RotateSchema())
+@blp.response(200, SubscriptionWithSecretSchema())
+@blp.alt_response(404, description="not_found")
+def rotate_webhook_secret(body: dict, subscription_id: str):
+    """A new secret, shown once; the old one keeps signing beside it until
+    `previous_secret_expires_at` (grace_period_seconds, 24 h by default)."""
+    from datetime import timedelta
+
+    grace = timedelta(seconds=body["grace_period_seconds"])
+    return _with_secret(subscriptions.rotate_secret(get_engine(), subscription_id, grace))
+
+
+@blp.route("/<string:subscription_id>/deliveries", methods=["GET"])
+@blp.arguments(DeliveriesQuerySchema(), location="query", as_kwargs=True)
+@blp.response(200, DeliveryListSchema())
+@blp.alt_response(404, description="not_found")
+def list_webhook_deliveries(subscription_id: str, limit: int, **query):
+    """The delivery log, newest first: status, attempts, last error, latency."""
+    found = subscriptions.deliveries(get_engine(), subscription_id, limit=limit, **query)
+    return {"deliveries": found}
+
+
+@blp.route("/<string:subscription_id>/deliveries/<string:delivery_id>/redeliver", methods=["POST"])
+@blp.response(202, DeliverySchema())
+@blp.alt_response(404, description="not_found")
+def redeliver_webhook(subscription_id: str, delivery_id: str):
+    """Send a delivery again, whatever its status, with a new 24-hour retry budget."""
+    number = int(delivery_id) if delivery_id.isdigit() and len(delivery_id) < 19 else 0
+    return subscriptions.redeliver(get_engine(), subscription_id, number)
