@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from engine import boards, db, keys, security
@@ -47,6 +48,7 @@ def test_cleanup_archives_old_ledger_rows_and_purges_old_events(durable_engine, 
     assert maintenance.cleanup(engine) == 0  # nothing left to do
 
 
+@pytest.mark.also_on_cluster
 def test_cleanup_purges_expired_bans(durable_engine, clock):
     engine = durable_engine
     bans.create(engine, "ip", "203.0.113.0/24", "x", expires_in_seconds=60)
@@ -60,6 +62,7 @@ def test_cleanup_purges_expired_bans(durable_engine, clock):
 # Season rollover --------------------------------------------------------------------
 
 
+@pytest.mark.also_on_cluster
 def test_an_ended_season_is_archived_then_removed(durable_engine, clock):
     engine = durable_engine
     for n in range(3):
@@ -120,6 +123,7 @@ def state_of(engine, players):
     }
 
 
+@pytest.mark.also_on_cluster
 def test_flush_then_rebuild_gives_back_the_same_state(durable_engine, clock):
     engine = durable_engine
     players = ["alice", "bob", "carol"]

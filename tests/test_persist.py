@@ -56,6 +56,7 @@ def test_a_ledger_trimmed_in_redis_is_whole_in_sql(durable_engine):
     assert sum(json.loads(r["deltas"])["coins"] for r in stored) == 250
 
 
+@pytest.mark.also_on_cluster
 def test_persist_writes_the_ledger_and_the_state(durable_engine, clock):
     engine = durable_engine
     grants.grant(engine, "alice", {"coins": 500}, "welcome", "g1")
@@ -97,6 +98,7 @@ def engine_wallet(engine, player):
     return wallet.balances(engine, player)
 
 
+@pytest.mark.also_on_cluster
 def test_persist_twice_writes_nothing_twice(durable_engine):
     engine = durable_engine
     for n in range(5):

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from engine import alerts, db, keys
+from engine import alerts, connection, db, keys
 from engine import overrides as settings
 from engine.clock import to_ms
 from engine.ops import persistence
@@ -83,7 +83,10 @@ def season_rollover(engine: Engine) -> int:
     """Archive every ended season's battle pass into SQL, then remove its Redis keys.
 
     The keys are removed only after the archive is committed, in chunks; a run that
-    stops half way resumes where it stopped (upserts are repeatable). Seasons recur
+    stops half way resumes where it stopped (upserts are repeatable). On a Redis Cluster
+    the walk is a SCAN of each primary (engine.connection.scan_keys): once a season, so
+    it costs no write on the request path, where a per-season index of players would
+    add one to every XP change and grow into one big key on one node. Seasons recur
     without end, so it looks at those that ended in the last ROLLOVER_LOOKBACK_DAYS: a
     daily job missed for weeks still catches up.
     """
@@ -96,13 +99,8 @@ def season_rollover(engine: Engine) -> int:
         xp_per_level = engine.rules.battle_pass.xp_per_level
         for shard in range(keys.PLAYER_SHARDS):
             pattern = keys.battle_pass_pattern(shard, season.season_id)
-            cursor = 0
-            while True:
-                cursor, found = engine.redis.scan(cursor, match=pattern, count=CHUNK)
-                if found:
-                    archived += _archive_season_keys(engine, season.season_id, found, xp_per_level)
-                if cursor == 0:
-                    break
+            for found in connection.scan_keys(engine.redis, pattern, CHUNK):  # each primary
+                archived += _archive_season_keys(engine, season.season_id, found, xp_per_level)
         engine.redis.set(keys.season_archived(season.season_id), to_ms(engine.clock.now()))
         settings.put(engine, f"season-archived:{season.season_id}", str(to_ms(engine.clock.now())))
     return archived
