@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
 from engine import alerts, db
 from engine.clock import to_ms
@@ -49,6 +49,8 @@ MAX_RESPONSE_BYTES = 4_096  # read of the receiver's answer, kept for the log
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 USER_AGENT = "Questboard-Webhooks/1"
 D, E, S = db.webhook_deliveries, db.webhook_events, db.webhook_subscriptions
+# Executed with one dict per delivery: SET the columns each dict names (all the same).
+OUTCOME = update(D).where(D.c.id == bindparam("target"))
 
 
 @dataclass
@@ -207,44 +209,50 @@ def _record(
     """Every outcome of a pass in one transaction; alerts after it commits."""
     raised: list[tuple[str, str, dict]] = []
     succeeded, failing = set(), set()
-    with engine.sql.begin() as conn:
-        for row, outcome in zip(due, outcomes, strict=True):
-            attempts = row.attempts + 1
-            first = row.first_attempt_ms or now_ms
-            values: dict[str, Any] = {
-                "attempts": attempts,
-                "first_attempt_ms": first,
-                "last_attempt_ms": now_ms,
-                "last_status": outcome.status,
-                "last_error": outcome.error,
-                "latency_ms": outcome.latency_ms,
-            }
-            if outcome.ok:
-                values.update(status="delivered", delivered_ms=now_ms)
-                report.delivered += 1
-                succeeded.add(row.subscription_id)
-            elif now_ms - first >= GIVE_UP_AFTER.total_seconds() * 1000:
-                values.update(status="failed")
-                report.failed += 1
-                failing.add(row.subscription_id)
-                raised.append(
-                    (
-                        "webhook_delivery_failed",
-                        f"Webhook event {row.event_id} to {row.subscription_id} failed for "
-                        f"24 hours ({attempts} attempts); given up.",
-                        {
-                            "subscription_id": row.subscription_id,
-                            "delivery_id": row.id,
-                            "event_id": row.event_id,
-                            "last_error": outcome.error,
-                        },
-                    )
+    rows: list[dict[str, Any]] = []
+    for row, outcome in zip(due, outcomes, strict=True):
+        attempts = row.attempts + 1
+        first = row.first_attempt_ms or now_ms
+        values: dict[str, Any] = {
+            "target": row.id,
+            "status": "pending",
+            "attempts": attempts,
+            "next_attempt_ms": now_ms,
+            "first_attempt_ms": first,
+            "last_attempt_ms": now_ms,
+            "delivered_ms": None,
+            "last_status": outcome.status,
+            "last_error": outcome.error,
+            "latency_ms": outcome.latency_ms,
+        }
+        if outcome.ok:
+            values.update(status="delivered", delivered_ms=now_ms)
+            report.delivered += 1
+            succeeded.add(row.subscription_id)
+        elif now_ms - first >= GIVE_UP_AFTER.total_seconds() * 1000:
+            values["status"] = "failed"
+            report.failed += 1
+            failing.add(row.subscription_id)
+            raised.append(
+                (
+                    "webhook_delivery_failed",
+                    f"Webhook event {row.event_id} to {row.subscription_id} failed for "
+                    f"24 hours ({attempts} attempts); given up.",
+                    {
+                        "subscription_id": row.subscription_id,
+                        "delivery_id": row.id,
+                        "event_id": row.event_id,
+                        "last_error": outcome.error,
+                    },
                 )
-            else:
-                values["next_attempt_ms"] = now_ms + to_ms_delta(backoff(attempts, rng))
-                report.retrying += 1
-                failing.add(row.subscription_id)
-            conn.execute(update(D).where(D.c.id == row.id).values(**values))
+            )
+        else:
+            values["next_attempt_ms"] = now_ms + to_ms_delta(backoff(attempts, rng))
+            report.retrying += 1
+            failing.add(row.subscription_id)
+        rows.append(values)
+    with engine.sql.begin() as conn:
+        conn.execute(OUTCOME, rows)  # one statement, executed for every row
         if succeeded:
             conn.execute(update(S).where(S.c.id.in_(succeeded)).values(failing_since_ms=None))
         for subscription_id in sorted(failing - succeeded):
