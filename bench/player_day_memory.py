@@ -9,16 +9,27 @@ and grouped by key family (engine/keys.py). A key listed by SCAN can expire befo
 is weighed: the pipeline answers nil for it, and it is counted as expired, not as a
 key of zero bytes. Rate-limit windows and rapid-fire counters expire within seconds
 to a minute; they are weighed while alive.
+
+    .venv/bin/python -m bench.player_day_memory --players 1000
+
+prints the bytes per player of each key family and what 10 million daily players
+would take (bytes a player after the day x 10M, in GB of 10^9 bytes), with and without
+the families that expire or drain within minutes (rate-limit windows, rapid-fire
+counters, the outboxes the persist job empties every few seconds). The Redis is
+BENCH_REDIS_URL's, or a database leased like the test runs' (bench.redis_lease),
+flushed before and after.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
 
+from bench import redis_lease
 from bench.server import DATABASE_URL
 from config import ApiKey, Settings
 from engine.clock import FixedClock
@@ -28,10 +39,13 @@ SERVER_KEY, ADMIN_KEY = "memory-server-key", "memory-admin-key"
 CATEGORIES = ("math", "science", "history", "geography", "language")
 PURCHASES = (("bricks", 1), ("logs", 2))
 FUNDS = 10_000
+DAILY_PLAYERS = 10_000_000
+# Gone within minutes of a player's last request: not part of what a day leaves behind.
+SHORT_LIVED = ("rate-limit windows", "rapid-fire counters", "outbox streams (until persisted)")
 
 _PLAYER_KINDS = {
     "wallet": "wallet",
-    "ledger": "ledger stream",
+    "tx": "ledger (Redis tail)",
     "idem": "idempotency records",
     "exam": "exam replay records",
     "lbstats": "board stats (per player)",
@@ -161,3 +175,59 @@ def _row(name: str, family: Family, before: Family, players: int) -> list:
     per_key = family.bytes / family.keys if family.keys else 0
     added = family.bytes - before.bytes
     return [name, family.keys, family.expired, per_key, family.bytes / players, added / players]
+
+
+def projected_gb(bytes_a_player: float, players: int = DAILY_PLAYERS) -> float:
+    """What `players` daily players take at `bytes_a_player` each, in GB (10^9 bytes)."""
+    return bytes_a_player * players / 1e9
+
+
+def lasting_bytes(families: dict[str, Family]) -> int:
+    """The bytes of every family but the short-lived ones (SHORT_LIVED)."""
+    return sum(family.bytes for name, family in families.items() if name not in SHORT_LIVED)
+
+
+COLUMNS = [
+    "key family",
+    "keys",
+    "expired before weighed",
+    "bytes a key",
+    "bytes per player after the day",
+    "of which the day added",
+    f"GB for {DAILY_PLAYERS:,} daily players",
+]
+
+
+def report(funded: dict[str, Family], after: dict[str, Family], players: int) -> str:
+    """The table of rows() with the projection, then the lasting total's projection."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for name, keys, expired, per_key, held, added in rows(funded, after, players):
+        cells = [name, keys, expired, f"{per_key:,.0f}", f"{held:,.0f}", f"{added:,.0f}"]
+        lines.append("| " + " | ".join(map(str, cells)) + f" | {projected_gb(held):,.2f} |")
+    lasting = lasting_bytes(after) / players
+    lines += [
+        "",
+        f"Without the short-lived families ({', '.join(SHORT_LIVED)}): {lasting:,.0f} bytes "
+        f"a player, {projected_gb(lasting):,.2f} GB for {DAILY_PLAYERS:,} daily players.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--players", type=int, default=1000, help="players, one day each")
+    args = parser.parse_args(argv)
+    url = redis_lease.benchmark_url()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        funded, after = play_day(url, args.players)
+        print(f"{args.players:,} players, one game day each; MEMORY USAGE of every key\n")
+        print(report(funded, after, args.players))
+    finally:
+        client.flushdb()
+        client.close()
+
+
+if __name__ == "__main__":
+    main()

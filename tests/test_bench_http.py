@@ -136,7 +136,7 @@ def test_a_tiny_run_gives_a_row_per_route_with_every_request_answered(real_redis
 
 def test_every_key_family_of_a_players_day_is_named():
     assert family_of(keys.wallet("p1")) == "wallet"
-    assert family_of(keys.ledger("p1")) == "ledger stream"
+    assert family_of(keys.ledger("p1")) == "ledger (Redis tail)"
     assert family_of(keys.idempotency("p1", "purchase", "k")) == "idempotency records"
     assert family_of(keys.exam("p1", "e1")) == "exam replay records"
     assert family_of(keys.daily("p1", "2026-11-28")) == "daily counters"

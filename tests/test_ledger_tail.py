@@ -7,6 +7,8 @@ against SQLite and MariaDB.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import select
 
@@ -132,3 +134,26 @@ def test_a_ledger_tail_is_small_in_redis(real_redis, rules, clock):
     assert real_redis.type(tail) == b"list"
     assert real_redis.object("encoding", tail) in (b"listpack", b"quicklist")  # one node
     assert real_redis.memory_usage(tail, samples=0) < 2_600  # ~110 bytes an entry
+
+
+def test_the_ledger_route_pages_across_redis_and_sql(real_redis, settings, clock, server_headers):
+    from web import create_app
+
+    app = create_app(
+        dataclasses.replace(settings, ledger_keep_entries=5), redis_client=real_redis, clock=clock
+    )
+    engine = app.extensions["questboard.engine"]
+    made = [grant(engine, n) for n in range(240)]
+    persistence.persist(engine)
+    made += [grant(engine, n) for n in range(240, 250)]  # not yet persisted
+    http, seen, query = app.test_client(), [], "limit=50"
+    while True:
+        page = http.get(f"/v1/players/alice/ledger?{query}", headers=server_headers).get_json()
+        if not page["entries"]:
+            break
+        seen += [entry["transaction_id"] for entry in page["entries"]]
+        query = f"limit=50&before={seen[-1]}"
+
+    assert seen == made[::-1]
+    assert len(redis_ids(engine)) == 10
+    engine.sql.dispose()

@@ -1,0 +1,54 @@
+"""The player-day memory benchmark prints what a day costs per family and for 10M players
+(`python -m bench.player_day_memory`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import player_day_memory
+from bench.player_day_memory import Family
+from engine import keys
+from tests.conftest import real_redis_url
+
+
+def test_every_key_family_of_a_player_day_is_named():
+    named = {
+        keys.ledger("p1"): "ledger (Redis tail)",
+        keys.idempotency("p1", "purchase", "k"): "idempotency records",
+        keys.daily("p1", "2026-11-28"): "daily counters",
+    }
+    assert {key: player_day_memory.family_of(key) for key in named} == named
+
+
+def test_the_projection_scales_bytes_a_player_to_ten_million_players():
+    assert player_day_memory.projected_gb(3_000) == pytest.approx(30.0)
+    assert player_day_memory.DAILY_PLAYERS == 10_000_000
+
+
+def test_the_lasting_total_leaves_out_what_expires_or_drains_within_minutes():
+    after = {
+        "wallet": Family(keys=2, bytes=240),
+        "rate-limit windows": Family(keys=4, bytes=600),
+        "rapid-fire counters": Family(keys=1, bytes=70),
+        "outbox streams (until persisted)": Family(keys=1, bytes=5_000),
+        "idempotency records": Family(keys=2, bytes=400, expired=1),
+    }
+    assert player_day_memory.lasting_bytes(after) == 640
+
+
+def test_the_benchmark_prints_bytes_a_player_by_family_and_the_projection(
+    real_redis, monkeypatch, capsys
+):
+    monkeypatch.setenv("BENCH_REDIS_URL", real_redis_url())
+
+    player_day_memory.main(["--players", "2"])
+
+    out = capsys.readouterr().out
+    assert "| ledger (Redis tail) | 2 | 0 |" in out
+    assert "| idempotency records | 6 | 0 |" in out  # the grant's and two purchases'
+    assert "GB for 10,000,000 daily players" in out
+    [total] = [line for line in out.splitlines() if line.startswith("| total |")]
+    projected = float(total.rstrip(" |").rsplit("|", 1)[1].replace(",", ""))
+    per_player = float(total.split("|")[5].replace(",", ""))
+    assert projected == pytest.approx(player_day_memory.projected_gb(per_player), abs=0.01)
+    assert real_redis.dbsize() == 0  # the benchmark's keys are flushed after it
