@@ -117,6 +117,22 @@ def test_a_bad_item_is_answered_with_its_error_and_the_others_count(client, serv
 
 
 @BOTH
+def test_an_impossible_item_is_a_violation_of_its_player_as_on_the_single_route(
+    client, server_headers, admin_headers, rules
+):
+    too_high = rules.leaderboards.max_exam_score + 1
+
+    results = send_exams(client, server_headers, [exam("bob", "b1", too_high), exam("ann", "a1")])
+
+    assert [r["status"] for r in results] == [400, 201]
+    assert error_of_item(results[0])["details"] == {
+        "score": [f"Must be between 0 and {rules.leaderboards.max_exam_score}."]
+    }
+    flags = client.get("/v1/admin/players/bob/flags", headers=admin_headers).get_json()
+    assert flags["violations"] == {"impossible_amount": 1}
+
+
+@BOTH
 def test_a_replayed_batch_answers_the_same_and_counts_nothing_twice(client, server_headers):
     items = [exam("alice", "a1", 40, 8), exam("bob", "b1", 30, correct=11), exam("bob", "b2")]
     first = send_exams(client, server_headers, items)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import io
 import json
 import re
 import subprocess
@@ -49,6 +50,8 @@ from questboard_client.models import (
     CatalogItem,
     DailyBonus,
     Entry,
+    ExamAttempt,
+    GrantOrder,
     LedgerEntry,
     MissionProgress,
     MissionState,
@@ -87,6 +90,7 @@ class Gate:
         self.app = app
         self.seen: list[tuple[str, str, str, str | None]] = []
         self.failures: list[Failure] = []
+        self.sent_bodies: list[tuple[str, bytes]] = []
         self.lock = threading.Lock()
 
     def fail_next(self, count, status=503, code="service_unavailable", retry_after="0"):
@@ -107,6 +111,9 @@ class Gate:
     def queries(self, path_end: str) -> list[str]:
         return [query for _, path, query, _ in self.seen if path.endswith(path_end)]
 
+    def bodies(self, path_end: str) -> list[bytes]:
+        return [body for path, body in self.sent_bodies if path.endswith(path_end)]
+
     def __call__(self, environ, start_response):
         with self.lock:
             self.seen.append(
@@ -118,6 +125,11 @@ class Gate:
                 )
             )
             failure = self.failures.pop(0) if self.failures else None
+            if environ["PATH_INFO"].endswith(":batch"):  # kept for the batch tests
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = environ["wsgi.input"].read(length)
+                environ["wsgi.input"] = io.BytesIO(body)
+                self.sent_bodies.append((environ["PATH_INFO"], body))
         if failure is None:
             return self.app(environ, start_response)
         if failure.after_app:
@@ -392,6 +404,57 @@ def test_an_exam_retried_after_a_lost_answer_counts_once(qb, gate):
     assert gate.keys() == ["attempt-9", "attempt-9"]
     assert summary.replayed is True
     assert qb.leaderboard("weekly").entries[0].exams == 1
+
+
+def test_a_batch_of_exams_answers_each_item_with_its_summary_or_its_error(qb, admin):
+    attempts = [
+        ExamAttempt("alice", "a-1", "math", 80, 10, 8),
+        ExamAttempt("bob", "b-1", "math", 90, 10, 11),  # more correct answers than questions
+        ExamAttempt("carol", "c-1", "math", 70, 10, 7),
+    ]
+    admin.ban_player("carol", "bot")
+
+    first = qb.record_exams(attempts)
+    again = qb.record_exams(attempts)
+
+    assert [(item.status, item.ok) for item in first] == [(201, True), (400, False), (403, False)]
+    assert first[0].result is not None and first[0].result.replayed is False
+    assert [b.rank for b in first[0].result.boards] == [1] * 6
+    assert isinstance(first[1].error, ValidationError)
+    assert isinstance(first[2].error, Banned)
+    assert first[2].error.details["reason"] == "bot"
+    assert again[0].status == 200 and again[0].result is not None
+    assert again[0].result.replayed is True
+    assert again[0].result.boards == first[0].result.boards
+
+
+def test_a_grant_batch_retried_after_a_lost_answer_grants_each_item_once(admin, gate):
+    orders = [GrantOrder("alice", {"coins": 500}, "gift"), GrantOrder("bob", {"coins": -1}, "fix")]
+    gate.lose_next_answer()
+
+    items = admin.grant_batch(orders)
+
+    assert [(item.status, item.ok) for item in items] == [(200, True), (409, False)]
+    assert items[0].result is not None and items[0].result.replayed is True
+    assert items[0].result.balances == EMPTY | {"coins": 500}
+    assert isinstance(items[1].error, InsufficientFunds)
+    first, retry = (json.loads(body)["grants"] for body in gate.bodies("/grants:batch"))
+    assert [g["idempotency_key"] for g in first] == [g["idempotency_key"] for g in retry]
+    reused = admin.grant_batch(
+        [GrantOrder("alice", {"coins": 5}, "gift", first[0]["idempotency_key"])]
+    )
+    assert isinstance(reused[0].error, IdempotencyKeyReused)
+
+
+def test_wallets_of_many_players_in_one_call(qb, admin):
+    admin.grant("alice", {"coins": 500}, "gift")
+
+    items = qb.wallets(["alice", "bob"])
+
+    assert [item.result for item in items] == [
+        Wallet("alice", EMPTY | {"coins": 500}),
+        Wallet("bob", EMPTY),
+    ]
 
 
 def test_a_lifted_ban_whose_answer_was_lost_is_done_on_retry(admin, gate):
@@ -694,6 +757,9 @@ def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
         admin.ip_bans,
         lambda: admin.lift_player_ban(admin.ban_player("bob", "test").ban.id),
         admin.player_bans,
+        lambda: qb.record_exams([ExamAttempt("alice", "a-2", "math", 10, 10, 1)]),
+        lambda: admin.grant_batch([GrantOrder("alice", {"coins": 1}, "batch")]),
+        lambda: qb.wallets(["alice", "bob"]),
     ]
     for call in calls:
         call()

@@ -31,8 +31,9 @@ from engine.boards import exams
 from engine.economy import grants, wallet
 from engine.economy.transactions import Transaction
 from engine.errors import QuestboardError
+from engine.rules import Rules
 from web.api import Blueprint, ErrorInfoSchema
-from web.errors import STATUS_BY_ERROR, ApiError
+from web.errors import STATUS_BY_ERROR
 from web.exams import ExamRequestSchema, ExamSummarySchema
 from web.extensions import get_engine
 from web.grants import GrantRequestSchema
@@ -40,13 +41,18 @@ from web.guards import batch_body
 from web.schemas import (
     IDEMPOTENCY_KEY,
     PLAYER_ID,
+    RESOURCE_NAME,
+    Amounts,
     BalancesSchema,
     Pattern,
     StrictSchema,
     TransactionSchema,
+    WholeNumber,
 )
 
 MAX_EXAMS = 500
+HARD_MAX = 2**31  # what the single routes' schemas refuse themselves
+AMOUNT = 10**15
 MAX_GRANTS = 100
 MAX_WALLETS = 100
 
@@ -59,8 +65,40 @@ def player_id_field(**kwargs: Any) -> ma.fields.String:
     )
 
 
+# An item's values that the rules bound are checked by the engine, item by item (an
+# impossible exam result is also a fraud violation, as on the single route): the spec
+# gives the bounds the schema enforces, and each item answers 400 beyond the rules'.
+ITEM_CHECKED = "Beyond the rules' bound (see the single route) the item answers 400."
+
+
+def checked_number(low: int, example: int) -> WholeNumber:
+    return WholeNumber(
+        required=True,
+        validate=validate.Range(low, HARD_MAX),
+        metadata={"example": example, "description": ITEM_CHECKED},
+    )
+
+
 class ExamBatchItemSchema(ExamRequestSchema):
     player_id = player_id_field()
+    score = checked_number(0, 80)
+    total_questions = checked_number(1, 10)
+    correct_answers = checked_number(0, 8)
+
+
+class ItemAmounts(Amounts):
+    """A grant item's resources: names and amounts the rules refuse answer 400 in the
+    item, so the spec bounds only what the schema does."""
+
+    def spec(self, rules: Rules) -> dict:
+        return {
+            "type": "object",
+            "propertyNames": {"pattern": RESOURCE_NAME},
+            "additionalProperties": {"type": "integer", "minimum": -AMOUNT, "maximum": AMOUNT},
+            "minProperties": self.fewest,
+            "maxProperties": self.most,
+            "description": ITEM_CHECKED,
+        }
 
 
 class ExamBatchRequestSchema(StrictSchema):
@@ -74,6 +112,7 @@ class ExamBatchRequestSchema(StrictSchema):
 
 class GrantBatchItemSchema(GrantRequestSchema):
     player_id = player_id_field()
+    resources = ItemAmounts(required=True, fewest=1, metadata={"example": {"coins": 100}})
     idempotency_key = ma.fields.String(
         required=True,
         validate=Pattern(IDEMPOTENCY_KEY),
@@ -97,12 +136,10 @@ class WalletsQuerySchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    # Not `required`: a query with an unknown parameter is refused for that one (as on
-    # every route); an empty list is refused by the view, naming this parameter.
     player_id = ma.fields.List(
         ma.fields.String(validate=Pattern(PLAYER_ID.pattern)),
-        load_default=list,
-        validate=validate.Length(max=MAX_WALLETS),
+        required=True,
+        validate=validate.Length(1, MAX_WALLETS),
         metadata={
             "description": f"1 to {MAX_WALLETS} player ids, the parameter repeated.",
             "example": ["alice", "bob"],
@@ -237,13 +274,6 @@ def _granted(transaction: Transaction) -> dict[str, Any]:
 @blp.arguments(WalletsQuerySchema(), location="query", as_kwargs=True)
 @blp.response(200, WalletsResultSchema())
 def list_wallets(player_id: list[str]):
-    if not player_id:
-        raise ApiError(
-            400,
-            "validation_error",
-            "Name the players.",
-            {"player_id": [f"Give 1 to {MAX_WALLETS} player ids."]},
-        )
     found = wallet.balances_of_players(get_engine(), player_id)
     return answer(
         [

@@ -7,7 +7,7 @@ answer into a dataclass of `models`; errors raise the classes of `errors`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -176,6 +176,23 @@ class AsyncQuestboard:
             player_id, exam_id, category_id, score, total_questions, correct_answers, player_ip
         )
         return await self.send(call)
+
+    async def record_exams(
+        self, attempts: Sequence[m.ExamAttempt]
+    ) -> tuple[m.BatchItem[m.ExamSummary], ...]:
+        """Up to 500 exams of many players in one request, each counted once by its
+        exam_id; each item's summary (`replayed` for an exam counted before) or error."""
+        return await self.send(calls.record_exam_batch(attempts))
+
+    async def grant_batch(
+        self, orders: Sequence[m.GrantOrder]
+    ) -> tuple[m.BatchItem[m.Transaction], ...]:
+        """Admin: up to 100 grants in one request, each applied once by its own key."""
+        return await self.send(calls.grant_batch(orders))
+
+    async def wallets(self, player_ids: Sequence[str]) -> tuple[m.BatchItem[m.Wallet], ...]:
+        """Up to 100 players' balances in one request (a banned player's item: Banned)."""
+        return await self.send(calls.wallets(player_ids))
 
     async def leaderboard(
         self,

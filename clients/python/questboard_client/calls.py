@@ -9,7 +9,7 @@ same key and the server applies it once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -19,7 +19,7 @@ from questboard_client import models as m
 from questboard_client.routes import ROUTES
 
 T = TypeVar("T")
-Params = Mapping[str, str | int | bool]
+Params = Mapping[str, str | int | bool | list[str]]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def _call(
     decode: Callable[[Answer], T],
     *,
     path: Mapping[str, str] | None = None,
-    params: Mapping[str, str | int | bool | None] | None = None,
+    params: Mapping[str, str | int | bool | list[str] | None] | None = None,
     json: Any = None,
     idempotency_key: str | None = None,
     player_ip: str | None = None,
@@ -173,8 +173,50 @@ def record_exam(
     )
 
 
-# A batch of exams (many attempts in one request, each still counted once by its
-# exam_id) belongs here, built from the same fields, once the server serves it.
+def record_exam_batch(
+    attempts: Sequence[m.ExamAttempt],
+) -> Call[tuple[m.BatchItem[m.ExamSummary], ...]]:
+    """Many players' exams in one request, each counted once by its own exam_id."""
+    items = [
+        {
+            "player_id": a.player_id,
+            "exam_id": a.exam_id,
+            "category_id": a.category_id,
+            "score": a.score,
+            "total_questions": a.total_questions,
+            "correct_answers": a.correct_answers,
+        }
+        for a in attempts
+    ]
+    return _call(
+        "recordExamBatch", lambda a: d.batch(a.body, d.exam_summary), json={"exams": items}
+    )
+
+
+def grant_batch(orders: Sequence[m.GrantOrder]) -> Call[tuple[m.BatchItem[m.Transaction], ...]]:
+    """Many grants in one request, each applied once by its own key (made here, once,
+    for an order without one, so every retry of the call repeats it)."""
+    items = [
+        {
+            "player_id": o.player_id,
+            "resources": dict(o.resources),
+            "reason": o.reason,
+            "idempotency_key": o.idempotency_key or new_idempotency_key(),
+        }
+        for o in orders
+    ]
+    return _call(
+        "createGrantBatch", lambda a: d.batch(a.body, d.transaction), json={"grants": items}
+    )
+
+
+def wallets(player_ids: Sequence[str]) -> Call[tuple[m.BatchItem[m.Wallet], ...]]:
+    """Up to 100 players' wallets, one per distinct id, in the order first named."""
+    return _call(
+        "listWallets",
+        lambda a: d.batch(a.body, lambda body, _: d.wallet(body)),
+        params={"player_id": list(player_ids)},
+    )
 
 
 def leaderboard(

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from questboard_client import models as m
-from questboard_client.errors import QuestboardError
+from questboard_client.errors import QuestboardError, error_from_answer
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -344,3 +344,17 @@ def ban(body: Json) -> m.Ban:
 
 def bans(body: Json) -> tuple[m.Ban, ...]:
     return _many(body, "bans", ban)
+
+
+def batch(body: Json, result: Callable[[Json, bool], T]) -> tuple[m.BatchItem[T], ...]:
+    """A batch answer: each item's result decoded, or its error as its exception."""
+
+    def item(b: Json) -> m.BatchItem[T]:
+        status = _int(b, "status")
+        if b.get("error") is not None:
+            error = error_from_answer(status, {"error": b["error"]}, None)
+            return m.BatchItem(status, None, error)
+        replayed = _field(b, "replayed", bool)
+        return m.BatchItem(status, result(_field(b, "result", dict), replayed), None)
+
+    return _many(body, "results", item)

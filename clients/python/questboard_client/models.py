@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Generic, TypeVar
+
+from questboard_client.errors import QuestboardError
 
 Amounts = dict[str, int]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -307,3 +311,43 @@ class PlacedBan:
 
     ban: Ban
     created: bool
+
+
+# Batches ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExamAttempt:
+    """One exam result of a batch (`record_exams`); its exam_id is its idempotency key."""
+
+    player_id: str
+    exam_id: str
+    category_id: str
+    score: int
+    total_questions: int
+    correct_answers: int
+
+
+@dataclass(frozen=True)
+class GrantOrder:
+    """One grant of a batch (`grant_batch`); without a key, one is made for it once, so
+    a retry of the batch repeats it."""
+
+    player_id: str
+    resources: Amounts
+    reason: str
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchItem(Generic[T]):
+    """One item's answer in a batch, in the order sent: its `result`, or its `error`
+    (the exception the single call would have raised, not raised here)."""
+
+    status: int
+    result: T | None
+    error: QuestboardError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

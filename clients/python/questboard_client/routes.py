@@ -16,8 +16,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "listLedgerEntries": ("GET", "/v1/players/{player_id}/ledger"),
     "createGrant": ("POST", "/v1/admin/players/{player_id}/grants"),
     "recordExam": ("POST", "/v1/players/{player_id}/exams"),
-    # A batch of exams will be one more row here, and one builder in `calls` beside
-    # `record_exam`, once the server serves it.
+    "recordExamBatch": ("POST", "/v1/exams:batch"),
+    "createGrantBatch": ("POST", "/v1/admin/grants:batch"),
+    "listWallets": ("GET", "/v1/wallets"),
     "listLeaderboard": ("GET", "/v1/leaderboards/{period_type}"),
     "getLeaderboardStanding": ("GET", "/v1/leaderboards/{period_type}/players/{player_id}"),
     "listPlayerRanks": ("GET", "/v1/players/{player_id}/ranks"),
