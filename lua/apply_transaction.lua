@@ -10,7 +10,8 @@ grants, which are not player activity (no bonus, no missions).
 KEYS[1] wallet       hash   resource -> balance
 KEYS[2] ledger       stream the player's ledger
 KEYS[3] outbox       stream the shard's entries awaiting persistence
-KEYS[4] idempotency  string recorded outcome (JSON), expires after ARGV[6] seconds
+KEYS[4] idempotency  string recorded outcome (JSON; "fp" keeps the fingerprint's first
+                            32 characters, include/replay.lua), expires after ARGV[6] seconds
 
 ARGV[1] player id
 ARGV[2] kind            ledger kind: grant, ...
@@ -53,15 +54,16 @@ for i = 10, #ARGV do
   changes[#changes + 1] = ARGV[i]
 end
 
+local kept_fp = recorded_fp(fingerprint)
 local code, details = wallet_refusal(wallet, changes)
 if code then
-  local outcome = '{"fp":"' .. fingerprint .. '","code":' .. code .. ',' .. details .. '}'
+  local outcome = '{"fp":"' .. kept_fp .. '","code":' .. code .. ',' .. details .. '}'
   redis.call('SET', IDEM, outcome, 'EX', ttl)
   return {code, outcome}
 end
 
 local tx, deltas = wallet_apply(wallet, changes, kind, reason, reference, fingerprint)
-local outcome = '{"fp":"' .. fingerprint .. '","code":' .. CODE_APPLIED_TEXT .. ',"tx":"' .. tx
+local outcome = '{"fp":"' .. kept_fp .. '","code":' .. CODE_APPLIED_TEXT .. ',"tx":"' .. tx
   .. '","at":' .. now .. ',"deltas":' .. deltas .. ',"balances":' .. balances_json(wallet)
   .. '}'
 redis.call('SET', IDEM, outcome, 'EX', ttl)

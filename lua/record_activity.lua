@@ -14,7 +14,7 @@ request sent by a retrying client are never counted, never refused, never a viol
 KEYS[1] wallet       hash   resource -> balance
 KEYS[2] ledger       stream the player's ledger
 KEYS[3] outbox       stream the shard's entries awaiting persistence
-KEYS[4] idempotency  string recorded outcome (JSON)
+KEYS[4] idempotency  string recorded outcome (JSON, kept short: include/replay.lua)
 KEYS[5] daily        hash   the player's counters for this game day
 KEYS[6] streak       hash   last_day, streak, best
 KEYS[7] season       hash   battle-pass xp and rewarded_level for the current season
@@ -81,7 +81,8 @@ local day = new_day(parse_context(ARGV[7], ARGV[8]), wallet, DAILY, STREAK, SEAS
 
 local function finish(code, body)
   local code_text = code == CODE_APPLIED and CODE_APPLIED_TEXT or tostring(code)
-  local outcome = '{"fp":"' .. fingerprint .. '","code":' .. code_text .. ',' .. body .. '}'
+  local outcome = '{"fp":"' .. recorded_fp(fingerprint) .. '","code":' .. code_text .. ','
+    .. body .. '}'
   if fingerprint ~= '' then
     redis.call('SET', IDEM, outcome, 'EX', ttl)
   end
@@ -142,6 +143,6 @@ end
 if event ~= '' then
   advance(day, event, 1)
 end
-local progress_json = finish_day(day)
+local progress_json = compact_progress(finish_day(day))  -- recorded: kept short
 return finish(CODE_APPLIED, own .. '"at":' .. now .. ',"balances":' .. balances_json(wallet)
   .. ',"progress":' .. progress_json)

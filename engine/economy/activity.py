@@ -22,7 +22,7 @@ from typing import Any
 from engine import keys, security
 from engine.clock import to_ms
 from engine.economy import transactions
-from engine.economy.idempotency import IdempotentRequest
+from engine.economy.idempotency import IdempotentRequest, is_same_request
 from engine.economy.transactions import Transaction
 from engine.errors import RapidFireError
 from engine.outcomes import ScriptCode, decode
@@ -123,7 +123,7 @@ def _changes_nothing(
     if request is None:
         return bool(engine.redis.hexists(idempotency_key, "bonus"))
     recorded = engine.redis.get(idempotency_key)
-    return recorded is not None and json.loads(recorded).get("fp") == request.fingerprint
+    return recorded is not None and is_same_request(json.loads(recorded), request.fingerprint)
 
 
 @dataclass(frozen=True)
