@@ -180,17 +180,23 @@ def test_rebuild_reports_progress(durable_engine):
     assert ("ledger", 20, 20) in steps
 
 
-def test_rebuild_restores_the_recent_ledger_within_its_bound(durable_engine):
+def test_after_a_rebuild_the_ledger_is_served_from_sql_and_new_ids_follow_it(durable_engine):
     engine = durable_engine
-    for n in range(250):
-        grants.grant(engine, "alice", {"coins": 1}, "daily", f"g{n}")
+    made = [grants.grant(engine, "alice", {"coins": 1}, "daily", f"g{n}") for n in range(25)]
     persistence.persist(engine)
     engine.redis.flushdb()
-    engine.ledger_keep_entries = 10
+    newest = made[-1].transaction_id
+    ahead = int(newest.split("-")[0]) + 60_000  # the lost server's clock ran a minute ahead
+    with engine.sql.begin() as conn:
+        logs = db.user_resource_logs
+        conn.execute(
+            logs.update().where(logs.c.transaction_id == newest).values(transaction_id=f"{ahead}-7")
+        )
 
     rebuild.rebuild(engine)
+    after = grants.grant(engine, "alice", {"coins": 1}, "daily", "after")
 
-    assert engine.redis.xlen(keys.ledger("alice")) < 250
-    newest = ledger.history(engine, "alice", limit=10)
-    assert [e.balances_after["coins"] for e in newest] == list(range(250, 240, -1))
-    assert wallet.balances(engine, "alice")["coins"] == 250
+    assert after.transaction_id == f"{ahead}-8"  # follows the newest id in SQL
+    page = ledger.history(engine, "alice", limit=10)
+    assert [e.balances_after["coins"] for e in page] == list(range(26, 16, -1))
+    assert wallet.balances(engine, "alice")["coins"] == 26

@@ -45,7 +45,9 @@ def test_a_ledger_trimmed_in_redis_is_whole_in_sql(durable_engine):
     engine.ledger_keep_entries = 10
     for n in range(250):
         grants.grant(engine, "alice", {"coins": 1}, "daily", f"g{n}")
-    assert engine.redis.xlen(keys.ledger("alice")) < 250
+        if n == 200:
+            persistence.persist(engine)
+    assert engine.redis.llen(keys.ledger("alice")) == 49  # the unpersisted ones, 10 or more
     newest = ledger.history(engine, "alice", limit=10)
     assert [e.balances_after["coins"] for e in newest] == list(range(250, 240, -1))
 
@@ -237,9 +239,9 @@ class _Entry:
 
 def _all_ledger(engine):
     for shard in range(keys.PLAYER_SHARDS):
-        for _, fields in engine.redis.xrange(keys.outbox(shard)):
-            if b"tx" in fields:
-                yield _Entry(fields[b"player"].decode(), fields[b"tx"].decode())
+        for entry_id, fields in engine.redis.xrange(keys.outbox(shard)):
+            if b"kind" in fields:  # a ledger entry, its ID the transaction id
+                yield _Entry(fields[b"player"].decode(), entry_id.decode())
 
 
 PERSIST_JOB_VICTIM = """

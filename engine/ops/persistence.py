@@ -148,7 +148,7 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
             batch.ledger.append(
                 {
                     "player_id": player,
-                    "transaction_id": fields[b"tx"].decode(),
+                    "transaction_id": fields.get(b"tx", entry_id).decode(),
                     "kind": fields[b"kind"].decode(),
                     "deltas": fields[b"deltas"].decode(),
                     "balances_after": fields[b"balances"].decode(),
