@@ -23,7 +23,7 @@ from engine.clock import Clock
 from engine.runtime import build_engine
 from jobs import QUEUE
 from web import auth, cli, errors, guards, monitoring, security
-from web.api import Api
+from web.api import Api, App
 from web.schemas import (
     PeriodTypeConverter,
     PlayerIdConverter,
@@ -56,7 +56,7 @@ def create_app(
     settings = settings or Settings.from_env()
     engine = build_engine(settings, redis_client, clock)  # a bad rules file stops start-up
 
-    app = Flask(__name__)
+    app = App(__name__)  # Flask, with ensure_sync remembered (web.api)
     app.config.update(
         API_TITLE="Questboard",
         API_VERSION=API_VERSION,

@@ -9,8 +9,10 @@ raised by webargs, Werkzeug or the engine, leaves through `web.errors`.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import flask
 import flask_smorest
@@ -101,20 +103,77 @@ def declares_query(view_func) -> bool:
     return any(p.get("in") == "query" for p in arguments.get("parameters", []))
 
 
+def fast_view(view: Callable, checked: Callable, apidoc: dict) -> Callable:
+    """The function Flask calls for a route: `checked` (the view behind its query
+    schema) when the request has a query string, else `view` itself when the route
+    declares no query parameters (the empty schema would find nothing to refuse).
+    `apidoc` is what flask-smorest documents the route from."""
+    if checked is view:
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return view(*args, **kwargs)
+
+    else:
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            if flask.request.query_string:
+                return checked(*args, **kwargs)
+            return view(*args, **kwargs)
+
+    functools.update_wrapper(run, view)
+    run._apidoc = apidoc  # type: ignore[attr-defined]
+    return run
+
+
+class App(flask.Flask):
+    """Flask, remembering which view functions are coroutines.
+
+    flask-smorest's decorators ask `ensure_sync` at every layer of every request
+    (eight times for a purchase), and Flask answers with `inspect.iscoroutinefunction`
+    each time; the answer for a function never changes. At most `REMEMBERED`
+    functions are kept, so functions made per request cannot grow the memory."""
+
+    REMEMBERED = 4096
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_functions: dict[Callable, Callable] = {}
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        try:
+            return self._sync_functions[func]
+        except KeyError:
+            synced = super().ensure_sync(func)
+            if len(self._sync_functions) < self.REMEMBERED:
+                self._sync_functions[func] = synced
+            return synced
+        except TypeError:  # an unhashable callable: asked every time, as Flask does
+            return super().ensure_sync(func)
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
 
     def add_url_rule(self, rule, endpoint=None, view_func=None, *args, **kwargs):
         """Every route parses its query with a schema that refuses unknown parameters:
         the route's own (`@blp.arguments(..., location="query")`), or an empty one, so
-        `?foo=1` is 400 everywhere instead of silently ignored on some routes."""
-        if view_func is not None and not declares_query(view_func):
-            view_func = self.arguments(NoQuerySchema(), location="query", as_kwargs=True)(view_func)
+        `?foo=1` is 400 everywhere instead of silently ignored on some routes.
+
+        The documentation (operationId, the empty query's 400) is taken from the fully
+        decorated view, but a request runs through fewer layers: the operationId's
+        wrapper only documents, and a route without query parameters asked without any
+        skips the empty schema (see `fast_view`)."""
         if view_func is not None:
             name = f"{self.name}.{endpoint or view_func.__name__}"
             if name not in openapi.OPERATIONS:
                 raise LookupError(f"{name} has no operation in web.openapi.OPERATIONS")
-            view_func = self.doc(operationId=openapi.OPERATIONS[name].operation_id)(view_func)
+            checked = view_func
+            if not declares_query(view_func):
+                checked = self.arguments(NoQuerySchema(), location="query", as_kwargs=True)(
+                    view_func
+                )
+            documented = self.doc(operationId=openapi.OPERATIONS[name].operation_id)(checked)
+            view_func = fast_view(view_func, checked, documented._apidoc)
         super().add_url_rule(rule, endpoint, view_func, *args, **kwargs)
 
 

@@ -1,5 +1,6 @@
 """`GET /v1/catalog` → the catalog of the loaded rules (engine.rules), no store read: what
-players can buy, at the server's prices.
+players can buy, at the server's prices. The rules are loaded once, so the answer is
+dumped with CatalogSchema once per rules object and its JSON sent as it is.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import marshmallow as ma
 
 from web.api import Blueprint
 from web.extensions import get_engine
+from web.responses import json_body, prebuilt_response
 from web.schemas import amounts_field
 
 blp = Blueprint("catalog", __name__, url_prefix="/v1/catalog", description="The catalog.")
@@ -25,7 +27,18 @@ class CatalogSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CatalogItemSchema), required=True)
 
 
+_encoded: list = [None, b""]  # [the catalog it was dumped from, its JSON]
+
+
+def catalog_json(catalog: dict) -> bytes:
+    """The JSON of `catalog`, dumped with CatalogSchema the first time it is asked for."""
+    if _encoded[0] is not catalog:
+        _encoded[1] = json_body(CatalogSchema().dump({"items": list(catalog.values())}))
+        _encoded[0] = catalog
+    return _encoded[1]
+
+
 @blp.route("")
 @blp.response(200, CatalogSchema())
 def catalog():
-    return {"items": list(get_engine().rules.catalog.values())}
+    return prebuilt_response(catalog_json(get_engine().rules.catalog))

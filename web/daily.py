@@ -13,6 +13,7 @@ from engine.economy import activity
 from engine.progression import daily
 from web.api import Blueprint
 from web.extensions import get_engine
+from web.fastschema import FastSchema
 from web.schemas import ProgressSchema, amounts_field
 from web.security import player_address
 
@@ -42,7 +43,7 @@ class DailySchema(MissionsSchema):
     ads = ma.fields.Dict(required=True, metadata={"example": {"watched": 2, "limit": 5}})
 
 
-class LoginSchema(ma.Schema):
+class LoginSchema(FastSchema):
     claimed = ma.fields.Boolean(required=True)
     streak = ma.fields.Integer(required=True)
     reward = amounts_field(required=True)

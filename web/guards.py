@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 from flask import Flask, Request, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from rq import Queue
@@ -142,11 +143,30 @@ def _check_string(text: str) -> None:
             raise InvalidJsonError(LONE_SURROGATE) from None
 
 
+# orjson writes what Flask's `json.dumps` would, in a fraction of the time: keys
+# sorted, dates through Flask's own `default` (HTTP dates), compact separators.
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, reading with `loads` above; writing is Flask's own."""
+    """Flask's JSON, reading with `loads` above and writing with orjson.
+
+    The text differs from `json.dumps`' only where JSON allows: non-ASCII characters
+    are written as UTF-8 rather than as \\u escapes. What orjson refuses (an integer
+    beyond 64 bits, a lone surrogate, keys that are not strings) and an indented
+    answer (debug mode) are written by Flask's own `dumps`, unchanged.
+    """
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return loads(s)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if "indent" not in kwargs:
+            try:
+                return orjson.dumps(obj, default=self.default, option=_ORJSON_OPTIONS).decode()
+            except TypeError:
+                pass
+        return super().dumps(obj, **kwargs)
 
 
 # Bodies without Content-Length -------------------------------------------------------

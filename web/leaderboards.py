@@ -7,16 +7,14 @@ call per board on the board's own slot; a snapshot page reads the snapshot's key
 
 from __future__ import annotations
 
-import json
-
 import marshmallow as ma
-from flask import Response
 from marshmallow import validate
 
 from engine import boards
 from engine.boards import leaderboards
 from web.api import Blueprint
 from web.extensions import get_engine
+from web.responses import json_response
 from web.schemas import PERIOD, Pattern, StrictSchema, category_field
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/v1", description="Leaderboards.")
@@ -135,10 +133,6 @@ def board_json(page) -> dict:
         body["ended_at"] = page.ended_at.isoformat()
     body["total_players"] = page.total_players
     return body
-
-
-def json_response(body: dict) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json")
 
 
 @blp.route("/leaderboards/<period_type:period_type>")

@@ -15,6 +15,7 @@ from engine.economy import purchases
 from engine.rules import Rules
 from web.api import Blueprint
 from web.extensions import get_engine
+from web.fastschema import FastSchema
 from web.schemas import (
     IdempotencyHeaderSchema,
     ProgressSchema,
@@ -52,7 +53,7 @@ class PurchaseRequestSchema(StrictSchema):
     )
 
 
-class PurchaseSchema(ma.Schema):
+class PurchaseSchema(FastSchema):
     transaction_id = ma.fields.String(required=True, attribute="transaction.transaction_id")
     item = ma.fields.String(required=True)
     quantity = ma.fields.Integer(required=True)

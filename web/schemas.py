@@ -13,6 +13,7 @@ from werkzeug.routing import BaseConverter
 from engine import boards
 from engine.rules import Rules
 from web.errors import ApiError
+from web.fastschema import FastSchema
 
 # Every pattern is written ^...$ (what JSON Schema readers expect in the spec) and is
 # always matched against the whole value with re.fullmatch: Python's `$` also matches
@@ -123,12 +124,12 @@ class RulesChoice(validate.Validator):
         return value
 
 
-class StrictSchema(ma.Schema):
+class StrictSchema(FastSchema):
     class Meta:
         unknown = ma.RAISE
 
 
-class IdempotencyHeaderSchema(ma.Schema):
+class IdempotencyHeaderSchema(FastSchema):
     class Meta:
         unknown = ma.EXCLUDE
 
