@@ -285,7 +285,7 @@ def board_costs(world: World, sizes: list[int], count: int, snapshot_max: int) -
     board = boards.resolve(engine, "weekly", None, None)
     results = []
     for size in sizes:
-        client.delete(board.scores_key, board.aggregates_key)
+        client.unlink(board.scores_key, board.aggregates_key)  # freed in the background
         grew = fill_board(client, board, size)
         rng = random.Random(size)
         snapshot_seconds = float("nan")
@@ -315,7 +315,8 @@ def board_costs(world: World, sizes: list[int], count: int, snapshot_max: int) -
                 1,
             )
         results.append(BoardSize(size, grew / size, snapshot_seconds, costs))
-    client.delete(board.scores_key, board.aggregates_key)
+        print(f"(so far)\n{render_boards(results)}", flush=True)
+    client.unlink(board.scores_key, board.aggregates_key)
     return results
 
 

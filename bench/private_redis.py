@@ -50,6 +50,6 @@ def private_redis(*options: str) -> Iterator[str]:
         yield url
     finally:
         client.close()
-        process.terminate()
+        process.kill()  # nothing of it is kept: no shutdown work to wait for
         process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
