@@ -31,6 +31,8 @@ from config import ApiKey, Settings
 from engine import Engine, keys
 from engine.economy import grants, ledger, purchases, wallet
 from engine.replication import ReplicationTimeoutError, ReplicaWait
+from engine.runtime import build_engine
+from engine.scripts import SCRIPTS
 from scripts.redis_cluster import Node, RedisClusterProcess, start
 from tests.conftest import SERVER_KEY, real_redis_url
 from web import create_app
@@ -280,3 +282,13 @@ def test_a_write_no_replica_confirms_is_refused_and_its_retry_applies_it_once(
     assert retried.transaction.replayed
     bought = [e.transaction_id for e in ledger_of(plain, "solo") if e.kind == "purchase"]
     assert bought == [retried.transaction.transaction_id]
+
+
+def test_the_setting_waits_for_replicas_on_the_balance_changing_scripts_only(real_redis):
+    settings = Settings.from_env({"REDIS_WAIT_REPLICAS": "1", "REDIS_WAIT_TIMEOUT_MS": "250"})
+    engine = build_engine(settings, real_redis)
+
+    waiting = {name for name in SCRIPTS if getattr(engine.scripts, name).wait is not None}
+    assert waiting == {"record_activity", "apply_transaction"}
+    assert engine.scripts.record_activity.wait == ReplicaWait(1, 250)
+    assert build_engine(Settings.from_env({}), real_redis).scripts.record_activity.wait is None
