@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import ADMIN_KEY, SERVER_KEY
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -188,6 +190,7 @@ def test_the_shown_answer_syntax_is_understood():
     ]
 
 
+@pytest.mark.app_on_both_backends  # and the cluster: every example on each
 def test_the_readme_examples_answer_what_the_readme_shows(client):
     found = examples(README.read_text())
     assert len(found) >= 15
