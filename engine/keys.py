@@ -146,14 +146,16 @@ def pace(player_id: str, second: int) -> str:
 
 
 def player_rate_window(player_id: str, group: str) -> str:
-    """Sorted set: the player's state changes in one route group's moving rate-limit
-    window (member: time and request, score: ms); expires with the window."""
+    """Sorted set: the player's counted requests in one route group's moving rate-limit
+    window (member: time and request, score: ms); expires with the window. The
+    state-changing groups count attempted changes, the reads (`default`) every read."""
     return f"{PREFIX}:{_TAGS[shard_of(player_id)]}:rate:{group}:{player_id}"
 
 
 def address_rate_window(group: str, address: str) -> str:
-    """Sorted set: state changes from one player address in one route group's moving
-    rate-limit window (member: a request's token, score: ms); expires with the window.
+    """Sorted set: the counted requests from one player address in one route group's
+    moving rate-limit window (member: a request's token, score: ms); expires with the
+    window.
     An IPv6 address counts with its /64 (engine.addresses.limit_key)."""
     return f"{PREFIX}:rate:{group}:{addresses.limit_key(address)}"
 
@@ -184,7 +186,6 @@ def clock_offset() -> str:
 # one ban check is one round trip, and a violation updates its counters together.
 
 SECURITY = f"{PREFIX}:{{sec}}"
-RATE_LIMIT_PREFIX = f"{PREFIX}:rl"  # the limits library appends its own key
 
 
 def ban(ban_id: str) -> str:
@@ -205,6 +206,13 @@ def ip_bans() -> str:
 def player_bans() -> str:
     """Hash: player id -> "<ban id>|<expires ms>" (expires 0: never)."""
     return f"{SECURITY}:bans:player"
+
+
+def ban_changes() -> str:
+    """Stream: every change of the two ban indexes (kind, field, entry: the new value,
+    empty when removed), added in the change's MULTI; each process applies the new ones
+    to its copy of the bans (engine.security.ban_cache). Trimmed to about 10,000."""
+    return f"{SECURITY}:bans:changes"
 
 
 def security_events() -> str:

@@ -35,6 +35,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "record_exams": (12,),
     "record_activity": 9,
     "take_rate_slot": 1,
+    "read_player": (1,),  # the player's rate window, then any number of keys to read
     "update_board": 2,
     "keep_exam_summaries": (1,),
     "read_board": 3,

@@ -392,17 +392,8 @@ def test_a_zone_id_does_not_escape_an_address_ban(client, server_headers, admin_
 
 
 @pytest.fixture
-def three_reads_a_minute_per_address(app, monkeypatch, clock):
+def three_reads_a_minute_per_address(app):
     """Reads (the default group) limited to 3 a minute per address, on the test clock."""
-    from types import SimpleNamespace
-
-    import limits.storage.redis as limits_redis
-
-    from web import security as web_security
-
-    fake = SimpleNamespace(time=lambda: clock.now().timestamp())
-    monkeypatch.setattr(limits_redis, "time", fake)
-    monkeypatch.setattr(web_security, "time", fake)
     engine = app.extensions["questboard.engine"]
     security = engine.rules.security
     tight = dataclasses.replace(security.rate_limits["default"], address="3/minute")

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from types import SimpleNamespace
 
-import limits.storage.redis as limits_redis
 import pytest
 
 from tests.conftest import EXAM, error_of
-from web import security as web_security
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
 
 
 @pytest.fixture
-def limiter_time(monkeypatch, clock):
-    """The rate limiter reads time.time(); make it read the test clock instead."""
-    fake = SimpleNamespace(time=lambda: clock.now().timestamp())
-    monkeypatch.setattr(limits_redis, "time", fake)
-    monkeypatch.setattr(web_security, "time", fake)
+def limiter_time(clock):
+    """Every rate-limit window runs on the engine clock: the test's."""
     return clock
 
 

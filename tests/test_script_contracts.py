@@ -19,6 +19,7 @@ DIRECT_TESTS = {
     "record_exams": "test_script_record_exams.py",
     "keep_exam_summaries": "test_script_record_exams.py",
     "take_rate_slot": "test_script_take_rate_slot.py",
+    "read_player": "test_script_read_player.py",
     "update_board": "test_board_scripts.py",
     "read_board": "test_board_scripts.py",
     "rotate_snapshot": "test_board_scripts.py",

@@ -80,7 +80,6 @@ def create_app(
     errors.init_app(app)
     guards.init_app(app)
     auth.init_app(app, settings.api_keys)
-    security.init_app(app, engine.redis)
     if queue_client is None:  # a test's one client, unless it is a cluster (RQ cannot be)
         on_one_server = redis_client is not None and not connection.is_cluster(redis_client)
         queue_client = (

@@ -12,6 +12,7 @@ from engine.rules.progression import SEASON_ID
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import Pattern, StrictSchema, amounts_field
+from web.security import read_group
 
 blp = Blueprint("battle_pass", __name__, url_prefix="/v1/players", description="Battle pass.")
 
@@ -48,4 +49,5 @@ class BattlePassSchema(ma.Schema):
 @blp.response(200, BattlePassSchema())
 @blp.alt_response(404, description="not_found: no such season, or none running")
 def get_battle_pass(player_id: str, season: str | None = None):
-    return {"player_id": player_id, "state": battle_pass.state(get_engine(), player_id, season)}
+    state = battle_pass.state(get_engine(), player_id, season, read_group())
+    return {"player_id": player_id, "state": state}

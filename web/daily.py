@@ -15,7 +15,7 @@ from web.api import Blueprint
 from web.extensions import get_engine
 from web.fastschema import FastSchema
 from web.schemas import ProgressSchema, amounts_field
-from web.security import player_address
+from web.security import player_address, read_group
 
 blp = Blueprint("daily", __name__, url_prefix="/v1/players", description="Daily progress.")
 
@@ -53,7 +53,7 @@ class LoginSchema(FastSchema):
 
 
 def _daily_body(player_id: str) -> dict:
-    state = daily.state(get_engine(), player_id)
+    state = daily.state(get_engine(), player_id, read_group())
     return {
         "player_id": player_id,
         "game_day": state.game_day,

@@ -16,6 +16,7 @@ from web.api import Blueprint
 from web.extensions import get_engine
 from web.responses import json_response
 from web.schemas import PERIOD, Pattern, StrictSchema, category_field
+from web.security import read_group
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/v1", description="Leaderboards.")
 
@@ -180,7 +181,7 @@ def around(period_type: str, player_id: str, around: int, category=None, period=
 @blp.route("/players/<player:player_id>/ranks")
 @blp.response(200, PlayerRanksSchema())
 def player_ranks(player_id: str):
-    standings = leaderboards.player_ranks(get_engine(), player_id)
+    standings = leaderboards.player_ranks(get_engine(), player_id, read_group())
     return json_response(
         {
             "player_id": player_id,

@@ -12,6 +12,7 @@ from engine.economy import ledger
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import Pattern, StrictSchema, amounts_field
+from web.security import read_group
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/players", description="Ledger.")
 
@@ -45,5 +46,7 @@ class LedgerSchema(ma.Schema):
 @blp.arguments(LedgerQuerySchema(), location="query", as_kwargs=True)
 @blp.response(200, LedgerSchema())
 def get_ledger(player_id: str, limit: int, before: str | None = None):
-    entries = ledger.history(get_engine(), player_id, limit=limit, before=before)
+    entries = ledger.history(
+        get_engine(), player_id, limit=limit, before=before, group=read_group()
+    )
     return {"player_id": player_id, "entries": entries}

@@ -10,35 +10,37 @@ Player bans and per-player limits apply to the player's own routes,
 read (`/v1/leaderboards/.../players/{player_id}`) the player is only looked at, so
 only the address checks apply, when the request carries `X-Player-IP`.
 
+A request reads nothing from Redis for its ban check: bans come from the process's
+copy (engine.security.ban_cache), which follows every ban change within a second.
 Each route group has a limit per player (the path's player id) and per player address,
 from the rules' `[security]`; every window lives in the engine's Redis, so the limits
-hold across gunicorn workers and web nodes. The routes that change a player's state
-(purchases, ad rewards, login, exams) are limited by the engine, where the change is
-(engine.security.rate_limits): a replay or a login of a claimed day is never counted or refused
-there. Every other route is limited here, before its view, with the `limits` library's
-moving window.
+hold across gunicorn workers and web nodes, and each is taken in the same round trip
+as the work it limits:
+
+- the routes that change a player's state (purchases, ad rewards, login, exams) are
+  limited by the engine, where the change is (engine.security.rate_limits): a replay
+  or a login of a claimed day is never counted or refused there;
+- a read of a player's state counts in the player's window inside its own script
+  (lua/read_player.lua): the view passes `read_group()` down to the engine read;
+- with an address, any other route first counts in the address's window here
+  (lua/take_rate_slot.lua on the address's own slot): the one extra round trip.
 """
 
 from __future__ import annotations
 
-import math
-import time
+from flask import Request, g
 
-from flask import Flask, Request, current_app, g
-from limits import parse
-from limits.storage import RedisClusterStorage, RedisStorage
-from limits.strategies import MovingWindowRateLimiter
-
-from engine import connection, keys
-from engine.security import bans, rate_limits
+from engine.clock import to_ms
+from engine.security import ban_cache, bans, rate_limits
 from web.auth import ADMIN_PREFIX, PROTECTED_PREFIX
 from web.errors import ApiError
 from web.extensions import get_engine
 
 ADDRESS_HEADER = "X-Player-IP"
 PLAYER_PREFIX = "/v1/players/"
+READ_GROUP = "default"
 
-# Endpoint -> the rules' rate-limit group; anything else is "default".
+# Endpoint -> the rules' rate-limit group; anything else is READ_GROUP.
 ROUTE_GROUPS = {
     "purchases.create_purchase": "purchases",
     "exams.record_exam": "exams",
@@ -50,6 +52,12 @@ ROUTE_GROUPS = {
 def player_address() -> str | None:
     """The validated X-Player-IP of this request (set by `check_request`)."""
     return g.get("player_address")
+
+
+def read_group() -> str | None:
+    """The rate-limit group a read of the path's player counts in (engine reads take it
+    inside their script); None where no per-player limit applies (admin routes)."""
+    return g.get("read_group")
 
 
 def check_request(req: Request) -> None:
@@ -75,7 +83,8 @@ def check_request(req: Request) -> None:
     if req.url_rule is None or (player_id is None and address is None):
         return
     engine = get_engine()
-    ban = bans.active_ban(engine, player_id, address)
+    now_ms = to_ms(engine.clock.now())
+    ban = ban_cache.ban_for(engine, player_id, address, now_ms)
     if ban is not None:
         raise ApiError(
             403,
@@ -88,48 +97,10 @@ def check_request(req: Request) -> None:
                 "expires_at": ban.expires_at.isoformat() if ban.expires_at else None,
             },
         )
-    limit_key = bans.limit_key(address) if address is not None else None  # IPv6: its /64
-    _rate_limit(engine, req.endpoint or "", player_id, limit_key)
-
-
-def _rate_limit(engine, endpoint: str, player_id: str | None, address: str | None) -> None:
-    group = ROUTE_GROUPS.get(endpoint, "default")
+    group = ROUTE_GROUPS.get(req.endpoint or "", READ_GROUP)
     if group in rate_limits.STATE_CHANGING_GROUPS:
         return  # the engine limits attempted changes only, after its replay check
-    limits = engine.rules.security.limits_for(group)
-    limiter: MovingWindowRateLimiter = current_app.extensions["questboard.limiter"]
-    for scope, value, limit in (
-        ("player", player_id, limits.player),
-        ("address", address, limits.address),
-    ):
-        if value is None or limit is None:
-            continue
-        item = parse(limit)
-        if not limiter.hit(item, scope, group, value):
-            reset_at = limiter.get_window_stats(item, scope, group, value).reset_time
-            retry_after = max(1, math.ceil(reset_at - time.time()))
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"Too many requests: the limit is {limit} per {scope}.",
-                {"limit": limit, "scope": scope, "group": group, "retry_after": retry_after},
-                headers={"Retry-After": str(retry_after)},
-            )
-
-
-def init_app(app: Flask, redis_client) -> None:
-    if connection.is_cluster(redis_client):  # limits builds its client from the same nodes
-        nodes = ",".join(node.name for node in redis_client.get_primaries())
-        auth = redis_client.nodes_manager.connection_kwargs
-        storage = RedisClusterStorage(
-            f"redis+cluster://{nodes}",
-            key_prefix=keys.RATE_LIMIT_PREFIX,
-            **{k: auth[k] for k in ("username", "password") if auth.get(k)},
-        )
-    else:
-        storage = RedisStorage(
-            "redis://",
-            connection_pool=redis_client.connection_pool,
-            key_prefix=keys.RATE_LIMIT_PREFIX,
-        )
-    app.extensions["questboard.limiter"] = MovingWindowRateLimiter(storage)
+    if player_id is not None:
+        g.read_group = group
+    if address is not None:
+        rate_limits.take_address_read(engine, group, str(address), now_ms)

@@ -10,6 +10,7 @@ from web.api import Blueprint
 from web.extensions import get_engine
 from web.responses import json_response
 from web.schemas import BalancesSchema
+from web.security import read_group
 
 blp = Blueprint("wallets", __name__, url_prefix="/v1/players", description="Wallets.")
 
@@ -17,6 +18,5 @@ blp = Blueprint("wallets", __name__, url_prefix="/v1/players", description="Wall
 @blp.route("/<player:player_id>/wallet")
 @blp.response(200, BalancesSchema())
 def get_wallet(player_id: str):
-    return json_response(
-        {"player_id": player_id, "balances": wallet.balances(get_engine(), player_id)}
-    )
+    balances = wallet.balances(get_engine(), player_id, read_group())
+    return json_response({"player_id": player_id, "balances": balances})

@@ -32,6 +32,7 @@ from engine import keys
 from engine.calendar import PERIOD_TYPES, Period, add_periods
 from engine.errors import InvalidInputError, PeriodExpiredError
 from engine.runtime import Engine
+from engine.security import rate_limits
 
 GLOBAL = "global"
 CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -131,15 +132,18 @@ def kept_periods(engine: Engine, period_type: str, now: datetime | None = None) 
     return [add_periods(current, -back) for back in range(keep + 1)]
 
 
-def player_boards(engine: Engine, player_id: str, periods: list[Period]) -> list[Board]:
+def player_boards(
+    engine: Engine, player_id: str, periods: list[Period], group: str | None = None
+) -> list[Board]:
     """The boards of these periods the player has a score on (their stats hashes say
-    which), each period's global board before its categories. One round trip."""
-    pipe = engine.redis.pipeline(transaction=False)
-    for period in periods:
-        pipe.hkeys(keys.player_board_stats(player_id, period.period_type, period.name))
+    which), each period's global board before its categories. One round trip; with
+    `group`, counted in the player's rate limit of that group (RateLimitedError)."""
+    stats = [keys.player_board_stats(player_id, p.period_type, p.name) for p in periods]
     found = []
-    for period, fields in zip(periods, pipe.execute(), strict=True):
-        categories = sorted((f.decode() for f in fields), key=lambda c: (c != GLOBAL, c))
+    for period, flat in zip(
+        periods, rate_limits.read_player(engine, player_id, group, stats), strict=True
+    ):
+        categories = sorted((f.decode() for f in flat[::2]), key=lambda c: (c != GLOBAL, c))
         found += [
             Board(period.period_type, period, None if category == GLOBAL else category)
             for category in categories

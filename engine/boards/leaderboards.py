@@ -216,12 +216,13 @@ def _standing(engine: Engine, board: Board, player_id: str, reply: list) -> Stan
     )
 
 
-def player_ranks(engine: Engine, player_id: str) -> list[Standing]:
-    """The player's standing on every current board they have a score on."""
+def player_ranks(engine: Engine, player_id: str, group: str | None = None) -> list[Standing]:
+    """The player's standing on every current board they have a score on; with `group`,
+    the read counts in the player's rate limit of that group (RateLimitedError)."""
     started = time.perf_counter()
     now = engine.clock.now()
     periods = [boards.current_period(engine, period_type, now) for period_type in PERIOD_TYPES]
-    found = boards.player_boards(engine, player_id, periods)
+    found = boards.player_boards(engine, player_id, periods, group)
     batch = engine.scripts.batch()
     for board in found:
         batch.call("read_board", _read_keys(board), ["around", board.multiplier, player_id, 0])

@@ -24,6 +24,7 @@ from engine.clock import from_ms
 from engine.economy.transactions import with_every_resource
 from engine.errors import InvalidInputError
 from engine.runtime import Engine
+from engine.security import rate_limits
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,28 @@ _SQL_MAX = 2**63 - 1  # a signed BIGINT: a larger cursor part bounds nothing sto
 
 
 def history(
-    engine: Engine, player_id: str, limit: int = 50, before: str | None = None
+    engine: Engine,
+    player_id: str,
+    limit: int = 50,
+    before: str | None = None,
+    group: str | None = None,
 ) -> list[LedgerEntry]:
     """The player's newest `limit` entries, older than transaction `before` if given.
+    With `group`, the read counts in the player's rate limit of that group, in the same
+    call as the Redis read (engine.security.rate_limits.read_player).
 
     Raises:
         InvalidInputError: `before` is not a transaction id Redis could hold.
+        RateLimitedError: the player's window of `group` is full.
     """
     cursor = _cursor(before) if before is not None else None
     if cursor == (0, 0):
         return []  # nothing is older than the first possible id
-    kept = [e for e in kept_in_redis(engine, player_id) if cursor is None or order(e) < cursor]
+    kept = [
+        entry
+        for entry in kept_in_redis(engine, player_id, group)
+        if cursor is None or order(entry) < cursor
+    ]
     if len(kept) >= limit or not engine.database_url:
         return kept[:limit]  # without a durable record (some tests), Redis is all there is
     merged = {entry.transaction_id: entry for entry in kept}
@@ -62,9 +74,12 @@ def history(
     return sorted(merged.values(), key=order, reverse=True)[:limit]
 
 
-def kept_in_redis(engine: Engine, player_id: str) -> list[LedgerEntry]:
-    """The entries the player's Redis ledger holds, newest first."""
-    rows = engine.redis.lrange(keys.ledger(player_id), 0, -1)
+def kept_in_redis(engine: Engine, player_id: str, group: str | None = None) -> list[LedgerEntry]:
+    """The entries the player's Redis ledger holds, newest first (with `group`, counted
+    in the player's rate limit of that group: see `history`)."""
+    (rows,) = rate_limits.read_player(
+        engine, player_id, group, [keys.ledger(player_id)], read="lrange"
+    )
     return [_redis_entry(engine, json.loads(row)) for row in rows]
 
 

@@ -8,13 +8,19 @@ from engine import keys
 from engine.economy.transactions import with_every_resource
 from engine.errors import BannedError
 from engine.runtime import Engine
-from engine.security import player_bans
+from engine.security import player_bans, rate_limits
 
 
-def balances(engine: Engine, player_id: str) -> dict[str, int]:
-    """Every resource of the rules, zero for a player who has none yet."""
-    raw = engine.redis.hgetall(keys.wallet(player_id))
-    return with_every_resource(engine, {name.decode(): int(value) for name, value in raw.items()})
+def balances(engine: Engine, player_id: str, group: str | None = None) -> dict[str, int]:
+    """Every resource of the rules, zero for a player who has none yet.
+
+    With `group`, the read counts in the player's rate limit of that group, in the same
+    call (engine.security.rate_limits.read_player; raises RateLimitedError when full).
+    """
+    (raw,) = rate_limits.read_player(engine, player_id, group, [keys.wallet(player_id)])
+    return with_every_resource(
+        engine, {raw[i].decode(): int(raw[i + 1]) for i in range(0, len(raw), 2)}
+    )
 
 
 def balances_of_players(

@@ -10,6 +10,7 @@ from engine import keys
 from engine.errors import NotFoundError
 from engine.rules.progression import Season
 from engine.runtime import Engine
+from engine.security import rate_limits
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,16 @@ def level_for(xp: int, xp_per_level: int) -> int:
     return xp // xp_per_level + 1
 
 
-def state(engine: Engine, player_id: str, season_id: str | None = None) -> BattlePassState:
+def state(
+    engine: Engine, player_id: str, season_id: str | None = None, group: str | None = None
+) -> BattlePassState:
     """The current season's state, or `season_id`'s (a past season stays readable).
+    With `group`, the read counts in the player's rate limit of that group in the same
+    call.
 
     Raises:
         NotFoundError: no such season, or no season is running now.
+        RateLimitedError: the player's window of `group` is full.
     """
     rules = engine.rules.battle_pass
     if season_id is None:
@@ -43,9 +49,12 @@ def state(engine: Engine, player_id: str, season_id: str | None = None) -> Battl
         season = rules.season(season_id)
         if season is None:
             raise NotFoundError(f"There is no season {season_id!r}.", {"season": season_id})
-    raw = engine.redis.hmget(keys.battle_pass(player_id, season.season_id), "xp", "rewarded_level")
-    xp = int(raw[0] or 0)
-    rewarded = int(raw[1] or 1)
+    (raw,) = rate_limits.read_player(
+        engine, player_id, group, [keys.battle_pass(player_id, season.season_id)]
+    )
+    stored = dict(zip(raw[::2], raw[1::2], strict=True))
+    xp = int(stored.get(b"xp") or 0)
+    rewarded = int(stored.get(b"rewarded_level") or 1)
     level = level_for(xp, rules.xp_per_level)
     return BattlePassState(
         season=season,

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from engine import keys
+from engine.clock import to_ms
 from engine.progression import missions
 from engine.runtime import Engine
+from engine.security import rate_limits
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,21 @@ def missions_state(engine: Engine, day: date, counters: dict[str, str]) -> list[
     return states
 
 
-def state(engine: Engine, player_id: str) -> DailyState:
+def state(engine: Engine, player_id: str, group: str | None = None) -> DailyState:
+    """The player's game day; with `group`, the read counts in the player's rate limit
+    of that group in the same call (raises RateLimitedError when it is full)."""
     now = engine.clock.now()
     day = engine.calendar.game_day(now)
-    pipe = engine.redis.pipeline(transaction=False)
-    pipe.hgetall(keys.daily(player_id, day.isoformat()))
-    pipe.hmget(keys.streak(player_id), "last_day", "streak")
-    raw, (last_day, streak) = pipe.execute()
-    counters = {name.decode(): value.decode() for name, value in raw.items()}
+    raw, streak_fields = rate_limits.read_player(
+        engine,
+        player_id,
+        group,
+        [keys.daily(player_id, day.isoformat()), keys.streak(player_id)],
+        now_ms=to_ms(now),
+    )
+    counters = {raw[i].decode(): raw[i + 1].decode() for i in range(0, len(raw), 2)}
+    streak_hash = dict(zip(streak_fields[::2], streak_fields[1::2], strict=True))
+    last_day, streak = streak_hash.get(b"last_day"), streak_hash.get(b"streak")
     # A streak is alive if its last claimed day is today or yesterday.
     alive = last_day is not None and int(last_day) >= day.toordinal() - 1
     return DailyState(

@@ -1,9 +1,12 @@
 """IP and player bans, each with a reason and an optional expiry.
 
-Checking a request costs one round trip and a bounded amount of Redis work whatever
-the number of bans: an address is looked up as the network it belongs to at every
-prefix length (33 for IPv4, 129 for IPv6) with one HMGET on the index of banned
-networks, so a /24 ban and a single-address ban are found the same way.
+Requests are checked against a copy of the indexes each process keeps
+(engine.security.ban_cache): every change here is logged to the bans' change stream
+in the same MULTI, and drops this process's copy. `active_ban` reads Redis itself (one round
+trip, a bounded amount of work whatever the number of bans): an address is looked up
+as the network it belongs to at every prefix length (33 for IPv4, 129 for IPv6) with
+one HMGET on the index of banned networks, so a /24 ban and a single-address ban are
+found the same way.
 
 A target (a normalised network, see engine.addresses, or a player id) has at most one
 ban in force: banning it again extends that ban. Overlapping bans (a /16, a /24 inside
@@ -32,11 +35,14 @@ __all__ = [
     "delete",
     "limit_key",
     "listing",
+    "load",
     "parse_address",
     "place",
 ]
 
 RECORD_GRACE_MS = 86_400_000  # a ban's record outlives its expiry by a day
+CACHE_MEMO = "bans"  # Engine.memo entry of the process's copy (engine.security.ban_cache)
+CHANGES_KEPT = 10_000  # keys.ban_changes() is trimmed to about this many
 MAX_BAN_EVENTS = 100_000  # keys.ban_events() is trimmed to about this many
 
 
@@ -79,6 +85,12 @@ def _field(version: int, network_int: int, prefix: int) -> str:
 
 def network_field(network: IpNetwork) -> str:
     return _field(network.version, int(network.network_address), network.prefixlen)
+
+
+def network_field_of(address: IpAddress, prefix: int) -> str:
+    """The index field of the network of `prefix` bits containing `address`."""
+    shift = address.max_prefixlen - prefix
+    return _field(address.version, (int(address) >> shift) << shift if prefix else 0, prefix)
 
 
 def candidate_fields(address: IpAddress) -> list[str]:
@@ -176,11 +188,31 @@ def place(
         else:
             pipe.persist(record)
         pipe.hset(index, field, f"{ban.ban_id}|{_ms(ban)}")
+        log_change(pipe, kind, field, f"{ban.ban_id}|{_ms(ban)}")
         if kind == "player":  # in this MULTI: the webhooks' record of it (engine.webhooks)
             _ban_event(pipe, "player.banned", ban, now_ms, extended=existing is not None)
         return ban, existing is None
 
-    return engine.redis.transaction(attempt, index, value_from_callable=True)
+    placed = engine.redis.transaction(attempt, index, value_from_callable=True)
+    _changed(engine)
+    return placed
+
+
+def log_change(pipe: Pipeline, kind: str, field: str, entry: str) -> None:
+    """Queue, in a change's MULTI, its entry in the bans' change stream: the index
+    (kind), the field and its new value ("" when removed)."""
+    pipe.xadd(
+        keys.ban_changes(),
+        {"kind": kind, "field": field, "entry": entry},
+        maxlen=CHANGES_KEPT,
+        approximate=True,
+    )
+
+
+def _changed(engine: Engine) -> None:
+    """After a change of the indexes: this process reads them again on its next check
+    (the others apply the change within a second, engine.security.ban_cache)."""
+    engine.memo.pop(CACHE_MEMO, None)
 
 
 def _ban_event(pipe: Pipeline, kind: str, ban: Ban, now_ms: int, extended: bool) -> None:
@@ -243,7 +275,8 @@ def _decode(ban_id: str, raw: dict[bytes, bytes]) -> Ban | None:
     )
 
 
-def _load(engine: Engine, ban_ids: list[str]) -> list[Ban]:
+def load(engine: Engine, ban_ids: list[str]) -> list[Ban]:
+    """The records of these bans that still exist, in one round trip."""
     pipe = engine.redis.pipeline(transaction=False)
     for ban_id in ban_ids:
         pipe.hgetall(keys.ban(ban_id))
@@ -255,7 +288,7 @@ def listing(engine: Engine, kind: str) -> list[Ban]:
     """The live bans of a kind, newest first."""
     now = engine.clock.now()
     ids = [b.decode() for b in engine.redis.zrevrange(keys.bans_index(), 0, -1)]
-    found = _load(engine, ids)
+    found = load(engine, ids)
     gone = set(ids) - {ban.ban_id for ban in found}
     if gone:  # records Redis expired a day after their ban did
         engine.redis.zrem(keys.bans_index(), *gone)
@@ -287,6 +320,7 @@ def delete(engine: Engine, kind: str, ban_id: str) -> None:
         pipe.zrem(keys.bans_index(), ban_id)
         if in_force:
             pipe.hdel(index, field)
+            log_change(pipe, kind, field.decode(), "")
         if kind == "player":
             pipe.xadd(
                 keys.ban_events(),
@@ -302,6 +336,7 @@ def delete(engine: Engine, kind: str, ban_id: str) -> None:
         return field.decode() if in_force else None
 
     lifted_field = engine.redis.transaction(attempt, record, index, value_from_callable=True)
+    _changed(engine)
     if lifted_field is not None:
         _reinstate_duplicate(engine, kind, index, lifted_field)
 
@@ -333,8 +368,10 @@ def _reinstate_duplicate(engine: Engine, kind: str, index: str, field: str) -> N
             return  # a new ban of the target came first
         pipe.multi()
         pipe.hset(index, field, f"{ban_id}|{expires}")
+        log_change(pipe, kind, field, f"{ban_id}|{expires}")
 
     engine.redis.transaction(attempt, index, keys.ban(ban_id))
+    _changed(engine)
 
 
 def active_ban(engine: Engine, player_id: str | None, address: IpAddress | None) -> Ban | None:
@@ -356,7 +393,7 @@ def active_ban(engine: Engine, player_id: str | None, address: IpAddress | None)
     for entry in entries:
         in_force = _entry_in_force(entry, now_ms)
         if in_force is not None:
-            found = _load(engine, [in_force[0]])
+            found = load(engine, [in_force[0]])
             if found:
                 return found[0]
     return None

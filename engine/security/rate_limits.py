@@ -1,6 +1,14 @@
-"""Rate limits of the routes that change a player's state, decided where the change is.
+"""Rate limits, each taken in the same round trip as the work it limits.
 
-A client retrying on a flaky network sends copies of one request; a copy that replays
+The reads (wallet, ledger, daily, missions, battle pass, ranks) count every request in
+the player's window of their group inside their own script, lua/read_player.lua, which
+reads the player's keys in the same slot: `read_player`. With an address
+(`X-Player-IP`), `take_address_read` counts the read in the address's window first
+(lua/take_rate_slot.lua, on the address's own slot). Limits are parsed once per
+process (`window_of`).
+
+The routes that change a player's state are limited where the change is decided. A
+client retrying on a flaky network sends copies of one request; a copy that replays
 a recorded outcome, or a login of a day already claimed, changes nothing, so no limit
 may count or refuse it. Only the action's own script knows, atomically, whether a call
 is such a copy, so the limits are taken there or around it:
@@ -28,6 +36,7 @@ import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from engine import keys
 from engine.clock import to_ms
@@ -38,7 +47,7 @@ from engine.runtime import Engine
 UNIT_MS = {"second": 1_000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
 
 # The rate-limit groups whose routes change a player's state; their limits are taken
-# here and in the scripts, never by the web layer's limiter.
+# by the action (take_address_slot and its script), never before it by the web layer.
 STATE_CHANGING_GROUPS = ("purchases", "ad_rewards", "login", "exams")
 
 
@@ -56,6 +65,77 @@ class Window:
         return cls(text=text, count=int(count), window_ms=UNIT_MS[unit])
 
 
+@lru_cache(maxsize=256)
+def window_of(text: str) -> Window:
+    """A limit of the rules, parsed once per process (the rules hold a few)."""
+    return Window.parse(text)
+
+
+def refused(window: Window, scope: str, group: str, wait_ms: int) -> RateLimitedError:
+    """The 429 of a full window: Retry-After is the wait until a place frees, in whole
+    seconds (at least one)."""
+    retry_after = max(1, math.ceil(int(wait_ms) / 1000))
+    return RateLimitedError(
+        f"Too many requests: the limit is {window.text} per {scope}.",
+        {"limit": window.text, "scope": scope, "group": group, "retry_after": retry_after},
+    )
+
+
+def _window_args(window: Window | None, now_ms: int) -> list:
+    """ARGV 1-4 of take_rate_slot.lua and read_player.lua; a count of 0 is no limit."""
+    if window is None:
+        return [now_ms, 0, 0, ""]
+    return [now_ms, window.count, window.window_ms, secrets.token_hex(8)]
+
+
+def read_player(
+    engine: Engine,
+    player_id: str,
+    group: str | None,
+    read_keys: list[str],
+    read: str = "hgetall",
+    now_ms: int | None = None,
+) -> list:
+    """Read keys of the player's slot (lua/read_player.lua), counted in the player's
+    window of `group` in the same call; `group` None counts nothing (admin tools, jobs).
+
+    Returns each key's reply: of HGETALL (a flat list of fields and values) when `read`
+    is "hgetall", of LRANGE 0 -1 when it is "lrange".
+
+    Raises:
+        RateLimitedError: the player's window of `group` is full; nothing was read.
+    """
+    limit = engine.rules.security.limits_for(group).player if group is not None else None
+    window = window_of(limit) if limit is not None else None
+    if now_ms is None:
+        now_ms = to_ms(engine.clock.now())
+    reply = engine.scripts.read_player(
+        keys=[keys.player_rate_window(player_id, group or "default"), *read_keys],
+        args=[*_window_args(window, now_ms), read],
+    )
+    if window is not None and reply[0] == ScriptCode.RATE_LIMITED:
+        raise refused(window, "player", group or "default", reply[1])
+    return reply[1:]
+
+
+def take_address_read(engine: Engine, group: str, address: str, now_ms: int) -> None:
+    """Count a read in its address's window of `group` (lua/take_rate_slot.lua, on the
+    address's own slot); a read is always counted, it changes nothing to give back.
+
+    Raises:
+        RateLimitedError: the address's window is full.
+    """
+    limit = engine.rules.security.limits_for(group).address
+    if limit is None:
+        return
+    window = window_of(limit)
+    reply = engine.scripts.take_rate_slot(
+        keys=[keys.address_rate_window(group, address)], args=_window_args(window, now_ms)
+    )
+    if reply[0] != ScriptCode.APPLIED:
+        raise refused(window, "address", group, reply[1])
+
+
 def player_limits_context(security) -> str:
     """The per-player limits of the state-changing groups, as include/progress.lua reads
     them: "group:count:window_ms:text;..." (a group without one is left out)."""
@@ -63,7 +143,7 @@ def player_limits_context(security) -> str:
     for group in STATE_CHANGING_GROUPS:
         limit = security.limits_for(group).player
         if limit is not None:
-            window = Window.parse(limit)
+            window = window_of(limit)
             parts.append(f"{group}:{window.count}:{window.window_ms}:{window.text}")
     return ";".join(parts)
 
@@ -97,19 +177,12 @@ def take_address_slot(
     limit = engine.rules.security.limits_for(group).address
     if address is None or limit is None:
         return None
-    window = Window.parse(limit)
+    window = window_of(limit)
     key = keys.address_rate_window(group, address)
-    member = secrets.token_hex(8)
-    now_ms = to_ms(engine.clock.now())
-    reply = engine.scripts.take_rate_slot(
-        keys=[key], args=[now_ms, window.count, window.window_ms, member]
-    )
+    args = _window_args(window, to_ms(engine.clock.now()))
+    reply = engine.scripts.take_rate_slot(keys=[key], args=args)
     if reply[0] == ScriptCode.APPLIED:
-        return AddressSlot(key, member)
+        return AddressSlot(key, args[3])
     if changes_nothing():
         return None
-    retry_after = max(1, math.ceil(int(reply[1]) / 1000))
-    raise RateLimitedError(
-        f"Too many requests: the limit is {limit} per address.",
-        {"limit": limit, "scope": "address", "group": group, "retry_after": retry_after},
-    )
+    raise refused(window, "address", group, reply[1])
