@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test redis-cluster redis-cluster-stop migrate shell bench bench-leaderboards bench-jobs bench-cluster bench-http mutants lua-coverage coverage lint clean
+.PHONY: run test redis-cluster redis-cluster-stop migrate shell bench bench-leaderboards bench-jobs bench-cluster bench-exams bench-http mutants lua-coverage coverage lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench-cluster: $(STAMP)
 # sync and gthread and granian; needs wrk. BENCH_HTTP_ARGS="--seconds 1 --rounds 1 ..."
 bench-http: $(STAMP)
 	$(BIN)/python -m bench.http_ratio $(BENCH_HTTP_ARGS)
+
+# An exam's Redis cost beside its bare writes, and batch ingestion over HTTP beside the
+# engine and one exam a request, on a Redis of its own. BENCH_EXAMS_ARGS="--seconds 2"
+bench-exams: $(STAMP)
+	$(BIN)/python -m bench.exam_cost $(BENCH_EXAMS_ARGS)
 
 # The mutation check: each mutant in tests/mutants.py breaks a guarantee on a scratch
 # copy; the tests must fail for every one in every run. MUTANTS_ARGS="--runs 3 name ..."

@@ -1,0 +1,274 @@
+"""What an exam costs Redis beside its floor, and batch ingestion over HTTP beside the engine.
+
+    .venv/bin/python -m bench.exam_cost                 # about a minute
+    .venv/bin/python -m bench.exam_cost --exams 2000 --seconds 10
+
+Runs on a Redis server of its own (bench.private_redis), so `INFO commandstats` and the
+server's CPU counters see this run's commands only, for players who already played
+today (their day's bonus and first missions behind them: the steady state of a game).
+
+1. Redis CPU per exam. `--exams` exams, one `record_exam` each (what
+   `POST /v1/players/{id}/exams` calls, without `X-Player-IP`), between `CONFIG
+   RESETSTAT` and a read of the stats; then the same exams' *floor*: the bare commands an
+   exam needs, sent in one pipeline per exam (a ZADD on each of its six boards, the
+   HSET of each of its three periods' stats). Per exam: the commandstats time of what the
+   client sent (EVALSHA's usec includes the scripts' own commands; a command both sent
+   and run by scripts is shared by its calls) and the server's main-thread CPU (which
+   also counts reading and writing the socket). Printed with the ratio to the floor.
+2. Ingestion rates in this process: the engine's `record_exams` (500 a call), then the
+   same through the app with the Flask test client, `POST /v1/exams:batch` with 500 a
+   request and `POST /v1/players/{id}/exams` one a request, each for `--seconds` in
+   five interleaved rounds (a shared machine's load falls on all three alike). Each
+   counts the time of its calls alone: the request is built before, the answer read
+   after. The app's rates include the web layer (parsing, validation, the JSON answer)
+   but no socket or WSGI server (see bench.http_ratio for those).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import redis
+
+from bench import redis_count
+from bench.private_redis import private_redis
+from bench.server import DATABASE_URL, SERVER_KEY, load_test_rules
+from config import ApiKey, Settings
+from engine import keys
+from engine.boards import exams
+from engine.boards.exam_finish import boards_of
+from engine.boards.exam_frame import Frame
+from engine.clock import FixedClock
+
+CATEGORIES = ("math", "history", "science", "art")
+HEADERS = {"Authorization": f"Bearer {SERVER_KEY}"}
+JSON_HEADERS = {**HEADERS, "Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a run cost the server, per exam, in microseconds."""
+
+    commandstats_us: float  # the commands the client sent, as commandstats times them
+    cpu_us: float  # the server's main-thread CPU
+    round_trips: float
+    sent: dict[str, float]
+
+
+def main_thread_cpu(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user_main_thread"]) + float(info["used_cpu_sys_main_thread"])
+
+
+def measure(client: redis.Redis, run: Callable[[], None], exams_run: int) -> Cost:
+    """Run between a stats reset and a read of the stats; the cost per exam."""
+    client.config_resetstat()
+    before = main_thread_cpu(client)
+    with redis_count.sent_commands() as sent:
+        run()
+    cpu = main_thread_cpu(client) - before
+    stats = {
+        name.removeprefix("cmdstat_"): value
+        for name, value in client.info("commandstats").items()
+        if name not in ("cmdstat_info", "cmdstat_config")
+    }
+    usec = 0.0
+    for name, count in sent.commands.items():  # a sent command's share of its calls' time
+        stat = stats.get(name.split()[0])
+        if stat:
+            usec += stat["usec"] * min(1.0, count / stat["calls"])
+    return Cost(
+        commandstats_us=usec / exams_run,
+        cpu_us=cpu * 1e6 / exams_run,
+        round_trips=sent.round_trips / exams_run,
+        sent={name: n / exams_run for name, n in sorted(sent.commands.items())},
+    )
+
+
+class Bench:
+    """The app and its engine on a private Redis, with players who played today."""
+
+    def __init__(self, url: str, players: int) -> None:
+        from web import create_app
+
+        self.client = redis.Redis.from_url(url)
+        settings = Settings(
+            redis_url=url,
+            api_keys=(ApiKey("server", SERVER_KEY),),
+            database_url=DATABASE_URL,
+            rules_file=load_test_rules(),
+        )
+        self.app = create_app(
+            settings, redis_client=self.client, clock=FixedClock(datetime.now(UTC))
+        )
+        self.engine = self.app.extensions["questboard.engine"]
+        self.http = self.app.test_client()
+        self.players = players
+        self.rng = random.Random(7)
+        self.serial = iter(range(10**9))
+        for start in range(0, players, 500):
+            done = exams.record_exams(
+                self.engine, [self.submission(n) for n in range(start, start + 500)]
+            )
+            assert all(not isinstance(outcome, Exception) for outcome in done)
+
+    def submission(self, player: int | None = None) -> tuple[str, exams.Exam]:
+        questions = self.rng.randrange(5, 30)
+        correct = self.rng.randrange(questions + 1)
+        number = self.rng.randrange(self.players) if player is None else player
+        exam = exams.Exam(
+            f"e{next(self.serial)}", self.rng.choice(CATEGORIES), 10 * correct, questions, correct
+        )
+        return f"x{number}", exam
+
+    def floor(self, submissions: list[tuple[str, exams.Exam]]) -> Callable[[], None]:
+        """The bare writes of each exam, one pipeline an exam: six ZADDs, three HSETs."""
+        frame = Frame.at(self.engine, self.engine.clock.now())
+
+        def run() -> None:
+            for player_id, exam in submissions:
+                pipe = self.client.pipeline(transaction=False)
+                for board in boards_of(frame.periods, exam.category):
+                    pipe.zadd(board.scores_key, {player_id: exam.score})
+                for period in frame.periods:
+                    stats = keys.player_board_stats(player_id, period.period_type, period.name)
+                    sums = f"{exam.score}:1:{exam.total_questions}:{exam.correct_answers}:0"
+                    pipe.hset(stats, mapping={"global": sums, exam.category: sums})
+                pipe.execute()
+
+        return run
+
+
+def body(submission: tuple[str, exams.Exam], with_player: bool) -> dict:
+    player_id, exam = submission
+    item = {
+        "exam_id": exam.exam_id,
+        "category_id": exam.category,
+        "score": exam.score,
+        "total_questions": exam.total_questions,
+        "correct_answers": exam.correct_answers,
+    }
+    return {"player_id": player_id, **item} if with_player else item
+
+
+def rate(seconds: float, step: Callable[[], tuple[int, float]]) -> tuple[int, float]:
+    """Exams counted and seconds spent while `step` repeats for about `seconds`; a step
+    answers its exams and the time of its call alone (the request built beforehand, the
+    answer checked after, both outside it)."""
+    done, spent = 0, 0.0
+    while done == 0 or spent < seconds:
+        count, elapsed = step()
+        done, spent = done + count, spent + elapsed
+    return done, spent
+
+
+def timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    answer = call()
+    return answer, time.perf_counter() - started
+
+
+def rates(bench: Bench, seconds: float, rounds: int = 5, batch: int = 500) -> dict[str, float]:
+    def engine_batch() -> tuple[int, float]:
+        submissions = [bench.submission() for _ in range(batch)]
+        outcomes, elapsed = timed(lambda: exams.record_exams(bench.engine, submissions))
+        assert all(isinstance(outcome, exams.ExamOutcome) for outcome in outcomes)
+        return batch, elapsed
+
+    def http_batch() -> tuple[int, float]:
+        items = [body(bench.submission(), with_player=True) for _ in range(batch)]
+        data = orjson.dumps({"exams": items})
+        response, elapsed = timed(
+            lambda: bench.http.post("/v1/exams:batch", headers=JSON_HEADERS, data=data)
+        )
+        assert response.status_code == 200
+        results = orjson.loads(response.data)["results"]
+        assert all(result["status"] == 201 for result in results)
+        return batch, elapsed
+
+    def http_single() -> tuple[int, float]:
+        submission = bench.submission()
+        data = orjson.dumps(body(submission, with_player=False))
+        path = f"/v1/players/{submission[0]}/exams"
+        response, elapsed = timed(lambda: bench.http.post(path, headers=JSON_HEADERS, data=data))
+        assert response.status_code == 201
+        return 1, elapsed
+
+    kinds = (
+        (f"engine record_exams, {batch} a call", engine_batch),
+        (f"HTTP POST /v1/exams:batch, {batch} a request", http_batch),
+        ("HTTP POST /v1/players/{id}/exams, one a request", http_single),
+    )
+    done = dict.fromkeys((label for label, _ in kinds), 0.0)
+    spent = dict.fromkeys(done, 0.0)
+    for _ in range(rounds):  # interleaved: a shared machine's load falls on every kind
+        for label, step in kinds:
+            count, elapsed = rate(seconds / rounds, step)
+            done[label] += count
+            spent[label] += elapsed
+    found = {label: done[label] / spent[label] for label in done}
+    for label, value in found.items():
+        print(f"  {label}: {value:,.0f} exams/s", flush=True)
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--exams", type=int, default=1000, help="exams in the cost runs")
+    parser.add_argument("--players", type=int, default=5000, help="players who played today")
+    parser.add_argument("--seconds", type=float, default=10.0, help="each rate's run")
+    args = parser.parse_args(argv)
+    with private_redis() as url:
+        bench = Bench(url, args.players)
+        exams.record_exam(bench.engine, *bench.submission())  # scripts loaded
+        print(f"Redis per exam, {args.exams} exams ({args.players:,} players who played today)")
+        singles = [bench.submission() for _ in range(args.exams)]
+        batched = [bench.submission() for _ in range(args.exams)]
+        floor_exams = [bench.submission() for _ in range(args.exams)]
+        rows = (
+            ("one exam a call (record_exam)", run_each(bench, singles, 1)),
+            ("500 exams a call (record_exams)", run_each(bench, batched, 500)),
+            ("floor: the bare writes", bench.floor(floor_exams)),  # last: it writes raw sums
+        )
+        costs = {label: measure(bench.client, run, args.exams) for label, run in rows}
+        floor = costs["floor: the bare writes"]
+        for label, cost in costs.items():
+            print(
+                f"  {label}: commandstats {cost.commandstats_us:.1f} us"
+                f" ({cost.commandstats_us / floor.commandstats_us:.2f}x the floor), main-thread"
+                f" CPU {cost.cpu_us:.1f} us ({cost.cpu_us / floor.cpu_us:.2f}x),"
+                f" {cost.round_trips:g} round trips, sent {cost.sent}"
+            )
+        sizes = [
+            bench.client.memory_usage(keys.exam(player_id, exam.exam_id)) or 0
+            for player_id, exam in singles[:100]
+        ]
+        print(f"  an exam's replay record: {sum(sizes) / len(sizes):,.0f} bytes (MEMORY USAGE)")
+        print(f"Ingestion rates in this process, {args.seconds:g} s each in 5 interleaved rounds")
+        found = rates(bench, args.seconds)
+        engine_rate, batch_rate, single_rate = found.values()
+        print(
+            f"  HTTP batch / engine: {batch_rate / engine_rate:.2f}; "
+            f"HTTP batch / HTTP single: {batch_rate / single_rate:.1f}"
+        )
+
+
+def run_each(
+    bench: Bench, submissions: list[tuple[str, exams.Exam]], size: int
+) -> Callable[[], None]:
+    def run() -> None:
+        for start in range(0, len(submissions), size):
+            exams.record_exams(bench.engine, submissions[start : start + size])
+
+    return run
+
+
+if __name__ == "__main__":
+    main()
