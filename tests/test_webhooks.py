@@ -42,6 +42,20 @@ def engine(real_redis, unlimited_rules, clock, sqlite_url):
 
 
 @pytest.fixture
+def both_sql_engine(real_redis, unlimited_rules, clock, sql_url):
+    """The same on SQLite and on the MariaDB server."""
+    engine = Engine(
+        redis=real_redis,
+        rules=unlimited_rules,
+        clock=clock,
+        database_url=sql_url,
+        webhook_allow_private=True,
+    )
+    yield engine
+    engine.sql.dispose()
+
+
+@pytest.fixture
 def receiver():
     receiver = Receiver()
     yield receiver
@@ -113,7 +127,10 @@ def test_every_event_type_arrives_once_with_a_valid_signature(engine, receiver, 
     assert len(receiver.requests) == len(received)
 
 
-def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attempt(engine, clock):
+def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attempt(
+    both_sql_engine, clock
+):
+    engine = both_sql_engine
     receiver = Receiver(fail_first=3)
     try:
         subscription, _secret = subscriptions.create(engine, receiver.url, ["grant.applied"])
@@ -139,7 +156,8 @@ def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attempt(eng
         receiver.stop()
 
 
-def test_events_of_one_player_arrive_in_order_even_across_a_failure(engine, clock):
+def test_events_of_one_player_arrive_in_order_even_across_a_failure(both_sql_engine, clock):
+    engine = both_sql_engine
     receiver = Receiver(fail_first=1)
     try:
         subscriptions.create(engine, receiver.url, ["grant.applied"])

@@ -254,7 +254,9 @@ def _record(
     with engine.sql.begin() as conn:
         conn.execute(OUTCOME, rows)  # one statement, executed for every row
         if succeeded:
-            conn.execute(update(S).where(S.c.id.in_(succeeded)).values(failing_since_ms=None))
+            conn.execute(
+                update(S).where(S.c.id.in_(sorted(succeeded))).values(failing_since_ms=None)
+            )
         for subscription_id in sorted(failing - succeeded):
             since = conn.execute(
                 select(S.c.failing_since_ms).where(S.c.id == subscription_id)
