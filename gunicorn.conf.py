@@ -1,12 +1,33 @@
-"""gunicorn settings the Procfile's `web` uses: metrics of dead workers are dropped, and
-gunicorn's own error answers (a malformed request, a URI or headers over the limits) are
-the API's JSON error body (web/worker.py)."""
+"""gunicorn settings the Procfile's `web` uses: the threaded worker, recycled after a
+number of requests, metrics of dead workers dropped, and gunicorn's own error answers
+(a malformed request, a URI or headers over the limits) in the API's JSON error body
+(web/worker.py).
+
+Why threads: chosen by measurement (`make bench-http`, docs/benchmarks.md). The sync
+worker serves one connection at a time and closes it after each request, so every
+request pays a TCP handshake and waits behind the one before it while that one waits
+for Redis; gthread keeps connections alive and lets a worker's threads overlap their
+Redis round trips. granian served the bare floors faster but not the service's routes
+with several threads (its threads contend for the GIL), and it has neither a worker
+hook to drop a dead worker's metrics nor web/worker.py's JSON answers.
+
+Graceful restarts are gunicorn's own: SIGHUP starts new workers with the new code and
+lets the old ones finish their requests; SIGTERM finishes the requests in flight
+within `graceful_timeout`, then stops.
+"""
 
 import os
 
 from prometheus_client import multiprocess
 
-worker_class = "web.worker.JsonErrorSyncWorker"
+worker_class = "web.worker.JsonErrorThreadWorker"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+keepalive = 30  # seconds a client's idle connection is kept (game servers reuse theirs)
+# Recycle a worker after this many requests (plus up to the jitter, so workers do not
+# all restart at once): whatever a long-lived process accumulates is given back.
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
+graceful_timeout = 30
 
 
 def child_exit(server, worker):

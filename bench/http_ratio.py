@@ -198,6 +198,26 @@ def memory_table(url: str, players: int) -> str:
     return table(MEMORY_COLUMNS, rows)
 
 
+def servers_table(runs_by_server: dict[str, dict[str, RouteRun]]) -> str:
+    """One row per route, one column group per server: its req/s, its ratio to that
+    server's own Flask + 1 HGETALL, and its p99 at half rate: the servers compared."""
+    columns = ["route"]
+    for server in runs_by_server:
+        columns += [f"{server} req/s", "÷ floor", "p99 ms"]
+    rows = []
+    for name in next(iter(runs_by_server.values()), {}):
+        row: list = [name]
+        for runs in runs_by_server.values():
+            run, floor = runs[name], runs[FLASK_REDIS].rate
+            row += [
+                f"{run.rate:,.0f}",
+                f"{run.rate / floor:.2f}" if floor else "-",
+                f"{run.paced.p99_ms:.2f}" if run.paced else "-",
+            ]
+        rows.append(row)
+    return table(columns, rows)
+
+
 def commands_table(counts: dict[str, CommandCount]) -> str:
     rows = [
         [name, ", ".join(f"{command} {n:g}" for command, n in count.by_name.items()) or "none"]
@@ -207,7 +227,12 @@ def commands_table(counts: dict[str, CommandCount]) -> str:
 
 
 def report(
-    command: str, load: Load, tables: dict[str, str], commands: str, memory: str | None
+    command: str,
+    load: Load,
+    tables: dict[str, str],
+    commands: str,
+    memory: str | None,
+    servers: str | None = None,
 ) -> str:
     sections = [
         "## HTTP cost: the service's routes against the bare stack\n",
@@ -218,13 +243,23 @@ def report(
         "rate, paced by wrk's `delay()` hook (wrk2 is not available; a finished request "
         "books its thread's next send slot), p50 and p99 from wrk. Every app is served by "
         f"its own server with {load.workers} workers (gthread and granian: {load.threads} "
-        f"threads a worker), access logs off. {load.players:,} players funded and on this "
+        "threads a worker), access logs off, metrics multi-process (PROMETHEUS_MULTIPROC_DIR, "
+        "as under `make run`); gunicorn reads gunicorn.conf.py (the Procfile's: workers "
+        "recycled after max_requests, keep-alive) under the worker class of its table. "
+        f"{load.players:,} players funded and on this "
         "week's boards, the rules opened for load (rate limits, rapid fire: bench/server.py). "
         "Redis commands are counted on the client, in-process (a script call counts as one). "
         "The service's requests carry no X-Player-IP. wrk, Redis and the servers share the "
         "machine's cores. Ratios compare rows of one table: a ratio of 0.25 is a route "
         "serving a quarter of the requests of the floor.\n",
     ]
+    if servers:
+        sections += [
+            "### The servers side by side\n",
+            "Each route's rate under each server, its ratio to the same server's Flask + 1 "
+            "HGETALL, and its p99 at half its rate (the tables below have the rest).\n",
+            servers + "\n",
+        ]
     for server, body in tables.items():
         sections += [f"### {server}\n", f"`{server_line(server, load)}`\n", body + "\n"]
     sections += ["### Redis commands per request\n", commands + "\n"]
@@ -299,15 +334,17 @@ def main(argv: list[str] | None = None) -> None:
         counts = {
             route.name: http_routes.count_commands(apps, route, load.players) for route in ROUTES
         }
-        tables = {}
+        tables, runs_by_server = {}, {}
         for server in servers:
-            runs = measure_server(server, url, ROUTES, load)
+            runs = runs_by_server[server] = measure_server(server, url, ROUTES, load)
             tables[server] = table(SERVER_COLUMNS, server_rows(runs, counts))
             print(f"\n{server}\n{tables[server]}", flush=True)
         started = time.monotonic()
         memory = memory_table(url, args.memory_players) if args.memory_players else None
         print(f"player-days weighed in {time.monotonic() - started:.0f} s", flush=True)
-        body = report(command, load, tables, commands_table(counts), memory)
+        body = report(
+            command, load, tables, commands_table(counts), memory, servers_table(runs_by_server)
+        )
         print("\n" + body)
         if not args.no_write:
             write_section(SECTION, body)

@@ -9,6 +9,7 @@ import os
 import random
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -79,9 +80,12 @@ def server_command(server: str, port: int, workers: int, app: str, threads: int 
     """The command line of one server kind serving `app` ("module:attr", or
     "module:factory()") with `workers` processes. Access logs off for every kind.
 
-    gunicorn-sync is the Procfile's worker class (no keep-alive: a connection per
-    request); gunicorn-gthread runs `threads` threads a worker with keep-alive;
-    granian runs its WSGI interface with `threads` blocking threads a worker."""
+    gunicorn reads gunicorn.conf.py (the Procfile's settings: worker recycling, keep-
+    alive) for both of its kinds; the worker class and threads given here override it.
+    gunicorn-sync is one request at a time a worker (no keep-alive: a connection per
+    request; `--threads 1`, or gunicorn would switch to gthread); gunicorn-gthread, the
+    Procfile's, runs `threads` threads a worker with keep-alive; granian runs its WSGI
+    interface with `threads` blocking threads a worker."""
     bin_dir = Path(sys.executable).parent
     if server == "granian":
         target, factory = app.removesuffix("()"), app.endswith("()")
@@ -95,20 +99,27 @@ def server_command(server: str, port: int, workers: int, app: str, threads: int 
     command += ["--workers", str(workers), "--log-level", "warning"]
     if server == "gunicorn-gthread":
         command += ["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30"]
+    else:
+        command += ["--worker-class", "sync", "--threads", "1"]
     return [*command, app]
 
 
 def launch_server(
     server: str, url: str, workers: int, app: str = "web:create_app()", threads: int = 4
 ) -> tuple[subprocess.Popen, int]:
-    """`app` being started by `server` on a free port (see `wait_until_serving`)."""
+    """`app` being started by `server` on a free port (see `wait_until_serving`).
+
+    Its metrics are multi-process, in a folder of its own, as under `make run`."""
     port = free_port()
+    metrics_dir = tempfile.mkdtemp(prefix="questboard-bench-metrics-")
+    atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     env = dict(
         os.environ,
         REDIS_URL=url,
         API_KEYS=f"server:{SERVER_KEY}",
         RULES_FILE=str(load_test_rules()),
         DATABASE_URL=DATABASE_URL,
+        PROMETHEUS_MULTIPROC_DIR=metrics_dir,
     )
     process = subprocess.Popen(
         server_command(server, port, workers, app, threads), cwd=ROOT, env=env

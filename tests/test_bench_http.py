@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bench import http_ratio, http_routes, player_day_memory, redis_lease, wrk
+from bench import http_ratio, http_routes, player_day_memory, redis_lease, server, wrk
 from bench.http_routes import ROUTES
 from bench.player_day_memory import Family, family_of
 from bench.redis_count import Sent, sent_commands
@@ -235,6 +235,31 @@ def test_without_wrk_the_benchmark_says_how_to_install_it_before_touching_redis(
     assert str(stopped.value) == (
         "wrk is not installed: `apt-get install -y wrk` (Debian, Ubuntu) or `brew install wrk`"
     )
+
+
+def test_the_servers_table_gives_each_route_its_rate_ratio_and_p99_under_each_server():
+    def run(rate: float) -> http_ratio.RouteRun:
+        return http_ratio.RouteRun(rates=[rate], paced=wrk.WrkResult(10, 1.0, 0.5, 7.25, 0, 0))
+
+    runs = {
+        "gunicorn-sync": {"Flask + 1 HGETALL": run(200), "wallet": run(100)},
+        "gunicorn-gthread": {"Flask + 1 HGETALL": run(1000), "wallet": run(900)},
+    }
+
+    assert http_ratio.servers_table(runs).splitlines()[2:] == [
+        "| Flask + 1 HGETALL | 200 | 1.00 | 7.25 | 1,000 | 1.00 | 7.25 |",
+        "| wallet | 100 | 0.50 | 7.25 | 900 | 0.90 | 7.25 |",
+    ]
+
+
+def test_each_gunicorn_kind_names_its_worker_class_over_the_shipped_config():
+    """gunicorn reads gunicorn.conf.py (the threaded worker) from its folder: the sync
+    kind must name its class and one thread, or gunicorn would run gthread."""
+    sync = server.server_command("gunicorn-sync", 1, 2, "web:create_app()")
+    gthread = server.server_command("gunicorn-gthread", 1, 2, "web:create_app()", threads=4)
+
+    assert sync[sync.index("--worker-class") + 1 :][:3] == ["sync", "--threads", "1"]
+    assert gthread[gthread.index("--worker-class") + 1 :][:3] == ["gthread", "--threads", "4"]
 
 
 def test_an_unknown_server_kind_stops_the_run_before_it_starts(monkeypatch):

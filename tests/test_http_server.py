@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
+import signal
 import socket
 import subprocess
 import sys
@@ -23,17 +25,10 @@ from tests.conftest import ADMIN_KEY, SERVER_KEY, _connect_real_redis, real_redi
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(
-    scope="module",
-    params=[None, "web.worker.JsonErrorThreadWorker"],
-    ids=["sync-from-config", "gthread"],
-)
-def server_port(request, tmp_path_factory):
-    """One gunicorn with the Procfile's config on a port the OS picks: its own worker
-    class (sync), then the gthread one given on the command line."""
-    redis_client = _connect_real_redis()  # skips (or fails in CI) without a server
-    redis_client.flushdb()  # the run's own leased database
-    url = f"sqlite:///{tmp_path_factory.mktemp('server') / 'questboard.db'}"
+def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a gunicorn serving the app on this run's Redis database and a
+    migrated SQLite file of its own."""
+    url = f"sqlite:///{tmp_path / 'questboard.db'}"
     sql = db.connect(url)
     migrate.upgrade(sql)
     sql.dispose()
@@ -42,26 +37,46 @@ def server_port(request, tmp_path_factory):
         for key, value in os.environ.items()
         if key not in ("PROMETHEUS_MULTIPROC_DIR", "RQ_REDIS_URL")
     }
-    env |= {
+    return env | {
         "REDIS_URL": real_redis_url(),
         "API_KEYS": f"server:{SERVER_KEY},admin:{ADMIN_KEY}",
         "DATABASE_URL": url,
+        **extra,
     }
+
+
+def start_gunicorn(env: dict[str, str], *options: str) -> subprocess.Popen:
+    """gunicorn with the Procfile's config (and `options` over it), one worker."""
     command = [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py"]
-    command += ["--no-control-socket", "--bind", "127.0.0.1:0", "--workers", "1"]
-    if request.param:
-        command += ["--worker-class", request.param, "--threads", "2"]
+    command += ["--no-control-socket", "--bind", "127.0.0.1:0", "--workers", "1", *options]
     command += ["--log-level", "info", "web:create_app()"]
-    server = subprocess.Popen(
+    return subprocess.Popen(
         command, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
     )
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+    server.stderr.close()
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(), ("--worker-class", "web.worker.JsonErrorSyncWorker", "--threads", "1")],
+    ids=["gthread-from-config", "sync"],
+)
+def server_port(request, tmp_path_factory):
+    """One gunicorn with the Procfile's config on a port the OS picks: its own worker
+    class (threaded), then the sync one given on the command line."""
+    redis_client = _connect_real_redis()  # skips (or fails in CI) without a server
+    redis_client.flushdb()  # the run's own leased database
+    server = start_gunicorn(server_env(tmp_path_factory.mktemp("server")), *request.param)
     try:
         port = _listening_port(server)
         yield port
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        server.stderr.close()
+        stop_gunicorn(server)
         redis_client.flushdb()
         redis_client.close()
 
@@ -241,3 +256,47 @@ def test_a_chunked_body_under_the_limit_is_read_whole(server_port):
     status, _, answer = exchange(server_port, grant_request(body + b" " * 10_000, "chunked-ok"))
     assert status == 201
     assert json.loads(answer)["balances"]["coins"] == 5
+
+
+def test_the_config_ships_the_threaded_json_worker_recycled_after_max_requests():
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert config["worker_class"] == "web.worker.JsonErrorThreadWorker"
+    assert config["threads"] >= 2
+    assert config["keepalive"] > 0
+    assert config["max_requests"] > 0
+    assert 0 < config["max_requests_jitter"] < config["max_requests"]
+
+
+def requests_counted(port: int, route: str) -> float:
+    """questboard_http_requests_total of `route`, summed over statuses, from /metrics."""
+    status, _, body = exchange(port, request_bytes("GET", "/metrics"))
+    assert status == 200
+    name = f'questboard_http_requests_total{{route="{route}",status="'
+    pattern = re.escape(name) + r'\d+"\} (\S+)$'
+    return sum(float(value) for value in re.findall(pattern, body.decode(), re.MULTILINE))
+
+
+def test_recycled_and_reloaded_workers_keep_serving_and_counting(tmp_path):
+    """The shipped worker recycled after its max requests, then every worker replaced by
+    a SIGHUP: no request is refused, and the multi-process metrics still count every
+    request served by the workers that are gone."""
+    _connect_real_redis().close()  # skips (or fails in CI) without a server
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    env = server_env(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    server = start_gunicorn(env, "--max-requests", "4", "--max-requests-jitter", "0")
+    try:
+        port = _listening_port(server)
+        catalog = request_bytes("GET", "/v1/catalog", {"Authorization": f"Bearer {SERVER_KEY}"})
+        statuses = [exchange(port, catalog)[0] for _ in range(9)]
+        server.send_signal(signal.SIGHUP)
+        statuses += [exchange(port, catalog)[0] for _ in range(3)]
+        assert statuses == [200] * 12
+        assert requests_counted(port, "/v1/catalog") == 12
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log = server.stderr.read()
+        server.stderr.close()
+    booted = set(re.findall(rb"Booting worker with pid: (\d+)", log))
+    assert len(booted) >= 4  # the first, two recycled after 4 requests each, the reload

@@ -8,8 +8,8 @@ These workers keep gunicorn's judgement (the status, the log line, the access lo
 entry) and replace only what is written: `{"error": {"code", "message", "details"}}`
 with `Content-Type: application/json`, as for every other error of the service.
 
-gunicorn.conf.py selects `JsonErrorSyncWorker` (the Procfile's sync worker);
-`JsonErrorThreadWorker` is the same for `--worker-class web.worker.JsonErrorThreadWorker`.
+gunicorn.conf.py selects `JsonErrorThreadWorker` (the Procfile's threaded worker);
+`JsonErrorSyncWorker` is the same for `--worker-class web.worker.JsonErrorSyncWorker`.
 """
 
 from __future__ import annotations
