@@ -15,12 +15,16 @@ loopback port, answering 200 to every POST.
    subscription and with three subscriptions to every event type, alternating for
    `--rounds` rounds. Subscriptions are only read by the jobs, never by a purchase,
    so the two should differ by noise only.
+
+Prints the results and the command, and writes the `webhooks` section of
+docs/benchmarks.md (`--no-write`: print only).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import tempfile
@@ -31,6 +35,7 @@ from pathlib import Path
 import redis
 
 from bench import economy, redis_lease
+from bench.report import table, write_section
 from bench.server import free_port, load_test_rules
 
 
@@ -104,6 +109,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="per purchase round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     args = parser.parse_args()
 
     from engine import db, migrate
@@ -164,23 +170,6 @@ def main() -> None:
     connection.flushdb()
 
     zero, three = statistics.median(rates[0]), statistics.median(rates[3])
-    print()
-    print("| measurement | each round | median |")
-    print("|---|---|---|")
-    for count, sent, seconds in delivery_rates:
-        print(
-            f"| deliveries/s, {count} subscription(s) | {sent:,} in {seconds:.2f} s | "
-            f"{sent / seconds:,.0f} |"
-        )
-    for count in (0, 3):
-        each = " / ".join(f"{r:,.0f}" for r in rates[count])
-        middle = statistics.median(rates[count])
-        print(f"| purchases/s, {count} subscriptions | {each} | {middle:,.0f} |")
-    spread = max(max(v) - min(v) for v in rates.values()) / zero
-    print(
-        f"\npurchases with 3 subscriptions / with none: {three / zero:.3f} "
-        f"(round-to-round spread within one setting: {spread:.1%})"
-    )
     command = " ".join(
         [
             ".venv/bin/python -m bench.webhooks",
@@ -188,7 +177,51 @@ def main() -> None:
             f"--seconds {args.seconds:g} --rounds {args.rounds} --clients {args.clients}",
         ]
     )
-    print(f"repeat: {command}")
+    rows = [
+        [
+            f"deliveries per second, {count} subscription(s)",
+            f"{sent:,} in {seconds:.2f} s",
+            f"{sent / seconds:,.0f}",
+        ]
+        for count, sent, seconds in delivery_rates
+    ]
+    for count in (0, 3):
+        each = " / ".join(f"{r:,.0f}" for r in rates[count])
+        rows.append(
+            [
+                f"engine purchases per second, {count} subscriptions",
+                each,
+                f"{statistics.median(rates[count]):,.0f}",
+            ]
+        )
+    spread = max((max(v) - min(v)) / statistics.median(v) for v in rates.values())
+    load = " / ".join(f"{n:.1f}" for n in os.getloadavg())
+    body = "\n".join(
+        [
+            "## Webhooks: deliveries per second, purchases with and without subscriptions",
+            "",
+            f"`{command}`. The receiver is an http.server in a process of its own on a "
+            f"loopback port. Delivery: {args.events:,} grant events over {args.players} "
+            "players, persisted, then sent by the webhooks job (16 concurrent POSTs a pass, "
+            "in order per player). Purchases: engine purchases from "
+            f"{args.clients} processes while the persist and webhooks jobs run back to back "
+            "beside them, with no subscription and with three to every event type, "
+            "alternating round by round. A purchase never reads the subscriptions; "
+            "with three, the jobs beside it do more work on the same cores.",
+            "",
+            table(["measurement", "each round", "median"], rows),
+            "",
+            f"Purchases with three subscriptions / with none: {three / zero:.2f}; the "
+            f"widest round-to-round spread within one setting was {spread:.0%} of its "
+            f"median. Load average during the run (1/5/15 min): {load} on "
+            f"{os.cpu_count()} CPUs shared with other work.",
+        ]
+    )
+    print()
+    print(body)
+    print(f"\nrepeat: {command}")
+    if not args.no_write:
+        write_section("webhooks", body)
     sys.stdout.flush()
 
 
