@@ -196,6 +196,26 @@ def test_a_batch_counts_each_item_against_its_players_pace(client, server_header
 
 
 @BOTH
+def test_a_batch_counts_each_item_against_its_players_rate_limit(
+    client, server_headers, rules, clock
+):
+    limit = rules.security.limits_for("exams").player  # "60/minute"
+    count = int(limit.split("/")[0])
+    pace = rules.security.max_changes_per_second
+    results = []
+    for second in range(count // pace + 1):  # within the pace, a second at a time
+        items = [exam("alice", f"a{second}-{n}") for n in range(pace)]
+        results += send_exams(client, server_headers, items)
+        clock.advance(seconds=1)
+    bob = send_exams(client, server_headers, [exam("bob", "b1")])
+
+    assert [r["status"] for r in results] == [201] * count + [429] * (len(results) - count)
+    assert error_of_item(results[-1])["code"] == "rate_limited"
+    assert bob[0]["status"] == 201
+    assert weekly_top(client, server_headers) == [("alice", 10 * count), ("bob", 10)]
+
+
+@BOTH
 def test_a_banned_players_items_are_refused_and_the_others_count(
     client, server_headers, admin_headers
 ):

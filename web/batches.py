@@ -12,10 +12,11 @@ status with its `{"code", "message", "details"}`). A bad item does not stop the 
 and the same batch sent again answers every item the same way, replays marked. The
 batch itself is 200 once its shape is valid; a malformed batch is a 400 for the whole.
 
-A batch comes from a game server, not a player: it takes no `X-Player-IP`, so each
-item counts against its own player's per-player limit and pace in the scripts, as a
-single exam does, and against no address's window. A banned player's item answers
-403 `banned`. Grants are admin-only (web.auth, by their /v1/admin path).
+A batch comes from a game server, not a player: each item counts against its own
+player's per-player limit and pace in the scripts, as a single exam does, and against
+no address's window (an `X-Player-IP` sent with a batch is web.security's check of the
+request as a whole, as on any route). A banned player's item answers 403 `banned`.
+Grants are admin-only (web.auth, by their /v1/admin path).
 """
 
 from __future__ import annotations
