@@ -86,6 +86,7 @@ class Settings:
     environment: str = "development"
     allow_clock_override: bool = False
     alert_webhook_url: str | None = None
+    player_shards: int = 256  # engine.keys.DEFAULT_PLAYER_SHARDS; fixed per deployment
     webhook_allow_private: bool = False  # webhooks may go to private addresses (tests)
     # Replicas that must hold a balance change before it is answered (engine.replication)
     redis_wait_replicas: int = 0
@@ -123,6 +124,7 @@ class Settings:
             environment=environment,
             allow_clock_override=allow_clock_override,
             alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
+            player_shards=_int(env, "PLAYER_SHARDS", cls.player_shards, 1, 16_384),
             webhook_allow_private=_flag(env, "WEBHOOK_ALLOW_PRIVATE"),
             redis_wait_replicas=_int(env, "REDIS_WAIT_REPLICAS", 0, 0, 16),
             redis_wait_timeout_ms=_int(env, "REDIS_WAIT_TIMEOUT_MS", 1_000, 1, 60_000),

@@ -6,8 +6,15 @@ Hash tags: all keys of one player sit in the hash slot of the player's *shard*
 (``{p07}``), together with the shard's outbox stream. A balance change therefore
 updates the wallet, the player's ledger, the shard outbox (what the persistence job
 drains) and the idempotency record in one Lua call on one slot, so the engine can run
-on Redis Cluster. The shard is ``crc32(player_id) % PLAYER_SHARDS``; the number is
-fixed for the life of a deployment (changing it would move every player's keys).
+on Redis Cluster. The shard is ``crc32(player_id) % PLAYER_SHARDS`` and its tag
+``{p<shard, two digits at least>}``: ``{p00}``..``{p99}``, then ``{p100}`` and up.
+
+The count is the process's, set once at start-up from the PLAYER_SHARDS setting
+(engine.runtime.build_engine calls `set_player_shards`; tests use the `player_shards`
+fixture); the key functions read it, and `shard_of` stays cached. A deployment keeps
+its count until it changes it with `questboard shards migrate` (engine.ops.reshard),
+which moves every player key; engine.shards refuses to start on a Redis written with
+another count.
 
 Player ids match ``^[A-Za-z0-9_.:-]{1,64}$``; they never contain ``/``, ``{`` or
 ``}``, so ``/`` separates a player id from a client-chosen suffix unambiguously.
@@ -21,19 +28,78 @@ from functools import lru_cache
 from engine import addresses
 
 PREFIX = "qb"
-PLAYER_SHARDS = 16
+DEFAULT_PLAYER_SHARDS = 256
+MAX_PLAYER_SHARDS = 16_384  # Redis Cluster's hash slots: more shards could not spread further
+
+
+def _tags(count: int) -> tuple[str, ...]:
+    return tuple(f"{{p{shard:02d}}}" for shard in range(count))
+
+
+_shards = DEFAULT_PLAYER_SHARDS
+_TAGS = _tags(_shards)
+
+
+def set_player_shards(count: int) -> None:
+    """Make `count` the process's number of player shards (once, at start-up)."""
+    global _shards, _TAGS
+    if not 1 <= count <= MAX_PLAYER_SHARDS:
+        raise ValueError(f"the player shard count must be between 1 and {MAX_PLAYER_SHARDS}")
+    if count != _shards:
+        _shards, _TAGS = count, _tags(count)
+        shard_of.cache_clear()
+
+
+def player_shards() -> int:
+    return _shards
 
 
 @lru_cache(maxsize=65_536)
 def shard_of(player_id: str) -> int:
-    return zlib.crc32(player_id.encode()) % PLAYER_SHARDS
+    return zlib.crc32(player_id.encode()) % _shards
 
 
 def shard_tag(shard: int) -> str:
     return _TAGS[shard]
 
 
-_TAGS = tuple(f"{{p{shard:02d}}}" for shard in range(PLAYER_SHARDS))
+def player_shards_record() -> str:
+    """String: the player shard count the data in Redis was written with ("256"), or
+    "migrating:<from>:<to>" while `questboard shards migrate` moves the keys."""
+    return f"{PREFIX}:{{meta}}:player-shards"
+
+
+# Where `player_of` finds the player in what follows a player key's kind: its kinds
+# and the key functions below agree (a test builds every key and reads its player).
+_PLAYER_AFTER_KIND = {
+    "wallet": lambda rest: rest,
+    "ledger": lambda rest: rest,
+    "tx": lambda rest: rest,
+    "streak": lambda rest: rest,
+    "idem": lambda rest: rest.split(":", 1)[1].split("/", 1)[0],  # <route>:<player>/<key>
+    "exam": lambda rest: rest.split("/", 1)[0],  # <player>/<exam id>
+    "lbstats": lambda rest: rest.split(":", 2)[2],  # <type>:<period>:<player>
+    "daily": lambda rest: rest.split(":", 1)[1],  # <day>:<player>
+    "bp": lambda rest: rest.split(":", 1)[1],  # <season>:<player>
+    "pace": lambda rest: rest.rsplit(":", 1)[0],  # <player>:<second>
+    "rate": lambda rest: rest.split(":", 1)[1],  # <group>:<player>
+}
+
+
+def player_of(key: str) -> str | None:
+    """The player a player key belongs to; None for a shard's own key (its outbox).
+
+    Raises:
+        ValueError: not a player key, or a kind this module does not build.
+    """
+    prefix, tag, kind, *rest = key.split(":", 3)
+    if prefix != PREFIX or not (tag.startswith("{p") and tag.endswith("}")):
+        raise ValueError(f"{key!r} is not a player key")
+    if kind == "outbox" and not rest:
+        return None
+    if kind not in _PLAYER_AFTER_KIND or not rest:
+        raise ValueError(f"{key!r}: no player key of kind {kind!r}")
+    return _PLAYER_AFTER_KIND[kind](rest[0])
 
 
 def _player(kind: str, player_id: str) -> str:
@@ -160,9 +226,14 @@ def address_rate_window(group: str, address: str) -> str:
     return f"{PREFIX}:rate:{group}:{addresses.limit_key(address)}"
 
 
-def battle_pass_pattern(shard: int, season_id: str) -> str:
-    """SCAN pattern for every battle-pass hash of one season in one shard."""
-    return f"{PREFIX}:{_TAGS[shard]}:bp:{season_id}:*"
+def battle_pass_pattern(season_id: str) -> str:
+    """SCAN pattern for every battle-pass hash of one season, in every shard."""
+    return f"{PREFIX}:{{p*}}:bp:{season_id}:*"
+
+
+def player_keys_pattern() -> str:
+    """SCAN pattern for every key of every player shard (outboxes included)."""
+    return f"{PREFIX}:{{p*"
 
 
 def missions_of_day(game_day: str) -> str:

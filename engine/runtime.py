@@ -47,8 +47,18 @@ class Engine:
         self.scripts = Scripts(self.redis, self.replica_wait)
 
 
-def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = None) -> Engine:
-    """The engine a process runs on, from its Settings (config.Settings)."""
+def build_engine(
+    settings: Any,
+    redis_client: Any = None,
+    clock: Clock | None = None,
+    verify_shards: bool = True,
+) -> Engine:
+    """The engine a process runs on, from its Settings (config.Settings).
+
+    It sets the process's player shard count (engine.keys) from PLAYER_SHARDS and, unless
+    `verify_shards` is False (`questboard shards`, which changes it), refuses a Redis
+    written with another count (engine.shards.PlayerShardsMismatchError).
+    """
     from engine import keys
     from engine.clock import RedisOffsetClock
     from engine.connection import connect
@@ -76,6 +86,11 @@ def build_engine(settings: Any, redis_client: Any = None, clock: Clock | None = 
             getattr(settings, "redis_wait_timeout_ms", 1_000),
         ),
     )
+    keys.set_player_shards(getattr(settings, "player_shards", keys.DEFAULT_PLAYER_SHARDS))
+    if verify_shards:
+        from engine import shards
+
+        shards.verify(client, keys.player_shards())
     from engine.rules.progression import warn_of_season_gaps
 
     # Rules that run out of seasons soon: say so at start-up.

@@ -32,7 +32,7 @@ import redis
 
 from bench import redis_lease
 from config import ApiKey, Settings
-from engine import Engine, connection, db, migrate
+from engine import Engine, connection, db, keys, migrate
 from engine.clock import FixedClock
 from engine.rules import RouteLimits, load_rules
 from web import create_app
@@ -249,6 +249,21 @@ def unlimited_rules(rules):
 @pytest.fixture
 def clock():
     return FixedClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture(autouse=True)
+def _default_player_shards():
+    """Every test starts and ends on the default player shard count (engine.keys holds
+    the process's count; build_engine and the `player_shards` fixture set it)."""
+    keys.set_player_shards(keys.DEFAULT_PLAYER_SHARDS)
+    yield
+    keys.set_player_shards(keys.DEFAULT_PLAYER_SHARDS)
+
+
+@pytest.fixture
+def player_shards():
+    """Set this test's player shard count: `player_shards(16)`; the default comes back after."""
+    return keys.set_player_shards
 
 
 @pytest.fixture

@@ -199,9 +199,11 @@ def test_a_players_keys_share_one_hash_slot(player):
     assert len({key_slot(key.encode()) for key in player_keys}) == 1
 
 
-def test_players_spread_over_every_shard():
-    shards = {keys.shard_of(f"player-{n}") for n in range(2000)}
-    assert shards == set(range(keys.PLAYER_SHARDS))
+@pytest.mark.parametrize("count", [16, keys.DEFAULT_PLAYER_SHARDS])
+def test_players_spread_over_every_shard(player_shards, count):
+    player_shards(count)
+    shards = {keys.shard_of(f"player-{n}") for n in range(20 * count)}
+    assert shards == set(range(count))
 
 
 # Packages ---------------------------------------------------------------------------

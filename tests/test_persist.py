@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import db, keys, security
+from engine import connection, db, keys, security
 from engine.boards import exams
 from engine.boards.exams import Exam
 from engine.economy import grants, ledger, purchases
@@ -37,7 +37,17 @@ def count(engine, table):
 
 
 def outbox_length(engine):
-    return sum(engine.redis.xlen(keys.outbox(shard)) for shard in range(keys.PLAYER_SHARDS))
+    return sum(engine.redis.xlen(keys.outbox(shard)) for shard in range(keys.player_shards()))
+
+
+def pending_entries(client):
+    """Entries read and not acknowledged, in every outbox (those never read have no group)."""
+    outboxes = [keys.outbox(shard) for shard in range(keys.player_shards())]
+    return sum(
+        client.xpending(outbox, persistence.GROUP)["pending"]
+        for outbox in outboxes
+        if client.exists(outbox)
+    )
 
 
 def test_a_ledger_trimmed_in_redis_is_whole_in_sql(durable_engine):
@@ -213,11 +223,7 @@ def test_a_worker_killed_mid_persist_loses_and_doubles_nothing(
     assert len(stored) == len(set(stored)) == 1500
     assert set(map(tuple, stored)) == expected
     assert outbox_length(engine) == 0
-    pending = [
-        real_redis.xpending(keys.outbox(s), persistence.GROUP)["pending"]
-        for s in range(keys.PLAYER_SHARDS)
-    ]
-    assert sum(pending) == 0
+    assert pending_entries(real_redis) == 0
 
 
 def _lines_until(process, prefix: str, most: int = 500) -> list[str]:
@@ -238,7 +244,7 @@ class _Entry:
 
 
 def _all_ledger(engine):
-    for shard in range(keys.PLAYER_SHARDS):
+    for shard in range(keys.player_shards()):
         for entry_id, fields in engine.redis.xrange(keys.outbox(shard)):
             if b"kind" in fields:  # a ledger entry, its ID the transaction id
                 yield _Entry(fields[b"player"].decode(), entry_id.decode())
@@ -318,11 +324,7 @@ def test_a_persist_job_killed_mid_run_is_taken_over_once_its_lock_expires(
     assert set(map(tuple, stored)) == expected
     assert outbox_length(engine) == 0
     assert persistence.lag_ms(engine) is None
-    pending = [
-        real_redis.xpending(keys.outbox(s), persistence.GROUP)["pending"]
-        for s in range(keys.PLAYER_SHARDS)
-    ]
-    assert sum(pending) == 0
+    assert pending_entries(real_redis) == 0
     assert runs == {dead.run_id: "failed", taken_over["run_id"]: "succeeded"}
     crashed = [
         json.loads(r.getMessage()) for r in caplog.records if "job_crashed" in r.getMessage()
@@ -431,3 +433,82 @@ def test_killing_the_rq_work_horse_mid_persist_fails_that_run_and_the_next_takes
     assert [a["details"]["run_id"] for a in crashed] == [dead.run_id]
     assert queue.fetch_job(queued.job_id).get_status() == "failed"
     assert tasks.enqueue_once(queue, "persist", engine=engine).created  # not joined: dead
+
+
+# Many shards: the outboxes are read with a few commands, however many there are ------
+
+
+@pytest.mark.also_on_cluster
+@pytest.mark.parametrize("shards", [16, 1024])
+def test_an_empty_persist_sends_a_few_commands_whatever_the_shard_count(
+    durable_engine, player_shards, shards
+):
+    """On one server a handful of commands; on a cluster one XREAD per shard (a command
+    names streams of one slot only), in one round trip per node."""
+    from bench.redis_count import sent_commands
+
+    player_shards(shards)
+    engine = durable_engine
+    nodes = len(connection.primaries(engine.redis))
+    persistence.persist(engine)  # the groups exist from here on
+    with sent_commands() as sent:
+        report = persistence.persist(engine)
+    assert report.entries == 0 and report.lag_ms is None
+    assert sent.total <= (5 if nodes == 1 else shards + 5), sent.commands
+    assert sent.round_trips <= 2 * nodes + 1
+
+
+@pytest.mark.also_on_cluster
+def test_persist_reads_many_shards_with_one_command_a_step(durable_engine, player_shards):
+    """300 players over 1024 shards: every entry reaches SQL, each outbox step (heads,
+    claim, read, acknowledge) costs commands for the shards that hold entries only; on
+    a cluster a read names the streams of one slot, so one per busy shard."""
+    from bench.redis_count import sent_commands
+
+    player_shards(1024)
+    engine = durable_engine
+    persistence.persist(engine)
+    for n in range(300):
+        grants.grant(engine, f"player-{n}", {"coins": 1 + n % 7}, "load", f"g{n}")
+    busy = {keys.shard_of(f"player-{n}") for n in range(300)}
+    with sent_commands() as sent:
+        report = persistence.persist(engine)
+    assert (report.entries, report.ledger_rows) == (300, 300)
+    assert count(engine, db.user_resource_logs) == 300
+    assert outbox_length(engine) == 0
+    reads = 1 if len(connection.primaries(engine.redis)) == 1 else len(busy)
+    # one XREADGROUP names every busy outbox (the other reads the security events)
+    assert sent.commands["xreadgroup"] == reads + 1, sent.commands
+    assert sent.commands["xautoclaim"] == len(busy) + 1
+    assert sent.commands["xgroup create"] == len(busy) + 1
+    if reads == 1:
+        assert sent.commands["xread"] == 2, sent.commands  # the busy outboxes, then none
+    assert sent.commands["xrange"] == 0
+
+
+def test_lag_and_groups_take_one_round_trip_for_1024_shards(durable_engine, player_shards):
+    from bench.redis_count import sent_commands
+
+    player_shards(1024)
+    engine = durable_engine
+    with sent_commands() as created:
+        persistence.ensure_groups(engine)
+    assert created.round_trips == 1
+    assert engine.redis.xinfo_groups(keys.outbox(1023))[0]["name"] == b"persist"
+    grants.grant(engine, "alice", {"coins": 10}, "gift", "g1")
+    with sent_commands() as sent:
+        assert persistence.lag_ms(engine) == 0
+    assert (sent.total, sent.round_trips) == (1, 1)
+
+
+@pytest.mark.also_on_cluster
+def test_persist_recreates_the_groups_of_a_redis_that_was_lost(durable_engine, real_redis):
+    """The process remembers it made the groups; a Redis flushed since has none."""
+    engine = durable_engine
+    grants.grant(engine, "alice", {"coins": 10}, "gift", "g1")
+    assert persistence.persist(engine).entries == 1
+    for primary in connection.primaries(real_redis):
+        primary.flushdb()
+    grants.grant(engine, "bob", {"coins": 10}, "gift", "g2")
+    assert persistence.persist(engine).entries == 1
+    assert {r["player_id"] for r in rows(engine, db.user_resource_logs)} == {"alice", "bob"}

@@ -97,10 +97,9 @@ def season_rollover(engine: Engine) -> int:
         if engine.redis.exists(keys.season_archived(season.season_id)):
             continue
         xp_per_level = engine.rules.battle_pass.xp_per_level
-        for shard in range(keys.PLAYER_SHARDS):
-            pattern = keys.battle_pass_pattern(shard, season.season_id)
-            for found in connection.scan_keys(engine.redis, pattern, CHUNK):  # each primary
-                archived += _archive_season_keys(engine, season.season_id, found, xp_per_level)
+        pattern = keys.battle_pass_pattern(season.season_id)  # one pass for every shard
+        for found in connection.scan_keys(engine.redis, pattern, CHUNK):  # each primary
+            archived += _archive_season_keys(engine, season.season_id, found, xp_per_level)
         engine.redis.set(keys.season_archived(season.season_id), to_ms(engine.clock.now()))
         settings.put(engine, f"season-archived:{season.season_id}", str(to_ms(engine.clock.now())))
     return archived

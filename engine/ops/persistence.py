@@ -24,10 +24,12 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
-from engine import boards, db, keys
+from engine import boards, connection, db, keys
 from engine.clock import to_ms
 from engine.progression.battle_pass import level_for
 from engine.runtime import Engine
@@ -67,19 +69,70 @@ class _Batch:
     periods: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # player -> periods
     seasons: dict[str, set[str]] = field(default_factory=dict)  # player -> seasons
     exams: list[tuple[str, str, int]] = field(default_factory=list)  # (player, exam id, ms)
+    heads: dict[str, int] = field(default_factory=dict)  # busy outbox -> oldest entry's ms
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.ids.values())
 
 
 def ensure_groups(engine: Engine) -> None:
-    streams = [keys.outbox(shard) for shard in range(keys.PLAYER_SHARDS)]
-    for stream in [*streams, keys.security_events()]:
-        try:
-            engine.redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
-        except ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
+    """Create the "persist" group of every outbox and of the security events, in one
+    round trip (a pipeline); a group that exists is left as it is."""
+    pipe = engine.redis.pipeline(transaction=False)
+    for stream in [*_outboxes(), keys.security_events()]:
+        pipe.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    _raise_unless_busygroup(pipe.execute(raise_on_error=False))
+
+
+def _raise_unless_busygroup(replies: list) -> None:
+    for reply in replies:
+        if isinstance(reply, ResponseError) and "BUSYGROUP" not in str(reply):
+            raise reply
+
+
+def _outboxes() -> list[str]:
+    return [keys.outbox(shard) for shard in range(keys.player_shards())]
+
+
+def _one_command_each(client: Any, streams: list[str]) -> list[list[str]]:
+    """The streams in groups that one command may name together: on one server all of
+    them; on a Redis Cluster, where a command's keys must share a hash slot, those of
+    one slot (the pipeline then sends each node its own commands)."""
+    if not streams:
+        return []
+    if not connection.is_cluster(client):
+        return [streams]
+    by_slot: dict[int, list[str]] = {}
+    for stream in streams:
+        by_slot.setdefault(key_slot(stream.encode()), []).append(stream)
+    return list(by_slot.values())
+
+
+def _read_streams(pipe: Any, client: Any, command: list, streams: list[str], start: str) -> None:
+    """Queue XREAD or XREADGROUP (`command`, up to STREAMS) naming `streams`, all of one
+    slot on a cluster. There it is sent to that slot's node: redis-py would otherwise
+    ask the server for the keys of a command whose keys move (COMMAND GETKEYS, twice)."""
+    options = {}
+    if connection.is_cluster(client):
+        slot = key_slot(streams[0].encode())
+        options["target_nodes"] = client.nodes_manager.get_node_from_slot(slot)
+    pipe.execute_command(*command, "STREAMS", *streams, *[start] * len(streams), **options)
+
+
+def _heads(engine: Engine) -> dict[str, int]:
+    """Every outbox that holds an entry, with its oldest entry's time (ms).
+
+    XREAD COUNT 1 from 0-0 names many streams at once and answers only those that hold
+    entries: one command for every outbox on one server, however many shards.
+    """
+    pipe = engine.redis.pipeline(transaction=False)
+    for group in _one_command_each(engine.redis, _outboxes()):
+        _read_streams(pipe, engine.redis, ["XREAD", "COUNT", 1], group, "0-0")
+    heads = {}
+    for reply in pipe.execute():
+        for stream, entries in reply or []:
+            heads[stream.decode()] = int(entries[0][1][b"at"])
+    return heads
 
 
 def persist(
@@ -97,9 +150,9 @@ def persist(
     for the run that took over.
     """
     consumer = consumer or consumer_name()
-    ensure_groups(engine)
     report = PersistReport()
     started = time.perf_counter()
+    batch = None
     while (max_batches is None or report.batches < max_batches) and (
         keep_going is None or keep_going()
     ):
@@ -113,26 +166,43 @@ def persist(
     if keep_going is None or keep_going():
         report.security_events = _persist_security_events(engine, consumer, claim_idle_ms)
     report.seconds = time.perf_counter() - started
-    report.lag_ms = lag_ms(engine)
+    if batch is not None and not len(batch):  # the last read saw what is still waiting
+        report.lag_ms = _lag(engine, batch.heads)
+    else:
+        report.lag_ms = lag_ms(engine)
     return report
 
 
 def _read(engine: Engine, consumer: str, batch_size: int, claim_idle_ms: int) -> _Batch:
-    per_shard = max(1, batch_size // keys.PLAYER_SHARDS)
-    streams = [keys.outbox(shard) for shard in range(keys.PLAYER_SHARDS)]
+    """One batch from the outboxes that hold entries (found by `_heads`): per busy
+    outbox its group made if missing and the entries a dead consumer left pending
+    (XAUTOCLAIM); then new entries with one XREADGROUP naming every busy outbox (on a
+    cluster, one per hash slot). One round trip besides the heads'."""
+    batch = _Batch(heads=_heads(engine))
+    if not batch.heads:
+        return batch
+    busy = sorted(batch.heads, key=batch.heads.__getitem__)[:batch_size]  # the oldest first
+    per_stream = max(1, batch_size // len(busy))
     pipe = engine.redis.pipeline(transaction=False)
-    for stream in streams:  # entries a dead consumer left pending
-        pipe.xautoclaim(stream, GROUP, consumer, claim_idle_ms, "0-0", count=per_shard)
-    for stream in streams:
-        pipe.xreadgroup(GROUP, consumer, {stream: ">"}, count=per_shard)
-    replies = pipe.execute()
-    claimed, fresh = replies[: len(streams)], replies[len(streams) :]
-    batch = _Batch()
-    for stream, claim in zip(streams, claimed, strict=True):
+    for stream in busy:  # a Redis rebuilt since the groups were made has none
+        pipe.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    for stream in busy:  # entries a dead consumer left pending
+        pipe.xautoclaim(stream, GROUP, consumer, claim_idle_ms, "0-0", count=per_stream)
+    groups = _one_command_each(engine.redis, busy)
+    read = ["XREADGROUP", "GROUP", GROUP, consumer, "COUNT", per_stream]
+    for group in groups:
+        _read_streams(pipe, engine.redis, read, group, ">")
+    replies = pipe.execute(raise_on_error=False)
+    _raise_unless_busygroup(replies[: len(busy)])
+    claimed, fresh = replies[len(busy) : 2 * len(busy)], replies[2 * len(busy) :]
+    for reply in [*claimed, *fresh]:
+        if isinstance(reply, Exception):
+            raise reply
+    for stream, claim in zip(busy, claimed, strict=True):
         _add(batch, stream, claim[1])
-    for stream, reply in zip(streams, fresh, strict=True):
-        for _, entries in reply or []:
-            _add(batch, stream, entries)
+    for reply in fresh:
+        for stream, entries in reply or []:
+            _add(batch, stream.decode(), entries)
     return batch
 
 
@@ -339,9 +409,20 @@ def _persist_security_events(engine: Engine, consumer: str, claim_idle_ms: int) 
     written = 0
     while True:
         pipe = engine.redis.pipeline(transaction=False)
+        pipe.xgroup_create(stream, GROUP, id="0", mkstream=True)  # gone with a lost Redis
         pipe.xautoclaim(stream, GROUP, consumer, claim_idle_ms, "0-0", count=BATCH)
-        pipe.xreadgroup(GROUP, consumer, {stream: ">"}, count=BATCH)
-        claimed, fresh = pipe.execute()
+        _read_streams(
+            pipe,
+            engine.redis,
+            ["XREADGROUP", "GROUP", GROUP, consumer, "COUNT", BATCH],
+            [stream],
+            ">",
+        )
+        created, claimed, fresh = pipe.execute(raise_on_error=False)
+        _raise_unless_busygroup([created])
+        for reply in (claimed, fresh):
+            if isinstance(reply, Exception):
+                raise reply
         entries = list(claimed[1])
         for _, rows in fresh or []:
             entries.extend(rows)
@@ -370,13 +451,13 @@ def _persist_security_events(engine: Engine, consumer: str, claim_idle_ms: int) 
 
 def lag_ms(engine: Engine) -> int | None:
     """Age of the oldest outbox entry not yet persisted (None when all are persisted)."""
-    pipe = engine.redis.pipeline(transaction=False)
-    for shard in range(keys.PLAYER_SHARDS):
-        pipe.xrange(keys.outbox(shard), count=1)
-    oldest = [int(entries[0][1][b"at"]) for entries in pipe.execute() if entries]
-    if not oldest:
+    return _lag(engine, _heads(engine))
+
+
+def _lag(engine: Engine, heads: dict[str, int]) -> int | None:
+    if not heads:
         return None
-    return max(0, to_ms(engine.clock.now()) - min(oldest))
+    return max(0, to_ms(engine.clock.now()) - min(heads.values()))
 
 
 def ledger_sums(rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
