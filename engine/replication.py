@@ -18,6 +18,7 @@ updates (several scripts on several nodes) are not waited for. See docs/scaling.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from redis.exceptions import (
     AskError,
     ClusterDownError,
     NoScriptError,
+    RedisClusterException,
+    RedisError,
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -65,7 +68,8 @@ def call_confirmed(script: Script, keys: Sequence[str], args: Sequence[Any], wai
         except _MOVED:
             if not isinstance(client, RedisCluster) or attempt + 1 == ATTEMPTS:
                 raise
-            client.nodes_manager.initialize()  # where the slot lives now
+            with contextlib.suppress(RedisClusterException, RedisError):
+                client.nodes_manager.initialize()  # where the slot lives now, if known
             continue
         if confirmed < wait.replicas:
             raise ReplicationTimeoutError(
