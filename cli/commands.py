@@ -14,7 +14,7 @@ from typing import TextIO
 from engine import connection, migrate
 from engine.boards import moderation, snapshots
 from engine.errors import InvalidInputError, NotFoundError
-from engine.ops import jobruns, rebuild
+from engine.ops import jobruns, rebuild, reshard
 from engine.ops.job_catalog import SPECS, task_for
 from engine.progression import rotation
 from engine.runtime import Engine
@@ -110,6 +110,32 @@ def rebuild_redis(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     counts = rebuild.rebuild(engine, progress)
     out.write("Rebuilt: " + ", ".join(f"{name} {count:,}" for name, count in counts.items()))
     out.write("\n")
+    return 0
+
+
+def shards_check(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """The player shard count Redis holds, this process's PLAYER_SHARDS, what waits."""
+    state = reshard.check(engine)
+    out.write(f"player shards recorded in Redis: {state.recorded or 'none (an empty Redis)'}\n")
+    out.write(f"PLAYER_SHARDS of this process: {state.configured}\n")
+    out.write(f"waiting in the outboxes: {state.waiting:,} entries\n")
+    return 0
+
+
+def shards_migrate(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Persist every outbox, then move every player key to `--to` shards."""
+
+    def progress(moved: int) -> None:
+        if moved % 100_000 < reshard.CHUNK:
+            out.write(f"  moved {moved:,} keys\n")
+
+    report = reshard.migrate(engine, args.to, progress)
+    out.write(
+        f"Persisted {report.persisted:,} outbox entries; moved {report.moved:,} player keys "
+        f"({report.kept:,} kept their name) from {report.source} to {report.target} shards.\n"
+        f"Redis now holds PLAYER_SHARDS={report.target}: start the service with "
+        f"PLAYER_SHARDS={report.target}.\n"
+    )
     return 0
 
 

@@ -30,6 +30,7 @@ from engine.errors import InvalidInputError, QuestboardError
 from engine.ops.job_catalog import SPECS
 from engine.rules.fields import RulesError
 from engine.runtime import build_engine
+from engine.shards import PlayerShardsMismatchError, ShardChangeRefusedError
 
 OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
 
@@ -63,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     remove = boards_sub.add_parser("remove", help="off every kept board, aggregates included")
     remove.add_argument("player_id")
 
+    shards = sub.add_parser("shards", help="the player shard count: check it or change it")
+    shards_sub = shards.add_subparsers(dest="shards_command", required=True, metavar="action")
+    shards_sub.add_parser("check", help="the count Redis holds, this PLAYER_SHARDS, what waits")
+    change = shards_sub.add_parser(
+        "migrate", help="persist every outbox, then move every player key to N shards"
+    )
+    change.add_argument("--to", type=int, required=True, metavar="N", dest="to")
+
     ban = sub.add_parser("bans", help="list, create or lift IP and player bans")
     ban_sub = ban.add_subparsers(dest="bans_command", required=True, metavar="action")
     listing = ban_sub.add_parser("list", help="the bans in force")
@@ -87,11 +96,14 @@ COMMANDS: dict[tuple[str, str | None], commands.Command] = {
     ("rebuild", None): commands.rebuild_redis,
     ("shell", None): commands.shell,
     ("leaderboards", "remove"): commands.leaderboards_remove,
+    ("shards", "check"): commands.shards_check,
+    ("shards", "migrate"): commands.shards_migrate,
     ("bans", "list"): commands.bans_list,
     ("bans", "create"): commands.bans_create,
     ("bans", "lift"): commands.bans_lift,
 }
 SQL_ONLY = {("migrate", None)}
+CHANGES_SHARDS = {("shards", "check"), ("shards", "migrate")}  # start on any recorded count
 
 
 def _without_password(url: str) -> str:
@@ -145,13 +157,17 @@ def main(
         client = redis_client
         if client is None and key not in SQL_ONLY:
             client = _redis_client(settings, env)
-        engine = build_engine(settings, client, clock)
+        verify_shards = key not in CHANGES_SHARDS and key not in SQL_ONLY
+        engine = build_engine(settings, client, clock, verify_shards=verify_shards)
         if key in SQL_ONLY and not env.get("DATABASE_URL"):
             local.var_dir(env).mkdir(parents=True, exist_ok=True)
         return COMMANDS[key](engine, args, out)
     except (ConfigError, RulesError) as error:
         err.write(f"questboard: {error}\n")
         return USAGE
+    except (PlayerShardsMismatchError, ShardChangeRefusedError) as error:
+        err.write(f"questboard: {error}\n")
+        return REFUSED
     except StoreMissingError as error:
         err.write(f"questboard: cannot reach Redis: {error}\n")
         return UNREACHABLE
