@@ -286,3 +286,29 @@ def test_ping_and_redeliver(engine, receiver):
     delivery.run(engine)
     assert [e["type"] for e in receiver.events()] == ["ping", "ping"]
     assert [e["id"] for e in receiver.events()] == [queued.event_id] * 2
+
+
+def test_a_delivery_is_pinned_to_the_public_address_its_name_resolved_to(monkeypatch):
+    """DNS rebinding: the request goes to the address checked, by address, with the
+    name kept in Host and SNI; a name resolving to a private address is refused."""
+    answers = {"hooks.example.com": "93.184.215.14", "inside.example.com": "10.0.0.7"}
+
+    def resolve(host, port, *args, **kwargs):
+        if host not in answers:
+            raise guard.socket.gaierror("no such name")
+        return [(guard.socket.AF_INET, guard.socket.SOCK_STREAM, 6, "", (answers[host], port))]
+
+    monkeypatch.setattr(guard.socket, "getaddrinfo", resolve)
+    pinned = guard.target("https://hooks.example.com:8443/q?x=1", allow_private=False)
+    assert pinned == guard.Target(
+        "https://93.184.215.14:8443/q?x=1",
+        {"Host": "hooks.example.com:8443"},
+        {"sni_hostname": "hooks.example.com"},
+    )
+    assert guard.target("http://hooks.example.com/q", allow_private=False).extensions == {}
+    for url in ("https://inside.example.com/q", "https://nowhere.example.com/q"):
+        with pytest.raises(InvalidInputError):
+            guard.target(url, allow_private=False)
+    assert guard.target("https://inside.example.com/q", allow_private=True).url == (
+        "https://inside.example.com/q"
+    )

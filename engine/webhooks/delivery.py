@@ -180,8 +180,14 @@ def _send(engine: Engine, client: httpx.Client, row: Any, now_ms: int) -> Outcom
     started = time.perf_counter()
     try:
         parts = urlsplit(row.url)
-        guard.check_url(row.url, engine.webhook_allow_private)
-        with client.stream("POST", row.url, content=body, headers=headers) as response:
+        where = guard.target(row.url, engine.webhook_allow_private)
+        with client.stream(
+            "POST",
+            where.url,
+            content=body,
+            headers={**headers, **where.headers},
+            extensions=where.extensions,
+        ) as response:
             read = 0
             for chunk in response.iter_raw():  # at most MAX_RESPONSE_BYTES are read
                 read += len(chunk)

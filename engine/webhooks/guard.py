@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from engine.errors import InvalidInputError
@@ -37,14 +38,55 @@ def check_url(url: str, allow_private: bool, resolve: bool = True) -> str:
         )
     if allow_private:
         return url
-    for address in addresses_of(parts.hostname, parts.port, resolve):
+    _refuse_private(parts.hostname, addresses_of(parts.hostname, parts.port, resolve))
+    return url
+
+
+def _refuse_private(host: str, addresses: list) -> None:
+    for address in addresses:
         if not address.is_global:
             raise InvalidInputError(
-                f"The webhook URL's host {parts.hostname} is a non-public address "
+                f"The webhook URL's host {host} is a non-public address "
                 f"({address}); set WEBHOOK_ALLOW_PRIVATE=true to allow it.",
                 {"url": [f"Resolves to the non-public address {address}."]},
             )
-    return url
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one attempt connects: the URL, and the Host header and TLS server name
+    that keep the receiver's own name when the URL carries the checked address."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
+
+
+def target(url: str, allow_private: bool) -> Target:
+    """Check the URL now and pin it to the address checked.
+
+    The name is resolved once, every address it has is checked, and the request goes
+    to the first of them by address (Host and SNI keep the name, so virtual hosts and
+    certificates work), so a name re-pointed between the check and the connection
+    (DNS rebinding) cannot send the request inward. With private addresses allowed,
+    the URL is used as it is.
+    """
+    check_url(url, allow_private=True)  # the URL's form
+    if allow_private:
+        return Target(url)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    addresses = addresses_of(host, parts.port)
+    if not addresses:
+        raise InvalidInputError(
+            f"The webhook URL's host {host} does not resolve.", {"url": ["Does not resolve."]}
+        )
+    _refuse_private(host, addresses)
+    address = addresses[0]
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    pinned = parts._replace(netloc=literal + (f":{parts.port}" if parts.port else "")).geturl()
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return Target(pinned, {"Host": parts.netloc}, extensions)
 
 
 def addresses_of(
