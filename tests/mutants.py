@@ -107,6 +107,34 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     mutant(
+        "ban_copy_never_brought_up_to_date",
+        ("tests/test_ban_cache.py",),
+        (
+            "engine/security/ban_cache.py",
+            "checked is not None and 0 <= now_ms - checked < self._max_age_ms:",
+            "checked is not None:",
+        ),
+    ),
+    mutant(
+        "ban_change_not_logged_for_other_processes",
+        ("tests/test_ban_cache.py",),
+        (
+            "engine/security/bans.py",
+            '        log_change(pipe, kind, field, f"{ban.ban_id}|{_ms(ban)}")\n',
+            "",
+        ),
+    ),
+    mutant(
+        "read_limit_taken_before_the_read_by_the_web_layer",
+        ("tests/test_http_round_trips.py",),
+        (
+            "web/security.py",
+            "        g.read_group = group\n",
+            "        g.read_group = None  # a round trip of its own, before the view's\n"
+            "        rate_limits.read_player(engine, player_id, group, [], now_ms=now_ms)\n",
+        ),
+    ),
+    mutant(
         "player_blocked_alert_for_every_concurrent_block",
         ("tests/test_races.py",),
         (

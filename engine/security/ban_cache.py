@@ -115,14 +115,23 @@ class BanCache:
                     return record
         return None
 
-    def _current(self, engine: Engine, now_ms: int) -> _Copy:
+    def _fresh(self, now_ms: int) -> _Copy | None:
         copy, checked = self._copy, self._checked_ms
         if copy is not None and checked is not None and 0 <= now_ms - checked < self._max_age_ms:
             return copy
+        return None
+
+    def _current(self, engine: Engine, now_ms: int) -> _Copy:
+        copy = self._fresh(now_ms)
+        if copy is not None:
+            return copy
         with self._lock:
-            if copy is None or not self._catch_up(engine, copy):
-                copy = self._load(engine)
-            self._copy, self._checked_ms = copy, now_ms
+            copy = self._fresh(now_ms)  # another thread may have just brought it up to date
+            if copy is None:
+                copy = self._copy
+                if copy is None or not self._catch_up(engine, copy):
+                    copy = self._load(engine)
+                self._copy, self._checked_ms = copy, now_ms
         return copy
 
     @staticmethod
