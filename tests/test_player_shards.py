@@ -96,3 +96,26 @@ def test_a_change_under_way_is_refused(fake_redis):
     fake_redis.set(keys.player_shards_record(), "migrating:16:1024")
     with pytest.raises(shards.PlayerShardsMismatchError, match="from 16 to 1024 is under way"):
         build_engine(Settings(player_shards=1024), fake_redis)
+
+
+def test_an_unreachable_redis_at_start_up_does_not_stop_the_service(rules):
+    """The service starts and answers 503 while Redis is down (test_http_economy); the
+    persist job checks the count on every run instead."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    unreachable = redis.Redis(port=1, retry=Retry(NoBackoff(), 0))
+    engine = build_engine(Settings(player_shards=64), unreachable)
+    assert keys.player_shards() == 64 and engine.redis is unreachable
+
+
+def test_a_persist_run_on_a_redis_of_another_count_fails_with_the_line(fake_redis, clock):
+    """A process that started while Redis was down, with another count: its persist
+    job refuses instead of draining another count's outboxes."""
+    from engine.ops import job_catalog
+
+    fake_redis.set(keys.player_shards_record(), "16")
+    engine = build_engine(Settings(player_shards=64), fake_redis, clock, verify_shards=False)
+    with pytest.raises(shards.PlayerShardsMismatchError, match="PLAYER_SHARDS=16, and"):
+        job_catalog.task_for("persist", lambda *args: None)(engine, None)

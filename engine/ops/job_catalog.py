@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+from engine import keys, shards
 from engine.boards import snapshots
 from engine.ops import maintenance, persistence
 from engine.ops.job_lease import Lease
@@ -106,8 +107,10 @@ def _persist(engine: Engine, lease: Lease) -> int:
     left pending are claimed at once (no idle wait) under the job's one consumer name;
     a run that loses the lock stops before its next batch. Rows are inserted by their
     natural key and acknowledged after the commit, so a takeover loses and doubles
-    nothing.
+    nothing. It first checks the player shard count against Redis's record (a process
+    that started while Redis was down was not checked then).
     """
+    shards.verify(engine.redis, keys.player_shards())
     report = persistence.persist(
         engine, consumer=persistence.JOB_CONSUMER, claim_idle_ms=0, keep_going=lease.held
     )
