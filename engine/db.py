@@ -221,6 +221,7 @@ webhook_events = Table(
     Column("player_id", PLAYER, nullable=True),
     Column("created_ms", BigInteger, nullable=False),
     Column("data", Text().with_variant(mysql.MEDIUMTEXT(), "mysql"), nullable=False),
+    Index("ix_webhook_events_created", "created_ms"),
 )
 
 webhook_deliveries = Table(
@@ -245,6 +246,8 @@ webhook_deliveries = Table(
     UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery"),
     Index("ix_webhook_deliveries_pending", "status", "subscription_id", "sequence", "id"),
     Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+    Index("ix_webhook_deliveries_event", "event_id"),
+    Index("ix_webhook_deliveries_created", "created_ms"),
 )
 
 

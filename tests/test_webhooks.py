@@ -312,3 +312,25 @@ def test_a_delivery_is_pinned_to_the_public_address_its_name_resolved_to(monkeyp
     assert guard.target("https://inside.example.com/q", allow_private=True).url == (
         "https://inside.example.com/q"
     )
+
+
+def test_the_weekly_cleanup_removes_the_webhook_record_after_30_days(engine, receiver, clock):
+    from engine.ops import maintenance
+
+    subscription, _ = subscriptions.create(engine, receiver.url, ["grant.applied"])
+    grants.grant(engine, "alice", {"coins": 5}, "welcome", "g1")
+    run_jobs(engine)
+    grants.grant(engine, "bob", {"coins": 5}, "welcome", "g2")
+    persistence.persist(engine)
+    subscriptions.change(engine, subscription.id, enabled=False)
+    delivery.run(engine)  # bob's event waits: its subscription is disabled
+    assert [d.status for d in deliveries(engine)] == ["delivered", "pending"]
+    clock.advance(days=29)
+    maintenance.cleanup(engine)
+    assert len(deliveries(engine)) == 2
+    clock.advance(days=2)
+    maintenance.cleanup(engine)
+    [kept] = deliveries(engine)
+    assert kept.status == "pending"  # resumes when the subscription is enabled again
+    with engine.sql.connect() as conn:
+        assert conn.execute(select(db.webhook_events.c.event_id)).scalars().all() == [kept.event_id]

@@ -17,6 +17,7 @@ from engine.ops import persistence
 from engine.progression.battle_pass import level_for
 from engine.rules.seasons import ended_recently
 from engine.runtime import Engine
+from engine.webhooks import retention as webhook_retention
 
 LEDGER_KEEP_DAYS = 30
 CHUNK = 5_000
@@ -24,7 +25,8 @@ ROLLOVER_LOOKBACK_DAYS = 400  # season rollover archives the seasons that ended 
 
 
 def cleanup(engine: Engine) -> int:
-    """Weekly: archive old ledger rows, purge expired ban entries and old security events.
+    """Weekly: archive old ledger rows, purge expired ban entries and old security events,
+    and the webhook deliveries and events past their 30 days (engine.webhooks.retention).
 
     Idempotency records and nonces need no purge: they expire by TTL in Redis.
     Returns the rows moved or removed.
@@ -62,7 +64,7 @@ def cleanup(engine: Engine) -> int:
             delete(db.security_events).where(db.security_events.c.at_ms < event_cutoff)
         ).rowcount
     engine.redis.xtrim(keys.security_events(), minid=f"{event_cutoff}-0", approximate=False)
-    return moved + purged + _purge_expired_bans(engine)
+    return moved + purged + _purge_expired_bans(engine) + webhook_retention.purge(engine)
 
 
 def _purge_expired_bans(engine: Engine) -> int:
