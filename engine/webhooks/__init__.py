@@ -13,7 +13,8 @@
   player, or the event itself) is POSTed with `Questboard-Signature`, retried with
   exponential backoff and jitter for 24 hours, then failed with an alert.
 - `guard`: the receiver URL checks (no loopback, link-local or private address unless
-  WEBHOOK_ALLOW_PRIVATE).
+  WEBHOOK_ALLOW_PRIVATE), and each attempt pinned to the address it checked.
+- `retention`: the record kept 30 days (the weekly cleanup job).
 
 Depends on: core, boards.
 """

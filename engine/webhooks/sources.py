@@ -30,7 +30,6 @@ GROUP = "webhooks"
 CONSUMER = "webhooks-job"  # one live run of the job at a time holds it
 BATCH = 1_000
 TOP = 100
-MAX_BAN_EVENTS = 100_000
 
 
 def drain_ban_events(engine: Engine) -> int:
