@@ -3,13 +3,16 @@ number of requests, metrics of dead workers dropped, and gunicorn's own error an
 (a malformed request, a URI or headers over the limits) in the API's JSON error body
 (web/worker.py).
 
-Why threads: chosen by measurement (`make bench-http`, docs/benchmarks.md). The sync
-worker serves one connection at a time and closes it after each request, so every
-request pays a TCP handshake and waits behind the one before it while that one waits
-for Redis; gthread keeps connections alive and lets a worker's threads overlap their
-Redis round trips. granian served the bare floors faster but not the service's routes
-with several threads (its threads contend for the GIL), and it has neither a worker
-hook to drop a dead worker's metrics nor web/worker.py's JSON answers.
+Why threads (`make bench-http`, docs/benchmarks.md): the sync worker serves one
+connection at a time and closes it after each request, so every request pays a TCP
+handshake and waits behind the one before it while that one waits for Redis; gthread
+keeps connections alive and lets a worker's threads overlap their Redis round trips
+(2-3x the sync worker's rate on the service's routes). granian's WSGI server measured
+faster still (2-3x gthread on the service's routes in the two runs of 2026-11-28, with
+p99 at half rate from 2 to 16 ms; an earlier run had 26-30 ms p50 on the Redis routes),
+but it is not shipped yet: it has no recycling after a number of requests (only by age
+or memory), no worker hook to drop a dead worker's metrics, and it answers malformed
+requests itself rather than with web/worker.py's JSON error body.
 
 Graceful restarts are gunicorn's own: SIGHUP starts new workers with the new code and
 lets the old ones finish their requests; SIGTERM finishes the requests in flight
