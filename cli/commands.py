@@ -132,7 +132,7 @@ def shards_migrate(engine: Engine, args: argparse.Namespace, out: TextIO) -> int
     report = reshard.migrate(engine, args.to, progress)
     out.write(
         f"Persisted {report.persisted:,} outbox entries; moved {report.moved:,} player keys "
-        f"({report.kept:,} kept their name) from {report.source} to {report.target} shards.\n"
+        f"from {report.source} to {report.target} shards.\n"
         f"Redis now holds PLAYER_SHARDS={report.target}: start the service with "
         f"PLAYER_SHARDS={report.target}.\n"
     )

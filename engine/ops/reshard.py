@@ -45,8 +45,7 @@ class MigrationReport:
     source: int
     target: int
     persisted: int = 0  # outbox entries written to SQL first
-    moved: int = 0  # player keys renamed to their new tag
-    kept: int = 0  # player keys whose name is the same under both counts
+    moved: int = 0  # player keys renamed to their new tag (the others keep their name)
 
 
 def _source_count(recorded: str | None) -> int | None:
@@ -137,9 +136,7 @@ def _move_player_keys(engine: Engine, report: MigrationReport, progress: Progres
                 outboxes.append(key)
                 continue
             new = f"{keys.PREFIX}:{keys.shard_tag(keys.shard_of(player))}:{key.split(':', 2)[2]}"
-            if new == key:
-                report.kept += 1
-            else:
+            if new != key:  # the same tag under both counts, or moved already
                 chunk.append((key, new))
         if len(chunk) >= CHUNK:
             _move(engine, chunk, report, progress)
