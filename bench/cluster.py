@@ -177,15 +177,16 @@ def render(args, measured: dict[tuple[str, str], list[Run]], labels: list[str]) 
                 continue
             rate = statistics.median(r.rate for r in runs)
             redis_us = statistics.median(r.redis_cpu / r.operations * 1e6 for r in runs)
+            client_us = statistics.median(r.client_cpu / r.operations * 1e6 for r in runs)
             row += [
                 " / ".join(f"{r.rate:,.0f}" for r in runs) + f" (median {rate:,.0f})",
                 f"{rate / base[mode]:.2f}",
-                f"{redis_us:,.0f}",
+                f"{redis_us:,.0f} / {client_us:,.0f}",
             ]
         rows.append(row)
     columns = [
-        "target", "purchases/s, each round", "ratio", "Redis CPU µs/purchase",
-        "exams/s, each round", "ratio", "Redis CPU µs/exam",
+        "target", "purchases/s, each round", "ratio", "CPU µs/purchase: Redis / clients",
+        "exams/s, each round", "ratio", "CPU µs/exam: Redis / clients",
     ]  # fmt: skip
     command = shlex.join([".venv/bin/python", "-m", "bench.cluster", *sys.argv[1:]])
     return "\n".join(
@@ -196,7 +197,8 @@ def render(args, measured: dict[tuple[str, str], list[Run]], labels: list[str]) 
             f"target, {args.seconds:g} s a run, {args.rounds} rounds with the targets "
             "alternating; purchases are `purchases.purchase` (a new key each), exams "
             f"`record_exams` with {EXAM_BATCH} a call. Ratio: to the standalone server. "
-            "Redis CPU: every server of the target (replicas included), per operation.",
+            "CPU per operation (medians over the rounds): every Redis server of the target "
+            "(replicas included), and the client processes.",
             "",
             table(columns, rows),
         ]
