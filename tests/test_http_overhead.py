@@ -20,7 +20,7 @@ from config import Settings
 from engine.economy import grants
 from engine.rules import load_rules
 from web import api, fastschema
-from web.catalog import CatalogSchema
+from web.catalog import CatalogSchema, catalog_json
 from web.leaderboards import AroundQuerySchema, TopQuerySchema
 from web.purchases import PurchaseRequestSchema, PurchaseSchema
 from web.schemas import BalancesSchema, IdempotencyHeaderSchema
@@ -225,3 +225,15 @@ def test_ensure_sync_asks_flask_once_per_function(app, monkeypatch):
     assert app.ensure_sync(view) is view
     assert app.ensure_sync(view) is view
     assert asked == [view]
+
+
+def test_the_catalog_json_is_the_one_of_the_catalog_asked_for():
+    def catalog(item_id: str) -> dict:
+        item = SimpleNamespace(
+            item_id=item_id, title=item_id, price={"coins": 1}, gives={}, max_quantity=1
+        )
+        return {item_id: item}
+
+    first, second = catalog("steel"), catalog("logs")
+    for asked, item_id in ((first, "steel"), (second, "logs"), (first, "steel")):
+        assert json.loads(catalog_json(asked))["items"][0]["item"] == item_id

@@ -27,15 +27,18 @@ class CatalogSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CatalogItemSchema), required=True)
 
 
-_encoded: list = [None, b""]  # [the catalog it was dumped from, its JSON]
+_encoded: tuple[object, bytes] = (None, b"")  # the catalog it was dumped from, its JSON
 
 
 def catalog_json(catalog: dict) -> bytes:
-    """The JSON of `catalog`, dumped with CatalogSchema the first time it is asked for."""
-    if _encoded[0] is not catalog:
-        _encoded[1] = json_body(CatalogSchema().dump({"items": list(catalog.values())}))
-        _encoded[0] = catalog
-    return _encoded[1]
+    """The JSON of `catalog`, dumped with CatalogSchema the first time it is asked for.
+    The pair is replaced whole, so a thread never reads one catalog's JSON for another."""
+    global _encoded
+    dumped_from, body = _encoded
+    if dumped_from is not catalog:
+        body = json_body(CatalogSchema().dump({"items": list(catalog.values())}))
+        _encoded = (catalog, body)
+    return body
 
 
 @blp.route("")
