@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import RedisClusterException
 
 CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
 DEFAULT_PORT = 6379
@@ -84,13 +85,19 @@ def connect(url: str, **options: Any) -> redis.Redis | RedisCluster:
     """The engine's client for `url`: a RedisCluster for `redis+cluster://`, else Redis.
 
     Options (e.g. socket_connect_timeout) go to redis-py; the URL's own options win.
-    A RedisCluster asks its startup nodes for the slot map at once, so a cluster that
-    no node of the URL answers for raises here (redis.exceptions.RedisClusterException).
+    A RedisCluster asks its startup nodes for the slot map at once: when no node of the
+    URL answers, this raises redis.exceptions.ConnectionError, as any unreachable Redis
+    does (redis-py raises a RedisClusterException, which is not a RedisError).
     """
     if not is_cluster_url(url):
         return redis.Redis.from_url(url, **options)
     startup = [ClusterNode(host, port) for host, port in cluster_nodes(url)]
-    return RedisCluster(startup_nodes=startup, **(options | _cluster_options(url)))
+    try:
+        return RedisCluster(startup_nodes=startup, **(options | _cluster_options(url)))
+    except RedisClusterException as error:
+        if "cannot be connected" not in str(error):
+            raise
+        raise redis.ConnectionError(f"no node of the Redis Cluster answers: {error}") from None
 
 
 def is_cluster(client: Any) -> bool:

@@ -176,3 +176,22 @@ def test_scripts_a_failover_lost_are_loaded_again_on_the_cluster(cluster_redis, 
 
     assert outcome.created
     assert [board["rank"] for board in outcome.summary["boards"]] == [1] * 6
+
+
+def test_a_cluster_no_node_answers_is_an_unreachable_redis(clock):
+    with pytest.raises(redis.ConnectionError, match="no node of the Redis Cluster"):
+        connection.connect("redis+cluster://127.0.0.1:1,127.0.0.1:2", socket_connect_timeout=1)
+
+    out, err = io.StringIO(), io.StringIO()
+    code = questboard(
+        ["jobs", "list"],
+        env={"REDIS_URL": "redis+cluster://127.0.0.1:1", "RQ_REDIS_URL": "redis://127.0.0.1:1/0"},
+        clock=clock,
+        out=out,
+        err=err,
+    )
+    assert code == 3
+    assert err.getvalue().startswith(
+        "questboard: cannot reach Redis at redis+cluster://127.0.0.1:1:"
+    )
+    assert err.getvalue().count("\n") == 1
