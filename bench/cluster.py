@@ -1,6 +1,6 @@
 """Purchases and exam ingestion on Redis Cluster against one Redis, side by side.
 
-    make bench-cluster     # or: .venv/bin/python -m bench.cluster --seconds 3 --rounds 3
+    make bench-cluster     # or: .venv/bin/python -m bench.cluster --seconds 1 --rounds 1 --no-write
 
 Starts, on loopback, a standalone redis-server of its own (bench.private_redis), a
 one-master and a three-master Redis Cluster, and a three-master cluster with one replica
@@ -209,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     from scripts.redis_cluster import running_cluster
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=4, help="load-generating processes")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     args = parser.parse_args(argv)
