@@ -13,7 +13,8 @@ once (the scripts are idempotent).
 
 What it does not cover: a replay answered from a master's record is not waited for
 (its connection wrote nothing, so WAIT has nothing to confirm); exams and board
-updates (several scripts on several nodes) are not waited for. See docs/scaling.md.
+updates (several scripts on several nodes) and script calls sent in a ScriptBatch (batched
+grants) are not waited for. See docs/scaling.md.
 """
 
 from __future__ import annotations
