@@ -27,7 +27,7 @@ from engine.economy import grants, wallet
 from engine.outcomes import ScriptCode
 from engine.runtime import Engine, build_engine
 from engine.scripts import Scripts
-from tests.conftest import error_of
+from tests.conftest import earned, error_of
 
 # Configuration ----------------------------------------------------------------------
 
@@ -195,3 +195,69 @@ def test_a_cluster_no_node_answers_is_an_unreachable_redis(clock):
         "questboard: cannot reach Redis at redis+cluster://127.0.0.1:1:"
     )
     assert err.getvalue().count("\n") == 1
+
+
+# Resharding: a player's slot moved to another node -----------------------------------
+
+
+def move_slot(cluster, slot: int, target) -> None:
+    """Move one slot and its keys to `target`, as `redis-cli --cluster reshard` does."""
+    source = cluster.nodes_manager.get_node_from_slot(slot)
+    source_conn, target_conn = (cluster.get_redis_connection(n) for n in (source, target))
+    source_id = source_conn.execute_command("CLUSTER", "MYID").decode()
+    target_id = target_conn.execute_command("CLUSTER", "MYID").decode()
+    target_conn.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+    source_conn.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+    while moving := source_conn.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+        source_conn.execute_command(
+            "MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *moving
+        )
+    for node in cluster.get_primaries():
+        cluster.get_redis_connection(node).execute_command(
+            "CLUSTER", "SETSLOT", slot, "NODE", target_id
+        )
+
+
+def test_a_players_slot_moved_to_another_node_keeps_every_balance_and_rank(
+    app_on_cluster, cluster_redis, server_headers, admin_headers
+):
+    client = app_on_cluster.test_client()
+    grant = client.post(
+        "/v1/admin/players/alice/grants",
+        headers=admin_headers | {"Idempotency-Key": "g1"},
+        json={"resources": {"coins": 100}, "reason": "welcome"},
+    )
+    assert grant.status_code == 201
+    exam = {"exam_id": "e1", "category_id": "math", "score": 10, "total_questions": 10}
+    exam["correct_answers"] = 5
+    assert (
+        client.post("/v1/players/alice/exams", headers=server_headers, json=exam).status_code == 201
+    )
+
+    slot = cluster_redis.keyslot(keys.wallet("alice"))
+    home = cluster_redis.nodes_manager.get_node_from_slot(slot)
+    other = next(node for node in cluster_redis.get_primaries() if node.name != home.name)
+    move_slot(cluster_redis, slot, other)  # the app's client still has the old slot map
+    try:
+        bought = client.post(
+            "/v1/players/alice/purchases",
+            headers=server_headers | {"Idempotency-Key": "p1"},
+            json={"item": "steel", "quantity": 1},
+        )
+        exam["exam_id"] = "e2"
+        again = client.post("/v1/players/alice/exams", headers=server_headers, json=exam)
+        replay = client.post(
+            "/v1/players/alice/purchases",
+            headers=server_headers | {"Idempotency-Key": "p1"},
+            json={"item": "steel", "quantity": 1},
+        )
+        wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
+    finally:
+        move_slot(cluster_redis, slot, home)
+
+    assert bought.status_code == 201
+    assert again.status_code == 201
+    assert replay.get_json()["transaction_id"] == bought.get_json()["transaction_id"]
+    coins = bought.get_json()["balances"]["coins"] + earned(again.get_json()["progress"], "coins")
+    assert wallet["balances"]["coins"] == coins
+    assert bought.get_json()["balances"]["steel"] == 1
