@@ -29,10 +29,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import and_, bindparam, func, select, update
 
 from engine import alerts, db
@@ -40,13 +39,16 @@ from engine.clock import to_ms
 from engine.runtime import Engine
 from engine.webhooks import events, guard, sources
 
+if TYPE_CHECKING:  # httpx is imported where it is used: importing it loads click and rich
+    import httpx
+
 BASE_DELAY = timedelta(seconds=10)
 MAX_DELAY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)  # per delivery, and per failing subscription
 PASS_SIZE = 200  # deliveries sent per pass, concurrently
 CONCURRENCY = 16
 MAX_RESPONSE_BYTES = 4_096  # read of the receiver's answer, kept for the log
-TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+CONNECT_TIMEOUT, TIMEOUT = 3.0, 5.0  # seconds
 USER_AGENT = "Questboard-Webhooks/1"
 D, E, S = db.webhook_deliveries, db.webhook_events, db.webhook_subscriptions
 # Executed with one dict per delivery: SET the columns each dict names (all the same).
@@ -122,8 +124,10 @@ def _args(engine: Engine, client: httpx.Client, due: list[Any], now_ms: int) -> 
 
 def new_client() -> httpx.Client:
     """Pooled, no redirects followed, timeouts of seconds, no proxies from the env."""
+    import httpx
+
     return httpx.Client(
-        timeout=TIMEOUT,
+        timeout=httpx.Timeout(TIMEOUT, connect=CONNECT_TIMEOUT),
         follow_redirects=False,
         trust_env=False,
         limits=httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY),
@@ -167,6 +171,8 @@ def _due(engine: Engine) -> list[Any]:
 
 
 def _send(engine: Engine, client: httpx.Client, row: Any, now_ms: int) -> Outcome:
+    import httpx
+
     body = events.load(row).body()
     keys = [row.secret]
     if row.previous_secret and (row.previous_until_ms or 0) > now_ms:
