@@ -200,9 +200,9 @@ def test_a_cluster_no_node_answers_is_an_unreachable_redis(clock):
 # Resharding: a player's slot moved to another node -----------------------------------
 
 
-def move_slot(cluster, slot: int, target) -> None:
-    """Move one slot and its keys to `target`, as `redis-cli --cluster reshard` does."""
-    source = cluster.nodes_manager.get_node_from_slot(slot)
+def move_slot(cluster, slot: int, source, target) -> None:
+    """Move one slot and its keys from `source` to `target`, as `redis-cli --cluster
+    reshard` does."""
     source_conn, target_conn = (cluster.get_redis_connection(n) for n in (source, target))
     source_id = source_conn.execute_command("CLUSTER", "MYID").decode()
     target_id = target_conn.execute_command("CLUSTER", "MYID").decode()
@@ -216,12 +216,28 @@ def move_slot(cluster, slot: int, target) -> None:
         cluster.get_redis_connection(node).execute_command(
             "CLUSTER", "SETSLOT", slot, "NODE", target_id
         )
+    cluster.nodes_manager.initialize()  # this client's map: the next test reads it
+
+
+def app_with_own_client(settings, redis_cluster_url, clock, **options):
+    """An app on a RedisCluster of its own: its slot map is its own to go stale."""
+    import dataclasses
+
+    from tests.conftest import real_redis_url
+    from web import create_app
+
+    own = connection.connect(redis_cluster_url, **options)
+    cluster_settings = dataclasses.replace(
+        settings, redis_url=redis_cluster_url, rq_redis_url=real_redis_url()
+    )
+    return create_app(cluster_settings, redis_client=own, clock=clock), own
 
 
 def test_a_players_slot_moved_to_another_node_keeps_every_balance_and_rank(
-    app_on_cluster, cluster_redis, server_headers, admin_headers
+    settings, redis_cluster_url, cluster_redis, clock, server_headers, admin_headers
 ):
-    client = app_on_cluster.test_client()
+    app, own = app_with_own_client(settings, redis_cluster_url, clock)
+    client = app.test_client()
     grant = client.post(
         "/v1/admin/players/alice/grants",
         headers=admin_headers | {"Idempotency-Key": "g1"},
@@ -237,7 +253,7 @@ def test_a_players_slot_moved_to_another_node_keeps_every_balance_and_rank(
     slot = cluster_redis.keyslot(keys.wallet("alice"))
     home = cluster_redis.nodes_manager.get_node_from_slot(slot)
     other = next(node for node in cluster_redis.get_primaries() if node.name != home.name)
-    move_slot(cluster_redis, slot, other)  # the app's client still has the old slot map
+    move_slot(cluster_redis, slot, home, other)  # the app's client has the old slot map
     try:
         bought = client.post(
             "/v1/players/alice/purchases",
@@ -253,7 +269,8 @@ def test_a_players_slot_moved_to_another_node_keeps_every_balance_and_rank(
         )
         wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
     finally:
-        move_slot(cluster_redis, slot, home)
+        move_slot(cluster_redis, slot, other, home)
+        own.close()
 
     assert bought.status_code == 201
     assert again.status_code == 201
@@ -261,3 +278,52 @@ def test_a_players_slot_moved_to_another_node_keeps_every_balance_and_rank(
     coins = bought.get_json()["balances"]["coins"] + earned(again.get_json()["progress"], "coins")
     assert wallet["balances"]["coins"] == coins
     assert bought.get_json()["balances"]["steel"] == 1
+
+
+def test_a_request_during_a_slot_migration_that_splits_its_keys_is_a_503_then_served(
+    settings, redis_cluster_url, cluster_redis, clock, server_headers, admin_headers
+):
+    """TRYAGAIN: a script's keys half moved. The client retries (here once, no backoff),
+    then the request answers 503; once the slot has moved, the same request is served."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    app, impatient = app_with_own_client(
+        settings, redis_cluster_url, clock, retry=Retry(NoBackoff(), 1)
+    )
+    client = app.test_client()
+    client.post(
+        "/v1/admin/players/alice/grants",
+        headers=admin_headers | {"Idempotency-Key": "g1"},
+        json={"resources": {"coins": 100}, "reason": "welcome"},
+    )
+    slot = cluster_redis.keyslot(keys.wallet("alice"))
+    source = cluster_redis.nodes_manager.get_node_from_slot(slot)
+    target = next(node for node in cluster_redis.get_primaries() if node.name != source.name)
+    source_conn, target_conn = (cluster_redis.get_redis_connection(n) for n in (source, target))
+    source_id = source_conn.execute_command("CLUSTER", "MYID").decode()
+    target_id = target_conn.execute_command("CLUSTER", "MYID").decode()
+    target_conn.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+    source_conn.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+    source_conn.execute_command(
+        "MIGRATE", target.host, target.port, keys.wallet("alice"), 0, 5000
+    )  # the wallet moved, the rest of the player's keys not yet
+    purchase = {
+        "path": "/v1/players/alice/purchases",
+        "headers": server_headers | {"Idempotency-Key": "p1"},
+        "json": {"item": "steel", "quantity": 1},
+    }
+    try:
+        healing = client.post(**purchase)
+    finally:
+        move_slot(cluster_redis, slot, source, target)  # the migration completes
+    served = client.post(**purchase)
+    move_slot(cluster_redis, slot, target, source)
+    impatient.close()
+
+    assert healing.status_code == 503
+    assert healing.headers["Retry-After"] == "1"
+    assert served.status_code == 201
+    assert served.get_json()["balances"]["coins"] == 100 - 50 + earned(
+        served.get_json()["progress"], "coins"
+    )
