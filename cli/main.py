@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from cli import commands, local
 from config import ConfigError, Settings
+from engine import keys, shards
 from engine.clock import Clock
 from engine.connection import connect
 from engine.errors import InvalidInputError, QuestboardError
@@ -157,8 +158,9 @@ def main(
         client = redis_client
         if client is None and key not in SQL_ONLY:
             client = _redis_client(settings, env)
-        verify_shards = key not in CHANGES_SHARDS and key not in SQL_ONLY
-        engine = build_engine(settings, client, clock, verify_shards=verify_shards)
+        engine = build_engine(settings, client, clock, verify_shards=False)
+        if key not in CHANGES_SHARDS and key not in SQL_ONLY:  # an unreachable Redis: exit 3
+            shards.verify(engine.redis, keys.player_shards())
         if key in SQL_ONLY and not env.get("DATABASE_URL"):
             local.var_dir(env).mkdir(parents=True, exist_ok=True)
         return COMMANDS[key](engine, args, out)
