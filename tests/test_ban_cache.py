@@ -3,11 +3,15 @@ the bans' change log at most a second after any change, on both backends."""
 
 from __future__ import annotations
 
+import pytest
+
 from engine import keys
 from engine.addresses import parse_address
 from engine.clock import to_ms
 from engine.runtime import Engine
 from engine.security import ban_cache, bans
+
+pytestmark = pytest.mark.also_on_cluster  # MULTI and pipelines on {sec}: one slot
 
 ADDRESS = parse_address("203.0.113.9")
 
