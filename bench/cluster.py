@@ -162,6 +162,26 @@ def fund(target: Target, clients: int) -> None:
     client.close()
 
 
+def latencies(engines: list, calls: int, block: int = 50) -> list[list[float]]:
+    """Milliseconds of each purchase made one at a time from this process, per engine;
+    the engines take turns in blocks, so the machine's other work falls on all alike."""
+    from engine.economy import purchases
+
+    names, times = players(0), [[] for _ in engines]
+    for first in range(0, calls, block):
+        for slot, engine in enumerate(engines):
+            for n in range(first, first + block):
+                started = time.perf_counter()
+                purchases.purchase(engine, names[n % len(names)], "logs", 1, f"lat-{slot}-{n}")
+                times[slot].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
 def render(args, measured: dict[tuple[str, str], list[Run]], labels: list[str]) -> str:
     rows = []
     base = {
@@ -205,6 +225,21 @@ def render(args, measured: dict[tuple[str, str], list[Run]], labels: list[str]) 
     )
 
 
+def render_latency(labels: list[str], times: list[list[float]]) -> str:
+    rows = [
+        [label, f"{percentile(t, 0.5):.2f}", f"{percentile(t, 0.99):.2f}"]
+        for label, t in zip(labels, times, strict=True)
+    ]
+    return "\n".join(
+        [
+            f"One purchase at a time from one process, {len(times[0]):,} per target, the "
+            "targets taking turns in blocks of 50 (milliseconds, the whole engine call):",
+            "",
+            table(["target", "p50 ms", "p99 ms"], rows),
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     from scripts.redis_cluster import running_cluster
 
@@ -212,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=4, help="load-generating processes")
+    parser.add_argument("--latency-calls", type=int, default=1_000, help="per target")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     args = parser.parse_args(argv)
     print("    " + shlex.join([".venv/bin/python", "-m", "bench.cluster", *sys.argv[1:]]))
@@ -254,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"round {round_number + 1} {target.label} {mode}: {result.rate:,.0f}/s",
                         flush=True,
                     )
-    body = render(args, measured, [target.label for target, _ in targets])
+        engines = [target.engine() for target, _ in targets]
+        times = latencies(engines, args.latency_calls)
+    labels = [target.label for target, _ in targets]
+    body = render(args, measured, labels) + "\n\n" + render_latency(labels, times)
     print(body)
     if not args.no_write:
         write_section("cluster", body)

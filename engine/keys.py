@@ -83,6 +83,7 @@ _PLAYER_AFTER_KIND = {
     "bp": lambda rest: rest.split(":", 1)[1],  # <season>:<player>
     "pace": lambda rest: rest.rsplit(":", 1)[0],  # <player>:<second>
     "rate": lambda rest: rest.split(":", 1)[1],  # <group>:<player>
+    "league": lambda rest: rest,
 }
 
 
@@ -186,6 +187,43 @@ def board_snapshot_building(period_type: str, period: str, category: str) -> str
 def board_index(period_type: str, period: str) -> str:
     """Set: the categories that have a board in this period (besides global)."""
     return f"{PREFIX}:{{lbindex}}:{period_type}:{period}"
+
+
+# Leagues --------------------------------------------------------------------------
+#
+# One slot per tier and period, e.g. {lg:weekly:2026-W48:bronze}: the join places a
+# player and writes their score in one script on it.
+
+
+def _league(period_type: str, period: str, tier: str, part: str) -> str:
+    return f"{PREFIX}:{{lg:{period_type}:{period}:{tier}}}:{part}"
+
+
+def league_members(period_type: str, period: str, tier: str) -> str:
+    """Hash: player -> their cohort's number in the tier (1, 2, ...)."""
+    return _league(period_type, period, tier, "members")
+
+
+def league_rosters(period_type: str, period: str, tier: str) -> str:
+    """Hash: cohort number -> its members, space-separated in arrival order; and
+    `last` -> "<number of the last cohort>|<its member count>"."""
+    return _league(period_type, period, tier, "rosters")
+
+
+def league_scores(period_type: str, period: str, tier: str) -> str:
+    """Sorted set: player -> composite score (as a board's) of every cohort of the tier."""
+    return _league(period_type, period, tier, "scores")
+
+
+def league_tiers(period_type: str, period: str) -> str:
+    """Set: the tiers that have cohorts in this period."""
+    return f"{PREFIX}:{{lgindex}}:{period_type}:{period}"
+
+
+def player_league(player_id: str) -> str:
+    """Hash: the player's league: period, tier (of that period), next (the tier the
+    period's close gave them)."""
+    return _player("league", player_id)
 
 
 # Player progression ---------------------------------------------------------------

@@ -37,6 +37,8 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "take_rate_slot": 1,
     "read_player": (1,),  # the player's rate window, then any number of keys to read
     "update_board": 2,
+    "join_league": 3,
+    "read_cohort": 3,
     "keep_exam_summaries": (1,),
     "read_board": 3,
     "rotate_snapshot": 4,

@@ -58,17 +58,9 @@ local lowest = {}  -- ranked total -> the lowest composite holding it, once look
 local held_before = redis.call('ZMSCORE', scores, unpack(players))
 
 -- The composite of a new arrival at `total`: just below everyone holding it already.
+--- @include "arrival"
 local function arrival(total)
-  local low = total * multiplier
-  local below = lowest[total]
-  if below == nil then
-    local last = redis.call('ZRANGEBYSCORE', scores, exact(low),
-      '(' .. exact(low + multiplier), 'WITHSCORES', 'LIMIT', 0, 1)
-    below = #last > 0 and tonumber(last[2]) or low + multiplier
-  end
-  local composite = math.max(low, below - 1)
-  lowest[total] = composite
-  return composite
+  return arrival_composite(scores, total, multiplier, lowest)
 end
 
 local function write(player, composite, text)

@@ -264,6 +264,7 @@ def test_the_engine_is_split_into_packages_by_domain():
     assert PACKAGES == [
         "boards",
         "economy",
+        "leagues",
         "ops",
         "progression",
         "rules",

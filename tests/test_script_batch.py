@@ -19,7 +19,7 @@ def test_an_exam_takes_no_script_exists_round_trip(real_redis, rules, clock):
         exams.record_exam(engine, "alice", Exam("x1", "math", 20, 10, 6))
 
     assert "script" not in sent.commands
-    assert sent.commands["evalsha"] == 1 + 6 + 1  # count, six boards, summary
+    assert sent.commands["evalsha"] == 1 + 6 + 1 + 1  # count, six boards, summary, league
     assert sent.round_trips == 3
 
 

@@ -21,6 +21,8 @@ DIRECT_TESTS = {
     "take_rate_slot": "test_script_take_rate_slot.py",
     "read_player": "test_script_read_player.py",
     "update_board": "test_board_scripts.py",
+    "join_league": "test_script_leagues.py",
+    "read_cohort": "test_script_leagues.py",
     "read_board": "test_board_scripts.py",
     "rotate_snapshot": "test_board_scripts.py",
     "take_job_lock": "test_script_job_locks.py",

@@ -1,6 +1,8 @@
 """Steps 2 and 3 of counting exams, for a whole batch: each board written once with its
 players' new totals (update_board.lua), then each exam's summary kept in its record
-(keep_exam_summaries.lua), the answer every copy of the exam gets.
+(keep_exam_summaries.lua), the answer every copy of the exam gets. The league joins
+ride along (engine.leagues.Joining): the players' league records are read in step 2,
+the joins sent in step 3.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from engine import boards, keys, progression, security
+from engine import boards, keys, leagues, progression, security
 from engine.boards import Board
 from engine.boards.exam_frame import Exam, Frame
 from engine.calendar import Period
@@ -105,13 +107,14 @@ def finish(
     batch_boards = BatchBoards(frame.periods)
     expiry = {p.period_type: int(boards.expires_at(engine, p).timestamp()) for p in frame.periods}
     updates = board_updates(frame, exams_, batch_boards, expiry)
-    ranks = write_boards(engine, frame, updates, exams_, expiry)
+    joining = leagues.Joining(engine, frame.now, league_totals(engine, exams_, batch_boards))
+    ranks = write_boards(engine, frame, updates, exams_, expiry, joining)
     summaries = [
         summary_of(pending_exam, batch_boards[pending_exam.exam.category], exam_ranks)
         for pending_exam, exam_ranks in zip(exams_, ranks, strict=True)
     ]
     texts = [orjson.dumps(summary) for summary in summaries]
-    kept = keep_summaries(engine, exams_, texts)
+    kept = keep_summaries(engine, exams_, texts, joining)
     outcomes: dict[int, ExamOutcome] = {}
     for pending_exam, ours, text, stored in zip(exams_, summaries, texts, kept, strict=True):
         summary = ours if stored == text else orjson.loads(stored)
@@ -158,6 +161,7 @@ def write_boards(
     updates: dict[str, BoardUpdate],
     exams_: Sequence[PendingExam],
     expiry: dict[str, int],
+    joining: leagues.Joining | None = None,
 ) -> list[list[int]]:
     """Step 2: one update_board call per board, and the categories of the exams counted
     by this call into each period's board index, in one round trip; returns each
@@ -174,7 +178,13 @@ def write_boards(
             index_key = keys.board_index(period.period_type, period.name)
             batch.pipe.sadd(index_key, *sorted(categories))
             batch.pipe.expire(index_key, expiry[period.period_type] - now_s)
-    replies = batch.execute()[: len(updates)]  # the index's replies follow the boards'
+    league_records = len(batch.pipe)
+    if joining is not None:
+        joining.queue_reads(batch.pipe)
+    replies = batch.execute()
+    if joining is not None:
+        joining.read(replies[league_records:])
+    replies = replies[: len(updates)]  # the index's replies follow the boards'
     ranks = [[0] * len(pending_exam.totals) for pending_exam in exams_]
     for update, reply in zip(updates.values(), replies, strict=True):
         row = update.row
@@ -217,7 +227,10 @@ def summary_of(
 
 
 def keep_summaries(
-    engine: Engine, exams_: Sequence[PendingExam], texts: Sequence[bytes]
+    engine: Engine,
+    exams_: Sequence[PendingExam],
+    texts: Sequence[bytes],
+    joining: leagues.Joining | None = None,
 ) -> list[bytes]:
     """Step 3: the first summary stays; every copy of the exam answers with it.
 
@@ -234,11 +247,30 @@ def keep_summaries(
             [keys.exam(exams_[i].player_id, exams_[i].exam.exam_id) for i in items],
             [replay_ttl, *(texts[i] for i in items)],
         )
+    if joining is not None:
+        joining.queue_joins(batch)  # after the summaries: their replies come first
+    replies = batch.execute()[: len(by_shard)]
     kept: list[bytes] = [b""] * len(exams_)
-    for items, reply in zip(by_shard.values(), batch.execute(), strict=True):
+    for items, reply in zip(by_shard.values(), replies, strict=True):
         for item, stored in zip(items, reply, strict=True):
             kept[item] = stored
     return kept
+
+
+def league_totals(
+    engine: Engine, exams_: Sequence[PendingExam], batch_boards: BatchBoards
+) -> dict[str, int]:
+    """player -> their total for the period on the league's board (rules [leagues])."""
+    rules = engine.rules.leagues
+    category = None if rules.score == boards.GLOBAL else rules.score
+    totals: dict[str, int] = {}
+    for pending_exam in exams_:
+        rows = zip(batch_boards[pending_exam.exam.category], pending_exam.totals, strict=True)
+        for (board, _), board_totals in rows:
+            if board.period_type == rules.period and board.category == category:
+                player = pending_exam.player_id
+                totals[player] = max(totals.get(player, 0), board_totals.score)
+    return totals
 
 
 def progress_summary(raw: dict | None) -> dict:

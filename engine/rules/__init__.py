@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.rules.fields import Field, RulesError
+from engine.rules.leagues import LeagueRules, parse_leagues
 from engine.rules.progression import (
     Ads,
     BattlePass,
@@ -113,6 +114,7 @@ class Rules:
     battle_pass: BattlePass
     tools: tuple[str, ...]
     security: Security
+    leagues: LeagueRules
 
 
 def parse_rules(document: dict[str, Any]) -> Rules:
@@ -129,6 +131,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         "battle_pass",
         "tools",
         "security",
+        "leagues",
     )
 
     names = root.child("resources")
@@ -210,6 +213,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         battle_pass=parse_battle_pass(root.child("battle_pass"), resources, reward_limit),
         tools=names,
         security=_security(root.child("security"), resources, reward_limit),
+        leagues=parse_leagues(root.child("leagues", None), resources, reward_limit),
     )
 
 

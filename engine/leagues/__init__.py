@@ -1,0 +1,29 @@
+"""Leagues: each period, small cohorts of players of one tier, promotion and relegation.
+
+`cohorts` places players (on their first scored exam of the period, from the exam path)
+and reads a cohort's standings; `close` ends a period (next tiers, prizes, SQL);
+`payouts` pays a closed period's prizes exactly once, for any caller. The rules are
+`engine.rules.leagues`.
+
+Depends on: core, rules, economy.
+"""
+
+from engine.leagues.cohorts import (
+    Cohort,
+    CohortMember,
+    Joining,
+    PlayerLeague,
+    cohort,
+    join,
+    player_league,
+)
+
+__all__ = [
+    "Cohort",
+    "CohortMember",
+    "Joining",
+    "PlayerLeague",
+    "cohort",
+    "join",
+    "player_league",
+]

@@ -1,0 +1,278 @@
+"""Joining a league and reading a cohort.
+
+A player joins on their first scored exam of the period: the exam path
+(engine.boards.exam_finish) gives `Joining` each exam's total for the period on the
+league's board; it finds each player's tier (carried over from the last period they
+played, lower after whole periods away), and calls lua/join_league.lua once per tier,
+which places new players and writes every total in one atomic step on the tier's slot
+({lg:weekly:2026-W48:bronze}). It adds no round trip to an exam: the players' league
+records are read in the exam's step 2, the joins sent with its step 3.
+
+A cohort is named "<tier>-<number>" ("bronze-12"); its standings follow the boards' tie
+rule: higher totals first, equal totals share a rank, and among them whoever reached
+the total first is listed first (and counts as ahead for promotion and relegation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine import keys
+from engine.calendar import Period, add_periods
+from engine.errors import InvalidInputError, NotFoundError
+from engine.rules.leagues import LeagueRules
+from engine.runtime import Engine
+from engine.scripts import ScriptBatch
+
+# The composite multiplier of the boards (engine.boards.MULTIPLIER; a test checks they
+# agree): a cohort's scores rank as a board's.
+MULTIPLIER = 1 << 24
+
+
+@dataclass(frozen=True)
+class CohortMember:
+    player_id: str
+    rank: int  # competition rank by score (1, 2, 2, 4)
+    position: int  # place in the standings' order (ties: who reached the score first)
+    score: int
+    zone: str  # "promotion", "relegation" or "stay"
+
+
+@dataclass(frozen=True)
+class Cohort:
+    cohort_id: str  # "<tier>-<number>"
+    period_type: str
+    period: str
+    tier: str
+    size: int  # the most members a cohort takes
+    members: list[CohortMember]
+
+    @property
+    def promotion_zone(self) -> int:
+        return sum(member.zone == "promotion" for member in self.members)
+
+    @property
+    def relegation_zone(self) -> int:
+        return sum(member.zone == "relegation" for member in self.members)
+
+
+@dataclass(frozen=True)
+class PlayerLeague:
+    player_id: str
+    period_type: str
+    period: str
+    ends_at: datetime
+    tier: str
+    cohort: Cohort | None  # None until the player's first scored exam of the period
+
+
+def cohort_id(tier: str, number: int) -> str:
+    return f"{tier}-{number}"
+
+
+def parse_cohort_id(rules: LeagueRules, text: str) -> tuple[str, int]:
+    tier, _, number = text.rpartition("-")
+    if tier not in rules.tiers or not number.isdigit() or int(number) < 1:
+        raise InvalidInputError(
+            f"{text!r} is not a cohort id.", {"cohort_id": ['Must look like "bronze-12".']}
+        )
+    return tier, int(number)
+
+
+def slot_keys(period_type: str, period: str, tier: str) -> list[str]:
+    """The keys of a tier's slot, in the scripts' KEYS order."""
+    return [
+        keys.league_members(period_type, period, tier),
+        keys.league_rosters(period_type, period, tier),
+        keys.league_scores(period_type, period, tier),
+    ]
+
+
+def expires_at(engine: Engine, period: Period) -> datetime:
+    """Cohorts stay as long as the boards of their period type (rules [leaderboards])."""
+    keep = engine.rules.leaderboards.keep(period.period_type)
+    return engine.calendar.start(add_periods(period, keep + 1))
+
+
+def periods_between(earlier: Period, later: Period) -> int:
+    """How many periods `later` comes after `earlier` (0: the same period)."""
+    if earlier.period_type == "weekly":
+        return (later.first_day - earlier.first_day).days // 7
+    first, last = earlier.first_day, later.first_day
+    return (last.year - first.year) * 12 + last.month - first.month
+
+
+# Joining ---------------------------------------------------------------------------
+
+
+class Joining:
+    """The league joins of a batch of exams, folded into the exam's own round trips:
+    `queue_reads` adds the players' league records to one pipeline, `read` takes their
+    replies, and `queue_joins` adds one join_league call per tier (and the records of
+    the players who change period) to the next; `join` runs it in two of its own."""
+
+    def __init__(self, engine: Engine, now: datetime, totals: dict[str, int]) -> None:
+        self.engine = engine
+        self.now = now
+        self.totals = totals  # player -> their total for the period on the league's board
+        self.period = engine.calendar.period_of(engine.rules.leagues.period, now)
+        self.records: dict[str, dict] = {}
+        self.tiers: dict[str, str] = {}
+
+    def queue_reads(self, pipe: Any) -> None:
+        for player in self.totals:
+            pipe.hgetall(keys.player_league(player))
+
+    def read(self, replies: list[Any]) -> None:
+        self.records = dict(zip(self.totals, replies, strict=True))
+        self.tiers = tiers_for(self.engine, self.period, self.records)
+
+    def queue_joins(self, batch: ScriptBatch) -> list[str]:
+        """Queue the joins; returns the tiers, in the order of their replies."""
+        if not self.totals:
+            return []
+        rules = self.engine.rules.leagues
+        period = self.period
+        by_tier: dict[str, list[str]] = {}
+        for player in self.totals:
+            by_tier.setdefault(self.tiers[player], []).append(player)
+        now_s = int(self.now.timestamp())
+        expiry = int(expires_at(self.engine, period).timestamp())
+        for tier, members in by_tier.items():
+            args = [rules.cohort_size, MULTIPLIER, expiry, now_s]
+            args += [f"{player}|{self.totals[player]}" for player in members]
+            batch.call("join_league", slot_keys(rules.period, period.name, tier), args)
+        for player, record in self.records.items():
+            if _text(record, b"period") != period.name:
+                key = keys.player_league(player)
+                batch.pipe.hset(key, mapping={"period": period.name, "tier": self.tiers[player]})
+                batch.pipe.hdel(key, "next")
+        index = keys.league_tiers(rules.period, period.name)
+        batch.pipe.sadd(index, *by_tier)
+        batch.pipe.expire(index, expiry - now_s)
+        self.by_tier = by_tier
+        return list(by_tier)
+
+    def placed(self, replies: list[Any]) -> dict[str, str]:
+        """player -> cohort id, from the join_league replies (first in `replies`)."""
+        placed: dict[str, str] = {}
+        for (tier, members), reply in zip(self.by_tier.items(), replies, strict=False):
+            for player, number in zip(members, reply[0::2], strict=True):
+                placed[player] = cohort_id(tier, int(number))
+        return placed
+
+
+def join(engine: Engine, now: datetime, totals: dict[str, int]) -> dict[str, str]:
+    """Place each player (player -> total for the current period) in a cohort of their
+    tier, or raise their score in the one they joined; returns player -> cohort id."""
+    joining = Joining(engine, now, totals)
+    pipe = engine.redis.pipeline(transaction=False)
+    joining.queue_reads(pipe)
+    joining.read(pipe.execute())
+    batch = engine.scripts.batch()
+    joining.queue_joins(batch)
+    return joining.placed(batch.execute())
+
+
+def tiers_for(engine: Engine, period: Period, records: dict[str, dict]) -> dict[str, str]:
+    """Each player's tier in `period`, from their league record: the tier they joined
+    it in; else the tier the last period they played gave them (its close's `next`, or
+    its final standings while it is not closed yet), lower by `absent_drop` for each
+    whole period they missed; new players start at the lowest tier."""
+    rules = engine.rules.leagues
+    tiers: dict[str, str] = {}
+    unclosed: dict[str, tuple[Period, str]] = {}
+    for player, record in records.items():
+        played = _text(record, b"period")
+        tier = _text(record, b"tier")
+        if played is None or tier is None:
+            tiers[player] = rules.tiers[0]
+            continue
+        last = engine.calendar.parse(rules.period, played)
+        gap = periods_between(last, period)
+        if gap <= 0:
+            tiers[player] = tier if tier in rules.tiers else rules.tiers[0]
+        elif (closed := _text(record, b"next")) is not None:
+            tiers[player] = rules.after_absence(closed, gap - 1)
+        else:
+            unclosed[player] = (last, tier)
+    for player, (last, tier) in unclosed.items():
+        standing = None
+        if tier in rules.tiers:
+            standing = read_cohort(engine, last, tier, player=player)
+        if standing is None:
+            tiers[player] = rules.after_absence(tier, periods_between(last, period) - 1)
+            continue
+        member = next(m for m in standing.members if m.player_id == player)
+        following = rules.next_tier(tier, member.position, len(standing.members))
+        tiers[player] = rules.after_absence(following, periods_between(last, period) - 1)
+    return tiers
+
+
+def _text(record: dict, field: bytes) -> str | None:
+    value = record.get(field)
+    return value.decode() if value is not None else None
+
+
+# Reading ---------------------------------------------------------------------------
+
+
+def read_cohort(
+    engine: Engine, period: Period, tier: str, *, player: str | None = None, number: int = 0
+) -> Cohort | None:
+    """The cohort of `player` in the tier, or cohort `number`; None if there is none."""
+    by, name = ("player", player) if player is not None else ("cohort", number)
+    reply = engine.scripts.read_cohort(slot_keys(period.period_type, period.name, tier), [by, name])
+    if not reply:
+        return None
+    rows = [
+        (player_id.decode(), int(float(composite)))
+        for player_id, composite in zip(reply[1::2], reply[2::2], strict=True)
+    ]
+    return standings(engine.rules.leagues, period, tier, int(reply[0]), rows)
+
+
+def standings(
+    rules: LeagueRules, period: Period, tier: str, number: int, rows: list[tuple[str, int]]
+) -> Cohort:
+    """A cohort's standings from its (player, composite) rows."""
+    rows = sorted(rows, key=lambda row: (-row[1], row[0]))
+    members: list[CohortMember] = []
+    for position, (player, composite) in enumerate(rows, start=1):
+        score = composite // MULTIPLIER
+        previous = members[-1] if members else None
+        rank = previous.rank if previous and previous.score == score else position
+        zone = rules.zone(tier, position, len(rows))
+        members.append(CohortMember(player, rank, position, score, zone))
+    return Cohort(
+        cohort_id(tier, number), period.period_type, period.name, tier, rules.cohort_size, members
+    )
+
+
+def cohort(engine: Engine, period_name: str, cohort_text: str) -> Cohort:
+    """Cohort `cohort_text` ("bronze-12") of a period; NotFoundError if it does not
+    exist (or has expired with its period's boards)."""
+    rules = engine.rules.leagues
+    period = engine.calendar.parse(rules.period, period_name)
+    tier, number = parse_cohort_id(rules, cohort_text)
+    found = read_cohort(engine, period, tier, number=number)
+    if found is None:
+        raise NotFoundError(f"No cohort {cohort_text!r} in {period_name}.", {})
+    return found
+
+
+def player_league(engine: Engine, player_id: str, now: datetime) -> PlayerLeague:
+    """The player's league in the current period: their tier, and their cohort's
+    standings once they have played (two round trips)."""
+    rules = engine.rules.leagues
+    period = engine.calendar.period_of(rules.period, now)
+    record = engine.redis.hgetall(keys.player_league(player_id))
+    tier = tiers_for(engine, period, {player_id: record})[player_id]
+    found = None
+    if _text(record, b"period") == period.name:
+        found = read_cohort(engine, period, tier, player=player_id)
+    return PlayerLeague(
+        player_id, rules.period, period.name, engine.calendar.end(period), tier, found
+    )
