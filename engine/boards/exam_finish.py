@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from engine import boards, keys, leagues, progression, security
-from engine.boards import Board
+from engine.boards import Board, exam_record
 from engine.boards.exam_frame import Exam, Frame
 from engine.calendar import Period
 from engine.outcomes import ScriptCode
@@ -113,11 +113,11 @@ def finish(
         summary_of(pending_exam, batch_boards[pending_exam.exam.category], exam_ranks)
         for pending_exam, exam_ranks in zip(exams_, ranks, strict=True)
     ]
-    texts = [orjson.dumps(summary) for summary in summaries]
+    texts = [exam_record.pack(orjson.dumps(summary)) for summary in summaries]
     kept = keep_summaries(engine, exams_, texts, joining)
     outcomes: dict[int, ExamOutcome] = {}
     for pending_exam, ours, text, stored in zip(exams_, summaries, texts, kept, strict=True):
-        summary = ours if stored == text else orjson.loads(stored)
+        summary = ours if stored == text else exam_record.load(stored)
         outcomes[pending_exam.submission] = ExamOutcome(summary, created=pending_exam.created)
         violations = (pending_exam.progress or {}).get("violations") or []
         if pending_exam.created and violations:
@@ -240,7 +240,7 @@ def keep_summaries(
     for item, pending_exam in enumerate(exams_):
         by_shard.setdefault(keys.shard_of(pending_exam.player_id), []).append(item)
     batch = engine.scripts.batch()
-    replay_ttl = engine.rules.leaderboards.exam_replay_days * 86_400
+    replay_ttl = engine.idempotency_ttl_seconds
     for items in by_shard.values():
         batch.call(
             "keep_exam_summaries",

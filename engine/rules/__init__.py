@@ -62,7 +62,6 @@ class Limits:
 class LeaderboardRules:
     max_exam_score: int
     max_questions: int
-    exam_replay_days: int
     snapshot_size: int
     snapshot_fresh_minutes: int
     keep_weeks: int
@@ -271,7 +270,6 @@ def _leaderboards(field: Field) -> LeaderboardRules:
     bounds = {
         "max_exam_score": (1, 1_000_000),
         "max_questions": (1, 100_000),
-        "exam_replay_days": (1, 400),
         "snapshot_size": (1, 1_000),
         "snapshot_fresh_minutes": (1, 7 * 24 * 60),
         "keep_weeks": (1, 520),

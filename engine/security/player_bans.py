@@ -1,52 +1,31 @@
 """The player bans among many players at once, for the batch routes.
 
 A batch (exams or wallets of many players) is refused item by item: a banned player's
-item answers `banned`, the others go on. One HMGET of the player-ban index reads every
-player's entry, in the same round trip as the batch's reads where it has some; only a
-player with an entry (banned, or banned once and expired) costs a further look-up,
-through `bans.active_ban`, which decides whether the ban is still in force.
+item answers `banned`, the others go on. The bans come from the process's copy
+(engine.security.ban_cache), as for a single request, so a batch reads nothing from
+the `{sec}` slot; only a ban in force costs the one read of its record, kept with the
+copy afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
-from engine import keys
+from engine.clock import to_ms
 from engine.errors import BannedError
 from engine.runtime import Engine
-from engine.security import bans
-
-
-def read_entries(pipe: Any, player_ids: Sequence[str]) -> None:
-    """Queue the HMGET of these players' ban entries on `pipe` (its reply goes to
-    `banned_among`)."""
-    pipe.hmget(keys.player_bans(), list(player_ids))
-
-
-def banned_among(
-    engine: Engine, player_ids: Sequence[str], entries: Sequence[bytes | None]
-) -> dict[str, BannedError]:
-    """player id -> the refusal of its ban in force, for the players with an entry."""
-    refusals: dict[str, BannedError] = {}
-    for player_id, entry in zip(player_ids, entries, strict=True):
-        if entry is None:
-            continue
-        ban = bans.active_ban(engine, player_id, None)
-        if ban is not None:
-            refusals[player_id] = refusal(ban)
-    return refusals
+from engine.security import ban_cache, bans
 
 
 def banned_players(engine: Engine, player_ids: Iterable[str]) -> dict[str, BannedError]:
-    """player id -> the refusal of its ban in force: one round trip when none is banned."""
-    unique = list(dict.fromkeys(player_ids))
-    if not unique:
-        return {}
-    pipe = engine.redis.pipeline(transaction=False)
-    read_entries(pipe, unique)
-    [entries] = pipe.execute()
-    return banned_among(engine, unique, entries)
+    """player id -> the refusal of its ban in force, from the process's copy of the bans."""
+    now_ms = to_ms(engine.clock.now())
+    refusals: dict[str, BannedError] = {}
+    for player_id in dict.fromkeys(player_ids):
+        ban = ban_cache.ban_for(engine, player_id, None, now_ms)
+        if ban is not None:
+            refusals[player_id] = refusal(ban)
+    return refusals
 
 
 def refusal(ban: bans.Ban) -> BannedError:
