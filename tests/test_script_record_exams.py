@@ -293,3 +293,9 @@ def test_an_exam_without_a_right_answer_advances_no_mission(any_redis):
     assert code == ScriptCode.APPLIED
     assert json.loads(result)["progress"] == {"streak": 0}
     assert any_redis.hgetall(keys.daily("alice", DAY_NAME)) == {b"bonus": str(NOW - 1).encode()}
+
+
+def test_keeping_the_summary_drops_the_result_it_replaces(any_redis):
+    record(any_redis, ("fp1", "alice", "x1", 10))
+    keep(any_redis, ("x1", '{"a":1}'))
+    assert state(any_redis)[keys.exam("alice", "x1")] == {"fp": "fp1", "summary": '{"a":1}'}

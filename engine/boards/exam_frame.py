@@ -57,7 +57,7 @@ class Frame:
         shared = [
             to_ms(now),
             engine.rules.limits.max_balance,
-            engine.rules.leaderboards.exam_replay_days * 86_400,
+            engine.idempotency_ttl_seconds,  # the exam record's, as other requests'
             spec,
             day.names,
             context.context,

@@ -21,9 +21,8 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-import orjson
-
 from engine import boards, keys, security
+from engine.boards import exam_record
 from engine.boards.exam_finish import ExamOutcome, finish
 from engine.boards.exam_frame import RATE_GROUP, Exam, Frame, count_into_aggregates
 from engine.errors import (
@@ -113,7 +112,7 @@ def record_exams(
         slot = slots.get(index)
         if slot is not None and code in NOT_NEW:
             slot.give_back(engine)  # not a new exam: never counted
-        body = orjson.loads(payload)
+        body = exam_record.load(payload)  # REPLAYED's summary is packed; the rest JSON
         reused = IdempotencyKeyReusedError(
             "This exam_id was already used for a different result.", {"exam_id": exam.exam_id}
         )

@@ -30,6 +30,7 @@ from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
 from engine import boards, connection, db, keys
+from engine.boards import exam_record
 from engine.clock import to_ms
 from engine.progression.battle_pass import level_for
 from engine.runtime import Engine
@@ -333,7 +334,7 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
                     "player_id": player,
                     "exam_id": exam_id,
                     "fingerprint": reply[0].decode(),
-                    "summary": reply[1].decode() if reply[1] else None,
+                    "summary": exam_record.unpack(reply[1]).decode() if reply[1] else None,
                     "at_ms": at_ms,
                 }
             )

@@ -19,7 +19,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine import boards, db, keys
-from engine.boards import Board
+from engine.boards import Board, exam_record
 from engine.clock import to_ms
 from engine.runtime import Engine
 
@@ -245,7 +245,7 @@ def _streaks(engine: Engine, progress: Progress) -> int:
 
 def _exam_attempts(engine: Engine, progress: Progress) -> int:
     table = db.quiz_exam_attempts
-    keep_ms = engine.rules.leaderboards.exam_replay_days * 86_400_000
+    keep_ms = engine.idempotency_ttl_seconds * 1000  # the records' lifetime
     now_ms = to_ms(engine.clock.now())
     since = now_ms - keep_ms
     total = _count(engine, table, table.c.at_ms >= since)
@@ -257,7 +257,8 @@ def _exam_attempts(engine: Engine, progress: Progress) -> int:
             if not row["summary"]:
                 continue  # persisted in the microseconds before its summary: cannot answer
             record = keys.exam(row["player_id"], row["exam_id"])
-            pipe.hset(record, mapping={"fp": row["fingerprint"], "summary": row["summary"]})
+            summary = exam_record.pack(row["summary"].encode())
+            pipe.hset(record, mapping={"fp": row["fingerprint"], "summary": summary})
             pipe.expire(record, max(1, (row["at_ms"] - since) // 1000))
         pipe.execute()
         done += len(rows)
