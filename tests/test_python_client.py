@@ -245,6 +245,24 @@ def test_a_replayed_purchase_is_reported_and_changes_nothing(qb, admin):
     assert qb.wallet("alice").balances == first.balances
 
 
+def test_a_players_league_and_its_cohort(qb):
+    assert qb.player_league("alice").cohort is None
+    qb.record_exam("alice", "attempt-1", "math", 80, 10, 8)
+    league = qb.player_league("alice")
+    assert (league.tier, league.period, league.ends_at) == (
+        "bronze",
+        "2026-W48",
+        datetime(2026, 11, 30, 3, 0, tzinfo=UTC),
+    )
+    assert league.cohort is not None
+    assert [(m.player_id, m.rank, m.score, m.zone) for m in league.cohort.members] == [
+        ("alice", 1, 80, "promotion")
+    ]
+    assert qb.league_cohort("2026-W48", league.cohort.cohort_id) == league.cohort
+    with pytest.raises(NotFound):
+        qb.league_cohort("2026-W48", "bronze-2")
+
+
 def test_an_exam_counts_once_and_the_boards_show_it(qb):
     summary = qb.record_exam("alice", "attempt-1", "math", 80, 10, 8)
     qb.record_exam("bob", "attempt-2", "math", 90, 10, 9)

@@ -102,6 +102,7 @@ def create_app(
         health,
         jobs_admin,
         leaderboards,
+        leagues,
         ledger,
         purchases,
         security_admin,
@@ -129,6 +130,7 @@ def create_app(
         jobs_admin,
         webhooks,
         batches,
+        leagues,
     ):
         api.register_blueprint(module.blp)
     cli.init_app(app)

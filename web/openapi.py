@@ -106,6 +106,8 @@ OPERATIONS: dict[str, Operation] = {
         "listWebhookDeliveries", {404: ("not_found",)}
     ),
     "webhooks.redeliver_webhook": Operation("redeliverWebhook", {404: ("not_found",)}),
+    "leagues.get_player_league": Operation("getPlayerLeague"),
+    "leagues.get_cohort": Operation("getLeagueCohort", {404: ("not_found",)}),
 }
 
 # The one-line summary of each operation, where its docstring gives none.
@@ -152,6 +154,8 @@ SUMMARIES = {
     "rotateWebhookSecret": "A new signing secret; the old one signs too for a grace period",
     "listWebhookDeliveries": "A subscription's delivery log, newest first (admin)",
     "redeliverWebhook": "Send a delivery again (admin)",
+    "getPlayerLeague": "A player's tier, cohort standings and zones in the current period",
+    "getLeagueCohort": "One cohort's standings in a period, current or closed",
 }
 
 ERROR_CODES = sorted({*STATUS_BY_CODE, *CODE_BY_STATUS.values(), "bad_request"})

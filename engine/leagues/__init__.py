@@ -5,7 +5,7 @@ and reads a cohort's standings; `close` ends a period (next tiers, prizes, SQL);
 `payouts` pays a closed period's prizes exactly once, for any caller. The rules are
 `engine.rules.leagues`.
 
-Depends on: core, rules, economy.
+Depends on: core, rules, security, economy.
 """
 
 from engine.leagues.cohorts import (

@@ -25,6 +25,7 @@ from engine.errors import InvalidInputError, NotFoundError
 from engine.rules.leagues import LeagueRules
 from engine.runtime import Engine
 from engine.scripts import ScriptBatch
+from engine.security import rate_limits
 
 # The composite multiplier of the boards (engine.boards.MULTIPLIER; a test checks they
 # agree): a cohort's scores rank as a board's.
@@ -263,12 +264,20 @@ def cohort(engine: Engine, period_name: str, cohort_text: str) -> Cohort:
     return found
 
 
-def player_league(engine: Engine, player_id: str, now: datetime) -> PlayerLeague:
+def player_league(
+    engine: Engine, player_id: str, now: datetime, group: str | None = None
+) -> PlayerLeague:
     """The player's league in the current period: their tier, and their cohort's
-    standings once they have played (two round trips)."""
+    standings once they have played (two round trips). With `group`, the read counts in
+    the player's rate limit of that group (engine.security.rate_limits.read_player).
+
+    Raises:
+        RateLimitedError: the player's window of `group` is full.
+    """
     rules = engine.rules.leagues
     period = engine.calendar.period_of(rules.period, now)
-    record = engine.redis.hgetall(keys.player_league(player_id))
+    (raw,) = rate_limits.read_player(engine, player_id, group, [keys.player_league(player_id)])
+    record = dict(zip(raw[::2], raw[1::2], strict=True))
     tier = tiers_for(engine, period, {player_id: record})[player_id]
     found = None
     if _text(record, b"period") == period.name:

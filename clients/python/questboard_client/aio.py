@@ -253,6 +253,16 @@ class AsyncQuestboard:
     ) -> m.BattlePass:
         return await self.send(calls.battle_pass(player_id, season, player_ip))
 
+    async def player_league(
+        self, player_id: str, *, player_ip: str | None = None
+    ) -> m.PlayerLeague:
+        """The player's tier and, once they have played this period, their cohort."""
+        return await self.send(calls.player_league(player_id, player_ip))
+
+    async def league_cohort(self, period: str, cohort_id: str) -> m.LeagueCohort:
+        """One cohort's standings ("bronze-12") in a period (NotFound if there is none)."""
+        return await self.send(calls.league_cohort(period, cohort_id))
+
     async def tool_of_the_day(self, *, player_ip: str | None = None) -> m.ToolOfTheDay:
         return await self.send(calls.tool_of_the_day(player_ip))
 

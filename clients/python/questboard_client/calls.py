@@ -312,6 +312,23 @@ def battle_pass(player_id: str, season: str | None, player_ip: str | None) -> Ca
     )
 
 
+def player_league(player_id: str, player_ip: str | None) -> Call[m.PlayerLeague]:
+    return _call(
+        "getPlayerLeague",
+        lambda a: d.player_league(a.body),
+        path={"player_id": player_id},
+        player_ip=player_ip,
+    )
+
+
+def league_cohort(period: str, cohort_id: str) -> Call[m.LeagueCohort]:
+    return _call(
+        "getLeagueCohort",
+        lambda a: d.league_cohort(a.body),
+        path={"period": period, "cohort_id": cohort_id},
+    )
+
+
 def tool_of_the_day(player_ip: str | None) -> Call[m.ToolOfTheDay]:
     return _call("getToolOfTheDay", lambda a: d.tool_of_the_day(a.body), player_ip=player_ip)
 

@@ -326,6 +326,41 @@ def battle_pass(body: Json) -> m.BattlePass:
     )
 
 
+def league_cohort(body: Json) -> m.LeagueCohort:
+    return m.LeagueCohort(
+        cohort_id=_text(body, "cohort_id"),
+        period_type=_text(body, "period_type"),
+        period=_text(body, "period"),
+        tier=_text(body, "tier"),
+        size=_int(body, "size"),
+        promotion_zone=_int(body, "promotion_zone"),
+        relegation_zone=_int(body, "relegation_zone"),
+        members=_many(
+            body,
+            "members",
+            lambda b: m.LeagueMember(
+                _text(b, "player_id"),
+                _int(b, "rank"),
+                _int(b, "position"),
+                _int(b, "score"),
+                _text(b, "zone"),
+            ),
+        ),
+    )
+
+
+def player_league(body: Json) -> m.PlayerLeague:
+    cohort = _optional(body, "cohort", dict)
+    return m.PlayerLeague(
+        player_id=_text(body, "player_id"),
+        period_type=_text(body, "period_type"),
+        period=_text(body, "period"),
+        ends_at=_time(body, "ends_at"),
+        tier=_text(body, "tier"),
+        cohort=None if cohort is None else league_cohort(cohort),
+    )
+
+
 def tool_of_the_day(body: Json) -> m.ToolOfTheDay:
     return m.ToolOfTheDay(_text(body, "tool"), _day(body, "game_day"), _time(body, "next_reset_at"))
 

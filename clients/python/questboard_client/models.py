@@ -288,6 +288,37 @@ class BattlePass:
 
 
 @dataclass(frozen=True)
+class LeagueMember:
+    player_id: str
+    rank: int  # competition rank: equal scores share it
+    position: int  # place in the order; among equal scores, the first to reach it
+    score: int
+    zone: str  # "promotion", "stay" or "relegation"
+
+
+@dataclass(frozen=True)
+class LeagueCohort:
+    cohort_id: str  # "bronze-12"
+    period_type: str
+    period: str
+    tier: str
+    size: int
+    promotion_zone: int
+    relegation_zone: int
+    members: tuple[LeagueMember, ...]
+
+
+@dataclass(frozen=True)
+class PlayerLeague:
+    player_id: str
+    period_type: str
+    period: str
+    ends_at: datetime
+    tier: str
+    cohort: LeagueCohort | None  # None until the player's first scored exam of the period
+
+
+@dataclass(frozen=True)
 class ToolOfTheDay:
     tool: str
     game_day: date

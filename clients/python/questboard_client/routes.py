@@ -27,6 +27,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "claimLogin": ("POST", "/v1/players/{player_id}/login"),
     "createAdReward": ("POST", "/v1/players/{player_id}/ad-rewards"),
     "getBattlePass": ("GET", "/v1/players/{player_id}/battle-pass"),
+    "getPlayerLeague": ("GET", "/v1/players/{player_id}/league"),
+    "getLeagueCohort": ("GET", "/v1/leagues/{period}/cohorts/{cohort_id}"),
     "getToolOfTheDay": ("GET", "/v1/tool-of-the-day"),
     "setToolOfTheDay": ("PUT", "/v1/admin/tool-of-the-day"),
     "createIpBan": ("POST", "/v1/admin/bans"),

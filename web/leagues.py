@@ -1,0 +1,73 @@
+"""`GET /v1/players/{player_id}/league` → engine.leagues.player_league → the player's
+league record (lua/read_player.lua, counted in the player's read limit), then their
+cohort (lua/read_cohort.lua on the tier's slot); `GET /v1/leagues/{period}/cohorts/{cohort_id}`
+→ engine.leagues.cohort → lua/read_cohort.lua. Players join on their first scored exam
+of the period (lua/join_league.lua, from the exam path).
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from engine import leagues
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.security import read_group
+
+blp = Blueprint("leagues", __name__, url_prefix="/v1", description="Leagues.")
+
+
+class MemberSchema(ma.Schema):
+    player_id = ma.fields.String(required=True)
+    rank = ma.fields.Integer(
+        required=True, metadata={"description": "Competition rank: equal scores share it."}
+    )
+    position = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Place in the order; among equal scores, first to reach it."},
+    )
+    score = ma.fields.Integer(required=True)
+    zone = ma.fields.String(
+        required=True,
+        metadata={"description": "Where the period's close would move the player now."},
+        validate=ma.validate.OneOf(["promotion", "stay", "relegation"]),
+    )
+
+
+class CohortSchema(ma.Schema):
+    cohort_id = ma.fields.String(required=True, metadata={"example": "bronze-12"})
+    period_type = ma.fields.String(required=True, metadata={"example": "weekly"})
+    period = ma.fields.String(required=True, metadata={"example": "2026-W48"})
+    tier = ma.fields.String(required=True, metadata={"example": "bronze"})
+    size = ma.fields.Integer(required=True, metadata={"description": "The most members."})
+    promotion_zone = ma.fields.Integer(required=True)
+    relegation_zone = ma.fields.Integer(required=True)
+    members = ma.fields.List(ma.fields.Nested(MemberSchema()), required=True)
+
+
+class PlayerLeagueSchema(ma.Schema):
+    player_id = ma.fields.String(required=True)
+    period_type = ma.fields.String(required=True, metadata={"example": "weekly"})
+    period = ma.fields.String(required=True, metadata={"example": "2026-W48"})
+    ends_at = ma.fields.DateTime(required=True)
+    tier = ma.fields.String(required=True, metadata={"example": "bronze"})
+    cohort = ma.fields.Nested(
+        CohortSchema(),
+        required=True,
+        allow_none=True,
+        metadata={"description": "null until the player's first scored exam of the period."},
+    )
+
+
+@blp.route("/players/<player:player_id>/league")
+@blp.response(200, PlayerLeagueSchema())
+def get_player_league(player_id: str):
+    engine = get_engine()
+    return leagues.player_league(engine, player_id, engine.clock.now(), read_group())
+
+
+@blp.route("/leagues/<period>/cohorts/<cohort_id>")
+@blp.response(200, CohortSchema())
+@blp.alt_response(404, description="not_found: no such cohort in that period")
+def get_cohort(period: str, cohort_id: str):
+    return leagues.cohort(get_engine(), period, cohort_id)
