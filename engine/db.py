@@ -184,6 +184,25 @@ job_runs = Table(
     Index("ix_job_runs_name_started", "name", "started_ms"),
 )
 
+# Leagues (engine.leagues.close): every member of every closed cohort, written once by
+# the period's league_close (rows by their key, so a rerun adds nothing).
+league_results = Table(
+    "league_results",
+    metadata,
+    Column("period_type", String(16), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("player_id", PLAYER, primary_key=True),
+    Column("tier", String(32), nullable=False),
+    Column("cohort", Integer, nullable=False),  # its number in the tier: "<tier>-<cohort>"
+    Column("position", Integer, nullable=False),  # place in the final order
+    Column("rank", Integer, nullable=False),  # competition rank by score
+    Column("score", BigInteger, nullable=False),
+    Column("next_tier", String(32), nullable=False),
+    Column("prize", Text, nullable=True),  # JSON amounts, or NULL
+    Column("closed_ms", BigInteger, nullable=False),
+    Index("ix_league_results_cohort", "period_type", "period", "tier", "cohort"),
+)
+
 settings = Table(
     "settings",
     metadata,

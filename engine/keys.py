@@ -220,6 +220,17 @@ def league_tiers(period_type: str, period: str) -> str:
     return f"{PREFIX}:{{lgindex}}:{period_type}:{period}"
 
 
+def league_closed(period_type: str, period: str) -> str:
+    """String: set when the period's league_close has finished (what it closed, when)."""
+    return f"{PREFIX}:{{lgindex}}:{period_type}:{period}:closed"
+
+
+def payouts_paid(payout: str) -> str:
+    """Hash: player -> the transaction that paid their prize of one closed period
+    (`payout` names it, e.g. "league:weekly:2026-W48"): engine.leagues.payouts."""
+    return f"{PREFIX}:{{payout:{payout}}}:paid"
+
+
 def player_league(player_id: str) -> str:
     """Hash: the player's league: period, tier (of that period), next (the tier the
     period's close gave them)."""

@@ -315,7 +315,14 @@ def test_an_interval_job_that_stopped_is_missed(durable_engine, clock, caplog):
     with caplog.at_level(logging.WARNING, logger="questboard.alerts"):
         jobruns.watch(engine, SPECS, lambda name, due: dispatched.append(name))
     # persist missed its runs; the jobs never run yet are due, and not missed
-    assert dispatched == ["persist", "daily_reset", "season_rollover", "reconcile", "cleanup"]
+    assert dispatched == [
+        "persist",
+        "daily_reset",
+        "season_rollover",
+        "reconcile",
+        "league_close",
+        "cleanup",
+    ]
     assert [alert["details"]["job"] for alert in alerts_logged(caplog, "job_missed")] == ["persist"]
 
 
@@ -335,6 +342,7 @@ def test_a_first_start_on_an_empty_store_misses_nothing(durable_engine, clock, c
     assert sorted(dispatched) == [  # today's calendar runs happen once, without an alarm
         ("cleanup", utc(2026, 11, 23, 4)),
         ("daily_reset", utc(2026, 11, 25, 3)),
+        ("league_close", utc(2026, 11, 25, 3, 10)),
         ("reconcile", utc(2026, 11, 25, 5)),
         ("season_rollover", utc(2026, 11, 25, 3, 30)),
     ]

@@ -98,7 +98,8 @@ def test_the_next_period_starts_from_the_last_standings_before_the_close(small, 
 
 def test_a_whole_period_away_drops_a_tier(small, clock):
     small.redis.hset(
-        keys.player_league("away"), mapping={"period": "2026-W46", "tier": "gold", "next": "ruby"}
+        keys.player_league("away"),
+        mapping={"period": "2026-W46", "tier": "gold", "next": "2026-W46|ruby"},
     )
     # W47 missed: the ruby from W46's close drops to sapphire in W48
     assert leagues.player_league(small, "away", clock.now()).tier == "sapphire"

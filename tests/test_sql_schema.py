@@ -22,6 +22,7 @@ TABLES = {
     "webhook_subscriptions",
     "webhook_events",
     "webhook_deliveries",
+    "league_results",
 }
 
 

@@ -149,7 +149,6 @@ class Joining:
             if _text(record, b"period") != period.name:
                 key = keys.player_league(player)
                 batch.pipe.hset(key, mapping={"period": period.name, "tier": self.tiers[player]})
-                batch.pipe.hdel(key, "next")
         index = keys.league_tiers(rules.period, period.name)
         batch.pipe.sadd(index, *by_tier)
         batch.pipe.expire(index, expiry - now_s)
@@ -195,7 +194,7 @@ def tiers_for(engine: Engine, period: Period, records: dict[str, dict]) -> dict[
         gap = periods_between(last, period)
         if gap <= 0:
             tiers[player] = tier if tier in rules.tiers else rules.tiers[0]
-        elif (closed := _text(record, b"next")) is not None:
+        elif (closed := _closed_tier(record, played)) is not None:
             tiers[player] = rules.after_absence(closed, gap - 1)
         else:
             unclosed[player] = (last, tier)
@@ -210,6 +209,12 @@ def tiers_for(engine: Engine, period: Period, records: dict[str, dict]) -> dict[
         following = rules.next_tier(tier, member.position, len(standing.members))
         tiers[player] = rules.after_absence(following, periods_between(last, period) - 1)
     return tiers
+
+
+def _closed_tier(record: dict, played: str) -> str | None:
+    """The next tier the close of `played` recorded ("<period>|<tier>"), if it did."""
+    closed, _, tier = (_text(record, b"next") or "").partition("|")
+    return tier if closed == played and tier else None
 
 
 def _text(record: dict, field: bytes) -> str | None:

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from engine import keys, shards
 from engine.boards import snapshots
+from engine.leagues import close
 from engine.ops import maintenance, persistence
 from engine.ops.job_lease import Lease
 from engine.ops.jobruns import Dispatch, Task, watch
@@ -72,6 +73,13 @@ SPECS: dict[str, JobSpec] = {
             expected=timedelta(minutes=30),
         ),
         JobSpec(
+            "league_close",
+            "Close the league period that ended: next tiers, prizes paid once, results to SQL.",
+            days=1,
+            after_reset=timedelta(minutes=10),
+            expected=timedelta(minutes=5),
+        ),
+        JobSpec(
             "cleanup",
             "Archive old ledger rows; purge expired bans and old security events.",
             days=7,
@@ -96,6 +104,7 @@ def task_for(name: str, dispatch: Dispatch) -> Task:
         "reconcile": lambda engine, lease: maintenance.reconcile(engine),
         "cleanup": lambda engine, lease: maintenance.cleanup(engine),
         "webhooks": _webhooks,
+        "league_close": lambda engine, lease: close.close(engine, keep_going=lease.held).players,
     }
     return tasks[name]
 

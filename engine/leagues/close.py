@@ -1,0 +1,171 @@
+"""The end of a league period: final standings, next tiers, prizes, the SQL record.
+
+`close` (the `league_close` job, daily after the reset: it closes the period that
+ended last, once) reads every cohort of every tier of the period from Redis, then, in
+steps that are each safe to repeat:
+
+1. writes every member's result to SQL (`league_results`, inserted by its key);
+2. records each member's next tier in their league record, as "<period>|<tier>" (a
+   join of the next period reads it only if it names the period the record holds, so
+   a write that lands after the player joined the next period changes nothing);
+3. pays the prizes through engine.leagues.payouts (exactly once per player and period);
+4. marks the period closed.
+
+A run killed anywhere is completed by the next run, which repeats the steps: nothing
+is written twice and no prize is paid twice. The cohorts stay in Redis as long as the
+period's weekly boards (rules [leaderboards]), queryable through the API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine import db, keys
+from engine.calendar import Period, add_periods
+from engine.clock import to_ms
+from engine.leagues import payouts
+from engine.leagues.cohorts import Cohort, expires_at, slot_keys, standings
+from engine.runtime import Engine
+
+READ_CHUNK = 100_000  # scores read a command
+WRITE_CHUNK = 10_000  # rows a SQL statement, records a pipeline
+
+
+@dataclass(frozen=True)
+class CloseReport:
+    period: str
+    closed: bool  # False: it was closed before (nothing done) or has not ended
+    players: int = 0
+    cohorts: int = 0
+    prizes: int = 0
+
+
+def period_to_close(engine: Engine, now: datetime) -> Period:
+    """The league period that ended last before `now`."""
+    rules = engine.rules.leagues
+    return add_periods(engine.calendar.period_of(rules.period, now), -1)
+
+
+def close(
+    engine: Engine,
+    period_name: str | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
+    now: datetime | None = None,
+) -> CloseReport:
+    """Close `period_name` (default: the last ended period) once; see the module."""
+    rules = engine.rules.leagues
+    now = now or engine.clock.now()
+    if period_name is None:
+        period = period_to_close(engine, now)
+    else:
+        period = engine.calendar.parse(rules.period, period_name)
+    if engine.calendar.end(period) > now:
+        return CloseReport(period.name, closed=False)
+    done_key = keys.league_closed(period.period_type, period.name)
+    if engine.redis.exists(done_key):
+        return CloseReport(period.name, closed=False)
+
+    cohorts = list(read_cohorts(engine, period))
+    players = sum(len(cohort.members) for cohort in cohorts)
+    write_results(engine, period, cohorts, to_ms(now))
+    record_next_tiers(engine, period, cohorts)
+    prizes = [
+        payouts.Prize(
+            member.player_id,
+            prize,
+            f"league {period.period_type} {period.name} {cohort.cohort_id} rank {member.rank}",
+        )
+        for cohort in cohorts
+        for member in cohort.members
+        if (prize := rules.prize_for(cohort.tier, member.rank))
+    ]
+    payout = f"league:{period.period_type}:{period.name}"
+    paid = payouts.pay(engine, payout, prizes, keep_going)
+    if len(paid) < len(prizes):  # stopped: the next run pays the rest, then marks it
+        return CloseReport(period.name, closed=False, players=players, cohorts=len(cohorts))
+    expiry = int(expires_at(engine, period).timestamp()) - int(now.timestamp())
+    engine.redis.set(done_key, json.dumps({"closed_ms": to_ms(now), "players": players}), ex=expiry)
+    return CloseReport(period.name, True, players, len(cohorts), len(prizes))
+
+
+def read_cohorts(engine: Engine, period: Period) -> Iterator[Cohort]:
+    """Every cohort of the period, tier by tier, with its final standings."""
+    rules = engine.rules.leagues
+    tiers = engine.redis.smembers(keys.league_tiers(period.period_type, period.name))
+    for tier in sorted((t.decode() for t in tiers), key=_tier_order(rules.tiers)):
+        _, rosters_key, scores_key = slot_keys(period.period_type, period.name, tier)
+        composites: dict[bytes, int] = {}
+        start = 0
+        while True:
+            part = engine.redis.zrange(
+                scores_key, start, start + READ_CHUNK - 1, withscores=True, score_cast_func=int
+            )
+            composites.update(part)
+            if len(part) < READ_CHUNK:
+                break
+            start += READ_CHUNK
+        for number, roster in engine.redis.hscan_iter(rosters_key, count=10_000):
+            if number == b"last":
+                continue
+            rows = [(p.decode(), composites.get(p, 0)) for p in roster.split()]
+            yield standings(rules, period, tier, int(number), rows)
+
+
+def _tier_order(tiers: tuple[str, ...]) -> Callable[[str], int]:
+    return lambda tier: tiers.index(tier) if tier in tiers else len(tiers)
+
+
+def write_results(engine: Engine, period: Period, cohorts: list[Cohort], closed_ms: int) -> None:
+    """Step 1: every member's result into `league_results`, by its key."""
+    rules = engine.rules.leagues
+    rows = (
+        {
+            "period_type": period.period_type,
+            "period": period.name,
+            "player_id": member.player_id,
+            "tier": cohort.tier,
+            "cohort": int(cohort.cohort_id.rsplit("-", 1)[1]),
+            "position": member.position,
+            "rank": member.rank,
+            "score": member.score,
+            "next_tier": rules.next_tier(cohort.tier, member.position, len(cohort.members)),
+            "prize": json.dumps(prize)
+            if (prize := rules.prize_for(cohort.tier, member.rank))
+            else None,
+            "closed_ms": closed_ms,
+        }
+        for cohort in cohorts
+        for member in cohort.members
+    )
+    for chunk in _chunks(rows, WRITE_CHUNK):
+        with engine.sql.begin() as conn:
+            db.insert_ignore(conn, db.league_results, chunk)
+
+
+def record_next_tiers(engine: Engine, period: Period, cohorts: list[Cohort]) -> None:
+    """Step 2: each member's next tier, "<period>|<tier>", in their league record."""
+    rules = engine.rules.leagues
+    entries = (
+        (member.player_id, rules.next_tier(cohort.tier, member.position, len(cohort.members)))
+        for cohort in cohorts
+        for member in cohort.members
+    )
+    for chunk in _chunks(entries, WRITE_CHUNK):
+        pipe = engine.redis.pipeline(transaction=False)
+        for player, tier in chunk:
+            pipe.hset(keys.player_league(player), "next", f"{period.name}|{tier}")
+        pipe.execute()
+
+
+def _chunks(items, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

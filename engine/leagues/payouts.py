@@ -1,0 +1,86 @@
+"""Prizes of a closed period, paid exactly once: for leagues, and for any other caller
+(board prizes) that names its period and its set of (player, prize).
+
+Each prize is a ledger entry made through the wallet's idempotent transaction path
+(lua/apply_transaction.lua) under a key fixed by the period, so a second payment of the
+same prize within the idempotency records' lifetime is a replay that changes nothing.
+Each payment is also recorded in the payout's own hash (player -> transaction id),
+read before paying: a rerun long after, when the idempotency records have expired,
+skips those already paid. A run killed between the two steps pays again as a replay
+and records it. So a close that runs twice, or crashes between payments and runs
+again, pays every prize once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from engine import keys
+from engine.economy import transactions
+from engine.economy.idempotency import IdempotentRequest
+from engine.errors import QuestboardError
+from engine.runtime import Engine
+
+ROUTE = "prize"  # the ledger kind and idempotency route of a prize
+CHUNK = 1_000  # payments sent in one round trip
+KEEP_SECONDS = 400 * 86_400  # how long the record of a payout's payments is kept
+
+
+@dataclass(frozen=True)
+class Prize:
+    player_id: str
+    resources: dict[str, int]
+    reason: str  # shown in the ledger, e.g. "league weekly 2026-W48 bronze-3 rank 1"
+
+
+def pay(
+    engine: Engine,
+    payout: str,
+    prizes: Sequence[Prize],
+    keep_going: Callable[[], bool] = lambda: True,
+    chunk: int | None = None,
+) -> dict[str, str]:
+    """Pay each prize of `payout` (e.g. "league:weekly:2026-W48", one prize a player)
+    once; returns player -> the transaction that paid it, for every prize paid by this
+    run or before ("refused:<code>" for a prize the wallet refused, e.g. a balance at
+    the rules' maximum: recorded, and not tried again). Stops between chunks once
+    `keep_going()` is false (a run that lost its lock); the next run pays the rest."""
+    paid_key = keys.payouts_paid(payout)
+    chunk = chunk or CHUNK
+    paid: dict[str, str] = {}
+    for start in range(0, len(prizes), chunk):
+        if not keep_going():
+            break
+        part = prizes[start : start + chunk]
+        recorded = engine.redis.hmget(paid_key, [prize.player_id for prize in part])
+        todo = []
+        for prize, transaction_id in zip(part, recorded, strict=True):
+            if transaction_id is not None:
+                paid[prize.player_id] = transaction_id.decode()
+            else:
+                todo.append(prize)
+        if not todo:
+            continue
+        batch = engine.scripts.batch()
+        requests = []
+        for prize in todo:
+            request = IdempotentRequest.of(ROUTE, payout, {"resources": prize.resources})
+            script_keys, args = transactions.script_call(
+                engine, prize.player_id, ROUTE, prize.resources, prize.reason, request
+            )
+            batch.call("apply_transaction", script_keys, args)
+            requests.append(request)
+        done: dict[str, str] = {}
+        for prize, request, (code, payload) in zip(todo, requests, batch.execute(), strict=True):
+            try:
+                answer = transactions.answer_of(engine, request, code, payload)
+                done[prize.player_id] = answer.transaction_id or ""
+            except QuestboardError as error:  # a wallet at the rules' maximum: never paid
+                done[prize.player_id] = f"refused:{error.code}"
+        paid |= done
+        pipe = engine.redis.pipeline(transaction=False)
+        pipe.hset(paid_key, mapping=done)
+        pipe.expire(paid_key, KEEP_SECONDS)
+        pipe.execute()
+    return paid

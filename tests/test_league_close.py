@@ -1,0 +1,144 @@
+"""The league_close job: final standings to SQL, promotion and relegation, prizes paid
+exactly once (a run killed midway and run again, a run repeated), absent players."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sqlalchemy import select
+
+from engine import db, keys, leagues
+from engine.boards import exams
+from engine.boards.exams import Exam
+from engine.economy import ledger, wallet
+from engine.leagues import close, payouts
+
+counter = iter(range(1_000_000))
+
+
+def play(engine, player, score):
+    exams.record_exam(engine, player, Exam(f"exam-{next(counter)}", "math", score, 10, 10))
+
+
+@pytest.fixture
+def league_engine(durable_engine):
+    """Cohorts of 4, one promoted and one relegated, prizes for ranks 1 and 2-3."""
+    rules = durable_engine.rules
+    return dataclasses.replace(
+        durable_engine,
+        rules=dataclasses.replace(
+            rules,
+            leagues=dataclasses.replace(rules.leagues, cohort_size=4, promote=1, relegate=1),
+        ),
+    )
+
+
+def start_in(engine, player, tier, period="2026-W48"):
+    engine.redis.hset(keys.player_league(player), mapping={"period": period, "tier": tier})
+
+
+def coins(engine, player):
+    return wallet.balances(engine, player)["coins"]
+
+
+def prize_entries(engine, player):
+    return [e for e in ledger.history(engine, player, limit=1000) if e.kind == payouts.ROUTE]
+
+
+def results(engine):
+    with engine.sql.connect() as conn:
+        rows = conn.execute(select(db.league_results).order_by(db.league_results.c.position))
+        return [(r.player_id, r.tier, r.position, r.rank, r.score, r.next_tier) for r in rows]
+
+
+def test_the_close_promotes_relegates_pays_and_records(league_engine, clock):
+    engine = league_engine
+    for player, score in [("p1", 40), ("p2", 30), ("p3", 20), ("p4", 10)]:
+        start_in(engine, player, "silver")
+        play(engine, player, score)
+    before = {p: coins(engine, p) for p in ("p1", "p2", "p3", "p4")}
+    assert close.close(engine, "2026-W48").closed is False  # it has not ended
+    clock.advance(days=7)
+
+    report = close.close(engine)
+
+    assert (report.period, report.closed, report.players, report.cohorts) == (
+        "2026-W48",
+        True,
+        4,
+        1,
+    )
+    assert results(engine) == [
+        ("p1", "silver", 1, 1, 40, "gold"),
+        ("p2", "silver", 2, 2, 30, "silver"),
+        ("p3", "silver", 3, 3, 20, "silver"),
+        ("p4", "silver", 4, 4, 10, "bronze"),
+    ]
+    paid = {p: coins(engine, p) - before[p] for p in before}
+    assert paid == {"p1": 200, "p2": 100, "p3": 100, "p4": 0}
+    assert close.close(engine).closed is False  # closed once
+    assert {p: coins(engine, p) - before[p] for p in before} == paid
+    # the next week starts from the close's tiers; the closed cohort stays readable
+    assert [leagues.player_league(engine, p, clock.now()).tier for p in paid] == [
+        "gold",
+        "silver",
+        "silver",
+        "bronze",
+    ]
+    assert len(leagues.cohort(engine, "2026-W48", "silver-1").members) == 4
+
+
+def test_a_close_killed_midway_and_run_again_pays_each_prize_once(
+    league_engine, clock, monkeypatch
+):
+    engine = league_engine
+    players = [f"p{n}" for n in range(12)]  # three cohorts of 4, three prizes each
+    for n, player in enumerate(players):
+        play(engine, player, 100 - n)
+    before = {p: coins(engine, p) for p in players}
+    clock.advance(days=7)
+    monkeypatch.setattr(payouts, "CHUNK", 2)
+    answer_of = payouts.transactions.answer_of
+    calls = []
+
+    def killed_on_the_fourth_answer(*args):
+        calls.append(1)
+        if len(calls) == 4:  # the chunk's payments are made; the run dies before recording
+            raise RuntimeError("killed")
+        return answer_of(*args)
+
+    monkeypatch.setattr(payouts.transactions, "answer_of", killed_on_the_fourth_answer)
+    with pytest.raises(RuntimeError, match="killed"):
+        close.close(engine)
+    monkeypatch.setattr(payouts.transactions, "answer_of", answer_of)
+    assert close.close(engine).closed is True
+    # and again from scratch: the records of the close and of the payments lost
+    engine.redis.delete(keys.league_closed("weekly", "2026-W48"))
+    engine.redis.delete(keys.payouts_paid("league:weekly:2026-W48"))
+    assert close.close(engine).closed is True
+
+    expected = {
+        p: (100 if n % 4 == 0 else 50 if n % 4 in (1, 2) else 0) for n, p in enumerate(players)
+    }
+    assert {p: coins(engine, p) - before[p] for p in players} == expected
+    assert {p: len(prize_entries(engine, p)) for p in players} == {
+        p: int(bool(amount)) for p, amount in expected.items()
+    }
+    assert len(results(engine)) == 12
+
+
+def test_a_player_absent_a_whole_week_drops_a_tier(league_engine, clock):
+    engine = league_engine
+    start_in(engine, "away", "gold")
+    play(engine, "away", 10)
+    start_in(engine, "other", "gold")
+    play(engine, "other", 20)
+    clock.advance(days=7)
+    close.close(engine)  # "away" is last of two: relegated to silver
+    assert leagues.player_league(engine, "away", clock.now()).tier == "silver"
+    clock.advance(days=7)  # W49 without an exam
+    close.close(engine)
+    assert leagues.player_league(engine, "away", clock.now()).tier == "bronze"
+    play(engine, "away", 5)
+    assert leagues.player_league(engine, "away", clock.now()).cohort.cohort_id == "bronze-1"
