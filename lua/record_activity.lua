@@ -43,7 +43,8 @@ Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes
   REPLAYED            the recorded outcome
   NO_CHANGE           a login of a day already claimed {"fp":"","code":APPLIED,"at",
                       "balances","progress":{"streak"}}; nothing counted, nothing recorded
-  INSUFFICIENT_FUNDS, BALANCE_LIMIT: as apply_transaction
+  INSUFFICIENT_FUNDS, BALANCE_LIMIT: as apply_transaction; BALANCE_LIMIT also when a
+                      purchase would hold more streak freezes than the rules allow
   KEY_REUSED          the idempotency key was used with another fingerprint
   DAILY_LIMIT         the daily cap is reached: {"fp","code":DAILY_LIMIT,"limit","used"}
   RAPID_FIRE          more state changes this second than the rules allow {"limit","count"};
@@ -118,6 +119,10 @@ if cap > 0 then
   end
 end
 local refused, details = wallet_refusal(wallet, changes)
+if refused then
+  return finish(refused, details)
+end
+refused, details = freeze_refusal(day, changes)  -- at most the rules' streak freezes held
 if refused then
   return finish(refused, details)
 end

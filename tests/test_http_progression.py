@@ -141,6 +141,7 @@ def test_an_exam_reports_its_progress(client, server_headers):
     assert re.fullmatch(r"\d+-\d+", bonus_transaction)
     assert progress == {
         "streak": 1,
+        "freezes_used": 0,
         "daily_bonus": {"reward": {"logs": 1}, "streak": 1},
         "missions": [{"id": "exams_3", "progress": 1, "target": 3, "completed": False}],
         "level_rewards": [],

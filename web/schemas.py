@@ -273,6 +273,9 @@ class ProgressSchema(ma.Schema):
     xp = ma.fields.Nested(XpSchema(), required=True, allow_none=True)
     level_rewards = ma.fields.List(ma.fields.Nested(LevelRewardSchema()), required=True)
     streak = ma.fields.Integer(required=True)
+    freezes_used = ma.fields.Integer(
+        required=True, metadata={"description": "Streak freezes used to bridge missed game days."}
+    )
 
 
 CATEGORY = boards.CATEGORY

@@ -282,6 +282,7 @@ def progress_summary(raw: dict | None) -> dict:
         "xp": progress.xp,
         "level_rewards": progress.level_rewards,
         "streak": progress.streak,
+        "freezes_used": progress.freezes_used,
     }
 
 

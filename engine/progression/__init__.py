@@ -70,6 +70,9 @@ def _build_context(engine: Engine, day: date) -> DayContext:
     season = rules.battle_pass.season_on(day)
     bonus = rules.login_bonus
     todays = missions.for_day(rules, day)
+    freeze = rules.streak_freeze
+    # The game days a freeze may stand for, yesterday first: a gap is named by its days.
+    bridgeable = range(1, freeze.max_gap_days + 1) if freeze else ()
     # What every event needs, as one short line the scripts read with string patterns
     # (see include/progress.lua's parse_context): cheaper than decoding JSON each call.
     context = "|".join(
@@ -82,6 +85,8 @@ def _build_context(engine: Engine, day: date) -> DayContext:
             str(rules.battle_pass.xp_per_level) if season else "",
             ";".join(f"{m.mission_id}:{m.event}:{m.target}" for m in todays),
             rate_limits.player_limits_context(rules.security),
+            str(freeze.max_held) if freeze else "0",
+            ",".join((day - timedelta(days=back)).isoformat() for back in bridgeable),
         ]
     )
     # What paying needs: decoded only by the calls that pay something.
@@ -117,6 +122,7 @@ class Progress:
     streak: int = 0
     ads_watched: int | None = None
     violations: list[dict] = field(default_factory=list)
+    freezes_used: int = 0  # streak freezes this event used to bridge missed game days
 
     @classmethod
     def from_script(cls, raw: dict | None) -> Progress | None:
@@ -137,6 +143,7 @@ class Progress:
             streak=int(raw.get("streak") or 0),
             ads_watched=raw.get("ads_watched"),
             violations=list(raw.get("violations") or []),
+            freezes_used=int(raw.get("freezes_used") or 0),
         )
 
 

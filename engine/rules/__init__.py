@@ -22,12 +22,15 @@ from typing import Any
 from engine.rules.fields import Field, RulesError
 from engine.rules.leagues import LeagueRules, parse_leagues
 from engine.rules.progression import (
+    FREEZE_RESOURCE,
     Ads,
     BattlePass,
     LoginBonus,
     Mission,
+    StreakFreeze,
     parse_battle_pass,
     parse_missions,
+    parse_streak_freeze,
 )
 
 
@@ -114,6 +117,7 @@ class Rules:
     tools: tuple[str, ...]
     security: Security
     leagues: LeagueRules
+    streak_freeze: StreakFreeze | None = None  # None: the rules sell no freezes
 
 
 def parse_rules(document: dict[str, Any]) -> Rules:
@@ -131,6 +135,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         "tools",
         "security",
         "leagues",
+        "streak_freeze",
     )
 
     names = root.child("resources")
@@ -149,6 +154,9 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         max_grant_amount=limits_field.child("max_grant_amount").integer(1, max_balance),
     )
 
+    streak_freeze = parse_streak_freeze(root.child("streak_freeze", None))
+    # A freeze is held in the wallet like a resource, shown once a player holds one.
+    sold = (*resources, FREEZE_RESOURCE) if streak_freeze else resources
     catalog = {}
     catalog_field = root.child("catalog")
     for item_id in catalog_field.table():
@@ -157,7 +165,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         item.only("title", "price", "gives", "max_quantity")
         max_quantity = item.child("max_quantity").integer(1, 1_000_000)
         price = item.child("price").amounts(resources, limits.max_balance)
-        gives = item.child("gives").amounts(resources, limits.max_balance)
+        gives = item.child("gives").amounts(sold, limits.max_balance)
         if set(price) & set(gives):
             raise item.child("gives").fail("must not name a resource the price is paid in")
         if max(price.values()) * max_quantity > limits.max_balance:
@@ -213,6 +221,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         tools=names,
         security=_security(root.child("security"), resources, reward_limit),
         leagues=parse_leagues(root.child("leagues", None), resources, reward_limit),
+        streak_freeze=streak_freeze,
     )
 
 

@@ -49,6 +49,30 @@ class LoginBonus:
         return self.milestone_reward if streak % self.milestone_every == 0 else self.reward
 
 
+FREEZE_RESOURCE = "streak_freeze"  # the wallet resource a streak freeze is held as
+
+
+@dataclass(frozen=True)
+class StreakFreeze:
+    """`[streak_freeze]`: the most freezes a wallet holds (the catalog sells up to it)
+    and the most missed game days one gap may bridge."""
+
+    max_held: int = 2
+    max_gap_days: int = 2
+
+
+def parse_streak_freeze(field: Field) -> StreakFreeze | None:
+    """None when the rules have no `[streak_freeze]` table: no freezes at all."""
+    if field.value is None:
+        return None
+    field.only("max_held", "max_gap_days")
+    defaults = StreakFreeze()
+    return StreakFreeze(
+        max_held=field.child("max_held", defaults.max_held).integer(1, 365),
+        max_gap_days=field.child("max_gap_days", defaults.max_gap_days).integer(1, 30),
+    )
+
+
 @dataclass(frozen=True)
 class Ads:
     reward: MappingProxyType

@@ -8,10 +8,13 @@ parse_context(text, rewards_json) returns the context shared by every player of 
 call: day (ordinal), day_name, daily_expire_at (unix s), pace_limit, missions
 [{id, event, target}], season {id, xp_per_level} (false: no season), rates {group:
 {count, window, text}} (the per-player rate limits, window in ms, text as in the
-rules: "10/minute"), and what rewards pay. The text is
-"day|day_name|expire_at|pace_limit|season id|xp per level|missions|rates" with missions
-"id:event:target;..." and rates "group:count:window_ms:text;...": read with string
-patterns, no JSON decoding. rewards_json (bonus {normal, milestone, every}, missions
+rules: "10/minute"), freeze_max_held (0: no streak freezes), freeze_days (the names
+of the game days a streak freeze may stand for, yesterday first: as many as one gap may
+bridge), and what rewards pay. The text is
+"day|day_name|expire_at|pace_limit|season id|xp per level|missions|rates|max held|days"
+with missions "id:event:target;...", rates "group:count:window_ms:text;..." and days
+"2026-11-24,2026-11-23" (both may be left out: no freezes): read with string patterns,
+no JSON decoding. rewards_json (bonus {normal, milestone, every}, missions
 {id: {xp, reward}}, levels {"<level>": reward}, caps {kind: {resource: amount}}, the
 daily earning caps) is decoded on first use, once per call.
 
@@ -23,6 +26,13 @@ rewarded_level), their count of state changes in the current second, their movin
 rate-limit window of the event's route group, and the engine clock (ms, as a string).
 Every other function takes the day first.
 
+Streak freezes are the wallet resource `streak_freeze` (FREEZE below). claim_bonus
+uses them when the day's claim follows missed game days: one a missed day, each its own
+ledger entry, only if those held cover the whole gap and the gap is at most
+#freeze_days; else the streak restarts at 1 and none is used. progress.freezes_used
+says how many (set when any were). freeze_refusal(day, changes) refuses a change that
+would hold more than freeze_max_held.
+
 Provides parse_context, new_day, over_rate(day, group, member), too_fast(day),
 pay_reward(day, reward, kind, reason, ref), claim_bonus(day), advance(day, event,
 amount), add_xp(day, amount), finish_day(day), and day.progress, the table that tells
@@ -30,11 +40,16 @@ the caller what happened, including `violations` of the earning caps.
 ]]
 
 local function parse_context(text, rewards_json)
-  local day, day_name, expire_at, pace, season, per_level, list, rates =
-    string.match(text, '^(%d+)|([^|]+)|(%d+)|(%d+)|([^|]*)|(%d*)|([^|]*)|(.*)$')
+  local day, day_name, expire_at, pace, season, per_level, list, rates, max_held, days =
+    string.match(text,
+      '^(%d+)|([^|]+)|(%d+)|(%d+)|([^|]*)|(%d*)|([^|]*)|([^|]*)|?(%d*)|?(.*)$')
   local parsed = {day = tonumber(day), day_name = day_name,
     daily_expire_at = tonumber(expire_at), pace_limit = tonumber(pace), missions = {},
-    rates = {}, season = false, rewards_json = rewards_json, rewards = false}
+    rates = {}, season = false, rewards_json = rewards_json, rewards = false,
+    freeze_max_held = tonumber(max_held) or 0, freeze_days = {}}
+  for name in string.gmatch(days, '[^,]+') do
+    parsed.freeze_days[#parsed.freeze_days + 1] = name
+  end
   -- season and rewards are false until set: every field is in the constructor, so the
   -- table never grows
   if season ~= '' then
@@ -181,6 +196,46 @@ local function advance(day, event, amount)
   end
 end
 
+local FREEZE = 'streak_freeze'
+
+-- Streak freezes: nil when `changes` (resource, delta, ...) keep the freezes held
+-- within the rules' most, else CODE_BALANCE_LIMIT and its details.
+local function freeze_refusal(day, changes)
+  local most = day.context.freeze_max_held
+  for i = 1, #changes, 2 do
+    if changes[i] == FREEZE and tonumber(changes[i + 1]) > 0 then
+      load_wallet(day.wallet)
+      local current = balance(day.wallet, FREEZE)
+      if current + tonumber(changes[i + 1]) > most then
+        return CODE_BALANCE_LIMIT, string.format('"resource":"%s","limit":%d,"balance":%d',
+          FREEZE, most, current)
+      end
+    end
+  end
+  return nil
+end
+
+-- Bridge the `missed` game days before today with freezes if those held cover them all
+-- (and the rules let one gap be that long): one ledger entry a freeze, the oldest
+-- missed day first. Returns whether the gap is bridged.
+local function use_freezes(day, missed)
+  local names = day.context.freeze_days
+  if missed > #names then
+    return false
+  end
+  local wallet = day.wallet
+  load_wallet(wallet)
+  if balance(wallet, FREEZE) < missed then
+    return false
+  end
+  for back = missed, 1, -1 do
+    wallet_apply(wallet, {FREEZE, -1}, 'streak_freeze', 'streak freeze for ' .. names[back],
+      'freeze/' .. names[back])
+  end
+  day.progress.freezes_used = missed
+  return true
+end
+
 -- The first activity of a game day claims the login bonus; returns whether this one did.
 local function claim_bonus(day)
   if redis.call('HSETNX', day.daily, 'bonus', day.now) == 0 then
@@ -194,7 +249,8 @@ local function claim_bonus(day)
     return false  -- already claimed for this day (or the clock was moved back)
   end
   local streak = 1
-  if last_day == context.day - 1 then
+  if last_day == context.day - 1
+      or (last_day >= 0 and use_freezes(day, context.day - last_day - 1)) then
     streak = tonumber(last[2]) + 1
   end
   redis.call('HSET', streak_key, 'last_day', context.day, 'streak', streak,
