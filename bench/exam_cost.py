@@ -27,6 +27,7 @@ today (their day's bonus and first missions behind them: the steady state of a g
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import time
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from bench import redis_count
 from bench.private_redis import private_redis
 from bench.server import DATABASE_URL, SERVER_KEY, load_test_rules
 from config import ApiKey, Settings
-from engine import keys
+from engine import keys, scripts
 from engine.boards import exams
 from engine.boards.exam_finish import boards_of
 from engine.boards.exam_frame import Frame
@@ -90,6 +91,30 @@ def measure(client: redis.Redis, run: Callable[[], None], exams_run: int) -> Cos
         round_trips=sent.round_trips / exams_run,
         sent={name: n / exams_run for name, n in sorted(sent.commands.items())},
     )
+
+
+def script_times(client: redis.Redis, run: Callable[[], None], exams_run: int) -> dict:
+    """Each script's time per exam (its EVALSHA calls in SLOWLOG, which logs every command
+    at a threshold of 0: a script's time includes its own commands), and calls per exam."""
+    names = {
+        hashlib.sha1(scripts.registered_source(name).encode()).hexdigest(): name
+        for name in scripts.SCRIPTS
+    }
+    client.config_set("slowlog-log-slower-than", 0)
+    client.config_set("slowlog-max-len", 1_000_000)
+    client.slowlog_reset()
+    run()
+    entries = client.slowlog_get(1_000_000)
+    client.config_set("slowlog-log-slower-than", 10_000)
+    found: dict[str, list[float]] = {}
+    for entry in entries:
+        command = entry["command"].split()
+        if command[0].upper() in (b"EVALSHA", "EVALSHA"):
+            sha = command[1].decode() if isinstance(command[1], bytes) else command[1]
+            times = found.setdefault(names.get(sha, sha[:12]), [0.0, 0.0])
+            times[0] += entry["duration"] / exams_run
+            times[1] += 1 / exams_run
+    return dict(sorted(found.items(), key=lambda item: -item[1][0]))
 
 
 class Bench:
@@ -224,6 +249,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--exams", type=int, default=1000, help="exams in the cost runs")
     parser.add_argument("--players", type=int, default=5000, help="players who played today")
     parser.add_argument("--seconds", type=float, default=10.0, help="each rate's run")
+    parser.add_argument(
+        "--scripts", action="store_true", help="also each script's time per exam (SLOWLOG)"
+    )
     args = parser.parse_args(argv)
     with private_redis() as url:
         bench = Bench(url, args.players)
@@ -251,6 +279,14 @@ def main(argv: list[str] | None = None) -> None:
             for player_id, exam in singles[:100]
         ]
         print(f"  an exam's replay record: {sum(sizes) / len(sizes):,.0f} bytes (MEMORY USAGE)")
+        if args.scripts:
+            for label, size in (("one exam a call", 1), ("500 exams a call", 500)):
+                more = [bench.submission() for _ in range(args.exams)]
+                times = script_times(bench.client, run_each(bench, more, size), args.exams)
+                shown = ", ".join(
+                    f"{n} {us:.1f} us ({c:.2f} calls)" for n, (us, c) in times.items()
+                )
+                print(f"  scripts per exam, {label} (SLOWLOG): {shown}")
         print(f"Ingestion rates in this process, {args.seconds:g} s each in 5 interleaved rounds")
         found = rates(bench, args.seconds)
         engine_rate, batch_rate, single_rate = found.values()
