@@ -142,3 +142,22 @@ def test_a_player_absent_a_whole_week_drops_a_tier(league_engine, clock):
     assert leagues.player_league(engine, "away", clock.now()).tier == "bronze"
     play(engine, "away", 5)
     assert leagues.player_league(engine, "away", clock.now()).cohort.cohort_id == "bronze-1"
+
+
+def test_the_job_closes_every_ended_period_it_missed(league_engine, clock):
+    engine = league_engine
+    start_in(engine, "p1", "silver")
+    play(engine, "p1", 10)
+    clock.advance(days=7)
+    play(engine, "p1", 10)  # W49, before W48's close: gold, from W48's final standings
+    clock.advance(days=14)  # the job did not run for two weeks: W48 and W49 wait
+    reports = close.close_ended(engine)
+    assert [(r.period, r.closed, r.players) for r in reports] == [
+        ("2026-W47", True, 0),
+        ("2026-W48", True, 1),
+        ("2026-W49", True, 1),
+        ("2026-W50", True, 0),
+    ]
+    assert [r.closed for r in close.close_ended(engine)] == [False] * 4
+    # promoted from gold in W49 to sapphire, absent in W50: gold in W51
+    assert leagues.player_league(engine, "p1", clock.now()).tier == "gold"

@@ -1,8 +1,9 @@
 """The end of a league period: final standings, next tiers, prizes, the SQL record.
 
-`close` (the `league_close` job, daily after the reset: it closes the period that
-ended last, once) reads every cohort of every tier of the period from Redis, then, in
-steps that are each safe to repeat:
+`close` closes one period once; the `league_close` job (daily after the reset) runs it,
+through `close_ended`, for each of the last few ended periods not closed yet. It reads
+every cohort of every tier of the period from Redis, then, in steps that are each safe
+to repeat:
 
 1. writes every member's result to SQL (`league_results`, inserted by its key);
 2. records each member's next tier in their league record, as "<period>|<tier>" (a
@@ -43,10 +44,26 @@ class CloseReport:
     prizes: int = 0
 
 
+CATCH_UP = 4  # ended periods the job looks back over: a job down for weeks still closes them
+
+
 def period_to_close(engine: Engine, now: datetime) -> Period:
     """The league period that ended last before `now`."""
     rules = engine.rules.leagues
     return add_periods(engine.calendar.period_of(rules.period, now), -1)
+
+
+def close_ended(engine: Engine, keep_going: Callable[[], bool] = lambda: True) -> list[CloseReport]:
+    """The job: close every period of the last CATCH_UP that ended and is not closed,
+    oldest first (a player's next tier in one feeds the next's standings)."""
+    now = engine.clock.now()
+    last = period_to_close(engine, now)
+    reports = []
+    for back in range(CATCH_UP - 1, -1, -1):
+        if not keep_going():
+            break
+        reports.append(close(engine, add_periods(last, -back).name, keep_going, now))
+    return reports
 
 
 def close(

@@ -104,7 +104,9 @@ def task_for(name: str, dispatch: Dispatch) -> Task:
         "reconcile": lambda engine, lease: maintenance.reconcile(engine),
         "cleanup": lambda engine, lease: maintenance.cleanup(engine),
         "webhooks": _webhooks,
-        "league_close": lambda engine, lease: close.close(engine, keep_going=lease.held).players,
+        "league_close": lambda engine, lease: sum(
+            report.players for report in close.close_ended(engine, keep_going=lease.held)
+        ),
     }
     return tasks[name]
 
