@@ -39,6 +39,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "update_board": 2,
     "join_league": 3,
     "read_cohort": 3,
+    "record_league_tiers": (1,),
     "keep_exam_summaries": (1,),
     "read_board": 3,
     "rotate_snapshot": 4,

@@ -23,6 +23,7 @@ DIRECT_TESTS = {
     "update_board": "test_board_scripts.py",
     "join_league": "test_script_leagues.py",
     "read_cohort": "test_script_leagues.py",
+    "record_league_tiers": "test_script_leagues.py",
     "read_board": "test_board_scripts.py",
     "rotate_snapshot": "test_board_scripts.py",
     "take_job_lock": "test_script_job_locks.py",

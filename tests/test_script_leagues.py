@@ -58,3 +58,15 @@ def test_read_cohort_by_player_or_number(any_redis):
     assert read(keys=KEYS, args=["player", "nobody"]) == []
     assert read(keys=KEYS, args=["cohort", 9]) == []
     assert written(before, state(any_redis)) == {}
+
+
+def test_record_league_tiers_sets_each_records_next(any_redis):
+    a, b = "qb:{p01}:league:a", "qb:{p01}:league:b"
+    any_redis.hset(a, mapping={"period": "2026-W48", "tier": "silver"})
+    before = state(any_redis)
+    reply = Scripts(any_redis).record_league_tiers(keys=[a, b], args=["2026-W48", "gold", "bronze"])
+    assert reply == 2
+    assert written(before, state(any_redis)) == {
+        a: {"period": "2026-W48", "tier": "silver", "next": "2026-W48|gold"},
+        b: {"next": "2026-W48|bronze"},
+    }

@@ -32,7 +32,8 @@ from engine.leagues.cohorts import Cohort, expires_at, slot_keys, standings
 from engine.runtime import Engine
 
 READ_CHUNK = 100_000  # scores read a command
-WRITE_CHUNK = 10_000  # rows a SQL statement, records a pipeline
+WRITE_CHUNK = 10_000  # rows a SQL statement, records a round trip
+RECORDS_A_CALL = 500  # league records one record_league_tiers.lua call writes
 
 
 @dataclass(frozen=True)
@@ -163,18 +164,31 @@ def write_results(engine: Engine, period: Period, cohorts: list[Cohort], closed_
 
 
 def record_next_tiers(engine: Engine, period: Period, cohorts: list[Cohort]) -> None:
-    """Step 2: each member's next tier, "<period>|<tier>", in their league record."""
+    """Step 2: each member's next tier, "<period>|<tier>", in their league record: one
+    record_league_tiers.lua call per player shard and RECORDS_A_CALL players, sent
+    WRITE_CHUNK players a round trip."""
     rules = engine.rules.leagues
-    entries = (
-        (member.player_id, rules.next_tier(cohort.tier, member.position, len(cohort.members)))
-        for cohort in cohorts
-        for member in cohort.members
-    )
-    for chunk in _chunks(entries, WRITE_CHUNK):
-        pipe = engine.redis.pipeline(transaction=False)
-        for player, tier in chunk:
-            pipe.hset(keys.player_league(player), "next", f"{period.name}|{tier}")
-        pipe.execute()
+    by_shard: dict[int, list[tuple[str, str]]] = {}
+    for cohort in cohorts:
+        for member in cohort.members:
+            tier = rules.next_tier(cohort.tier, member.position, len(cohort.members))
+            by_shard.setdefault(keys.shard_of(member.player_id), []).append(
+                (keys.player_league(member.player_id), tier)
+            )
+    calls = [
+        entries[start : start + RECORDS_A_CALL]
+        for entries in by_shard.values()
+        for start in range(0, len(entries), RECORDS_A_CALL)
+    ]
+    for chunk in _chunks(calls, max(1, WRITE_CHUNK // RECORDS_A_CALL)):
+        batch = engine.scripts.batch()
+        for entries in chunk:
+            batch.call(
+                "record_league_tiers",
+                [record for record, _ in entries],
+                [period.name, *(tier for _, tier in entries)],
+            )
+        batch.execute()
 
 
 def _chunks(items, size: int) -> Iterator[list]:
