@@ -136,31 +136,40 @@ def _tier_order(tiers: tuple[str, ...]) -> Callable[[str], int]:
     return lambda tier: tiers.index(tier) if tier in tiers else len(tiers)
 
 
+COLUMNS = [column.name for column in db.league_results.columns]
+SQLITE_INSERT = (
+    f"INSERT OR IGNORE INTO league_results ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+
+
 def write_results(engine: Engine, period: Period, cohorts: list[Cohort], closed_ms: int) -> None:
     """Step 1: every member's result into `league_results`, by its key."""
     rules = engine.rules.leagues
     rows = (
-        {
-            "period_type": period.period_type,
-            "period": period.name,
-            "player_id": member.player_id,
-            "tier": cohort.tier,
-            "cohort": int(cohort.cohort_id.rsplit("-", 1)[1]),
-            "position": member.position,
-            "rank": member.rank,
-            "score": member.score,
-            "next_tier": rules.next_tier(cohort.tier, member.position, len(cohort.members)),
-            "prize": json.dumps(prize)
-            if (prize := rules.prize_for(cohort.tier, member.rank))
-            else None,
-            "closed_ms": closed_ms,
-        }
+        (
+            period.period_type,
+            period.name,
+            member.player_id,
+            cohort.tier,
+            int(cohort.cohort_id.rsplit("-", 1)[1]),
+            member.position,
+            member.rank,
+            member.score,
+            rules.tier_after(cohort.tier, member.zone),
+            json.dumps(prize) if (prize := rules.prize_for(cohort.tier, member.rank)) else None,
+            closed_ms,
+        )
         for cohort in cohorts
         for member in cohort.members
     )
     for chunk in _chunks(rows, WRITE_CHUNK):
         with engine.sql.begin() as conn:
-            db.insert_ignore(conn, db.league_results, chunk)
+            if conn.dialect.name == "sqlite":  # the driver's executemany: a third the time
+                conn.exec_driver_sql(SQLITE_INSERT, chunk)
+            else:
+                rows_ = [dict(zip(COLUMNS, row, strict=True)) for row in chunk]
+                db.insert_ignore(conn, db.league_results, rows_)
 
 
 def record_next_tiers(engine: Engine, period: Period, cohorts: list[Cohort]) -> None:
@@ -171,7 +180,7 @@ def record_next_tiers(engine: Engine, period: Period, cohorts: list[Cohort]) -> 
     by_shard: dict[int, list[tuple[str, str]]] = {}
     for cohort in cohorts:
         for member in cohort.members:
-            tier = rules.next_tier(cohort.tier, member.position, len(cohort.members))
+            tier = rules.tier_after(cohort.tier, member.zone)
             by_shard.setdefault(keys.shard_of(member.player_id), []).append(
                 (keys.player_league(member.player_id), tier)
             )

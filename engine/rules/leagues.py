@@ -56,7 +56,11 @@ class LeagueRules:
 
     def next_tier(self, tier: str, position: int, members: int) -> str:
         """The tier a player plays in next after finishing at `position` of `members`."""
-        step = {"promotion": 1, "relegation": -1, "stay": 0}[self.zone(tier, position, members)]
+        return self.tier_after(tier, self.zone(tier, position, members))
+
+    def tier_after(self, tier: str, zone: str) -> str:
+        """The tier after a period finished in `zone` of `tier`."""
+        step = {"promotion": 1, "relegation": -1, "stay": 0}[zone]
         return self.tiers[self.tier_index(tier) + step]
 
     def after_absence(self, tier: str, periods: int) -> str:
