@@ -1,18 +1,17 @@
-"""gunicorn settings the Procfile's `web` uses: the threaded worker, recycled after a
-number of requests, metrics of dead workers dropped, and gunicorn's own error answers
-(a malformed request, a URI or headers over the limits) in the API's JSON error body
-(web/worker.py).
+"""gunicorn settings, for `make bench-http`'s gunicorn servers and as the fallback to the
+Procfile's granian (`gunicorn --config gunicorn.conf.py --bind ... "web:create_app()"`):
+the threaded worker, recycled after a number of requests, metrics of dead workers
+dropped, and gunicorn's own error answers (a malformed request, a URI or headers over
+the limits) in the API's JSON error body (web/worker.py).
 
-Why threads (`make bench-http`, docs/benchmarks.md): the sync worker serves one
-connection at a time and closes it after each request, so every request pays a TCP
-handshake and waits behind the one before it while that one waits for Redis; gthread
-keeps connections alive and lets a worker's threads overlap their Redis round trips
-(2-3x the sync worker's rate on the service's routes). granian's WSGI server measured
-faster still (2-3x gthread on the service's routes in the two runs of 2026-11-28, with
-p99 at half rate from 2 to 16 ms; an earlier run had 26-30 ms p50 on the Redis routes),
-but it is not shipped yet: it has no recycling after a number of requests (only by age
-or memory), no worker hook to drop a dead worker's metrics, and it answers malformed
-requests itself rather than with web/worker.py's JSON error body.
+Why the Procfile runs granian instead (`make bench-http`, docs/benchmarks.md): its WSGI
+server served 2-3x gthread's rate on every service route, with a lower p99 at half
+rate. What that costs: granian recycles workers by age (`--workers-lifetime`) and
+memory (`--workers-max-rss`), not after a number of requests; it has no hook for a
+worker's exit, so each app drops the live metric files of dead workers when it starts
+(web.monitoring.drop_dead_workers); and what its HTTP layer refuses (a malformed
+request, a head over 64 KiB, over 100 headers) gets its own empty-bodied 400/431, not
+the JSON error body (tests/test_http_server.py).
 
 Graceful restarts are gunicorn's own: SIGHUP starts new workers with the new code and
 lets the old ones finish their requests; SIGTERM finishes the requests in flight

@@ -1,8 +1,8 @@
 """What the service adds on top of the cheapest routes, measured side by side in one run
 (`make bench-http`), so that the machine's own speed cancels out of the ratios.
 
-For each server kind (gunicorn sync as in the Procfile, gunicorn gthread, granian's
-WSGI interface; the same number of workers for all), the floors and the service's
+For each server kind (gunicorn sync, gunicorn gthread, granian's WSGI interface as in
+the Procfile; the same number of workers for all), the floors and the service's
 routes (bench.http_routes) are served at once, each app by its own server, and wrk
 loads one route after another, round after round: each route's rate is the median of
 its rounds. Then each route is loaded again at about half its rate for its latency.
@@ -244,8 +244,9 @@ def report(
         "books its thread's next send slot), p50 and p99 from wrk. Every app is served by "
         f"its own server with {load.workers} workers (gthread and granian: {load.threads} "
         "threads a worker), access logs off, metrics multi-process (PROMETHEUS_MULTIPROC_DIR, "
-        "as under `make run`); gunicorn reads gunicorn.conf.py (the Procfile's: workers "
-        "recycled after max_requests, keep-alive) under the worker class of its table. "
+        "as under `make run`); granian runs with the Procfile's buffer limit and recycling "
+        "by memory; gunicorn reads gunicorn.conf.py (workers recycled after max_requests, "
+        "keep-alive) under the worker class of its table. "
         f"{load.players:,} players funded and on this "
         "week's boards, the rules opened for load (rate limits, rapid fire: bench/server.py). "
         "Redis commands are counted on the client, in-process (a script call counts as one). "

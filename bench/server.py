@@ -80,18 +80,21 @@ def server_command(server: str, port: int, workers: int, app: str, threads: int 
     """The command line of one server kind serving `app` ("module:attr", or
     "module:factory()") with `workers` processes. Access logs off for every kind.
 
-    gunicorn reads gunicorn.conf.py (the Procfile's settings: worker recycling, keep-
-    alive) for both of its kinds; the worker class and threads given here override it.
+    gunicorn reads gunicorn.conf.py (worker recycling after max_requests, keep-alive)
+    for both of its kinds; the worker class and threads given here override it.
     gunicorn-sync is one request at a time a worker (no keep-alive: a connection per
     request; `--threads 1`, or gunicorn would switch to gthread); gunicorn-gthread, the
-    Procfile's, runs `threads` threads a worker with keep-alive; granian runs its WSGI
-    interface with `threads` blocking threads a worker."""
+    former Procfile server, runs `threads` threads a worker with keep-alive; granian, the
+    Procfile's, runs its WSGI interface with `threads` blocking threads a worker."""
     bin_dir = Path(sys.executable).parent
     if server == "granian":
         target, factory = app.removesuffix("()"), app.endswith("()")
         command = [str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1"]
         command += ["--port", str(port), "--workers", str(workers)]
         command += ["--blocking-threads", str(threads), "--no-ws", "--log-level", "warning"]
+        # the Procfile's buffer limit and recycling (its lifetime, past any run, left out)
+        command += ["--http1-buffer-size", "65536", "--workers-max-rss", "512"]
+        command += ["--respawn-failed-workers"]
         return [*command, *(["--factory"] if factory else []), target]
     if server not in ("gunicorn-sync", "gunicorn-gthread"):
         raise ValueError(f"unknown server {server!r}: one of {', '.join(SERVERS)}")

@@ -24,7 +24,8 @@ KEYS, twelve per exam, in this order:
   4 yearly stats   hash   likewise
   5 wallet         hash   resource -> balance
   6 ledger         stream the player's ledger
-  7 outbox         stream the shard's entries awaiting persistence (ledger entries, and
+  7 outbox         stream the shard's entries awaiting persistence (ledger entries, an
+                          "event" entry per mission completed and level reached, and
                           one "state" entry per exam naming the periods it changed)
   8 daily          hash   the player's counters for this game day
   9 streak         hash   last_day, streak, best

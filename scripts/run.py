@@ -87,7 +87,7 @@ def claim_var() -> TextIO:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """Bind the address the way gunicorn will (SO_REUSEADDR), then let it go."""
+    """Bind the address the way the web server will (SO_REUSEADDR), then let it go."""
     try:
         socket.create_server((host, port)).close()
     except OSError as error:

@@ -179,11 +179,20 @@ def wallet_requests_counted(run: Run) -> float:
     return float(found[1]) if found else 0.0
 
 
+def web_server_pid(run: Run) -> int:
+    """The Procfile's web process: granian's main process, a child of the launcher."""
+    children = set()
+    for task in Path(f"/proc/{run.process.pid}/task").glob("*"):
+        children |= {int(child) for child in (task / "children").read_text().split()}
+    (web,) = [pid for pid in children if "granian --interface" in command_line(pid)]
+    return web
+
+
 def embedded_redis_pid(tmp_path) -> int:
     return int((tmp_path / "var" / "redis.pid").read_text())
 
 
-def test_run_serves_on_loopback_with_embedded_redis_and_a_sigterm_stops_it_cleanly(
+def test_run_serves_on_loopback_with_embedded_redis_reloads_on_sighup_and_stops_on_sigterm(
     launch, tmp_path
 ):
     run = launch()
@@ -208,9 +217,20 @@ def test_run_serves_on_loopback_with_embedded_redis_and_a_sigterm_stops_it_clean
 
     assert wait_for(persist_succeeded, timeout=60)
     counted = wallet_requests_counted(run)
-    assert counted >= 1.0  # a request that timed out while gunicorn booted may count too
+    assert counted >= 1.0  # a request that timed out while the web worker started may count too
     assert get(f"http://127.0.0.1:{run.port}/v1/players/alice/wallet", key)[0] == 200
     assert wallet_requests_counted(run) == counted + 1
+
+    # A SIGHUP to the web server replaces its workers gracefully; the totals keep counting.
+    os.kill(web_server_pid(run), signal.SIGHUP)
+
+    def reloaded() -> bool:
+        after = run.output().partition("HUP signal received")[2]
+        return "Stopped old worker-1" in after and "Started worker-1" in after
+
+    assert wait_for(reloaded, timeout=60)
+    assert get(f"http://127.0.0.1:{run.port}/v1/players/alice/wallet", key)[0] == 200
+    assert wallet_requests_counted(run) == counted + 2
     redis_pid = embedded_redis_pid(tmp_path)
     assert pid_alive(redis_pid)
 

@@ -2,9 +2,12 @@
 request metrics recorded here) and the persist lag, measured at scrape time by
 engine.ops.persistence.lag_ms; rq-dashboard is mounted at /admin/rq/ behind the admin key.
 
-Metrics are multi-process safe under gunicorn: with PROMETHEUS_MULTIPROC_DIR set
-(`make run` sets it), every process writes its samples there and /metrics merges
-them; gunicorn.conf.py marks dead workers. The persist lag is measured at scrape time.
+Metrics are multi-process safe under the Procfile's granian: with
+PROMETHEUS_MULTIPROC_DIR set (`make run` sets it), every process writes its samples
+there and /metrics merges them. granian has no hook in its main process for a worker
+that exits, so each app marks the processes gone when it starts (drop_dead_workers):
+a worker recycled, reloaded or killed is marked by the one that replaces it. The
+persist lag is measured at scrape time.
 
 rq-dashboard has no authentication of its own; it is mounted behind the admin key,
 as a Bearer token or as the password of HTTP Basic (so a browser can open it).
@@ -17,6 +20,7 @@ import hashlib
 import os
 import re
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import rq_dashboard
@@ -218,9 +222,30 @@ def secure_dashboard_response(response: Response) -> Response:
     return response
 
 
+def drop_dead_workers(directory: str) -> None:
+    """prometheus_client's mark_process_dead for every process that left files in
+    `directory` and is gone (its live gauges are removed; counters and histograms stay,
+    so the totals keep what it served)."""
+    for path in Path(directory).glob("*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1]) if path.stem.rsplit("_", 1)[1].isdigit() else 0
+        if pid and not _alive(pid):
+            multiprocess.mark_process_dead(pid, directory)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def init_app(app: Flask, queue_redis_url: str) -> None:
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        drop_dead_workers(directory)
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Default())

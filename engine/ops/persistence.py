@@ -1,6 +1,9 @@
 """Persist: move the live record from Redis into SQL, losing nothing, doubling nothing.
 
-Each shard's outbox stream carries every ledger entry and a "state" entry per exam.
+Each shard's outbox stream carries every ledger entry, a "state" entry per exam and an
+"event" entry per mission completed or battle-pass level reached (persisted as its
+webhook event only: no ledger row, no balance; the reward it paid, if any, is a ledger
+entry of its own).
 A Redis consumer group ("persist") hands entries to whichever worker asks; a batch is
 written to SQL in one transaction (ledger rows inserted by their natural key
 (player_id, transaction_id), ignoring ones already there, then the current balances,
@@ -69,7 +72,9 @@ class _Batch:
     players: set[str] = field(default_factory=set)
     periods: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # player -> periods
     seasons: dict[str, set[str]] = field(default_factory=dict)  # player -> seasons
-    exams: list[tuple[str, str, int]] = field(default_factory=list)  # (player, exam id, ms)
+    # (player, exam id, ms, outbox entry id)
+    exams: list[tuple[str, str, int, bytes]] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)  # missions completed, levels reached
     heads: dict[str, int] = field(default_factory=dict)  # busy outbox -> oldest entry's ms
 
     def __len__(self) -> int:
@@ -229,6 +234,11 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
                     "at_ms": int(fields[b"at"]),
                 }
             )
+        elif fields.get(b"type") == b"event":  # only a webhook event: no ledger row
+            entry = {name.decode(): value.decode() for name, value in fields.items()}
+            batch.events.append(
+                {**entry, "player_id": player, "at_ms": int(entry["at"]), "entry_id": entry_id}
+            )
         else:
             for period in fields.get(b"periods", b"").decode().split(","):
                 if period:
@@ -239,7 +249,7 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
                 batch.seasons.setdefault(player, set()).add(season)
             exam_id = fields.get(b"exam", b"").decode()
             if exam_id:
-                batch.exams.append((player, exam_id, int(fields[b"at"])))
+                batch.exams.append((player, exam_id, int(fields[b"at"]), entry_id))
 
 
 def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
@@ -254,7 +264,8 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
     now_ms = to_ms(engine.clock.now())
     latest: dict[str, tuple[int, dict]] = {}  # player -> (at, balances after)
     changed: dict[str, set[str]] = {}  # player -> resources changed in this batch
-    streak_players, xp_players = set(), set(batch.periods)
+    streak_players = set()
+    xp_players = set(batch.periods) | {event["player_id"] for event in batch.events}
     for row in batch.ledger:
         player = row["player_id"]
         if player not in latest or row["at_ms"] >= latest[player][0]:
@@ -295,12 +306,12 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
         for season in sorted(seasons):
             pipe.hmget(keys.battle_pass(player, season), "xp", "rewarded_level")
             plan.append(("season", player, season))
-    for player, exam_id, at_ms in batch.exams:
+    for player, exam_id, at_ms, entry_id in batch.exams:
         pipe.hmget(keys.exam(player, exam_id), "fp", "summary")
-        plan.append(("exam", player, (exam_id, at_ms)))
+        plan.append(("exam", player, (exam_id, at_ms, entry_id)))
     replies = pipe.execute() if plan else []
 
-    streaks, aggregates, passes, attempts = [], [], [], []
+    streaks, aggregates, passes, attempts, attempt_ids = [], [], [], [], []
     xp_per_level = engine.rules.battle_pass.xp_per_level
     for (what, player, target), reply in zip(plan, replies, strict=True):
         if what == "streak" and reply:
@@ -328,7 +339,8 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
                 }
             )
         elif what == "exam" and reply[0] is not None:
-            exam_id, at_ms = target
+            exam_id, at_ms, entry_id = target
+            attempt_ids.append(entry_id)
             attempts.append(
                 {
                     "player_id": player,
@@ -368,12 +380,23 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
         )
         db.upsert(conn, db.quiz_exam_attempts, attempts, update=["summary"])
         # In this transaction: the webhook events of what it persists (engine.webhooks).
-        webhook_events.record(
-            conn,
-            [*webhook_events.from_ledger(batch.ledger), *webhook_events.from_exams(attempts)],
-            now_ms,
-        )
+        webhook_events.record(conn, _events(batch, attempts, attempt_ids), now_ms)
     report.players += len(batch.players)
+
+
+def _events(batch: _Batch, attempts: list[dict], attempt_ids: list[bytes]) -> list:
+    """The webhook events of a batch in the order their outbox entries were written (a
+    player's entries are in one outbox, so this is the order they happened for each
+    player, and the order their deliveries are made)."""
+    found = [
+        (row["transaction_id"].encode(), webhook_events.from_ledger([row])) for row in batch.ledger
+    ]
+    found += [(entry["entry_id"], webhook_events.from_outbox([entry])) for entry in batch.events]
+    found += [
+        (entry_id, webhook_events.from_exams([attempt]))
+        for entry_id, attempt in zip(attempt_ids, attempts, strict=True)
+    ]
+    return webhook_events.in_entry_order(found)
 
 
 def _aggregate_rows(player: str, period: tuple[str, str], stats: dict, now_ms: int) -> list[dict]:

@@ -1,12 +1,15 @@
 """Webhooks: tell a game server what happened, signed, at least once, in order per player.
 
 - `events`: what an event is, the events a persisted batch carries (ledger entries,
-  exams, violations), and `record`, which writes them with one delivery row per
+  exams, missions completed and levels reached, violations) in the order they were
+  written, and `record`, which writes them with one delivery row per
   subscription that asked for them, inside the caller's SQL transaction: the
   transaction that persists the outbox entries. An event is never a second write
   that could be lost.
 - `sources`: events whose record is not an outbox entry: bans (a stream beside the
-  ban, written in the ban's own MULTI) and a board's final top when its period ends.
+  ban, written in the ban's own MULTI, recorded once the player's earlier outbox
+  entries are persisted, so delivered after them) and a board's final top when its
+  period ends.
 - `subscriptions`: the admin's subscriptions, signing secrets (rotation with a grace
   period), the delivery log, test pings and redelivery.
 - `delivery`: the `webhooks` job. Each due delivery at the head of its sequence (a

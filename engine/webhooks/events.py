@@ -24,12 +24,12 @@ from engine import db
 from engine.clock import from_ms
 
 # Ledger kind -> the event its entry is (other kinds, e.g. ad rewards, are no event).
+# Missions completed and levels reached have entries of their own (`from_outbox`):
+# they happen whether or not they pay, and a reward cut to nothing writes no ledger.
 LEDGER_EVENTS = {
     "purchase": "purchase.completed",
     "grant": "grant.applied",
     "login_bonus": "login.bonus_claimed",
-    "mission_reward": "mission.completed",
-    "level_reward": "battle_pass.level_reached",
 }
 STREAK = re.compile(r"streak day (\d+)")
 
@@ -82,13 +82,33 @@ def from_ledger(rows: Iterable[dict]) -> list[Event]:
             streak = STREAK.search(row["reason"])
             data["streak"] = int(streak.group(1)) if streak else None
             data["day"] = ref[-1]
-        elif kind == "mission.completed" and len(ref) >= 3:
-            data["day"], data["mission_id"] = ref[1], "/".join(ref[2:])
-        elif kind == "battle_pass.level_reached" and len(ref) >= 3:
-            data["season_id"], data["level"] = "/".join(ref[1:-1]), int(ref[-1])
-        if kind in ("login.bonus_claimed", "mission.completed", "battle_pass.level_reached"):
             data["rewards_paid"] = data["changes"]
         found.append(Event(event_id(kind, player, tx), kind, player, row["at_ms"], data))
+    return found
+
+
+def from_outbox(entries: Iterable[dict]) -> list[Event]:
+    """mission.completed and battle_pass.level_reached from their outbox entries
+    (lua/include/progress.lua's record_event, engine.ops.persistence's row shape): the
+    rewards actually paid, `{}` and no transaction when a cap cut them or none exists.
+    The id is the mission's day or the level's season: each happens once a player."""
+    found = []
+    for entry in entries:
+        kind, player, ref = entry["event"], entry["player_id"], entry["ref"]
+        paid = json.loads(entry["paid"])
+        data: dict[str, Any] = {
+            "transaction_id": entry["tx"] or None,
+            "changes": paid,
+            "rewards_paid": paid,
+            "balances": json.loads(entry["balances"]),
+            "reason": entry["reason"],
+        }
+        parts = ref.split("/")
+        if kind == "mission.completed":
+            data["day"], data["mission_id"] = parts[1], "/".join(parts[2:])
+        else:
+            data["season_id"], data["level"] = "/".join(parts[1:-1]), int(parts[-1])
+        found.append(Event(event_id(kind, player, ref), kind, player, entry["at_ms"], data))
     return found
 
 
@@ -123,6 +143,18 @@ def from_security_events(rows: Iterable[dict]) -> list[Event]:
         )
         for row in rows
     ]
+
+
+def entry_position(entry_id: bytes) -> tuple[int, int]:
+    """A stream entry id ("<ms>-<seq>", the Redis server's clock) as a sortable pair."""
+    ms, _, seq = entry_id.partition(b"-")
+    return int(ms), int(seq or 0)
+
+
+def in_entry_order(found: list[tuple[bytes, list[Event]]]) -> list[Event]:
+    """The events of (outbox entry id, its events) pairs, in the entries' order."""
+    found.sort(key=lambda pair: entry_position(pair[0]))
+    return [event for _, made in found for event in made]
 
 
 def wants(types: Sequence[str], event_type: str) -> bool:

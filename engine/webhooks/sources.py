@@ -5,7 +5,11 @@ Bans: `engine.security.bans` appends each player ban placed or lifted to
 exactly the bans that happened. The webhooks job drains it through the consumer group
 "webhooks" like the persist job drains the outboxes: events and deliveries committed
 in one SQL transaction, the entries acknowledged after, ids derived from the entry,
-so a run killed in between records nothing twice.
+so a run killed in between records nothing twice. A ban is recorded only once its
+player's outbox holds no entry older than it (the stream IDs of both are the Redis
+server's clock): every change the player made before the ban is persisted and its
+events recorded, so a player's events are delivered in the order they happened
+across both sources. Until then it waits, and the bans after it with it.
 
 Closed periods: once a board's period has ended its scores no longer change (an exam
 counts into the current periods only), so its top is final; the event's id is the
@@ -51,14 +55,39 @@ def drain_ban_events(engine: Engine) -> int:
             entries.extend(rows)
         if not entries:
             return recorded
-        found = [_ban_event(entry_id, fields) for entry_id, fields in entries if fields]
-        with engine.sql.begin() as conn:
-            recorded += events.record(conn, found, to_ms(engine.clock.now()))
-        ids = [entry_id for entry_id, _ in entries]
-        pipe = engine.redis.pipeline(transaction=False)
-        pipe.xack(stream, GROUP, *ids)
-        pipe.xdel(stream, *ids)
-        pipe.execute()
+        ready = _persisted_before(engine, entries)
+        if ready:
+            found = [_ban_event(entry_id, fields) for entry_id, fields in ready if fields]
+            with engine.sql.begin() as conn:
+                recorded += events.record(conn, found, to_ms(engine.clock.now()))
+            ids = [entry_id for entry_id, _ in ready]
+            pipe = engine.redis.pipeline(transaction=False)
+            pipe.xack(stream, GROUP, *ids)
+            pipe.xdel(stream, *ids)
+            pipe.execute()
+        if len(ready) < len(entries):  # the rest stay pending for the next run
+            return recorded
+
+
+def _persisted_before(engine: Engine, entries: list) -> list:
+    """The leading `entries` (in stream order) whose player's outbox holds nothing older
+    than them: every change the player made before the ban is persisted, its events
+    recorded (so delivered first). Both streams' ids are the Redis server's clock. The
+    first ban that must wait stops the rest, so bans keep their own order too."""
+    players = sorted({fields[b"player"].decode() for _, fields in entries if fields})
+    pipe = engine.redis.pipeline(transaction=False)
+    for player in players:
+        pipe.xrange(keys.player_outbox(player), count=1)
+    oldest = {
+        player: events.entry_position(reply[0][0])
+        for player, reply in zip(players, pipe.execute(), strict=True)
+        if reply
+    }
+    for n, (entry_id, fields) in enumerate(entries):
+        waiting = oldest.get(fields[b"player"].decode()) if fields else None
+        if waiting is not None and waiting < events.entry_position(entry_id):
+            return entries[:n]
+    return entries
 
 
 def _ban_event(entry_id: bytes, fields: dict[bytes, bytes]) -> events.Event:

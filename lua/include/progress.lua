@@ -139,6 +139,17 @@ local function pay_reward(day, reward, kind, reason, ref)
   return wallet_reward(day.wallet, allowed, kind, reason, ref)
 end
 
+-- A mission completed or a level reached is an event whatever it paid (a daily cap may
+-- cut its reward to nothing, a level may have none): its own outbox entry, which the
+-- persist job turns into the webhook event only (no ledger row, no balance change).
+-- `tx` and `paid` (deltas JSON) are what pay_reward returned: nil when nothing was paid.
+local function record_event(day, event, ref, reason, tx, paid)
+  local wallet = day.wallet
+  redis.call('XADD', wallet.outbox, '*', 'player', wallet.player, 'type', 'event', 'event',
+    event, 'ref', ref, 'reason', reason, 'tx', tx or '', 'paid', paid or '{}', 'balances',
+    balances_json(wallet), 'at', day.now)
+end
+
 local function add_xp(day, amount)
   local season = day.context.season
   if not season or amount <= 0 then
@@ -157,12 +168,15 @@ local function add_xp(day, amount)
     for reached = rewarded + 1, level do
       table.insert(gained.levels_gained, reached)
       local reward = rewards(day.context).levels[tostring(reached)]
+      local reason = 'battle pass level ' .. reached
+      local ref = 'level/' .. season.id .. '/' .. reached
+      local tx, paid
       if reward then
-        local tx = pay_reward(day, reward, 'level_reward', 'battle pass level ' .. reached,
-          'level/' .. season.id .. '/' .. reached)
+        tx, paid = pay_reward(day, reward, 'level_reward', reason, ref)
         table.insert(progress.level_rewards,
           {level = reached, reward = reward, transaction_id = tx})
       end
+      record_event(day, 'battle_pass.level_reached', ref, reason, tx, paid)
     end
     redis.call('HSET', day.season, 'rewarded_level', level)
   end
@@ -186,8 +200,11 @@ local function advance(day, event, amount)
           entry.completed = true
           entry.xp = paid.xp
           entry.reward = paid.reward
-          entry.transaction_id = pay_reward(day, paid.reward, 'mission_reward',
-            'mission ' .. mission.id, 'mission/' .. context.day_name .. '/' .. mission.id)
+          local reason = 'mission ' .. mission.id
+          local ref = 'mission/' .. context.day_name .. '/' .. mission.id
+          local tx, deltas = pay_reward(day, paid.reward, 'mission_reward', reason, ref)
+          entry.transaction_id = tx
+          record_event(day, 'mission.completed', ref, reason, tx, deltas)
           add_xp(day, paid.xp)
         end
         table.insert(day.progress.missions, entry)
