@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test redis-cluster redis-cluster-stop migrate shell bench bench-leaderboards bench-jobs bench-cluster bench-exams bench-http mutants lua-coverage coverage lint clean
+.PHONY: run test redis-cluster redis-cluster-stop migrate shell bench bench-leaderboards bench-jobs bench-cluster bench-exams bench-http bench-leagues mutants lua-coverage coverage lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-leaderboards: $(STAMP)
 
 bench-jobs: $(STAMP)
 	$(BIN)/python -m bench.jobs
+
+bench-leagues: $(STAMP)
+	$(BIN)/python -m bench.leagues
 
 # Purchases and exams on a 1- and a 3-master Redis Cluster against one Redis, and the
 # cost of REDIS_WAIT_REPLICAS=1. BENCH_CLUSTER_ARGS="--seconds 1 --rounds 1 --no-write"
