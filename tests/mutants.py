@@ -59,11 +59,11 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
         (
             "engine/economy/activity.py",
-            "    slot = rate_limits.take_address_slot(\n",
+            "    taken = rate_limits.take_address_slot(\n",
             "    if request is not None and engine.redis.get(idempotency_key) is not None:\n"
             "        recorded = json.loads(engine.redis.get(idempotency_key))\n"
             "        return transactions.outcome_to_transaction(engine, recorded, replayed=True)\n"
-            "    slot = rate_limits.take_address_slot(\n",
+            "    taken = rate_limits.take_address_slot(\n",
         ),
     ),
     mutant(
@@ -73,7 +73,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             "engine/boards/exams.py",
             "        by_shard.setdefault(keys.shard_of(player_id), []).append(index)\n",
-            "        if _is_recorded(engine, player_id, exam):\n"
+            "        fp = engine.redis.hget(keys.exam(player_id, exam.exam_id), 'fp')\n"
+            "        if _is_recorded(exam, fp):\n"
             "            results[index] = ExamOutcome({}, created=False)\n"
             "            continue\n"
             "        by_shard.setdefault(keys.shard_of(player_id), []).append(index)\n",
@@ -89,12 +90,12 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
         (
             "engine/economy/activity.py",
-            "    slot = rate_limits.take_address_slot(\n",
+            "    taken = rate_limits.take_address_slot(\n",
             "    from engine.errors import DailyLimitReachedError\n"
             "    daily = keys.daily(player_id, context.day.isoformat())\n"
             "    if daily_cap and int(engine.redis.hget(daily, 'ads') or 0) >= daily_cap:\n"
             "        raise DailyLimitReachedError('daily limit', {'limit': daily_cap})\n"
-            "    slot = rate_limits.take_address_slot(\n",
+            "    taken = rate_limits.take_address_slot(\n",
         ),
     ),
     mutant(

@@ -15,6 +15,7 @@ import dataclasses
 import pytest
 
 from bench.redis_count import sent_commands
+from engine import keys
 from engine.boards import exams
 from engine.runtime import build_engine
 from engine.security import bans
@@ -90,6 +91,29 @@ def test_a_player_request_is_one_round_trip(funded, clock, server_headers):
 def test_with_an_address_a_player_request_is_at_most_two(funded, clock, server_headers):
     counts = round_trips(funded, clock, server_headers | IP)
     assert counts == dict.fromkeys(counts, 2)
+
+
+def test_with_an_address_a_replay_or_a_claimed_login_is_two_and_never_counted(
+    funded, clock, real_redis, server_headers
+):
+    """A copy that changes nothing (a replayed Idempotency-Key or exam_id, a login of a
+    claimed day): the address's slot and the copy's check in one round trip, the action with
+    the slot given back in the other; the address's windows keep only real changes."""
+    copies = player_requests(server_headers | IP, 0)
+    copies["exam"] = ("POST", "/v1/players/bob/exams", server_headers | IP, EXAM)
+    for n in range(3):
+        for route, (method, path, route_headers, body) in copies.items():
+            clock.advance(seconds=0.02)
+            with sent_commands() as sent:
+                response = funded.open(path, method=method, headers=route_headers, json=body)
+            assert response.status_code < 300, (route, response.get_json())
+            if n:  # the copies
+                assert sent.round_trips <= 2, (route, dict(sent.commands))
+    windows = {
+        group: real_redis.zcard(keys.address_rate_window(group, IP["X-Player-IP"]))
+        for group in ("purchases", "ad_rewards", "login", "exams")
+    }
+    assert windows == dict.fromkeys(windows, 1)  # the first of each only
 
 
 def test_an_exam_pays_no_round_trip_for_its_ban_check(apps, funded, clock, server_headers):

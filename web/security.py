@@ -19,7 +19,18 @@ as the work it limits:
 
 - the routes that change a player's state (purchases, ad rewards, login, exams) are
   limited by the engine, where the change is (engine.security.rate_limits): a replay
-  or a login of a claimed day is never counted or refused there;
+  or a login of a claimed day is never counted or refused there. With an address,
+  such a request is two round trips whether it changes something or not: the
+  address's place taken together with a read of the call's record (is it a known
+  copy?), then the action's script, with the place given back in the same round trip
+  when the call was a known copy. Taking the address's place after the action, in its
+  reply path, would have saved one round trip on new changes but was rejected: the
+  per-address limit exists to refuse an address over its limit before it changes
+  anything (a card-testing or farming address spread over many players), and a limit
+  counted after the fact would let every such change through and only refuse the
+  next request. The one case still three round trips: a copy that races its first
+  copy (both read "no record", the script then answers the second as a replay) or a
+  call refused by the player's own limit gives its place back on its own;
 - a read of a player's state counts in the player's window inside its own script
   (lua/read_player.lua): the view passes `read_group()` down to the engine read;
 - with an address, any other route first counts in the address's window here

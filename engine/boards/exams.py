@@ -79,6 +79,7 @@ def record_exams(
     results: list[ExamOutcome | QuestboardError | None] = [None] * len(submissions)
     by_shard: dict[int, list[int]] = {}  # shard -> indexes of the submissions that passed
     slots: dict[int, rate_limits.AddressSlot | None] = {}  # index -> its address's place
+    known_copies: list[rate_limits.AddressSlot] = []  # places of known replays
     for index, (player_id, exam) in enumerate(submissions):
         try:
             _check(engine, exam)
@@ -91,19 +92,30 @@ def record_exams(
                 )
             continue
         try:
-            slots[index] = rate_limits.take_address_slot(
-                engine, RATE_GROUP, address, partial(_is_recorded, engine, player_id, exam)
+            taken = rate_limits.take_address_slot(
+                engine,
+                RATE_GROUP,
+                address,
+                partial(_probe, player_id, exam),
+                partial(_is_recorded, exam),
             )
         except RateLimitedError as error:
             results[index] = error
             continue
+        if taken.changes_nothing and taken.slot is not None:
+            known_copies.append(taken.slot)  # given back with the exams' round trip
+        else:
+            slots[index] = taken.slot
         by_shard.setdefault(keys.shard_of(player_id), []).append(index)
     batch = engine.scripts.batch()
     for indexes in by_shard.values():
         count_into_aggregates(engine, frame, [submissions[i] for i in indexes], batch=batch)
+    for slot in known_copies:
+        slot.give_back(engine, batch.pipe)
     sent = [index for indexes in by_shard.values() for index in indexes]
     recorded = []
-    for reply in batch.execute() if sent else []:
+    replies = batch.execute() if sent else []
+    for reply in replies[: len(replies) - len(known_copies)]:
         recorded += zip(reply[0::2], reply[1::2], strict=True)
 
     pending = []  # (index, code, board rows) still to write to the boards
@@ -136,9 +148,13 @@ def record_exams(
     return results  # type: ignore[return-value]
 
 
-def _is_recorded(engine: Engine, player_id: str, exam: Exam) -> bool:
+def _probe(player_id: str, exam: Exam, pipe: Any) -> None:
+    """Queue the read `_is_recorded` decides on: the exam's recorded fingerprint."""
+    pipe.hget(keys.exam(player_id, exam.exam_id), "fp")
+
+
+def _is_recorded(exam: Exam, recorded: bytes | None) -> bool:
     """Whether this exam (same id, same content) is already counted: a replay."""
-    recorded = engine.redis.hget(keys.exam(player_id, exam.exam_id), "fp")
     return recorded is not None and recorded.decode() == exam.fingerprint()
 
 

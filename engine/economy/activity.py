@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from engine import keys, security
@@ -66,8 +67,12 @@ def record(
     idempotency_key = (
         request.redis_key(player_id) if request else keys.daily(player_id, context.day.isoformat())
     )
-    slot = rate_limits.take_address_slot(
-        engine, group, address, lambda: _changes_nothing(engine, idempotency_key, request)
+    taken = rate_limits.take_address_slot(
+        engine,
+        group,
+        address,
+        partial(_probe, idempotency_key, request),
+        partial(_changes_nothing, request),
     )
     args: list[Any] = [
         player_id,
@@ -87,18 +92,25 @@ def record(
     ]
     for resource, delta in changes.items():
         args += [resource, delta]
-    code, payload = engine.scripts.record_activity(
-        keys=[
-            keys.wallet(player_id),
-            keys.ledger(player_id),
-            keys.player_outbox(player_id),
-            idempotency_key,
-            *context.player_keys(player_id, now, group),
-        ],
-        args=args,
-    )
+    script_keys = [
+        keys.wallet(player_id),
+        keys.ledger(player_id),
+        keys.player_outbox(player_id),
+        idempotency_key,
+        *context.player_keys(player_id, now, group),
+    ]
+    slot = taken.slot
+    if slot is not None and taken.changes_nothing and engine.scripts.record_activity.wait is None:
+        # a known copy: its place goes back in the round trip of the script's answer
+        batch = engine.scripts.batch()
+        slot.give_back(engine, batch.pipe)
+        batch.call("record_activity", script_keys, args)
+        code, payload = batch.execute()[1]
+        slot = None
+    else:
+        code, payload = engine.scripts.record_activity(keys=script_keys, args=args)
     if slot is not None and code in NOT_ATTEMPTED:
-        slot.give_back(engine)  # not an attempted change: never counted
+        slot.give_back(engine)  # not an attempted change after all: never counted
     outcome = json.loads(payload)
     try:
         answer = decode(
@@ -114,16 +126,22 @@ def record(
     return transaction
 
 
-def _changes_nothing(
-    engine: Engine, idempotency_key: str, request: IdempotentRequest | None
-) -> bool:
+def _probe(idempotency_key: str, request: IdempotentRequest | None, pipe: Any) -> None:
+    """Queue the read `_changes_nothing` decides on: the call's idempotency record, or
+    for a login the day's claim."""
+    if request is None:
+        pipe.hexists(idempotency_key, "bonus")
+    else:
+        pipe.get(idempotency_key)
+
+
+def _changes_nothing(request: IdempotentRequest | None, reply: Any) -> bool:
     """Whether the call is known to change nothing: its outcome is recorded (with the
     same fingerprint: a reuse of the key is refused by the script anyway), or, for a
     login, the day is claimed."""
     if request is None:
-        return bool(engine.redis.hexists(idempotency_key, "bonus"))
-    recorded = engine.redis.get(idempotency_key)
-    return recorded is not None and is_same_request(json.loads(recorded), request.fingerprint)
+        return bool(reply)
+    return reply is not None and is_same_request(json.loads(reply), request.fingerprint)
 
 
 @dataclass(frozen=True)

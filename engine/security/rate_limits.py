@@ -17,10 +17,17 @@ is such a copy, so the limits are taken there or around it:
   record_exams.lua), after its replay and no-op checks: the player's window is a key of
   the player's hash slot, like every key the script takes.
 - The per-address limit (other players' requests share it, so it lives in another
-  slot) is taken before the script (take_rate_slot.lua) and given back when the script
-  answers that the call changed nothing. When the address is at its limit, the call
-  goes on only if it is already known to change nothing (its outcome is recorded, or
-  the day is claimed); the script then only answers it.
+  slot) is taken before the script (take_rate_slot.lua), in one round trip with a read
+  of the player's slot that tells whether the call is already known to change nothing
+  (its outcome is recorded, or the day is claimed): `take_address_slot`. A known copy
+  gives its place back in the round trip of the action's script (the ZREM queued in
+  the same batch), so with an address every such request is two round trips, replays
+  included. When the address is at its limit, the call goes on only if it is a known
+  copy; the script then only answers it. A call the script alone finds to change
+  nothing (a copy racing its first copy, a refusal by the player's limit) gives its
+  place back in a round trip of its own, as does a known copy when the action's
+  script waits for replicas (REDIS_WAIT_REPLICAS: the WAIT goes with that script on
+  its own connection, engine.replication).
 
 Either way a change happens only with a place in both windows, so every limit holds
 for real changes across processes. A copy holds a place in its address's window only
@@ -37,6 +44,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from engine import keys
 from engine.clock import to_ms
@@ -155,34 +163,60 @@ class AddressSlot:
     key: str
     member: str
 
-    def give_back(self, engine: Engine) -> None:
-        engine.redis.zrem(self.key, self.member)
+    def give_back(self, engine: Engine, pipe: Any = None) -> None:
+        """ZREM the place; queued on `pipe` (a ScriptBatch's) when given, so it rides
+        in the round trip of the action's script instead of one of its own."""
+        (pipe if pipe is not None else engine.redis).zrem(self.key, self.member)
+
+
+@dataclass(frozen=True)
+class AddressTake:
+    """What the address's round trip learnt: the place taken (None: no address, no
+    limit, or the window full for a call that changes nothing), and whether the call
+    is already known to change nothing (then `slot` is to be given back with the
+    action)."""
+
+    slot: AddressSlot | None
+    changes_nothing: bool
+
+
+NO_ADDRESS = AddressTake(None, False)
 
 
 def take_address_slot(
     engine: Engine,
     group: str,
     address: str | None,
-    changes_nothing: Callable[[], bool],
-) -> AddressSlot | None:
-    """Count this call in its address's window of `group`.
+    probe: Callable[[Any], None],
+    changes_nothing: Callable[[Any], bool],
+) -> AddressTake:
+    """Count this call in its address's window of `group`, and learn in the same
+    round trip whether it is known to change nothing.
 
-    Returns the slot taken, or None when there is no address or no limit, or when the
-    address is at its limit but `changes_nothing()` says the call is a known replay or
-    no-op (answered without counting).
+    `probe(pipe)` queues one read of the player's slot (the call's idempotency record,
+    the day's login record) beside the address's take_rate_slot.lua;
+    `changes_nothing(reply)` reads its reply. On a Redis Cluster the two slots may live
+    on two nodes: the batch sends to both at once.
+
+    Returns the place and the verdict (NO_ADDRESS when there is no address or no limit:
+    nothing is sent).
 
     Raises:
         RateLimitedError: the address is at its limit and the call would change state.
     """
     limit = engine.rules.security.limits_for(group).address
     if address is None or limit is None:
-        return None
+        return NO_ADDRESS
     window = window_of(limit)
     key = keys.address_rate_window(group, address)
     args = _window_args(window, to_ms(engine.clock.now()))
-    reply = engine.scripts.take_rate_slot(keys=[key], args=args)
+    batch = engine.scripts.batch()
+    batch.call("take_rate_slot", [key], args)
+    probe(batch.pipe)
+    reply, probed = batch.execute()
+    known = changes_nothing(probed)
     if reply[0] == ScriptCode.APPLIED:
-        return AddressSlot(key, args[3])
-    if changes_nothing():
-        return None
+        return AddressTake(AddressSlot(key, args[3]), known)
+    if known:
+        return AddressTake(None, True)
     raise refused(window, "address", group, reply[1])
