@@ -96,6 +96,16 @@ def test_the_next_period_starts_from_the_last_standings_before_the_close(small, 
     assert leagues.player_league(small, "mid", clock.now()).tier == "bronze"
 
 
+def test_a_batch_before_the_close_reads_every_last_standing_at_once(small, clock):
+    for player, score in [("top", 50), ("mid", 30), ("low", 10)]:
+        play(small, player, score)
+    clock.advance(days=7)
+    batch = [(p, Exam(f"exam-{next(counter)}", "math", 1, 10, 10)) for p in ("low", "top", "mid")]
+    exams.record_exam_batch(small, batch)
+    tiers = {p: leagues.player_league(small, p, clock.now()).tier for p in ("top", "mid", "low")}
+    assert tiers == {"top": "silver", "mid": "bronze", "low": "bronze"}
+
+
 def test_a_whole_period_away_drops_a_tier(small, clock):
     small.redis.hset(
         keys.player_league("away"),

@@ -198,10 +198,16 @@ def tiers_for(engine: Engine, period: Period, records: dict[str, dict]) -> dict[
             tiers[player] = rules.after_absence(closed, gap - 1)
         else:
             unclosed[player] = (last, tier)
+    # Before their last period's close: its final standings, read in one round trip
+    known = {p: lt for p, lt in unclosed.items() if lt[1] in rules.tiers}
+    batch = engine.scripts.batch()
+    for player, (last, tier) in known.items():
+        batch.call("read_cohort", slot_keys(last.period_type, last.name, tier), ["player", player])
+    replies = dict(zip(known, batch.execute() if known else [], strict=True))
     for player, (last, tier) in unclosed.items():
         standing = None
-        if tier in rules.tiers:
-            standing = read_cohort(engine, last, tier, player=player)
+        if player in replies:
+            standing = _cohort_of(rules, last, tier, replies[player])
         if standing is None:
             tiers[player] = rules.after_absence(tier, periods_between(last, period) - 1)
             continue
@@ -231,13 +237,18 @@ def read_cohort(
     """The cohort of `player` in the tier, or cohort `number`; None if there is none."""
     by, name = ("player", player) if player is not None else ("cohort", number)
     reply = engine.scripts.read_cohort(slot_keys(period.period_type, period.name, tier), [by, name])
+    return _cohort_of(engine.rules.leagues, period, tier, reply)
+
+
+def _cohort_of(rules: LeagueRules, period: Period, tier: str, reply: list) -> Cohort | None:
+    """read_cohort.lua's reply as the cohort's standings; None for an empty reply."""
     if not reply:
         return None
     rows = [
         (player_id.decode(), int(float(composite)))
         for player_id, composite in zip(reply[1::2], reply[2::2], strict=True)
     ]
-    return standings(engine.rules.leagues, period, tier, int(reply[0]), rows)
+    return standings(rules, period, tier, int(reply[0]), rows)
 
 
 def standings(
