@@ -203,6 +203,21 @@ league_results = Table(
     Index("ix_league_results_cohort", "period_type", "period", "tier", "cohort"),
 )
 
+# Board prizes (engine.boards.prizes): what each closed period's board paid, written
+# once by its close (rows by their key, so a rerun adds nothing).
+board_prizes = Table(
+    "board_prizes",
+    metadata,
+    Column("board", String(48), primary_key=True),  # "weekly:global", "weekly:math"
+    Column("period", String(16), primary_key=True),
+    Column("player_id", PLAYER, primary_key=True),
+    Column("rank", Integer, nullable=False),
+    Column("score", BigInteger, nullable=False),
+    Column("prize", Text, nullable=False),  # JSON amounts
+    Column("transaction_id", String(64), nullable=False),  # or "refused:<code>"
+    Column("paid_ms", BigInteger, nullable=False),
+)
+
 settings = Table(
     "settings",
     metadata,

@@ -231,6 +231,18 @@ def payouts_paid(payout: str) -> str:
     return f"{PREFIX}:{{payout:{payout}}}:paid"
 
 
+def board_prizes(board: str, period: str) -> str:
+    """Hash: player -> {"rank", "score", "prize", "transaction_id"} (JSON) of the prizes a
+    closed period's board paid (`board` "weekly:global", "weekly:math"): what its page
+    shows; kept as long as the period's board. engine.boards.prizes."""
+    return f"{PREFIX}:{{prizes:{board}:{period}}}:paid"
+
+
+def board_prizes_closed(board: str, period: str) -> str:
+    """String: set once every prize of the board's period is paid and recorded."""
+    return f"{PREFIX}:{{prizes:{board}:{period}}}:closed"
+
+
 def player_league(player_id: str) -> str:
     """Hash: the player's league: period, tier (of that period), next (the tier the
     period's close gave them)."""

@@ -321,6 +321,7 @@ def test_an_interval_job_that_stopped_is_missed(durable_engine, clock, caplog):
         "season_rollover",
         "reconcile",
         "league_close",
+        "board_prizes",
         "cleanup",
     ]
     assert [alert["details"]["job"] for alert in alerts_logged(caplog, "job_missed")] == ["persist"]
@@ -340,6 +341,7 @@ def test_a_first_start_on_an_empty_store_misses_nothing(durable_engine, clock, c
     assert posted == []
     assert {s.spec.name: s.overdue for s in statuses} == {name: False for name in SPECS}
     assert sorted(dispatched) == [  # today's calendar runs happen once, without an alarm
+        ("board_prizes", utc(2026, 11, 25, 3, 10)),
         ("cleanup", utc(2026, 11, 23, 4)),
         ("daily_reset", utc(2026, 11, 25, 3)),
         ("league_close", utc(2026, 11, 25, 3, 10)),

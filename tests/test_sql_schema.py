@@ -23,6 +23,7 @@ TABLES = {
     "webhook_events",
     "webhook_deliveries",
     "league_results",
+    "board_prizes",
 }
 
 

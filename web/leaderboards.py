@@ -1,5 +1,6 @@
 """`GET /v1/leaderboards/{period_type}` → engine.boards.resolve →
-engine.boards.leaderboards.top; `GET /v1/leaderboards/{period_type}/players/{player_id}`
+engine.boards.leaderboards.top (a closed period's page adds each entry's prize from
+engine.boards.prizes.prizes_of); `GET /v1/leaderboards/{period_type}/players/{player_id}`
 → engine.boards.leaderboards.around; `GET /v1/players/{player_id}/ranks` →
 engine.boards.leaderboards.player_ranks. Live reads go through lua/read_board.lua, one
 call per board on the board's own slot; a snapshot page reads the snapshot's keys.
@@ -11,7 +12,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from engine import boards
-from engine.boards import leaderboards
+from engine.boards import leaderboards, prizes
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.responses import json_response
@@ -65,6 +66,15 @@ class EntrySchema(ma.Schema):
     rank_previous = ma.fields.Integer(required=True, allow_none=True)
     movement = ma.fields.String(
         required=True, validate=validate.OneOf(["up", "down", "same", "new"])
+    )
+    prize = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        allow_none=True,
+        metadata={
+            "description": "A past period's page only: the prize the entry received at"
+            " the period's close (rules [leaderboards.prizes]), or null."
+        },
     )
 
 
@@ -160,6 +170,10 @@ def top(
     body["source"] = page.source
     body["snapshot_at"] = page.snapshot_at.isoformat() if page.snapshot_at else None
     body["entries"] = [entry_json(entry) for entry in page.entries]
+    if page.ended_at is not None and body["entries"]:
+        paid = prizes.prizes_of(engine, board, [e.player_id for e in page.entries])
+        for entry in body["entries"]:
+            entry["prize"] = paid[entry["player_id"]]
     return json_response(body)
 
 

@@ -202,9 +202,9 @@ class Amounts(ma.fields.Dict):
             values["not"] = {"const": 0}
         schema = {
             "type": "object",
-            "propertyNames": {"enum": list(rules.resources)},
+            "propertyNames": {"enum": list(rules.wallet_resources)},
             "additionalProperties": values,
-            "maxProperties": min(self.most, len(rules.resources)),
+            "maxProperties": min(self.most, len(rules.wallet_resources)),
         }
         if self.fewest:
             schema["minProperties"] = self.fewest

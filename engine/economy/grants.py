@@ -86,7 +86,7 @@ def _check(engine: Engine, resources: dict[str, int]) -> None:
     if not resources:
         problems["resources"] = ["Name at least one resource."]
     for resource, amount in resources.items():
-        if resource not in engine.rules.resources:
+        if resource not in engine.rules.wallet_resources:
             problems[f"resources.{resource}"] = ["Unknown resource."]
         elif amount == 0 or abs(amount) > limit:
             problems[f"resources.{resource}"] = [f"Must be non-zero, between -{limit} and {limit}."]

@@ -11,7 +11,7 @@ import os
 from datetime import timedelta
 
 from engine import keys, shards
-from engine.boards import snapshots
+from engine.boards import prizes, snapshots
 from engine.leagues import close
 from engine.ops import maintenance, persistence
 from engine.ops.job_lease import Lease
@@ -80,6 +80,13 @@ SPECS: dict[str, JobSpec] = {
             expected=timedelta(minutes=5),
         ),
         JobSpec(
+            "board_prizes",
+            "Pay the prizes of the boards whose period ended, once, from the final standings.",
+            days=1,
+            after_reset=timedelta(minutes=10),
+            expected=timedelta(minutes=5),
+        ),
+        JobSpec(
             "cleanup",
             "Archive old ledger rows; purge expired bans and old security events.",
             days=7,
@@ -104,6 +111,9 @@ def task_for(name: str, dispatch: Dispatch) -> Task:
         "reconcile": lambda engine, lease: maintenance.reconcile(engine),
         "cleanup": lambda engine, lease: maintenance.cleanup(engine),
         "webhooks": _webhooks,
+        "board_prizes": lambda engine, lease: sum(
+            report.paid for report in prizes.close_ended(engine, keep_going=lease.held)
+        ),
         "league_close": lambda engine, lease: sum(
             report.players for report in close.close_ended(engine, keep_going=lease.held)
         ),

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from engine.rules.board_prizes import BoardPrizes, parse_board_prizes
 from engine.rules.fields import Field, RulesError
 from engine.rules.leagues import LeagueRules, parse_leagues
 from engine.rules.progression import (
@@ -70,6 +71,7 @@ class LeaderboardRules:
     keep_weeks: int
     keep_months: int
     keep_years: int
+    prizes: BoardPrizes = field(default_factory=BoardPrizes)  # [leaderboards.prizes]
 
     def keep(self, period_type: str) -> int:
         """How many periods of this type stay queryable after they end."""
@@ -119,6 +121,13 @@ class Rules:
     leagues: LeagueRules
     streak_freeze: StreakFreeze | None = None  # None: the rules sell no freezes
 
+    @property
+    def wallet_resources(self) -> tuple[str, ...]:
+        """What a wallet may hold: the resources, and streak freezes when sold."""
+        if self.streak_freeze is None or FREEZE_RESOURCE in self.resources:
+            return self.resources
+        return (*self.resources, FREEZE_RESOURCE)
+
 
 def parse_rules(document: dict[str, Any]) -> Rules:
     root = Field(document, "")
@@ -156,7 +165,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
 
     streak_freeze = parse_streak_freeze(root.child("streak_freeze", None))
     # A freeze is held in the wallet like a resource, shown once a player holds one.
-    sold = (*resources, FREEZE_RESOURCE) if streak_freeze else resources
+    sold = (*resources, FREEZE_RESOURCE) if streak_freeze else resources  # wallet_resources
     catalog = {}
     catalog_field = root.child("catalog")
     for item_id in catalog_field.table():
@@ -204,7 +213,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         resources=resources,
         catalog=MappingProxyType(catalog),
         limits=limits,
-        leaderboards=_leaderboards(root.child("leaderboards")),
+        leaderboards=_leaderboards(root.child("leaderboards"), resources, reward_limit),
         daily_grace_minutes=daily.child("grace_minutes").integer(0, 24 * 60),
         login_bonus=LoginBonus(
             reward=bonus.child("reward").amounts(resources, reward_limit),
@@ -275,7 +284,7 @@ def _security(field: Field, resources: tuple[str, ...], reward_limit: int) -> Se
     )
 
 
-def _leaderboards(field: Field) -> LeaderboardRules:
+def _leaderboards(field: Field, resources: tuple[str, ...], reward_limit: int) -> LeaderboardRules:
     bounds = {
         "max_exam_score": (1, 1_000_000),
         "max_questions": (1, 100_000),
@@ -285,9 +294,10 @@ def _leaderboards(field: Field) -> LeaderboardRules:
         "keep_months": (1, 120),
         "keep_years": (1, 20),
     }
-    field.only(*bounds)
+    field.only(*bounds, "prizes")
     return LeaderboardRules(
-        **{name: field.child(name).integer(*limits) for name, limits in bounds.items()}
+        **{name: field.child(name).integer(*limits) for name, limits in bounds.items()},
+        prizes=parse_board_prizes(field.child("prizes", None), resources, reward_limit),
     )
 
 

@@ -1,0 +1,149 @@
+"""Period-end prizes on the boards (rules `[leaderboards.prizes]`), paid exactly once.
+
+`close_ended` (the `board_prizes` job, daily after the reset) looks at the last few
+ended periods of every board the rules give prizes to, and for each not yet closed:
+
+1. reads the board's final standings, live, down to the deepest rank with a prize: a
+   cheater removed before the close (engine.boards.moderation) is no longer on the
+   board, so the next player holds the rank and its prize;
+2. pays through engine.leagues.payouts, the payer the league close uses: each prize a
+   ledger entry of kind `prize` under a key fixed by the board and period, recorded
+   per player, so a rerun, or a run killed between payments and run again, pays
+   nothing twice;
+3. records what it paid: in Redis beside the board (what the closed period's page
+   shows, kept as long as the board) and in SQL (`board_prizes`, rows by their key);
+4. marks the board's period closed.
+
+Every step is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine import boards, db, keys
+from engine.boards import Board, leaderboards
+from engine.calendar import add_periods
+from engine.clock import to_ms
+from engine.leagues import payouts
+from engine.rules.board_prizes import board_name
+from engine.runtime import Engine
+
+CATCH_UP = 4  # ended periods looked back over: a job down for weeks still pays them
+
+
+@dataclass(frozen=True)
+class PrizeReport:
+    board: str
+    period: str
+    paid: int  # prizes paid or found paid; 0 when closed before
+
+
+def close_ended(
+    engine: Engine, keep_going: Callable[[], bool] = lambda: True, chunk: int | None = None
+) -> list[PrizeReport]:
+    """The job: every ended, unclosed period (of the last CATCH_UP) of every prized board."""
+    now = engine.clock.now()
+    reports = []
+    for name in engine.rules.leaderboards.prizes.boards:
+        period_type, _, category = name.partition(":")
+        last = add_periods(engine.calendar.period_of(period_type, now), -1)
+        for back in range(CATCH_UP - 1, -1, -1):
+            if not keep_going():
+                return reports
+            period = add_periods(last, -back)
+            board = Board(period_type, period, None if category == "global" else category)
+            report = close(engine, board, now, keep_going, chunk)
+            if report is not None:
+                reports.append(report)
+    return reports
+
+
+def close(
+    engine: Engine,
+    board: Board,
+    now: datetime,
+    keep_going: Callable[[], bool] = lambda: True,
+    chunk: int | None = None,
+) -> PrizeReport | None:
+    """Pay one ended period's prizes of one board once; None if not ended, closed
+    before, no longer kept, or stopped before the end (the next run completes it)."""
+    name = board_name(board.period_type, board.category)
+    period = board.period.name
+    if engine.calendar.end(board.period) > now or boards.expires_at(engine, board.period) <= now:
+        return None
+    closed_key = keys.board_prizes_closed(name, period)
+    if engine.redis.exists(closed_key):
+        return None
+    rules = engine.rules.leaderboards.prizes
+    page = leaderboards.top(engine, board, limit=rules.deepest_rank(name))
+    ranked = [(e, prize) for e in page.entries if (prize := rules.prize_for(name, e.rank))]
+    prizes = [
+        payouts.Prize(entry.player_id, prize, f"board {name} {period} rank {entry.rank}")
+        for entry, prize in ranked
+    ]
+    paid = payouts.pay(engine, f"board:{name}:{period}", prizes, keep_going, chunk)
+    if len(paid) < len(prizes):
+        return None
+    _record(engine, board, name, ranked, paid, to_ms(now))
+    expiry = boards.seconds_to_expiry(engine, board.period)
+    engine.redis.set(closed_key, json.dumps({"closed_ms": to_ms(now)}), ex=max(expiry, 1))
+    return PrizeReport(name, period, len(paid))
+
+
+def _record(
+    engine: Engine,
+    board: Board,
+    name: str,
+    ranked: Sequence[tuple[leaderboards.Entry, dict[str, int]]],
+    paid: dict[str, str],
+    closed_ms: int,
+) -> None:
+    records = {
+        entry.player_id: {
+            "rank": entry.rank,
+            "score": entry.score,
+            "prize": prize,
+            "transaction_id": paid[entry.player_id],
+        }
+        for entry, prize in ranked
+    }
+    if records:
+        paid_key = keys.board_prizes(name, board.period.name)
+        pipe = engine.redis.pipeline(transaction=False)
+        pipe.hset(paid_key, mapping={p: json.dumps(r) for p, r in records.items()})
+        pipe.expire(paid_key, max(boards.seconds_to_expiry(engine, board.period), 1))
+        pipe.execute()
+    if engine.database_url and records:
+        rows = [
+            {
+                "board": name,
+                "period": board.period.name,
+                "player_id": player,
+                "rank": record["rank"],
+                "score": record["score"],
+                "prize": json.dumps(record["prize"]),
+                "transaction_id": record["transaction_id"],
+                "paid_ms": closed_ms,
+            }
+            for player, record in records.items()
+        ]
+        with engine.sql.begin() as conn:
+            db.insert_ignore(conn, db.board_prizes, rows)
+
+
+def prizes_of(
+    engine: Engine, board: Board, player_ids: Sequence[str]
+) -> dict[str, dict[str, int] | None]:
+    """The prize each player received on a closed period's board (None: none)."""
+    if not player_ids:
+        return {}
+    name = board_name(board.period_type, board.category)
+    raw = engine.redis.hmget(keys.board_prizes(name, board.period.name), list(player_ids))
+    return {
+        player: json.loads(value)["prize"] if value is not None else None
+        for player, value in zip(player_ids, raw, strict=True)
+    }

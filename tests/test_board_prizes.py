@@ -1,0 +1,134 @@
+"""Period-end prizes on the boards: paid once from the final standings of a closed
+period (after any cheater's removal), recorded, and shown on the closed period's board."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+
+from engine import keys
+from engine.boards import exams, moderation, prizes
+from engine.boards.exams import Exam
+from engine.economy import ledger, wallet
+from engine.rules.board_prizes import parse_board_prizes
+from engine.rules.fields import Field, RulesError
+
+exam_ids = itertools.count()
+
+PRIZES = {
+    "weekly": {"1": {"coins": 1000}, "2-3": {"coins": 100}},
+    "weekly:math": {"1": {"bricks": 5}},
+}
+
+
+def with_prizes(engine):
+    board_prizes = parse_board_prizes(Field(PRIZES, "leaderboards.prizes"), ("coins", "bricks"))
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        leaderboards=dataclasses.replace(engine.rules.leaderboards, prizes=board_prizes),
+    )
+    return engine
+
+
+@pytest.fixture
+def prized(engine):
+    return with_prizes(engine)
+
+
+def play_week(engine, scores: dict[str, int], category: str = "math") -> None:
+    engine.clock.set(datetime(2026, 11, 25, 12, tzinfo=UTC))  # in 2026-W48
+    for player, score in scores.items():
+        exams.record_exam(engine, player, Exam(f"x{next(exam_ids)}", category, score, 10, 5))
+
+
+def after_the_week(engine) -> None:
+    engine.clock.set(datetime(2026, 11, 30, 3, 10, tzinfo=UTC))  # W48 ended at 03:00
+
+
+def prize_entries(engine, player: str) -> list:
+    return [e for e in ledger.history(engine, player, limit=1000) if e.kind == "prize"]
+
+
+def coins(engine, player: str) -> int:
+    return wallet.balances(engine, player)["coins"]
+
+
+def test_the_close_pays_each_rank_its_prize(prized):
+    play_week(prized, {"alice": 90, "bob": 80, "carol": 70, "dave": 60})
+    before = {p: coins(prized, p) for p in ("alice", "bob", "carol", "dave")}
+    after_the_week(prized)
+    prizes.close_ended(prized)
+    gained = {p: coins(prized, p) - before[p] for p in before}
+    assert gained == {"alice": 1000, "bob": 100, "carol": 100, "dave": 0}
+    assert sorted(e.reason for e in prize_entries(prized, "alice")) == [
+        "board weekly:global 2026-W48 rank 1",
+        "board weekly:math 2026-W48 rank 1",
+    ]
+    # the category board pays its own prize
+    assert wallet.balances(prized, "alice")["bricks"] == 5
+
+
+def test_a_cheaters_removal_moves_the_prize_to_the_next_player(prized):
+    play_week(prized, {"mallory": 99, "alice": 90, "bob": 80, "carol": 70})
+    before = {p: coins(prized, p) for p in ("mallory", "alice", "bob", "carol")}
+    after_the_week(prized)
+    moderation.remove_from_leaderboards(prized, "mallory")
+    prizes.close_ended(prized)
+    gained = {p: coins(prized, p) - before[p] for p in before}
+    assert gained == {"mallory": 0, "alice": 1000, "bob": 100, "carol": 100}
+
+
+def test_a_repeated_or_replayed_close_pays_nothing_twice(prized):
+    play_week(prized, {"alice": 90, "bob": 80})
+    after_the_week(prized)
+    prizes.close_ended(prized)
+    prizes.close_ended(prized)  # repeated
+    for board in ("weekly:global", "weekly:math"):  # replayed: as if never marked closed
+        prized.redis.delete(keys.board_prizes_closed(board, "2026-W48"))
+    prizes.close_ended(prized)
+    assert [len(prize_entries(prized, p)) for p in ("alice", "bob")] == [2, 1]  # weekly, math
+
+
+def test_a_close_killed_midway_pays_the_rest_once_on_the_next_run(prized):
+    play_week(prized, {"alice": 90, "bob": 80, "carol": 70})
+    after_the_week(prized)
+    runs = iter([True, False])  # the run loses its lock after its first chunk
+    prizes.close_ended(prized, keep_going=lambda: next(runs, False), chunk=1)
+    prizes.close_ended(prized)
+    assert [len(prize_entries(prized, p)) for p in ("alice", "bob", "carol")] == [2, 1, 1]
+
+
+def test_no_prize_before_the_period_ends(prized):
+    play_week(prized, {"alice": 90})
+    prizes.close_ended(prized)
+    assert prize_entries(prized, "alice") == []
+
+
+def test_the_closed_periods_board_shows_each_entrys_prize(client, app, server_headers):
+    prized = with_prizes(app.extensions["questboard.engine"])
+    play_week(prized, {"alice": 90, "bob": 80, "carol": 70, "dave": 60})
+    after_the_week(prized)
+    prizes.close_ended(prized)
+    body = client.get("/v1/leaderboards/weekly?period=2026-W48", headers=server_headers)
+    body = body.get_json()
+    shown = {e["player_id"]: e["prize"] for e in body["entries"]}
+    assert shown == {
+        "alice": {"coins": 1000},
+        "bob": {"coins": 100},
+        "carol": {"coins": 100},
+        "dave": None,
+    }
+    current = client.get("/v1/leaderboards/weekly", headers=server_headers).get_json()
+    assert all("prize" not in e for e in current["entries"])
+
+
+def test_rules_refuse_an_unknown_board_and_overlapping_ranks():
+    with pytest.raises(RulesError, match="daily"):
+        parse_board_prizes(Field({"daily": {"1": {"coins": 1}}}, "p"), ("coins",))
+    with pytest.raises(RulesError, match="overlapping"):
+        parse_board_prizes(
+            Field({"weekly": {"1-3": {"coins": 1}, "3": {"coins": 2}}}, "p"), ("coins",)
+        )
