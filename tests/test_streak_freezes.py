@@ -17,6 +17,7 @@ from engine.boards.exams import Exam
 from engine.calendar import GameCalendar
 from engine.economy import activity, grants, ledger, purchases, wallet
 from engine.errors import BalanceLimitError
+from engine.progression import daily
 from engine.rules import parse_rules
 from engine.rules.fields import RulesError
 from engine.rules.progression import StreakFreeze
@@ -168,3 +169,14 @@ def test_rules_default_to_two_freezes_and_none_without_the_table():
         parse_rules(document)  # without the table, streak_freeze is no resource to sell
     del document["catalog"]["streak_freeze"]
     assert parse_rules(document).streak_freeze is None
+
+
+def test_the_days_state_shows_a_streak_the_freezes_held_will_bridge(engine):
+    at(engine, 2026, 11, 20, 12)
+    activity.login(engine, "alice")
+    at(engine, 2026, 11, 21, 12)
+    buy_freezes(engine, "alice", 1)  # the streak is 2
+    at(engine, 2026, 11, 23, 12)  # the 22nd missed: one freeze bridges it
+    assert daily.state(engine, "alice").streak == 2
+    at(engine, 2026, 11, 24, 12)  # two missed, one freeze: broken
+    assert daily.state(engine, "alice").streak == 0

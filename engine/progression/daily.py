@@ -12,6 +12,7 @@ from datetime import date, datetime
 from engine import keys
 from engine.clock import to_ms
 from engine.progression import missions
+from engine.rules.progression import FREEZE_RESOURCE
 from engine.runtime import Engine
 from engine.security import rate_limits
 
@@ -63,18 +64,25 @@ def state(engine: Engine, player_id: str, group: str | None = None) -> DailyStat
     of that group in the same call (raises RateLimitedError when it is full)."""
     now = engine.clock.now()
     day = engine.calendar.game_day(now)
-    raw, streak_fields = rate_limits.read_player(
-        engine,
-        player_id,
-        group,
-        [keys.daily(player_id, day.isoformat()), keys.streak(player_id)],
-        now_ms=to_ms(now),
+    freeze = engine.rules.streak_freeze
+    read_keys = [keys.daily(player_id, day.isoformat()), keys.streak(player_id)]
+    if freeze is not None:
+        read_keys.append(keys.wallet(player_id))  # the freezes held, in the same call
+    raw, streak_fields, *wallet_fields = rate_limits.read_player(
+        engine, player_id, group, read_keys, now_ms=to_ms(now)
     )
     counters = {raw[i].decode(): raw[i + 1].decode() for i in range(0, len(raw), 2)}
     streak_hash = dict(zip(streak_fields[::2], streak_fields[1::2], strict=True))
     last_day, streak = streak_hash.get(b"last_day"), streak_hash.get(b"streak")
-    # A streak is alive if its last claimed day is today or yesterday.
-    alive = last_day is not None and int(last_day) >= day.toordinal() - 1
+    # A streak is alive if its last claimed day is today or yesterday, or if the streak
+    # freezes held will bridge the days missed since (include/progress.lua's rule).
+    missed = day.toordinal() - 1 - int(last_day) if last_day is not None else None
+    alive = missed is not None and missed <= 0
+    if missed is not None and missed > 0 and freeze is not None and wallet_fields:
+        held = dict(zip(wallet_fields[0][::2], wallet_fields[0][1::2], strict=True))
+        alive = (
+            missed <= freeze.max_gap_days and int(held.get(FREEZE_RESOURCE.encode(), 0)) >= missed
+        )
     return DailyState(
         game_day=day,
         next_reset_at=engine.calendar.next_reset(now),
