@@ -124,6 +124,7 @@ def progress(body: Json) -> m.Progress:
         ),
         level_rewards=_many(body, "level_rewards", _level_reward),
         streak=_int(body, "streak"),
+        freezes_used=_optional(body, "freezes_used", int) or 0,
     )
 
 

@@ -88,6 +88,7 @@ class Progress:
     xp: Xp | None
     level_rewards: tuple[LevelReward, ...]
     streak: int
+    freezes_used: int = 0  # streak freezes this activity used to bridge missed game days
 
 
 @dataclass(frozen=True)
