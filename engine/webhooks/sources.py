@@ -70,10 +70,12 @@ def drain_ban_events(engine: Engine) -> int:
 
 
 def _persisted_before(engine: Engine, entries: list) -> list:
-    """The leading `entries` (in stream order) whose player's outbox holds nothing older
-    than them: every change the player made before the ban is persisted, its events
-    recorded (so delivered first). Both streams' ids are the Redis server's clock. The
-    first ban that must wait stops the rest, so bans keep their own order too."""
+    """The leading `entries` (in stream order) whose player's outbox holds nothing from
+    their millisecond or before: every change the player made before the ban is
+    persisted, its events recorded (so delivered first). Both streams' ids are the
+    Redis server's clock; their sequence numbers are each stream's own, so an outbox
+    entry of the ban's millisecond waits too. The first ban that must wait stops the
+    rest, so bans keep their own order too."""
     players = sorted({fields[b"player"].decode() for _, fields in entries if fields})
     pipe = engine.redis.pipeline(transaction=False)
     for player in players:
@@ -85,7 +87,7 @@ def _persisted_before(engine: Engine, entries: list) -> list:
     }
     for n, (entry_id, fields) in enumerate(entries):
         waiting = oldest.get(fields[b"player"].decode()) if fields else None
-        if waiting is not None and waiting < events.entry_position(entry_id):
+        if waiting is not None and waiting[0] <= events.entry_position(entry_id)[0]:
             return entries[:n]
     return entries
 
