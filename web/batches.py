@@ -1,13 +1,11 @@
-"""Many players' items in one request, each answered on its own.
-
-- `POST /v1/exams:batch` → engine.boards.exams.record_exam_batch: the players' bans
-  from the process's copy, then lua/record_exams.lua per player shard,
-  lua/update_board.lua per board, lua/keep_exam_summaries.lua per shard.
-- `POST /v1/admin/grants:batch` → engine.economy.grants.grant_batch:
-  lua/apply_transaction.lua once per item, all in one round trip.
-- `GET /v1/wallets` (`?player_id=a&player_id=b`) →
-  engine.economy.wallet.balances_of_players: every wallet in one pipeline, the bans
-  from the process's copy.
+"""`POST /v1/exams:batch` → engine.boards.exams.record_exam_batch (the players' bans
+from the process's copy, then lua/record_exams.lua per player shard,
+lua/update_board.lua per board, lua/keep_exam_summaries.lua per shard);
+`POST /v1/admin/grants:batch` → engine.economy.grants.grant_batch
+(lua/apply_transaction.lua once per item, all in one round trip);
+`GET /v1/wallets` (`?player_id=a&player_id=b`) →
+engine.economy.wallet.balances_of_players (every wallet in one pipeline, the bans
+from the process's copy). Many players' items in one request, each answered on its own.
 
 Every item gets `{"status", "replayed", "result", "error"}` in the order sent: the
 status the single route would have answered (201, 200 for a replay, or an error's
