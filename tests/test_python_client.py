@@ -752,6 +752,11 @@ def test_the_client_covers_every_operation_of_the_spec(app):
     assert set(ROUTES) <= set(operations), "the client calls an operation the spec lacks"
 
 
+def _period_and_cohort_of(league) -> tuple[str, str]:
+    assert league.cohort is not None, "alice's exam placed her in a cohort"
+    return league.period, league.cohort.cohort_id
+
+
 def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
     admin.grant("alice", {"coins": 100}, "welcome")
     qb.record_exam("alice", "a-1", "math", 10, 10, 1)
@@ -778,6 +783,8 @@ def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
         lambda: qb.record_exams([ExamAttempt("alice", "a-2", "math", 10, 10, 1)]),
         lambda: admin.grant_batch([GrantOrder("alice", {"coins": 1}, "batch")]),
         lambda: qb.wallets(["alice", "bob"]),
+        lambda: qb.player_league("alice"),
+        lambda: qb.league_cohort(*_period_and_cohort_of(qb.player_league("alice"))),
     ]
     for call in calls:
         call()
