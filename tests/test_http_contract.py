@@ -386,7 +386,9 @@ def test_patterns_and_bounds_in_the_spec_are_the_enforced_ones(client):
     assert purchase["quantity"]["maximum"] == 100
     price = purchase["expected_price"]
     assert "maxLength" not in price
-    assert price["propertyNames"] == {"enum": ["coins", "logs", "steel", "bricks", "cement"]}
+    assert price["propertyNames"] == {
+        "enum": ["coins", "logs", "steel", "bricks", "cement", "streak_freeze"]
+    }
     assert price["minProperties"] == 1
     grant = schemas["GrantRequest"]["properties"]["resources"]
     assert grant["minProperties"] == 1

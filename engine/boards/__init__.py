@@ -19,7 +19,7 @@ higher totals rank as CAP, in the order they passed it, and keep their exact sum
 The package also holds `leaderboards` (reads), `exams` (ingestion), `snapshots` and
 `moderation` (removing a cheater).
 
-Depends on: core, progression, security, leagues.
+Depends on: core, progression, security, leagues, rules.
 """
 
 from __future__ import annotations

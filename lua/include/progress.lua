@@ -1,6 +1,6 @@
 --[[ include progress: the daily bonus, missions and battle-pass XP of one player event.
 
-Needs: wallet, rate.
+Needs: codes, wallet, rate.
 Reads no KEYS, no ARGV and no local of the including script: everything comes in
 through the parameters below.
 
