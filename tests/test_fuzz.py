@@ -13,7 +13,9 @@ requests the spec calls valid (and leaves invalid ones alone):
 - correct_answers is at most total_questions;
 - the tool of the day set is not yesterday's;
 - a leaderboard period names an existing, kept, past-or-current period of the board's
-  type (the current one is used), and a snapshot read is not also a fresh read.
+  type (the current one is used), and a snapshot read is not also a fresh read;
+- a league cohort is read in a period of the leagues' type (the current week) and by an
+  id of one of the rules' tiers ("bronze-<n>"; an unknown cohort is 404).
 """
 
 from __future__ import annotations
@@ -91,7 +93,12 @@ def honour_rules_the_schema_cannot_state(case) -> None:
         body["tool"] = next(tool for tool in engine.rules.tools if tool != body["tool"])
     if case.query and case.query.get("source") == "snapshot":
         case.query["fresh"] = False
-    period_type = (case.path_parameters or {}).get("period_type")
+    path = case.path_parameters or {}
+    if "cohort_id" in path:
+        path["period"] = CURRENT_PERIODS[engine.rules.leagues.period]
+        number = "".join(c for c in str(path["cohort_id"]) if c.isdigit())[:6]
+        path["cohort_id"] = f"{engine.rules.leagues.tiers[0]}-{int(number or 0) + 1}"
+    period_type = path.get("period_type")
     if case.query and "period" in case.query and period_type in CURRENT_PERIODS:
         case.query["period"] = CURRENT_PERIODS[period_type]
 
