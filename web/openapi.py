@@ -102,9 +102,7 @@ OPERATIONS: dict[str, Operation] = {
     "webhooks.delete_webhook": Operation("deleteWebhook", {404: ("not_found",)}),
     "webhooks.test_webhook": Operation("testWebhook", {404: ("not_found",)}),
     "webhooks.rotate_webhook_secret": Operation("rotateWebhookSecret", {404: ("not_found",)}),
-    "webhooks.list_webhook_deliveries": Operation(
-        "listWebhookDeliveries", {404: ("not_found",)}
-    ),
+    "webhooks.list_webhook_deliveries": Operation("listWebhookDeliveries", {404: ("not_found",)}),
     "webhooks.redeliver_webhook": Operation("redeliverWebhook", {404: ("not_found",)}),
     "leagues.get_player_league": Operation("getPlayerLeague"),
     "leagues.get_cohort": Operation("getLeagueCohort", {404: ("not_found",)}),
