@@ -26,7 +26,8 @@ KEYS, twelve per exam, in this order:
   6 ledger         stream the player's ledger
   7 outbox         stream the shard's entries awaiting persistence (ledger entries, an
                           "event" entry per mission completed and level reached, and
-                          one "state" entry per exam naming the periods it changed)
+                          one "state" entry per exam naming the periods it changed
+                          and the exam's fingerprint)
   8 daily          hash   the player's counters for this game day
   9 streak         hash   last_day, streak, best
   10 season        hash   battle-pass xp and rewarded_level
@@ -153,7 +154,7 @@ local function count(k, packed)
   add_xp(day, xp)
 
   redis.call('XADD', outbox, '*', 'player', player, 'type', 'state', 'periods', period_names,
-    'season', season_id, 'at', now, 'exam', exam_id)
+    'season', season_id, 'at', now, 'exam', exam_id, 'fp', fingerprint)
 
   local result = '{"boards":[' .. table.concat(boards, ',') .. '],"progress":'
     .. finish_day(day) .. '}'

@@ -104,6 +104,21 @@ def test_persist_writes_the_ledger_and_the_state(durable_engine, clock):
     assert report.lag_ms is None
 
 
+def test_an_exam_whose_record_expired_before_persist_still_reaches_sql(durable_engine):
+    engine = durable_engine
+    exams.record_exam(engine, "alice", Exam("e1", "math", 80, 10, 10))
+    record = keys.exam("alice", "e1")
+    fingerprint = engine.redis.hget(record, "fp").decode()
+    engine.redis.delete(record)  # the replay record's day passed before the persist run
+
+    persistence.persist(engine)
+
+    [attempt] = rows(engine, db.quiz_exam_attempts)
+    assert (attempt["exam_id"], attempt["fingerprint"]) == ("e1", fingerprint)
+    assert attempt["summary"] is None  # only the record held it
+    assert outbox_length(engine) == 0
+
+
 def engine_wallet(engine, player):
     from engine.economy import wallet
 

@@ -128,6 +128,7 @@ def test_a_counted_exam_sums_every_board_pays_the_days_bonus_and_records_its_res
                     "season": "",
                     "at": str(NOW),
                     "exam": "x1",
+                    "fp": "fp",
                 },
             ),
         ],

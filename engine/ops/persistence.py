@@ -73,7 +73,8 @@ class _Batch:
     periods: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # player -> periods
     seasons: dict[str, set[str]] = field(default_factory=dict)  # player -> seasons
     # (player, exam id, ms, outbox entry id)
-    exams: list[tuple[str, str, int, bytes]] = field(default_factory=list)
+    # (player, exam id, ms, outbox entry id, fingerprint: "" in entries before it was added)
+    exams: list[tuple[str, str, int, bytes, str]] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)  # missions completed, levels reached
     heads: dict[str, int] = field(default_factory=dict)  # busy outbox -> oldest entry's ms
 
@@ -249,7 +250,8 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
                 batch.seasons.setdefault(player, set()).add(season)
             exam_id = fields.get(b"exam", b"").decode()
             if exam_id:
-                batch.exams.append((player, exam_id, int(fields[b"at"]), entry_id))
+                fingerprint = fields.get(b"fp", b"").decode()
+                batch.exams.append((player, exam_id, int(fields[b"at"]), entry_id, fingerprint))
 
 
 def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
@@ -306,9 +308,9 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
         for season in sorted(seasons):
             pipe.hmget(keys.battle_pass(player, season), "xp", "rewarded_level")
             plan.append(("season", player, season))
-    for player, exam_id, at_ms, entry_id in batch.exams:
+    for player, exam_id, at_ms, entry_id, fingerprint in batch.exams:
         pipe.hmget(keys.exam(player, exam_id), "fp", "summary")
-        plan.append(("exam", player, (exam_id, at_ms, entry_id)))
+        plan.append(("exam", player, (exam_id, at_ms, entry_id, fingerprint)))
     replies = pipe.execute() if plan else []
 
     streaks, aggregates, passes, attempts, attempt_ids = [], [], [], [], []
@@ -338,14 +340,17 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
                     "updated_ms": now_ms,
                 }
             )
-        elif what == "exam" and reply[0] is not None:
-            exam_id, at_ms, entry_id = target
+        elif what == "exam" and (reply[0] is not None or target[3]):
+            # The attempt is persisted from its outbox entry even when its replay
+            # record has expired (a persist run more than IDEMPOTENCY_TTL_SECONDS
+            # late): then without the summary, which only the record holds.
+            exam_id, at_ms, entry_id, fingerprint = target
             attempt_ids.append(entry_id)
             attempts.append(
                 {
                     "player_id": player,
                     "exam_id": exam_id,
-                    "fingerprint": reply[0].decode(),
+                    "fingerprint": reply[0].decode() if reply[0] is not None else fingerprint,
                     "summary": exam_record.unpack(reply[1]).decode() if reply[1] else None,
                     "at_ms": at_ms,
                 }
