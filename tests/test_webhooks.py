@@ -7,7 +7,6 @@ fixed clock: a retry is due when the test moves the clock past its backoff.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from datetime import timedelta
 
@@ -22,37 +21,20 @@ from engine.clock import to_ms
 from engine.economy import activity, grants, purchases
 from engine.errors import InvalidInputError
 from engine.ops import persistence
-from engine.runtime import Engine
 from engine.security import bans
 from engine.webhooks import EVENT_TYPES, delivery, guard, subscriptions
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
 
 
 @pytest.fixture
 def engine(real_redis, unlimited_rules, clock, sqlite_url):
-    engine = Engine(
-        redis=real_redis,
-        rules=unlimited_rules,
-        clock=clock,
-        database_url=sqlite_url,
-        webhook_allow_private=True,
-    )
-    yield engine
-    engine.sql.dispose()
+    yield from webhook_engine(real_redis, unlimited_rules, clock, sqlite_url)
 
 
 @pytest.fixture
 def both_sql_engine(real_redis, unlimited_rules, clock, sql_url):
     """The same on SQLite and on the MariaDB server."""
-    engine = Engine(
-        redis=real_redis,
-        rules=unlimited_rules,
-        clock=clock,
-        database_url=sql_url,
-        webhook_allow_private=True,
-    )
-    yield engine
-    engine.sql.dispose()
+    yield from webhook_engine(real_redis, unlimited_rules, clock, sql_url)
 
 
 @pytest.fixture
@@ -60,11 +42,6 @@ def receiver():
     receiver = Receiver()
     yield receiver
     receiver.stop()
-
-
-def run_jobs(engine):
-    persistence.persist(engine)
-    return delivery.run(engine, rng=random.Random(7))
 
 
 def deliveries(engine):

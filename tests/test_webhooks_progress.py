@@ -22,10 +22,9 @@ from engine.boards.exams import Exam
 from engine.economy import activity, grants, purchases
 from engine.ops import persistence
 from engine.progression.battle_pass import level_for
-from engine.runtime import Engine
 from engine.security import bans
 from engine.webhooks import delivery, subscriptions
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
 
 NOTHING_FOR_MISSIONS = {"coins": 0, "bricks": 0, "cement": 0}
 
@@ -38,28 +37,12 @@ def capped_engine(real_redis, unlimited_rules, clock, sqlite_url):
     rules = dataclasses.replace(
         unlimited_rules, security=dataclasses.replace(security, daily_earning_caps=caps)
     )
-    engine = Engine(
-        redis=real_redis,
-        rules=rules,
-        clock=clock,
-        database_url=sqlite_url,
-        webhook_allow_private=True,
-    )
-    yield engine
-    engine.sql.dispose()
+    yield from webhook_engine(real_redis, rules, clock, sqlite_url)
 
 
 @pytest.fixture
 def engine(real_redis, unlimited_rules, clock, sqlite_url):
-    engine = Engine(
-        redis=real_redis,
-        rules=unlimited_rules,
-        clock=clock,
-        database_url=sqlite_url,
-        webhook_allow_private=True,
-    )
-    yield engine
-    engine.sql.dispose()
+    yield from webhook_engine(real_redis, unlimited_rules, clock, sqlite_url)
 
 
 @pytest.fixture
@@ -67,11 +50,6 @@ def receiver():
     receiver = Receiver()
     yield receiver
     receiver.stop()
-
-
-def run_jobs(engine):
-    persistence.persist(engine)
-    return delivery.run(engine, rng=random.Random(7))
 
 
 def test_every_mission_completed_and_level_reached_is_announced_paid_or_not(

@@ -25,11 +25,10 @@ from engine.clock import to_ms
 from engine.economy import grants
 from engine.ops import persistence
 from engine.ops.job_lease import LOCK_TTL
-from engine.runtime import Engine
 from engine.webhooks import subscriptions
 from jobs import QUEUE, tasks
 from tests.conftest import real_redis_url
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, webhook_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,15 +60,7 @@ Worker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=
 
 @pytest.fixture
 def engine(real_redis, rules, clock, sqlite_url):
-    engine = Engine(
-        redis=real_redis,
-        rules=rules,
-        clock=clock,
-        database_url=sqlite_url,
-        webhook_allow_private=True,
-    )
-    yield engine
-    engine.sql.dispose()
+    yield from webhook_engine(real_redis, rules, clock, sqlite_url)
 
 
 def the_delivery(engine):

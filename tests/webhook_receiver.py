@@ -2,13 +2,42 @@
 
 It keeps every request (headers and raw body), answers 500 to the first `fail_first`
 requests, and can hold a request open until released (a worker killed mid-delivery).
+Beside it, what every webhook test builds the same way: the engine that may deliver to
+loopback (`webhook_engine`) and one pass of persist then delivery (`run_jobs`).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from engine.ops import persistence
+from engine.runtime import Engine
+from engine.webhooks import delivery
+
+
+def webhook_engine(redis: Any, rules: Any, clock: Any, database_url: str) -> Iterator[Engine]:
+    """An engine on `redis` and `database_url` that may deliver to loopback receivers
+    (WEBHOOK_ALLOW_PRIVATE); for a fixture to `yield from`, which disposes its SQL."""
+    engine = Engine(
+        redis=redis,
+        rules=rules,
+        clock=clock,
+        database_url=database_url,
+        webhook_allow_private=True,
+    )
+    yield engine
+    engine.sql.dispose()
+
+
+def run_jobs(engine: Engine) -> Any:
+    """One persist run, then one webhooks run (its jitter seeded)."""
+    persistence.persist(engine)
+    return delivery.run(engine, rng=random.Random(7))
 
 
 class Receiver:
