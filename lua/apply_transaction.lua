@@ -19,7 +19,9 @@ ARGV[3] reason          free text for the ledger
 ARGV[4] now             engine clock, milliseconds since the epoch
 ARGV[5] fingerprint     hash of the request; a replay must carry the same one
 ARGV[6] idempotency ttl seconds
-ARGV[7] max balance
+ARGV[7] max balance     a number, optionally followed by the most a wallet may hold of
+                        some resources: "1000000 streak_freeze=2" (a grant that would
+                        hold more is refused BALANCE_LIMIT, as a purchase is)
 ARGV[8] reference       route and idempotency key, kept in the ledger entry
 ARGV[9] ledger keep     entries the player's ledger stream keeps at least
 ARGV[10..] pairs of resource, delta (integer, never 0)
@@ -37,7 +39,8 @@ Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes
 --- @include "replay"
 
 local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local player, now, max_balance, ledger_keep = ARGV[1], ARGV[4], tonumber(ARGV[7]), ARGV[9]
+local player, now, ledger_keep = ARGV[1], ARGV[4], ARGV[9]
+local max_balance = tonumber(string.match(ARGV[7], '^%d+'))
 local kind, reason, fingerprint, ttl, reference = ARGV[2], ARGV[3], ARGV[5], ARGV[6], ARGV[8]
 
 local replay_code, replay = replayed(IDEM, fingerprint)
@@ -54,8 +57,24 @@ for i = 10, #ARGV do
   changes[#changes + 1] = ARGV[i]
 end
 
+-- nil when no change takes a resource with a most of its own above that most
+local function held_refusal()
+  for i = 1, #changes, 2 do
+    local resource, delta = changes[i], tonumber(changes[i + 1])
+    local most = string.match(ARGV[7], ' ' .. resource .. '=(%d+)')
+    if most and delta > 0 and balance(wallet, resource) + delta > tonumber(most) then
+      return CODE_BALANCE_LIMIT, string.format('"resource":"%s","limit":%s,"balance":%d',
+        resource, most, balance(wallet, resource))
+    end
+  end
+  return nil
+end
+
 local kept_fp = recorded_fp(fingerprint)
 local code, details = wallet_refusal(wallet, changes)
+if not code then
+  code, details = held_refusal()
+end
 if code then
   local outcome = '{"fp":"' .. kept_fp .. '","code":' .. code .. ',' .. details .. '}'
   redis.call('SET', IDEM, outcome, 'EX', ttl)

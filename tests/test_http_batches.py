@@ -312,6 +312,16 @@ def test_a_replayed_grant_batch_answers_the_same_and_grants_once(client, admin_h
     assert wallet["balances"] == NOTHING | {"coins": 500}
 
 
+def test_a_grant_batch_refuses_an_item_above_the_streak_freezes_held(client, admin_headers):
+    freezes = {**grant("alice", "g1"), "resources": {"streak_freeze": 3}}
+    results = send_grants(client, admin_headers, [freezes, grant("bob", "g1", 300)])
+
+    assert [r["status"] for r in results] == [409, 201]
+    assert error_of_item(results[0])["code"] == "balance_limit_exceeded"
+    wallet = client.get("/v1/players/alice/wallet", headers=admin_headers).get_json()
+    assert wallet["balances"].get("streak_freeze", 0) == 0
+
+
 def test_a_grant_batch_refuses_bad_items_alone(client, admin_headers):
     results = send_grants(
         client,

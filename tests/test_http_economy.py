@@ -216,6 +216,22 @@ def test_negative_grant_below_zero_409(client, admin_headers):
     assert ledger_kinds(client, admin_headers) == []
 
 
+def test_a_grant_above_the_streak_freezes_held_409(client, admin_headers):
+    def give(key, freezes):
+        return client.post(
+            GRANTS,
+            headers=admin_headers | {"Idempotency-Key": key},
+            json={"resources": {"streak_freeze": freezes}, "reason": "gift"},
+        )
+
+    assert give("g-1", 2).status_code == 201
+    response = give("g-2", 1)
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "balance_limit_exceeded"
+    assert error_of(response)["details"] == {"resource": "streak_freeze", "limit": 2, "balance": 2}
+    assert balances(client, admin_headers)["streak_freeze"] == 2
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -180,3 +180,26 @@ def test_the_days_state_shows_a_streak_the_freezes_held_will_bridge(engine):
     assert daily.state(engine, "alice").streak == 2
     at(engine, 2026, 11, 24, 12)  # two missed, one freeze: broken
     assert daily.state(engine, "alice").streak == 0
+
+
+def test_a_grant_may_not_take_the_freezes_held_above_the_most(engine):
+    grants.grant(engine, "alice", {"streak_freeze": 2}, "gift", "g-1")
+    with pytest.raises(BalanceLimitError) as refused:
+        grants.grant(engine, "alice", {"streak_freeze": 1, "coins": 5}, "gift", "g-2")
+    assert refused.value.details == {"resource": "streak_freeze", "limit": 2, "balance": 2}
+    assert (held(engine, "alice"), wallet.balances(engine, "alice")["coins"]) == (2, 0)
+    grants.grant(engine, "alice", {"streak_freeze": -1}, "take one back", "g-3")
+    assert held(engine, "alice") == 1  # taking freezes away is no holding
+
+
+def test_a_batch_refuses_only_the_grant_that_would_hold_too_many_freezes(engine):
+    items = [
+        grants.GrantItem("alice", {"streak_freeze": 3}, "gift", "b-1"),
+        grants.GrantItem("bob", {"streak_freeze": 2}, "gift", "b-2"),
+    ]
+    refused, granted = grants.grant_batch(engine, items)
+    assert isinstance(refused, BalanceLimitError)
+    assert refused.details == {"resource": "streak_freeze", "limit": 2, "balance": 0}
+    assert granted.balances["streak_freeze"] == 2
+    assert (held(engine, "alice"), held(engine, "bob")) == (0, 2)
+    assert grants.grant_batch(engine, items)[0].replayed  # the refusal is recorded

@@ -34,6 +34,7 @@ from engine.economy.idempotency import IdempotentRequest
 from engine.errors import IdempotencyKeyReusedError
 from engine.outcomes import SCRIPT_ERRORS, ScriptCode, decode
 from engine.progression import Progress
+from engine.rules.progression import FREEZE_RESOURCE
 from engine.runtime import Engine
 
 
@@ -87,7 +88,7 @@ def script_call(
         to_ms(engine.clock.now()),
         request.fingerprint,
         engine.idempotency_ttl_seconds,
-        engine.rules.limits.max_balance,
+        holding_limits(engine),
         request.reference,
         engine.ledger_keep_entries,
     ]
@@ -100,6 +101,15 @@ def script_call(
         request.redis_key(player_id),
     ]
     return script_keys, args
+
+
+def holding_limits(engine: Engine) -> str:
+    """apply_transaction.lua's ARGV[7]: the balance limit, then the most streak freezes a
+    wallet holds when the rules have them, so a grant is held to what the catalog sells."""
+    rules = engine.rules
+    if rules.streak_freeze is None:
+        return str(rules.limits.max_balance)
+    return f"{rules.limits.max_balance} {FREEZE_RESOURCE}={rules.streak_freeze.max_held}"
 
 
 def answer_of(engine: Engine, request: IdempotentRequest, code: int, payload: Any) -> Transaction:
