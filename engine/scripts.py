@@ -40,6 +40,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "join_league": 3,
     "read_cohort": 3,
     "record_league_tiers": (1,),
+    "remove_cohort_member": 3,
     "keep_exam_summaries": (1,),
     "read_board": 3,
     "rotate_snapshot": 4,

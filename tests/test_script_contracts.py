@@ -24,6 +24,7 @@ DIRECT_TESTS = {
     "join_league": "test_script_leagues.py",
     "read_cohort": "test_script_leagues.py",
     "record_league_tiers": "test_script_leagues.py",
+    "remove_cohort_member": "test_script_remove_cohort_member.py",
     "read_board": "test_board_scripts.py",
     "rotate_snapshot": "test_board_scripts.py",
     "take_job_lock": "test_script_job_locks.py",

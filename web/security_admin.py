@@ -1,8 +1,9 @@
 """`GET /v1/admin/security/events` → engine.security.events (the security event stream);
 `GET /v1/admin/players/{player_id}/flags` → engine.security.flags (violation counts and
 block); `DELETE /v1/admin/players/{player_id}/leaderboards` →
-engine.boards.moderation.remove_from_leaderboards (Redis first, then SQL): taking a
-player off every kept board.
+engine.boards.moderation.remove_player (Redis first, then SQL, then
+lua/remove_cohort_member.lua on each tier of the unclosed league periods): taking a
+player off every kept board and out of their league cohort.
 """
 
 from __future__ import annotations
@@ -56,9 +57,22 @@ class RemovedBoardSchema(ma.Schema):
     period = ma.fields.Function(lambda board: board.period.name, required=True)
 
 
+class LeftCohortSchema(ma.Schema):
+    period = ma.fields.String(required=True, metadata={"example": "2026-W48"})
+    cohort_id = ma.fields.String(required=True, metadata={"example": "bronze-12"})
+
+
 class LeaderboardRemovalSchema(ma.Schema):
     player_id = ma.fields.String(required=True)
     removed = ma.fields.List(ma.fields.Nested(RemovedBoardSchema()), required=True)
+    cohorts = ma.fields.List(
+        ma.fields.Nested(LeftCohortSchema()),
+        required=True,
+        metadata={
+            "description": "The league cohorts the player left: those of periods not"
+            " closed yet (a closed period's cohorts and prizes stay as its close left them)."
+        },
+    )
 
 
 @blp.route("/security/events")
@@ -79,8 +93,9 @@ def player_flags(player_id: str):
 def remove_from_leaderboards(player_id: str):
     """Take the player off every board still kept, with the aggregates behind them.
 
-    For a cheater: ban the player first. Their next exam starts from zero. Repeating
-    the call removes nothing more.
+    For a cheater: ban the player first. Their next exam starts from zero. They also
+    leave their league cohort of every period not closed yet, so its close neither
+    pays nor promotes them. Repeating the call removes nothing more.
     """
-    removed = moderation.remove_from_leaderboards(get_engine(), player_id)
-    return {"player_id": player_id, "removed": removed}
+    removal = moderation.remove_player(get_engine(), player_id)
+    return {"player_id": player_id, "removed": removal.boards, "cohorts": removal.cohorts}

@@ -8,20 +8,50 @@ Snapshots of the affected boards are dropped, so their reads are live until the 
 snapshot job, and so are the SQL copies of snapshots that show the player. Every step
 is safe to repeat. Ban the player first, so that no exam of theirs lands while they
 are being removed.
+
+The player also leaves their league cohort of every league period not closed yet
+(lua/remove_cohort_member.lua): the others move up, the freed place goes to the next
+player to join, and the close neither pays nor promotes them. A closed period's cohorts
+are the record of what its close decided and paid: a removal after the close leaves
+them, the prizes paid and the tiers it gave as they are (a prize paid is not taken
+back). A removal that lands while the close is running (between its read of the
+standings and its end) is too late for that close.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, or_
 
 from engine import boards, db, keys
 from engine.boards import Board
 from engine.calendar import PERIOD_TYPES, Period
+from engine.leagues.cohorts import cohort_id, slot_keys
 from engine.runtime import Engine
 
 
-def remove_from_leaderboards(engine: Engine, player_id: str) -> list[Board]:
-    """Remove the player from every kept board; returns the boards they were on.
+@dataclass(frozen=True)
+class CohortLeft:
+    period: str
+    cohort_id: str  # "<tier>-<number>"
+
+
+@dataclass(frozen=True)
+class Removal:
+    boards: list[Board]  # the boards the player was on
+    cohorts: list[CohortLeft]  # the league cohorts they left (periods not closed yet)
+
+
+def remove_player(engine: Engine, player_id: str) -> Removal:
+    """Take the player off every kept board and out of every unclosed league cohort."""
+    found = remove_from_leaderboards(engine, player_id, leagues=False)
+    return Removal(found, remove_from_cohorts(engine, player_id))
+
+
+def remove_from_leaderboards(engine: Engine, player_id: str, leagues: bool = True) -> list[Board]:
+    """Remove the player from every kept board (and, unless `leagues` is false, from
+    their unclosed league cohorts); returns the boards they were on.
 
     Redis goes first: once the player's aggregates are gone there, the persist job has
     nothing of theirs to write back. SQL then loses every aggregate row of the player in
@@ -42,7 +72,38 @@ def remove_from_leaderboards(engine: Engine, player_id: str) -> list[Board]:
     pipe.execute()
     if engine.database_url:
         _remove_from_sql(engine, player_id, periods)
+    if leagues:
+        remove_from_cohorts(engine, player_id)
     return found
+
+
+def remove_from_cohorts(engine: Engine, player_id: str) -> list[CohortLeft]:
+    """Take the player out of their cohort in every kept league period whose close has
+    not run: every tier of each such period is asked (one script call a tier, in one
+    round trip), since the player's league record names only their latest period."""
+    period_type = engine.rules.leagues.period
+    periods = boards.kept_periods(engine, period_type, engine.clock.now())
+    pipe = engine.redis.pipeline(transaction=False)
+    for period in periods:
+        pipe.exists(keys.league_closed(period_type, period.name))
+        pipe.smembers(keys.league_tiers(period_type, period.name))
+    replies = pipe.execute()
+    calls = [
+        (period.name, tier.decode())
+        for period, closed, tiers in zip(periods, replies[0::2], replies[1::2], strict=True)
+        if not closed
+        for tier in sorted(tiers)
+    ]
+    if not calls:
+        return []
+    batch = engine.scripts.batch()
+    for period, tier in calls:
+        batch.call("remove_cohort_member", slot_keys(period_type, period, tier), [player_id])
+    return [
+        CohortLeft(period, cohort_id(tier, number))
+        for (period, tier), number in zip(calls, batch.execute(), strict=True)
+        if number
+    ]
 
 
 def _remove_from_sql(engine: Engine, player_id: str, periods: list[Period]) -> None:

@@ -1,0 +1,52 @@
+--[[ remove_cohort_member: take a player out of their cohort of one tier and period.
+
+KEYS[1] members   hash        player -> their cohort's number
+KEYS[2] rosters   hash        cohort number -> its members, space-separated in arrival
+                              order; `last` -> "<last cohort's number>|<its member count>"
+KEYS[3] scores    sorted set  player -> composite score
+
+ARGV[1] the player id
+
+For a cheater (engine.boards.moderation): the player leaves the members, their cohort's
+roster and the scores, so the cohort's standings, zones and close go on without them and
+everyone below moves up. When the cohort is the last one of the tier, its member count
+in `last` drops by one, so the next player to join takes the freed place (join_league
+never fills a cohort over its size). A cohort left empty loses its roster. Calling it
+again, or for a player not in the tier, writes nothing.
+
+Returns the number of the cohort the player left, or 0 if they were in none.
+]]
+
+local members, rosters, scores = KEYS[1], KEYS[2], KEYS[3]
+local player = ARGV[1]
+
+local function take_out(number)
+  redis.call('HDEL', members, player)
+  redis.call('ZREM', scores, player)
+  local kept = {}
+  for member in string.gmatch(redis.call('HGET', rosters, number) or '', '%S+') do
+    if member ~= player then
+      kept[#kept + 1] = member
+    end
+  end
+  if #kept > 0 then
+    redis.call('HSET', rosters, number, table.concat(kept, ' '))
+  else
+    redis.call('HDEL', rosters, number)
+  end
+  local last = redis.call('HGET', rosters, 'last')
+  if last then
+    local n, c = string.match(last, '^(%d+)|(%d+)$')
+    if n == number and tonumber(c) > 0 then
+      redis.call('HSET', rosters, 'last', n .. '|' .. (tonumber(c) - 1))
+    end
+  end
+end
+
+local left = 0  -- the number of the cohort the player left
+local number = redis.call('HGET', members, player)
+if number then
+  take_out(number)
+  left = tonumber(number)
+end
+return left

@@ -1,0 +1,64 @@
+"""remove_cohort_member.lua called directly: a player leaves their cohort's members,
+roster and scores; the last cohort's count frees their place; a repeat writes nothing."""
+
+from __future__ import annotations
+
+from engine.scripts import Scripts
+from tests.script_state import state, written
+
+M = 1 << 24
+TOP = M - 1
+MEMBERS, ROSTERS, SCORES = "qb:{lg:t}:members", "qb:{lg:t}:rosters", "qb:{lg:t}:scores"
+KEYS = [MEMBERS, ROSTERS, SCORES]
+NOW_S = 1_795_600_000
+
+
+def join(redis, *players, size=2):
+    args = [size, M, NOW_S + 600, NOW_S, *(f"{p}|{t}" for p, t in players)]
+    return Scripts(redis).join_league(keys=KEYS, args=args)
+
+
+def remove(redis, player):
+    return Scripts(redis).remove_cohort_member(keys=KEYS, args=[player])
+
+
+def test_a_player_leaves_a_full_cohort_and_the_last_keeps_its_count(any_redis):
+    join(any_redis, ("a", 10), ("b", 30), ("c", 20))  # cohort 1: a b; cohort 2: c
+    before = state(any_redis)
+    assert remove(any_redis, "b") == 1
+    assert written(before, state(any_redis)) == {
+        MEMBERS: {"a": "1", "c": "2"},
+        ROSTERS: {"1": "a", "2": "c", "last": "2|1"},
+        SCORES: [("a", 10 * M + TOP), ("c", 20 * M + TOP)],
+    }
+
+
+def test_leaving_the_last_cohort_frees_a_place_for_the_next_player(any_redis):
+    join(any_redis, ("a", 10), ("b", 30), ("c", 20), ("d", 5))  # two full cohorts
+    assert remove(any_redis, "c") == 2
+    assert any_redis.hget(ROSTERS, "last") == b"2|1"
+    assert join(any_redis, ("e", 1)) == [2, 1]  # takes c's place, no third cohort
+    assert any_redis.hget(ROSTERS, "2") == b"d e"
+    assert any_redis.hget(ROSTERS, "last") == b"2|2"
+
+
+def test_a_cohort_left_empty_loses_its_roster(any_redis):
+    join(any_redis, ("a", 10), ("b", 30), ("c", 20))
+    before = state(any_redis)
+    assert remove(any_redis, "c") == 2
+    assert written(before, state(any_redis)) == {
+        MEMBERS: {"a": "1", "b": "1"},
+        ROSTERS: {"1": "a b", "last": "2|0"},
+        SCORES: [("a", 10 * M + TOP), ("b", 30 * M + TOP)],
+    }
+    assert Scripts(any_redis).read_cohort(keys=KEYS, args=["cohort", 2]) == []
+    assert join(any_redis, ("d", 1)) == [2, 1]  # the empty last cohort is filled again
+
+
+def test_a_player_in_no_cohort_or_removed_twice_writes_nothing(any_redis):
+    join(any_redis, ("a", 10), ("b", 30))
+    remove(any_redis, "a")
+    before = state(any_redis)
+    assert remove(any_redis, "a") == 0
+    assert remove(any_redis, "nobody") == 0
+    assert written(before, state(any_redis)) == {}
