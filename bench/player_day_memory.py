@@ -15,16 +15,20 @@ to a minute; they are weighed while alive.
 prints the bytes per player of each key family and what 10 million daily players
 would take (bytes a player after the day x 10M, in GB of 10^9 bytes), with and without
 the families that expire or drain within minutes (rate-limit windows, rapid-fire
-counters, the outboxes the persist job empties every few seconds). The Redis is
-BENCH_REDIS_URL's, or a database leased like the test runs' (bench.redis_lease),
-flushed before and after.
+counters, the outboxes the persist job empties every few seconds); then, per family,
+what a key is made of (anatomy): its name, its data (the bytes of its values, fields,
+members and 8 per score) and the rest, Redis's own overhead (the key's dict entry and
+object header, the encoding's headers, allocator rounding), with the encodings seen
+(OBJECT ENCODING). The Redis is BENCH_REDIS_URL's, or a database leased like the test
+runs' (bench.redis_lease), flushed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis
@@ -60,6 +64,7 @@ _FAMILIES = (
     (re.compile(r"^qb:\{p\d+\}:(\w+)"), None),  # a player's shard: by kind, above
     (re.compile(r"^qb:\{lb:"), "boards (scores, aggregates)"),
     (re.compile(r"^qb:\{lbindex\}"), "board index"),
+    (re.compile(r"^qb:\{lg:|^qb:\{lgindex\}"), "leagues (members, rosters, scores)"),
     (re.compile(r"^qb:rl:|^qb:rate:"), "rate-limit windows"),  # per address, or limits
     (re.compile(r"^qb:\{sec\}"), "security (bans, violations)"),
     (re.compile(r"^qb:\{daily\}"), "day's missions and tool"),
@@ -100,6 +105,107 @@ def weigh(client: redis.Redis, batch: int = 500) -> dict[str, Family]:
                 family.keys += 1
                 family.bytes += size
     return families
+
+
+@dataclass
+class Anatomy:
+    """What a family's keys are made of: bytes of their names, of their data, in all."""
+
+    keys: int = 0
+    bytes: int = 0
+    names: int = 0
+    data: int = 0
+    encodings: Counter = field(default_factory=Counter)
+
+    @property
+    def overhead(self) -> int:
+        return self.bytes - self.names - self.data
+
+
+_CONTENT = {
+    b"string": lambda pipe, name: pipe.get(name),
+    b"hash": lambda pipe, name: pipe.hgetall(name),
+    b"list": lambda pipe, name: pipe.lrange(name, 0, -1),
+    b"set": lambda pipe, name: pipe.smembers(name),
+    b"zset": lambda pipe, name: pipe.zrange(name, 0, -1, withscores=True),
+}
+
+
+def data_bytes(content) -> int:
+    """The bytes of a key's values (a string's bytes, a hash's fields and values, a list's
+    or a set's elements, a sorted set's members and 8 a score)."""
+    if isinstance(content, bytes):
+        return len(content)
+    if isinstance(content, dict):
+        return sum(len(name) + len(value) for name, value in content.items())
+    return sum(len(item[0]) + 8 if isinstance(item, tuple) else len(item) for item in content)
+
+
+def anatomy(client: redis.Redis, batch: int = 500) -> dict[str, Anatomy]:
+    """Every key of the client's database (streams left out: their data is not read
+    here) with its name, data and MEMORY USAGE, grouped by family. A key gone in
+    between is left out."""
+    families: dict[str, Anatomy] = {}
+    names = [name for name in client.scan_iter(count=1000)]
+    for start in range(0, len(names), batch):
+        chunk = names[start : start + batch]
+        pipeline = client.pipeline(transaction=False)
+        for name in chunk:
+            pipeline.type(name)
+            pipeline.object("encoding", name)
+        described = pipeline.execute(raise_on_error=False)
+        pipeline = client.pipeline(transaction=False)
+        read = []
+        for name, kind, encoding in zip(chunk, described[::2], described[1::2], strict=True):
+            if kind in _CONTENT and isinstance(encoding, bytes):
+                _CONTENT[kind](pipeline, name)
+                pipeline.memory_usage(name, samples=0)
+                read.append((name, kind, encoding))
+        replies = pipeline.execute(raise_on_error=False)
+        for (name, kind, encoding), content, size in zip(
+            read, replies[::2], replies[1::2], strict=True
+        ):
+            if size is None or isinstance(size, Exception) or not content:
+                continue
+            family = families.setdefault(family_of(name.decode()), Anatomy())
+            family.keys += 1
+            family.bytes += size
+            family.names += len(name)
+            family.data += data_bytes(content)
+            family.encodings[f"{kind.decode()} {encoding.decode()}"] += 1
+    return families
+
+
+ANATOMY_COLUMNS = [
+    "key family",
+    "keys a player",
+    "bytes a key",
+    "key name",
+    "data",
+    "overhead",
+    "overhead share",
+    "encodings (keys)",
+]
+
+
+def anatomy_report(families: dict[str, Anatomy], players: int) -> str:
+    """Per family, largest first: what a key is made of, in bytes a key."""
+    lines = ["| " + " | ".join(ANATOMY_COLUMNS) + " |", "|" + "---|" * len(ANATOMY_COLUMNS)]
+    for name, family in sorted(families.items(), key=lambda item: -item[1].bytes):
+        n = family.keys
+        encodings = ", ".join(f"{kind} {count}" for kind, count in family.encodings.most_common())
+        cells = [
+            name,
+            f"{n / players:,.2f}",
+            f"{family.bytes / n:,.0f}",
+            f"{family.names / n:,.0f}",
+            f"{family.data / n:,.0f}",
+            f"{family.overhead / n:,.0f}",
+            f"{family.overhead / family.bytes:.0%}",
+            encodings,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def address(number: int) -> str:
@@ -224,6 +330,8 @@ def main(argv: list[str] | None = None) -> None:
         funded, after = play_day(url, args.players)
         print(f"{args.players:,} players, one game day each; MEMORY USAGE of every key\n")
         print(report(funded, after, args.players))
+        print("\nWhat a key is made of, bytes a key (streams left out):\n")
+        print(anatomy_report(anatomy(client), args.players))
     finally:
         client.flushdb()
         client.close()
