@@ -11,7 +11,8 @@ ended periods of every board the rules give prizes to, and for each not yet clos
    per player, so a rerun, or a run killed between payments and run again, pays
    nothing twice;
 3. records what it paid: in Redis beside the board (what the closed period's page
-   shows, kept as long as the board) and in SQL (`board_prizes`, rows by their key);
+   shows, kept as long as the board) and in SQL (`board_prizes`, rows by their key),
+   which the page reads instead once Redis has lost its record (`prizes_of`);
 4. marks the board's period closed.
 
 Every step is safe to repeat.
@@ -23,6 +24,8 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy import select
 
 from engine import boards, db, keys
 from engine.boards import Board, leaderboards
@@ -138,12 +141,34 @@ def _record(
 def prizes_of(
     engine: Engine, board: Board, player_ids: Sequence[str]
 ) -> dict[str, dict[str, int] | None]:
-    """The prize each player received on a closed period's board (None: none)."""
+    """The prize each player received on a closed period's board (None: none).
+
+    Read from the record beside the board in Redis, in one round trip; when Redis no
+    longer holds it (lost and rebuilt from SQL), from the close's rows in SQL.
+    """
     if not player_ids:
         return {}
     name = board_name(board.period_type, board.category)
-    raw = engine.redis.hmget(keys.board_prizes(name, board.period.name), list(player_ids))
+    paid_key = keys.board_prizes(name, board.period.name)
+    pipe = engine.redis.pipeline(transaction=False)
+    pipe.exists(paid_key)
+    pipe.hmget(paid_key, list(player_ids))
+    recorded, raw = pipe.execute()
+    if not recorded and engine.database_url:
+        return _prizes_from_sql(engine, name, board.period.name, player_ids)
     return {
         player: json.loads(value)["prize"] if value is not None else None
         for player, value in zip(player_ids, raw, strict=True)
     }
+
+
+def _prizes_from_sql(
+    engine: Engine, name: str, period: str, player_ids: Sequence[str]
+) -> dict[str, dict[str, int] | None]:
+    table = db.board_prizes
+    query = select(table.c.player_id, table.c.prize).where(
+        table.c.board == name, table.c.period == period, table.c.player_id.in_(player_ids)
+    )
+    with engine.sql.connect() as conn:
+        found = {row.player_id: json.loads(row.prize) for row in conn.execute(query)}
+    return {player: found.get(player) for player in player_ids}

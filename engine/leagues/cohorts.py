@@ -270,11 +270,16 @@ def standings(
 
 def cohort(engine: Engine, period_name: str, cohort_text: str) -> Cohort:
     """Cohort `cohort_text` ("bronze-12") of a period; NotFoundError if it does not
-    exist (or has expired with its period's boards)."""
+    exist (or has expired with its period's boards). A closed cohort Redis no longer
+    holds within that time is read from its close's SQL rows (engine.leagues.results)."""
     rules = engine.rules.leagues
     period = engine.calendar.parse(rules.period, period_name)
     tier, number = parse_cohort_id(rules, cohort_text)
     found = read_cohort(engine, period, tier, number=number)
+    if found is None and expires_at(engine, period) > engine.clock.now():
+        from engine.leagues import results  # it imports this module
+
+        found = results.closed_cohort(engine, period, tier, number)
     if found is None:
         raise NotFoundError(f"No cohort {cohort_text!r} in {period_name}.", {})
     return found

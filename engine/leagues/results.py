@@ -1,0 +1,60 @@
+"""A closed league period's cohorts as its close wrote them to SQL (`league_results`).
+
+Redis keeps a period's cohorts as long as its weekly boards; a cohort read that finds
+nothing there (Redis lost and rebuilt from SQL, which restores no cohort) reads the
+close's rows instead: each member's final position, rank, score and the tier the close
+gave them, from which their zone follows. A period not closed has no rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import db
+from engine.calendar import Period
+from engine.leagues.cohorts import Cohort, CohortMember, cohort_id
+from engine.runtime import Engine
+
+
+def closed_cohort(engine: Engine, period: Period, tier: str, number: int) -> Cohort | None:
+    """Cohort `number` of the tier as the period's close recorded it; None if SQL has
+    no such cohort (or no SQL is configured)."""
+    if not engine.database_url:
+        return None
+    table = db.league_results
+    query = (
+        select(table.c.player_id, table.c.position, table.c.rank, table.c.score, table.c.next_tier)
+        .where(
+            table.c.period_type == period.period_type,
+            table.c.period == period.name,
+            table.c.tier == tier,
+            table.c.cohort == number,
+        )
+        .order_by(table.c.position)
+    )
+    with engine.sql.connect() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        return None
+    rules = engine.rules.leagues
+    members = [
+        CohortMember(
+            row.player_id,
+            row.rank,
+            row.position,
+            row.score,
+            _zone(rules.tiers, tier, row.next_tier),
+        )
+        for row in rows
+    ]
+    return Cohort(
+        cohort_id(tier, number), period.period_type, period.name, tier, rules.cohort_size, members
+    )
+
+
+def _zone(tiers: tuple[str, ...], tier: str, next_tier: str) -> str:
+    """The zone the close put a member in, from the tier it gave them."""
+    if tier not in tiers or next_tier not in tiers:
+        return "stay"
+    step = tiers.index(next_tier) - tiers.index(tier)
+    return "promotion" if step > 0 else "relegation" if step < 0 else "stay"
