@@ -212,8 +212,16 @@ def address(number: int) -> str:
     return f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
 
 
-def play_day(url: str, players: int) -> tuple[dict[str, Family], dict[str, Family]]:
-    """(keys after funding, keys after the day) for `players` players' game day."""
+def play_day(
+    url: str, players: int, persist: bool = False
+) -> tuple[dict[str, Family], dict[str, Family]]:
+    """(keys after funding, keys after the day) for `players` players' game day.
+
+    The day is played in rounds (every player's login, then every player's first exam,
+    ...). With `persist`, the persist job drains the outboxes into SQL (a SQLite file of
+    this process) after the funding and after each round, as it does every few seconds
+    in production, where a player's requests are minutes apart: the outboxes are then
+    empty, and a ledger tail is trimmed as it would be (only persisted entries go)."""
     from web import create_app
 
     client = redis.Redis.from_url(url)
@@ -224,19 +232,30 @@ def play_day(url: str, players: int) -> tuple[dict[str, Family], dict[str, Famil
     )
     app = create_app(settings, redis_client=client, clock=FixedClock(datetime.now(UTC)))
     engine = app.extensions["questboard.engine"]
+    drain = _persister(engine) if persist else lambda: None
     for number in range(players):
         grants.grant(engine, f"m{number}", {"coins": FUNDS}, "memory benchmark", "funds")
+    drain()
     funded = weigh(client)
     http = app.test_client()
-    for number in range(players):
-        _play(http, f"m{number}", number)
+    for step in range(len(_day(0))):
+        for number in range(players):
+            _play(http, f"m{number}", number, step)
+        drain()
     return funded, weigh(client)
 
 
-def _play(http, player_id: str, number: int) -> None:
-    headers = {"Authorization": f"Bearer {SERVER_KEY}", "X-Player-IP": address(number)}
-    base = f"/v1/players/{player_id}"
-    answers = [http.post(f"{base}/login", headers=headers)]
+def _persister(engine):
+    from engine import migrate
+    from engine.ops import persistence
+
+    migrate.upgrade(engine.sql)
+    return lambda: persistence.persist(engine)
+
+
+def _day(number: int) -> list[tuple[str, dict, dict | None]]:
+    """A player's requests of the day: (path under the player, extra headers, body)."""
+    day = [("login", {}, None)]
     for exam in range(3):
         body = {
             "exam_id": f"e{exam}",
@@ -245,19 +264,21 @@ def _play(http, player_id: str, number: int) -> None:
             "total_questions": 10,
             "correct_answers": (number + exam) % 11,
         }
-        answers.append(http.post(f"{base}/exams", headers=headers, json=body))
+        day.append(("exams", {}, body))
     for n, (item, quantity) in enumerate(PURCHASES):
-        answers.append(
-            http.post(
-                f"{base}/purchases",
-                headers={**headers, "Idempotency-Key": f"day-{n}"},
-                json={"item": item, "quantity": quantity},
-            )
-        )
-    failed = [(a.request.path, a.status_code, a.get_data(as_text=True)) for a in answers]
-    failed = [answer for answer in failed if not 200 <= answer[1] < 300]
-    if failed:
-        raise RuntimeError(f"a player's day was refused: {failed[:2]}")
+        body = {"item": item, "quantity": quantity}
+        day.append(("purchases", {"Idempotency-Key": f"day-{n}"}, body))
+    return day
+
+
+def _play(http, player_id: str, number: int, step: int) -> None:
+    """The player's `step`th request of the day (_day)."""
+    path, extra, body = _day(number)[step]
+    headers = {"Authorization": f"Bearer {SERVER_KEY}", "X-Player-IP": address(number)}
+    answer = http.post(f"/v1/players/{player_id}/{path}", headers={**headers, **extra}, json=body)
+    if not 200 <= answer.status_code < 300:
+        failed = (answer.request.path, answer.status_code, answer.get_data(as_text=True))
+        raise RuntimeError(f"a player's day was refused: {failed}")
 
 
 def rows(funded: dict[str, Family], after: dict[str, Family], players: int) -> list[list]:
@@ -322,13 +343,21 @@ def report(funded: dict[str, Family], after: dict[str, Family], players: int) ->
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--players", type=int, default=1000, help="players, one day each")
+    parser.add_argument(
+        "--persist",
+        action="store_true",
+        help="run the persist job after the funding and after each round of the day",
+    )
     args = parser.parse_args(argv)
     url = redis_lease.benchmark_url()
     client = redis.Redis.from_url(url)
     client.flushdb()
     try:
-        funded, after = play_day(url, args.players)
-        print(f"{args.players:,} players, one game day each; MEMORY USAGE of every key\n")
+        funded, after = play_day(url, args.players, persist=args.persist)
+        persisted = ", persisted after each round" if args.persist else ""
+        print(
+            f"{args.players:,} players, one game day each{persisted}; MEMORY USAGE of every key\n"
+        )
         print(report(funded, after, args.players))
         print("\nWhat a key is made of, bytes a key (streams left out):\n")
         print(anatomy_report(anatomy(client), args.players))

@@ -66,6 +66,12 @@ class RateLimitedError(QuestboardError):
     code = "rate_limited"
 
 
+class StreakNotRepairableError(QuestboardError):
+    """No broken streak to buy back; details carry `reason`: none, repaired or expired."""
+
+    code = "streak_not_repairable"
+
+
 class BannedError(QuestboardError):
     code = "banned"
 

@@ -258,7 +258,9 @@ def daily(player_id: str, game_day: str) -> str:
 
 
 def streak(player_id: str) -> str:
-    """Hash: last_day (date ordinal of the last claimed day), streak, best."""
+    """Hash: last_day (date ordinal of the last claimed day), streak, best; after a
+    claim found the streak broken, with streak repair: lost (its length; 0 once
+    repaired) and repair_by (ms)."""
     return _player("streak", player_id)
 
 

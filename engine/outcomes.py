@@ -23,6 +23,7 @@ from engine.errors import (
     RapidFireError,
     RateLimitedError,
     ScriptContractError,
+    StreakNotRepairableError,
 )
 
 
@@ -40,6 +41,7 @@ class ScriptCode(IntEnum):
     LOCK_HELD = -7  # a live run of the job holds its lock
     LOCK_LOST = -8  # the run no longer holds its lock (expired, or declared dead)
     NOT_RANKED = -9  # the player has no place on the board
+    NOT_REPAIRABLE = -10  # no broken streak to buy back: none, repaired, or too late
 
 
 # The refusals: the error each one means, and the message, filled from the details the
@@ -66,6 +68,10 @@ SCRIPT_ERRORS: dict[ScriptCode, tuple[type[QuestboardError], str]] = {
     ScriptCode.RATE_LIMITED: (
         RateLimitedError,
         "Too many requests: the limit is {limit} per {scope}.",
+    ),
+    ScriptCode.NOT_REPAIRABLE: (
+        StreakNotRepairableError,
+        "There is no broken streak to repair ({reason}).",
     ),
 }
 

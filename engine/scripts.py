@@ -34,6 +34,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "apply_transaction": 4,
     "record_exams": (12,),
     "record_activity": 9,
+    "repair_streak": 5,
     "take_rate_slot": 1,
     "read_player": (1,),  # the player's rate window, then any number of keys to read
     "update_board": 2,

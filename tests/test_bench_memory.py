@@ -81,3 +81,12 @@ def test_the_benchmark_prints_what_a_key_of_each_family_is_made_of(real_redis, m
     [ledger] = [line for line in out.splitlines() if line.startswith("| ledger (Redis tail) |")]
     assert ledger.split(" | ")[1] == "1.00"  # keys a player
     assert ledger.endswith("| list quicklist 2 |") or ledger.endswith("| list listpack 2 |")
+
+
+def test_with_persist_the_day_ends_with_the_outboxes_drained_into_sql(real_redis):
+    _, after = player_day_memory.play_day(real_redis_url(), 2, persist=True)
+
+    outboxes = [keys.outbox(shard) for shard in range(keys.player_shards())]
+    assert sum(real_redis.xlen(outbox) for outbox in outboxes) == 0
+    assert after["ledger (Redis tail)"].keys == 2  # the tail stays: reads come to Redis first
+    assert after["idempotency records"].keys == 2 + 2 * 2

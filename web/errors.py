@@ -42,6 +42,7 @@ from engine.errors import (
     RapidFireError,
     RateLimitedError,
     ScriptContractError,
+    StreakNotRepairableError,
     UnknownItemError,
 )
 
@@ -61,6 +62,7 @@ STATUS_BY_ERROR: dict[type[QuestboardError], int] = {
     PriceChangedError: 409,
     BalanceLimitError: 409,
     DailyLimitReachedError: 409,
+    StreakNotRepairableError: 409,
     IdempotencyKeyReusedError: 422,
     RapidFireError: 429,
     RateLimitedError: 429,

@@ -42,6 +42,7 @@ from engine.webhooks import events as webhook_events
 GROUP = "persist"
 BATCH = 20_000
 XP_KINDS = ("mission_reward", "level_reward")  # rewards that come with battle-pass XP
+STREAK_KINDS = ("login_bonus", "streak_repair")  # entries that come with a streak change
 CLAIM_IDLE_MS = 60_000
 JOB_CONSUMER = "persist-job"  # the persist job's consumer: one live run at a time holds it
 
@@ -273,7 +274,7 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
         if player not in latest or row["at_ms"] >= latest[player][0]:
             latest[player] = (row["at_ms"], json.loads(row["balances_after"]))
         changed.setdefault(player, set()).update(json.loads(row["deltas"]))
-        if row["kind"] == "login_bonus":
+        if row["kind"] in STREAK_KINDS:
             streak_players.add(player)
         elif row["kind"] in XP_KINDS:
             xp_players.add(player)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from engine import keys
+from engine.clock import to_ms
 from engine.progression import missions
 from engine.runtime import Engine
 from engine.security import rate_limits
@@ -87,6 +88,7 @@ def _build_context(engine: Engine, day: date) -> DayContext:
             rate_limits.player_limits_context(rules.security),
             str(freeze.max_held) if freeze else "0",
             ",".join((day - timedelta(days=back)).isoformat() for back in bridgeable),
+            _repair_deadlines(engine, day),
         ]
     )
     # What paying needs: decoded only by the calls that pay something.
@@ -109,6 +111,19 @@ def _build_context(engine: Engine, day: date) -> DayContext:
         context=context,
         rewards_json=json.dumps(rewards, separators=(",", ":")),
     )
+
+
+def _repair_deadlines(engine: Engine, day: date) -> str:
+    """The repair deadline (ms) of a streak lost at the start of yesterday, then of today
+    (include/progress.lua): one lost earlier is past its window, which is at most a day
+    and starts when the last game day that could have continued the streak ends; "" when
+    the rules have no streak repair."""
+    repair = engine.rules.streak_repair
+    if repair is None:
+        return ""
+    window = timedelta(hours=repair.window_hours)
+    starts = (engine.calendar.day_start(day - timedelta(days=1)), engine.calendar.day_start(day))
+    return ",".join(str(to_ms(start + window)) for start in starts)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from engine import keys
 from engine.clock import to_ms
 from engine.progression import missions
+from engine.progression.streaks import StreakRepairOffer, repair_offer
 from engine.rules.progression import FREEZE_RESOURCE
 from engine.runtime import Engine
 from engine.security import rate_limits
@@ -38,6 +39,7 @@ class DailyState:
     ads_watched: int
     ads_limit: int
     missions: list[MissionState]
+    streak_repair: StreakRepairOffer | None = None  # a broken streak it may buy back
 
 
 def missions_state(engine: Engine, day: date, counters: dict[str, str]) -> list[MissionState]:
@@ -91,4 +93,5 @@ def state(engine: Engine, player_id: str, group: str | None = None) -> DailyStat
         ads_watched=int(counters.get("ads", 0)),
         ads_limit=engine.rules.ads.daily_cap,
         missions=missions_state(engine, day, counters),
+        streak_repair=repair_offer(engine.rules.streak_repair, streak_hash, now),
     )

@@ -29,9 +29,11 @@ from engine.rules.progression import (
     LoginBonus,
     Mission,
     StreakFreeze,
+    StreakRepair,
     parse_battle_pass,
     parse_missions,
     parse_streak_freeze,
+    parse_streak_repair,
 )
 
 
@@ -120,6 +122,7 @@ class Rules:
     security: Security
     leagues: LeagueRules
     streak_freeze: StreakFreeze | None = None  # None: the rules sell no freezes
+    streak_repair: StreakRepair | None = None  # None: a broken streak is not bought back
 
     @property
     def wallet_resources(self) -> tuple[str, ...]:
@@ -145,6 +148,7 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         "security",
         "leagues",
         "streak_freeze",
+        "streak_repair",
     )
 
     names = root.child("resources")
@@ -231,6 +235,9 @@ def parse_rules(document: dict[str, Any]) -> Rules:
         security=_security(root.child("security"), resources, reward_limit),
         leagues=parse_leagues(root.child("leagues", None), resources, reward_limit),
         streak_freeze=streak_freeze,
+        streak_repair=parse_streak_repair(
+            root.child("streak_repair", None), resources, limits.max_balance
+        ),
     )
 
 

@@ -74,6 +74,53 @@ def parse_streak_freeze(field: Field) -> StreakFreeze | None:
 
 
 @dataclass(frozen=True)
+class StreakRepair:
+    """`[streak_repair]` when enabled: a streak broken is bought back within
+    `window_hours` of the moment it was lost (the end of the last game day that could
+    still have continued it), once per break, for `base` + `per_day` x the lost
+    length of `resource`, at most `max_price`."""
+
+    resource: str
+    base: int
+    per_day: int
+    max_price: int
+    window_hours: int = 24
+
+    def price(self, lost: int) -> int:
+        return min(self.max_price, self.base + self.per_day * lost)
+
+
+def parse_streak_repair(
+    field: Field, resources: tuple[str, ...], max_balance: int
+) -> StreakRepair | None:
+    """None when the rules have no `[streak_repair]` table or it is not enabled."""
+    if field.value is None:
+        return None
+    field.only("enabled", "resource", "base", "per_day", "max_price", "window_hours")
+    enabled = field.child("enabled", False)
+    if not isinstance(enabled.value, bool):
+        raise enabled.fail("must be true or false")
+    if not enabled.value:
+        return None
+    resource = field.child("resource")
+    if resource.value not in resources:
+        raise resource.fail(f"must be one of {', '.join(resources)}")
+    base = field.child("base").integer(0, max_balance)
+    per_day = field.child("per_day").integer(0, max_balance)
+    if base + per_day == 0:
+        raise field.child("per_day").fail("must be at least 1 when base is 0 (a repair is paid)")
+    max_price = field.child("max_price").integer(max(base, 1), max_balance)
+    return StreakRepair(
+        resource=resource.value,
+        base=base,
+        per_day=per_day,
+        max_price=max_price,
+        # at most a day: a streak lost before yesterday's start is then always past it
+        window_hours=field.child("window_hours", 24).integer(1, 24),
+    )
+
+
+@dataclass(frozen=True)
 class Ads:
     reward: MappingProxyType
     daily_cap: int

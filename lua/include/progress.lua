@@ -10,11 +10,12 @@ call: day (ordinal), day_name, daily_expire_at (unix s), pace_limit, missions
 {count, window, text}} (the per-player rate limits, window in ms, text as in the
 rules: "10/minute"), freeze_max_held (0: no streak freezes), freeze_days (the names
 of the game days a streak freeze may stand for, yesterday first: as many as one gap may
-bridge), and what rewards pay. The text is
-"day|day_name|expire_at|pace_limit|season id|xp per level|missions|rates|max held|days"
-with missions "id:event:target;...", rates "group:count:window_ms:text;..." and days
-"2026-11-24,2026-11-23" (both may be left out: no freezes): read with string patterns,
-no JSON decoding. rewards_json (bonus {normal, milestone, every}, missions
+bridge), repair_by (false: no streak repair; else the repair deadlines, ms, of a
+streak lost at the start of yesterday and of today), and what rewards pay. The text is
+"day|day_name|expire_at|pace_limit|season id|xp per level|missions|rates|max held|days|
+repair by" with missions "id:event:target;...", rates "group:count:window_ms:text;...",
+days "2026-11-24,2026-11-23" and repair by "1795600000000,1795686400000" (the last
+three may be left out): read with string patterns, no JSON decoding. rewards_json (bonus {normal, milestone, every}, missions
 {id: {xp, reward}}, levels {"<level>": reward}, caps {kind: {resource: amount}}, the
 daily earning caps) is decoded on first use, once per call.
 
@@ -24,6 +25,8 @@ of their hash for this game day (bonus, ads, mission:<id>, ...), their streak ha
 (last_day, streak, best), their battle-pass hash for the current season (xp,
 rewarded_level), their count of state changes in the current second, their moving
 rate-limit window of the event's route group, and the engine clock (ms, as a string).
+A claim that finds the streak broken notes the break in the streak hash for streak
+repair (lost, repair_by: see broken_fields; lua/repair_streak.lua buys it back).
 Every other function takes the day first.
 
 Streak freezes are the wallet resource `streak_freeze` (FREEZE below). claim_bonus
@@ -40,13 +43,17 @@ the caller what happened, including `violations` of the earning caps.
 ]]
 
 local function parse_context(text, rewards_json)
-  local day, day_name, expire_at, pace, season, per_level, list, rates, max_held, days =
-    string.match(text,
-      '^(%d+)|([^|]+)|(%d+)|(%d+)|([^|]*)|(%d*)|([^|]*)|([^|]*)|?(%d*)|?(.*)$')
+  local day, day_name, expire_at, pace, season, per_level, list, rates, max_held, days,
+    repair_by = string.match(text,
+      '^(%d+)|([^|]+)|(%d+)|(%d+)|([^|]*)|(%d*)|([^|]*)|([^|]*)|?(%d*)|?([^|]*)|?(.*)$')
   local parsed = {day = tonumber(day), day_name = day_name,
     daily_expire_at = tonumber(expire_at), pace_limit = tonumber(pace), missions = {},
     rates = {}, season = false, rewards_json = rewards_json, rewards = false,
-    freeze_max_held = tonumber(max_held) or 0, freeze_days = {}}
+    freeze_max_held = tonumber(max_held) or 0, freeze_days = {}, repair_by = false}
+  local yesterday_by, today_by = string.match(repair_by, '^(%d+),(%d+)$')
+  if yesterday_by then
+    parsed.repair_by = {[parsed.day - 1] = yesterday_by, [parsed.day] = today_by}
+  end
   for name in string.gmatch(days, '[^,]+') do
     parsed.freeze_days[#parsed.freeze_days + 1] = name
   end
@@ -253,6 +260,25 @@ local function use_freezes(day, missed)
   return true
 end
 
+-- A streak of `lost` days, last claimed on `last_day`, is found broken today: with streak
+-- repair, the fields that note the break (lost, repair_by) when it may still be bought
+-- back, else none (an older break's are dropped). It was lost at the start of the day
+-- after the last one that could have continued it: the day after last_day, plus the
+-- missed days the freezes held could have bridged.
+local function broken_fields(day, last_day, lost)
+  local context = day.context
+  if not context.repair_by or last_day < 0 then
+    return nil
+  end
+  load_wallet(day.wallet)
+  local bridged = math.min(balance(day.wallet, FREEZE), #context.freeze_days)
+  local by = context.repair_by[last_day + 2 + bridged]
+  if by and tonumber(by) > tonumber(day.now) then
+    return {'lost', lost, 'repair_by', by}
+  end
+  return nil
+end
+
 -- The first activity of a game day claims the login bonus; returns whether this one did.
 local function claim_bonus(day)
   if redis.call('HSETNX', day.daily, 'bonus', day.now) == 0 then
@@ -269,6 +295,13 @@ local function claim_bonus(day)
   if last_day == context.day - 1
       or (last_day >= 0 and use_freezes(day, context.day - last_day - 1)) then
     streak = tonumber(last[2]) + 1
+  else
+    local broken = broken_fields(day, last_day, tonumber(last[2] or '0'))
+    if broken then
+      redis.call('HSET', streak_key, unpack(broken))
+    elseif context.repair_by then
+      redis.call('HDEL', streak_key, 'lost', 'repair_by')
+    end
   end
   redis.call('HSET', streak_key, 'last_day', context.day, 'streak', streak,
     'best', math.max(streak, tonumber(last[3] or '0')))

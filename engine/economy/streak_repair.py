@@ -1,0 +1,97 @@
+"""Streak repair: buying back a broken streak within its window, exactly once.
+
+A claim that finds the streak broken (lua/include/progress.lua, in the same call as the
+claim) restarts it at 1 and, when `[streak_repair]` is enabled, notes the length lost
+and the repair deadline in the streak hash: the end of the last game day that could
+still have continued the streak (streak freezes held count), plus the rules' window.
+Streak freezes are used first: a gap they bridge is no break.
+
+`repair` → lua/repair_streak.lua (+ includes codes, replay, wallet): in one atomic call
+the idempotency check, the break looked up, the price debited with its ledger and
+outbox entry (so persist writes it to SQL like a purchase), the streak restored to the
+length lost plus the days since, and the outcome recorded under the Idempotency-Key.
+A break is repaired once: the script marks it repaired, so a second key is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from engine import keys
+from engine.clock import to_ms
+from engine.economy import transactions
+from engine.economy.idempotency import IdempotentRequest, recorded_outcome
+from engine.economy.transactions import Transaction
+from engine.errors import StreakNotRepairableError
+from engine.outcomes import ScriptCode, decode
+from engine.runtime import Engine
+
+ROUTE = "streak_repair"  # the route of its idempotency keys and its ledger kind
+
+
+@dataclass(frozen=True)
+class StreakRepair:
+    streak: int
+    lost: int
+    best: int
+    price: dict[str, int]
+    transaction: Transaction
+
+
+def repair(engine: Engine, player_id: str, idempotency_key: str) -> StreakRepair:
+    """Buy back the player's broken streak, exactly once per key and once per break.
+
+    Raises:
+        StreakNotRepairableError: no break noted (reason none), repaired already
+            (repaired), past its deadline (expired), or the rules offer no repair
+            (disabled); nothing changed.
+        InsufficientFundsError: the price is more than the player holds; nothing changed.
+        IdempotencyKeyReusedError.
+    """
+    request = IdempotentRequest.of(ROUTE, idempotency_key, {})
+    rules = engine.rules.streak_repair
+    if rules is None:
+        outcome = recorded_outcome(engine, player_id, request)  # a replay keeps its answer
+        if outcome is None:
+            raise StreakNotRepairableError(
+                "There is no broken streak to repair (disabled).", {"reason": "disabled"}
+            )
+        return _repair_of(engine, outcome, replayed=True)
+    args: list[Any] = [
+        player_id,
+        to_ms(engine.clock.now()),
+        engine.rules.limits.max_balance,
+        request.fingerprint,
+        engine.idempotency_ttl_seconds,
+        request.reference,
+        engine.ledger_keep_entries,
+        rules.resource,
+        rules.base,
+        rules.per_day,
+        rules.max_price,
+    ]
+    script_keys = [
+        keys.wallet(player_id),
+        keys.ledger(player_id),
+        keys.player_outbox(player_id),
+        request.redis_key(player_id),
+        keys.streak(player_id),
+    ]
+    code, payload = engine.scripts.repair_streak(keys=script_keys, args=args)
+    outcome = json.loads(payload)
+    answer = decode(code, outcome, reused=transactions.key_reused(idempotency_key))
+    return _repair_of(engine, outcome, replayed=answer is ScriptCode.REPLAYED)
+
+
+def _repair_of(engine: Engine, outcome: dict, replayed: bool) -> StreakRepair:
+    """A recorded outcome as the repair it made, or its refusal raised."""
+    transaction = transactions.outcome_to_transaction(engine, outcome, replayed=replayed)
+    return StreakRepair(
+        streak=int(outcome["streak"]),
+        lost=int(outcome["lost"]),
+        best=int(outcome["best"]),
+        price={resource: -delta for resource, delta in transaction.deltas.items()},
+        transaction=transaction,
+    )

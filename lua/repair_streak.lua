@@ -1,0 +1,93 @@
+--[[ repair_streak: buy back a player's broken streak, exactly once per break and per key.
+
+A claim that finds the streak broken restarts it at 1 and, with streak repair in the
+rules, notes the break in the streak hash (include/progress.lua): `lost`, the length
+lost, and `repair_by`, the deadline. One atomic step here: the idempotency check, the
+break looked up (none noted, already repaired, or past its deadline: refused), the price
+debited with its ledger and outbox entry (include/wallet.lua), the streak restored to
+the length lost plus the days since (the restarted day counts: lost 10, restarted at 1
+today, repaired: 11), `lost` set to 0 (repaired), and the outcome recorded under the
+idempotency key, refusals too.
+
+KEYS[1] wallet       hash   resource -> balance
+KEYS[2] ledger       list   the player's ledger
+KEYS[3] outbox       stream the shard's entries awaiting persistence
+KEYS[4] idempotency  string recorded outcome (JSON, kept short: include/replay.lua)
+KEYS[5] streak       hash   last_day, streak, best, lost, repair_by
+
+ARGV[1] player id
+ARGV[2] now             engine clock, ms
+ARGV[3] max balance
+ARGV[4] fingerprint
+ARGV[5] idempotency ttl seconds
+ARGV[6] reference       route and idempotency key, for the ledger
+ARGV[7] ledger keep     entries the player's ledger list keeps at least
+ARGV[8] resource        what the repair is paid in
+ARGV[9] base            the price: base + per_day x the length lost, at most max_price
+                        (the rules make it at least 1)
+ARGV[10] per day
+ARGV[11] max price
+
+Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes):
+  APPLIED             {"fp","code":APPLIED,"tx","at","deltas","balances","streak","lost",
+                      "best"}
+  REPLAYED            the recorded outcome, as first returned
+  KEY_REUSED          the idempotency key was used with another fingerprint: {"fp"}
+  NOT_REPAIRABLE      {"fp","code":NOT_REPAIRABLE,"reason"}: "none" (no break noted),
+                      "repaired" (this break was bought back already) or "expired"
+                      (with "repair_by", the deadline passed); nothing changed
+  INSUFFICIENT_FUNDS  {"fp","code":INSUFFICIENT_FUNDS,"resource","required","available"};
+                      nothing changed
+]]
+
+--- @include "codes"
+--- @include "replay"
+
+local WALLET, LEDGER, OUTBOX, IDEM, STREAK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local player, now, max_balance = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local fingerprint, ttl, reference, ledger_keep = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local resource = ARGV[8]
+local base, per_day, max_price = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+
+local replay_code, replay = replayed(IDEM, fingerprint)
+if replay_code then
+  return {replay_code, replay}
+end
+
+--- @include "wallet"
+
+local function finish(code, body)
+  local code_text = code == CODE_APPLIED and CODE_APPLIED_TEXT or tostring(code)
+  local outcome = '{"fp":"' .. recorded_fp(fingerprint) .. '","code":' .. code_text .. ','
+    .. body .. '}'
+  redis.call('SET', IDEM, outcome, 'EX', ttl)
+  return {code, outcome}
+end
+
+local noted = redis.call('HMGET', STREAK, 'streak', 'best', 'lost', 'repair_by')
+local lost = tonumber(noted[3] or '0')
+if not noted[3] then
+  return finish(CODE_NOT_REPAIRABLE, '"reason":"none"')
+end
+if lost == 0 then
+  return finish(CODE_NOT_REPAIRABLE, '"reason":"repaired"')
+end
+if tonumber(noted[4]) < tonumber(now) then
+  return finish(CODE_NOT_REPAIRABLE, '"reason":"expired","repair_by":' .. noted[4])
+end
+
+local wallet = new_wallet(WALLET, LEDGER, OUTBOX, player, now, max_balance, ledger_keep)
+local price = math.min(max_price, base + per_day * lost)
+local changes = {resource, -price}
+local refused, details = wallet_refusal(wallet, changes)
+if refused then
+  return finish(refused, details)
+end
+local tx, deltas = wallet_apply(wallet, changes, 'streak_repair',
+  'streak repair: ' .. lost .. ' days', reference, fingerprint)
+local streak = lost + tonumber(noted[1])
+local best = math.max(streak, tonumber(noted[2] or '0'))
+redis.call('HSET', STREAK, 'streak', streak, 'best', best, 'lost', 0)
+return finish(CODE_APPLIED, '"tx":"' .. tx .. '","at":' .. now .. ',"deltas":' .. deltas
+  .. ',"balances":' .. balances_json(wallet) .. ',"streak":' .. streak .. ',"lost":' .. lost
+  .. ',"best":' .. best)

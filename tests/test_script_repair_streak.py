@@ -1,0 +1,156 @@
+"""lua/repair_streak.lua called directly: one case per outcome code, on fakeredis and Redis.
+
+Each case states the exact reply and the exact keys the call writes; a refusal writes
+its recorded outcome and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+
+from engine import keys
+from engine.outcomes import ScriptCode
+from engine.scripts import Scripts
+from tests.script_state import state, written
+
+PLAYER = "alice"
+NOW = 1_795_600_000_000
+WALLET, LEDGER, OUTBOX = keys.wallet(PLAYER), keys.ledger(PLAYER), keys.player_outbox(PLAYER)
+STREAK = keys.streak(PLAYER)
+PRICE = ["coins", 50, 10, 500]  # resource, base, per day, max price
+
+
+def idem(key: str = "k1") -> str:
+    return keys.idempotency(PLAYER, "streak_repair", key)
+
+
+def call(redis, key: str = "k1", fingerprint: str = "fp-1", now: int = NOW):
+    code, payload = Scripts(redis).repair_streak(
+        keys=[WALLET, LEDGER, OUTBOX, idem(key), STREAK],
+        args=[PLAYER, now, 1_000_000, fingerprint, 3600, f"streak_repair/{key}", 1000, *PRICE],
+    )
+    return code, json.loads(payload)
+
+
+def broken(redis, lost: int = 10, repair_by: int = NOW + 1000, coins: int = 1000) -> None:
+    redis.hset(
+        STREAK,
+        mapping={"last_day": 100, "streak": 1, "best": 12, "lost": lost, "repair_by": repair_by},
+    )
+    redis.hset(WALLET, "coins", coins)
+
+
+def test_applied_restores_the_streak_debits_the_price_and_writes_ledger_and_outbox(any_redis):
+    broken(any_redis)
+    before = state(any_redis)
+
+    code, outcome = call(any_redis)
+
+    assert code == ScriptCode.APPLIED
+    tx = outcome["tx"]
+    assert outcome == {
+        "fp": "fp-1",
+        "code": 0,
+        "tx": tx,
+        "at": NOW,
+        "deltas": {"coins": -150},
+        "balances": {"coins": 850},
+        "streak": 11,
+        "lost": 10,
+        "best": 12,
+    }
+    changed = written(before, state(any_redis))
+    assert set(changed) == {WALLET, LEDGER, OUTBOX, STREAK, idem()}
+    assert changed[WALLET] == {"coins": "850"}
+    assert changed[STREAK] == {
+        "last_day": "100",
+        "streak": "11",
+        "best": "12",
+        "lost": "0",
+        "repair_by": str(NOW + 1000),
+    }
+    [(entry_id, fields)] = changed[OUTBOX]
+    assert entry_id == tx
+    assert (fields["kind"], fields["ref"], fields["fp"]) == (
+        "streak_repair",
+        "streak_repair/k1",
+        "fp-1",
+    )
+    assert json.loads(changed[LEDGER][0])[:3] == [tx, "streak_repair", {"coins": -150}]
+
+
+def test_the_price_is_capped_and_best_follows_a_longer_streak(any_redis):
+    broken(any_redis, lost=60)
+    code, outcome = call(any_redis)
+    assert (code, outcome["deltas"], outcome["streak"], outcome["best"]) == (
+        ScriptCode.APPLIED,
+        {"coins": -500},
+        61,
+        61,
+    )
+
+
+def test_replayed_answers_the_record_and_writes_nothing(any_redis):
+    broken(any_redis)
+    _, first = call(any_redis)
+    before = state(any_redis)
+    code, again = call(any_redis)
+    assert (code, again) == (ScriptCode.REPLAYED, first)
+    assert written(before, state(any_redis)) == {}
+
+
+def test_key_reused_with_another_fingerprint_writes_nothing(any_redis):
+    broken(any_redis)
+    call(any_redis)
+    before = state(any_redis)
+    code, outcome = call(any_redis, fingerprint="fp-2")
+    assert (code, outcome) == (ScriptCode.KEY_REUSED, {"fp": "fp-2"})
+    assert written(before, state(any_redis)) == {}
+
+
+def test_not_repairable_without_a_break_records_only_its_outcome(any_redis):
+    any_redis.hset(STREAK, mapping={"last_day": 100, "streak": 3, "best": 3})
+    before = state(any_redis)
+    code, outcome = call(any_redis)
+    assert (code, outcome) == (
+        ScriptCode.NOT_REPAIRABLE,
+        {"fp": "fp-1", "code": -10, "reason": "none"},
+    )
+    assert set(written(before, state(any_redis))) == {idem()}
+
+
+def test_not_repairable_once_repaired(any_redis):
+    broken(any_redis)
+    call(any_redis)
+    before = state(any_redis)
+    code, outcome = call(any_redis, key="k2")
+    assert (code, outcome["reason"]) == (ScriptCode.NOT_REPAIRABLE, "repaired")
+    assert set(written(before, state(any_redis))) == {idem("k2")}
+
+
+def test_not_repairable_after_the_deadline(any_redis):
+    broken(any_redis, repair_by=NOW - 1)
+    before = state(any_redis)
+    code, outcome = call(any_redis)
+    assert (code, outcome["reason"], outcome["repair_by"]) == (
+        ScriptCode.NOT_REPAIRABLE,
+        "expired",
+        NOW - 1,
+    )
+    assert set(written(before, state(any_redis))) == {idem()}
+
+
+def test_at_the_deadline_itself_the_repair_is_made(any_redis):
+    broken(any_redis, repair_by=NOW)
+    assert call(any_redis)[0] == ScriptCode.APPLIED
+
+
+def test_insufficient_funds_changes_nothing_but_the_record(any_redis):
+    broken(any_redis, coins=149)
+    before = state(any_redis)
+    code, outcome = call(any_redis)
+    assert (code, outcome) == (
+        ScriptCode.INSUFFICIENT_FUNDS,
+        {"fp": "fp-1", "code": -1, "resource": "coins", "required": 150, "available": 149},
+    )
+    assert set(written(before, state(any_redis))) == {idem()}
