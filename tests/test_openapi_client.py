@@ -123,3 +123,27 @@ def test_a_generated_client_buys_replays_reads_a_board_and_parses_a_409(generate
     [entry] = page.entries
     assert isinstance(entry, models.Entry)
     assert (entry.rank, entry.player_id, entry.score) == (1, "alice", EXAM["score"])
+
+
+def test_a_generated_client_reads_a_closed_periods_prizes(generated, base_url, app, clock):
+    from datetime import UTC, datetime
+
+    from engine.boards import exams, prizes
+    from engine.boards.exams import Exam
+    from tests.test_board_prizes import with_prizes
+
+    board = importlib.import_module(f"{PACKAGE}.api.leaderboards.list_leaderboard")
+    models = importlib.import_module(f"{PACKAGE}.models")
+    server = generated.AuthenticatedClient(base_url=base_url, token=SERVER_KEY)
+    engine = with_prizes(app.extensions["questboard.engine"])
+    exams.record_exam(engine, "alice", Exam("a1", "math", 90, 10, 9))
+    exams.record_exam(engine, "bob", Exam("b1", "math", 50, 10, 5))
+    clock.set(datetime(2026, 11, 30, 3, 10, tzinfo=UTC))  # 2026-W48 ended at 03:00
+    prizes.close_ended(engine)
+
+    page = board.sync(models.ListLeaderboardPeriodType.WEEKLY, client=server, period="2026-W48")
+
+    assert isinstance(page, models.BoardPage)
+    first, second = page.entries
+    assert first.prize.to_dict() == {"coins": 1000}
+    assert second.prize.to_dict() == {"coins": 100}

@@ -263,6 +263,47 @@ def test_a_players_league_and_its_cohort(qb):
         qb.league_cohort("2026-W48", "bronze-2")
 
 
+def test_a_closed_periods_page_carries_each_entrys_prize(qb, app, clock):
+    from engine.boards import prizes
+    from tests.test_board_prizes import with_prizes
+
+    engine = with_prizes(app.extensions["questboard.engine"])
+    qb.record_exam("alice", "attempt-1", "math", 90, 10, 9)
+    qb.record_exam("bob", "attempt-2", "math", 80, 10, 8)
+    assert [e.prize for e in qb.leaderboard("weekly").entries] == [None, None]  # not closed
+    clock.set(datetime(2026, 11, 30, 3, 10, tzinfo=UTC))  # 2026-W48 ended at 03:00
+    prizes.close_ended(engine)
+
+    page = qb.leaderboard("weekly", period="2026-W48")
+
+    assert page.entries[0] == Entry(1, "alice", 90, 1, 10, 9, 0.9, None, "new", {"coins": 1000})
+    assert [(e.player_id, e.prize) for e in page.entries] == [
+        ("alice", {"coins": 1000}),
+        ("bob", {"coins": 100}),
+    ]
+    math = qb.leaderboard("weekly", category="math", period="2026-W48")
+    assert [e.prize for e in math.entries] == [{"bricks": 5}, None]
+
+
+def test_a_closed_cohort_after_the_close(qb, app, clock):
+    from engine.leagues import close
+
+    qb.record_exam("alice", "attempt-1", "math", 90, 10, 9)
+    qb.record_exam("bob", "attempt-2", "math", 80, 10, 8)
+    clock.set(datetime(2026, 11, 30, 3, 10, tzinfo=UTC))
+    close.close(app.extensions["questboard.engine"], "2026-W48")
+
+    cohort = qb.league_cohort("2026-W48", "bronze-1")
+
+    assert [(m.player_id, m.rank, m.position, m.score, m.zone) for m in cohort.members] == [
+        ("alice", 1, 1, 90, "promotion"),
+        ("bob", 2, 2, 80, "promotion"),
+    ]
+    assert (cohort.period, cohort.tier, cohort.promotion_zone) == ("2026-W48", "bronze", 2)
+    league = qb.player_league("alice")
+    assert (league.period, league.tier, league.cohort) == ("2026-W49", "silver", None)
+
+
 def test_an_exam_counts_once_and_the_boards_show_it(qb):
     summary = qb.record_exam("alice", "attempt-1", "math", 80, 10, 8)
     qb.record_exam("bob", "attempt-2", "math", 90, 10, 9)

@@ -212,6 +212,7 @@ def entry(body: Json) -> m.Entry:
         accuracy=_field(body, "accuracy", float),
         rank_previous=_optional(body, "rank_previous", int),
         movement=_text(body, "movement"),
+        prize=None if body.get("prize") is None else _amounts(body, "prize"),
     )
 
 

@@ -166,6 +166,9 @@ class Entry:
     accuracy: float
     rank_previous: int | None
     movement: str
+    # A closed period's page only: what the entry received at the close (rules
+    # [leaderboards.prizes]); None on the current period's page or for no prize.
+    prize: Amounts | None = None
 
 
 @dataclass(frozen=True)
