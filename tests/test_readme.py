@@ -6,25 +6,40 @@ store), with `$QB`, `$KEY` and `$ADMIN` as the README sets them. The `# ...` lin
 after a command are its shown answer: an optional status, then JSON in which `...`
 stands for any value, more keys of an object, or more items of a list. An example
 without a shown answer must still succeed (a status below 400).
+
+A block marked QA_MARK needs a QA deployment's clock moved (ALLOW_CLOCK_OVERRIDE): the
+first test leaves it out; the second runs every example again up to the last marked
+block, with the clock override on and each `.venv/bin/questboard` line of a marked block
+run through the CLI on the same store, SQL and clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import re
 import shlex
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cli.main import main as cli_main
+from engine import keys
+from engine.clock import FixedClock, RedisOffsetClock
 from tests.conftest import ADMIN_KEY, SERVER_KEY
+from web import create_app
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+README_MOMENT = datetime(2026, 11, 25, 12, tzinfo=UTC)  # the app's clock in the examples
 ANY = "\u2026any"
 SH_BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)
 SHOWN_STATUS = re.compile(r"^(\d{3})\b\s*")
+QA_MARK = "<!-- readme test: qa clock -->"  # the block after it needs the clock moved
+CLI = ".venv/bin/questboard "
 
 
 @dataclass
@@ -32,17 +47,24 @@ class Example:
     line: int
     command: str
     shown: str
+    qa: bool = False  # in a block marked QA_MARK
 
 
-def examples(text: str) -> list[Example]:
+def examples(text: str, qa: bool = False) -> list[Example]:
+    """The README's commands in order: its curl lines; with `qa`, also the blocks marked
+    QA_MARK (a QA deployment's clock moved) and their `questboard` lines."""
     found: list[Example] = []
+    commands = ("curl ", CLI) if qa else ("curl ",)
     for block in SH_BLOCK.finditer(text):
+        marked = text[: block.start()].rstrip().endswith(QA_MARK)
+        if marked and not qa:
+            continue
         first_line = text.count("\n", 0, block.start(1)) + 1
         lines = block.group(1).split("\n")
         n = 0
         while n < len(lines):
             line = lines[n]
-            if not line.startswith("curl "):
+            if not line.startswith(commands):
                 n += 1
                 continue
             start = n
@@ -55,7 +77,7 @@ def examples(text: str) -> list[Example]:
             while n < len(lines) and lines[n].startswith("#"):
                 shown.append(lines[n][1:].strip())
                 n += 1
-            found.append(Example(first_line + start, command, " ".join(shown)))
+            found.append(Example(first_line + start, command, " ".join(shown), marked))
     return found
 
 
@@ -196,18 +218,66 @@ def test_the_readme_examples_answer_what_the_readme_shows(client):
     assert len(found) >= 15
     problems = []
     for example in found:
-        method, path, headers, body = request_of(example.command)
-        response = client.open(path, method=method, headers=headers, data=body)
-        where = f"README.md:{example.line} {method} {path}"
-        try:
-            status, shown = expected_of(example.shown)
-        except json.JSONDecodeError as error:
-            problems.append(f"{where}: the shown answer is not JSON with `...`: {error}")
+        problems += run_example(client, example)
+    assert not problems, "\n".join(problems)
+
+
+def run_example(client, example: Example) -> list[str]:
+    """What differs between the example's shown answer and the app's."""
+    method, path, headers, body = request_of(example.command)
+    response = client.open(path, method=method, headers=headers, data=body)
+    where = f"README.md:{example.line} {method} {path}"
+    try:
+        status, shown = expected_of(example.shown)
+    except json.JSONDecodeError as error:
+        return [f"{where}: the shown answer is not JSON with `...`: {error}"]
+    problems = []
+    if status is not None and response.status_code != status:
+        problems.append(f"{where}: status {response.status_code}, shown {status}")
+    elif status is None and response.status_code >= 400:
+        problems.append(f"{where}: status {response.status_code} {response.get_data()!r}")
+    if shown is not None:
+        problems += [f"{where}: {p}" for p in mismatches(shown, response.get_json())]
+    return problems
+
+
+def readme_toml(starting: str) -> str:
+    """The README's ```toml block that starts with `starting`."""
+    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(), re.DOTALL)
+    return next(block for block in blocks if block.startswith(starting))
+
+
+def test_the_readme_qa_walkthrough_answers_what_it_shows(settings, store, tmp_path):
+    """Every example again, then the blocks marked QA_MARK: the QA clock moved over
+    missed days and past the week's end, the `questboard` jobs run as pasted, on the
+    rules plus the README's board prizes."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        settings.rules_file.read_text() + "\n" + readme_toml("[leaderboards.prizes.weekly]")
+    )
+    settings = dataclasses.replace(settings, allow_clock_override=True, rules_file=rules)
+    clock = RedisOffsetClock(store, keys.clock_offset(), base=FixedClock(README_MOMENT))
+    client = create_app(settings, redis_client=store, clock=clock).test_client()
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "RULES_FILE": str(rules),
+        "ALLOW_CLOCK_OVERRIDE": "true",
+        "REDIS_URL": settings.redis_url,
+    }
+    found = examples(README.read_text(), qa=True)
+    last = max(n for n, example in enumerate(found) if example.qa)
+    found = found[: last + 1]  # the examples after it expect the README's moment
+    assert any(example.command.startswith(CLI) for example in found)
+    problems = []
+    for example in found:
+        if not example.command.startswith(CLI):
+            problems += run_example(client, example)
             continue
-        if status is not None and response.status_code != status:
-            problems.append(f"{where}: status {response.status_code}, shown {status}")
-        elif status is None and response.status_code >= 400:
-            problems.append(f"{where}: status {response.status_code} {response.get_data()!r}")
-        if shown is not None:
-            problems += [f"{where}: {p}" for p in mismatches(shown, response.get_json())]
+        out, err = io.StringIO(), io.StringIO()
+        argv = shlex.split(example.command)[1:]
+        code = cli_main(argv, env=env, redis_client=store, clock=clock, out=out, err=err)
+        if code != 0:
+            problems.append(
+                f"README.md:{example.line} {example.command}: exit {code} {err.getvalue()}"
+            )
     assert not problems, "\n".join(problems)
