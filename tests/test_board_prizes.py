@@ -81,6 +81,28 @@ def test_a_cheaters_removal_moves_the_prize_to_the_next_player(prized):
     assert gained == {"mallory": 0, "alice": 1000, "bob": 100, "carol": 100}
 
 
+def test_a_removal_after_the_close_takes_nothing_back_and_pays_nothing_more(
+    client, app, server_headers
+):
+    prized = with_prizes(app.extensions["questboard.engine"])
+    play_week(prized, {"mallory": 99, "alice": 90, "bob": 80, "carol": 70})
+    after_the_week(prized)
+    prizes.close_ended(prized)
+    paid = {p: coins(prized, p) for p in ("mallory", "alice", "bob", "carol")}
+
+    moderation.remove_from_leaderboards(prized, "mallory")
+    prizes.close_ended(prized)
+
+    assert {p: coins(prized, p) for p in paid} == paid
+    body = client.get("/v1/leaderboards/weekly?period=2026-W48", headers=server_headers)
+    shown = [(e["rank"], e["player_id"], e["prize"]) for e in body.get_json()["entries"]]
+    assert shown == [  # the others move up; each shows the prize the close paid them
+        (1, "alice", {"coins": 100}),
+        (2, "bob", {"coins": 100}),
+        (3, "carol", None),
+    ]
+
+
 def test_a_repeated_or_replayed_close_pays_nothing_twice(prized):
     play_week(prized, {"alice": 90, "bob": 80})
     after_the_week(prized)

@@ -15,7 +15,9 @@ ended periods of every board the rules give prizes to, and for each not yet clos
    which the page reads instead once Redis has lost its record (`prizes_of`);
 4. marks the board's period closed.
 
-Every step is safe to repeat.
+Every step is safe to repeat. A cheater removed after the close takes nothing back and
+is paid nothing more: the closed page then lists the others moved up, each with the
+prize the close paid them.
 """
 
 from __future__ import annotations
