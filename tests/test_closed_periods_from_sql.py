@@ -1,6 +1,7 @@
 """A closed period read after its Redis record is gone (a flush and a rebuild from SQL):
 the board's page still shows each entry's prize and a closed league cohort its final
-standings, both from what the close wrote to SQL. SQLite and MariaDB."""
+standings and each member's prize, from what the closes wrote to SQL. SQLite and
+MariaDB."""
 
 from __future__ import annotations
 
@@ -107,6 +108,12 @@ def test_the_closed_page_and_cohort_over_http_after_redis_is_lost(durable_app, s
     page_after, cohort_after = read()
 
     assert {e["player_id"]: e["prize"] for e in page_after["entries"]} == PAID
+    assert [(m["player_id"], m["zone"], m["prize"]) for m in cohort_after["members"]] == [
+        ("alice", "promotion", {"coins": 200}),  # [leagues.prizes.silver]
+        ("bob", "stay", {"coins": 100}),
+        ("carol", "stay", {"coins": 100}),
+        ("dave", "relegation", None),
+    ]
     assert page_after == page
     assert cohort_after == cohort
     missing = client.get("/v1/leagues/2026-W48/cohorts/silver-2", headers=server_headers)

@@ -1,8 +1,10 @@
 """`GET /v1/players/{player_id}/league` → engine.leagues.player_league → the player's
 league record (lua/read_player.lua, counted in the player's read limit), then their
 cohort (lua/read_cohort.lua on the tier's slot); `GET /v1/leagues/{period}/cohorts/{cohort_id}`
-→ engine.leagues.cohort → lua/read_cohort.lua. Players join on their first scored exam
-of the period (lua/join_league.lua, from the exam path).
+→ engine.leagues.results.cohort_with_prizes → engine.leagues.cohort → lua/read_cohort.lua
+(a closed cohort Redis lost, and a closed period's prizes: league_results in SQL).
+Players join on their first scored exam of the period (lua/join_league.lua, from the
+exam path).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from engine import leagues
+from engine.leagues import results
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.security import read_group
@@ -31,6 +34,15 @@ class MemberSchema(ma.Schema):
         required=True,
         metadata={"description": "Where the period's close would move the player now."},
         validate=ma.validate.OneOf(["promotion", "stay", "relegation"]),
+    )
+    prize = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        allow_none=True,
+        metadata={
+            "description": "A closed period's cohort only: the prize the member received"
+            " at the close (rules [leagues.prizes]), or null."
+        },
     )
 
 
@@ -70,4 +82,10 @@ def get_player_league(player_id: str):
 @blp.response(200, CohortSchema())
 @blp.alt_response(404, description="not_found: no such cohort in that period")
 def get_cohort(period: str, cohort_id: str):
-    return leagues.cohort(get_engine(), period, cohort_id)
+    found, paid = results.cohort_with_prizes(get_engine(), period, cohort_id)
+    if paid is None:
+        return found
+    body = CohortSchema().dump(found)
+    for member in body["members"]:
+        member["prize"] = paid.get(member["player_id"])
+    return body

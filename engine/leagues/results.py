@@ -4,16 +4,59 @@ Redis keeps a period's cohorts as long as its weekly boards; a cohort read that 
 nothing there (Redis lost and rebuilt from SQL, which restores no cohort) reads the
 close's rows instead: each member's final position, rank, score and the tier the close
 gave them, from which their zone follows. A period not closed has no rows.
+
+`cohort_with_prizes` is what a cohort's page shows: its standings and, once its period
+is closed, the prize each member received (the close's SQL rows, written before it
+marks the period closed).
 """
 
 from __future__ import annotations
+
+import json
 
 from sqlalchemy import select
 
 from engine import db
 from engine.calendar import Period
-from engine.leagues.cohorts import Cohort, CohortMember, cohort_id
+from engine.leagues.cohorts import Cohort, CohortMember, cohort, cohort_id, parse_cohort_id
 from engine.runtime import Engine
+
+Prizes = dict[str, dict[str, int] | None]  # player -> the prize received, None for none
+
+
+def cohort_with_prizes(
+    engine: Engine, period_name: str, cohort_text: str
+) -> tuple[Cohort, Prizes | None]:
+    """Cohort `cohort_text` of a period (engine.leagues.cohort) and, once the period's
+    close has written its results, each member's prize; None before.
+
+    Raises:
+        NotFoundError: no such cohort (or it expired with its period's boards).
+        InvalidInputError: a bad period or cohort id.
+    """
+    found = cohort(engine, period_name, cohort_text)
+    period = engine.calendar.parse(found.period_type, found.period)
+    if engine.calendar.end(period) > engine.clock.now():
+        return found, None
+    if not engine.database_url:
+        return found, None
+    tier, number = parse_cohort_id(engine.rules.leagues, cohort_text)
+    return found, _recorded_prizes(engine, period, tier, number)
+
+
+def _recorded_prizes(engine: Engine, period: Period, tier: str, number: int) -> Prizes | None:
+    table = db.league_results
+    query = select(table.c.player_id, table.c.prize).where(
+        table.c.period_type == period.period_type,
+        table.c.period == period.name,
+        table.c.tier == tier,
+        table.c.cohort == number,
+    )
+    with engine.sql.connect() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        return None
+    return {row.player_id: json.loads(row.prize) if row.prize else None for row in rows}
 
 
 def closed_cohort(engine: Engine, period: Period, tier: str, number: int) -> Cohort | None:
