@@ -10,8 +10,8 @@ import dataclasses
 import pytest
 
 from engine import keys, leagues
-from engine.errors import NotFoundError
 from engine.boards import Board, prizes
+from engine.errors import NotFoundError
 from engine.leagues import close
 from engine.ops import persistence, rebuild
 from tests.test_board_prizes import after_the_week, play_week, with_prizes

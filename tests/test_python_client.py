@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -39,11 +39,9 @@ from questboard_client import (
     RateLimited,
     RetryPolicy,
     ServiceUnavailable,
-    StreakNotRepairable,
     Unauthorized,
     UnexpectedAnswer,
     UnknownItem,
-    UnknownTimezone,
     ValidationError,
     webhooks,
 )
@@ -59,8 +57,6 @@ from questboard_client.models import (
     MissionProgress,
     MissionState,
     Progress,
-    StreakRepair,
-    StreakRepairOffer,
     ToolOfTheDay,
     Wallet,
     Xp,
@@ -68,7 +64,6 @@ from questboard_client.models import (
 from questboard_client.routes import LEFT_OUT, ROUTES
 from werkzeug.serving import make_server
 
-from engine.rules.progression import StreakRepair as RepairRules
 from tests.conftest import ADMIN_KEY, SERVER_KEY
 from web.errors import CODE_BY_STATUS, STATUS_BY_CODE
 from web.worker import ERRORS_BY_STATUS
@@ -357,22 +352,6 @@ def test_an_exam_counts_once_and_the_boards_show_it(qb):
     ]
 
 
-def test_a_players_time_zone_is_set_read_and_followed_by_the_login(qb):
-    assert qb.get_settings("carol").timezone is None
-    settings = qb.put_settings("carol", "Asia/Tokyo")
-    assert (settings.player_id, settings.timezone) == ("carol", "Asia/Tokyo")
-    assert qb.get_settings("carol").timezone == "Asia/Tokyo"
-    login = qb.login("carol")  # 21:00 on the 25th in Tokyo: their day ends at 18:00 UTC
-    assert (login.claimed, login.next_claim_at) == (True, datetime(2026, 11, 25, 18, tzinfo=UTC))
-    with pytest.raises(UnknownTimezone) as refused:
-        qb.put_settings("carol", "Mars/Olympus")
-    assert (refused.value.status, refused.value.details) == (
-        422,
-        {"timezone": ["Must be an IANA time zone name, e.g. Asia/Tokyo."]},
-    )
-    assert qb.put_settings("carol", None).timezone is None
-
-
 def test_the_game_day_login_daily_missions_ad_reward_battle_pass_and_tool(qb, admin):
     login = qb.login("alice")
     assert (login.claimed, login.streak, login.reward) == (True, 1, {"logs": 1})
@@ -413,43 +392,6 @@ def test_the_game_day_login_daily_missions_ad_reward_battle_pass_and_tool(qb, ad
     )
     assert qb.tool_of_the_day().tool == "earthwork"
     assert qb.health().now == NOON
-
-
-def test_a_broken_streak_is_offered_and_repaired_once_sync_and_async(
-    app, base_url, qb, admin, clock
-):
-    engine = app.extensions["questboard.engine"]
-    engine.rules = replace(
-        engine.rules, streak_repair=RepairRules("coins", base=50, per_day=10, max_price=500)
-    )
-    for _ in range(3):
-        qb.login("alice")
-        clock.advance(days=1)
-    clock.advance(days=1)  # a day missed
-    assert qb.login("alice").streak == 1
-    admin.grant("alice", {"coins": 1000}, "welcome")
-    offer = qb.daily("alice").streak_repair
-    assert offer == StreakRepairOffer(3, 4, {"coins": 80}, datetime(2026, 11, 30, 3, tzinfo=UTC))
-
-    repaired = qb.repair_streak("alice", idempotency_key="r-1")
-
-    assert (repaired.streak, repaired.lost, repaired.price, repaired.replayed) == (
-        4,
-        3,
-        {"coins": 80},
-        False,
-    )
-
-    async def again() -> StreakRepair:
-        async with AsyncQuestboard(base_url, SERVER_KEY) as client:
-            return await client.repair_streak("alice", idempotency_key="r-1")
-
-    replay = asyncio.run(again())
-    assert (replay.replayed, replay.transaction_id) == (True, repaired.transaction_id)
-    with pytest.raises(StreakNotRepairable) as refused:
-        qb.repair_streak("alice")
-    assert (refused.value.status, refused.value.details) == (409, {"reason": "repaired"})
-    assert qb.daily("alice").streak_repair is None
 
 
 def test_bans_are_placed_listed_and_lifted_and_a_banned_address_is_refused(qb, admin):
@@ -828,8 +770,6 @@ def test_the_async_client_on_the_same_server(base_url, gate):
                 await qb.purchase("alice", "steel", 100)
             assert refused.value.details["required"] == 5000
             assert (await qb.tool_of_the_day()).tool == "concrete"
-            assert (await qb.put_settings("alice", "Asia/Tokyo")).timezone == "Asia/Tokyo"
-            assert (await qb.get_settings("alice")).timezone == "Asia/Tokyo"
 
     asyncio.run(session())
 
@@ -859,11 +799,6 @@ def _period_and_cohort_of(league) -> tuple[str, str]:
     return league.period, league.cohort.cohort_id
 
 
-def refused_as(error: type[Exception], call, *args) -> None:
-    with pytest.raises(error):
-        call(*args)
-
-
 def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
     admin.grant("alice", {"coins": 100}, "welcome")
     qb.record_exam("alice", "a-1", "math", 10, 10, 1)
@@ -880,7 +815,6 @@ def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
         lambda: qb.missions("alice"),
         lambda: qb.login("alice"),
         lambda: qb.ad_reward("alice"),
-        lambda: refused_as(StreakNotRepairable, qb.repair_streak, "alice"),  # off by default
         lambda: qb.battle_pass("alice"),
         qb.tool_of_the_day,
         lambda: admin.set_tool_of_the_day("concrete"),
@@ -893,8 +827,6 @@ def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
         lambda: qb.wallets(["alice", "bob"]),
         lambda: qb.player_league("alice"),
         lambda: qb.league_cohort(*_period_and_cohort_of(qb.player_league("alice"))),
-        lambda: qb.put_settings("bob", "Asia/Tokyo"),
-        lambda: qb.get_settings("bob"),
     ]
     for call in calls:
         call()
