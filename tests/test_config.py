@@ -16,7 +16,7 @@ def test_defaults():
     assert settings.rules_file == DEFAULT_RULES_FILE
     assert settings.database_url.endswith("var/questboard.db")
     assert settings.api_keys == ()
-    assert settings.ledger_keep_entries == 20
+    assert settings.ledger_keep_entries == 5
 
 
 def test_rq_can_use_another_redis():

@@ -157,3 +157,18 @@ def test_the_ledger_route_pages_across_redis_and_sql(real_redis, settings, clock
     assert seen == made[::-1]
     assert len(redis_ids(engine)) == 10
     engine.sql.dispose()
+
+
+def test_a_returning_players_tail_is_a_handful_of_entries_by_default(durable_engine, settings):
+    """A player who plays every day leaves the default number of persisted entries in
+    Redis between days: what every such player keeps for good."""
+    engine = durable_engine
+    engine.ledger_keep_entries = settings.ledger_keep_entries  # the default, LEDGER_KEEP_ENTRIES
+    for day in range(6):
+        made = [grant(engine, day * 6 + n) for n in range(6)]  # a day's six changes
+        persistence.persist(engine)
+    grant(engine, 36)  # the next day's first change trims what is persisted
+
+    assert settings.ledger_keep_entries == 5
+    assert len(redis_ids(engine)) == 5 and made[-1] in redis_ids(engine)
+    assert engine.redis.memory_usage(keys.ledger("alice"), samples=0) < 800
