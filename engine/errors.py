@@ -48,6 +48,12 @@ class IdempotencyKeyReusedError(QuestboardError):
     code = "idempotency_key_reused"
 
 
+class UnknownTimezoneError(QuestboardError):
+    """A time zone name the IANA database (zoneinfo) does not know."""
+
+    code = "unknown_timezone"
+
+
 class NotFoundError(QuestboardError):
     code = "not_found"
 

@@ -84,6 +84,7 @@ _PLAYER_AFTER_KIND = {
     "pace": lambda rest: rest.rsplit(":", 1)[0],  # <player>:<second>
     "rate": lambda rest: rest.split(":", 1)[1],  # <group>:<player>
     "league": lambda rest: rest,
+    "settings": lambda rest: rest,
 }
 
 
@@ -262,6 +263,13 @@ def streak(player_id: str) -> str:
     claim found the streak broken, with streak repair: lost (its length; 0 once
     repaired) and repair_by (ms)."""
     return _player("streak", player_id)
+
+
+def settings(player_id: str) -> str:
+    """Hash: the player's settings: timezone (an IANA name), days (the start of each of
+    the player's local days, engine.progression.timezones), until (the last day it
+    covers); no such hash for a player on the game calendar."""
+    return _player("settings", player_id)
 
 
 def battle_pass(player_id: str, season_id: str) -> str:

@@ -33,7 +33,7 @@ LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 SCRIPTS: dict[str, int | tuple[int]] = {
     "apply_transaction": 4,
     "record_exams": (12,),
-    "record_activity": 9,
+    "record_activity": 12,
     "repair_streak": 5,
     "take_rate_slot": 1,
     "read_player": (1,),  # the player's rate window, then any number of keys to read

@@ -20,6 +20,9 @@ KEYS[6] streak       hash   last_day, streak, best
 KEYS[7] season       hash   battle-pass xp and rewarded_level for the current season
 KEYS[8] pace         string the player's state changes in the current second
 KEYS[9] rate         zset   the player's moving rate-limit window of this route group
+KEYS[10] settings    hash   the player's settings (time zone: include/zone.lua)
+KEYS[11], KEYS[12]   hash   the daily hashes of the other days some zone may be in now
+                            (include/zone.lua; a key may repeat KEYS[5] when fewer)
 
 ARGV[1] player id
 ARGV[2] now             engine clock, ms
@@ -27,8 +30,10 @@ ARGV[3] max balance
 ARGV[4] fingerprint     "" for no idempotency record
 ARGV[5] idempotency ttl seconds
 ARGV[6] reference       route and idempotency key, for the ledger
-ARGV[7] context        see include/progress.lua
-ARGV[8] rewards (JSON)  see include/progress.lua; decoded only when something is paid
+ARGV[7] context        see include/progress.lua; then, for a player with a time zone,
+                        the other days' contexts (include/zone.lua's player_day)
+ARGV[8] rewards (JSON)  see include/progress.lua; decoded only when something is paid;
+                        then the other days' rewards, a line each
 ARGV[9] kind            purchase, ad_reward or login
 ARGV[10] reason         for the ledger entry of the event's own change
 ARGV[11] event          mission event this activity counts as ("" for none)
@@ -75,10 +80,15 @@ end
 --- @include "wallet"
 --- @include "rate"
 --- @include "progress"
+--- @include "zone"
 
 local wallet = new_wallet(WALLET, LEDGER, OUTBOX, player, now, max_balance, ledger_keep)
-local day = new_day(parse_context(ARGV[7], ARGV[8]), wallet, DAILY, STREAK, SEASON, PACE,
-  RATE, now)
+local context_text, rewards_json, zone
+context_text, rewards_json, DAILY, zone = player_day(KEYS[10], now, ARGV[7], ARGV[8],
+  {DAILY, KEYS[11], KEYS[12]})
+local day = new_day(parse_context(context_text, rewards_json), wallet, DAILY, STREAK,
+  SEASON, PACE, RATE, now)
+day.zone = zone
 
 local function finish(code, body)
   local code_text = code == CODE_APPLIED and CODE_APPLIED_TEXT or tostring(code)
@@ -90,7 +100,8 @@ local function finish(code, body)
   return {code, outcome}
 end
 
-if kind == 'login' and redis.call('HEXISTS', DAILY, 'bonus') == 1 then
+if kind == 'login' and ((zone and day_claimed(day))
+    or (not zone and redis.call('HEXISTS', DAILY, 'bonus') == 1)) then
   return {CODE_NO_CHANGE, '{"fp":"","code":' .. CODE_APPLIED_TEXT .. ',"at":' .. now
     .. ',"balances":' .. balances_json(wallet) .. ',"progress":' .. finish_day(day) .. '}'}
 end

@@ -61,7 +61,7 @@ def test_the_walk_sees_every_engine_package_and_the_error_classes_of_engine_erro
         if isinstance(value, type) and issubclass(value, QuestboardError)
     }
     assert declared <= set(every_error_class())
-    assert len(declared) == 15
+    assert len(declared) == 17
 
 
 def test_every_engine_error_class_has_exactly_one_status_and_its_code_that_status():
@@ -112,7 +112,9 @@ def test_the_codes_the_web_answers_itself_are_no_engine_code():
         "price_changed": 409,
         "balance_limit_exceeded": 409,
         "daily_limit_reached": 409,
+        "streak_not_repairable": 409,
         "idempotency_key_reused": 422,
+        "unknown_timezone": 422,
         "rapid_fire": 429,
         "rate_limited": 429,
         "internal_error": 500,

@@ -88,6 +88,24 @@ def test_a_player_request_is_one_round_trip(funded, clock, server_headers):
     assert counts == dict.fromkeys(counts, 1)
 
 
+def test_a_player_with_a_time_zone_is_one_round_trip_too(funded, clock, server_headers):
+    """The player's own day is found inside the request's script (include/zone.lua), from
+    the day table their settings keep: nothing is read before it."""
+    players = ("alice", "bob", "new-0", "new-1")
+    for player, zone in zip(players, ("Asia/Tokyo", "Pacific/Kiritimati") * 2, strict=True):
+        settings = f"/v1/players/{player}/settings"
+        response = funded.put(settings, headers=server_headers, json={"timezone": zone})
+        assert response.status_code == 200
+    counts = round_trips(funded, clock, server_headers)
+    assert counts == dict.fromkeys(counts, 1)
+    with sent_commands() as sent:
+        response = funded.get("/v1/players/alice/settings", headers=server_headers)
+    assert (response.get_json()["timezone"], sent.round_trips) == ("Asia/Tokyo", 1)
+    with sent_commands() as sent:
+        response = funded.post("/v1/players/alice/login", headers=server_headers)
+    assert (response.get_json()["claimed"], sent.round_trips) == (False, 1)  # her purchase claimed
+
+
 def test_with_an_address_a_player_request_is_at_most_two(funded, clock, server_headers):
     counts = round_trips(funded, clock, server_headers | IP)
     assert counts == dict.fromkeys(counts, 2)

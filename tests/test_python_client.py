@@ -42,6 +42,7 @@ from questboard_client import (
     Unauthorized,
     UnexpectedAnswer,
     UnknownItem,
+    UnknownTimezone,
     ValidationError,
     webhooks,
 )
@@ -350,6 +351,22 @@ def test_an_exam_counts_once_and_the_boards_show_it(qb):
         for board in ("weekly", "monthly", "yearly")
         for category in (None, "math")
     ]
+
+
+def test_a_players_time_zone_is_set_read_and_followed_by_the_login(qb):
+    assert qb.get_settings("carol").timezone is None
+    settings = qb.put_settings("carol", "Asia/Tokyo")
+    assert (settings.player_id, settings.timezone) == ("carol", "Asia/Tokyo")
+    assert qb.get_settings("carol").timezone == "Asia/Tokyo"
+    login = qb.login("carol")  # 21:00 on the 25th in Tokyo: their day ends at 18:00 UTC
+    assert (login.claimed, login.next_claim_at) == (True, datetime(2026, 11, 25, 18, tzinfo=UTC))
+    with pytest.raises(UnknownTimezone) as refused:
+        qb.put_settings("carol", "Mars/Olympus")
+    assert (refused.value.status, refused.value.details) == (
+        422,
+        {"timezone": ["Must be an IANA time zone name, e.g. Asia/Tokyo."]},
+    )
+    assert qb.put_settings("carol", None).timezone is None
 
 
 def test_the_game_day_login_daily_missions_ad_reward_battle_pass_and_tool(qb, admin):
@@ -770,6 +787,8 @@ def test_the_async_client_on_the_same_server(base_url, gate):
                 await qb.purchase("alice", "steel", 100)
             assert refused.value.details["required"] == 5000
             assert (await qb.tool_of_the_day()).tool == "concrete"
+            assert (await qb.put_settings("alice", "Asia/Tokyo")).timezone == "Asia/Tokyo"
+            assert (await qb.get_settings("alice")).timezone == "Asia/Tokyo"
 
     asyncio.run(session())
 
@@ -827,6 +846,8 @@ def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
         lambda: qb.wallets(["alice", "bob"]),
         lambda: qb.player_league("alice"),
         lambda: qb.league_cohort(*_period_and_cohort_of(qb.player_league("alice"))),
+        lambda: qb.put_settings("bob", "Asia/Tokyo"),
+        lambda: qb.get_settings("bob"),
     ]
     for call in calls:
         call()

@@ -66,6 +66,9 @@ def call(
             keys.battle_pass(PLAYER, SEASON),
             PACE,
             RATE,
+            keys.settings(PLAYER),  # no zone: the game day's keys below are not read
+            DAILY,
+            DAILY,
         ],
         args=[
             PLAYER,

@@ -104,6 +104,7 @@ def create_app(
         leaderboards,
         leagues,
         ledger,
+        player_settings,
         purchases,
         security_admin,
         tools,
@@ -131,6 +132,7 @@ def create_app(
         webhooks,
         batches,
         leagues,
+        player_settings,
     ):
         api.register_blueprint(module.blp)
     cli.init_app(app)

@@ -44,6 +44,7 @@ from engine.errors import (
     ScriptContractError,
     StreakNotRepairableError,
     UnknownItemError,
+    UnknownTimezoneError,
 )
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ STATUS_BY_ERROR: dict[type[QuestboardError], int] = {
     DailyLimitReachedError: 409,
     StreakNotRepairableError: 409,
     IdempotencyKeyReusedError: 422,
+    UnknownTimezoneError: 422,
     RapidFireError: 429,
     RateLimitedError: 429,
     QuestboardError: 500,  # raised as itself only for a bug

@@ -106,6 +106,8 @@ OPERATIONS: dict[str, Operation] = {
     "webhooks.redeliver_webhook": Operation("redeliverWebhook", {404: ("not_found",)}),
     "leagues.get_player_league": Operation("getPlayerLeague"),
     "leagues.get_cohort": Operation("getLeagueCohort", {404: ("not_found",)}),
+    "settings.get_settings": Operation("getPlayerSettings"),
+    "settings.put_settings": Operation("setPlayerSettings", {422: ("unknown_timezone",)}),
 }
 
 # The one-line summary of each operation, where its docstring gives none.
@@ -123,6 +125,8 @@ SUMMARIES = {
     "getDaily": "A player's game day: login, ads and missions",
     "listMissions": "Today's missions and the player's progress",
     "claimLogin": "Claim the day's login bonus",
+    "getPlayerSettings": "A player's settings: their time zone",
+    "setPlayerSettings": "Set a player's time zone (their own day for daily progress)",
     "createAdReward": "The reward for a watched ad, within the daily cap",
     "getBattlePass": "A player's XP, level and rewards in a season",
     "getToolOfTheDay": "Today's tool",

@@ -21,13 +21,13 @@ from functools import partial
 from typing import Any
 
 from engine import keys, security
-from engine.clock import to_ms
+from engine.clock import from_ms, to_ms
 from engine.economy import transactions
 from engine.economy.idempotency import IdempotentRequest, is_same_request
 from engine.economy.transactions import Transaction
 from engine.errors import RapidFireError
 from engine.outcomes import ScriptCode, decode
-from engine.progression import Progress, day_context
+from engine.progression import Progress, day_context, timezones
 from engine.runtime import Engine
 from engine.security import rate_limits
 
@@ -63,6 +63,7 @@ def record(
     """
     now = engine.clock.now()
     context = day_context(engine, now)
+    zone = timezones.zone_part(engine, now)  # a player with a time zone: their own day
     group = RATE_GROUPS[kind]
     idempotency_key = (
         request.redis_key(player_id) if request else keys.daily(player_id, context.day.isoformat())
@@ -81,8 +82,8 @@ def record(
         request.fingerprint if request else "",
         engine.idempotency_ttl_seconds,
         request.reference if request else f"{kind}/{context.day.isoformat()}",
-        context.context,
-        context.rewards_json,
+        context.context + zone.context_tail,
+        context.rewards_json + zone.rewards_tail,
         kind,
         reason,
         event,
@@ -98,6 +99,8 @@ def record(
         keys.player_outbox(player_id),
         idempotency_key,
         *context.player_keys(player_id, now, group),
+        keys.settings(player_id),
+        *zone.daily_keys(player_id, context.day),
     ]
     slot = taken.slot
     if slot is not None and taken.changes_nothing and engine.scripts.record_activity.wait is None:
@@ -163,7 +166,9 @@ def login(engine: Engine, player_id: str, address: str | None = None) -> LoginRe
         claimed=bonus is not None,
         streak=bonus["streak"] if bonus else progress.streak,
         reward=dict(bonus["reward"]) if bonus else {},
-        next_claim_at=engine.calendar.next_reset(engine.clock.now()),
+        next_claim_at=from_ms(progress.claim_ends * 1000)
+        if progress.claim_ends
+        else engine.calendar.next_reset(engine.clock.now()),
         balances=transaction.balances,
         progress=progress,
     )

@@ -138,6 +138,8 @@ class Progress:
     ads_watched: int | None = None
     violations: list[dict] = field(default_factory=list)
     freezes_used: int = 0  # streak freezes this event used to bridge missed game days
+    # for a player with a time zone: when the day of their last claim ends (unix s)
+    claim_ends: int | None = None
 
     @classmethod
     def from_script(cls, raw: dict | None) -> Progress | None:
@@ -159,6 +161,7 @@ class Progress:
             ads_watched=raw.get("ads_watched"),
             violations=list(raw.get("violations") or []),
             freezes_used=int(raw.get("freezes_used") or 0),
+            claim_ends=raw.get("claim_ends"),
         )
 
 

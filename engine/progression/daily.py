@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from engine import keys
 from engine.clock import to_ms
-from engine.progression import missions
+from engine.progression import missions, timezones
 from engine.progression.streaks import StreakRepairOffer, repair_offer
 from engine.rules.progression import FREEZE_RESOURCE
 from engine.runtime import Engine
@@ -70,9 +70,15 @@ def state(engine: Engine, player_id: str, group: str | None = None) -> DailyStat
     read_keys = [keys.daily(player_id, day.isoformat()), keys.streak(player_id)]
     if freeze is not None:
         read_keys.append(keys.wallet(player_id))  # the freezes held, in the same call
-    raw, streak_fields, *wallet_fields = rate_limits.read_player(
+    zone = timezones.zone_part(engine, now)  # a player with a time zone: their own day
+    read_keys += [keys.settings(player_id), *zone.daily_keys(player_id, day)]
+    *replies, settings_fields, other, another = rate_limits.read_player(
         engine, player_id, group, read_keys, now_ms=to_ms(now)
     )
+    raw, streak_fields, *wallet_fields = replies
+    own = timezones.own_day(engine, now, zone, settings_fields)
+    if own is not None:  # their local day: its counters, missions, claim and reset
+        day, raw = own.day, (raw, other, another)[own.index]
     counters = {raw[i].decode(): raw[i + 1].decode() for i in range(0, len(raw), 2)}
     streak_hash = dict(zip(streak_fields[::2], streak_fields[1::2], strict=True))
     last_day, streak = streak_hash.get(b"last_day"), streak_hash.get(b"streak")
@@ -85,10 +91,12 @@ def state(engine: Engine, player_id: str, group: str | None = None) -> DailyStat
         alive = (
             missed <= freeze.max_gap_days and int(held.get(FREEZE_RESOURCE.encode(), 0)) >= missed
         )
+    if own is not None and own.streak_kept(streak_hash, now):
+        alive = True  # a move east: the day after the last claim has not ended there
     return DailyState(
         game_day=day,
-        next_reset_at=engine.calendar.next_reset(now),
-        login_claimed="bonus" in counters,
+        next_reset_at=own.ends_at if own else engine.calendar.next_reset(now),
+        login_claimed=own.claimed(engine, streak_hash, now) if own else "bonus" in counters,
         streak=int(streak) if alive and streak else 0,
         ads_watched=int(counters.get("ads", 0)),
         ads_limit=engine.rules.ads.daily_cap,

@@ -36,8 +36,13 @@ ledger entry, only if those held cover the whole gap and the gap is at most
 says how many (set when any were). freeze_refusal(day, changes) refuses a change that
 would hold more than freeze_max_held.
 
+A player with a time zone: the caller sets day.zone (include/zone.lua's player_day) on
+the day of their local date; claim_bonus then follows their own day (see there) and
+progress.claim_ends tells when they may claim next (unix s); day_claimed(day) says
+whether they may not yet.
+
 Provides parse_context, new_day, over_rate(day, group, member), too_fast(day),
-pay_reward(day, reward, kind, reason, ref), claim_bonus(day), advance(day, event,
+pay_reward(day, reward, kind, reason, ref), claim_bonus(day), day_claimed(day), advance(day, event,
 amount), add_xp(day, amount), finish_day(day), and day.progress, the table that tells
 the caller what happened, including `violations` of the earning caps.
 ]]
@@ -84,6 +89,7 @@ local function new_day(context, wallet, daily_key, streak_key, season_key, pace_
     rate_key, now)
   return {context = context, wallet = wallet, daily = daily_key, streak = streak_key,
     season = season_key, pace = pace_key, rate = rate_key, now = now, created = false,
+    zone = false,
     progress = {missions = {}, level_rewards = {}, violations = {}}}
 end
 
@@ -279,20 +285,72 @@ local function broken_fields(day, last_day, lost)
   return nil
 end
 
+local NEVER = 0  -- a time long past: no claim waits for it
+
+-- The streak hash's last_day, streak, best, claim_ends and streak_ends.
+local function claim_state(day)
+  return redis.call('HMGET', day.streak, 'last_day', 'streak', 'best', 'claim_ends',
+    'streak_ends')
+end
+
+-- When a player with a time zone may claim next (unix s): once the day of their last
+-- claim has ended in the zone it was claimed in (claim_ends; for a claim made by the
+-- game calendar, the end of that game day when it is one of the call's days, any older
+-- one has ended), and on a later date than the last one claimed, or a day after that
+-- end at the latest (a move west of more than a day's hours).
+local function next_claim(day, last)
+  local zone, last_day = day.zone, tonumber(last[1] or '-1')
+  local ends = tonumber(last[4] or '') or zone.game_ends[last_day] or NEVER
+  if last_day < 0 or zone.day > last_day then
+    return ends
+  end
+  return math.max(ends, math.min(zone.start(last_day + 1), ends + 86400))
+end
+
+-- Whether the day of a player with a time zone is claimed: now is before next_claim,
+-- which progress.claim_ends then tells. `last` is claim_state's, or nil.
+local function day_claimed(day, last)
+  local at = next_claim(day, last or claim_state(day))
+  if tonumber(day.now) < at * 1000 then
+    day.progress.claim_ends = at
+    return true
+  end
+  return false
+end
+
 -- The first activity of a game day claims the login bonus; returns whether this one did.
+-- A player with a time zone (day.zone, include/zone.lua) claims once next_claim has
+-- come, for their local date (the date after the last one claimed, if that is later);
+-- their streak goes on when that is at most the day after the last claimed one, or
+-- when the claim comes before the end of the day after it in the zone it was claimed
+-- in (streak_ends, so a move east loses nothing); else freezes bridge the local days
+-- missed. The claim keeps when the claimed day ends (claim_ends) and the next one.
 local function claim_bonus(day)
-  if redis.call('HSETNX', day.daily, 'bonus', day.now) == 0 then
+  local zone = day.zone
+  local last = zone and claim_state(day)
+  if zone then
+    if day_claimed(day, last) then
+      return false
+    end
+    redis.call('HSET', day.daily, 'bonus', day.now)
+  elseif redis.call('HSETNX', day.daily, 'bonus', day.now) == 0 then
     return false
   end
   day.created = true  -- the day's first activity creates the day's hash
   local context, streak_key = day.context, day.streak
-  local last = redis.call('HMGET', streak_key, 'last_day', 'streak', 'best')
+  last = last or claim_state(day)
   local last_day = tonumber(last[1] or '-1')
-  if last_day >= context.day then
+  if not zone and (last_day >= context.day
+      or (last[4] and tonumber(day.now) < tonumber(last[4]) * 1000)) then
     return false  -- already claimed for this day (or the clock was moved back)
   end
+  local claimed = context.day
+  if zone and last_day >= claimed then
+    claimed = last_day + 1  -- moved west: the date after the last one claimed
+  end
   local streak = 1
-  if last_day == context.day - 1
+  if (last_day >= 0 and last_day >= context.day - 1)
+      or (last[5] and tonumber(day.now) < tonumber(last[5]) * 1000)
       or (last_day >= 0 and use_freezes(day, context.day - last_day - 1)) then
     streak = tonumber(last[2]) + 1
   else
@@ -303,8 +361,15 @@ local function claim_bonus(day)
       redis.call('HDEL', streak_key, 'lost', 'repair_by')
     end
   end
-  redis.call('HSET', streak_key, 'last_day', context.day, 'streak', streak,
+  redis.call('HSET', streak_key, 'last_day', claimed, 'streak', streak,
     'best', math.max(streak, tonumber(last[3] or '0')))
+  if zone then
+    day.progress.claim_ends = zone.start(claimed + 1)
+    redis.call('HSET', streak_key, 'claim_ends', day.progress.claim_ends, 'streak_ends',
+      zone.start(claimed + 2))
+  elseif last[4] then  -- claimed by the game calendar: the zone's instants no longer hold
+    redis.call('HDEL', streak_key, 'claim_ends', 'streak_ends')
+  end
   local bonus = rewards(context).bonus
   local reward = bonus.normal
   if streak % bonus.every == 0 then
@@ -331,7 +396,8 @@ local function finish_day(day)
     progress.streak = tonumber(redis.call('HGET', day.streak, 'streak') or '0')
   end
   if not progress.daily_bonus and #progress.missions == 0 and not progress.xp
-      and #progress.violations == 0 and not progress.ads_watched then
+      and #progress.violations == 0 and not progress.ads_watched
+      and not progress.claim_ends then
     return '{"streak":' .. progress.streak .. '}'  -- nothing happened beyond the event
   end
   return cjson.encode(progress)

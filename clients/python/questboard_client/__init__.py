@@ -35,6 +35,7 @@ from questboard_client.errors import (
     ServiceUnavailable,
     Unauthorized,
     UnknownItem,
+    UnknownTimezone,
     UriTooLong,
     ValidationError,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "Unauthorized",
     "UnexpectedAnswer",
     "UnknownItem",
+    "UnknownTimezone",
     "UriTooLong",
     "ValidationError",
     "models",

@@ -263,6 +263,20 @@ class AsyncQuestboard:
         """One cohort's standings ("bronze-12") in a period (NotFound if there is none)."""
         return await self.send(calls.league_cohort(period, cohort_id))
 
+    async def get_settings(
+        self, player_id: str, *, player_ip: str | None = None
+    ) -> m.PlayerSettings:
+        """The player's settings: their time zone (None: the game calendar)."""
+        return await self.send(calls.get_settings(player_id, player_ip))
+
+    async def put_settings(
+        self, player_id: str, timezone: str | None, *, player_ip: str | None = None
+    ) -> m.PlayerSettings:
+        """Set the player's IANA time zone ("Asia/Tokyo"; None clears it): their daily
+        counters, streak and login bonus then follow their own day (UnknownTimezone when
+        there is no such zone)."""
+        return await self.send(calls.put_settings(player_id, timezone, player_ip))
+
     async def tool_of_the_day(self, *, player_ip: str | None = None) -> m.ToolOfTheDay:
         return await self.send(calls.tool_of_the_day(player_ip))
 

@@ -329,6 +329,26 @@ def league_cohort(period: str, cohort_id: str) -> Call[m.LeagueCohort]:
     )
 
 
+def get_settings(player_id: str, player_ip: str | None) -> Call[m.PlayerSettings]:
+    path = {"player_id": player_id}
+    return _call(
+        "getPlayerSettings", lambda a: d.player_settings(a.body), path=path, player_ip=player_ip
+    )
+
+
+def put_settings(
+    player_id: str, timezone: str | None, player_ip: str | None
+) -> Call[m.PlayerSettings]:
+    """Setting the same zone again changes nothing: a retry is safe."""
+    return _call(
+        "setPlayerSettings",
+        lambda a: d.player_settings(a.body),
+        path={"player_id": player_id},
+        json={"timezone": timezone},
+        player_ip=player_ip,
+    )
+
+
 def tool_of_the_day(player_ip: str | None) -> Call[m.ToolOfTheDay]:
     return _call("getToolOfTheDay", lambda a: d.tool_of_the_day(a.body), player_ip=player_ip)
 

@@ -368,6 +368,10 @@ def tool_of_the_day(body: Json) -> m.ToolOfTheDay:
     return m.ToolOfTheDay(_text(body, "tool"), _day(body, "game_day"), _time(body, "next_reset_at"))
 
 
+def player_settings(body: Json) -> m.PlayerSettings:
+    return m.PlayerSettings(_text(body, "player_id"), _optional(body, "timezone", str))
+
+
 def ban(body: Json) -> m.Ban:
     return m.Ban(
         id=_text(body, "id"),

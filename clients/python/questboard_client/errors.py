@@ -148,6 +148,12 @@ class IdempotencyKeyReused(QuestboardError):
     code = "idempotency_key_reused"
 
 
+class UnknownTimezone(QuestboardError):
+    """422: the time zone is no IANA name the server knows ("Asia/Tokyo" is one)."""
+
+    code = "unknown_timezone"
+
+
 class RateLimited(QuestboardError):
     """429: over a limit; `retry_after` is how many seconds to wait (from Retry-After)."""
 
@@ -203,6 +209,7 @@ ERROR_CLASSES: dict[str, type[QuestboardError]] = {
         BalanceLimitExceeded,
         DailyLimitReached,
         IdempotencyKeyReused,
+        UnknownTimezone,
         RateLimited,
         RapidFire,
         InternalError,

@@ -333,6 +333,12 @@ class ToolOfTheDay:
 
 
 @dataclass(frozen=True)
+class PlayerSettings:
+    player_id: str
+    timezone: str | None  # an IANA name; None: the player follows the game calendar
+
+
+@dataclass(frozen=True)
 class Ban:
     id: str
     kind: str

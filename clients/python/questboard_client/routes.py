@@ -29,6 +29,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "getBattlePass": ("GET", "/v1/players/{player_id}/battle-pass"),
     "getPlayerLeague": ("GET", "/v1/players/{player_id}/league"),
     "getLeagueCohort": ("GET", "/v1/leagues/{period}/cohorts/{cohort_id}"),
+    "getPlayerSettings": ("GET", "/v1/players/{player_id}/settings"),
+    "setPlayerSettings": ("PUT", "/v1/players/{player_id}/settings"),
     "getToolOfTheDay": ("GET", "/v1/tool-of-the-day"),
     "setToolOfTheDay": ("PUT", "/v1/admin/tool-of-the-day"),
     "createIpBan": ("POST", "/v1/admin/bans"),
