@@ -62,6 +62,18 @@ def test_a_closed_boards_prizes_are_read_from_sql_once_redis_lost_them(closed):
     assert prizes.prizes_of(closed, board, list(PAID)) == PAID
 
 
+def test_a_closed_page_of_a_board_without_prizes_never_reads_sql(durable_engine, monkeypatch):
+    play_week(durable_engine, {"alice": 90})  # the rules give no board prizes
+    after_the_week(durable_engine)
+
+    def unexpected(*args):
+        raise AssertionError("read SQL")
+
+    monkeypatch.setattr(prizes, "_prizes_from_sql", unexpected)
+    board = Board("weekly", durable_engine.calendar.parse("weekly", "2026-W48"), None)
+    assert prizes.prizes_of(durable_engine, board, ["alice"]) == {"alice": None}
+
+
 def test_a_closed_cohort_is_read_from_sql_once_redis_lost_it(closed):
     before = leagues.cohort(closed, "2026-W48", "silver-1")
     lose_redis(closed)

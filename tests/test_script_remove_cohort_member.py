@@ -62,3 +62,11 @@ def test_a_player_in_no_cohort_or_removed_twice_writes_nothing(any_redis):
     assert remove(any_redis, "a") == 0
     assert remove(any_redis, "nobody") == 0
     assert written(before, state(any_redis)) == {}
+
+
+def test_a_tier_without_a_last_count_keeps_none(any_redis):
+    any_redis.hset(MEMBERS, "a", "1")
+    any_redis.hset(ROSTERS, mapping={"1": "a b"})
+    before = state(any_redis)
+    assert remove(any_redis, "a") == 1
+    assert written(before, state(any_redis)) == {MEMBERS: None, ROSTERS: {"1": "b"}}

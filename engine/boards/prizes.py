@@ -146,7 +146,8 @@ def prizes_of(
     """The prize each player received on a closed period's board (None: none).
 
     Read from the record beside the board in Redis, in one round trip; when Redis no
-    longer holds it (lost and rebuilt from SQL), from the close's rows in SQL.
+    longer holds it (lost and rebuilt from SQL), from the close's rows in SQL, for a
+    board the rules give prizes to (the others' closed pages never read SQL).
     """
     if not player_ids:
         return {}
@@ -156,7 +157,7 @@ def prizes_of(
     pipe.exists(paid_key)
     pipe.hmget(paid_key, list(player_ids))
     recorded, raw = pipe.execute()
-    if not recorded and engine.database_url:
+    if not recorded and engine.database_url and name in engine.rules.leaderboards.prizes.boards:
         return _prizes_from_sql(engine, name, board.period.name, player_ids)
     return {
         player: json.loads(value)["prize"] if value is not None else None
