@@ -161,3 +161,46 @@ def test_the_job_closes_every_ended_period_it_missed(league_engine, clock):
     assert [r.closed for r in close.close_ended(engine)] == [False] * 4
     # promoted from gold in W49 to sapphire, absent in W50: gold in W51
     assert leagues.player_league(engine, "p1", clock.now()).tier == "gold"
+
+
+def test_a_close_read_and_written_in_small_pieces_records_every_member_once(
+    league_engine, clock, monkeypatch
+):
+    engine = league_engine
+    pieces = {"READ_COHORTS": 2, "READ_CALLS": 2, "WRITE_CHUNK": 5, "RECORDS_A_CALL": 2}
+    for name, size in {**pieces, "RECORD_CALLS": 3}.items():
+        monkeypatch.setattr(close, name, size)
+    monkeypatch.setattr(payouts, "CHUNK", 3)
+    bronze = [f"b{n:02}" for n in range(30)]  # 8 cohorts: 7 of 4, the last of 2
+    silver = [f"s{n}" for n in range(10)]  # 3 cohorts: 2 of 4, the last of 2
+    for n, player in enumerate(bronze):
+        play(engine, player, 100 - n)  # each cohort finishes in arrival order
+    for n, player in enumerate(silver):
+        start_in(engine, player, "silver")
+        play(engine, player, 50 + n)  # each cohort finishes in reverse arrival order
+    before = {p: coins(engine, p) for p in bronze + silver}
+    expected, prizes = {}, {}
+    for number, start in enumerate(range(0, 30, 4), start=1):
+        for position, player in enumerate(bronze[start : start + 4], start=1):
+            expected[player] = ("bronze", number, position, "silver" if position == 1 else "bronze")
+            prizes[player] = {1: 100, 2: 50, 3: 50}.get(position, 0)
+    for number, start in enumerate(range(0, 10, 4), start=1):
+        members = silver[start : start + 4][::-1]
+        for position, player in enumerate(members, start=1):
+            after = "gold" if position == 1 else "bronze" if position == len(members) else "silver"
+            expected[player] = ("silver", number, position, after)
+            prizes[player] = {1: 200, 2: 100, 3: 100}.get(position, 0)
+    clock.advance(days=7)
+
+    report = close.close(engine, "2026-W48")
+
+    assert (report.closed, report.players, report.cohorts, report.prizes) == (True, 40, 11, 31)
+    with engine.sql.connect() as conn:
+        rows = conn.execute(select(db.league_results))
+        recorded = {r.player_id: (r.tier, r.cohort, r.position, r.next_tier) for r in rows}
+    assert recorded == expected
+    assert {p: coins(engine, p) - before[p] for p in before} == prizes
+    assert {p: leagues.player_league(engine, p, clock.now()).tier for p in expected} == {
+        p: after for p, (_, _, _, after) in expected.items()
+    }
+    assert close.close(engine, "2026-W48").closed is False

@@ -60,6 +60,24 @@ def test_read_cohort_by_player_or_number(any_redis):
     assert written(before, state(any_redis)) == {}
 
 
+def test_read_cohort_reads_many_cohorts_in_one_call(any_redis):
+    join(any_redis, ("a", 10), ("b", 30), ("c", 20))
+    read = Scripts(any_redis).read_cohort
+    before = state(any_redis)
+    reply = read(keys=KEYS, args=["cohorts", 3, 2, 1])  # cohort 3 does not exist
+    assert [reply[0], reply[1], reply[2]] == [2, 1, b"c"]
+    assert [reply[4], reply[5], reply[6], reply[8]] == [1, 2, b"a", b"b"]
+    assert [int(float(s)) for s in (reply[3], reply[7], reply[9])] == [
+        20 * M + TOP,
+        10 * M + TOP,
+        30 * M + TOP,
+    ]
+    assert len(reply) == 10
+    assert read(keys=KEYS, args=["cohorts"]) == []
+    assert read(keys=KEYS, args=["cohorts", 7]) == []
+    assert written(before, state(any_redis)) == {}
+
+
 def test_record_league_tiers_sets_each_records_next(any_redis):
     a, b = "qb:{p01}:league:a", "qb:{p01}:league:b"
     any_redis.hset(a, mapping={"period": "2026-W48", "tier": "silver"})

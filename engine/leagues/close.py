@@ -2,25 +2,30 @@
 
 `close` closes one period once; the `league_close` job (daily after the reset) runs it,
 through `close_ended`, for each of the last few ended periods not closed yet. It reads
-every cohort of every tier of the period from Redis, then, in steps that are each safe
-to repeat:
+every cohort of every tier of the period from Redis (a hundred cohorts a read_cohort.lua
+call) and ranks each once, then, in steps that are each safe to repeat:
 
 1. writes every member's result to SQL (`league_results`, inserted by its key);
 2. records each member's next tier in their league record, as "<period>|<tier>" (a
    join of the next period reads it only if it names the period the record holds, so
    a write that lands after the player joined the next period changes nothing);
 3. pays the prizes through engine.leagues.payouts (exactly once per player and period);
-4. marks the period closed.
+4. marks the period closed, once 1-3 have all finished.
 
-A run killed anywhere is completed by the next run, which repeats the steps: nothing
-is written twice and no prize is paid twice. The cohorts stay in Redis as long as the
-period's weekly boards (rules [leaderboards]), queryable through the API.
+Steps 1-3 touch nothing of each other's, so they run at the same time (1 and 2 in
+threads of their own): the SQL driver, the Python that packs commands and the Redis
+server each work while the others wait, which at a million players takes the close
+from the sum of the three to little more than the longest. A run killed anywhere is
+completed by the next run, which repeats the steps: nothing is written twice and no
+prize is paid twice. The cohorts stay in Redis as long as the period's weekly boards
+(rules [leaderboards]), queryable through the API.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,12 +33,15 @@ from engine import db, keys
 from engine.calendar import Period, add_periods
 from engine.clock import to_ms
 from engine.leagues import payouts
-from engine.leagues.cohorts import Cohort, expires_at, slot_keys, standings
+from engine.leagues.cohorts import expires_at, ranked, slot_keys
+from engine.rules.leagues import LeagueRules
 from engine.runtime import Engine
 
-READ_CHUNK = 100_000  # scores read a command
-WRITE_CHUNK = 10_000  # rows a SQL statement, records a round trip
+READ_COHORTS = 100  # cohorts one read_cohort.lua call returns
+READ_CALLS = 20  # read_cohort.lua calls a round trip (about 60,000 members)
+WRITE_CHUNK = 50_000  # rows a SQL transaction
 RECORDS_A_CALL = 500  # league records one record_league_tiers.lua call writes
+RECORD_CALLS = 40  # record_league_tiers.lua calls a round trip (20,000 records)
 
 
 @dataclass(frozen=True)
@@ -86,50 +94,133 @@ def close(
     if engine.redis.exists(done_key):
         return CloseReport(period.name, closed=False)
 
-    cohorts = list(read_cohorts(engine, period))
-    players = sum(len(cohort.members) for cohort in cohorts)
-    write_results(engine, period, cohorts, to_ms(now))
-    record_next_tiers(engine, period, cohorts)
-    prizes = [
-        payouts.Prize(
-            member.player_id,
-            prize,
-            f"league {period.period_type} {period.name} {cohort.cohort_id} rank {member.rank}",
-        )
-        for cohort in cohorts
-        for member in cohort.members
-        if (prize := rules.prize_for(cohort.tier, member.rank))
-    ]
+    final = final_standings(engine, period, to_ms(now))
     payout = f"league:{period.period_type}:{period.name}"
-    paid = payouts.pay(engine, payout, prizes, keep_going)
-    if len(paid) < len(prizes):  # stopped: the next run pays the rest, then marks it
-        return CloseReport(period.name, closed=False, players=players, cohorts=len(cohorts))
+    with ThreadPoolExecutor(max_workers=2) as beside:  # steps 1-3 at once; see the module
+        steps = [
+            beside.submit(write_results, engine, final.rows),
+            beside.submit(record_next_tiers, engine, period, final.next_tiers),
+        ]
+        paid = payouts.pay(engine, payout, final.prizes, keep_going)
+        for step in steps:
+            step.result()
+    players = len(final.rows)
+    if len(paid) < len(final.prizes):  # stopped: the next run pays the rest, then marks it
+        return CloseReport(period.name, closed=False, players=players, cohorts=final.cohorts)
     expiry = int(expires_at(engine, period).timestamp()) - int(now.timestamp())
     engine.redis.set(done_key, json.dumps({"closed_ms": to_ms(now), "players": players}), ex=expiry)
-    return CloseReport(period.name, True, players, len(cohorts), len(prizes))
+    return CloseReport(period.name, True, players, final.cohorts, len(final.prizes))
 
 
-def read_cohorts(engine: Engine, period: Period) -> Iterator[Cohort]:
-    """Every cohort of the period, tier by tier, with its final standings."""
+@dataclass
+class FinalStandings:
+    """What a close takes from the period's final standings, computed in one pass."""
+
+    rows: list[tuple]  # league_results rows, in COLUMNS order
+    next_tiers: dict[int, tuple[list[str], list[str]]]  # shard -> (league records, tiers)
+    prizes: list[payouts.Prize]
+    cohorts: int = 0
+
+
+def final_standings(engine: Engine, period: Period, closed_ms: int) -> FinalStandings:
+    """Every cohort of the period, tier by tier, read READ_COHORTS a read_cohort.lua
+    call, ranked as engine.leagues.cohorts ranks a cohort: each member's result row,
+    next tier and prize."""
     rules = engine.rules.leagues
-    tiers = engine.redis.smembers(keys.league_tiers(period.period_type, period.name))
-    for tier in sorted((t.decode() for t in tiers), key=_tier_order(rules.tiers)):
-        _, rosters_key, scores_key = slot_keys(period.period_type, period.name, tier)
-        composites: dict[bytes, int] = {}
-        start = 0
-        while True:
-            part = engine.redis.zrange(
-                scores_key, start, start + READ_CHUNK - 1, withscores=True, score_cast_func=int
+    outcomes = _Outcomes(rules)
+    final = FinalStandings([], {}, [])
+    index = engine.redis.smembers(keys.league_tiers(period.period_type, period.name))
+    tiers = sorted((tier.decode() for tier in index), key=_tier_order(rules.tiers))
+    pipe = engine.redis.pipeline(transaction=False)
+    for tier in tiers:
+        pipe.hget(keys.league_rosters(period.period_type, period.name, tier), "last")
+    a_round_trip = READ_COHORTS * READ_CALLS
+    for tier, last in zip(tiers, pipe.execute(), strict=True):
+        last_number = int(last.partition(b"|")[0]) if last else 0
+        slot = slot_keys(period.period_type, period.name, tier)
+        for start in range(1, last_number + 1, a_round_trip):
+            batch = engine.scripts.batch()
+            end = min(start + a_round_trip, last_number + 1)
+            for first in range(start, end, READ_COHORTS):
+                numbers = range(first, min(first + READ_COHORTS, end))
+                batch.call("read_cohort", slot, ["cohorts", *numbers])
+            for reply in batch.execute():
+                _add_cohorts(outcomes, period, tier, reply, closed_ms, final)
+    return final
+
+
+def _add_cohorts(
+    outcomes: _Outcomes,
+    period: Period,
+    tier: str,
+    reply: list,
+    closed_ms: int,
+    final: FinalStandings,
+) -> None:
+    """Add the cohorts of one read_cohort.lua "cohorts" reply to `final`."""
+    at = 0
+    while at < len(reply):
+        number, count = int(reply[at]), int(reply[at + 1])
+        flat = reply[at + 2 : at + 2 + 2 * count]
+        at += 2 + 2 * count
+        rows = [
+            (player.decode(), int(float(composite)))
+            for player, composite in zip(flat[0::2], flat[1::2], strict=True)
+        ]
+        after = outcomes.next_tiers(tier, count)
+        for player, position, rank, score in ranked(rows):
+            next_tier = after[position - 1]
+            amounts, prize = outcomes.prize(tier, rank)
+            final.rows.append(
+                (
+                    period.period_type,
+                    period.name,
+                    player,
+                    tier,
+                    number,
+                    position,
+                    rank,
+                    score,
+                    next_tier,
+                    prize,
+                    closed_ms,
+                )
             )
-            composites.update(part)
-            if len(part) < READ_CHUNK:
-                break
-            start += READ_CHUNK
-        for number, roster in engine.redis.hscan_iter(rosters_key, count=10_000):
-            if number == b"last":
-                continue
-            rows = [(p.decode(), composites.get(p, 0)) for p in roster.split()]
-            yield standings(rules, period, tier, int(number), rows)
+            records, next_tiers = final.next_tiers.setdefault(keys.shard_of(player), ([], []))
+            records.append(keys.player_league(player))
+            next_tiers.append(next_tier)
+            if amounts:
+                reason = f"league {period.period_type} {period.name} {tier}-{number} rank {rank}"
+                final.prizes.append(payouts.Prize(player, amounts, reason))
+        final.cohorts += 1
+
+
+class _Outcomes:
+    """The rules' next tiers and prizes, each worked out once per cohort size and rank."""
+
+    def __init__(self, rules: LeagueRules) -> None:
+        self.rules = rules
+        self._next: dict[tuple[str, int], tuple[str, ...]] = {}
+        self._prizes: dict[tuple[str, int], tuple[dict[str, int], str | None]] = {}
+
+    def next_tiers(self, tier: str, members: int) -> tuple[str, ...]:
+        """The next tier of each position of a cohort of `members`."""
+        found = self._next.get((tier, members))
+        if found is None:
+            found = tuple(
+                self.rules.next_tier(tier, position, members) for position in range(1, members + 1)
+            )
+            self._next[tier, members] = found
+        return found
+
+    def prize(self, tier: str, rank: int) -> tuple[dict[str, int], str | None]:
+        """The prize of `rank` in `tier`, and its JSON for the results row (None: none)."""
+        found = self._prizes.get((tier, rank))
+        if found is None:
+            amounts = self.rules.prize_for(tier, rank)
+            found = (amounts, json.dumps(amounts) if amounts else None)
+            self._prizes[tier, rank] = found
+        return found
 
 
 def _tier_order(tiers: tuple[str, ...]) -> Callable[[str], int]:
@@ -143,27 +234,11 @@ SQLITE_INSERT = (
 )
 
 
-def write_results(engine: Engine, period: Period, cohorts: list[Cohort], closed_ms: int) -> None:
-    """Step 1: every member's result into `league_results`, by its key."""
-    rules = engine.rules.leagues
-    rows = (
-        (
-            period.period_type,
-            period.name,
-            member.player_id,
-            cohort.tier,
-            int(cohort.cohort_id.rsplit("-", 1)[1]),
-            member.position,
-            member.rank,
-            member.score,
-            rules.tier_after(cohort.tier, member.zone),
-            json.dumps(prize) if (prize := rules.prize_for(cohort.tier, member.rank)) else None,
-            closed_ms,
-        )
-        for cohort in cohorts
-        for member in cohort.members
-    )
-    for chunk in _chunks(rows, WRITE_CHUNK):
+def write_results(engine: Engine, rows: list[tuple]) -> None:
+    """Step 1: every member's result into `league_results`, by its key, WRITE_CHUNK rows
+    a transaction."""
+    for start in range(0, len(rows), WRITE_CHUNK):
+        chunk = rows[start : start + WRITE_CHUNK]
         with engine.sql.begin() as conn:
             if conn.dialect.name == "sqlite":  # the driver's executemany: a third the time
                 conn.exec_driver_sql(SQLITE_INSERT, chunk)
@@ -172,40 +247,19 @@ def write_results(engine: Engine, period: Period, cohorts: list[Cohort], closed_
                 db.insert_ignore(conn, db.league_results, rows_)
 
 
-def record_next_tiers(engine: Engine, period: Period, cohorts: list[Cohort]) -> None:
+def record_next_tiers(
+    engine: Engine, period: Period, next_tiers: dict[int, tuple[list[str], list[str]]]
+) -> None:
     """Step 2: each member's next tier, "<period>|<tier>", in their league record: one
-    record_league_tiers.lua call per player shard and RECORDS_A_CALL players, sent
-    WRITE_CHUNK players a round trip."""
-    rules = engine.rules.leagues
-    by_shard: dict[int, list[tuple[str, str]]] = {}
-    for cohort in cohorts:
-        for member in cohort.members:
-            tier = rules.tier_after(cohort.tier, member.zone)
-            by_shard.setdefault(keys.shard_of(member.player_id), []).append(
-                (keys.player_league(member.player_id), tier)
-            )
+    record_league_tiers.lua call per player shard and RECORDS_A_CALL players,
+    RECORD_CALLS calls a round trip."""
     calls = [
-        entries[start : start + RECORDS_A_CALL]
-        for entries in by_shard.values()
-        for start in range(0, len(entries), RECORDS_A_CALL)
+        (records[start : start + RECORDS_A_CALL], tiers[start : start + RECORDS_A_CALL])
+        for records, tiers in next_tiers.values()
+        for start in range(0, len(records), RECORDS_A_CALL)
     ]
-    for chunk in _chunks(calls, max(1, WRITE_CHUNK // RECORDS_A_CALL)):
+    for start in range(0, len(calls), RECORD_CALLS):
         batch = engine.scripts.batch()
-        for entries in chunk:
-            batch.call(
-                "record_league_tiers",
-                [record for record, _ in entries],
-                [period.name, *(tier for _, tier in entries)],
-            )
+        for records, tiers in calls[start : start + RECORD_CALLS]:
+            batch.call("record_league_tiers", records, [period.name, *tiers])
         batch.execute()
-
-
-def _chunks(items, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

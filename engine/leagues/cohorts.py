@@ -255,17 +255,30 @@ def standings(
     rules: LeagueRules, period: Period, tier: str, number: int, rows: list[tuple[str, int]]
 ) -> Cohort:
     """A cohort's standings from its (player, composite) rows."""
-    rows = sorted(rows, key=lambda row: (-row[1], row[0]))
-    members: list[CohortMember] = []
-    for position, (player, composite) in enumerate(rows, start=1):
-        score = composite // MULTIPLIER
-        previous = members[-1] if members else None
-        rank = previous.rank if previous and previous.score == score else position
-        zone = rules.zone(tier, position, len(rows))
-        members.append(CohortMember(player, rank, position, score, zone))
+    count = len(rows)
+    members = [
+        CohortMember(player, rank, position, score, rules.zone(tier, position, count))
+        for player, position, rank, score in ranked(rows)
+    ]
     return Cohort(
         cohort_id(tier, number), period.period_type, period.name, tier, rules.cohort_size, members
     )
+
+
+def ranked(rows: list[tuple[str, int]]) -> list[tuple[str, int, int, int]]:
+    """(player, position, rank, score) in the standings' order, from (player, composite)
+    rows: higher composites first (equal totals: who reached it first), then by player
+    id; equal scores share the rank of the first of them (1, 2, 2, 4)."""
+    out: list[tuple[str, int, int, int]] = []
+    rank, last_score = 0, None
+    for position, (player, composite) in enumerate(
+        sorted(rows, key=lambda row: (-row[1], row[0])), start=1
+    ):
+        score = composite // MULTIPLIER
+        if score != last_score:
+            rank, last_score = position, score
+        out.append((player, position, rank, score))
+    return out
 
 
 def cohort(engine: Engine, period_name: str, cohort_text: str) -> Cohort:

@@ -23,7 +23,7 @@ from engine.errors import QuestboardError
 from engine.runtime import Engine
 
 ROUTE = "prize"  # the ledger kind and idempotency route of a prize
-CHUNK = 1_000  # payments sent in one round trip
+CHUNK = 5_000  # payments sent in one round trip
 KEEP_SECONDS = 400 * 86_400  # how long the record of a payout's payments is kept
 
 
@@ -49,6 +49,7 @@ def pay(
     paid_key = keys.payouts_paid(payout)
     chunk = chunk or CHUNK
     paid: dict[str, str] = {}
+    requests_by_prize: dict[tuple, IdempotentRequest] = {}
     for start in range(0, len(prizes), chunk):
         if not keep_going():
             break
@@ -65,7 +66,7 @@ def pay(
         batch = engine.scripts.batch()
         requests = []
         for prize in todo:
-            request = IdempotentRequest.of(ROUTE, payout, {"resources": prize.resources})
+            request = _request(requests_by_prize, payout, prize.resources)
             script_keys, args = transactions.script_call(
                 engine, prize.player_id, ROUTE, prize.resources, prize.reason, request
             )
@@ -84,3 +85,15 @@ def pay(
         pipe.expire(paid_key, KEEP_SECONDS)
         pipe.execute()
     return paid
+
+
+def _request(
+    known: dict[tuple, IdempotentRequest], payout: str, resources: dict[str, int]
+) -> IdempotentRequest:
+    """The payment's idempotent request (the payout is its key, the prize its content):
+    one per distinct prize of a payout, whose fingerprint is hashed once."""
+    amounts = tuple(sorted(resources.items()))
+    request = known.get(amounts)
+    if request is None:
+        request = known[amounts] = IdempotentRequest.of(ROUTE, payout, {"resources": resources})
+    return request
