@@ -83,6 +83,7 @@ def test_daily_and_missions(client, server_headers):
         "login": {"claimed": True, "streak": 1},  # the ad's activity claimed the day
         "ads": {"watched": 1, "limit": 5},
         "missions": TODAYS_MISSIONS,
+        "streak_repair": None,  # no broken streak to buy back (and none in these rules)
     }
     missions = client.get("/v1/players/alice/missions", headers=server_headers)
     assert missions.status_code == 200

@@ -108,7 +108,12 @@ def test_the_transactions_docstring_names_every_lua_script_that_writes_a_balance
         if '--- @include "wallet"' in path.read_text()
     }
 
-    assert writers == {"apply_transaction.lua", "record_activity.lua", "record_exams.lua"}
+    assert writers == {
+        "apply_transaction.lua",
+        "record_activity.lua",
+        "record_exams.lua",
+        "repair_streak.lua",
+    }
     for writer in writers:
         assert f"lua/{writer}" in docstring, writer
 

@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from questboard_client import (
     RateLimited,
     RetryPolicy,
     ServiceUnavailable,
+    StreakNotRepairable,
     Unauthorized,
     UnexpectedAnswer,
     UnknownItem,
@@ -58,6 +59,8 @@ from questboard_client.models import (
     MissionProgress,
     MissionState,
     Progress,
+    StreakRepair,
+    StreakRepairOffer,
     ToolOfTheDay,
     Wallet,
     Xp,
@@ -65,6 +68,7 @@ from questboard_client.models import (
 from questboard_client.routes import LEFT_OUT, ROUTES
 from werkzeug.serving import make_server
 
+from engine.rules.progression import StreakRepair as RepairRules
 from tests.conftest import ADMIN_KEY, SERVER_KEY
 from web.errors import CODE_BY_STATUS, STATUS_BY_CODE
 from web.worker import ERRORS_BY_STATUS
@@ -409,6 +413,43 @@ def test_the_game_day_login_daily_missions_ad_reward_battle_pass_and_tool(qb, ad
     )
     assert qb.tool_of_the_day().tool == "earthwork"
     assert qb.health().now == NOON
+
+
+def test_a_broken_streak_is_offered_and_repaired_once_sync_and_async(
+    app, base_url, qb, admin, clock
+):
+    engine = app.extensions["questboard.engine"]
+    engine.rules = replace(
+        engine.rules, streak_repair=RepairRules("coins", base=50, per_day=10, max_price=500)
+    )
+    for _ in range(3):
+        qb.login("alice")
+        clock.advance(days=1)
+    clock.advance(days=1)  # a day missed
+    assert qb.login("alice").streak == 1
+    admin.grant("alice", {"coins": 1000}, "welcome")
+    offer = qb.daily("alice").streak_repair
+    assert offer == StreakRepairOffer(3, 4, {"coins": 80}, datetime(2026, 11, 30, 3, tzinfo=UTC))
+
+    repaired = qb.repair_streak("alice", idempotency_key="r-1")
+
+    assert (repaired.streak, repaired.lost, repaired.price, repaired.replayed) == (
+        4,
+        3,
+        {"coins": 80},
+        False,
+    )
+
+    async def again() -> StreakRepair:
+        async with AsyncQuestboard(base_url, SERVER_KEY) as client:
+            return await client.repair_streak("alice", idempotency_key="r-1")
+
+    replay = asyncio.run(again())
+    assert (replay.replayed, replay.transaction_id) == (True, repaired.transaction_id)
+    with pytest.raises(StreakNotRepairable) as refused:
+        qb.repair_streak("alice")
+    assert (refused.value.status, refused.value.details) == (409, {"reason": "repaired"})
+    assert qb.daily("alice").streak_repair is None
 
 
 def test_bans_are_placed_listed_and_lifted_and_a_banned_address_is_refused(qb, admin):
@@ -818,6 +859,11 @@ def _period_and_cohort_of(league) -> tuple[str, str]:
     return league.period, league.cohort.cohort_id
 
 
+def refused_as(error: type[Exception], call, *args) -> None:
+    with pytest.raises(error):
+        call(*args)
+
+
 def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
     admin.grant("alice", {"coins": 100}, "welcome")
     qb.record_exam("alice", "a-1", "math", 10, 10, 1)
@@ -834,6 +880,7 @@ def test_every_route_of_the_table_has_a_method_that_calls_it(qb, admin, gate):
         lambda: qb.missions("alice"),
         lambda: qb.login("alice"),
         lambda: qb.ad_reward("alice"),
+        lambda: refused_as(StreakNotRepairable, qb.repair_streak, "alice"),  # off by default
         lambda: qb.battle_pass("alice"),
         qb.tool_of_the_day,
         lambda: admin.set_tool_of_the_day("concrete"),

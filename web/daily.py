@@ -38,9 +38,27 @@ class MissionsSchema(ma.Schema):
     missions = ma.fields.List(ma.fields.Nested(MissionStateSchema()), required=True)
 
 
+class StreakRepairOfferSchema(ma.Schema):
+    lost = ma.fields.Integer(required=True, metadata={"example": 10})
+    streak = ma.fields.Integer(
+        required=True, metadata={"description": "The streak once repaired.", "example": 11}
+    )
+    price = amounts_field(required=True, metadata={"example": {"coins": 150}})
+    repair_by = ma.fields.DateTime(required=True)
+
+
 class DailySchema(MissionsSchema):
     login = ma.fields.Dict(required=True, metadata={"example": {"claimed": True, "streak": 3}})
     ads = ma.fields.Dict(required=True, metadata={"example": {"watched": 2, "limit": 5}})
+    streak_repair = ma.fields.Nested(
+        StreakRepairOfferSchema(),
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "A broken streak the player may buy back now "
+            "(POST .../streak/repair), or null."
+        },
+    )
 
 
 class LoginSchema(FastSchema):
@@ -61,6 +79,7 @@ def _daily_body(player_id: str) -> dict:
         "login": {"claimed": state.login_claimed, "streak": state.streak},
         "ads": {"watched": state.ads_watched, "limit": state.ads_limit},
         "missions": state.missions,
+        "streak_repair": state.streak_repair,
     }
 
 

@@ -67,6 +67,11 @@ OPERATIONS: dict[str, Operation] = {
     "daily.get_daily": Operation("getDaily"),
     "daily.get_missions": Operation("listMissions"),
     "daily.login": Operation("claimLogin", {RAPID_FIRE[0]: RAPID_FIRE[1]}),
+    "streaks.repair_streak": Operation(
+        "repairStreak",
+        {409: ("insufficient_funds", "streak_not_repairable"), 422: ("idempotency_key_reused",)},
+        replayable=True,
+    ),
     "ads.create_ad_reward": Operation(
         "createAdReward",
         {
@@ -125,6 +130,7 @@ SUMMARIES = {
     "getDaily": "A player's game day: login, ads and missions",
     "listMissions": "Today's missions and the player's progress",
     "claimLogin": "Claim the day's login bonus",
+    "repairStreak": "Buy back a broken streak within its window, once per break",
     "getPlayerSettings": "A player's settings: their time zone",
     "setPlayerSettings": "Set a player's time zone (their own day for daily progress)",
     "createAdReward": "The reward for a watched ad, within the daily cap",

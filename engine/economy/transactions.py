@@ -3,7 +3,7 @@
 Every balance changes inside a Lua script that includes lua/include/wallet.lua, which
 writes the wallet, the ledger entry and the outbox entry (the persist job's copy to
 SQL) in one atomic call: for every player the ledger's deltas sum to the wallet, always.
-There are three writers, because each kind of request does more than change a balance
+There are four writers, because each kind of request does more than change a balance
 and must do all of it in that one call:
 
 - admin grants: engine.economy.grants.grant → `apply` here → lua/apply_transaction.lua
@@ -14,11 +14,13 @@ and must do all of it in that one call:
   advances missions and battle-pass XP.
 - exams: engine.boards.exams.record_exams → lua/record_exams.lua (+ includes codes,
   wallet, rate, progress): a batch of exams, per player shard, with their board aggregates.
+- streak repair: engine.economy.streak_repair.repair → lua/repair_streak.lua (+ includes
+  codes, replay, wallet): the price debited and the broken streak restored together.
 
 Level and mission rewards are no writer of their own: lua/include/progress.lua pays
-them inside the last two, in the call of the activity that earned them. This module
-also reads back what the first two record (`outcome_to_transaction`), through the one
-decoder of script answers, engine.outcomes.decode.
+them inside record_activity and record_exams, in the call of the activity that earned
+them. This module also reads back what the first two record (`outcome_to_transaction`),
+through the one decoder of script answers, engine.outcomes.decode.
 """
 
 from __future__ import annotations

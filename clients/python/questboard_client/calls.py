@@ -302,6 +302,19 @@ def ad_reward(
     )
 
 
+def repair_streak(
+    player_id: str, idempotency_key: str | None, player_ip: str | None
+) -> Call[m.StreakRepair]:
+    return _call(
+        "repairStreak",
+        lambda a: d.streak_repair(a.body, a.replayed),
+        path={"player_id": player_id},
+        json={},
+        idempotency_key=idempotency_key,
+        player_ip=player_ip,
+    )
+
+
 def battle_pass(player_id: str, season: str | None, player_ip: str | None) -> Call[m.BattlePass]:
     return _call(
         "getBattlePass",

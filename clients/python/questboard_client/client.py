@@ -247,6 +247,17 @@ class Questboard:
         """The reward of one watched ad (DailyLimitReached past the day's cap)."""
         return self.send(calls.ad_reward(player_id, idempotency_key, player_ip))
 
+    def repair_streak(
+        self,
+        player_id: str,
+        *,
+        idempotency_key: str | None = None,
+        player_ip: str | None = None,
+    ) -> m.StreakRepair:
+        """Buy back the broken streak `daily(...).streak_repair` offers, once
+        (StreakNotRepairable when there is none, InsufficientFunds when short)."""
+        return self.send(calls.repair_streak(player_id, idempotency_key, player_ip))
+
     def battle_pass(
         self, player_id: str, *, season: str | None = None, player_ip: str | None = None
     ) -> m.BattlePass:

@@ -285,6 +285,30 @@ def daily(body: Json) -> m.Daily:
         streak=_int(login, "streak"),
         ads_watched=_int(ads, "watched"),
         ads_limit=_int(ads, "limit"),
+        streak_repair=_repair_offer(_optional(body, "streak_repair", dict)),
+    )
+
+
+def _repair_offer(body: Json | None) -> m.StreakRepairOffer | None:
+    if body is None:
+        return None
+    return m.StreakRepairOffer(
+        lost=_int(body, "lost"),
+        streak=_int(body, "streak"),
+        price=_amounts(body, "price"),
+        repair_by=_time(body, "repair_by"),
+    )
+
+
+def streak_repair(body: Json, replayed: bool) -> m.StreakRepair:
+    return m.StreakRepair(
+        transaction_id=_text(body, "transaction_id"),
+        streak=_int(body, "streak"),
+        lost=_int(body, "lost"),
+        best=_int(body, "best"),
+        price=_amounts(body, "price"),
+        balances=_amounts(body, "balances"),
+        replayed=replayed,
     )
 
 

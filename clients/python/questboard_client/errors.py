@@ -142,6 +142,13 @@ class DailyLimitReached(QuestboardError):
     code = "daily_limit_reached"
 
 
+class StreakNotRepairable(QuestboardError):
+    """409: no broken streak to buy back; details carry `reason` (none, repaired,
+    expired or disabled); nothing was changed."""
+
+    code = "streak_not_repairable"
+
+
 class IdempotencyKeyReused(QuestboardError):
     """422: the Idempotency-Key (or exam_id) was used before with other content."""
 
@@ -208,6 +215,7 @@ ERROR_CLASSES: dict[str, type[QuestboardError]] = {
         PriceChanged,
         BalanceLimitExceeded,
         DailyLimitReached,
+        StreakNotRepairable,
         IdempotencyKeyReused,
         UnknownTimezone,
         RateLimited,

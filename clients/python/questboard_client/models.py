@@ -239,6 +239,16 @@ class Missions:
 
 
 @dataclass(frozen=True)
+class StreakRepairOffer:
+    """A broken streak the player may buy back until `repair_by`, for `price`."""
+
+    lost: int
+    streak: int  # the streak once repaired
+    price: Amounts
+    repair_by: datetime
+
+
+@dataclass(frozen=True)
 class Daily:
     player_id: str
     game_day: date
@@ -248,6 +258,20 @@ class Daily:
     streak: int
     ads_watched: int
     ads_limit: int
+    streak_repair: StreakRepairOffer | None = None  # None: nothing to buy back
+
+
+@dataclass(frozen=True)
+class StreakRepair:
+    """A broken streak bought back: `streak` restored, `price` paid once."""
+
+    transaction_id: str
+    streak: int
+    lost: int
+    best: int
+    price: Amounts
+    balances: Amounts
+    replayed: bool
 
 
 @dataclass(frozen=True)

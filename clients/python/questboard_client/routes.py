@@ -26,6 +26,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "listMissions": ("GET", "/v1/players/{player_id}/missions"),
     "claimLogin": ("POST", "/v1/players/{player_id}/login"),
     "createAdReward": ("POST", "/v1/players/{player_id}/ad-rewards"),
+    "repairStreak": ("POST", "/v1/players/{player_id}/streak/repair"),
     "getBattlePass": ("GET", "/v1/players/{player_id}/battle-pass"),
     "getPlayerLeague": ("GET", "/v1/players/{player_id}/league"),
     "getLeagueCohort": ("GET", "/v1/leagues/{period}/cohorts/{cohort_id}"),

@@ -1,0 +1,52 @@
+"""`POST /v1/players/{player_id}/streak/repair` → engine.economy.streak_repair.repair →
+lua/repair_streak.lua (+ includes codes, replay, wallet): buy back a broken streak within
+its window, once per break, exactly once per Idempotency-Key; the price is debited with
+its ledger entry in the same call. The day's state shows the repair on offer
+(web/daily.py).
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from engine.economy import streak_repair
+from web.api import Blueprint
+from web.extensions import get_engine
+from web.fastschema import FastSchema
+from web.purchases import replay_headers
+from web.schemas import IdempotencyHeaderSchema, StrictSchema, amounts_field
+
+blp = Blueprint("streaks", __name__, url_prefix="/v1/players", description="Streak repair.")
+
+
+class StreakRepairRequestSchema(StrictSchema):
+    """No fields: the break and its price come from the player's streak and the rules."""
+
+
+class StreakRepairSchema(FastSchema):
+    transaction_id = ma.fields.String(required=True, attribute="transaction.transaction_id")
+    streak = ma.fields.Integer(
+        required=True, metadata={"description": "The streak restored.", "example": 11}
+    )
+    lost = ma.fields.Integer(
+        required=True, metadata={"description": "The length that was lost.", "example": 10}
+    )
+    best = ma.fields.Integer(required=True, metadata={"example": 11})
+    price = amounts_field(required=True, metadata={"example": {"coins": 150}})
+    balances = amounts_field(required=True, attribute="transaction.balances")
+
+
+@blp.route("/<player:player_id>/streak/repair", methods=["POST"])
+@blp.arguments(IdempotencyHeaderSchema(), location="headers", as_kwargs=True)
+@blp.arguments(StreakRepairRequestSchema(), required=False)
+@blp.response(201, StreakRepairSchema())
+@blp.alt_response(
+    409,
+    description="streak_not_repairable (reason none, repaired, expired or disabled) or"
+    " insufficient_funds: nothing changed",
+)
+@blp.alt_response(422, description="idempotency_key_reused")
+def repair_streak(body: dict, player_id: str, idempotency_key: str):
+    """Buy back the streak a claim found broken, within its window (see the day's state)."""
+    repaired = streak_repair.repair(get_engine(), player_id, idempotency_key)
+    return repaired, 201, replay_headers(repaired.transaction.replayed)
