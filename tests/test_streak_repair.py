@@ -322,3 +322,20 @@ def test_persist_writes_the_repair_to_sql_like_a_purchase(durable_engine):
         ("streak_repair", {"coins": -150})
     ]
     assert tuple(streak) == (11, 11)
+
+
+def test_a_player_with_a_time_zone_has_the_deadline_of_their_own_day(repairing):
+    from engine.progression import timezones
+
+    timezones.set_timezone(repairing, "kenji", "Asia/Tokyo")
+    # Tokyo's game day starts at 03:00 JST, 18:00 UTC the day before
+    for day in (18, 19):  # 09:00 JST on the 18th and 19th
+        at(repairing, 2026, 11, day, 0)
+        activity.login(repairing, "kenji")
+    at(repairing, 2026, 11, 21, 0)  # nothing on the 20th in Tokyo
+    assert activity.login(repairing, "kenji").streak == 1
+    # lost when the 20th ended in Tokyo (18:00 UTC on the 20th): 24 hours from there
+    offer = daily.state(repairing, "kenji").streak_repair
+    assert (offer.lost, offer.repair_by) == (2, datetime(2026, 11, 21, 18, tzinfo=UTC))
+    fund(repairing, "kenji", 1000)
+    assert streak_repair.repair(repairing, "kenji", "r-1").streak == 3

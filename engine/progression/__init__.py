@@ -114,16 +114,18 @@ def _build_context(engine: Engine, day: date) -> DayContext:
 
 
 def _repair_deadlines(engine: Engine, day: date) -> str:
-    """The repair deadline (ms) of a streak lost at the start of yesterday, then of today
-    (include/progress.lua): one lost earlier is past its window, which is at most a day
-    and starts when the last game day that could have continued the streak ends; "" when
-    the rules have no streak repair."""
+    """The repair deadline (ms) of a streak lost at the start of yesterday, then of today,
+    then the window (ms) (include/progress.lua): one lost earlier is past its window,
+    which is at most a day and starts when the last game day that could have continued
+    the streak ends (a player's own day, for a player with a time zone); "" when the
+    rules have no streak repair."""
     repair = engine.rules.streak_repair
     if repair is None:
         return ""
     window = timedelta(hours=repair.window_hours)
     starts = (engine.calendar.day_start(day - timedelta(days=1)), engine.calendar.day_start(day))
-    return ",".join(str(to_ms(start + window)) for start in starts)
+    deadlines = [str(to_ms(start + window)) for start in starts]
+    return ",".join([*deadlines, str(int(window.total_seconds() * 1000))])
 
 
 @dataclass(frozen=True)

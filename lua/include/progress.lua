@@ -11,10 +11,11 @@ call: day (ordinal), day_name, daily_expire_at (unix s), pace_limit, missions
 rules: "10/minute"), freeze_max_held (0: no streak freezes), freeze_days (the names
 of the game days a streak freeze may stand for, yesterday first: as many as one gap may
 bridge), repair_by (false: no streak repair; else the repair deadlines, ms, of a
-streak lost at the start of yesterday and of today), and what rewards pay. The text is
+streak lost at the start of yesterday and of today, and the window, ms), and what
+rewards pay. The text is
 "day|day_name|expire_at|pace_limit|season id|xp per level|missions|rates|max held|days|
 repair by" with missions "id:event:target;...", rates "group:count:window_ms:text;...",
-days "2026-11-24,2026-11-23" and repair by "1795600000000,1795686400000" (the last
+days "2026-11-24,2026-11-23" and repair by "1795600000000,1795686400000,86400000" (the last
 three may be left out): read with string patterns, no JSON decoding. rewards_json (bonus {normal, milestone, every}, missions
 {id: {xp, reward}}, levels {"<level>": reward}, caps {kind: {resource: amount}}, the
 daily earning caps) is decoded on first use, once per call.
@@ -55,9 +56,10 @@ local function parse_context(text, rewards_json)
     daily_expire_at = tonumber(expire_at), pace_limit = tonumber(pace), missions = {},
     rates = {}, season = false, rewards_json = rewards_json, rewards = false,
     freeze_max_held = tonumber(max_held) or 0, freeze_days = {}, repair_by = false}
-  local yesterday_by, today_by = string.match(repair_by, '^(%d+),(%d+)$')
+  local yesterday_by, today_by, window = string.match(repair_by, '^(%d+),(%d+),(%d+)$')
   if yesterday_by then
-    parsed.repair_by = {[parsed.day - 1] = yesterday_by, [parsed.day] = today_by}
+    parsed.repair_by = {[parsed.day - 1] = yesterday_by, [parsed.day] = today_by,
+      window = tonumber(window)}
   end
   for name in string.gmatch(days, '[^,]+') do
     parsed.freeze_days[#parsed.freeze_days + 1] = name
@@ -270,7 +272,8 @@ end
 -- repair, the fields that note the break (lost, repair_by) when it may still be bought
 -- back, else none (an older break's are dropped). It was lost at the start of the day
 -- after the last one that could have continued it: the day after last_day, plus the
--- missed days the freezes held could have bridged.
+-- missed days the freezes held could have bridged. For a player with a time zone, that
+-- day starts as their zone says (day.zone).
 local function broken_fields(day, last_day, lost)
   local context = day.context
   if not context.repair_by or last_day < 0 then
@@ -279,6 +282,9 @@ local function broken_fields(day, last_day, lost)
   load_wallet(day.wallet)
   local bridged = math.min(balance(day.wallet, FREEZE), #context.freeze_days)
   local by = context.repair_by[last_day + 2 + bridged]
+  if day.zone then
+    by = day.zone.start(last_day + 2 + bridged) * 1000 + context.repair_by.window
+  end
   if by and tonumber(by) > tonumber(day.now) then
     return {'lost', lost, 'repair_by', by}
   end
