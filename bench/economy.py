@@ -60,12 +60,14 @@ def prepare_script(url: str, client: int):
     """The purchase's own script (record_activity.lua), its arguments prebuilt once."""
     from engine import Engine, keys, progression
     from engine.clock import to_ms
+    from engine.progression import timezones
     from engine.rules import load_rules
 
     engine = Engine(redis=redis.Redis.from_url(url), rules=load_rules(load_test_rules()))
     script = engine.scripts.record_activity
     now = engine.clock.now()
     context = progression.day_context(engine, now)
+    zone = timezones.zone_part(engine, now)  # a player's own day, if any
     names = players(client)
     prebuilt = [
         [
@@ -73,6 +75,8 @@ def prepare_script(url: str, client: int):
             keys.ledger(p),
             keys.player_outbox(p),
             *context.player_keys(p, now, "purchases"),
+            keys.settings(p),
+            *zone.daily_keys(p, context.day),
         ]
         for p in names
     ]
@@ -90,8 +94,8 @@ def prepare_script(url: str, client: int):
                 key,
                 86_400,
                 f"purchase/{key}",
-                context.context,
-                context.rewards_json,
+                context.context + zone.context_tail,
+                context.rewards_json + zone.rewards_tail,
                 "purchase",
                 "1 x logs",
                 "purchase",

@@ -103,7 +103,8 @@ end
 if kind == 'login' and ((zone and day_claimed(day))
     or (not zone and redis.call('HEXISTS', DAILY, 'bonus') == 1)) then
   return {CODE_NO_CHANGE, '{"fp":"","code":' .. CODE_APPLIED_TEXT .. ',"at":' .. now
-    .. ',"balances":' .. balances_json(wallet) .. ',"progress":' .. finish_day(day) .. '}'}
+    .. ',"balances":' .. balances_json(wallet) .. ',"progress":'
+    .. compact_progress(finish_day(day)) .. '}'}
 end
 
 local limited = over_rate(day, group, reference)

@@ -149,6 +149,7 @@ def test_every_player_state_route_is_protected(client):
     natural = {
         "/v1/players/{player_id}/exams",  # the exam_id
         "/v1/players/{player_id}/login",  # the game day
+        "/v1/players/{player_id}/settings",  # a PUT: repeated, it sets the same zone
         "/v1/admin/players/{player_id}/leaderboards",  # a removal: repeated, it removes nothing
     }
     keyed = set()

@@ -6,7 +6,9 @@ in, and for a later date (a day after that end at the latest)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 
 import pytest
 
@@ -14,8 +16,9 @@ from engine import keys
 from engine.boards import exams
 from engine.boards.exams import Exam
 from engine.economy import activity, grants, ledger, purchases
-from engine.errors import DailyLimitReachedError, UnknownTimezoneError
+from engine.errors import DailyLimitReachedError, RateLimitedError, UnknownTimezoneError
 from engine.progression import daily, timezones
+from engine.rules import RouteLimits
 
 
 def at(engine, *parts) -> None:
@@ -259,3 +262,26 @@ def test_clearing_the_zone_brings_back_the_game_calendar(engine):
     # the game's 25th ends at 03:00 UTC on the 26th; its 26th is a date already claimed
     assert logins(engine, "alice", (2026, 11, 26, 3), (2026, 11, 27, 3)) == [False, True]
     assert daily.state(engine, "alice").game_day == date(2026, 11, 27)
+
+
+def test_an_address_at_its_limit_refuses_the_login_that_claims_a_players_own_day(engine):
+    """The address's take reads whether the login changes nothing: for a player with a
+    zone the game day's hash does not tell (Tokyo's 27th starts while the game's 26th
+    runs), so such a login is counted, and refused at the limit."""
+    one_login = RouteLimits(player="100/minute", address="1/minute")
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(
+            engine.rules.security,
+            rate_limits=MappingProxyType({**engine.rules.security.rate_limits, "login": one_login}),
+        ),
+    )
+    zone(engine, "alice", "Asia/Tokyo")
+    at(engine, 2026, 11, 26, 10)  # 19:00 on the 26th in Tokyo
+    assert activity.login(engine, "alice", address="198.51.100.7").claimed
+    at(engine, 2026, 11, 26, 18)  # Tokyo's 27th, the game's 26th
+    assert activity.login(engine, "bob", address="198.51.100.7").claimed  # the address's one
+    at(engine, 2026, 11, 26, 18, 0, 30)
+    with pytest.raises(RateLimitedError):
+        activity.login(engine, "alice", address="198.51.100.7")
+    assert activity.login(engine, "alice").claimed  # without the address: claimed once

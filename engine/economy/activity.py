@@ -72,8 +72,8 @@ def record(
         engine,
         group,
         address,
-        partial(_probe, idempotency_key, request),
-        partial(_changes_nothing, request),
+        partial(_probe, idempotency_key, request, keys.streak(player_id)),
+        partial(_changes_nothing, request, context.day.toordinal()),
     )
     args: list[Any] = [
         player_id,
@@ -129,21 +129,24 @@ def record(
     return transaction
 
 
-def _probe(idempotency_key: str, request: IdempotentRequest | None, pipe: Any) -> None:
+def _probe(idempotency_key: str, request: IdempotentRequest | None, streak: str, pipe: Any) -> None:
     """Queue the read `_changes_nothing` decides on: the call's idempotency record, or
-    for a login the day's claim."""
+    for a login the streak's last claimed day (and whether it was claimed in a time
+    zone of the player's own, which the game day does not tell)."""
     if request is None:
-        pipe.hexists(idempotency_key, "bonus")
+        pipe.hmget(streak, "last_day", "claim_ends")
     else:
         pipe.get(idempotency_key)
 
 
-def _changes_nothing(request: IdempotentRequest | None, reply: Any) -> bool:
+def _changes_nothing(request: IdempotentRequest | None, game_day: int, reply: Any) -> bool:
     """Whether the call is known to change nothing: its outcome is recorded (with the
     same fingerprint: a reuse of the key is refused by the script anyway), or, for a
-    login, the day is claimed."""
+    login, the game day is claimed by the game calendar (a claim in the player's own
+    time zone, claim_ends set, is never taken as known: their day may have turned)."""
     if request is None:
-        return bool(reply)
+        last_day, claim_ends = reply
+        return claim_ends is None and last_day is not None and int(last_day) == game_day
     return reply is not None and is_same_request(json.loads(reply), request.fingerprint)
 
 
