@@ -169,6 +169,7 @@ def test_every_player_state_route_is_protected(client):
         "/v1/players/{player_id}/purchases",
         "/v1/players/{player_id}/ad-rewards",
         "/v1/admin/players/{player_id}/grants",
+        "/v1/players/{player_id}/streak/repair",
     }
 
 
