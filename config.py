@@ -6,6 +6,8 @@ tests build `Settings(...)` directly.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,26 @@ def parse_api_keys(raw: str) -> tuple[ApiKey, ...]:
                 f"API_KEYS entry {position + 1} must be 'server:<secret>' or 'admin:<secret>'"
             )
         keys.append(ApiKey(role=role, secret=secret))
+    return tuple(keys)
+
+
+def parse_secrets_keys(raw: str) -> tuple[str, ...]:
+    """Parse WEBHOOK_SECRETS_KEY: comma-separated Fernet keys (32 bytes, url-safe base64,
+    `Fernet.generate_key()`); the first encrypts, all decrypt."""
+    keys = []
+    for position, item in enumerate(part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            size = len(base64.urlsafe_b64decode(item.encode()))
+        except (binascii.Error, ValueError):
+            size = 0
+        if size != 32:
+            raise ConfigError(
+                f"WEBHOOK_SECRETS_KEY entry {position + 1} is not a Fernet key "
+                "(32 bytes in url-safe base64: Fernet.generate_key())"
+            )
+        keys.append(item)
     return tuple(keys)
 
 
@@ -88,6 +110,8 @@ class Settings:
     alert_webhook_url: str | None = None
     player_shards: int = 256  # engine.keys.DEFAULT_PLAYER_SHARDS; fixed per deployment
     webhook_allow_private: bool = False  # webhooks may go to private addresses (tests)
+    # WEBHOOK_SECRETS_KEY: signing secrets encrypted at rest; the first key encrypts
+    webhook_secrets_keys: tuple[str, ...] = field(default=(), repr=False)
     # Replicas that must hold a balance change before it is answered (engine.replication)
     redis_wait_replicas: int = 0
     redis_wait_timeout_ms: int = 1_000
@@ -105,6 +129,12 @@ class Settings:
         allow_clock_override = _flag(env, "ALLOW_CLOCK_OVERRIDE")
         if allow_clock_override and environment == "production":
             raise ConfigError("ALLOW_CLOCK_OVERRIDE is refused when QUESTBOARD_ENV=production")
+        secrets_keys = parse_secrets_keys(env.get("WEBHOOK_SECRETS_KEY", ""))
+        if not secrets_keys and environment == "production":
+            raise ConfigError(
+                "WEBHOOK_SECRETS_KEY is required when QUESTBOARD_ENV=production: webhook "
+                "signing secrets are not kept in plain text there"
+            )
         if is_cluster_url(redis_url) and not env.get("RQ_REDIS_URL"):
             raise ConfigError(
                 "REDIS_URL is a Redis Cluster, where RQ cannot run: set RQ_REDIS_URL to a "
@@ -126,6 +156,7 @@ class Settings:
             alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
             player_shards=_int(env, "PLAYER_SHARDS", cls.player_shards, 1, 16_384),
             webhook_allow_private=_flag(env, "WEBHOOK_ALLOW_PRIVATE"),
+            webhook_secrets_keys=secrets_keys,
             redis_wait_replicas=_int(env, "REDIS_WAIT_REPLICAS", 0, 0, 16),
             redis_wait_timeout_ms=_int(env, "REDIS_WAIT_TIMEOUT_MS", 1_000, 1, 60_000),
         )

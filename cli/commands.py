@@ -19,6 +19,7 @@ from engine.ops.job_catalog import SPECS, task_for
 from engine.progression import rotation
 from engine.runtime import Engine
 from engine.security import bans
+from engine.webhooks import subscriptions
 
 PLAYER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # the API's player id (web.schemas)
 BAN_ID = re.compile(r"^ban_[0-9a-f]{16}$")
@@ -198,6 +199,22 @@ def bans_lift(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"Lifted {kind} ban {args.ban_id}.\n")
         return 0
     raise NotFoundError(f"There is no ban {args.ban_id}.", {"ban_id": args.ban_id})
+
+
+def webhooks_encrypt_secrets(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
+    """Encrypt the plain signing secrets, re-encrypt the others with the first key."""
+    report = subscriptions.encrypt_secrets(engine)
+    out.write(
+        f"Webhook secrets: {report.encrypted} encrypted, {report.reencrypted} re-encrypted "
+        f"with the first key, {report.current} already current.\n"
+    )
+    if report.unreadable:
+        out.write(
+            f"Not readable with any key of WEBHOOK_SECRETS_KEY (left as they are): "
+            f"{', '.join(report.unreadable)}.\n"
+        )
+        return 1
+    return 0
 
 
 def shell(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:

@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--expires-in", type=int, metavar="SECONDS", help="default: never")
     lift = ban_sub.add_parser("lift", help="lift a ban")
     lift.add_argument("ban_id")
+
+    hooks = sub.add_parser("webhooks", help="webhook subscriptions' signing secrets")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True, metavar="action")
+    hooks_sub.add_parser(
+        "encrypt-secrets",
+        help="encrypt every plain secret and re-encrypt with the first WEBHOOK_SECRETS_KEY",
+    )
     return parser
 
 
@@ -102,8 +109,9 @@ COMMANDS: dict[tuple[str, str | None], commands.Command] = {
     ("bans", "list"): commands.bans_list,
     ("bans", "create"): commands.bans_create,
     ("bans", "lift"): commands.bans_lift,
+    ("webhooks", "encrypt-secrets"): commands.webhooks_encrypt_secrets,
 }
-SQL_ONLY = {("migrate", None)}
+SQL_ONLY = {("migrate", None), ("webhooks", "encrypt-secrets")}
 CHANGES_SHARDS = {("shards", "check"), ("shards", "migrate")}  # start on any recorded count
 
 
@@ -158,7 +166,9 @@ def main(
         client = redis_client
         if client is None and key not in SQL_ONLY:
             client = _redis_client(settings, env)
-        engine = build_engine(settings, client, clock, verify_shards=False)
+        engine = build_engine(
+            settings, client, clock, verify_shards=False, warn_plain_secrets=False
+        )
         if key not in CHANGES_SHARDS and key not in SQL_ONLY:  # an unreachable Redis: exit 3
             shards.verify(engine.redis, keys.player_shards())
         if key in SQL_ONLY and not env.get("DATABASE_URL"):

@@ -238,8 +238,9 @@ webhook_subscriptions = Table(
     Column("description", String(255), nullable=False),
     Column("events", Text, nullable=False),  # JSON list of event types
     Column("enabled", Integer, nullable=False),
-    Column("secret", String(80), nullable=False),
-    Column("previous_secret", String(80), nullable=True),  # still signs until...
+    # whsec_ secrets, or enc:v1: and a Fernet token (engine.webhooks.encryption): 191 chars
+    Column("secret", String(255), nullable=False),
+    Column("previous_secret", String(255), nullable=True),  # still signs until...
     Column("previous_until_ms", BigInteger, nullable=True),
     Column("failing_since_ms", BigInteger, nullable=True),
     Column("disabled_reason", String(255), nullable=True),

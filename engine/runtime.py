@@ -27,6 +27,8 @@ class Engine:
     ledger_keep_entries: int = 5  # newest entries a player's Redis ledger keeps (and unpersisted)
     alert_webhook_url: str | None = None
     webhook_allow_private: bool = False  # engine.webhooks.guard: private receivers allowed
+    # WEBHOOK_SECRETS_KEY (engine.webhooks.encryption); never in a repr
+    webhook_secrets_keys: tuple[str, ...] = field(default=(), repr=False)
     database_url: str | None = None
     replica_wait: ReplicaWait | None = None  # REDIS_WAIT_REPLICAS (engine.replication)
     scripts: Scripts = field(init=False)
@@ -53,12 +55,15 @@ def build_engine(
     redis_client: Any = None,
     clock: Clock | None = None,
     verify_shards: bool = True,
+    warn_plain_secrets: bool = True,
 ) -> Engine:
     """The engine a process runs on, from its Settings (config.Settings).
 
     It sets the process's player shard count (engine.keys) from PLAYER_SHARDS and, unless
     `verify_shards` is False (`questboard shards`, which changes it), refuses a Redis
-    written with another count (engine.shards.PlayerShardsMismatchError).
+    written with another count (engine.shards.PlayerShardsMismatchError). Without
+    WEBHOOK_SECRETS_KEY it warns, unless `warn_plain_secrets` is False (the CLI), that
+    webhook signing secrets are kept in plain text.
     """
     from engine import keys
     from engine.clock import RedisOffsetClock
@@ -81,6 +86,7 @@ def build_engine(
         ledger_keep_entries=settings.ledger_keep_entries,
         alert_webhook_url=settings.alert_webhook_url,
         webhook_allow_private=getattr(settings, "webhook_allow_private", False),
+        webhook_secrets_keys=getattr(settings, "webhook_secrets_keys", ()),
         database_url=settings.database_url,
         replica_wait=ReplicaWait(
             getattr(settings, "redis_wait_replicas", 0),
@@ -101,6 +107,11 @@ def build_engine(
                 "(the persist job checks it on every run)",
                 error,
             )
+    if warn_plain_secrets and not engine.webhook_secrets_keys:
+        logging.getLogger("questboard").warning(
+            "WEBHOOK_SECRETS_KEY is not set: webhook signing secrets are stored in plain "
+            "text in SQL (set it in production, then run `questboard webhooks encrypt-secrets`)"
+        )
     from engine.rules.progression import warn_of_season_gaps
 
     # Rules that run out of seasons soon: say so at start-up.

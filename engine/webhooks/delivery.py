@@ -17,6 +17,12 @@ included) are retried after `backoff(attempts)`: exponential from 10 s, capped a
 hour, with full jitter, judged by the engine clock. A delivery still failing 24 hours
 after its first attempt is marked failed, with an alert; a subscription whose
 deliveries have all failed for 24 hours is disabled, with an alert.
+
+Signing secrets encrypted at rest (engine.webhooks.encryption) are decrypted once a run
+and kept in that run's memory only. A subscription whose secret no configured key opens
+sends nothing: each of its deliveries fails like an unreachable receiver, with the
+reason recorded on the delivery, and an alert when the subscription starts failing;
+the other subscriptions deliver as usual.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from engine import alerts, db
 from engine.clock import to_ms
 from engine.runtime import Engine
-from engine.webhooks import events, guard, sources
+from engine.webhooks import encryption, events, guard, sources
 
 if TYPE_CHECKING:  # httpx is imported where it is used: importing it loads click and rich
     import httpx
@@ -101,6 +107,7 @@ def run(
     report.recorded += sources.close_periods(engine)
     own = client is None
     client = client or new_client()
+    box, opened, alerted = encryption.box_of(engine), {}, set()  # secrets of this run only
     try:
         with ThreadPoolExecutor(CONCURRENCY) as pool:
             while report.passes < max_passes and (keep_going is None or keep_going()):
@@ -108,8 +115,10 @@ def run(
                 if not due:
                     break
                 now_ms = to_ms(engine.clock.now())
-                outcomes = list(pool.map(_send, *_args(engine, client, due, now_ms)))
+                signing = [_signing_secrets(box, opened, row, now_ms) for row in due]
+                outcomes = list(pool.map(_send, *_args(engine, client, due, now_ms, signing)))
                 _record(engine, due, outcomes, now_ms, report, rng)
+                _alert_unreadable(engine, due, signing, alerted)
                 report.passes += 1
     finally:
         if own:
@@ -117,9 +126,46 @@ def run(
     return report
 
 
-def _args(engine: Engine, client: httpx.Client, due: list[Any], now_ms: int) -> tuple:
+def _args(
+    engine: Engine, client: httpx.Client, due: list[Any], now_ms: int, signing: list
+) -> tuple:
     n = len(due)
-    return [engine] * n, [client] * n, due, [now_ms] * n
+    return [engine] * n, [client] * n, due, [now_ms] * n, signing
+
+
+def _signing_secrets(
+    box: encryption.SecretBox, opened: dict[str, str], row: Any, now_ms: int
+) -> list[str] | encryption.SecretUnreadableError:
+    """The secrets that sign this delivery (the previous one during its grace period),
+    decrypted once a run; or why they cannot be read."""
+    stored = [row.secret]
+    if row.previous_secret and (row.previous_until_ms or 0) > now_ms:
+        stored.append(row.previous_secret)
+    try:
+        for value in stored:
+            if value not in opened:
+                opened[value] = box.open(value)
+    except encryption.SecretUnreadableError as unreadable:
+        return unreadable
+    return [opened[value] for value in stored]
+
+
+def _alert_unreadable(engine: Engine, due: list[Any], signing: list, alerted: set[str]) -> None:
+    """One alert per subscription that starts failing because its secret is unreadable."""
+    for row, secrets_ in zip(due, signing, strict=True):
+        if not isinstance(secrets_, encryption.SecretUnreadableError):
+            continue
+        if row.subscription_id in alerted or row.failing_since_ms is not None:
+            continue
+        alerted.add(row.subscription_id)
+        alerts.raise_alert(
+            "webhook_secret_unreadable",
+            f"Webhook subscription {row.subscription_id} cannot sign: {secrets_}; its "
+            "deliveries are retried until the key is configured again.",
+            {"subscription_id": row.subscription_id, "delivery_id": row.id},
+            at=engine.clock.now(),
+            webhook_url=engine.alert_webhook_url,
+        )
 
 
 def new_client() -> httpx.Client:
@@ -158,6 +204,7 @@ def _due(engine: Engine) -> list[Any]:
             S.c.secret,
             S.c.previous_secret,
             S.c.previous_until_ms,
+            S.c.failing_since_ms,
         )
         .join(heads, heads.c.id == D.c.id)
         .join(E, E.c.event_id == D.c.event_id)
@@ -170,13 +217,18 @@ def _due(engine: Engine) -> list[Any]:
         return list(conn.execute(query).all())
 
 
-def _send(engine: Engine, client: httpx.Client, row: Any, now_ms: int) -> Outcome:
+def _send(
+    engine: Engine,
+    client: httpx.Client,
+    row: Any,
+    now_ms: int,
+    keys: list[str] | encryption.SecretUnreadableError,
+) -> Outcome:
     import httpx
 
+    if isinstance(keys, encryption.SecretUnreadableError):
+        return Outcome(row.id, False, None, f"not sent: {keys}"[:255], 0)
     body = events.load(row).body()
-    keys = [row.secret]
-    if row.previous_secret and (row.previous_until_ms or 0) > now_ms:
-        keys.append(row.previous_secret)
     headers = {
         "Content-Type": "application/json",
         "Questboard-Event-Id": row.event_id,
