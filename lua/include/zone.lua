@@ -41,6 +41,16 @@ local function local_context(text, game_text, expire_at)
 end
 
 local function player_day(settings_key, now, contexts, rewards, daily_keys)
+  local cut = string.find(contexts, '\n', 1, true)
+  if not cut then
+    return contexts, rewards, daily_keys[1], false
+  end
+  local table_text = redis.call('HGET', settings_key, 'days')
+  if not table_text then  -- the game day's: the text before each first line break
+    return string.sub(contexts, 1, cut - 1),
+      string.sub(rewards, 1, (string.find(rewards, '\n', 1, true) or 0) - 1),
+      daily_keys[1], false
+  end
   local lines = {}
   for line in string.gmatch(contexts, '[^\n]+') do
     lines[#lines + 1] = line
@@ -50,13 +60,6 @@ local function player_day(settings_key, now, contexts, rewards, daily_keys)
     rewards_lines[#rewards_lines + 1] = line
   end
   local game = lines[1]
-  if #lines < 3 then
-    return game, rewards_lines[1], daily_keys[1], false
-  end
-  local table_text = redis.call('HGET', settings_key, 'days')
-  if not table_text then
-    return game, rewards_lines[1], daily_keys[1], false
-  end
   local segments = {}
   for first, shift in string.gmatch(table_text, '(%d+):(%-?%d+)') do
     segments[#segments + 1] = {tonumber(first), tonumber(shift)}
