@@ -1,8 +1,8 @@
 """`GET /v1/players/{player_id}/settings` → engine.progression.timezones.get_settings
 (lua/read_player.lua); `PUT /v1/players/{player_id}/settings` →
-engine.progression.timezones.set_timezone (one HSET, or DEL for `null`): a player's own
-time zone, which their daily counters, streak and login bonus then follow
-(lua/include/zone.lua).
+engine.progression.timezones.set_timezone (the zone's `settings` row in SQL, then one HSET,
+or DEL for `null`): a player's own time zone, which their daily counters, streak and
+login bonus then follow (lua/include/zone.lua).
 """
 
 from __future__ import annotations

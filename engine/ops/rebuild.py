@@ -1,11 +1,31 @@
 """Rebuild: restore Redis from SQL after Redis was lost.
 
-What comes back: wallets (the ledger history stays in SQL, where the API reads what
-Redis does not hold), leaderboards and aggregates of the retained periods, battle-pass progress,
-streaks, the idempotency records of recent requests and exam attempts (so a client
-retrying a request made before the loss is answered, not counted again), and the
-settings. What cannot come back is what had not been persisted yet: the changes made
-in the last persist interval before Redis died (see the README's data-loss window).
+What comes back: wallets (streak freezes held among them: a wallet resource; the ledger
+history stays in SQL, where the API reads what Redis does not hold), leaderboards and
+aggregates of the retained periods, battle-pass progress, streaks, the idempotency
+records of recent requests and exam attempts (so a client retrying a request made before
+the loss is answered, not counted again), the settings, each player's time zone, each
+league player's record as the last close they took part in left it (so their next join
+lands in the tier they carried over, lower after whole periods away, by the same rule as
+without the loss), and the cohorts of the league periods not closed yet (each player who
+scored in one joins it again, in their tier, with their total). What cannot come back is
+what had not been persisted yet: the changes made in the last persist interval before
+Redis died (see the README's data-loss window).
+
+What SQL does not hold, so a rebuild does not restore:
+- a day's counters (the daily hash: bonus claimed, ads watched, mission progress,
+  earnings towards the caps): they live one game day; the streak's `last_day` comes back,
+  so a bonus claimed that day is not paid twice, but the day's mission progress starts
+  again from nothing;
+- the streak repair offer (`lost`, `repair_by` of the streak hash) and a zoned player's
+  `claim_ends` / `streak_ends`: user_streaks keeps last_day, streak and best only. A
+  player whose streak broke in the repair window before the loss cannot buy it back
+  after it; their next claim follows `last_day` by the game calendar's day ends;
+- who shared a cohort with whom in a period not closed yet (the cohorts are formed again
+  in the order the players reached their totals), and the `closed` markers of closed
+  periods (their cohorts are read from league_results; a rerun of league_close over such
+  a period finds no cohort in Redis and changes nothing);
+- rate-limit windows and the refusals' idempotency records.
 
 Progress is reported through `progress(step, done, total)` for large restores.
 """
@@ -16,11 +36,15 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from engine import boards, db, keys
+from engine import boards, db, keys, leagues
 from engine.boards import Board, exam_record
+from engine.calendar import add_periods
 from engine.clock import to_ms
+from engine.leagues import close
+from engine.leagues.cohorts import periods_between
+from engine.progression import timezones
 from engine.runtime import Engine
 
 CHUNK = 5_000
@@ -41,6 +65,9 @@ def rebuild(engine: Engine, progress: Progress = _quiet) -> dict[str, int]:
         "streaks": _streaks(engine, progress),
         "exam_attempts": _exam_attempts(engine, progress),
         "settings": _settings(engine, progress),
+        "timezones": _timezones(engine, progress),
+        "league_records": _league_records(engine, progress),
+        "league_players": _league_cohorts(engine, progress),
     }
     return counts
 
@@ -267,8 +294,10 @@ def _exam_attempts(engine: Engine, progress: Progress) -> int:
 
 
 def _settings(engine: Engine, progress: Progress) -> int:
+    table = db.settings
     with engine.sql.connect() as conn:
-        rows = conn.execute(select(db.settings)).mappings().all()
+        query = select(table).where(table.c.name.not_like(f"{timezones.SQL_PREFIX}%"))
+        rows = conn.execute(query).mappings().all()
     today = engine.calendar.game_day(engine.clock.now())
     restored = 0
     for row in rows:
@@ -281,3 +310,128 @@ def _settings(engine: Engine, progress: Progress) -> int:
             restored += 1
     progress("settings", restored, len(rows))
     return restored
+
+
+def _timezones(engine: Engine, progress: Progress) -> int:
+    """Each player's time zone (engine.progression.timezones) from its `settings` row: the
+    settings hash with its table of local days, worked out once per zone name."""
+    table = db.settings
+    where = table.c.name.like(f"{timezones.SQL_PREFIX}%")
+    total = _count(engine, table, where)
+    done = restored = 0
+    fields_of: dict[str, dict[str, str]] = {}
+    for rows in _stream(engine, select(table).where(where)):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            player = row["name"].removeprefix(timezones.SQL_PREFIX)
+            name = row["value"]
+            if not name:  # cleared: the game calendar
+                pipe.delete(keys.settings(player))
+                continue
+            if name not in fields_of:
+                fields_of[name] = timezones.settings_for(engine, name).fields()
+            pipe.hset(keys.settings(player), mapping=fields_of[name])
+            restored += 1
+        pipe.execute()
+        done += len(rows)
+        progress("timezones", done, total)
+    return restored
+
+
+def _league_records(engine: Engine, progress: Progress) -> int:
+    """Each player's league record (engine.leagues.cohorts) as the close of the last
+    period they played in left it: that period, their tier in it and the next tier the
+    close gave them, from `league_results`. Their next join then lands where it would
+    have without the loss: in that next tier, lower by the rules' `absent_drop` for each
+    whole period missed since (the same record, read by the same rule). A record that
+    already names a later period (the player joined one since) is left as it is."""
+    table = db.league_results
+    where = table.c.period_type == engine.rules.leagues.period
+    total = _count(engine, table, where)
+    query = (
+        select(table.c.player_id, table.c.period, table.c.tier, table.c.next_tier)
+        .where(where)
+        .order_by(table.c.player_id, table.c.period)
+    )
+    done = restored = 0
+    latest: dict[str, dict] = {}  # player -> their newest row, for the players of a chunk
+    for rows in _stream(engine, query):
+        last_player = rows[-1]["player_id"]
+        for row in rows:
+            latest[row["player_id"]] = row  # ordered by period: the newest stays
+        ready = {player: row for player, row in latest.items() if player != last_player}
+        restored += _write_league_records(engine, ready)
+        latest = {last_player: latest[last_player]}  # may go on in the next chunk
+        done += len(rows)
+        progress("league_records", done, total)
+    return restored + _write_league_records(engine, latest)
+
+
+def _write_league_records(engine: Engine, rows: dict[str, dict]) -> int:
+    if not rows:
+        return 0
+    rules = engine.rules.leagues
+    pipe = engine.redis.pipeline(transaction=False)
+    for player in rows:
+        pipe.hget(keys.player_league(player), "period")
+    held = pipe.execute()
+    pipe = engine.redis.pipeline(transaction=False)
+    written = 0
+    for (player, row), period in zip(rows.items(), held, strict=True):
+        closed = engine.calendar.parse(rules.period, row["period"])
+        if period is not None:
+            played = engine.calendar.parse(rules.period, period.decode())
+            if periods_between(closed, played) > 0:
+                continue  # joined a later period since: its record is newer
+        record = {
+            "period": row["period"],
+            "tier": row["tier"],
+            "next": f"{row['period']}|{row['next_tier']}",
+        }
+        pipe.hset(keys.player_league(player), mapping=record)
+        written += 1
+    pipe.execute()
+    return written
+
+
+def _league_cohorts(engine: Engine, progress: Progress) -> int:
+    """The cohorts of the league periods not closed yet (the current one, and any that
+    ended after the last close), which SQL does not hold: each player with a total on
+    the league's board of such a period joins again, in their tier, in the order they
+    reached their totals (engine.leagues.cohorts.join). Tiers and scores come back as
+    they were; who shares a cohort with whom may differ from before the loss. The
+    periods are joined oldest first, so a later period's tiers follow the earlier's
+    standings as they would have."""
+    rules = engine.rules.leagues
+    now = engine.clock.now()
+    current = engine.calendar.period_of(rules.period, now)
+    with engine.sql.connect() as conn:
+        table = db.league_results
+        newest = conn.execute(
+            select(func.max(table.c.period)).where(table.c.period_type == rules.period)
+        ).scalar_one()
+    periods = [add_periods(current, -back) for back in range(close.CATCH_UP, -1, -1)]
+    if newest is not None:
+        last_closed = engine.calendar.parse(rules.period, newest)
+        periods = [p for p in periods if periods_between(last_closed, p) > 0]
+    table = db.quiz_leaderboard_aggregates
+    joined = 0
+    for period in periods:
+        if engine.redis.exists(keys.league_closed(period.period_type, period.name)):
+            continue
+        at = min(now, engine.calendar.end(period) - timedelta(seconds=1))
+        query = (
+            select(table.c.player_id, table.c.total_score)
+            .where(
+                table.c.period_type == rules.period,
+                table.c.period == period.name,
+                table.c.category == rules.score,
+            )
+            .order_by(table.c.reached_s, table.c.player_id)
+        )
+        for rows in _stream(engine, query):
+            totals = {row["player_id"]: row["total_score"] for row in rows}
+            leagues.join(engine, at, totals)
+            joined += len(totals)
+            progress("league_cohorts", joined, joined)
+    return joined

@@ -2,9 +2,10 @@
 local day, which starts at the game's reset hour in that zone; boards and the battle
 pass keep the game calendar.
 
-The zone is kept in the player's settings hash (engine.keys.settings) with the table of
-their local days: `days` is "<day>:<shift>;..." where, from local day `<day>` (a date
-ordinal) until the next entry, local day L starts at `(L - 719163) * 86400 + shift`
+The zone is kept in the player's settings hash (engine.keys.settings), its name also in
+SQL (a `settings` row, engine.overrides, so engine.ops.rebuild restores it), with the
+table of their local days: `days` is "<day>:<shift>;..." where, from local day `<day>`
+(a date ordinal) until the next entry, local day L starts at `(L - 719163) * 86400 + shift`
 unix seconds (719163 is the ordinal of 1970-01-01). Python's zoneinfo computes it once,
 when the zone is set, for `WINDOW_DAYS`; a zone without daylight saving is one entry,
 one with it two a year. The scripts read the table (lua/include/zone.lua) and never
@@ -27,12 +28,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from engine import keys
+from engine import keys, overrides
 from engine.errors import UnknownTimezoneError
 from engine.progression import day_context
 from engine.runtime import Engine
 from engine.security import rate_limits
 
+SQL_PREFIX = "player-timezone:"  # the `settings` rows of players' zones (sql_name)
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 WINDOW_DAYS = 3660  # ten years: the table is small, so it never needs a refresh in use
 EARLIEST, LATEST = -12 * 3600, 14 * 3600  # the UTC offsets of the world's zones
@@ -43,6 +45,14 @@ class Settings:
     timezone: str | None
     days: tuple[tuple[int, int], ...] = ()  # (first local day ordinal, shift in seconds)
     until: date | None = None  # the last local day the table was computed for
+
+    def fields(self) -> dict[str, str]:
+        """The settings hash's fields (engine.keys.settings)."""
+        return {
+            "timezone": self.timezone or "",
+            "days": ";".join(f"{day}:{shift}" for day, shift in self.days),
+            "until": self.until.isoformat() if self.until else "",
+        }
 
     def day_start(self, ordinal: int) -> int:
         """When the player's local day `ordinal` starts, unix seconds."""
@@ -122,20 +132,31 @@ def set_timezone(engine: Engine, player_id: str, name: str | None) -> Settings:
     """
     key = keys.settings(player_id)
     if name is None:
+        overrides.put(engine, sql_name(player_id), "")
         engine.redis.delete(key)
         return NO_ZONE
+    settings = settings_for(engine, name)
+    overrides.put(engine, sql_name(player_id), name)  # SQL first: what rebuild restores
+    engine.redis.hset(key, mapping=settings.fields())
+    return settings
+
+
+def sql_name(player_id: str) -> str:
+    """The `settings` row (engine.overrides) that keeps the player's zone name durably,
+    "" once cleared; engine.ops.rebuild writes the settings hash back from it."""
+    return f"{SQL_PREFIX}{player_id}"
+
+
+def settings_for(engine: Engine, name: str) -> Settings:
+    """The zone `name` with its table of local days from two game days before now.
+
+    Raises:
+        UnknownTimezoneError: `name` is no IANA zone.
+    """
     zone = zone_of(name)
     first = engine.calendar.game_day(engine.clock.now()) - timedelta(days=2)
     days = day_table(zone, engine.calendar.reset_hour, first, WINDOW_DAYS)
     until = first + timedelta(days=WINDOW_DAYS - 1)
-    engine.redis.hset(
-        key,
-        mapping={
-            "timezone": name,
-            "days": ";".join(f"{day}:{shift}" for day, shift in days),
-            "until": until.isoformat(),
-        },
-    )
     return Settings(timezone=name, days=tuple(days), until=until)
 
 
