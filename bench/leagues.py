@@ -11,15 +11,19 @@ case). Then, in interleaved rounds, `--calls` new players join one at a time
 (engine.leagues.join: the records' read, then join_league.lua) and as many reads of a
 player's league (engine.leagues.player_league: read_player.lua, then read_cohort.lua)
 run against each database; each call is timed alone, and Redis's own time per call
-(INFO commandstats of EVALSHA, reset before each phase) is read beside it. The ratio
-is large / small of the medians (target at most 1.3). Last, league_close closes the
-large week into SQLite (a file in a temporary folder), prizes of the default rules
-paid: its wall time against the one-minute target.
+(the mean of INFO commandstats and the median of INFO latencystats for EVALSHA, reset
+before each phase) is read beside it. The ratio is large / small of the medians
+(target at most 1.3). Last, league_close closes the large week into SQLite (a file in
+a temporary folder), prizes of the default rules paid: its wall time against the
+one-minute target, with the CPU seconds this process and the Redis server spent on it
+(on a loaded machine the wall time grows with the load, the CPU seconds much less).
+It prints the command that repeats it and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -58,9 +62,19 @@ def timed(call) -> float:
     return time.perf_counter() - began
 
 
-def redis_usec_per_call(client: redis.Redis) -> float:
+def redis_usec_per_call(client: redis.Redis) -> tuple[float, float]:
+    """Redis's own µs per EVALSHA since the last CONFIG RESETSTAT: the mean (INFO
+    commandstats), which one call descheduled on a loaded machine can move, and the
+    median (INFO latencystats, to its histogram's precision), which it cannot."""
     stats = client.info("commandstats").get("cmdstat_evalsha", {})
-    return float(stats.get("usec_per_call", 0.0))
+    latency = client.info("latencystats").get("latency_percentiles_usec_evalsha", {})
+    return float(stats.get("usec_per_call", 0.0)), float(latency.get("p50", 0.0))
+
+
+def cpu_seconds(client: redis.Redis) -> tuple[float, float]:
+    """CPU seconds used so far by this process and by the Redis server."""
+    server = client.info("cpu")
+    return time.process_time(), server["used_cpu_user"] + server["used_cpu_sys"]
 
 
 def measure(engine: Engine, label: str, calls: int, round_: int) -> dict[str, list[float]]:
@@ -72,19 +86,31 @@ def measure(engine: Engine, label: str, calls: int, round_: int) -> dict[str, li
         timed(lambda n=n: leagues.join(engine, now, {f"new-{label}-{round_}-{n}": n % 50}))
         for n in range(calls)
     ]
-    join_redis = redis_usec_per_call(client)
+    join_mean, join_median = redis_usec_per_call(client)
     client.config_resetstat()
     reads = [
         timed(lambda n=n: leagues.player_league(engine, f"p{(n * 104729) % 1000}", now))
         for n in range(calls)
     ]
-    read_redis = redis_usec_per_call(client)
+    read_mean, read_median = redis_usec_per_call(client)
     return {
         "join": joins,
         "read": reads,
-        "join_redis": [join_redis],
-        "read_redis": [read_redis],
+        "join_redis": [join_mean],
+        "read_redis": [read_mean],
+        "join_redis_p50": [join_median],
+        "read_redis_p50": [read_median],
     }
+
+
+LABELS = {
+    "join": "join, wall time a call",
+    "read": "read, wall time a call",
+    "join_redis": "join, Redis µs an EVALSHA",
+    "read_redis": "read, Redis µs an EVALSHA",
+    "join_redis_p50": "join, Redis µs, median",
+    "read_redis_p50": "read, Redis µs, median",
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,6 +121,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-close", action="store_true")
     options = parser.parse_args(argv)
+    command = (
+        f".venv/bin/python -m bench.leagues --small {options.small} --large {options.large} "
+        f"--calls {options.calls} --rounds {options.rounds}"
+        + (" --no-close" if options.no_close else "")
+    )
+    print(f"{command}\nload average {os.getloadavg()[0]:.1f} at the start", flush=True)
 
     rules = load_rules(Settings().rules_file)
     with private_redis() as url, tempfile.TemporaryDirectory() as folder:
@@ -117,32 +149,35 @@ def main(argv: list[str] | None = None) -> None:
                 for name, values in measure(engines[label], label, options.calls, round_).items():
                     samples[label].setdefault(name, []).extend(values)
         print(f"\n{'operation':<28}{'1 small (µs)':>16}{'2 large (µs)':>16}{'ratio':>8}")
-        for name in ("join", "read", "join_redis", "read_redis"):
+        for name, label in LABELS.items():
             small = statistics.median(samples["small"][name])
             large = statistics.median(samples["large"][name])
-            scale = 1 if name.endswith("_redis") else 1e6
-            label = {
-                "join": "join, wall time a call",
-                "read": "read, wall time a call",
-                "join_redis": "join, Redis µs an EVALSHA",
-                "read_redis": "read, Redis µs an EVALSHA",
-            }[name]
+            scale = 1e6 if name in ("join", "read") else 1
             ratio = large / small if small else float("nan")
             print(f"{label:<28}{small * scale:>16.1f}{large * scale:>16.1f}{ratio:>8.2f}")
-        print(f"(small {options.small:,}, large {options.large:,} players; target <= 1.3)")
+        print(
+            f"(small {options.small:,}, large {options.large:,} players; target <= "
+            f"{TARGET_RATIO}; Redis µs: the median over {options.rounds} rounds of each "
+            "round's mean, and of each round's median)"
+        )
 
         if not options.no_close:
             engine = engines["large"]
             engine.clock.advance(days=7)  # type: ignore[attr-defined]
+            python_before, redis_before = cpu_seconds(engine.redis)
             began = time.perf_counter()
             report = close.close(engine, "2026-W48")
             seconds = time.perf_counter() - began
+            python_after, redis_after = cpu_seconds(engine.redis)
             print(
                 f"\nleague_close of {report.players:,} players in {report.cohorts:,} cohorts, "
                 f"{report.prizes:,} prizes: {seconds:.1f} s (target < {TARGET_CLOSE_SECONDS} s)"
+                f"; CPU: this process {python_after - python_before:.1f} s, Redis "
+                f"{redis_after - redis_before:.1f} s"
             )
             again = timed(lambda: close.close(engine, "2026-W48"))
             print(f"a second run (already closed): {again * 1e3:.1f} ms")
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
