@@ -89,6 +89,7 @@ def test_the_close_promotes_relegates_pays_and_records(league_engine, clock):
     assert len(leagues.cohort(engine, "2026-W48", "silver-1").members) == 4
 
 
+@pytest.mark.also_on_cluster  # the reads and writes of many slots, in threads
 def test_a_close_killed_midway_and_run_again_pays_each_prize_once(
     league_engine, clock, monkeypatch
 ):
@@ -163,6 +164,7 @@ def test_the_job_closes_every_ended_period_it_missed(league_engine, clock):
     assert leagues.player_league(engine, "p1", clock.now()).tier == "gold"
 
 
+@pytest.mark.also_on_cluster  # the reads and writes of many slots, in threads
 def test_a_close_read_and_written_in_small_pieces_records_every_member_once(
     league_engine, clock, monkeypatch
 ):
