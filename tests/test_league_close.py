@@ -206,3 +206,34 @@ def test_a_close_read_and_written_in_small_pieces_records_every_member_once(
         p: after for p, (_, _, _, after) in expected.items()
     }
     assert close.close(engine, "2026-W48").closed is False
+
+
+def test_a_close_whose_sql_write_fails_beside_the_payments_is_finished_by_the_next_run(
+    league_engine, clock, monkeypatch
+):
+    engine = league_engine
+    players = [f"p{n}" for n in range(8)]  # two cohorts of 4
+    for n, player in enumerate(players):
+        play(engine, player, 100 - n)
+    before = {p: coins(engine, p) for p in players}
+    clock.advance(days=7)
+    write_results = close.write_results
+
+    def the_database_is_down(*args):
+        raise RuntimeError("SQL down")
+
+    monkeypatch.setattr(close, "write_results", the_database_is_down)
+    with pytest.raises(RuntimeError, match="SQL down"):
+        close.close(engine, "2026-W48")
+    paid_once = {p: coins(engine, p) - before[p] for p in players}
+    assert paid_once == {p: (100, 50, 50, 0)[n % 4] for n, p in enumerate(players)}
+    assert results(engine) == []  # not marked closed: the next run repeats every step
+    monkeypatch.setattr(close, "write_results", write_results)
+
+    assert close.close(engine, "2026-W48").closed is True
+
+    assert len(results(engine)) == 8
+    assert {p: coins(engine, p) - before[p] for p in players} == paid_once
+    assert {p: len(prize_entries(engine, p)) for p in players} == {
+        p: int(bool(amount)) for p, amount in paid_once.items()
+    }
