@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -27,7 +28,9 @@ from engine.economy import grants
 from engine.errors import InvalidInputError
 from engine.runtime import build_engine
 from engine.webhooks import subscriptions
+from engine.webhooks.encryption import SecretBox
 from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
+from web import create_app
 
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
@@ -221,6 +224,32 @@ def test_a_missing_key_fails_that_subscription_only(
     run_jobs(engine)
     assert len(receiver.requests) == 1
     assert subscriptions.deliveries(engine, lost.id)[0].status == "delivered"
+
+
+def test_the_admin_routes_show_the_secret_and_store_it_encrypted(
+    settings, store, clock, admin_headers
+):
+    app = create_app(
+        replace(settings, webhook_secrets_keys=(KEY_A,)), redis_client=store, clock=clock
+    )
+    client = app.test_client()
+    body = {"url": "https://93.184.215.14/hooks", "events": ["purchase.completed"]}
+    created = client.post("/v1/admin/webhooks", json=body, headers=admin_headers).get_json()
+    rotated = client.post(
+        f"/v1/admin/webhooks/{created['id']}/rotate-secret",
+        json={"grace_period_seconds": 3600},
+        headers=admin_headers,
+    ).get_json()
+    row = stored(app.extensions["questboard.engine"], created["id"])
+    assert created["secret"].startswith("whsec_") and rotated["secret"].startswith("whsec_")
+    box = SecretBox((KEY_A,))
+    assert (box.open(row.secret), box.open(row.previous_secret)) == (
+        rotated["secret"],
+        created["secret"],
+    )
+    whole_row = " ".join(str(value) for value in row)
+    for secret in (created["secret"], rotated["secret"]):
+        assert not any(form in whole_row for form in the_forms_of(secret))
 
 
 # Settings ------------------------------------------------------------------------------
