@@ -148,6 +148,11 @@ user_streaks = Table(
     Column("streak", Integer, nullable=False),
     Column("best", Integer, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+    # The streak hash's other fields, NULL when absent (engine.ops.rebuild restores them):
+    Column("lost", Integer, nullable=True),  # a break that may be bought back (0: repaired)
+    Column("repair_by", BigInteger, nullable=True),  # its deadline, ms
+    Column("claim_ends", BigInteger, nullable=True),  # a zoned claim's day end, unix s
+    Column("streak_ends", BigInteger, nullable=True),  # the day after it ends, unix s
 )
 
 security_events = Table(

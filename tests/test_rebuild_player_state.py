@@ -6,6 +6,7 @@ real Redis and the cluster."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -13,11 +14,12 @@ import pytest
 from engine import keys, leagues
 from engine.boards import exams
 from engine.boards.exams import Exam
-from engine.economy import activity
+from engine.economy import activity, streak_repair
 from engine.leagues import close
 from engine.ops import persistence, rebuild
 from engine.progression import timezones
 from tests.test_closed_periods_from_sql import closed_week, small_leagues
+from tests.test_streak_repair import REPAIR, broken, coins, fund
 
 PLAYERS = ("alice", "bob", "carol", "dave")
 # 2026-W48's close (cohorts of 4, one up and one down): alice up, dave down.
@@ -141,3 +143,37 @@ def test_a_players_time_zone_still_applies_after_a_loss(durable_engine):
     assert activity.login(engine, "bob").next_claim_at == datetime(2026, 11, 26, 3, tzinfo=UTC)
     assert rebuild.rebuild(engine)["timezones"] == 1  # again: the same
     assert timezones.get_settings(engine, "alice").timezone == "Asia/Tokyo"
+
+
+def test_a_streak_broken_before_the_loss_may_still_be_bought_back(durable_engine):
+    engine = durable_engine
+    engine.rules = dataclasses.replace(engine.rules, streak_repair=REPAIR)
+    broken(engine, "alice", lost=10)  # the 20th missed, restarted at 1 on the 21st
+    fund(engine, "alice", 1000)
+    before = engine.redis.hgetall(keys.streak("alice"))
+    assert before[b"lost"] == b"10"
+    lose_redis(engine)
+
+    assert engine.redis.hgetall(keys.streak("alice")) == before
+    held = coins(engine, "alice")
+    repaired = streak_repair.repair(engine, "alice", "r-1")
+    assert (repaired.streak, repaired.lost) == (11, 10)
+    assert coins(engine, "alice") == held - 150
+    lose_redis(engine)  # the repair, persisted, comes back as repaired: once only
+    assert engine.redis.hget(keys.streak("alice"), "lost") == b"0"
+
+
+def test_a_zoned_players_claim_waits_for_their_own_day_after_a_loss(durable_engine):
+    engine = durable_engine
+    timezones.set_timezone(engine, "alice", "Asia/Tokyo")
+    at(engine, 2026, 11, 25, 19)  # 04:00 on the 26th in Tokyo, still the 25th's game day
+    assert activity.login(engine, "alice").claimed
+    before = engine.redis.hgetall(keys.streak("alice"))
+    assert b"claim_ends" in before
+    lose_redis(engine)
+
+    assert engine.redis.hgetall(keys.streak("alice")) == before
+    at(engine, 2026, 11, 26, 4)  # a new game day, still the 26th in Tokyo: no second bonus
+    again = activity.login(engine, "alice")
+    assert not again.claimed
+    assert again.next_claim_at == datetime(2026, 11, 26, 18, tzinfo=UTC)

@@ -43,6 +43,9 @@ GROUP = "persist"
 BATCH = 20_000
 XP_KINDS = ("mission_reward", "level_reward")  # rewards that come with battle-pass XP
 STREAK_KINDS = ("login_bonus", "streak_repair")  # entries that come with a streak change
+# The streak hash's fields kept in user_streaks beside last_day, streak and best, NULL
+# when the hash has none: the repair offer and a zoned claim's day ends.
+STREAK_EXTRAS = ("lost", "repair_by", "claim_ends", "streak_ends")
 CLAIM_IDLE_MS = 60_000
 JOB_CONSUMER = "persist-job"  # the persist job's consumer: one live run at a time holds it
 
@@ -325,6 +328,7 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
                     "streak": int(reply[b"streak"]),
                     "best": int(reply.get(b"best", 0)),
                     "updated_ms": now_ms,
+                    **{name: _int_or_none(reply.get(name.encode())) for name in STREAK_EXTRAS},
                 }
             )
         elif what == "stats":
@@ -382,12 +386,19 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
             update=["xp", "level", "rewarded_level", "updated_ms"],
         )
         db.upsert(
-            conn, db.user_streaks, streaks, update=["last_day", "streak", "best", "updated_ms"]
+            conn,
+            db.user_streaks,
+            streaks,
+            update=["last_day", "streak", "best", "updated_ms", *STREAK_EXTRAS],
         )
         db.upsert(conn, db.quiz_exam_attempts, attempts, update=["summary"])
         # In this transaction: the webhook events of what it persists (engine.webhooks).
         webhook_events.record(conn, _events(batch, attempts, attempt_ids), now_ms)
     report.players += len(batch.players)
+
+
+def _int_or_none(value: bytes | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _events(batch: _Batch, attempts: list[dict], attempt_ids: list[bytes]) -> list:

@@ -2,9 +2,10 @@
 
 What comes back: wallets (streak freezes held among them: a wallet resource; the ledger
 history stays in SQL, where the API reads what Redis does not hold), leaderboards and
-aggregates of the retained periods, battle-pass progress, streaks, the idempotency
-records of recent requests and exam attempts (so a client retrying a request made before
-the loss is answered, not counted again), the settings, each player's time zone, each
+aggregates of the retained periods, battle-pass progress, streaks (with a break that may
+still be bought back, and a zoned claim's day ends), the idempotency records of recent
+requests and exam attempts (so a client retrying a request made before the loss is
+answered, not counted again), the settings, each player's time zone, each
 league player's record as the last close they took part in left it (so their next join
 lands in the tier they carried over, lower after whole periods away, by the same rule as
 without the loss), and the cohorts of the league periods not closed yet (each player who
@@ -17,10 +18,6 @@ What SQL does not hold, so a rebuild does not restore:
   earnings towards the caps): they live one game day; the streak's `last_day` comes back,
   so a bonus claimed that day is not paid twice, but the day's mission progress starts
   again from nothing;
-- the streak repair offer (`lost`, `repair_by` of the streak hash) and a zoned player's
-  `claim_ends` / `streak_ends`: user_streaks keeps last_day, streak and best only. A
-  player whose streak broke in the repair window before the loss cannot buy it back
-  after it; their next claim follows `last_day` by the game calendar's day ends;
 - who shared a cohort with whom in a period not closed yet (the cohorts are formed again
   in the order the players reached their totals), and the `closed` markers of closed
   periods (their cohorts are read from league_results; a rerun of league_close over such
@@ -44,6 +41,7 @@ from engine.calendar import add_periods
 from engine.clock import to_ms
 from engine.leagues import close
 from engine.leagues.cohorts import periods_between
+from engine.ops import persistence
 from engine.progression import timezones
 from engine.runtime import Engine
 
@@ -265,7 +263,16 @@ def _streaks(engine: Engine, progress: Progress) -> int:
         db.user_streaks,
         lambda row: (
             keys.streak(row["player_id"]),
-            {"last_day": row["last_day"], "streak": row["streak"], "best": row["best"]},
+            {
+                "last_day": row["last_day"],
+                "streak": row["streak"],
+                "best": row["best"],
+                **{
+                    name: row[name]
+                    for name in persistence.STREAK_EXTRAS
+                    if row.get(name) is not None
+                },
+            },
         ),
     )
 
