@@ -107,7 +107,9 @@ def run(
     report.recorded += sources.close_periods(engine)
     own = client is None
     client = client or new_client()
-    box, opened, alerted = encryption.box_of(engine), {}, set()  # secrets of this run only
+    box = encryption.box_of(engine)
+    opened: dict[str, str] = {}  # stored value -> secret: this run's memory only
+    alerted: set[str] = set()
     try:
         with ThreadPoolExecutor(CONCURRENCY) as pool:
             while report.passes < max_passes and (keep_going is None or keep_going()):
