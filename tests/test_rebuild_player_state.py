@@ -99,6 +99,8 @@ def test_the_period_not_closed_yet_keeps_its_players_tiers_and_scores(closed):
     lose_redis(closed)
 
     assert leagues_of(closed) == before  # dave, who has not played W49, is still not in it
+    rebuild.rebuild(closed)  # again: every player keeps their cohort and score
+    assert leagues_of(closed) == before
     at(closed, 2026, 12, 7, 3, 10)  # W49 ended: its close gives the next tiers
     assert close.close(closed, "2026-W49").players == 3
     assert tiers_of(closed) == {
