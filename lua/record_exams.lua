@@ -3,7 +3,7 @@ with everything each earns: the day's login bonus if it is the player's first ac
 of the game day, mission progress and rewards, battle-pass XP and level rewards (see
 include/progress.lua), each balance change with its ledger entry.
 
-KEYS: twelve per exam (listed below). ARGV: eight shared values, then one per exam.
+KEYS: fifteen per exam (listed below). ARGV: eight shared values, then one per exam.
 Returns two values per exam: a code and its JSON (listed below).
 
 One call takes any number of exams whose players share one shard (one hash slot):
@@ -17,7 +17,7 @@ period is one HMGET and one HSET (engine.boards.Sums reads them). The caller the
 writes each board's new totals to the board (update_board.lua, another slot each), which
 places players in the order their totals arrive and is safe to repeat.
 
-KEYS, twelve per exam, in this order:
+KEYS, fifteen per exam, in this order:
   1 exam record    hash   fp, result, summary; expires after ARGV[3] seconds
   2 weekly stats   hash   <category> -> "score:exams:questions:correct:reached"
   3 monthly stats  hash   likewise
@@ -33,6 +33,9 @@ KEYS, twelve per exam, in this order:
   10 season        hash   battle-pass xp and rewarded_level
   11 pace          string the player's state changes in the current second
   12 rate          zset   the player's moving rate-limit window of the exams group
+  13 settings      hash   the player's settings (time zone: include/zone.lua)
+  14 daily         hash   the daily hash of another day some zone may be in now
+  15 daily         hash   likewise (when there is one other day only, the 8th again)
 
 ARGV[1] now           engine clock, ms
 ARGV[2] max balance
@@ -41,8 +44,9 @@ ARGV[4] periods       per period type "elapsed:expire_at", comma-separated: seco
                       since the period started, expire-at (unix s, engine time) for its
                       stats
 ARGV[5] period names  "weekly:<name>,monthly:<name>,yearly:<name>", for the outbox
-ARGV[6] context       see include/progress.lua
-ARGV[7] rewards (JSON) see include/progress.lua; decoded only when something is paid
+ARGV[6] context       see include/progress.lua; then the other days' (include/zone.lua)
+ARGV[7] rewards (JSON) see include/progress.lua; decoded only when something is paid;
+                      then the other days', a line each
 ARGV[8] ledger keep   entries each player's ledger stream keeps at least
 ARGV[9..] one per exam, its eight values joined by "|": fingerprint, player id, exam id,
           category, score, questions, correct answers, battle-pass XP the exam gives
@@ -67,11 +71,14 @@ against the player.
 --- @include "wallet"
 --- @include "rate"
 --- @include "progress"
+--- @include "zone"
 
 local now, max_balance, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local now_s = math.floor(tonumber(now) / 1000)
 local period_names = ARGV[5]
-local context = parse_context(ARGV[6], ARGV[7])
+-- the game day's context: what every player without a time zone of their own shares
+local context = parse_context(string.match(ARGV[6], '^[^\n]*'),
+  string.match(ARGV[7], '^[^\n]*'))
 local ledger_keep = ARGV[8]
 
 local PERIODS = {}
@@ -105,8 +112,11 @@ local function count(k, packed)
   local outbox = KEYS[k + 6]
   local wallet = new_wallet(KEYS[k + 4], KEYS[k + 5], outbox, player, now, max_balance,
     ledger_keep)
-  local day = new_day(context, wallet, KEYS[k + 7], KEYS[k + 8], KEYS[k + 9], KEYS[k + 10],
-    KEYS[k + 11], now)
+  local own, own_rewards, daily, zone = player_day(KEYS[k + 12], now, ARGV[6], ARGV[7],
+    {KEYS[k + 7], KEYS[k + 13], KEYS[k + 14]})
+  local day = new_day(zone and parse_context(own, own_rewards) or context, wallet, daily,
+    KEYS[k + 8], KEYS[k + 9], KEYS[k + 10], KEYS[k + 11], now)
+  day.zone = zone
 
   local limited = over_rate(day, 'exams', exam_id)
   if limited then
@@ -165,7 +175,7 @@ end
 
 local replies = {}
 for i = 0, #ARGV - 9 do
-  local code, payload = count(i * 12 + 1, ARGV[9 + i])
+  local code, payload = count(i * 15 + 1, ARGV[9 + i])
   replies[#replies + 1] = code
   replies[#replies + 1] = payload
 end

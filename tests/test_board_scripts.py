@@ -180,6 +180,9 @@ def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
         keys.battle_pass(player, "s"),
         keys.pace(player, 1),
         keys.player_rate_window(player, "exams"),
+        keys.settings(player),  # no zone: the game day's key below is not read
+        keys.daily(player, "d"),
+        keys.daily(player, "d"),
     ]
     shared = [
         1_795_600_000_000,

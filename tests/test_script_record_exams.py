@@ -54,6 +54,9 @@ def player_keys(player: str, exam_id: str) -> list[str]:
         keys.battle_pass(player, "s1"),
         keys.pace(player, NOW_S),
         keys.player_rate_window(player, "exams"),
+        keys.settings(player),  # no zone: the game day's key below is not read
+        keys.daily(player, DAY_NAME),
+        keys.daily(player, DAY_NAME),
     ]
 
 

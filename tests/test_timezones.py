@@ -285,3 +285,16 @@ def test_an_address_at_its_limit_refuses_the_login_that_claims_a_players_own_day
     with pytest.raises(RateLimitedError):
         activity.login(engine, "alice", address="198.51.100.7")
     assert activity.login(engine, "alice").claimed  # without the address: claimed once
+
+
+def test_an_exam_claims_and_counts_in_the_players_own_day(engine):
+    zone(engine, "alice", "Asia/Tokyo")
+    at(engine, 2026, 11, 25, 20)  # 05:00 on the 26th in Tokyo, the game's 25th
+    exams.record_exam(engine, "alice", Exam("e-1", "math", 10, 10, 10))  # a perfect exam
+    state = daily.state(engine, "alice")
+    assert (state.game_day, state.login_claimed, state.streak) == (date(2026, 11, 26), True, 1)
+    # Tokyo's 26th has perfect_1 and login_1 (the game's 25th has exams_3 instead)
+    done = {m.mission_id: m.completed for m in state.missions}
+    assert (done["perfect_1"], done["login_1"], done["buy_1"]) == (True, True, False)
+    assert not engine.redis.exists(keys.daily("alice", "2026-11-25"))  # the game day's
+    assert activity.login(engine, "alice").claimed is False

@@ -14,6 +14,7 @@ from typing import Any
 from engine import boards, keys, progression
 from engine.calendar import PERIOD_TYPES, Period
 from engine.clock import to_ms
+from engine.progression import timezones
 from engine.runtime import Engine
 from engine.scripts import ScriptBatch
 
@@ -47,10 +48,12 @@ class Frame:
     periods: list[Period]
     shared_args: list[Any]  # record_exams.lua's ARGV[1..8]
     context: progression.DayContext
+    zone: timezones.ZonePart  # the other days a player with a time zone may be in
 
     @classmethod
     def at(cls, engine: Engine, now: datetime) -> Frame:
         context = progression.day_context(engine, now)
+        zone = timezones.zone_part(engine, now)
         day = _PeriodsOfDay.of(engine, context)
         now_s = int(now.timestamp())
         spec = ",".join(f"{now_s - start}:{rest}" for start, rest in day.specs)
@@ -60,11 +63,11 @@ class Frame:
             engine.idempotency_ttl_seconds,  # the exam record's, as other requests'
             spec,
             day.names,
-            context.context,
-            context.rewards_json,
+            context.context + zone.context_tail,
+            context.rewards_json + zone.rewards_tail,
             engine.ledger_keep_entries,
         ]
-        return cls(now, day.periods, shared, context)
+        return cls(now, day.periods, shared, context, zone)
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ def count_into_aggregates(
             keys.ledger(player_id),
             keys.outbox(keys.shard_of(player_id)),
             *frame.context.player_keys(player_id, frame.now, RATE_GROUP),
+            keys.settings(player_id),
+            *frame.zone.daily_keys(player_id, frame.context.day),
         ]
         xp = battle_pass.xp_per_exam + battle_pass.xp_per_correct_answer * exam.correct_answers
         args.append(
