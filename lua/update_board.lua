@@ -24,7 +24,9 @@ the board holds, aggregates only if they cover more exams. So the same update ma
 repeated or arrive after a newer one, and the board ends the same (a repeat keeps the
 player's place). One call takes any number of players (an ingestion batch groups them
 by board), placed in the order given: one ZMSCORE for all, one lookup of the lowest
-composite per total reached, then one ZADD and one HSET for all the writes.
+composite per total reached, then one ZADD and one HSET for all the writes. A call with
+one player (an exam a call) takes a shorter path to the same commands, without the
+batch's tables.
 
 Returns, per player in order, two values: the competition rank of the written total on
 the board after all the writes (1 + the number of players with a higher total), and
@@ -37,6 +39,42 @@ local cap = math.floor(9007199254740992 / multiplier) - 2
 
 local function exact(number)
   return string.format('%d', number)
+end
+
+-- The composite of a new arrival at `total`: just below everyone holding it already.
+--- @include "arrival"
+
+-- Whether `text` (the sums of `total`) covers more than the stored sums of the same
+-- ranked total: a higher total above the cap, or the same total over more exams.
+local function newer(stored, total, text)
+  if not stored then
+    return true
+  end
+  local t, e = string.match(stored, '^(%d+):(%d+):')
+  local exams = tonumber(string.match(text, '^%d+:(%d+):'))
+  return total > tonumber(t) or (total == tonumber(t) and exams > tonumber(e))
+end
+
+local function expire(ttl)
+  redis.call('EXPIRE', scores, ttl)
+  redis.call('EXPIRE', aggregates, ttl)
+end
+
+if #ARGV == 4 then  -- one player: the same steps as below, one command each
+  local player, text = string.match(ARGV[4], '^([^|]+)|(.+)$')
+  local total = tonumber(string.match(text, '^(%d+):'))
+  local ranked = math.min(total, cap)
+  local held = redis.call('ZSCORE', scores, player)
+  held = held and math.floor(tonumber(held) / multiplier)
+  if not held or held < ranked then
+    local composite = arrival_composite(scores, ranked, multiplier, {})
+    redis.call('ZADD', scores, exact(composite), player)
+    redis.call('HSET', aggregates, player, text)
+  elseif held == ranked and newer(redis.call('HGET', aggregates, player), total, text) then
+    redis.call('HSET', aggregates, player, text)
+  end
+  expire(tonumber(ARGV[2]) - tonumber(ARGV[3]))
+  return {redis.call('ZCOUNT', scores, exact((ranked + 1) * multiplier), '+inf') + 1, total}
 end
 
 local players, sums, totals, ranked = {}, {}, {}, {}
@@ -57,8 +95,6 @@ local composites, written, order = {}, {}, {}
 local lowest = {}  -- ranked total -> the lowest composite holding it, once looked up
 local held_before = redis.call('ZMSCORE', scores, unpack(players))
 
--- The composite of a new arrival at `total`: just below everyone holding it already.
---- @include "arrival"
 local function arrival(total)
   return arrival_composite(scores, total, multiplier, lowest)
 end
@@ -80,13 +116,7 @@ for i, player in ipairs(players) do
     -- The same ranked total: an exam that scored nothing (more exams), a repeat, an
     -- older write, or a higher total above the cap; the stored sums tell which.
     local stored = written[player] or redis.call('HGET', aggregates, player)
-    local newer = true
-    if stored then
-      local t, e = string.match(stored, '^(%d+):(%d+):')
-      local exams = tonumber(string.match(sums[i], '^%d+:(%d+):'))
-      newer = totals[i] > tonumber(t) or (totals[i] == tonumber(t) and exams > tonumber(e))
-    end
-    if newer then
+    if newer(stored, totals[i], sums[i]) then
       write(player, nil, sums[i])
     end
   end
@@ -109,9 +139,7 @@ for first = 1, #order, 1000 do  -- at most 2000 arguments a command
   redis.call('HSET', aggregates, unpack(hash_args))
 end
 
-local ttl = tonumber(ARGV[2]) - tonumber(ARGV[3])
-redis.call('EXPIRE', scores, ttl)
-redis.call('EXPIRE', aggregates, ttl)
+expire(tonumber(ARGV[2]) - tonumber(ARGV[3]))
 
 local result, rank_of = {}, {}
 for i, total in ipairs(totals) do
