@@ -13,12 +13,12 @@ call) and ranks each once, then, in steps that are each safe to repeat:
 4. marks the period closed, once 1-3 have all finished.
 
 Steps 1-3 touch nothing of each other's, so they run at the same time (1 and 2 in
-threads of their own): the SQL driver, the Python that packs commands and the Redis
-server each work while the others wait, which at a million players takes the close
-from the sum of the three to little more than the longest. A run killed anywhere is
-completed by the next run, which repeats the steps: nothing is written twice and no
-prize is paid twice. The cohorts stay in Redis as long as the period's weekly boards
-(rules [leaderboards]), queryable through the API.
+threads of their own): the SQL driver (SQLite lets go of Python while it works), the
+Python that packs commands and the Redis server each work while the others wait
+(docs/benchmarks.md has the close of a million players before and after). A run
+killed anywhere is completed by the next run, which repeats the steps: nothing is
+written twice and no prize is paid twice. The cohorts stay in Redis as long as the
+period's weekly boards (rules [leaderboards]), queryable through the API.
 """
 
 from __future__ import annotations
