@@ -66,9 +66,20 @@ class RegisteredScript:
 
     def __call__(self, keys: Sequence[str], args: Sequence[Any], client: Any = None) -> Any:
         self.check_keys(keys)
-        if self.wait is not None and client is None:
+        if client is not None:
+            return self.script(keys=keys, args=args, client=client)
+        if self.wait is not None:
             return call_confirmed(self.script, keys, args, self.wait)
-        return self.script(keys=keys, args=args, client=client)
+        # What `Script.__call__` sends on its own client, without its layers (an import
+        # and a pipeline check on every call): EVALSHA, and on NOSCRIPT the script
+        # loaded again and the call sent once more.
+        script = self.script
+        redis = script.registered_client
+        try:
+            return redis.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            script.sha = redis.script_load(script.script)
+            return redis.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def check_keys(self, keys: Sequence[str]) -> None:
         if isinstance(self.key_count, tuple):

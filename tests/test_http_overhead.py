@@ -9,16 +9,19 @@ path it replaces, and shown to be taken.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import flask
 import marshmallow as ma
 import pytest
+from werkzeug.test import EnvironBuilder
 
 from config import Settings
 from engine.economy import grants
 from engine.rules import load_rules
+from engine.security import rate_limits
 from web import api, fastschema
 from web.catalog import CatalogSchema, catalog_json
 from web.leaderboards import AroundQuerySchema, TopQuerySchema
@@ -237,3 +240,63 @@ def test_the_catalog_json_is_the_one_of_the_catalog_asked_for():
     first, second = catalog("steel"), catalog("logs")
     for asked, item_id in ((first, "steel"), (second, "logs"), (first, "steel")):
         assert json.loads(catalog_json(asked))["items"][0]["item"] == item_id
+
+
+def _served(app, path: str, method: str = "GET", headers: dict | None = None):
+    """What the app hands a WSGI server for one request: status and the iterable."""
+    environ = EnvironBuilder(path=path, method=method, headers=headers).get_environ()
+    started = []
+    body = app.wsgi_app(
+        environ, lambda status, response_headers, exc_info=None: started.append(status)
+    )
+    return started[0], body
+
+
+def test_a_finished_answer_reaches_the_server_as_one_list_of_bytes(app, server_headers):
+    """A list is written by granian in one call; any other iterable is walked by its
+    Rust side, taking the GIL back for each step."""
+    for path in ("/v1/catalog", "/v1/players/ann/wallet", "/v1/nothing-here"):
+        status, body = _served(app, path, headers=server_headers)
+        assert type(body) is list and len(body) == 1, path
+        assert isinstance(body[0], bytes) and json.loads(body[0]), path
+    status, body = _served(app, "/v1/catalog", "HEAD", server_headers)
+    assert (status, list(body)) == ("200 OK", [])
+
+
+def test_a_streamed_or_file_answer_is_still_handed_over_as_an_iterable(app):
+    status, body = _served(app, "/docs/assets/swagger-ui.css")
+    assert status == "200 OK" and type(body) is not list
+    assert b"".join(body)
+    body.close()
+
+
+def test_each_counted_read_has_a_window_member_of_its_own_in_every_process():
+    """The member of a read in its rate window is made without a system call (a
+    process prefix and a number), yet never repeats: not in a process, not in a
+    forked worker, whose prefix is its own."""
+    tokens = [rate_limits.request_token() for _ in range(1000)]
+    assert len(set(tokens)) == len(tokens)
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send one member and leave at once
+        os.write(writer, rate_limits.request_token().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(reader, 64).decode()
+    os.close(reader)
+    os.close(writer)
+    assert child not in tokens
+    assert not child.startswith(tokens[0][:12])  # the parent's prefix (12 hex digits)
+
+
+def test_a_script_lost_by_redis_is_loaded_again_by_a_direct_call(app, client, server_headers):
+    """Script calls skip redis-py's `Script` layers (engine.scripts), NOSCRIPT included:
+    a read after the scripts were flushed (a restart, a failover) still answers."""
+    engine = app.extensions["questboard.engine"]
+    grants.grant(engine, "ann", {"coins": 70}, "test funds", "funds-1")
+    engine.redis.script_flush()
+
+    wallet = client.get("/v1/players/ann/wallet", headers=server_headers)
+
+    assert wallet.status_code == 200
+    assert wallet.get_json()["balances"]["coins"] == 70

@@ -35,14 +35,18 @@ API_VERSION = "1.0.0"
 
 
 def before_each_request() -> None:
-    """Every check that runs before a view, in order, as one hook (one call per request)."""
+    """Every check that runs before a view, in order, as one hook (one call per request).
+    Each check acts on the paths of its prefix only: the API's, or the job dashboard's."""
     req = request._get_current_object()
     monitoring.start_timer(req)
-    auth.authenticate(req)
-    monitoring.protect_dashboard(req)
-    guards.check_dashboard_arguments(req)
-    monitoring.check_dashboard_redis(req)
-    security.check_request(req)
+    path = req.path
+    if path.startswith(auth.PROTECTED_PREFIX):
+        auth.authenticate(req)
+        security.check_request(req)
+    elif path.startswith(monitoring.DASHBOARD_PREFIX):
+        monitoring.protect_dashboard(req)
+        guards.check_dashboard_arguments(req)
+        monitoring.check_dashboard_redis(req)
 
 
 def create_app(

@@ -23,6 +23,7 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from web import openapi
 from web.guards import InvalidJsonError
+from web.responses import Response
 from web.schemas import amounts2properties
 
 NOT_JSON = "The body must be JSON, sent with Content-Type: application/json."
@@ -126,7 +127,8 @@ def fast_view(view: Callable, checked: Callable, apidoc: dict) -> Callable:
 
 
 class App(flask.Flask):
-    """Flask, remembering which view functions are coroutines.
+    """Flask, remembering which view functions are coroutines, and answering with
+    `Response` (a finished body as one list).
 
     flask-smorest's decorators ask `ensure_sync` at every layer of every request
     (eight times for a purchase), and Flask answers with `inspect.iscoroutinefunction`
@@ -134,6 +136,7 @@ class App(flask.Flask):
     functions are kept, so functions made per request cannot grow the memory."""
 
     REMEMBERED = 4096
+    response_class = Response
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

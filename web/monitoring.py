@@ -79,25 +79,33 @@ def start_timer(req: Request) -> None:
     req.environ["questboard.started"] = time.perf_counter()
 
 
-_counters: dict[tuple[str, int], Counter] = {}  # labelled children, looked up once each
-_timers: dict[str, Histogram] = {}
+_children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}  # looked up once each
 
 
-def record_request(response):
-    req = request._get_current_object()
+def record_request(response: Response, req: Request) -> None:
+    """Count the request by route and status, and time it (not /metrics itself)."""
     rule = req.url_rule.rule if req.url_rule else "unmatched"
-    if rule != "/metrics":
-        status = response.status_code
-        counter = _counters.get((rule, status))
-        if counter is None:
-            counter = _counters[(rule, status)] = REQUESTS.labels(rule, str(status))
-        counter.inc()
-        started = req.environ.get("questboard.started")
-        if started is not None:
-            timer = _timers.get(rule)
-            if timer is None:
-                timer = _timers[rule] = LATENCY.labels(rule)
-            timer.observe(time.perf_counter() - started)
+    if rule == "/metrics":
+        return
+    status = response.status_code
+    children = _children.get((rule, status))
+    if children is None:
+        children = _children[(rule, status)] = (
+            REQUESTS.labels(rule, str(status)),
+            LATENCY.labels(rule),
+        )
+    children[0].inc()
+    started = req.environ.get("questboard.started")
+    if started is not None:
+        children[1].observe(time.perf_counter() - started)
+
+
+def after_each_request(response: Response) -> Response:
+    """The one hook after every view: the dashboard's headers, then the request's metrics."""
+    req = request._get_current_object()
+    if req.path.startswith(DASHBOARD_PREFIX):
+        secure_dashboard_response(response)
+    record_request(response, req)
     return response
 
 
@@ -210,8 +218,6 @@ def _inline_script_hashes(html: str) -> str:
 
 def secure_dashboard_response(response: Response) -> Response:
     """No framing (clickjacking), no sniffing, and a CSP on every dashboard response."""
-    if not request.path.startswith(DASHBOARD_PREFIX):
-        return response
     hashes = ""
     if response.mimetype == "text/html" and not response.direct_passthrough:
         hashes = _inline_script_hashes(response.get_data(as_text=True))
@@ -252,12 +258,11 @@ def init_app(app: Flask, queue_redis_url: str) -> None:
     registry.register(PersistLag(app))
     app.extensions["questboard.metrics_registry"] = registry
     app.add_url_rule("/metrics", "metrics", metrics)
-    app.after_request(record_request)
+    app.after_request(after_each_request)
 
     app.config["RQ_DASHBOARD_REDIS_URL"] = queue_redis_url
     rq_dashboard.web.setup_rq_connection(app)
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=DASHBOARD_PREFIX)
-    app.after_request(secure_dashboard_response)
 
 
 class _Default:

@@ -10,6 +10,9 @@ its schema's dump (tests/test_http_overhead.py), so the contract keeps one sourc
 
 orjson writes the body: a few microseconds where `json.dumps` and a marshmallow dump
 take tens. Its output is compact JSON, as Flask's own is outside debug mode.
+
+`Response` is the app's response class (web.api.App), for every answer: a finished
+body goes to the server as one list of bytes.
 """
 
 from __future__ import annotations
@@ -17,10 +20,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import flask
 import orjson
-from flask import Response
 
 JSON_MIMETYPE = "application/json"
+
+
+class Response(flask.Response):
+    """Flask's response, handing a finished body to the server as one list of bytes.
+
+    Werkzeug hands every body over as an iterator (to call `close` after the last
+    chunk), and granian walks an iterator from its Rust side, taking the GIL back for
+    each step, where a list is written in one call: with four threads a worker waiting
+    for the GIL, each such step waits its turn. A body held in memory with nothing to
+    run on close (`call_on_close`) needs no iterator; a file or a stream keeps one.
+    """
+
+    def get_app_iter(self, environ: dict) -> Any:
+        status = self.status_code
+        if (
+            self.is_sequence
+            and not self.direct_passthrough
+            and not self._on_close
+            and environ["REQUEST_METHOD"] != "HEAD"
+            and not 100 <= status < 200
+            and status not in (204, 304)
+        ):
+            return [self.get_data()]
+        return super().get_app_iter(environ)
 
 
 def json_body(value: Any) -> bytes:

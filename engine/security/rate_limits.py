@@ -39,7 +39,9 @@ in sorted sets (member: the request, score: ms).
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,11 +91,32 @@ def refused(window: Window, scope: str, group: str, wait_ms: int) -> RateLimited
     )
 
 
+_token_prefix = secrets.token_hex(6)
+_token_numbers = itertools.count()
+
+
+def request_token() -> str:
+    """A window member unique to this call: the process's random prefix and a number.
+
+    A `secrets.token_hex` per call was a getrandom() system call on every request,
+    which gives the GIL up and then waits behind the worker's other threads to take it
+    back. A forked child draws its own prefix."""
+    return f"{_token_prefix}{next(_token_numbers):x}"
+
+
+def _new_token_prefix() -> None:
+    global _token_prefix, _token_numbers
+    _token_prefix, _token_numbers = secrets.token_hex(6), itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_token_prefix)
+
+
 def _window_args(window: Window | None, now_ms: int) -> list:
     """ARGV 1-4 of take_rate_slot.lua and read_player.lua; a count of 0 is no limit."""
     if window is None:
         return [now_ms, 0, 0, ""]
-    return [now_ms, window.count, window.window_ms, secrets.token_hex(8)]
+    return [now_ms, window.count, window.window_ms, request_token()]
 
 
 def read_player(
