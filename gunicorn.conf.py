@@ -9,9 +9,12 @@ server served 2-3x gthread's rate on every service route, with a lower p99 at ha
 rate. What that costs: granian recycles workers by age (`--workers-lifetime`) and
 memory (`--workers-max-rss`), not after a number of requests; it has no hook for a
 worker's exit, so each app drops the live metric files of dead workers when it starts
-(web.monitoring.drop_dead_workers); and what its HTTP layer refuses (a malformed
+(web.monitoring.drop_dead_workers); what its HTTP layer refuses (a malformed
 request, a head over 64 KiB, over 100 headers) gets its own empty-bodied 400/431, not
-the JSON error body (tests/test_http_server.py).
+the JSON error body (tests/test_http_server.py); and it runs through
+scripts/shared_socket_granian.py, so that its workers share one listening socket kept
+by the main process, as gunicorn's workers share the arbiter's: granian 2.8 on Linux
+gives each worker a socket of its own, and a worker replaced takes its socket with it.
 
 Graceful restarts are gunicorn's own: SIGHUP starts new workers with the new code and
 lets the old ones finish their requests; SIGTERM finishes the requests in flight

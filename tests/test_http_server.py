@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The environment of a gunicorn serving the app on this run's Redis database and a
-    migrated SQLite file of its own."""
+    """The environment of the Procfile's server serving the app on this run's Redis
+    database and a migrated SQLite file of its own."""
     url = f"sqlite:///{tmp_path / 'questboard.db'}"
     sql = db.connect(url)
     migrate.upgrade(sql)
@@ -305,7 +305,7 @@ def test_a_chunked_body_under_the_limit_is_read_whole(server_port):
 
 def test_the_procfile_serves_with_granian_recycling_workers_by_age_and_memory():
     command = procfile_web_command()
-    assert command.startswith("exec granian --interface wsgi ")
+    assert command.startswith("exec python -m scripts.shared_socket_granian --interface wsgi ")
     for option in ("--workers-lifetime", "--workers-max-rss", "--blocking-threads"):
         assert re.search(re.escape(option) + r" \S+", command)
     assert "--respawn-failed-workers" in command
@@ -363,6 +363,47 @@ def test_a_worker_over_its_memory_limit_is_replaced_and_its_requests_still_count
         statuses += [exchange(port, CATALOG)[0] for _ in range(2)]
         assert statuses == [200] * 4
         assert requests_counted(port, "/v1/catalog") == 4
+    finally:
+        stop_server(server)
+
+
+def listening_sockets(port: int) -> set[int]:
+    """The inodes of the TCP sockets listening on `port` on this machine."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
+        if local_port == port and state == "0A":  # TCP_LISTEN
+            inodes.add(int(inode))
+    return inodes
+
+
+def test_the_workers_share_one_listening_socket_that_outlives_them(tmp_path):
+    """granian's main process keeps the one listening socket of the address
+    (scripts/shared_socket_granian.py): both workers accept on it, and both replaced
+    leave it as it was."""
+    server, port, _ = metrics_server(tmp_path, "--workers", "2")
+    try:
+        wait_for_line(server, rb"Started worker-2")
+        before = listening_sockets(port)
+        assert len(before) == 1
+        server.send_signal(signal.SIGHUP)
+        wait_for_line(server, rb"Stopped old worker-2")
+        assert listening_sockets(port) == before
+        assert exchange(port, CATALOG)[0] == 200
+    finally:
+        stop_server(server)
+
+
+def test_a_request_made_while_no_worker_accepts_waits_for_the_new_worker(tmp_path):
+    """The one worker replaced at once (--respawn-interval 0): the old one has stopped
+    before the new one has loaded the app, and a request made then waits in the queue of
+    the socket granian's main process keeps, answered by the new worker, not refused."""
+    server, port, _ = metrics_server(tmp_path, "--respawn-interval", "0")
+    try:
+        server.send_signal(signal.SIGHUP)
+        wait_for_line(server, rb"Stopped old worker-1")
+        assert exchange(port, CATALOG)[0] == 200
     finally:
         stop_server(server)
 
