@@ -232,6 +232,12 @@ def payouts_paid(payout: str) -> str:
     return f"{PREFIX}:{{payout:{payout}}}:paid"
 
 
+def payouts_banned(payout: str) -> str:
+    """String: the JSON list of players banned when the close of `payout` first ran,
+    whom every run of that close skips (engine.leagues.payouts.banned_at_close)."""
+    return f"{PREFIX}:{{payout:{payout}}}:banned"
+
+
 def board_prizes(board: str, period: str) -> str:
     """Hash: player -> {"rank", "score", "prize", "transaction_id"} (JSON) of the prizes a
     closed period's board paid (`board` "weekly:global", "weekly:math"): what its page

@@ -5,7 +5,9 @@ ended periods of every board the rules give prizes to, and for each not yet clos
 
 1. reads the board's final standings, live, down to the deepest rank with a prize: a
    cheater removed before the close (engine.boards.moderation) is no longer on the
-   board, so the next player holds the rank and its prize;
+   board, so the next player holds the rank and its prize; a player banned when the
+   close first ran (engine.leagues.payouts.banned_at_close) stays on the board but is
+   skipped the same way: the prize of rank N goes to the N-th player not banned;
 2. pays through engine.leagues.payouts, the payer the league close uses: each prize a
    ledger entry of kind `prize` under a key fixed by the board and period, recorded
    per player, so a rerun, or a run killed between payments and run again, pays
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -84,19 +86,51 @@ def close(
     if engine.redis.exists(closed_key):
         return None
     rules = engine.rules.leaderboards.prizes
-    page = leaderboards.top(engine, board, limit=rules.deepest_rank(name))
-    ranked = [(e, prize) for e in page.entries if (prize := rules.prize_for(name, e.rank))]
+    payout = f"board:{name}:{period}"
+    banned = payouts.banned_at_close(engine, payout, to_ms(now))
+    entries = _ranked_without(_top(engine, board, rules.deepest_rank(name), banned), banned)
+    ranked = [(e, prize) for e in entries if (prize := rules.prize_for(name, e.rank))]
     prizes = [
         payouts.Prize(entry.player_id, prize, f"board {name} {period} rank {entry.rank}")
         for entry, prize in ranked
     ]
-    paid = payouts.pay(engine, f"board:{name}:{period}", prizes, keep_going, chunk)
+    paid = payouts.pay(engine, payout, prizes, keep_going, chunk)
     if len(paid) < len(prizes):
         return None
     _record(engine, board, name, ranked, paid, to_ms(now))
     expiry = boards.seconds_to_expiry(engine, board.period)
     engine.redis.set(closed_key, json.dumps({"closed_ms": to_ms(now)}), ex=max(expiry, 1))
     return PrizeReport(name, period, len(paid))
+
+
+def _top(
+    engine: Engine, board: Board, deepest: int, banned: frozenset[str]
+) -> list[leaderboards.Entry]:
+    """The board's top `deepest` entries, and as many more as it holds banned players
+    among them (read again with a deeper limit until the players not banned fill it)."""
+    limit = deepest
+    while True:
+        entries = leaderboards.top(engine, board, limit=limit).entries
+        skipped = sum(entry.player_id in banned for entry in entries)
+        if len(entries) - skipped >= deepest or len(entries) < limit:
+            return entries
+        limit = deepest + skipped
+
+
+def _ranked_without(
+    entries: Sequence[leaderboards.Entry], banned: frozenset[str]
+) -> list[leaderboards.Entry]:
+    """The entries of players not banned, ranked again among themselves as the board
+    ranks (competition ranks from the top of the board: 1, 2, 2, 4)."""
+    if not banned:
+        return list(entries)
+    kept: list[leaderboards.Entry] = []
+    rank, last_score = 0, None
+    for position, entry in enumerate((e for e in entries if e.player_id not in banned), 1):
+        if entry.score != last_score:
+            rank, last_score = position, entry.score
+        kept.append(replace(entry, rank=rank))
+    return kept
 
 
 def _record(

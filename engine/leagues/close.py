@@ -17,8 +17,12 @@ threads of their own): the SQL driver (SQLite lets go of Python while it works),
 Python that packs commands and the Redis server each work while the others wait
 (docs/benchmarks.md has the close of a million players before and after). A run
 killed anywhere is completed by the next run, which repeats the steps: nothing is
-written twice and no prize is paid twice. The cohorts stay in Redis as long as the
-period's weekly boards (rules [leaderboards]), queryable through the API.
+written twice and no prize is paid twice. A player banned when the close first runs
+(engine.leagues.payouts.banned_at_close: the same players for every run of it) is
+ranked as if removed: no result row, no prize, and the others move up; they keep their
+tier, neither promoted nor relegated (a ban withholds what the period would give; it
+does not judge the play), and start the next period there. The cohorts stay in Redis
+as long as the period's weekly boards (rules [leaderboards]), queryable through the API.
 """
 
 from __future__ import annotations
@@ -94,8 +98,9 @@ def close(
     if engine.redis.exists(done_key):
         return CloseReport(period.name, closed=False)
 
-    final = final_standings(engine, period, to_ms(now))
     payout = f"league:{period.period_type}:{period.name}"
+    banned = payouts.banned_at_close(engine, payout, to_ms(now))
+    final = final_standings(engine, period, to_ms(now), banned)
     with ThreadPoolExecutor(max_workers=2) as beside:  # steps 1-3 at once; see the module
         steps = [
             beside.submit(write_results, engine, final.rows),
@@ -122,10 +127,13 @@ class FinalStandings:
     cohorts: int = 0
 
 
-def final_standings(engine: Engine, period: Period, closed_ms: int) -> FinalStandings:
+def final_standings(
+    engine: Engine, period: Period, closed_ms: int, banned: frozenset[str] = frozenset()
+) -> FinalStandings:
     """Every cohort of the period, tier by tier, read READ_COHORTS a read_cohort.lua
     call, ranked as engine.leagues.cohorts ranks a cohort: each member's result row,
-    next tier and prize."""
+    next tier and prize. A `banned` member is ranked as if removed (no row, no prize,
+    the others move up) and keeps their tier."""
     rules = engine.rules.leagues
     outcomes = _Outcomes(rules)
     final = FinalStandings([], {}, [])
@@ -145,7 +153,7 @@ def final_standings(engine: Engine, period: Period, closed_ms: int) -> FinalStan
                 numbers = range(first, min(first + READ_COHORTS, end))
                 batch.call("read_cohort", slot, ["cohorts", *numbers])
             for reply in batch.execute():
-                _add_cohorts(outcomes, period, tier, reply, closed_ms, final)
+                _add_cohorts(outcomes, period, tier, reply, closed_ms, final, banned)
     return final
 
 
@@ -156,6 +164,7 @@ def _add_cohorts(
     reply: list,
     closed_ms: int,
     final: FinalStandings,
+    banned: frozenset[str] = frozenset(),
 ) -> None:
     """Add the cohorts of one read_cohort.lua "cohorts" reply to `final`."""
     at = 0
@@ -167,6 +176,16 @@ def _add_cohorts(
             (player.decode(), int(float(composite)))
             for player, composite in zip(flat[0::2], flat[1::2], strict=True)
         ]
+        if banned:
+            kept = [row for row in rows if row[0] not in banned]
+            for player, _ in rows:
+                if player in banned:  # stays in `tier`: neither promoted nor relegated
+                    records, next_tiers = final.next_tiers.setdefault(
+                        keys.shard_of(player), ([], [])
+                    )
+                    records.append(keys.player_league(player))
+                    next_tiers.append(tier)
+            rows, count = kept, len(kept)
         after = outcomes.next_tiers(tier, count)
         for player, position, rank, score in ranked(rows):
             next_tier = after[position - 1]

@@ -13,6 +13,7 @@ again, pays every prize once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -85,6 +86,26 @@ def pay(
         pipe.expire(paid_key, KEEP_SECONDS)
         pipe.execute()
     return paid
+
+
+def banned_at_close(engine: Engine, payout: str, now_ms: int) -> frozenset[str]:
+    """The players a close skips (no prize, no promotion): those banned when its first
+    run read the player ban index (one HGETALL, bans in force at `now_ms`), kept beside
+    the payout, so every later run of the same close skips the same players and a ban
+    placed or lifted between two runs changes nothing the close pays or records."""
+    kept = keys.payouts_banned(payout)
+    recorded = engine.redis.get(kept)
+    if recorded is None:
+        index = engine.redis.hgetall(keys.player_bans())
+        expiries = {
+            player.decode(): int(entry.rpartition(b"|")[2]) for player, entry in index.items()
+        }
+        banned = sorted(p for p, expires in expiries.items() if expires == 0 or expires > now_ms)
+        pipe = engine.redis.pipeline(transaction=False)
+        pipe.set(kept, json.dumps(banned), nx=True, ex=KEEP_SECONDS)  # two runs at once: one
+        pipe.get(kept)
+        recorded = pipe.execute()[1]
+    return frozenset(json.loads(recorded))
 
 
 def _request(
