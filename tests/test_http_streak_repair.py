@@ -7,8 +7,11 @@ import dataclasses
 
 import pytest
 
+from bench.redis_count import sent_commands
+from engine import keys
 from engine.rules.progression import StreakRepair
 from tests.conftest import error_of
+from web import create_app
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
 
@@ -16,13 +19,17 @@ REPAIR = "/v1/players/alice/streak/repair"
 DAILY = "/v1/players/alice/daily"
 
 
-@pytest.fixture
-def repairing(app):
+def offer_repair(app):
     engine = app.extensions["questboard.engine"]
     engine.rules = dataclasses.replace(
         engine.rules, streak_repair=StreakRepair("coins", base=50, per_day=10, max_price=500)
     )
     return app
+
+
+@pytest.fixture
+def repairing(app):
+    return offer_repair(app)
 
 
 def login(client, headers):
@@ -136,3 +143,94 @@ def test_a_repair_needs_an_idempotency_key_400(repairing, client, server_headers
     response = client.post(REPAIR, headers=server_headers)
     assert response.status_code == 400
     assert "Idempotency-Key" in error_of(response)["details"]
+
+
+# The address's rate limit: a repair is a purchase ---------------------------------------
+
+IP = {"X-Player-IP": "198.51.100.9"}
+
+
+def with_address_limit(app, limit):
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    purchases = dataclasses.replace(security.rate_limits["purchases"], address=limit)
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(
+            security, rate_limits={**security.rate_limits, "purchases": purchases}
+        ),
+    )
+
+
+def buy_logs(client, headers, player, key):
+    return client.post(
+        f"/v1/players/{player}/purchases",
+        headers=headers | IP | {"Idempotency-Key": key},
+        json={"item": "logs", "quantity": 1},
+    )
+
+
+def test_a_repair_takes_a_place_in_its_address_purchase_window_and_replays_take_none(
+    repairing, client, server_headers, admin_headers, clock
+):
+    broken_streak(client, server_headers, clock)
+    fund(client, admin_headers)
+    client.post(
+        "/v1/admin/players/bob/grants",
+        headers=admin_headers | {"Idempotency-Key": "fund-bob"},
+        json={"resources": {"coins": 1000}, "reason": "funds"},
+    )
+    with_address_limit(repairing, "2/minute")
+
+    first = repair(client, server_headers | IP)
+    for _ in range(4):  # copies of the repair count nothing
+        clock.advance(seconds=1)
+        assert repair(client, server_headers | IP).get_json() == first.get_json()
+    assert buy_logs(client, server_headers, "bob", "b-1").status_code == 201
+    over = buy_logs(client, server_headers, "bob", "b-2")
+    replay = repair(client, server_headers | IP)  # past the limit, a copy keeps its answer
+
+    assert first.status_code == 201
+    assert (over.status_code, error_of(over)["details"]) == (
+        429,
+        {"limit": "2/minute", "scope": "address", "group": "purchases", "retry_after": 56},
+    )
+    assert (replay.status_code, replay.headers["Idempotent-Replayed"]) == (201, "true")
+
+
+def test_a_repair_from_an_address_at_its_limit_429_and_nothing_changes(
+    repairing, client, server_headers, admin_headers, clock
+):
+    broken_streak(client, server_headers, clock)
+    coins = fund(client, admin_headers)
+    with_address_limit(repairing, "1/minute")
+    assert buy_logs(client, server_headers, "alice", "p-1").status_code == 201
+
+    response = repair(client, server_headers | IP)
+    without_address = repair(client, server_headers, key="r-2")
+
+    assert (response.status_code, error_of(response)["details"]["scope"]) == (429, "address")
+    assert without_address.status_code == 201  # the limit is the address's, not the player's
+    assert without_address.get_json()["balances"]["coins"] == coins - 10 - 80
+
+
+def test_with_an_address_a_repair_and_its_replay_are_two_round_trips(
+    settings, real_redis, clock, server_headers, admin_headers
+):
+    app = offer_repair(create_app(settings, redis_client=real_redis, clock=clock))
+    client = app.test_client()
+    broken_streak(client, server_headers, clock)
+    fund(client, admin_headers)
+    repair(client, server_headers | IP, key="warm-up")  # scripts loaded; the break repaired
+    broken_streak(client, server_headers, clock)
+
+    counts = []
+    for _ in range(3):
+        clock.advance(seconds=0.05)
+        with sent_commands() as sent:
+            assert repair(client, server_headers | IP).status_code == 201
+        counts.append(sent.round_trips)
+
+    assert counts == [2, 2, 2]
+    window = keys.address_rate_window("purchases", IP["X-Player-IP"])
+    assert real_redis.zcard(window) == 1  # the first (the warm-up's left days ago): copies none

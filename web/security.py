@@ -58,6 +58,7 @@ ROUTE_GROUPS = {
     "exams.record_exam": "exams",
     "ads.create_ad_reward": "ad_rewards",
     "daily.login": "login",
+    "streaks.repair_streak": "purchases",  # a repair is bought
 }
 
 

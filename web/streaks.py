@@ -2,7 +2,9 @@
 lua/repair_streak.lua (+ includes codes, replay, wallet): buy back a broken streak within
 its window, once per break, exactly once per Idempotency-Key; the price is debited with
 its ledger entry in the same call. The day's state shows the repair on offer
-(web/daily.py).
+(web/daily.py). With `X-Player-IP`, the address's `purchases` window is taken first,
+in the engine (engine.security.rate_limits.take_address_slot → lua/take_rate_slot.lua):
+a replay is never counted or refused.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from web.extensions import get_engine
 from web.fastschema import FastSchema
 from web.purchases import replay_headers
 from web.schemas import IdempotencyHeaderSchema, StrictSchema, amounts_field
+from web.security import player_address
 
 blp = Blueprint("streaks", __name__, url_prefix="/v1/players", description="Streak repair.")
 
@@ -48,5 +51,7 @@ class StreakRepairSchema(FastSchema):
 @blp.alt_response(422, description="idempotency_key_reused")
 def repair_streak(body: dict, player_id: str, idempotency_key: str):
     """Buy back the streak a claim found broken, within its window (see the day's state)."""
-    repaired = streak_repair.repair(get_engine(), player_id, idempotency_key)
+    repaired = streak_repair.repair(
+        get_engine(), player_id, idempotency_key, address=player_address()
+    )
     return repaired, 201, replay_headers(repaired.transaction.replayed)

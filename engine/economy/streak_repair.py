@@ -11,24 +11,34 @@ the idempotency check, the break looked up, the price debited with its ledger an
 outbox entry (so persist writes it to SQL like a purchase), the streak restored to the
 length lost plus the days since, and the outcome recorded under the Idempotency-Key.
 A break is repaired once: the script marks it repaired, so a second key is refused.
+
+A repair is paid like a purchase, and with the player's address it counts in the
+address's `purchases` window like one (engine.security.rate_limits.take_address_slot
+→ lua/take_rate_slot.lua, in one round trip with a read of the key's recorded
+outcome): a copy of a recorded repair gives its place back and is never refused.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from engine import keys
 from engine.clock import to_ms
 from engine.economy import transactions
-from engine.economy.idempotency import IdempotentRequest, recorded_outcome
+from engine.economy.idempotency import IdempotentRequest, is_same_request, recorded_outcome
 from engine.economy.transactions import Transaction
 from engine.errors import StreakNotRepairableError
 from engine.outcomes import ScriptCode, decode
 from engine.runtime import Engine
+from engine.security import rate_limits
 
 ROUTE = "streak_repair"  # the route of its idempotency keys and its ledger kind
+RATE_GROUP = "purchases"  # the rules' rate-limit group: a repair is bought
+# Answers that are no attempted change: the address's place is given back.
+NOT_ATTEMPTED = (ScriptCode.REPLAYED, ScriptCode.KEY_REUSED)
 
 
 @dataclass(frozen=True)
@@ -40,10 +50,17 @@ class StreakRepair:
     transaction: Transaction
 
 
-def repair(engine: Engine, player_id: str, idempotency_key: str) -> StreakRepair:
+def repair(
+    engine: Engine, player_id: str, idempotency_key: str, address: str | None = None
+) -> StreakRepair:
     """Buy back the player's broken streak, exactly once per key and once per break.
 
+    With `address`, the call counts in the address's `purchases` window unless it is a
+    copy of a recorded repair.
+
     Raises:
+        RateLimitedError: the address is at its limit and the call is no known copy;
+            nothing changed.
         StreakNotRepairableError: no break noted (reason none), repaired already
             (repaired), past its deadline (expired), or the rules offer no repair
             (disabled); nothing changed.
@@ -59,6 +76,14 @@ def repair(engine: Engine, player_id: str, idempotency_key: str) -> StreakRepair
                 "There is no broken streak to repair (disabled).", {"reason": "disabled"}
             )
         return _repair_of(engine, outcome, replayed=True)
+    idempotency = request.redis_key(player_id)
+    taken = rate_limits.take_address_slot(
+        engine,
+        RATE_GROUP,
+        address,
+        lambda pipe: pipe.get(idempotency),
+        partial(_is_recorded, request.fingerprint),
+    )
     args: list[Any] = [
         player_id,
         to_ms(engine.clock.now()),
@@ -76,13 +101,30 @@ def repair(engine: Engine, player_id: str, idempotency_key: str) -> StreakRepair
         keys.wallet(player_id),
         keys.ledger(player_id),
         keys.player_outbox(player_id),
-        request.redis_key(player_id),
+        idempotency,
         keys.streak(player_id),
     ]
-    code, payload = engine.scripts.repair_streak(keys=script_keys, args=args)
+    slot = taken.slot
+    if slot is not None and taken.changes_nothing and engine.scripts.repair_streak.wait is None:
+        # a known copy: its place goes back in the round trip of the script's answer
+        batch = engine.scripts.batch()
+        slot.give_back(engine, batch.pipe)
+        batch.call("repair_streak", script_keys, args)
+        code, payload = batch.execute()[1]
+        slot = None
+    else:
+        code, payload = engine.scripts.repair_streak(keys=script_keys, args=args)
+    if slot is not None and code in NOT_ATTEMPTED:
+        slot.give_back(engine)  # a copy racing its first copy: never counted
     outcome = json.loads(payload)
     answer = decode(code, outcome, reused=transactions.key_reused(idempotency_key))
     return _repair_of(engine, outcome, replayed=answer is ScriptCode.REPLAYED)
+
+
+def _is_recorded(fingerprint: str, reply: Any) -> bool:
+    """Whether the key's outcome is recorded, for this request (a reuse of the key with
+    another request is refused by the script anyway)."""
+    return reply is not None and is_same_request(json.loads(reply), fingerprint)
 
 
 def _repair_of(engine: Engine, outcome: dict, replayed: bool) -> StreakRepair:
