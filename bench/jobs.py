@@ -52,8 +52,8 @@ PERSIST_COLUMNS = ["database", "fill (s)", "fill calls/s", "ledger rows", "playe
 PERSIST_COLUMNS += ["persist (s)", "ledger rows/s"]
 MARIADB, SQLITE = "MariaDB 10.11 (PyMySQL)", "SQLite (file)"
 PROFILED = {  # label -> (function, file name suffix, counted only when called from)
-    "read the outboxes (XAUTOCLAIM + XREADGROUP)": ("_read", "persistence.py", None),
-    "decode entries into rows": ("_add", "persistence.py", None),
+    "read the outboxes (XAUTOCLAIM + XREADGROUP)": ("_read", "persistence_outbox.py", None),
+    "decode entries into rows": ("_add", "persistence_outbox.py", None),
     "read touched players' state (one pipeline a batch)": ("execute", "client.py", "_write"),
     "... HGETALL queued (wallet, streak)": ("hgetall", "core.py", "_write"),
     "... HMGET queued (battle pass)": ("hmget", "core.py", "_write"),
@@ -61,7 +61,7 @@ PROFILED = {  # label -> (function, file name suffix, counted only when called f
     "state upserts (`db.upsert`, 5 tables)": ("upsert", "db.py", None),
     "... rows formatted into SQL by PyMySQL (`_mogrify`)": ("_mogrify", "cursors.py", None),
     "... waiting for MariaDB's answers": ("_read_query_result", "connections.py", None),
-    "acknowledge (XACK + XDEL)": ("_acknowledge", "persistence.py", None),
+    "acknowledge (XACK + XDEL)": ("_acknowledge", "persistence_outbox.py", None),
     "persist, in all": ("persist", "persistence.py", None),
 }
 

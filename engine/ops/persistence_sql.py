@@ -1,0 +1,221 @@
+"""Persist, writing side: one batch of outbox entries into SQL in one transaction.
+
+The ledger rows are inserted by their natural key, then the balances, leaderboard
+aggregates, battle pass, streaks and exam attempts of the players the batch touched
+(read from Redis in one pipeline) are upserted, and the batch's webhook events recorded,
+all in the same transaction (engine.ops.persistence says why that order loses and
+doubles nothing).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from engine import boards, db, keys
+from engine.boards import exam_record
+from engine.clock import to_ms
+from engine.ops.persistence_outbox import _Batch
+from engine.progression.battle_pass import level_for
+from engine.runtime import Engine
+from engine.webhooks import events as webhook_events
+
+XP_KINDS = ("mission_reward", "level_reward")  # rewards that come with battle-pass XP
+STREAK_KINDS = ("login_bonus", "streak_repair")  # entries that come with a streak change
+# The streak hash's fields kept in user_streaks beside last_day, streak and best, NULL
+# when the hash has none: the repair offer and a zoned claim's day ends.
+STREAK_EXTRAS = ("lost", "repair_by", "claim_ends", "streak_ends")
+
+
+@dataclass
+class PersistReport:
+    ledger_rows: int = 0
+    entries: int = 0
+    players: int = 0
+    security_events: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    lag_ms: int | None = None  # age of the oldest entry still waiting, after this run
+
+    @property
+    def rows(self) -> int:
+        return self.ledger_rows + self.security_events
+
+
+def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
+    """One SQL transaction for a batch: the ledger rows and what they changed.
+
+    Balances come from the batch itself (each ledger entry carries the wallet after
+    it), only for the resources the batch changed, and a balance is never replaced
+    by an older one. Only what the batch can have changed is read from Redis: the
+    aggregates of the periods its exams touched, the battle pass of players who
+    gained XP, the streak of players who claimed a bonus.
+    """
+    now_ms = to_ms(engine.clock.now())
+    latest: dict[str, tuple[int, dict]] = {}  # player -> (at, balances after)
+    changed: dict[str, set[str]] = {}  # player -> resources changed in this batch
+    streak_players = set()
+    xp_players = set(batch.periods) | {event["player_id"] for event in batch.events}
+    for row in batch.ledger:
+        player = row["player_id"]
+        if player not in latest or row["at_ms"] >= latest[player][0]:
+            latest[player] = (row["at_ms"], json.loads(row["balances_after"]))
+        changed.setdefault(player, set()).update(json.loads(row["deltas"]))
+        if row["kind"] in STREAK_KINDS:
+            streak_players.add(player)
+        elif row["kind"] in XP_KINDS:
+            xp_players.add(player)
+    balances = [
+        {
+            "player_id": player,
+            "resource": resource,
+            "balance": latest[player][1][resource],
+            "updated_ms": latest[player][0],
+        }
+        for player in sorted(changed)
+        for resource in sorted(changed[player])
+        if resource in latest[player][1]
+    ]
+
+    current_season = engine.rules.battle_pass.season_on(
+        engine.calendar.game_day(engine.clock.now())
+    )
+    pipe = engine.redis.pipeline(transaction=False)
+    plan: list[tuple[str, str, object]] = []
+    for player in sorted(streak_players):
+        pipe.hgetall(keys.streak(player))
+        plan.append(("streak", player, None))
+    for player in sorted(batch.periods):
+        for period in sorted(batch.periods[player]):
+            pipe.hgetall(keys.player_board_stats(player, *period))
+            plan.append(("stats", player, period))
+    for player in sorted(xp_players):
+        seasons = set(batch.seasons.get(player, ()))
+        if current_season is not None:
+            seasons.add(current_season.season_id)
+        for season in sorted(seasons):
+            pipe.hmget(keys.battle_pass(player, season), "xp", "rewarded_level")
+            plan.append(("season", player, season))
+    for player, exam_id, at_ms, entry_id, fingerprint in batch.exams:
+        pipe.hmget(keys.exam(player, exam_id), "fp", "summary")
+        plan.append(("exam", player, (exam_id, at_ms, entry_id, fingerprint)))
+    replies = pipe.execute() if plan else []
+
+    streaks, aggregates, passes, attempts, attempt_ids = [], [], [], [], []
+    xp_per_level = engine.rules.battle_pass.xp_per_level
+    for (what, player, target), reply in zip(plan, replies, strict=True):
+        if what == "streak" and reply:
+            streaks.append(
+                {
+                    "player_id": player,
+                    "last_day": int(reply[b"last_day"]),
+                    "streak": int(reply[b"streak"]),
+                    "best": int(reply.get(b"best", 0)),
+                    "updated_ms": now_ms,
+                    **{name: _int_or_none(reply.get(name.encode())) for name in STREAK_EXTRAS},
+                }
+            )
+        elif what == "stats":
+            aggregates.extend(_aggregate_rows(player, target, reply, now_ms))
+        elif what == "season" and reply[0] is not None:
+            xp = int(reply[0])
+            passes.append(
+                {
+                    "player_id": player,
+                    "season_id": target,
+                    "xp": xp,
+                    "level": level_for(xp, xp_per_level),
+                    "rewarded_level": int(reply[1] or 1),
+                    "updated_ms": now_ms,
+                }
+            )
+        elif what == "exam" and (reply[0] is not None or target[3]):
+            # The attempt is persisted from its outbox entry even when its replay
+            # record has expired (a persist run more than IDEMPOTENCY_TTL_SECONDS
+            # late): then without the summary, which only the record holds.
+            exam_id, at_ms, entry_id, fingerprint = target
+            attempt_ids.append(entry_id)
+            attempts.append(
+                {
+                    "player_id": player,
+                    "exam_id": exam_id,
+                    "fingerprint": reply[0].decode() if reply[0] is not None else fingerprint,
+                    "summary": exam_record.unpack(reply[1]).decode() if reply[1] else None,
+                    "at_ms": at_ms,
+                }
+            )
+
+    with engine.sql.begin() as conn:
+        report.ledger_rows += db.insert_ignore(conn, db.user_resource_logs, batch.ledger)
+        db.upsert(
+            conn, db.user_resources, balances, update=["balance", "updated_ms"], newer="updated_ms"
+        )
+        db.upsert(
+            conn,
+            db.quiz_leaderboard_aggregates,
+            aggregates,
+            update=[
+                "total_score",
+                "exams_taken",
+                "questions",
+                "correct_answers",
+                "reached_s",
+                "updated_ms",
+            ],
+        )
+        db.upsert(
+            conn,
+            db.user_battle_pass,
+            passes,
+            update=["xp", "level", "rewarded_level", "updated_ms"],
+        )
+        db.upsert(
+            conn,
+            db.user_streaks,
+            streaks,
+            update=["last_day", "streak", "best", "updated_ms", *STREAK_EXTRAS],
+        )
+        db.upsert(conn, db.quiz_exam_attempts, attempts, update=["summary"])
+        # In this transaction: the webhook events of what it persists (engine.webhooks).
+        webhook_events.record(conn, _events(batch, attempts, attempt_ids), now_ms)
+    report.players += len(batch.players)
+
+
+def _int_or_none(value: bytes | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _events(batch: _Batch, attempts: list[dict], attempt_ids: list[bytes]) -> list:
+    """The webhook events of a batch in the order their outbox entries were written (a
+    player's entries are in one outbox, so this is the order they happened for each
+    player, and the order their deliveries are made)."""
+    found = [
+        (row["transaction_id"].encode(), webhook_events.from_ledger([row])) for row in batch.ledger
+    ]
+    found += [(entry["entry_id"], webhook_events.from_outbox([entry])) for entry in batch.events]
+    found += [
+        (entry_id, webhook_events.from_exams([attempt]))
+        for entry_id, attempt in zip(attempt_ids, attempts, strict=True)
+    ]
+    return webhook_events.in_entry_order(found)
+
+
+def _aggregate_rows(player: str, period: tuple[str, str], stats: dict, now_ms: int) -> list[dict]:
+    rows = []
+    for category, text in sorted(stats.items()):
+        sums = boards.Sums.parse(text)
+        rows.append(
+            {
+                "player_id": player,
+                "period_type": period[0],
+                "period": period[1],
+                "category": category.decode(),
+                "total_score": sums.score,
+                "exams_taken": sums.exams,
+                "questions": sums.questions,
+                "correct_answers": sums.correct,
+                "reached_s": sums.reached,
+                "updated_ms": now_ms,
+            }
+        )
+    return rows
