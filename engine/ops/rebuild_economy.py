@@ -1,0 +1,88 @@
+"""Rebuild, economy: wallets, the idempotency records of recent requests, outbox ids.
+
+Balances come back from `user_resources`; the ledger rows give back the idempotency
+records still within their lifetime and raise each shard outbox's last ID past every
+transaction id in SQL (engine.ops.rebuild says what comes back and what cannot).
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from engine import db, keys
+from engine.clock import to_ms
+from engine.ops.rebuild_sql import Progress, _count, _stream
+from engine.runtime import Engine
+
+
+def _wallets(engine: Engine, progress: Progress) -> int:
+    total = _count(engine, db.user_resources)
+    done = 0
+    players = set()
+    query = select(db.user_resources).order_by(db.user_resources.c.player_id)
+    for rows in _stream(engine, query):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            pipe.hset(keys.wallet(row["player_id"]), row["resource"], row["balance"])
+            players.add(row["player_id"])
+        pipe.execute()
+        done += len(rows)
+        progress("wallets", done, total)
+    return len(players)
+
+
+def _ledger(engine: Engine, progress: Progress) -> int:
+    """The idempotency records of recent requests, from the ledger rows; and each shard
+    outbox's last ID raised to the newest transaction id of its players, so the next
+    change's id (an outbox ID) still follows every id in SQL. The ledger itself stays in
+    SQL: the API reads the pages Redis does not hold from there (engine.economy.ledger).
+    """
+    table = db.user_resource_logs
+    total = _count(engine, table)
+    done = 0
+    cutoff = to_ms(engine.clock.now()) - engine.idempotency_ttl_seconds * 1000
+    newest: dict[str, tuple[int, int]] = {}  # outbox -> the newest transaction id in it
+    query = select(table).order_by(table.c.player_id, table.c.at_ms, table.c.id)
+    for rows in _stream(engine, query):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            outbox = keys.player_outbox(row["player_id"])
+            ms, _, seq = row["transaction_id"].partition("-")
+            newest[outbox] = max(newest.get(outbox, (0, 0)), (int(ms), int(seq)))
+            if row["fingerprint"] and row["at_ms"] >= cutoff and "/" in row["ref"]:
+                route, key = row["ref"].split("/", 1)
+                outcome = json.dumps(
+                    {
+                        "fp": row["fingerprint"],
+                        "code": 0,
+                        "tx": row["transaction_id"],
+                        "at": row["at_ms"],
+                        "deltas": json.loads(row["deltas"]),
+                        "balances": json.loads(row["balances_after"]),
+                    },
+                    separators=(",", ":"),
+                )
+                remaining = max(1, (row["at_ms"] - cutoff) // 1000)
+                pipe.set(
+                    keys.idempotency(row["player_id"], route, key), outcome, ex=remaining, nx=True
+                )
+        pipe.execute()
+        done += len(rows)
+        progress("ledger", done, total)
+    _raise_outbox_ids(engine, newest)
+    return done
+
+
+def _raise_outbox_ids(engine: Engine, newest: dict[str, tuple[int, int]]) -> None:
+    """An entry added at the newest id and deleted in the same MULTI leaves the stream's
+    last ID there, unseen by any reader (XSETID does the same, but not on every server
+    the tests use); an outbox already past that id refuses the XADD and keeps its own."""
+    for outbox, (ms, seq) in newest.items():
+        pipe = engine.redis.pipeline(transaction=True)
+        pipe.xadd(outbox, {"type": "id"}, id=f"{ms}-{seq}")
+        pipe.xdel(outbox, f"{ms}-{seq}")
+        for reply in pipe.execute(raise_on_error=False):
+            if isinstance(reply, Exception) and "equal or smaller" not in str(reply):
+                raise reply

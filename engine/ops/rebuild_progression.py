@@ -1,0 +1,96 @@
+"""Rebuild, progression: battle passes, streaks (with the repair offer and a zoned
+claim's day ends), the settings rows (the day's tool, archived seasons) and each player's
+time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine import db, keys
+from engine.ops import persistence
+from engine.ops.rebuild_sql import Progress, _count, _restore_hashes, _stream
+from engine.progression import timezones
+from engine.runtime import Engine
+
+
+def _battle_passes(engine: Engine, progress: Progress) -> int:
+    return _restore_hashes(
+        engine,
+        progress,
+        "battle_pass",
+        db.user_battle_pass,
+        lambda row: (
+            keys.battle_pass(row["player_id"], row["season_id"]),
+            {"xp": row["xp"], "rewarded_level": row["rewarded_level"]},
+        ),
+    )
+
+
+def _streaks(engine: Engine, progress: Progress) -> int:
+    return _restore_hashes(
+        engine,
+        progress,
+        "streaks",
+        db.user_streaks,
+        lambda row: (
+            keys.streak(row["player_id"]),
+            {
+                "last_day": row["last_day"],
+                "streak": row["streak"],
+                "best": row["best"],
+                **{
+                    name: row[name]
+                    for name in persistence.STREAK_EXTRAS
+                    if row.get(name) is not None
+                },
+            },
+        ),
+    )
+
+
+def _settings(engine: Engine, progress: Progress) -> int:
+    table = db.settings
+    with engine.sql.connect() as conn:
+        query = select(table).where(table.c.name.not_like(f"{timezones.SQL_PREFIX}%"))
+        rows = conn.execute(query).mappings().all()
+    today = engine.calendar.game_day(engine.clock.now())
+    restored = 0
+    for row in rows:
+        kind, _, value = row["name"].partition(":")
+        if kind == "tool" and value >= (today - timedelta(days=1)).isoformat():
+            engine.redis.set(keys.tool_of_day(value), row["value"], ex=3 * 86_400)
+            restored += 1
+        elif kind == "season-archived":
+            engine.redis.set(keys.season_archived(value), row["value"])
+            restored += 1
+    progress("settings", restored, len(rows))
+    return restored
+
+
+def _timezones(engine: Engine, progress: Progress) -> int:
+    """Each player's time zone (engine.progression.timezones) from its `settings` row: the
+    settings hash with its table of local days, worked out once per zone name."""
+    table = db.settings
+    where = table.c.name.like(f"{timezones.SQL_PREFIX}%")
+    total = _count(engine, table, where)
+    done = restored = 0
+    fields_of: dict[str, dict[str, str]] = {}
+    for rows in _stream(engine, select(table).where(where)):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            player = row["name"].removeprefix(timezones.SQL_PREFIX)
+            name = row["value"]
+            if not name:  # cleared: the game calendar
+                pipe.delete(keys.settings(player))
+                continue
+            if name not in fields_of:
+                fields_of[name] = timezones.settings_for(engine, name).fields()
+            pipe.hset(keys.settings(player), mapping=fields_of[name])
+            restored += 1
+        pipe.execute()
+        done += len(rows)
+        progress("timezones", done, total)
+    return restored

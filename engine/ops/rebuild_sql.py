@@ -1,0 +1,48 @@
+"""Rebuild, reading SQL: a table's rows in chunks, with the progress of each step.
+
+The restore steps (engine.ops.rebuild_economy, rebuild_boards, rebuild_progression,
+rebuild_leagues) read their tables through these, CHUNK rows at a time, and report
+`progress(step, done, total)` after each chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from engine.runtime import Engine
+
+CHUNK = 5_000
+Progress = Callable[[str, int, int], None]
+
+
+def _count(engine: Engine, table, where=None) -> int:
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(table)
+    if where is not None:
+        query = query.where(where)
+    with engine.sql.connect() as conn:
+        return conn.execute(query).scalar_one()
+
+
+def _stream(engine: Engine, query):
+    with engine.sql.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+        yield from result.mappings().partitions(CHUNK)
+
+
+def _restore_hashes(engine: Engine, progress: Progress, step: str, table, hash_of) -> int:
+    """Every row of `table` back into the hash `hash_of(row)` names, with its fields."""
+    total = _count(engine, table)
+    done = 0
+    for rows in _stream(engine, select(table)):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            key, fields = hash_of(row)
+            pipe.hset(key, mapping=fields)
+        pipe.execute()
+        done += len(rows)
+        progress(step, done, total)
+    return done
