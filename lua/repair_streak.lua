@@ -83,9 +83,10 @@ local refused, details = wallet_refusal(wallet, changes)
 if refused then
   return finish(refused, details)
 end
-local tx, deltas = wallet_apply(wallet, changes, 'streak_repair',
-  'streak repair: ' .. lost .. ' days', reference, fingerprint)
 local streak = lost + tonumber(noted[1])
+-- the reason names both: the streak.repaired webhook event reads them from the ledger entry
+local tx, deltas = wallet_apply(wallet, changes, 'streak_repair',
+  'streak repair: ' .. lost .. ' days, streak ' .. streak, reference, fingerprint)
 local best = math.max(streak, tonumber(noted[2] or '0'))
 redis.call('HSET', STREAK, 'streak', streak, 'best', best, 'lost', 0)
 return finish(CODE_APPLIED, '"tx":"' .. tx .. '","at":' .. now .. ',"deltas":' .. deltas

@@ -7,6 +7,7 @@ fixed clock: a retry is due when the test moves the clock past its backoff.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import timedelta
 
@@ -18,9 +19,10 @@ from engine import db, security
 from engine.boards import exams
 from engine.boards.exams import Exam
 from engine.clock import to_ms
-from engine.economy import activity, grants, purchases
+from engine.economy import activity, grants, purchases, streak_repair
 from engine.errors import InvalidInputError
 from engine.ops import persistence
+from engine.rules.progression import StreakRepair
 from engine.security import bans
 from engine.webhooks import EVENT_TYPES, delivery, guard, subscriptions
 from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
@@ -53,7 +55,8 @@ def deliveries(engine):
 
 def play_a_day(engine):
     """Every kind of event for alice: grant, login bonus, purchase, ads, exams (missions,
-    battle-pass levels), a violation, a ban placed and lifted."""
+    battle-pass levels), a streak broken two days later and repaired, a violation, a
+    ban placed and lifted."""
     grants.grant(engine, "alice", {"coins": 1000}, "welcome", "g1")
     activity.login(engine, "alice")
     purchases.purchase(engine, "alice", "steel", 1, "p1")
@@ -61,6 +64,12 @@ def play_a_day(engine):
     activity.ad_reward(engine, "alice", "ad2")
     for n in range(3):
         exams.record_exam(engine, "alice", Exam(f"e{n}", "math", 100, 100, 100))
+    engine.rules = dataclasses.replace(
+        engine.rules, streak_repair=StreakRepair("coins", base=50, per_day=10, max_price=500)
+    )
+    engine.clock.advance(days=2)  # a day missed: the claim restarts the streak
+    activity.login(engine, "alice")
+    streak_repair.repair(engine, "alice", "r1")
     security.record_violation(engine, "alice", "203.0.113.7", "impossible_amount", {}, "refused")
     ban = bans.create(engine, "player", "alice", "testing")
     bans.delete(engine, "player", ban.ban_id)
@@ -88,6 +97,10 @@ def test_every_event_type_arrives_once_with_a_valid_signature(engine, receiver, 
         assert headers["Questboard-Event-Id"] == __import__("json").loads(body)["id"]
     by_type = {event["type"]: event for event in received}
     assert by_type["login.bonus_claimed"]["data"]["streak"] == 1
+    assert (
+        by_type["streak.repaired"]["data"]["streak"],
+        by_type["streak.repaired"]["data"]["lost"],
+    ) == (2, 1)
     assert by_type["purchase.completed"]["data"]["changes"]["steel"] == 1
     levels = [e["data"] for e in received if e["type"] == "battle_pass.level_reached"]
     assert [d["level"] for d in levels] == list(range(2, len(levels) + 2))  # paid or not

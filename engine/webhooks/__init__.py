@@ -30,6 +30,7 @@ EVENT_TYPES = (
     "purchase.completed",
     "grant.applied",
     "login.bonus_claimed",
+    "streak.repaired",
     "mission.completed",
     "battle_pass.level_reached",
     "exam.recorded",

@@ -30,8 +30,11 @@ LEDGER_EVENTS = {
     "purchase": "purchase.completed",
     "grant": "grant.applied",
     "login_bonus": "login.bonus_claimed",
+    "streak_repair": "streak.repaired",
 }
 STREAK = re.compile(r"streak day (\d+)")
+# lua/repair_streak.lua's reason: the length lost and the streak restored.
+REPAIRED = re.compile(r"streak repair: (\d+) days, streak (\d+)")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,13 @@ def from_ledger(rows: Iterable[dict]) -> list[Event]:
             data["streak"] = int(streak.group(1)) if streak else None
             data["day"] = ref[-1]
             data["rewards_paid"] = data["changes"]
+        elif kind == "streak.repaired":
+            repaired = REPAIRED.search(row["reason"])
+            data["lost"], data["streak"] = (
+                (int(repaired.group(1)), int(repaired.group(2))) if repaired else (None, None)
+            )
+            data["price"] = {name: -delta for name, delta in data.pop("changes").items()}
+            data["reference"] = row["ref"]
         found.append(Event(event_id(kind, player, tx), kind, player, row["at_ms"], data))
     return found
 
