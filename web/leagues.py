@@ -32,7 +32,13 @@ class MemberSchema(ma.Schema):
     score = ma.fields.Integer(required=True)
     zone = ma.fields.String(
         required=True,
-        metadata={"description": "Where the period's close would move the player now."},
+        allow_none=True,
+        metadata={
+            "description": "Where the period's close would move the player now; once the"
+            " period is closed, where the close moved them. null only on a closed period's"
+            " cohort, for a member the close skipped (banned at the close): no promotion,"
+            " no relegation and no prize, the others ranked without them."
+        },
         validate=ma.validate.OneOf(["promotion", "stay", "relegation"]),
     )
     prize = ma.fields.Dict(

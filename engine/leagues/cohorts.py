@@ -38,7 +38,7 @@ class CohortMember:
     rank: int  # competition rank by score (1, 2, 2, 4)
     position: int  # place in the standings' order (ties: who reached the score first)
     score: int
-    zone: str  # "promotion", "relegation" or "stay"
+    zone: str | None  # "promotion", "relegation" or "stay"; None: skipped by the close
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,17 @@ close's rows instead: each member's final position, rank, score and the tier the
 gave them, from which their zone follows. A period not closed has no rows.
 
 `cohort_with_prizes` is what a cohort's page shows: its standings and, once its period
-is closed, the prize each member received (the close's SQL rows, written before it
-marks the period closed).
+is closed, what the close gave each member (the close's SQL rows, written before it
+marks the period closed): the prize received and the zone, from the tier given. Redis
+would still put a member in the zone of their final place, but the close skips a
+player banned at the close (no row: no promotion, no relegation, no prize) and ranks
+the others without them; such a member is still listed, as a ban leaves the standings,
+with no zone (None).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from sqlalchemy import select
@@ -28,7 +33,8 @@ def cohort_with_prizes(
     engine: Engine, period_name: str, cohort_text: str
 ) -> tuple[Cohort, Prizes | None]:
     """Cohort `cohort_text` of a period (engine.leagues.cohort) and, once the period's
-    close has written its results, each member's prize; None before.
+    close has written its results, each member's prize; None before. After the close,
+    each member's zone is the close's (None for a member it skipped).
 
     Raises:
         NotFoundError: no such cohort (or it expired with its period's boards).
@@ -41,12 +47,8 @@ def cohort_with_prizes(
     if not engine.database_url:
         return found, None
     tier, number = parse_cohort_id(engine.rules.leagues, cohort_text)
-    return found, _recorded_prizes(engine, period, tier, number)
-
-
-def _recorded_prizes(engine: Engine, period: Period, tier: str, number: int) -> Prizes | None:
     table = db.league_results
-    query = select(table.c.player_id, table.c.prize).where(
+    query = select(table.c.player_id, table.c.prize, table.c.next_tier).where(
         table.c.period_type == period.period_type,
         table.c.period == period.name,
         table.c.tier == tier,
@@ -55,8 +57,14 @@ def _recorded_prizes(engine: Engine, period: Period, tier: str, number: int) -> 
     with engine.sql.connect() as conn:
         rows = conn.execute(query).all()
     if not rows:
-        return None
-    return {row.player_id: json.loads(row.prize) if row.prize else None for row in rows}
+        return found, None
+    tiers = engine.rules.leagues.tiers
+    zones = {row.player_id: _zone(tiers, tier, row.next_tier) for row in rows}
+    members = [
+        dataclasses.replace(member, zone=zones.get(member.player_id)) for member in found.members
+    ]
+    prizes = {row.player_id: json.loads(row.prize) if row.prize else None for row in rows}
+    return dataclasses.replace(found, members=members), prizes
 
 
 def closed_cohort(engine: Engine, period: Period, tier: str, number: int) -> Cohort | None:

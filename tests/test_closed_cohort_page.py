@@ -1,0 +1,87 @@
+"""A closed league cohort's page follows the close: each member's zone is the one the
+close gave them (league_results), and a member the close skipped (banned at the close:
+no results row, no promotion, no prize) shows no zone, where Redis would still have put
+them in the promotion zone."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from engine.leagues import close
+from engine.security import bans
+from tests.test_league_close import play, start_in
+
+SCORES = {"p1": 40, "p2": 30, "p3": 20, "p4": 10}
+PAGE = "/v1/leagues/2026-W48/cohorts/silver-1"
+
+
+@pytest.fixture
+def engine(app):
+    """Cohorts of 4, one promoted and one relegated; the app's engine (SQL: SQLite)."""
+    engine = app.extensions["questboard.engine"]
+    rules = engine.rules
+    engine.rules = dataclasses.replace(
+        rules, leagues=dataclasses.replace(rules.leagues, cohort_size=4, promote=1, relegate=1)
+    )
+    for player, score in SCORES.items():
+        start_in(engine, player, "silver")
+        play(engine, player, score)
+    return engine
+
+
+def page(client, headers):
+    response = client.get(PAGE, headers=headers)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def shown(body):
+    return [(m["player_id"], m["rank"], m["zone"], m["prize"]) for m in body["members"]]
+
+
+def test_after_the_close_a_banned_leader_shows_no_zone_and_the_next_one_is_promoted(
+    engine, client, server_headers, clock
+):
+    clock.advance(days=7)
+    bans.create(engine, "player", "p1", "cheating")
+    live = page(client, server_headers)  # ended, not yet closed: Redis's standings
+    assert [m["zone"] for m in live["members"]] == ["promotion", "stay", "stay", "relegation"]
+
+    close.close(engine)
+    body = page(client, server_headers)
+
+    assert shown(body) == [  # still in the standings, as a ban leaves them
+        ("p1", 1, None, None),
+        ("p2", 2, "promotion", {"coins": 200}),
+        ("p3", 3, "stay", {"coins": 100}),
+        ("p4", 4, "relegation", {"coins": 100}),
+    ]
+    assert (body["promotion_zone"], body["relegation_zone"]) == (1, 1)
+
+
+def test_after_the_close_a_banned_player_in_the_relegation_zone_shows_no_zone(
+    engine, client, server_headers, clock
+):
+    clock.advance(days=7)
+    bans.create(engine, "player", "p4", "abuse")
+    close.close(engine)
+
+    body = page(client, server_headers)
+
+    assert [(m["player_id"], m["zone"]) for m in body["members"]] == [
+        ("p1", "promotion"),
+        ("p2", "stay"),
+        ("p3", "relegation"),  # the close relegated the last one it ranked
+        ("p4", None),
+    ]
+    assert (body["promotion_zone"], body["relegation_zone"]) == (1, 1)
+
+
+def test_a_close_that_skipped_no_one_shows_the_zones_it_gave(engine, client, server_headers, clock):
+    clock.advance(days=7)
+    close.close(engine)
+    body = page(client, server_headers)
+    assert [m["zone"] for m in body["members"]] == ["promotion", "stay", "stay", "relegation"]
+    assert all(m["prize"] is not None for m in body["members"][:3])
