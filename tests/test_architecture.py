@@ -295,3 +295,19 @@ def test_the_package_graph_has_no_cycle():
 
     for package in graph:
         visit(package, [])
+
+
+def test_key_names_are_imported_from_engine_keys_alone():
+    """engine.keys re-exports its domain modules (engine.keys_*); the rest of the code
+    imports the key functions from engine.keys, so there is one place to find them."""
+    importers = set()
+    folders = [p for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    for path in [*ROOT.glob("*.py"), *(f for d in folders for f in d.rglob("*.py"))]:
+        if path.parent == ENGINE and path.name.startswith("keys"):
+            continue
+        if any(module.startswith("engine.keys_") for module in engine_imports(path)):
+            importers.add(str(path.relative_to(ROOT)))
+    assert importers == set()
+    for name, value in vars(keys).items():
+        if callable(value) and not name.startswith("_") and hasattr(value, "__module__"):
+            assert value.__module__.startswith("engine.keys"), name

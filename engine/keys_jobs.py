@@ -1,0 +1,71 @@
+"""Job keys: run records and history, locks, the queue's guards, the watchdog's due
+times and heartbeat, all under the {jobs} hash tag; and a season's archived marker.
+"""
+
+from __future__ import annotations
+
+from engine.keys_shards import PREFIX
+
+JOBS = f"{PREFIX}:{{jobs}}"
+
+
+def job_history(name: str) -> str:
+    """List: the job's newest run ids, newest first (50)."""
+    return f"{JOBS}:history:{name}"
+
+
+def job_run(run_id: str) -> str:
+    """String (JSON): one run's record; expires after 14 days (SQL keeps them all)."""
+    return f"{JOBS}:run:{run_id}"
+
+
+def job_last_success(name: str) -> str:
+    """String (JSON): the job's last successful run."""
+    return f"{JOBS}:success:{name}"
+
+
+def job_lock(name: str) -> str:
+    """Hash {run, expires_ms}: the run in progress; its heartbeat renews it (10 s TTL)."""
+    return f"{JOBS}:lock:{name}"
+
+
+def job_running(name: str) -> str:
+    """Set: ids of the job's runs that started and have not ended (or been found dead)."""
+    return f"{JOBS}:running:{name}"
+
+
+def job_queued(name: str) -> str:
+    """String, in the queue's Redis: the RQ id of the job's last queued run (1 day), so
+    a run already queued (or, for an admin's request, running) is not queued again."""
+    return f"{JOBS}:queued:{name}"
+
+
+def job_enqueue_mutex(name: str) -> str:
+    """String, in the queue's Redis: held (5 s at most) while a run of the job is queued."""
+    return f"{JOBS}:enqueue-mutex:{name}"
+
+
+def job_done(name: str, due_ms: int) -> str:
+    """String: a run for this due time succeeded (14 days)."""
+    return f"{JOBS}:done:{name}:{due_ms}"
+
+
+def job_dispatched(name: str, due_ms: int) -> str:
+    """String: the watchdog dispatched the job for this due time (14 days)."""
+    return f"{JOBS}:dispatched:{name}:{due_ms}"
+
+
+def scheduler_heartbeat() -> str:
+    """String: when the watchdog last ran (ms)."""
+    return f"{JOBS}:heartbeat"
+
+
+def job_first_seen(name: str) -> str:
+    """String: when the service first saw the job, watched or run (ms); lateness counts
+    from then, so a job due before the service started was never missed."""
+    return f"{JOBS}:first-seen:{name}"
+
+
+def season_archived(season_id: str) -> str:
+    """String: the season's battle pass is archived to SQL and its keys removed."""
+    return f"{JOBS}:season-archived:{season_id}"
