@@ -52,30 +52,67 @@ local function parse_context(text, rewards_json)
   local day, day_name, expire_at, pace, season, per_level, list, rates, max_held, days,
     repair_by = string.match(text,
       '^(%d+)|([^|]+)|(%d+)|(%d+)|([^|]*)|(%d*)|([^|]*)|([^|]*)|?(%d*)|?([^|]*)|?(.*)$')
+  -- missions, freeze_days and repair_by are false until first used (context_missions,
+  -- freeze_days, repair_deadlines) and rates are looked up by group (context_rate): most
+  -- calls need one rate and the missions of one event. Every field is in the
+  -- constructor, so the table never grows.
   local parsed = {day = tonumber(day), day_name = day_name,
-    daily_expire_at = tonumber(expire_at), pace_limit = tonumber(pace), missions = {},
-    rates = {}, season = false, rewards_json = rewards_json, rewards = false,
-    freeze_max_held = tonumber(max_held) or 0, freeze_days = {}, repair_by = false}
-  local yesterday_by, today_by, window = string.match(repair_by, '^(%d+),(%d+),(%d+)$')
-  if yesterday_by then
-    parsed.repair_by = {[parsed.day - 1] = yesterday_by, [parsed.day] = today_by,
-      window = tonumber(window)}
-  end
-  for name in string.gmatch(days, '[^,]+') do
-    parsed.freeze_days[#parsed.freeze_days + 1] = name
-  end
-  -- season and rewards are false until set: every field is in the constructor, so the
-  -- table never grows
+    daily_expire_at = tonumber(expire_at), pace_limit = tonumber(pace), missions = false,
+    missions_text = list, rates_text = rates, season = false, rewards_json = rewards_json,
+    rewards = false, freeze_max_held = tonumber(max_held) or 0, freeze_days = false,
+    days_text = days, repair_by = false, repair_text = repair_by}
   if season ~= '' then
     parsed.season = {id = season, xp_per_level = tonumber(per_level)}
   end
-  for id, event, target in string.gmatch(list, '([^:;]+):([^:;]+):(%d+)') do
-    parsed.missions[#parsed.missions + 1] = {id = id, event = event, target = tonumber(target)}
-  end
-  for group, count, window, limit in string.gmatch(rates, '([^:;]+):(%d+):(%d+):([^:;]+)') do
-    parsed.rates[group] = {count = tonumber(count), window = tonumber(window), text = limit}
-  end
   return parsed
+end
+
+local function context_missions(context)
+  local missions = context.missions
+  if not missions then
+    missions = {}
+    for id, event, target in string.gmatch(context.missions_text, '([^:;]+):([^:;]+):(%d+)') do
+      missions[#missions + 1] = {id = id, event = event, target = tonumber(target)}
+    end
+    context.missions = missions
+  end
+  return missions
+end
+
+-- The rate limit of `group` {count, window, text}, or nil.
+local function context_rate(context, group)
+  local rates = context.rates_text
+  for name, count, window, limit in string.gmatch(rates, '([^:;]+):(%d+):(%d+):([^:;]+)') do
+    if name == group then
+      return {count = tonumber(count), window = tonumber(window), text = limit}
+    end
+  end
+  return nil
+end
+
+local function freeze_days(context)
+  local names = context.freeze_days
+  if not names then
+    names = {}
+    for name in string.gmatch(context.days_text, '[^,]+') do
+      names[#names + 1] = name
+    end
+    context.freeze_days = names
+  end
+  return names
+end
+
+-- The repair deadlines {[yesterday] = ms, [today] = ms, window = ms}, or nil.
+local function repair_deadlines(context)
+  local deadlines = context.repair_by
+  if deadlines == false then
+    local yesterday_by, today_by, window = string.match(context.repair_text,
+      '^(%d+),(%d+),(%d+)$')
+    deadlines = yesterday_by and {[context.day - 1] = yesterday_by,
+      [context.day] = today_by, window = tonumber(window)} or nil
+    context.repair_by = deadlines or 0
+  end
+  return deadlines ~= 0 and deadlines or nil
 end
 
 local function rewards(context)  -- most events pay nothing: decode only when paying
@@ -99,7 +136,7 @@ end
 -- window. Called after the replay and no-op checks, so only attempted changes count.
 -- Returns false, or the refusal's JSON (limit, scope, group, retry_after in seconds).
 local function over_rate(day, group, member)
-  local rate = day.context.rates[group]
+  local rate = context_rate(day.context, group)
   if not rate then
     return false
   end
@@ -202,7 +239,7 @@ local function advance(day, event, amount)
     return
   end
   local context, daily = day.context, day.daily
-  for _, mission in ipairs(context.missions) do
+  for _, mission in ipairs(context_missions(context)) do
     if mission.event == event then
       local field = 'mission:' .. mission.id
       if redis.call('HEXISTS', daily, field .. ':done') == 0 then
@@ -251,7 +288,7 @@ end
 -- (and the rules let one gap be that long): one ledger entry a freeze, the oldest
 -- missed day first. Returns whether the gap is bridged.
 local function use_freezes(day, missed)
-  local names = day.context.freeze_days
+  local names = freeze_days(day.context)
   if missed > #names then
     return false
   end
@@ -276,14 +313,15 @@ end
 -- day starts as their zone says (day.zone).
 local function broken_fields(day, last_day, lost)
   local context = day.context
-  if not context.repair_by or last_day < 0 then
+  local deadlines = repair_deadlines(context)
+  if not deadlines or last_day < 0 then
     return nil
   end
   load_wallet(day.wallet)
-  local bridged = math.min(balance(day.wallet, FREEZE), #context.freeze_days)
-  local by = context.repair_by[last_day + 2 + bridged]
+  local bridged = math.min(balance(day.wallet, FREEZE), #freeze_days(context))
+  local by = deadlines[last_day + 2 + bridged]
   if day.zone then
-    by = day.zone.start(last_day + 2 + bridged) * 1000 + context.repair_by.window
+    by = day.zone.start(last_day + 2 + bridged) * 1000 + deadlines.window
   end
   if by and tonumber(by) > tonumber(day.now) then
     return {'lost', lost, 'repair_by', by}
@@ -363,7 +401,7 @@ local function claim_bonus(day)
     local broken = broken_fields(day, last_day, tonumber(last[2] or '0'))
     if broken then
       redis.call('HSET', streak_key, unpack(broken))
-    elseif context.repair_by then
+    elseif repair_deadlines(context) then
       redis.call('HDEL', streak_key, 'lost', 'repair_by')
     end
   end
