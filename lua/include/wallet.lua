@@ -32,11 +32,12 @@ local function new_wallet(wallet_key, ledger_key, outbox_key, player, now, max_b
   -- resource -> its balance as a decimal string (the hash part; what the JSON answers
   -- and HSET use): one table for both saves an allocation a call. balances: resource
   -- -> number, converted only for the resources a change touches (tonumber is the
-  -- costly part of a read). Both are false until the hash is read, on first use: every
-  -- field is in the constructor, so the table never grows.
+  -- costly part of a read). Both are false until the hash is read, on first use; json
+  -- is balances_json's answer until a change: every field is in the constructor, so
+  -- the table never grows.
   return {key = wallet_key, ledger = ledger_key, outbox = outbox_key, player = player,
     now = now, max_balance = max_balance, ledger_keep = ledger_keep, stored = false,
-    balances = false}
+    balances = false, json = false}
 end
 
 local function load_wallet(wallet)  -- read once, on first use
@@ -71,12 +72,16 @@ local function decimal(value)
 end
 
 local function balances_json(wallet)
+  if wallet.json then
+    return wallet.json
+  end
   load_wallet(wallet)
   local stored, parts = wallet.stored, {}
   for i, name in ipairs(stored) do
     parts[i] = '"' .. name .. '":' .. stored[name]
   end
-  return '{' .. table.concat(parts, ',') .. '}'
+  wallet.json = '{' .. table.concat(parts, ',') .. '}'
+  return wallet.json
 end
 
 -- nil when every change fits; else the refusal code (CODE_INSUFFICIENT_FUNDS,
@@ -100,10 +105,10 @@ local function wallet_refusal(wallet, changes)
 end
 
 -- Drop the oldest entries beyond ledger_keep while they are persisted (their outbox
--- entry is gone); stop at the first that is not.
-local function trim_ledger(wallet)
+-- entry is gone); stop at the first that is not. `length` is the list's length.
+local function trim_ledger(wallet, length)
   local ledger, outbox = wallet.ledger, wallet.outbox
-  local excess = redis.call('LLEN', ledger) - tonumber(wallet.ledger_keep)
+  local excess = length - tonumber(wallet.ledger_keep)
   while excess > 0 do
     local tx = string.match(redis.call('LINDEX', ledger, -1), '^%["([0-9-]+)"')
     if #redis.call('XRANGE', outbox, tx, tx) > 0 then
@@ -133,14 +138,15 @@ local function wallet_apply(wallet, changes, kind, reason, ref, fp)
     updates[#updates + 1] = after
   end
   redis.call('HSET', wallet.key, unpack(updates))
+  wallet.json = false
   local deltas_json, after_json = '{' .. table.concat(deltas, ',') .. '}', balances_json(wallet)
   local now = wallet.now
   local tx = redis.call('XADD', wallet.outbox, '*', 'player', wallet.player, 'kind', kind,
     'deltas', deltas_json, 'balances', after_json, 'reason', reason, 'at', now, 'ref', ref,
     'fp', fp or '')
-  redis.call('LPUSH', wallet.ledger, '["' .. tx .. '","' .. kind .. '",' .. deltas_json .. ','
-    .. after_json .. ',' .. cjson.encode(reason) .. ',' .. now .. ']')
-  trim_ledger(wallet)
+  local length = redis.call('LPUSH', wallet.ledger, '["' .. tx .. '","' .. kind .. '",'
+    .. deltas_json .. ',' .. after_json .. ',' .. cjson.encode(reason) .. ',' .. now .. ']')
+  trim_ledger(wallet, length)
   return tx, deltas_json
 end
 
