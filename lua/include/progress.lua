@@ -377,8 +377,10 @@ local function claim_bonus(day)
       return false
     end
     redis.call('HSET', day.daily, 'bonus', day.now)
-  elseif redis.call('HSETNX', day.daily, 'bonus', day.now) == 0 then
-    return false
+  elseif redis.call('HEXISTS', day.daily, 'bonus') == 1 then
+    return false  -- claimed: most events of a day only read the field
+  else
+    redis.call('HSET', day.daily, 'bonus', day.now)
   end
   day.created = true  -- the day's first activity creates the day's hash
   local context, streak_key = day.context, day.streak

@@ -38,6 +38,9 @@ end
 local EMPTY_LISTS = {'"level_rewards":', '"missions":', '"violations":', '"levels_gained":'}
 
 local function compact_progress(json)
+  if not string.find(json, '[{%[][}%]]') then
+    return json  -- no empty list (most answers: '{"streak":n}')
+  end
   for _, name in ipairs(EMPTY_LISTS) do
     json = string.gsub(json, name .. '[{%[][}%]],?', '')
   end
