@@ -5,14 +5,16 @@ Reads no KEYS, no ARGV and no local of the including script: everything comes in
 through the parameters below.
 
 parse_context(text, rewards_json) returns the context shared by every player of the
-call: day (ordinal), day_name, daily_expire_at (unix s), pace_limit, missions
-[{id, event, target}], season {id, xp_per_level} (false: no season), rates {group:
-{count, window, text}} (the per-player rate limits, window in ms, text as in the
-rules: "10/minute"), freeze_max_held (0: no streak freezes), freeze_days (the names
-of the game days a streak freeze may stand for, yesterday first: as many as one gap may
-bridge), repair_by (false: no streak repair; else the repair deadlines, ms, of a
-streak lost at the start of yesterday and of today, and the window, ms), and what
-rewards pay. The text is
+call: day (ordinal), day_name, daily_expire_at (unix s), pace_limit, season {id,
+xp_per_level} (false: no season), freeze_max_held (0: no streak freezes), and what
+rewards pay. The rest is read from the text when first asked for, since most events
+need one rate and one event's missions: context_missions(context) [{id, event,
+target}], context_rate(context, group) {count, window, text} or nil (a per-player rate
+limit, window in ms, text as in the rules: "10/minute"), freeze_days(context) (the
+names of the game days a streak freeze may stand for, yesterday first: as many as one
+gap may bridge), repair_deadlines(context) (nil: no streak repair; else the repair
+deadlines, ms, of a streak lost at the start of yesterday and of today, and the window,
+ms). The text is
 "day|day_name|expire_at|pace_limit|season id|xp per level|missions|rates|max held|days|
 repair by" with missions "id:event:target;...", rates "group:count:window_ms:text;...",
 days "2026-11-24,2026-11-23" and repair by "1795600000000,1795686400000,86400000" (the last
@@ -42,7 +44,8 @@ the day of their local date; claim_bonus then follows their own day (see there) 
 progress.claim_ends tells when they may claim next (unix s); day_claimed(day) says
 whether they may not yet.
 
-Provides parse_context, new_day, over_rate(day, group, member), too_fast(day),
+Provides parse_context, context_missions, context_rate, freeze_days,
+repair_deadlines, new_day, over_rate(day, group, member), too_fast(day),
 pay_reward(day, reward, kind, reason, ref), claim_bonus(day), day_claimed(day), advance(day, event,
 amount), add_xp(day, amount), finish_day(day), and day.progress, the table that tells
 the caller what happened, including `violations` of the earning caps.
