@@ -31,7 +31,9 @@ ENQUEUE_MUTEX_SECONDS = 5
 
 @lru_cache(maxsize=1)
 def _engine() -> Engine:
-    return build_engine(Settings.from_env())
+    # A work horse is forked for each job, so each job builds its engine: the warning
+    # that secrets are plain is the web's to give at start, not every job's.
+    return build_engine(Settings.from_env(), warn_plain_secrets=False)
 
 
 @lru_cache(maxsize=1)

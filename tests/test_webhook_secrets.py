@@ -274,6 +274,23 @@ def test_production_refuses_to_start_without_a_key():
     assert production.webhook_secrets_keys == (KEY_A,)
 
 
+def test_a_jobs_engine_does_not_repeat_the_warning_at_every_job(monkeypatch, caplog):
+    """RQ forks a work horse per job, and each builds its engine: a warning there would
+    be repeated every few seconds, for the webhooks job alone."""
+    from jobs import tasks
+    from tests.conftest import real_redis_url
+
+    monkeypatch.delenv("WEBHOOK_SECRETS_KEY", raising=False)
+    monkeypatch.setenv("REDIS_URL", real_redis_url())
+    tasks._engine.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="questboard"):
+            tasks._engine()
+    finally:
+        tasks._engine.cache_clear()
+    assert not [r for r in caplog.records if "WEBHOOK_SECRETS_KEY" in r.getMessage()]
+
+
 def test_without_a_key_the_start_warns_once_that_secrets_are_plain(fake_redis, caplog):
     with caplog.at_level(logging.WARNING, logger="questboard"):
         build_engine(Settings(), fake_redis)
