@@ -20,8 +20,9 @@ def league_members(period_type: str, period: str, tier: str) -> str:
 
 
 def league_rosters(period_type: str, period: str, tier: str) -> str:
-    """Hash: cohort number -> its members, space-separated in arrival order; and
-    `last` -> "<number of the last cohort>|<its member count>"."""
+    """Hash: cohort number -> its members, space-separated in arrival order;
+    `scores:<number>` -> their composite scores in the same order (a copy of the scores');
+    and `last` -> "<number of the last cohort>|<its member count>"."""
     return _league(period_type, period, tier, "rosters")
 
 

@@ -2,13 +2,15 @@
 
 KEYS[1] members   hash        player -> their cohort's number
 KEYS[2] rosters   hash        cohort number -> its members, space-separated in arrival
-                              order; `last` -> "<last cohort's number>|<its member count>"
+                              order; `scores:<number>` -> their composite scores in the
+                              same order; `last` -> "<last cohort's number>|<its member count>"
 KEYS[3] scores    sorted set  player -> composite score
 
 ARGV[1] the player id
 
 For a cheater (engine.boards.moderation): the player leaves the members, their cohort's
-roster and the scores, so the cohort's standings, zones and close go on without them and
+roster and the scores (the tier's sorted set and the cohort's copy of its composites),
+so the cohort's standings, zones and close go on without them and
 everyone below moves up. When the cohort is the last one of the tier, its member count
 in `last` drops by one, so the next player to join takes the freed place (join_league
 never fills a cohort over its size). A cohort left empty loses its roster. Calling it
@@ -23,16 +25,29 @@ local player = ARGV[1]
 local function take_out(number)
   redis.call('HDEL', members, player)
   redis.call('ZREM', scores, player)
-  local kept = {}
-  for member in string.gmatch(redis.call('HGET', rosters, number) or '', '%S+') do
+  local field = 'scores:' .. number
+  local found = redis.call('HMGET', rosters, number, field)
+  local composites = {}
+  for value in string.gmatch(found[2] or '', '%S+') do
+    composites[#composites + 1] = value
+  end
+  local kept, kept_composites, at = {}, {}, 0
+  for member in string.gmatch(found[1] or '', '%S+') do
+    at = at + 1
     if member ~= player then
       kept[#kept + 1] = member
+      kept_composites[#kept_composites + 1] = composites[at]
     end
   end
   if #kept > 0 then
     redis.call('HSET', rosters, number, table.concat(kept, ' '))
   else
     redis.call('HDEL', rosters, number)
+  end
+  if #kept > 0 and #composites == at then
+    redis.call('HSET', rosters, field, table.concat(kept_composites, ' '))
+  else  -- no copy, or one out of step: read_cohort.lua reads the sorted set
+    redis.call('HDEL', rosters, field)
   end
   local last = redis.call('HGET', rosters, 'last')
   if last then

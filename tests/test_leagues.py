@@ -133,10 +133,15 @@ def test_200_concurrent_first_exams_never_overfill_a_cohort(real_redis, unlimite
     engine = Engine(redis=wide, rules=unlimited_rules, clock=clock)
     results = run_together(200, lambda n: play(engine, f"racer-{n}", n % 17))
     assert [r for r in results if isinstance(r, Exception)] == []
-    rosters = real_redis.hgetall(keys.league_rosters("weekly", "2026-W48", "bronze"))
-    last = rosters.pop(b"last")
+    everything = real_redis.hgetall(keys.league_rosters("weekly", "2026-W48", "bronze"))
+    last = everything.pop(b"last")
+    rosters = {n: r for n, r in everything.items() if n.isdigit()}
     sizes = sorted((int(n), len(r.split())) for n, r in rosters.items())
     assert sizes == [(n, 30) for n in range(1, 7)] + [(7, 20)]
     assert last == b"7|20"
     placed = [p for _, r in rosters.items() for p in r.split()]
     assert len(set(placed)) == 200
+    scores = keys.league_scores("weekly", "2026-W48", "bronze")
+    for number, roster in rosters.items():  # each cohort's copy of its composites
+        copy = [int(v) for v in everything[b"scores:" + number].split()]
+        assert copy == [int(real_redis.zscore(scores, p)) for p in roster.split()]

@@ -23,7 +23,13 @@ def test_new_players_fill_the_last_cohort_then_open_the_next(any_redis):
     assert join(any_redis, ("a", 10), ("b", 30), ("c", 20)) == [1, 1, 1, 1, 2, 1]
     assert written(before, state(any_redis)) == {
         MEMBERS: {"a": "1", "b": "1", "c": "2"},
-        ROSTERS: {"1": "a b", "2": "c", "last": "2|1"},
+        ROSTERS: {
+            "1": "a b",
+            "scores:1": f"{10 * M + TOP} {30 * M + TOP}",
+            "2": "c",
+            "scores:2": f"{20 * M + TOP}",
+            "last": "2|1",
+        },
         SCORES: [("a", 10 * M + TOP), ("c", 20 * M + TOP), ("b", 30 * M + TOP)],
     }
     assert any_redis.ttl(MEMBERS) == 600 and any_redis.ttl(SCORES) == 600
@@ -45,6 +51,62 @@ def test_equal_totals_keep_arrival_order(any_redis):
     join(any_redis, ("b", 20), size=5)  # b reaches 20 after a: just below a
     assert any_redis.zscore(SCORES, "a") == 20 * M + TOP
     assert any_redis.zscore(SCORES, "b") == 20 * M + TOP - 1
+
+
+def copies_of(redis):
+    """cohort number -> its copy of its composites, as ints."""
+    rosters = redis.hgetall(ROSTERS)
+    return {
+        field.decode().removeprefix("scores:"): [int(v) for v in value.split()]
+        for field, value in rosters.items()
+        if field.startswith(b"scores:")
+    }
+
+
+def from_the_sorted_set(redis):
+    """cohort number -> its members' composites in the tier's sorted set, roster order."""
+    rosters = redis.hgetall(ROSTERS)
+    return {
+        field.decode(): [int(redis.zscore(SCORES, p)) for p in value.split()]
+        for field, value in rosters.items()
+        if field.isdigit()
+    }
+
+
+def test_each_cohort_keeps_a_copy_of_its_composites_equal_to_the_sorted_set(any_redis):
+    join(any_redis, ("a", 10), ("b", 30), ("c", 20), size=3)
+    join(any_redis, ("d", 20), ("b", 50), size=3)  # d ties c, later; b rises; d opens 2
+    join(any_redis, ("a", 5), ("c", 60), ("e", 1), size=3)  # a's lower total: no write
+    assert copies_of(any_redis) == from_the_sorted_set(any_redis)
+    assert copies_of(any_redis) == {
+        "1": [10 * M + TOP, 50 * M + TOP, 60 * M + TOP],
+        "2": [20 * M + TOP - 1, 1 * M + TOP],
+    }
+
+
+def test_a_cohort_placed_before_the_copy_existed_reads_from_the_sorted_set(any_redis):
+    join(any_redis, ("a", 10), ("b", 30), ("c", 20), size=3)
+    any_redis.hdel(ROSTERS, "scores:1")  # a period that began before this layout
+    read = Scripts(any_redis).read_cohort
+    expected = [10 * M + TOP, 30 * M + TOP, 20 * M + TOP]
+    for reply in (read(keys=KEYS, args=["cohort", 1]), read(keys=KEYS, args=["player", "b"])):
+        assert reply[:2] == [1, b"a"] and reply[3::2] == [b"b", b"c"]
+        assert [int(float(v)) for v in reply[2::2]] == expected
+    reply = read(keys=KEYS, args=["cohorts", 1])
+    assert reply[:3] == [1, 3, b"a"] and [int(float(v)) for v in reply[3::2]] == expected
+    join(any_redis, ("d", 40), size=4)  # the next write into it rebuilds the copy
+    assert copies_of(any_redis) == from_the_sorted_set(any_redis)
+    any_redis.hset(ROSTERS, "scores:1", "1 2")  # out of step with its roster: not used
+    reply = read(keys=KEYS, args=["cohort", 1])
+    assert [int(float(v)) for v in reply[2::2]] == from_the_sorted_set(any_redis)["1"]
+
+
+def test_a_member_missing_from_their_roster_gets_a_score_and_no_copy(any_redis):
+    any_redis.hset(MEMBERS, "a", "1")  # not in cohort 1's roster
+    any_redis.hset(ROSTERS, mapping={"1": "b", "last": "1|1"})
+    assert join(any_redis, ("a", 10)) == [1, 0]
+    assert any_redis.zscore(SCORES, "a") == 10 * M + TOP
+    assert any_redis.hget(ROSTERS, "scores:1") is None
 
 
 def test_read_cohort_by_player_or_number(any_redis):

@@ -28,7 +28,13 @@ def test_a_player_leaves_a_full_cohort_and_the_last_keeps_its_count(any_redis):
     assert remove(any_redis, "b") == 1
     assert written(before, state(any_redis)) == {
         MEMBERS: {"a": "1", "c": "2"},
-        ROSTERS: {"1": "a", "2": "c", "last": "2|1"},
+        ROSTERS: {
+            "1": "a",
+            "scores:1": f"{10 * M + TOP}",
+            "2": "c",
+            "scores:2": f"{20 * M + TOP}",
+            "last": "2|1",
+        },
         SCORES: [("a", 10 * M + TOP), ("c", 20 * M + TOP)],
     }
 
@@ -48,11 +54,34 @@ def test_a_cohort_left_empty_loses_its_roster(any_redis):
     assert remove(any_redis, "c") == 2
     assert written(before, state(any_redis)) == {
         MEMBERS: {"a": "1", "b": "1"},
-        ROSTERS: {"1": "a b", "last": "2|0"},
+        ROSTERS: {"1": "a b", "scores:1": f"{10 * M + TOP} {30 * M + TOP}", "last": "2|0"},
         SCORES: [("a", 10 * M + TOP), ("b", 30 * M + TOP)],
     }
     assert Scripts(any_redis).read_cohort(keys=KEYS, args=["cohort", 2]) == []
     assert join(any_redis, ("d", 1)) == [2, 1]  # the empty last cohort is filled again
+
+
+def test_a_removal_leaves_the_cohorts_copy_of_its_composites_equal_to_the_sorted_set(
+    any_redis,
+):
+    join(any_redis, ("a", 10), ("b", 30), ("c", 20), ("d", 5), size=4)
+    assert remove(any_redis, "b") == 1
+    assert any_redis.hget(ROSTERS, "1") == b"a c d"
+    copy = [int(v) for v in any_redis.hget(ROSTERS, "scores:1").split()]
+    assert copy == [int(any_redis.zscore(SCORES, p)) for p in ("a", "c", "d")]
+    assert copy == [10 * M + TOP, 20 * M + TOP, 5 * M + TOP]
+    reply = Scripts(any_redis).read_cohort(keys=KEYS, args=["cohort", 1])
+    assert reply[1::2] == [b"a", b"c", b"d"] and [int(float(v)) for v in reply[2::2]] == copy
+
+
+def test_a_removal_from_a_cohort_without_a_copy_reads_from_the_sorted_set(any_redis):
+    join(any_redis, ("a", 10), ("b", 30), ("c", 20), size=3)
+    any_redis.hdel(ROSTERS, "scores:1")  # placed before the copy existed
+    assert remove(any_redis, "a") == 1
+    assert any_redis.hget(ROSTERS, "scores:1") is None
+    reply = Scripts(any_redis).read_cohort(keys=KEYS, args=["cohort", 1])
+    assert reply[1::2] == [b"b", b"c"]
+    assert [int(float(v)) for v in reply[2::2]] == [30 * M + TOP, 20 * M + TOP]
 
 
 def test_a_player_in_no_cohort_or_removed_twice_writes_nothing(any_redis):
