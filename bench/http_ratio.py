@@ -1,8 +1,9 @@
 """What the service adds on top of the cheapest routes, measured side by side in one run
 (`make bench-http`), so that the machine's own speed cancels out of the ratios.
 
-For each server kind (gunicorn sync, gunicorn gthread, granian's WSGI interface as in
-the Procfile; the same number of workers for all), the floors and the service's
+For each server kind (gunicorn sync, gunicorn gthread, granian's WSGI interface started
+as the Procfile starts it, with one listening socket for its workers, and plain granian
+with a socket a worker; the same number of workers for all), the floors and the service's
 routes (bench.http_routes) are served at once, each app by its own server, and wrk
 loads one route after another, round after round: each route's rate is the median of
 its rounds. Then each route is loaded again at about half its rate for its latency.
@@ -62,6 +63,7 @@ class Load:
     latency_seconds: int
     workers: int
     threads: int
+    granian_options: tuple[str, ...] = ()  # added to granian's (a candidate setting)
 
 
 WARM_UP_REQUESTS = 16
@@ -105,7 +107,12 @@ def measure_server(
     try:
         for app in dict.fromkeys(route.app for route in routes):  # all start at once
             processes[app] = launch_server(
-                server, url, load.workers, http_routes.APPS[app], load.threads
+                server,
+                url,
+                load.workers,
+                http_routes.APPS[app],
+                load.threads,
+                load.granian_options,
             )
         for process, port in processes.values():
             wait_until_serving(process, port)
@@ -245,7 +252,10 @@ def report(
         f"its own server with {load.workers} workers (gthread and granian: {load.threads} "
         "threads a worker), access logs off, metrics multi-process (PROMETHEUS_MULTIPROC_DIR, "
         "as under `make run`); granian runs with the Procfile's buffer limit and recycling "
-        "by memory; gunicorn reads gunicorn.conf.py (workers recycled after max_requests, "
+        "by memory, started as the Procfile starts it (scripts/shared_socket_granian.py: "
+        "one listening socket kept by granian's main process for every worker) and, as "
+        "granian-reuseport, as plain `granian` (a socket of its own a worker); gunicorn "
+        "reads gunicorn.conf.py (workers recycled after max_requests, "
         "keep-alive) under the worker class of its table. "
         f"{load.players:,} players funded and on this "
         "week's boards, the rules opened for load (rate limits, rapid fire: bench/server.py). "
@@ -280,7 +290,9 @@ def report(
 
 
 def server_line(server: str, load: Load) -> str:
-    command = server_command(server, 0, load.workers, "web:create_app()", load.threads)
+    command = server_command(
+        server, 0, load.workers, "web:create_app()", load.threads, load.granian_options
+    )
     command[0] = os.path.basename(command[0])
     return (
         shlex.join(command)
@@ -296,6 +308,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="gthread and granian")
     parser.add_argument("--seconds", type=int, default=2, help="a route a round, full speed")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--granian-options",
+        type=shlex.split,
+        default=[],
+        help='added to both granian kinds\' options, e.g. "--backpressure 4"',
+    )
     parser.add_argument("--latency-seconds", type=int, default=2)
     parser.add_argument("--players", type=int, default=2000)
     parser.add_argument("--memory-players", type=int, default=1000, help="0: skip")
@@ -317,7 +335,13 @@ def main(argv: list[str] | None = None) -> None:
     if not wrk.installed():
         raise SystemExit(wrk.INSTALL_HINT)
     load = Load(
-        args.players, args.seconds, args.rounds, args.latency_seconds, args.workers, args.threads
+        args.players,
+        args.seconds,
+        args.rounds,
+        args.latency_seconds,
+        args.workers,
+        args.threads,
+        tuple(args.granian_options),
     )
     shown = [arg for arg in argv if arg != "--no-write"]
     command = "make bench-http" + (f' BENCH_HTTP_ARGS="{shlex.join(shown)}"' if shown else "")

@@ -1,5 +1,6 @@
 """The service under load in the benchmarks: its rules opened up for load, gunicorn
-(sync or gthread) or granian serving it (or another app) on a free port."""
+(sync or gthread) or granian (the Procfile's launcher, or plain granian) serving it (or
+another app) on a free port."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,10 +75,18 @@ def load_test_rules() -> Path:
     return path
 
 
-SERVERS = ("gunicorn-sync", "gunicorn-gthread", "granian")
+SERVERS = ("gunicorn-sync", "gunicorn-gthread", "granian", "granian-reuseport")
+GRANIAN_KINDS = ("granian", "granian-reuseport")
 
 
-def server_command(server: str, port: int, workers: int, app: str, threads: int = 4) -> list[str]:
+def server_command(
+    server: str,
+    port: int,
+    workers: int,
+    app: str,
+    threads: int = 4,
+    granian_options: Sequence[str] = (),
+) -> list[str]:
     """The command line of one server kind serving `app` ("module:attr", or
     "module:factory()") with `workers` processes. Access logs off for every kind.
 
@@ -84,17 +94,27 @@ def server_command(server: str, port: int, workers: int, app: str, threads: int 
     for both of its kinds; the worker class and threads given here override it.
     gunicorn-sync is one request at a time a worker (no keep-alive: a connection per
     request; `--threads 1`, or gunicorn would switch to gthread); gunicorn-gthread, the
-    former Procfile server, runs `threads` threads a worker with keep-alive; granian, the
-    Procfile's, runs its WSGI interface with `threads` blocking threads a worker."""
+    former Procfile server, runs `threads` threads a worker with keep-alive.
+
+    granian is the Procfile's: its WSGI interface with `threads` blocking threads a
+    worker, started through scripts/shared_socket_granian.py, whose main process keeps
+    one listening socket for every worker. granian-reuseport is plain `granian` with the
+    same options, a socket of its own for each worker (SO_REUSEPORT), for comparison.
+    `granian_options` are added to either granian's options (a candidate setting)."""
     bin_dir = Path(sys.executable).parent
-    if server == "granian":
+    if server in GRANIAN_KINDS:
         target, factory = app.removesuffix("()"), app.endswith("()")
-        command = [str(bin_dir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1"]
+        if server == "granian":
+            command = [sys.executable, "-m", "scripts.shared_socket_granian"]
+        else:
+            command = [str(bin_dir / "granian")]
+        command += ["--interface", "wsgi", "--host", "127.0.0.1"]
         command += ["--port", str(port), "--workers", str(workers)]
         command += ["--blocking-threads", str(threads), "--no-ws", "--log-level", "warning"]
         # the Procfile's buffer limit and recycling (its lifetime, past any run, left out)
         command += ["--http1-buffer-size", "65536", "--workers-max-rss", "512"]
-        command += ["--respawn-failed-workers"]
+        command += ["--respawn-failed-workers", "--workers-kill-timeout", "10"]
+        command += granian_options
         return [*command, *(["--factory"] if factory else []), target]
     if server not in ("gunicorn-sync", "gunicorn-gthread"):
         raise ValueError(f"unknown server {server!r}: one of {', '.join(SERVERS)}")
@@ -108,7 +128,12 @@ def server_command(server: str, port: int, workers: int, app: str, threads: int 
 
 
 def launch_server(
-    server: str, url: str, workers: int, app: str = "web:create_app()", threads: int = 4
+    server: str,
+    url: str,
+    workers: int,
+    app: str = "web:create_app()",
+    threads: int = 4,
+    granian_options: Sequence[str] = (),
 ) -> tuple[subprocess.Popen, int]:
     """`app` being started by `server` on a free port (see `wait_until_serving`).
 
@@ -125,7 +150,7 @@ def launch_server(
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
     )
     process = subprocess.Popen(
-        server_command(server, port, workers, app, threads), cwd=ROOT, env=env
+        server_command(server, port, workers, app, threads, granian_options), cwd=ROOT, env=env
     )
     return process, port
 

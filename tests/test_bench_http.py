@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -260,6 +263,109 @@ def test_each_gunicorn_kind_names_its_worker_class_over_the_shipped_config():
 
     assert sync[sync.index("--worker-class") + 1 :][:3] == ["sync", "--threads", "1"]
     assert gthread[gthread.index("--worker-class") + 1 :][:3] == ["gthread", "--threads", "4"]
+
+
+def procfile_granian_options() -> list[str]:
+    """The Procfile's web command after its launcher, each `${VAR:-default}` as its default."""
+    [web] = [
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    ]
+    command = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", web.removeprefix("web:"))
+    words = shlex.split(command)
+    assert words[:4] == ["exec", "python", "-m", "scripts.shared_socket_granian"]
+    return words[4:]
+
+
+def options_by_name(words: list[str]) -> dict[str, str | None]:
+    """`--name value` and `--flag` pairs of a command line's options; the target left out."""
+    options: dict[str, str | None] = {}
+    for word, following in zip(words, [*words[1:], None], strict=True):
+        if word.startswith("--"):
+            options[word] = following if following and not following.startswith("--") else None
+    return options
+
+
+def test_the_granian_kind_is_the_procfiles_launcher_with_the_procfiles_options():
+    """The benchmark measures the server the Procfile ships: its launcher (one listening
+    socket kept by granian's main process) and its options, but for the address, the
+    access log and the age limit (a worker is never that old in a run), the workers and
+    threads of the run, and quieter logs."""
+    shipped = server.server_command("granian", 1234, 2, "web:create_app()", threads=4)
+    plain = server.server_command("granian-reuseport", 1234, 2, "web:create_app()", threads=4)
+
+    assert shipped[:3] == [sys.executable, "-m", "scripts.shared_socket_granian"]
+    assert Path(plain[0]).name == "granian" and plain[1:] == shipped[3:]
+    procfile = options_by_name(procfile_granian_options())
+    for unmeasured in ("--host", "--port", "--access-log", "--workers-lifetime"):
+        procfile.pop(unmeasured)
+    measured = options_by_name(shipped[3:])
+    assert measured.pop("--host") == "127.0.0.1" and measured.pop("--port") == "1234"
+    assert measured.pop("--log-level") == "warning"
+    assert measured == procfile
+
+
+def test_a_candidate_setting_is_added_to_both_granian_kinds_only():
+    for kind in server.GRANIAN_KINDS:
+        command = server.server_command(kind, 1, 2, "web:create_app()", 4, ["--backpressure", "4"])
+        assert command[-4:] == ["--backpressure", "4", "--factory", "web:create_app"]
+    gthread = server.server_command("gunicorn-gthread", 1, 2, "x:y", 4, ["--backpressure", "4"])
+    assert "--backpressure" not in gthread
+    assert http_ratio.parse_args(["--granian-options=--backpressure 4"]).granian_options == [
+        "--backpressure",
+        "4",
+    ]
+
+
+def listening_sockets(port: int) -> set[str]:
+    """The inodes of the machine's listening TCP sockets (IPv4) on `port`."""
+    lines = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return {f[9] for f in lines if f[1].endswith(f":{port:04X}") and f[3] == "0A"}
+
+
+def sockets_held(pid: int) -> set[str]:
+    """The inodes of the sockets among a process's open files."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().name
+        except OSError:  # closed since listed
+            continue
+        if target.startswith("socket:["):
+            held.add(target.removeprefix("socket:[").removesuffix("]"))
+    return held
+
+
+def workers_listening(process: subprocess.Popen, port: int) -> dict[int, set[str]]:
+    """The listening sockets on `port` held by each child process of a granian server
+    that holds one (its workers)."""
+    listening = listening_sockets(port)
+    children = [
+        int(pid)
+        for task in Path(f"/proc/{process.pid}/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+    held = {pid: sockets_held(pid) & listening for pid in children}
+    return {pid: inodes for pid, inodes in held.items() if inodes}
+
+
+@pytest.mark.parametrize(("kind", "sockets"), [("granian", 1), ("granian-reuseport", 2)])
+def test_the_shipped_granian_workers_share_one_listening_socket(kind, sockets):
+    """The shipped launcher keeps one socket for both workers; plain granian opens one a
+    worker: what the two kinds' figures differ by."""
+    process, port = server.start_server(kind, real_redis_url(), 2, http_routes.APPS["wsgi"], 1)
+    try:
+        deadline = time.monotonic() + 60
+        held = workers_listening(process, port)
+        while len(held) < 2 and time.monotonic() < deadline:
+            server.wait_until_serving(process, port)  # a request while the others start
+            held = workers_listening(process, port)
+
+        assert len(held) == 2 and all(len(inodes) == 1 for inodes in held.values()), held
+        assert len(set.union(*held.values())) == sockets
+        assert listening_sockets(port) == set.union(*held.values())
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_an_unknown_server_kind_stops_the_run_before_it_starts(monkeypatch):
