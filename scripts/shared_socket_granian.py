@@ -16,8 +16,9 @@ a unix socket (a `SocketHolder` whose descriptor every worker inherits and liste
 and listens at once: the kernel's queue of the address outlives every worker, and a
 connection made while no worker accepts waits there until one does. What it costs: the
 workers take connections from one queue, so a few long-lived connections may land
-unevenly on them (docs/benchmarks.md). granian still logs its tcp_migrate_req warning,
-which is about the sockets of its own workers.
+unevenly on them (docs/benchmarks.md). granian's start-up warning about
+`net.ipv4.tcp_migrate_req` concerns the sockets of its own workers, which this launcher
+does not use, so it is not given.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sys
 
 from granian.cli import entrypoint
 from granian.net import SocketSpec
+from granian.server import common
 from granian.server.common import AbstractServer
 
 _granians_own = AbstractServer._init_shared_socket
@@ -52,6 +54,9 @@ def _bind_in_the_main_process(server: AbstractServer) -> None:
 
 def main() -> None:
     AbstractServer._init_shared_socket = _bind_in_the_main_process
+    # The sysctl lets the kernel move a closing per-worker socket's queue to the others;
+    # with one socket kept by the main process there is nothing to move.
+    common._tcp_migrate_req_enabled = lambda: True
     sys.argv[0] = "granian"  # its usage and --version lines
     entrypoint()
 

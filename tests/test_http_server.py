@@ -80,7 +80,7 @@ def start_server(env: dict[str, str], *options: str) -> tuple[subprocess.Popen, 
         stderr=subprocess.STDOUT,
         stdout=subprocess.PIPE,
     )
-    wait_for_line(server, rb"Listening at")
+    server.start_log = log_until(server, rb"Listening at")  # type: ignore[attr-defined]
     wait_until_serving(server, port)
     return server, port
 
@@ -106,6 +106,16 @@ def wait_for_line(server: subprocess.Popen, pattern: bytes) -> re.Match:
         found = re.search(pattern, line)
         if found:
             return found
+    raise RuntimeError(f"the server exited with {server.wait()} before {pattern!r}")
+
+
+def log_until(server: subprocess.Popen, pattern: bytes) -> bytes:
+    """The server's log up to and with the first line matching `pattern`."""
+    lines = []
+    for line in iter(server.stdout.readline, b""):
+        lines.append(line)
+        if re.search(pattern, line):
+            return b"".join(lines)
     raise RuntimeError(f"the server exited with {server.wait()} before {pattern!r}")
 
 
@@ -381,10 +391,12 @@ def listening_sockets(port: int) -> set[int]:
 def test_the_workers_share_one_listening_socket_that_outlives_them(tmp_path):
     """granian's main process keeps the one listening socket of the address
     (scripts/shared_socket_granian.py): both workers accept on it, and both replaced
-    leave it as it was."""
+    leave it as it was. granian's advice to set net.ipv4.tcp_migrate_req, which is about
+    sockets of the workers' own, is not given."""
     server, port, _ = metrics_server(tmp_path, "--workers", "2")
     try:
-        wait_for_line(server, rb"Started worker-2")
+        start = server.start_log + log_until(server, rb"Started worker-2")
+        assert b"Workers respawn is configured" not in start
         before = listening_sockets(port)
         assert len(before) == 1
         server.send_signal(signal.SIGHUP)
