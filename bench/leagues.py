@@ -8,9 +8,10 @@ Runs on a redis-server of its own (bench.private_redis), two databases: 0 holds 
 small week, 1 the large one, both filled through engine.leagues.join in batches of
 1,000 new players (every player in the lowest tier: the largest tier's keys, the worst
 case). Then, in interleaved rounds, `--calls` new players join one at a time
-(engine.leagues.join: the records' read, then join_league.lua) and as many reads of a
-player's league (engine.leagues.player_league: read_player.lua, then read_cohort.lua)
-run against each database; each call is timed alone, and Redis's own time per call
+(engine.leagues.join: the records' read, then join_league.lua), as many players already
+placed raise their totals (the same call: every exam after a player's first), and as
+many reads of a player's league (engine.leagues.player_league: read_player.lua, then
+read_cohort.lua) run against each database; each call is timed alone, and Redis's own time per call
 (the mean of INFO commandstats and the median of INFO latencystats for EVALSHA, reset
 before each phase) is read beside it. The ratio is large / small of the medians
 (target at most 1.3). Last, league_close closes the large week into SQLite (a file in
@@ -88,6 +89,12 @@ def measure(engine: Engine, label: str, calls: int, round_: int) -> dict[str, li
     ]
     join_mean, join_median = redis_usec_per_call(client)
     client.config_resetstat()
+    raises = [  # the players who just joined raise their totals: every exam after the first
+        timed(lambda n=n: leagues.join(engine, now, {f"new-{label}-{round_}-{n}": 100 + n}))
+        for n in range(calls)
+    ]
+    raise_mean, raise_median = redis_usec_per_call(client)
+    client.config_resetstat()
     reads = [
         timed(lambda n=n: leagues.player_league(engine, f"p{(n * 104729) % 1000}", now))
         for n in range(calls)
@@ -95,20 +102,26 @@ def measure(engine: Engine, label: str, calls: int, round_: int) -> dict[str, li
     read_mean, read_median = redis_usec_per_call(client)
     return {
         "join": joins,
+        "raise": raises,
         "read": reads,
         "join_redis": [join_mean],
+        "raise_redis": [raise_mean],
         "read_redis": [read_mean],
         "join_redis_p50": [join_median],
+        "raise_redis_p50": [raise_median],
         "read_redis_p50": [read_median],
     }
 
 
 LABELS = {
     "join": "join, wall time a call",
+    "raise": "raise, wall time a call",
     "read": "read, wall time a call",
     "join_redis": "join, Redis µs an EVALSHA",
+    "raise_redis": "raise, Redis µs an EVALSHA",
     "read_redis": "read, Redis µs an EVALSHA",
     "join_redis_p50": "join, Redis µs, median",
+    "raise_redis_p50": "raise, Redis µs, median",
     "read_redis_p50": "read, Redis µs, median",
 }
 
@@ -152,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         for name, label in LABELS.items():
             small = statistics.median(samples["small"][name])
             large = statistics.median(samples["large"][name])
-            scale = 1e6 if name in ("join", "read") else 1
+            scale = 1e6 if name in ("join", "raise", "read") else 1
             ratio = large / small if small else float("nan")
             print(f"{label:<28}{small * scale:>16.1f}{large * scale:>16.1f}{ratio:>8.2f}")
         print(

@@ -34,38 +34,50 @@ local size = tonumber(ARGV[1])
 local multiplier = tonumber(ARGV[2])
 local cap = math.floor(9007199254740992 / multiplier) - 2
 
--- The cohort's copy of its composites, in its roster's order, after `player` (in the
--- roster) got `composite` in the scores.
-local function copy_composite(cohort, player, composite)
+-- The copy of a cohort's composites (its rosters field `scores:<number>`) rebuilt from
+-- the scores, for a cohort placed before the copy existed or out of step with it.
+local function rebuild_copy(field, roster)
+  local players = {}
+  for member in string.gmatch(roster, '%S+') do
+    players[#players + 1] = member
+  end
+  local composites = redis.call('ZMSCORE', scores, unpack(players))
+  for i = 1, #players do
+    composites[i] = composites[i] and string.format('%d', tonumber(composites[i])) or '0'
+  end
+  redis.call('HSET', rosters, field, table.concat(composites, ' '))
+end
+
+local function words(text)
+  if not text then
+    return 0
+  end
+  local _, spaces = string.gsub(text, ' ', ' ')
+  return spaces + 1
+end
+
+-- A placed member's new composite `text` written into their cohort's copy: string
+-- searches rather than a split, the copy being rewritten on every exam of a member.
+local function copy_composite(cohort, player, text)
   local field = 'scores:' .. cohort
   local found = redis.call('HMGET', rosters, cohort, field)
   local roster, copy = found[1], found[2]
-  local players, composites = {}, {}
-  local at = nil
-  for member in string.gmatch(roster or '', '%S+') do
-    players[#players + 1] = member
-    if member == player then
-      at = #players
-    end
-  end
-  if not at then
+  local from = string.find(' ' .. (roster or '') .. ' ', ' ' .. player .. ' ', 1, true)
+  if not from then
     return  -- a member missing from their roster: nothing to keep in step
   end
-  for value in string.gmatch(copy or '', '%S+') do
-    composites[#composites + 1] = value
+  if words(copy) ~= words(roster) then
+    rebuild_copy(field, roster)
+    return
   end
-  local text = string.format('%d', composite)
-  if copy and #composites == #players then
-    composites[at] = text
-  elseif at == #players and (copy or at == 1) and #composites == at - 1 then
-    composites[at] = text
-  else
-    composites = redis.call('ZMSCORE', scores, unpack(players))
-    for i = 1, #players do
-      composites[i] = composites[i] and string.format('%d', tonumber(composites[i])) or '0'
-    end
+  -- the member's place: the roster before them ends with a space, so words() counts them
+  local start = 1  -- of their composite in the copy
+  for _ = 2, words(string.sub(roster, 1, from - 1)) do
+    start = string.find(copy, ' ', start, true) + 1
   end
-  redis.call('HSET', rosters, field, table.concat(composites, ' '))
+  local stop = string.find(copy, ' ', start, true)
+  local changed = string.sub(copy, 1, start - 1) .. text .. (stop and string.sub(copy, stop) or '')
+  redis.call('HSET', rosters, field, changed)
 end
 
 local last = redis.call('HGET', rosters, 'last')
@@ -90,14 +102,28 @@ for i = 5, #ARGV do
     cohort, count, joined = number, count + 1, 1
     joined_any = true
     redis.call('HSET', members, player, cohort)
-    local roster = redis.call('HGET', rosters, cohort)
-    redis.call('HSET', rosters, cohort, roster and (roster .. ' ' .. player) or player)
   end
   local held = redis.call('ZSCORE', scores, player)
+  local composite = held and string.format('%d', tonumber(held))
   if not held or math.floor(tonumber(held) / multiplier) < total then
-    local composite = arrival_composite(scores, total, multiplier, lowest)
-    redis.call('ZADD', scores, string.format('%d', composite), player)
-    copy_composite(cohort, player, composite)
+    composite = string.format('%d', arrival_composite(scores, total, multiplier, lowest))
+    redis.call('ZADD', scores, composite, player)
+    if joined == 0 then
+      copy_composite(cohort, player, composite)
+    end
+  end
+  if joined == 1 then  -- the roster and its copy grow by one together
+    local field = 'scores:' .. cohort
+    local found = redis.call('HMGET', rosters, cohort, field)
+    local roster, copy = found[1], found[2]
+    local grown = roster and (roster .. ' ' .. player) or player
+    if words(copy) == words(roster) then
+      local copied = copy and (copy .. ' ' .. composite) or composite
+      redis.call('HSET', rosters, cohort, grown, field, copied)
+    else
+      redis.call('HSET', rosters, cohort, grown)
+      rebuild_copy(field, grown)
+    end
   end
   result[#result + 1] = cohort
   result[#result + 1] = joined

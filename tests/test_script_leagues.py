@@ -82,6 +82,12 @@ def test_each_cohort_keeps_a_copy_of_its_composites_equal_to_the_sorted_set(any_
         "1": [10 * M + TOP, 50 * M + TOP, 60 * M + TOP],
         "2": [20 * M + TOP - 1, 1 * M + TOP],
     }
+    join(any_redis, ("a", 70), ("e", 2), size=3)  # the first of one, the last of another
+    assert copies_of(any_redis) == from_the_sorted_set(any_redis)
+    assert copies_of(any_redis) == {
+        "1": [70 * M + TOP, 50 * M + TOP, 60 * M + TOP],
+        "2": [20 * M + TOP - 1, 2 * M + TOP],
+    }
 
 
 def test_a_cohort_placed_before_the_copy_existed_reads_from_the_sorted_set(any_redis):
@@ -99,6 +105,14 @@ def test_a_cohort_placed_before_the_copy_existed_reads_from_the_sorted_set(any_r
     any_redis.hset(ROSTERS, "scores:1", "1 2")  # out of step with its roster: not used
     reply = read(keys=KEYS, args=["cohort", 1])
     assert [int(float(v)) for v in reply[2::2]] == from_the_sorted_set(any_redis)["1"]
+
+
+def test_a_member_rising_in_a_cohort_without_a_copy_rebuilds_it(any_redis):
+    join(any_redis, ("a", 10), ("b", 30), size=3)
+    any_redis.hdel(ROSTERS, "scores:1")  # placed before the copy existed
+    join(any_redis, ("a", 40), size=3)
+    assert copies_of(any_redis) == {"1": [40 * M + TOP, 30 * M + TOP]}
+    assert copies_of(any_redis) == from_the_sorted_set(any_redis)
 
 
 def test_a_member_missing_from_their_roster_gets_a_score_and_no_copy(any_redis):
