@@ -102,18 +102,7 @@ def record(
         keys.settings(player_id),
         *zone.daily_keys(player_id, context.day),
     ]
-    slot = taken.slot
-    if slot is not None and taken.changes_nothing and engine.scripts.record_activity.wait is None:
-        # a known copy: its place goes back in the round trip of the script's answer
-        batch = engine.scripts.batch()
-        slot.give_back(engine, batch.pipe)
-        batch.call("record_activity", script_keys, args)
-        code, payload = batch.execute()[1]
-        slot = None
-    else:
-        code, payload = engine.scripts.record_activity(keys=script_keys, args=args)
-    if slot is not None and code in NOT_ATTEMPTED:
-        slot.give_back(engine)  # not an attempted change after all: never counted
+    code, payload = taken.run_script(engine, "record_activity", script_keys, args, NOT_ATTEMPTED)
     outcome = json.loads(payload)
     try:
         answer = decode(

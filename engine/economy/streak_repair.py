@@ -104,18 +104,7 @@ def repair(
         idempotency,
         keys.streak(player_id),
     ]
-    slot = taken.slot
-    if slot is not None and taken.changes_nothing and engine.scripts.repair_streak.wait is None:
-        # a known copy: its place goes back in the round trip of the script's answer
-        batch = engine.scripts.batch()
-        slot.give_back(engine, batch.pipe)
-        batch.call("repair_streak", script_keys, args)
-        code, payload = batch.execute()[1]
-        slot = None
-    else:
-        code, payload = engine.scripts.repair_streak(keys=script_keys, args=args)
-    if slot is not None and code in NOT_ATTEMPTED:
-        slot.give_back(engine)  # a copy racing its first copy: never counted
+    code, payload = taken.run_script(engine, "repair_streak", script_keys, args, NOT_ATTEMPTED)
     outcome = json.loads(payload)
     answer = decode(code, outcome, reused=transactions.key_reused(idempotency_key))
     return _repair_of(engine, outcome, replayed=answer is ScriptCode.REPLAYED)

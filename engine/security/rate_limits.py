@@ -202,6 +202,32 @@ class AddressTake:
     slot: AddressSlot | None
     changes_nothing: bool
 
+    def run_script(
+        self,
+        engine: Engine,
+        name: str,
+        script_keys: list[str],
+        args: list[Any],
+        not_attempted: tuple[ScriptCode, ...],
+    ) -> tuple[Any, Any]:
+        """The action's script `name` called after this take, its (code, payload).
+
+        A place taken by a call already known to change nothing goes back in the round
+        trip of the script's answer; one whose script answers a code of `not_attempted`
+        (a copy racing its first copy) goes back after it: neither is ever counted.
+        """
+        script = getattr(engine.scripts, name)
+        slot = self.slot
+        if slot is not None and self.changes_nothing and script.wait is None:
+            batch = engine.scripts.batch()
+            slot.give_back(engine, batch.pipe)
+            batch.call(name, script_keys, args)
+            return batch.execute()[1]
+        code, payload = script(keys=script_keys, args=args)
+        if slot is not None and code in not_attempted:
+            slot.give_back(engine)
+        return code, payload
+
 
 NO_ADDRESS = AddressTake(None, False)
 
