@@ -49,11 +49,12 @@ local function rebuild_copy(field, roster)
 end
 
 local function words(text)
-  if not text then
-    return 0
+  local count = 0
+  if text then
+    local _, spaces = string.gsub(text, ' ', ' ')
+    count = spaces + 1
   end
-  local _, spaces = string.gsub(text, ' ', ' ')
-  return spaces + 1
+  return count
 end
 
 -- A placed member's new composite `text` written into their cohort's copy: string
