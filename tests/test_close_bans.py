@@ -5,9 +5,6 @@ before a rerun of the same close changes nothing it pays."""
 
 from __future__ import annotations
 
-import dataclasses
-
-import pytest
 from sqlalchemy import select
 
 from engine import db, keys, leagues
@@ -15,6 +12,7 @@ from engine.boards import Board, prizes
 from engine.economy import wallet
 from engine.leagues import close, payouts
 from engine.security import bans
+from tests import test_league_close
 from tests.test_board_prizes import after_the_week, play_week, prize_entries, with_prizes
 from tests.test_league_close import play, results, start_in
 
@@ -23,17 +21,8 @@ def coins(engine, player):
     return wallet.balances(engine, player)["coins"]
 
 
-@pytest.fixture
-def league_engine(durable_engine):
-    """Cohorts of 4, one promoted and one relegated, silver prizes 200 (1) and 100 (2-3)."""
-    rules = durable_engine.rules
-    return dataclasses.replace(
-        durable_engine,
-        rules=dataclasses.replace(
-            rules,
-            leagues=dataclasses.replace(rules.leagues, cohort_size=4, promote=1, relegate=1),
-        ),
-    )
+# Cohorts of 4, one promoted and one relegated, silver prizes 200 (1) and 100 (2-3).
+league_engine = test_league_close.league_engine
 
 
 def silver_cohort(engine, scores):
