@@ -18,7 +18,10 @@ writes each board's new totals to the board (update_board.lua, another slot each
 places players in the order their totals arrive and is safe to repeat.
 
 KEYS, fifteen per exam, in this order:
-  1 exam record    hash   fp, result, summary; expires after ARGV[3] seconds
+  1 exam record    string "<fp's first 32 digits>|r<result>" (engine.boards.exam_record),
+                          then "|s<summary>" in the result's place; expires after
+                          ARGV[3] seconds. A record of the earlier layout, a hash (fp,
+                          result, summary), is read as well (it lives out its TTL)
   2 weekly stats   hash   <category> -> "score:exams:questions:correct:reached"
   3 monthly stats  hash   likewise
   4 yearly stats   hash   likewise
@@ -91,6 +94,30 @@ if context.season then
   season_id = context.season.id
 end
 
+-- The exam's record as {fp, summary, result} (nil where absent). The record is one
+-- string: the fingerprint's first 32 digits, then "|r" and the step-1 result until the
+-- summary takes its place as "|s" and the summary. A record the summary created alone
+-- (its step 1 expired first) has no fingerprint and counts as no record. A hash is a
+-- record of the earlier layout (GET answers WRONGTYPE).
+local function read_record(record)
+  local stored = redis.pcall('GET', record)
+  if type(stored) == 'table' then
+    return redis.call('HMGET', record, 'fp', 'summary', 'result')
+  end
+  if not stored then
+    return {}
+  end
+  local bar = string.find(stored, '|', 1, true)
+  if bar == 1 then
+    return {}
+  end
+  local fp, payload = string.sub(stored, 1, bar - 1), string.sub(stored, bar + 2)
+  if string.byte(stored, bar + 1) == 115 then  -- "s"
+    return {fp, payload}
+  end
+  return {fp, nil, payload}
+end
+
 local function count(k, packed)
   local record = KEYS[k]
   local fingerprint, player, exam_id, category, score, questions, correct, xp =
@@ -98,9 +125,13 @@ local function count(k, packed)
   score, questions, correct, xp = tonumber(score), tonumber(questions), tonumber(correct),
     tonumber(xp)
 
-  local seen = redis.call('HMGET', record, 'fp', 'summary', 'result')
+  -- The record keeps the fingerprint's first 32 hex digits (128 bits), enough to tell
+  -- a copy of the exam from another result under its id (a hash of the earlier layout
+  -- keeps all 64).
+  local claim = string.sub(fingerprint, 1, 32)
+  local seen = read_record(record)
   if seen[1] then
-    if seen[1] ~= fingerprint then
+    if string.sub(seen[1], 1, 32) ~= claim then
       return CODE_KEY_REUSED, '{"fp":"' .. fingerprint .. '"}'
     end
     if seen[2] then
@@ -168,8 +199,7 @@ local function count(k, packed)
 
   local result = '{"boards":[' .. table.concat(boards, ',') .. '],"progress":'
     .. finish_day(day) .. '}'
-  redis.call('HSET', record, 'fp', fingerprint, 'result', result)
-  redis.call('EXPIRE', record, ttl)
+  redis.call('SET', record, claim .. '|r' .. result, 'EX', ttl)
   return CODE_APPLIED, result
 end
 

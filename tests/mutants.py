@@ -73,8 +73,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             "engine/boards/exams.py",
             "        by_shard.setdefault(keys.shard_of(player_id), []).append(index)\n",
-            "        fp = engine.redis.hget(keys.exam(player_id, exam.exam_id), 'fp')\n"
-            "        if _is_recorded(exam, fp):\n"
+            "        recorded = engine.redis.exists(keys.exam(player_id, exam.exam_id))\n"
+            "        if _is_recorded(exam, recorded):\n"
             "            results[index] = ExamOutcome({}, created=False)\n"
             "            continue\n"
             "        by_shard.setdefault(keys.shard_of(player_id), []).append(index)\n",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import orjson
 
 from engine import keys
-from engine.boards import MULTIPLIER, exam_finish
+from engine.boards import MULTIPLIER, exam_finish, exam_record
 from engine.boards.exam_finish import BoardTotals, BoardUpdate, PendingExam
 from engine.boards.exam_frame import Exam, Frame
 from engine.outcomes import ScriptCode
@@ -139,4 +139,4 @@ def test_keeping_summaries_keeps_the_first_and_answers_what_each_record_holds(en
     kept = exam_finish.keep_summaries(engine, [alice, bob], [b'{"second":"alice"}', b'{"bob":1}'])
 
     assert kept == [first, b'{"bob":1}']
-    assert engine.redis.hget(keys.exam("bob", "m-1"), "summary") == b'{"bob":1}'
+    assert exam_record.read(engine.redis, [keys.exam("bob", "m-1")]) == [(None, b'{"bob":1}')]

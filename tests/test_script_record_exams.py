@@ -113,7 +113,7 @@ def test_a_counted_exam_sums_every_board_pays_the_days_bonus_and_records_its_res
     }
     sums = {"global": f"10:1:10:5:{ELAPSED}", "math": f"10:1:10:5:{ELAPSED}"}
     assert written(before, after) == {
-        keys.exam("alice", "x1"): {"fp": "fp", "result": result},
+        keys.exam("alice", "x1"): "fp|r" + result,
         **{stats_key("alice", period_type): sums for period_type in PERIOD_ENDS},
         keys.wallet("alice"): {"logs": "1"},
         ledger: [
@@ -234,8 +234,8 @@ def test_the_first_summary_of_each_exam_is_kept_and_answers_every_copy(any_redis
     record(any_redis, ("fp1", "alice", "x1", 10), ("fp2", "alice", "x2", 5))
     assert keep(any_redis, ("x1", '{"a":1}')) == [b'{"a":1}']
     assert keep(any_redis, ("x1", '{"a":2}'), ("x2", '{"b":1}')) == [b'{"a":1}', b'{"b":1}']
-    assert any_redis.hget(keys.exam("alice", "x1"), "summary") == b'{"a":1}'
-    assert any_redis.hget(keys.exam("alice", "x2"), "summary") == b'{"b":1}'
+    assert any_redis.get(keys.exam("alice", "x1")) == b'fp1|s{"a":1}'
+    assert any_redis.get(keys.exam("alice", "x2")) == b'fp2|s{"b":1}'
 
 
 def test_a_summary_keeps_the_records_expiry_and_gives_one_to_a_record_without(any_redis):
@@ -244,7 +244,14 @@ def test_a_summary_keeps_the_records_expiry_and_gives_one_to_a_record_without(an
     keep(any_redis, ("x1", "{}"), ("gone", "{}"), ttl=3600)
     assert expires_in(any_redis, keys.exam("alice", "x1")) == 100
     assert expires_in(any_redis, keys.exam("alice", "gone")) == 3600
-    assert state(any_redis)[keys.exam("alice", "gone")] == {"summary": "{}"}
+    assert state(any_redis)[keys.exam("alice", "gone")] == "|s{}"  # no fingerprint known
+
+
+def test_a_record_kept_without_its_fingerprint_counts_the_exam_again(any_redis):
+    keep(any_redis, ("x1", "{}"))  # its step-1 record expired before the summary came
+    code, result = record(any_redis, ("fp1", "alice", "x1", 10))
+    assert code == ScriptCode.APPLIED
+    assert any_redis.get(keys.exam("alice", "x1")) == b"fp1|r" + result.encode()
 
 
 def test_a_perfect_exam_completes_its_mission_and_its_xp_pays_the_levels_reached(any_redis):
@@ -302,4 +309,36 @@ def test_an_exam_without_a_right_answer_advances_no_mission(any_redis):
 def test_keeping_the_summary_drops_the_result_it_replaces(any_redis):
     record(any_redis, ("fp1", "alice", "x1", 10))
     keep(any_redis, ("x1", '{"a":1}'))
+    assert state(any_redis)[keys.exam("alice", "x1")] == 'fp1|s{"a":1}'
+
+
+def test_a_record_kept_as_a_hash_answers_its_replay_and_writes_nothing(any_redis):
+    """Records of the hash layout (fp, result, then summary) live out their day."""
+    any_redis.hset(keys.exam("alice", "x1"), mapping={"fp": "fp1", "summary": '{"a":1}'})
+    any_redis.hset(keys.exam("alice", "x2"), mapping={"fp": "fp2", "result": '{"b":1}'})
+    before = state(any_redis)
+    replies = record(
+        any_redis,
+        ("fp1", "alice", "x1", 10),
+        ("fp2", "alice", "x2", 10),
+        ("fp9", "alice", "x1", 10),
+        ctx=context(pace_limit=0),
+    )
+    assert replies == [
+        ScriptCode.REPLAYED,
+        '{"a":1}',
+        ScriptCode.UNANSWERED,
+        '{"b":1}',
+        ScriptCode.KEY_REUSED,
+        '{"fp":"fp9"}',
+    ]
+    assert written(before, state(any_redis)) == {}
+
+
+def test_a_record_kept_as_a_hash_keeps_its_first_summary_in_the_hash(any_redis):
+    any_redis.hset(keys.exam("alice", "x1"), mapping={"fp": "fp1", "result": '{"b":1}'})
+    any_redis.expire(keys.exam("alice", "x1"), 100)
+    assert keep(any_redis, ("x1", '{"a":1}')) == [b'{"a":1}']
+    assert keep(any_redis, ("x1", '{"a":2}')) == [b'{"a":1}']
     assert state(any_redis)[keys.exam("alice", "x1")] == {"fp": "fp1", "summary": '{"a":1}'}
+    assert expires_in(any_redis, keys.exam("alice", "x1")) == 100

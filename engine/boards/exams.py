@@ -8,7 +8,8 @@ and year. Ingestion takes three pipelined steps, each safe to repeat:
 2. `update_board.lua` (each board's own slot, one call per board for a whole batch)
    writes those absolute totals, only ever upwards, placing each player after those who
    reached the same total before, and answers the players' ranks.
-3. HSETNX keeps the first summary in the exam's record; every copy answers with it.
+3. `keep_exam_summaries.lua` keeps the first summary in the exam's record (in place of
+   step 1's result, engine.boards.exam_record); every copy answers with it.
 
 A crash between steps leaves the exam counted in the aggregates; a retry of the same
 exam id (or the player's next exam, whose totals include it) completes the boards.
@@ -149,13 +150,15 @@ def record_exams(
 
 
 def _probe(player_id: str, exam: Exam, pipe: Any) -> None:
-    """Queue the read `_is_recorded` decides on: the exam's recorded fingerprint."""
-    pipe.hget(keys.exam(player_id, exam.exam_id), "fp")
+    """Queue the read `_is_recorded` decides on: whether the exam id has a record (a
+    string, or a hash of the earlier layout: EXISTS reads either)."""
+    pipe.exists(keys.exam(player_id, exam.exam_id))
 
 
-def _is_recorded(exam: Exam, recorded: bytes | None) -> bool:
-    """Whether this exam (same id, same content) is already counted: a replay."""
-    return recorded is not None and recorded.decode() == exam.fingerprint()
+def _is_recorded(exam: Exam, recorded: int) -> bool:
+    """Whether this exam id is already recorded: a replay, or the id reused for another
+    result (refused); either way record_exams.lua counts nothing."""
+    return recorded > 0
 
 
 def record_exam_batch(

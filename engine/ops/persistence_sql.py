@@ -96,10 +96,11 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
         for season in sorted(seasons):
             pipe.hmget(keys.battle_pass(player, season), "xp", "rewarded_level")
             plan.append(("season", player, season))
-    for player, exam_id, at_ms, entry_id, fingerprint in batch.exams:
-        pipe.hmget(keys.exam(player, exam_id), "fp", "summary")
-        plan.append(("exam", player, (exam_id, at_ms, entry_id, fingerprint)))
     replies = pipe.execute() if plan else []
+    # The exams' records: (fingerprint, packed summary) in either of their layouts.
+    for player, exam_id, at_ms, entry_id, fingerprint in batch.exams:
+        plan.append(("exam", player, (exam_id, at_ms, entry_id, fingerprint)))
+    replies += exam_record.read(engine.redis, [keys.exam(p, e) for p, e, *_ in batch.exams])
 
     streaks, aggregates, passes, attempts, attempt_ids = [], [], [], [], []
     xp_per_level = engine.rules.battle_pass.xp_per_level
@@ -139,7 +140,8 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
                 {
                     "player_id": player,
                     "exam_id": exam_id,
-                    "fingerprint": reply[0].decode() if reply[0] is not None else fingerprint,
+                    # the outbox's: the record keeps the fingerprint's first 32 digits
+                    "fingerprint": fingerprint or reply[0],
                     "summary": exam_record.unpack(reply[1]).decode() if reply[1] else None,
                     "at_ms": at_ms,
                 }

@@ -99,8 +99,8 @@ def _exam_attempts(engine: Engine, progress: Progress) -> int:
                 continue  # persisted in the microseconds before its summary: cannot answer
             record = keys.exam(row["player_id"], row["exam_id"])
             summary = exam_record.pack(row["summary"].encode())
-            pipe.hset(record, mapping={"fp": row["fingerprint"], "summary": summary})
-            pipe.expire(record, max(1, (row["at_ms"] - since) // 1000))
+            ttl = max(1, (row["at_ms"] - since) // 1000)
+            pipe.set(record, exam_record.value(row["fingerprint"], summary), ex=ttl)
         pipe.execute()
         done += len(rows)
         progress("exam_attempts", done, total)
