@@ -1,7 +1,7 @@
-"""The Procfile's web server: granian's own command line with one listening socket that
-granian's main process binds, listens on and keeps from start to shutdown, shared by
-every worker. `python -m scripts.shared_socket_granian --interface wsgi ... app` takes
-the options of `granian --help`.
+"""The Procfile's web server: granian's own command line with the listening sockets bound,
+listened on and kept by granian's main process from start to shutdown, one a worker slot.
+`python -m scripts.shared_socket_granian --interface wsgi ... app` takes the options of
+`granian --help`.
 
 Why: on Linux, granian 2.8 gives each worker a listening socket of its own
 (SO_REUSEPORT), opened once the worker has loaded the app and closed when it stops. A
@@ -11,51 +11,108 @@ the new worker has loaded the app is refused (ECONNREFUSED); with more, the conn
 queued on the stopping worker's socket are reset unless the host sets
 `net.ipv4.tcp_migrate_req=1`. granian 2.7 kept one socket; 2.8 gave it up on purpose.
 
-Here the main process binds the address as granian itself does on other systems and for
-a unix socket (a `SocketHolder` whose descriptor every worker inherits and listens on),
-and listens at once: the kernel's queue of the address outlives every worker, and a
-connection made while no worker accepts waits there until one does. What it costs: the
-workers take connections from one queue, so a few long-lived connections may land
-unevenly on them (docs/benchmarks.md). granian's start-up warning about
-`net.ipv4.tcp_migrate_req` concerns the sockets of its own workers, which this launcher
-does not use, so it is not given.
+Here the main process binds one SO_REUSEPORT socket of the address for each worker slot
+(`--workers` of them) and listens on all of them before any worker starts: the kernel
+spreads new connections over the slots' sockets by a hash of each connection's
+addresses, as over granian's own sockets a worker. The worker of slot i (granian's
+`idx`, which a respawned worker keeps) inherits slot i's socket and accepts on it. The
+socket outlives every worker of its slot: while one is replaced (granian starts the new
+worker before it stops the old one, and both accept on the slot's socket meanwhile) or
+after a crash, a connection hashed to the slot waits in its queue until the slot's next
+worker accepts it, never refused or reset. What it costs: such a connection waits for
+its slot's worker even when another worker is idle (after a crash, until the new worker
+has loaded the app), and, as with a socket a worker, a busy worker's queue is not taken
+over by the others.
+
+An earlier version shared one socket among all workers: a connection went to whichever
+worker accepted first, so a few connections opened at once often all went to one worker
+(docs/benchmarks.md). A unix socket (--uds) is granian's own: one socket bound by the
+main process and shared by every worker. granian's start-up warning about
+`net.ipv4.tcp_migrate_req` concerns sockets that close with their worker, which this
+launcher does not have, so it is not given.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import socket
 import sys
+from functools import partial
 
 from granian.cli import entrypoint
-from granian.net import SocketSpec
+from granian.net import SocketHolder, SocketSpec
 from granian.server import common
-from granian.server.common import AbstractServer
+from granian.server.mp import MPServer, WorkerProcess
 
-_granians_own = AbstractServer._init_shared_socket
+_granians_init = MPServer._init_shared_socket
+_granians_drop = MPServer._drop_shared_socket
+_granians_spawn = MPServer._spawn_worker
 
 
-def _bind_in_the_main_process(server: AbstractServer) -> None:
+def _listening_socket(server: MPServer, port: int) -> tuple[SocketHolder, socket.socket]:
+    """One socket of the address, bound as granian binds its own (SO_REUSEADDR and
+    SO_REUSEPORT) and listening: a connection hashed to it waits for its slot's worker
+    instead of being refused. The Python socket is what granian's workers inherit."""
+    holder = SocketSpec(server.bind_addr, port, server.backlog).build()
+    inherited = socket.socket(fileno=holder.get_fd())
+    inherited.set_inheritable(True)
+    inherited.listen(server.backlog)  # each worker's listen() on it changes nothing
+    return holder, inherited
+
+
+def _bind_a_socket_per_slot(server: MPServer) -> None:
+    server._slot_sockets = []
     if server.bind_uds:
-        _granians_own(server)  # a unix socket is bound here already
+        _granians_init(server)  # one unix socket bound here, shared by every worker
         return
-    spec = SocketSpec(server.bind_addr, server.bind_port, server.backlog)
-    server._shd = spec.build()  # bound with SO_REUSEADDR and SO_REUSEPORT, as granian does
+    port = server.bind_port
+    for _ in range(server.workers):
+        server._slot_sockets.append(_listening_socket(server, port))
+        port = server._slot_sockets[0][1].getsockname()[1]  # --port 0: the first one's
+    server._ssp = None  # workers take a descriptor, not a spec to bind their own
+    server._shd, server._sso = server._slot_sockets[0]
     server._sfd = server._shd.get_fd()
-    server._ssp = None  # workers take the descriptor, not a spec to bind their own
-    # Listening before any worker does, so a connection waits for the first worker instead
-    # of being refused; each worker's listen() on the same socket changes nothing. The
-    # descriptor stays granian's (detach), closed at its shutdown.
-    listening = socket.socket(fileno=server._sfd)
-    try:
-        listening.listen(server.backlog)
-    finally:
-        listening.detach()
+
+
+def _serve_one_slot(others: list[socket.socket], target, *args, **kwargs):
+    """In a forked worker, before granian's worker target: the other slots' sockets,
+    copied by fork, are closed, so a worker holds its own slot's socket only and every
+    socket closes with the main process and its own slot's workers."""
+    for inherited in others:
+        inherited.close()
+    return target(*args, **kwargs)
+
+
+def _spawn_on_its_slot(server: MPServer, idx: int, target, callback_loader) -> WorkerProcess:
+    """granian's worker of slot `idx`, given that slot's socket: its arguments are taken
+    here, so the socket set now is the one the worker inherits."""
+    if server._slot_sockets:
+        server._shd, server._sso = server._slot_sockets[idx]
+        server._sfd = server._shd.get_fd()
+        if multiprocessing.get_start_method() == "fork":  # spawn passes the one socket only
+            others = [
+                inherited for _, inherited in server._slot_sockets if inherited is not server._sso
+            ]
+            target = partial(_serve_one_slot, others, target)
+    return _granians_spawn(server, idx, target, callback_loader)
+
+
+def _close_every_slot(server: MPServer) -> None:
+    """At shutdown, before granian stops the workers (where it drops its one socket): the
+    main process's descriptors of every slot (a unix socket: granian's own); each socket
+    closes with its last worker."""
+    for _, inherited in server._slot_sockets:
+        inherited.close()
+    server._slot_sockets = []
+    _granians_drop(server)  # its _sso: a slot's socket, closed already, or the unix one
 
 
 def main() -> None:
-    AbstractServer._init_shared_socket = _bind_in_the_main_process
+    MPServer._init_shared_socket = _bind_a_socket_per_slot
+    MPServer._spawn_worker = _spawn_on_its_slot
+    MPServer._drop_shared_socket = _close_every_slot
     # The sysctl lets the kernel move a closing per-worker socket's queue to the others;
-    # with one socket kept by the main process there is nothing to move.
+    # the slots' sockets, kept by the main process, never close before shutdown.
     common._tcp_migrate_req_enabled = lambda: True
     sys.argv[0] = "granian"  # its usage and --version lines
     entrypoint()
