@@ -9,12 +9,18 @@ today (their day's bonus and first missions behind them: the steady state of a g
 
 1. Redis CPU per exam. `--exams` exams, one `record_exam` each (what
    `POST /v1/players/{id}/exams` calls, without `X-Player-IP`), between `CONFIG
-   RESETSTAT` and a read of the stats; then the same exams' *floor*: the bare commands an
+   RESETSTAT` and a read of the stats; then as many exams' *floor*: the bare commands an
    exam needs, sent in one pipeline per exam (a ZADD on each of its six boards, the
-   HSET of each of its three periods' stats). Per exam: the commandstats time of what the
-   client sent (EVALSHA's usec includes the scripts' own commands; a command both sent
-   and run by scripts is shared by its calls) and the server's main-thread CPU (which
-   also counts reading and writing the socket). Printed with the ratio to the floor.
+   HSET of each of its three periods' stats), for players of the floor's own whose keys
+   were written once before (each write updates a member and a hash, as an exam's
+   mostly do; the exams' players' boards and sums stay as the exams left them). Per
+   exam: the commandstats time of what the client sent (EVALSHA's usec includes the
+   scripts' own commands; a command both sent and run by scripts is shared by its
+   calls), the server's main-thread CPU (which also counts reading and writing the
+   socket), and the commands the server ran (commandstats' calls: a script's own ones
+   too). Printed with the ratio to the floor. `--rounds N` splits the runs into N rounds,
+   the three kinds in turn in each, and prints each round's CPU ratio to its own floor:
+   on a shared machine the load changes between runs a minute apart.
 2. Ingestion rates in this process: the engine's `record_exams` (500 a call), then the
    same through the app with the Flask test client, `POST /v1/exams:batch` with 500 a
    request and `POST /v1/players/{id}/exams` one a request, each for `--seconds` in
@@ -62,6 +68,21 @@ class Cost:
     cpu_us: float  # the server's main-thread CPU
     round_trips: float
     sent: dict[str, float]
+    ran: dict[str, float]  # the commands the server ran (a script's own ones too), per exam
+
+
+def mean_cost(rounds: list[Cost]) -> Cost:
+    """The rounds' costs per exam, each round the same number of exams."""
+    names = sorted({name for cost in rounds for name in cost.ran})
+    sent = sorted({name for cost in rounds for name in cost.sent})
+    ran = {name: statistics.fmean(cost.ran.get(name, 0.0) for cost in rounds) for name in names}
+    return Cost(
+        commandstats_us=statistics.fmean(cost.commandstats_us for cost in rounds),
+        cpu_us=statistics.fmean(cost.cpu_us for cost in rounds),
+        round_trips=statistics.fmean(cost.round_trips for cost in rounds),
+        sent={name: statistics.fmean(cost.sent.get(name, 0.0) for cost in rounds) for name in sent},
+        ran=dict(sorted(ran.items(), key=lambda item: (-item[1], item[0]))),
+    )
 
 
 def main_thread_cpu(client: redis.Redis) -> float:
@@ -79,8 +100,9 @@ def measure(client: redis.Redis, run: Callable[[], None], exams_run: int) -> Cos
     stats = {
         name.removeprefix("cmdstat_"): value
         for name, value in client.info("commandstats").items()
-        if name not in ("cmdstat_info", "cmdstat_config")
+        if not name.startswith(("cmdstat_info", "cmdstat_config"))
     }
+    ran = {name: stat["calls"] / exams_run for name, stat in stats.items()}
     usec = 0.0
     for name, count in sent.commands.items():  # a sent command's share of its calls' time
         stat = stats.get(name.split()[0])
@@ -91,7 +113,19 @@ def measure(client: redis.Redis, run: Callable[[], None], exams_run: int) -> Cos
         cpu_us=cpu * 1e6 / exams_run,
         round_trips=sent.round_trips / exams_run,
         sent={name: n / exams_run for name, n in sorted(sent.commands.items())},
+        ran=dict(sorted(ran.items(), key=lambda item: (-item[1], item[0]))),
     )
+
+
+def commands_ran(cost: Cost) -> str:
+    """`Redis ran 93.1 commands (evalsha 9, expire 20.8, ...)`: INFO commandstats' calls,
+    which count the commands scripts run as well as those the client sent."""
+
+    def tenths(n: float) -> str:
+        return f"{n:.1f}".removesuffix(".0")
+
+    shown = ", ".join(f"{name} {tenths(n)}" for name, n in cost.ran.items())
+    return f"Redis ran {tenths(sum(cost.ran.values()))} commands ({shown})"
 
 
 def script_times(client: redis.Redis, run: Callable[[], None], exams_run: int) -> dict:
@@ -160,6 +194,12 @@ class Bench:
             f"e{next(self.serial)}", self.rng.choice(CATEGORIES), 10 * correct, questions, correct
         )
         return f"x{number}", exam
+
+    def floor_submission(self) -> tuple[str, exams.Exam]:
+        """An exam of the floor's own players (`f<n>`): its raw writes leave the exams'
+        players' boards and sums as the exams left them."""
+        player_id, exam = self.submission()
+        return f"f{player_id[1:]}", exam
 
     def floor(self, submissions: list[tuple[str, exams.Exam]]) -> Callable[[], None]:
         """The bare writes of each exam, one pipeline an exam: six ZADDs, three HSETs."""
@@ -260,6 +300,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--scripts", action="store_true", help="also each script's time per exam (SLOWLOG)"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="split the cost runs into rounds, each its own ratio to the floor",
+    )
     args = parser.parse_args(argv)
     with private_redis() as url:
         bench = Bench(url, args.players)
@@ -267,21 +313,40 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Redis per exam, {args.exams} exams ({args.players:,} players who played today)")
         singles = [bench.submission() for _ in range(args.exams)]
         batched = [bench.submission() for _ in range(args.exams)]
-        floor_exams = [bench.submission() for _ in range(args.exams)]
-        rows = (
-            ("one exam a call (record_exam)", run_each(bench, singles, 1)),
-            ("500 exams a call (record_exams)", run_each(bench, batched, 500)),
-            ("floor: the bare writes", bench.floor(floor_exams)),  # last: it writes raw sums
-        )
-        costs = {label: measure(bench.client, run, args.exams) for label, run in rows}
+        floor_exams = [bench.floor_submission() for _ in range(args.exams)]
+        bench.floor(floor_exams)()  # its players' keys exist: each write updates, as an exam's
+        by_round: dict[str, list[Cost]] = {}
+        size = args.exams // args.rounds
+        for start in range(0, size * args.rounds, size):  # each kind in turn, round by round
+            rows = (
+                ("one exam a call (record_exam)", run_each(bench, singles[start:][:size], 1)),
+                ("500 exams a call (record_exams)", run_each(bench, batched[start:][:size], 500)),
+                ("floor: the bare writes", bench.floor(floor_exams[start:][:size])),
+            )
+            for label, run in rows:
+                by_round.setdefault(label, []).append(measure(bench.client, run, size))
+        costs = {label: mean_cost(rounds) for label, rounds in by_round.items()}
         floor = costs["floor: the bare writes"]
         for label, cost in costs.items():
             print(
                 f"  {label}: commandstats {cost.commandstats_us:.1f} us"
                 f" ({cost.commandstats_us / floor.commandstats_us:.2f}x the floor), main-thread"
                 f" CPU {cost.cpu_us:.1f} us ({cost.cpu_us / floor.cpu_us:.2f}x),"
-                f" {cost.round_trips:g} round trips, sent {cost.sent}"
+                f" {cost.round_trips:g} round trips, sent {cost.sent}; {commands_ran(cost)}"
             )
+        if args.rounds > 1:
+            for label in list(by_round)[:2]:
+                ratios = [
+                    cost.cpu_us / floor_cost.cpu_us
+                    for cost, floor_cost in zip(
+                        by_round[label], by_round["floor: the bare writes"], strict=True
+                    )
+                ]
+                shown = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+                print(
+                    f"  {label} / the floor, main-thread CPU by round: {shown}"
+                    f" (median {statistics.median(ratios):.2f}x)"
+                )
         sizes = [
             bench.client.memory_usage(keys.exam(player_id, exam.exam_id)) or 0
             for player_id, exam in singles[:100]
