@@ -4,7 +4,7 @@ KEYS[1] scores       sorted set  player -> composite score
 KEYS[2] aggregates   hash        player -> "score:exams:questions:correct"
 
 ARGV[1] multiplier M   the board's composite multiplier
-ARGV[2] expire-at      unix seconds (engine time), for both keys
+ARGV[2] expire-at      unix seconds (engine time), for a key this call creates
 ARGV[3] now            unix seconds (engine time): expiry is set relative to it, so a
                        moved QA clock keeps the same lifetimes
 ARGV[4..] one per player: "<player id>|<score:exams:questions:correct>"
@@ -28,9 +28,15 @@ composite per total reached, then one ZADD and one HSET for all the writes. A ca
 one player (an exam a call) takes a shorter path to the same commands, without the
 batch's tables.
 
-Returns, per player in order, two values: the competition rank of the written total on
-the board after all the writes (1 + the number of players with a higher total), and
-that total.
+Each key gets its expiry from the call that creates it, in the same atomic step (the
+limits library's idiom): ZADD and HSET answer how many members and fields are new, and a
+key holding only those is new. A key that exists was created with its expiry, which is
+the period's end: writing to it again sends no EXPIRE.
+
+Returns first 1 when this call created the board (its sorted set; the caller puts a new
+category board into its period's index), else 0; then, per player in order, two values:
+the competition rank of the written total on the board after all the writes (1 + the
+number of players with a higher total), and that total.
 ]]
 
 local scores, aggregates = KEYS[1], KEYS[2]
@@ -55,9 +61,14 @@ local function newer(stored, total, text)
   return total > tonumber(t) or (total == tonumber(t) and exams > tonumber(e))
 end
 
-local function expire(ttl)
-  redis.call('EXPIRE', scores, ttl)
-  redis.call('EXPIRE', aggregates, ttl)
+-- 1 when `added` new members or fields made `key` (nothing else in it): then its expiry.
+local function created(key, added, count)
+  local new = 0
+  if added > 0 and redis.call(count, key) == added then
+    redis.call('EXPIRE', key, tonumber(ARGV[2]) - tonumber(ARGV[3]))
+    new = 1
+  end
+  return new
 end
 
 if #ARGV == 4 then  -- one player: the same steps as below, one command each
@@ -66,15 +77,16 @@ if #ARGV == 4 then  -- one player: the same steps as below, one command each
   local ranked = math.min(total, cap)
   local held = redis.call('ZSCORE', scores, player)
   held = held and math.floor(tonumber(held) / multiplier)
+  local board = 0
   if not held or held < ranked then
     local composite = arrival_composite(scores, ranked, multiplier, {})
-    redis.call('ZADD', scores, exact(composite), player)
-    redis.call('HSET', aggregates, player, text)
+    board = created(scores, redis.call('ZADD', scores, exact(composite), player), 'ZCARD')
+    created(aggregates, redis.call('HSET', aggregates, player, text), 'HLEN')
   elseif held == ranked and newer(redis.call('HGET', aggregates, player), total, text) then
-    redis.call('HSET', aggregates, player, text)
+    created(aggregates, redis.call('HSET', aggregates, player, text), 'HLEN')
   end
-  expire(tonumber(ARGV[2]) - tonumber(ARGV[3]))
-  return {redis.call('ZCOUNT', scores, exact((ranked + 1) * multiplier), '+inf') + 1, total}
+  return {board,
+    redis.call('ZCOUNT', scores, exact((ranked + 1) * multiplier), '+inf') + 1, total}
 end
 
 local players, sums, totals, ranked = {}, {}, {}, {}
@@ -86,7 +98,7 @@ for i = 4, #ARGV do
   ranked[#ranked + 1] = math.min(totals[#totals], cap)
 end
 if #players == 0 then
-  return {}
+  return {created(scores, 0, 'ZCARD')}  -- 0: nothing written
 end
 
 -- What this call writes, kept here and stored at the end (one ZADD, one HSET): a later
@@ -122,6 +134,7 @@ for i, player in ipairs(players) do
   end
 end
 
+local members, fields = 0, 0  -- new ones, added by the writes
 for first = 1, #order, 1000 do  -- at most 2000 arguments a command
   local score_args, hash_args = {}, {}
   for n = first, math.min(first + 999, #order) do
@@ -134,14 +147,13 @@ for first = 1, #order, 1000 do  -- at most 2000 arguments a command
     hash_args[#hash_args + 1] = written[player]
   end
   if #score_args > 0 then
-    redis.call('ZADD', scores, unpack(score_args))
+    members = members + redis.call('ZADD', scores, unpack(score_args))
   end
-  redis.call('HSET', aggregates, unpack(hash_args))
+  fields = fields + redis.call('HSET', aggregates, unpack(hash_args))
 end
 
-expire(tonumber(ARGV[2]) - tonumber(ARGV[3]))
-
-local result, rank_of = {}, {}
+local result, rank_of = {created(scores, members, 'ZCARD')}, {}
+created(aggregates, fields, 'HLEN')
 for i, total in ipairs(totals) do
   local rank = rank_of[ranked[i]]
   if rank == nil then

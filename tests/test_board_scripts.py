@@ -15,6 +15,7 @@ SCORES, AGGREGATES = "qb:{lb:t}:scores", "qb:{lb:t}:aggregates"
 
 
 NOW_S = 1_795_600_000
+CREATED, EXISTED = 1, 0  # the reply's first value: whether the call created the board
 
 
 def player_args(player, total, exams):
@@ -49,7 +50,7 @@ def test_one_call_updates_many_players_and_answers_their_final_ranks(any_redis):
         ],
     )
     # b's first write (80) is ranked against the board as the call leaves it.
-    assert reply == [2, 80, 2, 60, 1, 90]
+    assert reply == [EXISTED, 2, 80, 2, 60, 1, 90]
     assert any_redis.hget(AGGREGATES, "b") == b"90:2:20:10"
     assert listing(any_redis) == [("b", 90 * M + TOP), ("a", 60 * M + TOP), ("c", 60 * M + TOP - 1)]
 
@@ -100,7 +101,7 @@ def test_writes_of_one_player_in_one_call_apply_in_order(any_redis):
             *player_args("c", 50, 1),
         ],
     )
-    assert reply == [4, 40, 1, 50, 1, 50, 1, 50, 1, 50, 1, 50]  # 40 ranks after all writes
+    assert reply == [CREATED, 4, 40, 1, 50, 1, 50, 1, 50, 1, 50, 1, 50]  # 40 ranks last
     assert listing(any_redis) == [
         ("b", 50 * M + TOP),
         ("a", 50 * M + TOP - 1),
@@ -130,7 +131,8 @@ def test_repeating_an_update_changes_nothing(any_redis):
     first = update(any_redis, "alice", 50, exams=2)
     update(any_redis, "bob", 50, exams=2)
     again = update(any_redis, "alice", 50, exams=2)
-    assert first == again == [1, 50]
+    assert first == [CREATED, 1, 50]
+    assert again == [EXISTED, 1, 50]
     assert listing(any_redis) == [("alice", 50 * M + TOP), ("bob", 50 * M + TOP - 1)]
 
 
@@ -138,7 +140,7 @@ def test_totals_above_the_cap_rank_at_the_cap_in_arrival_order(any_redis):
     cap = (1 << 53) // M - 2
     update(any_redis, "a", cap + 5, exams=1)
     update(any_redis, "b", cap + 9, exams=1)
-    assert update(any_redis, "a", cap + 7, exams=2) == [1, cap + 7]  # keeps its place
+    assert update(any_redis, "a", cap + 7, exams=2) == [EXISTED, 1, cap + 7]  # keeps its place
     assert listing(any_redis) == [("a", cap * M + TOP), ("b", cap * M + TOP - 1)]
     assert any_redis.hget(AGGREGATES, "a") == f"{cap + 7}:2:20:10".encode()
 
@@ -147,13 +149,52 @@ def test_update_answers_the_competition_rank(any_redis):
     update(any_redis, "a", 90, exams=1)
     update(any_redis, "b", 70, exams=1)
     update(any_redis, "c", 70, exams=1)
-    assert update(any_redis, "d", 10, exams=1) == [4, 10]
-    assert update(any_redis, "c", 70, exams=1) == [2, 70]
+    assert update(any_redis, "d", 10, exams=1) == [EXISTED, 4, 10]
+    assert update(any_redis, "c", 70, exams=1) == [EXISTED, 2, 70]
 
 
 def test_update_sets_the_expiry_relative_to_engine_time(any_redis):
     update(any_redis, "alice", 1, exams=1, expire_at=NOW_S + 3600)
     assert expires_in(any_redis, SCORES) == 3600
+    assert expires_in(any_redis, AGGREGATES) == 3600
+
+
+def test_the_expiry_is_set_by_the_call_that_creates_the_keys_and_kept_after(any_redis):
+    update(any_redis, "alice", 10, exams=1, expire_at=NOW_S + 3600)
+    # Later calls, one arriving and one moving up, at a later engine time: the keys keep
+    # the expiry set when they were created, the same end of the period.
+    later = [M, NOW_S + 3600, NOW_S + 600]
+    for args in (player_args("bob", 20, 1), player_args("alice", 30, 2)):
+        reply = Scripts(any_redis).update_board(keys=[SCORES, AGGREGATES], args=later + args)
+        assert reply[0] == EXISTED
+    batch = [*player_args("carol", 5, 1), *player_args("bob", 40, 2)]
+    reply = Scripts(any_redis).update_board(keys=[SCORES, AGGREGATES], args=later + batch)
+    assert reply == [EXISTED, 3, 5, 1, 40]
+    assert expires_in(any_redis, SCORES) == expires_in(any_redis, AGGREGATES) == 3600
+
+
+def test_a_board_emptied_and_written_again_is_created_again_with_its_expiry(any_redis):
+    update(any_redis, "alice", 10, exams=1, expire_at=NOW_S + 3600)
+    any_redis.delete(SCORES, AGGREGATES)  # the last player removed, or the data lost
+    assert update(any_redis, "bob", 20, exams=1, expire_at=NOW_S + 7200)[0] == CREATED
+    assert expires_in(any_redis, SCORES) == expires_in(any_redis, AGGREGATES) == 7200
+    args = [M, NOW_S + 60, NOW_S, *player_args("a", 1, 1), *player_args("b", 2, 1)]
+    any_redis.delete(SCORES, AGGREGATES)
+    assert Scripts(any_redis).update_board(keys=[SCORES, AGGREGATES], args=args)[0] == CREATED
+    assert expires_in(any_redis, SCORES) == expires_in(any_redis, AGGREGATES) == 60
+
+
+def test_a_key_of_the_board_created_alone_gets_its_expiry(any_redis):
+    update(any_redis, "alice", 10, exams=1, expire_at=NOW_S + 3600)
+    any_redis.delete(AGGREGATES)
+    update(any_redis, "alice", 10, exams=2, expire_at=NOW_S + 3600)  # the same total
+    assert expires_in(any_redis, AGGREGATES) == 3600
+    any_redis.delete(SCORES)
+    assert update(any_redis, "alice", 20, exams=3, expire_at=NOW_S + 3600)[0] == CREATED
+    assert expires_in(any_redis, SCORES) == 3600
+    any_redis.delete(AGGREGATES)
+    batch = [M, NOW_S + 3600, NOW_S, *player_args("alice", 30, 4), *player_args("bob", 1, 1)]
+    assert Scripts(any_redis).update_board(keys=[SCORES, AGGREGATES], args=batch)[0] == EXISTED
     assert expires_in(any_redis, AGGREGATES) == 3600
 
 
@@ -236,10 +277,9 @@ def test_record_exams_keeps_the_second_each_board_total_was_reached(any_redis):
 
 
 def test_an_update_without_players_answers_nothing_and_writes_nothing(any_redis):
-    assert (
-        Scripts(any_redis).update_board(keys=[SCORES, AGGREGATES], args=[M, NOW_S + 60, NOW_S])
-        == []
-    )
+    assert Scripts(any_redis).update_board(
+        keys=[SCORES, AGGREGATES], args=[M, NOW_S + 60, NOW_S]
+    ) == [EXISTED]
     assert state(any_redis) == {}
 
 
@@ -353,7 +393,7 @@ def test_rotate_of_an_empty_board_leaves_no_ranks_and_an_empty_top(any_redis):
 
 def test_a_player_whose_aggregates_are_gone_gets_them_written_and_keeps_the_place(any_redis):
     any_redis.zadd(SCORES, {"a": 50 * M + TOP, "b": 50 * M + TOP - 1})  # no aggregates hash
-    assert update(any_redis, "b", 50, exams=1) == [1, 50]
+    assert update(any_redis, "b", 50, exams=1) == [EXISTED, 1, 50]
     assert state(any_redis) == {
         SCORES: [("b", 50 * M + TOP - 1), ("a", 50 * M + TOP)],
         AGGREGATES: {"b": "50:1:10:5"},

@@ -8,12 +8,16 @@ function returning its value, tested here on its own.
 from __future__ import annotations
 
 import orjson
+import pytest
 
-from engine import keys
-from engine.boards import MULTIPLIER, exam_finish, exam_record
+from bench import redis_count
+from engine import boards, connection, keys
+from engine.boards import MULTIPLIER, board_index, exam_finish, exam_record, exams
 from engine.boards.exam_finish import BoardTotals, BoardUpdate, PendingExam
 from engine.boards.exam_frame import Exam, Frame
 from engine.outcomes import ScriptCode
+from engine.runtime import Engine
+from tests.script_state import expires_in
 
 NEW, UNANSWERED = ScriptCode.APPLIED, ScriptCode.UNANSWERED
 
@@ -77,28 +81,100 @@ def test_board_updates_group_every_exams_rows_by_board_in_the_batchs_order(engin
     assert weekly_math.args == [MULTIPLIER, 1_000, now_s, "alice|70:1:10:7", "carol|90:1:10:9"]
     assert (weekly_math.row, weekly_math.items) == (1, [0, 2])
     assert [update.row for update in updates.values()] == [0, 1, 2, 3, 4, 5, 1, 3, 5]
-    assert exam_finish.new_categories(pending) == {"math", "history"}
 
 
-def test_writing_the_boards_answers_each_rows_rank_and_indexes_the_new_categories(engine):
-    frame = Frame.at(engine, engine.clock.now())
-    pending = [
-        PendingExam.of([("alice", MATH)], 0, NEW, {"boards": rows(70, 10, 7)}),
-        PendingExam.of([("bob", MATH)], 0, NEW, {"boards": rows(90, 10, 9)}),
-    ]
+def write(engine, frame, pending):
+    """Step 2 for `pending`: (ranks, the index registrations left for step 3)."""
     boards_of = exam_finish.BatchBoards(frame.periods)
     expiry = {
         p.period_type: int(exam_finish.boards.expires_at(engine, p).timestamp())
         for p in frame.periods
     }
     updates = exam_finish.board_updates(frame, pending, boards_of, expiry)
+    return exam_finish.write_boards(engine, frame, updates, pending, expiry)
 
-    ranks = exam_finish.write_boards(engine, frame, updates, pending, expiry)
 
-    assert ranks == [[2] * 6, [1] * 6]
+def test_writing_the_boards_answers_each_rows_rank_and_indexes_the_categories(engine):
+    frame = Frame.at(engine, engine.clock.now())
+    pending = [
+        PendingExam.of([("alice", MATH)], 0, NEW, {"boards": rows(70, 10, 7)}),
+        PendingExam.of([("bob", HISTORY)], 0, UNANSWERED, {"boards": rows(90, 10, 9)}),
+    ]
+
+    ranks, left = write(engine, frame, pending)
+
+    assert ranks == [[2, 1] * 3, [1, 1] * 3]
+    assert not left  # every board created here was indexed in the same round trip
     for period in frame.periods:
         index_key = keys.board_index(period.period_type, period.name)
+        # a replay completing its boards indexes them too: its first call may not have
+        assert engine.redis.smembers(index_key) == {b"math", b"history"}
+        ttl = int(boards.expires_at(engine, period).timestamp() - frame.now.timestamp())
+        assert expires_in(engine.redis, index_key) == ttl
+
+
+def index_commands(engine, frame, pending) -> int:
+    """The SADDs of the boards' index step 2 sends for `pending`."""
+    with redis_count.sent_commands() as sent:
+        write(engine, frame, pending)
+    return sent.commands["sadd"]
+
+
+def test_a_process_indexes_a_board_once_a_period_then_again_after_a_while(engine, clock):
+    frame = Frame.at(engine, engine.clock.now())
+    alice = PendingExam.of([("alice", MATH)], 0, NEW, {"boards": rows(70, 10, 7)})
+    bob = PendingExam.of([("bob", MATH)], 0, NEW, {"boards": rows(90, 10, 9)})
+    carol = PendingExam.of([("carol", HISTORY)], 0, NEW, {"boards": rows(90, 10, 9)})
+
+    assert index_commands(engine, frame, [alice]) == 3  # one a period
+    assert index_commands(engine, frame, [bob]) == 0
+    assert index_commands(engine, frame, [bob, carol]) == 3  # history is new to it
+
+    another_process = Engine(redis=engine.redis, rules=engine.rules, clock=clock)
+    assert index_commands(another_process, frame, [alice]) == 3
+
+    clock.advance(seconds=board_index.REFRESH_S - 1)
+    assert index_commands(engine, Frame.at(engine, clock.now()), [alice]) == 0
+    clock.advance(seconds=1)
+    assert index_commands(engine, Frame.at(engine, clock.now()), [alice]) == 3
+
+
+def lose_everything(redis) -> None:
+    """Redis loses its data (a flush, or a failover to an empty replica)."""
+    for primary in connection.primaries(redis):
+        primary.flushdb()  # on a cluster's node, all it has: a cluster has only database 0
+
+
+def play(engine, player, exam_id, category="math"):
+    return exams.record_exam(engine, player, Exam(exam_id, category, 50, 10, 5))
+
+
+@pytest.mark.also_on_cluster
+def test_boards_created_again_after_redis_lost_its_data_are_indexed_again(engine, clock):
+    play(engine, "alice", "a-1")
+    lose_everything(engine.redis)
+
+    play(engine, "bob", "b-1")  # the same boards, created again by a process that indexed them
+
+    for board in exam_finish.boards_of(Frame.at(engine, clock.now()).periods, "math"):
+        index_key = keys.board_index(board.period_type, board.period.name)
         assert engine.redis.smembers(index_key) == {b"math"}
+        ttl = boards.seconds_to_expiry(engine, board.period)
+        assert expires_in(engine.redis, index_key) == ttl
+        assert expires_in(engine.redis, board.scores_key) == ttl
+        assert expires_in(engine.redis, board.aggregates_key) == ttl
+
+
+def test_a_board_index_lost_alone_is_written_again_within_the_refresh(engine, clock):
+    play(engine, "alice", "a-1")
+    weekly = exam_finish.boards_of(Frame.at(engine, clock.now()).periods, "math")[1]
+    index_key = keys.board_index("weekly", weekly.period.name)
+    engine.redis.delete(index_key)  # the boards are kept
+
+    clock.advance(seconds=board_index.REFRESH_S)
+    play(engine, "bob", "b-1")
+
+    assert engine.redis.smembers(index_key) == {b"math"}
 
 
 def test_a_summary_names_each_board_with_its_rank_and_the_exact_accuracy(engine):

@@ -2,7 +2,9 @@
 players' new totals (update_board.lua), then each exam's summary kept in its record
 (keep_exam_summaries.lua), the answer every copy of the exam gets. The league joins
 ride along (engine.leagues.Joining): the players' league records are read in step 2,
-the joins sent in step 3.
+the joins sent in step 3. So do the periods' board indexes (engine.boards.board_index):
+a category this process has not written lately in step 2, a board step 2 created in
+step 3.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from engine import boards, keys, leagues, progression, security
-from engine.boards import Board, exam_record
+from engine.boards import Board, board_index, exam_record
 from engine.boards.exam_frame import Exam, Frame
 from engine.calendar import Period
 from engine.outcomes import ScriptCode
@@ -108,13 +110,15 @@ def finish(
     expiry = {p.period_type: int(boards.expires_at(engine, p).timestamp()) for p in frame.periods}
     updates = board_updates(frame, exams_, batch_boards, expiry)
     joining = leagues.Joining(engine, frame.now, league_totals(engine, exams_, batch_boards))
-    ranks = write_boards(engine, frame, updates, exams_, expiry, joining)
+    ranks, created = write_boards(engine, frame, updates, exams_, expiry, joining)
     summaries = [
         summary_of(pending_exam, batch_boards[pending_exam.exam.category], exam_ranks)
         for pending_exam, exam_ranks in zip(exams_, ranks, strict=True)
     ]
     texts = [exam_record.pack(orjson.dumps(summary)) for summary in summaries]
-    kept = keep_summaries(engine, exams_, texts, joining)
+    kept = keep_summaries(engine, exams_, texts, joining, created)
+    if created:
+        created.written(board_index.memo_of(engine), int(frame.now.timestamp()))
     outcomes: dict[int, ExamOutcome] = {}
     for pending_exam, ours, text, stored in zip(exams_, summaries, texts, kept, strict=True):
         summary = ours if stored == text else exam_record.load(stored)
@@ -123,11 +127,6 @@ def finish(
         if pending_exam.created and violations:
             security.report(engine, pending_exam.player_id, address, violations, "capped")
     return outcomes
-
-
-def new_categories(exams_: Sequence[PendingExam]) -> set[str]:
-    """The categories of the exams counted by this call, for the periods' board index."""
-    return {pending_exam.exam.category for pending_exam in exams_ if pending_exam.created}
 
 
 def board_updates(
@@ -162,35 +161,49 @@ def write_boards(
     exams_: Sequence[PendingExam],
     expiry: dict[str, int],
     joining: leagues.Joining | None = None,
-) -> list[list[int]]:
-    """Step 2: one update_board call per board, and the categories of the exams counted
-    by this call into each period's board index, in one round trip; returns each
-    exam's rank on each of its boards, in its rows' order."""
+) -> tuple[list[list[int]], board_index.Registrations]:
+    """Step 2: one update_board call per board, and the exams' categories this process
+    has not written lately into each period's board index, in one round trip.
+
+    Returns each exam's rank on each of its boards, in its rows' order, and the category
+    boards this call created that it did not index: the boards were lost with their
+    index (board_index), which step 3 writes again."""
     now_s = int(frame.now.timestamp())
-    categories = new_categories(exams_)
+    memo = board_index.memo_of(engine)
+    categories = {pending_exam.exam.category for pending_exam in exams_}
+    indexed = board_index.Registrations()
+    for period in frame.periods:
+        index_key = keys.board_index(period.period_type, period.name)
+        due = memo.due(index_key, categories, now_s)
+        if due:
+            indexed.add(index_key, expiry[period.period_type] - now_s, due)
     batch = engine.scripts.batch()
     for update in updates.values():
         batch.call(
             "update_board", [update.board.scores_key, update.board.aggregates_key], update.args
         )
-    for period in frame.periods:
-        if categories:
-            index_key = keys.board_index(period.period_type, period.name)
-            batch.pipe.sadd(index_key, *sorted(categories))
-            batch.pipe.expire(index_key, expiry[period.period_type] - now_s)
+    indexed.queue(batch.pipe)
     league_records = len(batch.pipe)
     if joining is not None:
         joining.queue_reads(batch.pipe)
     replies = batch.execute()
+    indexed.written(memo, now_s)
     if joining is not None:
         joining.read(replies[league_records:])
     replies = replies[: len(updates)]  # the index's replies follow the boards'
     ranks = [[0] * len(pending_exam.totals) for pending_exam in exams_]
+    created = board_index.Registrations()
     for update, reply in zip(updates.values(), replies, strict=True):
         row = update.row
-        for item, rank in zip(update.items, reply[0::2], strict=True):  # rank, total, ...
+        for item, rank in zip(update.items, reply[1::2], strict=True):  # rank, total, ...
             ranks[item][row] = rank
-    return ranks
+        board = update.board
+        if reply[0] and board.category is not None:  # created, and not the global board
+            index_key = keys.board_index(board.period_type, board.period.name)
+            if board.category not in indexed.categories.get(index_key, ()):
+                memo.forget(index_key, board.category)  # until step 3 writes it
+                created.add(index_key, expiry[board.period_type] - now_s, [board.category])
+    return ranks, created
 
 
 def summary_of(
@@ -231,10 +244,12 @@ def keep_summaries(
     exams_: Sequence[PendingExam],
     texts: Sequence[bytes],
     joining: leagues.Joining | None = None,
+    created: board_index.Registrations | None = None,
 ) -> list[bytes]:
     """Step 3: the first summary stays; every copy of the exam answers with it.
 
-    One keep_exam_summaries call per players' shard; returns the summary each exam's
+    One keep_exam_summaries call per players' shard, with the league joins and the
+    index of the boards step 2 created (write_boards); returns the summary each exam's
     record now holds (`texts[i]` where this call wrote it)."""
     by_shard: dict[int, list[int]] = {}
     for item, pending_exam in enumerate(exams_):
@@ -249,6 +264,8 @@ def keep_summaries(
         )
     if joining is not None:
         joining.queue_joins(batch)  # after the summaries: their replies come first
+    if created:
+        created.queue(batch.pipe)
     replies = batch.execute()[: len(by_shard)]
     kept: list[bytes] = [b""] * len(exams_)
     for items, reply in zip(by_shard.values(), replies, strict=True):
