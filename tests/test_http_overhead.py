@@ -26,6 +26,7 @@ from web import api, fastschema
 from web.catalog import CatalogSchema, catalog_json
 from web.leaderboards import AroundQuerySchema, TopQuerySchema
 from web.purchases import PurchaseRequestSchema, PurchaseSchema
+from web.responses import json_response
 from web.schemas import BalancesSchema, IdempotencyHeaderSchema
 
 
@@ -300,3 +301,57 @@ def test_a_script_lost_by_redis_is_loaded_again_by_a_direct_call(app, client, se
 
     assert wallet.status_code == 200
     assert wallet.get_json()["balances"]["coins"] == 70
+
+
+def test_a_player_or_period_in_a_path_is_matched_as_one_segment(app):
+    """Werkzeug matches a converter that is not part-isolating against the whole rest of
+    the path, one rule's regex after another: /v1/players/{id}/wallet tried six other
+    player routes' regexes first. Each of ours matches one segment ([^/]+), so it is
+    matched segment by segment, and its route found without trying the others."""
+    custom = [
+        converter
+        for name, converter in app.url_map.converters.items()
+        if name in ("player", "period_type")
+    ]
+    assert len(custom) == 2
+    assert all(converter.part_isolating for converter in custom)
+
+
+ANSWERS = [  # (status, headers, method): what werkzeug rewrites, and what it leaves
+    (200, {}, "GET"),
+    (201, {"Location": "/v1/players/ann/wallet"}, "POST"),
+    (200, {"Content-Location": "/v1/catalog?x=é"}, "GET"),
+    (204, {}, "DELETE"),
+    (304, {"ETag": '"a"'}, "GET"),
+    (200, {}, "HEAD"),
+    (429, {"Retry-After": "3"}, "GET"),
+]
+
+
+@pytest.mark.parametrize(("status", "headers", "method"), ANSWERS, ids=range(len(ANSWERS)))
+def test_a_finished_answer_is_handed_over_as_werkzeug_would_hand_it(app, status, headers, method):
+    """The server receives the status, headers and body werkzeug's own path gives,
+    whether or not the response takes the short path (web.responses.Response)."""
+    environ = EnvironBuilder(path="/v1/catalog", method=method).get_environ()
+    with app.test_request_context(environ_overrides=environ):
+        ours = json_response({"a": 1}, status, headers)
+        plain = flask.Response(b'{"a":1}', status, headers, mimetype="application/json")
+        body, sent_status, sent_headers = ours.get_wsgi_response(environ)
+        expected_body, expected_status, expected_headers = plain.get_wsgi_response(environ)
+        assert (sent_status, sent_headers) == (expected_status, expected_headers)
+        assert b"".join(body) == b"".join(expected_body)
+
+
+def test_a_finished_json_answer_is_sent_without_copying_its_headers(app, monkeypatch):
+    """werkzeug copies a response's headers and looks for a Location to rewrite on
+    every answer; a JSON answer built here has none, and its length is set."""
+
+    def copied(*args, **kwargs):
+        raise AssertionError("headers copied")
+
+    monkeypatch.setattr(flask.Response, "get_wsgi_headers", copied)
+    environ = EnvironBuilder(path="/v1/catalog").get_environ()
+    with app.test_request_context():
+        body, status, headers = json_response({"a": 1}).get_wsgi_response(environ)
+    assert (body, status) == ([b'{"a":1}'], "200 OK")
+    assert headers == [("Content-Type", "application/json"), ("Content-Length", "7")]

@@ -57,6 +57,9 @@ class PlayerIdConverter(BaseConverter):
     """
 
     regex = "[^/]+"
+    # One path segment: werkzeug infers "not part-isolating" from the "/" in the regex
+    # and then matches the rest of the path against each player route's regex in turn.
+    part_isolating = True
 
     def to_python(self, value: str) -> str:
         problem = pattern_problem(value, PLAYER_ID)
@@ -78,6 +81,7 @@ class PeriodTypeConverter(BaseConverter):
     """`<period_type:period_type>`: weekly, monthly or yearly; anything else is 400."""
 
     regex = "[^/]+"
+    part_isolating = True  # one path segment (see PlayerIdConverter)
 
     def to_python(self, value: str) -> str:
         if value not in PERIOD_TYPES:
