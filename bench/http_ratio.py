@@ -2,13 +2,14 @@
 (`make bench-http`), so that the machine's own speed cancels out of the ratios.
 
 For each server kind (gunicorn sync, gunicorn gthread, granian's WSGI interface started
-as the Procfile starts it, with one listening socket for its workers, and plain granian
-with a socket a worker; the same number of workers for all), the floors and the service's
-routes (bench.http_routes) are served at once, each app by its own server, and wrk
-loads one route after another, round after round: each route's rate is the median of
-its rounds. Then each route is loaded again at about half its rate for its latency.
-Redis commands per request are counted on the client, in this process
-(bench.redis_count); the memory of a player-day comes from bench.player_day_memory.
+as the Procfile starts it, with a listening socket a worker slot kept by its main
+process, and plain granian with a socket a worker that closes with it; the same number
+of workers for all), the floors and the service's routes (bench.http_routes) are
+served at once, each app by its own server, and wrk loads one route after another,
+round after round: each route's rate is the median of its rounds. Then each route is
+loaded again at about half its rate for its latency. Redis commands per request are
+counted on the client, in this process (bench.redis_count); the memory of a
+player-day comes from bench.player_day_memory.
 
 Redis: one database leased on the shared server exactly as the test runs lease theirs
 (bench.redis_lease), flushed before and after; nothing else on the server is touched.
@@ -253,8 +254,9 @@ def report(
         "threads a worker), access logs off, metrics multi-process (PROMETHEUS_MULTIPROC_DIR, "
         "as under `make run`); granian runs with the Procfile's buffer limit and recycling "
         "by memory, started as the Procfile starts it (scripts/shared_socket_granian.py: "
-        "one listening socket kept by granian's main process for every worker) and, as "
-        "granian-reuseport, as plain `granian` (a socket of its own a worker); gunicorn "
+        "a listening socket a worker slot, kept by granian's main process) and, as "
+        "granian-reuseport, as plain `granian` (a socket of its own a worker, closed with "
+        "it); gunicorn "
         "reads gunicorn.conf.py (workers recycled after max_requests, "
         "keep-alive) under the worker class of its table. "
         f"{load.players:,} players funded and on this "

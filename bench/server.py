@@ -98,8 +98,9 @@ def server_command(
 
     granian is the Procfile's: its WSGI interface with `threads` blocking threads a
     worker, started through scripts/shared_socket_granian.py, whose main process keeps
-    one listening socket for every worker. granian-reuseport is plain `granian` with the
-    same options, a socket of its own for each worker (SO_REUSEPORT), for comparison.
+    a listening socket for each worker slot. granian-reuseport is plain `granian` with
+    the same options, a socket of its own for each worker (SO_REUSEPORT) that closes
+    with it, for comparison.
     `granian_options` are added to either granian's options (a candidate setting)."""
     bin_dir = Path(sys.executable).parent
     if server in GRANIAN_KINDS:
