@@ -100,8 +100,27 @@ local function finish(code, body)
   return {code, outcome}
 end
 
+local changes = {}
+for i = 15, #ARGV do
+  changes[#changes + 1] = ARGV[i]
+end
+
+-- The daily hash's fields this call reads, in one command when first needed: the
+-- bonus, the event's missions, and for an ad reward its count and what its earning
+-- caps have paid.
+local more = {}
+if cap > 0 then
+  more[1] = 'ads'
+end
+if kind == 'ad_reward' then
+  for i = 1, #changes, 2 do
+    more[#more + 1] = 'earned:' .. kind .. ':' .. changes[i]
+  end
+end
+plan_daily(day, event, more)
+
 if kind == 'login' and ((zone and day_claimed(day))
-    or (not zone and redis.call('HEXISTS', DAILY, 'bonus') == 1)) then
+    or (not zone and daily_field(day, 'bonus'))) then
   return {CODE_NO_CHANGE, '{"fp":"","code":' .. CODE_APPLIED_TEXT .. ',"at":' .. now
     .. ',"balances":' .. balances_json(wallet) .. ',"progress":'
     .. compact_progress(finish_day(day)) .. '}'}
@@ -118,14 +137,9 @@ if fast then
     fast)}
 end
 
-local changes = {}
-for i = 15, #ARGV do
-  changes[#changes + 1] = ARGV[i]
-end
-
 local used = 0
 if cap > 0 then
-  used = tonumber(redis.call('HGET', DAILY, 'ads') or '0')
+  used = tonumber(daily_field(day, 'ads') or '0')
   if used >= cap then
     return finish(CODE_DAILY_LIMIT, string.format('"limit":%d,"used":%d', cap, used))
   end
@@ -156,6 +170,7 @@ elseif #changes > 0 then
 end
 if cap > 0 then
   day.progress.ads_watched = redis.call('HINCRBY', DAILY, 'ads', 1)
+  daily_write(day, 'ads', day.progress.ads_watched)
 end
 if event ~= '' then
   advance(day, event, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import marshmallow as ma
 import pytest
 
 from tests.conftest import earned, error_of
@@ -452,3 +453,58 @@ def test_a_refusal_that_is_not_a_replay_has_no_replay_header(client, server_head
     reused = buy(client, server_headers, key="k", item="steel", quantity=2)
     assert reused.status_code == 422
     assert "Idempotent-Replayed" not in reused.headers
+
+
+def test_a_purchase_answer_is_its_schemas_dump_whether_built_directly_or_not(
+    client, server_headers, funded, monkeypatch
+):
+    from web import purchases as purchase_routes
+
+    funded(10_000)
+    results, dumped = [], []
+    buy_one = purchase_routes.purchases.purchase
+    schema_dump = purchase_routes.PurchaseSchema.dump
+
+    def kept(*args, **kwargs):
+        results.append(buy_one(*args, **kwargs))
+        return results[-1]
+
+    def counted(schema, obj, **kwargs):
+        dumped.append(obj)
+        return schema_dump(schema, obj, **kwargs)
+
+    monkeypatch.setattr(purchase_routes.purchases, "purchase", kept)
+    monkeypatch.setattr(purchase_routes.PurchaseSchema, "dump", counted)
+    answers = [buy(client, server_headers, f"k-{n}", item="bricks", quantity=1) for n in range(6)]
+    answers.append(buy(client, server_headers, "k-5", item="bricks", quantity=1))  # a replay
+
+    for answer, result in zip(answers, results, strict=True):
+        assert answer.status_code == 201
+        assert answer.get_json() == ma.Schema.dump(purchase_routes.PurchaseSchema(), result)
+    plain = [r for r in results if not r.transaction.progress.missions]
+    assert plain and not any(r.transaction.progress.daily_bonus for r in plain)
+    assert not any(r in dumped for r in plain)  # built without the schema
+    assert results[0] in dumped  # the day's first: its bonus dumped by the schema
+    assert answers[-1].headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_valid_purchase_loads_its_arguments_without_the_parser(
+    client, server_headers, funded, monkeypatch
+):
+    from web import purchases as purchase_routes
+
+    funded(500)
+    parsed = []
+    parse = purchase_routes.blp.ARGUMENTS_PARSER.parse
+
+    def kept(schema, *args, **kwargs):
+        parsed.append(type(schema).__name__)
+        return parse(schema, *args, **kwargs)
+
+    monkeypatch.setattr(purchase_routes.blp.ARGUMENTS_PARSER, "parse", kept)
+    assert buy(client, server_headers, item="steel", quantity=1).status_code == 201
+    assert parsed == []
+    refused = buy(client, server_headers, key="k-2", item="steel", quantity=0)
+    assert refused.status_code == 400
+    assert error_of(refused)["details"] == {"quantity": ["Must be between 1 and 100."]}
+    assert parsed == ["IdempotencyHeaderSchema", "PurchaseRequestSchema"]  # its refusal

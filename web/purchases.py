@@ -3,19 +3,26 @@ engine.economy.activity.record → lua/record_activity.lua (+ includes replay, w
 progress), which debits the price and credits the items in one atomic call, each change
 with its ledger entry: buy catalog items, exactly once per Idempotency-Key. With
 `X-Player-IP`, engine.security.rate_limits.take_address_slot → lua/take_rate_slot.lua
-runs first.
+runs first. The answer of a purchase that earned nothing beyond itself (most of them)
+is built directly (web.responses); PurchaseSchema documents it and dumps every other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import flask
 import marshmallow as ma
 from marshmallow import validate
+from webargs.flaskparser import is_json_request
 
 from engine.economy import purchases
+from engine.progression import Progress
 from engine.rules import Rules
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.fastschema import FastSchema
+from web.responses import json_response
 from web.schemas import (
     IdempotencyHeaderSchema,
     ProgressSchema,
@@ -62,14 +69,53 @@ class PurchaseSchema(FastSchema):
     progress = ma.fields.Nested(ProgressSchema(), required=True, attribute="transaction.progress")
 
 
+HEADERS, BODY = IdempotencyHeaderSchema(), PurchaseRequestSchema()
+
+
+def documented_only(*decorators: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
+    """flask-smorest's `@blp.arguments` decorators (`decorators`, outermost first) for
+    the OpenAPI document only: the view keeps what they document and is called without
+    their layers of webargs, as it loads its arguments itself (`purchase_arguments`)."""
+
+    def decorate(view: Callable) -> Callable:
+        documented = view
+        for decorator in reversed(decorators):
+            documented = decorator(documented)
+        view._apidoc = documented._apidoc  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def purchase_arguments() -> tuple[str, dict]:
+    """The Idempotency-Key and the body, loaded as the documented `@blp.arguments`
+    would load them: directly when both are plainly valid, else by the same parser
+    (web.api.Parser), headers first, whose refusal is the answer."""
+    request = flask.request
+    key = request.headers.get("Idempotency-Key")
+    data = request.get_data(cache=True) if is_json_request(request) else b""
+    if key is not None and data:
+        try:
+            loaded = HEADERS.load({"Idempotency-Key": key})
+            return loaded["idempotency_key"], BODY.load(flask.current_app.json.loads(data))
+        except (ma.ValidationError, ValueError):
+            pass  # InvalidJsonError is a ValueError: the parser below answers both
+    parser = blp.ARGUMENTS_PARSER
+    loaded = parser.parse(HEADERS, location="headers")
+    return loaded["idempotency_key"], parser.parse(BODY, location="json")
+
+
 @blp.route("/<player:player_id>/purchases", methods=["POST"])
-@blp.arguments(IdempotencyHeaderSchema(), location="headers", as_kwargs=True)
-@blp.arguments(PurchaseRequestSchema())
+@documented_only(
+    blp.arguments(HEADERS, location="headers", as_kwargs=True),
+    blp.arguments(BODY),
+)
 @blp.response(201, PurchaseSchema())
 @blp.alt_response(404, description="unknown_item")
 @blp.alt_response(409, description="insufficient_funds or price_changed")
 @blp.alt_response(422, description="idempotency_key_reused")
-def create_purchase(body: dict, player_id: str, idempotency_key: str):
+def create_purchase(player_id: str):
+    idempotency_key, body = purchase_arguments()
     result = purchases.purchase(
         get_engine(),
         player_id,
@@ -79,8 +125,45 @@ def create_purchase(body: dict, player_id: str, idempotency_key: str):
         expected_price=body.get("expected_price"),
         address=player_address(),
     )
-    return result, 201, replay_headers(result.transaction.replayed)
+    headers = replay_headers(result.transaction.replayed)
+    body = plain_answer(result)
+    if body is None:
+        return result, 201, headers
+    return json_response(body, 201, headers)
 
 
 def replay_headers(replayed: bool) -> dict[str, str]:
     return {"Idempotent-Replayed": "true"} if replayed else {}
+
+
+def plain_answer(result: purchases.Purchase) -> dict | None:
+    """PurchaseSchema's dump of a purchase whose progress is the streak alone, built
+    without the schema; None for any other (a bonus, a mission, XP: the schema dumps it)."""
+    transaction = result.transaction
+    progress = transaction.progress
+    if progress is None or not _plain(progress):
+        return None
+    return {
+        "transaction_id": transaction.transaction_id,
+        "item": result.item,
+        "quantity": result.quantity,
+        "cost": result.cost,
+        "balances": transaction.balances,
+        "progress": {
+            "daily_bonus": None,
+            "missions": [],
+            "xp": None,
+            "level_rewards": [],
+            "streak": progress.streak,
+            "freezes_used": progress.freezes_used,
+        },
+    }
+
+
+def _plain(progress: Progress) -> bool:
+    return (
+        progress.daily_bonus is None
+        and not progress.missions
+        and progress.xp is None
+        and not progress.level_rewards
+    )

@@ -68,13 +68,15 @@ def record(
     idempotency_key = (
         request.redis_key(player_id) if request else keys.daily(player_id, context.day.isoformat())
     )
-    taken = rate_limits.take_address_slot(
-        engine,
-        group,
-        address,
-        partial(_probe, idempotency_key, request, keys.streak(player_id)),
-        partial(_changes_nothing, request, context.day.toordinal()),
-    )
+    taken = rate_limits.NO_ADDRESS  # no address: no slot to take, nothing sent
+    if address is not None:
+        taken = rate_limits.take_address_slot(
+            engine,
+            group,
+            address,
+            partial(_probe, idempotency_key, request, keys.streak(player_id)),
+            partial(_changes_nothing, request, context.day.toordinal()),
+        )
     args: list[Any] = [
         player_id,
         to_ms(now),
@@ -104,10 +106,12 @@ def record(
     ]
     code, payload = taken.run_script(engine, "record_activity", script_keys, args, NOT_ATTEMPTED)
     outcome = json.loads(payload)
+    # The refusal of a reused key names the key: built only for that answer.
+    reused = None
+    if code == ScriptCode.KEY_REUSED:
+        reused = transactions.key_reused(request.key if request else "")
     try:
-        answer = decode(
-            code, outcome, reused=transactions.key_reused(request.key if request else "")
-        )
+        answer = decode(code, outcome, reused=reused)
     except RapidFireError:
         security.report(engine, player_id, address, [dict(outcome, rule="rapid_fire")], "refused")
         raise

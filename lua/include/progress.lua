@@ -44,8 +44,13 @@ the day of their local date; claim_bonus then follows their own day (see there) 
 progress.claim_ends tells when they may claim next (unix s); day_claimed(day) says
 whether they may not yet.
 
+The fields of the day's hash a call reads (the bonus claim, missions' done flags, earned
+amounts under the caps) come from daily_field: one HMGET of the fields plan_daily named
+when the first is asked for, one HGET of a field not named.
+
 Provides parse_context, context_missions, context_rate, freeze_days,
-repair_deadlines, new_day, over_rate(day, group, member), too_fast(day),
+repair_deadlines, new_day, plan_daily(day, event, more), daily_field(day, name),
+daily_write(day, name, value), over_rate(day, group, member), too_fast(day),
 pay_reward(day, reward, kind, reason, ref), claim_bonus(day), day_claimed(day), advance(day, event,
 amount), add_xp(day, amount), finish_day(day), and day.progress, the table that tells
 the caller what happened, including `violations` of the earning caps.
@@ -131,8 +136,48 @@ local function new_day(context, wallet, daily_key, streak_key, season_key, pace_
     rate_key, now)
   return {context = context, wallet = wallet, daily = daily_key, streak = streak_key,
     season = season_key, pace = pace_key, rate = rate_key, now = now, created = false,
-    zone = false,
+    zone = false, fields = {}, planned = false,
     progress = {missions = {}, level_rewards = {}, violations = {}}}
+end
+
+-- The fields of the player's daily hash a call will read, read together in one HMGET
+-- when the first of them is asked for (daily_field): the day's bonus claim, the done
+-- flags of the missions of `event` ("" for none) and `more` (other field names). A
+-- call refused before it reads any (a rate limit, rapid fire) reads none.
+local function plan_daily(day, event, more)
+  local names = {'bonus'}
+  for _, mission in ipairs(context_missions(day.context)) do
+    if mission.event == event then
+      names[#names + 1] = 'mission:' .. mission.id .. ':done'
+    end
+  end
+  for _, name in ipairs(more) do
+    names[#names + 1] = name
+  end
+  day.planned = names
+end
+
+-- A field of the player's daily hash (false when absent): as this call read it (with
+-- the fields plan_daily named, on the first ask) or wrote it since (daily_write).
+local function daily_field(day, name)
+  local fields = day.fields
+  local value = fields[name]
+  if value ~= nil then
+    return value
+  end
+  local names = day.planned or {}
+  day.planned = false
+  names[#names + 1] = name  -- once more if planned: HMGET takes a field twice
+  local values = redis.call('HMGET', day.daily, unpack(names))
+  for i, field in ipairs(names) do
+    fields[field] = values[i]  -- false: not in the hash
+  end
+  return fields[name]
+end
+
+-- Note a value this call wrote to the daily hash, so daily_field answers it.
+local function daily_write(day, name, value)
+  day.fields[name] = value
 end
 
 -- The player's rate limit of the route group: count this attempted change in its moving
@@ -155,12 +200,13 @@ local function over_rate(day, group, member)
 end
 
 -- Rapid fire: count this state change in the current second; the count when over the
--- limit, else false.
+-- limit, else false. The second's first change creates the count with its expiry in
+-- one command (most players change their state once in a second, if at all).
 local function too_fast(day)
   local pace = day.pace
-  local count = redis.call('INCR', pace)
-  if count == 1 then
-    redis.call('EXPIRE', pace, 2)
+  local count = 1
+  if not redis.call('SET', pace, 1, 'EX', 2, 'NX') then
+    count = redis.call('INCR', pace)
   end
   if count > day.context.pace_limit then
     return count
@@ -177,14 +223,14 @@ local function pay_reward(day, reward, kind, reason, ref)
     local cap = caps and caps[resource]
     if cap then
       local field = 'earned:' .. kind .. ':' .. resource
-      local earned = tonumber(redis.call('HGET', day.daily, field) or '0')
+      local earned = tonumber(daily_field(day, field) or '0')
       pay = math.max(0, math.min(amount, cap - earned))
       if pay < amount then
         table.insert(day.progress.violations, {rule = 'daily_earning_cap', kind = kind,
           resource = resource, cap = cap, earned = earned, refused = amount - pay})
       end
       if pay > 0 then
-        redis.call('HINCRBY', day.daily, field, pay)
+        daily_write(day, field, redis.call('HINCRBY', day.daily, field, pay))
       end
     end
     if pay > 0 then
@@ -245,13 +291,14 @@ local function advance(day, event, amount)
   for _, mission in ipairs(context_missions(context)) do
     if mission.event == event then
       local field = 'mission:' .. mission.id
-      if redis.call('HEXISTS', daily, field .. ':done') == 0 then
+      if not daily_field(day, field .. ':done') then
         local value = redis.call('HINCRBY', daily, field, amount)
         local entry = {id = mission.id, progress = math.min(value, mission.target),
           target = mission.target, completed = false}
         if value >= mission.target then
           local paid = rewards(context).missions[mission.id]
           redis.call('HSET', daily, field .. ':done', day.now)
+          daily_write(day, field .. ':done', day.now)
           entry.completed = true
           entry.xp = paid.xp
           entry.reward = paid.reward
@@ -379,12 +426,11 @@ local function claim_bonus(day)
     if day_claimed(day, last) then
       return false
     end
-    redis.call('HSET', day.daily, 'bonus', day.now)
-  elseif redis.call('HEXISTS', day.daily, 'bonus') == 1 then
+  elseif daily_field(day, 'bonus') then
     return false  -- claimed: most events of a day only read the field
-  else
-    redis.call('HSET', day.daily, 'bonus', day.now)
   end
+  redis.call('HSET', day.daily, 'bonus', day.now)
+  daily_write(day, 'bonus', day.now)
   day.created = true  -- the day's first activity creates the day's hash
   local context, streak_key = day.context, day.streak
   last = last or claim_state(day)
