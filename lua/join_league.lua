@@ -8,7 +8,7 @@ KEYS[3] scores    sorted set  player -> composite score, as a board's
 
 ARGV[1] cohort size
 ARGV[2] multiplier M   the composite multiplier (engine.boards.MULTIPLIER)
-ARGV[3] expire-at      unix seconds (engine time), for every key
+ARGV[3] expire-at      unix seconds (engine time), for every key this call creates
 ARGV[4] now            unix seconds (engine time)
 ARGV[5..] one per player: "<player id>|<total>", the player's total for the period
 
@@ -23,8 +23,14 @@ cohort (lua/read_cohort.lua) is one lookup in a small hash field rather than one
 member in the tier-wide sorted set; a cohort whose copy is missing or out of step (one
 placed before the copy existed) gets it rebuilt from the sorted set.
 
+A key gets its expiry in the call that creates it, not on every call (the idiom of the
+limits library): the members and scores hold only what this call added (HLEN, ZCARD
+against the new fields and members HSET and ZADD answered), the rosters had no `last`.
+
 Returns, per player in order, two values: the cohort's number, and 1 if the player
-joined with this call (0 if they were placed before).
+joined with this call, 2 if they joined and opened the tier's first cohort (the tier's
+keys created: a new tier of the period, or after Redis lost them; the caller writes the
+tier into the period's tiers index), 0 if they were placed before.
 ]]
 
 --- @include "arrival"
@@ -88,7 +94,7 @@ if last then
   number, count = tonumber(n), tonumber(c)
 end
 
-local result, lowest, joined_any = {}, {}, false
+local result, lowest, joins, added = {}, {}, 0, 0
 for i = 5, #ARGV do
   local player, text = string.match(ARGV[i], '^([^|]+)|(%d+)$')
   local total = math.min(tonumber(text), cap)
@@ -97,23 +103,23 @@ for i = 5, #ARGV do
   if cohort then
     cohort = tonumber(cohort)
   else
+    joined = number == 0 and 2 or 1  -- 2: the tier's first cohort opens
     if number == 0 or count >= size then
       number, count = number + 1, 0
     end
-    cohort, count, joined = number, count + 1, 1
-    joined_any = true
-    redis.call('HSET', members, player, cohort)
+    cohort, count = number, count + 1
+    joins = joins + redis.call('HSET', members, player, cohort)
   end
   local held = redis.call('ZSCORE', scores, player)
   local composite = held and string.format('%d', tonumber(held))
   if not held or math.floor(tonumber(held) / multiplier) < total then
     composite = string.format('%d', arrival_composite(scores, total, multiplier, lowest))
-    redis.call('ZADD', scores, composite, player)
+    added = added + redis.call('ZADD', scores, composite, player)
     if joined == 0 then
       copy_composite(cohort, player, composite)
     end
   end
-  if joined == 1 then  -- the roster and its copy grow by one together
+  if joined > 0 then  -- the roster and its copy grow by one together
     local field = 'scores:' .. cohort
     local found = redis.call('HMGET', rosters, cohort, field)
     local roster, copy = found[1], found[2]
@@ -130,11 +136,17 @@ for i = 5, #ARGV do
   result[#result + 1] = joined
 end
 
-if joined_any then
-  redis.call('HSET', rosters, 'last', number .. '|' .. count)
-end
 local ttl = tonumber(ARGV[3]) - tonumber(ARGV[4])
-for _, key in ipairs(KEYS) do
-  redis.call('EXPIRE', key, ttl)
+if joins > 0 then
+  redis.call('HSET', rosters, 'last', number .. '|' .. count)
+  if not last then  -- the rosters are new, or lost their `last`: the same expiry
+    redis.call('EXPIRE', rosters, ttl)
+  end
+  if redis.call('HLEN', members) == joins then
+    redis.call('EXPIRE', members, ttl)
+  end
+end
+if added > 0 and redis.call('ZCARD', scores) == added then
+  redis.call('EXPIRE', scores, ttl)
 end
 return result

@@ -4,7 +4,7 @@ the size, scores written upwards with the boards' tie rule, a cohort read back."
 from __future__ import annotations
 
 from engine.scripts import Scripts
-from tests.script_state import state, written
+from tests.script_state import expires_in, state, written
 
 M = 1 << 24
 TOP = M - 1  # the first arrival at a total: total * M + TOP
@@ -13,14 +13,14 @@ KEYS = [MEMBERS, ROSTERS, SCORES]
 NOW_S = 1_795_600_000
 
 
-def join(redis, *players, size=2):
-    args = [size, M, NOW_S + 600, NOW_S, *(f"{p}|{t}" for p, t in players)]
+def join(redis, *players, size=2, expire_at=NOW_S + 600):
+    args = [size, M, expire_at, NOW_S, *(f"{p}|{t}" for p, t in players)]
     return Scripts(redis).join_league(keys=KEYS, args=args)
 
 
 def test_new_players_fill_the_last_cohort_then_open_the_next(any_redis):
     before = state(any_redis)
-    assert join(any_redis, ("a", 10), ("b", 30), ("c", 20)) == [1, 1, 1, 1, 2, 1]
+    assert join(any_redis, ("a", 10), ("b", 30), ("c", 20)) == [1, 2, 1, 1, 2, 1]
     assert written(before, state(any_redis)) == {
         MEMBERS: {"a": "1", "b": "1", "c": "2"},
         ROSTERS: {
@@ -35,6 +35,31 @@ def test_new_players_fill_the_last_cohort_then_open_the_next(any_redis):
     assert any_redis.ttl(MEMBERS) == 600 and any_redis.ttl(SCORES) == 600
     assert join(any_redis, ("d", 5)) == [2, 1]  # the last cohort had room
     assert any_redis.hget(ROSTERS, "last") == b"2|2"
+
+
+def test_the_first_member_of_a_tier_is_answered_as_opening_it(any_redis):
+    assert join(any_redis, ("a", 10)) == [1, 2]  # the tier's keys are created
+    assert join(any_redis, ("b", 10), ("c", 10)) == [1, 1, 2, 1]  # a second cohort: 1
+    any_redis.delete(ROSTERS)  # lost: the next member opens the tier again
+    assert join(any_redis, ("d", 10)) == [1, 2]
+
+
+def test_each_key_gets_its_expiry_in_the_call_that_creates_it_alone(any_redis):
+    join(any_redis, ("a", 10), ("b", 10))
+    # later calls with another expiry: a join, a raise, a join that opens cohort 2
+    join(any_redis, ("a", 20), ("c", 5), expire_at=NOW_S + 9000)
+    for key in KEYS:
+        assert expires_in(any_redis, key) == 600  # kept from creation, not set again
+
+
+def test_a_key_lost_alone_gets_its_expiry_when_a_call_creates_it_again(any_redis):
+    join(any_redis, ("a", 10), ("b", 10))
+    for key in KEYS:
+        any_redis.delete(key)
+        join(any_redis, ("a", 20), ("c", 5), expire_at=NOW_S + 900)
+        assert expires_in(any_redis, key) == 900, key
+        any_redis.delete(*KEYS)
+        join(any_redis, ("a", 10), ("b", 10))
 
 
 def test_a_member_keeps_their_cohort_and_their_score_only_rises(any_redis):

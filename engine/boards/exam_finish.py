@@ -200,7 +200,7 @@ def write_boards(
         board = update.board
         if reply[0] and board.category is not None:  # created, and not the global board
             index_key = keys.board_index(board.period_type, board.period.name)
-            if board.category not in indexed.categories.get(index_key, ()):
+            if board.category not in indexed.members.get(index_key, ()):
                 memo.forget(index_key, board.category)  # until step 3 writes it
                 created.add(index_key, expiry[board.period_type] - now_s, [board.category])
     return ranks, created
@@ -266,7 +266,10 @@ def keep_summaries(
         joining.queue_joins(batch)  # after the summaries: their replies come first
     if created:
         created.queue(batch.pipe)
-    replies = batch.execute()[: len(by_shard)]
+    replies = batch.execute()
+    if joining is not None:
+        joining.joined(replies[len(by_shard) :])
+    replies = replies[: len(by_shard)]
     kept: list[bytes] = [b""] * len(exams_)
     for items, reply in zip(by_shard.values(), replies, strict=True):
         for item, stored in zip(items, reply, strict=True):

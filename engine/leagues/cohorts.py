@@ -8,6 +8,15 @@ which places new players and writes every total in one atomic step on the tier's
 ({lg:weekly:2026-W48:bronze}). It adds no round trip to an exam: the players' league
 records are read in the exam's step 2, the joins sent with its step 3.
 
+The period's tiers index (keys.league_tiers) lists the tiers with cohorts: the close
+(engine.leagues.close) closes those tiers alone, and moderation removes a player from
+them, so a tier missing from it at the close is never closed (no results, no prizes,
+its players' next tier taken from their unclosed standings). A process writes a tier
+into it once a period (engine.index_memo), again at most REFRESH_S seconds of engine
+time later for a tier it keeps writing totals into (an index lost alone), and again
+when join_league.lua answers that it opened the tier's first cohort while this process
+thought the tier written (Redis lost the tier and its index): one more round trip then.
+
 A cohort is named "<tier>-<number>" ("bronze-12"); its standings follow the boards' tie
 rule: higher totals first, equal totals share a rank, and among them whoever reached
 the total first is listed first (and counts as ahead for promotion and relegation).
@@ -19,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine import keys
+from engine import index_memo, keys
 from engine.calendar import Period, add_periods
 from engine.errors import InvalidInputError, NotFoundError
 from engine.rules.leagues import LeagueRules
@@ -30,6 +39,8 @@ from engine.security import rate_limits
 # The composite multiplier of the boards (engine.boards.MULTIPLIER; a test checks they
 # agree): a cohort's scores rank as a board's.
 MULTIPLIER = 1 << 24
+TIERS_MEMO = "league_tiers"  # the Engine.memo entry of the tiers indexes written
+OPENED = 2  # join_league's "joined" value for the member who opened a tier's first cohort
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,8 @@ class Joining:
     """The league joins of a batch of exams, folded into the exam's own round trips:
     `queue_reads` adds the players' league records to one pipeline, `read` takes their
     replies, and `queue_joins` adds one join_league call per tier (and the records of
-    the players who change period) to the next; `join` runs it in two of its own."""
+    the players who change period, and the tiers index when due) to the next, whose
+    replies go to `joined`; `join` runs it in two of its own."""
 
     def __init__(self, engine: Engine, now: datetime, totals: dict[str, int]) -> None:
         self.engine = engine
@@ -121,6 +133,8 @@ class Joining:
         self.period = engine.calendar.period_of(engine.rules.leagues.period, now)
         self.records: dict[str, dict] = {}
         self.tiers: dict[str, str] = {}
+        self.by_tier: dict[str, list[str]] = {}  # tier -> its players, as queued
+        self.indexed = index_memo.Registrations()  # the tiers index's write, if queued
 
     def queue_reads(self, pipe: Any) -> None:
         for player in self.totals:
@@ -150,10 +164,35 @@ class Joining:
                 key = keys.player_league(player)
                 batch.pipe.hset(key, mapping={"period": period.name, "tier": self.tiers[player]})
         index = keys.league_tiers(rules.period, period.name)
-        batch.pipe.sadd(index, *by_tier)
-        batch.pipe.expire(index, expiry - now_s)
+        due = index_memo.memo_of(self.engine, TIERS_MEMO).due(index, by_tier, now_s)
+        if due:
+            self.indexed.add(index, expiry - now_s, due)
+            self.indexed.queue(batch.pipe)
         self.by_tier = by_tier
         return list(by_tier)
+
+    def joined(self, replies: list[Any]) -> None:
+        """After the round trip of `queue_joins` (its join_league replies first in
+        `replies`): the tiers it wrote into the index are remembered, and a tier whose
+        first cohort a join opened without that write is written in one more round trip."""
+        memo = index_memo.memo_of(self.engine, TIERS_MEMO)
+        now_s = int(self.now.timestamp())
+        self.indexed.written(memo, now_s)
+        index = keys.league_tiers(self.engine.rules.leagues.period, self.period.name)
+        written = self.indexed.members.get(index, ())
+        opened = [
+            tier
+            for tier, reply in zip(self.by_tier, replies, strict=False)
+            if OPENED in reply[1::2] and tier not in written
+        ]
+        if opened:
+            again = index_memo.Registrations()
+            expiry = int(expires_at(self.engine, self.period).timestamp())
+            again.add(index, expiry - now_s, opened)
+            pipe = self.engine.redis.pipeline(transaction=False)
+            again.queue(pipe)
+            pipe.execute()
+            again.written(memo, now_s)
 
     def placed(self, replies: list[Any]) -> dict[str, str]:
         """player -> cohort id, from the join_league replies (first in `replies`)."""
@@ -173,7 +212,9 @@ def join(engine: Engine, now: datetime, totals: dict[str, int]) -> dict[str, str
     joining.read(pipe.execute())
     batch = engine.scripts.batch()
     joining.queue_joins(batch)
-    return joining.placed(batch.execute())
+    replies = batch.execute()
+    joining.joined(replies)
+    return joining.placed(replies)
 
 
 def tiers_for(engine: Engine, period: Period, records: dict[str, dict]) -> dict[str, str]:
