@@ -4,11 +4,13 @@ writes it once a period and tier rather than on every exam."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bench import redis_count
 from engine import connection, index_memo, keys, leagues
-from engine.boards import exams
+from engine.boards import exams, moderation
 from engine.boards.exams import Exam
 from engine.leagues import close, cohorts
 from engine.runtime import Engine
@@ -114,8 +116,43 @@ def test_an_index_lost_alone_is_written_again_within_the_refresh(engine, clock):
     engine.redis.delete(index_key(engine, clock))  # the cohorts are kept
 
     play(engine, "bob")
-    assert tiers_the_close_reads(engine, clock) == {}  # not yet: the memo holds it
+    assert not engine.redis.exists(index_key(engine, clock))  # not yet: the memo holds it
     clock.advance(seconds=index_memo.REFRESH_S)
     play(engine, "bob")
 
+    assert engine.redis.smembers(index_key(engine, clock)) == {b"bronze"}
+
+
+def test_a_tier_of_the_rules_is_closed_even_when_its_index_was_lost_after_the_last_exam(
+    engine, clock
+):
+    play(engine, "alice")
+    start_in(engine, clock, "sam", "silver")
+    play(engine, "sam")
+    engine.redis.delete(index_key(engine, clock))  # lost alone; no exam writes it again
+
+    assert tiers_the_close_reads(engine, clock) == {"bronze": 1, "silver": 1}
+
+
+def test_a_tier_the_rules_no_longer_list_is_closed_from_the_index(engine, clock):
+    start_in(engine, clock, "gil", "gold")
+    play(engine, "gil")
+    assert b"gold" in engine.redis.smembers(index_key(engine, clock))
+    dropped = dataclasses.replace(engine.rules.leagues, tiers=("bronze", "silver"))
+    engine.rules = dataclasses.replace(engine.rules, leagues=dropped)
+
+    final = close.final_standings(engine, week(engine, clock), 0)
+    [gil] = [dict(zip(close.COLUMNS, row, strict=True)) for row in final.rows]
+    assert (gil["player_id"], gil["tier"], gil["next_tier"]) == ("gil", "gold", "bronze")
+
+
+def test_moderation_takes_a_player_out_of_a_tier_whose_index_was_lost(engine, clock):
+    start_in(engine, clock, "sam", "silver")
+    play(engine, "sam")
+    play(engine, "sue")  # bronze
+    engine.redis.delete(index_key(engine, clock))
+
+    left = moderation.remove_from_cohorts(engine, "sam")
+
+    assert [entry.cohort_id for entry in left] == ["silver-1"]
     assert tiers_the_close_reads(engine, clock) == {"bronze": 1}

@@ -79,8 +79,9 @@ def remove_from_leaderboards(engine: Engine, player_id: str, leagues: bool = Tru
 
 def remove_from_cohorts(engine: Engine, player_id: str) -> list[CohortLeft]:
     """Take the player out of their cohort in every kept league period whose close has
-    not run: every tier of each such period is asked (one script call a tier, in one
-    round trip), since the player's league record names only their latest period."""
+    not run: every tier of each such period is asked, those the rules list and any other
+    its tiers index names (one script call a tier, in one round trip), since the player's
+    league record names only their latest period."""
     period_type = engine.rules.leagues.period
     periods = boards.kept_periods(engine, period_type, engine.clock.now())
     pipe = engine.redis.pipeline(transaction=False)
@@ -89,10 +90,10 @@ def remove_from_cohorts(engine: Engine, player_id: str) -> list[CohortLeft]:
         pipe.smembers(keys.league_tiers(period_type, period.name))
     replies = pipe.execute()
     calls = [
-        (period.name, tier.decode())
+        (period.name, tier)
         for period, closed, tiers in zip(periods, replies[0::2], replies[1::2], strict=True)
         if not closed
-        for tier in sorted(tiers)
+        for tier in sorted({tier.decode() for tier in tiers} | set(engine.rules.leagues.tiers))
     ]
     if not calls:
         return []

@@ -137,8 +137,12 @@ def final_standings(
     rules = engine.rules.leagues
     outcomes = _Outcomes(rules)
     final = FinalStandings([], {}, [])
+    # Every tier the rules list, and any other the index names (a tier the rules dropped
+    # during the period): a tier with no cohorts costs one HGET, and an index lost alone
+    # hides no tier the rules list.
     index = engine.redis.smembers(keys.league_tiers(period.period_type, period.name))
-    tiers = sorted((tier.decode() for tier in index), key=_tier_order(rules.tiers))
+    listed = {tier.decode() for tier in index} | set(rules.tiers)
+    tiers = sorted(listed, key=_tier_order(rules.tiers))
     pipe = engine.redis.pipeline(transaction=False)
     for tier in tiers:
         pipe.hget(keys.league_rosters(period.period_type, period.name, tier), "last")

@@ -8,10 +8,10 @@ which places new players and writes every total in one atomic step on the tier's
 ({lg:weekly:2026-W48:bronze}). It adds no round trip to an exam: the players' league
 records are read in the exam's step 2, the joins sent with its step 3.
 
-The period's tiers index (keys.league_tiers) lists the tiers with cohorts: the close
-(engine.leagues.close) closes those tiers alone, and moderation removes a player from
-them, so a tier missing from it at the close is never closed (no results, no prizes,
-its players' next tier taken from their unclosed standings). A process writes a tier
+The period's tiers index (keys.league_tiers) lists the tiers with cohorts, for the
+services that read Redis directly and for a tier the rules no longer list: the close
+(engine.leagues.close) and moderation ask every tier the rules list and every tier the
+index names, so an index lost alone hides no tier of the rules. A process writes a tier
 into it once a period (engine.index_memo), again at most REFRESH_S seconds of engine
 time later for a tier it keeps writing totals into (an index lost alone), and again
 when join_league.lua answers that it opened the tier's first cohort while this process

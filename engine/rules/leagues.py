@@ -45,7 +45,10 @@ class LeagueRules:
         """ "promotion", "relegation" or "stay" for the `position`-th (1-based, in the
         standings' order) of a cohort of `members`: the top `promote` move up (not from
         the top tier), then the bottom `relegate` of the rest move down (not from the
-        lowest tier)."""
+        lowest tier). A tier the rules no longer list (dropped during its period) has
+        no zones: everyone "stay"s, and starts again in the lowest tier (tier_after)."""
+        if tier not in self.tiers:
+            return "stay"
         index = self.tier_index(tier)
         promoted = min(self.promote, members) if index < len(self.tiers) - 1 else 0
         if position <= promoted:
@@ -61,6 +64,8 @@ class LeagueRules:
     def tier_after(self, tier: str, zone: str) -> str:
         """The tier after a period finished in `zone` of `tier`."""
         step = {"promotion": 1, "relegation": -1, "stay": 0}[zone]
+        if tier not in self.tiers:  # as after an absence: start again
+            return self.tiers[0]
         return self.tiers[self.tier_index(tier) + step]
 
     def after_absence(self, tier: str, periods: int) -> str:
