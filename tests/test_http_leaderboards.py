@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+
+from engine.boards import leaderboards
+from web.leaderboards import EntrySchema
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
 
@@ -226,6 +231,38 @@ def test_around_me(client, server_headers, clock):
     assert [e["player_id"] for e in body["above"]] == ["p1"]
     assert [e["player_id"] for e in body["below"]] == ["p3"]
     assert body["total_players"] == 5
+
+
+ENTRY_FIELDS = [name for name in EntrySchema().fields if name != "prize"]
+
+
+def test_an_engine_entry_has_the_fields_of_the_answers_entry_in_its_order():
+    # the routes hand an Entry to orjson as it is: its fields are the answer's
+    assert [f.name for f in dataclasses.fields(leaderboards.Entry)] == ENTRY_FIELDS
+
+
+def test_around_me_answers_each_entrys_fields_in_the_schemas_order(client, server_headers):
+    post_exam(client, server_headers, "alice", exam_id="e1", score=90, correct_answers=9)
+    post_exam(client, server_headers, "bob", exam_id="e2", score=80, correct_answers=2)
+    post_exam(
+        client,
+        server_headers,
+        "carol",
+        exam_id="e3",
+        score=70,
+        total_questions=3,
+        correct_answers=2,
+    )
+    body = client.get(
+        "/v1/leaderboards/weekly/players/bob?around=1", headers=server_headers
+    ).get_json()
+    entries = [*body["above"], body["entry"], *body["below"]]
+    assert [list(entry) for entry in entries] == [ENTRY_FIELDS] * 3
+    assert [tuple(entry.values()) for entry in entries] == [
+        (1, "alice", 90, 1, 10, 9, 0.9, None, "new"),
+        (2, "bob", 80, 1, 10, 2, 0.2, None, "new"),
+        (3, "carol", 70, 1, 3, 2, 0.6667, None, "new"),
+    ]
 
 
 def test_a_players_ranks(client, server_headers):

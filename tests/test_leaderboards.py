@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -342,6 +343,61 @@ def test_around_me_for_a_player_without_a_score(engine):
     play(engine, "alice", 10)
     with pytest.raises(NotRankedError):
         leaderboards.around(engine, boards.resolve(engine, "weekly"), "nobody")
+
+
+def a_board_with_a_snapshot_a_tie_and_lost_aggregates(engine, clock):
+    """alice 100, erin 90 (after the snapshot), bob and carol 80 (bob first), dave 50;
+    the snapshot ranked alice 1, bob and carol 2, dave 4; carol's aggregates are gone."""
+    play(engine, "alice", 100, correct=7)
+    play(engine, "bob", 80, correct=8)
+    clock.advance(seconds=1)
+    play(engine, "carol", 80, correct=6)
+    play(engine, "dave", 50, questions=5, correct=5)
+    snapshots.take_snapshots(engine)
+    clock.advance(minutes=1)
+    play(engine, "erin", 90, correct=9)
+    board = boards.resolve(engine, "weekly")
+    engine.redis.hdel(board.aggregates_key, "carol")
+    return board
+
+
+def test_around_me_answers_each_entrys_sums_and_previous_rank(engine, clock):
+    board = a_board_with_a_snapshot_a_tie_and_lost_aggregates(engine, clock)
+    standing = leaderboards.around(engine, board, "bob", 1)
+    assert standing.total_players == 5
+    assert standing.above == [leaderboards.Entry(2, "erin", 90, 1, 10, 9, None)]
+    assert standing.entry == leaderboards.Entry(3, "bob", 80, 1, 10, 8, 2)
+    assert standing.below == [leaderboards.Entry(3, "carol", 80, 0, 0, 0, 2)]
+    assert [(e.player_id, e.movement) for e in (*standing.above, standing.entry)] == [
+        ("erin", "new"),
+        ("bob", "down"),
+    ]
+
+
+def test_around_me_starting_inside_a_tie_gives_its_first_entry_the_shared_rank(engine, clock):
+    board = a_board_with_a_snapshot_a_tie_and_lost_aggregates(engine, clock)
+    standing = leaderboards.around(engine, board, "dave", 1)
+    assert (standing.above, standing.entry, standing.below) == (
+        [leaderboards.Entry(3, "carol", 80, 0, 0, 0, 2)],
+        leaderboards.Entry(5, "dave", 50, 1, 5, 5, 4),
+        [],
+    )
+    alone = leaderboards.around(engine, board, "carol", 0)
+    assert (alone.above, alone.entry, alone.below) == ([], standing.above[0], [])
+
+
+def test_the_snapshot_document_keeps_seven_values_an_entry(engine, clock):
+    board = a_board_with_a_snapshot_a_tie_and_lost_aggregates(engine, clock)
+    snapshots.take_snapshots(engine)
+    document = json.loads(engine.redis.get(board.snapshot_top_key))
+    assert document["total_players"] == 5
+    assert document["rows"] == [
+        *("alice", 100, 1, 1, 10, 7, 1),
+        *("erin", 90, 2, 1, 10, 9, -1),
+        *("bob", 80, 3, 1, 10, 8, 2),
+        *("carol", 80, 3, 0, 0, 0, 2),
+        *("dave", 50, 5, 1, 5, 5, 4),
+    ]
 
 
 def test_pages_continue_the_ranking(engine, clock):

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 
 from engine import boards, db, keys
-from engine.boards import Board
+from engine.boards import Board, leaderboards
 from engine.calendar import PERIOD_TYPES
 from engine.clock import to_ms
 from engine.runtime import Engine
@@ -54,14 +54,11 @@ def snapshot_board(engine: Engine, board: Board) -> int:
     _copy_scores(engine, board.scores_key, board.snapshot_building_key)
     ranked = _rank_copy(engine, board, snapshot_ms)
     size = engine.rules.leaderboards.snapshot_size
-    total_players, _, *rows = engine.scripts.read_board(
-        keys=[board.scores_key, board.aggregates_key, board.snapshot_ranks_key],
-        args=["top", board.multiplier, 0, size],
-    )
+    total_players, entries = leaderboards.read_top(engine, board, 0, size)
     document = {
         "snapshot_at": snapshot_ms,
-        "total_players": int(total_players),
-        "rows": [value.decode() if isinstance(value, bytes) else value for value in rows],
+        "total_players": total_players,
+        "rows": leaderboards.rows_of(entries),
     }
     published = json.dumps(document, separators=(",", ":"))
     engine.scripts.rotate_snapshot(
