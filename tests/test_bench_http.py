@@ -21,6 +21,7 @@ from bench.redis_count import Sent, sent_commands
 from bench.server import ROOT
 from engine import keys
 from tests.conftest import real_redis_url
+from tests.proc_sockets import listening_sockets, sockets_held
 
 
 def route(name: str) -> http_routes.Route:
@@ -316,26 +317,7 @@ def test_a_candidate_setting_is_added_to_both_granian_kinds_only():
     ]
 
 
-def listening_sockets(port: int) -> set[str]:
-    """The inodes of the machine's listening TCP sockets (IPv4) on `port`."""
-    lines = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
-    return {f[9] for f in lines if f[1].endswith(f":{port:04X}") and f[3] == "0A"}
-
-
-def sockets_held(pid: int) -> set[str]:
-    """The inodes of the sockets among a process's open files."""
-    held = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = fd.readlink().name
-        except OSError:  # closed since listed
-            continue
-        if target.startswith("socket:["):
-            held.add(target.removeprefix("socket:[").removesuffix("]"))
-    return held
-
-
-def workers_listening(process: subprocess.Popen, port: int) -> dict[int, set[str]]:
+def workers_listening(process: subprocess.Popen, port: int) -> dict[int, set[int]]:
     """The listening sockets on `port` held by each child process of a granian server
     that holds one (its workers)."""
     listening = listening_sockets(port)

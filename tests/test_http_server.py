@@ -24,6 +24,7 @@ import pytest
 
 from engine import db, migrate
 from tests.conftest import ADMIN_KEY, SERVER_KEY, _connect_real_redis, real_redis_url
+from tests.proc_sockets import listening_sockets, sockets_held
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -378,30 +379,6 @@ def test_a_worker_over_its_memory_limit_is_replaced_and_its_requests_still_count
         assert requests_counted(port, "/v1/catalog") == 4
     finally:
         stop_server(server)
-
-
-def listening_sockets(port: int) -> set[int]:
-    """The inodes of the TCP sockets listening on `port` on this machine."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
-        if local_port == port and state == "0A":  # TCP_LISTEN
-            inodes.add(int(inode))
-    return inodes
-
-
-def sockets_held(pid: int) -> set[int]:
-    """The inodes of the sockets among a process's open files."""
-    held = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = fd.readlink().name
-        except OSError:  # closed since listed
-            continue
-        if target.startswith("socket:["):
-            held.add(int(target.removeprefix("socket:[").removesuffix("]")))
-    return held
 
 
 def workers_spawned(log: bytes) -> dict[int, list[int]]:
