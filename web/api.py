@@ -10,10 +10,12 @@ raised by webargs, Werkzeug or the engine, leaves through `web.errors`.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+import apispec
 import flask
 import flask_smorest
 import flask_swagger_ui
@@ -196,13 +198,49 @@ class Api(flask_smorest.Api):
         super()._init_spec(**options)
         self.ma_plugin.converter.add_attribute_function(amounts2properties)
 
-    def register_blueprint(self, blp, **options) -> None:
-        """Document the blueprint inside the app's context, so bounds that come from the
+    def __init__(self, app: flask.Flask | None = None, **kwargs: Any) -> None:
+        self._undocumented: list[tuple[Blueprint, str, list | None]] = []
+        self._documenting = threading.RLock()
+        super().__init__(app, **kwargs)
+
+    @property
+    def spec(self) -> apispec.APISpec | None:
+        """The OpenAPI document, its blueprints documented on first read.
+
+        Documenting every route costs more than the rest of `create_app` (apispec
+        resolves each schema, web.openapi completes each operation), and a process
+        needs the document only when something reads it: /openapi.json, /docs, the
+        `flask openapi` commands. Every read goes through here, flask-smorest's own
+        included, so the document is the one eager registration would have built,
+        blueprint by blueprint in registration order (tests/test_openapi_lazy.py)."""
+        if self._undocumented:  # emptied only once the last one is documented
+            with self._documenting:
+                while self._undocumented:
+                    self._document(*self._undocumented[0])
+                    del self._undocumented[0]
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: apispec.APISpec | None) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options) -> None:
+        """Register the blueprint's routes now, its documentation when the spec is
+        first read (see `spec`): flask-smorest's `register_blueprint`, in two steps."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    def _document(self, blp: Blueprint, name: str, parameters: list | None) -> None:
+        """Document one blueprint inside the app's context, so bounds that come from the
         loaded rules (`web.schemas.RulesRange`, `Amounts`) are written into the spec,
         then complete every operation (web.openapi)."""
+        spec = self._spec
         with self._app.app_context():
-            super().register_blueprint(blp, **options)
-        openapi.complete(self.spec)
+            blp.register_views_in_doc(self, self._app, spec, name=name, parameters=parameters)
+            spec.tag({"name": name, "description": blp.description})
+        openapi.complete(spec)
 
     def _register_error_handlers(self) -> None:
         """Errors are handled by web.errors, registered by the app factory."""

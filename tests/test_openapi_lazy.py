@@ -1,0 +1,113 @@
+"""The OpenAPI document is built on first read (web.api.Api.spec), and it is the document
+eager registration builds: flask-smorest's own `register_blueprint` inside the app's
+context, then web.openapi's completion, blueprint by blueprint, as create_app did before.
+
+Every comparison is of bytes: /openapi.json, the `flask openapi print` command and the
+/docs page, on the shipped rules and on rules with other bounds (the spec writes the
+rules' limits), and under concurrent first reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import fakeredis
+import flask_smorest
+import pytest
+
+from config import DEFAULT_RULES_FILE
+from web import api as web_api
+from web import create_app, openapi
+
+
+def eager_register_blueprint(self, blp, **options) -> None:
+    """How web.api.Api registered a blueprint when the document was built at start-up."""
+    with self._app.app_context():
+        flask_smorest.Api.register_blueprint(self, blp, **options)
+    openapi.complete(self.spec)
+
+
+def api_of(app) -> web_api.Api:
+    return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+
+
+@pytest.fixture(params=["shipped rules", "other bounds"])
+def app_settings(request, settings, tmp_path):
+    if request.param == "shipped rules":
+        return settings
+    rules = tmp_path / "rules.toml"
+    text = DEFAULT_RULES_FILE.read_text().replace("max_quantity = 100", "max_quantity = 7")
+    rules.write_text(text.replace("max_exam_score = 10_000", "max_exam_score = 500"))
+    return dataclasses.replace(settings, rules_file=rules)
+
+
+def build(app_settings, clock):
+    return create_app(app_settings, redis_client=fakeredis.FakeRedis(), clock=clock)
+
+
+@pytest.fixture
+def eager_app(app_settings, clock, monkeypatch):
+    with monkeypatch.context() as patched:
+        patched.setattr(web_api.Api, "register_blueprint", eager_register_blueprint)
+        app = build(app_settings, clock)
+    assert not api_of(app)._undocumented  # documented during create_app
+    return app
+
+
+def test_create_app_leaves_the_document_for_its_first_read(app_settings, clock):
+    app = build(app_settings, clock)
+    api = api_of(app)
+    documented = {name for name in app.blueprints if name not in ("api-docs", "rq_dashboard")}
+    assert {name for _, name, _ in api._undocumented} == documented
+    assert api._spec.to_dict()["paths"] == {}
+    assert api.spec.to_dict()["paths"]
+    assert not api._undocumented
+
+
+def test_the_served_document_is_the_eagerly_built_one_byte_for_byte(app_settings, clock, eager_app):
+    expected = eager_app.test_client().get("/openapi.json")
+    assert expected.status_code == 200
+    assert len(expected.get_json()["paths"]) > 30
+    app = build(app_settings, clock)
+    client = app.test_client()
+    assert client.get("/openapi.json").data == expected.data
+    assert client.get("/openapi.json").data == expected.data  # read again: unchanged
+    assert client.get("/docs").data == eager_app.test_client().get("/docs").data
+
+
+def test_the_cli_prints_the_eagerly_built_document(app_settings, clock, eager_app):
+    expected = eager_app.test_cli_runner().invoke(args=["openapi", "print"])
+    assert expected.exit_code == 0, expected.output
+    printed = build(app_settings, clock).test_cli_runner().invoke(args=["openapi", "print"])
+    assert printed.exit_code == 0, printed.output
+    assert printed.output == expected.output
+
+
+def test_a_read_while_the_document_is_being_built_waits_for_all_of_it(
+    app_settings, clock, eager_app, monkeypatch
+):
+    """A worker's threads may read the spec at once: one that comes while the last
+    blueprint is being documented gets the whole document, not the part built so far."""
+    expected = eager_app.test_client().get("/openapi.json").data
+    app = build(app_settings, clock)
+    blueprints = len(api_of(app)._undocumented)
+    complete, completed, readers, bodies = openapi.complete, [], [], []
+
+    def read() -> None:
+        bodies.append(app.test_client().get("/openapi.json").data)
+
+    def complete_then_read_once(spec) -> None:
+        completed.append(spec)
+        if len(completed) == blueprints:  # the last blueprint, not yet complete
+            reader = threading.Thread(target=read)
+            reader.start()
+            reader.join(timeout=0.5)  # a reader that does not wait answers meanwhile
+            readers.append(reader)
+        complete(spec)
+
+    monkeypatch.setattr(openapi, "complete", complete_then_read_once)
+    first = app.test_client().get("/openapi.json").data
+    readers[0].join()
+    assert first == expected
+    assert bodies == [expected]
