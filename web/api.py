@@ -22,6 +22,7 @@ import flask_swagger_ui
 import marshmallow as ma
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
+from werkzeug import routing
 
 from web import openapi
 from web.guards import InvalidJsonError
@@ -128,9 +129,32 @@ def fast_view(view: Callable, checked: Callable, apidoc: dict) -> Callable:
     return run
 
 
+class Rule(routing.Rule):
+    """Werkzeug's URL rule, its URL builders compiled once a process per rule.
+
+    Werkzeug compiles two builder functions (for `url_for`) for every rule an app adds,
+    from a syntax tree it walks and compiles: most of the cost of adding ~350 rules,
+    which every create_app pays (each test's app, each worker). A builder is a plain
+    function of the rule object (its converters are read from it when called), made
+    from the rule's text and its parsed parts only, so apps share it. A rule with
+    defaults is compiled every time: werkzeug writes a default into its builder through
+    the rule's own converter."""
+
+    _builders: ClassVar[dict[tuple, Callable[..., tuple[str, str]]]] = {}
+
+    def _compile_builder(self, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
+        if self.defaults:
+            return super()._compile_builder(append_unknown)
+        key = (self.rule, tuple(self._trace), append_unknown)
+        builder = self._builders.get(key)
+        if builder is None:
+            builder = self._builders[key] = super()._compile_builder(append_unknown)
+        return builder
+
+
 class App(flask.Flask):
-    """Flask, remembering which view functions are coroutines, and answering with
-    `Response` (a finished body as one list).
+    """Flask, remembering which view functions are coroutines, answering with
+    `Response` (a finished body as one list), its URL builders shared (`Rule`).
 
     flask-smorest's decorators ask `ensure_sync` at every layer of every request
     (eight times for a purchase), and Flask answers with `inspect.iscoroutinefunction`
@@ -139,6 +163,7 @@ class App(flask.Flask):
 
     REMEMBERED = 4096
     response_class = Response
+    url_rule_class = Rule
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
