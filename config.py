@@ -103,7 +103,7 @@ class Settings:
     day_reset_hour: int = 3
     rules_file: Path = DEFAULT_RULES_FILE
     idempotency_ttl_seconds: int = 86_400
-    ledger_keep_entries: int = 5
+    ledger_keep_entries: int = 0
     max_body_bytes: int = 16_384
     environment: str = "development"
     allow_clock_override: bool = False
@@ -149,7 +149,7 @@ class Settings:
             day_reset_hour=_int(env, "DAY_RESET_HOUR", 3, 0, 23),
             rules_file=Path(env.get("RULES_FILE") or DEFAULT_RULES_FILE),
             idempotency_ttl_seconds=_int(env, "IDEMPOTENCY_TTL_SECONDS", 86_400, 60, 30 * 86_400),
-            ledger_keep_entries=_int(env, "LEDGER_KEEP_ENTRIES", 5, 1, 10_000),
+            ledger_keep_entries=_int(env, "LEDGER_KEEP_ENTRIES", 0, 0, 10_000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 1_024, 10 * 1_048_576),
             environment=environment,
             allow_clock_override=allow_clock_override,

@@ -18,8 +18,8 @@ def wallet(player_id: str) -> str:
 
 def ledger(player_id: str) -> str:
     """List: the newest of the player's balance changes, newest first, each a JSON array
-    `[transaction_id, kind, deltas, balances, reason, at]`: the newest
-    `LEDGER_KEEP_ENTRIES`, more while older ones wait to be persisted (engine.economy.ledger)."""
+    `[transaction_id, kind, deltas, balances, reason, at]`: those waiting to be persisted
+    and the newest `LEDGER_KEEP_ENTRIES` persisted ones (engine.economy.ledger)."""
     return _player("tx", player_id)
 
 

@@ -24,7 +24,7 @@ class Engine:
     clock: Clock = field(default_factory=SystemClock)
     calendar: GameCalendar = field(default_factory=GameCalendar)
     idempotency_ttl_seconds: int = 86_400
-    ledger_keep_entries: int = 5  # newest entries a player's Redis ledger keeps (and unpersisted)
+    ledger_keep_entries: int = 0  # persisted entries a player's Redis ledger keeps (and the rest)
     alert_webhook_url: str | None = None
     webhook_allow_private: bool = False  # engine.webhooks.guard: private receivers allowed
     # WEBHOOK_SECRETS_KEY (engine.webhooks.encryption); never in a repr

@@ -88,5 +88,7 @@ def test_with_persist_the_day_ends_with_the_outboxes_drained_into_sql(real_redis
 
     outboxes = [keys.outbox(shard) for shard in range(keys.player_shards())]
     assert sum(real_redis.xlen(outbox) for outbox in outboxes) == 0
-    assert after["ledger (Redis tail)"].keys == 2  # the tail stays: reads come to Redis first
+    # every entry persisted, none kept by default (LEDGER_KEEP_ENTRIES 0): no ledger key
+    assert "ledger (Redis tail)" not in after
+    assert not any(real_redis.exists(keys.ledger(f"m{n}")) for n in range(2))
     assert after["idempotency records"].keys == 2 + 2 * 2

@@ -16,7 +16,7 @@ def test_defaults():
     assert settings.rules_file == DEFAULT_RULES_FILE
     assert settings.database_url.endswith("var/questboard.db")
     assert settings.api_keys == ()
-    assert settings.ledger_keep_entries == 5
+    assert settings.ledger_keep_entries == 0
 
 
 def test_rq_can_use_another_redis():
@@ -45,7 +45,7 @@ def test_bad_api_keys_are_refused(raw):
         ({"DAY_RESET_HOUR": "x"}, "DAY_RESET_HOUR"),
         ({"GAME_TIMEZONE": "Mars/Olympus"}, "GAME_TIMEZONE"),
         ({"IDEMPOTENCY_TTL_SECONDS": "5"}, "IDEMPOTENCY_TTL_SECONDS"),
-        ({"LEDGER_KEEP_ENTRIES": "0"}, "LEDGER_KEEP_ENTRIES"),
+        ({"LEDGER_KEEP_ENTRIES": "-1"}, "LEDGER_KEEP_ENTRIES"),
         ({"LEDGER_KEEP_ENTRIES": "10001"}, "LEDGER_KEEP_ENTRIES"),
     ],
 )

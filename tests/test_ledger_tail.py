@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from engine import db, keys
 from engine.economy import grants, ledger
-from engine.ops import persistence
+from engine.ops import persistence, persistence_outbox, persistence_sql
 
 KEEP = 4
 
@@ -159,16 +159,48 @@ def test_the_ledger_route_pages_across_redis_and_sql(real_redis, settings, clock
     engine.sql.dispose()
 
 
-def test_a_returning_players_tail_is_a_handful_of_entries_by_default(durable_engine, settings):
-    """A player who plays every day leaves the default number of persisted entries in
-    Redis between days: what every such player keeps for good."""
+def test_the_persist_job_trims_the_tail_it_committed_without_waiting_for_a_change(
+    durable_engine,
+):
+    engine = durable_engine
+    engine.ledger_keep_entries = KEEP
+    made = [grant(engine, n) for n in range(12)]
+
+    persistence.persist(engine)
+
+    assert redis_ids(engine) == made[::-1][:KEEP]
+    assert sql_ids(engine) == set(made)
+
+
+def test_the_persist_job_never_trims_an_entry_made_after_its_batch_was_read(durable_engine):
+    engine = durable_engine
+    engine.ledger_keep_entries = 0
+    made = [grant(engine, n) for n in range(5)]
+    batch = persistence_outbox._read(engine, "c1", 100, 60_000)
+    later = grant(engine, 5)  # in the outbox, not in the batch: not in SQL
+
+    persistence_sql._write(engine, batch, persistence_sql.PersistReport())
+    persistence_outbox._acknowledge(engine, batch)
+
+    assert redis_ids(engine) == [later]
+    assert sql_ids(engine) == set(made)
+    assert every_page(engine, 3) == newest_first([*made, later])
+
+
+def test_a_returning_players_persisted_entries_leave_redis_by_default(durable_engine, settings):
+    """A player who plays every day keeps no ledger entry in Redis between days by
+    default (LEDGER_KEEP_ENTRIES 0): the persist job drops what it committed, and pages
+    come from SQL, the newest from Redis while they wait."""
     engine = durable_engine
     engine.ledger_keep_entries = settings.ledger_keep_entries  # the default, LEDGER_KEEP_ENTRIES
+    made = []
     for day in range(6):
-        made = [grant(engine, day * 6 + n) for n in range(6)]  # a day's six changes
+        made += [grant(engine, day * 6 + n) for n in range(6)]  # a day's six changes
         persistence.persist(engine)
-    grant(engine, 36)  # the next day's first change trims what is persisted
+        assert not engine.redis.exists(keys.ledger("alice")), day
+    made.append(grant(engine, 36))  # the next day's first change, not yet persisted
 
-    assert settings.ledger_keep_entries == 5
-    assert len(redis_ids(engine)) == 5 and made[-1] in redis_ids(engine)
-    assert engine.redis.memory_usage(keys.ledger("alice"), samples=0) < 800
+    assert settings.ledger_keep_entries == 0
+    assert redis_ids(engine) == [made[-1]]
+    assert every_page(engine, 50) == newest_first(made)
+    assert every_page(engine, 4) == newest_first(made)

@@ -32,6 +32,7 @@ DIRECT_TESTS = {
     "renew_job_lock": "test_script_job_locks.py",
     "release_job_lock": "test_script_job_locks.py",
     "reap_job_runs": "test_script_job_locks.py",
+    "trim_ledgers": "test_script_trim_ledgers.py",
 }
 
 

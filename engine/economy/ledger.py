@@ -1,8 +1,11 @@
 """The ledger: every balance change of a player, newest first on read.
 
-Redis keeps only the tail of each player's ledger (engine.keys.ledger, a list): the
-newest `ledger_keep_entries`, and more while older ones wait to be persisted
-(lua/include/wallet.lua trims only entries the persist job has committed). SQL holds
+Redis keeps only the tail of each player's ledger (engine.keys.ledger, a list): every
+entry not yet persisted, and the newest `ledger_keep_entries` persisted ones (0 by
+default: a page longer than the tail reads SQL anyway, and the API's default page is
+50). The persist job trims the lists of the players it committed (lua/trim_ledgers.lua),
+a write trims the writer's (lua/include/wallet.lua): both only entries the persist job
+has committed. SQL holds
 them all: `user_resource_logs`, and `user_resource_logs_archive` after 30 days. A page
 is the newest entries older than its cursor from both, merged by transaction id, so
 one cursor walks the whole history with no entry missing or doubled at the seam: an

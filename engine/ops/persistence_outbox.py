@@ -183,11 +183,22 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
 
 
 def _acknowledge(engine: Engine, batch: _Batch) -> None:
-    pipe = engine.redis.pipeline(transaction=False)
+    """Acknowledge and delete a committed batch's entries, then trim the ledger lists of
+    the players whose entries it held down to `ledger_keep_entries` (lua/trim_ledgers.lua:
+    only entries whose outbox entry is gone, so only committed ones), in one round trip:
+    a player's persisted entries leave Redis now, not at the player's next change."""
+    ledgers: dict[str, set[str]] = {}  # outbox -> ledgers of its players in the batch
+    for row in batch.ledger:
+        player = row["player_id"]
+        ledgers.setdefault(keys.player_outbox(player), set()).add(keys.ledger(player))
+    calls = engine.scripts.batch()
     for stream, ids in batch.ids.items():
-        pipe.xack(stream, GROUP, *ids)
-        pipe.xdel(stream, *ids)
-    pipe.execute()
+        calls.pipe.xack(stream, GROUP, *ids)
+        calls.pipe.xdel(stream, *ids)
+        if stream in ledgers:  # after its XDEL: same slot, same node, in order
+            trim = [stream, *sorted(ledgers[stream])]
+            calls.call("trim_ledgers", trim, [engine.ledger_keep_entries])
+    calls.execute()
 
 
 def lag_ms(engine: Engine) -> int | None:

@@ -1,0 +1,40 @@
+--[[ trim_ledgers: once the persist job has committed a batch to SQL and deleted its
+outbox entries, drop the entries now persisted from the ledger lists of the batch's
+players of one shard, down to `keep` entries a list.
+
+The rule is include/wallet.lua's trim_ledger, run by the persist job instead of the
+player's next change: from the oldest end, an entry goes only while the list holds more
+than `keep` and the entry's outbox entry is gone (the persist job deletes one only
+after its row is committed); the first entry still in the outbox stops the list's trim,
+so an entry not yet persisted is never dropped, however many there are. With `keep` 0 a
+list whose entries are all persisted is emptied, and Redis removes the key: a player
+then holds no ledger key until the next change.
+
+KEYS[1]  outbox  stream  the shard's entries awaiting persistence
+KEYS[2..] ledger list    a player's ledger, newest first, each a JSON array whose first
+                         element is the transaction id (the entry's outbox ID); every
+                         key of the shard's hash slot
+
+ARGV[1] keep    entries each list keeps at least (LEDGER_KEEP_ENTRIES)
+
+Returns {CODE_APPLIED, the number of entries dropped}.
+]]
+
+--- @include "codes"
+
+local outbox, keep = KEYS[1], tonumber(ARGV[1])
+local dropped = 0
+for k = 2, #KEYS do
+  local ledger = KEYS[k]
+  local excess = redis.call('LLEN', ledger) - keep
+  while excess > 0 do
+    local tx = string.match(redis.call('LINDEX', ledger, -1), '^%["([0-9-]+)"')
+    if #redis.call('XRANGE', outbox, tx, tx) > 0 then
+      break
+    end
+    redis.call('RPOP', ledger)
+    excess = excess - 1
+    dropped = dropped + 1
+  end
+end
+return {CODE_APPLIED, dropped}
