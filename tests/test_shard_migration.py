@@ -23,9 +23,11 @@ PLAYERS = [f"player-{n}" for n in range(40)] + ["p:42", "bob.smith"]
 
 @pytest.fixture
 def started(real_redis, clock, sqlite_url, tmp_path, player_shards):
-    """A service that started on 16 shards and served some players."""
+    """A service that started on 16 shards and served some players. Its ledger lists
+    keep 100 persisted entries, so the migration's drain into SQL leaves them whole and
+    the move of each is compared (by default the drain would empty them)."""
     player_shards(16)
-    settings = Settings(player_shards=16, database_url=sqlite_url)
+    settings = Settings(player_shards=16, database_url=sqlite_url, ledger_keep_entries=100)
     engine = build_engine(settings, real_redis, clock)
     for n, player in enumerate(PLAYERS):
         activity.login(engine, player)
@@ -33,7 +35,11 @@ def started(real_redis, clock, sqlite_url, tmp_path, player_shards):
         purchases.purchase(engine, player, "steel", 1 + n % 3, f"order-{player}")
         record_exam(engine, player, Exam(f"exam-{player}", "math", 10 + n, 10, 1 + n % 10))
         activity.ad_reward(engine, player, f"ad-{player}")
-    env = {"DATABASE_URL": sqlite_url, "QUESTBOARD_VAR": str(tmp_path / "var")}
+    env = {
+        "DATABASE_URL": sqlite_url,
+        "QUESTBOARD_VAR": str(tmp_path / "var"),
+        "LEDGER_KEEP_ENTRIES": "100",
+    }
     return engine, Cli(real_redis, clock, env)
 
 
