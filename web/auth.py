@@ -36,21 +36,36 @@ class KeyRing:
         return role
 
 
+def role_of(keyring: KeyRing, path: str, authorization: str) -> str:
+    """The role of the key in `authorization` (the header's value) for a /v1 `path`.
+
+    Raises:
+        ApiError: 401 without a valid Bearer key, 403 for an admin path without the
+            admin role.
+    """
+    scheme, _, secret = authorization.partition(" ")
+    secret = secret.strip()
+    role = None
+    if secret and scheme.lower() == "bearer":
+        role = keyring.role_for(secret)
+    if role is None:
+        raise ApiError(401, "unauthorized", "A valid API key is required (Authorization: Bearer).")
+    if path.startswith(ADMIN_PREFIX) and role != "admin":
+        raise ApiError(403, "forbidden", "This route needs an admin key.")
+    return role
+
+
+def keyring_of(app: Flask) -> KeyRing:
+    return app.extensions["questboard.keyring"]
+
+
 def authenticate(req: Request) -> None:
     path = req.path
     if not path.startswith(PROTECTED_PREFIX):
         return
     # The environ's own entry: what req.headers.get("Authorization") reads, in one step.
-    scheme, _, secret = req.environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-    secret = secret.strip()
-    role = None
-    if secret and scheme.lower() == "bearer":
-        role = current_app.extensions["questboard.keyring"].role_for(secret)
-    if role is None:
-        raise ApiError(401, "unauthorized", "A valid API key is required (Authorization: Bearer).")
-    if path.startswith(ADMIN_PREFIX) and role != "admin":
-        raise ApiError(403, "forbidden", "This route needs an admin key.")
-    g.api_role = role
+    authorization = req.environ.get("HTTP_AUTHORIZATION", "")
+    g.api_role = role_of(keyring_of(current_app), path, authorization)
 
 
 def init_app(app: Flask, keys: tuple[ApiKey, ...]) -> None:

@@ -292,5 +292,8 @@ def check_dashboard_arguments(req: Request) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from web.hot_routes import HotRoutes  # it imports the views, which import web.api, us
+
     app.json = StrictJSONProvider(app)
-    app.wsgi_app = StreamedBodyLimit(app, app.wsgi_app)  # type: ignore[method-assign]
+    # Outermost: a hot read (GET, no body) is answered before the body limit looks.
+    app.wsgi_app = HotRoutes(app, StreamedBodyLimit(app, app.wsgi_app))  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ from marshmallow import validate
 
 from engine import boards
 from engine.boards import leaderboards, prizes
+from engine.runtime import Engine
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.responses import json_response
@@ -181,19 +182,35 @@ def top(
     return json_response(body)
 
 
-@blp.route("/leaderboards/<period_type:period_type>/players/<player:player_id>")
-@blp.arguments(AroundQuerySchema(), location="query", as_kwargs=True)
-@blp.response(200, StandingSchema())
-@blp.alt_response(404, description="not_ranked or period_expired")
-def around(period_type: str, player_id: str, around: int, category=None, period=None):
-    engine = get_engine()
+AROUND_QUERY = AroundQuerySchema()  # the route's query, also loaded by web.hot_routes
+
+
+def standing_answer(
+    engine: Engine,
+    period_type: str,
+    player_id: str,
+    around: int,
+    category: str | None = None,
+    period: str | None = None,
+) -> dict:
+    """The around-me route's answer (also web.hot_routes')."""
     board = boards.resolve(engine, period_type, category, period)
     standing = leaderboards.around(engine, board, player_id, around)
     body = board_json(standing)
     body["entry"] = standing.entry
     body["above"] = standing.above
     body["below"] = standing.below
-    return json_response(body)
+    return body
+
+
+@blp.route("/leaderboards/<period_type:period_type>/players/<player:player_id>")
+@blp.arguments(AROUND_QUERY, location="query", as_kwargs=True)
+@blp.response(200, StandingSchema())
+@blp.alt_response(404, description="not_ranked or period_expired")
+def around(period_type: str, player_id: str, around: int, category=None, period=None):
+    return json_response(
+        standing_answer(get_engine(), period_type, player_id, around, category, period)
+    )
 
 
 @blp.route("/players/<player:player_id>/ranks")

@@ -75,8 +75,11 @@ def metrics() -> Response:
     return Response(encode(registry), content_type=content_type, headers={"Vary": "Accept"})
 
 
+STARTED = "questboard.started"  # the environ's entry: when the request started
+
+
 def start_timer(req: Request) -> None:
-    req.environ["questboard.started"] = time.perf_counter()
+    req.environ[STARTED] = time.perf_counter()
 
 
 _children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}  # looked up once each
@@ -87,7 +90,12 @@ def record_request(response: Response, req: Request) -> None:
     rule = req.url_rule.rule if req.url_rule else "unmatched"
     if rule == "/metrics":
         return
-    status = response.status_code
+    record(rule, response.status_code, req.environ.get(STARTED))
+
+
+def record(rule: str, status: int, started: float | None) -> None:
+    """Count a request of `rule` answered `status`, timed from `started` (perf_counter)
+    when given: what `record_request` records, also for web.hot_routes' answers."""
     children = _children.get((rule, status))
     if children is None:
         children = _children[(rule, status)] = (
@@ -95,7 +103,6 @@ def record_request(response: Response, req: Request) -> None:
             LATENCY.labels(rule),
         )
     children[0].inc()
-    started = req.environ.get("questboard.started")
     if started is not None:
         children[1].observe(time.perf_counter() - started)
 

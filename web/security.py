@@ -41,7 +41,9 @@ from __future__ import annotations
 
 from flask import Request, g
 
+from engine.addresses import IpAddress
 from engine.clock import to_ms
+from engine.runtime import Engine
 from engine.security import ban_cache, bans, rate_limits
 from web.auth import ADMIN_PREFIX, PROTECTED_PREFIX
 from web.errors import ApiError
@@ -73,29 +75,37 @@ def read_group() -> str | None:
     return g.get("read_group")
 
 
-def check_request(req: Request) -> None:
-    path = req.path
-    if not path.startswith(PROTECTED_PREFIX) or path.startswith(ADMIN_PREFIX):
-        return
-    raw = req.environ.get(ADDRESS_ENVIRON)  # req.headers.get(ADDRESS_HEADER), in one step
-    address = None
-    if raw is not None:
-        try:
-            address = bans.parse_address(raw)
-        except ValueError:
-            raise ApiError(
-                400,
-                "validation_error",
-                "The player's address is not valid.",
-                {ADDRESS_HEADER: ["Must be an IPv4 or IPv6 address."]},
-            ) from None
-        g.player_address = str(address)
-    player_id = None
-    if path.startswith(PLAYER_PREFIX):
-        player_id = (req.view_args or {}).get("player_id")
-    if req.url_rule is None or (player_id is None and address is None):
-        return
-    engine = get_engine()
+def parse_player_address(raw: str | None) -> IpAddress | None:
+    """The request's X-Player-IP (`raw`, None when absent), validated.
+
+    Raises:
+        ApiError: 400, not an IPv4 or IPv6 address.
+    """
+    if raw is None:
+        return None
+    try:
+        return bans.parse_address(raw)
+    except ValueError:
+        raise ApiError(
+            400,
+            "validation_error",
+            "The player's address is not valid.",
+            {ADDRESS_HEADER: ["Must be an IPv4 or IPv6 address."]},
+        ) from None
+
+
+def check_player(
+    engine: Engine, player_id: str | None, address: IpAddress | None, group: str
+) -> str | None:
+    """The defenses of a route of `group` acting on `player_id` (None: a route where no
+    player acts) from `address` (None: no X-Player-IP): the ban check, then the
+    address's read limit. Returns the group the view's read of the player counts in
+    (`read_group`), or None.
+
+    Raises:
+        ApiError: 403 banned.
+        RateLimitedError: the address's window of `group` is full.
+    """
     now_ms = to_ms(engine.clock.now())
     ban = ban_cache.ban_for(engine, player_id, address, now_ms)
     if ban is not None:
@@ -110,10 +120,27 @@ def check_request(req: Request) -> None:
                 "expires_at": ban.expires_at.isoformat() if ban.expires_at else None,
             },
         )
-    group = ROUTE_GROUPS.get(req.endpoint or "", READ_GROUP)
     if group in rate_limits.STATE_CHANGING_GROUPS:
-        return  # the engine limits attempted changes only, after its replay check
-    if player_id is not None:
-        g.read_group = group
+        return None  # the engine limits attempted changes only, after its replay check
     if address is not None:
         rate_limits.take_address_read(engine, group, str(address), now_ms)
+    return group if player_id is not None else None
+
+
+def check_request(req: Request) -> None:
+    path = req.path
+    if not path.startswith(PROTECTED_PREFIX) or path.startswith(ADMIN_PREFIX):
+        return
+    # req.headers.get(ADDRESS_HEADER), in one step
+    address = parse_player_address(req.environ.get(ADDRESS_ENVIRON))
+    if address is not None:
+        g.player_address = str(address)
+    player_id = None
+    if path.startswith(PLAYER_PREFIX):
+        player_id = (req.view_args or {}).get("player_id")
+    if req.url_rule is None or (player_id is None and address is None):
+        return
+    group = ROUTE_GROUPS.get(req.endpoint or "", READ_GROUP)
+    read = check_player(get_engine(), player_id, address, group)
+    if read is not None:
+        g.read_group = read

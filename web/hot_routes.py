@@ -1,0 +1,197 @@
+"""The two hottest reads, answered before Flask's per-request machinery, with Flask's answer.
+
+`GET /v1/players/{player_id}/wallet` → web.wallets.wallet_answer and
+`GET /v1/leaderboards/{period_type}/players/{player_id}` → web.leaderboards.standing_answer
+are most of a game's requests. Through Flask each pays for a request context, a
+`Request`, a match against ~350 URL rules, the before and after hooks, the layers of
+flask-smorest and webargs around the view, and a `Response`: measured in one process,
+more CPU than the route's own work and its Redis round trip together.
+
+The routes stay Flask's: registered, documented, and answered by Flask whenever a
+request is anything but plain. This WSGI middleware answers a request itself only when
+it can tell that Flask would route it to the same view with the same arguments:
+
+- GET without a body; the path exactly the route's, its player id matching the
+  converter's pattern (web.schemas.PLAYER_ID) and its period type one of PERIOD_TYPES;
+  the wallet with no query, around-me with a query of `name=value` pairs of plain
+  characters, each name once, that the route's own schema loads (web.leaderboards.
+  AROUND_QUERY). A request that fails any of these goes to Flask, untouched, which
+  answers it as always (a 400 for a bad id or query, a redirect, a 405...);
+- then the steps of Flask's path in its order, through the same functions: the key
+  (web.auth.role_of), the address, bans and the address's limit (web.security.
+  parse_player_address, check_player), the view's answer, the request's metrics
+  (web.monitoring.record under the route's rule);
+- an error raised by those steps (401, 403 banned, 429, 404 not ranked, a Redis
+  outage...) is answered by Flask's own error handlers and after-request hooks, in a
+  request context made for it: web.errors' body and headers, the metrics, exactly as
+  when raised inside Flask.
+
+Nothing is skipped that decides an answer: the app's only hooks are the ones above
+(web.__init__.before_each_request, web.monitoring.after_each_request). A success is
+sent as Flask sends it: the body orjson writes (web.responses.json_response), the
+headers Content-Type then Content-Length. The middleware stands aside when the app's
+configuration makes Flask's routing depend on the host (SERVER_NAME, TRUSTED_HOSTS,
+host or subdomain matching), or when a route's rule is not where it expects.
+tests/test_hot_routes.py holds every answer to Flask's, byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+
+import marshmallow as ma
+import orjson
+from flask import Flask
+
+from web import auth, leaderboards, monitoring, security, wallets
+from web.schemas import PERIOD_TYPES, PLAYER_ID
+
+WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
+
+WALLET_ENDPOINT = "wallets.get_wallet"
+AROUND_ENDPOINT = "leaderboards.around"
+WALLET_PREFIX, WALLET_SUFFIX = security.PLAYER_PREFIX, "/wallet"
+BOARDS_PREFIX = "/v1/leaderboards/"
+# A query of name=value pairs whose characters every URL decoder reads alike: no %, +,
+# ; or space, so Flask's parser would find the same pairs.
+PLAIN_QUERY = re.compile(r"[A-Za-z_]+=[A-Za-z0-9_.:-]*(?:&[A-Za-z_]+=[A-Za-z0-9_.:-]*)*")
+JSON_TYPE = ("Content-Type", "application/json")
+
+
+def query_arguments(query: str) -> dict[str, str] | None:
+    """The pairs of a plain query (see PLAIN_QUERY), or None: for Flask to read."""
+    if not query:
+        return {}
+    if not PLAIN_QUERY.fullmatch(query):
+        return None
+    pairs = [pair.split("=", 1) for pair in query.split("&")]
+    arguments = dict(pairs)
+    return arguments if len(arguments) == len(pairs) else None  # a name twice
+
+
+def player_id_of(segment: str) -> str | None:
+    """The player id a path segment is, when the route's converter takes it as it is."""
+    return segment if "/" not in segment and PLAYER_ID.fullmatch(segment) else None
+
+
+class HotRoutes:
+    """WSGI middleware answering the hot reads (see the module docstring)."""
+
+    def __init__(self, app: Flask, wsgi_app: WsgiApp) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._rules: dict[str, str] | None = None  # endpoint -> rule, found at first use
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if (
+            environ.get("REQUEST_METHOD") == "GET"
+            and not environ.get("CONTENT_LENGTH")
+            and "HTTP_TRANSFER_ENCODING" not in environ
+        ):
+            path = environ.get("PATH_INFO", "")
+            if path.startswith(WALLET_PREFIX) and path.endswith(WALLET_SUFFIX):
+                player_id = player_id_of(path[len(WALLET_PREFIX) : -len(WALLET_SUFFIX)])
+                if player_id is not None and not environ.get("QUERY_STRING"):
+                    return self._answer(
+                        environ, start_response, WALLET_ENDPOINT, player_id, (player_id,)
+                    )
+            elif path.startswith(BOARDS_PREFIX):
+                found = self._around_arguments(path, environ.get("QUERY_STRING", ""))
+                if found is not None:
+                    return self._answer(environ, start_response, AROUND_ENDPOINT, None, found)
+        return self.wsgi_app(environ, start_response)
+
+    @staticmethod
+    def _around_arguments(path: str, query: str) -> tuple | None:
+        """(period type, player id, the loaded query) of a plain around-me request."""
+        parts = path[len(BOARDS_PREFIX) :].split("/")
+        if len(parts) != 3 or parts[1] != "players" or parts[0] not in PERIOD_TYPES:
+            return None
+        player_id = player_id_of(parts[2])
+        arguments = query_arguments(query)
+        if player_id is None or arguments is None:
+            return None
+        try:
+            loaded = leaderboards.AROUND_QUERY.load(arguments, unknown=ma.RAISE)
+        except ma.ValidationError:
+            return None  # Flask answers the 400, with webargs' messages
+        return parts[0], player_id, loaded
+
+    def _rule(self, endpoint: str) -> str | None:
+        """The route's rule text (the metrics' label), or None: leave it to Flask."""
+        if self._rules is None:
+            self._rules = self._find_rules()
+        return self._rules.get(endpoint)
+
+    def _find_rules(self) -> dict[str, str]:
+        app, url_map = self.app, self.app.url_map
+        if (
+            app.config.get("SERVER_NAME")
+            or app.config.get("TRUSTED_HOSTS")
+            or url_map.host_matching
+            or app.subdomain_matching
+        ):
+            return {}
+        expected = {
+            WALLET_ENDPOINT: "/v1/players/<player:player_id>/wallet",
+            AROUND_ENDPOINT: (
+                "/v1/leaderboards/<period_type:period_type>/players/<player:player_id>"
+            ),
+        }
+        rules = {}
+        for rule in url_map.iter_rules():
+            if expected.get(rule.endpoint) == rule.rule and "GET" in (rule.methods or ()):
+                rules[rule.endpoint] = rule.rule
+        return rules
+
+    def _answer(
+        self,
+        environ: dict,
+        start_response: Callable,
+        endpoint: str,
+        player_id: str | None,
+        arguments: tuple,
+    ) -> Iterable[bytes]:
+        """Flask's steps for a plain request of `endpoint`: `player_id` is the acting
+        player (None on a route where the player is only looked at), `arguments` the
+        view's."""
+        rule = self._rule(endpoint)
+        if rule is None:
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        app = self.app
+        try:
+            engine = app.extensions["questboard.engine"]
+            authorization = environ.get("HTTP_AUTHORIZATION", "")
+            auth.role_of(auth.keyring_of(app), environ["PATH_INFO"], authorization)
+            address = security.parse_player_address(environ.get(security.ADDRESS_ENVIRON))
+            group = None
+            if player_id is not None or address is not None:
+                route_group = security.ROUTE_GROUPS.get(endpoint, security.READ_GROUP)
+                group = security.check_player(engine, player_id, address, route_group)
+            if endpoint == WALLET_ENDPOINT:
+                answer = wallets.wallet_answer(engine, *arguments, group)
+            else:
+                answer = leaderboards.standing_answer(engine, *arguments[:2], **arguments[2])
+            body = orjson.dumps(answer)
+        except Exception as error:
+            environ[monitoring.STARTED] = started
+            return self._answer_error(environ, start_response, error)
+        start_response("200 OK", [JSON_TYPE, ("Content-Length", str(len(body)))])
+        monitoring.record(rule, 200, started)
+        return [body]
+
+    def _answer_error(
+        self, environ: dict, start_response: Callable, error: Exception
+    ) -> Iterable[bytes]:
+        """`error` answered as Flask answers one raised by a hook or a view: its error
+        handler's response, then the after-request hooks, in a request context."""
+        app = self.app
+        with app.request_context(environ):
+            try:
+                response = app.finalize_request(app.handle_user_exception(error))
+            except Exception as unhandled:
+                response = app.handle_exception(unhandled)
+            return response(environ, start_response)
