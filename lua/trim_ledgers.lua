@@ -10,10 +10,10 @@ so an entry not yet persisted is never dropped, however many there are. With `ke
 list whose entries are all persisted is emptied, and Redis removes the key: a player
 then holds no ledger key until the next change.
 
-KEYS[1]  outbox  stream  the shard's entries awaiting persistence
-KEYS[2..] ledger list    a player's ledger, newest first, each a JSON array whose first
-                         element is the transaction id (the entry's outbox ID); every
-                         key of the shard's hash slot
+KEYS, any number, all in one player shard's slot:
+  1 key    the first: the shard's outbox (stream), its entries awaiting persistence;
+           each other: a player's ledger (list), newest first, each entry a JSON array
+           whose first element is the transaction id (the entry's outbox ID)
 
 ARGV[1] keep    entries each list keeps at least (LEDGER_KEEP_ENTRIES)
 
