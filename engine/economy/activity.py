@@ -20,6 +20,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+import orjson
+
 from engine import keys, security
 from engine.clock import from_ms, to_ms
 from engine.economy import transactions
@@ -27,7 +29,7 @@ from engine.economy.idempotency import IdempotentRequest, is_same_request
 from engine.economy.transactions import Transaction
 from engine.errors import RapidFireError
 from engine.outcomes import ScriptCode, decode
-from engine.progression import Progress, day_context, timezones
+from engine.progression import NO_SEASON, DayContext, Progress, day_context, timezones
 from engine.runtime import Engine
 from engine.security import rate_limits
 
@@ -41,6 +43,45 @@ NOT_ATTEMPTED = (
 
 # Activity kind -> the rules' rate-limit group of its route.
 RATE_GROUPS = {"purchase": "purchases", "ad_reward": "ad_rewards", "login": "login"}
+
+
+@dataclass(frozen=True)
+class CallDay:
+    """What every activity call within one second sends alike: the game day's context
+    and the other days some zone may be in (engine.progression.timezones.zone_part),
+    as the script's arguments and the parts of its keys. Both depend on the second
+    only (a game day and a zone day start on a whole second), so `call_day` builds
+    them once a second per process, not once a call."""
+
+    second: int
+    context: DayContext
+    game_day: str  # the game day's date, as the daily key and a login's reference name it
+    other_days: tuple[str, str]  # the daily keys' dates of the other two (include/zone.lua)
+    season: str  # the battle-pass key's season
+    context_arg: str  # ARGV[7]
+    rewards_arg: str  # ARGV[8]
+
+
+def call_day(engine: Engine, now: datetime) -> CallDay:
+    """The CallDay of `now`'s second, kept in engine.memo (one entry, replaced)."""
+    second = int(now.timestamp())
+    current = engine.memo.get("activity_call_day")
+    if current is not None and current.second == second:
+        return current
+    context = day_context(engine, now)
+    zone = timezones.zone_part(engine, now)  # a player with a time zone: their own day
+    others = [day.isoformat() for day in zone.days]
+    others += [context.day.isoformat()] * (2 - len(others))  # as ZonePart.daily_keys
+    current = engine.memo["activity_call_day"] = CallDay(
+        second=second,
+        context=context,
+        game_day=context.day.isoformat(),
+        other_days=(others[0], others[1]),
+        season=context.season_id or NO_SEASON,
+        context_arg=context.context + zone.context_tail,
+        rewards_arg=context.rewards_json + zone.rewards_tail,
+    )
+    return current
 
 
 def record(
@@ -62,11 +103,10 @@ def record(
     become security events.
     """
     now = engine.clock.now()
-    context = day_context(engine, now)
-    zone = timezones.zone_part(engine, now)  # a player with a time zone: their own day
+    day = call_day(engine, now)
     group = RATE_GROUPS[kind]
     idempotency_key = (
-        request.redis_key(player_id) if request else keys.daily(player_id, context.day.isoformat())
+        request.redis_key(player_id) if request else keys.daily(player_id, day.game_day)
     )
     taken = rate_limits.NO_ADDRESS  # no address: no slot to take, nothing sent
     if address is not None:
@@ -75,7 +115,7 @@ def record(
             group,
             address,
             partial(_probe, idempotency_key, request, keys.streak(player_id)),
-            partial(_changes_nothing, request, context.day.toordinal()),
+            partial(_changes_nothing, request, day.context.day.toordinal()),
         )
     args: list[Any] = [
         player_id,
@@ -83,9 +123,9 @@ def record(
         engine.rules.limits.max_balance,
         request.fingerprint if request else "",
         engine.idempotency_ttl_seconds,
-        request.reference if request else f"{kind}/{context.day.isoformat()}",
-        context.context + zone.context_tail,
-        context.rewards_json + zone.rewards_tail,
+        request.reference if request else f"{kind}/{day.game_day}",
+        day.context_arg,
+        day.rewards_arg,
         kind,
         reason,
         event,
@@ -95,17 +135,23 @@ def record(
     ]
     for resource, delta in changes.items():
         args += [resource, delta]
+    # The keys of DayContext.player_keys and ZonePart.daily_keys, from the second's names.
     script_keys = [
         keys.wallet(player_id),
         keys.ledger(player_id),
         keys.player_outbox(player_id),
         idempotency_key,
-        *context.player_keys(player_id, now, group),
+        keys.daily(player_id, day.game_day),
+        keys.streak(player_id),
+        keys.battle_pass(player_id, day.season),
+        keys.pace(player_id, day.second),
+        keys.player_rate_window(player_id, group),
         keys.settings(player_id),
-        *zone.daily_keys(player_id, context.day),
+        keys.daily(player_id, day.other_days[0]),
+        keys.daily(player_id, day.other_days[1]),
     ]
     code, payload = taken.run_script(engine, "record_activity", script_keys, args, NOT_ATTEMPTED)
-    outcome = json.loads(payload)
+    outcome = orjson.loads(payload)
     # The refusal of a reused key names the key: built only for that answer.
     reused = None
     if code == ScriptCode.KEY_REUSED:
