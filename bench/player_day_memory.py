@@ -53,6 +53,7 @@ _PLAYER_KINDS = {
     "idem": "idempotency records",
     "exam": "exam replay records",
     "lbstats": "board stats (per player)",
+    "stats": "board stats (per player)",
     "daily": "daily counters",
     "streak": "streak",
     "bp": "battle pass",

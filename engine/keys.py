@@ -35,6 +35,7 @@ from engine.keys_boards import board_snapshot_building as board_snapshot_buildin
 from engine.keys_boards import board_snapshot_ranking as board_snapshot_ranking
 from engine.keys_boards import board_snapshot_ranks as board_snapshot_ranks
 from engine.keys_boards import board_snapshot_top as board_snapshot_top
+from engine.keys_boards import board_stats as board_stats
 from engine.keys_boards import exam as exam
 from engine.keys_boards import player_board_stats as player_board_stats
 from engine.keys_jobs import JOBS as JOBS

@@ -16,8 +16,16 @@ def exam(player_id: str, exam_id: str) -> str:
     return f"{PREFIX}:{shard_tag(shard_of(player_id))}:exam:{player_id}/{exam_id}"
 
 
+def board_stats(player_id: str) -> str:
+    """Hash: "<period>:<category>" -> the player's exact aggregates on that board, for
+    every kept period the player played (engine.boards.exam_stats)."""
+    return f"{PREFIX}:{shard_tag(shard_of(player_id))}:stats:{player_id}"
+
+
 def player_board_stats(player_id: str, period_type: str, period: str) -> str:
-    """Hash: the player's exact aggregates on every board of one period."""
+    """Hash: the player's exact aggregates on every board of one period, as versions
+    before board_stats kept them (category -> sums): read while one lives out its TTL,
+    moved into board_stats by the player's first exam of its period."""
     tag = shard_tag(shard_of(player_id))
     return f"{PREFIX}:{tag}:lbstats:{period_type}:{period}:{player_id}"
 

@@ -64,6 +64,7 @@ _PLAYER_AFTER_KIND = {
     "idem": lambda rest: rest.split(":", 1)[1].split("/", 1)[0],  # <route>:<player>/<key>
     "exam": lambda rest: rest.split("/", 1)[0],  # <player>/<exam id>
     "lbstats": lambda rest: rest.split(":", 2)[2],  # <type>:<period>:<player>
+    "stats": lambda rest: rest,
     "daily": lambda rest: rest.split(":", 1)[1],  # <day>:<player>
     "bp": lambda rest: rest.split(":", 1)[1],  # <season>:<player>
     "pace": lambda rest: rest.rsplit(":", 1)[0],  # <player>:<second>

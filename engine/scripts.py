@@ -32,7 +32,7 @@ LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 # of items (a script that handles a batch)
 SCRIPTS: dict[str, int | tuple[int]] = {
     "apply_transaction": 4,
-    "record_exams": (15,),
+    "record_exams": (16,),
     "record_activity": 12,
     "repair_streak": 5,
     "take_rate_slot": 1,

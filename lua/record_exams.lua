@@ -3,49 +3,59 @@ with everything each earns: the day's login bonus if it is the player's first ac
 of the game day, mission progress and rewards, battle-pass XP and level rewards (see
 include/progress.lua), each balance change with its ledger entry.
 
-KEYS: fifteen per exam (listed below). ARGV: eight shared values, then one per exam.
+KEYS: sixteen per exam (listed below). ARGV: eight shared values, then one per exam.
 Returns two values per exam: a code and its JSON (listed below).
 
 One call takes any number of exams whose players share one shard (one hash slot):
 the context is decoded once and the script is invoked once for the whole group.
 
-For each period type (weekly, monthly, yearly) the player's stats hash holds one field
-per board category ("global" and each category played), its value the exact sums
+The player's stats hash holds one field per board: "<period>:<category>" (the period's
+name, "global" or each category played), its value the exact sums
 "score:exams:questions:correct:reached", where `reached` is the second (from the
 period's start) at which the current score was reached: one field a board, so that a
-period is one HMGET and one HSET (engine.boards.Sums reads them). The caller then
+period is one HMGET and one HSET (engine.boards.Sums reads them), and one hash for every
+period of the player (engine.boards.exam_stats). The player's first exam of a period
+moves in the period's hash of the earlier layout (one hash a period), if there is one,
+and drops the fields of periods past their retention (a period's name is older than the
+oldest kept one of its type: names of one type have one length and sort by time; the
+types' lengths differ, 8, 7 and 4). The hash expires with the longest kept period it
+holds, set then too: a player who stops playing leaves it to expire. The caller then
 writes each board's new totals to the board (update_board.lua, another slot each), which
 places players in the order their totals arrive and is safe to repeat.
 
-KEYS, fifteen per exam, in this order:
+KEYS, sixteen per exam, in this order:
   1 exam record    string "<fp's first 32 digits>|r<result>" (engine.boards.exam_record),
                           then "|s<summary>" in the result's place; expires after
                           ARGV[3] seconds. A record of the earlier layout, a hash (fp,
                           result, summary), is read as well (it lives out its TTL)
-  2 weekly stats   hash   <category> -> "score:exams:questions:correct:reached"
-  3 monthly stats  hash   likewise
-  4 yearly stats   hash   likewise
-  5 wallet         hash   resource -> balance
-  6 ledger         stream the player's ledger
-  7 outbox         stream the shard's entries awaiting persistence (ledger entries, an
+  2 stats          hash   "<period>:<category>" -> "score:exams:questions:correct:reached"
+  3 weekly stats   hash   the earlier layout: <category> -> the sums, the current week
+                          only; moved into the 2nd and deleted by the player's first
+                          exam of the period
+  4 monthly stats  hash   likewise
+  5 yearly stats   hash   likewise
+  6 wallet         hash   resource -> balance
+  7 ledger         stream the player's ledger
+  8 outbox         stream the shard's entries awaiting persistence (ledger entries, an
                           "event" entry per mission completed and level reached, and
                           one "state" entry per exam naming the periods it changed
                           and the exam's fingerprint)
-  8 daily          hash   the player's counters for this game day
-  9 streak         hash   last_day, streak, best
-  10 season        hash   battle-pass xp and rewarded_level
-  11 pace          string the player's state changes in the current second
-  12 rate          zset   the player's moving rate-limit window of the exams group
-  13 settings      hash   the player's settings (time zone: include/zone.lua)
-  14 daily         hash   the daily hash of another day some zone may be in now
-  15 daily         hash   likewise (when there is one other day only, the 8th again)
+  9 daily          hash   the player's counters for this game day
+  10 streak        hash   last_day, streak, best
+  11 season        hash   battle-pass xp and rewarded_level
+  12 pace          string the player's state changes in the current second
+  13 rate          zset   the player's moving rate-limit window of the exams group
+  14 settings      hash   the player's settings (time zone: include/zone.lua)
+  15 daily         hash   the daily hash of another day some zone may be in now
+  16 daily         hash   likewise (when there is one other day only, the 9th again)
 
 ARGV[1] now           engine clock, ms
 ARGV[2] max balance
 ARGV[3] record ttl    seconds
-ARGV[4] periods       per period type "elapsed:expire_at", comma-separated: seconds
-                      since the period started, expire-at (unix s, engine time) for its
-                      stats
+ARGV[4] periods       per period type "elapsed:expire_at:name:oldest", comma-separated:
+                      seconds since the period started, expire-at (unix s, engine time)
+                      of its stats, its name, the name of the oldest period of its type
+                      the rules keep
 ARGV[5] period names  "weekly:<name>,monthly:<name>,yearly:<name>", for the outbox
 ARGV[6] context       see include/progress.lua; then the other days' (include/zone.lua)
 ARGV[7] rewards (JSON) see include/progress.lua; decoded only when something is paid;
@@ -85,8 +95,41 @@ local context = parse_context(string.match(ARGV[6], '^[^\n]*'),
 local ledger_keep = ARGV[8]
 
 local PERIODS = {}
-for elapsed, expire_at in string.gmatch(ARGV[4], '(%d+):(%d+)') do
-  PERIODS[#PERIODS + 1] = {tonumber(elapsed), tonumber(expire_at)}
+local kept_until = 0  -- the stats hash's expiry: the longest kept period's
+for elapsed, expire_at, name, oldest in string.gmatch(ARGV[4], '(%d+):(%d+):([^:,]+):([^:,]+)') do
+  PERIODS[#PERIODS + 1] = {tonumber(elapsed), tonumber(expire_at), name .. ':', oldest}
+  kept_until = math.max(kept_until, tonumber(expire_at))
+end
+
+-- The player's first exam of a period: the period's hash of the earlier layout moved
+-- in (then deleted), and the fields of periods past their retention dropped. Answers
+-- the period's {global, category} sums as the hash now holds them.
+local function open_period(stats, earlier, prefix, category)
+  local flat = redis.call('HGETALL', earlier)
+  local found = {}
+  if #flat > 0 then
+    local moved = {}
+    for i = 1, #flat, 2 do
+      moved[#moved + 1] = prefix .. flat[i]
+      moved[#moved + 1] = flat[i + 1]
+      found[flat[i]] = flat[i + 1]
+    end
+    redis.call('HSET', stats, unpack(moved))
+    redis.call('DEL', earlier)
+  end
+  local stale = {}
+  for _, field in ipairs(redis.call('HKEYS', stats)) do
+    local name = string.match(field, '^[^:]+')
+    for _, kept in ipairs(PERIODS) do
+      if #name == #kept[4] and name < kept[4] then
+        stale[#stale + 1] = field
+      end
+    end
+  end
+  if #stale > 0 then
+    redis.call('HDEL', stats, unpack(stale))
+  end
+  return {found['global'], found[category]}
 end
 
 local season_id = ''
@@ -140,13 +183,13 @@ local function count(k, packed)
     return CODE_UNANSWERED, seen[3]
   end
 
-  local outbox = KEYS[k + 6]
-  local wallet = new_wallet(KEYS[k + 4], KEYS[k + 5], outbox, player, now, max_balance,
+  local outbox = KEYS[k + 7]
+  local wallet = new_wallet(KEYS[k + 5], KEYS[k + 6], outbox, player, now, max_balance,
     ledger_keep)
-  local own, own_rewards, daily, zone = player_day(KEYS[k + 12], now, ARGV[6], ARGV[7],
-    {KEYS[k + 7], KEYS[k + 13], KEYS[k + 14]})
+  local own, own_rewards, daily, zone = player_day(KEYS[k + 13], now, ARGV[6], ARGV[7],
+    {KEYS[k + 8], KEYS[k + 14], KEYS[k + 15]})
   local day = new_day(zone and parse_context(own, own_rewards) or context, wallet, daily,
-    KEYS[k + 8], KEYS[k + 9], KEYS[k + 10], KEYS[k + 11], now)
+    KEYS[k + 9], KEYS[k + 10], KEYS[k + 11], KEYS[k + 12], now)
   day.zone = zone
 
   local limited = over_rate(day, 'exams', exam_id)
@@ -160,12 +203,14 @@ local function count(k, packed)
   end
 
   local boards = {}
+  local stats, opened = KEYS[k + 1], false
   for period = 1, 3 do
-    local stats = KEYS[k + period]
-    local elapsed, expire_at = unpack(PERIODS[period])
+    local elapsed, _, prefix = unpack(PERIODS[period])
     -- Both boards of the period (global and the category) in one read and one write.
-    local sums = redis.call('HMGET', stats, 'global', category)
-    local new_hash = not sums[1]  -- every exam counts into 'global'
+    local sums = redis.call('HMGET', stats, prefix .. 'global', prefix .. category)
+    if not sums[1] then  -- every exam counts into 'global': the period's first exam
+      sums, opened = open_period(stats, KEYS[k + 1 + period], prefix, category), true
+    end
     for b = 1, 2 do
       local total, exams, asked, right, reached = score, 1, questions, correct, elapsed
       if sums[b] then
@@ -180,10 +225,10 @@ local function count(k, packed)
       boards[#boards + 1] = string.format('[%d,%d,%d,%d,%d]', total, exams, asked, right,
         reached)
     end
-    redis.call('HSET', stats, 'global', sums[1], category, sums[2])
-    if new_hash then  -- it lives as long as the period is kept
-      redis.call('EXPIRE', stats, expire_at - now_s)
-    end
+    redis.call('HSET', stats, prefix .. 'global', sums[1], prefix .. category, sums[2])
+  end
+  if opened then  -- it lives as long as the longest period it holds is kept
+    redis.call('EXPIRE', stats, kept_until - now_s)
   end
 
   claim_bonus(day)
@@ -205,7 +250,7 @@ end
 
 local replies = {}
 for i = 0, #ARGV - 9 do
-  local code, payload = count(i * 15 + 1, ARGV[9 + i])
+  local code, payload = count(i * 16 + 1, ARGV[9 + i])
   replies[#replies + 1] = code
   replies[#replies + 1] = payload
 end

@@ -211,7 +211,11 @@ NO_REWARDS = json.dumps(
 
 def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
     """record_exams.lua for one exam, with a context that pays nothing."""
-    stats = [keys.player_board_stats(player, t, "p") for t in ("weekly", "monthly", "yearly")]
+    names = {"weekly": "2026-W48", "monthly": "2026-11", "yearly": "2026"}
+    stats = [
+        keys.board_stats(player),
+        *(keys.player_board_stats(player, t, n) for t, n in names.items()),
+    ]
     player_keys = [
         keys.wallet(player),
         keys.ledger(player),
@@ -229,8 +233,9 @@ def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
         1_795_600_000_000,
         10**12,
         3600,
-        ",".join(["100:4000000000"] * 3),  # 100 s into each period, its expiry
-        "weekly:w,monthly:m,yearly:y",
+        # 100 s into each period, its expiry, its name, the oldest kept (none older)
+        ",".join(f"100:4000000000:{name}:0000" for name in names.values()),
+        "weekly:2026-W48,monthly:2026-11,yearly:2026",
         NO_PROGRESS,
         NO_REWARDS,
         1000,  # ledger entries kept
@@ -272,8 +277,7 @@ def test_record_exams_keeps_the_second_each_board_total_was_reached(any_redis):
     code, result = record(any_redis, score=0, exam_id="x2", fingerprint="fp2")
     assert code == ScriptCode.APPLIED
     assert json.loads(result)["boards"][0] == [10, 2, 20, 10, 100]
-    stats = keys.player_board_stats("alice", "weekly", "p")
-    assert any_redis.hget(stats, "global") == b"10:2:20:10:100"
+    assert any_redis.hget(keys.board_stats("alice"), "2026-W48:global") == b"10:2:20:10:100"
 
 
 def test_an_update_without_players_answers_nothing_and_writes_nothing(any_redis):

@@ -116,10 +116,7 @@ def state_of(engine, players):
         "ranks": [(e.player_id, e.score, e.rank, e.exams, e.correct) for e in page.entries],
         "passes": {p: battle_pass.state(engine, p).xp for p in players},
         "streaks": {p: engine.redis.hgetall(keys.streak(p)) for p in players},
-        "sums": {
-            p: engine.redis.hgetall(keys.player_board_stats(p, "weekly", board.period.name))
-            for p in players
-        },
+        "sums": {p: engine.redis.hgetall(keys.board_stats(p)) for p in players},
     }
 
 

@@ -20,6 +20,9 @@ from tests.script_state import expires_in, state, written
 NOW = 1_795_600_000_000
 NOW_S = NOW // 1000
 PERIOD_ENDS = {"weekly": NOW_S + 1000, "monthly": NOW_S + 2000, "yearly": NOW_S + 3000}
+NAMES = {"weekly": "2026-W48", "monthly": "2026-11", "yearly": "2026"}
+OLDEST = {"weekly": "2026-W36", "monthly": "2024-11", "yearly": "2021"}  # the oldest kept
+STATS = keys.board_stats("alice")
 ELAPSED = 100  # seconds since each period started
 DAY, DAY_NAME, DAY_ENDS = 100, "2026-11-25", NOW_S + 500
 REWARDS = json.dumps(
@@ -38,14 +41,21 @@ def context(pace_limit: int = 5, rates: str = "", season: str = "|", missions: s
     return f"{DAY}|{DAY_NAME}|{DAY_ENDS}|{pace_limit}|{season}|{missions}|{rates}"
 
 
-def stats_key(player: str, period_type: str) -> str:
-    return keys.player_board_stats(player, period_type, period_type[0])
+def earlier_stats(player: str, period_type: str) -> str:
+    """The period's hash of the layout before board_stats."""
+    return keys.player_board_stats(player, period_type, NAMES[period_type])
+
+
+def fields(**sums: str) -> dict[str, str]:
+    """The stats hash's fields of the current periods: category -> the same sums."""
+    return {f"{NAMES[t]}:{category}": text for t in NAMES for category, text in sums.items()}
 
 
 def player_keys(player: str, exam_id: str) -> list[str]:
     return [
         keys.exam(player, exam_id),
-        *(stats_key(player, period_type) for period_type in PERIOD_ENDS),
+        keys.board_stats(player),
+        *(earlier_stats(player, period_type) for period_type in PERIOD_ENDS),
         keys.wallet(player),
         keys.ledger(player),
         keys.player_outbox(player),
@@ -72,8 +82,8 @@ def record(
         NOW,
         10**12,
         3600,
-        ",".join(f"{ELAPSED}:{ends}" for ends in PERIOD_ENDS.values()),
-        "weekly:w,monthly:m,yearly:y",
+        ",".join(f"{ELAPSED}:{PERIOD_ENDS[t]}:{NAMES[t]}:{OLDEST[t]}" for t in PERIOD_ENDS),
+        "weekly:2026-W48,monthly:2026-11,yearly:2026",
         context() if ctx is None else ctx,
         REWARDS,
         1000,
@@ -111,10 +121,10 @@ def test_a_counted_exam_sums_every_board_pays_the_days_bonus_and_records_its_res
             "violations": empty_table(any_redis),
         },
     }
-    sums = {"global": f"10:1:10:5:{ELAPSED}", "math": f"10:1:10:5:{ELAPSED}"}
+    sums = fields(**{"global": f"10:1:10:5:{ELAPSED}", "math": f"10:1:10:5:{ELAPSED}"})
     assert written(before, after) == {
         keys.exam("alice", "x1"): "fp|r" + result,
-        **{stats_key("alice", period_type): sums for period_type in PERIOD_ENDS},
+        STATS: sums,
         keys.wallet("alice"): {"logs": "1"},
         ledger: [
             f'["{bonus_tx}","login_bonus",{{"logs":1}},{{"logs":1}},'
@@ -127,7 +137,7 @@ def test_a_counted_exam_sums_every_board_pays_the_days_bonus_and_records_its_res
                 {
                     "player": "alice",
                     "type": "state",
-                    "periods": "weekly:w,monthly:m,yearly:y",
+                    "periods": "weekly:2026-W48,monthly:2026-11,yearly:2026",
                     "season": "",
                     "at": str(NOW),
                     "exam": "x1",
@@ -141,17 +151,16 @@ def test_a_counted_exam_sums_every_board_pays_the_days_bonus_and_records_its_res
     }
     assert bonus["kind"] == "login_bonus"
     assert expires_in(any_redis, keys.exam("alice", "x1")) == 3600
-    for period_type, ends in PERIOD_ENDS.items():
-        assert expires_in(any_redis, stats_key("alice", period_type)) == ends - NOW_S
+    assert expires_in(any_redis, STATS) == max(PERIOD_ENDS.values()) - NOW_S  # the longest
 
 
 def test_a_second_exam_adds_to_the_sums_and_keeps_the_stats_expiry(any_redis):
     record(any_redis, ("fp1", "alice", "x1", 10))
-    any_redis.expire(stats_key("alice", "weekly"), 50)  # as the period's end came closer
+    any_redis.expire(STATS, 50)  # as the period's end came closer
     code, result = record(any_redis, ("fp2", "alice", "x2", 7))
     assert code == ScriptCode.APPLIED
     assert json.loads(result)["boards"] == [[17, 2, 20, 10, ELAPSED]] * 6
-    assert expires_in(any_redis, stats_key("alice", "weekly")) == 50
+    assert expires_in(any_redis, STATS) == 50
 
 
 def test_a_replay_before_the_summary_answers_the_stored_result_and_writes_nothing(any_redis):
@@ -218,9 +227,75 @@ def test_one_call_counts_the_exams_of_several_players_each_with_its_own_keys(any
 
 def test_an_exam_that_scores_nothing_keeps_the_second_its_total_was_reached(any_redis):
     record(any_redis, ("fp1", "alice", "x1", 10))
-    any_redis.hset(stats_key("alice", "weekly"), "global", "10:1:10:5:40")
+    any_redis.hset(STATS, "2026-W48:global", "10:1:10:5:40")
     _, result = record(any_redis, ("fp2", "alice", "x2", 0))
     assert json.loads(result)["boards"][0] == [10, 2, 20, 10, 40]
+
+
+def test_a_periods_first_exam_moves_in_its_hash_of_the_earlier_layout(any_redis):
+    """A player of a version before board_stats: the week's and the year's hashes of
+    one period each (category -> sums) are moved into the stats hash and deleted; a
+    period without one (the month here) starts from nothing."""
+    any_redis.hset(
+        earlier_stats("alice", "weekly"), mapping={"global": "5:1:10:2:7", "art": "5:1:10:2:7"}
+    )
+    any_redis.hset(earlier_stats("alice", "yearly"), "global", "9:2:20:4:8")
+    before = state(any_redis)
+
+    code, result = record(any_redis, ("fp", "alice", "x1", 10))
+
+    assert code == ScriptCode.APPLIED
+    week, month, year = (f"{NAMES[t]}:" for t in NAMES)
+    assert json.loads(result)["boards"] == [
+        [15, 2, 20, 7, ELAPSED],
+        [10, 1, 10, 5, ELAPSED],
+        [10, 1, 10, 5, ELAPSED],
+        [10, 1, 10, 5, ELAPSED],
+        [19, 3, 30, 9, ELAPSED],
+        [10, 1, 10, 5, ELAPSED],
+    ]
+    changed = written(before, state(any_redis))
+    assert changed[STATS] == {
+        week + "global": f"15:2:20:7:{ELAPSED}",
+        week + "art": "5:1:10:2:7",
+        week + "math": f"10:1:10:5:{ELAPSED}",
+        month + "global": f"10:1:10:5:{ELAPSED}",
+        month + "math": f"10:1:10:5:{ELAPSED}",
+        year + "global": f"19:3:30:9:{ELAPSED}",
+        year + "math": f"10:1:10:5:{ELAPSED}",
+    }
+    assert changed[earlier_stats("alice", "weekly")] is None
+    assert changed[earlier_stats("alice", "yearly")] is None
+    assert expires_in(any_redis, STATS) == max(PERIOD_ENDS.values()) - NOW_S
+
+
+def test_a_periods_first_exam_drops_the_periods_past_their_retention(any_redis):
+    kept = {
+        "2026-W36:global": "1:1:1:1:1",  # the oldest week kept
+        "2026-W47:math": "1:1:1:1:1",
+        "2024-11:global": "1:1:1:1:1",
+        "2021:global": "1:1:1:1:1",
+    }
+    past = {"2026-W35:global": "1:1:1:1:1", "2024-10:art": "1:1:1:1:1", "2020:global": "1:1:1:1:1"}
+    any_redis.hset(STATS, mapping={**kept, **past})
+    any_redis.expire(STATS, 50)
+
+    record(any_redis, ("fp", "alice", "x1", 10))
+
+    sums = fields(**{"global": f"10:1:10:5:{ELAPSED}", "math": f"10:1:10:5:{ELAPSED}"})
+    assert state(any_redis)[STATS] == {**kept, **sums}
+    assert expires_in(any_redis, STATS) == max(PERIOD_ENDS.values()) - NOW_S  # made longer
+
+
+def test_later_exams_of_a_period_read_no_other_field(any_redis):
+    """Only a period's first exam looks at the other fields (HKEYS): a field past its
+    retention written since stays until the player's first exam of a later period."""
+    record(any_redis, ("fp1", "alice", "x1", 10))
+    any_redis.hset(STATS, "2020:global", "1:1:1:1:1")
+
+    record(any_redis, ("fp2", "alice", "x2", 10))
+
+    assert any_redis.hget(STATS, "2020:global") == b"1:1:1:1:1"
 
 
 def keep(redis, *summaries: tuple[str, str], ttl: int = 3600):

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine import keys
+from engine.boards import exam_stats
 from engine.calendar import PERIOD_TYPES, Period, add_periods
 from engine.errors import InvalidInputError, PeriodExpiredError
 from engine.runtime import Engine
@@ -44,9 +45,10 @@ CAP = (1 << 53) // MULTIPLIER - 2  # the largest total a composite carries exact
 
 @dataclass(frozen=True)
 class Sums:
-    """A player's exact aggregates on one board of one period, as `lbstats` keeps them:
-    one field per board category, its value "score:exams:questions:correct:reached"
-    (one field a board, so record_exams.lua reads and writes a period in one call)."""
+    """A player's exact aggregates on one board of one period, as the player's stats hash
+    keeps them (engine.boards.exam_stats): one field a board, its value
+    "score:exams:questions:correct:reached" (so record_exams.lua reads and writes a
+    period in one call)."""
 
     score: int
     exams: int
@@ -135,15 +137,17 @@ def kept_periods(engine: Engine, period_type: str, now: datetime | None = None) 
 def player_boards(
     engine: Engine, player_id: str, periods: list[Period], group: str | None = None
 ) -> list[Board]:
-    """The boards of these periods the player has a score on (their stats hashes say
-    which), each period's global board before its categories. One round trip; with
-    `group`, counted in the player's rate limit of that group (RateLimitedError)."""
-    stats = [keys.player_board_stats(player_id, p.period_type, p.name) for p in periods]
+    """The boards of these periods the player has a score on (their stats hash says
+    which, or a period's hash of the earlier layout: engine.boards.exam_stats), each
+    period's global board before its categories. One round trip; with `group`, counted
+    in the player's rate limit of that group (RateLimitedError)."""
+    read = [keys.board_stats(player_id), *exam_stats.earlier_keys(player_id, periods)]
+    stats, *earlier = rate_limits.read_player(engine, player_id, group, read)
+    stats = exam_stats.pairs(stats)
     found = []
-    for period, flat in zip(
-        periods, rate_limits.read_player(engine, player_id, group, stats), strict=True
-    ):
-        categories = sorted((f.decode() for f in flat[::2]), key=lambda c: (c != GLOBAL, c))
+    for period, flat in zip(periods, earlier, strict=True):
+        sums = exam_stats.of_period(stats, exam_stats.pairs(flat), period)
+        categories = sorted(sums, key=lambda c: (c != GLOBAL, c))
         found += [
             Board(period.period_type, period, None if category == GLOBAL else category)
             for category in categories

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from engine import boards, keys, progression
+from engine.boards import exam_stats
 from engine.calendar import PERIOD_TYPES, Period
 from engine.clock import to_ms
 from engine.progression import timezones
@@ -77,7 +78,7 @@ class _PeriodsOfDay:
     per process (as the day's context is)."""
 
     periods: list[Period]
-    specs: list[tuple[int, str]]  # (period start in unix s, "expire_at")
+    specs: list[tuple[int, str]]  # (period start in unix s, "expire_at:name:oldest kept")
     names: str  # "weekly:<name>,monthly:<name>,yearly:<name>"
 
     @classmethod
@@ -94,7 +95,8 @@ class _PeriodsOfDay:
                 specs=[
                     (
                         int(engine.calendar.start(p).timestamp()),
-                        str(int(boards.expires_at(engine, p).timestamp())),
+                        f"{int(boards.expires_at(engine, p).timestamp())}:{p.name}:"
+                        f"{boards.kept_periods(engine, p.period_type, context.starts_at)[-1].name}",
                     )
                     for p in periods
                 ],
@@ -116,7 +118,8 @@ def count_into_aggregates(
     for player_id, exam in submissions:
         script_keys += [
             keys.exam(player_id, exam.exam_id),
-            *(keys.player_board_stats(player_id, p.period_type, p.name) for p in frame.periods),
+            keys.board_stats(player_id),
+            *exam_stats.earlier_keys(player_id, frame.periods),
             keys.wallet(player_id),
             keys.ledger(player_id),
             keys.outbox(keys.shard_of(player_id)),

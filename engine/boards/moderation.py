@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, or_
 
 from engine import boards, db, keys
-from engine.boards import Board
+from engine.boards import Board, exam_stats
 from engine.calendar import PERIOD_TYPES, Period
 from engine.leagues.cohorts import cohort_id, slot_keys
 from engine.runtime import Engine
@@ -67,8 +67,8 @@ def remove_from_leaderboards(engine: Engine, player_id: str, leagues: bool = Tru
         pipe.hdel(board.aggregates_key, player_id)
         pipe.zrem(board.snapshot_ranks_key, player_id)
         pipe.delete(board.snapshot_top_key)
-    for period in periods:
-        pipe.delete(keys.player_board_stats(player_id, period.period_type, period.name))
+    for stats in [keys.board_stats(player_id), *exam_stats.earlier_keys(player_id, periods)]:
+        pipe.delete(stats)  # one key a DEL: a cluster pipeline takes no multi-key DEL
     pipe.execute()
     if engine.database_url:
         _remove_from_sql(engine, player_id, periods)

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from engine import boards, db, keys
-from engine.boards import exam_record
+from engine.boards import exam_record, exam_stats
 from engine.clock import to_ms
 from engine.ops.persistence_outbox import _Batch
 from engine.progression.battle_pass import level_for
@@ -85,10 +85,12 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
     for player in sorted(streak_players):
         pipe.hgetall(keys.streak(player))
         plan.append(("streak", player, None))
-    for player in sorted(batch.periods):
+    for player in sorted(batch.periods):  # the stats hash, then each period's earlier one
+        pipe.hgetall(keys.board_stats(player))
+        plan.append(("stats", player, None))
         for period in sorted(batch.periods[player]):
             pipe.hgetall(keys.player_board_stats(player, *period))
-            plan.append(("stats", player, period))
+            plan.append(("period", player, period))
     for player in sorted(xp_players):
         seasons = set(batch.seasons.get(player, ()))
         if current_season is not None:
@@ -103,6 +105,7 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
     replies += exam_record.read(engine.redis, [keys.exam(p, e) for p, e, *_ in batch.exams])
 
     streaks, aggregates, passes, attempts, attempt_ids = [], [], [], [], []
+    stats: dict[bytes, bytes] = {}  # the player's stats hash, read just before its periods
     xp_per_level = engine.rules.battle_pass.xp_per_level
     for (what, player, target), reply in zip(plan, replies, strict=True):
         if what == "streak" and reply:
@@ -117,7 +120,11 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
                 }
             )
         elif what == "stats":
-            aggregates.extend(_aggregate_rows(player, target, reply, now_ms))
+            stats = reply
+        elif what == "period":
+            period = engine.calendar.parse(*target)
+            sums = exam_stats.of_period(stats, reply, period)
+            aggregates.extend(_aggregate_rows(player, target, sums, now_ms))
         elif what == "season" and reply[0] is not None:
             xp = int(reply[0])
             passes.append(
@@ -204,14 +211,14 @@ def _events(batch: _Batch, attempts: list[dict], attempt_ids: list[bytes]) -> li
 
 def _aggregate_rows(player: str, period: tuple[str, str], stats: dict, now_ms: int) -> list[dict]:
     rows = []
-    for category, text in sorted(stats.items()):
+    for category, text in sorted(stats.items()):  # category -> sums
         sums = boards.Sums.parse(text)
         rows.append(
             {
                 "player_id": player,
                 "period_type": period[0],
                 "period": period[1],
-                "category": category.decode(),
+                "category": category,
                 "total_score": sums.score,
                 "exams_taken": sums.exams,
                 "questions": sums.questions,

@@ -8,7 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine import boards, db, keys
-from engine.boards import Board, exam_record
+from engine.boards import Board, exam_record, exam_stats
+from engine.calendar import PERIOD_TYPES
 from engine.clock import to_ms
 from engine.ops.rebuild_sql import Progress, _count, _stream
 from engine.runtime import Engine
@@ -31,6 +32,12 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
     )
     periods: dict[tuple[str, str], tuple] = {}  # (type, name) -> (period, ttl)
     places: dict[str, tuple[int, int]] = {}  # scores key -> (ranked total, next place)
+    # A player's stats hash (engine.boards.exam_stats) lives as long as the longest kept
+    # period: the current year's, as record_exams.lua sets it at a period's first exam.
+    stats_ttl = max(
+        boards.seconds_to_expiry(engine, boards.current_period(engine, period_type))
+        for period_type in PERIOD_TYPES
+    )
     for rows in _stream(engine, query):
         pipe = engine.redis.pipeline(transaction=False)
         expiring: dict[str, int] = {}  # key -> ttl, set once a chunk
@@ -53,7 +60,7 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
             place = place if held == ranked else 0
             places[board.scores_key] = (ranked, place + 1)
             composite = boards.composite(total_score, place)
-            stats = keys.player_board_stats(row["player_id"], row["period_type"], row["period"])
+            stats = keys.board_stats(row["player_id"])
             sums = boards.Sums(
                 total_score,
                 row["exams_taken"],
@@ -61,8 +68,8 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
                 row["correct_answers"],
                 row["reached_s"],
             )
-            pipe.hset(stats, category, sums.text())
-            expiring[stats] = ttl
+            pipe.hset(stats, exam_stats.field(period, category), sums.text())
+            expiring[stats] = stats_ttl
             scores.setdefault(board.scores_key, {})[row["player_id"]] = composite
             stored.setdefault(board.aggregates_key, {})[row["player_id"]] = (
                 f"{total_score}:{row['exams_taken']}:{row['questions']}:{row['correct_answers']}"
