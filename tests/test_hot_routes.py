@@ -213,3 +213,28 @@ def test_query_arguments():
     assert hot_routes.query_arguments("around=") == {"around": ""}
     for query in ("around=1&around=2", "around", "a+b=1", "around=%31", "around=1;x=2", "&"):
         assert hot_routes.query_arguments(query) is None
+
+
+def test_a_short_query_is_loaded_once_a_process(paths, server_headers, monkeypatch):
+    loads = []
+    original = hot_routes.leaderboards.AROUND_QUERY.load
+
+    def counting(*args, **kwargs):
+        loads.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(hot_routes.leaderboards.AROUND_QUERY, "load", counting)
+    hot_routes.around_query.cache_clear()
+    for _ in range(3):
+        flask_answer, lane_answer, handed_on = paths.answers(
+            "/v1/leaderboards/weekly/players/p1?around=2", server_headers
+        )
+        assert lane_answer == flask_answer
+        assert not handed_on
+    # Flask's own path loads it each time; the lane once
+    assert len(loads) == 3 + 1
+    long_query = "around=2&period=2026-W48&category=" + "m" * 40
+    assert len(long_query) > hot_routes.REMEMBERED_QUERY
+    for _ in range(2):
+        paths.lane.get(f"/v1/leaderboards/weekly/players/p1?{long_query}", headers=server_headers)
+    assert len(loads) == 3 + 1 + 2

@@ -37,6 +37,7 @@ tests/test_hot_routes.py holds every answer to Flask's, byte for byte.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -69,6 +70,25 @@ def query_arguments(query: str) -> dict[str, str] | None:
     pairs = [pair.split("=", 1) for pair in query.split("&")]
     arguments = dict(pairs)
     return arguments if len(arguments) == len(pairs) else None  # a name twice
+
+
+def load_around(query: str) -> dict | None:
+    """The around-me route's arguments from a query string, loaded by its own schema;
+    None when the query is not plain or the schema refuses it (Flask answers that 400,
+    with webargs' messages)."""
+    arguments = query_arguments(query)
+    if arguments is None:
+        return None
+    try:
+        return leaderboards.AROUND_QUERY.load(arguments, unknown=ma.RAISE)
+    except ma.ValidationError:
+        return None
+
+
+# A game asks with a few query strings ("around=5"): each short one is loaded once a
+# process. The schema's load is a function of the text alone (no rules, no time).
+REMEMBERED_QUERY = 64  # characters
+around_query = functools.lru_cache(maxsize=256)(load_around)  # its dicts are read only
 
 
 def player_id_of(segment: str) -> str | None:
@@ -110,14 +130,10 @@ class HotRoutes:
         if len(parts) != 3 or parts[1] != "players" or parts[0] not in PERIOD_TYPES:
             return None
         player_id = player_id_of(parts[2])
-        arguments = query_arguments(query)
-        if player_id is None or arguments is None:
+        if player_id is None:
             return None
-        try:
-            loaded = leaderboards.AROUND_QUERY.load(arguments, unknown=ma.RAISE)
-        except ma.ValidationError:
-            return None  # Flask answers the 400, with webargs' messages
-        return parts[0], player_id, loaded
+        loaded = around_query(query) if len(query) <= REMEMBERED_QUERY else load_around(query)
+        return None if loaded is None else (parts[0], player_id, loaded)
 
     def _rule(self, endpoint: str) -> str | None:
         """The route's rule text (the metrics' label), or None: leave it to Flask."""
