@@ -9,14 +9,16 @@ rules' limits), and under concurrent first reads.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
+from datetime import UTC, datetime
 
 import fakeredis
 import flask_smorest
 import pytest
 
-from config import DEFAULT_RULES_FILE
+from config import DEFAULT_RULES_FILE, ApiKey, Settings
+from engine.clock import FixedClock
+from tests.conftest import ADMIN_KEY, SERVER_KEY, real_redis_url
 from web import api as web_api
 from web import create_app, openapi
 
@@ -32,31 +34,45 @@ def api_of(app) -> web_api.Api:
     return app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
 
 
-@pytest.fixture(params=["shipped rules", "other bounds"])
-def app_settings(request, settings, tmp_path):
-    if request.param == "shipped rules":
-        return settings
-    rules = tmp_path / "rules.toml"
-    text = DEFAULT_RULES_FILE.read_text().replace("max_quantity = 100", "max_quantity = 7")
-    rules.write_text(text.replace("max_exam_score = 10_000", "max_exam_score = 500"))
-    return dataclasses.replace(settings, rules_file=rules)
+@pytest.fixture(scope="module", params=["shipped rules", "other bounds"])
+def app_settings(request, tmp_path_factory) -> Settings:
+    """The app's settings (the document does not read the database, only the rules)."""
+    folder = tmp_path_factory.mktemp("openapi-lazy")
+    rules = DEFAULT_RULES_FILE
+    if request.param == "other bounds":
+        rules = folder / "rules.toml"
+        text = DEFAULT_RULES_FILE.read_text().replace("max_quantity = 100", "max_quantity = 7")
+        rules.write_text(text.replace("max_exam_score = 10_000", "max_exam_score = 500"))
+    return Settings(
+        api_keys=(ApiKey("server", SERVER_KEY), ApiKey("admin", ADMIN_KEY)),
+        database_url=f"sqlite:///{folder / 'questboard.db'}",
+        redis_url=real_redis_url(),
+        rules_file=rules,
+    )
 
 
-def build(app_settings, clock):
+def build(app_settings):
+    clock = FixedClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
     return create_app(app_settings, redis_client=fakeredis.FakeRedis(), clock=clock)
 
 
-@pytest.fixture
-def eager_app(app_settings, clock, monkeypatch):
-    with monkeypatch.context() as patched:
+@pytest.fixture(scope="module")
+def eager(app_settings) -> dict[str, bytes | str]:
+    """What an app documented during create_app serves: once for each rules file."""
+    with pytest.MonkeyPatch.context() as patched:
         patched.setattr(web_api.Api, "register_blueprint", eager_register_blueprint)
-        app = build(app_settings, clock)
+        app = build(app_settings)
     assert not api_of(app)._undocumented  # documented during create_app
-    return app
+    client = app.test_client()
+    document, docs = client.get("/openapi.json"), client.get("/docs")
+    printed = app.test_cli_runner().invoke(args=["openapi", "print"])
+    assert (document.status_code, docs.status_code, printed.exit_code) == (200, 200, 0)
+    assert len(document.get_json()["paths"]) > 30
+    return {"openapi": document.data, "docs": docs.data, "cli": printed.output}
 
 
-def test_create_app_leaves_the_document_for_its_first_read(app_settings, clock):
-    app = build(app_settings, clock)
+def test_create_app_leaves_the_document_for_its_first_read(app_settings):
+    app = build(app_settings)
     api = api_of(app)
     documented = {name for name in app.blueprints if name not in ("api-docs", "rq_dashboard")}
     assert {name for _, name, _ in api._undocumented} == documented
@@ -65,32 +81,25 @@ def test_create_app_leaves_the_document_for_its_first_read(app_settings, clock):
     assert not api._undocumented
 
 
-def test_the_served_document_is_the_eagerly_built_one_byte_for_byte(app_settings, clock, eager_app):
-    expected = eager_app.test_client().get("/openapi.json")
-    assert expected.status_code == 200
-    assert len(expected.get_json()["paths"]) > 30
-    app = build(app_settings, clock)
-    client = app.test_client()
-    assert client.get("/openapi.json").data == expected.data
-    assert client.get("/openapi.json").data == expected.data  # read again: unchanged
-    assert client.get("/docs").data == eager_app.test_client().get("/docs").data
+def test_the_served_document_is_the_eagerly_built_one_byte_for_byte(app_settings, eager):
+    client = build(app_settings).test_client()
+    assert client.get("/openapi.json").data == eager["openapi"]
+    assert client.get("/openapi.json").data == eager["openapi"]  # read again: unchanged
+    assert client.get("/docs").data == eager["docs"]
 
 
-def test_the_cli_prints_the_eagerly_built_document(app_settings, clock, eager_app):
-    expected = eager_app.test_cli_runner().invoke(args=["openapi", "print"])
-    assert expected.exit_code == 0, expected.output
-    printed = build(app_settings, clock).test_cli_runner().invoke(args=["openapi", "print"])
+def test_the_cli_prints_the_eagerly_built_document(app_settings, eager):
+    printed = build(app_settings).test_cli_runner().invoke(args=["openapi", "print"])
     assert printed.exit_code == 0, printed.output
-    assert printed.output == expected.output
+    assert printed.output == eager["cli"]
 
 
 def test_a_read_while_the_document_is_being_built_waits_for_all_of_it(
-    app_settings, clock, eager_app, monkeypatch
+    app_settings, eager, monkeypatch
 ):
     """A worker's threads may read the spec at once: one that comes while the last
     blueprint is being documented gets the whole document, not the part built so far."""
-    expected = eager_app.test_client().get("/openapi.json").data
-    app = build(app_settings, clock)
+    app = build(app_settings)
     blueprints = len(api_of(app)._undocumented)
     complete, completed, readers, bodies = openapi.complete, [], [], []
 
@@ -109,5 +118,5 @@ def test_a_read_while_the_document_is_being_built_waits_for_all_of_it(
     monkeypatch.setattr(openapi, "complete", complete_then_read_once)
     first = app.test_client().get("/openapi.json").data
     readers[0].join()
-    assert first == expected
-    assert bodies == [expected]
+    assert first == eager["openapi"]
+    assert bodies == [eager["openapi"]]
