@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
@@ -31,13 +31,18 @@ from engine.outcomes import ScriptCode
 from engine.runtime import Engine
 
 
-@dataclass(slots=True)
+@dataclass(init=False)
 class Entry:
     """A player's line on a board. Its fields, in this order, are the entry's JSON (the
     web hands an Entry to orjson as it is): accuracy and movement are computed once,
-    from the fields before them. Not frozen: a frozen dataclass sets each field through
-    object.__setattr__, several times the cost of building a plain one (timeit, loaded
-    machine: 5.1 against 0.7 us), and every around-me read builds a page of 11."""
+    from the fields before them, by __init__. Not frozen: a frozen dataclass sets each
+    field through object.__setattr__, several times the cost of building a plain one
+    (timeit, loaded machine: 5.1 against 0.7 us), and every around-me read builds a
+    page of 11. Without __slots__: orjson reads a plain dataclass's fields from its
+    __dict__ in C, a slotted one's attribute by attribute (orjson.dumps of an around=5
+    answer, timeit, one process, load 6-7: 55 us with slots, 15 without, 5 for the same
+    as dicts). It writes them in the __dict__'s order, which __init__ keeps the fields'.
+    """
 
     rank: int
     player_id: str
@@ -45,19 +50,34 @@ class Entry:
     exams: int
     questions: int
     correct: int
-    accuracy: float = field(init=False)
+    accuracy: float
     rank_previous: int | None
-    movement: str = field(init=False)
+    movement: str
 
-    def __post_init__(self) -> None:
-        self.accuracy = accuracy(self.correct, self.questions)
-        previous = self.rank_previous
-        if previous is None:
+    def __init__(
+        self,
+        rank: int,
+        player_id: str,
+        score: int,
+        exams: int,
+        questions: int,
+        correct: int,
+        rank_previous: int | None,
+    ) -> None:
+        self.rank = rank
+        self.player_id = player_id
+        self.score = score
+        self.exams = exams
+        self.questions = questions
+        self.correct = correct
+        self.accuracy = accuracy(correct, questions)
+        self.rank_previous = rank_previous
+        if rank_previous is None:
             self.movement = "new"
-        elif self.rank < previous:
+        elif rank < rank_previous:
             self.movement = "up"
         else:
-            self.movement = "down" if self.rank > previous else "same"
+            self.movement = "down" if rank > rank_previous else "same"
 
 
 SOURCES = ("live", "snapshot")
