@@ -224,13 +224,15 @@ class Api(flask_smorest.Api):
         self.ma_plugin.converter.add_attribute_function(amounts2properties)
 
     def __init__(self, app: flask.Flask | None = None, **kwargs: Any) -> None:
-        self._undocumented: list[tuple[Blueprint, str, list | None]] = []
-        self._documenting = threading.RLock()
+        self._undocumented: list[Callable[[], None]] = []  # steps left, in order
+        self._documenting = threading.Lock()
+        self._documenter: int | None = None  # the thread taking the steps
         super().__init__(app, **kwargs)
 
     @property
     def spec(self) -> apispec.APISpec | None:
-        """The OpenAPI document, its blueprints documented on first read.
+        """The OpenAPI document, written on first read: flask-smorest's components,
+        then each blueprint's routes.
 
         Documenting every route costs more than the rest of `create_app` (apispec
         resolves each schema, web.openapi completes each operation), and a process
@@ -238,11 +240,15 @@ class Api(flask_smorest.Api):
         `flask openapi` commands. Every read goes through here, flask-smorest's own
         included, so the document is the one eager registration would have built,
         blueprint by blueprint in registration order (tests/test_openapi_lazy.py)."""
-        if self._undocumented:  # emptied only once the last one is documented
-            with self._documenting:
-                while self._undocumented:
-                    self._document(*self._undocumented[0])
-                    del self._undocumented[0]
+        if self._undocumented and self._documenter != threading.get_ident():
+            with self._documenting:  # the list empties only once the last step is done
+                self._documenter = threading.get_ident()  # its steps read the spec too
+                try:
+                    while self._undocumented:
+                        self._undocumented[0]()
+                        del self._undocumented[0]
+                finally:
+                    self._documenter = None
         return self._spec
 
     @spec.setter
@@ -255,7 +261,25 @@ class Api(flask_smorest.Api):
         name = options.get("name", blp.name)
         self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
         self._app.register_blueprint(blp, **options)
-        self._undocumented.append((blp, name, parameters))
+        self._undocumented.append(functools.partial(self._document, blp, name, parameters))
+
+    def register_converter(self, converter, func) -> None:
+        """flask-smorest's, without reading `spec` (which would take the steps left)."""
+        self._converters.append((converter, func))
+        if self._spec is not None:
+            self._register_converter(converter, func)
+
+    def _register_responses(self) -> None:
+        """flask-smorest's components for every HTTP status's response, the ETag headers
+        and the pagination header (each written into the document where an operation
+        refers to it): the document's first steps too (see `spec`)."""
+        self._undocumented.append(super()._register_responses)
+
+    def _register_etag_headers(self) -> None:
+        self._undocumented.append(super()._register_etag_headers)
+
+    def _register_pagination_header(self) -> None:
+        self._undocumented.append(super()._register_pagination_header)
 
     def _document(self, blp: Blueprint, name: str, parameters: list | None) -> None:
         """Document one blueprint inside the app's context, so bounds that come from the
