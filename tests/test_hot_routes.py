@@ -145,6 +145,11 @@ def test_a_get_with_a_body_is_flasks(paths, server_headers):
     response = paths.lane.get("/v1/players/p1/wallet", headers=server_headers, data=b"{}")
     assert response.status_code == 200
     assert paths.to_flask == 1
+    empty = paths.lane.get(
+        "/v1/players/p1/wallet", headers=server_headers | {"Content-Length": "0"}
+    )
+    assert empty.status_code == 200
+    assert paths.to_flask == 1  # no body: the lane's
 
 
 def test_a_banned_player_is_refused_by_the_lane(paths, client, server_headers, admin_headers):

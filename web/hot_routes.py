@@ -59,6 +59,7 @@ BOARDS_PREFIX = "/v1/leaderboards/"
 # ; or space, so Flask's parser would find the same pairs.
 PLAIN_QUERY = re.compile(r"[A-Za-z_]+=[A-Za-z0-9_.:-]*(?:&[A-Za-z_]+=[A-Za-z0-9_.:-]*)*")
 JSON_TYPE = ("Content-Type", "application/json")
+NO_BODY = (None, "", "0")  # the CONTENT_LENGTH of a request without a body
 
 
 def query_arguments(query: str) -> dict[str, str] | None:
@@ -105,9 +106,15 @@ class HotRoutes:
         self._rules: dict[str, str] | None = None  # endpoint -> rule, found at first use
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST":
+            if environ.get("PATH_INFO", "").endswith("/purchases"):
+                from web import hot_purchase  # the purchase lane, a module of its own
+
+                return hot_purchase.answer(self.app, self.wsgi_app, environ, start_response)
+            return self.wsgi_app(environ, start_response)
         if (
             environ.get("REQUEST_METHOD") == "GET"
-            and not environ.get("CONTENT_LENGTH")
+            and environ.get("CONTENT_LENGTH") in NO_BODY
             and "HTTP_TRANSFER_ENCODING" not in environ
         ):
             path = environ.get("PATH_INFO", "")
