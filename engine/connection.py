@@ -103,19 +103,21 @@ class _Held:
             self.pool.release(self.connection)
 
 
-def ready(connection: Any) -> None:
-    """Make sure `connection` is connected and holds nothing unread, as the pool does
-    for a connection it hands out: a server that closed it while idle (a restart, a
-    timeout, CLIENT KILL) is seen here, before a command is sent that could not be sent
-    again safely, and the connection opened again (one poll of the socket, no system
-    call more)."""
+def ready(connection: Any, pool: Any) -> None:
+    """Make sure `connection` is connected and holds nothing unread, as `pool` checks a
+    connection it hands out (ConnectionPool.get_connection, redis-py 8.1): a server that
+    closed it while idle (a restart, a timeout, CLIENT KILL) is seen here, before a
+    command is sent that could not be sent again safely, and the connection is opened
+    again. With maintenance notifications on, unread data is a notification the next
+    read handles, as the pool leaves it."""
     try:
-        if connection.can_read():  # connects a closed connection first
+        # can_read connects a closed connection first
+        if connection.can_read() and not pool.maint_notifications_enabled():
             raise redis.ConnectionError("Connection has data")
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         connection.disconnect()
         connection.connect()
-        if connection.can_read():
+        if connection.can_read() and not pool.maint_notifications_enabled():
             raise redis.ConnectionError("Connection not ready") from None
 
 
@@ -138,19 +140,17 @@ class ThreadConnectionRedis(redis.Redis):
     and closed after a command when the server asked it to move.
     Pipelines, pub/sub and transactions take their connections from the pool as before.
     The connection goes back to the pool when its thread ends; a forked child takes its
-    own. A client with a client-side cache, RESP3 or single_connection_client keeps
-    redis-py's own path. What redis-py 8's observability would record of these commands
+    own. A client with a client-side cache or single_connection_client keeps redis-py's
+    own path. What redis-py 8's observability would record of these commands
     (durations, error counts) is not recorded.
     """
 
+    _threads_hold = False  # redis-py's own path until __init__ has decided
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        pool = self.connection_pool
-        protocol = pool.connection_kwargs.get("protocol", 2)
         self._threads_hold = (
-            self.connection is None
-            and getattr(pool, "cache", None) is None
-            and protocol in (2, "2", None)
+            self.connection is None and getattr(self.connection_pool, "cache", None) is None
         )
         self._held = threading.local()
 
@@ -161,7 +161,7 @@ class ThreadConnectionRedis(redis.Redis):
         if held is None or held.pid != os.getpid():
             held = self._held.hold = _Held(self.connection_pool)
         connection = held.connection
-        ready(connection)
+        ready(connection, self.connection_pool)
         name = args[0]
 
         def send_and_read() -> Any:
