@@ -20,6 +20,7 @@ from webargs.flaskparser import is_json_request
 from engine.economy import purchases
 from engine.progression import Progress
 from engine.rules import Rules
+from engine.runtime import Engine
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.fastschema import FastSchema
@@ -121,6 +122,15 @@ PLAIN_BODY = re.compile(
 PLAIN_KEY = re.compile(IDEMPOTENCY_KEY)  # IdempotencyHeaderSchema's whole-value pattern
 
 
+def plain_arguments(key: str, data: bytes) -> tuple[str, dict] | None:
+    """The key and the body of a plain purchase (PLAIN_BODY, a valid key) as the schemas
+    would load them, or None: for the schemas (web.hot_purchase answers only these)."""
+    plain = PLAIN_BODY.fullmatch(data)
+    if plain is None or not PLAIN_KEY.fullmatch(key):
+        return None
+    return key, {"item": plain[1].decode(), "quantity": int(plain[2])}
+
+
 def purchase_arguments() -> tuple[str, dict]:
     """The Idempotency-Key and the body, loaded as the documented `@blp.arguments`
     would load them: a plain body (PLAIN_BODY) with a valid key by a match, any other
@@ -130,9 +140,9 @@ def purchase_arguments() -> tuple[str, dict]:
     key = request.headers.get("Idempotency-Key")
     data = request.get_data(cache=True) if is_json_request(request) else b""
     if key is not None and data:
-        plain = PLAIN_BODY.fullmatch(data)
-        if plain is not None and PLAIN_KEY.fullmatch(key):
-            return key, {"item": plain[1].decode(), "quantity": int(plain[2])}
+        plain = plain_arguments(key, data)
+        if plain is not None:
+            return plain
         try:
             loaded = HEADERS.load({"Idempotency-Key": key})
             return loaded["idempotency_key"], BODY.load(flask.current_app.json.loads(data))
@@ -154,20 +164,28 @@ def purchase_arguments() -> tuple[str, dict]:
 @blp.alt_response(422, description="idempotency_key_reused")
 def create_purchase(player_id: str):
     idempotency_key, body = purchase_arguments()
-    result = purchases.purchase(
-        get_engine(),
-        player_id,
-        item_id=body["item"],
-        quantity=body["quantity"],
-        idempotency_key=idempotency_key,
-        expected_price=body.get("expected_price"),
-        address=player_address(),
-    )
+    result = buy(get_engine(), player_id, idempotency_key, body, player_address())
     headers = replay_headers(result.transaction.replayed)
     body = plain_answer(result)
     if body is None:
         return result, 201, headers
     return json_response(body, 201, headers)
+
+
+def buy(
+    engine: Engine, player_id: str, idempotency_key: str, body: dict, address: str | None
+) -> purchases.Purchase:
+    """The engine's purchase of a loaded body, from `address` (the validated
+    X-Player-IP, None without one): the view's call, and web.hot_purchase's."""
+    return purchases.purchase(
+        engine,
+        player_id,
+        item_id=body["item"],
+        quantity=body["quantity"],
+        idempotency_key=idempotency_key,
+        expected_price=body.get("expected_price"),
+        address=address,
+    )
 
 
 def replay_headers(replayed: bool) -> dict[str, str]:

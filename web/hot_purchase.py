@@ -1,0 +1,205 @@
+"""A plain purchase, answered before Flask's per-request machinery, with Flask's answer.
+
+`POST /v1/players/{player_id}/purchases` is a game's hottest write. Through Flask it
+pays for a request context, a `Request`, the URL match, the hooks, flask-smorest's
+layers and a `Response`: measured in one process, several times the CPU of the
+purchase's own steps. web.hot_routes hands this module every POST whose path ends
+in `/purchases`; it answers the request itself only when Flask would route it to
+web.purchases.create_purchase and load the same arguments, by the rules of
+web.hot_routes (read its docstring):
+
+- the path exactly the route's, its player id one the converter takes as it is
+  (web.schemas.PLAYER_ID), no query; `Content-Type: application/json` exactly; a
+  Content-Length of 1 to BODY_BYTES (and within MAX_CONTENT_LENGTH), no
+  Transfer-Encoding; an Idempotency-Key and a body that web.purchases.plain_arguments
+  takes (the view's own match, PLAIN_BODY). The body is read here to be matched: a
+  request that is not plain goes to Flask with the same bytes to read (its
+  `wsgi.input` a stream of them), and Flask answers it as always (a 415-less 422, a
+  413, another field order, an expected_price...);
+- then Flask's steps in Flask's order, through the same functions: the key
+  (web.auth.role_of), the address (web.security.parse_player_address), the bans
+  (web.security.check_player with the route's group: a purchase's limits are the
+  engine's, in the purchase's own script), the engine's purchase
+  (web.purchases.buy, as the view calls it), the answer (web.purchases.plain_answer,
+  replay_headers), the request's metrics under the route's rule;
+- an error from those steps (401, 400 address, 403 banned, 429, 404 unknown item, 409
+  insufficient funds, 422 key reused, a Redis outage...) is answered by Flask's error
+  handlers and after-request hooks in a request context made for it, as in
+  web.hot_routes; a purchase whose progress is more than its streak (a day's bonus, a
+  mission, XP) is dumped by flask-smorest's own response wrapper with PurchaseSchema,
+  in such a context too.
+
+A plain success is sent as Flask sends it: `201 CREATED`, the replay header when it is
+one, Content-Type, Content-Length, the body orjson writes. tests/test_hot_purchase.py
+holds every answer to Flask's.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterable
+
+import orjson
+from flask import Flask
+
+from web import auth, monitoring, purchases, security
+from web.guards import body_limit
+from web.schemas import PLAYER_ID
+
+WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
+
+ENDPOINT = "purchases.create_purchase"
+RULE = "/v1/players/<player:player_id>/purchases"
+PREFIX, SUFFIX = security.PLAYER_PREFIX, "/purchases"
+GROUP = security.ROUTE_GROUPS[ENDPOINT]
+JSON_MIMETYPE = "application/json"
+# A plain body is at most ~110 bytes but for JSON whitespace: a longer one goes to Flask.
+BODY_BYTES = 1024
+CREATED = "201 CREATED"
+REPLAYED = [("Idempotent-Replayed", "true")]
+LANE = "questboard.hot_purchase"  # the app's PurchaseLane, in app.extensions
+
+
+def answer(app: Flask, wsgi_app: WsgiApp, environ: dict, start_response: Callable):
+    """A POST to a path ending in SUFFIX: answered here when plain, else by `wsgi_app`."""
+    lane = app.extensions.get(LANE)
+    if lane is None:
+        lane = app.extensions[LANE] = PurchaseLane(app)
+    return lane(wsgi_app, environ, start_response)
+
+
+def _read(stream, size: int) -> bytes:
+    """`size` bytes of `stream`, fewer only at its end (a read may return less)."""
+    parts, remaining = [], size
+    while remaining > 0:
+        part = stream.read(remaining)
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+class PurchaseLane:
+    """The plain purchases of one app (see the module docstring)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.rule = self._find_rule()
+        self.limit = min(
+            BODY_BYTES, body_limit(app.config.get("MAX_CONTENT_LENGTH"), RULE) or BODY_BYTES
+        )
+        self.responder = purchases.blp.response(201, purchases.PurchaseSchema())(
+            lambda result, headers: (result, 201, headers)
+        )
+
+    def _find_rule(self) -> str | None:
+        """The route's rule text, or None when Flask's routing could answer otherwise."""
+        app, url_map = self.app, self.app.url_map
+        if (
+            app.config.get("SERVER_NAME")
+            or app.config.get("TRUSTED_HOSTS")
+            or url_map.host_matching
+            or app.subdomain_matching
+        ):
+            return None
+        for rule in url_map.iter_rules():
+            if rule.endpoint == ENDPOINT and rule.rule == RULE and "POST" in (rule.methods or ()):
+                return RULE
+        return None
+
+    def __call__(
+        self, wsgi_app: WsgiApp, environ: dict, start_response: Callable
+    ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        length = environ.get("CONTENT_LENGTH", "")
+        if not (
+            self.rule is not None
+            and path.startswith(PREFIX)
+            and not environ.get("QUERY_STRING")
+            and environ.get("CONTENT_TYPE") == JSON_MIMETYPE
+            and "HTTP_TRANSFER_ENCODING" not in environ
+            and length.isdigit()
+            and length.isascii()
+            and 0 < int(length) <= self.limit
+        ):
+            return wsgi_app(environ, start_response)
+        player_id = path[len(PREFIX) : -len(SUFFIX)]
+        key = environ.get("HTTP_IDEMPOTENCY_KEY")
+        if key is None or "/" in player_id or not PLAYER_ID.fullmatch(player_id):
+            return wsgi_app(environ, start_response)
+        data = _read(environ["wsgi.input"], int(length))
+        environ["wsgi.input"] = io.BytesIO(data)  # what Flask reads, if it answers
+        plain = purchases.plain_arguments(key, data) if len(data) == int(length) else None
+        if plain is None:
+            return wsgi_app(environ, start_response)
+        return self._answer(environ, start_response, player_id, *plain)
+
+    def _answer(
+        self,
+        environ: dict,
+        start_response: Callable,
+        player_id: str,
+        idempotency_key: str,
+        body: dict,
+    ) -> Iterable[bytes]:
+        """Flask's steps for a plain purchase (before_each_request's, then the view's)."""
+        started = time.perf_counter()
+        app = self.app
+        try:
+            engine = app.extensions["questboard.engine"]
+            authorization = environ.get("HTTP_AUTHORIZATION", "")
+            auth.role_of(auth.keyring_of(app), environ["PATH_INFO"], authorization)
+            address = security.parse_player_address(environ.get(security.ADDRESS_ENVIRON))
+            security.check_player(engine, player_id, address, GROUP)
+            result = purchases.buy(
+                engine,
+                player_id,
+                idempotency_key,
+                body,
+                None if address is None else str(address),
+            )
+            answer = purchases.plain_answer(result)
+            encoded = None if answer is None else orjson.dumps(answer)
+        except Exception as error:
+            environ[monitoring.STARTED] = started
+            return self._in_flask(environ, start_response, error=error)
+        replayed = result.transaction.replayed
+        if encoded is None:  # more than the streak: flask-smorest dumps it
+            environ[monitoring.STARTED] = started
+            return self._in_flask(environ, start_response, result=result)
+        start_response(
+            CREATED,
+            (REPLAYED if replayed else [])
+            + [("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(encoded)))],
+        )
+        monitoring.record(self.rule, 201, started)  # type: ignore[arg-type]
+        return [encoded]
+
+    def _in_flask(
+        self,
+        environ: dict,
+        start_response: Callable,
+        *,
+        error: Exception | None = None,
+        result: purchases.purchases.Purchase | None = None,
+    ) -> Iterable[bytes]:
+        """Flask's answer in a request context made for this request: `error` through
+        its error handler, or `result` through the view's response wrapper; then the
+        after-request hooks, as when either comes out of the view."""
+        app = self.app
+        with app.request_context(environ):
+            try:
+                try:
+                    if error is not None:
+                        raise error
+                    assert result is not None
+                    headers = purchases.replay_headers(result.transaction.replayed)
+                    returned = self.responder(result, headers)
+                except Exception as raised:
+                    returned = app.handle_user_exception(raised)
+                response = app.finalize_request(returned)
+            except Exception as unhandled:
+                response = app.handle_exception(unhandled)
+            return response(environ, start_response)
