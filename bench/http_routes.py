@@ -1,8 +1,8 @@
 """The routes the HTTP cost benchmark loads, the players they act on, and the Redis
 commands each request sends.
 
-Three floors (a plain WSGI callable, a bare Flask app, Flask with one HGETALL) and the
-service's routes, each one `Route`: the app that serves it and one request template
+The floors (a plain WSGI callable, a bare Flask app, Flask with one HGETALL through
+redis-py's client and through the service's) and the service's routes, each one `Route`: the app that serves it and one request template
 (bench.wrk), filled by wrk under load and by `count_commands` here in-process.
 """
 
@@ -30,6 +30,7 @@ APPS = {
     "wsgi": "bench.bare_app:wsgi",
     "flask": "bench.bare_app:flask_app",
     "flask+redis": "bench.bare_app:flask_redis_app()",
+    "flask+kept-redis": "bench.bare_app:flask_kept_redis_app()",
     "service": "web:create_app()",
 }
 FUNDS = 10**9
@@ -54,6 +55,11 @@ ROUTES = (
     Route(
         "Flask + 1 HGETALL",
         "flask+redis",
+        RequestTemplate("GET", "/v1/players/{player}/wallet", AUTH),
+    ),
+    Route(
+        "Flask + 1 HGETALL, the service's client",
+        "flask+kept-redis",
         RequestTemplate("GET", "/v1/players/{player}/wallet", AUTH),
     ),
     Route("catalog (auth, no Redis)", "service", RequestTemplate("GET", "/v1/catalog", AUTH)),
@@ -132,6 +138,7 @@ def in_process_apps(url: str):
         "wsgi": bare_app.wsgi,
         "flask": bare_app.flask_app,
         "flask+redis": bare_app.flask_redis_app(url),
+        "flask+kept-redis": bare_app.flask_kept_redis_app(url),
         "service": create_app(load_settings(url), redis_client=redis.Redis.from_url(url)),
     }
 
