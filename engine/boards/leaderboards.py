@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
@@ -42,6 +42,8 @@ class Entry:
     __dict__ in C, a slotted one's attribute by attribute (orjson.dumps of an around=5
     answer, timeit, one process, load 6-7: 55 us with slots, 15 without, 5 for the same
     as dicts). It writes them in the __dict__'s order, which __init__ keeps the fields'.
+    dataclasses.replace(entry, rank=...) builds a new entry through __init__, its
+    movement computed again.
     """
 
     rank: int
@@ -50,9 +52,9 @@ class Entry:
     exams: int
     questions: int
     correct: int
-    accuracy: float
+    accuracy: float = field(init=False)  # computed: dataclasses.replace leaves it out
     rank_previous: int | None
-    movement: str
+    movement: str = field(init=False)
 
     def __init__(
         self,
