@@ -14,7 +14,7 @@ web.hot_routes (read its docstring):
   Transfer-Encoding; an Idempotency-Key and a body that web.purchases.plain_arguments
   takes (the view's own match, PLAIN_BODY). The body is read here to be matched: a
   request that is not plain goes to Flask with the same bytes to read (its
-  `wsgi.input` a stream of them), and Flask answers it as always (a 415-less 422, a
+  `wsgi.input` a stream of them), and Flask answers it as always (a 400, a
   413, another field order, an expected_price...);
 - then Flask's steps in Flask's order, through the same functions: the key
   (web.auth.role_of), the address (web.security.parse_player_address), the bans
