@@ -2,8 +2,9 @@
 commands each request sends.
 
 The floors (a plain WSGI callable, a bare Flask app, Flask with one HGETALL through
-redis-py's client and through the service's) and the service's routes, each one `Route`: the app that serves it and one request template
-(bench.wrk), filled by wrk under load and by `count_commands` here in-process.
+redis-py's client and through the service's) and the service's routes, each one
+`Route`: the app that serves it and one request template (bench.wrk), filled by wrk
+under load and by `count_commands` here in-process.
 """
 
 from __future__ import annotations
