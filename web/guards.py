@@ -197,7 +197,7 @@ class StreamedBodyLimit:
             and environ.get("wsgi.input_terminated")
             and get_content_length(environ) is None  # chunked: any Content-Length is ignored
         ):
-            body = _read_up_to(environ["wsgi.input"], limit + 1)
+            body = read_up_to(environ["wsgi.input"], limit + 1)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
             environ.pop("HTTP_TRANSFER_ENCODING", None)  # the body is now whole and sized
@@ -231,7 +231,7 @@ def batch_body(view: Callable) -> Callable:
     return with_batch_limit
 
 
-def _read_up_to(stream: Any, size: int) -> bytes:
+def read_up_to(stream: Any, size: int) -> bytes:
     """At most `size` bytes of `stream`, fewer only at its end (a read may return less)."""
     parts: list[bytes] = []
     remaining = size

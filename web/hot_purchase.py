@@ -44,7 +44,7 @@ import orjson
 from flask import Flask
 
 from web import auth, monitoring, purchases, security
-from web.guards import body_limit
+from web.guards import body_limit, read_up_to
 from web.schemas import PLAYER_ID
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -67,18 +67,6 @@ def answer(app: Flask, wsgi_app: WsgiApp, environ: dict, start_response: Callabl
     if lane is None:
         lane = app.extensions[LANE] = PurchaseLane(app)
     return lane(wsgi_app, environ, start_response)
-
-
-def _read(stream, size: int) -> bytes:
-    """`size` bytes of `stream`, fewer only at its end (a read may return less)."""
-    parts, remaining = [], size
-    while remaining > 0:
-        part = stream.read(remaining)
-        if not part:
-            break
-        parts.append(part)
-        remaining -= len(part)
-    return b"".join(parts)
 
 
 class PurchaseLane:
@@ -129,7 +117,7 @@ class PurchaseLane:
         key = environ.get("HTTP_IDEMPOTENCY_KEY")
         if key is None or "/" in player_id or not PLAYER_ID.fullmatch(player_id):
             return wsgi_app(environ, start_response)
-        data = _read(environ["wsgi.input"], int(length))
+        data = read_up_to(environ["wsgi.input"], int(length))
         environ["wsgi.input"] = io.BytesIO(data)  # what Flask reads, if it answers
         plain = purchases.plain_arguments(key, data) if len(data) == int(length) else None
         if plain is None:
