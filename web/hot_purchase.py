@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 import orjson
 from flask import Flask
 
-from web import auth, monitoring, purchases, security
+from web import monitoring, purchases, security
 from web.guards import body_limit, read_up_to
 from web.schemas import PLAYER_ID
 
@@ -136,10 +136,7 @@ class PurchaseLane:
         started = time.perf_counter()
         app = self.app
         try:
-            engine = app.extensions["questboard.engine"]
-            authorization = environ.get("HTTP_AUTHORIZATION", "")
-            auth.role_of(auth.keyring_of(app), environ["PATH_INFO"], authorization)
-            address = security.parse_player_address(environ.get(security.ADDRESS_ENVIRON))
+            engine, address = security.admit(app, environ)
             security.check_player(engine, player_id, address, GROUP)
             result = purchases.buy(
                 engine,

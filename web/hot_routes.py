@@ -46,7 +46,7 @@ import marshmallow as ma
 import orjson
 from flask import Flask
 
-from web import auth, leaderboards, monitoring, security, wallets
+from web import leaderboards, monitoring, security, wallets
 from web.schemas import PERIOD_TYPES, PLAYER_ID
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -186,10 +186,7 @@ class HotRoutes:
         started = time.perf_counter()
         app = self.app
         try:
-            engine = app.extensions["questboard.engine"]
-            authorization = environ.get("HTTP_AUTHORIZATION", "")
-            auth.role_of(auth.keyring_of(app), environ["PATH_INFO"], authorization)
-            address = security.parse_player_address(environ.get(security.ADDRESS_ENVIRON))
+            engine, address = security.admit(app, environ)
             group = None
             if player_id is not None or address is not None:
                 route_group = security.ROUTE_GROUPS.get(endpoint, security.READ_GROUP)

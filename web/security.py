@@ -39,12 +39,13 @@ as the work it limits:
 
 from __future__ import annotations
 
-from flask import Request, g
+from flask import Flask, Request, g
 
 from engine.addresses import IpAddress
 from engine.clock import to_ms
 from engine.runtime import Engine
 from engine.security import ban_cache, bans, rate_limits
+from web import auth
 from web.auth import ADMIN_PREFIX, PROTECTED_PREFIX
 from web.errors import ApiError
 from web.extensions import get_engine
@@ -92,6 +93,16 @@ def parse_player_address(raw: str | None) -> IpAddress | None:
             "The player's address is not valid.",
             {ADDRESS_HEADER: ["Must be an IPv4 or IPv6 address."]},
         ) from None
+
+
+def admit(app: Flask, environ: dict) -> tuple[Engine, IpAddress | None]:
+    """The first steps of before_each_request for a request answered before Flask
+    (web.hot_routes, web.hot_purchase): the key's role for the path, then the
+    X-Player-IP address; the app's engine and that address. Raises as the hook does."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    auth.role_of(auth.keyring_of(app), environ["PATH_INFO"], authorization)
+    address = parse_player_address(environ.get(ADDRESS_ENVIRON))
+    return app.extensions["questboard.engine"], address
 
 
 def check_player(
