@@ -18,11 +18,10 @@ import re
 
 import pytest
 from prometheus_client import REGISTRY
-from werkzeug.test import Client
 
 from tests.conftest import SERVER_KEY, error_of
+from tests.hot_lanes import Lanes, answer_of
 from web import create_app
-from web.hot_routes import HotRoutes
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis, Redis, the cluster
 
@@ -32,12 +31,6 @@ LOGS = b'{"item": "logs", "quantity": 1}'
 LOGS_JSON = {"item": "logs", "quantity": 1}
 STREAM_ID = re.compile(rb"\b\d{13}-\d+\b")
 TX_IN_BODY = re.compile(rb'"transaction_id":"(\d+-\d+)"')
-
-
-def _answer(response) -> tuple:
-    answer = (response.status, list(response.headers.items()), response.get_data())
-    response.close()
-    return answer
 
 
 def _comparable(answer: tuple) -> tuple:
@@ -86,24 +79,13 @@ def state(store) -> dict:
     return values
 
 
-class Paths:
+class Paths(Lanes):
     """The app's two ways in, from the same store: through HotRoutes (as a server calls
     it) and straight to Flask; `to_flask` counts what HotRoutes hands on."""
 
     def __init__(self, app, store) -> None:
-        lane = app.wsgi_app
-        assert isinstance(lane, HotRoutes)
+        super().__init__(app)
         self.store = store
-        self.flask = Client(lane.wsgi_app)
-        self.to_flask = 0
-        inner = lane.wsgi_app
-
-        def counted(environ, start_response):
-            self.to_flask += 1
-            return inner(environ, start_response)
-
-        lane.wsgi_app = counted
-        self.lane = Client(app)
 
     def answers(self, path: str, headers: dict, body: bytes | None = LOGS, **kwargs) -> tuple:
         """(Flask's answer, the lane's, whether the lane handed it on), each from the
@@ -112,11 +94,11 @@ class Paths:
         if body is not None and "content_type" not in kwargs:
             options["content_type"] = "application/json"
         copy = snapshot(self.store)
-        theirs = _answer(self.flask.post(path, **options))
+        theirs = answer_of(self.flask.post(path, **options))
         after_flask = state(self.store)
         restore(self.store, copy)
         before = self.to_flask
-        ours = _answer(self.lane.post(path, **options))
+        ours = answer_of(self.lane.post(path, **options))
         assert state(self.store) == after_flask
         # the lane's ids are its own store's entries
         assert set(TX_IN_BODY.findall(ours[2])) <= stream_ids(self.store)
@@ -301,7 +283,7 @@ def test_a_body_without_content_length_is_flasks(paths, chunked):
     copy = snapshot(paths.store)
     for client in (paths.flask, paths.lane):
         restore(paths.store, copy)
-        answers.append(_comparable(_answer(client.post(path, headers=headers, **streamed(LOGS)))))
+        answers.append(_comparable(answer_of(client.post(path, headers=headers, **streamed(LOGS)))))
     assert answers[1] == answers[0]
     assert answers[0][0] == "201 CREATED"  # Flask reads a terminated input to its end
     assert paths.to_flask == 1

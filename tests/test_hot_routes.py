@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
 from tests.conftest import SERVER_KEY
+from tests.hot_lanes import Lanes, answer_of
 from web import hot_routes
-from web.hot_routes import HotRoutes
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis, Redis, the cluster
 
@@ -18,36 +18,15 @@ AROUND_RULE = "/v1/leaderboards/<period_type:period_type>/players/<player:player
 EXAM = {"category_id": "math", "total_questions": 10, "correct_answers": 8}
 
 
-class Paths:
-    """The app's two ways in: through HotRoutes (as a server calls it), and straight to
-    Flask (what HotRoutes hands on); `to_flask` counts the requests HotRoutes hands on."""
-
-    def __init__(self, app) -> None:
-        lane = app.wsgi_app
-        assert isinstance(lane, HotRoutes)
-        self.flask = Client(lane.wsgi_app)
-        self.to_flask = 0
-        inner = lane.wsgi_app
-
-        def counted(environ, start_response):
-            self.to_flask += 1
-            return inner(environ, start_response)
-
-        lane.wsgi_app = counted
-        self.lane = Client(app)
+class Paths(Lanes):
+    """The app's two ways in (tests.hot_lanes.Lanes), a GET through each."""
 
     def answers(self, path: str, headers: dict, method: str = "GET") -> tuple:
         """(Flask's answer, the lane's answer, whether the lane handed it on)."""
         before = self.to_flask
         theirs = self.flask.open(path, method=method, headers=headers)
         ours = self.lane.open(path, method=method, headers=headers)
-        return _answer(theirs), _answer(ours), self.to_flask > before
-
-
-def _answer(response) -> tuple:
-    answer = (response.status, list(response.headers.items()), response.get_data())
-    response.close()
-    return answer
+        return answer_of(theirs), answer_of(ours), self.to_flask > before
 
 
 @pytest.fixture
