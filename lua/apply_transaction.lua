@@ -48,6 +48,7 @@ if replay_code then
   return {replay_code, replay}
 end
 
+--- @include "ledger"
 --- @include "wallet"
 
 local wallet = new_wallet(WALLET, LEDGER, OUTBOX, player, now, max_balance, ledger_keep)

@@ -77,6 +77,7 @@ if fingerprint ~= '' then
   end
 end
 
+--- @include "ledger"
 --- @include "wallet"
 --- @include "rate"
 --- @include "progress"

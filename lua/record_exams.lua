@@ -81,6 +81,7 @@ against the player.
 ]]
 
 --- @include "codes"
+--- @include "ledger"
 --- @include "wallet"
 --- @include "rate"
 --- @include "progress"

@@ -54,6 +54,7 @@ if replay_code then
   return {replay_code, replay}
 end
 
+--- @include "ledger"
 --- @include "wallet"
 
 local function finish(code, body)

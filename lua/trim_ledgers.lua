@@ -2,8 +2,8 @@
 outbox entries, drop the entries now persisted from the ledger lists of the batch's
 players of one shard, down to `keep` entries a list.
 
-The rule is include/wallet.lua's trim_ledger, run by the persist job instead of the
-player's next change: from the oldest end, an entry goes only while the list holds more
+The rule is include/ledger.lua's drop_persisted, which include/wallet.lua runs at the
+player's next change and this script after a persist batch: from the oldest end, an entry goes only while the list holds more
 than `keep` and the entry's outbox entry is gone (the persist job deletes one only
 after its row is committed); the first entry still in the outbox stops the list's trim,
 so an entry not yet persisted is never dropped, however many there are. With `keep` 0 a
@@ -21,20 +21,12 @@ Returns {CODE_APPLIED, the number of entries dropped}.
 ]]
 
 --- @include "codes"
+--- @include "ledger"
 
 local outbox, keep = KEYS[1], tonumber(ARGV[1])
 local dropped = 0
 for k = 2, #KEYS do
   local ledger = KEYS[k]
-  local excess = redis.call('LLEN', ledger) - keep
-  while excess > 0 do
-    local tx = string.match(redis.call('LINDEX', ledger, -1), '^%["([0-9-]+)"')
-    if #redis.call('XRANGE', outbox, tx, tx) > 0 then
-      break
-    end
-    redis.call('RPOP', ledger)
-    excess = excess - 1
-    dropped = dropped + 1
-  end
+  dropped = dropped + drop_persisted(ledger, outbox, redis.call('LLEN', ledger) - keep)
 end
 return {CODE_APPLIED, dropped}

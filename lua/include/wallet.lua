@@ -1,6 +1,6 @@
 --[[ include wallet: balance checks, changes and ledger entries of one player.
 
-Needs: codes.
+Needs: codes, ledger.
 Reads no KEYS, no ARGV and no local of the including script: everything comes in
 through new_wallet's parameters.
 
@@ -107,16 +107,7 @@ end
 -- Drop the oldest entries beyond ledger_keep while they are persisted (their outbox
 -- entry is gone); stop at the first that is not. `length` is the list's length.
 local function trim_ledger(wallet, length)
-  local ledger, outbox = wallet.ledger, wallet.outbox
-  local excess = length - tonumber(wallet.ledger_keep)
-  while excess > 0 do
-    local tx = string.match(redis.call('LINDEX', ledger, -1), '^%["([0-9-]+)"')
-    if #redis.call('XRANGE', outbox, tx, tx) > 0 then
-      return
-    end
-    redis.call('RPOP', ledger)
-    excess = excess - 1
-  end
+  drop_persisted(wallet.ledger, wallet.outbox, length - tonumber(wallet.ledger_keep))
 end
 
 -- Apply checked changes and append the ledger entry; returns the transaction id and deltas.
