@@ -45,6 +45,7 @@ from flask import Flask
 
 from web import monitoring, purchases, security
 from web.guards import body_limit, read_up_to
+from web.hot_routes import routed_by_host
 from web.schemas import PLAYER_ID
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -85,12 +86,7 @@ class PurchaseLane:
     def _find_rule(self) -> str | None:
         """The route's rule text, or None when Flask's routing could answer otherwise."""
         app, url_map = self.app, self.app.url_map
-        if (
-            app.config.get("SERVER_NAME")
-            or app.config.get("TRUSTED_HOSTS")
-            or url_map.host_matching
-            or app.subdomain_matching
-        ):
+        if routed_by_host(app):
             return None
         for rule in url_map.iter_rules():
             if rule.endpoint == ENDPOINT and rule.rule == RULE and "POST" in (rule.methods or ()):

@@ -62,6 +62,17 @@ JSON_TYPE = ("Content-Type", "application/json")
 NO_BODY = (None, "", "0")  # the CONTENT_LENGTH of a request without a body
 
 
+def routed_by_host(app: Flask) -> bool:
+    """Whether the app's configuration makes Flask's routing depend on the host
+    (SERVER_NAME, TRUSTED_HOSTS, host or subdomain matching): the lanes stand aside."""
+    return bool(
+        app.config.get("SERVER_NAME")
+        or app.config.get("TRUSTED_HOSTS")
+        or app.url_map.host_matching
+        or app.subdomain_matching
+    )
+
+
 def query_arguments(query: str) -> dict[str, str] | None:
     """The pairs of a plain query (see PLAIN_QUERY), or None: for Flask to read."""
     if not query:
@@ -150,12 +161,7 @@ class HotRoutes:
 
     def _find_rules(self) -> dict[str, str]:
         app, url_map = self.app, self.app.url_map
-        if (
-            app.config.get("SERVER_NAME")
-            or app.config.get("TRUSTED_HOSTS")
-            or url_map.host_matching
-            or app.subdomain_matching
-        ):
+        if routed_by_host(app):
             return {}
         expected = {
             WALLET_ENDPOINT: "/v1/players/<player:player_id>/wallet",
