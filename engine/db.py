@@ -2,9 +2,9 @@
 
 Redis holds the live state; these tables hold what must survive Redis: the ledger and
 its archive, balances, leaderboard aggregates and their cache, battle-pass progress
-and its season archive, streaks, security events, job runs and settings. The same
-schema runs on MariaDB/MySQL (PyMySQL) and SQLite (the embedded default); Alembic
-(migrations/) creates and upgrades it.
+and its season archive, streaks, the day's counters, security events, job runs and
+settings. The same schema runs on MariaDB/MySQL (PyMySQL) and SQLite (the embedded
+default); Alembic (migrations/) creates and upgrades it.
 
 Writes are batched: one multi-row statement per batch, idempotent (insert-or-ignore
 on natural keys, upserts), never a round trip per row.
@@ -153,6 +153,20 @@ user_streaks = Table(
     Column("repair_by", BigInteger, nullable=True),  # its deadline, ms
     Column("claim_ends", BigInteger, nullable=True),  # a zoned claim's day end, unix s
     Column("streak_ends", BigInteger, nullable=True),  # the day after it ends, unix s
+)
+
+# A player's counters of one day (engine.keys.daily): the daily hash as the persist job
+# last read it, kept until the hash would have expired (engine.ops.rebuild restores the
+# rows not expired; the cleanup job removes the others).
+user_daily_counters = Table(
+    "user_daily_counters",
+    metadata,
+    Column("player_id", PLAYER, primary_key=True),
+    Column("day", String(10), primary_key=True),  # the hash's date: the game day or a local one
+    Column("counters", Text, nullable=False),  # JSON: the hash's fields and values
+    Column("expires_at", BigInteger, nullable=False),  # unix s, engine time
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_daily_counters_expires", "expires_at"),
 )
 
 security_events = Table(

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from engine import connection, db, keys, security
 from engine.boards import exams
 from engine.boards.exams import Exam
-from engine.economy import grants, ledger, purchases
+from engine.economy import activity, grants, ledger, purchases
 from engine.ops import persistence
 from tests.conftest import real_redis_url
 
@@ -124,6 +125,49 @@ def engine_wallet(engine, player):
     from engine.economy import wallet
 
     return wallet.balances(engine, player)
+
+
+def day_counters(engine) -> dict[str, tuple[str, dict, int]]:
+    """player -> (day, counters, expires_at) of each user_daily_counters row."""
+    table = db.user_daily_counters
+    return {
+        r["player_id"]: (r["day"], json.loads(r["counters"]), r["expires_at"])
+        for r in rows(engine, table)
+    }
+
+
+@pytest.mark.also_on_cluster
+def test_persist_writes_the_days_counters_of_every_player_an_activity_or_exam_changed(
+    durable_engine,
+):
+    engine = durable_engine
+    grants.grant(engine, "carol", {"coins": 100}, "welcome", "g1")
+    grants.grant(engine, "erin", {"coins": 100}, "welcome", "g2")  # a grant only
+    activity.login(engine, "alice")
+    exams.record_exam(engine, "bob", Exam("e1", "math", 80, 10, 10))
+    purchases.purchase(engine, "carol", "logs", 1, "p1")
+    activity.ad_reward(engine, "dave", "ad-1")
+
+    persistence.persist(engine)
+
+    # The 25th's game day ends at 03:00 UTC on the 26th; its hash lives an hour longer.
+    expires_at = int(datetime(2026, 11, 26, 4, tzinfo=UTC).timestamp())
+    live = {
+        player: engine.redis.hgetall(keys.daily(player, "2026-11-25"))
+        for player in ("alice", "bob", "carol", "dave")
+    }
+    assert day_counters(engine) == {
+        player: (
+            "2026-11-25",
+            {name.decode(): value.decode() for name, value in counters.items()},
+            expires_at,
+        )
+        for player, counters in live.items()
+    }
+    assert day_counters(engine)["dave"][1]["ads"] == "1"
+    activity.ad_reward(engine, "dave", "ad-2")
+    persistence.persist(engine)
+    assert day_counters(engine)["dave"][1]["ads"] == "2"  # the newer counters replace it
 
 
 @pytest.mark.also_on_cluster

@@ -16,6 +16,7 @@ TABLES = {
     "user_battle_pass",
     "user_battle_pass_archive",
     "user_streaks",
+    "user_daily_counters",
     "security_events",
     "job_runs",
     "settings",

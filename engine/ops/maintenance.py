@@ -26,7 +26,9 @@ ROLLOVER_LOOKBACK_DAYS = 400  # season rollover archives the seasons that ended 
 
 def cleanup(engine: Engine) -> int:
     """Weekly: archive old ledger rows, purge expired ban entries and old security events,
-    and the webhook deliveries and events past their 30 days (engine.webhooks.retention).
+    the day's counters of days that are over (their hashes expired: the end of the day
+    plus the grace), and the webhook deliveries and events past their 30 days
+    (engine.webhooks.retention).
 
     Idempotency records and nonces need no purge: they expire by TTL in Redis.
     Returns the rows moved or removed.
@@ -64,7 +66,17 @@ def cleanup(engine: Engine) -> int:
             delete(db.security_events).where(db.security_events.c.at_ms < event_cutoff)
         ).rowcount
     engine.redis.xtrim(keys.security_events(), minid=f"{event_cutoff}-0", approximate=False)
+    purged += _purge_daily_counters(engine)
     return moved + purged + _purge_expired_bans(engine) + webhook_retention.purge(engine)
+
+
+def _purge_daily_counters(engine: Engine) -> int:
+    """The user_daily_counters rows whose hash has expired: a rebuild no longer restores
+    them (engine.ops.rebuild_progression), and their day is over everywhere."""
+    table = db.user_daily_counters
+    now_s = to_ms(engine.clock.now()) // 1000
+    with engine.sql.begin() as conn:
+        return conn.execute(delete(table).where(table.c.expires_at <= now_s)).rowcount
 
 
 def _purge_expired_bans(engine: Engine) -> int:

@@ -7,8 +7,9 @@ entry of its own).
 A Redis consumer group ("persist") hands entries to whichever worker asks; a batch is
 written to SQL in one transaction (ledger rows inserted by their natural key
 (player_id, transaction_id), ignoring ones already there, then the current balances,
-leaderboard aggregates, battle pass and streak of every player the batch touched,
-read from Redis), and only after the commit are the entries acknowledged and removed.
+leaderboard aggregates, battle pass, streak and the day's counters of every player the
+batch touched, read from Redis), and only after the commit are the entries acknowledged
+and removed.
 
 So a worker killed at any moment loses nothing: its unacknowledged entries stay
 pending and another worker claims them once they have been idle `claim_idle_ms`

@@ -25,6 +25,14 @@ from engine.runtime import Engine
 GROUP = "persist"
 BATCH = 20_000
 CLAIM_IDLE_MS = 60_000
+# The ledger kinds of lua/record_activity.lua and lua/record_exams.lua (include/progress.lua),
+# the scripts that write a player's daily hash: an entry of one of these, an exam's state
+# entry or an event entry (a mission completed, a level reached) says the player's day
+# may have changed; the other kinds (grants, prizes, streak repairs) come from scripts
+# that never touch it.
+DAY_KINDS = frozenset(
+    {"purchase", "ad_reward", "login_bonus", "mission_reward", "level_reward", "streak_freeze"}
+)
 
 
 def consumer_name() -> str:
@@ -42,6 +50,8 @@ class _Batch:
     # (player, exam id, ms, outbox entry id, fingerprint: "" in entries before it was added)
     exams: list[tuple[str, str, int, bytes, str]] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)  # missions completed, levels reached
+    # player -> (first, last) ms of their entries that may have changed their day's counters
+    day_at: dict[str, tuple[int, int]] = field(default_factory=dict)
     heads: dict[str, int] = field(default_factory=dict)  # busy outbox -> oldest entry's ms
 
     def __len__(self) -> int:
@@ -149,6 +159,9 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
         batch.ids.setdefault(stream, []).append(entry_id)
         player = fields[b"player"].decode()
         batch.players.add(player)
+        kind = fields.get(b"kind")  # none: an event or an exam's state entry
+        if kind is None or kind.decode() in DAY_KINDS:
+            _note_day(batch, player, int(fields[b"at"]))
         if b"kind" in fields:  # a ledger entry: its outbox ID is its transaction id
             batch.ledger.append(
                 {
@@ -180,6 +193,11 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
             if exam_id:
                 fingerprint = fields.get(b"fp", b"").decode()
                 batch.exams.append((player, exam_id, int(fields[b"at"]), entry_id, fingerprint))
+
+
+def _note_day(batch: _Batch, player: str, at_ms: int) -> None:
+    first, last = batch.day_at.get(player, (at_ms, at_ms))
+    batch.day_at[player] = (min(first, at_ms), max(last, at_ms))
 
 
 def _acknowledge(engine: Engine, batch: _Batch) -> None:

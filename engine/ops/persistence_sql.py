@@ -1,21 +1,32 @@
 """Persist, writing side: one batch of outbox entries into SQL in one transaction.
 
 The ledger rows are inserted by their natural key, then the balances, leaderboard
-aggregates, battle pass, streaks and exam attempts of the players the batch touched
-(read from Redis in one pipeline) are upserted, and the batch's webhook events recorded,
-all in the same transaction (engine.ops.persistence says why that order loses and
-doubles nothing).
+aggregates, battle pass, streaks, exam attempts and the day's counters of the players
+the batch touched (read from Redis in one pipeline) are upserted, and the batch's
+webhook events recorded, all in the same transaction (engine.ops.persistence says why
+that order loses and doubles nothing).
+
+The day's counters (the daily hashes, engine.keys.daily) are read for the players with
+an entry of an activity or an exam (engine.ops.persistence_outbox.DAY_KINDS): every
+hash of the days some zone was in when those entries were written, as it is when the
+batch is read, so a hash in SQL lags Redis as the rest does, by at most a persist
+interval plus a run's time (engine.ops.rebuild says what a change that writes no
+outbox entry means for it). A row keeps when its hash expires (the end of its day, the
+player's own for a player with a time zone, plus the grace): the expiry the rebuild
+gives the hash back, and when the cleanup job removes the row.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from engine import boards, db, keys
 from engine.boards import exam_record, exam_stats
-from engine.clock import to_ms
+from engine.clock import from_ms, to_ms
 from engine.ops.persistence_outbox import _Batch
+from engine.progression import timezones
 from engine.progression.battle_pass import level_for
 from engine.runtime import Engine
 from engine.webhooks import events as webhook_events
@@ -98,14 +109,16 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
         for season in sorted(seasons):
             pipe.hmget(keys.battle_pass(player, season), "xp", "rewarded_level")
             plan.append(("season", player, season))
+    _queue_days(engine, batch, pipe, plan)
     replies = pipe.execute() if plan else []
     # The exams' records: (fingerprint, packed summary) in either of their layouts.
     for player, exam_id, at_ms, entry_id, fingerprint in batch.exams:
         plan.append(("exam", player, (exam_id, at_ms, entry_id, fingerprint)))
     replies += exam_record.read(engine.redis, [keys.exam(p, e) for p, e, *_ in batch.exams])
 
-    streaks, aggregates, passes, attempts, attempt_ids = [], [], [], [], []
+    streaks, aggregates, passes, attempts, attempt_ids, days = [], [], [], [], [], []
     stats: dict[bytes, bytes] = {}  # the player's stats hash, read just before its periods
+    zone = timezones.NO_ZONE  # the player's settings, read just before their days
     xp_per_level = engine.rules.battle_pass.xp_per_level
     for (what, player, target), reply in zip(plan, replies, strict=True):
         if what == "streak" and reply:
@@ -137,6 +150,10 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
                     "updated_ms": now_ms,
                 }
             )
+        elif what == "zone":
+            zone = timezones.parse(reply)
+        elif what == "day" and reply:
+            days.append(_day_row(engine, player, target, reply, zone, now_ms))
         elif what == "exam" and (reply[0] is not None or target[3]):
             # The attempt is persisted from its outbox entry even when its replay
             # record has expired (a persist run more than IDEMPOTENCY_TTL_SECONDS
@@ -185,9 +202,62 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
             update=["last_day", "streak", "best", "updated_ms", *STREAK_EXTRAS],
         )
         db.upsert(conn, db.quiz_exam_attempts, attempts, update=["summary"])
+        db.upsert(
+            conn,
+            db.user_daily_counters,
+            days,
+            update=["counters", "expires_at", "updated_ms"],
+            newer="updated_ms",
+        )
         # In this transaction: the webhook events of what it persists (engine.webhooks).
         webhook_events.record(conn, _events(batch, attempts, attempt_ids), now_ms)
     report.players += len(batch.players)
+
+
+def _queue_days(engine: Engine, batch: _Batch, pipe, plan: list) -> None:
+    """Queue the reads of the day's counters: per player whose day the batch may have
+    changed, the settings hash (their time zone), then the daily hash of each day some
+    zone was in at their first and last such entry (engine.progression.timezones)."""
+    candidates: dict[int, list[date]] = {}  # second -> the days some zone is in then
+    for player in sorted(batch.day_at):
+        days: set[date] = set()
+        for at_ms in set(batch.day_at[player]):
+            second = at_ms // 1000
+            if second not in candidates:
+                candidates[second] = timezones.candidate_days(engine, from_ms(second * 1000))
+            days.update(candidates[second])
+        pipe.hgetall(keys.settings(player))
+        plan.append(("zone", player, None))
+        for day in sorted(days):
+            pipe.hgetall(keys.daily(player, day.isoformat()))
+            plan.append(("day", player, day))
+
+
+def _day_row(
+    engine: Engine,
+    player: str,
+    day: date,
+    counters: dict[bytes, bytes],
+    zone: timezones.Settings,
+    now_ms: int,
+) -> dict:
+    """A user_daily_counters row: the daily hash of `day` with when it expires, as the
+    scripts set it (include/progress.lua's finish_day): the end of the day plus the
+    grace, the end of the player's own day for a player with a time zone."""
+    if zone.timezone is not None:
+        ends = zone.day_start(day.toordinal() + 1)
+    else:
+        ends = int(engine.calendar.day_start(day + timedelta(days=1)).timestamp())
+    return {
+        "player_id": player,
+        "day": day.isoformat(),
+        "counters": json.dumps(
+            {name.decode(): value.decode() for name, value in sorted(counters.items())},
+            separators=(",", ":"),
+        ),
+        "expires_at": ends + engine.rules.daily_grace_minutes * 60,
+        "updated_ms": now_ms,
+    }
 
 
 def _int_or_none(value: bytes | None) -> int | None:

@@ -3,7 +3,9 @@
 What comes back: wallets (streak freezes held among them: a wallet resource; the ledger
 history stays in SQL, where the API reads what Redis does not hold), leaderboards and
 aggregates of the retained periods, battle-pass progress, streaks (with a break that may
-still be bought back, and a zoned claim's day ends), the idempotency records of recent
+still be bought back, and a zoned claim's day ends), the day's counters (each daily hash
+not expired yet: bonus claimed, ads watched, mission progress and completions, earnings
+towards the caps, with the expiry the scripts gave it), the idempotency records of recent
 requests and exam attempts (so a client retrying a request made before the loss is
 answered, not counted again), the settings, each player's time zone, each
 league player's record as the last close they took part in left it (so their next join
@@ -13,11 +15,14 @@ scored in one joins it again, in their tier, with their total). What cannot come
 what had not been persisted yet: the changes made in the last persist interval before
 Redis died (see the README's data-loss window).
 
+The day's counters are as the persist job last read them: a hash is read when an entry
+of its player's activity or exam is persisted, so it lags Redis as the rest does, by at
+most a persist interval plus a run's time. A change to it that writes no outbox entry
+(an ad whose reward the earning cap cut to nothing, a reward past the balance limit:
+nothing paid) reaches SQL with the player's next entry; lost, it only lets the player
+count that again, never be paid again.
+
 What SQL does not hold, so a rebuild does not restore:
-- a day's counters (the daily hash: bonus claimed, ads watched, mission progress,
-  earnings towards the caps): they live one game day; the streak's `last_day` comes back,
-  so a bonus claimed that day is not paid twice, but the day's mission progress starts
-  again from nothing;
 - who shared a cohort with whom in a period not closed yet (the cohorts are formed again
   in the order the players reached their totals), and the `closed` markers of closed
   periods (their cohorts are read from league_results; a rerun of league_close over such
@@ -28,8 +33,8 @@ Progress is reported through `progress(step, done, total)` for large restores.
 
 Each step lives with what it restores: engine.ops.rebuild_economy (wallets, ledger),
 rebuild_boards (leaderboards, exam attempts), rebuild_progression (battle passes,
-streaks, settings, time zones) and rebuild_leagues (league records and cohorts); they
-read SQL in chunks through engine.ops.rebuild_sql.
+streaks, the day's counters, settings, time zones) and rebuild_leagues (league records
+and cohorts); they read SQL in chunks through engine.ops.rebuild_sql.
 """
 
 from __future__ import annotations
@@ -37,7 +42,13 @@ from __future__ import annotations
 from engine.ops.rebuild_boards import _exam_attempts, _leaderboards
 from engine.ops.rebuild_economy import _ledger, _wallets
 from engine.ops.rebuild_leagues import _league_cohorts, _league_records
-from engine.ops.rebuild_progression import _battle_passes, _settings, _streaks, _timezones
+from engine.ops.rebuild_progression import (
+    _battle_passes,
+    _daily_counters,
+    _settings,
+    _streaks,
+    _timezones,
+)
 from engine.ops.rebuild_sql import Progress
 from engine.runtime import Engine
 
@@ -54,6 +65,7 @@ def rebuild(engine: Engine, progress: Progress = _quiet) -> dict[str, int]:
         "board_entries": _leaderboards(engine, progress),
         "battle_passes": _battle_passes(engine, progress),
         "streaks": _streaks(engine, progress),
+        "daily_counters": _daily_counters(engine, progress),
         "exam_attempts": _exam_attempts(engine, progress),
         "settings": _settings(engine, progress),
         "timezones": _timezones(engine, progress),

@@ -1,15 +1,17 @@
 """Rebuild, progression: battle passes, streaks (with the repair offer and a zoned
-claim's day ends), the settings rows (the day's tool, archived seasons) and each player's
-time zone.
+claim's day ends), the day's counters, the settings rows (the day's tool, archived
+seasons) and each player's time zone.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from engine import db, keys
+from engine.clock import to_ms
 from engine.ops import persistence
 from engine.ops.rebuild_sql import Progress, _count, _restore_hashes, _stream
 from engine.progression import timezones
@@ -49,6 +51,29 @@ def _streaks(engine: Engine, progress: Progress) -> int:
             },
         ),
     )
+
+
+def _daily_counters(engine: Engine, progress: Progress) -> int:
+    """The daily hashes not expired yet (a player's current day, and the other local
+    dates a zoned player's hashes cover), each with the expiry the scripts gave it:
+    EXPIRE to its end as include/progress.lua's finish_day sets it, so a counter
+    already used today stays used (ads watched, missions done, earnings towards the
+    caps, the bonus claimed) and nothing is paid twice."""
+    table = db.user_daily_counters
+    now_s = to_ms(engine.clock.now()) // 1000
+    where = table.c.expires_at > now_s
+    total = _count(engine, table, where)
+    done = 0
+    for rows in _stream(engine, select(table).where(where)):
+        pipe = engine.redis.pipeline(transaction=False)
+        for row in rows:
+            key = keys.daily(row["player_id"], row["day"])
+            pipe.hset(key, mapping=json.loads(row["counters"]))
+            pipe.expire(key, row["expires_at"] - now_s)
+        pipe.execute()
+        done += len(rows)
+        progress("daily_counters", done, total)
+    return done
 
 
 def _settings(engine: Engine, progress: Progress) -> int:
