@@ -10,8 +10,9 @@ grants, which are not player activity (no bonus, no missions).
 KEYS[1] wallet       hash   resource -> balance
 KEYS[2] ledger       stream the player's ledger
 KEYS[3] outbox       stream the shard's entries awaiting persistence
-KEYS[4] idempotency  string recorded outcome (JSON; "fp" keeps the fingerprint's first
-                            32 characters, include/replay.lua), expires after ARGV[6] seconds
+KEYS[4] idempotency  string recorded outcome (JSON, its member names packed; "fp" keeps
+                            the fingerprint's first 32 characters: include/replay.lua),
+                            expires after ARGV[6] seconds
 
 ARGV[1] player id
 ARGV[2] kind            ledger kind: grant, ...
@@ -78,13 +79,14 @@ if not code then
 end
 if code then
   local outcome = '{"fp":"' .. kept_fp .. '","code":' .. code .. ',' .. details .. '}'
-  redis.call('SET', IDEM, outcome, 'EX', ttl)
+  redis.call('SET', IDEM, packed_record(outcome), 'EX', ttl)
   return {code, outcome}
 end
 
 local tx, deltas = wallet_apply(wallet, changes, kind, reason, reference, fingerprint)
-local outcome = '{"fp":"' .. kept_fp .. '","code":' .. CODE_APPLIED_TEXT .. ',"tx":"' .. tx
+local applied = '{"fp":"' .. kept_fp .. '","code":' .. CODE_APPLIED_TEXT .. ',"tx":"' .. tx
   .. '","at":' .. now .. ',"deltas":' .. deltas .. ',"balances":' .. balances_json(wallet)
   .. '}'
+local outcome = packed_record(applied)  -- as the record keeps it
 redis.call('SET', IDEM, outcome, 'EX', ttl)
-return {CODE_APPLIED, outcome}
+return {CODE_APPLIED, applied}

@@ -14,7 +14,7 @@ request sent by a retrying client are never counted, never refused, never a viol
 KEYS[1] wallet       hash   resource -> balance
 KEYS[2] ledger       stream the player's ledger
 KEYS[3] outbox       stream the shard's entries awaiting persistence
-KEYS[4] idempotency  string recorded outcome (JSON, kept short: include/replay.lua)
+KEYS[4] idempotency  string recorded outcome (JSON, kept short and packed: include/replay.lua)
 KEYS[5] daily        hash   the player's counters for this game day
 KEYS[6] streak       hash   last_day, streak, best
 KEYS[7] season       hash   battle-pass xp and rewarded_level for the current season
@@ -96,7 +96,7 @@ local function finish(code, body)
   local outcome = '{"fp":"' .. recorded_fp(fingerprint) .. '","code":' .. code_text .. ','
     .. body .. '}'
   if fingerprint ~= '' then
-    redis.call('SET', IDEM, outcome, 'EX', ttl)
+    redis.call('SET', IDEM, packed_record(outcome), 'EX', ttl)
   end
   return {code, outcome}
 end

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from engine import keys
+from engine.economy import idempotency
 from engine.outcomes import ScriptCode
 from engine.scripts import Scripts
 
@@ -56,10 +57,10 @@ def test_applied_changes_balances_and_writes_ledger_and_outbox(any_redis):
 
 
 def test_outcome_is_recorded_with_its_ttl(any_redis):
-    call(any_redis, ("coins", 5), ttl=3600)
+    _, outcome = call(any_redis, ("coins", 5), ttl=3600)
     key = keys.idempotency(PLAYER, "grant", "k1")
     assert 3590 <= any_redis.ttl(key) <= 3600
-    assert json.loads(any_redis.get(key))["code"] == 0
+    assert idempotency.load(any_redis.get(key)) == outcome and outcome["code"] == 0
 
 
 def test_replay_returns_the_first_outcome_and_changes_nothing(any_redis):

@@ -12,6 +12,7 @@ import pytest
 from fakeredis.commands_mixins.scripting_mixin import ScriptingCommandsMixin
 
 from engine import keys
+from engine.economy import idempotency
 from engine.outcomes import ScriptCode
 from engine.scripts import Scripts
 from tests.script_state import expires_in, state, written
@@ -44,6 +45,11 @@ def context(pace_limit: int = 5, missions: str = "", rates: str = NO_RATES) -> s
 
 def idem_key(kind: str = "purchase", idem: str = "k1") -> str:
     return keys.idempotency(PLAYER, kind, idem)
+
+
+def recorded(payload: str) -> str:
+    """The idempotency record of an answer: its JSON, member names packed (replay.lua)."""
+    return idempotency.packed(payload.encode()).decode()
 
 
 def call(
@@ -150,7 +156,7 @@ def test_applied_pays_the_days_bonus_then_the_purchase_each_with_its_ledger_entr
             f'"daily login, streak day 1",{NOW}]',
         ],
         OUTBOX: after[OUTBOX],
-        idem_key(): payload,
+        idem_key(): recorded(payload),
         DAILY: {"bonus": str(NOW)},
         STREAK: {"last_day": str(DAY), "streak": "1", "best": "1"},
         PACE: "1",
@@ -267,7 +273,7 @@ def test_insufficient_funds_records_the_refusal_and_changes_no_balance(any_redis
         "available": 100,
     }
     # the attempt counts in the second's pace; no bonus is claimed by a refused purchase
-    assert written(before, state(any_redis)) == {idem_key(): payload, PACE: "1"}
+    assert written(before, state(any_redis)) == {idem_key(): recorded(payload), PACE: "1"}
 
 
 def test_a_balance_over_the_limit_records_the_refusal_and_changes_no_balance(any_redis):
@@ -284,7 +290,7 @@ def test_a_balance_over_the_limit_records_the_refusal_and_changes_no_balance(any
         "limit": 1000,
         "balance": 990,
     }
-    assert written(before, state(any_redis)) == {idem_key(): payload, PACE: "1"}
+    assert written(before, state(any_redis)) == {idem_key(): recorded(payload), PACE: "1"}
 
 
 def test_the_daily_limit_of_ad_rewards_refuses_the_next_one(any_redis):
@@ -296,7 +302,10 @@ def test_the_daily_limit_of_ad_rewards_refuses_the_next_one(any_redis):
 
     assert code == ScriptCode.DAILY_LIMIT
     assert json.loads(payload) == {"fp": "fp-1", "code": -4, "limit": 2, "used": 2}
-    assert written(before, state(any_redis)) == {idem_key("ad_reward"): payload, PACE: "1"}
+    assert written(before, state(any_redis)) == {
+        idem_key("ad_reward"): recorded(payload),
+        PACE: "1",
+    }
 
 
 def test_an_ad_reward_is_paid_within_its_daily_earning_cap_and_counted(any_redis):

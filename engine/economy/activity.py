@@ -14,7 +14,6 @@ the streak. Each activity also advances the day's missions for its event.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -24,7 +23,7 @@ import orjson
 
 from engine import keys, security
 from engine.clock import from_ms, to_ms
-from engine.economy import transactions
+from engine.economy import idempotency, transactions
 from engine.economy.idempotency import IdempotentRequest, is_same_request
 from engine.economy.transactions import Transaction
 from engine.errors import RapidFireError
@@ -186,7 +185,7 @@ def _changes_nothing(request: IdempotentRequest | None, game_day: int, reply: An
     if request is None:
         last_day, claim_ends = reply
         return claim_ends is None and last_day is not None and int(last_day) == game_day
-    return reply is not None and is_same_request(json.loads(reply), request.fingerprint)
+    return reply is not None and is_same_request(idempotency.load(reply), request.fingerprint)
 
 
 @dataclass(frozen=True)

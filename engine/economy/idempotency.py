@@ -6,13 +6,15 @@ however its JSON was spaced, and a reuse of the key with other content does not.
 The outcome itself is recorded by the Lua script that applies the change, with the
 fingerprint's first `KEPT` characters (lua/include/replay.lua): a record lives a day
 for every request with a key, and 128 bits of the SHA-256 tell two requests of one key
-apart as surely as 256.
+apart as surely as 256. The record's member names are packed, one byte each
+(RECORD_NAMES): `load` reads a record of either layout as the outcome's JSON.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,21 @@ from engine.errors import IdempotencyKeyReusedError
 from engine.runtime import Engine
 
 KEPT = 32  # characters of the fingerprint a record keeps (lua/include/replay.lua)
+
+# The member names a record keeps as one byte each, the name's place here (1 to 31):
+# include/replay.lua's record_bytes, in the same order; a name is only ever added at the
+# end. The bytes are control characters, which no outcome's JSON holds.
+RECORD_NAMES = (
+    *("fp", "code", "tx", "at", "deltas", "balances", "progress", "streak", "daily_bonus"),
+    *("reward", "transaction_id", "missions", "id", "target", "completed", "xp", "season"),
+    *("gained", "total", "level", "levels_gained", "level_rewards", "violations"),
+    *("ads_watched", "claim_ends", "resource", "required", "available", "limit", "balance"),
+    "used",
+)
+_NAMES = {bytes([byte]): f'"{name}":'.encode() for byte, name in enumerate(RECORD_NAMES, 1)}
+_BYTES = {name[1:-2]: byte for byte, name in _NAMES.items()}
+_PACKED_NAME = re.compile(rb"[\x01-\x1f]")
+_MEMBER_NAME = re.compile(rb'"([a-z][a-z_]*)":')  # replay.lua's '"(%l[%l_]*)":'
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,24 @@ def is_same_request(recorded: dict, fingerprint: str) -> bool:
     return recorded.get("fp") in (fingerprint[:KEPT], fingerprint)
 
 
+def packed(outcome: bytes) -> bytes:
+    """The record of an outcome's JSON, as include/replay.lua's packed_record writes it."""
+    return _MEMBER_NAME.sub(lambda name: _BYTES.get(name[1], name[0]), outcome)
+
+
+def unpacked(record: bytes) -> bytes:
+    """The outcome's JSON, as first answered, from its record (packed, or of the JSON
+    layout written before, which holds no packed name and is returned as it is)."""
+    if record[1:2] != b"\x01":  # the packed layout starts with {<fp's byte>
+        return record
+    return _PACKED_NAME.sub(lambda name: _NAMES[name[0]], record)
+
+
+def load(record: bytes) -> dict:
+    """The recorded outcome, from its record of either layout."""
+    return json.loads(unpacked(record))
+
+
 def recorded_outcome(engine: Engine, player_id: str, request: IdempotentRequest) -> dict | None:
     """The outcome recorded for this request, or None if its key is unused.
 
@@ -61,7 +96,7 @@ def recorded_outcome(engine: Engine, player_id: str, request: IdempotentRequest)
     raw = engine.redis.get(request.redis_key(player_id))
     if raw is None:
         return None
-    outcome = json.loads(raw)
+    outcome = load(raw)
     if not is_same_request(outcome, request.fingerprint):
         raise IdempotencyKeyReusedError(
             "This Idempotency-Key was already used with a different request.",

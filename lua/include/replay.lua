@@ -6,8 +6,8 @@ Takes everything as parameters.
 Provides replayed(key, fingerprint): nothing when the key holds no outcome yet;
 CODE_REPLAYED and the recorded outcome when the request is a replay (same
 fingerprint); or CODE_KEY_REUSED and {"fp"} when the key was used for another
-request. Recorded outcomes are JSON that starts with {"fp":"<fingerprint>", so the
-check needs no decoding.
+request. A record starts with {<fp byte>"<fingerprint>" (packed_record, below; the JSON
+layout before it with {"fp":"<fingerprint>"), so the check needs no decoding.
 
 Records are kept short, since every request with a key leaves one for a day:
 recorded_fp(fingerprint) is the part of the fingerprint a record keeps, its first 32
@@ -16,10 +16,43 @@ also accepts a record written with the whole fingerprint (by earlier versions).
 compact_progress(json) leaves out the members of a progress object that are empty
 lists (cjson writes them {} or []): the reader (engine.progression.Progress) takes a
 missing one as empty.
+
+packed_record(outcome) is the outcome as its record keeps it: every member name of
+RECORD_NAMES, written '"<name>":', becomes one byte, the name's place in the list
+(1 to 31: a byte no outcome holds, since cjson escapes control characters and every
+other name in an outcome is a rules name, engine.rules.fields.NAME, or a number); a
+purchase's record is about half its JSON. unpacked_record(record) writes them back:
+a replay answers the outcome exactly as first answered. A record of the JSON layout
+(before packing) has no such byte and is answered as it is. The list is
+engine.economy.idempotency.RECORD_NAMES as well, in the same order: a name's byte
+never changes, names are only added at the end.
 ]]
 
 local function recorded_fp(fingerprint)
   return string.sub(fingerprint, 1, 32)
+end
+
+-- name -> its byte in a record (engine.economy.idempotency.RECORD_NAMES, in order)
+local function record_bytes()
+  return {fp = '\1', code = '\2', tx = '\3', at = '\4', deltas = '\5', balances = '\6',
+    progress = '\7', streak = '\8', daily_bonus = '\9', reward = '\10',
+    transaction_id = '\11', missions = '\12', id = '\13', target = '\14',
+    completed = '\15', xp = '\16', season = '\17', gained = '\18', total = '\19',
+    level = '\20', levels_gained = '\21', level_rewards = '\22', violations = '\23',
+    ads_watched = '\24', claim_ends = '\25', resource = '\26', required = '\27',
+    available = '\28', limit = '\29', balance = '\30', used = '\31'}
+end
+
+local function packed_record(outcome)
+  return (string.gsub(outcome, '"(%l[%l_]*)":', record_bytes()))
+end
+
+local function unpacked_record(recorded)
+  local names = {}
+  for name, byte in pairs(record_bytes()) do
+    names[byte] = '"' .. name .. '":'
+  end
+  return (string.gsub(recorded, '[\1-\31]', names))
 end
 
 local function replayed(key, fingerprint)
@@ -28,6 +61,9 @@ local function replayed(key, fingerprint)
     return nil
   end
   local kept = recorded_fp(fingerprint)
+  if string.sub(recorded, 1, #kept + 4) == '{\1"' .. kept .. '"' then
+    return CODE_REPLAYED, unpacked_record(recorded)
+  end
   if string.sub(recorded, 1, #kept + 8) ~= '{"fp":"' .. kept .. '"'
       and string.sub(recorded, 1, #fingerprint + 8) ~= '{"fp":"' .. fingerprint .. '"' then
     return CODE_KEY_REUSED, '{"fp":"' .. fingerprint .. '"}'
