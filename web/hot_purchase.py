@@ -62,12 +62,13 @@ REPLAYED = [("Idempotent-Replayed", "true")]
 LANE = "questboard.hot_purchase"  # the app's PurchaseLane, in app.extensions
 
 
-def answer(app: Flask, wsgi_app: WsgiApp, environ: dict, start_response: Callable):
-    """A POST to a path ending in SUFFIX: answered here when plain, else by `wsgi_app`."""
+def lane_of(app: Flask) -> PurchaseLane:
+    """The app's lane: called with a POST to a path ending in SUFFIX, it answers the
+    request when plain, else hands it to the `wsgi_app` it is given."""
     lane = app.extensions.get(LANE)
     if lane is None:
         lane = app.extensions[LANE] = PurchaseLane(app)
-    return lane(wsgi_app, environ, start_response)
+    return lane
 
 
 class PurchaseLane:

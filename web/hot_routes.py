@@ -115,13 +115,17 @@ class HotRoutes:
         self.app = app
         self.wsgi_app = wsgi_app
         self._rules: dict[str, str] | None = None  # endpoint -> rule, found at first use
+        self._purchase_lane: Callable | None = None  # web.hot_purchase's, at first use
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "POST":
             if environ.get("PATH_INFO", "").endswith("/purchases"):
-                from web import hot_purchase  # the purchase lane, a module of its own
+                lane = self._purchase_lane
+                if lane is None:
+                    from web import hot_purchase  # the purchase lane, a module of its own
 
-                return hot_purchase.answer(self.app, self.wsgi_app, environ, start_response)
+                    lane = self._purchase_lane = hot_purchase.lane_of(self.app)
+                return lane(self.wsgi_app, environ, start_response)
             return self.wsgi_app(environ, start_response)
         if (
             environ.get("REQUEST_METHOD") == "GET"
