@@ -44,6 +44,12 @@ def watch_ads(engine, player: str, count: int, prefix: str = "ad") -> None:
         activity.ad_reward(engine, player, f"{prefix}-{n}")
 
 
+def lives(engine, key: str, seconds: int) -> bool:
+    """Whether `key` expires in `seconds` from the engine's now: Redis counts its TTL
+    down in real time while the test runs, so a few seconds less passes too."""
+    return seconds - 5 <= engine.redis.ttl(key) <= seconds
+
+
 def mission(engine, player: str, mission_id: str) -> daily.MissionState:
     [found] = [m for m in daily.state(engine, player).missions if m.mission_id == mission_id]
     return found
@@ -74,7 +80,7 @@ def test_ads_watched_up_to_the_cap_stay_watched_after_a_loss(durable_engine):
         activity.ad_reward(engine, "alice", "ad-after-the-loss")
     assert wallet.balances(engine, "alice") == held
     assert mission(engine, "alice", "ads_2").completed
-    assert engine.redis.ttl(keys.daily("alice", GAME_DAY)) == GAME_DAY_TTL
+    assert lives(engine, keys.daily("alice", GAME_DAY), GAME_DAY_TTL)
 
 
 def test_a_mission_completed_before_a_loss_is_not_paid_again_and_one_under_way_goes_on(
@@ -122,10 +128,10 @@ def test_a_zoned_players_local_date_comes_back_with_its_own_expiry(durable_engin
     assert completed(bought.transaction, "buy_1")  # a mission of the 26th
     local = keys.daily("alice", "2026-11-26")
     # The 26th ends in Tokyo at 18:00 UTC on the 26th; its hash lives an hour longer.
-    assert engine.redis.ttl(local) == 24 * 3600
+    assert lives(engine, local, 24 * 3600)
     lose_redis(engine)
 
-    assert engine.redis.ttl(local) == 24 * 3600
+    assert lives(engine, local, 24 * 3600)
     assert not engine.redis.exists(keys.daily("alice", GAME_DAY))
     with pytest.raises(DailyLimitReachedError):
         activity.ad_reward(engine, "alice", "ad-after-the-loss")
