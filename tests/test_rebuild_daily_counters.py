@@ -64,7 +64,7 @@ def completed(transaction, mission_id: str) -> bool:
 def counter_rows(engine) -> list[tuple[str, str]]:
     table = db.user_daily_counters
     with engine.sql.connect() as conn:
-        query = select(table.c.player_id, table.c.day).order_by(table.c.day)
+        query = select(table.c.player_id, table.c.day).order_by(table.c.day, table.c.player_id)
         return [tuple(row) for row in conn.execute(query)]
 
 
@@ -142,18 +142,26 @@ def test_a_zoned_players_local_date_comes_back_with_its_own_expiry(durable_engin
     assert not activity.login(engine, "alice").claimed
 
 
-def test_a_day_that_is_over_is_not_brought_back_and_cleanup_removes_its_rows(durable_engine):
+def test_a_day_that_is_over_is_not_brought_back_and_cleanup_removes_its_rows(
+    durable_engine, monkeypatch
+):
     engine = durable_engine
+    monkeypatch.setattr(maintenance, "CHUNK", 1)  # one row a transaction
     watch_ads(engine, "alice", 1, "day-25")
+    watch_ads(engine, "bob", 1, "day-25")
     persistence.persist(engine)
     at(engine, 2026, 11, 26, 12)  # the 25th's hash expired at 04:00 UTC
     watch_ads(engine, "alice", 1, "day-26")
-    assert counter_rows(engine) == [("alice", GAME_DAY)]  # the 26th's not persisted yet
+    assert counter_rows(engine) == [("alice", GAME_DAY), ("bob", GAME_DAY)]  # not the 26th
     lose_redis(engine)
 
     assert not engine.redis.exists(keys.daily("alice", GAME_DAY))
     assert daily.state(engine, "alice").ads_watched == 1  # the 26th's
-    assert counter_rows(engine) == [("alice", GAME_DAY), ("alice", "2026-11-26")]
-    assert maintenance.cleanup(engine) == 1
+    assert counter_rows(engine) == [
+        ("alice", GAME_DAY),
+        ("bob", GAME_DAY),
+        ("alice", "2026-11-26"),
+    ]
+    assert maintenance.cleanup(engine) == 2
     assert counter_rows(engine) == [("alice", "2026-11-26")]
     assert maintenance.cleanup(engine) == 0

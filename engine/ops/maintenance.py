@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 
 from engine import alerts, connection, db, keys
 from engine import overrides as settings
@@ -72,11 +72,23 @@ def cleanup(engine: Engine) -> int:
 
 def _purge_daily_counters(engine: Engine) -> int:
     """The user_daily_counters rows whose hash has expired: a rebuild no longer restores
-    them (engine.ops.rebuild_progression), and their day is over everywhere."""
+    them (engine.ops.rebuild_progression), and their day is over everywhere. CHUNK rows a
+    transaction, as the ledger's archiving: a week holds a row per player a day played."""
     table = db.user_daily_counters
     now_s = to_ms(engine.clock.now()) // 1000
-    with engine.sql.begin() as conn:
-        return conn.execute(delete(table).where(table.c.expires_at <= now_s)).rowcount
+    removed = 0
+    while True:
+        with engine.sql.begin() as conn:
+            ended = conn.execute(
+                select(table.c.player_id, table.c.day)
+                .where(table.c.expires_at <= now_s)
+                .limit(CHUNK)
+            ).all()
+            if not ended:
+                return removed
+            keys_of = [tuple(row) for row in ended]
+            conn.execute(delete(table).where(tuple_(table.c.player_id, table.c.day).in_(keys_of)))
+            removed += len(ended)
 
 
 def _purge_expired_bans(engine: Engine) -> int:
