@@ -17,7 +17,8 @@ and worker processes; docs/redis-keys.md has the whole procedure):
 Run again after an interruption, it finishes the move: keys already moved have their
 new names and are left alone. Rebuilding Redis from SQL (`questboard rebuild`, after
 FLUSHDB, started with the new PLAYER_SHARDS) is the other way, but it brings back only
-what SQL keeps (no daily counters, no refusals' idempotency records).
+what SQL keeps (the day's counters as of the last persist, no idempotency records of
+refusals).
 """
 
 from __future__ import annotations
