@@ -34,7 +34,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "apply_transaction": 4,
     "record_exams": (16,),
     "record_activity": 12,
-    "repair_streak": 5,
+    "repair_streak": 6,
     "take_rate_slot": 1,
     "read_player": (1,),  # the player's rate window, then any number of keys to read
     "update_board": 2,

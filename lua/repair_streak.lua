@@ -3,6 +3,9 @@
 A claim that finds the streak broken restarts it at 1 and, with streak repair in the
 rules, notes the break in the streak hash (include/progress.lua): `lost`, the length
 lost, and `repair_by`, the deadline. One atomic step here: the idempotency check, the
+player's rate limit (a repair is bought: it takes a place in the player's window of the
+purchases group, as a purchase does; refusals below are attempts and count, a replay is
+answered before and never counts), the
 break looked up (none noted, already repaired, or past its deadline: refused), the price
 debited with its ledger and outbox entry (include/wallet.lua), the streak restored to
 the length lost plus the days since (the restarted day counts: lost 10, restarted at 1
@@ -14,6 +17,7 @@ KEYS[2] ledger       list   the player's ledger
 KEYS[3] outbox       stream the shard's entries awaiting persistence
 KEYS[4] idempotency  string recorded outcome (JSON, kept short: include/replay.lua)
 KEYS[5] streak       hash   last_day, streak, best, lost, repair_by
+KEYS[6] rate         zset   the player's moving rate-limit window of the route group
 
 ARGV[1] player id
 ARGV[2] now             engine clock, ms
@@ -27,6 +31,10 @@ ARGV[9] base            the price: base + per_day x the length lost, at most max
                         (the rules make it at least 1)
 ARGV[10] per day
 ARGV[11] max price
+ARGV[12] rate count     the player's limit of the route group: changes a window (0: none)
+ARGV[13] rate window    ms
+ARGV[14] rate limit     the limit as the rules write it ("10/minute"), for the refusal
+ARGV[15] rate group     the rules' rate-limit group (purchases)
 
 Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes):
   APPLIED             {"fp","code":APPLIED,"tx","at","deltas","balances","streak","lost",
@@ -38,20 +46,38 @@ Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes
                       (with "repair_by", the deadline passed); nothing changed
   INSUFFICIENT_FUNDS  {"fp","code":INSUFFICIENT_FUNDS,"resource","required","available"};
                       nothing changed
+  RATE_LIMITED        the player's limit of the route group is reached {"limit","scope",
+                      "group","retry_after"}; not recorded, so a later retry is answered
+                      normally; nothing changed
 ]]
 
 --- @include "codes"
 --- @include "replay"
 
 local WALLET, LEDGER, OUTBOX, IDEM, STREAK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local RATE = KEYS[6]
 local player, now, max_balance = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local fingerprint, ttl, reference, ledger_keep = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local resource = ARGV[8]
 local base, per_day, max_price = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local rate_count, rate_window, rate_text, group = tonumber(ARGV[12]), tonumber(ARGV[13]),
+  ARGV[14], ARGV[15]
 
 local replay_code, replay = replayed(IDEM, fingerprint)
 if replay_code then
   return {replay_code, replay}
+end
+
+--- @include "rate"
+
+if rate_count > 0 then
+  local taken, wait = take_slot(RATE, tonumber(now), rate_count, rate_window,
+    now .. ':' .. reference)
+  if not taken then
+    return {CODE_RATE_LIMITED, string.format(
+      '{"limit":"%s","scope":"player","group":"%s","retry_after":%d}',
+      rate_text, group, math.max(1, math.ceil(wait / 1000)))}
+  end
 end
 
 --- @include "ledger"

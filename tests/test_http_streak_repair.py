@@ -236,3 +236,119 @@ def test_with_an_address_a_repair_and_its_replay_are_two_round_trips(
     window = keys.address_rate_window("purchases", IP["X-Player-IP"])
     a_day_ago = to_ms(clock.now()) - 86_400_000  # the warm-up's change is days old
     assert real_redis.zcount(window, a_day_ago, "+inf") == 1  # the first: copies count none
+
+
+# The player's rate limit: a repair counts in their purchases window --------------------
+
+
+def with_purchase_limits(app, player, address="60/minute"):
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    purchases = dataclasses.replace(
+        security.rate_limits["purchases"], player=player, address=address
+    )
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(
+            security, rate_limits={**security.rate_limits, "purchases": purchases}
+        ),
+    )
+
+
+def broken_streaks(client, headers, clock, players):
+    """Each player claims 3 days in a row, misses one, then restarts their streak."""
+    for _ in range(3):
+        for player in players:
+            assert client.post(f"/v1/players/{player}/login", headers=headers).status_code == 200
+        clock.advance(days=1)
+    clock.advance(days=1)
+    for player in players:
+        restarted = client.post(f"/v1/players/{player}/login", headers=headers).get_json()
+        assert restarted["streak"] == 1
+
+
+def repair_of(client, headers, player, key):
+    return client.post(
+        f"/v1/players/{player}/streak/repair", headers=headers | IP | {"Idempotency-Key": key}
+    )
+
+
+def test_a_players_third_attempt_in_a_minute_is_429_and_another_players_is_not(
+    repairing, client, server_headers, admin_headers, clock
+):
+    broken_streaks(client, server_headers, clock, ("alice", "bob"))
+    coins = fund(client, admin_headers)
+    client.post(
+        "/v1/admin/players/bob/grants",
+        headers=admin_headers | {"Idempotency-Key": "fund-bob"},
+        json={"resources": {"coins": 1000}, "reason": "funds"},
+    )
+    with_purchase_limits(repairing, player="2/minute", address="3/minute")
+
+    bought = buy_logs(client, server_headers, "alice", "p-1")  # at 0 s: one of her two
+    clock.advance(seconds=10)
+    repaired = repair_of(client, server_headers, "alice", "r-1")  # at 10 s: the second
+    clock.advance(seconds=10)
+    refused = repair_of(client, server_headers, "alice", "r-2")  # at 20 s: over
+    bobs = repair_of(client, server_headers, "bob", "r-1")  # the address's third place
+
+    assert (bought.status_code, repaired.status_code, bobs.status_code) == (201, 201, 201)
+    assert (refused.status_code, refused.headers["Retry-After"]) == (429, "40")
+    assert error_of(refused) == {
+        "code": "rate_limited",
+        "message": "Too many requests: the limit is 2/minute per player.",
+        "details": {
+            "group": "purchases",
+            "limit": "2/minute",
+            "retry_after": 40,
+            "scope": "player",
+        },
+    }
+    assert "Idempotent-Replayed" not in refused.headers
+    balances = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
+    assert balances["balances"]["coins"] == coins - 10 - 80  # the refused one cost nothing
+
+
+def test_the_players_window_moves_with_the_engine_clock(
+    repairing, client, server_headers, admin_headers, clock
+):
+    broken_streaks(client, server_headers, clock, ("alice",))
+    coins = fund(client, admin_headers)
+    with_purchase_limits(repairing, player="1/minute")
+    assert buy_logs(client, server_headers, "alice", "p-1").status_code == 201
+    clock.advance(seconds=59)
+    refused = repair_of(client, server_headers, "alice", "r-1")
+    clock.advance(seconds=1)  # the purchase leaves the window
+    repaired = repair_of(client, server_headers, "alice", "r-1")  # the refusal was not recorded
+
+    assert (refused.status_code, refused.headers["Retry-After"]) == (429, "1")
+    assert repaired.status_code == 201
+    assert "Idempotent-Replayed" not in repaired.headers
+    assert repaired.get_json()["balances"]["coins"] == coins - 10 - 80
+
+
+def test_refused_repairs_are_attempts_and_count_but_replays_never_count_or_are_refused(
+    repairing, client, server_headers, admin_headers, clock
+):
+    broken_streaks(client, server_headers, clock, ("alice",))
+    with_purchase_limits(repairing, player="2/minute")
+
+    short = repair_of(client, server_headers, "alice", "r-1")  # no coins yet: refused
+    fund(client, admin_headers)
+    for _ in range(5):  # copies of a recorded refusal count nothing
+        clock.advance(seconds=1)
+        copy = repair_of(client, server_headers, "alice", "r-1")
+        assert (copy.status_code, copy.headers["Idempotent-Replayed"]) == (409, "true")
+    repaired = repair_of(client, server_headers, "alice", "r-2")  # the second attempt
+    over = repair_of(client, server_headers, "alice", "r-3")
+    copies = [repair_of(client, server_headers, "alice", key) for key in ("r-1", "r-2")]
+
+    assert (short.status_code, error_of(short)["code"]) == (409, "insufficient_funds")
+    assert repaired.status_code == 201
+    assert (over.status_code, error_of(over)["details"]["scope"]) == (429, "player")
+    assert [(copy.status_code, copy.headers["Idempotent-Replayed"]) for copy in copies] == [
+        (409, "true"),
+        (201, "true"),
+    ]
+    assert copies[1].get_json() == repaired.get_json()
+    assert kinds(client, admin_headers).count("streak_repair") == 1

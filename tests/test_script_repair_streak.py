@@ -16,18 +16,21 @@ from tests.script_state import state, written
 PLAYER = "alice"
 NOW = 1_795_600_000_000
 WALLET, LEDGER, OUTBOX = keys.wallet(PLAYER), keys.ledger(PLAYER), keys.player_outbox(PLAYER)
-STREAK = keys.streak(PLAYER)
+STREAK, RATE = keys.streak(PLAYER), keys.player_rate_window(PLAYER, "purchases")
 PRICE = ["coins", 50, 10, 500]  # resource, base, per day, max price
+NO_LIMIT = (0, 0, "")
+TWO_A_MINUTE = (2, 60_000, "2/minute")  # count, window (ms), as the rules write it
 
 
 def idem(key: str = "k1") -> str:
     return keys.idempotency(PLAYER, "streak_repair", key)
 
 
-def call(redis, key: str = "k1", fingerprint: str = "fp-1", now: int = NOW):
+def call(redis, key: str = "k1", fingerprint: str = "fp-1", now: int = NOW, limit=NO_LIMIT):
+    args = [PLAYER, now, 1_000_000, fingerprint, 3600, f"streak_repair/{key}", 1000, *PRICE]
     code, payload = Scripts(redis).repair_streak(
-        keys=[WALLET, LEDGER, OUTBOX, idem(key), STREAK],
-        args=[PLAYER, now, 1_000_000, fingerprint, 3600, f"streak_repair/{key}", 1000, *PRICE],
+        keys=[WALLET, LEDGER, OUTBOX, idem(key), STREAK, RATE],
+        args=[*args, *limit, "purchases"],
     )
     return code, json.loads(payload)
 
@@ -154,3 +157,41 @@ def test_insufficient_funds_changes_nothing_but_the_record(any_redis):
         {"fp": "fp-1", "code": -1, "resource": "coins", "required": 150, "available": 149},
     )
     assert set(written(before, state(any_redis))) == {idem()}
+
+
+def test_an_attempt_within_the_players_limit_takes_a_place_in_their_window(any_redis):
+    broken(any_redis)
+    before = state(any_redis)
+    code, _ = call(any_redis, limit=TWO_A_MINUTE)
+    assert code == ScriptCode.APPLIED
+    assert written(before, state(any_redis))[RATE] == [(f"{NOW}:streak_repair/k1", NOW)]
+    assert 0 < any_redis.pttl(RATE) <= 60_000
+
+
+def test_refusals_are_attempts_and_take_a_place_too(any_redis):
+    broken(any_redis, coins=0)
+    code, _ = call(any_redis, limit=TWO_A_MINUTE)
+    assert code == ScriptCode.INSUFFICIENT_FUNDS
+    assert any_redis.zrange(RATE, 0, -1) == [f"{NOW}:streak_repair/k1".encode()]
+
+
+def test_rate_limited_when_the_players_window_is_full_writes_nothing(any_redis):
+    broken(any_redis)
+    any_redis.zadd(RATE, {"a": NOW - 50_000, "b": NOW - 10_000})
+    before = state(any_redis)
+    code, outcome = call(any_redis, limit=TWO_A_MINUTE)
+    assert (code, outcome) == (
+        ScriptCode.RATE_LIMITED,
+        {"limit": "2/minute", "scope": "player", "group": "purchases", "retry_after": 10},
+    )
+    assert written(before, state(any_redis)) == {}  # not even the outcome: a retry may pass
+
+
+def test_a_replay_at_a_full_window_is_answered_and_takes_no_place(any_redis):
+    broken(any_redis)
+    _, first = call(any_redis, limit=TWO_A_MINUTE)
+    any_redis.zadd(RATE, {"a": NOW - 10_000})
+    before = state(any_redis)
+    code, again = call(any_redis, now=NOW + 1, limit=TWO_A_MINUTE)
+    assert (code, again) == (ScriptCode.REPLAYED, first)
+    assert written(before, state(any_redis)) == {}

@@ -2,9 +2,10 @@
 lua/repair_streak.lua (+ includes codes, replay, wallet): buy back a broken streak within
 its window, once per break, exactly once per Idempotency-Key; the price is debited with
 its ledger entry in the same call. The day's state shows the repair on offer
-(web/daily.py). With `X-Player-IP`, the address's `purchases` window is taken first,
-in the engine (engine.security.rate_limits.take_address_slot → lua/take_rate_slot.lua):
-a replay is never counted or refused.
+(web/daily.py). A repair is bought: it counts in the player's `purchases` rate-limit
+window inside the script, after its replay check, and with `X-Player-IP` in the
+address's, taken first in the engine (engine.security.rate_limits.take_address_slot →
+lua/take_rate_slot.lua): a replay is never counted or refused.
 """
 
 from __future__ import annotations
@@ -50,7 +51,14 @@ class StreakRepairSchema(FastSchema):
 )
 @blp.alt_response(422, description="idempotency_key_reused")
 def repair_streak(body: dict, player_id: str, idempotency_key: str):
-    """Buy back the streak a claim found broken, within its window (see the day's state)."""
+    """Buy back the streak a claim found broken, within its window (see the day's state).
+
+    A repair is bought: it counts in the player's `purchases` rate-limit window with
+    their purchases, and with `X-Player-IP` in the address's. Over either limit it is
+    429 `rate_limited` (`details.scope` player or address) with Retry-After, and nothing
+    changed. A refused repair (409) is an attempt and counts; a replay of a recorded
+    answer is never counted or refused.
+    """
     repaired = streak_repair.repair(
         get_engine(), player_id, idempotency_key, address=player_address()
     )

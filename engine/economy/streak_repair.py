@@ -6,16 +6,22 @@ and the repair deadline in the streak hash: the end of the last game day that co
 still have continued the streak (streak freezes held count), plus the rules' window.
 Streak freezes are used first: a gap they bridge is no break.
 
-`repair` → lua/repair_streak.lua (+ includes codes, replay, wallet): in one atomic call
-the idempotency check, the break looked up, the price debited with its ledger and
-outbox entry (so persist writes it to SQL like a purchase), the streak restored to the
-length lost plus the days since, and the outcome recorded under the Idempotency-Key.
+`repair` → lua/repair_streak.lua (+ includes codes, replay, rate, wallet): in one atomic
+call the idempotency check, the player's rate limit, the break looked up, the price
+debited with its ledger and outbox entry (so persist writes it to SQL like a purchase),
+the streak restored to the length lost plus the days since, and the outcome recorded
+under the Idempotency-Key.
 A break is repaired once: the script marks it repaired, so a second key is refused.
 
-A repair is paid like a purchase, and with the player's address it counts in the
-address's `purchases` window like one (engine.security.rate_limits.take_address_slot
-→ lua/take_rate_slot.lua, in one round trip with a read of the key's recorded
-outcome): a copy of a recorded repair gives its place back and is never refused.
+A repair is paid like a purchase, and it is rate-limited like one, in the rules'
+`purchases` group: it takes a place in the player's window of that group inside the
+script, after the replay check, so a copy of a recorded repair is never counted or
+refused while a refused repair (nothing to repair, short of funds) is an attempt and
+counts, as a refused purchase does. With the player's address it counts in the
+address's `purchases` window too (engine.security.rate_limits.take_address_slot →
+lua/take_rate_slot.lua, in one round trip with a read of the key's recorded outcome),
+and gives that place back when it changed nothing: a copy, or a refusal by the
+player's limit.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from engine.security import rate_limits
 ROUTE = "streak_repair"  # the route of its idempotency keys and its ledger kind
 RATE_GROUP = "purchases"  # the rules' rate-limit group: a repair is bought
 # Answers that are no attempted change: the address's place is given back.
-NOT_ATTEMPTED = (ScriptCode.REPLAYED, ScriptCode.KEY_REUSED)
+NOT_ATTEMPTED = (ScriptCode.REPLAYED, ScriptCode.KEY_REUSED, ScriptCode.RATE_LIMITED)
 
 
 @dataclass(frozen=True)
@@ -55,12 +61,12 @@ def repair(
 ) -> StreakRepair:
     """Buy back the player's broken streak, exactly once per key and once per break.
 
-    With `address`, the call counts in the address's `purchases` window unless it is a
-    copy of a recorded repair.
+    The call counts in the player's `purchases` window, and with `address` in the
+    address's, unless it is a copy of a recorded repair.
 
     Raises:
-        RateLimitedError: the address is at its limit and the call is no known copy;
-            nothing changed.
+        RateLimitedError: the player's limit (scope player) or the address's (scope
+            address) is reached and the call is no copy; nothing changed.
         StreakNotRepairableError: no break noted (reason none), repaired already
             (repaired), past its deadline (expired), or the rules offer no repair
             (disabled); nothing changed.
@@ -96,6 +102,8 @@ def repair(
         rules.base,
         rules.per_day,
         rules.max_price,
+        *_player_limit(engine),
+        RATE_GROUP,
     ]
     script_keys = [
         keys.wallet(player_id),
@@ -103,11 +111,22 @@ def repair(
         keys.player_outbox(player_id),
         idempotency,
         keys.streak(player_id),
+        keys.player_rate_window(player_id, RATE_GROUP),
     ]
     code, payload = taken.run_script(engine, "repair_streak", script_keys, args, NOT_ATTEMPTED)
     outcome = json.loads(payload)
     answer = decode(code, outcome, reused=transactions.key_reused(idempotency_key))
     return _repair_of(engine, outcome, replayed=answer is ScriptCode.REPLAYED)
+
+
+def _player_limit(engine: Engine) -> tuple[int, int, str]:
+    """The player's limit of RATE_GROUP as the script takes it: count, window (ms) and
+    text; (0, 0, "") when the rules set none."""
+    limit = engine.rules.security.limits_for(RATE_GROUP).player
+    if limit is None:
+        return 0, 0, ""
+    window = rate_limits.window_of(limit)
+    return window.count, window.window_ms, window.text
 
 
 def _is_recorded(fingerprint: str, reply: Any) -> bool:

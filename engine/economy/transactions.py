@@ -15,7 +15,8 @@ and must do all of it in that one call:
 - exams: engine.boards.exams.record_exams → lua/record_exams.lua (+ includes codes,
   wallet, rate, progress): a batch of exams, per player shard, with their board aggregates.
 - streak repair: engine.economy.streak_repair.repair → lua/repair_streak.lua (+ includes
-  codes, replay, wallet): the price debited and the broken streak restored together.
+  codes, replay, rate, wallet): the player's rate limit, the price debited and the broken
+  streak restored together.
 
 Level and mission rewards are no writer of their own: lua/include/progress.lua pays
 them inside record_activity and record_exams, in the call of the activity that earned
