@@ -29,7 +29,7 @@ def as_json_layout(store, route: str, key: str) -> bytes:
     """Write the record back in the layout before packing (its JSON), keeping its TTL."""
     record_key = keys.idempotency(PLAYER, route, key)
     stored = store.get(record_key)
-    assert stored[1:2] == b"\x01"  # packed
+    assert stored[:1] == idempotency.BINARY_FP  # packed, the fingerprint as 16 bytes
     ttl = store.ttl(record_key)
     store.set(record_key, idempotency.unpacked(stored), keepttl=True)
     assert store.ttl(record_key) == ttl

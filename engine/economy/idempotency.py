@@ -6,8 +6,9 @@ however its JSON was spaced, and a reuse of the key with other content does not.
 The outcome itself is recorded by the Lua script that applies the change, with the
 fingerprint's first `KEPT` characters (lua/include/replay.lua): a record lives a day
 for every request with a key, and 128 bits of the SHA-256 tell two requests of one key
-apart as surely as 256. The record's member names are packed, one byte each
-(RECORD_NAMES): `load` reads a record of either layout as the outcome's JSON.
+apart as surely as 256. The record keeps those 32 hex digits as 16 bytes and its
+member names packed, one byte each (RECORD_NAMES): `load` reads a record of either
+layout, packed or JSON, as the outcome's JSON.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _NAMES = {bytes([byte]): f'"{name}":'.encode() for byte, name in enumerate(RECOR
 _BYTES = {name[1:-2]: byte for byte, name in _NAMES.items()}
 _PACKED_NAME = re.compile(rb"[\x01-\x1f]")
 _MEMBER_NAME = re.compile(rb'"([a-z][a-z_]*)":')  # replay.lua's '"(%l[%l_]*)":'
+_HEX_FP = re.compile(rb'\{"fp":"([0-9a-f]{32})"')  # kept as 16 bytes behind BINARY_FP
+BINARY_FP = b"#"
 
 
 @dataclass(frozen=True)
@@ -70,14 +73,22 @@ def is_same_request(recorded: dict, fingerprint: str) -> bool:
 
 
 def packed(outcome: bytes) -> bytes:
-    """The record of an outcome's JSON, as include/replay.lua's packed_record writes it."""
-    return _MEMBER_NAME.sub(lambda name: _BYTES.get(name[1], name[0]), outcome)
+    """The record of an outcome's JSON, as include/replay.lua's packed_record writes it:
+    "#" and the fingerprint's 16 bytes in place of {"fp":"<its 32 hex digits>" (another
+    fingerprint stays text), and each name of RECORD_NAMES as its byte."""
+    hex_fp = _HEX_FP.match(outcome)
+    rest = outcome[hex_fp.end() :] if hex_fp else outcome
+    names = _MEMBER_NAME.sub(lambda name: _BYTES.get(name[1], name[0]), rest)
+    return BINARY_FP + bytes.fromhex(hex_fp[1].decode()) + names if hex_fp else names
 
 
 def unpacked(record: bytes) -> bytes:
     """The outcome's JSON, as first answered, from its record (packed, or of the JSON
     layout written before, which holds no packed name and is returned as it is)."""
-    if record[1:2] != b"\x01":  # the packed layout starts with {<fp's byte>
+    if record[:1] == BINARY_FP:
+        names = _PACKED_NAME.sub(lambda name: _NAMES[name[0]], record[17:])
+        return b'{"fp":"' + record[1:17].hex().encode() + b'"' + names
+    if record[1:2] != b"\x01":  # the packed layout of a text fingerprint: {<fp's byte>
         return record
     return _PACKED_NAME.sub(lambda name: _NAMES[name[0]], record)
 

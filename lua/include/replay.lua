@@ -6,8 +6,9 @@ Takes everything as parameters.
 Provides replayed(key, fingerprint): nothing when the key holds no outcome yet;
 CODE_REPLAYED and the recorded outcome when the request is a replay (same
 fingerprint); or CODE_KEY_REUSED and {"fp"} when the key was used for another
-request. A record starts with {<fp byte>"<fingerprint>" (packed_record, below; the JSON
-layout before it with {"fp":"<fingerprint>"), so the check needs no decoding.
+request. A record starts with "#" and the fingerprint's 16 bytes, or (a fingerprint
+that is not 32 hex digits) with {<fp's byte>"<fingerprint>" (packed_record, below); the
+JSON layout before it with {"fp":"<fingerprint>": the check needs no decoding.
 
 Records are kept short, since every request with a key leaves one for a day:
 recorded_fp(fingerprint) is the part of the fingerprint a record keeps, its first 32
@@ -21,7 +22,9 @@ packed_record(outcome) is the outcome as its record keeps it: every member name 
 RECORD_NAMES, written '"<name>":', becomes one byte, the name's place in the list
 (1 to 31: a byte no outcome holds, since cjson escapes control characters and every
 other name in an outcome is a rules name, engine.rules.fields.NAME, or a number); a
-purchase's record is about half its JSON. unpacked_record(record) writes them back:
+purchase's record is about half its JSON. The fingerprint's 32 hex digits are kept as
+the 16 bytes they write (fp_bytes), behind "#", in place of {"fp":"<digits>".
+unpacked_record(record) writes the names back, and replayed the fingerprint's digits:
 a replay answers the outcome exactly as first answered. A record of the JSON layout
 (before packing) has no such byte and is answered as it is. The list is
 engine.economy.idempotency.RECORD_NAMES as well, in the same order: a name's byte
@@ -43,8 +46,25 @@ local function record_bytes()
     available = '\28', limit = '\29', balance = '\30', used = '\31'}
 end
 
+-- The 16 bytes a fingerprint's 32 hex digits write, or nil for another fingerprint (a
+-- test's "fp-1"), which its record keeps as text.
+local function fp_bytes(kept)
+  if #kept ~= 32 or string.find(kept, '[^0-9a-f]') then
+    return nil
+  end
+  return (string.gsub(kept, '%x%x', function(digits)
+    return string.char(tonumber(digits, 16))
+  end))
+end
+
 local function packed_record(outcome)
-  return (string.gsub(outcome, '"(%l[%l_]*)":', record_bytes()))
+  local names = record_bytes()
+  local kept = string.match(outcome, '^{"fp":"([^"]*)"')
+  local bytes = kept and fp_bytes(kept)
+  if bytes then  -- '#' and 16 bytes in place of '{"fp":"<32 digits>"'
+    return '#' .. bytes .. (string.gsub(string.sub(outcome, #kept + 9), '"(%l[%l_]*)":', names))
+  end
+  return (string.gsub(outcome, '"(%l[%l_]*)":', names))
 end
 
 local function unpacked_record(recorded)
@@ -61,6 +81,12 @@ local function replayed(key, fingerprint)
     return nil
   end
   local kept = recorded_fp(fingerprint)
+  if string.byte(recorded, 1) == 35 then  -- '#': the fingerprint's 16 bytes
+    if string.sub(recorded, 2, 17) ~= fp_bytes(kept) then
+      return CODE_KEY_REUSED, '{"fp":"' .. fingerprint .. '"}'
+    end
+    return CODE_REPLAYED, '{"fp":"' .. kept .. '"' .. unpacked_record(string.sub(recorded, 18))
+  end
   if string.sub(recorded, 1, #kept + 4) == '{\1"' .. kept .. '"' then
     return CODE_REPLAYED, unpacked_record(recorded)
   end
