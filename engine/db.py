@@ -6,6 +6,10 @@ and its season archive, streaks, the day's counters, security events, job runs a
 settings. The same schema runs on MariaDB/MySQL (PyMySQL) and SQLite (the embedded
 default); Alembic (migrations/) creates and upgrades it.
 
+The tables live in engine.db_player_tables (what one player owns) and
+engine.db_shared_tables (what spans players); this module re-exports them, so every
+caller imports tables, connect and the writes from engine.db alone.
+
 Writes are batched: one multi-row statement per batch, idempotent (insert-or-ignore
 on natural keys, upserts), never a round trip per row.
 """
@@ -17,292 +21,62 @@ from collections.abc import Sequence
 from typing import Any
 
 import pymysql
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    case,
-    create_engine,
-)
-from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy import Table, case, create_engine
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 
-metadata = MetaData()
-
-PLAYER = String(64)
-
-
-def _ledger_columns() -> list[Column]:
-    return [
-        Column(
-            "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-        ),
-        Column("player_id", PLAYER, nullable=False),
-        Column("transaction_id", String(48), nullable=False),
-        Column("kind", String(32), nullable=False),
-        Column("deltas", Text, nullable=False),
-        Column("balances_after", Text, nullable=False),
-        Column("reason", String(255), nullable=False),
-        Column("ref", String(300), nullable=False),
-        Column("fingerprint", String(64), nullable=True),  # of the request that made it
-        Column("at_ms", BigInteger, nullable=False),
-    ]
-
-
-user_resource_logs = Table(
-    "user_resource_logs",
+from engine.db_player_tables import (
+    PLAYER,
     metadata,
-    *_ledger_columns(),
-    UniqueConstraint("player_id", "transaction_id", name="uq_logs_transaction"),
-    Index("ix_logs_at", "at_ms"),
+    quiz_exam_attempts,
+    user_battle_pass,
+    user_battle_pass_archive,
+    user_daily_counters,
+    user_resource_logs,
+    user_resource_logs_archive,
+    user_resources,
+    user_streaks,
+)
+from engine.db_shared_tables import (
+    board_prizes,
+    job_runs,
+    leaderboard_cache,
+    league_results,
+    quiz_leaderboard_aggregates,
+    security_events,
+    settings,
+    webhook_deliveries,
+    webhook_events,
+    webhook_subscriptions,
 )
 
-user_resource_logs_archive = Table(
-    "user_resource_logs_archive",
-    metadata,
-    *_ledger_columns(),
-    UniqueConstraint("player_id", "transaction_id", name="uq_logs_archive_transaction"),
-)
-
-quiz_exam_attempts = Table(
-    "quiz_exam_attempts",
-    metadata,
-    Column("player_id", PLAYER, primary_key=True),
-    Column("exam_id", String(128), primary_key=True),
-    Column("fingerprint", String(64), nullable=False),
-    Column("summary", Text, nullable=True),
-    Column("at_ms", BigInteger, nullable=False),
-    Index("ix_exam_attempts_at", "at_ms"),
-)
-
-user_resources = Table(
-    "user_resources",
-    metadata,
-    Column("player_id", PLAYER, primary_key=True),
-    Column("resource", String(32), primary_key=True),
-    Column("balance", BigInteger, nullable=False),
-    Column("updated_ms", BigInteger, nullable=False),
-)
-
-quiz_leaderboard_aggregates = Table(
-    "quiz_leaderboard_aggregates",
-    metadata,
-    Column("player_id", PLAYER, primary_key=True),
-    Column("period_type", String(8), primary_key=True),
-    Column("period", String(8), primary_key=True),
-    Column("category", String(64), primary_key=True),
-    Column("total_score", BigInteger, nullable=False),
-    Column("exams_taken", Integer, nullable=False),
-    Column("questions", BigInteger, nullable=False),
-    Column("correct_answers", BigInteger, nullable=False),
-    Column("reached_s", Integer, nullable=False),
-    Column("rank_current", Integer, nullable=True),
-    Column("rank_previous", Integer, nullable=True),
-    Column("updated_ms", BigInteger, nullable=False),
-    Index("ix_aggregates_board_score", "period_type", "period", "category", "total_score"),
-)
-
-leaderboard_cache = Table(
-    "leaderboard_cache",
-    metadata,
-    Column("period_type", String(8), primary_key=True),
-    Column("period", String(8), primary_key=True),
-    Column("category", String(64), primary_key=True),
-    Column("snapshot_ms", BigInteger, nullable=False),
-    Column("document", Text().with_variant(mysql.MEDIUMTEXT(), "mysql"), nullable=False),
-)
-
-user_battle_pass = Table(
-    "user_battle_pass",
-    metadata,
-    Column("player_id", PLAYER, primary_key=True),
-    Column("season_id", String(64), primary_key=True),
-    Column("xp", BigInteger, nullable=False),
-    Column("level", Integer, nullable=False),
-    Column("rewarded_level", Integer, nullable=False),
-    Column("updated_ms", BigInteger, nullable=False),
-)
-
-user_battle_pass_archive = Table(
-    "user_battle_pass_archive",
-    metadata,
-    Column("player_id", PLAYER, primary_key=True),
-    Column("season_id", String(64), primary_key=True),
-    Column("xp", BigInteger, nullable=False),
-    Column("level", Integer, nullable=False),
-    Column("rewarded_level", Integer, nullable=False),
-    Column("archived_ms", BigInteger, nullable=False),
-)
-
-user_streaks = Table(
-    "user_streaks",
-    metadata,
-    Column("player_id", PLAYER, primary_key=True),
-    Column("last_day", Integer, nullable=False),  # date ordinal
-    Column("streak", Integer, nullable=False),
-    Column("best", Integer, nullable=False),
-    Column("updated_ms", BigInteger, nullable=False),
-    # The streak hash's other fields, NULL when absent (engine.ops.rebuild restores them):
-    Column("lost", Integer, nullable=True),  # a break that may be bought back (0: repaired)
-    Column("repair_by", BigInteger, nullable=True),  # its deadline, ms
-    Column("claim_ends", BigInteger, nullable=True),  # a zoned claim's day end, unix s
-    Column("streak_ends", BigInteger, nullable=True),  # the day after it ends, unix s
-)
-
-# A player's counters of one day (engine.keys.daily): the daily hash as the persist job
-# last read it, kept until the hash would have expired (engine.ops.rebuild restores the
-# rows not expired; the cleanup job removes the others).
-user_daily_counters = Table(
-    "user_daily_counters",
-    metadata,
-    Column("player_id", PLAYER, primary_key=True),
-    Column("day", String(10), primary_key=True),  # the hash's date: the game day or a local one
-    Column("counters", Text, nullable=False),  # JSON: the hash's fields and values
-    Column("expires_at", BigInteger, nullable=False),  # unix s, engine time
-    Column("updated_ms", BigInteger, nullable=False),
-    Index("ix_daily_counters_expires", "expires_at"),
-)
-
-security_events = Table(
-    "security_events",
-    metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("event_id", String(48), nullable=False, unique=True),
-    Column("at_ms", BigInteger, nullable=False),
-    Column("player_id", PLAYER, nullable=False),
-    Column("address", String(64), nullable=True),
-    Column("rule", String(64), nullable=False),
-    Column("details", Text, nullable=False),
-    Column("action", String(32), nullable=False),
-    Index("ix_security_events_at", "at_ms"),
-)
-
-job_runs = Table(
-    "job_runs",
-    metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("run_id", String(48), nullable=False, unique=True),
-    Column("name", String(64), nullable=False),
-    Column("scheduled_ms", BigInteger, nullable=True),
-    Column("started_ms", BigInteger, nullable=False),
-    Column("finished_ms", BigInteger, nullable=True),
-    Column("duration_ms", BigInteger, nullable=True),
-    Column("status", String(16), nullable=False),
-    Column("rows_affected", BigInteger, nullable=False, default=0),
-    Column("error", Text, nullable=True),
-    Index("ix_job_runs_name_started", "name", "started_ms"),
-)
-
-# Leagues (engine.leagues.close): every member of every closed cohort, written once by
-# the period's league_close (rows by their key, so a rerun adds nothing).
-league_results = Table(
-    "league_results",
-    metadata,
-    Column("period_type", String(16), primary_key=True),
-    Column("period", String(16), primary_key=True),
-    Column("player_id", PLAYER, primary_key=True),
-    Column("tier", String(32), nullable=False),
-    Column("cohort", Integer, nullable=False),  # its number in the tier: "<tier>-<cohort>"
-    Column("position", Integer, nullable=False),  # place in the final order
-    Column("rank", Integer, nullable=False),  # competition rank by score
-    Column("score", BigInteger, nullable=False),
-    Column("next_tier", String(32), nullable=False),
-    Column("prize", Text, nullable=True),  # JSON amounts, or NULL
-    Column("closed_ms", BigInteger, nullable=False),
-    Index("ix_league_results_cohort", "period_type", "period", "tier", "cohort"),
-)
-
-# Board prizes (engine.boards.prizes): what each closed period's board paid, written
-# once by its close (rows by their key, so a rerun adds nothing).
-board_prizes = Table(
+__all__ = [
+    "BULK_LOAD_ROWS",
+    "LOAD_DATA_REFUSED",
+    "PLAYER",
     "board_prizes",
-    metadata,
-    Column("board", String(48), primary_key=True),  # "weekly:global", "weekly:math"
-    Column("period", String(16), primary_key=True),
-    Column("player_id", PLAYER, primary_key=True),
-    Column("rank", Integer, nullable=False),
-    Column("score", BigInteger, nullable=False),
-    Column("prize", Text, nullable=False),  # JSON amounts
-    Column("transaction_id", String(64), nullable=False),  # or "refused:<code>"
-    Column("paid_ms", BigInteger, nullable=False),
-)
-
-settings = Table(
+    "connect",
+    "insert_ignore",
+    "job_runs",
+    "leaderboard_cache",
+    "league_results",
+    "metadata",
+    "quiz_exam_attempts",
+    "quiz_leaderboard_aggregates",
+    "security_events",
     "settings",
-    metadata,
-    Column("name", String(128), primary_key=True),
-    Column("value", Text, nullable=False),
-    Column("updated_ms", BigInteger, nullable=False),
-)
-
-
-# Webhooks (engine.webhooks): subscriptions, the events they asked for, one delivery
-# row per (subscription, event). Events and deliveries are written in the transaction
-# that persists what produced them.
-webhook_subscriptions = Table(
-    "webhook_subscriptions",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("url", String(2048), nullable=False),
-    Column("description", String(255), nullable=False),
-    Column("events", Text, nullable=False),  # JSON list of event types
-    Column("enabled", Integer, nullable=False),
-    # whsec_ secrets, or enc:v1: and a Fernet token (engine.webhooks.encryption): 191 chars
-    Column("secret", String(255), nullable=False),
-    Column("previous_secret", String(255), nullable=True),  # still signs until...
-    Column("previous_until_ms", BigInteger, nullable=True),
-    Column("failing_since_ms", BigInteger, nullable=True),
-    Column("disabled_reason", String(255), nullable=True),
-    Column("created_ms", BigInteger, nullable=False),
-    Column("updated_ms", BigInteger, nullable=False),
-)
-
-webhook_events = Table(
-    "webhook_events",
-    metadata,
-    Column("event_id", String(48), primary_key=True),
-    Column("type", String(48), nullable=False),
-    Column("player_id", PLAYER, nullable=True),
-    Column("created_ms", BigInteger, nullable=False),
-    Column("data", Text().with_variant(mysql.MEDIUMTEXT(), "mysql"), nullable=False),
-    Index("ix_webhook_events_created", "created_ms"),
-)
-
-webhook_deliveries = Table(
+    "upsert",
+    "user_battle_pass",
+    "user_battle_pass_archive",
+    "user_daily_counters",
+    "user_resource_logs",
+    "user_resource_logs_archive",
+    "user_resources",
+    "user_streaks",
     "webhook_deliveries",
-    metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("subscription_id", String(40), nullable=False),
-    Column("event_id", String(48), nullable=False),
-    Column("sequence", String(64), nullable=False),  # delivered in order within one
-    Column("status", String(16), nullable=False),  # pending, delivered, failed
-    Column("attempts", Integer, nullable=False),
-    Column("next_attempt_ms", BigInteger, nullable=False),
-    Column("created_ms", BigInteger, nullable=False),
-    Column("first_attempt_ms", BigInteger, nullable=True),
-    Column("last_attempt_ms", BigInteger, nullable=True),
-    Column("delivered_ms", BigInteger, nullable=True),
-    Column("last_status", Integer, nullable=True),
-    Column("last_error", String(255), nullable=True),
-    Column("latency_ms", Integer, nullable=True),
-    UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery"),
-    Index("ix_webhook_deliveries_pending", "status", "subscription_id", "sequence", "id"),
-    Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
-    Index("ix_webhook_deliveries_event", "event_id"),
-    Index("ix_webhook_deliveries_created", "created_ms"),
-)
+    "webhook_events",
+    "webhook_subscriptions",
+]
 
 
 def connect(url: str) -> Engine:
