@@ -4,6 +4,9 @@ Amounts of resources are `dict[str, int]` (resource name to amount). Times are a
 `datetime`s in UTC; game days and season bounds are `date`s. Results of state-changing
 calls carry `replayed`: True when the server answered from the outcome recorded for
 the same Idempotency-Key (or exam_id), so nothing was changed a second time.
+
+The boards' and leagues' classes live in `questboard_client.models_boards` and are
+re-exported here, so every result class is importable from this module.
 """
 
 from __future__ import annotations
@@ -13,6 +16,17 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from questboard_client.errors import QuestboardError
+from questboard_client.models_boards import (
+    BoardPage,
+    BoardResult,
+    Entry,
+    LeagueCohort,
+    LeagueMember,
+    PlayerLeague,
+    PlayerRanks,
+    RankedBoard,
+    Standing,
+)
 
 Amounts = dict[str, int]
 T = TypeVar("T")
@@ -130,17 +144,6 @@ class LedgerPage:
 
 
 @dataclass(frozen=True)
-class BoardResult:
-    board: str
-    category: str | None
-    period: str
-    score: int
-    rank: int
-    exams: int
-    accuracy: float
-
-
-@dataclass(frozen=True)
 class ExamSummary:
     exam_id: str
     player_id: str
@@ -151,71 +154,6 @@ class ExamSummary:
     boards: tuple[BoardResult, ...]
     progress: Progress
     replayed: bool
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A player's line on a board; ranks are 1-based."""
-
-    rank: int
-    player_id: str
-    score: int
-    exams: int
-    questions: int
-    correct: int
-    accuracy: float
-    rank_previous: int | None
-    movement: str
-    # A closed period's page only: what the entry received at the close (rules
-    # [leaderboards.prizes]); None on the current period's page or for no prize.
-    prize: Amounts | None = None
-
-
-@dataclass(frozen=True)
-class BoardPage:
-    """The top of a board. `category` None is the global board."""
-
-    board: str
-    category: str | None
-    period: str
-    next_reset_at: datetime | None
-    ended_at: datetime | None
-    total_players: int
-    source: str
-    snapshot_at: datetime | None
-    entries: tuple[Entry, ...]
-
-
-@dataclass(frozen=True)
-class Standing:
-    """A player's entry with the players just above and below."""
-
-    board: str
-    category: str | None
-    period: str
-    next_reset_at: datetime | None
-    ended_at: datetime | None
-    total_players: int
-    entry: Entry
-    above: tuple[Entry, ...]
-    below: tuple[Entry, ...]
-
-
-@dataclass(frozen=True)
-class RankedBoard:
-    board: str
-    category: str | None
-    period: str
-    next_reset_at: datetime | None
-    ended_at: datetime | None
-    total_players: int
-    entry: Entry
-
-
-@dataclass(frozen=True)
-class PlayerRanks:
-    player_id: str
-    boards: tuple[RankedBoard, ...]
 
 
 @dataclass(frozen=True)
@@ -316,40 +254,6 @@ class BattlePass:
 
 
 @dataclass(frozen=True)
-class LeagueMember:
-    player_id: str
-    rank: int  # competition rank: equal scores share it
-    position: int  # place in the order; among equal scores, the first to reach it
-    score: int
-    zone: str  # "promotion", "stay" or "relegation"
-    # A closed period's cohort only: the prize the close gave the member (rules
-    # [leagues.prizes]); None before the close or for no prize.
-    prize: Amounts | None = None
-
-
-@dataclass(frozen=True)
-class LeagueCohort:
-    cohort_id: str  # "bronze-12"
-    period_type: str
-    period: str
-    tier: str
-    size: int
-    promotion_zone: int
-    relegation_zone: int
-    members: tuple[LeagueMember, ...]
-
-
-@dataclass(frozen=True)
-class PlayerLeague:
-    player_id: str
-    period_type: str
-    period: str
-    ends_at: datetime
-    tier: str
-    cohort: LeagueCohort | None  # None until the player's first scored exam of the period
-
-
-@dataclass(frozen=True)
 class ToolOfTheDay:
     tool: str
     game_day: date
@@ -419,3 +323,47 @@ class BatchItem(Generic[T]):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+__all__ = [
+    "AdReward",
+    "Amounts",
+    "Ban",
+    "BatchItem",
+    "BattlePass",
+    "BoardPage",
+    "BoardResult",
+    "Catalog",
+    "CatalogItem",
+    "Daily",
+    "DailyBonus",
+    "Entry",
+    "ExamAttempt",
+    "ExamSummary",
+    "GrantOrder",
+    "GrantedLevel",
+    "Health",
+    "LeagueCohort",
+    "LeagueMember",
+    "LedgerEntry",
+    "LedgerPage",
+    "LevelReward",
+    "Login",
+    "MissionProgress",
+    "MissionState",
+    "Missions",
+    "PlacedBan",
+    "PlayerLeague",
+    "PlayerRanks",
+    "PlayerSettings",
+    "Progress",
+    "Purchase",
+    "RankedBoard",
+    "Standing",
+    "StreakRepair",
+    "StreakRepairOffer",
+    "ToolOfTheDay",
+    "Transaction",
+    "Wallet",
+    "Xp",
+]
