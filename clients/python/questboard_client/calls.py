@@ -1,105 +1,38 @@
-"""Requests built once, for both clients: a `Call` says what to send and how to decode.
+"""The operations of the API, one function each, for both clients: each builds the
+operation's `Call` (`questboard_client.call`: what to send, how to decode it).
 
 The sync and async clients differ only in how they send a `Call` and wait between
-attempts. A state-changing call gets its Idempotency-Key here, when it is built (the
+attempts. A state-changing call gets its Idempotency-Key when it is built (the
 caller's, or a new random one), so every retry of that one logical call sends the
-same key and the server applies it once.
+same key and the server applies it once. `Answer`, `Call` and `new_idempotency_key`
+are re-exported here from `questboard_client.call`.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from questboard_client import decode as d
 from questboard_client import models as m
-from questboard_client.routes import ROUTES
-
-T = TypeVar("T")
-Params = Mapping[str, str | int | bool | list[str]]
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A successful answer: its status, parsed body (None when empty), replay flag."""
-
-    status: int
-    body: Any
-    replayed: bool
-
-
-@dataclass(frozen=True)
-class Call(Generic[T]):
-    operation: str
-    method: str
-    path: str
-    decode: Callable[[Answer], T]
-    params: Params = field(default_factory=dict)
-    json: Any = None
-    idempotency_key: str | None = None
-    player_ip: str | None = None
-    # A DELETE whose first attempt was applied but whose answer was lost hears 404 on
-    # its retry: for such a call that 404 means done.
-    not_found_on_retry_is_done: bool = False
-
-    def headers(self) -> dict[str, str]:
-        headers = {}
-        if self.idempotency_key is not None:
-            headers["Idempotency-Key"] = self.idempotency_key
-        if self.player_ip is not None:
-            headers["X-Player-IP"] = self.player_ip
-        return headers
-
-
-def new_idempotency_key() -> str:
-    """A key for one logical call: 128 random bits, within the API's 1-128 characters."""
-    return f"qb-{uuid.uuid4().hex}"
-
-
-def _call(
-    operation: str,
-    decode: Callable[[Answer], T],
-    *,
-    path: Mapping[str, str] | None = None,
-    params: Mapping[str, str | int | bool | list[str] | None] | None = None,
-    json: Any = None,
-    idempotency_key: str | None = None,
-    player_ip: str | None = None,
-    not_found_on_retry_is_done: bool = False,
-) -> Call[T]:
-    method, template = ROUTES[operation]
-    quoted = {name: quote(value, safe="") for name, value in (path or {}).items()}
-    if method != "GET" and idempotency_key is None:
-        # Every call that changes state carries a key, also where the route does not
-        # read one yet (login, bans, the tool override): a retry then stays one call.
-        idempotency_key = new_idempotency_key()
-    return Call(
-        operation=operation,
-        method=method,
-        path=template.format(**quoted),
-        decode=decode,
-        params={k: v for k, v in (params or {}).items() if v is not None},
-        json=json,
-        idempotency_key=idempotency_key,
-        player_ip=player_ip,
-        not_found_on_retry_is_done=not_found_on_retry_is_done,
-    )
+from questboard_client.call import Answer as Answer
+from questboard_client.call import Call as Call
+from questboard_client.call import Params as Params
+from questboard_client.call import build
+from questboard_client.call import new_idempotency_key as new_idempotency_key
 
 
 def health() -> Call[m.Health]:
-    return _call("getHealth", lambda a: d.health(a.body))
+    return build("getHealth", lambda a: d.health(a.body))
 
 
 def catalog() -> Call[m.Catalog]:
-    return _call("getCatalog", lambda a: d.catalog(a.body))
+    return build("getCatalog", lambda a: d.catalog(a.body))
 
 
 def wallet(player_id: str, player_ip: str | None) -> Call[m.Wallet]:
     path = {"player_id": player_id}
-    return _call("getWallet", lambda a: d.wallet(a.body), path=path, player_ip=player_ip)
+    return build("getWallet", lambda a: d.wallet(a.body), path=path, player_ip=player_ip)
 
 
 def purchase(
@@ -113,7 +46,7 @@ def purchase(
     body: dict[str, Any] = {"item": item, "quantity": quantity}
     if expected_price is not None:
         body["expected_price"] = dict(expected_price)
-    return _call(
+    return build(
         "createPurchase",
         lambda a: d.purchase(a.body, a.replayed),
         path={"player_id": player_id},
@@ -126,7 +59,7 @@ def purchase(
 def grant(
     player_id: str, resources: Mapping[str, int], reason: str, idempotency_key: str | None
 ) -> Call[m.Transaction]:
-    return _call(
+    return build(
         "createGrant",
         lambda a: d.transaction(a.body, a.replayed),
         path={"player_id": player_id},
@@ -138,7 +71,7 @@ def grant(
 def ledger_page(
     player_id: str, limit: int, before: str | None, player_ip: str | None
 ) -> Call[m.LedgerPage]:
-    return _call(
+    return build(
         "listLedgerEntries",
         lambda a: d.ledger_page(a.body),
         path={"player_id": player_id},
@@ -157,7 +90,7 @@ def record_exam(
     player_ip: str | None,
 ) -> Call[m.ExamSummary]:
     """The exam_id is the exam's idempotency key: the server counts an attempt once."""
-    return _call(
+    return build(
         "recordExam",
         lambda a: d.exam_summary(a.body, a.replayed),
         path={"player_id": player_id},
@@ -188,7 +121,7 @@ def record_exam_batch(
         }
         for a in attempts
     ]
-    return _call(
+    return build(
         "recordExamBatch", lambda a: d.batch(a.body, d.exam_summary), json={"exams": items}
     )
 
@@ -205,14 +138,14 @@ def grant_batch(orders: Sequence[m.GrantOrder]) -> Call[tuple[m.BatchItem[m.Tran
         }
         for o in orders
     ]
-    return _call(
+    return build(
         "createGrantBatch", lambda a: d.batch(a.body, d.transaction), json={"grants": items}
     )
 
 
 def wallets(player_ids: Sequence[str]) -> Call[tuple[m.BatchItem[m.Wallet], ...]]:
     """Up to 100 players' wallets, one per distinct id, in the order first named."""
-    return _call(
+    return build(
         "listWallets",
         lambda a: d.batch(a.body, lambda body, _: d.wallet(body)),
         params={"player_id": list(player_ids)},
@@ -228,7 +161,7 @@ def leaderboard(
     source: str,
     player_ip: str | None,
 ) -> Call[m.BoardPage]:
-    return _call(
+    return build(
         "listLeaderboard",
         lambda a: d.board_page(a.body),
         path={"period_type": period_type},
@@ -251,7 +184,7 @@ def around_me(
     around: int,
     player_ip: str | None,
 ) -> Call[m.Standing]:
-    return _call(
+    return build(
         "getLeaderboardStanding",
         lambda a: d.standing(a.body),
         path={"period_type": period_type, "player_id": player_id},
@@ -261,7 +194,7 @@ def around_me(
 
 
 def player_ranks(player_id: str, player_ip: str | None) -> Call[m.PlayerRanks]:
-    return _call(
+    return build(
         "listPlayerRanks",
         lambda a: d.player_ranks(a.body),
         path={"player_id": player_id},
@@ -271,17 +204,17 @@ def player_ranks(player_id: str, player_ip: str | None) -> Call[m.PlayerRanks]:
 
 def daily(player_id: str, player_ip: str | None) -> Call[m.Daily]:
     path = {"player_id": player_id}
-    return _call("getDaily", lambda a: d.daily(a.body), path=path, player_ip=player_ip)
+    return build("getDaily", lambda a: d.daily(a.body), path=path, player_ip=player_ip)
 
 
 def missions(player_id: str, player_ip: str | None) -> Call[m.Missions]:
     path = {"player_id": player_id}
-    return _call("listMissions", lambda a: d.missions(a.body), path=path, player_ip=player_ip)
+    return build("listMissions", lambda a: d.missions(a.body), path=path, player_ip=player_ip)
 
 
 def login(player_id: str, player_ip: str | None) -> Call[m.Login]:
     """A login claims at most once a game day by itself: a retry answers claimed=False."""
-    return _call(
+    return build(
         "claimLogin",
         lambda a: d.login(a.body),
         path={"player_id": player_id},
@@ -292,7 +225,7 @@ def login(player_id: str, player_ip: str | None) -> Call[m.Login]:
 def ad_reward(
     player_id: str, idempotency_key: str | None, player_ip: str | None
 ) -> Call[m.AdReward]:
-    return _call(
+    return build(
         "createAdReward",
         lambda a: d.ad_reward(a.body, a.replayed),
         path={"player_id": player_id},
@@ -305,7 +238,7 @@ def ad_reward(
 def repair_streak(
     player_id: str, idempotency_key: str | None, player_ip: str | None
 ) -> Call[m.StreakRepair]:
-    return _call(
+    return build(
         "repairStreak",
         lambda a: d.streak_repair(a.body, a.replayed),
         path={"player_id": player_id},
@@ -316,7 +249,7 @@ def repair_streak(
 
 
 def battle_pass(player_id: str, season: str | None, player_ip: str | None) -> Call[m.BattlePass]:
-    return _call(
+    return build(
         "getBattlePass",
         lambda a: d.battle_pass(a.body),
         path={"player_id": player_id},
@@ -326,7 +259,7 @@ def battle_pass(player_id: str, season: str | None, player_ip: str | None) -> Ca
 
 
 def player_league(player_id: str, player_ip: str | None) -> Call[m.PlayerLeague]:
-    return _call(
+    return build(
         "getPlayerLeague",
         lambda a: d.player_league(a.body),
         path={"player_id": player_id},
@@ -335,7 +268,7 @@ def player_league(player_id: str, player_ip: str | None) -> Call[m.PlayerLeague]
 
 
 def league_cohort(period: str, cohort_id: str) -> Call[m.LeagueCohort]:
-    return _call(
+    return build(
         "getLeagueCohort",
         lambda a: d.league_cohort(a.body),
         path={"period": period, "cohort_id": cohort_id},
@@ -344,7 +277,7 @@ def league_cohort(period: str, cohort_id: str) -> Call[m.LeagueCohort]:
 
 def get_settings(player_id: str, player_ip: str | None) -> Call[m.PlayerSettings]:
     path = {"player_id": player_id}
-    return _call(
+    return build(
         "getPlayerSettings", lambda a: d.player_settings(a.body), path=path, player_ip=player_ip
     )
 
@@ -353,7 +286,7 @@ def put_settings(
     player_id: str, timezone: str | None, player_ip: str | None
 ) -> Call[m.PlayerSettings]:
     """Setting the same zone again changes nothing: a retry is safe."""
-    return _call(
+    return build(
         "setPlayerSettings",
         lambda a: d.player_settings(a.body),
         path={"player_id": player_id},
@@ -363,11 +296,11 @@ def put_settings(
 
 
 def tool_of_the_day(player_ip: str | None) -> Call[m.ToolOfTheDay]:
-    return _call("getToolOfTheDay", lambda a: d.tool_of_the_day(a.body), player_ip=player_ip)
+    return build("getToolOfTheDay", lambda a: d.tool_of_the_day(a.body), player_ip=player_ip)
 
 
 def set_tool_of_the_day(tool: str) -> Call[m.ToolOfTheDay]:
-    return _call("setToolOfTheDay", lambda a: d.tool_of_the_day(a.body), json={"tool": tool})
+    return build("setToolOfTheDay", lambda a: d.tool_of_the_day(a.body), json={"tool": tool})
 
 
 def _placed(answer: Answer) -> m.PlacedBan:
@@ -377,30 +310,30 @@ def _placed(answer: Answer) -> m.PlacedBan:
 def ban_ip(ip: str, reason: str, expires_in_seconds: int | None) -> Call[m.PlacedBan]:
     """Placing a ban again extends the one in force (200), so a retry is harmless."""
     body = {"ip": ip, "reason": reason, "expires_in_seconds": expires_in_seconds}
-    return _call("createIpBan", _placed, json=body)
+    return build("createIpBan", _placed, json=body)
 
 
 def ip_bans() -> Call[tuple[m.Ban, ...]]:
-    return _call("listIpBans", lambda a: d.bans(a.body))
+    return build("listIpBans", lambda a: d.bans(a.body))
 
 
 def lift_ip_ban(ban_id: str) -> Call[None]:
-    return _call(
+    return build(
         "deleteIpBan", lambda a: None, path={"ban_id": ban_id}, not_found_on_retry_is_done=True
     )
 
 
 def ban_player(player_id: str, reason: str, expires_in_seconds: int | None) -> Call[m.PlacedBan]:
     body = {"player_id": player_id, "reason": reason, "expires_in_seconds": expires_in_seconds}
-    return _call("createPlayerBan", _placed, json=body)
+    return build("createPlayerBan", _placed, json=body)
 
 
 def player_bans() -> Call[tuple[m.Ban, ...]]:
-    return _call("listPlayerBans", lambda a: d.bans(a.body))
+    return build("listPlayerBans", lambda a: d.bans(a.body))
 
 
 def lift_player_ban(ban_id: str) -> Call[None]:
-    return _call(
+    return build(
         "deletePlayerBan", lambda a: None, path={"ban_id": ban_id}, not_found_on_retry_is_done=True
     )
 

@@ -1,0 +1,90 @@
+"""One request to the API, built once: a `Call` says what to send and how to decode.
+
+The sync and async clients differ only in how they send a `Call` and wait between
+attempts. A state-changing call gets its Idempotency-Key here, when it is built (the
+caller's, or a new random one), so every retry of that one logical call sends the
+same key and the server applies it once. `calls` builds one `Call` per operation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+from questboard_client.routes import ROUTES
+
+T = TypeVar("T")
+Params = Mapping[str, str | int | bool | list[str]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: its status, parsed body (None when empty), replay flag."""
+
+    status: int
+    body: Any
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    operation: str
+    method: str
+    path: str
+    decode: Callable[[Answer], T]
+    params: Params = field(default_factory=dict)
+    json: Any = None
+    idempotency_key: str | None = None
+    player_ip: str | None = None
+    # A DELETE whose first attempt was applied but whose answer was lost hears 404 on
+    # its retry: for such a call that 404 means done.
+    not_found_on_retry_is_done: bool = False
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.idempotency_key is not None:
+            headers["Idempotency-Key"] = self.idempotency_key
+        if self.player_ip is not None:
+            headers["X-Player-IP"] = self.player_ip
+        return headers
+
+
+def new_idempotency_key() -> str:
+    """A key for one logical call: 128 random bits, within the API's 1-128 characters."""
+    return f"qb-{uuid.uuid4().hex}"
+
+
+def build(
+    operation: str,
+    decode: Callable[[Answer], T],
+    *,
+    path: Mapping[str, str] | None = None,
+    params: Mapping[str, str | int | bool | list[str] | None] | None = None,
+    json: Any = None,
+    idempotency_key: str | None = None,
+    player_ip: str | None = None,
+    not_found_on_retry_is_done: bool = False,
+) -> Call[T]:
+    """The `Call` of `operation` (a name in `routes.ROUTES`): its path filled in and
+    quoted, the params that are not None, and a new Idempotency-Key unless it is a GET
+    or the caller gave one."""
+    method, template = ROUTES[operation]
+    quoted = {name: quote(value, safe="") for name, value in (path or {}).items()}
+    if method != "GET" and idempotency_key is None:
+        # Every call that changes state carries a key, also where the route does not
+        # read one yet (login, bans, the tool override): a retry then stays one call.
+        idempotency_key = new_idempotency_key()
+    return Call(
+        operation=operation,
+        method=method,
+        path=template.format(**quoted),
+        decode=decode,
+        params={k: v for k, v in (params or {}).items() if v is not None},
+        json=json,
+        idempotency_key=idempotency_key,
+        player_ip=player_ip,
+        not_found_on_retry_is_done=not_found_on_retry_is_done,
+    )
