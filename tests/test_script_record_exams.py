@@ -213,6 +213,61 @@ def test_rate_limited_counts_nothing_and_writes_nothing(any_redis):
     assert written(before, state(any_redis)) == {}
 
 
+def test_the_exams_rate_is_the_entry_named_exams_not_one_whose_name_ends_so(any_redis):
+    """The rules' rates are looked up by whole name: "pre_exams" and "purchases" come
+    first here with limits that would refuse, and only "exams" (one a minute) counts."""
+    window = keys.player_rate_window("alice", "exams")
+    any_redis.zadd(window, {"earlier": NOW - 30_000})
+    rates = f"pre_exams:5:60000:5/minute;purchases:9:1000:9/second;{ONE_A_MINUTE}"
+    code, refusal = record(any_redis, ("fp", "alice", "x1", 10), ctx=context(rates=rates))
+    assert code == ScriptCode.RATE_LIMITED
+    assert json.loads(refusal)["limit"] == "1/minute"
+
+    rates = "pre_exams:1:60000:1/minute;exams:2:60000:2/minute"
+    code, _ = record(any_redis, ("fp", "alice", "x1", 10), ctx=context(rates=rates))
+    assert code == ScriptCode.APPLIED
+
+
+def test_a_weeks_first_exam_adds_to_the_month_and_year_it_leaves_in_place(any_redis):
+    """The week opens (its earlier layout moved in, a week past retention dropped) in
+    the same call that adds to the month's and year's sums read before it."""
+    week, month, year = (f"{NAMES[t]}:" for t in NAMES)
+    any_redis.hset(
+        STATS,
+        mapping={
+            month + "global": "20:2:20:10:3",
+            month + "math": "20:2:20:10:3",
+            year + "global": "30:3:30:15:4",
+            year + "art": "7:1:10:3:4",
+            "2026-W35:global": "1:1:1:1:1",
+        },
+    )
+    any_redis.hset(earlier_stats("alice", "weekly"), "art", "5:1:10:2:7")
+
+    code, result = record(any_redis, ("fp", "alice", "x1", 10))
+
+    assert code == ScriptCode.APPLIED
+    assert json.loads(result)["boards"] == [
+        [10, 1, 10, 5, ELAPSED],
+        [10, 1, 10, 5, ELAPSED],
+        [30, 3, 30, 15, ELAPSED],
+        [30, 3, 30, 15, ELAPSED],
+        [40, 4, 40, 20, ELAPSED],
+        [10, 1, 10, 5, ELAPSED],
+    ]
+    assert state(any_redis)[STATS] == {
+        week + "art": "5:1:10:2:7",
+        week + "global": f"10:1:10:5:{ELAPSED}",
+        week + "math": f"10:1:10:5:{ELAPSED}",
+        month + "global": f"30:3:30:15:{ELAPSED}",
+        month + "math": f"30:3:30:15:{ELAPSED}",
+        year + "global": f"40:4:40:20:{ELAPSED}",
+        year + "art": "7:1:10:3:4",
+        year + "math": f"10:1:10:5:{ELAPSED}",
+    }
+    assert expires_in(any_redis, STATS) == max(PERIOD_ENDS.values()) - NOW_S
+
+
 def test_one_call_counts_the_exams_of_several_players_each_with_its_own_keys(any_redis):
     record(any_redis, ("fp0", "bob", "x0", 1))  # bob's day has started already
     replies = record(any_redis, ("fp1", "alice", "x1", 10), ("fp2", "bob", "x2", 4))

@@ -87,15 +87,25 @@ local function context_missions(context)
   return missions
 end
 
--- The rate limit of `group` {count, window, text}, or nil.
+-- The rate limit of `group` {count, window, text}, or nil: the first entry named
+-- `group` found with a plain find (a gmatch over every entry cost about 30,000
+-- instructions a call, callgrind).
 local function context_rate(context, group)
-  local rates = context.rates_text
-  for name, count, window, limit in string.gmatch(rates, '([^:;]+):(%d+):(%d+):([^:;]+)') do
-    if name == group then
-      return {count = tonumber(count), window = tonumber(window), text = limit}
+  local rates, name = context.rates_text, group .. ':'
+  local at = 1
+  while true do
+    local first, last = string.find(rates, name, at, true)
+    if not first then
+      return nil
     end
+    if first == 1 or string.byte(rates, first - 1) == 59 then  -- an entry's start (";")
+      local count, window, limit = string.match(rates, '^(%d+):(%d+):([^:;]+)', last + 1)
+      if count then
+        return {count = tonumber(count), window = tonumber(window), text = limit}
+      end
+    end
+    at = last + 1
   end
-  return nil
 end
 
 local function freeze_days(context)
@@ -259,7 +269,10 @@ local function add_xp(day, amount)
   local progress = day.progress
   local xp = redis.call('HINCRBY', day.season, 'xp', amount)
   local level = math.floor(xp / season.xp_per_level) + 1
-  local rewarded = tonumber(redis.call('HGET', day.season, 'rewarded_level') or '1')
+  local rewarded = 1  -- level 1 is never rewarded: nothing to read below level 2
+  if level > 1 then
+    rewarded = tonumber(redis.call('HGET', day.season, 'rewarded_level') or '1')
+  end
   local gained = progress.xp or {season = season.id, gained = 0, levels_gained = {}}
   gained.gained = gained.gained + amount
   gained.total = xp
