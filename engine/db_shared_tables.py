@@ -99,6 +99,9 @@ league_results = Table(
     Column("next_tier", String(32), nullable=False),
     Column("prize", Text, nullable=True),  # JSON amounts, or NULL
     Column("closed_ms", BigInteger, nullable=False),
+    # The wallet's refusal of the prize, its code ("balance_limit_exceeded"): not paid.
+    # NULL: paid, or no prize. Set by the close after its payments.
+    Column("prize_refused", String(64), nullable=True),
     Index("ix_league_results_cohort", "period_type", "period", "tier", "cohort"),
 )
 

@@ -1,7 +1,8 @@
 """A closed league cohort's page follows the close: each member's zone is the one the
 close gave them (league_results), and a member the close skipped (banned at the close:
 no results row, no promotion, no prize) shows no zone, where Redis would still have put
-them in the promotion zone."""
+them in the promotion zone. Each member's prize is what the close paid them, as their
+ledger shows it: a prize the wallet refused is shown refused, not paid."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import dataclasses
 
 import pytest
 
-from engine.leagues import close
+from engine import keys
+from engine.economy import ledger
+from engine.leagues import close, payouts
 from engine.security import bans
 from tests.test_league_close import play, start_in
 
@@ -85,3 +88,35 @@ def test_a_close_that_skipped_no_one_shows_the_zones_it_gave(engine, client, ser
     body = page(client, server_headers)
     assert [m["zone"] for m in body["members"]] == ["promotion", "stay", "stay", "relegation"]
     assert all(m["prize"] is not None for m in body["members"][:3])
+
+
+def prizes_in_the_ledger(engine, player):
+    """What the ledger's prize entries credited the player, None for none."""
+    entries = [e for e in ledger.history(engine, player, limit=100) if e.kind == payouts.ROUTE]
+    return entries[0].deltas if entries else None
+
+
+def test_a_prize_the_wallet_refused_at_its_balance_limit_is_shown_refused_not_paid(
+    engine, client, server_headers, clock
+):
+    engine.redis.hset(keys.wallet("p1"), "coins", engine.rules.limits.max_balance)
+    clock.advance(days=7)
+    close.close(engine)
+
+    body = page(client, server_headers)
+
+    assert shown(body) == [
+        ("p1", 1, "promotion", None),  # the winner's 200 did not fit in the wallet
+        ("p2", 2, "stay", {"coins": 100}),
+        ("p3", 3, "stay", {"coins": 100}),
+        ("p4", 4, "relegation", None),
+    ]
+    assert [m["prize_refused"] for m in body["members"]] == [
+        {"prize": {"coins": 200}, "code": "balance_limit_exceeded"},
+        None,
+        None,
+        None,
+    ]
+    assert [m["prize"] for m in body["members"]] == [
+        prizes_in_the_ledger(engine, player) for player in SCORES
+    ]

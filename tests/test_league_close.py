@@ -237,3 +237,34 @@ def test_a_close_whose_sql_write_fails_beside_the_payments_is_finished_by_the_ne
     assert {p: len(prize_entries(engine, p)) for p in players} == {
         p: int(bool(amount)) for p, amount in paid_once.items()
     }
+
+
+def refusals(engine):
+    with engine.sql.connect() as conn:
+        rows = conn.execute(select(db.league_results))
+        return {r.player_id: r.prize_refused for r in rows}
+
+
+def test_a_prize_the_wallet_refuses_at_its_balance_limit_is_recorded_refused_not_paid(
+    league_engine, clock
+):
+    engine = league_engine
+    for player, score in [("p1", 40), ("p2", 30), ("p3", 20), ("p4", 10)]:
+        start_in(engine, player, "silver")
+        play(engine, player, score)
+    most = engine.rules.limits.max_balance
+    engine.redis.hset(keys.wallet("p1"), "coins", most)  # no room for the winner's 200
+    clock.advance(days=7)
+
+    assert close.close(engine).closed is True
+
+    unpaid = {"p1": "balance_limit_exceeded", "p2": None, "p3": None, "p4": None}
+    assert refusals(engine) == unpaid
+    assert (coins(engine, "p1"), prize_entries(engine, "p1")) == (most, [])
+    assert [len(prize_entries(engine, p)) for p in ("p2", "p3", "p4")] == [1, 1, 0]
+    # a close run again from scratch (its records and the payments' lost) records the same
+    engine.redis.delete(keys.league_closed("weekly", "2026-W48"))
+    engine.redis.delete(keys.payouts_paid("league:weekly:2026-W48"))
+    assert close.close(engine).closed is True
+    assert refusals(engine) == unpaid
+    assert coins(engine, "p1") == most

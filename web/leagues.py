@@ -2,7 +2,8 @@
 league record (lua/read_player.lua, counted in the player's read limit), then their
 cohort (lua/read_cohort.lua on the tier's slot); `GET /v1/leagues/{period}/cohorts/{cohort_id}`
 → engine.leagues.results.cohort_with_prizes → engine.leagues.cohort → lua/read_cohort.lua
-(a closed cohort Redis lost, and a closed period's prizes: league_results in SQL).
+(a closed cohort Redis lost, and a closed period's prizes: league_results in SQL, where
+the close marks a prize the wallet refused, shown refused and not paid).
 Players join on their first scored exam of the period (lua/join_league.lua, from the
 exam path).
 """
@@ -18,6 +19,23 @@ from web.extensions import get_engine
 from web.security import read_group
 
 blp = Blueprint("leagues", __name__, url_prefix="/v1", description="Leagues.")
+NO_PRIZE = results.MemberPrize()  # a member the close skipped (banned at the close)
+
+
+class PrizeRefusedSchema(ma.Schema):
+    prize = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        required=True,
+        metadata={"example": {"coins": 200}},
+    )
+    code = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "The wallet's refusal, an error code.",
+            "example": "balance_limit_exceeded",
+        },
+    )
 
 
 class MemberSchema(ma.Schema):
@@ -46,10 +64,25 @@ class MemberSchema(ma.Schema):
         values=ma.fields.Integer(),
         allow_none=True,
         metadata={
-            "description": "A closed period's cohort only: the prize the member received"
-            " at the close (rules [leagues.prizes]), or null."
+            "description": "A closed period's cohort only: the prize the close paid the"
+            " member (rules [leagues.prizes]), as their ledger shows it; null for no prize,"
+            " or for one the wallet refused (then in `prize_refused`).",
+            "example": {"coins": 200},
         },
     )
+    prize_refused = ma.fields.Nested(
+        PrizeRefusedSchema(),
+        allow_none=True,
+        metadata={
+            "description": "A closed period's cohort only: the prize the rules gave the"
+            " member's rank that the close did not pay, because the wallet refused it"
+            " (`balance_limit_exceeded`: the balance was at the rules' maximum); nothing was"
+            " credited and the close does not try again. null when paid or no prize."
+        },
+    )
+
+
+REFUSED_SCHEMA = PrizeRefusedSchema()
 
 
 class CohortSchema(ma.Schema):
@@ -88,10 +121,12 @@ def get_player_league(player_id: str):
 @blp.response(200, CohortSchema())
 @blp.alt_response(404, description="not_found: no such cohort in that period")
 def get_cohort(period: str, cohort_id: str):
-    found, paid = results.cohort_with_prizes(get_engine(), period, cohort_id)
-    if paid is None:
+    found, prizes = results.cohort_with_prizes(get_engine(), period, cohort_id)
+    if prizes is None:
         return found
     body = CohortSchema().dump(found)
     for member in body["members"]:
-        member["prize"] = paid.get(member["player_id"])
+        prize = prizes.get(member["player_id"], NO_PRIZE)
+        member["prize"] = prize.paid
+        member["prize_refused"] = REFUSED_SCHEMA.dump(prize.refused) if prize.refused else None
     return body

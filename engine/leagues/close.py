@@ -10,7 +10,10 @@ call) and ranks each once, then, in steps that are each safe to repeat:
    join of the next period reads it only if it names the period the record holds, so
    a write that lands after the player joined the next period changes nothing);
 3. pays the prizes through engine.leagues.payouts (exactly once per player and period);
-4. marks the period closed, once 1-3 have all finished.
+4. marks on a member's result row a prize the wallet refused (a balance at the rules'
+   maximum: nothing credited, not tried again), once 1 and 3 have finished, so the
+   closed cohort's page shows what the ledger shows;
+5. marks the period closed, once 1-4 have all finished.
 
 Steps 1-3 touch nothing of each other's, so they run at the same time (1 and 2 in
 threads of their own): the SQL driver (SQLite lets go of Python while it works), the
@@ -33,6 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
+
 from engine import db, keys
 from engine.calendar import Period, add_periods
 from engine.clock import to_ms
@@ -46,6 +51,7 @@ READ_CALLS = 20  # read_cohort.lua calls a round trip (about 60,000 members)
 WRITE_CHUNK = 50_000  # rows a SQL transaction
 RECORDS_A_CALL = 500  # league records one record_league_tiers.lua call writes
 RECORD_CALLS = 40  # record_league_tiers.lua calls a round trip (20,000 records)
+REFUSALS_A_STATEMENT = 1_000  # players one UPDATE of refused prizes names
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,7 @@ def close(
         paid = payouts.pay(engine, payout, final.prizes, keep_going)
         for step in steps:
             step.result()
+    record_refusals(engine, period, payouts.refusals(paid))
     players = len(final.rows)
     if len(paid) < len(final.prizes):  # stopped: the next run pays the rest, then marks it
         return CloseReport(period.name, closed=False, players=players, cohorts=final.cohorts)
@@ -250,7 +257,8 @@ def _tier_order(tiers: tuple[str, ...]) -> Callable[[str], int]:
     return lambda tier: tiers.index(tier) if tier in tiers else len(tiers)
 
 
-COLUMNS = [column.name for column in db.league_results.columns]
+# The columns step 1 writes: all but prize_refused, which step 4 sets on a few rows.
+COLUMNS = [column.name for column in db.league_results.columns if column.name != "prize_refused"]
 SQLITE_INSERT = (
     f"INSERT OR IGNORE INTO league_results ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -268,6 +276,31 @@ def write_results(engine: Engine, rows: list[tuple]) -> None:
             else:
                 rows_ = [dict(zip(COLUMNS, row, strict=True)) for row in chunk]
                 db.insert_ignore(conn, db.league_results, rows_)
+
+
+def record_refusals(engine: Engine, period: Period, refused: dict[str, str]) -> None:
+    """Step 4: each prize the wallet refused (player -> the refusal's code) on its
+    member's result row, `prize_refused`; the row keeps the prize the rules gave. Rare (a
+    wallet at its limit): one UPDATE a code and REFUSALS_A_STATEMENT players; a rerun
+    writes the same."""
+    table = db.league_results
+    by_code: dict[str, list[str]] = {}
+    for player, code in refused.items():
+        by_code.setdefault(code, []).append(player)
+    if not by_code:
+        return
+    with engine.sql.begin() as conn:
+        for code, players in by_code.items():
+            for start in range(0, len(players), REFUSALS_A_STATEMENT):
+                conn.execute(
+                    update(table)
+                    .where(
+                        table.c.period_type == period.period_type,
+                        table.c.period == period.name,
+                        table.c.player_id.in_(players[start : start + REFUSALS_A_STATEMENT]),
+                    )
+                    .values(prize_refused=code)
+                )
 
 
 def record_next_tiers(

@@ -24,6 +24,7 @@ from engine.errors import QuestboardError
 from engine.runtime import Engine
 
 ROUTE = "prize"  # the ledger kind and idempotency route of a prize
+REFUSED = "refused:"  # what `pay` records for a prize the wallet refused, before its code
 CHUNK = 5_000  # payments sent in one round trip
 KEEP_SECONDS = 400 * 86_400  # how long the record of a payout's payments is kept
 
@@ -79,13 +80,23 @@ def pay(
                 answer = transactions.answer_of(engine, request, code, payload)
                 done[prize.player_id] = answer.transaction_id or ""
             except QuestboardError as error:  # a wallet at the rules' maximum: never paid
-                done[prize.player_id] = f"refused:{error.code}"
+                done[prize.player_id] = f"{REFUSED}{error.code}"
         paid |= done
         pipe = engine.redis.pipeline(transaction=False)
         pipe.hset(paid_key, mapping=done)
         pipe.expire(paid_key, KEEP_SECONDS)
         pipe.execute()
     return paid
+
+
+def refusals(paid: dict[str, str]) -> dict[str, str]:
+    """The prizes of `pay`'s answer the wallet refused: player -> the refusal's code
+    (e.g. balance_limit_exceeded)."""
+    return {
+        player: recorded.removeprefix(REFUSED)
+        for player, recorded in paid.items()
+        if recorded.startswith(REFUSED)
+    }
 
 
 def banned_at_close(engine: Engine, payout: str, now_ms: int) -> frozenset[str]:

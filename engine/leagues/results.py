@@ -7,7 +7,10 @@ gave them, from which their zone follows. A period not closed has no rows.
 
 `cohort_with_prizes` is what a cohort's page shows: its standings and, once its period
 is closed, what the close gave each member (the close's SQL rows, written before it
-marks the period closed): the prize received and the zone, from the tier given. Redis
+marks the period closed): the prize paid and the zone, from the tier given. A prize the
+wallet refused (a balance at the rules' maximum; the close marks it on the row after
+paying) was not paid: the member is shown with no prize paid and the prize refused,
+with the refusal's code, as the ledger has no entry for it. Redis
 would still put a member in the zone of their final place, but the close skips a
 player banned at the close (no row: no promotion, no relegation, no prize) and ranks
 the others without them; such a member is still listed, as a ban leaves the standings,
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -26,7 +30,24 @@ from engine.calendar import Period
 from engine.leagues.cohorts import Cohort, CohortMember, cohort, cohort_id, parse_cohort_id
 from engine.runtime import Engine
 
-Prizes = dict[str, dict[str, int] | None]  # player -> the prize received, None for none
+
+@dataclass(frozen=True)
+class PrizeRefused:
+    """A prize the close did not pay: the wallet refused it."""
+
+    prize: dict[str, int]  # what the rules gave the member's rank
+    code: str  # the wallet's refusal, e.g. balance_limit_exceeded
+
+
+@dataclass(frozen=True)
+class MemberPrize:
+    """What a closed period's close gave one member."""
+
+    paid: dict[str, int] | None = None  # credited to the wallet; None: none, or refused
+    refused: PrizeRefused | None = None
+
+
+Prizes = dict[str, MemberPrize]  # player -> their prize; a member the close skipped has none
 
 
 def cohort_with_prizes(
@@ -48,7 +69,9 @@ def cohort_with_prizes(
         return found, None
     tier, number = parse_cohort_id(engine.rules.leagues, cohort_text)
     table = db.league_results
-    query = select(table.c.player_id, table.c.prize, table.c.next_tier).where(
+    query = select(
+        table.c.player_id, table.c.prize, table.c.prize_refused, table.c.next_tier
+    ).where(
         table.c.period_type == period.period_type,
         table.c.period == period.name,
         table.c.tier == tier,
@@ -63,8 +86,18 @@ def cohort_with_prizes(
     members = [
         dataclasses.replace(member, zone=zones.get(member.player_id)) for member in found.members
     ]
-    prizes = {row.player_id: json.loads(row.prize) if row.prize else None for row in rows}
+    prizes = {row.player_id: _prize_of(row.prize, row.prize_refused) for row in rows}
     return dataclasses.replace(found, members=members), prizes
+
+
+def _prize_of(prize: str | None, refused: str | None) -> MemberPrize:
+    """A results row's prize (JSON amounts, or None) as what the member was paid."""
+    amounts = json.loads(prize) if prize else None
+    if amounts is None:
+        return MemberPrize()
+    if refused:
+        return MemberPrize(refused=PrizeRefused(amounts, refused))
+    return MemberPrize(paid=amounts)
 
 
 def closed_cohort(engine: Engine, period: Period, tier: str, number: int) -> Cohort | None:
