@@ -152,3 +152,20 @@ def test_a_purchase_record_is_small_in_redis(real_redis, rules, clock):
     # packed, 568 as JSON (both with the first 32 characters of the fingerprint and no
     # empty lists; 728 with the whole fingerprint and empty lists).
     assert size <= 360 and as_json - size >= 192, stored
+
+
+def test_the_address_slots_probe_knows_a_replay_from_a_record_of_either_layout(engine):
+    grants.grant(engine, "alice", {"coins": 500}, "gift", "g1")
+    purchases.purchase(engine, "alice", "logs", 2, "p1")
+    same = IdempotentRequest.of(
+        "purchase", "p1", {"item": "logs", "quantity": 2, "expected_price": None}
+    )
+    other = IdempotentRequest.of(
+        "purchase", "p1", {"item": "logs", "quantity": 3, "expected_price": None}
+    )
+    stored = record(engine, "purchase", "p1")
+
+    for layout in (stored, idempotency.unpacked(stored)):
+        assert activity._changes_nothing(same, 0, layout)
+        assert not activity._changes_nothing(other, 0, layout)
+    assert stored[:1] == idempotency.BINARY_FP
