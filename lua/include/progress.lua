@@ -215,7 +215,7 @@ end
 local function too_fast(day)
   local pace = day.pace
   local count = 1
-  if not redis.call('SET', pace, 1, 'EX', 2, 'NX') then
+  if not redis.call('SET', pace, '1', 'EX', '2', 'NX') then  -- strings: no %.17g each
     count = redis.call('INCR', pace)
   end
   if count > day.context.pace_limit then
