@@ -314,6 +314,12 @@ def client(app):
 
 
 @pytest.fixture
+def standalone_client(settings, real_redis, clock):
+    """The app on the standalone server (the client counts what it sends there)."""
+    return create_app(settings, redis_client=real_redis, clock=clock).test_client()
+
+
+@pytest.fixture
 def server_headers():
     return {"Authorization": f"Bearer {SERVER_KEY}"}
 
