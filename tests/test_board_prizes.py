@@ -1,5 +1,6 @@
 """Period-end prizes on the boards: paid once from the final standings of a closed
-period (after any cheater's removal), recorded, and shown on the closed period's board."""
+period (after any cheater's removal), recorded, and shown on the closed period's board
+as the ledger shows them: a prize the wallet refused is shown refused, not paid."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from datetime import UTC, datetime
 import pytest
 
 from engine import keys
-from engine.boards import exams, moderation, prizes
+from engine.boards import Board, exams, moderation, prizes
 from engine.boards.exams import Exam
 from engine.economy import ledger, wallet
+from engine.leagues.results import MemberPrize, PrizeRefused
 from engine.rules.board_prizes import parse_board_prizes
 from engine.rules.fields import Field, RulesError
 
@@ -145,6 +147,76 @@ def test_the_closed_periods_board_shows_each_entrys_prize(client, app, server_he
     }
     current = client.get("/v1/leaderboards/weekly", headers=server_headers).get_json()
     assert all("prize" not in e for e in current["entries"])
+
+
+def prizes_in_the_ledger(engine, player: str, board: str) -> dict[str, int] | None:
+    """What the ledger's prize entries of the board's closed week credited the player,
+    None for none."""
+    reason = f"board {board} 2026-W48 rank "
+    credited = [e.deltas for e in prize_entries(engine, player) if e.reason.startswith(reason)]
+    assert len(credited) <= 1
+    return credited[0] if credited else None
+
+
+def at_the_balance_limit(engine, player: str) -> None:
+    engine.redis.hset(keys.wallet(player), "coins", engine.rules.limits.max_balance)
+
+
+def test_a_prize_the_wallet_refused_at_its_balance_limit_is_shown_refused_not_paid(
+    client, app, server_headers
+):
+    prized = with_prizes(app.extensions["questboard.engine"])
+    play_week(prized, {"alice": 90, "bob": 80, "carol": 70, "dave": 60})
+    at_the_balance_limit(prized, "alice")  # no room for the winner's 1000 coins
+    after_the_week(prized)
+    prizes.close_ended(prized)
+
+    body = client.get("/v1/leaderboards/weekly?period=2026-W48", headers=server_headers)
+    entries = body.get_json()["entries"]
+
+    assert [(e["player_id"], e["prize"], e["prize_refused"]) for e in entries] == [
+        ("alice", None, {"prize": {"coins": 1000}, "code": "balance_limit_exceeded"}),
+        ("bob", {"coins": 100}, None),
+        ("carol", {"coins": 100}, None),
+        ("dave", None, None),
+    ]
+    assert [e["prize"] for e in entries] == [
+        prizes_in_the_ledger(prized, e["player_id"], "weekly:global") for e in entries
+    ]
+    assert coins(prized, "alice") == prized.rules.limits.max_balance
+    # the category board's prize, in bricks, fitted: paid and shown paid
+    math = client.get(
+        "/v1/leaderboards/weekly?category=math&period=2026-W48", headers=server_headers
+    ).get_json()["entries"]
+    assert [(e["player_id"], e["prize"], e["prize_refused"]) for e in math[:2]] == [
+        ("alice", {"bricks": 5}, None),
+        ("bob", None, None),
+    ]
+    assert prizes_in_the_ledger(prized, "alice", "weekly:math") == {"bricks": 5}
+
+
+def test_a_record_written_before_refusals_were_shown_reads_as_before(prized):
+    """A paid prize's record in Redis holds rank, score, prize and transaction id, as
+    every close wrote it; a refused one the same, with "refused:<code>" for the id."""
+    board = Board("weekly", prized.calendar.parse("weekly", "2026-W48"), None)
+    after_the_week(prized)
+    prized.redis.hset(
+        keys.board_prizes("weekly:global", "2026-W48"),
+        mapping={
+            "alice": '{"rank": 1, "score": 90, "prize": {"coins": 1000}, '
+            '"transaction_id": "refused:balance_limit_exceeded"}',
+            "bob": '{"rank": 2, "score": 80, "prize": {"coins": 100}, '
+            '"transaction_id": "1764000000000-0"}',
+        },
+    )
+
+    found = prizes.prizes_of(prized, board, ["alice", "bob", "carol"])
+
+    assert found == {
+        "alice": MemberPrize(refused=PrizeRefused({"coins": 1000}, "balance_limit_exceeded")),
+        "bob": MemberPrize(paid={"coins": 100}),
+        "carol": MemberPrize(),
+    }
 
 
 def test_rules_refuse_an_unknown_board_and_overlapping_ranks():

@@ -1,7 +1,7 @@
 """A closed period read after its Redis record is gone (a flush and a rebuild from SQL):
 the board's page still shows each entry's prize and a closed league cohort its final
-standings and each member's prize, from what the closes wrote to SQL. SQLite and
-MariaDB."""
+standings and each member's prize, from what the closes wrote to SQL, a prize the
+wallet refused still shown refused. SQLite and MariaDB."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from engine import keys, leagues
 from engine.boards import Board, prizes
 from engine.errors import NotFoundError
 from engine.leagues import close
+from engine.leagues.results import MemberPrize, PrizeRefused
 from engine.ops import persistence, rebuild
-from tests.test_board_prizes import after_the_week, play_week, with_prizes
+from tests.test_board_prizes import after_the_week, play_week, prizes_in_the_ledger, with_prizes
 from web import create_app
 
 PAID = {"alice": {"coins": 1000}, "bob": {"coins": 100}, "carol": {"coins": 100}, "dave": None}
@@ -28,14 +29,16 @@ def small_leagues(engine):
     return engine
 
 
-def closed_week(engine) -> None:
+def closed_week(engine, full_wallets: tuple[str, ...] = ()) -> None:
     """2026-W48 played by four silver players, its boards' prizes and league closed, all
-    persisted; then Redis is lost and rebuilt from SQL."""
+    persisted (the players of `full_wallets` at the balance limit when it closes)."""
     for player in PAID:
         engine.redis.hset(
             keys.player_league(player), mapping={"period": "2026-W48", "tier": "silver"}
         )
     play_week(engine, {"alice": 90, "bob": 80, "carol": 70, "dave": 60})
+    for player in full_wallets:
+        engine.redis.hset(keys.wallet(player), "coins", engine.rules.limits.max_balance)
     after_the_week(engine)
     prizes.close_ended(engine)
     close.close(engine, "2026-W48")
@@ -56,10 +59,24 @@ def closed(durable_engine):
 
 def test_a_closed_boards_prizes_are_read_from_sql_once_redis_lost_them(closed):
     board = Board("weekly", closed.calendar.parse("weekly", "2026-W48"), None)
-    assert prizes.prizes_of(closed, board, list(PAID)) == PAID
+    paid = {player: MemberPrize(paid=prize) for player, prize in PAID.items()}
+    assert prizes.prizes_of(closed, board, list(PAID)) == paid
     lose_redis(closed)
     assert not closed.redis.exists(keys.board_prizes("weekly:global", "2026-W48"))
-    assert prizes.prizes_of(closed, board, list(PAID)) == PAID
+    assert prizes.prizes_of(closed, board, list(PAID)) == paid
+
+
+def test_a_prize_the_wallet_refused_is_read_refused_from_sql(durable_engine):
+    engine = small_leagues(with_prizes(durable_engine))
+    closed_week(engine, full_wallets=("alice",))
+    board = Board("weekly", engine.calendar.parse("weekly", "2026-W48"), None)
+    refused = PrizeRefused({"coins": 1000}, "balance_limit_exceeded")
+    shown = {"alice": MemberPrize(refused=refused)} | {
+        player: MemberPrize(paid=prize) for player, prize in PAID.items() if player != "alice"
+    }
+    assert prizes.prizes_of(engine, board, list(PAID)) == shown
+    lose_redis(engine)
+    assert prizes.prizes_of(engine, board, list(PAID)) == shown
 
 
 def test_a_closed_page_of_a_board_without_prizes_never_reads_sql(durable_engine, monkeypatch):
@@ -71,7 +88,7 @@ def test_a_closed_page_of_a_board_without_prizes_never_reads_sql(durable_engine,
 
     monkeypatch.setattr(prizes, "_prizes_from_sql", unexpected)
     board = Board("weekly", durable_engine.calendar.parse("weekly", "2026-W48"), None)
-    assert prizes.prizes_of(durable_engine, board, ["alice"]) == {"alice": None}
+    assert prizes.prizes_of(durable_engine, board, ["alice"]) == {"alice": MemberPrize()}
 
 
 def test_a_closed_cohort_is_read_from_sql_once_redis_lost_it(closed):
@@ -120,6 +137,7 @@ def test_the_closed_page_and_cohort_over_http_after_redis_is_lost(durable_app, s
     page_after, cohort_after = read()
 
     assert {e["player_id"]: e["prize"] for e in page_after["entries"]} == PAID
+    assert [e["prize_refused"] for e in page_after["entries"]] == [None] * 4
     assert [(m["player_id"], m["zone"], m["prize"]) for m in cohort_after["members"]] == [
         ("alice", "promotion", {"coins": 200}),  # [leagues.prizes.silver]
         ("bob", "stay", {"coins": 100}),
@@ -130,3 +148,29 @@ def test_the_closed_page_and_cohort_over_http_after_redis_is_lost(durable_app, s
     assert cohort_after == cohort
     missing = client.get("/v1/leagues/2026-W48/cohorts/silver-2", headers=server_headers)
     assert missing.status_code == 404
+
+
+def test_a_refused_board_prize_over_http_after_redis_is_lost(durable_app, server_headers):
+    engine = small_leagues(with_prizes(durable_app.extensions["questboard.engine"]))
+    closed_week(engine, full_wallets=("alice",))
+    client = durable_app.test_client()
+
+    def entries():
+        page = client.get("/v1/leaderboards/weekly?period=2026-W48", headers=server_headers)
+        assert page.status_code == 200
+        return page.get_json()["entries"]
+
+    before = entries()
+    lose_redis(engine)
+    after = entries()
+
+    assert [(e["player_id"], e["prize"], e["prize_refused"]) for e in after] == [
+        ("alice", None, {"prize": {"coins": 1000}, "code": "balance_limit_exceeded"}),
+        ("bob", {"coins": 100}, None),
+        ("carol", {"coins": 100}, None),
+        ("dave", None, None),
+    ]
+    assert [e["prize"] for e in after] == [
+        prizes_in_the_ledger(engine, e["player_id"], "weekly:global") for e in after
+    ]
+    assert after == before

@@ -1,7 +1,8 @@
 """`GET /v1/leaderboards/{period_type}` → engine.boards.resolve →
 engine.boards.leaderboards.top (a closed period's page adds each entry's prize from
-engine.boards.prizes.prizes_of); `GET /v1/leaderboards/{period_type}/players/{player_id}`
-→ engine.boards.leaderboards.around; `GET /v1/players/{player_id}/ranks` →
+engine.boards.prizes.prizes_of: paid, or refused by the wallet);
+`GET /v1/leaderboards/{period_type}/players/{player_id}` →
+engine.boards.leaderboards.around; `GET /v1/players/{player_id}/ranks` →
 engine.boards.leaderboards.player_ranks. Live reads go through lua/read_board.lua, one
 call per board on the board's own slot; a snapshot page reads the snapshot's keys.
 """
@@ -13,9 +14,11 @@ from marshmallow import validate
 
 from engine import boards
 from engine.boards import leaderboards, prizes
+from engine.leagues.results import MemberPrize
 from engine.runtime import Engine
 from web.api import Blueprint
 from web.extensions import get_engine
+from web.leagues import PrizeRefusedSchema
 from web.responses import json_response
 from web.schemas import PERIOD, Pattern, StrictSchema, category_field
 from web.security import read_group
@@ -73,8 +76,20 @@ class EntrySchema(ma.Schema):
         values=ma.fields.Integer(),
         allow_none=True,
         metadata={
-            "description": "A past period's page only: the prize the entry received at"
-            " the period's close (rules [leaderboards.prizes]), or null."
+            "description": "A past period's page only: the prize the period's close paid"
+            " the entry (rules [leaderboards.prizes]), as their ledger shows it; null for no"
+            " prize, or for one the wallet refused (then in `prize_refused`).",
+            "example": {"coins": 1000},
+        },
+    )
+    prize_refused = ma.fields.Nested(
+        PrizeRefusedSchema(),
+        allow_none=True,
+        metadata={
+            "description": "A past period's page only: the prize the rules gave the entry's"
+            " rank that the close did not pay, because the wallet refused it"
+            " (`balance_limit_exceeded`: the balance was at the rules' maximum); nothing was"
+            " credited and the close does not try again. null when paid or no prize."
         },
     )
 
@@ -136,6 +151,15 @@ def entry_json(entry: leaderboards.Entry) -> dict:
     }
 
 
+def prize_json(prize: MemberPrize) -> dict:
+    """What a closed period's close gave an entry: `prize` paid, `prize_refused`."""
+    refused = prize.refused
+    return {
+        "prize": prize.paid,
+        "prize_refused": {"prize": refused.prize, "code": refused.code} if refused else None,
+    }
+
+
 def board_json(page) -> dict:
     body = {
         "board": page.board.period_type,
@@ -175,9 +199,9 @@ def top(
     body["snapshot_at"] = page.snapshot_at.isoformat() if page.snapshot_at else None
     body["entries"] = page.entries
     if page.ended_at is not None and page.entries:
-        paid = prizes.prizes_of(engine, board, [e.player_id for e in page.entries])
+        given = prizes.prizes_of(engine, board, [e.player_id for e in page.entries])
         body["entries"] = [
-            entry_json(entry) | {"prize": paid[entry.player_id]} for entry in page.entries
+            entry_json(entry) | prize_json(given[entry.player_id]) for entry in page.entries
         ]
     return json_response(body)
 

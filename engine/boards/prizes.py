@@ -14,7 +14,10 @@ ended periods of every board the rules give prizes to, and for each not yet clos
    nothing twice;
 3. records what it paid: in Redis beside the board (what the closed period's page
    shows, kept as long as the board) and in SQL (`board_prizes`, rows by their key),
-   which the page reads instead once Redis has lost its record (`prizes_of`);
+   which the page reads instead once Redis has lost its record (`prizes_of`); each
+   record keeps the rules' prize and the payment's transaction id, or
+   "refused:<code>" for a prize the wallet refused (a balance at the rules' maximum:
+   nothing credited, not tried again), which the page shows refused, not paid;
 4. marks the board's period closed.
 
 Every step is safe to repeat. A cheater removed after the close takes nothing back and
@@ -36,10 +39,12 @@ from engine.boards import Board, leaderboards
 from engine.calendar import add_periods
 from engine.clock import to_ms
 from engine.leagues import payouts
+from engine.leagues.results import MemberPrize, PrizeRefused
 from engine.rules.board_prizes import board_name
 from engine.runtime import Engine
 
 CATCH_UP = 4  # ended periods looked back over: a job down for weeks still pays them
+NONE = MemberPrize()  # what a player without a prize on a closed board was given
 
 
 @dataclass(frozen=True)
@@ -174,10 +179,9 @@ def _record(
             db.insert_ignore(conn, db.board_prizes, rows)
 
 
-def prizes_of(
-    engine: Engine, board: Board, player_ids: Sequence[str]
-) -> dict[str, dict[str, int] | None]:
-    """The prize each player received on a closed period's board (None: none).
+def prizes_of(engine: Engine, board: Board, player_ids: Sequence[str]) -> dict[str, MemberPrize]:
+    """What the close of a closed period's board gave each player: the prize paid, or
+    the prize the wallet refused with the refusal's code (nothing credited), or none.
 
     Read from the record beside the board in Redis, in one round trip; when Redis no
     longer holds it (lost and rebuilt from SQL), from the close's rows in SQL, for a
@@ -193,19 +197,33 @@ def prizes_of(
     recorded, raw = pipe.execute()
     if not recorded and engine.database_url and name in engine.rules.leaderboards.prizes.boards:
         return _prizes_from_sql(engine, name, board.period.name, player_ids)
-    return {
-        player: json.loads(value)["prize"] if value is not None else None
-        for player, value in zip(player_ids, raw, strict=True)
-    }
+    found: dict[str, MemberPrize] = {}
+    for player, value in zip(player_ids, raw, strict=True):
+        record = json.loads(value) if value is not None else None
+        found[player] = _prize_of(record["prize"], record["transaction_id"]) if record else NONE
+    return found
+
+
+def _prize_of(prize: dict[str, int], transaction_id: str) -> MemberPrize:
+    """A record's prize (the rules') as what the player was paid: a transaction id of
+    "refused:<code>" is the wallet's refusal (engine.leagues.payouts.pay)."""
+    if transaction_id.startswith(payouts.REFUSED):
+        return MemberPrize(
+            refused=PrizeRefused(prize, transaction_id.removeprefix(payouts.REFUSED))
+        )
+    return MemberPrize(paid=prize)
 
 
 def _prizes_from_sql(
     engine: Engine, name: str, period: str, player_ids: Sequence[str]
-) -> dict[str, dict[str, int] | None]:
+) -> dict[str, MemberPrize]:
     table = db.board_prizes
-    query = select(table.c.player_id, table.c.prize).where(
+    query = select(table.c.player_id, table.c.prize, table.c.transaction_id).where(
         table.c.board == name, table.c.period == period, table.c.player_id.in_(player_ids)
     )
     with engine.sql.connect() as conn:
-        found = {row.player_id: json.loads(row.prize) for row in conn.execute(query)}
-    return {player: found.get(player) for player in player_ids}
+        found = {
+            row.player_id: _prize_of(json.loads(row.prize), row.transaction_id)
+            for row in conn.execute(query)
+        }
+    return {player: found.get(player, NONE) for player in player_ids}
