@@ -169,3 +169,18 @@ def test_the_address_slots_probe_knows_a_replay_from_a_record_of_either_layout(e
         assert activity._changes_nothing(same, 0, layout)
         assert not activity._changes_nothing(other, 0, layout)
     assert stored[:1] == idempotency.BINARY_FP
+
+
+def test_every_hex_digit_of_a_fingerprint_is_kept_in_its_bytes(engine):
+    request = IdempotentRequest.of("grant", "g1", {"resources": {"coins": 5}, "reason": "gift"})
+    script_keys, args = transactions.script_call(
+        engine, "alice", "grant", {"coins": 5}, "gift", request
+    )
+    for n, digits in enumerate(("f" * 64, "0" * 64, "0123456789abcdef" * 4, "80" * 32)):
+        script_keys[3] = keys.idempotency("alice", "grant", f"g{n}")
+        args[4] = digits
+        _, first = engine.scripts.apply_transaction(keys=script_keys, args=args)
+        stored = engine.redis.get(script_keys[3])
+        assert stored[:17] == b"#" + bytes.fromhex(digits[:32]), digits
+        again = engine.scripts.apply_transaction(keys=script_keys, args=args)
+        assert again == [ScriptCode.REPLAYED, first]
