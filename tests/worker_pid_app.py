@@ -1,5 +1,5 @@
 """A WSGI app that answers the pid of the worker serving it: the launcher's tests
-(tests/test_http_server.py) tell by it which worker took a connection."""
+(tests/test_http_server_workers.py) tell by it which worker took a connection."""
 
 from __future__ import annotations
 
