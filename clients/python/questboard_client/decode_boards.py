@@ -26,7 +26,17 @@ def entry(body: Json) -> m.Entry:
         rank_previous=f.optional(body, "rank_previous", int),
         movement=f.text(body, "movement"),
         prize=None if body.get("prize") is None else f.amounts(body, "prize"),
+        prize_refused=prize_refused(body),
     )
+
+
+def prize_refused(body: Json) -> m.PrizeRefused | None:
+    """A closed period's `prize_refused` of an entry or member: None when absent (the
+    current period, or a server before the field) or null (paid, or no prize)."""
+    refused = f.optional(body, "prize_refused", dict)
+    if refused is None:
+        return None
+    return m.PrizeRefused(f.amounts(refused, "prize"), f.text(refused, "code"))
 
 
 def _board_fields(body: Json) -> dict[str, Any]:
@@ -84,6 +94,7 @@ def league_cohort(body: Json) -> m.LeagueCohort:
                 f.integer(b, "score"),
                 f.text(b, "zone"),
                 None if b.get("prize") is None else f.amounts(b, "prize"),
+                prize_refused(b),
             ),
         ),
     )

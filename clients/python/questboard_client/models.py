@@ -24,6 +24,7 @@ from questboard_client.models_boards import (
     LeagueMember,
     PlayerLeague,
     PlayerRanks,
+    PrizeRefused,
     RankedBoard,
     Standing,
 )
@@ -356,6 +357,7 @@ __all__ = [
     "PlayerLeague",
     "PlayerRanks",
     "PlayerSettings",
+    "PrizeRefused",
     "Progress",
     "Purchase",
     "RankedBoard",

@@ -3,7 +3,8 @@
 A board's page, a player's standing and ranks, the boards an exam moved, a league's
 cohort and a player's league (field names as in the API's JSON; ranks are 1-based).
 `questboard_client.models` re-exports every class here: import them from there.
-Prizes are amounts, resource name to amount, as `models.Amounts`.
+Prizes are amounts, resource name to amount, as `models.Amounts`; a closed period's
+prize the wallet refused is a `PrizeRefused`, never a paid `prize`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ class BoardResult:
 
 
 @dataclass(frozen=True)
+class PrizeRefused:
+    """A prize a period's close did not pay: the wallet refused it, so nothing was
+    credited and the close does not try again."""
+
+    prize: dict[str, int]  # what the rules gave the rank
+    code: str  # the wallet's refusal, e.g. "balance_limit_exceeded" (balance at its limit)
+
+
+@dataclass(frozen=True)
 class Entry:
     """A player's line on a board; ranks are 1-based."""
 
@@ -36,9 +46,11 @@ class Entry:
     accuracy: float
     rank_previous: int | None
     movement: str
-    # A closed period's page only: what the entry received at the close (rules
-    # [leaderboards.prizes]); None on the current period's page or for no prize.
+    # A closed period's page only: what the close paid the entry (rules
+    # [leaderboards.prizes]), as its ledger shows it; None on the current period's
+    # page, for no prize, or for one the wallet refused (then in `prize_refused`).
     prize: dict[str, int] | None = None
+    prize_refused: PrizeRefused | None = None
 
 
 @dataclass(frozen=True)
@@ -95,9 +107,11 @@ class LeagueMember:
     position: int  # place in the order; among equal scores, the first to reach it
     score: int
     zone: str  # "promotion", "stay" or "relegation"
-    # A closed period's cohort only: the prize the close gave the member (rules
-    # [leagues.prizes]); None before the close or for no prize.
+    # A closed period's cohort only: the prize the close paid the member (rules
+    # [leagues.prizes]), as their ledger shows it; None before the close, for no
+    # prize, or for one the wallet refused (then in `prize_refused`).
     prize: dict[str, int] | None = None
+    prize_refused: PrizeRefused | None = None
 
 
 @dataclass(frozen=True)
