@@ -71,8 +71,9 @@ def board_index(period_type: str, period: str) -> str:
 
 def board_prizes(board: str, period: str) -> str:
     """Hash: player -> {"rank", "score", "prize", "transaction_id"} (JSON) of the prizes a
-    closed period's board paid (`board` "weekly:global", "weekly:math"): what its page
-    shows; kept as long as the period's board. engine.boards.prizes."""
+    closed period's board paid (`board` "weekly:global", "weekly:math"; transaction_id
+    "refused:<code>" for one the wallet refused): what its page shows; kept as long as
+    the period's board. engine.boards.prizes."""
     return f"{PREFIX}:{{prizes:{board}:{period}}}:paid"
 
 
