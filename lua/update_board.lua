@@ -31,7 +31,9 @@ batch's tables.
 Each key gets its expiry from the call that creates it, in the same atomic step (the
 limits library's idiom): ZADD and HSET answer how many members and fields are new, and a
 key holding only those is new. A key that exists was created with its expiry, which is
-the period's end: writing to it again sends no EXPIRE.
+the period's end: writing to it again sends no EXPIRE. The one-player path counts the
+higher totals before its write and asks ZCARD only when nobody holds a higher total or
+the player's own: anyone else there means the board was not empty.
 
 Returns first 1 when this call created the board (its sorted set; the caller puts a new
 category board into its period's index), else 0; then, per player in order, two values:
@@ -77,16 +79,23 @@ if #ARGV == 4 then  -- one player: the same steps as below, one command each
   local ranked = math.min(total, cap)
   local held = redis.call('ZSCORE', scores, player)
   held = held and math.floor(tonumber(held) / multiplier)
+  -- The players with a higher total, counted before the write: it cannot pass them (it
+  -- stays below (ranked + 1) * M), and with the arrival they tell whether the board
+  -- may hold this player alone, the only case ZCARD is asked.
+  local above = (ranked + 1) * multiplier
+  local higher = redis.call('ZCOUNT', scores, exact(above), '+inf')
   local board = 0
   if not held or held < ranked then
     local composite = arrival_composite(scores, ranked, multiplier, {})
-    board = created(scores, redis.call('ZADD', scores, exact(composite), player), 'ZCARD')
+    local added = redis.call('ZADD', scores, exact(composite), player)
+    if higher == 0 and composite == above - 1 then  -- nobody above, nobody at the total
+      board = created(scores, added, 'ZCARD')
+    end
     created(aggregates, redis.call('HSET', aggregates, player, text), 'HLEN')
   elseif held == ranked and newer(redis.call('HGET', aggregates, player), total, text) then
     created(aggregates, redis.call('HSET', aggregates, player, text), 'HLEN')
   end
-  return {board,
-    redis.call('ZCOUNT', scores, exact((ranked + 1) * multiplier), '+inf') + 1, total}
+  return {board, higher + 1, total}
 end
 
 local players, sums, totals, ranked = {}, {}, {}, {}

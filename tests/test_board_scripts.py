@@ -184,6 +184,24 @@ def test_a_board_emptied_and_written_again_is_created_again_with_its_expiry(any_
     assert expires_in(any_redis, SCORES) == expires_in(any_redis, AGGREGATES) == 60
 
 
+def test_a_new_player_below_or_beside_others_finds_the_board_there(any_redis):
+    """A new player with a higher total on the board, or someone at their own total,
+    cannot be alone on it: the call answers EXISTED and leaves the expiry alone; with
+    only lower totals on the board it still finds the board there."""
+    update(any_redis, "alice", 10, exams=1, expire_at=NOW_S + 3600)
+    later = NOW_S + 7200  # an expiry these calls would set, were the board new
+    assert update(any_redis, "bob", 5, exams=1, expire_at=later) == [EXISTED, 2, 5]
+    assert update(any_redis, "carol", 10, exams=1, expire_at=later) == [EXISTED, 1, 10]
+    assert update(any_redis, "dan", 20, exams=1, expire_at=later) == [EXISTED, 1, 20]
+    assert expires_in(any_redis, SCORES) == expires_in(any_redis, AGGREGATES) == 3600
+    assert listing(any_redis) == [
+        ("dan", 20 * M + TOP),
+        ("alice", 10 * M + TOP),
+        ("carol", 10 * M + TOP - 1),
+        ("bob", 5 * M + TOP),
+    ]
+
+
 def test_a_key_of_the_board_created_alone_gets_its_expiry(any_redis):
     update(any_redis, "alice", 10, exams=1, expire_at=NOW_S + 3600)
     any_redis.delete(AGGREGATES)
