@@ -75,10 +75,12 @@ end
 
 if #ARGV == 4 then  -- one player: the same steps as below, one command each
   local player, text = string.match(ARGV[4], '^([^|]+)|(.+)$')
-  local total = tonumber(string.match(text, '^(%d+):'))
+  -- Digit strings in arithmetic are numbers without tonumber's call (about 900
+  -- instructions each, callgrind): `+ 0` converts as tonumber does.
+  local total = string.match(text, '^(%d+):') + 0
   local ranked = math.min(total, cap)
   local held = redis.call('ZSCORE', scores, player)
-  held = held and math.floor(tonumber(held) / multiplier)
+  held = held and math.floor(held / multiplier)
   -- The players with a higher total, counted before the write: it cannot pass them (it
   -- stays below (ranked + 1) * M), and with the arrival they tell whether the board
   -- may hold this player alone, the only case ZCARD is asked.
