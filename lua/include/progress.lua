@@ -101,7 +101,8 @@ local function context_rate(context, group)
     if first == 1 or string.byte(rates, first - 1) == 59 then  -- an entry's start (";")
       local count, window, limit = string.match(rates, '^(%d+):(%d+):([^:;]+)', last + 1)
       if count then
-        return {count = tonumber(count), window = tonumber(window), text = limit}
+        return {count = tonumber(count), window = tonumber(window), window_text = window,
+          text = limit}
       end
     end
     at = last + 1
@@ -177,7 +178,16 @@ local function daily_field(day, name)
   end
   local names = day.planned or {}
   day.planned = false
-  names[#names + 1] = name  -- once more if planned: HMGET takes a field twice
+  local planned = false
+  for i = 1, #names do
+    if names[i] == name then
+      planned = true
+      break
+    end
+  end
+  if not planned then  -- each field once: a reply element less (the bonus is planned)
+    names[#names + 1] = name
+  end
   local values = redis.call('HMGET', day.daily, unpack(names))
   for i, field in ipairs(names) do
     fields[field] = values[i]  -- false: not in the hash
@@ -199,8 +209,8 @@ local function over_rate(day, group, member)
     return false
   end
   local now = day.now
-  local taken, wait = take_slot(day.rate, tonumber(now), rate.count, rate.window,
-    now .. ':' .. member)
+  local taken, wait = take_slot(day.rate, now, rate.count, rate.window_text,
+    now .. ':' .. member)  -- decimal strings: no %.17g of each (include/rate.lua)
   if taken then
     return false
   end
@@ -498,15 +508,17 @@ local function finish_day(day)
     redis.call('EXPIRE', day.daily,
       day.context.daily_expire_at - math.floor(tonumber(day.now) / 1000))
   end
+  local stored  -- the streak as the hash holds it: an integer's decimal digits
   if progress.daily_bonus then
     progress.streak = progress.daily_bonus.streak
   else
-    progress.streak = tonumber(redis.call('HGET', day.streak, 'streak') or '0')
+    stored = redis.call('HGET', day.streak, 'streak') or '0'
+    progress.streak = tonumber(stored)
   end
   if not progress.daily_bonus and #progress.missions == 0 and not progress.xp
       and #progress.violations == 0 and not progress.ads_watched
       and not progress.claim_ends then
-    return '{"streak":' .. progress.streak .. '}'  -- nothing happened beyond the event
+    return '{"streak":' .. stored .. '}'  -- nothing happened beyond the event
   end
   return cjson.encode(progress)
 end
