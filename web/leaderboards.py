@@ -18,9 +18,8 @@ from engine.leagues.results import MemberPrize
 from engine.runtime import Engine
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.leagues import PrizeRefusedSchema
 from web.responses import json_response
-from web.schemas import PERIOD, Pattern, StrictSchema, category_field
+from web.schemas import PERIOD, Pattern, PrizeRefusedSchema, StrictSchema, category_field
 from web.security import read_group
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/v1", description="Leaderboards.")

@@ -16,26 +16,11 @@ from engine import leagues
 from engine.leagues import results
 from web.api import Blueprint
 from web.extensions import get_engine
+from web.schemas import PrizeRefusedSchema
 from web.security import read_group
 
 blp = Blueprint("leagues", __name__, url_prefix="/v1", description="Leagues.")
 NO_PRIZE = results.MemberPrize()  # a member the close skipped (banned at the close)
-
-
-class PrizeRefusedSchema(ma.Schema):
-    prize = ma.fields.Dict(
-        keys=ma.fields.String(),
-        values=ma.fields.Integer(),
-        required=True,
-        metadata={"example": {"coins": 200}},
-    )
-    code = ma.fields.String(
-        required=True,
-        metadata={
-            "description": "The wallet's refusal, an error code.",
-            "example": "balance_limit_exceeded",
-        },
-    )
 
 
 class MemberSchema(ma.Schema):

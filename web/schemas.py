@@ -331,3 +331,21 @@ class RulesRange(validate.Validator):
         if not self.min <= value <= self.hard_max:
             raise ma.ValidationError(f"Must be between {self.min} and {self.max}.")
         return value
+
+
+class PrizeRefusedSchema(ma.Schema):
+    """A prize a close did not pay (a closed board's entry, a closed cohort's member)."""
+
+    prize = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        required=True,
+        metadata={"example": {"coins": 200}},
+    )
+    code = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "The wallet's refusal, an error code.",
+            "example": "balance_limit_exceeded",
+        },
+    )
