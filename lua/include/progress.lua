@@ -20,7 +20,8 @@ repair by" with missions "id:event:target;...", rates "group:count:window_ms:tex
 days "2026-11-24,2026-11-23" and repair by "1795600000000,1795686400000,86400000" (the last
 three may be left out): read with string patterns, no JSON decoding. rewards_json (bonus {normal, milestone, every}, missions
 {id: {xp, reward}}, levels {"<level>": reward}, caps {kind: {resource: amount}}, the
-daily earning caps) is decoded on first use, once per call.
+daily earning caps) is decoded on first use, once per call, from its first line: what
+follows is other days' (include/zone.lua).
 
 new_day(context, wallet, daily_key, streak_key, season_key, pace_key, rate_key, now)
 returns one player's day: the context, the player's wallet (include wallet), the keys
@@ -137,7 +138,12 @@ end
 local function rewards(context)  -- most events pay nothing: decode only when paying
   local decoded = context.rewards
   if not decoded then
-    decoded = cjson.decode(context.rewards_json)
+    local json = context.rewards_json
+    local cut = string.find(json, '\n', 1, true)  -- its first line (include/zone.lua)
+    if cut then
+      json = string.sub(json, 1, cut - 1)
+    end
+    decoded = cjson.decode(json)
     context.rewards = decoded
   end
   return decoded
