@@ -5,14 +5,12 @@ kept in the exam's record, and every copy answers with it, so all of them return
 same body. One call takes any number of exams whose players share one shard.
 
 The summary takes the place of the step-1 result (record_exams.lua), which only an
-unanswered replay needs: a record "#<fp's 16 bytes>r<result>" ends as
-"#<fp's 16 bytes>s<summary>", one of the text fingerprint's layout "<fp>|r<result>" as
-"<fp>|s<summary>", its TTL kept (engine.boards.exam_record). A record of the earlier
-layout, a hash (fp, result, summary), ends as fp and summary.
+unanswered replay needs: a record "<fp>|r<result>" ends as "<fp>|s<summary>", its TTL
+kept (engine.boards.exam_record). A record of the earlier layout, a hash (fp, result,
+summary), ends as fp and summary.
 
 KEYS, one per exam:
-  1 exam record    string "#<16 bytes>r<result>" or "#<16 bytes>s<summary>" (or with
-                          "<fp>|" in place of "#<16 bytes>"); or a hash (fp, result,
+  1 exam record    string "<fp>|r<result>" or "<fp>|s<summary>"; or a hash (fp, result,
                           summary), the earlier layout
 
 ARGV[1] record ttl  seconds: a record the summary creates (its exam expired meanwhile)
@@ -43,8 +41,7 @@ for i, record in ipairs(KEYS) do
     redis.call('SET', record, '|s' .. summary, 'EX', ARGV[1])
     kept[i] = summary
   else
-    -- where the fingerprint ends: after "#" and its 16 bytes, or at its "|"
-    local bar = string.byte(stored, 1) == 35 and 17 or string.find(stored, '|', 1, true)
+    local bar = string.find(stored, '|', 1, true)
     if string.byte(stored, bar + 1) == 115 then  -- "s": a summary is kept already
       kept[i] = string.sub(stored, bar + 2)
     else

@@ -24,12 +24,10 @@ caller then writes each board's new totals to the board (update_board.lua, anoth
 each), which places players in the order their totals arrive and is safe to repeat.
 
 KEYS, sixteen per exam, in this order:
-  1 exam record    string "#<16 bytes of the fp's first 32 digits>r<result>"
-                          (engine.boards.exam_record), then "s<summary>" in the
-                          result's place; expires after ARGV[3] seconds. A record of
-                          the text layout ("<fp's first 32 digits>|r<result>", "|s")
-                          or of the earlier one, a hash (fp, result, summary), is read
-                          as well (it lives out its TTL)
+  1 exam record    string "<fp's first 32 digits>|r<result>" (engine.boards.exam_record),
+                          then "|s<summary>" in the result's place; expires after
+                          ARGV[3] seconds. A record of the earlier layout, a hash (fp,
+                          result, summary), is read as well (it lives out its TTL)
   2 stats          hash   "<period>:<category>" -> "score:exams:questions:correct:reached"
   3 weekly stats   hash   the earlier layout: <category> -> the sums, the current week
                           only; moved into the 2nd and deleted by the player's first
@@ -83,7 +81,6 @@ against the player.
 ]]
 
 --- @include "codes"
---- @include "replay"
 --- @include "ledger"
 --- @include "wallet"
 --- @include "rate"
@@ -168,11 +165,10 @@ if context.season then
 end
 
 -- The exam's record as {fp, summary, result} (nil where absent). The record is one
--- string: "#" and the 16 bytes of the fingerprint's first 32 digits (include/replay.lua's
--- fp_bytes; a fingerprint of other characters as text and "|"), then "r" and the step-1
--- result until the summary takes its place as "s" and the summary. A record the
--- summary created alone (its step 1 expired first) has no fingerprint and counts as no
--- record. A hash is a record of the earlier layout (GET answers WRONGTYPE).
+-- string: the fingerprint's first 32 digits, then "|r" and the step-1 result until the
+-- summary takes its place as "|s" and the summary. A record the summary created alone
+-- (its step 1 expired first) has no fingerprint and counts as no record. A hash is a
+-- record of the earlier layout (GET answers WRONGTYPE).
 local function read_record(record)
   local stored = redis.pcall('GET', record)
   if type(stored) == 'table' then
@@ -181,17 +177,11 @@ local function read_record(record)
   if not stored then
     return {}
   end
-  local bar, fp
-  if string.byte(stored, 1) == 35 then  -- "#"
-    bar, fp = 17, fp_digits(string.sub(stored, 2, 17))
-  else
-    bar = string.find(stored, '|', 1, true)
-    if bar == 1 then
-      return {}
-    end
-    fp = string.sub(stored, 1, bar - 1)
+  local bar = string.find(stored, '|', 1, true)
+  if bar == 1 then
+    return {}
   end
-  local payload = string.sub(stored, bar + 2)
+  local fp, payload = string.sub(stored, 1, bar - 1), string.sub(stored, bar + 2)
   if string.byte(stored, bar + 1) == 115 then  -- "s"
     return {fp, payload}
   end
@@ -305,8 +295,7 @@ local function count(k, packed)
 
   local result = '{"boards":' .. boards_json .. ',"progress":'
     .. finish_day(day) .. '}'
-  local bytes = fp_bytes(claim)
-  redis.call('SET', record, (bytes and '#' .. bytes or claim .. '|') .. 'r' .. result, 'EX', ttl)
+  redis.call('SET', record, claim .. '|r' .. result, 'EX', ttl)
   return CODE_APPLIED, result
 end
 

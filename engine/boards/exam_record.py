@@ -1,16 +1,13 @@
 """An exam's replay record: its layout, and the summary it keeps in a compact encoding.
 
 The record (`keys.exam`) lives as long as the idempotency records of other requests,
-and is the largest thing a player's day leaves in Redis. It is one string: "#" and the
-16 bytes the first 32 hex digits of the exam's fingerprint write, then "r" and the
-step-1 result (record_exams.lua) until the boards are written, then "s" and the summary
-in its place (keep_exam_summaries.lua): about 235 bytes of Redis memory where a hash
-took about 440 (a hashtable, since its values pass `hash-max-listpack-value`'s 64
-bytes, and a hash never goes back to a listpack). A fingerprint that is not 32 hex
-digits (a script test's "fp1") is kept as text, followed by "|": "<fp>|r<result>",
-"<fp>|s<summary>", the layout of every record before the 16 bytes, which is read as
-well, as are records of the earlier layout still, a hash (`fp`, `result`, then
-`summary`), while they live out their TTL.
+and is the largest thing a player's day leaves in Redis. It is one string: the
+exam's fingerprint (its first 32 digits), then "|r" and the step-1 result
+(record_exams.lua) until the boards are written, then "|s" and the summary in its place
+(keep_exam_summaries.lua): about 250 bytes of Redis memory where a hash took about 440 (a
+hashtable, since its values pass `hash-max-listpack-value`'s 64 bytes, and a hash
+never goes back to a listpack). Records of the earlier layout, a hash (`fp`, `result`,
+then `summary`), are read as well while they live out their TTL.
 
 The summary as JSON is about 1 KB, mostly the same keys and board names in every
 exam. Packed, it is the summary's JSON deflated (zlib, raw) against a preset dictionary
@@ -22,7 +19,6 @@ A summary stored as plain JSON (a record written before this encoding) starts wi
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -32,14 +28,10 @@ from redis.exceptions import ResponseError
 
 # What follows the fingerprint and its "|": the step-1 result, or the summary.
 RESULT, SUMMARY = b"r", b"s"
-# A record that starts with it keeps the fingerprint's 32 hex digits as 16 bytes (the
-# idempotency records' BINARY_FP), with no "|" after them.
-BINARY_FP = b"#"
 # The record keeps the fingerprint's first 32 hex digits (128 bits of its SHA-256):
 # enough to tell a copy of the exam from another result under the same exam id, and
 # 32 bytes less a record (record_exams.lua compares the same 32).
 FINGERPRINT_DIGITS = 32
-_HEX = re.compile("[0-9a-f]+")
 
 # The tag of version 1. The dictionary below belongs to it: changing the dictionary
 # needs a new tag (records written with the old one stay readable for their TTL).
@@ -88,27 +80,15 @@ def load(stored: bytes) -> Any:
     return orjson.loads(unpack(stored))
 
 
-def claim(fingerprint: str) -> bytes:
-    """What a record keeps of the fingerprint, up to the result's or summary's letter:
-    "#" and 16 bytes for 32 hex digits, else the text and "|" (record_exams.lua)."""
-    digits = fingerprint[:FINGERPRINT_DIGITS]
-    if len(digits) == FINGERPRINT_DIGITS and _HEX.fullmatch(digits):
-        return BINARY_FP + bytes.fromhex(digits)
-    return digits.encode() + b"|"
-
-
 def value(fingerprint: str, summary: bytes) -> bytes:
     """The record of an answered exam: its fingerprint's claim and packed summary."""
-    return claim(fingerprint) + SUMMARY + summary
+    return fingerprint[:FINGERPRINT_DIGITS].encode() + b"|" + SUMMARY + summary
 
 
 def parse(stored: bytes) -> tuple[str | None, bytes | None]:
     """(fingerprint's first 32 digits, packed summary) of a record in the string layout;
     the summary is None while the record holds the step-1 result, the fingerprint None
     in a record its summary created alone (its step 1 expired first)."""
-    if stored[:1] == BINARY_FP:
-        fingerprint, rest = stored[1:17].hex(), stored[17:]
-        return fingerprint, rest[1:] if rest[:1] == SUMMARY else None
     fingerprint, _, rest = stored.partition(b"|")
     summary = rest[1:] if rest[:1] == SUMMARY else None
     return fingerprint.decode() or None, summary

@@ -23,8 +23,7 @@ RECORD_NAMES, written '"<name>":', becomes one byte, the name's place in the lis
 (1 to 31: a byte no outcome holds, since cjson escapes control characters and every
 other name in an outcome is a rules name, engine.rules.fields.NAME, or a number); a
 purchase's record is about half its JSON. The fingerprint's 32 hex digits are kept as
-the 16 bytes they write (fp_bytes; fp_digits writes them back), behind "#", in place
-of {"fp":"<digits>"; exam records keep them so too (record_exams.lua).
+the 16 bytes they write (fp_bytes), behind "#", in place of {"fp":"<digits>".
 unpacked_record(record) writes the names back, and replayed the fingerprint's digits:
 a replay answers the outcome exactly as first answered. A record of the JSON layout
 (before packing) has no such byte and is answered as it is. The list is
@@ -62,13 +61,6 @@ local function fp_bytes(kept)
     end
   end
   return string.char(unpack(bytes))
-end
-
--- The 32 hex digits of a fingerprint's 16 bytes (fp_bytes backwards).
-local function fp_digits(bytes)
-  return (string.gsub(bytes, '.', function(byte)
-    return string.format('%02x', string.byte(byte))
-  end))
 end
 
 local function packed_record(outcome)
