@@ -1,7 +1,10 @@
 """Leaderboard snapshots: the top of every current board frozen as one JSON document,
 and every player's rank at that moment, so that reads can say how each player moved.
 
-`take_snapshots` runs every 2 hours (the `leaderboard_snapshot` job). For each board:
+`take_snapshots` runs every 2 hours (the `leaderboard_snapshot` job). It lists each
+current period's boards from its board index and, with SQL, the categories SQL's
+aggregates hold (engine.boards.board_index.listed: a board whose index entry was lost
+is snapshotted too, and indexed again). For each board:
 
 1. copy the scores in chunks (one COPY of a million-entry set would block Redis for
    half a second). Scores only ever rise, so copying upwards in score order reads
@@ -18,8 +21,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from engine import boards, db, keys
-from engine.boards import Board, leaderboards
+from engine import boards, db
+from engine.boards import Board, board_index, leaderboards
 from engine.calendar import PERIOD_TYPES
 from engine.clock import to_ms
 from engine.runtime import Engine
@@ -39,8 +42,10 @@ def take_snapshots(engine: Engine) -> SnapshotReport:
     count = players = 0
     for period_type in PERIOD_TYPES:
         period = boards.current_period(engine, period_type, now)
-        categories = sorted(
-            c.decode() for c in engine.redis.smembers(keys.board_index(period_type, period.name))
+        categories = (
+            board_index.listed(engine, period)
+            if engine.database_url
+            else board_index.indexed(engine, period)
         )
         for category in [None, *categories]:
             players += snapshot_board(engine, Board(period_type, period, category))

@@ -14,18 +14,24 @@ across both sources. Until then it waits, and the bans after it with it.
 Closed periods: once a board's period has ended its scores no longer change (an exam
 counts into the current periods only), so its top is final; the event's id is the
 board's, so it is announced once, to the subscriptions that existed when it ended.
+A period closes board_index.SETTLE_S after its end, when SQL holds its last writes:
+its boards are those its board index lists and those SQL's aggregates hold
+(board_index.listed, one query, run once: the global board's event, recorded with the
+others in one transaction, says the period is closed), so a board whose index entry
+was lost is announced too. Later runs read the index alone.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from redis.exceptions import ResponseError
 from sqlalchemy import select
 
 from engine import boards, db, keys
-from engine.boards import Board, leaderboards
-from engine.calendar import PERIOD_TYPES, add_periods
+from engine.boards import Board, board_index, leaderboards
+from engine.calendar import PERIOD_TYPES, Period, add_periods
 from engine.clock import from_ms, to_ms
 from engine.runtime import Engine
 from engine.webhooks import events
@@ -131,19 +137,14 @@ def close_periods(engine: Engine) -> int:
         wanting = [(sid, types) for sid, types, created in subscriptions if created <= ended_ms]
         if not wanting:
             continue
-        categories = sorted(
-            c.decode() for c in engine.redis.smembers(keys.board_index(period_type, period.name))
-        )
-        boards_ = [Board(period_type, period, category) for category in [None, *categories]]
-        ids = {board: events.event_id("period_closed", *board.key_args()) for board in boards_}
-        with engine.sql.connect() as conn:
-            known = set(
-                conn.execute(
-                    select(db.webhook_deliveries.c.event_id).where(
-                        db.webhook_deliveries.c.event_id.in_(list(ids.values()))
-                    )
-                ).scalars()
-            )
+        ids = _event_ids(period, board_index.indexed(engine, period))
+        known = _known(engine, ids)
+        if ids[Board(period_type, period, None)] not in known:  # not closed yet
+            if now < engine.calendar.end(period) + timedelta(seconds=board_index.SETTLE_S):
+                continue  # SQL may not hold the period's last writes yet
+            ids = _event_ids(period, board_index.listed(engine, period))
+            known = _known(engine, ids)
+        boards_ = list(ids)
         found = [
             _closed(engine, board, ids[board], ended_ms)
             for board in boards_
@@ -153,6 +154,20 @@ def close_periods(engine: Engine) -> int:
             with engine.sql.begin() as conn:
                 recorded += events.record_for(conn, found, wanting, now_ms)
     return recorded
+
+
+def _event_ids(period: Period, categories: list[str]) -> dict[Board, str]:
+    """Each board of the period, the global first, and its period_closed event's id."""
+    boards_ = [Board(period.period_type, period, c) for c in [None, *categories]]
+    return {board: events.event_id("period_closed", *board.key_args()) for board in boards_}
+
+
+def _known(engine: Engine, ids: dict[Board, str]) -> set[str]:
+    """The ids among `ids` whose deliveries are recorded: the boards announced."""
+    table = db.webhook_deliveries
+    with engine.sql.connect() as conn:
+        query = select(table.c.event_id).where(table.c.event_id.in_(list(ids.values())))
+        return set(conn.execute(query).scalars())
 
 
 def _closed(engine: Engine, board: Board, event_id: str, ended_ms: int) -> events.Event:
