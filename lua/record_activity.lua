@@ -63,9 +63,9 @@ Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes
 
 local WALLET, LEDGER, OUTBOX, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local DAILY, STREAK, SEASON, PACE, RATE = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local player, now, max_balance = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local player, now, max_balance = ARGV[1], ARGV[2], ARGV[3] + 0  -- + 0: tonumber, no call
 local fingerprint, ttl, reference = ARGV[4], ARGV[5], ARGV[6]
-local kind, reason, event, cap = ARGV[9], ARGV[10], ARGV[11], tonumber(ARGV[12])
+local kind, reason, event, cap = ARGV[9], ARGV[10], ARGV[11], ARGV[12] + 0
 local ledger_keep, group = ARGV[13], ARGV[14]
 
 --- @include "replay"

@@ -57,7 +57,7 @@ local function balance(wallet, resource)
   local balances = wallet.balances
   local value = balances[resource]
   if value == nil then
-    value = tonumber(wallet.stored[resource] or '0')
+    value = (wallet.stored[resource] or '0') + 0  -- tonumber's value, without its call
     balances[resource] = value
   end
   return value
@@ -90,7 +90,7 @@ local function wallet_refusal(wallet, changes)
   load_wallet(wallet)
   local max_balance = wallet.max_balance
   for i = 1, #changes, 2 do
-    local resource, delta = changes[i], tonumber(changes[i + 1])
+    local resource, delta = changes[i], changes[i + 1] + 0
     local current = balance(wallet, resource)
     if current + delta < 0 then
       return CODE_INSUFFICIENT_FUNDS, string.format(
@@ -107,7 +107,7 @@ end
 -- Drop the oldest entries beyond ledger_keep while they are persisted (their outbox
 -- entry is gone); stop at the first that is not. `length` is the list's length.
 local function trim_ledger(wallet, length)
-  drop_persisted(wallet.ledger, wallet.outbox, length - tonumber(wallet.ledger_keep))
+  drop_persisted(wallet.ledger, wallet.outbox, length - wallet.ledger_keep)
 end
 
 -- `text` as a JSON string, as cjson.encode writes it: quoted as it is when it holds no
@@ -131,7 +131,7 @@ local function wallet_apply(wallet, changes, kind, reason, ref, fp)
     if stored[resource] == nil then
       stored[#stored + 1] = resource
     end
-    local value = balance(wallet, resource) + tonumber(delta)
+    local value = balance(wallet, resource) + delta  -- a string's digits convert as tonumber's
     local after = string.format('%d', value)
     balances[resource], stored[resource] = value, after
     deltas[#deltas + 1] = '"' .. resource .. '":' .. decimal(delta)
