@@ -69,8 +69,7 @@ def purchase(
         if outcome is None:
             raise
         transaction = transactions.outcome_to_transaction(engine, outcome, replayed=True)
-        cost = {name: -delta for name, delta in transaction.deltas.items() if delta < 0}
-        return Purchase(item=item_id, quantity=quantity, cost=cost, transaction=transaction)
+        return Purchase(item_id, quantity, _paid(transaction), transaction)
 
     transaction = activity.record(
         engine,
@@ -82,12 +81,14 @@ def purchase(
         request=request,
         address=address,
     )
-    return Purchase(
-        item=item.item_id,
-        quantity=quantity,
-        cost=item.cost(quantity),
-        transaction=transaction,
-    )
+    # A replay answers the cost first paid, which the catalog's price may no longer be.
+    cost = _paid(transaction) if transaction.replayed else item.cost(quantity)
+    return Purchase(item=item.item_id, quantity=quantity, cost=cost, transaction=transaction)
+
+
+def _paid(transaction: Transaction) -> dict[str, int]:
+    """The cost a recorded purchase paid: its debits (the item's credits are the rest)."""
+    return {name: -delta for name, delta in transaction.deltas.items() if delta < 0}
 
 
 @lru_cache(maxsize=1024)
