@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select
@@ -18,7 +18,7 @@ from engine.boards import board_index, prizes, snapshots
 from engine.boards.exams import Exam, record_exam
 from engine.economy import wallet
 from engine.ops import persistence
-from engine.webhooks import sources, subscriptions
+from engine.webhooks import retention, sources, subscriptions
 from tests.test_board_prizes import after_the_week, coins, play_week, with_prizes
 from tests.webhook_receiver import webhook_engine
 
@@ -49,15 +49,19 @@ def settled(engine) -> None:
     after_the_week(engine)  # 10 minutes after the end
 
 
-def closed_weekly(engine) -> list[dict]:
-    """The data of each recorded period_closed event of a weekly board."""
+def closed_events(engine) -> list[dict]:
+    """The data of each recorded period_closed event."""
     table = db.webhook_events
     with engine.sql.connect() as conn:
         rows = conn.execute(
             select(table.c.data).where(table.c.type == "leaderboard.period_closed")
         ).scalars()
-        found = [json.loads(data) for data in rows]
-    return [data for data in found if data["board"] == "weekly"]
+        return [json.loads(data) for data in rows]
+
+
+def closed_weekly(engine) -> list[dict]:
+    """The data of each recorded period_closed event of a weekly board."""
+    return [data for data in closed_events(engine) if data["board"] == "weekly"]
 
 
 def closed_weekly_boards(engine) -> Counter:
@@ -159,3 +163,23 @@ def test_a_snapshot_takes_a_current_board_missing_from_its_index(engine):
     top = json.loads(engine.redis.get(board))
     assert top["total_players"] == 2
     assert b"math" in engine.redis.smembers(WEEK)
+
+
+def test_a_period_closed_longer_ago_than_the_webhook_record_is_kept_is_not_announced_again(
+    engine, clock
+):
+    """2026-11 stays the previous month until January: the cleanup removing its
+    delivered events after 30 days must not make the next run announce it again."""
+    play_week(engine, {"alice": 90}, "math")
+    persistence.persist(engine)
+    clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))  # 2026-W48 and 2026-11 ended
+    assert sources.close_periods(engine) == 4  # each period's global and math boards
+    with engine.sql.begin() as conn:  # the receiver took them
+        conn.execute(db.webhook_deliveries.update().values(status="delivered"))
+    clock.set(datetime(2026, 12, 31, 13, tzinfo=UTC))
+    assert retention.purge(engine) > 0
+    assert closed_events(engine) == []
+    sources.close_periods(engine)
+    assert [(data["board"], data["period"]) for data in closed_events(engine)] == [
+        ("weekly", "2026-W52")  # the week that just ended: its global board, empty
+    ]

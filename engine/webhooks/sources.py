@@ -18,7 +18,9 @@ A period closes board_index.SETTLE_S after its end, when SQL holds its last writ
 its boards are those its board index lists and those SQL's aggregates hold
 (board_index.listed, one query, run once: the global board's event, recorded with the
 others in one transaction, says the period is closed), so a board whose index entry
-was lost is announced too. Later runs read the index alone.
+was lost is announced too. Later runs read the index alone. A period that ended
+retention.KEEP ago or more is not announced: the cleanup may have removed its events
+(a year's stays the previous period for a year), which would send them again.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from engine.boards import Board, board_index, leaderboards
 from engine.calendar import PERIOD_TYPES, Period, add_periods
 from engine.clock import from_ms, to_ms
 from engine.runtime import Engine
-from engine.webhooks import events
+from engine.webhooks import events, retention
 
 GROUP = "webhooks"
 CONSUMER = "webhooks-job"  # one live run of the job at a time holds it
@@ -133,14 +135,15 @@ def close_periods(engine: Engine) -> int:
     recorded = 0
     for period_type in PERIOD_TYPES:
         period = add_periods(boards.current_period(engine, period_type, now), -1)
-        ended_ms = to_ms(engine.calendar.end(period))
+        ended = engine.calendar.end(period)
+        ended_ms = to_ms(ended)
         wanting = [(sid, types) for sid, types, created in subscriptions if created <= ended_ms]
-        if not wanting:
-            continue
+        if not wanting or now >= ended + retention.KEEP:
+            continue  # none asked, or its deliveries may be purged: it would be sent again
         ids = _event_ids(period, board_index.indexed(engine, period))
         known = _known(engine, ids)
         if ids[Board(period_type, period, None)] not in known:  # not closed yet
-            if now < engine.calendar.end(period) + timedelta(seconds=board_index.SETTLE_S):
+            if now < ended + timedelta(seconds=board_index.SETTLE_S):
                 continue  # SQL may not hold the period's last writes yet
             ids = _event_ids(period, board_index.listed(engine, period))
             known = _known(engine, ids)
