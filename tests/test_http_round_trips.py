@@ -11,12 +11,14 @@ stand for two gunicorn workers (or two web nodes).
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bench.redis_count import sent_commands
 from engine import keys
 from engine.boards import exams
+from engine.economy import activity
 from engine.runtime import build_engine
 from engine.security import bans
 from tests.conftest import EXAM, error_of
@@ -132,6 +134,55 @@ def test_with_an_address_a_replay_or_a_claimed_login_is_two_and_never_counted(
         for group in ("purchases", "ad_rewards", "login", "exams")
     }
     assert windows == dict.fromkeys(windows, 1)  # the first of each only
+
+
+def test_with_an_address_a_login_of_a_day_claimed_in_the_players_own_zone_is_two(
+    funded, clock, real_redis, server_headers
+):
+    """A player with a time zone whose local day is claimed: the address's slot and the
+    read that shows the claim (the claimed day's end is still ahead) in one round trip,
+    the login that changes nothing, with the slot given back, in the other (all within
+    the second the ban copy stays current)."""
+    for player, zone in (("alice", "Asia/Tokyo"), ("bob", "America/Los_Angeles")):
+        response = funded.put(
+            f"/v1/players/{player}/settings", headers=server_headers, json={"timezone": zone}
+        )
+        assert response.status_code == 200
+        first = funded.post(f"/v1/players/{player}/login", headers=server_headers | IP)
+        assert first.get_json()["claimed"] is True
+        for _ in range(3):
+            clock.advance(seconds=0.05)
+            with sent_commands() as sent:
+                again = funded.post(f"/v1/players/{player}/login", headers=server_headers | IP)
+            assert again.get_json()["claimed"] is False
+            assert sent.round_trips == 2, (player, dict(sent.commands))
+    window = keys.address_rate_window("login", IP["X-Player-IP"])
+    assert real_redis.zcard(window) == 2  # the two claims only
+
+
+def test_with_an_address_a_zoned_players_next_day_is_counted_once_their_claimed_day_ends(
+    funded, clock, real_redis, server_headers
+):
+    """Past the end of the claimed local day the claim is not known to change nothing:
+    the next login claims, counted in the address's window like the first."""
+    funded.put(
+        "/v1/players/alice/settings", headers=server_headers, json={"timezone": "Asia/Tokyo"}
+    )
+    assert funded.post("/v1/players/alice/login", headers=server_headers | IP).get_json()["claimed"]
+    claim_ends = int(real_redis.hget(keys.streak("alice"), "claim_ends"))
+    clock.set(datetime.fromtimestamp(claim_ends, UTC) + timedelta(minutes=1))
+    after = funded.post("/v1/players/alice/login", headers=server_headers | IP)
+    assert (after.get_json()["claimed"], after.get_json()["streak"]) == (True, 2)
+    assert real_redis.zcard(keys.address_rate_window("login", IP["X-Player-IP"])) == 2
+
+
+def test_a_zone_left_behind_is_never_taken_for_a_claimed_day():
+    """A claim made in a zone the player no longer keeps: only the script can tell."""
+    claim_ends_ms = 2_000_000_000_000
+    claim = (b"739945", str(claim_ends_ms // 1000).encode())
+    assert activity._changes_nothing(None, 739945, claim_ends_ms - 1, claim, 1)
+    assert not activity._changes_nothing(None, 739945, claim_ends_ms - 1, claim, 0)
+    assert not activity._changes_nothing(None, 739945, claim_ends_ms, claim, 1)
 
 
 def test_an_exam_pays_no_round_trip_for_its_ban_check(apps, funded, clock, server_headers):

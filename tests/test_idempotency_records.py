@@ -166,8 +166,8 @@ def test_the_address_slots_probe_knows_a_replay_from_a_record_of_either_layout(e
     stored = record(engine, "purchase", "p1")
 
     for layout in (stored, idempotency.unpacked(stored)):
-        assert activity._changes_nothing(same, 0, layout)
-        assert not activity._changes_nothing(other, 0, layout)
+        assert activity._changes_nothing(same, 0, 0, layout)
+        assert not activity._changes_nothing(other, 0, 0, layout)
     assert stored[:1] == idempotency.BINARY_FP
 
 

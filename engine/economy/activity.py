@@ -113,8 +113,8 @@ def record(
             engine,
             group,
             address,
-            partial(_probe, idempotency_key, request, keys.streak(player_id)),
-            partial(_changes_nothing, request, day.context.day.toordinal()),
+            partial(_probe, idempotency_key, request, player_id),
+            partial(_changes_nothing, request, day.context.day.toordinal(), to_ms(now)),
         )
     args: list[Any] = [
         player_id,
@@ -167,25 +167,38 @@ def record(
     return transaction
 
 
-def _probe(idempotency_key: str, request: IdempotentRequest | None, streak: str, pipe: Any) -> None:
-    """Queue the read `_changes_nothing` decides on: the call's idempotency record, or
-    for a login the streak's last claimed day (and whether it was claimed in a time
-    zone of the player's own, which the game day does not tell)."""
+def _probe(
+    idempotency_key: str, request: IdempotentRequest | None, player_id: str, pipe: Any
+) -> None:
+    """Queue the reads `_changes_nothing` decides on: the call's idempotency record, or
+    for a login the streak's last claimed day and, for a claim made in a time zone of
+    the player's own, when that day ends, with whether the player keeps a zone (their
+    settings' day table, include/zone.lua)."""
     if request is None:
-        pipe.hmget(streak, "last_day", "claim_ends")
+        pipe.hmget(keys.streak(player_id), "last_day", "claim_ends")
+        pipe.hexists(keys.settings(player_id), "days")
     else:
         pipe.get(idempotency_key)
 
 
-def _changes_nothing(request: IdempotentRequest | None, game_day: int, reply: Any) -> bool:
+def _changes_nothing(
+    request: IdempotentRequest | None, game_day: int, now_ms: int, *replies: Any
+) -> bool:
     """Whether the call is known to change nothing: its outcome is recorded (with the
     same fingerprint: a reuse of the key is refused by the script anyway), or, for a
-    login, the game day is claimed by the game calendar (a claim in the player's own
-    time zone, claim_ends set, is never taken as known: their day may have turned)."""
+    login, the day is claimed. By the game calendar: the game day is the last claimed
+    and no zone's claim is kept (claim_ends). In the player's own zone: they keep a
+    zone and the claimed local day has not ended (now before claim_ends), so the
+    script's next claim, never before claim_ends, has not come (include/progress.lua's
+    day_claimed); once it has ended their next day may have begun, which only the
+    script can tell."""
     if request is None:
-        last_day, claim_ends = reply
-        return claim_ends is None and last_day is not None and int(last_day) == game_day
-    return reply is not None and is_same_request(idempotency.load(reply), request.fingerprint)
+        (last_day, claim_ends), zoned = replies
+        if claim_ends is not None:
+            return bool(zoned) and now_ms < int(claim_ends) * 1000
+        return last_day is not None and int(last_day) == game_day
+    [recorded] = replies
+    return recorded is not None and is_same_request(idempotency.load(recorded), request.fingerprint)
 
 
 @dataclass(frozen=True)

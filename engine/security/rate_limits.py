@@ -242,10 +242,11 @@ def take_address_slot(
     """Count this call in its address's window of `group`, and learn in the same
     round trip whether it is known to change nothing.
 
-    `probe(pipe)` queues one read of the player's slot (the call's idempotency record,
-    the day's login record) beside the address's take_rate_slot.lua;
-    `changes_nothing(reply)` reads its reply. On a Redis Cluster the two slots may live
-    on two nodes: the batch sends to both at once.
+    `probe(pipe)` queues the reads of the player's slot that tell (the call's
+    idempotency record; for a login, the day's claim and whether the player keeps a
+    time zone) beside the address's take_rate_slot.lua; `changes_nothing(*replies)`
+    reads their replies, in order. On a Redis Cluster the two slots may live on two
+    nodes: the batch sends to both at once.
 
     Returns the place and the verdict (NO_ADDRESS when there is no address or no limit:
     nothing is sent).
@@ -262,8 +263,8 @@ def take_address_slot(
     batch = engine.scripts.batch()
     batch.call("take_rate_slot", [key], args)
     probe(batch.pipe)
-    reply, probed = batch.execute()
-    known = changes_nothing(probed)
+    reply, *probed = batch.execute()
+    known = changes_nothing(*probed)
     if reply[0] == ScriptCode.APPLIED:
         return AddressTake(AddressSlot(key, args[3]), known)
     if known:
