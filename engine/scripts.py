@@ -50,6 +50,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "release_job_lock": 2,
     "reap_job_runs": 2,
     "trim_ledgers": (1,),  # the shard's outbox, then any number of its players' ledgers
+    "restore_daily_counters": 1,
 }
 
 

@@ -33,6 +33,7 @@ DIRECT_TESTS = {
     "release_job_lock": "test_script_job_locks.py",
     "reap_job_runs": "test_script_job_locks.py",
     "trim_ledgers": "test_script_trim_ledgers.py",
+    "restore_daily_counters": "test_script_restore_daily_counters.py",
 }
 
 

@@ -58,19 +58,23 @@ def _daily_counters(engine: Engine, progress: Progress) -> int:
     dates a zoned player's hashes cover), each with the expiry the scripts gave it:
     EXPIRE to its end as include/progress.lua's finish_day sets it, so a counter
     already used today stays used (ads watched, missions done, earnings towards the
-    caps, the bonus claimed) and nothing is paid twice."""
+    caps, the bonus claimed) and nothing is paid twice. A field Redis holds higher (a
+    rebuild run again after the day went on) is kept (lua/restore_daily_counters.lua)."""
     table = db.user_daily_counters
     now_s = to_ms(engine.clock.now()) // 1000
     where = table.c.expires_at > now_s
     total = _count(engine, table, where)
     done = 0
     for rows in _stream(engine, select(table).where(where)):
-        pipe = engine.redis.pipeline(transaction=False)
+        batch = engine.scripts.batch()
         for row in rows:
-            key = keys.daily(row["player_id"], row["day"])
-            pipe.hset(key, mapping=json.loads(row["counters"]))
-            pipe.expire(key, row["expires_at"] - now_s)
-        pipe.execute()
+            fields = [part for field in json.loads(row["counters"]).items() for part in field]
+            batch.call(
+                "restore_daily_counters",
+                [keys.daily(row["player_id"], row["day"])],
+                [row["expires_at"] - now_s, *fields],
+            )
+        batch.execute()
         done += len(rows)
         progress("daily_counters", done, total)
     return done
