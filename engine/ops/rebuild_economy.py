@@ -1,8 +1,9 @@
 """Rebuild, economy: wallets, the idempotency records of recent requests, outbox ids.
 
 Balances come back from `user_resources`; the ledger rows give back the idempotency
-records still within their lifetime and raise each shard outbox's last ID past every
-transaction id in SQL (engine.ops.rebuild says what comes back and what cannot).
+records still within their lifetime (a streak repair's with the streak, length lost and
+best its answer gives) and raise each shard outbox's last ID past every transaction id
+in SQL (engine.ops.rebuild says what comes back and what cannot).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from engine import db, keys
 from engine.clock import to_ms
 from engine.ops.rebuild_sql import Progress, _count, _stream
 from engine.runtime import Engine
+from engine.webhooks.events import REPAIRED
+
+REPAIR_KIND = "streak_repair"  # engine.economy.streak_repair.ROUTE, its ledger kind
 
 
 def _wallets(engine: Engine, progress: Progress) -> int:
@@ -47,23 +51,29 @@ def _ledger(engine: Engine, progress: Progress) -> int:
     query = select(table).order_by(table.c.player_id, table.c.at_ms, table.c.id)
     for rows in _stream(engine, query):
         pipe = engine.redis.pipeline(transaction=False)
+        bests = _repairers_bests(engine, rows, cutoff)
         for row in rows:
             outbox = keys.player_outbox(row["player_id"])
             ms, _, seq = row["transaction_id"].partition("-")
             newest[outbox] = max(newest.get(outbox, (0, 0)), (int(ms), int(seq)))
             if row["fingerprint"] and row["at_ms"] >= cutoff and "/" in row["ref"]:
                 route, key = row["ref"].split("/", 1)
-                outcome = json.dumps(
-                    {
-                        "fp": row["fingerprint"],
-                        "code": 0,
-                        "tx": row["transaction_id"],
-                        "at": row["at_ms"],
-                        "deltas": json.loads(row["deltas"]),
-                        "balances": json.loads(row["balances_after"]),
-                    },
-                    separators=(",", ":"),
-                )
+                recorded = {
+                    "fp": row["fingerprint"],
+                    "code": 0,
+                    "tx": row["transaction_id"],
+                    "at": row["at_ms"],
+                    "deltas": json.loads(row["deltas"]),
+                    "balances": json.loads(row["balances_after"]),
+                }
+                if row["kind"] == REPAIR_KIND:
+                    repaired = REPAIRED.fullmatch(row["reason"])
+                    if repaired is None:
+                        continue  # not the script's reason: no answer to give back
+                    lost, streak = int(repaired[1]), int(repaired[2])
+                    best = max(streak, bests.get(row["player_id"], 0))
+                    recorded |= {"streak": streak, "lost": lost, "best": best}
+                outcome = json.dumps(recorded, separators=(",", ":"))
                 remaining = max(1, (row["at_ms"] - cutoff) // 1000)
                 pipe.set(
                     keys.idempotency(row["player_id"], route, key), outcome, ex=remaining, nx=True
@@ -73,6 +83,23 @@ def _ledger(engine: Engine, progress: Progress) -> int:
         progress("ledger", done, total)
     _raise_outbox_ids(engine, newest)
     return done
+
+
+def _repairers_bests(engine: Engine, rows, cutoff: int) -> dict[str, int]:
+    """The best streak SQL holds of each player with a streak repair among `rows` made
+    since `cutoff`: a repair's answer gives its streak and length lost (the ledger
+    entry's reason) and the best after it, which is this unless a later claim raised it."""
+    players = {
+        row["player_id"]
+        for row in rows
+        if row["kind"] == REPAIR_KIND and row["fingerprint"] and row["at_ms"] >= cutoff
+    }
+    if not players:
+        return {}
+    table = db.user_streaks
+    query = select(table.c.player_id, table.c.best).where(table.c.player_id.in_(players))
+    with engine.sql.connect() as conn:
+        return {player: best for player, best in conn.execute(query)}
 
 
 def _raise_outbox_ids(engine: Engine, newest: dict[str, tuple[int, int]]) -> None:
