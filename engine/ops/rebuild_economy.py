@@ -2,7 +2,8 @@
 
 Balances come back from `user_resources`; the ledger rows give back the idempotency
 records still within their lifetime (a streak repair's with the streak, length lost and
-best its answer gives) and raise each shard outbox's last ID past every transaction id
+best its answer gives; an ad reward's, whose entry keeps no fingerprint, with the one
+every ad reward has) and raise each shard outbox's last ID past every transaction id
 in SQL (engine.ops.rebuild says what comes back and what cannot).
 """
 
@@ -14,11 +15,16 @@ from sqlalchemy import select
 
 from engine import db, keys
 from engine.clock import to_ms
+from engine.economy.idempotency import fingerprint
 from engine.ops.rebuild_sql import Progress, _count, _stream
 from engine.runtime import Engine
 from engine.webhooks.events import REPAIRED
 
 REPAIR_KIND = "streak_repair"  # engine.economy.streak_repair.ROUTE, its ledger kind
+AD_KIND = "ad_reward"  # engine.economy.activity.AD_ROUTE, its ledger kind
+# An ad reward's ledger entry is paid by include/progress.lua's pay_reward, which keeps
+# no fingerprint in it; every ad reward's request has this one (an empty payload).
+AD_FINGERPRINT = fingerprint(AD_KIND, {})
 
 
 def _wallets(engine: Engine, progress: Progress) -> int:
@@ -56,10 +62,11 @@ def _ledger(engine: Engine, progress: Progress) -> int:
             outbox = keys.player_outbox(row["player_id"])
             ms, _, seq = row["transaction_id"].partition("-")
             newest[outbox] = max(newest.get(outbox, (0, 0)), (int(ms), int(seq)))
-            if row["fingerprint"] and row["at_ms"] >= cutoff and "/" in row["ref"]:
+            fp = row["fingerprint"] or (AD_FINGERPRINT if row["kind"] == AD_KIND else None)
+            if fp and row["at_ms"] >= cutoff and "/" in row["ref"]:
                 route, key = row["ref"].split("/", 1)
                 recorded = {
-                    "fp": row["fingerprint"],
+                    "fp": fp,
                     "code": 0,
                     "tx": row["transaction_id"],
                     "at": row["at_ms"],
