@@ -56,7 +56,8 @@ def repair_streak(body: dict, player_id: str, idempotency_key: str):
     A repair is bought: it counts in the player's `purchases` rate-limit window with
     their purchases, and with `X-Player-IP` in the address's. Over either limit it is
     429 `rate_limited` (`details.scope` player or address) with Retry-After, and nothing
-    changed. A refused repair (409) is an attempt and counts; a replay of a recorded
+    changed. A refused repair (409) is an attempt and counts, but for reason `disabled`
+    (the rules offer no repair: nothing is attempted or counted); a replay of a recorded
     answer is never counted or refused.
     """
     repaired = streak_repair.repair(
