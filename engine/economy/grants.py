@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.economy import transactions
-from engine.economy.idempotency import IdempotentRequest
+from engine.economy.idempotency import IdempotentRequest, recorded_outcome
 from engine.economy.transactions import Transaction
 from engine.errors import InvalidInputError, QuestboardError
 from engine.runtime import Engine
@@ -29,8 +29,11 @@ def grant(
         InvalidInputError (unknown resource, zero or too large an amount),
         InsufficientFundsError, BalanceLimitError, IdempotencyKeyReusedError.
     """
-    _check(engine, resources)  # an admin's mistake: their 400, nothing on the player
     request = _request(idempotency_key, resources, reason)
+    try:
+        _check(engine, resources)  # an admin's mistake: their 400, nothing on the player
+    except InvalidInputError as error:
+        return _recorded(engine, player_id, request, error)
     return transactions.apply(
         engine, player_id, kind=ROUTE, deltas=resources, reason=reason, request=request
     )
@@ -55,12 +58,15 @@ def grant_batch(engine: Engine, items: Sequence[GrantItem]) -> list[Transaction 
     batch = engine.scripts.batch()
     sent: list[tuple[int, IdempotentRequest]] = []
     for index, item in enumerate(items):
+        request = _request(item.idempotency_key, item.resources, item.reason)
         try:
             _check(engine, item.resources)
         except InvalidInputError as error:
-            results[index] = error
+            try:
+                results[index] = _recorded(engine, item.player_id, request, error)
+            except QuestboardError as refused:
+                results[index] = refused
             continue
-        request = _request(item.idempotency_key, item.resources, item.reason)
         script_keys, args = transactions.script_call(
             engine, item.player_id, ROUTE, item.resources, item.reason, request
         )
@@ -78,6 +84,21 @@ def grant_batch(engine: Engine, items: Sequence[GrantItem]) -> list[Transaction 
 
 def _request(idempotency_key: str, resources: dict[str, int], reason: str) -> IdempotentRequest:
     return IdempotentRequest.of(ROUTE, idempotency_key, {"resources": resources, "reason": reason})
+
+
+def _recorded(
+    engine: Engine, player_id: str, request: IdempotentRequest, error: InvalidInputError
+) -> Transaction:
+    """The first answer to a grant the rules refuse now (they may have changed since it
+    was applied: a replay still gets its first answer), else `error` raised.
+
+    Raises:
+        InvalidInputError (`error`), a recorded refusal, IdempotencyKeyReusedError.
+    """
+    outcome = recorded_outcome(engine, player_id, request)
+    if outcome is None:
+        raise error
+    return transactions.outcome_to_transaction(engine, outcome, replayed=True)
 
 
 def _check(engine: Engine, resources: dict[str, int]) -> None:
