@@ -92,7 +92,7 @@ def league_cohort(body: Json) -> m.LeagueCohort:
                 f.integer(b, "rank"),
                 f.integer(b, "position"),
                 f.integer(b, "score"),
-                f.text(b, "zone"),
+                f.optional(b, "zone", str),
                 None if b.get("prize") is None else f.amounts(b, "prize"),
                 prize_refused(b),
             ),

@@ -106,7 +106,9 @@ class LeagueMember:
     rank: int  # competition rank: equal scores share it
     position: int  # place in the order; among equal scores, the first to reach it
     score: int
-    zone: str  # "promotion", "stay" or "relegation"
+    # "promotion", "stay" or "relegation"; None only on a closed period's cohort, for a
+    # member the close skipped (banned at the close: no zone, no prize)
+    zone: str | None
     # A closed period's cohort only: the prize the close paid the member (rules
     # [leagues.prizes]), as their ledger shows it; None before the close, for no
     # prize, or for one the wallet refused (then in `prize_refused`).
