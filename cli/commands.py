@@ -100,7 +100,20 @@ def migrate_database(engine: Engine, args: argparse.Namespace, out: TextIO) -> i
 
 
 def rebuild_redis(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
-    """Restore Redis from SQL after Redis was lost, showing progress."""
+    """Restore Redis from SQL after Redis was lost, showing progress.
+
+    Refused on a Redis that holds a wallet, unless `--over-live-data`: there SQL's
+    balances, a persist interval behind, would overwrite the live ones.
+    """
+    found = None if args.over_live_data else rebuild.live_wallet(engine)
+    if found is not None:
+        raise rebuild.RebuildRefusedError(
+            f"Redis already holds player data ({found}, at {connection.describe(engine.redis)}):"
+            " a rebuild would set its balances back to SQL's, losing the changes not persisted"
+            " yet. Rebuild only after FLUSHDB on every primary, with the web and worker"
+            " processes stopped; to run over it anyway (a rebuild that was interrupted),"
+            " pass --over-live-data"
+        )
     last: dict[str, int] = {}
 
     def progress(step: str, done: int, total: int) -> None:

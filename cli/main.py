@@ -29,6 +29,7 @@ from engine.clock import Clock
 from engine.connection import connect
 from engine.errors import InvalidInputError, QuestboardError
 from engine.ops.job_catalog import SPECS
+from engine.ops.rebuild import RebuildRefusedError
 from engine.rules.fields import RulesError
 from engine.runtime import build_engine
 from engine.shards import PlayerShardsMismatchError, ShardChangeRefusedError
@@ -57,7 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("leaderboard-snapshot", help="snapshot every current leaderboard")
     sub.add_parser("daily-reset", help="publish today's missions and tool of the day")
     sub.add_parser("migrate", help="bring the SQL database to the current schema")
-    sub.add_parser("rebuild", help="restore Redis from SQL after Redis was lost")
+    rebuild = sub.add_parser("rebuild", help="restore Redis from SQL after Redis was lost")
+    rebuild.add_argument(
+        "--over-live-data",
+        action="store_true",
+        help="DANGEROUS: run even though Redis holds player data; its balances go back to "
+        "SQL's and the changes not persisted yet are lost",
+    )
     sub.add_parser("shell", help="a Python prompt with the engine at hand")
 
     boards = sub.add_parser("leaderboards", help="take a cheater off the leaderboards")
@@ -177,7 +184,7 @@ def main(
     except (ConfigError, RulesError) as error:
         err.write(f"questboard: {error}\n")
         return USAGE
-    except (PlayerShardsMismatchError, ShardChangeRefusedError) as error:
+    except (PlayerShardsMismatchError, ShardChangeRefusedError, RebuildRefusedError) as error:
         err.write(f"questboard: {error}\n")
         return REFUSED
     except StoreMissingError as error:

@@ -76,6 +76,7 @@ from engine.keys_player import settings as settings
 from engine.keys_player import streak as streak
 from engine.keys_player import tool_of_day as tool_of_day
 from engine.keys_player import wallet as wallet
+from engine.keys_player import wallets_pattern as wallets_pattern
 from engine.keys_security import SECURITY as SECURITY
 from engine.keys_security import ban as ban
 from engine.keys_security import ban_changes as ban_changes

@@ -86,6 +86,11 @@ def battle_pass_pattern(season_id: str) -> str:
     return f"{PREFIX}:{{p*}}:bp:{season_id}:*"
 
 
+def wallets_pattern() -> str:
+    """SCAN pattern for every wallet, in every shard."""
+    return f"{PREFIX}:{{p*}}:wallet:*"
+
+
 def player_keys_pattern() -> str:
     """SCAN pattern for every key of every player shard (outboxes included)."""
     return f"{PREFIX}:{{p*"

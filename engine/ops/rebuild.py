@@ -31,6 +31,10 @@ What SQL does not hold, so a rebuild does not restore:
 
 Progress is reported through `progress(step, done, total)` for large restores.
 
+A rebuild over a Redis that still holds the live state (no FLUSHDB, or the wrong
+environment) would put SQL's balances, up to a persist interval behind, over the live
+ones: `questboard rebuild` asks `live_wallet` first and refuses when it finds one.
+
 Each step lives with what it restores: engine.ops.rebuild_economy (wallets, ledger),
 rebuild_boards (leaderboards, exam attempts), rebuild_progression (battle passes,
 streaks, the day's counters, settings, time zones) and rebuild_leagues (league records
@@ -39,6 +43,7 @@ and cohorts); they read SQL in chunks through engine.ops.rebuild_sql.
 
 from __future__ import annotations
 
+from engine import connection, keys
 from engine.ops.rebuild_boards import _exam_attempts, _leaderboards
 from engine.ops.rebuild_economy import _ledger, _wallets
 from engine.ops.rebuild_leagues import _league_cohorts, _league_records
@@ -51,6 +56,24 @@ from engine.ops.rebuild_progression import (
 )
 from engine.ops.rebuild_sql import Progress
 from engine.runtime import Engine
+
+SCAN_COUNT = 1_000  # keys a SCAN step looks at, on each primary
+
+
+class RebuildRefusedError(RuntimeError):
+    """`questboard rebuild` found Redis holding player data (see `live_wallet`)."""
+
+
+def live_wallet(engine: Engine) -> str | None:
+    """The name of a wallet Redis holds, or None when it holds none (a flushed Redis).
+
+    A wallet is what any player's first balance change writes, and what a rebuild over
+    live data would set back. Every primary of a cluster is asked; a live Redis answers
+    in its first SCAN step or so, an empty one in one step per primary.
+    """
+    for found in connection.scan_keys(engine.redis, keys.wallets_pattern(), SCAN_COUNT):
+        return found[0].decode()
+    return None
 
 
 def _quiet(step: str, done: int, total: int) -> None:
