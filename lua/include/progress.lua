@@ -43,7 +43,8 @@ would hold more than freeze_max_held.
 A player with a time zone: the caller sets day.zone (include/zone.lua's player_day) on
 the day of their local date; claim_bonus then follows their own day (see there) and
 progress.claim_ends tells when they may claim next (unix s); day_claimed(day) says
-whether they may not yet.
+whether they may not yet. finish_day keeps the day's hash at least to the end of their
+local date in their current zone plus the grace (see keep_daily).
 
 The fields of the day's hash a call reads (the bonus claim, missions' done flags, earned
 amounts under the caps) come from daily_field: one HMGET of the fields plan_daily named
@@ -182,7 +183,7 @@ local function new_day(context, wallet, daily_key, streak_key, season_key, pace_
     rate_key, now)
   return {context = context, wallet = wallet, daily = daily_key, streak = streak_key,
     season = season_key, pace = pace_key, rate = rate_key, now = now, created = false,
-    zone = false, fields = {}, planned = false,
+    zone = false, claim = false, fields = {}, planned = false,
     progress = {missions = {}, level_rewards = {}, violations = {}}}
 end
 
@@ -458,7 +459,9 @@ end
 -- Whether the day of a player with a time zone is claimed: now is before next_claim,
 -- which progress.claim_ends then tells. `last` is claim_state's, or nil.
 local function day_claimed(day, last)
-  local at = next_claim(day, last or claim_state(day))
+  last = last or claim_state(day)
+  day.claim = last  -- finish_day's keep_daily reads when the claimed day ends
+  local at = next_claim(day, last)
   if tonumber(day.now) < at * 1000 then
     day.progress.claim_ends = at
     return true
@@ -531,6 +534,32 @@ local function claim_bonus(day)
   return true
 end
 
+-- A player with a time zone keeps the day's hash, which an earlier call created, at
+-- least to the end of their local day in their current zone plus the grace: a move
+-- west onto a date already played goes on with its counts until the date ends there.
+-- Never shortened: after a move east the date may still run where the player goes
+-- back to. The hash lives as its date's claim set it: when the claim state (read for
+-- day_claimed) is of this date, to the claim's end in its zone (claim_ends) or, claimed
+-- by the game calendar, to the game day's end; no command when that is late enough.
+-- Else its PTTL is read: -1 is a hash written with no claim of its date (its claim's
+-- hash had expired, or the claim waits for the end of a day claimed further west).
+local function keep_daily(day, expire_at)
+  local zone, claim = day.zone, day.claim
+  local claimed_end = claim and tonumber(claim[1] or '') == zone.day
+    and (tonumber(claim[4] or '') or zone.game_ends[zone.day])
+  if claimed_end and claimed_end >= zone.start(zone.day + 1) then
+    return
+  end
+  local left = redis.call('PTTL', day.daily)  -- -2: no hash, nothing written to it
+  local now_ms = tonumber(day.now)
+  -- A second's slack: the EXPIRE below counts from the whole second, and the time the
+  -- call took to arrive shortens what the next call reads; an expiry a second early
+  -- is within the grace.
+  if left == -1 or (left >= 0 and left + 1000 < expire_at * 1000 - now_ms) then
+    redis.call('EXPIRE', day.daily, expire_at - math.floor(now_ms / 1000))
+  end
+end
+
 -- The progress as JSON, always with the player's current streak: every answer that
 -- carries progress reports it (the streak claimed today, or the one claimed earlier).
 local function finish_day(day)
@@ -538,6 +567,8 @@ local function finish_day(day)
   if day.created then
     redis.call('EXPIRE', day.daily,
       day.context.daily_expire_at - math.floor(tonumber(day.now) / 1000))
+  elseif day.zone then
+    keep_daily(day, day.context.daily_expire_at)
   end
   local stored  -- the streak as the hash holds it: an integer's decimal digits
   if progress.daily_bonus then
