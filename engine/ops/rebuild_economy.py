@@ -5,6 +5,15 @@ records still within their lifetime (a streak repair's with the streak, length l
 best its answer gives; an ad reward's, whose entry keeps no fingerprint, with the one
 every ad reward has) and raise each shard outbox's last ID past every transaction id
 in SQL (engine.ops.rebuild says what comes back and what cannot).
+
+A purchase's or an ad reward's record keeps the progress its answer shows: an event
+that earned nothing beyond itself (no bonus, mission or XP: those were answered once and
+are in the ledger as entries of their own), with the streak SQL holds and, for an ad,
+its place among the ads of the player's ledger on its game day (the game calendar's),
+the ads watched the first answer showed unless one whose reward the cap cut to nothing
+came before it. A retry after a rebuild is answered with its transaction and the
+balances after it as SQL kept them, in the route's schema, not the first body byte for
+byte.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import json
 from sqlalchemy import select
 
 from engine import db, keys
-from engine.clock import to_ms
+from engine.clock import from_ms, to_ms
 from engine.economy.idempotency import fingerprint
 from engine.ops.rebuild_sql import Progress, _count, _stream
 from engine.runtime import Engine
@@ -22,6 +31,7 @@ from engine.webhooks.events import REPAIRED
 
 REPAIR_KIND = "streak_repair"  # engine.economy.streak_repair.ROUTE, its ledger kind
 AD_KIND = "ad_reward"  # engine.economy.activity.AD_ROUTE, its ledger kind
+PURCHASE_KIND = "purchase"  # engine.economy.purchases.ROUTE, its ledger kind
 # An ad reward's ledger entry is paid by include/progress.lua's pay_reward, which keeps
 # no fingerprint in it; every ad reward's request has this one (an empty payload).
 AD_FINGERPRINT = fingerprint(AD_KIND, {})
@@ -54,14 +64,23 @@ def _ledger(engine: Engine, progress: Progress) -> int:
     done = 0
     cutoff = to_ms(engine.clock.now()) - engine.idempotency_ttl_seconds * 1000
     newest: dict[str, tuple[int, int]] = {}  # outbox -> the newest transaction id in it
+    ads: dict[tuple[str, str], int] = {}  # (player, game day) -> their ad entries so far
     query = select(table).order_by(table.c.player_id, table.c.at_ms, table.c.id)
     for rows in _stream(engine, query):
         pipe = engine.redis.pipeline(transaction=False)
-        bests = _repairers_bests(engine, rows, cutoff)
+        streaks = _streaks_of(engine, rows, cutoff)
         for row in rows:
             outbox = keys.player_outbox(row["player_id"])
             ms, _, seq = row["transaction_id"].partition("-")
             newest[outbox] = max(newest.get(outbox, (0, 0)), (int(ms), int(seq)))
+            if row["kind"] == AD_KIND:
+                day = (
+                    row["player_id"],
+                    engine.calendar.game_day(from_ms(row["at_ms"])).isoformat(),
+                )
+                if day not in ads:
+                    ads.clear()  # the rows are in player then time order: no day comes back
+                ads[day] = ads.get(day, 0) + 1
             fp = row["fingerprint"] or (AD_FINGERPRINT if row["kind"] == AD_KIND else None)
             if fp and row["at_ms"] >= cutoff and "/" in row["ref"]:
                 route, key = row["ref"].split("/", 1)
@@ -73,12 +92,17 @@ def _ledger(engine: Engine, progress: Progress) -> int:
                     "deltas": json.loads(row["deltas"]),
                     "balances": json.loads(row["balances_after"]),
                 }
-                if row["kind"] == REPAIR_KIND:
+                streak, best = streaks.get(row["player_id"], (0, 0))
+                if row["kind"] == PURCHASE_KIND:
+                    recorded["progress"] = {"streak": streak}
+                elif row["kind"] == AD_KIND:
+                    recorded["progress"] = {"streak": streak, "ads_watched": ads[day]}
+                elif row["kind"] == REPAIR_KIND:
                     repaired = REPAIRED.fullmatch(row["reason"])
                     if repaired is None:
                         continue  # not the script's reason: no answer to give back
                     lost, streak = int(repaired[1]), int(repaired[2])
-                    best = max(streak, bests.get(row["player_id"], 0))
+                    best = max(streak, best)
                     recorded |= {"streak": streak, "lost": lost, "best": best}
                 outcome = json.dumps(recorded, separators=(",", ":"))
                 remaining = max(1, (row["at_ms"] - cutoff) // 1000)
@@ -92,21 +116,24 @@ def _ledger(engine: Engine, progress: Progress) -> int:
     return done
 
 
-def _repairers_bests(engine: Engine, rows, cutoff: int) -> dict[str, int]:
-    """The best streak SQL holds of each player with a streak repair among `rows` made
-    since `cutoff`: a repair's answer gives its streak and length lost (the ledger
-    entry's reason) and the best after it, which is this unless a later claim raised it."""
+def _streaks_of(engine: Engine, rows, cutoff: int) -> dict[str, tuple[int, int]]:
+    """The streak and best SQL holds of each player with a record to write among `rows`
+    (those made since `cutoff`). A purchase's or an ad's answer shows the streak; a
+    repair's gives its streak and length lost (the ledger entry's reason) and the best
+    after it, which is this best unless a later claim raised it."""
     players = {
         row["player_id"]
         for row in rows
-        if row["kind"] == REPAIR_KIND and row["fingerprint"] and row["at_ms"] >= cutoff
+        if row["kind"] in (REPAIR_KIND, PURCHASE_KIND, AD_KIND) and row["at_ms"] >= cutoff
     }
     if not players:
         return {}
     table = db.user_streaks
-    query = select(table.c.player_id, table.c.best).where(table.c.player_id.in_(players))
+    query = select(table.c.player_id, table.c.streak, table.c.best).where(
+        table.c.player_id.in_(players)
+    )
     with engine.sql.connect() as conn:
-        return {player: best for player, best in conn.execute(query)}
+        return {player: (streak, best) for player, streak, best in conn.execute(query)}
 
 
 def _raise_outbox_ids(engine: Engine, newest: dict[str, tuple[int, int]]) -> None:
