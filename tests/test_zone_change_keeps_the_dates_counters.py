@@ -87,6 +87,20 @@ def test_the_rebuild_gives_the_moved_players_date_the_same_expiry(durable_engine
     assert lives(engine, DAILY, 24 * HOUR)
 
 
+def test_a_zone_cleared_on_the_date_played_keeps_its_counts_to_the_game_days_end(engine):
+    """Back to the game calendar: the game day's hash lives to the game day's end, not
+    to the end the zone gave it (Tokyo's 25th ends at 18:00 UTC, the game's at 03:00 on
+    the 26th)."""
+    timezones.set_timezone(engine, "alice", "Asia/Tokyo")  # 21:00 there, the 25th
+    activity.ad_reward(engine, "alice", "ad-1")
+    assert lives(engine, DAILY, 7 * HOUR)
+
+    timezones.set_timezone(engine, "alice", None)
+    assert lives(engine, DAILY, 16 * HOUR)
+    activity.ad_reward(engine, "alice", "ad-2")
+    assert int(engine.redis.hget(DAILY, "ads")) == 2
+
+
 # What keeping the hash costs: the commands the scripts send ---------------------------
 
 

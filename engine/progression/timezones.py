@@ -134,11 +134,25 @@ def set_timezone(engine: Engine, player_id: str, name: str | None) -> Settings:
     if name is None:
         overrides.put(engine, sql_name(player_id), "")
         engine.redis.delete(key)
+        _keep_the_game_days_counters(engine, player_id)
         return NO_ZONE
     settings = settings_for(engine, name)
     overrides.put(engine, sql_name(player_id), name)  # SQL first: what rebuild restores
     engine.redis.hset(key, mapping=settings.fields())
     return settings
+
+
+def _keep_the_game_days_counters(engine: Engine, player_id: str) -> None:
+    """Back on the game calendar, the player goes on with the game day's counts
+    (README, Time zones) until the game day ends: its daily hash, if a zone's shorter
+    day gave it an earlier end, lives to the game day's end plus the grace, as
+    include/progress.lua's finish_day would have set it. Never shortened (GT); a zoned
+    player's later move west is kept alive by finish_day itself."""
+    now = engine.clock.now()
+    game_day = engine.calendar.game_day(now)
+    ends = engine.calendar.day_start(game_day + timedelta(days=1))
+    ttl = int((ends - now).total_seconds()) + engine.rules.daily_grace_minutes * 60
+    engine.redis.expire(keys.daily(player_id, game_day.isoformat()), ttl, gt=True)
 
 
 def sql_name(player_id: str) -> str:
