@@ -139,6 +139,7 @@ def set_timezone(engine: Engine, player_id: str, name: str | None) -> Settings:
     settings = settings_for(engine, name)
     overrides.put(engine, sql_name(player_id), name)  # SQL first: what rebuild restores
     engine.redis.hset(key, mapping=settings.fields())
+    _keep_the_local_dates_counters(engine, player_id, settings)
     return settings
 
 
@@ -151,8 +152,27 @@ def _keep_the_game_days_counters(engine: Engine, player_id: str) -> None:
     now = engine.clock.now()
     game_day = engine.calendar.game_day(now)
     ends = engine.calendar.day_start(game_day + timedelta(days=1))
-    ttl = int((ends - now).total_seconds()) + engine.rules.daily_grace_minutes * 60
-    engine.redis.expire(keys.daily(player_id, game_day.isoformat()), ttl, gt=True)
+    _keep_until(engine, player_id, game_day, int(ends.timestamp()))
+
+
+def _keep_the_local_dates_counters(engine: Engine, player_id: str, settings: Settings) -> None:
+    """In a new zone, the player goes on with the counts of their local date there
+    until it ends there: a move west onto a date already played extends its hash at
+    once (finish_day would only on the player's next call, which may come after the
+    end the old zone gave it). Never shortened (GT): after a move east the date may
+    still run where the player goes back to."""
+    now = engine.clock.now()
+    day = settings.local_day(now, candidate_days(engine, now))
+    if day is not None:
+        _keep_until(engine, player_id, day, settings.day_start(day.toordinal() + 1))
+
+
+def _keep_until(engine: Engine, player_id: str, day: date, ends: int) -> None:
+    """Extend the daily hash of `day`, if it has an expiry, to `ends` (unix s) plus
+    the grace; EXPIRE GT neither shortens it nor gives one to a hash without."""
+    now = int(engine.clock.now().timestamp())
+    ttl = ends - now + engine.rules.daily_grace_minutes * 60
+    engine.redis.expire(keys.daily(player_id, day.isoformat()), ttl, gt=True)
 
 
 def sql_name(player_id: str) -> str:

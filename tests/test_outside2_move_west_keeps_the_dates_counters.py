@@ -1,0 +1,69 @@
+"""A move west onto a date already played keeps the date's counts until it ends in the
+new zone (README, Time zones), whether or not the player plays again before the end
+the old zone gave the date's hash: the move itself extends it, as clearing the zone
+does for the game day. Never shortened by a move east, and no expiry given to a hash
+that has none.
+
+The game day and each local day start at 03:00; the daily hash lives an hour (the
+grace) past its day's end. At 12:00 UTC on the 25th it is 21:00 on the 25th in Tokyo
+(whose 25th ends at 18:00 UTC) and 04:00 on the 25th in Los Angeles (ends 11:00 UTC on
+the 26th).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from engine import keys
+from engine.economy import activity
+from engine.progression import timezones
+
+DAILY = keys.daily("alice", "2026-11-25")
+HOUR = 3600
+
+
+def lives(engine, key: str, seconds: int) -> bool:
+    return seconds - 5 <= engine.redis.ttl(key) <= seconds
+
+
+def advance_to(engine, moment: datetime) -> None:
+    """Move the engine's clock, and Redis's with it: a key whose expiry falls in the
+    hours passed is gone, the others have that much less left."""
+    passed = int((moment - engine.clock.now()).total_seconds())
+    for key in engine.redis.scan_iter(match="*"):
+        left = engine.redis.ttl(key)
+        if 0 <= left <= passed:
+            engine.redis.delete(key)
+        elif left > passed:
+            engine.redis.expire(key, left - passed)
+    engine.clock.set(moment)
+
+
+def test_a_move_west_keeps_the_dates_counts_past_the_old_zones_end(engine):
+    timezones.set_timezone(engine, "alice", "Asia/Tokyo")
+    activity.ad_reward(engine, "alice", "ad-1")
+    assert lives(engine, DAILY, 7 * HOUR)  # Tokyo's 25th ends at 18:00 UTC
+
+    timezones.set_timezone(engine, "alice", "America/Los_Angeles")  # 04:00, the 25th
+
+    # Los Angeles' 25th ends at 11:00 UTC on the 26th; the grace is an hour.
+    assert lives(engine, DAILY, 24 * HOUR)
+    advance_to(engine, datetime(2026, 11, 25, 20, tzinfo=UTC))  # 12:00 in Los Angeles
+    activity.ad_reward(engine, "alice", "ad-2")
+    assert int(engine.redis.hget(DAILY, "ads")) == 2  # the same date's second ad
+
+
+def test_a_move_east_keeps_the_longer_expiry(engine):
+    timezones.set_timezone(engine, "alice", "America/Los_Angeles")
+    activity.ad_reward(engine, "alice", "ad-1")
+    assert lives(engine, DAILY, 24 * HOUR)
+
+    timezones.set_timezone(engine, "alice", "America/New_York")  # 07:00, the 25th
+
+    assert lives(engine, DAILY, 24 * HOUR)
+
+
+def test_a_move_gives_no_expiry_to_a_date_not_played(engine):
+    timezones.set_timezone(engine, "alice", "America/Los_Angeles")
+
+    assert not engine.redis.exists(DAILY)
