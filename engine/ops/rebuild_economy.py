@@ -9,11 +9,11 @@ in SQL (engine.ops.rebuild says what comes back and what cannot).
 A purchase's or an ad reward's record keeps the progress its answer shows: an event
 that earned nothing beyond itself (no bonus, mission or XP: those were answered once and
 are in the ledger as entries of their own), with the streak SQL holds and, for an ad,
-its place among the ads of the player's ledger on its game day (the game calendar's),
-the ads watched the first answer showed unless one whose reward the cap cut to nothing
-came before it. A retry after a rebuild is answered with its transaction and the
-balances after it as SQL kept them, in the route's schema, not the first body byte for
-byte.
+its place among the ads of the player's ledger on its day (the game calendar's, or for
+a player SQL holds a time zone of, their local date in it), the ads watched the first
+answer showed unless one whose reward the cap cut to nothing came before it. A retry
+after a rebuild is answered with its transaction and the balances after it as SQL kept
+them, in the route's schema, not the first body byte for byte.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from engine import db, keys
 from engine.clock import from_ms, to_ms
 from engine.economy.idempotency import fingerprint
 from engine.ops.rebuild_sql import Progress, _count, _stream
+from engine.progression import timezones
 from engine.runtime import Engine
 from engine.webhooks.events import REPAIRED
 
@@ -64,20 +65,19 @@ def _ledger(engine: Engine, progress: Progress) -> int:
     done = 0
     cutoff = to_ms(engine.clock.now()) - engine.idempotency_ttl_seconds * 1000
     newest: dict[str, tuple[int, int]] = {}  # outbox -> the newest transaction id in it
-    ads: dict[tuple[str, str], int] = {}  # (player, game day) -> their ad entries so far
+    ads: dict[tuple[str, str], int] = {}  # (player, their day) -> their ad entries so far
+    zone_cache: dict[str, timezones.Settings] = {}  # zone name -> its table, worked out once
     query = select(table).order_by(table.c.player_id, table.c.at_ms, table.c.id)
     for rows in _stream(engine, query):
         pipe = engine.redis.pipeline(transaction=False)
         streaks = _streaks_of(engine, rows, cutoff)
+        zones = _zones_of(engine, rows, zone_cache)
         for row in rows:
             outbox = keys.player_outbox(row["player_id"])
             ms, _, seq = row["transaction_id"].partition("-")
             newest[outbox] = max(newest.get(outbox, (0, 0)), (int(ms), int(seq)))
             if row["kind"] == AD_KIND:
-                day = (
-                    row["player_id"],
-                    engine.calendar.game_day(from_ms(row["at_ms"])).isoformat(),
-                )
+                day = (row["player_id"], _ad_day(engine, zones.get(row["player_id"]), row))
                 if day not in ads:
                     ads.clear()  # the rows are in player then time order: no day comes back
                 ads[day] = ads.get(day, 0) + 1
@@ -114,6 +114,36 @@ def _ledger(engine: Engine, progress: Progress) -> int:
         progress("ledger", done, total)
     _raise_outbox_ids(engine, newest)
     return done
+
+
+def _zones_of(
+    engine: Engine, rows, cache: dict[str, timezones.Settings]
+) -> dict[str, timezones.Settings]:
+    """The time zone SQL holds of each player with an ad reward among `rows`: a zoned
+    player's ads are counted on their local date (include/zone.lua), which is not the
+    game day for all of it."""
+    players = {row["player_id"] for row in rows if row["kind"] == AD_KIND}
+    if not players:
+        return {}
+    table = db.settings
+    names = [timezones.sql_name(player) for player in sorted(players)]
+    with engine.sql.connect() as conn:
+        found = conn.execute(select(table.c.name, table.c.value).where(table.c.name.in_(names)))
+        zones = {}
+        for name, value in found:
+            if value:
+                if value not in cache:
+                    cache[value] = timezones.settings_for(engine, value)
+                zones[name.removeprefix(timezones.SQL_PREFIX)] = cache[value]
+    return zones
+
+
+def _ad_day(engine: Engine, zone: timezones.Settings | None, row) -> str:
+    """The day an ad reward counted in: the player's local date in their zone, else
+    (or before the zone's table) the game day."""
+    at = from_ms(row["at_ms"])
+    local = zone.local_day(at, timezones.candidate_days(engine, at)) if zone else None
+    return (local or engine.calendar.game_day(at)).isoformat()
 
 
 def _streaks_of(engine: Engine, rows, cutoff: int) -> dict[str, tuple[int, int]]:
