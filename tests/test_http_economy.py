@@ -1,4 +1,9 @@
-"""The economy's HTTP contract: every status code and body shape."""
+"""The economy's HTTP contract: every status code and body shape.
+
+The catalog, the wallet and purchases with each of their statuses, the answers every
+route shares (unknown route, wrong method, an unexpected failure, an unreachable store),
+and a purchase answer as its schema's dump.
+"""
 
 from __future__ import annotations
 
@@ -8,44 +13,10 @@ import marshmallow as ma
 import pytest
 
 from tests.conftest import earned, error_of
+from tests.http_economy import NOTHING, PURCHASES, balances, buy
+from tests.http_economy import funded as funded  # a fixture: its own name
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
-
-PURCHASES = "/v1/players/alice/purchases"
-GRANTS = "/v1/admin/players/alice/grants"
-
-
-@pytest.fixture
-def funded(client, admin_headers):
-    def fund(coins, player="alice", key="fund"):
-        response = client.post(
-            f"/v1/admin/players/{player}/grants",
-            headers=admin_headers | {"Idempotency-Key": key},
-            json={"resources": {"coins": coins}, "reason": "funding"},
-        )
-        assert response.status_code == 201
-        return response
-
-    return fund
-
-
-def buy(client, headers, key="k-1", **body):
-    return client.post(PURCHASES, headers=headers | {"Idempotency-Key": key}, json=body)
-
-
-def balances(client, headers, player="alice"):
-    response = client.get(f"/v1/players/{player}/wallet", headers=headers)
-    assert response.status_code == 200
-    return response.get_json()["balances"]
-
-
-def ledger_kinds(client, admin_headers, player="alice"):
-    response = client.get(f"/v1/players/{player}/ledger", headers=admin_headers)
-    assert response.status_code == 200
-    return [entry["kind"] for entry in response.get_json()["entries"]]
-
-
-NOTHING = {"coins": 0, "logs": 0, "steel": 0, "bricks": 0, "cement": 0}
 
 
 def test_catalog_lists_server_prices(client, server_headers):
@@ -194,97 +165,6 @@ def test_invalid_player_id_400(client, server_headers, player):
     }
 
 
-def test_grant_201_and_replay(client, admin_headers):
-    headers = admin_headers | {"Idempotency-Key": "g-1"}
-    body = {"resources": {"coins": 100, "steel": 2}, "reason": "event prize"}
-    first = client.post(GRANTS, headers=headers, json=body)
-    again = client.post(GRANTS, headers=headers, json=body)
-    assert first.status_code == again.status_code == 201
-    assert first.get_json()["balances"] == NOTHING | {"coins": 100, "steel": 2}
-    assert again.get_json() == first.get_json()
-    assert ledger_kinds(client, admin_headers) == ["grant"]  # granted once
-
-
-def test_negative_grant_below_zero_409(client, admin_headers):
-    response = client.post(
-        GRANTS,
-        headers=admin_headers | {"Idempotency-Key": "g-1"},
-        json={"resources": {"coins": -1}, "reason": "take back"},
-    )
-    assert response.status_code == 409
-    assert error_of(response)["code"] == "insufficient_funds"
-    assert balances(client, admin_headers) == NOTHING
-    assert ledger_kinds(client, admin_headers) == []
-
-
-def test_a_grant_above_the_streak_freezes_held_409(client, admin_headers):
-    def give(key, freezes):
-        return client.post(
-            GRANTS,
-            headers=admin_headers | {"Idempotency-Key": key},
-            json={"resources": {"streak_freeze": freezes}, "reason": "gift"},
-        )
-
-    assert give("g-1", 2).status_code == 201
-    response = give("g-2", 1)
-    assert response.status_code == 409
-    assert error_of(response)["code"] == "balance_limit_exceeded"
-    assert error_of(response)["details"] == {"resource": "streak_freeze", "limit": 2, "balance": 2}
-    assert balances(client, admin_headers)["streak_freeze"] == 2
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"resources": {}, "reason": "x"}, "resources"),
-        ({"resources": {"gold": 1}, "reason": "x"}, "resources.gold"),
-        ({"resources": {"coins": 0}, "reason": "x"}, "resources.coins"),
-        ({"resources": {"coins": 1}}, "reason"),
-        ({"resources": {"coins": 1}, "reason": ""}, "reason"),
-    ],
-)
-def test_invalid_grant_400(client, admin_headers, body, field):
-    response = client.post(GRANTS, headers=admin_headers | {"Idempotency-Key": "g"}, json=body)
-    assert response.status_code == 400
-    assert field in error_of(response)["details"]
-
-
-def test_grant_needs_an_admin_key_403(client, server_headers):
-    response = client.post(
-        GRANTS,
-        headers=server_headers | {"Idempotency-Key": "g"},
-        json={"resources": {"coins": 1}, "reason": "x"},
-    )
-    assert response.status_code == 403
-    assert error_of(response)["code"] == "forbidden"
-
-
-def test_ledger_newest_first_and_paged(client, server_headers, funded):
-    funded(1000)
-    for n in range(3):
-        assert buy(client, server_headers, key=f"b-{n}", item="logs", quantity=1).status_code == 201
-
-    page = client.get("/v1/players/alice/ledger?limit=2", headers=server_headers).get_json()
-    assert [e["kind"] for e in page["entries"]] == ["purchase", "purchase"]
-    assert page["entries"][0]["deltas"] == {"coins": -10, "logs": 1}
-    wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
-    assert page["entries"][0]["balances_after"] == wallet["balances"]
-    cursor = page["entries"][-1]["transaction_id"]
-    rest = client.get(f"/v1/players/alice/ledger?before={cursor}", headers=server_headers)
-    kinds = [e["kind"] for e in rest.get_json()["entries"]]
-    # The first purchase with what it earned (the day's bonus, maybe a mission), the grant.
-    assert kinds.count("purchase") == 1
-    assert kinds[-1] == "grant"
-    assert set(kinds) - {"purchase", "grant"} <= {"login_bonus", "mission_reward"}
-
-
-@pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=x", "before=abc", "other=1"])
-def test_invalid_ledger_query_400(client, server_headers, query):
-    response = client.get(f"/v1/players/alice/ledger?{query}", headers=server_headers)
-    assert response.status_code == 400
-    assert error_of(response)["code"] == "validation_error"
-
-
 def test_wrong_method_405(client, server_headers):
     response = client.delete("/v1/players/alice/wallet", headers=server_headers)
     assert response.status_code == 405
@@ -350,109 +230,6 @@ def test_an_unreachable_sql_database_is_a_503_to_retry(store, clock):
     assert error_of(response)["code"] == "service_unavailable"
     assert error_of(response)["details"]["store"] == "durable"
     assert response.headers["Retry-After"] == "1"
-
-
-# Every replay says it is one, a refusal as much as a success -------------------------
-
-
-def test_a_replayed_insufficient_funds_refusal_carries_the_replay_header(
-    client, server_headers, funded
-):
-    funded(10)
-    first = buy(client, server_headers, key="short", item="steel", quantity=1)
-    replay = buy(client, server_headers, key="short", item="steel", quantity=1)
-    assert first.status_code == replay.status_code == 409
-    assert replay.get_json() == first.get_json()
-    assert "Idempotent-Replayed" not in first.headers
-    assert replay.headers["Idempotent-Replayed"] == "true"
-    assert replay.headers["Content-Type"] == "application/json"
-
-
-def test_a_replayed_purchase_refusal_keeps_its_header_after_the_rules_change(
-    client, app, server_headers, funded
-):
-    """A replay answered from the recorded outcome, not from the script, says so too."""
-    import dataclasses
-
-    funded(10)
-    first = buy(client, server_headers, key="short", item="steel", quantity=1)
-    engine = app.extensions["questboard.engine"]
-    catalog = dict(engine.rules.catalog)
-    del catalog["steel"]  # the item is gone: only the recorded outcome can answer
-    engine.rules = dataclasses.replace(engine.rules, catalog=catalog)
-    replay = buy(client, server_headers, key="short", item="steel", quantity=1)
-    assert replay.status_code == 409
-    assert replay.get_json() == first.get_json()
-    assert replay.headers["Idempotent-Replayed"] == "true"
-
-
-def test_a_replayed_grant_refusal_carries_the_replay_header(client, admin_headers):
-    headers = admin_headers | {"Idempotency-Key": "take"}
-    body = {"resources": {"coins": -5}, "reason": "correction"}
-    first = client.post(GRANTS, headers=headers, json=body)
-    replay = client.post(GRANTS, headers=headers, json=body)
-    assert first.status_code == replay.status_code == 409
-    assert error_of(replay)["code"] == "insufficient_funds"
-    assert replay.get_json() == first.get_json()
-    assert "Idempotent-Replayed" not in first.headers
-    assert replay.headers["Idempotent-Replayed"] == "true"
-
-
-def test_a_replayed_grant_carries_the_replay_header(client, admin_headers):
-    headers = admin_headers | {"Idempotency-Key": "give"}
-    body = {"resources": {"coins": 5}, "reason": "prize"}
-    first = client.post(GRANTS, headers=headers, json=body)
-    replay = client.post(GRANTS, headers=headers, json=body)
-    assert first.status_code == replay.status_code == 201
-    assert "Idempotent-Replayed" not in first.headers
-    assert replay.headers["Idempotent-Replayed"] == "true"
-
-
-def test_a_replayed_ad_reward_and_ad_refusal_carry_the_replay_header(client, app, server_headers):
-    cap = app.extensions["questboard.engine"].rules.ads.daily_cap
-
-    def watch(key):
-        return client.post(
-            "/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": key}
-        )
-
-    for n in range(cap):
-        assert watch(f"ad-{n}").status_code == 201
-    replayed = watch("ad-0")
-    assert replayed.status_code == 201
-    assert replayed.headers["Idempotent-Replayed"] == "true"
-    refused = watch("ad-over")
-    assert refused.status_code == 409
-    assert error_of(refused)["code"] == "daily_limit_reached"
-    assert "Idempotent-Replayed" not in refused.headers
-    again = watch("ad-over")
-    assert again.status_code == 409
-    assert again.get_json() == refused.get_json()
-    assert again.headers["Idempotent-Replayed"] == "true"
-
-
-def test_a_replayed_exam_carries_the_replay_header(client, server_headers):
-    exam = {
-        "exam_id": "attempt-1",
-        "category_id": "math",
-        "score": 10,
-        "total_questions": 10,
-        "correct_answers": 5,
-    }
-    first = client.post("/v1/players/alice/exams", headers=server_headers, json=exam)
-    replay = client.post("/v1/players/alice/exams", headers=server_headers, json=exam)
-    assert (first.status_code, replay.status_code) == (201, 200)
-    assert replay.get_json() == first.get_json()
-    assert "Idempotent-Replayed" not in first.headers
-    assert replay.headers["Idempotent-Replayed"] == "true"
-
-
-def test_a_refusal_that_is_not_a_replay_has_no_replay_header(client, server_headers, funded):
-    funded(500)
-    buy(client, server_headers, key="k", item="steel", quantity=1)
-    reused = buy(client, server_headers, key="k", item="steel", quantity=2)
-    assert reused.status_code == 422
-    assert "Idempotent-Replayed" not in reused.headers
 
 
 def test_a_purchase_answer_is_its_schemas_dump_whether_built_directly_or_not(
