@@ -18,7 +18,7 @@ DIRECT_TESTS = {
     "record_activity": "test_script_record_activity_zones.py",  # others: record_activity_calls.py
     "repair_streak": "test_script_repair_streak.py",
     "record_exams": "test_script_record_exams.py",
-    "keep_exam_summaries": "test_script_record_exams.py",
+    "keep_exam_summaries": "test_script_keep_exam_summaries.py",
     "take_rate_slot": "test_script_take_rate_slot.py",
     "read_player": "test_script_read_player.py",
     "update_board": "test_board_scripts.py",
