@@ -26,7 +26,7 @@ DIRECT_TESTS = {
     "read_cohort": "test_script_leagues.py",
     "record_league_tiers": "test_script_leagues.py",
     "remove_cohort_member": "test_script_remove_cohort_member.py",
-    "read_board": "test_board_scripts.py",
+    "read_board": "test_script_read_board.py",
     "rotate_snapshot": "test_board_scripts.py",
     "take_job_lock": "test_script_job_locks.py",
     "renew_job_lock": "test_script_job_locks.py",
