@@ -1,7 +1,8 @@
-"""A player's keys, a day's context and one call of lua/record_activity.lua, for its tests.
+"""A player's keys, a day's context and the keys and arguments of a record_activity call.
 
 tests/test_script_record_activity.py, tests/test_script_record_activity_zones.py and
-tests/test_script_record_activity_commands.py call the script with these.
+tests/test_script_record_activity_commands.py call the script with these (each module
+calls Scripts(redis).record_activity itself, with activity_call()'s keys and arguments).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import json
 
 from engine import keys
 from engine.economy import idempotency
-from engine.scripts import Scripts
 
 PLAYER = "alice"
 NOW = 1_795_600_000_000
@@ -47,8 +47,7 @@ def recorded(payload: str) -> str:
     return idempotency.packed(payload.encode()).decode()
 
 
-def call(
-    redis,
+def activity_call(
     *changes: tuple[str, int],
     kind: str = "purchase",
     fingerprint: str = "fp-1",
@@ -57,10 +56,12 @@ def call(
     event: str = "",
     cap: int = 0,
     max_balance: int = 1000,
-) -> tuple[int, str]:
+) -> tuple[list[str], list]:
+    """The keys and arguments of one record_activity call: `changes` as (resource,
+    amount), the game day's context unless `ctx` is given."""
     flat = [part for change in changes for part in change]
-    code, payload = Scripts(redis).record_activity(
-        keys=[
+    return (
+        [
             WALLET,
             LEDGER,
             OUTBOX,
@@ -74,7 +75,7 @@ def call(
             DAILY,
             DAILY,
         ],
-        args=[
+        [
             PLAYER,
             NOW,
             max_balance,
@@ -92,7 +93,6 @@ def call(
             *flat,
         ],
     )
-    return code, payload.decode()
 
 
 def claimed_today(redis, streak: int = 3) -> None:

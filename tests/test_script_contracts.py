@@ -15,7 +15,7 @@ TESTS = Path(__file__).resolve().parent
 
 DIRECT_TESTS = {
     "apply_transaction": "test_apply_transaction_script.py",
-    "record_activity": "test_script_record_activity_zones.py",  # others: record_activity_calls.py
+    "record_activity": "test_script_record_activity.py",
     "repair_streak": "test_script_repair_streak.py",
     "record_exams": "test_script_record_exams.py",
     "keep_exam_summaries": "test_script_keep_exam_summaries.py",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from engine.outcomes import ScriptCode
+from engine.scripts import Scripts
 from tests.record_activity_calls import (
     DAILY,
     DAY,
@@ -24,13 +25,20 @@ from tests.record_activity_calls import (
     RATE,
     STREAK,
     WALLET,
-    call,
+    activity_call,
     claimed_today,
     context,
     idem_key,
     recorded,
 )
 from tests.script_state import expires_in, state, written
+
+
+def call(redis, *changes: tuple[str, int], **options) -> tuple[int, str]:
+    """One call of the script: `changes` as (resource, amount); see activity_call()."""
+    all_keys, args = activity_call(*changes, **options)
+    code, payload = Scripts(redis).record_activity(keys=all_keys, args=args)
+    return code, payload.decode()
 
 
 def test_applied_pays_the_days_bonus_then_the_purchase_each_with_its_ledger_entry(any_redis):

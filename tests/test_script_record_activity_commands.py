@@ -10,6 +10,7 @@ import pytest
 from fakeredis.commands_mixins.scripting_mixin import ScriptingCommandsMixin
 
 from engine.outcomes import ScriptCode
+from engine.scripts import Scripts
 from tests.record_activity_calls import (
     DAILY,
     NOW,
@@ -17,11 +18,18 @@ from tests.record_activity_calls import (
     PACE,
     RATE,
     WALLET,
-    call,
+    activity_call,
     claimed_today,
     context,
 )
 from tests.script_state import expires_in
+
+
+def call(redis, *changes: tuple[str, int], **options) -> tuple[int, str]:
+    """One call of the script: `changes` as (resource, amount); see activity_call()."""
+    all_keys, args = activity_call(*changes, **options)
+    code, payload = Scripts(redis).record_activity(keys=all_keys, args=args)
+    return code, payload.decode()
 
 
 @pytest.fixture
