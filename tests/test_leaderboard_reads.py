@@ -14,11 +14,7 @@ import pytest
 
 from engine import boards
 from engine.boards import leaderboards, snapshots
-from engine.errors import (
-    InvalidInputError,
-    NotFoundError,
-    NotRankedError,
-)
+from engine.errors import InvalidInputError, NotFoundError, NotRankedError
 from tests.leaderboard_play import play, table
 
 
