@@ -24,6 +24,7 @@ from engine.economy import grants
 from engine.ops import persistence
 from tests.conftest import real_redis_url
 from tests.persist_state import count, outbox_length, pending_entries
+from tests.process_lines import lines_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,18 +72,6 @@ def test_a_worker_killed_mid_persist_loses_and_doubles_nothing(
     assert set(map(tuple, stored)) == expected
     assert outbox_length(engine) == 0
     assert pending_entries(real_redis) == 0
-
-
-def _lines_until(process, prefix: str, most: int = 500) -> list[str]:
-    """The process's stdout lines up to the first that starts with `prefix`."""
-    lines = []
-    while len(lines) < most:
-        line = process.stdout.readline()
-        assert line, f"the process ended before saying {prefix!r}: {lines}"
-        lines.append(line.strip())
-        if line.startswith(prefix):
-            return lines
-    raise AssertionError(f"no line starting with {prefix!r} in {most}: {lines}")
 
 
 class _Entry:
@@ -246,7 +235,7 @@ def test_killing_the_rq_work_horse_mid_persist_fails_that_run_and_the_next_takes
         stdout=subprocess.PIPE,
         text=True,
     )
-    said = _lines_until(worker, "stuck")  # RQ logs to stdout too
+    said = lines_until(worker, "stuck")  # RQ logs to stdout too
     worker_pid = int(next(line for line in said if line.startswith("worker ")).split()[1])
     horse = int(said[-1].split()[1])
     assert horse != worker_pid  # the job runs in RQ's forked work horse

@@ -28,6 +28,7 @@ from engine.ops.job_lease import LOCK_TTL
 from engine.webhooks import subscriptions
 from jobs import QUEUE, tasks
 from tests.conftest import real_redis_url
+from tests.process_lines import lines_until
 from tests.webhook_receiver import Receiver, webhook_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +98,7 @@ def test_a_worker_killed_mid_delivery_to_a_receiver_that_goes_down_still_deliver
         text=True,
     )
     try:
-        horse = int(_lines_until(worker, "sending")[-1].split()[1])
+        horse = int(lines_until(worker, "sending")[-1].split()[1])
         assert receiver.arrived.wait(60), "the worker never called the receiver"
         os.kill(horse, signal.SIGKILL)  # mid-delivery: the receiver holds the request
     finally:
@@ -126,15 +127,3 @@ def test_a_worker_killed_mid_delivery_to_a_receiver_that_goes_down_still_deliver
 def _wait(row, clock) -> timedelta:
     """From now until a second after the delivery's next attempt is due."""
     return timedelta(milliseconds=row.next_attempt_ms - to_ms(clock.now()) + 1000)
-
-
-def _lines_until(process, prefix: str, most: int = 500) -> list[str]:
-    """The process's stdout lines up to the first that starts with `prefix`."""
-    lines = []
-    while len(lines) < most:
-        line = process.stdout.readline()
-        assert line, f"the process ended before saying {prefix!r}: {lines}"
-        lines.append(line.strip())
-        if line.startswith(prefix):
-            return lines
-    raise AssertionError(f"no line starting with {prefix!r} in {most}: {lines}")
