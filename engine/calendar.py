@@ -94,7 +94,6 @@ class GameCalendar:
     def parse(self, period_type: str, name: str) -> Period:
         """The period named `name` (e.g. `2026-W53`); InvalidInputError if there is none."""
         match = _PATTERNS[period_type].fullmatch(name)
-        problem = None
         if match is None:
             problem = {"weekly": "YYYY-Www", "monthly": "YYYY-MM", "yearly": "YYYY"}[period_type]
             problem = f"Must look like {problem}."
@@ -107,13 +106,11 @@ class GameCalendar:
                     first = date(numbers[0], numbers[1], 1)
                 else:
                     first = date(numbers[0], 1, 1)
-            except ValueError:
+                # The period's end too: the last of year 9999 ends past every date.
+                return period_containing(period_type, first)
+            except (ValueError, OverflowError):
                 problem = "There is no such period."
-        if problem:
-            raise InvalidInputError(
-                f"{name!r} is not a {period_type} period.", {"period": [problem]}
-            )
-        return period_containing(period_type, first)
+        raise InvalidInputError(f"{name!r} is not a {period_type} period.", {"period": [problem]})
 
 
 def period_containing(period_type: str, day: date) -> Period:

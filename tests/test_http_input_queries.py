@@ -73,6 +73,26 @@ def test_every_integer_query_parameter_refuses_what_is_not_one_in_range(app, adm
         assert (error["code"], list(error["details"])) == ("validation_error", [name]), path
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/leaderboards/yearly?period=9999",
+        "/v1/leaderboards/monthly?period=9999-12",
+        "/v1/leaderboards/weekly?period=9999-W52",
+        "/v1/leaderboards/yearly/players/alice?period=9999",
+        "/v1/leaderboards/monthly/players/alice?period=9999-12",
+        "/v1/leaderboards/weekly/players/alice?period=9999-W52",
+        "/v1/leagues/9999-W52/cohorts/bronze-1",
+    ],
+)
+def test_a_period_whose_end_is_past_the_calendar_is_a_400(client, server_headers, path):
+    """The last period of year 9999 is well formed, but it ends in year 10000, which
+    no date holds: named, it is no period there is, as 2026-W99 is."""
+    response = client.get(path, headers=server_headers)
+    assert response.status_code == 400
+    assert error_of(response)["details"] == {"period": ["There is no such period."]}
+
+
 # The ledger cursor -------------------------------------------------------------------
 
 
