@@ -120,3 +120,54 @@ def test_a_prize_the_wallet_refused_at_its_balance_limit_is_shown_refused_not_pa
     assert [m["prize"] for m in body["members"]] == [
         prizes_in_the_ledger(engine, player) for player in SCORES
     ]
+
+
+def test_a_close_killed_before_it_marks_the_refusals_never_shows_the_refused_prize_paid(
+    engine, client, server_headers, clock, monkeypatch
+):
+    engine.redis.hset(keys.wallet("p1"), "coins", engine.rules.limits.max_balance)
+    clock.advance(days=7)
+
+    def killed(*args):  # the results' rows are in SQL and every prize is paid or refused
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(close, "record_refusals", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        close.close(engine)
+
+    body = page(client, server_headers)
+    assert [(m["player_id"], m["prize"], m["prize_refused"]) for m in body["members"]] == [
+        ("p1", None, {"prize": {"coins": 200}, "code": "balance_limit_exceeded"}),
+        ("p2", {"coins": 100}, None),
+        ("p3", {"coins": 100}, None),
+        ("p4", None, None),
+    ]
+
+
+def test_a_close_stopped_before_every_prize_is_paid_shows_no_prize_yet(
+    engine, client, server_headers, clock, monkeypatch
+):
+    engine.redis.hset(keys.wallet("p1"), "coins", engine.rules.limits.max_balance)
+    clock.advance(days=7)
+    monkeypatch.setattr(payouts, "CHUNK", 1)
+    asked = []
+
+    def lock_lost_after_the_first_payment():
+        asked.append(1)
+        return len(asked) == 1
+
+    report = close.close(engine, keep_going=lock_lost_after_the_first_payment)
+
+    assert report.closed is False
+    body = page(client, server_headers)  # p1's refusal known, p2's and p3's prizes not paid
+    assert [(m.get("prize"), m.get("prize_refused")) for m in body["members"]] == [(None, None)] * 4
+    assert [prizes_in_the_ledger(engine, player) for player in SCORES] == [None] * 4
+
+    monkeypatch.setattr(payouts, "CHUNK", 5_000)
+    assert close.close(engine).closed is True
+    assert shown(page(client, server_headers)) == [
+        ("p1", 1, "promotion", None),
+        ("p2", 2, "stay", {"coins": 100}),
+        ("p3", 3, "stay", {"coins": 100}),
+        ("p4", 4, "relegation", None),
+    ]

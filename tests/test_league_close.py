@@ -208,7 +208,7 @@ def test_a_close_read_and_written_in_small_pieces_records_every_member_once(
     assert close.close(engine, "2026-W48").closed is False
 
 
-def test_a_close_whose_sql_write_fails_beside_the_payments_is_finished_by_the_next_run(
+def test_a_close_whose_sql_write_fails_after_the_payments_is_finished_by_the_next_run(
     league_engine, clock, monkeypatch
 ):
     engine = league_engine

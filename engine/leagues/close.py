@@ -5,20 +5,26 @@ through `close_ended`, for each of the last few ended periods not closed yet. It
 every cohort of every tier of the period from Redis (a hundred cohorts a read_cohort.lua
 call) and ranks each once, then, in steps that are each safe to repeat:
 
-1. writes every member's result to SQL (`league_results`, inserted by its key);
-2. records each member's next tier in their league record, as "<period>|<tier>" (a
+1. records each member's next tier in their league record, as "<period>|<tier>" (a
    join of the next period reads it only if it names the period the record holds, so
    a write that lands after the player joined the next period changes nothing);
-3. pays the prizes through engine.leagues.payouts (exactly once per player and period);
-4. marks on a member's result row a prize the wallet refused (a balance at the rules'
-   maximum: nothing credited, not tried again), once 1 and 3 have finished, so the
-   closed cohort's page shows what the ledger shows;
-5. marks the period closed, once 1-4 have all finished.
+2. pays the prizes through engine.leagues.payouts (exactly once per player and period);
+3. once every prize is paid or refused, writes every member's result to SQL
+   (`league_results`, inserted by its key), a prize the wallet refused (a balance at
+   the rules' maximum: nothing credited, not tried again) marked on its row
+   (`prize_refused`) in the same insert; then marks the refusals again on rows an
+   earlier run may have written without them (an UPDATE, rare and repeatable);
+4. marks the period closed, once 1-3 have all finished.
 
-Steps 1-3 touch nothing of each other's, so they run at the same time (1 and 2 in
-threads of their own): the SQL driver (SQLite lets go of Python while it works), the
-Python that packs commands and the Redis server each work while the others wait
-(docs/benchmarks.md has the close of a million players before and after). A run
+The rows are what a closed cohort's page reads its prizes from (engine.leagues.results),
+so they are written only once the payouts are known: a row written beside the payments
+would show a prize as paid before it was, or one the wallet refused as paid until the
+refusal was marked. A run stopped before every prize is paid (its lock lost) writes no
+row; the next run pays the rest and writes them all.
+
+Steps 1 and 2 touch nothing of each other's, so they run at the same time (1 in a thread
+of its own): the Python that packs commands and the Redis server each work while the
+other waits (docs/benchmarks.md has the close of a million players). A run
 killed anywhere is completed by the next run, which repeats the steps: nothing is
 written twice and no prize is paid twice. A player banned when the close first runs
 (engine.leagues.payouts.banned_at_close: the same players for every run of it) is
@@ -107,18 +113,16 @@ def close(
     payout = f"league:{period.period_type}:{period.name}"
     banned = payouts.banned_at_close(engine, payout, to_ms(now))
     final = final_standings(engine, period, to_ms(now), banned)
-    with ThreadPoolExecutor(max_workers=2) as beside:  # steps 1-3 at once; see the module
-        steps = [
-            beside.submit(write_results, engine, final.rows),
-            beside.submit(record_next_tiers, engine, period, final.next_tiers),
-        ]
+    with ThreadPoolExecutor(max_workers=1) as beside:  # steps 1 and 2 at once; see the module
+        tiers = beside.submit(record_next_tiers, engine, period, final.next_tiers)
         paid = payouts.pay(engine, payout, final.prizes, keep_going)
-        for step in steps:
-            step.result()
-    record_refusals(engine, period, payouts.refusals(paid))
+        tiers.result()
     players = len(final.rows)
-    if len(paid) < len(final.prizes):  # stopped: the next run pays the rest, then marks it
+    if len(paid) < len(final.prizes):  # stopped: the next run pays the rest, then writes
         return CloseReport(period.name, closed=False, players=players, cohorts=final.cohorts)
+    refused = payouts.refusals(paid)
+    write_results(engine, final.rows, refused)
+    record_refusals(engine, period, refused)
     expiry = int(expires_at(engine, period).timestamp()) - int(now.timestamp())
     engine.redis.set(done_key, json.dumps({"closed_ms": to_ms(now), "players": players}), ex=expiry)
     return CloseReport(period.name, True, players, final.cohorts, len(final.prizes))
@@ -257,30 +261,33 @@ def _tier_order(tiers: tuple[str, ...]) -> Callable[[str], int]:
     return lambda tier: tiers.index(tier) if tier in tiers else len(tiers)
 
 
-# The columns step 1 writes: all but prize_refused, which step 4 sets on a few rows.
+# The columns of the standings' rows: all but prize_refused, known once the prizes are paid.
 COLUMNS = [column.name for column in db.league_results.columns if column.name != "prize_refused"]
+WRITTEN = [*COLUMNS, "prize_refused"]  # what step 3 inserts
 SQLITE_INSERT = (
-    f"INSERT OR IGNORE INTO league_results ({', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(COLUMNS))})"
+    f"INSERT OR IGNORE INTO league_results ({', '.join(WRITTEN)}) "
+    f"VALUES ({', '.join('?' * len(WRITTEN))})"
 )
 
 
-def write_results(engine: Engine, rows: list[tuple]) -> None:
-    """Step 1: every member's result into `league_results`, by its key, WRITE_CHUNK rows
-    a transaction."""
+def write_results(engine: Engine, rows: list[tuple], refused: dict[str, str]) -> None:
+    """Step 3: every member's result into `league_results`, by its key, WRITE_CHUNK rows
+    a transaction, each with the code of its prize's refusal (`refused`: player -> code)
+    or NULL."""
     for start in range(0, len(rows), WRITE_CHUNK):
-        chunk = rows[start : start + WRITE_CHUNK]
+        chunk = [(*row, refused.get(row[2])) for row in rows[start : start + WRITE_CHUNK]]
         with engine.sql.begin() as conn:
             if conn.dialect.name == "sqlite":  # the driver's executemany: a third the time
                 conn.exec_driver_sql(SQLITE_INSERT, chunk)
             else:
-                rows_ = [dict(zip(COLUMNS, row, strict=True)) for row in chunk]
+                rows_ = [dict(zip(WRITTEN, row, strict=True)) for row in chunk]
                 db.insert_ignore(conn, db.league_results, rows_)
 
 
 def record_refusals(engine: Engine, period: Period, refused: dict[str, str]) -> None:
-    """Step 4: each prize the wallet refused (player -> the refusal's code) on its
-    member's result row, `prize_refused`; the row keeps the prize the rules gave. Rare (a
+    """Step 3's second half: each prize the wallet refused (player -> the refusal's code)
+    on its member's result row, `prize_refused`, for a row an earlier run wrote without
+    it (the insert keeps a row it finds); the row keeps the prize the rules gave. Rare (a
     wallet at its limit): one UPDATE a code and REFUSALS_A_STATEMENT players; a rerun
     writes the same."""
     table = db.league_results
@@ -306,7 +313,7 @@ def record_refusals(engine: Engine, period: Period, refused: dict[str, str]) -> 
 def record_next_tiers(
     engine: Engine, period: Period, next_tiers: dict[int, tuple[list[str], list[str]]]
 ) -> None:
-    """Step 2: each member's next tier, "<period>|<tier>", in their league record: one
+    """Step 1: each member's next tier, "<period>|<tier>", in their league record: one
     record_league_tiers.lua call per player shard and RECORDS_A_CALL players,
     RECORD_CALLS calls a round trip."""
     calls = [

@@ -6,11 +6,12 @@ close's rows instead: each member's final position, rank, score and the tier the
 gave them, from which their zone follows. A period not closed has no rows.
 
 `cohort_with_prizes` is what a cohort's page shows: its standings and, once its period
-is closed, what the close gave each member (the close's SQL rows, written before it
-marks the period closed): the prize paid and the zone, from the tier given. A prize the
-wallet refused (a balance at the rules' maximum; the close marks it on the row after
-paying) was not paid: the member is shown with no prize paid and the prize refused,
-with the refusal's code, as the ledger has no entry for it. Redis
+is closed, what the close gave each member (the close's SQL rows, written once every
+prize is paid or refused, before it marks the period closed; none while it is paying):
+the prize paid and the zone, from the tier given. A prize the wallet refused (a balance
+at the rules' maximum; the close writes the refusal with the row) was not paid: the
+member is shown with no prize paid and the prize refused, with the refusal's code, as
+the ledger has no entry for it. Redis
 would still put a member in the zone of their final place, but the close skips a
 player banned at the close (no row: no promotion, no relegation, no prize) and ranks
 the others without them; such a member is still listed, as a ban leaves the standings,
