@@ -74,6 +74,37 @@ def test_every_integer_query_parameter_refuses_what_is_not_one_in_range(app, adm
 
 
 @pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/v1/players/alice/ledger?limit=1&limit=x", "limit"),
+        ("/v1/players/alice/ledger?limit=1&limit=1", "limit"),
+        ("/v1/leaderboards/weekly?category=math&category=global", "category"),
+        ("/v1/leaderboards/weekly?limit=5&offset=0&limit=50", "limit"),
+        ("/v1/leaderboards/weekly/players/alice?period=2026-W48&period=2026-W47", "period"),
+        ("/v1/leaderboards/weekly/players/alice?around=1&around=2", "around"),
+    ],
+)
+def test_a_parameter_of_one_value_given_twice_is_a_400(client, server_headers, path, name):
+    """Which copy counts depends on the reader (the first here, the last elsewhere), so
+    a cache or a proxy could read another request than the service: refused, as a JSON
+    name given twice is, and never the first read while the second goes unchecked."""
+    response = client.get(path, headers=server_headers)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert (error["code"], error["details"]) == (
+        "validation_error",
+        {name: ["Given more than once: send it once."]},
+    )
+
+
+def test_a_parameter_of_many_values_may_repeat(client, server_headers):
+    response = client.get("/v1/wallets?player_id=alice&player_id=bob", headers=server_headers)
+    assert response.status_code == 200
+    players = [item["result"]["player_id"] for item in response.get_json()["results"]]
+    assert players == ["alice", "bob"]
+
+
+@pytest.mark.parametrize(
     "path",
     [
         "/v1/leaderboards/yearly?period=9999",

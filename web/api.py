@@ -30,6 +30,7 @@ from web.responses import Response
 from web.schemas import amounts2properties
 
 NOT_JSON = "The body must be JSON, sent with Content-Type: application/json."
+REPEATED = "Given more than once: send it once."
 
 
 class Parser(FlaskParser):
@@ -40,6 +41,23 @@ class Parser(FlaskParser):
         "query": ma.RAISE,
         "querystring": ma.RAISE,
     }
+
+    def load_querystring(self, req: flask.Request, schema: ma.Schema):
+        """The query, a parameter of one value given more than once refused: webargs
+        would read the first copy and never check the others, where a cache or a proxy
+        may read the last (as a JSON name given twice, web.guards). Parameters of many
+        values (a List field: `/v1/wallets?player_id=...`) repeat as they are meant to."""
+        proxy = super().load_querystring(req, schema)
+        args = req.args
+        if len(args) != len(req.query_string.split(b"&")):  # a name more than once, or &&
+            repeated = {
+                name: [REPEATED]
+                for name, values in args.lists()
+                if len(values) > 1 and name not in proxy.multiple_keys
+            }
+            if repeated:
+                abort(400, messages={"query": repeated})
+        return proxy
 
     def load_json(self, req: flask.Request, schema: ma.Schema):
         """A body that is not marked as JSON is refused as such: read as missing, it
