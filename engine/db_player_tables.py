@@ -113,6 +113,7 @@ user_streaks = Table(
     Column("repair_by", BigInteger, nullable=True),  # its deadline, ms
     Column("claim_ends", BigInteger, nullable=True),  # a zoned claim's day end, unix s
     Column("streak_ends", BigInteger, nullable=True),  # the day after it ends, unix s
+    Column("claimed_on", Integer, nullable=True),  # the date whose hash holds that claim
 )
 
 # A player's counters of one day (engine.keys.daily): the daily hash as the persist job

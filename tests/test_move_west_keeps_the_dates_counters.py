@@ -67,3 +67,24 @@ def test_a_move_gives_no_expiry_to_a_date_not_played(engine):
     timezones.set_timezone(engine, "alice", "America/Los_Angeles")
 
     assert not engine.redis.exists(DAILY)
+
+
+def test_a_move_west_of_more_than_a_day_gives_the_next_dates_hash_an_expiry(engine):
+    """Kiritimati (UTC+14) to Pago Pago (UTC-11), 25 hours west. Kiritimati's 25th is
+    claimed; Pago Pago's 25th waits a day past that claim's end (13:00 UTC on the
+    26th), and its claim then counts for the 26th, written in the 25th's hash. Pago
+    Pago's 26th (from 14:00 UTC on the 26th) is claimed already: the hash its first ad
+    writes lives to that date's end there (14:00 UTC on the 27th) plus the grace."""
+    timezones.set_timezone(engine, "alice", "Pacific/Kiritimati")  # 02:00 on the 26th
+    activity.ad_reward(engine, "alice", "ad-1")  # claims the 25th there
+    timezones.set_timezone(engine, "alice", "Pacific/Pago_Pago")  # 01:00 on the 25th
+    advance_to(engine, datetime(2026, 11, 26, 13, 30, tzinfo=UTC))  # 02:30 on the 26th
+    early = activity.ad_reward(engine, "alice", "ad-2")
+    assert early.progress.daily_bonus is not None  # the claim of the 26th
+
+    advance_to(engine, datetime(2026, 11, 26, 15, tzinfo=UTC))  # 04:00 on the 26th
+    activity.ad_reward(engine, "alice", "ad-3")
+
+    the_26th = keys.daily("alice", "2026-11-26")
+    assert int(engine.redis.hget(the_26th, "ads")) == 1
+    assert lives(engine, the_26th, 24 * HOUR)  # not -1: never expiring

@@ -87,6 +87,7 @@ def test_a_player_in_pago_pago_claims_their_own_date_and_keeps_when_it_ends(any_
         "best": "1",
         "claim_ends": str(ends),
         "streak_ends": str(ends + 86_400),
+        "claimed_on": str(local_day),  # the date whose hash holds the claim
     }
     assert set(changed[keys.daily(PLAYER, "2026-11-24")]) == {"bonus"}
     assert keys.daily(PLAYER, "2026-11-25") not in changed  # the game day's: untouched

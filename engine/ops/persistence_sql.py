@@ -35,7 +35,7 @@ XP_KINDS = ("mission_reward", "level_reward")  # rewards that come with battle-p
 STREAK_KINDS = ("login_bonus", "streak_repair")  # entries that come with a streak change
 # The streak hash's fields kept in user_streaks beside last_day, streak and best, NULL
 # when the hash has none: the repair offer and a zoned claim's day ends.
-STREAK_EXTRAS = ("lost", "repair_by", "claim_ends", "streak_ends")
+STREAK_EXTRAS = ("lost", "repair_by", "claim_ends", "streak_ends", "claimed_on")
 
 
 @dataclass

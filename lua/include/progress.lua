@@ -436,10 +436,10 @@ end
 
 local NEVER = 0  -- a time long past: no claim waits for it
 
--- The streak hash's last_day, streak, best, claim_ends and streak_ends.
+-- The streak hash's last_day, streak, best, claim_ends, streak_ends and claimed_on.
 local function claim_state(day)
   return redis.call('HMGET', day.streak, 'last_day', 'streak', 'best', 'claim_ends',
-    'streak_ends')
+    'streak_ends', 'claimed_on')
 end
 
 -- When a player with a time zone may claim next (unix s): once the day of their last
@@ -517,10 +517,12 @@ local function claim_bonus(day)
     'best', math.max(streak, tonumber(last[3] or '0')))
   if zone then
     day.progress.claim_ends = zone.start(claimed + 1)
+    -- claimed_on: the local date whose hash the claim wrote (the one before `claimed`
+    -- after a move west of more than a day), which keep_daily trusts the claim for
     redis.call('HSET', streak_key, 'claim_ends', day.progress.claim_ends, 'streak_ends',
-      zone.start(claimed + 2))
+      zone.start(claimed + 2), 'claimed_on', zone.day)
   elseif last[4] then  -- claimed by the game calendar: the zone's instants no longer hold
-    redis.call('HDEL', streak_key, 'claim_ends', 'streak_ends')
+    redis.call('HDEL', streak_key, 'claim_ends', 'streak_ends', 'claimed_on')
   end
   local bonus = rewards(context).bonus
   local reward = bonus.normal
@@ -539,13 +541,17 @@ end
 -- west onto a date already played goes on with its counts until the date ends there.
 -- Never shortened: after a move east the date may still run where the player goes
 -- back to. The hash lives as its date's claim set it: when the claim state (read for
--- day_claimed) is of this date, to the claim's end in its zone (claim_ends) or, claimed
--- by the game calendar, to the game day's end; no command when that is late enough.
--- Else its PTTL is read: -1 is a hash written with no claim of its date (its claim's
--- hash had expired, or the claim waits for the end of a day claimed further west).
+-- day_claimed) is of this date and was written in this date's hash (claimed_on; a
+-- claim by the game calendar always is), to the claim's end in its zone (claim_ends)
+-- or, claimed by the game calendar, to the game day's end; no command when that is
+-- late enough. Else its PTTL is read: -1 is a hash written with no claim in it (its
+-- claim's hash had expired, the claim waits for the end of a day claimed further west,
+-- or, after a move west of more than a day, the date was claimed in the hash of the
+-- date before it).
 local function keep_daily(day, expire_at)
   local zone, claim = day.zone, day.claim
   local claimed_end = claim and tonumber(claim[1] or '') == zone.day
+    and (not claim[4] or tonumber(claim[6] or '') == zone.day)
     and (tonumber(claim[4] or '') or zone.game_ends[zone.day])
   if claimed_end and claimed_end >= zone.start(zone.day + 1) then
     return
