@@ -1,0 +1,132 @@
+"""A production install, `pip install -c constraints.txt .` without the dev extra, runs.
+
+The Procfile's processes and `make run` may import only what such an install provides:
+the standard library, the project's own modules, and the distributions that the
+`[project] dependencies` of pyproject.toml require (with what those require in turn).
+A module that only the `dev` extra brings (pytest, ruff, ...) works in the checkout's
+`.venv`, which has every extra, and fails on the first production start.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_TARGET = re.compile(r"^([A-Za-z_][\w.]*):[A-Za-z_]\w*$")  # granian's `module:factory`
+MAKE_RUN_SCRIPT = re.compile(r"python\S*\s+(\S+\.py)\b")
+
+
+def project_dependencies() -> list[Requirement]:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        return [Requirement(line) for line in tomllib.load(file)["project"]["dependencies"]]
+
+
+def required_distributions(requirements: list[Requirement]) -> set[str]:
+    """Every distribution a production install brings: the requirements, their extras'
+    requirements and theirs, as the installed metadata names them (markers evaluated)."""
+    found: set[str] = set()
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    pending = [(requirement, ("",)) for requirement in requirements]
+    while pending:
+        requirement, extras = pending.pop()
+        if requirement.marker is not None and not any(
+            requirement.marker.evaluate({"extra": extra}) for extra in extras
+        ):
+            continue
+        wanted = ("", *sorted(requirement.extras))
+        name = canonicalize_name(requirement.name)
+        if (name, wanted) in seen:
+            continue
+        seen.add((name, wanted))
+        found.add(name)
+        for line in metadata.requires(requirement.name) or []:
+            pending.append((Requirement(line), wanted))
+    return found
+
+
+def procfile_modules() -> dict[str, set[str]]:
+    """Each Procfile process's modules: `python -m <module>`, the `module:factory` it
+    serves, or the module behind a console script (`rq worker` -> rq's)."""
+    processes = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, command = line.partition(":")
+        words = [word for word in shlex.split(command) if word != "exec"]
+        modules = {match[1] for word in words if (match := APP_TARGET.match(word))}
+        if words[:2] == ["python", "-m"]:
+            modules.add(words[2])
+        else:
+            (script,) = metadata.entry_points(group="console_scripts", name=words[0])
+            modules.add(script.module)
+        processes[name.strip()] = modules
+    return processes
+
+
+def make_run_module() -> str:
+    """The launcher `make run` starts (the Makefile's `run:` recipe), as a module."""
+    recipe = re.search(r"^run:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert recipe, "the Makefile has a run target"
+    script = MAKE_RUN_SCRIPT.search(recipe[1])
+    assert script, recipe[1]
+    return script[1].removesuffix(".py").replace("/", ".")
+
+
+def import_failures(modules: set[str], absent: set[str]) -> dict[str, str]:
+    """Import each module in a fresh interpreter started in the checkout (as a Procfile
+    runner starts the processes), with the top-level names in `absent` made impossible
+    to import, as in an install without their distributions: {module: its error}."""
+    code = (
+        "import importlib, json, sys\n"
+        f"ABSENT = {sorted(absent)!r}\n"
+        "class NotInstalled:\n"
+        "    @staticmethod\n"
+        "    def find_spec(name, path=None, target=None):\n"
+        "        if name.partition('.')[0] in ABSENT:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, NotInstalled)\n"
+        "failures = {}\n"
+        f"for name in {sorted(modules)!r}:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ImportError as error:\n"
+        "        failures[name] = str(error)\n"
+        "print(json.dumps(failures))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_procfile_names_the_three_processes_and_their_modules():
+    processes = procfile_modules()
+    assert sorted(processes) == ["scheduler", "web", "worker"]
+    assert {"scripts.shared_socket_granian", "web"} <= processes["web"]
+    assert processes["scheduler"] == {"jobs.scheduler"}
+    assert make_run_module() == "scripts.run"
+
+
+def test_the_procfile_and_make_run_import_only_what_a_production_install_brings():
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        project = canonicalize_name(tomllib.load(file)["project"]["name"])
+    brought = required_distributions(project_dependencies()) | {project}
+    absent = {
+        name
+        for name, owners in metadata.packages_distributions().items()
+        if not {canonicalize_name(owner) for owner in owners} & brought
+    }
+    assert {"pytest", "ruff", "fakeredis"} <= absent  # the dev extra is not brought
+    modules = set().union(*procfile_modules().values(), {make_run_module()})
+    assert import_failures(modules, absent) == {}
