@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from engine import keys
 from engine.economy import activity
+from engine.errors import DailyLimitReachedError
 from engine.progression import timezones
 
 DAILY = keys.daily("alice", "2026-11-25")
@@ -88,3 +91,19 @@ def test_a_move_west_of_more_than_a_day_gives_the_next_dates_hash_an_expiry(engi
     the_26th = keys.daily("alice", "2026-11-26")
     assert int(engine.redis.hget(the_26th, "ads")) == 1
     assert lives(engine, the_26th, 24 * HOUR)  # not -1: never expiring
+
+
+def test_a_move_west_of_more_than_a_day_keeps_the_old_zones_date_for_its_turn(engine):
+    """At 12:00 UTC on the 25th it is the 25th in Kiritimati (until 13:00 UTC) and the
+    24th in Pago Pago, whose 25th runs from 14:00 UTC to 14:00 UTC on the 26th. The
+    ads capped on Kiritimati's 25th stay capped when the player's 25th comes round
+    again in Pago Pago: the move keeps that date's hash to its end there."""
+    timezones.set_timezone(engine, "alice", "Pacific/Kiritimati")
+    for n in range(engine.rules.ads.daily_cap):
+        activity.ad_reward(engine, "alice", f"ad-{n}")
+    timezones.set_timezone(engine, "alice", "Pacific/Pago_Pago")  # 01:00 on the 25th
+
+    assert lives(engine, DAILY, 27 * HOUR)  # to 14:00 UTC on the 26th, plus the grace
+    advance_to(engine, datetime(2026, 11, 25, 15, tzinfo=UTC))  # 04:00 on the 25th there
+    with pytest.raises(DailyLimitReachedError):
+        activity.ad_reward(engine, "alice", "ad-again")

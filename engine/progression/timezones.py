@@ -159,20 +159,29 @@ def _keep_the_local_dates_counters(engine: Engine, player_id: str, settings: Set
     """In a new zone, the player goes on with the counts of their local date there
     until it ends there: a move west onto a date already played extends its hash at
     once (finish_day would only on the player's next call, which may come after the
-    end the old zone gave it). Never shortened (GT): after a move east the date may
-    still run where the player goes back to."""
+    end the old zone gave it). So does each later date some zone is in now: after a
+    move west of more than a day (Kiritimati to Pago Pago) the old zone's date comes
+    round again in the new one, and its counts hold there too. Never shortened (GT):
+    after a move east the date may still run where the player goes back to."""
     now = engine.clock.now()
-    day = settings.local_day(now, candidate_days(engine, now))
-    if day is not None:
-        _keep_until(engine, player_id, day, settings.day_start(day.toordinal() + 1))
+    candidates = candidate_days(engine, now)
+    day = settings.local_day(now, candidates)
+    if day is None:
+        return
+    pipe = engine.redis.pipeline(transaction=False)
+    for later in sorted(d for d in candidates if d >= day):
+        _keep_until(engine, player_id, later, settings.day_start(later.toordinal() + 1), pipe)
+    pipe.execute()
 
 
-def _keep_until(engine: Engine, player_id: str, day: date, ends: int) -> None:
+def _keep_until(engine: Engine, player_id: str, day: date, ends: int, client=None) -> None:
     """Extend the daily hash of `day`, if it has an expiry, to `ends` (unix s) plus
-    the grace; EXPIRE GT neither shortens it nor gives one to a hash without."""
+    the grace; EXPIRE GT neither shortens it nor gives one to a hash without. `client`:
+    a pipeline to queue it in (the engine's client when None)."""
     now = int(engine.clock.now().timestamp())
     ttl = ends - now + engine.rules.daily_grace_minutes * 60
-    engine.redis.expire(keys.daily(player_id, day.isoformat()), ttl, gt=True)
+    connection = client if client is not None else engine.redis
+    connection.expire(keys.daily(player_id, day.isoformat()), ttl, gt=True)
 
 
 def sql_name(player_id: str) -> str:
