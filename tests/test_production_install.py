@@ -5,6 +5,11 @@ the standard library, the project's own modules, and the distributions that the
 `[project] dependencies` of pyproject.toml require (with what those require in turn).
 A module that only the `dev` extra brings (pytest, ruff, ...) works in the checkout's
 `.venv`, which has every extra, and fails on the first production start.
+
+The wheel that `pip install .` builds carries every module and data file the service
+reads (engine's sub-packages, lua/, migrations/, alembic.ini, rules.toml): the
+`questboard` command, the RQ worker's jobs and the web factory import from it, not from
+the checkout.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -130,3 +138,93 @@ def test_the_procfile_and_make_run_import_only_what_a_production_install_brings(
     assert {"pytest", "ruff", "fakeredis"} <= absent  # the dev extra is not brought
     modules = set().union(*procfile_modules().values(), {make_run_module()})
     assert import_failures(modules, absent) == {}
+
+
+@pytest.fixture(scope="module")
+def installed_wheel(tmp_path_factory) -> Path:
+    """The wheel `pip install .` builds, from a copy of the checkout (a build writes
+    build/ and *.egg-info beside the sources), unpacked as site-packages would hold it."""
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".*", "var", "build", "*.egg-info", "__pycache__", "tests", "bench", "clients"
+        ),
+    )
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", work, source],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = work.glob("questboard-*.whl")
+    site = work / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    return site
+
+
+def test_the_wheel_holds_every_module_of_the_service(installed_wheel):
+    expected = {
+        path.relative_to(ROOT).as_posix()
+        for package in ("engine", "web", "jobs", "cli", "migrations")
+        for path in (ROOT / package).rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    held = {path.relative_to(installed_wheel).as_posix() for path in installed_wheel.rglob("*.py")}
+    assert expected - held == set()
+
+
+def test_the_wheel_holds_the_lua_scripts_rules_and_migrations(installed_wheel):
+    data = [
+        *(ROOT / "lua").rglob("*.lua"),
+        ROOT / "rules.toml",
+        ROOT / "alembic.ini",
+        ROOT / "migrations" / "script.py.mako",
+    ]
+    missing = [
+        path.relative_to(ROOT).as_posix()
+        for path in data
+        if not (installed_wheel / path.relative_to(ROOT)).is_file()
+    ]
+    assert missing == []
+
+
+def test_the_installed_service_loads_its_scripts_and_rules_and_migrates(installed_wheel, tmp_path):
+    """In an interpreter that sees the unpacked wheel and the dependencies but not the
+    checkout (the .venv's editable finder, which maps our packages to it, taken out),
+    started outside it: the web factory's module and the jobs import, every
+    Lua script is read with its includes, the default rules load, and `questboard
+    migrate` brings a new database to the current schema."""
+    code = (
+        "import importlib, sys\n"
+        "sys.meta_path[:] = [finder for finder in sys.meta_path\n"
+        "                    if not getattr(finder, '__module__', '').startswith('__editable__')]\n"
+        f"sys.path.insert(0, {str(installed_wheel)!r})\n"
+        "for name in ('web', 'jobs.tasks', 'jobs.scheduler', 'cli.main'):\n"
+        "    importlib.import_module(name)\n"
+        "import engine\n"
+        f"assert engine.__file__.startswith({str(installed_wheel)!r}), engine.__file__\n"
+        "from engine.scripts import SCRIPTS, registered_source\n"
+        "for name in SCRIPTS:\n"
+        "    registered_source(name)\n"
+        "from config import Settings\n"
+        "from engine.rules import load_rules\n"
+        "load_rules(Settings.from_env().rules_file)\n"
+        "from cli.main import main\n"
+        "sys.exit(main(['migrate']))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path / 'questboard.db'}"}
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "The database schema is current.\n"
