@@ -62,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--over-live-data",
         action="store_true",
-        help="DANGEROUS: run even though Redis holds player data; its balances go back to "
-        "SQL's and the changes not persisted yet are lost",
+        help="DANGEROUS: run even though Redis holds a wallet; its balances go back to "
+        "SQL's and the balance changes not persisted yet are lost (the rest is kept where newer)",
     )
     sub.add_parser("shell", help="a Python prompt with the engine at hand")
 

@@ -51,6 +51,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "reap_job_runs": 2,
     "trim_ledgers": (1,),  # the shard's outbox, then any number of its players' ledgers
     "restore_daily_counters": 1,
+    "restore_forward": 1,
 }
 
 

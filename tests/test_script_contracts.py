@@ -34,6 +34,7 @@ DIRECT_TESTS = {
     "reap_job_runs": "test_script_job_locks.py",
     "trim_ledgers": "test_script_trim_ledgers.py",
     "restore_daily_counters": "test_script_restore_daily_counters.py",
+    "restore_forward": "test_script_restore_forward.py",
 }
 
 

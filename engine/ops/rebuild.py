@@ -31,9 +31,25 @@ What SQL does not hold, so a rebuild does not restore:
 
 Progress is reported through `progress(step, done, total)` for large restores.
 
-A rebuild over a Redis that still holds the live state (no FLUSHDB, or the wrong
-environment) would put SQL's balances, up to a persist interval behind, over the live
-ones: `questboard rebuild` asks `live_wallet` first and refuses when it finds one.
+SQL's copy lags Redis by up to a persist interval, so whatever Redis still holds is as
+new as it or newer: a rebuild over a Redis that lost only part of its data (a cluster
+that lost some masters' data, keys lost some other way, or a rebuild run again) must
+not set it back. Every family that only moves forward is written forward only: a
+board's totals, aggregates and places (lua/update_board.lua, the exam path's own rule)
+and league scores (lua/join_league.lua); a player's board stats field by field, a
+battle pass by its XP, a streak by its last day (lua/restore_forward.lua); the day's
+counters (lua/restore_daily_counters.lua); idempotency records only where Redis holds
+none; outbox ids only raised; a league record only over an older period's. The
+settings and time zones are SQL's own (written there first), exam attempts never
+change.
+
+Balances go both ways (a purchase lowers one), so no rule can tell a live wallet from
+a stale copy: a rebuild over a wallet would put SQL's balance, up to a persist interval
+behind, over the live one. `questboard rebuild` asks `live_wallet` first and refuses
+when it finds one (`--over-live-data` runs anyway: balances set back, the rest kept
+where newer). A Redis holding boards, cohorts or other keys but no wallet (a cluster
+whose surviving masters hold no player's wallet, or keys lost some other way) is
+rebuilt without the flag: what it holds is kept where it is ahead of SQL.
 
 Each step lives with what it restores: engine.ops.rebuild_economy (wallets, ledger),
 rebuild_boards (leaderboards, exam attempts), rebuild_progression (battle passes,
@@ -81,7 +97,8 @@ def _quiet(step: str, done: int, total: int) -> None:
 
 
 def rebuild(engine: Engine, progress: Progress = _quiet) -> dict[str, int]:
-    """Write SQL's record back into Redis. Safe to run twice (every write is absolute)."""
+    """Write SQL's record back into Redis. Safe to run twice, and over what Redis still
+    holds: every write but a wallet's only moves forward (see the module)."""
     counts = {
         "wallets": _wallets(engine, progress),
         "ledger_entries": _ledger(engine, progress),

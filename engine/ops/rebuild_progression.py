@@ -19,6 +19,8 @@ from engine.runtime import Engine
 
 
 def _battle_passes(engine: Engine, progress: Progress) -> int:
+    """Each battle pass, unless Redis holds it with as much XP (its rewarded level
+    follows the XP): a live pass is never set back."""
     return _restore_hashes(
         engine,
         progress,
@@ -28,10 +30,13 @@ def _battle_passes(engine: Engine, progress: Progress) -> int:
             keys.battle_pass(row["player_id"], row["season_id"]),
             {"xp": row["xp"], "rewarded_level": row["rewarded_level"]},
         ),
+        "xp",
     )
 
 
 def _streaks(engine: Engine, progress: Progress) -> int:
+    """Each streak, unless Redis holds it at the same last day or a later one: a streak
+    may fall (broken, repaired), so it is judged by its day, which only moves on."""
     return _restore_hashes(
         engine,
         progress,
@@ -50,6 +55,7 @@ def _streaks(engine: Engine, progress: Progress) -> int:
                 },
             },
         ),
+        "last_day",
     )
 
 

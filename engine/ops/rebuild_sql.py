@@ -2,7 +2,8 @@
 
 The restore steps (engine.ops.rebuild_economy, rebuild_boards, rebuild_progression,
 rebuild_leagues) read their tables through these, CHUNK rows at a time, and report
-`progress(step, done, total)` after each chunk.
+`progress(step, done, total)` after each chunk; `_restore_hashes` writes a table's rows
+back as hashes, never over a newer one Redis holds.
 """
 
 from __future__ import annotations
@@ -33,16 +34,19 @@ def _stream(engine: Engine, query):
         yield from result.mappings().partitions(CHUNK)
 
 
-def _restore_hashes(engine: Engine, progress: Progress, step: str, table, hash_of) -> int:
-    """Every row of `table` back into the hash `hash_of(row)` names, with its fields."""
+def _restore_hashes(engine: Engine, progress: Progress, step: str, table, hash_of, by: str) -> int:
+    """Every row of `table` back into the hash `hash_of(row)` names, with its fields,
+    unless Redis holds that hash as far on by its field `by` (lua/restore_forward.lua:
+    SQL's copy lags Redis, so a hash Redis still holds is newer or the same)."""
     total = _count(engine, table)
     done = 0
     for rows in _stream(engine, select(table)):
-        pipe = engine.redis.pipeline(transaction=False)
+        batch = engine.scripts.batch()
         for row in rows:
             key, fields = hash_of(row)
-            pipe.hset(key, mapping=fields)
-        pipe.execute()
+            pairs = [part for field in fields.items() for part in field]
+            batch.call("restore_forward", [key], [0, by, *pairs])
+        batch.execute()
         done += len(rows)
         progress(step, done, total)
     return done
