@@ -116,15 +116,24 @@ class HotRoutes:
         self.wsgi_app = wsgi_app
         self._rules: dict[str, str] | None = None  # endpoint -> rule, found at first use
         self._purchase_lane: Callable | None = None  # web.hot_purchase's, at first use
+        self._exam_lane: Callable | None = None  # web.hot_exam's, at first use
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "POST":
-            if environ.get("PATH_INFO", "").endswith("/purchases"):
+            path = environ.get("PATH_INFO", "")
+            if path.endswith("/purchases"):
                 lane = self._purchase_lane
                 if lane is None:
                     from web import hot_purchase  # the purchase lane, a module of its own
 
                     lane = self._purchase_lane = hot_purchase.lane_of(self.app)
+                return lane(self.wsgi_app, environ, start_response)
+            if path.endswith("/exams"):
+                lane = self._exam_lane
+                if lane is None:
+                    from web import hot_exam  # the exam lane, a module of its own
+
+                    lane = self._exam_lane = hot_exam.lane_of(self.app)
                 return lane(self.wsgi_app, environ, start_response)
             return self.wsgi_app(environ, start_response)
         if (
