@@ -7,6 +7,10 @@ are most of a game's requests. Through Flask each pays for a request context, a
 flask-smorest and webargs around the view, and a `Response`: measured in one process,
 more CPU than the route's own work and its Redis round trip together.
 
+The two hottest writes, a plain purchase and a plain exam result, have lanes of their
+own (web.hot_purchase, web.hot_exam), to which this middleware hands every POST to a
+path ending in `/purchases` or `/exams`, by the same rules.
+
 The routes stay Flask's: registered, documented, and answered by Flask whenever a
 request is anything but plain. This WSGI middleware answers a request itself only when
 it can tell that Flask would route it to the same view with the same arguments:
