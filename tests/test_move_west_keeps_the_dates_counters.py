@@ -20,6 +20,7 @@ from engine import keys
 from engine.economy import activity
 from engine.errors import DailyLimitReachedError
 from engine.progression import timezones
+from tests.redis_time import advance_to
 
 DAILY = keys.daily("alice", "2026-11-25")
 HOUR = 3600
@@ -27,19 +28,6 @@ HOUR = 3600
 
 def lives(engine, key: str, seconds: int) -> bool:
     return seconds - 5 <= engine.redis.ttl(key) <= seconds
-
-
-def advance_to(engine, moment: datetime) -> None:
-    """Move the engine's clock, and Redis's with it: a key whose expiry falls in the
-    hours passed is gone, the others have that much less left."""
-    passed = int((moment - engine.clock.now()).total_seconds())
-    for key in engine.redis.scan_iter(match="*"):
-        left = engine.redis.ttl(key)
-        if 0 <= left <= passed:
-            engine.redis.delete(key)
-        elif left > passed:
-            engine.redis.expire(key, left - passed)
-    engine.clock.set(moment)
 
 
 def test_a_move_west_keeps_the_dates_counts_past_the_old_zones_end(engine):

@@ -120,8 +120,8 @@ def test_persist_writes_the_days_counters_of_every_player_an_activity_or_exam_ch
 
     persistence.persist(engine)
 
-    # The 25th's game day ends at 03:00 UTC on the 26th; its hash lives an hour longer.
-    expires_at = int(datetime(2026, 11, 26, 4, tzinfo=UTC).timestamp())
+    # The 25th ends last at UTC-12, 15:00 UTC on the 26th; the copy keeps an hour longer.
+    expires_at = int(datetime(2026, 11, 26, 16, tzinfo=UTC).timestamp())
     live = {
         player: engine.redis.hgetall(keys.daily(player, "2026-11-25"))
         for player in ("alice", "bob", "carol", "dave")

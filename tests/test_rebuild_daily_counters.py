@@ -1,9 +1,11 @@
 """After Redis is lost in the middle of a game day and rebuilt from SQL, the day's
 counters come back: ads watched up to the cap stay watched, a mission completed is not
 paid again and one under way goes on from where it was, the earning caps used stay used,
-and a player with a time zone gets back the counters of their own local date, each hash
-with the expiry the live path gave it. A day that is over is neither brought back nor
-kept in SQL past the cleanup. On the real Redis and the cluster, SQLite and MariaDB."""
+and a player with a time zone gets back the counters of their own local date. Each hash
+comes back living until its date has ended in every zone (UTC-12 ends it last) plus the
+grace: never shorter than the live hash, whatever zones the player moved through. A day
+that is over everywhere is neither brought back nor kept in SQL past the cleanup. On the
+real Redis and the cluster, SQLite and MariaDB."""
 
 from __future__ import annotations
 
@@ -24,8 +26,8 @@ from engine.progression import daily, timezones
 pytestmark = pytest.mark.also_on_cluster
 
 GAME_DAY = "2026-11-25"  # the clock fixture's: its missions are exams_3, ads_2 and buy_1
-# The 25th's game day ends at 03:00 UTC on the 26th; its hash lives an hour longer.
-GAME_DAY_TTL = 16 * 3600  # from 12:00 UTC on the 25th
+# The 25th ends last at UTC-12, 03:00 there on the 26th: 15:00 UTC; the grace is an hour.
+KEPT_TTL = 28 * 3600  # from 12:00 UTC on the 25th (the game day's hash had 16 hours)
 
 
 def at(engine, *parts) -> None:
@@ -80,7 +82,7 @@ def test_ads_watched_up_to_the_cap_stay_watched_after_a_loss(durable_engine):
         activity.ad_reward(engine, "alice", "ad-after-the-loss")
     assert wallet.balances(engine, "alice") == held
     assert mission(engine, "alice", "ads_2").completed
-    assert lives(engine, keys.daily("alice", GAME_DAY), GAME_DAY_TTL)
+    assert lives(engine, keys.daily("alice", GAME_DAY), KEPT_TTL)
 
 
 def test_a_mission_completed_before_a_loss_is_not_paid_again_and_one_under_way_goes_on(
@@ -118,7 +120,7 @@ def test_the_earning_cap_used_before_a_loss_stays_used(durable_engine):
     assert wallet.balances(engine, "alice")["coins"] == coins
 
 
-def test_a_zoned_players_local_date_comes_back_with_its_own_expiry(durable_engine):
+def test_a_zoned_players_local_date_comes_back_until_it_ends_everywhere(durable_engine):
     engine = durable_engine
     timezones.set_timezone(engine, "alice", "Asia/Tokyo")
     grants.grant(engine, "alice", {"coins": 100}, "welcome", "g1")
@@ -131,7 +133,8 @@ def test_a_zoned_players_local_date_comes_back_with_its_own_expiry(durable_engin
     assert lives(engine, local, 24 * 3600)
     lose_redis(engine)
 
-    assert lives(engine, local, 24 * 3600)
+    # It ends last at 15:00 UTC on the 27th (UTC-12), plus the grace.
+    assert lives(engine, local, 45 * 3600)
     assert not engine.redis.exists(keys.daily("alice", GAME_DAY))
     with pytest.raises(DailyLimitReachedError):
         activity.ad_reward(engine, "alice", "ad-after-the-loss")
@@ -150,7 +153,7 @@ def test_a_day_that_is_over_is_not_brought_back_and_cleanup_removes_its_rows(
     watch_ads(engine, "alice", 1, "day-25")
     watch_ads(engine, "bob", 1, "day-25")
     persistence.persist(engine)
-    at(engine, 2026, 11, 26, 12)  # the 25th's hash expired at 04:00 UTC
+    at(engine, 2026, 11, 26, 17)  # the 25th is over everywhere (15:00 UTC) and its grace
     watch_ads(engine, "alice", 1, "day-26")
     assert counter_rows(engine) == [("alice", GAME_DAY), ("bob", GAME_DAY)]  # not the 26th
     lose_redis(engine)

@@ -1,16 +1,25 @@
-"""A rebuild that finds a player's day still in Redis never shortens the day's life:
-the hash may live longer than SQL's copy says (the zone cleared after the copy was
-persisted extends it to the game day's end; a move west extends it to the new zone's
-end of the date), and cutting it back would let the date's caps and missions pay
-again on the same date. A hash without an expiry still gets the copy's."""
+"""A rebuild never gives a player's day a shorter life than the live hash had: the
+hash may live longer than the end of the date in the zone SQL's copy was persisted in
+(the zone cleared since extends it to the game day's end; a move west, to the new
+zone's end of the date; a move east after it was extended keeps the longer end), and
+cutting it back would let the date's caps and missions pay again on the same date.
+The rebuild gives each date until it has ended in every zone, and never shortens a
+live hash's expiry. A hash without an expiry gets the copy's."""
 
 from __future__ import annotations
 
-from engine import keys
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from engine import db, keys
 from engine.economy import activity
+from engine.errors import DailyLimitReachedError
 from engine.ops import persistence, rebuild
 from engine.progression import timezones
 from engine.scripts import Scripts
+from tests.redis_time import advance_to
 
 DAILY = keys.daily("alice", "2026-11-25")
 HOUR = 3600
@@ -38,10 +47,12 @@ def test_the_script_gives_a_hash_without_an_expiry_the_copys(any_redis):
     assert lives(any_redis, DAILY, 7 * HOUR)
 
 
-def test_a_rebuild_after_the_zone_was_cleared_keeps_the_game_days_end(durable_engine):
-    """Tokyo at 21:00 on the 25th: an ad, persisted (SQL's copy ends with Tokyo's 25th,
-    18:00 UTC, plus the grace: 7 hours); the zone cleared extends the hash to the game
-    day's end (16 hours). A rebuild run again keeps the 16 hours."""
+def test_a_rebuild_after_the_zone_was_cleared_keeps_at_least_the_game_days_end(
+    durable_engine,
+):
+    """Tokyo at 21:00 on the 25th: an ad, persisted; the zone cleared extends the hash to
+    the game day's end (16 hours). A rebuild run again keeps at least that: the 25th's
+    end in the last zone it ends in (UTC-12, 15:00 UTC on the 26th) plus the grace."""
     engine = durable_engine
     timezones.set_timezone(engine, "alice", "Asia/Tokyo")
     activity.ad_reward(engine, "alice", "ad-1")
@@ -52,4 +63,51 @@ def test_a_rebuild_after_the_zone_was_cleared_keeps_the_game_days_end(durable_en
     rebuild.rebuild(engine)
 
     assert int(engine.redis.hget(DAILY, "ads")) == 1
-    assert lives(engine.redis, DAILY, 16 * HOUR)
+    assert lives(engine.redis, DAILY, 28 * HOUR)
+
+
+def test_a_rebuild_after_a_move_east_keeps_the_date_for_a_move_back_west(durable_engine):
+    """Los Angeles at 04:00 on the 25th: the ads cap watched, the hash living to Los
+    Angeles' end of the 25th (11:00 UTC on the 26th) plus the grace. A move to New
+    York (its 25th ends at 08:00 UTC), persisted, then Redis lost and rebuilt. Back in
+    Los Angeles at 02:00 on its 26th (10:00 UTC), still its 25th there: the 25th's ads
+    stay capped, as they would have without the loss."""
+    engine = durable_engine
+    timezones.set_timezone(engine, "alice", "America/Los_Angeles")
+    for n in range(engine.rules.ads.daily_cap):
+        activity.ad_reward(engine, "alice", f"ad-{n}")
+    timezones.set_timezone(engine, "alice", "America/New_York")
+    persistence.persist(engine)
+    engine.redis.flushdb()
+    rebuild.rebuild(engine)
+
+    advance_to(engine, datetime(2026, 11, 26, 10, tzinfo=UTC))
+    timezones.set_timezone(engine, "alice", "America/Los_Angeles")
+
+    with pytest.raises(DailyLimitReachedError):
+        activity.ad_reward(engine, "alice", "ad-again")
+    assert int(engine.redis.hget(DAILY, "ads")) == engine.rules.ads.daily_cap
+
+
+def test_a_copy_kept_with_an_earlier_end_comes_back_while_its_date_runs(durable_engine):
+    """A copy of the 25th kept until New York's end of it plus the grace (09:00 UTC on
+    the 26th), rebuilt at 10:00 UTC: the 25th runs on further west (in Los Angeles
+    until 11:00 UTC, at UTC-12 until 15:00), so it comes back until 16:00 UTC."""
+    engine = durable_engine
+    ended = datetime(2026, 11, 26, 9, tzinfo=UTC)
+    with engine.sql.begin() as conn:
+        conn.execute(
+            db.user_daily_counters.insert().values(
+                player_id="alice",
+                day="2026-11-25",
+                counters=json.dumps({"ads": "5"}),
+                expires_at=int(ended.timestamp()),
+                updated_ms=int(ended.timestamp()) * 1000,
+            )
+        )
+    engine.clock.set(datetime(2026, 11, 26, 10, tzinfo=UTC))
+
+    rebuild.rebuild(engine)
+
+    assert int(engine.redis.hget(DAILY, "ads")) == 5
+    assert lives(engine.redis, DAILY, 6 * HOUR)

@@ -11,16 +11,17 @@ an entry of an activity or an exam (engine.ops.persistence_outbox.DAY_KINDS): ev
 hash of the days some zone was in when those entries were written, as it is when the
 batch is read, so a hash in SQL lags Redis as the rest does, by at most a persist
 interval plus a run's time (engine.ops.rebuild says what a change that writes no
-outbox entry means for it). A row keeps when its hash expires (the end of its day, the
-player's own for a player with a time zone, plus the grace): the expiry the rebuild
-gives the hash back, and when the cleanup job removes the row.
+outbox entry means for it). A row keeps until its date has ended in every zone, plus
+the grace (engine.progression.timezones.kept_until): the expiry the rebuild gives the
+hash back, never shorter than the one the live hash had whatever zones the player
+moved through, and when the cleanup job removes the row.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from engine import boards, db, keys
 from engine.boards import exam_record, exam_stats
@@ -118,7 +119,6 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
 
     streaks, aggregates, passes, attempts, attempt_ids, days = [], [], [], [], [], []
     stats: dict[bytes, bytes] = {}  # the player's stats hash, read just before its periods
-    zone = timezones.NO_ZONE  # the player's settings, read just before their days
     xp_per_level = engine.rules.battle_pass.xp_per_level
     for (what, player, target), reply in zip(plan, replies, strict=True):
         if what == "streak" and reply:
@@ -150,10 +150,8 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
                     "updated_ms": now_ms,
                 }
             )
-        elif what == "zone":
-            zone = timezones.parse(reply)
         elif what == "day" and reply:
-            days.append(_day_row(engine, player, target, reply, zone, now_ms))
+            days.append(_day_row(engine, player, target, reply, now_ms))
         elif what == "exam" and (reply[0] is not None or target[3]):
             # The attempt is persisted from its outbox entry even when its replay
             # record has expired (a persist run more than IDEMPOTENCY_TTL_SECONDS
@@ -216,8 +214,8 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
 
 def _queue_days(engine: Engine, batch: _Batch, pipe, plan: list) -> None:
     """Queue the reads of the day's counters: per player whose day the batch may have
-    changed, the settings hash (their time zone), then the daily hash of each day some
-    zone was in at their first and last such entry (engine.progression.timezones)."""
+    changed, the daily hash of each day some zone was in at their entries
+    (engine.progression.timezones)."""
     candidates: dict[int, list[date]] = {}  # second -> the days some zone is in then
     for player in sorted(batch.day_at):
         days: set[date] = set()
@@ -226,28 +224,19 @@ def _queue_days(engine: Engine, batch: _Batch, pipe, plan: list) -> None:
             if second not in candidates:
                 candidates[second] = timezones.candidate_days(engine, from_ms(second * 1000))
             days.update(candidates[second])
-        pipe.hgetall(keys.settings(player))
-        plan.append(("zone", player, None))
         for day in sorted(days):
             pipe.hgetall(keys.daily(player, day.isoformat()))
             plan.append(("day", player, day))
 
 
 def _day_row(
-    engine: Engine,
-    player: str,
-    day: date,
-    counters: dict[bytes, bytes],
-    zone: timezones.Settings,
-    now_ms: int,
+    engine: Engine, player: str, day: date, counters: dict[bytes, bytes], now_ms: int
 ) -> dict:
-    """A user_daily_counters row: the daily hash of `day` with when it expires, as the
-    scripts set it (include/progress.lua's finish_day): the end of the day plus the
-    grace, the end of the player's own day for a player with a time zone."""
-    if zone.timezone is not None:
-        ends = zone.day_start(day.toordinal() + 1)
-    else:
-        ends = int(engine.calendar.day_start(day + timedelta(days=1)).timestamp())
+    """A user_daily_counters row: the daily hash of `day` with when it may be let go,
+    the end of `day` in the last zone it ends in plus the grace (timezones.kept_until):
+    not the end in the player's zone at persist time, which a move east since the hash
+    was written has shortened, while the hash still lives to the end the earlier zone
+    gave it (and a move back west would go on with its counts)."""
     return {
         "player_id": player,
         "day": day.isoformat(),
@@ -255,7 +244,7 @@ def _day_row(
             {name.decode(): value.decode() for name, value in sorted(counters.items())},
             separators=(",", ":"),
         ),
-        "expires_at": ends + engine.rules.daily_grace_minutes * 60,
+        "expires_at": timezones.kept_until(engine, day),
         "updated_ms": now_ms,
     }
 

@@ -4,8 +4,9 @@ What comes back: wallets (streak freezes held among them: a wallet resource; the
 history stays in SQL, where the API reads what Redis does not hold), leaderboards and
 aggregates of the retained periods, battle-pass progress, streaks (with a break that may
 still be bought back, and a zoned claim's day ends), the day's counters (each daily hash
-not expired yet: bonus claimed, ads watched, mission progress and completions, earnings
-towards the caps, with the expiry the scripts gave it), the idempotency records of recent
+of a date not over in every zone yet: bonus claimed, ads watched, mission progress and
+completions, earnings towards the caps, living until that date has ended in every zone,
+never shorter than the live hash), the idempotency records of recent
 requests and exam attempts (so a client retrying a request made before the loss is
 answered, not counted again), the settings, each player's time zone, each
 league player's record as the last close they took part in left it (so their next join

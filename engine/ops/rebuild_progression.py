@@ -6,7 +6,7 @@ seasons) and each player's time zone.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -60,25 +60,32 @@ def _streaks(engine: Engine, progress: Progress) -> int:
 
 
 def _daily_counters(engine: Engine, progress: Progress) -> int:
-    """The daily hashes not expired yet (a player's current day, and the other local
-    dates a zoned player's hashes cover), each with the expiry the scripts gave it:
-    EXPIRE to its end as include/progress.lua's finish_day sets it, so a counter
-    already used today stays used (ads watched, missions done, earnings towards the
-    caps, the bonus claimed) and nothing is paid twice. A field Redis holds higher (a
-    rebuild run again after the day went on) is kept (lua/restore_daily_counters.lua)."""
+    """The daily hashes of the dates not yet over in every zone, each living to that
+    date's end in the last zone it ends in plus the grace (timezones.kept_until): at
+    least as long as the live hash did, whatever zones the player moved through since
+    (a move east shortens no hash, a move back west goes on with its counts), so a
+    counter already used on its date stays used (ads watched, missions done, earnings
+    towards the caps, the bonus claimed) and nothing is paid twice. A field Redis holds
+    higher (a rebuild run again after the day went on), and a longer expiry, are kept
+    (lua/restore_daily_counters.lua). Worked out from the date, not from the row's
+    expires_at alone: a row persisted with a shorter one is brought back as long."""
     table = db.user_daily_counters
-    now_s = to_ms(engine.clock.now()) // 1000
-    where = table.c.expires_at > now_s
+    now = engine.clock.now()
+    now_s = to_ms(now) // 1000
+    first = timezones.first_kept_day(engine, now).isoformat()
+    where = (table.c.expires_at > now_s) | (table.c.day >= first)
     total = _count(engine, table, where)
     done = 0
     for rows in _stream(engine, select(table).where(where)):
         batch = engine.scripts.batch()
         for row in rows:
+            day = date.fromisoformat(row["day"])
+            ttl = max(row["expires_at"], timezones.kept_until(engine, day)) - now_s
             fields = [part for field in json.loads(row["counters"]).items() for part in field]
             batch.call(
                 "restore_daily_counters",
                 [keys.daily(row["player_id"], row["day"])],
-                [row["expires_at"] - now_s, *fields],
+                [ttl, *fields],
             )
         batch.execute()
         done += len(rows)

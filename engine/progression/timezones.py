@@ -124,6 +124,25 @@ def candidate_days(engine: Engine, now: datetime) -> list[date]:
     return [game_day, *others]
 
 
+def kept_until(engine: Engine, day: date) -> int:
+    """When the daily hash of `day` may be let go (unix s): the end of `day` in the
+    last zone it ends in (UTC-12, EARLIEST), plus the grace. A player may move there
+    while the hash lives, and set_timezone then keeps it to that end, so the persist
+    job keeps its copy that long and questboard rebuild gives it back that long: it
+    knows neither the zones the player was in nor the extensions their moves made."""
+    reset = engine.calendar.reset_hour * 3600
+    ends = (day.toordinal() + 1 - EPOCH_ORDINAL) * 86400 + reset - EARLIEST
+    return ends + engine.rules.daily_grace_minutes * 60
+
+
+def first_kept_day(engine: Engine, now: datetime) -> date:
+    """The earliest date whose daily hash kept_until still keeps at `now`."""
+    reset = engine.calendar.reset_hour * 3600
+    grace = engine.rules.daily_grace_minutes * 60
+    second = int(now.timestamp()) - reset + EARLIEST - grace
+    return date.fromordinal(second // 86400 + EPOCH_ORDINAL)
+
+
 def set_timezone(engine: Engine, player_id: str, name: str | None) -> Settings:
     """Set the player's zone (None: back to the game calendar). Idempotent.
 
