@@ -120,9 +120,39 @@ class NoQuerySchema(ma.Schema):
         unknown = ma.RAISE
 
 
-def declares_query(view_func) -> bool:
+class NoBodySchema(ma.Schema):
+    """The body of a route that reads none: empty, or an empty JSON object."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+def declares(view_func, location: str) -> bool:
+    """Whether the route documents arguments from `location` (query, json...)."""
     arguments = getattr(view_func, "_apidoc", {}).get("arguments", {})
-    return any(p.get("in") == "query" for p in arguments.get("parameters", []))
+    return any(p.get("in") == location for p in arguments.get("parameters", []))
+
+
+def declares_query(view_func) -> bool:
+    return declares(view_func, "query")
+
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def bodyless(view: Callable) -> Callable:
+    """`view`, for a route that reads no body, refusing a body it would not read: one
+    with fields, not an object, not JSON (web.api.Parser's 400s, as a route of no
+    fields answers them), so a client that believes its body says something hears
+    that it does not. A request without a body pays one look at its length."""
+
+    @functools.wraps(view)
+    def refusing_a_body(*args: Any, **kwargs: Any) -> Any:
+        if flask.request.content_length:
+            Blueprint.ARGUMENTS_PARSER.parse(NO_BODY, location="json")
+        return view(*args, **kwargs)
+
+    return refusing_a_body
 
 
 def fast_view(view: Callable, checked: Callable, apidoc: dict) -> Callable:
@@ -199,6 +229,9 @@ class App(flask.Flask):
             return super().ensure_sync(func)
 
 
+NO_BODY = NoBodySchema()
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
 
@@ -215,6 +248,9 @@ class Blueprint(flask_smorest.Blueprint):
             name = f"{self.name}.{endpoint or view_func.__name__}"
             if name not in openapi.OPERATIONS:
                 raise LookupError(f"{name} has no operation in web.openapi.OPERATIONS")
+            methods = set(kwargs.get("methods") or ())
+            if methods & BODY_METHODS and not declares(view_func, "json"):
+                view_func = bodyless(view_func)
             checked = view_func
             if not declares_query(view_func):
                 checked = self.arguments(NoQuerySchema(), location="query", as_kwargs=True)(
