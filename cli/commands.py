@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from engine import connection, migrate
+from cli import local
+from engine import migrate
 from engine.boards import moderation, snapshots
 from engine.errors import InvalidInputError, NotFoundError
 from engine.ops import jobruns, rebuild, reshard
@@ -107,8 +108,9 @@ def rebuild_redis(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     """
     found = None if args.over_live_data else rebuild.live_wallet(engine)
     if found is not None:
+        where = local.without_password(args.settings.redis_url)
         raise rebuild.RebuildRefusedError(
-            f"Redis already holds player data ({found}, at {connection.describe(engine.redis)}):"
+            f"Redis already holds player data ({found}, at {where}):"
             " a rebuild would set its balances back to SQL's, losing the changes not persisted"
             " yet. Rebuild only after FLUSHDB on every primary, with the web and worker"
             " processes stopped; to run over it anyway (a rebuild that was interrupted),"
@@ -234,7 +236,10 @@ def shell(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     """A Python prompt with `engine` (and its `redis`, `sql`, `rules`, `clock`) at hand."""
     engine.redis.ping()  # say now, not at the first command, that Redis is unreachable
     code.interact(
-        banner=f"Questboard shell: engine, redis ({connection.describe(engine.redis)}), settings.",
+        banner=(
+            f"Questboard shell: engine, redis ({local.without_password(args.settings.redis_url)}),"
+            " settings."
+        ),
         local={"engine": engine, "redis": engine.redis, "settings": args.settings},
         exitmsg="",
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,3 +53,13 @@ def local_env(env: Mapping[str, str]) -> dict[str, str]:
     if not filled.get("DATABASE_URL"):
         filled["DATABASE_URL"] = sqlite_url(var)
     return filled
+
+
+def without_password(url: str) -> str:
+    """A store's URL as an operator configured it, its password masked: where a message
+    says which Redis it means."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))

@@ -17,7 +17,6 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from sqlalchemy.engine import make_url
@@ -123,14 +122,6 @@ SQL_ONLY = {("migrate", None), ("webhooks", "encrypt-secrets")}
 CHANGES_SHARDS = {("shards", "check"), ("shards", "migrate")}  # start on any recorded count
 
 
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
 def _check_store_urls(env: Mapping[str, str], sql_only: bool) -> None:
     """Without a `make run` to default to (an installed package), the command must be
     told its stores: never a SQLite file made up in site-packages and migrated."""
@@ -184,7 +175,7 @@ def main(
         _check_store_urls(filled, sql_only=key in SQL_ONLY)
         settings = Settings.from_env(filled)
         args.settings = settings
-        settings_url = _without_password(settings.redis_url)
+        settings_url = local.without_password(settings.redis_url)
         client = redis_client
         if client is None and key not in SQL_ONLY:
             client = _redis_client(settings, env)

@@ -241,13 +241,6 @@ def is_cluster(client: Any) -> bool:
     return isinstance(client, RedisCluster)
 
 
-def describe(client: Any) -> str:
-    """Where a client points, for a banner or a log line (never its password)."""
-    if is_cluster(client):
-        return "Redis Cluster " + ",".join(node.name for node in client.get_primaries())
-    return str(client.connection_pool)
-
-
 def primaries(client: Any) -> list[Any]:
     """One client per primary of a cluster (its node's own redis.Redis), else [client]."""
     if not is_cluster(client):

@@ -160,6 +160,8 @@ def test_rebuild_refuses_a_redis_that_holds_live_wallets(questboard, engine_of):
 
     assert (code, out) == (1, "")
     assert err.startswith("questboard: Redis already holds player data (")
+    redis_url = local.embedded_redis_url(Path(questboard.env["QUESTBOARD_VAR"]))
+    assert f", at {redis_url}): a rebuild would" in err  # the store as configured
     assert "--over-live-data" in err
     assert wallet.balances(engine_of, player)["coins"] == 700  # nothing written
 
@@ -408,7 +410,20 @@ def test_shell_is_python_with_the_engine_at_hand(questboard, monkeypatch, capsys
         sys, "stdin", io.StringIO("print(redis.get('greeting'), type(engine).__name__)\n")
     )
     assert questboard("shell") == (0, "", "")
-    assert capsys.readouterr().out == ">>> b'hello' Engine\n>>> "  # prompts, the answer, EOF
+    shown = capsys.readouterr()
+    assert shown.out == ">>> b'hello' Engine\n>>> "  # prompts, the answer, EOF
+    redis_url = local.embedded_redis_url(Path(questboard.env["QUESTBOARD_VAR"]))
+    assert shown.err == f"Questboard shell: engine, redis ({redis_url}), settings.\n\n"
+
+
+def test_the_shell_banner_never_shows_the_redis_password(fake_redis, clock, sqlite_url, capsys):
+    env = {"REDIS_URL": "redis://:s3cret@127.0.0.1:6379/0", "DATABASE_URL": sqlite_url}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdin", io.StringIO(""))
+        assert Cli(fake_redis, clock, env)("shell") == (0, "", "")
+    assert capsys.readouterr().err == (
+        "Questboard shell: engine, redis (redis://:***@127.0.0.1:6379/0), settings.\n\n"
+    )  # the banner, then the new line that closes the prompt at end of input
 
 
 def test_the_command_never_loads_flask_or_the_queue():
