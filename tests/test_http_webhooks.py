@@ -84,3 +84,17 @@ def test_patch_rotate_test_deliveries_redeliver_delete(client, admin_headers, cl
 
 def test_the_routes_are_admin_only(client, server_headers):
     assert client.get("/v1/admin/webhooks", headers=server_headers).status_code == 403
+
+
+def test_a_delivery_id_of_other_digits_than_ascii_names_no_delivery(client, admin_headers):
+    """Python's isdigit takes a superscript 1 (int() refuses it: a 500 before) and an
+    Arabic-Indic 1 (int() reads 1: delivery 1 was sent again); an id is written 0-9."""
+    sid = create(client, admin_headers).get_json()["id"]
+    base = f"/v1/admin/webhooks/{sid}"
+    ping = client.post(f"{base}/test", headers=admin_headers).get_json()
+    assert ping["id"] == 1
+
+    for delivery_id in ("\u00b9", "\u0661", "\uff11"):  # superscript, Arabic-Indic, fullwidth 1
+        response = client.post(f"{base}/deliveries/{delivery_id}/redeliver", headers=admin_headers)
+        assert response.status_code == 404, delivery_id
+        assert error_of(response)["code"] == "not_found"

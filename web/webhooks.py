@@ -204,5 +204,8 @@ def list_webhook_deliveries(subscription_id: str, limit: int, **query):
 @blp.alt_response(404, description="not_found")
 def redeliver_webhook(subscription_id: str, delivery_id: str):
     """Send a delivery again, whatever its status, with a new 24-hour retry budget."""
-    number = int(delivery_id) if delivery_id.isdigit() and len(delivery_id) < 19 else 0
+    # 0-9 only: str.isdigit also takes a superscript 1 (int() refuses it) and an
+    # Arabic-Indic 1 (int() reads 1)
+    plain = delivery_id.isascii() and delivery_id.isdigit() and len(delivery_id) < 19
+    number = int(delivery_id) if plain else 0
     return subscriptions.redeliver(get_engine(), subscription_id, number)
