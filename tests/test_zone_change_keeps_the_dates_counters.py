@@ -21,8 +21,10 @@ from engine import Engine, keys
 from engine.boards import exams
 from engine.boards.exams import Exam
 from engine.economy import activity
+from engine.errors import DailyLimitReachedError
 from engine.ops import persistence, rebuild
 from engine.progression import timezones
+from tests.redis_time import advance_to
 
 DAILY = keys.daily("alice", "2026-11-25")
 HOUR = 3600
@@ -191,3 +193,22 @@ def test_a_move_east_onto_an_unclaimed_date_gives_the_hash_its_expiry(fake_engin
     tokyo_26th = keys.daily("alice", "2026-11-26")
     assert int(engine.redis.hget(tokyo_26th, "ads")) == 1
     assert lives(engine, tokyo_26th, 23 * HOUR)
+
+
+def test_a_zone_cleared_a_date_ahead_keeps_that_dates_counts_for_its_game_day(engine):
+    """At 19:00 UTC on the 25th it is 04:00 on the 26th in Tokyo, whose 26th ends at
+    18:00 UTC on the 26th; the game's 26th runs from 03:00 UTC on the 26th to 03:00 on
+    the 27th. The ads capped on Tokyo's 26th stay capped on the game's 26th after the
+    zone is cleared: clearing it keeps that date's hash to the game day's end."""
+    at(engine, 2026, 11, 25, 19)
+    timezones.set_timezone(engine, "alice", "Asia/Tokyo")
+    for n in range(engine.rules.ads.daily_cap):
+        activity.ad_reward(engine, "alice", f"ad-{n}")
+    the_26th = keys.daily("alice", "2026-11-26")
+
+    timezones.set_timezone(engine, "alice", None)
+
+    assert lives(engine, the_26th, 33 * HOUR)  # to 04:00 UTC on the 27th
+    advance_to(engine, datetime(2026, 11, 26, 20, tzinfo=UTC))  # the game's 26th
+    with pytest.raises(DailyLimitReachedError):
+        activity.ad_reward(engine, "alice", "ad-again")

@@ -166,12 +166,17 @@ def _keep_the_game_days_counters(engine: Engine, player_id: str) -> None:
     """Back on the game calendar, the player goes on with the game day's counts
     (README, Time zones) until the game day ends: its daily hash, if a zone's shorter
     day gave it an earlier end, lives to the game day's end plus the grace, as
-    include/progress.lua's finish_day would have set it. Never shortened (GT); a zoned
-    player's later move west is kept alive by finish_day itself."""
+    include/progress.lua's finish_day would have set it. So does the hash of each later
+    date some zone is in now (a zone east of the game's was a date ahead): that date's
+    counts hold on its game day too. Never shortened (GT); a zoned player's later move
+    west is kept alive by finish_day itself."""
     now = engine.clock.now()
     game_day = engine.calendar.game_day(now)
-    ends = engine.calendar.day_start(game_day + timedelta(days=1))
-    _keep_until(engine, player_id, game_day, int(ends.timestamp()))
+    pipe = engine.redis.pipeline(transaction=False)
+    for day in sorted(d for d in candidate_days(engine, now) if d >= game_day):
+        ends = engine.calendar.day_start(day + timedelta(days=1))
+        _keep_until(engine, player_id, day, int(ends.timestamp()), pipe)
+    pipe.execute()
 
 
 def _keep_the_local_dates_counters(engine: Engine, player_id: str, settings: Settings) -> None:
