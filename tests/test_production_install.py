@@ -193,18 +193,23 @@ def test_the_wheel_holds_the_lua_scripts_rules_and_migrations(installed_wheel):
     assert missing == []
 
 
-def test_the_installed_service_loads_its_scripts_and_rules_and_migrates(installed_wheel, tmp_path):
+def test_the_installed_service_runs_the_procfile_loads_its_scripts_and_migrates(
+    installed_wheel, tmp_path
+):
     """In an interpreter that sees the unpacked wheel and the dependencies but not the
     checkout (the .venv's editable finder, which maps our packages to it, taken out),
-    started outside it: the web factory's module and the jobs import, every
-    Lua script is read with its includes, the default rules load, and `questboard
-    migrate` brings a new database to the current schema."""
+    started outside it: every module the Procfile runs imports (its web launcher
+    included, so the Procfile runs from any folder), every Lua script is read with its
+    includes, the default rules load, and `questboard migrate` brings a new database to
+    the current schema."""
     code = (
         "import importlib, sys\n"
         "sys.meta_path[:] = [finder for finder in sys.meta_path\n"
         "                    if not getattr(finder, '__module__', '').startswith('__editable__')]\n"
         f"sys.path.insert(0, {str(installed_wheel)!r})\n"
-        "for name in ('web', 'jobs.tasks', 'jobs.scheduler', 'cli.main'):\n"
+        f"for name in {sorted(set().union(*procfile_modules().values()))!r}:\n"
+        "    importlib.import_module(name)\n"
+        "for name in ('jobs.tasks', 'cli.main'):  # the worker's jobs, the command\n"
         "    importlib.import_module(name)\n"
         "import engine\n"
         f"assert engine.__file__.startswith({str(installed_wheel)!r}), engine.__file__\n"
