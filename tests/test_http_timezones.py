@@ -3,10 +3,14 @@ login, daily and missions that then follow the player's own day."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
+from engine import db
+from engine.progression import timezones
 from tests.conftest import error_of
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis and on Redis
@@ -66,6 +70,31 @@ def test_a_banned_player_cannot_change_or_read_their_settings(
     assert banned.status_code == 201
     assert put_zone(client, server_headers, "Asia/Tokyo").status_code == 403
     assert client.get(SETTINGS, headers=server_headers).status_code == 403
+
+
+def test_zone_changes_count_in_the_players_default_limit(app, client, server_headers):
+    """A zone change is a player route without a group of its own: it counts in the
+    player's `default` window (here 3 a minute), and one over it changes nothing."""
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    tight = dataclasses.replace(security.rate_limits["default"], player="3/minute")
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(
+            security, rate_limits={**security.rate_limits, "default": tight}
+        ),
+    )
+    zones = ["Asia/Tokyo", "America/Los_Angeles", "Asia/Tokyo", "America/Los_Angeles"]
+
+    codes = [put_zone(client, server_headers, zone).status_code for zone in zones]
+
+    assert codes == [200, 200, 200, 429]
+    assert timezones.get_settings(engine, "alice").timezone == "Asia/Tokyo"
+    with engine.sql.connect() as conn:
+        kept = conn.execute(
+            select(db.settings.c.value).where(db.settings.c.name == timezones.sql_name("alice"))
+        ).scalar_one()
+    assert kept == "Asia/Tokyo"  # what a rebuild would restore
 
 
 def test_login_daily_and_missions_follow_the_players_day(client, server_headers, clock):

@@ -1,8 +1,10 @@
 """`GET /v1/players/{player_id}/settings` → engine.progression.timezones.get_settings
 (lua/read_player.lua); `PUT /v1/players/{player_id}/settings` →
-engine.progression.timezones.set_timezone (the zone's `settings` row in SQL, then one HSET,
-or DEL for `null`): a player's own time zone, which their daily counters, streak and
-login bonus then follow (lua/include/zone.lua).
+engine.progression.timezones.set_timezone (counted in the player's window, as a read is:
+lua/read_player.lua; then the zone's `settings` row in SQL, one HSET, or DEL for `null`,
+and the daily hashes of the dates still to come kept to their ends in the new calendar):
+a player's own time zone, which their daily counters, streak and login bonus then
+follow (lua/include/zone.lua).
 """
 
 from __future__ import annotations
@@ -51,5 +53,5 @@ def get_settings(player_id: str):
 def put_settings(body: dict, player_id: str):
     """Set the player's time zone: their daily counters, streak and login bonus follow
     their local day from the reset hour; boards keep the game calendar. Idempotent."""
-    settings = timezones.set_timezone(get_engine(), player_id, body["timezone"])
+    settings = timezones.set_timezone(get_engine(), player_id, body["timezone"], read_group())
     return {"player_id": player_id, "timezone": settings.timezone}

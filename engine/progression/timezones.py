@@ -143,19 +143,27 @@ def first_kept_day(engine: Engine, now: datetime) -> date:
     return date.fromordinal(second // 86400 + EPOCH_ORDINAL)
 
 
-def set_timezone(engine: Engine, player_id: str, name: str | None) -> Settings:
-    """Set the player's zone (None: back to the game calendar). Idempotent.
+def set_timezone(
+    engine: Engine, player_id: str, name: str | None, group: str | None = None
+) -> Settings:
+    """Set the player's zone (None: back to the game calendar). Idempotent. The change
+    counts in the player's window of the rate-limit `group` (the route's, as a read of
+    the player does: lua/read_player.lua) before anything is written; None counts
+    nothing (admin tools, tests).
 
     Raises:
         UnknownTimezoneError: `name` is no IANA zone.
+        RateLimitedError: the player's window of `group` is full; nothing changed.
     """
     key = keys.settings(player_id)
+    settings = settings_for(engine, name) if name is not None else NO_ZONE
+    if group is not None:
+        rate_limits.read_player(engine, player_id, group, [])
     if name is None:
         overrides.put(engine, sql_name(player_id), "")
         engine.redis.delete(key)
         _keep_the_game_days_counters(engine, player_id)
         return NO_ZONE
-    settings = settings_for(engine, name)
     overrides.put(engine, sql_name(player_id), name)  # SQL first: what rebuild restores
     engine.redis.hset(key, mapping=settings.fields())
     _keep_the_local_dates_counters(engine, player_id, settings)
