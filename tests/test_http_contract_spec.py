@@ -118,6 +118,23 @@ def test_every_header_is_described(client):
     assert [p["name"] for p in purchase["parameters"] if p.get("required")] == ["Idempotency-Key"]
 
 
+def test_every_answer_a_replay_can_be_documents_the_replay_header(client):
+    """A replay answers the first answer again with Idempotent-Replayed: a success, a
+    refusal the engine recorded (409: tests/test_http_replay_headers.py), and an exam
+    sent again (200). A reused key (422) is no replay."""
+    spec = spec_of(client)
+    by_id = {op["operationId"]: op["responses"] for _, _, op in operations(spec)}
+    replaying = ["createPurchase", "createGrant", "createAdReward", "repairStreak", "recordExam"]
+    for operation_id in replaying:
+        responses = by_id[operation_id]
+        replayed = [status for status in responses if status[0] == "2" or status == "409"]
+        for status in replayed:
+            headers = responses[status].get("headers", {})
+            assert "Idempotent-Replayed" in headers, (operation_id, status)
+        assert "Idempotent-Replayed" not in responses["422"].get("headers", {})
+    assert {"200", "201"} <= set(by_id["recordExam"])
+
+
 def test_patterns_and_bounds_in_the_spec_are_the_enforced_ones(client):
     spec = spec_of(client)
     schemas = spec["components"]["schemas"]

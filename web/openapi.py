@@ -171,7 +171,7 @@ def complete_operation(
         media = response.get("content", {}).get("application/json")
         if media is not None and "example" not in media:
             media["example"] = example_of(media["schema"], components)
-        if described and described.replayable and status.startswith("2"):
+        if described and described.replayable and (status.startswith("2") or status == "409"):
             response.setdefault("headers", {})["Idempotent-Replayed"] = IDEMPOTENT_REPLAYED
     if path.startswith("/v1/") and not path.startswith("/v1/admin/"):
         parameters = operation.setdefault("parameters", [])

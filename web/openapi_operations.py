@@ -44,7 +44,9 @@ OPERATIONS: dict[str, Operation] = {
         replayable=True,
     ),
     "exams.record_exam": Operation(
-        "recordExam", {422: ("idempotency_key_reused",), RAPID_FIRE[0]: RAPID_FIRE[1]}
+        "recordExam",
+        {422: ("idempotency_key_reused",), RAPID_FIRE[0]: RAPID_FIRE[1]},
+        replayable=True,  # an exam sent again: 200, the first summary
     ),
     "leaderboards.top": Operation("listLeaderboard", {404: ("period_expired",)}),
     "leaderboards.around": Operation(
