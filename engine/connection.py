@@ -190,12 +190,25 @@ class ThreadConnectionRedis(redis.Redis):
         )
         self._held = threading.local()
 
-    def execute_command(self, *args: Any, **options: Any) -> Any:
-        if not self._threads_hold:
-            return super().execute_command(*args, **options)
+    def held(self) -> _Held:
+        """This thread's hold of a connection (taken at its first use, or anew after a
+        fork)."""
         held = getattr(self._held, "hold", None)
         if held is None or held.pid != os.getpid():
             held = self._held.hold = _Held(self.connection_pool)
+        return held
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
+        """redis-py's pipeline; one without a transaction is sent on the thread's
+        connection (HeldPipeline) when this client keeps one per thread."""
+        if self._threads_hold and not transaction and shard_hint is None:
+            return HeldPipeline(self, self.connection_pool, self.response_callbacks)
+        return super().pipeline(transaction, shard_hint)
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        if not self._threads_hold:
+            return super().execute_command(*args, **options)
+        held = self.held()
         connection = held.connection
         ready(connection, self.connection_pool)
         name = args[0]
@@ -214,6 +227,63 @@ class ThreadConnectionRedis(redis.Redis):
         try:
             return connection.retry.call_with_retry(send_and_read, failed, with_failure_count=True)
         finally:
+            if connection.should_reconnect():
+                connection.disconnect()  # the next command connects again
+
+
+class HeldPipeline(redis.client.Pipeline):
+    """A pipeline without a transaction, sent on the connection its thread keeps
+    (ThreadConnectionRedis), not one taken from the pool and given back around it.
+
+    redis-py 8.1's `execute` pays, besides the round trip, what a single command pays
+    through the pool (the pool's lock twice, its metrics, a release event) and the
+    operation-duration metrics. What it does for the commands is kept: the connection
+    checked as the pool checks one it hands out (`ready`), every command packed as
+    redis-py packs it (`pack`, by hiredis) and sent at once, every reply read and
+    parsed by the pipeline's parse_response (an error reply kept in its place), the
+    first error raised when asked, the whole retried by the connection's `retry` with
+    the connection closed between tries, as redis-py retries a pipeline. A pipeline
+    that WATCHes, runs `Script` objects (SCRIPT EXISTS first) or was given a
+    connection takes redis-py's own path.
+    """
+
+    def __init__(self, client: ThreadConnectionRedis, pool: Any, callbacks: Any) -> None:
+        super().__init__(pool, callbacks, False, None)
+        self._client = client
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        if self.watching or self.scripts or self.explicit_transaction or self.connection:
+            return super().execute(raise_on_error)
+        stack = self.command_stack
+        if not stack:
+            return []
+        held = self._client.held()
+        connection = held.connection
+        ready(connection, self.connection_pool)
+
+        def send_and_read() -> list[Any]:
+            if held.hiredis_packs:
+                packed = [b"".join(part for args, _ in stack for part in pack(connection, args))]
+            else:
+                packed = connection.pack_commands([args for args, _ in stack])
+            connection.send_packed_command(packed)
+            replies: list[Any] = []
+            for args, options in stack:
+                try:
+                    replies.append(self.parse_response(connection, args[0], **options))
+                except redis.ResponseError as error:
+                    replies.append(error)
+            if raise_on_error:
+                self.raise_first_error(stack, replies)
+            return replies
+
+        def failed(error: Exception, failures: int) -> None:
+            connection.disconnect()
+
+        try:
+            return connection.retry.call_with_retry(send_and_read, failed, with_failure_count=True)
+        finally:
+            self.command_stack = []
             if connection.should_reconnect():
                 connection.disconnect()  # the next command connects again
 
