@@ -174,7 +174,8 @@ class ThreadConnectionRedis(redis.Redis):
     (its response callbacks), retried by the connection's `retry` with the connection
     closed between tries, as Redis.execute_command does, and closed after a command
     when the server asked it to move.
-    Pipelines, pub/sub and transactions take their connections from the pool as before.
+    A pipeline without a transaction goes out on the same connection (HeldPipeline);
+    transactions, WATCH and pub/sub take their connections from the pool as before.
     The connection goes back to the pool when its thread ends; a forked child takes its
     own. A client with a client-side cache or single_connection_client keeps redis-py's
     own path. What redis-py 8's observability would record of these commands
