@@ -98,3 +98,20 @@ def test_a_rebuild_over_a_redis_that_lost_only_its_wallets_lowers_nothing_else(
     rebuild.rebuild(engine)
 
     assert player_keys(engine, "alice") == live
+
+
+def test_a_players_next_exam_counts_on_from_the_totals_a_kept_board_holds(durable_engine, clock):
+    engine = durable_engine
+    play(engine, "alice", 30, "alice-1")
+    persistence.persist(engine)  # SQL: alice 30
+    play(engine, "alice", 25, "alice-2")  # 55 on the boards, her stats lost with her shard
+    lose(engine, f"{keys.PREFIX}:{{p*}}:*")
+    rebuild.rebuild(engine)
+    clock.advance(minutes=1)
+
+    play(engine, "alice", 10, "alice-3")
+
+    for period_type, period in (("weekly", "2026-W48"), ("monthly", "2026-11")):
+        for category in ("global", "math"):
+            aggregates = keys.board_aggregates(period_type, period, category)
+            assert engine.redis.hget(aggregates, "alice") == b"65:3:30:15"

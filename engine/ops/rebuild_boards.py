@@ -5,10 +5,12 @@ counted again).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from engine import boards, db, keys
-from engine.boards import Board, exam_record, exam_stats
+from engine.boards import GLOBAL, Board, exam_record, exam_stats
 from engine.calendar import PERIOD_TYPES
 from engine.clock import to_ms
 from engine.ops.rebuild_sql import Progress, _count, _stream
@@ -24,8 +26,15 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
     come in the order they reached their totals (SQL keeps the second; within one
     second, by player id) and arrive behind each other, as the script places them: on
     an empty board, where they were (to the second); behind a live player holding the
-    same total. Each player's stats hash (engine.boards.exam_stats) is written by the
-    same rule, field by field (lua/restore_forward.lua)."""
+    same total.
+
+    Each player's stats hash (engine.boards.exam_stats), from which their next exam
+    counts on, takes the sums the board holds after that write (SQL's, or the board's
+    own when it kept newer ones: a player whose shard was lost while the boards' slots
+    were kept counts on from the live totals, not from SQL's older ones), by the same
+    rule, field by field (lua/restore_forward.lua). The second at which a board's own
+    newer total was reached is not kept beside it: it takes the rebuild's, the latest
+    it can be. Two round trips a chunk: the boards, then the stats."""
     table = db.quiz_leaderboard_aggregates
     total = _count(engine, table)
     done = restored = 0
@@ -44,11 +53,11 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
         boards.seconds_to_expiry(engine, boards.current_period(engine, period_type))
         for period_type in PERIOD_TYPES
     )
-    now_s = int(engine.clock.now().timestamp())
+    now = engine.clock.now()
+    now_s = int(now.timestamp())
     for rows in _stream(engine, query):
-        batch = engine.scripts.batch()
         updates: dict[str, tuple[Board, list]] = {}  # scores key -> (board, its arguments)
-        stats: dict[str, list[str]] = {}  # stats key -> field, value, ...
+        written: list[tuple[Board, str, boards.Sums]] = []  # (board, player, SQL's sums)
         indexes: dict[str, tuple[set[str], int]] = {}  # index -> (categories, ttl)
         for row in rows:
             done += 1
@@ -69,9 +78,7 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
                 row["correct_answers"],
                 row["reached_s"],
             )
-            stats.setdefault(keys.board_stats(row["player_id"]), []).extend(
-                (exam_stats.field(period, category), sums.text())
-            )
+            written.append((board, row["player_id"], sums))
             update = updates.get(board.scores_key)
             if update is None:
                 args = [board.multiplier, expire_at, now_s]
@@ -84,9 +91,9 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
                 index = keys.board_index(board.period_type, period.name)
                 indexes.setdefault(index, (set(), ttl))[0].add(board.category)
             restored += 1
-        for board, args in updates.values():
-            batch.call("update_board", [board.scores_key, board.aggregates_key], args)
-        for key, fields in stats.items():
+        held = _write_boards(engine, updates, written)
+        batch = engine.scripts.batch()
+        for key, fields in _stats_fields(engine, now, written, held).items():
             batch.call("restore_forward", [key], [stats_ttl, "", *fields])
         for index, (categories, ttl) in indexes.items():
             batch.pipe.sadd(index, *categories)
@@ -94,6 +101,55 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
         batch.execute()
         progress("leaderboards", done, total)
     return restored
+
+
+def _write_boards(
+    engine: Engine,
+    updates: dict[str, tuple[Board, list]],
+    written: list[tuple[Board, str, boards.Sums]],
+) -> dict[tuple[str, str], bytes | None]:
+    """One update_board.lua call a board, then each written player's aggregates on it as
+    the board holds them after the call: (aggregates key, player) -> its text."""
+    batch = engine.scripts.batch()
+    for board, args in updates.values():
+        batch.call("update_board", [board.scores_key, board.aggregates_key], args)
+    players: dict[str, list[str]] = {}  # aggregates key -> its written players
+    for board, player, _ in written:
+        players.setdefault(board.aggregates_key, []).append(player)
+    for key, names in players.items():
+        batch.pipe.hmget(key, names)
+    replies = batch.execute()[len(updates) :]
+    return {
+        (key, player): text
+        for (key, names), texts in zip(players.items(), replies, strict=True)
+        for player, text in zip(names, texts, strict=True)
+    }
+
+
+def _stats_fields(
+    engine: Engine,
+    now: datetime,
+    written: list[tuple[Board, str, boards.Sums]],
+    held: dict[tuple[str, str], bytes | None],
+) -> dict[str, list[str]]:
+    """stats key -> field, value, ...: each board's sums of the player, SQL's or, when
+    the board holds newer ones (a higher total, or as high over more exams), the
+    board's, reached now (or at its period's end) at the latest."""
+    fields: dict[str, list[str]] = {}
+    for board, player, sums in written:
+        text = held.get((board.aggregates_key, player))
+        if text is not None:
+            score, exams, questions, correct = (int(part) for part in text.split(b":"))
+            if (score, exams) > (sums.score, sums.exams):
+                start = engine.calendar.start(board.period)
+                latest = min(now, engine.calendar.end(board.period))
+                reached = int((latest - start).total_seconds())
+                sums = boards.Sums(score, exams, questions, correct, reached)
+        category = board.category or GLOBAL
+        fields.setdefault(keys.board_stats(player), []).extend(
+            (exam_stats.field(board.period, category), sums.text())
+        )
+    return fields
 
 
 def _exam_attempts(engine: Engine, progress: Progress) -> int:
