@@ -111,3 +111,42 @@ def test_a_copy_kept_with_an_earlier_end_comes_back_while_its_date_runs(durable_
 
     assert int(engine.redis.hget(DAILY, "ads")) == 5
     assert lives(engine.redis, DAILY, 6 * HOUR)
+
+
+def test_a_move_west_after_the_dates_hash_expired_brings_its_counts_back(durable_engine):
+    """The ads cap watched on the game's 25th, persisted; its hash expires at 04:00
+    UTC on the 26th. At 05:00 the player moves to Los Angeles, where it is 21:00 on the
+    25th: the date's counts come back from SQL's copy with the move, living to Los
+    Angeles' end of it (11:00 UTC) plus the grace, and its ads stay capped."""
+    engine = durable_engine
+    for n in range(engine.rules.ads.daily_cap):
+        activity.ad_reward(engine, "alice", f"ad-{n}")
+    persistence.persist(engine)
+    advance_to(engine, datetime(2026, 11, 26, 5, tzinfo=UTC))
+    assert not engine.redis.exists(DAILY)
+
+    timezones.set_timezone(engine, "alice", "America/Los_Angeles")
+
+    assert int(engine.redis.hget(DAILY, "ads")) == engine.rules.ads.daily_cap
+    assert lives(engine.redis, DAILY, 7 * HOUR)
+    with pytest.raises(DailyLimitReachedError):
+        activity.ad_reward(engine, "alice", "ad-again")
+
+
+def test_a_zone_cleared_after_the_dates_hash_expired_brings_its_counts_back(durable_engine):
+    """Tokyo's 25th (ends at 18:00 UTC) capped at 12:00 UTC and persisted; at 20:00 the
+    hash is gone and the zone is cleared: the game's 25th runs to 03:00 on the 26th,
+    and the date's counts come back with the clear, its ads capped."""
+    engine = durable_engine
+    timezones.set_timezone(engine, "alice", "Asia/Tokyo")
+    for n in range(engine.rules.ads.daily_cap):
+        activity.ad_reward(engine, "alice", f"ad-{n}")
+    persistence.persist(engine)
+    advance_to(engine, datetime(2026, 11, 25, 20, tzinfo=UTC))
+    assert not engine.redis.exists(DAILY)
+
+    timezones.set_timezone(engine, "alice", None)
+
+    assert lives(engine.redis, DAILY, 8 * HOUR)  # 03:00 UTC on the 26th, plus the grace
+    with pytest.raises(DailyLimitReachedError):
+        activity.ad_reward(engine, "alice", "ad-again")

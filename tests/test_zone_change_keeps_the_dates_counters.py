@@ -164,9 +164,11 @@ def test_a_move_west_reads_the_hashs_expiry_and_extends_it_once(fake_engine, sen
 
 def test_a_move_west_after_the_old_end_gives_the_dates_new_hash_an_expiry(engine):
     """The game day's hash of the 25th has expired (04:00 UTC on the 26th) when the
-    player moves to Los Angeles, where the 25th runs on: its counts are gone, and the
-    hash the next ad writes (no claim: the 25th is claimed) lives to that date's end
-    there, 12:00 UTC on the 26th, rather than for ever."""
+    player moves to Los Angeles, where the 25th runs on. With no copy in SQL (this
+    engine has no database; with one the move brings the counts back:
+    test_rebuild_keeps_a_live_days_expiry) its counts are gone, and the hash the next
+    ad writes (no claim: the 25th is claimed) lives to that date's end there, 12:00 UTC
+    on the 26th, rather than for ever."""
     activity.ad_reward(engine, "alice", "ad-1")
     at(engine, 2026, 11, 26, 5)
     engine.redis.delete(DAILY)  # expired an hour ago

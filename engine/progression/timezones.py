@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine import keys, overrides
 from engine.errors import UnknownTimezoneError
-from engine.progression import day_context
+from engine.progression import day_context, zone_moves
 from engine.runtime import Engine
 from engine.security import rate_limits
 
@@ -176,15 +176,17 @@ def _keep_the_game_days_counters(engine: Engine, player_id: str) -> None:
     day gave it an earlier end, lives to the game day's end plus the grace, as
     include/progress.lua's finish_day would have set it. So does the hash of each later
     date some zone is in now (a zone east of the game's was a date ahead): that date's
-    counts hold on its game day too. Never shortened (GT); a zoned player's later move
-    west is kept alive by finish_day itself."""
+    counts hold on its game day too. Never shortened; a hash already gone comes back
+    from SQL's copy (engine.progression.zone_moves); a zoned player's later move west is
+    kept alive by finish_day itself."""
     now = engine.clock.now()
     game_day = engine.calendar.game_day(now)
-    pipe = engine.redis.pipeline(transaction=False)
-    for day in sorted(d for d in candidate_days(engine, now) if d >= game_day):
-        ends = engine.calendar.day_start(day + timedelta(days=1))
-        _keep_until(engine, player_id, day, int(ends.timestamp()), pipe)
-    pipe.execute()
+    ends = {
+        day: int(engine.calendar.day_start(day + timedelta(days=1)).timestamp())
+        for day in candidate_days(engine, now)
+        if day >= game_day
+    }
+    zone_moves.keep_dates(engine, player_id, ends)
 
 
 def _keep_the_local_dates_counters(engine: Engine, player_id: str, settings: Settings) -> None:
@@ -193,27 +195,17 @@ def _keep_the_local_dates_counters(engine: Engine, player_id: str, settings: Set
     once (finish_day would only on the player's next call, which may come after the
     end the old zone gave it). So does each later date some zone is in now: after a
     move west of more than a day (Kiritimati to Pago Pago) the old zone's date comes
-    round again in the new one, and its counts hold there too. Never shortened (GT):
-    after a move east the date may still run where the player goes back to."""
+    round again in the new one, and its counts hold there too. Never shortened: after
+    a move east the date may still run where the player goes back to. A hash already
+    gone (a move west after the old zone's end of its date) comes back from SQL's copy
+    (engine.progression.zone_moves)."""
     now = engine.clock.now()
     candidates = candidate_days(engine, now)
     day = settings.local_day(now, candidates)
     if day is None:
         return
-    pipe = engine.redis.pipeline(transaction=False)
-    for later in sorted(d for d in candidates if d >= day):
-        _keep_until(engine, player_id, later, settings.day_start(later.toordinal() + 1), pipe)
-    pipe.execute()
-
-
-def _keep_until(engine: Engine, player_id: str, day: date, ends: int, client=None) -> None:
-    """Extend the daily hash of `day`, if it has an expiry, to `ends` (unix s) plus
-    the grace; EXPIRE GT neither shortens it nor gives one to a hash without. `client`:
-    a pipeline to queue it in (the engine's client when None)."""
-    now = int(engine.clock.now().timestamp())
-    ttl = ends - now + engine.rules.daily_grace_minutes * 60
-    connection = client if client is not None else engine.redis
-    connection.expire(keys.daily(player_id, day.isoformat()), ttl, gt=True)
+    ends = {d: settings.day_start(d.toordinal() + 1) for d in candidates if d >= day}
+    zone_moves.keep_dates(engine, player_id, ends)
 
 
 def sql_name(player_id: str) -> str:
