@@ -171,3 +171,35 @@ def test_a_close_stopped_before_every_prize_is_paid_shows_no_prize_yet(
         ("p3", 3, "stay", {"coins": 100}),
         ("p4", 4, "relegation", None),
     ]
+
+
+def test_a_close_killed_between_two_sql_transactions_shows_each_cohort_whole_or_not_yet(
+    engine, client, server_headers, clock, monkeypatch
+):
+    for player, score in {"p5": 40, "p6": 30, "p7": 20, "p8": 10}.items():  # silver-2
+        start_in(engine, player, "silver")
+        play(engine, player, score)
+    clock.advance(days=7)
+    monkeypatch.setattr(close, "WRITE_CHUNK", 3)  # rows a transaction: fewer than a cohort's
+    begin = engine.sql.begin
+    transactions = []
+
+    def the_second_one_fails():
+        transactions.append(1)
+        if len(transactions) == 2:
+            raise RuntimeError("killed")
+        return begin()
+
+    monkeypatch.setattr(engine.sql, "begin", the_second_one_fails)
+    with pytest.raises(RuntimeError, match="killed"):
+        close.close(engine)
+
+    first = page(client, server_headers)  # its rows all written: the close's zones
+    assert [(m["player_id"], m["zone"]) for m in first["members"]] == [
+        ("p1", "promotion"),
+        ("p2", "stay"),
+        ("p3", "stay"),
+        ("p4", "relegation"),
+    ]
+    second = client.get("/v1/leagues/2026-W48/cohorts/silver-2", headers=server_headers)
+    assert [m.get("prize") for m in second.get_json()["members"]] == [None] * 4  # none yet

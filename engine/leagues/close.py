@@ -41,6 +41,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 
 from sqlalchemy import update
 
@@ -54,7 +55,7 @@ from engine.runtime import Engine
 
 READ_COHORTS = 100  # cohorts one read_cohort.lua call returns
 READ_CALLS = 20  # read_cohort.lua calls a round trip (about 60,000 members)
-WRITE_CHUNK = 50_000  # rows a SQL transaction
+WRITE_CHUNK = 50_000  # rows a SQL transaction, about: each ends with a cohort
 RECORDS_A_CALL = 500  # league records one record_league_tiers.lua call writes
 RECORD_CALLS = 40  # record_league_tiers.lua calls a round trip (20,000 records)
 REFUSALS_A_STATEMENT = 1_000  # players one UPDATE of refused prizes names
@@ -264,6 +265,7 @@ def _tier_order(tiers: tuple[str, ...]) -> Callable[[str], int]:
 # The columns of the standings' rows: all but prize_refused, known once the prizes are paid.
 COLUMNS = [column.name for column in db.league_results.columns if column.name != "prize_refused"]
 WRITTEN = [*COLUMNS, "prize_refused"]  # what step 3 inserts
+_cohort_of = itemgetter(COLUMNS.index("tier"), COLUMNS.index("cohort"))  # a row's cohort
 SQLITE_INSERT = (
     f"INSERT OR IGNORE INTO league_results ({', '.join(WRITTEN)}) "
     f"VALUES ({', '.join('?' * len(WRITTEN))})"
@@ -271,17 +273,36 @@ SQLITE_INSERT = (
 
 
 def write_results(engine: Engine, rows: list[tuple], refused: dict[str, str]) -> None:
-    """Step 3: every member's result into `league_results`, by its key, WRITE_CHUNK rows
-    a transaction, each with the code of its prize's refusal (`refused`: player -> code)
-    or NULL."""
-    for start in range(0, len(rows), WRITE_CHUNK):
-        chunk = [(*row, refused.get(row[2])) for row in rows[start : start + WRITE_CHUNK]]
+    """Step 3: every member's result into `league_results`, by its key, in transactions
+    of about WRITE_CHUNK rows that each end with a cohort (`_cohort_ends`), each row
+    with the code of its prize's refusal (`refused`: player -> code) or NULL. A closed
+    cohort's page reads its rows from SQL: a cohort split over two transactions would
+    show, between them, its members still to come as ones the close skipped (no zone)."""
+    start = 0
+    for end in _cohort_ends(rows, WRITE_CHUNK):
+        chunk = [(*row, refused.get(row[2])) for row in rows[start:end]]
+        start = end
         with engine.sql.begin() as conn:
             if conn.dialect.name == "sqlite":  # the driver's executemany: a third the time
                 conn.exec_driver_sql(SQLITE_INSERT, chunk)
             else:
                 rows_ = [dict(zip(WRITTEN, row, strict=True)) for row in chunk]
                 db.insert_ignore(conn, db.league_results, rows_)
+
+
+def _cohort_ends(rows: list[tuple], size: int) -> list[int]:
+    """Where each transaction of `rows` (cohort by cohort, as final_standings lists
+    them) ends: at the first cohort's end at or past `size` rows since the last end."""
+    ends = []
+    last = 0
+    while last < len(rows):
+        end = min(last + size, len(rows))
+        cohort = _cohort_of(rows[end - 1])
+        while end < len(rows) and _cohort_of(rows[end]) == cohort:
+            end += 1
+        ends.append(end)
+        last = end
+    return ends
 
 
 def record_refusals(engine: Engine, period: Period, refused: dict[str, str]) -> None:
