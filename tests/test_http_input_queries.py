@@ -47,6 +47,28 @@ def test_a_player_id_that_is_not_text_is_a_400(client, server_headers, path):
     assert (error["code"], list(error["details"])) == ("validation_error", ["player_id"])
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1//players/alice/wallet"),
+        ("GET", "/v1/players/alice//wallet"),
+        ("GET", "/v1/leaderboards//weekly"),
+        ("POST", "/v1//players/alice/purchases"),
+        ("POST", "/v1/players//alice/exams"),
+    ],
+)
+def test_a_path_with_an_empty_segment_is_a_json_404(client, server_headers, method, path):
+    """Werkzeug answered these with a 308 to the path without the empty segment, in
+    HTML (and a Location built from the request's Host): a client of this API reads
+    JSON, and a path the API does not spell is one it does not have."""
+    response = client.open(
+        path, method=method, headers=server_headers | {"Idempotency-Key": "k-1"}, json={}
+    )
+    assert response.status_code == 404
+    assert "Location" not in response.headers
+    assert error_of(response)["code"] == "not_found"
+
+
 def integer_query_parameters(app) -> list[tuple[str, str]]:
     """(path, parameter) of every integer query parameter of a GET in the spec."""
     spec = app.test_client().get("/openapi.json").get_json()

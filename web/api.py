@@ -216,6 +216,9 @@ class App(flask.Flask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sync_functions: dict[Callable, Callable] = {}
+        # A path with an empty segment (/v1//players/...) is one the API does not have:
+        # a JSON 404, not Werkzeug's 308 to the merged path, in HTML, to the request's Host.
+        self.url_map.merge_slashes = False
 
     def ensure_sync(self, func: Callable) -> Callable:
         try:
