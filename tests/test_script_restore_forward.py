@@ -110,3 +110,23 @@ def test_a_copy_without_the_ordering_field_writes_nothing(any_redis):
 
     assert restore(any_redis, STREAK, 0, "last_day", streak=3) == [ScriptCode.APPLIED, 0]
     assert written(before, state(any_redis)) == {}
+
+
+def test_a_value_redis_holds_with_fewer_numbers_is_behind_one_that_goes_on(any_redis):
+    any_redis.hset(STATS, "2026-W48:math", "30:1")  # as far as it goes: the copy says more
+    before = state(any_redis)
+
+    reply = restore(any_redis, STATS, 0, "", **{"2026-W48:math": "30:1:10:5:205200"})
+
+    assert reply == [ScriptCode.APPLIED, 1]
+    assert written(before, state(any_redis)) == {STATS: {"2026-W48:math": "30:1:10:5:205200"}}
+    assert any_redis.ttl(STATS) == -1  # ttl 0: the expiry left alone
+
+
+def test_a_copy_without_fields_only_extends_the_expiry(any_redis):
+    any_redis.hset(STATS, "2026-W48:math", "55:2:20:10:291600")
+    any_redis.expire(STATS, 60)
+
+    assert restore(any_redis, STATS, 3600, "") == [ScriptCode.APPLIED, 0]
+    assert any_redis.hgetall(STATS) == {b"2026-W48:math": b"55:2:20:10:291600"}
+    assert 3590 <= any_redis.ttl(STATS) <= 3600
