@@ -10,9 +10,10 @@ call) and ranks each once, then, in steps that are each safe to repeat:
    a write that lands after the player joined the next period changes nothing);
 2. pays the prizes through engine.leagues.payouts (exactly once per player and period);
 3. once every prize is paid or refused, writes every member's result to SQL
-   (`league_results`, inserted by its key), a prize the wallet refused (a balance at
-   the rules' maximum: nothing credited, not tried again) marked on its row
-   (`prize_refused`) in the same insert; then marks the refusals again on rows an
+   (`league_results`, inserted by its key, in transactions that each end with a
+   cohort, so a cohort's page shows all its rows or none), a prize the wallet refused
+   (a balance at the rules' maximum: nothing credited, not tried again) marked on its
+   row (`prize_refused`) in the same insert; then marks the refusals again on rows an
    earlier run may have written without them (an UPDATE, rare and repeatable);
 4. marks the period closed, once 1-3 have all finished.
 
