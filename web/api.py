@@ -241,7 +241,9 @@ class Blueprint(flask_smorest.Blueprint):
     def add_url_rule(self, rule, endpoint=None, view_func=None, *args, **kwargs):
         """Every route parses its query with a schema that refuses unknown parameters:
         the route's own (`@blp.arguments(..., location="query")`), or an empty one, so
-        `?foo=1` is 400 everywhere instead of silently ignored on some routes.
+        `?foo=1` is 400 everywhere instead of silently ignored on some routes. A
+        POST, PUT, PATCH or DELETE route that reads no body refuses one in the same
+        way (see `bodyless`).
 
         The documentation (operationId, the empty query's 400) is taken from the fully
         decorated view, but a request runs through fewer layers: the operationId's
