@@ -62,6 +62,36 @@ def required_distributions(requirements: list[Requirement]) -> set[str]:
     return found
 
 
+def test_constraints_pin_every_package_of_an_install_at_the_version_it_runs():
+    """constraints.txt pins every distribution the dependencies and the dev extra bring,
+    at the version the checkout's .venv runs; pyproject.toml pins the same versions."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        project = tomllib.load(file)["project"]
+    requirements = [
+        Requirement(line)
+        for line in [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    ]
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[canonicalize_name(name)] = version.strip()
+    unpinned = {
+        name: (pins.get(name), metadata.version(name))
+        for name in required_distributions(requirements)
+        if pins.get(name) != metadata.version(name)
+    }
+    assert unpinned == {}
+    loose = [str(r) for r in requirements if [s.operator for s in r.specifier] != ["=="]]
+    assert loose == []
+    differing = [
+        str(r)
+        for r in requirements
+        if next(iter(r.specifier)).version != pins[canonicalize_name(r.name)]
+    ]
+    assert differing == []
+
+
 def procfile_modules() -> dict[str, set[str]]:
     """Each Procfile process's modules: `python -m <module>`, the `module:factory` it
     serves, or the module behind a console script (`rq worker` -> rq's)."""
