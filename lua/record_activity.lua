@@ -120,7 +120,7 @@ if kind == 'ad_reward' then
 end
 plan_daily(day, event, more)
 
-if kind == 'login' and ((zone and day_claimed(day))
+if kind == 'login' and ((zone and day_claimed(day) and not early_login_due(day, day.claim))
     or (not zone and daily_field(day, 'bonus'))) then
   return {CODE_NO_CHANGE, '{"fp":"","code":' .. CODE_APPLIED_TEXT .. ',"at":' .. now
     .. ',"balances":' .. balances_json(wallet) .. ',"progress":'

@@ -179,10 +179,13 @@ def test_with_an_address_a_zoned_players_next_day_is_counted_once_their_claimed_
 def test_a_zone_left_behind_is_never_taken_for_a_claimed_day():
     """A claim made in a zone the player no longer keeps: only the script can tell."""
     claim_ends_ms = 2_000_000_000_000
-    claim = (b"739945", str(claim_ends_ms // 1000).encode())
+    claim = (b"739945", str(claim_ends_ms // 1000).encode(), b"739945")
     assert activity._changes_nothing(None, 739945, claim_ends_ms - 1, claim, 1)
     assert not activity._changes_nothing(None, 739945, claim_ends_ms - 1, claim, 0)
     assert not activity._changes_nothing(None, 739945, claim_ends_ms, claim, 1)
+    # claimed in the hash of the date before: the script counts that date's login
+    early = (b"739945", str(claim_ends_ms // 1000).encode(), b"739944")
+    assert not activity._changes_nothing(None, 739945, claim_ends_ms - 1, early, 1)
 
 
 def test_an_exam_pays_no_round_trip_for_its_ban_check(apps, funded, clock, server_headers):

@@ -19,7 +19,7 @@ import pytest
 from engine import keys
 from engine.economy import activity
 from engine.errors import DailyLimitReachedError
-from engine.progression import timezones
+from engine.progression import daily, timezones
 from tests.redis_time import advance_to
 
 DAILY = keys.daily("alice", "2026-11-25")
@@ -95,3 +95,43 @@ def test_a_move_west_of_more_than_a_day_keeps_the_old_zones_date_for_its_turn(en
     advance_to(engine, datetime(2026, 11, 25, 15, tzinfo=UTC))  # 04:00 on the 25th there
     with pytest.raises(DailyLimitReachedError):
         activity.ad_reward(engine, "alice", "ad-again")
+
+
+def claim_the_26th_early(engine) -> None:
+    """Kiritimati's 25th claimed, then Pago Pago's 25th claims the 26th (in the 25th's
+    hash) at 13:30 UTC on the 26th; the clock is then at 04:00 on Pago Pago's 26th,
+    whose missions include login_1."""
+    timezones.set_timezone(engine, "alice", "Pacific/Kiritimati")
+    activity.ad_reward(engine, "alice", "ad-1")
+    timezones.set_timezone(engine, "alice", "Pacific/Pago_Pago")
+    advance_to(engine, datetime(2026, 11, 26, 13, 30, tzinfo=UTC))
+    assert activity.ad_reward(engine, "alice", "ad-2").progress.daily_bonus is not None
+    advance_to(engine, datetime(2026, 11, 26, 15, tzinfo=UTC))
+
+
+def login_mission(engine) -> daily.MissionState:
+    [found] = [m for m in daily.state(engine, "alice").missions if m.mission_id == "login_1"]
+    return found
+
+
+def test_a_date_claimed_early_counts_its_login_on_its_first_login(engine):
+    claim_the_26th_early(engine)
+
+    first = activity.login(engine, "alice")
+    again = activity.login(engine, "alice")
+
+    assert not first.claimed  # the bonus was the early claim's
+    assert [m["id"] for m in first.progress.missions or []] == ["login_1"]
+    assert login_mission(engine).completed
+    assert again.progress.missions in (None, [])  # paid once
+    assert lives(engine, keys.daily("alice", "2026-11-26"), 24 * HOUR)
+
+
+def test_a_date_claimed_early_counts_its_login_on_any_first_activity(engine):
+    claim_the_26th_early(engine)
+
+    ad = activity.ad_reward(engine, "alice", "ad-3")
+
+    assert "login_1" in [m["id"] for m in ad.progress.missions]
+    assert login_mission(engine).completed
+    assert not activity.ad_reward(engine, "alice", "ad-4").progress.missions

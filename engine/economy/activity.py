@@ -172,10 +172,10 @@ def _probe(
 ) -> None:
     """Queue the reads `_changes_nothing` decides on: the call's idempotency record, or
     for a login the streak's last claimed day and, for a claim made in a time zone of
-    the player's own, when that day ends, with whether the player keeps a zone (their
-    settings' day table, include/zone.lua)."""
+    the player's own, when that day ends and the date whose hash holds it, with whether
+    the player keeps a zone (their settings' day table, include/zone.lua)."""
     if request is None:
-        pipe.hmget(keys.streak(player_id), "last_day", "claim_ends")
+        pipe.hmget(keys.streak(player_id), "last_day", "claim_ends", "claimed_on")
         pipe.hexists(keys.settings(player_id), "days")
     else:
         pipe.get(idempotency_key)
@@ -191,9 +191,13 @@ def _changes_nothing(
     zone and the claimed local day has not ended (now before claim_ends), so the
     script's next claim, never before claim_ends, has not come (include/progress.lua's
     day_claimed); once it has ended their next day may have begun, which only the
-    script can tell."""
+    script can tell. A claim written in the hash of the date before the one it counts
+    for (claimed_on: after a move west of more than a day) leaves that date's login to
+    be counted by the script (include/progress.lua's early_login_due)."""
     if request is None:
-        (last_day, claim_ends), zoned = replies
+        (last_day, claim_ends, claimed_on), zoned = replies
+        if claimed_on is not None and claimed_on != last_day:
+            return False
         if claim_ends is not None:
             return bool(zoned) and now_ms < int(claim_ends) * 1000
         return last_day is not None and int(last_day) == game_day

@@ -54,7 +54,8 @@ Provides parse_context, context_missions, event_missions(context, event) (one ev
 missions), context_rate, freeze_days,
 repair_deadlines, new_day, plan_daily(day, event, more), daily_field(day, name),
 daily_write(day, name, value), over_rate(day, group, member), too_fast(day),
-pay_reward(day, reward, kind, reason, ref), claim_bonus(day), day_claimed(day), advance(day, event,
+pay_reward(day, reward, kind, reason, ref), claim_bonus(day), day_claimed(day),
+early_login_due(day, last), advance(day, event,
 amount), add_xp(day, amount), finish_day(day), and day.progress, the table that tells
 the caller what happened, including `violations` of the earning caps.
 ]]
@@ -469,6 +470,16 @@ local function day_claimed(day, last)
   return false
 end
 
+-- Whether this call counts the login of a date claimed before it began: after a move
+-- west of more than a day a claim counts for the next date but is written in the hash of
+-- the date before it (claimed_on), so that date's own first activity counts its login
+-- once (the bonus field marks it, as a claim does). `last` is claim_state's.
+local function early_login_due(day, last)
+  local zone = day.zone
+  return zone and tonumber(last[1] or '') == zone.day and last[6]
+    and tonumber(last[6]) ~= zone.day and not daily_field(day, 'bonus')
+end
+
 -- The first activity of a game day claims the login bonus; returns whether this one did.
 -- A player with a time zone (day.zone, include/zone.lua) claims once next_claim has
 -- come, for their local date (the date after the last one claimed, if that is later);
@@ -481,6 +492,11 @@ local function claim_bonus(day)
   local last = zone and claim_state(day)
   if zone then
     if day_claimed(day, last) then
+      if early_login_due(day, last) then  -- no bonus: the claim paid it; keep_daily its life
+        redis.call('HSET', day.daily, 'bonus', day.now)
+        daily_write(day, 'bonus', day.now)
+        advance(day, 'login', 1)
+      end
       return false
     end
   elseif daily_field(day, 'bonus') then
