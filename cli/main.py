@@ -44,8 +44,8 @@ class StoreMissingError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="questboard",
-        description="Questboard admin commands, on the settings `make run` uses "
-        "(REDIS_URL and DATABASE_URL when set).",
+        description="Questboard admin commands, on the stores of REDIS_URL and DATABASE_URL "
+        "(in a checkout, those of its `make run` when unset).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
