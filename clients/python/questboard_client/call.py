@@ -57,6 +57,18 @@ def new_idempotency_key() -> str:
     return f"qb-{uuid.uuid4().hex}"
 
 
+def segment(value: str) -> str:
+    """A path parameter as one path segment, every reserved character quoted.
+
+    A segment of dots alone ("." and ".." are valid player ids) has its dots written
+    %2E: httpx, like any URL resolver (RFC 3986 5.2.4), would otherwise remove it as
+    the current folder or go up one, sending the player ".."'s wallet call to
+    /v1/wallet. The server reads %2E as the dot it is.
+    """
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in {".", ".."} else quoted
+
+
 def build(
     operation: str,
     decode: Callable[[Answer], T],
@@ -68,11 +80,11 @@ def build(
     player_ip: str | None = None,
     not_found_on_retry_is_done: bool = False,
 ) -> Call[T]:
-    """The `Call` of `operation` (a name in `routes.ROUTES`): its path filled in and
-    quoted, the params that are not None, and a new Idempotency-Key unless it is a GET
-    or the caller gave one."""
+    """The `Call` of `operation` (a name in `routes.ROUTES`): its path filled in, each
+    parameter one `segment`, the params that are not None, and a new Idempotency-Key
+    unless it is a GET or the caller gave one."""
     method, template = ROUTES[operation]
-    quoted = {name: quote(value, safe="") for name, value in (path or {}).items()}
+    quoted = {name: segment(value) for name, value in (path or {}).items()}
     if method != "GET" and idempotency_key is None:
         # Every call that changes state carries a key, also where the route does not
         # read one yet (login, bans, the tool override): a retry then stays one call.
