@@ -135,3 +135,15 @@ def test_a_date_claimed_early_counts_its_login_on_any_first_activity(engine):
     assert "login_1" in [m["id"] for m in ad.progress.missions]
     assert login_mission(engine).completed
     assert not activity.ad_reward(engine, "alice", "ad-4").progress.missions
+
+
+def test_a_date_claimed_early_counts_its_login_after_the_zone_is_cleared(engine):
+    claim_the_26th_early(engine)
+    timezones.set_timezone(engine, "alice", None)  # the game's 26th, claimed early
+
+    first = activity.login(engine, "alice")
+    again = activity.login(engine, "alice")
+
+    assert not first.claimed
+    assert login_mission(engine).completed
+    assert again.progress.missions in (None, [])

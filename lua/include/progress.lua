@@ -510,6 +510,9 @@ local function claim_bonus(day)
   local last_day = tonumber(last[1] or '-1')
   if not zone and (last_day >= context.day
       or (last[4] and tonumber(day.now) < tonumber(last[4]) * 1000)) then
+    if last_day == context.day and last[6] and tonumber(last[6]) ~= last_day then
+      advance(day, 'login', 1)  -- claimed early in a zone: this date's login, once
+    end
     return false  -- already claimed for this day (or the clock was moved back)
   end
   local claimed = context.day
