@@ -54,3 +54,30 @@ def test_an_unknown_cohort_is_404_and_a_bad_one_400(client, server_headers):
     assert bad.status_code == 400 and error_of(bad)["code"] == "validation_error"
     bad_period = client.get("/v1/leagues/2026-48/cohorts/bronze-1", headers=server_headers)
     assert bad_period.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "cohort_id",
+    [
+        "bronze-\u00b2",  # superscript two: a digit to str.isdigit, not to int()
+        "bronze-\u0663",  # Arabic-Indic three: int() reads it as 3
+        "bronze-\uff11",  # fullwidth one
+        "bronze-9223372036854775808",  # one past the largest number SQL and Redis count to
+        "bronze-" + "9" * 40,
+        "bronze-+1",
+        "bronze- 1",
+        "bronze-1_0",
+    ],
+)
+def test_a_cohort_number_other_than_ascii_digits_in_range_is_400(client, server_headers, cohort_id):
+    post_exam(client, server_headers, "alice", "e1", 80)  # bronze-1 exists
+    bad = client.get(f"/v1/leagues/2026-W48/cohorts/{cohort_id}", headers=server_headers)
+    assert bad.status_code == 400 and error_of(bad)["code"] == "validation_error"
+    assert "cohort_id" in error_of(bad)["details"]
+
+
+def test_the_largest_cohort_number_is_well_formed_and_names_no_cohort(client, server_headers):
+    largest = client.get(
+        "/v1/leagues/2026-W48/cohorts/bronze-9223372036854775807", headers=server_headers
+    )
+    assert largest.status_code == 404 and error_of(largest)["code"] == "not_found"

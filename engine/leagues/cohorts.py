@@ -84,9 +84,18 @@ def cohort_id(tier: str, number: int) -> str:
     return f"{tier}-{number}"
 
 
+MAX_COHORT_NUMBER = 2**63 - 1
+
+
 def parse_cohort_id(rules: LeagueRules, text: str) -> tuple[str, int]:
     tier, _, number = text.rpartition("-")
-    if tier not in rules.tiers or not number.isdigit() or int(number) < 1:
+    # ASCII digits only (str.isdigit takes "²" and "٣"), and no more than SQL's BIGINT
+    # and Redis's counters hold: such a number is no cohort's, so the id is malformed.
+    if (
+        tier not in rules.tiers
+        or not (number.isascii() and number.isdigit())
+        or not 1 <= int(number) <= MAX_COHORT_NUMBER
+    ):
         raise InvalidInputError(
             f"{text!r} is not a cohort id.", {"cohort_id": ['Must look like "bronze-12".']}
         )
