@@ -7,9 +7,10 @@ A module that only the `dev` extra brings (pytest, ruff, ...) works in the check
 `.venv`, which has every extra, and fails on the first production start.
 
 The wheel that `pip install .` builds carries every module and data file the service
-reads (engine's sub-packages, lua/, migrations/, alembic.ini, rules.toml): the
-`questboard` command, the RQ worker's jobs and the web factory import from it, not from
-the checkout.
+reads (engine's sub-packages, lua/, migrations/, alembic.ini, rules.toml) and the web
+process's launcher: the Procfile's processes and the `questboard` command run from it,
+in any folder, without the checkout. constraints.txt pins every package an install
+brings, at the versions pyproject.toml names.
 """
 
 from __future__ import annotations
