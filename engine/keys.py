@@ -51,6 +51,7 @@ from engine.keys_jobs import job_run as job_run
 from engine.keys_jobs import job_running as job_running
 from engine.keys_jobs import scheduler_heartbeat as scheduler_heartbeat
 from engine.keys_jobs import season_archived as season_archived
+from engine.keys_jobs import zone_tables as zone_tables
 from engine.keys_leagues import league_closed as league_closed
 from engine.keys_leagues import league_members as league_members
 from engine.keys_leagues import league_rosters as league_rosters
@@ -73,6 +74,7 @@ from engine.keys_player import player_keys_pattern as player_keys_pattern
 from engine.keys_player import player_outbox as player_outbox
 from engine.keys_player import player_rate_window as player_rate_window
 from engine.keys_player import settings as settings
+from engine.keys_player import settings_pattern as settings_pattern
 from engine.keys_player import streak as streak
 from engine.keys_player import tool_of_day as tool_of_day
 from engine.keys_player import wallet as wallet

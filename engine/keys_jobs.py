@@ -69,3 +69,9 @@ def job_first_seen(name: str) -> str:
 def season_archived(season_id: str) -> str:
     """String: the season's battle pass is archived to SQL and its keys removed."""
     return f"{JOBS}:season-archived:{season_id}"
+
+
+def zone_tables() -> str:
+    """String: "<zone database version>|<reset hour>" the players' tables of local days
+    were last checked against (engine.progression.zone_refresh)."""
+    return f"{JOBS}:zone-tables"

@@ -91,6 +91,11 @@ def wallets_pattern() -> str:
     return f"{PREFIX}:{{p*}}:wallet:*"
 
 
+def settings_pattern() -> str:
+    """SCAN pattern for every player's settings hash, in every shard."""
+    return f"{PREFIX}:{{p*}}:settings:*"
+
+
 def player_keys_pattern() -> str:
     """SCAN pattern for every key of every player shard (outboxes included)."""
     return f"{PREFIX}:{{p*"

@@ -52,6 +52,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "trim_ledgers": (1,),  # the shard's outbox, then any number of its players' ledgers
     "restore_daily_counters": 1,
     "restore_forward": 1,
+    "replace_zone_table": 1,
 }
 
 

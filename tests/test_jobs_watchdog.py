@@ -188,6 +188,7 @@ def test_an_interval_job_that_stopped_is_missed(durable_engine, clock, caplog):
         "reconcile",
         "league_close",
         "board_prizes",
+        "zone_tables",
         "cleanup",
     ]
     assert [alert["details"]["job"] for alert in alerts_logged(caplog, "job_missed")] == ["persist"]
@@ -213,6 +214,7 @@ def test_a_first_start_on_an_empty_store_misses_nothing(durable_engine, clock, c
         ("league_close", utc(2026, 11, 25, 3, 10)),
         ("reconcile", utc(2026, 11, 25, 5)),
         ("season_rollover", utc(2026, 11, 25, 3, 30)),
+        ("zone_tables", utc(2026, 11, 25, 3, 20)),
     ]
 
 

@@ -35,6 +35,7 @@ DIRECT_TESTS = {
     "trim_ledgers": "test_script_trim_ledgers.py",
     "restore_daily_counters": "test_script_restore_daily_counters.py",
     "restore_forward": "test_script_restore_forward.py",
+    "replace_zone_table": "test_zone_refresh.py",
 }
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from engine import keys, shards
 from engine.boards import prizes, snapshots
 from engine.leagues import close
-from engine.ops import maintenance, persistence
+from engine.ops import maintenance, persistence, zone_tables
 from engine.ops.job_lease import Lease
 from engine.ops.jobruns import Dispatch, Task, watch
 from engine.ops.schedule import JobSpec
@@ -87,6 +87,13 @@ SPECS: dict[str, JobSpec] = {
             expected=timedelta(minutes=5),
         ),
         JobSpec(
+            "zone_tables",
+            "Recompute zoned players' local days after a new zone database or reset hour.",
+            days=1,
+            after_reset=timedelta(minutes=20),
+            expected=timedelta(minutes=30),
+        ),
+        JobSpec(
             "cleanup",
             "Archive old ledger rows; purge expired bans and old security events.",
             days=7,
@@ -110,6 +117,7 @@ def task_for(name: str, dispatch: Dispatch) -> Task:
         "season_rollover": lambda engine, lease: maintenance.season_rollover(engine),
         "reconcile": lambda engine, lease: maintenance.reconcile(engine),
         "cleanup": lambda engine, lease: maintenance.cleanup(engine),
+        "zone_tables": lambda engine, lease: zone_tables.refresh(engine).replaced,
         "webhooks": _webhooks,
         "board_prizes": lambda engine, lease: sum(
             report.paid for report in prizes.close_ended(engine, keep_going=lease.held)
