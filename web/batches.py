@@ -7,7 +7,8 @@ lua/update_board.lua per board, lua/keep_exam_summaries.lua per shard);
 engine.economy.wallet.balances_of_players (every wallet in one pipeline, the bans
 from the process's copy). Many players' items in one request, each answered on its own.
 
-Every item gets `{"status", "replayed", "result", "error"}` in the order sent: the
+Every item gets `{"status", "replayed", "result", "error"}` in the order sent (the
+wallets, one per distinct `player_id`, in the order each was first sent): the
 status the single route would have answered (201, 200 for a replay, or an error's
 status with its `{"code", "message", "details"}`). A bad item does not stop the others,
 and the same batch sent again answers every item the same way, replays marked. The
@@ -171,13 +172,15 @@ def item_schema(name: str, result: ma.Schema, created: int) -> type[ma.Schema]:
     )
 
 
-def batch_schema(name: str, item: type[ma.Schema]) -> type[ma.Schema]:
+def batch_schema(
+    name: str, item: type[ma.Schema], order: str = "One answer per item, in the order sent."
+) -> type[ma.Schema]:
     return ma.Schema.from_dict(
         {
             "results": ma.fields.List(
                 ma.fields.Nested(item()),
                 required=True,
-                metadata={"description": "One answer per item, in the order sent."},
+                metadata={"description": order},
             )
         },
         name=name,
@@ -191,7 +194,10 @@ GrantBatchResultSchema = batch_schema(
     "GrantBatchResult", item_schema("GrantBatchItemResult", TransactionSchema(), 201)
 )
 WalletsResultSchema = batch_schema(
-    "WalletsResult", item_schema("WalletItemResult", BalancesSchema(), 200)
+    "WalletsResult",
+    item_schema("WalletItemResult", BalancesSchema(), 200),
+    "One answer per distinct player_id, in the order each was first sent: a player_id "
+    "sent twice is answered once.",
 )
 
 
