@@ -3,7 +3,10 @@
 The server answers every failure as `{"error": {"code", "message", "details"}}`; the
 code is stable and picks the class here, so a game server writes
 `except InsufficientFunds as error: error.details["required"]` instead of comparing
-strings. A code this version does not know still raises `QuestboardError` with it.
+strings. A code this version does not know raises the class of its status (a 429 is
+`RateLimited`, a 503 `ServiceUnavailable`, a 404 `NotFound`, ...; a status without a
+class of its own `QuestboardError`), carrying the server's code, so a later server's
+new code is caught and retried as its status is.
 """
 
 from __future__ import annotations
@@ -252,8 +255,15 @@ def error_from_answer(status: int, body: Any, retry_after: str | None) -> Questb
     seconds = retry_after_seconds(retry_after)
     if seconds is None and isinstance(details.get("retry_after"), int | float):
         seconds = max(float(details["retry_after"]), 0.0)
-    cls = ERROR_CLASSES.get(code, QuestboardError)
+    cls = ERROR_CLASSES.get(code) or _class_of_status(status)
     return cls(message, code=code, details=details, status=status, retry_after=seconds)
+
+
+def _class_of_status(status: int) -> type[QuestboardError]:
+    """The class of a code this version does not know: its status's, when that status
+    has one (every 5xx one, InternalError by default), else QuestboardError."""
+    code = _CODE_BY_STATUS.get(status, "internal_error" if status >= 500 else "")
+    return ERROR_CLASSES.get(code, QuestboardError)
 
 
 _CODE_BY_STATUS = {
