@@ -1,14 +1,19 @@
-"""The Python client's webhook signature checks (no server needed)."""
+"""The Python client's webhook signature checks, against the server's own signer
+(engine.webhooks.delivery.signature_header); no server needed."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 
 import pytest
 from questboard_client import (
     webhooks,
 )
+
+from engine.webhooks.delivery import signature_header
+from engine.webhooks.events import Event
 
 SECRET = "whsec_test"
 BODY = b'{"type":"purchase.created","player_id":"alice"}'
@@ -76,4 +81,33 @@ def test_webhook_signatures_are_compared_in_constant_time(monkeypatch):
 
     webhooks.verify(BODY, f"t={SENT_AT},v1={good},v1=00", SECRET, now=SENT_AT)
 
-    assert compared == [(good, good), (good, "00")]  # every candidate, none with ==
+    expected = good.encode()
+    assert compared == [(expected, expected), (expected, b"00")]  # every one, none with ==
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    ["\u00e9" * 64, "\uff10" * 64, "\udc80", "a\u0000b"],
+    ids=["latin-1", "fullwidth-digits", "lone-surrogate", "nul"],
+)
+def test_a_signature_of_other_characters_than_ascii_is_an_invalid_signature(candidate):
+    good = webhooks.signature(BODY, SECRET, SENT_AT)
+
+    with pytest.raises(webhooks.InvalidSignature):
+        webhooks.verify(BODY, f"t={SENT_AT},v1={candidate}", SECRET, now=SENT_AT)
+    header = f"t={SENT_AT},v1={candidate},v1={good}"  # a rotation's second value matches
+    assert webhooks.verify(BODY, header, SECRET, now=SENT_AT) is None
+
+
+def test_the_servers_own_signatures_verify_on_the_raw_body_during_a_rotation():
+    event = Event("evt_1", "purchase.completed", "alice", SENT_AT * 1000, {"caf\u00e9": 1})
+    body = event.body()
+    header = signature_header(body, ["whsec_new", "whsec_old"], SENT_AT)
+
+    for secret in ("whsec_new", "whsec_old"):
+        assert webhooks.verify(body, header, secret, now=SENT_AT + 300) is None
+    reserialized = json.dumps(json.loads(body)).encode()  # not the bytes that were signed
+    with pytest.raises(webhooks.InvalidSignature):
+        webhooks.verify(reserialized, header, "whsec_new", now=SENT_AT)
+    with pytest.raises(webhooks.InvalidSignature):
+        webhooks.verify(body, header, "whsec_new", now=SENT_AT + 301)

@@ -64,10 +64,12 @@ def verify(
             f"The signature's timestamp is more than {tolerance} seconds from now.",
             details={"timestamp": timestamp, "tolerance": tolerance},
         )
-    expected = signature(body, secret, timestamp)
+    expected = signature(body, secret, timestamp).encode()
     matched = False
     for candidate in candidates:  # compare all of them, each in constant time
-        matched |= hmac.compare_digest(expected, candidate)
+        # As bytes: compare_digest refuses a str of other characters than ASCII
+        # (TypeError), which a forged header may carry.
+        matched |= hmac.compare_digest(expected, candidate.encode("utf-8", "backslashreplace"))
     if not matched:
         raise InvalidSignature("No v1 signature matches the body and the secret.")
 
