@@ -103,18 +103,26 @@ def migrate_database(engine: Engine, args: argparse.Namespace, out: TextIO) -> i
 def rebuild_redis(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     """Restore Redis from SQL after Redis was lost, showing progress.
 
-    Refused on a Redis that holds a wallet, unless `--over-live-data`: there SQL's
-    balances, a persist interval behind, would overwrite the live ones.
+    Refused on a Redis that holds a wallet, unless `--keep-live-wallets` (a partial
+    loss: only the wallets Redis lacks are written) or `--over-live-data` (SQL's
+    balances, a persist interval behind, over the live ones).
     """
-    found = None if args.over_live_data else rebuild.live_wallet(engine)
+    if args.over_live_data and args.keep_live_wallets:
+        raise rebuild.RebuildRefusedError(
+            "--over-live-data and --keep-live-wallets contradict each other: pass one"
+        )
+    live = args.over_live_data or args.keep_live_wallets
+    found = None if live else rebuild.live_wallet(engine)
     if found is not None:
         where = local.without_password(args.settings.redis_url)
         raise rebuild.RebuildRefusedError(
             f"Redis already holds player data ({found}, at {where}):"
             " a rebuild would set its balances back to SQL's, losing the changes not persisted"
             " yet. Rebuild only after FLUSHDB on every primary, with the web and worker"
-            " processes stopped; to run over it anyway (a rebuild that was interrupted),"
-            " pass --over-live-data"
+            " processes stopped. If Redis lost only part of its data (a cluster that lost some"
+            " masters'), pass --keep-live-wallets: the wallets it holds are kept and the missing"
+            " ones come back; if it came back older than SQL (an older snapshot, a rebuild that"
+            " was interrupted), pass --over-live-data"
         )
     last: dict[str, int] = {}
 
@@ -123,7 +131,7 @@ def rebuild_redis(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
             last[step] = done
             out.write(f"  {step}: {done:,} / {total:,}\n")
 
-    counts = rebuild.rebuild(engine, progress)
+    counts = rebuild.rebuild(engine, progress, keep_live_wallets=args.keep_live_wallets)
     out.write("Rebuilt: " + ", ".join(f"{name} {count:,}" for name, count in counts.items()))
     out.write("\n")
     return 0

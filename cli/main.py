@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="DANGEROUS: run even though Redis holds a wallet; its balances go back to "
         "SQL's and the balance changes not persisted yet are lost (the rest is kept where newer)",
     )
+    rebuild.add_argument(
+        "--keep-live-wallets",
+        action="store_true",
+        help="after a partial loss (a cluster that lost some masters' data): run though Redis "
+        "holds wallets, keep every wallet it holds and bring back only the missing ones",
+    )
     sub.add_parser("shell", help="a Python prompt with the engine at hand")
 
     boards = sub.add_parser("leaderboards", help="take a cheater off the leaderboards")

@@ -47,10 +47,13 @@ change.
 Balances go both ways (a purchase lowers one), so no rule can tell a live wallet from
 a stale copy: a rebuild over a wallet would put SQL's balance, up to a persist interval
 behind, over the live one. `questboard rebuild` asks `live_wallet` first and refuses
-when it finds one (`--over-live-data` runs anyway: balances set back, the rest kept
-where newer). A Redis holding boards, cohorts or other keys but no wallet (a cluster
-whose surviving masters hold no player's wallet, or keys lost some other way) is
-rebuilt without the flag: what it holds is kept where it is ahead of SQL.
+when it finds one. The operator says which loss it was: `--keep-live-wallets` for a
+partial one (a cluster that lost some masters' data: a player's keys share one slot,
+so a wallet Redis holds was not lost, and only the wallets it lacks are written), or
+`--over-live-data` for a Redis that came back older than SQL (restarted from an older
+snapshot, or a rebuild interrupted: balances set back to SQL's, the rest kept where
+newer). A Redis holding boards, cohorts or other keys but no wallet is rebuilt without
+either: what it holds is kept where it is ahead of SQL.
 
 Each step lives with what it restores: engine.ops.rebuild_economy (wallets, ledger),
 rebuild_boards (leaderboards, exam attempts), rebuild_progression (battle passes,
@@ -97,11 +100,14 @@ def _quiet(step: str, done: int, total: int) -> None:
     return None
 
 
-def rebuild(engine: Engine, progress: Progress = _quiet) -> dict[str, int]:
+def rebuild(
+    engine: Engine, progress: Progress = _quiet, keep_live_wallets: bool = False
+) -> dict[str, int]:
     """Write SQL's record back into Redis. Safe to run twice, and over what Redis still
-    holds: every write but a wallet's only moves forward (see the module)."""
+    holds: every write but a wallet's only moves forward (see the module); with
+    `keep_live_wallets`, a wallet is written only where Redis holds none."""
     counts = {
-        "wallets": _wallets(engine, progress),
+        "wallets": _wallets(engine, progress, keep_live_wallets),
         "ledger_entries": _ledger(engine, progress),
         "board_entries": _leaderboards(engine, progress),
         "battle_passes": _battle_passes(engine, progress),

@@ -38,20 +38,41 @@ PURCHASE_KIND = "purchase"  # engine.economy.purchases.ROUTE, its ledger kind
 AD_FINGERPRINT = fingerprint(AD_KIND, {})
 
 
-def _wallets(engine: Engine, progress: Progress) -> int:
+def _wallets(engine: Engine, progress: Progress, keep_live: bool = False) -> int:
+    """SQL's balances into each player's wallet; with `keep_live`, only into wallets
+    Redis lacks (a player's keys share one slot: a wallet Redis holds was not lost, and
+    is as new as SQL's copy or newer). Returns the players whose wallet was written."""
     total = _count(engine, db.user_resources)
     done = 0
     players = set()
+    writing: dict[str, bool] = {}  # player -> whether their rows are written
     query = select(db.user_resources).order_by(db.user_resources.c.player_id)
     for rows in _stream(engine, query):
+        if keep_live:
+            _decide(engine, {row["player_id"] for row in rows} - writing.keys(), writing)
         pipe = engine.redis.pipeline(transaction=False)
         for row in rows:
-            pipe.hset(keys.wallet(row["player_id"]), row["resource"], row["balance"])
-            players.add(row["player_id"])
+            if not keep_live or writing[row["player_id"]]:
+                pipe.hset(keys.wallet(row["player_id"]), row["resource"], row["balance"])
+                players.add(row["player_id"])
         pipe.execute()
+        # the rows come in player order: only the last player's may go on in the next chunk
+        last = rows[-1]["player_id"]
+        writing = {last: writing[last]} if last in writing else {}
         done += len(rows)
         progress("wallets", done, total)
     return len(players)
+
+
+def _decide(engine: Engine, players: set[str], writing: dict[str, bool]) -> None:
+    """Whether each of `players` has its wallet written: where Redis holds none, before
+    this run wrote any of it (asked once a player, at their first row)."""
+    ordered = sorted(players)
+    pipe = engine.redis.pipeline(transaction=False)
+    for player in ordered:
+        pipe.exists(keys.wallet(player))
+    for player, held in zip(ordered, pipe.execute(), strict=True):
+        writing[player] = not held
 
 
 def _ledger(engine: Engine, progress: Progress) -> int:
