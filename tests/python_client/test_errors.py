@@ -101,3 +101,26 @@ def test_a_success_of_an_unknown_shape_raises_unexpected_answer_without_a_retry(
 
     assert unexpected.value.code == "unexpected_answer"
     assert len(gate.seen) == 1
+
+
+@pytest.mark.parametrize("levels", [["x"], [None], [2.5], ["2"], [True]])
+def test_levels_gained_that_are_not_integers_raise_unexpected_answer(qb, gate, levels):
+    xp = {"season": "2026-autumn", "gained": 20, "total": 1020, "level": 2}
+    progress = {"daily_bonus": None, "missions": [], "level_rewards": [], "streak": 1}
+    body = {
+        "claimed": False,
+        "streak": 1,
+        "reward": {},
+        "next_claim_at": "2026-11-26T03:00:00+00:00",
+        "balances": EMPTY,
+        "progress": progress | {"xp": xp | {"levels_gained": levels}},
+    }
+    gate.answer_next(200, body)
+
+    with pytest.raises(UnexpectedAnswer) as unexpected:
+        qb.login("alice")
+
+    assert "levels_gained" in unexpected.value.message
+    assert len(gate.seen) == 1
+    gate.answer_next(200, body | {"progress": progress | {"xp": xp | {"levels_gained": [2]}}})
+    assert qb.login("alice").progress.xp.levels_gained == (2,)

@@ -79,7 +79,7 @@ def progress(body: Json) -> m.Progress:
             f.integer(xp, "gained"),
             f.integer(xp, "total"),
             f.integer(xp, "level"),
-            tuple(int(level) for level in f.field(xp, "levels_gained", list)),
+            f.integers(xp, "levels_gained"),
         ),
         level_rewards=f.many(body, "level_rewards", _level_reward),
         streak=f.integer(body, "streak"),

@@ -1,8 +1,8 @@
 """Readers of the API's JSON fields, checked: the building blocks of every decoder.
 
 Each reader returns a field of a parsed body as the type the client expects (a text,
-an integer that is not a bool, amounts, an ISO date or time, a list decoded item by
-item). A body without the field, or with another type, raises `UnexpectedAnswer`:
+an integer that is not a bool, a list of such integers, amounts, an ISO date or time,
+a list decoded item by item). A body without the field, or with another type, raises `UnexpectedAnswer`:
 the server and this client disagree, which retrying does not fix. `decode` and
 `decode_boards` read with these, as `f.text(body, "player_id")`.
 """
@@ -55,6 +55,14 @@ def amounts(body: Json, name: str) -> dict[str, int]:
                 f"The answer's {name}[{resource!r}] is not an amount: {amount!r}."
             )
     return dict(found)
+
+
+def integers(body: Json, name: str) -> tuple[int, ...]:
+    found = field(body, name, list)
+    for value in found:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise UnexpectedAnswer(f"The answer's {name!r} holds {value!r}, not an integer.")
+    return tuple(found)
 
 
 def parsed(name: str, value: str, parse: Callable[[str], T]) -> T:
