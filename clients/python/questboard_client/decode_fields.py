@@ -2,9 +2,9 @@
 
 Each reader returns a field of a parsed body as the type the client expects (a text,
 an integer that is not a bool, a list of such integers, amounts, an ISO date or time,
-a list decoded item by item). A body without the field, or with another type, raises `UnexpectedAnswer`:
-the server and this client disagree, which retrying does not fix. `decode` and
-`decode_boards` read with these, as `f.text(body, "player_id")`.
+a list decoded item by item). A body without the field, or with another type, raises
+`UnexpectedAnswer`: the server and this client disagree, which retrying does not fix.
+`decode` and `decode_boards` read with these, as `f.text(body, "player_id")`.
 """
 
 from __future__ import annotations
