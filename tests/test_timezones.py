@@ -54,7 +54,9 @@ def test_the_settings_keep_a_zone_and_its_days_and_null_clears_them(engine):
     assert engine.redis.exists(keys.settings("alice")) == 0
 
 
-@pytest.mark.parametrize("name", ["Mars/Olympus", "asia/tokyo", "../etc/passwd", "", "Asia/"])
+@pytest.mark.parametrize(
+    "name", ["Mars/Olympus", "asia/tokyo", "../etc/passwd", "", "Asia/", "localtime", "Factory"]
+)
 def test_an_unknown_zone_is_refused_and_changes_nothing(engine, name):
     zone(engine, "alice", "Asia/Tokyo")
     with pytest.raises(UnknownTimezoneError) as refused:

@@ -89,9 +89,15 @@ def zone_of(name: str) -> ZoneInfo:
     )
 
 
+# Names the zone database lists that are no place a player lives: `localtime` is the
+# host's own zone (a link to /etc/localtime on a system database), so it would mean a
+# different zone on each web node; `Factory` is the database's "no zone set" marker.
+NOT_PLACES = frozenset({"localtime", "Factory"})
+
+
 @cache
 def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - NOT_PLACES
 
 
 def day_table(zone: ZoneInfo, reset_hour: int, first: date, count: int) -> list[tuple[int, int]]:
