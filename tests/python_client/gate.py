@@ -25,6 +25,7 @@ class Failure:
     after_app: bool  # the app ran and its answer was lost
     html: bool = False  # a proxy's page, not the API's error body
     body: object = None  # answered as is, instead of the error body
+    raw: tuple[bytes, str] | None = None  # these bytes with this Content-Type
 
 
 class Gate:
@@ -45,6 +46,10 @@ class Gate:
 
     def answer_next(self, status: int, body: object):
         self.failures.append(Failure(status, "", None, after_app=False, body=body))
+
+    def answer_next_raw(self, status: int, content: bytes, content_type: str):
+        raw = (content, content_type)
+        self.failures.append(Failure(status, "", None, after_app=False, raw=raw))
 
     def lose_next_answer(self):
         self.failures.append(Failure(503, "service_unavailable", "0", after_app=True))
@@ -80,6 +85,10 @@ class Gate:
             answer = self.app(environ, lambda *args: lambda data: None)
             b"".join(answer)
             getattr(answer, "close", lambda: None)()
+        if failure.raw is not None:
+            content, content_type = failure.raw
+            start_response(f"{failure.status} Raw", [("Content-Type", content_type)])
+            return [content]
         if failure.html:
             start_response(f"{failure.status} Proxy", [("Content-Type", "text/html")])
             return [b"<html><body>Bad Gateway</body></html>"]

@@ -124,3 +124,25 @@ def test_levels_gained_that_are_not_integers_raise_unexpected_answer(qb, gate, l
     assert len(gate.seen) == 1
     gate.answer_next(200, body | {"progress": progress | {"xp": xp | {"levels_gained": [2]}}})
     assert qb.login("alice").progress.xp.levels_gained == (2,)
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "says"),
+    [
+        (b"<html><body>Please sign in to the network</body></html>", "text/html", "not JSON"),
+        (b"", "application/json", "no body"),
+        (b'{"player_id": "alice", "balances": {', "application/json", "not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", "not JSON"),
+    ],
+    ids=["html", "empty", "cut-off", "nested-too-deep"],
+)
+def test_a_success_whose_body_is_no_json_says_so(qb, gate, content, content_type, says):
+    gate.answer_next_raw(200, content, content_type)
+
+    with pytest.raises(UnexpectedAnswer) as unexpected:
+        qb.wallet("alice")
+
+    assert says in unexpected.value.message
+    assert content_type in unexpected.value.message
+    assert unexpected.value.status == 200
+    assert len(gate.seen) == 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from questboard_client.calls import Answer, Call
+from questboard_client.decode_fields import UnexpectedAnswer
 from questboard_client.errors import (
     NotFound,
     QuestboardConnectionError,
@@ -97,6 +98,13 @@ class Tries(Generic[T]):
         return delay
 
 
+def no_json(status: int, headers: Mapping[str, str], content: bytes) -> UnexpectedAnswer:
+    """A success without a JSON body: a proxy's page, an empty or cut-off answer."""
+    kind = headers.get("Content-Type", "no Content-Type")
+    what = f"is not JSON: {content[:80]!r}" if content else "has no body"
+    return UnexpectedAnswer(f"The HTTP {status} answer ({kind}) {what}.", status=status)
+
+
 def connection_failure(error: Exception) -> QuestboardConnectionError:
     return QuestboardConnectionError(f"{type(error).__name__}: {error}")
 
@@ -116,11 +124,16 @@ def settle(
     """
     try:
         body = parse_json(content) if content else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (a proxy's page), or nested too deep
         body = None
     if 200 <= status < 300:
         replayed = headers.get("Idempotent-Replayed", "").lower() == "true"
-        return call.decode(Answer(status, body, replayed))
+        try:
+            return call.decode(Answer(status, body, replayed))
+        except UnexpectedAnswer as unexpected:
+            if body is None:  # say what came instead of a field it lacks
+                raise no_json(status, headers, content) from unexpected
+            raise
     failure = error_from_answer(status, body, headers.get("Retry-After"))
     if call.not_found_on_retry_is_done and attempts > 1 and isinstance(failure, NotFound):
         return call.decode(Answer(status, None, replayed=True))
