@@ -65,6 +65,7 @@ from engine.keys_player import battle_pass as battle_pass
 from engine.keys_player import battle_pass_pattern as battle_pass_pattern
 from engine.keys_player import clock_offset as clock_offset
 from engine.keys_player import daily as daily
+from engine.keys_player import daily_pattern as daily_pattern
 from engine.keys_player import idempotency as idempotency
 from engine.keys_player import ledger as ledger
 from engine.keys_player import missions_of_day as missions_of_day

@@ -91,6 +91,11 @@ def wallets_pattern() -> str:
     return f"{PREFIX}:{{p*}}:wallet:*"
 
 
+def daily_pattern() -> str:
+    """SCAN pattern for every player's daily hashes, in every shard."""
+    return f"{PREFIX}:{{p*}}:daily:*"
+
+
 def settings_pattern() -> str:
     """SCAN pattern for every player's settings hash, in every shard."""
     return f"{PREFIX}:{{p*}}:settings:*"

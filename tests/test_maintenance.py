@@ -63,6 +63,31 @@ def test_cleanup_purges_expired_bans(durable_engine, clock):
 
 
 @pytest.mark.also_on_cluster
+def test_cleanup_bounds_a_daily_hash_left_without_an_expiry(durable_engine, clock):
+    """A daily hash without an expiry (a move west of more than a day once left one)
+    gets the latest end its date may have, or goes when that is past; one with an
+    expiry keeps it."""
+    engine = durable_engine
+    clock.set(datetime(2026, 11, 25, 12, tzinfo=UTC))
+    running = keys.daily("alice", "2026-11-25")
+    over = keys.daily("bob", "2026-11-20")
+    expiring = keys.daily("carol", "2026-11-25")
+    for key in (running, over, expiring):
+        engine.redis.hset(key, "ads", 3)
+    engine.redis.expire(expiring, 600)
+
+    assert maintenance.cleanup(engine) == 2
+
+    # the 25th ends last at UTC-12: the 26th 03:00 + 12 h, then the grace
+    ends = datetime(2026, 11, 26, 15, tzinfo=UTC).timestamp()
+    ends += engine.rules.daily_grace_minutes * 60
+    assert engine.redis.ttl(running) == ends - clock.now().timestamp()
+    assert not engine.redis.exists(over)
+    assert 0 < engine.redis.ttl(expiring) <= 600
+    assert maintenance.cleanup(engine) == 0  # bounded once
+
+
+@pytest.mark.also_on_cluster
 def test_an_ended_season_is_archived_then_removed(durable_engine, clock):
     engine = durable_engine
     for n in range(3):

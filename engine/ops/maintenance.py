@@ -6,7 +6,7 @@ Each is idempotent: running it twice, or late, gives the same end state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import delete, func, select, tuple_
 
@@ -14,6 +14,7 @@ from engine import alerts, connection, db, keys
 from engine import overrides as settings
 from engine.clock import to_ms
 from engine.ops import persistence
+from engine.progression import timezones
 from engine.progression.battle_pass import level_for
 from engine.rules.seasons import ended_recently
 from engine.runtime import Engine
@@ -28,7 +29,8 @@ def cleanup(engine: Engine) -> int:
     """Weekly: archive old ledger rows, purge expired ban entries and old security events,
     the day's counters of days that are over (their hashes expired: the end of the day
     plus the grace), and the webhook deliveries and events past their 30 days
-    (engine.webhooks.retention).
+    (engine.webhooks.retention); and gives a daily hash left without an expiry the one
+    its date needs (`_bound_daily_hashes`).
 
     Idempotency records and nonces need no purge: they expire by TTL in Redis.
     Returns the rows moved or removed.
@@ -66,8 +68,32 @@ def cleanup(engine: Engine) -> int:
             delete(db.security_events).where(db.security_events.c.at_ms < event_cutoff)
         ).rowcount
     engine.redis.xtrim(keys.security_events(), minid=f"{event_cutoff}-0", approximate=False)
-    purged += _purge_daily_counters(engine)
+    purged += _purge_daily_counters(engine) + _bound_daily_hashes(engine)
     return moved + purged + _purge_expired_bans(engine) + webhook_retention.purge(engine)
+
+
+def _bound_daily_hashes(engine: Engine) -> int:
+    """Give every daily hash without an expiry the latest end its date may have
+    (timezones.kept_until: the date over in every zone, plus the grace), or let it go at
+    once when that is past. Every writer sets a hash's expiry with its first write; a
+    hash without one was left by a defect (a move west of more than a day once left the
+    next date's so) and would never go, nor its counts with it. EXPIRE ... NX: a hash a
+    request gave an expiry meanwhile keeps that one. Returns the hashes bounded."""
+    now_s = to_ms(engine.clock.now()) // 1000
+    bounded = 0
+    for found in connection.scan_keys(engine.redis, keys.daily_pattern(), CHUNK):
+        pipe = engine.redis.pipeline(transaction=False)
+        for key in found:
+            pipe.ttl(key)
+        unbounded = [key for key, ttl in zip(found, pipe.execute(), strict=True) if ttl == -1]
+        if not unbounded:
+            continue
+        pipe = engine.redis.pipeline(transaction=False)
+        for key in unbounded:
+            day = date.fromisoformat(key.decode().split(":daily:", 1)[1].split(":", 1)[0])
+            pipe.expire(key, timezones.kept_until(engine, day) - now_s, nx=True)
+        bounded += sum(1 for done in pipe.execute() if done)
+    return bounded
 
 
 def _purge_daily_counters(engine: Engine) -> int:
