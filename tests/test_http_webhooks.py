@@ -41,6 +41,34 @@ def test_private_and_malformed_urls_and_unknown_events_are_400(client, admin_hea
     assert create(client, admin_headers, events=[]).status_code == 400
 
 
+def test_urls_that_reach_inward_or_are_malformed_are_400_never_500(client, admin_headers):
+    """Loopback behind NAT64 and 6to4, IPv4-compatible and numeric spellings, a NUL,
+    and ports Python's URL parser cannot read: each is the url's validation_error."""
+    for url in (
+        "http://[64:ff9b::7f00:1]/",
+        "http://[2002:7f00:1::]/",
+        "http://[::127.0.0.1]/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://localhost./",
+        "https://example.com/\x00",
+        "http://93.184.215.14:99999/",
+        "http://93.184.215.14:80:80/",
+        "http://[::1/",
+    ):
+        refused = create(client, admin_headers, url=url)
+        assert refused.status_code == 400, url
+        error = error_of(refused)
+        assert error["code"] == "validation_error" and "url" in error["details"]
+    sid = create(client, admin_headers).get_json()["id"]
+    changed = client.patch(
+        f"/v1/admin/webhooks/{sid}",
+        json={"url": "http://[2002:a9fe:a9fe::]/"},
+        headers=admin_headers,
+    )
+    assert changed.status_code == 400 and "url" in error_of(changed)["details"]
+
+
 def test_patch_rotate_test_deliveries_redeliver_delete(client, admin_headers, clock):
     sid = create(client, admin_headers).get_json()["id"]
     base = f"/v1/admin/webhooks/{sid}"
