@@ -11,7 +11,11 @@ new code is caught and retried as its status is.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Mapping
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 
@@ -230,14 +234,27 @@ ERROR_CLASSES: dict[str, type[QuestboardError]] = {
 }
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """The Retry-After header in seconds (the API sends whole seconds); None if absent."""
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """The Retry-After header in seconds from `now` (unix seconds; the system clock).
+
+    The API sends whole seconds; a proxy or load balancer in front of it may send an
+    HTTP date instead (RFC 9110 10.2.3), waited until. A date or delay already past is
+    0; an absent or unreadable value is None (the backoff alone applies).
+    """
     if value is None:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        return None  # an HTTP date: no server of ours sends one
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # asctime and "-0000" dates: HTTP dates are in GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds):
+        return None
     return max(seconds, 0.0)
 
 
