@@ -2,7 +2,8 @@
 their daily hashes: each date they may still play in the new calendar goes on with its
 counts until it ends there.
 
-A live hash is extended to that end plus the grace, never shortened (EXPIRE GT). A
+A live hash is extended to that end plus the grace, never shortened
+(lua/restore_daily_counters.lua, with no fields, where no copy is needed). A
 hash already gone (its end in the old zone has passed: a move west after it, or a zone
 cleared once its shorter day was over) comes back from the persist job's copy in SQL
 (user_daily_counters, kept until the date is over in every zone:
@@ -31,16 +32,14 @@ def keep_dates(engine: Engine, player_id: str, ends: dict[date, int]) -> None:
     ttl = {day: end + grace - now for day, end in ends.items() if end + grace > now}
     copies = _copies(engine, player_id, sorted(ttl))
     batch = engine.scripts.batch()
-    pipe = engine.redis.pipeline(transaction=False)
     for day, seconds in sorted(ttl.items()):
         daily = keys.daily(player_id, day.isoformat())
-        if day in copies:
-            fields = [part for field in copies[day].items() for part in field]
-            batch.call("restore_daily_counters", [daily], [seconds, *fields])
-        else:
-            pipe.expire(daily, seconds, gt=True)
-    pipe.execute()
-    batch.execute()
+        fields = [part for field in copies.get(day, {}).items() for part in field]
+        # without fields, the script only extends a live hash's expiry (Redis 6.2, make
+        # run's embedded server, has no EXPIRE GT)
+        batch.call("restore_daily_counters", [daily], [seconds, *fields])
+    if ttl:
+        batch.execute()
 
 
 def _copies(engine: Engine, player_id: str, days: list[date]) -> dict[date, dict]:
