@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
+from questboard_client.errors import ValidationError
 from questboard_client.routes import ROUTES
 
 T = TypeVar("T")
@@ -57,6 +58,17 @@ def new_idempotency_key() -> str:
     return f"qb-{uuid.uuid4().hex}"
 
 
+def sendable(value: str) -> bool:
+    """Whether a header can carry `value` as given: printable ASCII only.
+
+    httpx refuses anything else, other characters than ASCII with UnicodeEncodeError
+    and a line break or NUL as a LocalProtocolError (a TransportError, which would be
+    retried as a failed connection); `build` refuses such a value as the server
+    refuses a malformed one, with ValidationError, before anything is sent.
+    """
+    return value.isascii() and value.isprintable()
+
+
 def segment(value: str) -> str:
     """A path parameter as one path segment, every reserved character quoted.
 
@@ -82,9 +94,23 @@ def build(
 ) -> Call[T]:
     """The `Call` of `operation` (a name in `routes.ROUTES`): its path filled in, each
     parameter one `segment`, the params that are not None, and a new Idempotency-Key
-    unless it is a GET or the caller gave one."""
+    unless it is a GET or the caller gave one.
+
+    Raises:
+        ValidationError: the Idempotency-Key or the player's address is not `sendable`.
+    """
     method, template = ROUTES[operation]
     quoted = {name: segment(value) for name, value in (path or {}).items()}
+    if idempotency_key is not None and not sendable(idempotency_key):
+        raise ValidationError(
+            "The Idempotency-Key cannot be sent.",
+            details={"Idempotency-Key": ["Must be 1-128 visible ASCII characters."]},
+        )
+    if player_ip is not None and not sendable(player_ip):
+        raise ValidationError(
+            "The player's address cannot be sent.",
+            details={"X-Player-IP": ["Must be an IPv4 or IPv6 address."]},
+        )
     if method != "GET" and idempotency_key is None:
         # Every call that changes state carries a key, also where the route does not
         # read one yet (login, bans, the tool override): a retry then stays one call.

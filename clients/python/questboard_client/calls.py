@@ -18,7 +18,7 @@ from questboard_client import models as m
 from questboard_client.call import Answer as Answer
 from questboard_client.call import Call as Call
 from questboard_client.call import Params as Params
-from questboard_client.call import build
+from questboard_client.call import build, sendable
 from questboard_client.call import new_idempotency_key as new_idempotency_key
 
 
@@ -89,7 +89,10 @@ def record_exam(
     correct_answers: int,
     player_ip: str | None,
 ) -> Call[m.ExamSummary]:
-    """The exam_id is the exam's idempotency key: the server counts an attempt once."""
+    """The exam_id is the exam's idempotency key: the server counts an attempt once.
+
+    It is also sent as the Idempotency-Key when a header can carry it; one that cannot
+    is left to the server to refuse in the body (400, details.exam_id)."""
     return build(
         "recordExam",
         lambda a: d.exam_summary(a.body, a.replayed),
@@ -101,7 +104,7 @@ def record_exam(
             "total_questions": total_questions,
             "correct_answers": correct_answers,
         },
-        idempotency_key=exam_id,
+        idempotency_key=exam_id if sendable(exam_id) else None,
         player_ip=player_ip,
     )
 
