@@ -248,6 +248,76 @@ def test_a_redirect_is_not_followed(engine, clock):
         server.server_close()
 
 
+def test_a_redirect_is_not_followed_even_by_a_client_that_follows_them(engine, receiver, clock):
+    """The attempt itself says follow_redirects=False: no client passed to the job can
+    bounce it to where the Location points (here a receiver that would answer 200)."""
+    import http.server
+    import threading
+
+    import httpx
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.send_response(307)
+            self.send_header("Location", receiver.url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        subscriptions.create(engine, f"http://127.0.0.1:{server.server_port}/", ["grant.applied"])
+        grants.grant(engine, "alice", {"coins": 5}, "welcome", "g1")
+        persistence.persist(engine)
+        with httpx.Client(follow_redirects=True, trust_env=False) as client:
+            delivery.run(engine, client=client)
+        [row] = deliveries(engine)
+        assert (row.status, row.last_status) == ("pending", 307)
+        assert receiver.seen == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_url_httpx_cannot_read_fails_its_own_delivery_only(engine, receiver, clock):
+    """With private receivers allowed the URL goes to httpx as saved; one it refuses
+    (IDNA 2008 has no snowman) is that delivery's failure, and the others still go."""
+    subscriptions.create(engine, "http://\u2603.example/hooks", ["grant.applied"])
+    subscriptions.create(engine, receiver.url, ["grant.applied"])
+    grants.grant(engine, "alice", {"coins": 5}, "welcome", "g1")
+    report = run_jobs(engine)
+    assert (report.delivered, report.retrying) == (1, 1)
+    assert receiver.seen == 1
+    [failed] = [row for row in deliveries(engine) if row.status == "pending"]
+    assert failed.last_error.startswith("InvalidURL: Invalid IDNA hostname")
+
+
+def test_a_url_saved_before_its_form_was_checked_fails_its_own_delivery_only(
+    engine, receiver, clock
+):
+    """A URL of a form refused today but stored before (an unclosed bracket, a NUL)
+    fails its delivery as refused; the job goes on with the others."""
+    stored = ("http://[::1/hooks", "http://example.com/\x00")
+    for url in stored:
+        subscription, _ = subscriptions.create(engine, receiver.url, ["grant.applied"])
+        with engine.sql.begin() as conn:
+            conn.execute(
+                db.webhook_subscriptions.update()
+                .where(db.webhook_subscriptions.c.id == subscription.id)
+                .values(url=url)
+            )
+    subscriptions.create(engine, receiver.url, ["grant.applied"])
+    grants.grant(engine, "alice", {"coins": 5}, "welcome", "g1")
+    report = run_jobs(engine)
+    assert (report.delivered, report.retrying, receiver.seen) == (1, 2, 1)
+    errors = sorted(row.last_error for row in deliveries(engine) if row.status == "pending")
+    assert errors[0].startswith("The webhook URL is malformed")
+    assert errors[1].startswith("The webhook URL may not hold a space, a control character")
+
+
 def test_rotation_signs_with_both_secrets_until_the_grace_period_ends(engine, receiver, clock):
     subscription, old = subscriptions.create(engine, receiver.url, ["grant.applied"])
     rotated, new = subscriptions.rotate_secret(engine, subscription.id, timedelta(hours=1))

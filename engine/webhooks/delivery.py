@@ -13,10 +13,10 @@ expires within seconds, engine.ops.job_lease) sends it again with the same
 `Questboard-Event-Id`. Receivers deduplicate on that id.
 
 Failures (a connection error, a timeout, a status other than 2xx, redirects
-included) are retried after `backoff(attempts)`: exponential from 10 s, capped at an
-hour, with full jitter, judged by the engine clock. A delivery still failing 24 hours
-after its first attempt is marked failed, with an alert; a subscription whose
-deliveries have all failed for 24 hours is disabled, with an alert.
+included, a URL httpx cannot read) are retried after `backoff(attempts)`: exponential
+from 10 s, capped at an hour, with full jitter, judged by the engine clock. A delivery
+still failing 24 hours after its first attempt is marked failed, with an alert; a
+subscription whose deliveries have all failed for 24 hours is disabled, with an alert.
 
 Signing secrets encrypted at rest (engine.webhooks.encryption) are decrypted once a run
 and kept in that run's memory only. A subscription whose secret no configured key opens
@@ -239,14 +239,15 @@ def _send(
     }
     started = time.perf_counter()
     try:
+        where = guard.target(row.url, engine.webhook_allow_private)  # refuses a bad form
         parts = urlsplit(row.url)
-        where = guard.target(row.url, engine.webhook_allow_private)
         with client.stream(
             "POST",
             where.url,
             content=body,
             headers={**headers, **where.headers},
             extensions=where.extensions,
+            follow_redirects=False,  # whatever the client does: a redirect is a failure
         ) as response:
             read = 0
             for chunk in response.iter_raw():  # at most MAX_RESPONSE_BYTES are read
@@ -258,7 +259,7 @@ def _send(
         error = None if ok else f"HTTP {status} from {parts.hostname}"
     except guard.InvalidInputError as refused:
         status, ok, error = None, False, str(refused)
-    except httpx.HTTPError as failure:
+    except (httpx.HTTPError, httpx.InvalidURL) as failure:  # InvalidURL is no HTTPError
         status, ok, error = None, False, f"{type(failure).__name__}: {failure}"
     latency = int((time.perf_counter() - started) * 1000)
     return Outcome(row.id, ok, status, (error or "")[:255] or None, latency)
