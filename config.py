@@ -135,6 +135,11 @@ class Settings:
                 "WEBHOOK_SECRETS_KEY is required when QUESTBOARD_ENV=production: webhook "
                 "signing secrets are not kept in plain text there"
             )
+        if not env.get("DATABASE_URL") and environment == "production":
+            raise ConfigError(
+                "DATABASE_URL is required when QUESTBOARD_ENV=production: without it the "
+                "service would keep its durable record in a SQLite file beside its code"
+            )
         if is_cluster_url(redis_url) and not env.get("RQ_REDIS_URL"):
             raise ConfigError(
                 "REDIS_URL is a Redis Cluster, where RQ cannot run: set RQ_REDIS_URL to a "

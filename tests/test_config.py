@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 
 from config import DEFAULT_RULES_FILE, ApiKey, ConfigError, Settings, parse_api_keys
 
@@ -58,3 +59,15 @@ def test_a_game_timezone_is_kept():
     assert (
         Settings.from_env({"GAME_TIMEZONE": "Europe/Istanbul"}).game_timezone == "Europe/Istanbul"
     )
+
+
+def test_production_requires_a_database_url():
+    """Production never falls back to the SQLite file make run uses: it would keep the
+    ledger beside the code, lost at the next deploy."""
+    key = Fernet.generate_key().decode()
+    production = {"QUESTBOARD_ENV": "production", "WEBHOOK_SECRETS_KEY": key}
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL is required when QUESTBOARD_ENV"):
+        Settings.from_env(production)
+    url = "mysql+pymysql://questboard@db.internal/questboard"
+    assert Settings.from_env(production | {"DATABASE_URL": url}).database_url == url
+    assert Settings.from_env({}).database_url.startswith("sqlite:///")  # development

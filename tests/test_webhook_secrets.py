@@ -263,6 +263,9 @@ def test_the_setting_takes_comma_separated_keys_and_refuses_others():
         Settings.from_env({"WEBHOOK_SECRETS_KEY": f"{KEY_A},whsec_not-a-key"})
 
 
+MARIADB = "mysql+pymysql://questboard@db.internal/questboard"
+
+
 def test_production_refuses_to_start_without_a_key():
     with pytest.raises(ConfigError) as refused:
         Settings.from_env({"QUESTBOARD_ENV": "production"})
@@ -270,7 +273,9 @@ def test_production_refuses_to_start_without_a_key():
         "WEBHOOK_SECRETS_KEY is required when QUESTBOARD_ENV=production: webhook signing "
         "secrets are not kept in plain text there"
     )
-    production = Settings.from_env({"QUESTBOARD_ENV": "production", "WEBHOOK_SECRETS_KEY": KEY_A})
+    production = Settings.from_env(
+        {"QUESTBOARD_ENV": "production", "WEBHOOK_SECRETS_KEY": KEY_A, "DATABASE_URL": MARIADB}
+    )
     assert production.webhook_secrets_keys == (KEY_A,)
 
 
