@@ -56,3 +56,19 @@ def test_an_exam_id_of_other_characters_is_refused_by_the_server(qb, gate, base_
     with pytest.raises(ValidationError) as refused_async:
         asyncio.run(exam())
     assert refused_async.value.status == 400
+
+
+def test_a_url_too_long_to_send_is_a_validation_error_unsent(qb, base_url, gate, sleeps):
+    with pytest.raises(ValidationError) as refused:
+        qb.wallet("a" * 70_000)
+
+    assert refused.value.status is None
+    assert (gate.seen, sleeps) == ([], [])
+
+    async def wallet() -> None:
+        async with AsyncQuestboard(base_url, SERVER_KEY) as client:
+            await client.wallet("a" * 70_000)
+
+    with pytest.raises(ValidationError):
+        asyncio.run(wallet())
+    assert gate.seen == []

@@ -17,7 +17,7 @@ from questboard_client import calls
 from questboard_client import models as m
 from questboard_client.client import client_headers
 from questboard_client.errors import QuestboardError
-from questboard_client.retry import RetryPolicy, Tries, connection_failure
+from questboard_client.retry import RetryPolicy, Tries, connection_failure, unsendable_url
 
 T = TypeVar("T")
 
@@ -84,6 +84,8 @@ class AsyncQuestboard:
                     timeout=tries.next_timeout(),
                 )
                 return tries.result(response.status_code, response.headers, response.content)
+            except httpx.InvalidURL as error:  # too long to send: no retry would help
+                raise unsendable_url(error) from None
             except httpx.RequestError as error:  # no answer: refused, timed out, cut off
                 delay = tries.wait_after(connection_failure(error))
             except QuestboardError as error:

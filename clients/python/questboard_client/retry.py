@@ -23,6 +23,7 @@ from questboard_client.errors import (
     QuestboardError,
     RateLimited,
     ServiceUnavailable,
+    ValidationError,
     error_from_answer,
 )
 
@@ -103,6 +104,12 @@ def no_json(status: int, headers: Mapping[str, str], content: bytes) -> Unexpect
     kind = headers.get("Content-Type", "no Content-Type")
     what = f"is not JSON: {content[:80]!r}" if content else "has no body"
     return UnexpectedAnswer(f"The HTTP {status} answer ({kind}) {what}.", status=status)
+
+
+def unsendable_url(error: Exception) -> ValidationError:
+    """A URL httpx will not send (over 65,536 characters: a path parameter far beyond
+    the API's bounds), refused as the server would refuse it, nothing sent."""
+    return ValidationError(f"The request's URL cannot be sent: {error}.")
 
 
 def connection_failure(error: Exception) -> QuestboardConnectionError:
