@@ -32,7 +32,8 @@ class Questboard:
     Args:
         base_url: the service's root, e.g. "https://questboard.example.com".
         api_key: a server key (or an admin key, for grants, bans and the tool override).
-        timeout: seconds allowed for each attempt of each call.
+        timeout: each attempt's httpx timeout: the seconds it waits at most to connect,
+            to send, and for each part of the answer (and never past the deadline).
         retry: how connection failures, 503 and 429 are retried.
         transport: an httpx transport (tests, proxies); default: pooled keep-alive.
         sleep: waits between attempts (time.sleep).
