@@ -43,6 +43,9 @@ class Call(Generic[T]):
     # A DELETE whose first attempt was applied but whose answer was lost hears 404 on
     # its retry: for such a call that 404 means done.
     not_found_on_retry_is_done: bool = False
+    # Statuses besides 2xx whose body, when it decodes, is the result: /healthz
+    # answers 503 with its own body (status "degraded") while Redis is unreachable.
+    results_on: frozenset[int] = frozenset()
 
     def headers(self) -> dict[str, str]:
         headers = {}
@@ -91,6 +94,7 @@ def build(
     idempotency_key: str | None = None,
     player_ip: str | None = None,
     not_found_on_retry_is_done: bool = False,
+    results_on: frozenset[int] = frozenset(),
 ) -> Call[T]:
     """The `Call` of `operation` (a name in `routes.ROUTES`): its path filled in, each
     parameter one `segment`, the params that are not None, and a new Idempotency-Key
@@ -125,4 +129,5 @@ def build(
         idempotency_key=idempotency_key,
         player_ip=player_ip,
         not_found_on_retry_is_done=not_found_on_retry_is_done,
+        results_on=results_on,
     )

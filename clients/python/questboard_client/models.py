@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Health:
+    """`status` "ok", or "degraded" with `redis` naming the error (the server's 503)."""
+
     status: str
     redis: str
     now: datetime

@@ -141,6 +141,11 @@ def settle(
             if body is None:  # say what came instead of a field it lacks
                 raise no_json(status, headers, content) from unexpected
             raise
+    if status in call.results_on and isinstance(body, dict):
+        try:
+            return call.decode(Answer(status, body, replayed=False))
+        except UnexpectedAnswer:
+            pass  # not the operation's own body (a proxy's): an error as any other
     failure = error_from_answer(status, body, headers.get("Retry-After"))
     if call.not_found_on_retry_is_done and attempts > 1 and isinstance(failure, NotFound):
         return call.decode(Answer(status, None, replayed=True))
