@@ -7,6 +7,8 @@ request for a job that is queued or running gets that run back (`enqueue_once`).
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -17,7 +19,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from config import Settings
-from engine import keys
+from engine import keys, metrics_folder
 from engine.clock import from_ms, to_ms
 from engine.ops import jobruns
 from engine.ops.job_catalog import SPECS, task_for
@@ -111,6 +113,24 @@ def run_job(name: str, due_ms: int | None = None, engine: Engine | None = None) 
     engine = engine or _engine()
     task = task_for(name, lambda other, due: enqueue(other, due))
     record = jobruns.run(engine, SPECS[name], task, from_ms(due_ms) if due_ms else None)
+    fold_metrics_of_runs_gone()
     if record.status == "failed":
         raise RuntimeError(f"{name} failed: {record.error}")  # RQ marks the job failed too
     return {"run_id": record.run_id, "status": record.status, "rows": record.rows_affected}
+
+
+def fold_metrics_of_runs_gone() -> None:
+    """Fold the metric files of the processes gone (engine.metrics_folder).
+
+    RQ forks a process for each run, and each leaves its metric files when it exits:
+    every run folds those of the runs before it, so the folder stays bounded even
+    when nothing scrapes /metrics. A folder that cannot be folded is logged, and the
+    run's outcome stands.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    try:
+        metrics_folder.fold_dead_processes(directory)
+    except OSError as error:
+        logging.getLogger("questboard.jobs").warning("metrics folder not folded: %s", error)

@@ -5,9 +5,11 @@ engine.ops.persistence.lag_ms; rq-dashboard is mounted at /admin/rq/ behind the 
 Metrics are multi-process safe under the Procfile's granian: with
 PROMETHEUS_MULTIPROC_DIR set (`make run` sets it), every process writes its samples
 there and /metrics merges them. granian has no hook in its main process for a worker
-that exits, so each app marks the processes gone when it starts (drop_dead_workers):
-a worker recycled, reloaded or killed is marked by the one that replaces it. The
-persist lag is measured at scrape time.
+that exits, and the RQ worker forks a process for every job, so the files of processes
+gone are folded into one archive per metric type (engine.metrics_folder) when an app
+starts and at each scrape, under the folder's lock, before the scrape reads it: the
+totals keep what those processes counted, and a scrape reads a few files, not one per
+process that ever ran. The persist lag is measured at scrape time.
 
 rq-dashboard has no authentication of its own; it is mounted behind the admin key,
 as a Bearer token or as the password of HTTP Basic (so a browser can open it).
@@ -16,6 +18,7 @@ as a Bearer token or as the password of HTTP Basic (so a browser can open it).
 from __future__ import annotations
 
 import base64
+import glob
 import hashlib
 import os
 import re
@@ -29,6 +32,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, m
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
+from engine import metrics_folder
 from engine.ops import persistence
 from web.errors import ApiError
 from web.extensions import get_engine
@@ -235,31 +239,24 @@ def secure_dashboard_response(response: Response) -> Response:
     return response
 
 
-def drop_dead_workers(directory: str) -> None:
-    """prometheus_client's mark_process_dead for every process that left files in
-    `directory` and is gone (its live gauges are removed; counters and histograms stay,
-    so the totals keep what it served)."""
-    for path in Path(directory).glob("*_*.db"):
-        pid = int(path.stem.rsplit("_", 1)[1]) if path.stem.rsplit("_", 1)[1].isdigit() else 0
-        if pid and not _alive(pid):
-            multiprocess.mark_process_dead(pid, directory)
+class FoldingCollector(multiprocess.MultiProcessCollector):
+    """prometheus_client's multi-process collector, folding the processes gone first.
 
+    The fold and the read hold the folder's lock together, so a scrape never sees a
+    dead process's counts twice (in its file and in an archive) or not at all.
+    """
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
+    def collect(self):
+        with metrics_folder.folder_lock(self._path):
+            metrics_folder.fold_locked(Path(self._path))
+            return self.merge(glob.glob(os.path.join(self._path, "*.db")), accumulate=True)
 
 
 def init_app(app: Flask, queue_redis_url: str) -> None:
     registry = CollectorRegistry()
     if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        drop_dead_workers(directory)
-        multiprocess.MultiProcessCollector(registry)
+        metrics_folder.fold_dead_processes(directory)
+        FoldingCollector(registry)
     else:
         registry.register(_Default())
     registry.register(PersistLag(app))
