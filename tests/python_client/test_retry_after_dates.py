@@ -45,7 +45,7 @@ def test_a_proxys_503_with_a_retry_after_date_is_waited_out(base_url, gate, slee
     with Questboard(base_url, SERVER_KEY, retry=retry, sleep=sleeps.append) as qb:
         assert qb.wallet("alice").balances == EMPTY
 
-    assert len(sleeps) == 1 and 1.5 < sleeps[0] <= 3.0  # the date is to the second
+    assert len(sleeps) == 1 and 1.0 < sleeps[0] <= 3.0  # the date is to the second
     assert len(gate.seen) == 2
 
 
