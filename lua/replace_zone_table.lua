@@ -12,13 +12,16 @@ ARGV[1] timezone   the zone the table was recomputed for
 ARGV[2] read       the table as it was read
 ARGV[3] table      the recomputed table
 
-Returns 1 when the table was replaced, 0 when the settings changed since the read.
+Returns CODE_APPLIED when the table was replaced, CODE_NO_CHANGE when the settings
+changed since the read (include/codes.lua, engine.outcomes.ScriptCode).
 ]]
+
+--- @include "codes"
 
 local settings = KEYS[1]
 local current = redis.call('HMGET', settings, 'timezone', 'days')
 if current[1] ~= ARGV[1] or current[2] ~= ARGV[2] then
-  return 0
+  return CODE_NO_CHANGE
 end
 redis.call('HSET', settings, 'days', ARGV[3])
-return 1
+return CODE_APPLIED

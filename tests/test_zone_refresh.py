@@ -10,6 +10,7 @@ import pytest
 from engine import keys
 from engine.calendar import GameCalendar
 from engine.ops import job_catalog, zone_tables
+from engine.outcomes import ScriptCode
 from engine.progression import timezones
 from engine.runtime import Engine
 from engine.scripts import Scripts
@@ -38,7 +39,7 @@ def test_the_script_replaces_the_table_it_was_computed_from(any_redis):
     key = keys.settings("alice")
     any_redis.hset(key, mapping={"timezone": "Asia/Tokyo", "days": "1:2", "until": "2036-11-23"})
     script = Scripts(any_redis).replace_zone_table
-    assert script(keys=[key], args=["Asia/Tokyo", "1:2", "1:3"]) == 1
+    assert script(keys=[key], args=["Asia/Tokyo", "1:2", "1:3"]) == ScriptCode.APPLIED
     assert any_redis.hgetall(key) == {
         b"timezone": b"Asia/Tokyo",
         b"days": b"1:3",
@@ -54,13 +55,14 @@ def test_the_script_leaves_settings_changed_since_the_read(any_redis, timezone, 
     key = keys.settings("alice")
     any_redis.hset(key, mapping={"timezone": timezone, "days": days, "until": "2036-11-23"})
     script = Scripts(any_redis).replace_zone_table
-    assert script(keys=[key], args=["Asia/Tokyo", "1:2", "1:3"]) == 0
+    assert script(keys=[key], args=["Asia/Tokyo", "1:2", "1:3"]) == ScriptCode.NO_CHANGE
     assert any_redis.hget(key, "days") == days.encode()
 
 
 def test_the_script_writes_nothing_for_a_player_back_on_the_game_calendar(any_redis):
     key = keys.settings("alice")
-    assert Scripts(any_redis).replace_zone_table(keys=[key], args=["Asia/Tokyo", "1:2", "1:3"]) == 0
+    replaced = Scripts(any_redis).replace_zone_table(keys=[key], args=["Asia/Tokyo", "1:2", "1:3"])
+    assert replaced == ScriptCode.NO_CHANGE
     assert not any_redis.exists(key)
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from engine import connection, keys
 from engine.errors import UnknownTimezoneError
+from engine.outcomes import ScriptCode
 from engine.progression import timezones
 from engine.runtime import Engine
 
@@ -100,7 +101,8 @@ def refresh(engine: Engine, force: bool = False) -> Report:
             if table is not None and table != days.decode():
                 stale.append((key, zone, days, table))
         for key, zone, days, table in stale:
-            replaced += engine.scripts.replace_zone_table(keys=[key], args=[zone, days, table])
+            code = engine.scripts.replace_zone_table(keys=[key], args=[zone, days, table])
+            replaced += ScriptCode(code) is ScriptCode.APPLIED
     engine.redis.set(keys.zone_tables(), version)
     return Report(checked=checked, replaced=replaced, skipped=False)
 
