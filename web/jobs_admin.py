@@ -30,12 +30,15 @@ class RunSchema(ma.Schema):
     error = ma.fields.String(required=True, allow_none=True)
 
 
+TEXT = {"type": "string"}  # what a Function field writes, for the OpenAPI document
+
+
 class JobStatusSchema(ma.Schema):
-    name = ma.fields.Function(lambda s: s.spec.name, required=True)
-    description = ma.fields.Function(lambda s: s.spec.description, required=True)
-    schedule = ma.fields.Function(lambda s: s.spec.schedule, required=True)
+    name = ma.fields.Function(lambda s: s.spec.name, required=True, metadata=TEXT)
+    description = ma.fields.Function(lambda s: s.spec.description, required=True, metadata=TEXT)
+    schedule = ma.fields.Function(lambda s: s.spec.schedule, required=True, metadata=TEXT)
     status = ma.fields.Function(
-        lambda s: s.last_run.status if s.last_run else "never_run", required=True
+        lambda s: s.last_run.status if s.last_run else "never_run", required=True, metadata=TEXT
     )
     last_run = ma.fields.Nested(RunSchema(), required=True, allow_none=True)
     last_success = ma.fields.Nested(RunSchema(), required=True, allow_none=True)

@@ -94,9 +94,22 @@ class EntrySchema(ma.Schema):
 
 
 class BoardFieldsSchema(ma.Schema):
-    board = ma.fields.Function(lambda page: page.board.period_type, required=True)
-    category = ma.fields.Function(lambda page: page.board.category, required=True, allow_none=True)
-    period = ma.fields.Function(lambda page: page.board.period.name, required=True)
+    board = ma.fields.Function(
+        lambda page: page.board.period_type,
+        required=True,
+        metadata={"type": "string", "enum": ["weekly", "monthly", "yearly"]},
+    )
+    category = ma.fields.Function(
+        lambda page: page.board.category,
+        required=True,
+        allow_none=True,
+        metadata={"type": "string", "description": "null: global", "example": "math"},
+    )
+    period = ma.fields.Function(
+        lambda page: page.board.period.name,
+        required=True,
+        metadata={"type": "string", "example": "2026-W48"},
+    )
     next_reset_at = ma.fields.DateTime(
         metadata={"description": "When the current period ends; absent for a past period."}
     )

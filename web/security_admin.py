@@ -54,7 +54,9 @@ class FlagsSchema(ma.Schema):
 class RemovedBoardSchema(ma.Schema):
     board = ma.fields.String(required=True, attribute="period_type")
     category = ma.fields.String(required=True, allow_none=True)
-    period = ma.fields.Function(lambda board: board.period.name, required=True)
+    period = ma.fields.Function(
+        lambda board: board.period.name, required=True, metadata={"type": "string"}
+    )
 
 
 class LeftCohortSchema(ma.Schema):
