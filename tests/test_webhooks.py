@@ -25,7 +25,7 @@ from engine.ops import persistence
 from engine.rules.progression import StreakRepair
 from engine.security import bans
 from engine.webhooks import EVENT_TYPES, delivery, guard, subscriptions
-from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
+from tests.webhook_receiver import Receiver, Trickler, run_jobs, webhook_engine
 
 
 @pytest.fixture
@@ -316,6 +316,32 @@ def test_a_url_saved_before_its_form_was_checked_fails_its_own_delivery_only(
     errors = sorted(row.last_error for row in deliveries(engine) if row.status == "pending")
     assert errors[0].startswith("The webhook URL is malformed")
     assert errors[1].startswith("The webhook URL may not hold a space, a control character")
+
+
+def test_a_receiver_trickling_its_answer_cannot_stretch_an_attempt_past_its_deadline(
+    engine, receiver, clock, monkeypatch
+):
+    """Each byte of the answer comes well within httpx's read timeout, the whole of it
+    in 4 s: the attempt fails as timed out at its deadline (0.5 s here), and the other
+    subscription's delivery in the same pass goes as usual."""
+    monkeypatch.setattr(delivery, "ATTEMPT_SECONDS", 0.5)
+    trickler = Trickler(interval=0.1)
+    try:
+        slow, _ = subscriptions.create(engine, trickler.url, ["grant.applied"])
+        subscriptions.create(engine, receiver.url, ["grant.applied"])
+        grants.grant(engine, "alice", {"coins": 5}, "welcome", "g1")
+        report = run_jobs(engine)
+        assert (report.delivered, report.retrying, report.passes) == (1, 1, 1)
+        assert receiver.seen == 1 and trickler.seen == 1
+        [cut] = [row for row in deliveries(engine) if row.subscription_id == slow.id]
+        assert cut.status == "pending" and cut.last_status is None
+        assert cut.last_error == (
+            "AttemptTimeout: timed out after 0.5 s (the limit for a whole attempt)"
+        )
+        assert 500 <= cut.latency_ms < 1_500  # the answer would have taken 4 s
+        assert trickler.cut.wait(2) and not trickler.finished.is_set()
+    finally:
+        trickler.stop()
 
 
 def test_rotation_signs_with_both_secrets_until_the_grace_period_ends(engine, receiver, clock):

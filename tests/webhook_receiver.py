@@ -2,14 +2,17 @@
 
 It keeps every request (headers and raw body), answers 500 to the first `fail_first`
 requests, and can hold a request open until released (a worker killed mid-delivery).
-Beside it, what every webhook test builds the same way: the engine that may deliver to
-loopback (`webhook_engine`) and one pass of persist then delivery (`run_jobs`).
+`Trickler` answers 200 one byte at a time, each byte well within httpx's read timeout
+(a receiver stretching an attempt). Beside them, what every webhook test builds the
+same way: the engine that may deliver to loopback (`webhook_engine`) and one pass of
+persist then delivery (`run_jobs`).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,4 +97,64 @@ class Receiver:
             self.hold.set()
         self.server.shutdown()
         self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+class Trickler:
+    """A receiver that reads a request's headers, then answers `200 OK` (with a body)
+    one byte every `interval` seconds: no read waits long, the whole answer does.
+
+    `finished` is set when it has sent every byte of an answer; `cut` when the client
+    closed or shut down the connection before that.
+    """
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nslow but successful!"
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.seen = 0
+        self.finished = threading.Event()
+        self.cut = threading.Event()
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)  # so the accept loop sees `stop`
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/hooks"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # the listener was closed
+                return
+            self.seen += 1
+            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+
+    def _trickle(self, connection: socket.socket) -> None:
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = connection.recv(65_536)
+                if not chunk:
+                    return
+                request += chunk
+            try:
+                for n in range(len(self.ANSWER)):
+                    if self._stop.wait(self.interval):  # the pace, cut short by stop()
+                        return
+                    connection.sendall(self.ANSWER[n : n + 1])
+            except OSError:  # the client gave up: its end is shut down or closed
+                self.cut.set()
+                return
+            self.finished.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._listener.close()
         self.thread.join(timeout=10)

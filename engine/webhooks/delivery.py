@@ -12,6 +12,14 @@ killed mid-delivery leaves the delivery pending, and the next run (the job's loc
 expires within seconds, engine.ops.job_lease) sends it again with the same
 `Questboard-Event-Id`. Receivers deduplicate on that id.
 
+Every attempt ends within ATTEMPT_SECONDS (10 s), connecting, sending and reading the
+answer's headers and body together: httpx's timeouts (3 s to connect, 5 s for each
+read) bound each wait only, so a receiver trickling its answer a byte at a time could
+hold an attempt, and the pass waiting for it, for hours. engine.webhooks.deadline shuts
+the attempt's connection down at its deadline and the attempt fails as timed out; so
+that every attempt has a connection of its own to cut, none is kept alive (requests say
+`Connection: close`).
+
 Failures (a connection error, a timeout, a status other than 2xx, redirects
 included, a URL httpx cannot read) are retried after `backoff(attempts)`: exponential
 from 10 s, capped at an hour, with full jitter, judged by the engine clock. A delivery
@@ -44,6 +52,7 @@ from engine import alerts, db
 from engine.clock import to_ms
 from engine.runtime import Engine
 from engine.webhooks import encryption, events, guard, sources
+from engine.webhooks.deadline import AttemptDeadline
 
 if TYPE_CHECKING:  # httpx is imported where it is used: importing it loads click and rich
     import httpx
@@ -54,7 +63,8 @@ GIVE_UP_AFTER = timedelta(hours=24)  # per delivery, and per failing subscriptio
 PASS_SIZE = 200  # deliveries sent per pass, concurrently
 CONCURRENCY = 16
 MAX_RESPONSE_BYTES = 4_096  # read of the receiver's answer, kept for the log
-CONNECT_TIMEOUT, TIMEOUT = 3.0, 5.0  # seconds
+CONNECT_TIMEOUT, TIMEOUT = 3.0, 5.0  # seconds, for each wait (httpx)
+ATTEMPT_SECONDS = 10.0  # the whole attempt: connect, send, the answer's headers and body
 USER_AGENT = "Questboard-Webhooks/1"
 D, E, S = db.webhook_deliveries, db.webhook_events, db.webhook_subscriptions
 # Executed with one dict per delivery: SET the columns each dict names (all the same).
@@ -171,14 +181,16 @@ def _alert_unreadable(engine: Engine, due: list[Any], signing: list, alerted: se
 
 
 def new_client() -> httpx.Client:
-    """Pooled, no redirects followed, timeouts of seconds, no proxies from the env."""
+    """No redirects followed, timeouts of seconds, no proxies from the env, and no
+    connection kept alive: each attempt has its own, which its deadline can cut
+    (engine.webhooks.deadline)."""
     import httpx
 
     return httpx.Client(
         timeout=httpx.Timeout(TIMEOUT, connect=CONNECT_TIMEOUT),
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY),
+        limits=httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=0),
         headers={"User-Agent": USER_AGENT},
     )
 
@@ -238,31 +250,39 @@ def _send(
         "Questboard-Signature": signature_header(body, keys, now_ms // 1000),
     }
     started = time.perf_counter()
-    try:
-        where = guard.target(row.url, engine.webhook_allow_private)  # refuses a bad form
-        parts = urlsplit(row.url)
-        with client.stream(
-            "POST",
-            where.url,
-            content=body,
-            headers={**headers, **where.headers},
-            extensions=where.extensions,
-            follow_redirects=False,  # whatever the client does: a redirect is a failure
-        ) as response:
-            read = 0
-            for chunk in response.iter_raw():  # at most MAX_RESPONSE_BYTES are read
-                read += len(chunk)
-                if read >= MAX_RESPONSE_BYTES:
-                    break
-        status = response.status_code
-        ok = 200 <= status < 300
-        error = None if ok else f"HTTP {status} from {parts.hostname}"
-    except guard.InvalidInputError as refused:
-        status, ok, error = None, False, str(refused)
-    except (httpx.HTTPError, httpx.InvalidURL) as failure:  # InvalidURL is no HTTPError
-        status, ok, error = None, False, f"{type(failure).__name__}: {failure}"
+    with AttemptDeadline(ATTEMPT_SECONDS) as deadline:
+        try:
+            where = guard.target(row.url, engine.webhook_allow_private)  # refuses a bad form
+            parts = urlsplit(row.url)
+            with client.stream(
+                "POST",
+                where.url,
+                content=body,
+                headers={**headers, **where.headers, "Connection": "close"},
+                extensions={**where.extensions, "trace": deadline.trace},
+                follow_redirects=False,  # whatever the client does: a redirect is a failure
+            ) as response:
+                read = 0
+                for chunk in response.iter_raw():  # at most MAX_RESPONSE_BYTES are read
+                    read += len(chunk)
+                    if read >= MAX_RESPONSE_BYTES:
+                        break
+            status = response.status_code
+            ok = 200 <= status < 300
+            error = None if ok else f"HTTP {status} from {parts.hostname}"
+        except guard.InvalidInputError as refused:
+            status, ok, error = None, False, str(refused)
+        except (httpx.HTTPError, httpx.InvalidURL) as failure:  # InvalidURL is no HTTPError
+            status, ok, error = None, False, f"{type(failure).__name__}: {failure}"
+    if deadline.expired:  # cut: whatever httpx made of the connection shut under it
+        status, ok, error = None, False, _timed_out(ATTEMPT_SECONDS)
     latency = int((time.perf_counter() - started) * 1000)
     return Outcome(row.id, ok, status, (error or "")[:255] or None, latency)
+
+
+def _timed_out(seconds: float) -> str:
+    """The error of an attempt its deadline cut."""
+    return f"AttemptTimeout: timed out after {seconds:g} s (the limit for a whole attempt)"
 
 
 def _record(
