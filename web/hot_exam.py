@@ -43,7 +43,7 @@ from flask import Flask
 from engine.boards import exams as engine_exams
 from web import exams, monitoring, security
 from web.guards import body_limit, loads, read_up_to
-from web.hot_routes import routed_by_host
+from web.hot_routes import JSON_MIMETYPE, answer_error, plain_post_length, routed_by_host
 from web.schemas import PLAYER_ID
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -52,7 +52,7 @@ ENDPOINT = "exams.record_exam"
 RULE = "/v1/players/<player:player_id>/exams"
 PREFIX, SUFFIX = security.PLAYER_PREFIX, "/exams"
 GROUP = security.ROUTE_GROUPS[ENDPOINT]
-JSON_MIMETYPE = "application/json"
+
 # A plain body is at most ~260 bytes (an exam id of 128 characters) but for JSON
 # whitespace: a longer one goes to Flask.
 BODY_BYTES = 1024
@@ -92,25 +92,15 @@ class ExamLane:
     def __call__(
         self, wsgi_app: WsgiApp, environ: dict, start_response: Callable
     ) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        length = environ.get("CONTENT_LENGTH", "")
-        if not (
-            self.rule is not None
-            and path.startswith(PREFIX)
-            and not environ.get("QUERY_STRING")
-            and environ.get("CONTENT_TYPE") == JSON_MIMETYPE
-            and "HTTP_TRANSFER_ENCODING" not in environ
-            and length.isdigit()
-            and length.isascii()
-            and 0 < int(length) <= self.limit
-        ):
+        length = plain_post_length(environ, PREFIX, self.limit)
+        if self.rule is None or length is None:
             return wsgi_app(environ, start_response)
-        player_id = path[len(PREFIX) : -len(SUFFIX)]
+        player_id = environ["PATH_INFO"][len(PREFIX) : -len(SUFFIX)]
         if "/" in player_id or not PLAYER_ID.fullmatch(player_id):
             return wsgi_app(environ, start_response)
-        data = read_up_to(environ["wsgi.input"], int(length))
+        data = read_up_to(environ["wsgi.input"], length)
         environ["wsgi.input"] = io.BytesIO(data)  # what Flask reads, if it answers
-        body = _loaded(data) if len(data) == int(length) else None
+        body = _loaded(data) if len(data) == length else None
         if body is None:
             return wsgi_app(environ, start_response)
         return self._answer(environ, start_response, player_id, body)
@@ -132,7 +122,7 @@ class ExamLane:
             encoded = exams.summary_body(outcome)
         except Exception as error:
             environ[monitoring.STARTED] = started
-            return self._in_flask(environ, start_response, error)
+            return answer_error(self.app, environ, start_response, error)
         status = 201 if outcome.created else 200
         replayed = exams.replay_headers(replayed=not outcome.created).items()
         start_response(
@@ -141,19 +131,6 @@ class ExamLane:
         )
         monitoring.record(self.rule, status, started)  # type: ignore[arg-type]
         return [encoded]
-
-    def _in_flask(
-        self, environ: dict, start_response: Callable, error: Exception
-    ) -> Iterable[bytes]:
-        """`error` answered as Flask answers one raised by a hook or a view: its error
-        handler's response, then the after-request hooks, in a request context."""
-        app = self.app
-        with app.request_context(environ):
-            try:
-                response = app.finalize_request(app.handle_user_exception(error))
-            except Exception as unhandled:
-                response = app.handle_exception(unhandled)
-            return response(environ, start_response)
 
 
 def _loaded(data: bytes) -> dict | None:

@@ -45,7 +45,7 @@ from flask import Flask
 
 from web import monitoring, purchases, security
 from web.guards import body_limit, read_up_to
-from web.hot_routes import routed_by_host
+from web.hot_routes import JSON_MIMETYPE, plain_post_length, routed_by_host
 from web.schemas import PLAYER_ID
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -54,7 +54,7 @@ ENDPOINT = "purchases.create_purchase"
 RULE = "/v1/players/<player:player_id>/purchases"
 PREFIX, SUFFIX = security.PLAYER_PREFIX, "/purchases"
 GROUP = security.ROUTE_GROUPS[ENDPOINT]
-JSON_MIMETYPE = "application/json"
+
 # A plain body is at most ~110 bytes but for JSON whitespace: a longer one goes to Flask.
 BODY_BYTES = 1024
 CREATED = "201 CREATED"
@@ -97,26 +97,16 @@ class PurchaseLane:
     def __call__(
         self, wsgi_app: WsgiApp, environ: dict, start_response: Callable
     ) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        length = environ.get("CONTENT_LENGTH", "")
-        if not (
-            self.rule is not None
-            and path.startswith(PREFIX)
-            and not environ.get("QUERY_STRING")
-            and environ.get("CONTENT_TYPE") == JSON_MIMETYPE
-            and "HTTP_TRANSFER_ENCODING" not in environ
-            and length.isdigit()
-            and length.isascii()
-            and 0 < int(length) <= self.limit
-        ):
+        length = plain_post_length(environ, PREFIX, self.limit)
+        if self.rule is None or length is None:
             return wsgi_app(environ, start_response)
-        player_id = path[len(PREFIX) : -len(SUFFIX)]
+        player_id = environ["PATH_INFO"][len(PREFIX) : -len(SUFFIX)]
         key = environ.get("HTTP_IDEMPOTENCY_KEY")
         if key is None or "/" in player_id or not PLAYER_ID.fullmatch(player_id):
             return wsgi_app(environ, start_response)
-        data = read_up_to(environ["wsgi.input"], int(length))
+        data = read_up_to(environ["wsgi.input"], length)
         environ["wsgi.input"] = io.BytesIO(data)  # what Flask reads, if it answers
-        plain = purchases.plain_arguments(key, data) if len(data) == int(length) else None
+        plain = purchases.plain_arguments(key, data) if len(data) == length else None
         if plain is None:
             return wsgi_app(environ, start_response)
         return self._answer(environ, start_response, player_id, *plain)

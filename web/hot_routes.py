@@ -62,7 +62,8 @@ BOARDS_PREFIX = "/v1/leaderboards/"
 # A query of name=value pairs whose characters every URL decoder reads alike: no %, +,
 # ; or space, so Flask's parser would find the same pairs.
 PLAIN_QUERY = re.compile(r"[A-Za-z_]+=[A-Za-z0-9_.:-]*(?:&[A-Za-z_]+=[A-Za-z0-9_.:-]*)*")
-JSON_TYPE = ("Content-Type", "application/json")
+JSON_MIMETYPE = "application/json"
+JSON_TYPE = ("Content-Type", JSON_MIMETYPE)
 NO_BODY = (None, "", "0")  # the CONTENT_LENGTH of a request without a body
 
 
@@ -105,6 +106,38 @@ def load_around(query: str) -> dict | None:
 # process. The schema's load is a function of the text alone (no rules, no time).
 REMEMBERED_QUERY = 64  # characters
 around_query = functools.lru_cache(maxsize=256)(load_around)  # its dicts are read only
+
+
+def plain_post_length(environ: dict, prefix: str, limit: int) -> int | None:
+    """The body length of a POST a write lane may answer (web.hot_purchase,
+    web.hot_exam): a path under `prefix`, no query, `Content-Type: application/json`
+    exactly, a Content-Length of 1 to `limit` and no Transfer-Encoding; else None."""
+    length = environ.get("CONTENT_LENGTH", "")
+    if (
+        environ.get("PATH_INFO", "").startswith(prefix)
+        and not environ.get("QUERY_STRING")
+        and environ.get("CONTENT_TYPE") == JSON_MIMETYPE
+        and "HTTP_TRANSFER_ENCODING" not in environ
+        and length.isdigit()
+        and length.isascii()
+        and 0 < int(length) <= limit
+    ):
+        return int(length)
+    return None
+
+
+def answer_error(
+    app: Flask, environ: dict, start_response: Callable, error: Exception
+) -> Iterable[bytes]:
+    """`error` answered as Flask answers one raised by a hook or a view: its error
+    handler's response, then the after-request hooks, in a request context made for the
+    request a lane was answering."""
+    with app.request_context(environ):
+        try:
+            response = app.finalize_request(app.handle_user_exception(error))
+        except Exception as unhandled:
+            response = app.handle_exception(unhandled)
+        return response(environ, start_response)
 
 
 def player_id_of(segment: str) -> str | None:
@@ -221,20 +254,7 @@ class HotRoutes:
             body = orjson.dumps(answer)
         except Exception as error:
             environ[monitoring.STARTED] = started
-            return self._answer_error(environ, start_response, error)
+            return answer_error(self.app, environ, start_response, error)
         start_response("200 OK", [JSON_TYPE, ("Content-Length", str(len(body)))])
         monitoring.record(rule, 200, started)
         return [body]
-
-    def _answer_error(
-        self, environ: dict, start_response: Callable, error: Exception
-    ) -> Iterable[bytes]:
-        """`error` answered as Flask answers one raised by a hook or a view: its error
-        handler's response, then the after-request hooks, in a request context."""
-        app = self.app
-        with app.request_context(environ):
-            try:
-                response = app.finalize_request(app.handle_user_exception(error))
-            except Exception as unhandled:
-                response = app.handle_exception(unhandled)
-            return response(environ, start_response)
