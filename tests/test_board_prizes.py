@@ -73,6 +73,28 @@ def test_the_close_pays_each_rank_its_prize(prized):
     assert wallet.balances(prized, "alice")["bricks"] == 5
 
 
+def test_players_tied_at_the_last_prized_rank_each_take_its_prize(prized):
+    # carol and dave share rank 3, the deepest with a prize; dave is listed 4th
+    play_week(prized, {"alice": 90, "bob": 80, "carol": 70, "dave": 70, "erin": 60})
+    before = {p: coins(prized, p) for p in ("alice", "bob", "carol", "dave", "erin")}
+    after_the_week(prized)
+    prizes.close_ended(prized)
+    gained = {p: coins(prized, p) - before[p] for p in before}
+    assert gained == {"alice": 1000, "bob": 100, "carol": 100, "dave": 100, "erin": 0}
+    assert [e.reason for e in prize_entries(prized, "dave")] == [
+        "board weekly:global 2026-W48 rank 3"
+    ]
+
+
+def test_a_long_tie_at_the_first_rank_pays_every_player_in_it(prized):
+    tied = {f"p{n:02}": 50 for n in range(12)}
+    play_week(prized, tied)
+    before = {p: coins(prized, p) for p in tied}
+    after_the_week(prized)
+    prizes.close_ended(prized)
+    assert {p: coins(prized, p) - before[p] for p in tied} == dict.fromkeys(tied, 1000)
+
+
 def test_a_cheaters_removal_moves_the_prize_to_the_next_player(prized):
     play_week(prized, {"mallory": 99, "alice": 90, "bob": 80, "carol": 70})
     before = {p: coins(prized, p) for p in ("mallory", "alice", "bob", "carol")}

@@ -3,7 +3,8 @@
 `close_ended` (the `board_prizes` job, daily after the reset) looks at the last few
 ended periods of every board the rules give prizes to, and for each not yet closed:
 
-1. reads the board's final standings, live, down to the deepest rank with a prize: a
+1. reads the board's final standings, live, down to the deepest rank with a prize
+   (every player tied at it: equal scores share a rank and its prize): a
    cheater removed before the close (engine.boards.moderation) is no longer on the
    board, so the next player holds the rank and its prize; a player banned when the
    close first ran (engine.leagues.payouts.banned_at_close) stays on the board but is
@@ -111,15 +112,18 @@ def close(
 def _top(
     engine: Engine, board: Board, deepest: int, banned: frozenset[str]
 ) -> list[leaderboards.Entry]:
-    """The board's top `deepest` entries, and as many more as it holds banned players
-    among them (read again with a deeper limit until the players not banned fill it)."""
+    """The board's top entries down to the first one ranked past `deepest` among the
+    players not banned: every player of a rank with a prize, banned players passed
+    over, and every player tied at the deepest prized rank (equal scores share a rank,
+    so the player listed `deepest + 1`-th may still hold it). Read again, twice as deep,
+    until then or the board's end."""
     limit = deepest
     while True:
         entries = leaderboards.top(engine, board, limit=limit).entries
-        skipped = sum(entry.player_id in banned for entry in entries)
-        if len(entries) - skipped >= deepest or len(entries) < limit:
+        kept = _ranked_without(entries, banned)
+        if len(entries) < limit or (kept and kept[-1].rank > deepest):
             return entries
-        limit = deepest + skipped
+        limit *= 2
 
 
 def _ranked_without(
