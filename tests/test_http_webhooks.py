@@ -126,3 +126,19 @@ def test_a_delivery_id_of_other_digits_than_ascii_names_no_delivery(client, admi
         response = client.post(f"{base}/deliveries/{delivery_id}/redeliver", headers=admin_headers)
         assert response.status_code == 404, delivery_id
         assert error_of(response)["code"] == "not_found"
+
+
+def test_a_page_before_an_id_beyond_any_sql_integer_is_400_never_500(client, admin_headers):
+    """A delivery id is a SQL BIGINT: a `before` past 2**63 - 1 named no delivery and
+    overflowed the driver (a 500); the largest one pages from the newest."""
+    sid = create(client, admin_headers).get_json()["id"]
+    base = f"/v1/admin/webhooks/{sid}/deliveries"
+    client.post(f"/v1/admin/webhooks/{sid}/test", headers=admin_headers)
+
+    largest = client.get(f"{base}?before={2**63 - 1}", headers=admin_headers)
+    assert largest.status_code == 200
+    assert [delivery["id"] for delivery in largest.get_json()["deliveries"]] == [1]
+    for before in (2**63, 10**23):
+        refused = client.get(f"{base}?before={before}", headers=admin_headers)
+        assert refused.status_code == 400, before
+        assert "before" in error_of(refused)["details"]

@@ -20,6 +20,8 @@ from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import StrictSchema, WholeNumber
 
+SQL_BIGINT_MAX = 2**63 - 1
+
 blp = Blueprint(
     "webhooks", __name__, url_prefix="/v1/admin/webhooks", description="Webhooks (admin)."
 )
@@ -113,7 +115,9 @@ class DeliveriesQuerySchema(StrictSchema):
     status = ma.fields.String(validate=validate.OneOf(["pending", "delivered", "failed"]))
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 500))
     before = ma.fields.Integer(
-        validate=validate.Range(1), metadata={"description": "A delivery id: older ones."}
+        # a delivery id is a signed BIGINT: a larger one names none and overflows the driver
+        validate=validate.Range(1, SQL_BIGINT_MAX),
+        metadata={"description": "A delivery id: older ones."},
     )
 
 
