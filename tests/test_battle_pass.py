@@ -197,3 +197,23 @@ def test_the_rollover_archives_a_recurring_season_once_it_ended(durable_engine, 
     assert not engine.redis.exists(keys.battle_pass("p0", "2027-06-01"))
     assert maintenance.season_rollover(engine) == 0  # done once
     assert battle_pass.state(engine, "p0").season.season_id == "2027-09-01"
+
+
+def test_a_past_season_reads_the_same_after_the_rollover_archived_it(durable_engine, clock):
+    engine = durable_engine
+    for minute in range(9):  # 9 x (20 + 10 x 10) XP: level 2, its reward paid
+        at(clock, 2027, 7, 1, 12, minute)
+        exam(engine, "p0", correct=10)
+    before = battle_pass.state(engine, "p0")
+    assert before.level == 2 and before.rewards_granted
+
+    at(clock, 2027, 9, 1, 4)
+    assert maintenance.season_rollover(engine) == 1
+    after = battle_pass.state(engine, "p0", "2027-06-01")
+    assert (after.xp, after.level, after.rewards_granted) == (
+        before.xp,
+        before.level,
+        before.rewards_granted,
+    )
+    never = battle_pass.state(engine, "p1", "2027-06-01")  # a player who never played it
+    assert (never.xp, never.level, never.rewards_granted) == (0, 1, [])
