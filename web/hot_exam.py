@@ -42,8 +42,8 @@ from flask import Flask
 
 from engine.boards import exams as engine_exams
 from web import exams, monitoring, security
-from web.guards import body_limit, loads, read_up_to
-from web.hot_routes import JSON_MIMETYPE, answer_error, plain_post_length, routed_by_host
+from web.guards import loads, read_up_to
+from web.hot_routes import JSON_MIMETYPE, answer_error, lane_limit, plain_post_length, post_rule
 from web.schemas import PLAYER_ID
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -74,20 +74,8 @@ class ExamLane:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.rule = self._find_rule()
-        self.limit = min(
-            BODY_BYTES, body_limit(app.config.get("MAX_CONTENT_LENGTH"), RULE) or BODY_BYTES
-        )
-
-    def _find_rule(self) -> str | None:
-        """The route's rule text, or None when Flask's routing could answer otherwise."""
-        app = self.app
-        if routed_by_host(app):
-            return None
-        for rule in app.url_map.iter_rules():
-            if rule.endpoint == ENDPOINT and rule.rule == RULE and "POST" in (rule.methods or ()):
-                return RULE
-        return None
+        self.rule = post_rule(app, ENDPOINT, RULE)
+        self.limit = lane_limit(app, RULE, BODY_BYTES)
 
     def __call__(
         self, wsgi_app: WsgiApp, environ: dict, start_response: Callable

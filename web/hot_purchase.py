@@ -44,8 +44,8 @@ import orjson
 from flask import Flask
 
 from web import monitoring, purchases, security
-from web.guards import body_limit, read_up_to
-from web.hot_routes import JSON_MIMETYPE, plain_post_length, routed_by_host
+from web.guards import read_up_to
+from web.hot_routes import JSON_MIMETYPE, lane_limit, plain_post_length, post_rule
 from web.schemas import PLAYER_ID
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -76,23 +76,11 @@ class PurchaseLane:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.rule = self._find_rule()
-        self.limit = min(
-            BODY_BYTES, body_limit(app.config.get("MAX_CONTENT_LENGTH"), RULE) or BODY_BYTES
-        )
+        self.rule = post_rule(app, ENDPOINT, RULE)
+        self.limit = lane_limit(app, RULE, BODY_BYTES)
         self.responder = purchases.blp.response(201, purchases.PurchaseSchema())(
             lambda result, headers: (result, 201, headers)
         )
-
-    def _find_rule(self) -> str | None:
-        """The route's rule text, or None when Flask's routing could answer otherwise."""
-        app, url_map = self.app, self.app.url_map
-        if routed_by_host(app):
-            return None
-        for rule in url_map.iter_rules():
-            if rule.endpoint == ENDPOINT and rule.rule == RULE and "POST" in (rule.methods or ()):
-                return RULE
-        return None
 
     def __call__(
         self, wsgi_app: WsgiApp, environ: dict, start_response: Callable

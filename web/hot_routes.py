@@ -51,6 +51,7 @@ import orjson
 from flask import Flask
 
 from web import leaderboards, monitoring, security, wallets
+from web.guards import body_limit
 from web.schemas import PERIOD_TYPES, PLAYER_ID
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -106,6 +107,23 @@ def load_around(query: str) -> dict | None:
 # process. The schema's load is a function of the text alone (no rules, no time).
 REMEMBERED_QUERY = 64  # characters
 around_query = functools.lru_cache(maxsize=256)(load_around)  # its dicts are read only
+
+
+def post_rule(app: Flask, endpoint: str, rule: str) -> str | None:
+    """`rule` when Flask routes a POST to it to `endpoint` whatever the host, else None
+    (the write lane stands aside)."""
+    if routed_by_host(app):
+        return None
+    for found in app.url_map.iter_rules():
+        if found.endpoint == endpoint and found.rule == rule and "POST" in (found.methods or ()):
+            return rule
+    return None
+
+
+def lane_limit(app: Flask, rule: str, most: int) -> int:
+    """The most body bytes a write lane reads: `most`, or the app's MAX_CONTENT_LENGTH
+    for the route when lower."""
+    return min(most, body_limit(app.config.get("MAX_CONTENT_LENGTH"), rule) or most)
 
 
 def plain_post_length(environ: dict, prefix: str, limit: int) -> int | None:
