@@ -69,6 +69,27 @@ def test_a_banned_player_in_the_relegation_zone_keeps_their_tier(league_engine, 
     assert tiers == {"p1": "gold", "p2": "silver", "p3": "bronze", "p4": "silver"}
 
 
+def test_players_who_start_the_next_period_before_the_close_get_the_tiers_it_gives(
+    league_engine, clock
+):
+    engine = league_engine
+    silver_cohort(engine, SCORES)
+    clock.advance(days=7)  # 2026-W49; the close of 2026-W48 has not run yet
+    bans.create(engine, "player", "p1", "cheating")
+    for player in ("p1", "p2"):  # their first exams of 2026-W49 place them in a tier now
+        play(engine, player, 5)
+
+    close.close(engine)
+
+    assert [row[0::5] for row in results(engine)] == [
+        ("p2", "gold"),
+        ("p3", "silver"),
+        ("p4", "bronze"),
+    ]
+    tiers = {p: leagues.player_league(engine, p, clock.now()).tier for p in ("p1", "p2")}
+    assert tiers == {"p1": "silver", "p2": "gold"}  # the banned keeps their tier
+
+
 def test_a_ban_expired_before_the_close_skips_nothing(league_engine, clock):
     engine = league_engine
     before = silver_cohort(engine, SCORES)

@@ -30,7 +30,9 @@ from typing import Any
 
 from engine import index_memo, keys
 from engine.calendar import Period, add_periods
+from engine.clock import to_ms
 from engine.errors import InvalidInputError, NotFoundError
+from engine.leagues import payouts
 from engine.rules.leagues import LeagueRules
 from engine.runtime import Engine
 from engine.scripts import ScriptBatch
@@ -151,7 +153,7 @@ class Joining:
 
     def read(self, replies: list[Any]) -> None:
         self.records = dict(zip(self.totals, replies, strict=True))
-        self.tiers = tiers_for(self.engine, self.period, self.records)
+        self.tiers = tiers_for(self.engine, self.period, self.records, self.now)
 
     def queue_joins(self, batch: ScriptBatch) -> list[str]:
         """Queue the joins; returns the tiers, in the order of their replies."""
@@ -226,11 +228,19 @@ def join(engine: Engine, now: datetime, totals: dict[str, int]) -> dict[str, str
     return joining.placed(replies)
 
 
-def tiers_for(engine: Engine, period: Period, records: dict[str, dict]) -> dict[str, str]:
+def tiers_for(
+    engine: Engine, period: Period, records: dict[str, dict], now: datetime
+) -> dict[str, str]:
     """Each player's tier in `period`, from their league record: the tier they joined
     it in; else the tier the last period they played gave them (its close's `next`, or
     its final standings while it is not closed yet), lower by `absent_drop` for each
-    whole period they missed; new players start at the lowest tier."""
+    whole period they missed; new players start at the lowest tier.
+
+    Final standings not closed yet are ranked as the close will rank them: without the
+    players it skips (engine.leagues.payouts.banned_at_close, fixed by whichever comes
+    first, this read or the close's first run), who keep their tier. A player who
+    starts the next period before the close runs then plays it in the tier the close
+    gives them (the close's later record of it names a period their record has left)."""
     rules = engine.rules.leagues
     tiers: dict[str, str] = {}
     unclosed: dict[str, tuple[Period, str]] = {}
@@ -254,6 +264,7 @@ def tiers_for(engine: Engine, period: Period, records: dict[str, dict]) -> dict[
     for player, (last, tier) in known.items():
         batch.call("read_cohort", slot_keys(last.period_type, last.name, tier), ["player", player])
     replies = dict(zip(known, batch.execute() if known else [], strict=True))
+    skipped: dict[str, frozenset[str]] = {}  # period -> the players its close skips
     for player, (last, tier) in unclosed.items():
         standing = None
         if player in replies:
@@ -261,8 +272,15 @@ def tiers_for(engine: Engine, period: Period, records: dict[str, dict]) -> dict[
         if standing is None:
             tiers[player] = rules.after_absence(tier, periods_between(last, period) - 1)
             continue
-        member = next(m for m in standing.members if m.player_id == player)
-        following = rules.next_tier(tier, member.position, len(standing.members))
+        if last.name not in skipped:
+            payout = f"league:{last.period_type}:{last.name}"  # engine.leagues.close's
+            skipped[last.name] = payouts.banned_at_close(engine, payout, to_ms(now))
+        banned = skipped[last.name]
+        kept = [m.player_id for m in standing.members if m.player_id not in banned]
+        if player in banned:  # the close keeps them in their tier
+            following = tier
+        else:
+            following = rules.next_tier(tier, kept.index(player) + 1, len(kept))
         tiers[player] = rules.after_absence(following, periods_between(last, period) - 1)
     return tiers
 
@@ -362,7 +380,7 @@ def player_league(
     period = engine.calendar.period_of(rules.period, now)
     (raw,) = rate_limits.read_player(engine, player_id, group, [keys.player_league(player_id)])
     record = dict(zip(raw[::2], raw[1::2], strict=True))
-    tier = tiers_for(engine, period, {player_id: record})[player_id]
+    tier = tiers_for(engine, period, {player_id: record}, now)[player_id]
     found = None
     if _text(record, b"period") == period.name:
         found = read_cohort(engine, period, tier, player=player_id)

@@ -101,7 +101,9 @@ def refusals(paid: dict[str, str]) -> dict[str, str]:
 
 def banned_at_close(engine: Engine, payout: str, now_ms: int) -> frozenset[str]:
     """The players a close skips (no prize, no promotion): those banned when its first
-    run read the player ban index (one HGETALL, bans in force at `now_ms`), kept beside
+    run (or, for a league, the first tier a member takes in the next period before it:
+    engine.leagues.cohorts.tiers_for) read the player ban index (one HGETALL, bans in
+    force at `now_ms`), kept beside
     the payout, so every later run of the same close skips the same players and a ban
     placed or lifted between two runs changes nothing the close pays or records."""
     kept = keys.payouts_banned(payout)
