@@ -267,6 +267,24 @@ def test_an_override_sets_today_and_tomorrow_moves_on(engine):
     assert tools.tool_of_the_day(engine, today + timedelta(days=1)) != tomorrow_by_rotation
 
 
+@pytest.mark.parametrize("daily_reset_runs", [True, False])
+def test_after_an_override_no_tool_repeats_whether_the_daily_reset_runs_or_not(
+    engine, clock, daily_reset_runs
+):
+    today = date(2026, 11, 25)
+    tomorrow_by_rotation = tools.tool_of_the_day(engine, today + timedelta(days=1))
+    tools.set_tool(engine, today, tomorrow_by_rotation, ttl_seconds=3 * 86_400)
+    week = []
+    for n in range(7):
+        clock.set(datetime(2026, 11, 25, 12, tzinfo=UTC) + timedelta(days=n))
+        if daily_reset_runs:
+            rotation.rotate(engine)
+        week.append(tools.tool_of_the_day(engine, today + timedelta(days=n)))
+    assert all(a != b for a, b in itertools.pairwise(week)), week
+    # two days on, the rotation goes on as if there had been no override
+    assert week[2:] == [engine.rules.tools[(today.toordinal() + n) % 3] for n in range(2, 7)]
+
+
 def test_an_override_may_not_repeat_yesterday_or_name_an_unknown_tool(engine):
     today = date(2026, 11, 25)
     yesterday_tool = tools.tool_of_the_day(engine, today - timedelta(days=1))
