@@ -249,6 +249,30 @@ def test_purchase_and_ad_missions(all_missions):
     assert wallet.balances(engine, "alice")["cement"] == 1
 
 
+def test_rules_changed_mid_day_apply_from_the_next_event_and_pay_nothing_twice(all_missions, clock):
+    engine = all_missions
+    at(clock, 2026, 11, 25, 12, 0, 0)
+    first = activity.ad_reward(engine, "alice", "a1").progress
+    assert {m["id"]: m["progress"] for m in first.missions}["ads_2"] == 1
+    # New rules in the same process (what a new worker loads after a rules change):
+    # watching two ads now pays 3 coins and 700 XP.
+    pool = tuple(
+        dataclasses.replace(m, reward={"coins": 3}, xp=700) if m.mission_id == "ads_2" else m
+        for m in engine.rules.missions
+    )
+    engine.rules = dataclasses.replace(engine.rules, missions=pool)
+    at(clock, 2026, 11, 25, 12, 0, 0)  # the same second: nothing of the old rules kept
+    second = activity.ad_reward(engine, "alice", "a2").progress
+    ads_2 = {m["id"]: m for m in second.missions}["ads_2"]
+    assert (ads_2["completed"], ads_2["reward"], ads_2["xp"]) == (True, {"coins": 3}, 700)
+    assert wallet.balances(engine, "alice")["cement"] == 0
+    at(clock, 2026, 11, 25, 12, 0, 1)
+    third = activity.ad_reward(engine, "alice", "a3").progress
+    assert "ads_2" not in {m["id"] for m in third.missions}  # paid once
+    rewards = [e for e in ledger.history(engine, "alice", limit=100) if e.kind == "mission_reward"]
+    assert sorted(e.reason for e in rewards) == ["mission ads_2", "mission login_1"]
+
+
 # Tool of the day --------------------------------------------------------------------
 
 

@@ -28,7 +28,14 @@ from engine.economy.idempotency import IdempotentRequest, is_same_request
 from engine.economy.transactions import Transaction
 from engine.errors import RapidFireError
 from engine.outcomes import ScriptCode, decode
-from engine.progression import NO_SEASON, DayContext, Progress, day_context, timezones
+from engine.progression import (
+    NO_SEASON,
+    DayContext,
+    Progress,
+    day_context,
+    fresh_memo,
+    timezones,
+)
 from engine.runtime import Engine
 from engine.security import rate_limits
 
@@ -64,7 +71,7 @@ class CallDay:
 def call_day(engine: Engine, now: datetime) -> CallDay:
     """The CallDay of `now`'s second, kept in engine.memo (one entry, replaced)."""
     second = int(now.timestamp())
-    current = engine.memo.get("activity_call_day")
+    current = fresh_memo(engine).get("activity_call_day")
     if current is not None and current.second == second:
         return current
     context = day_context(engine, now)

@@ -48,9 +48,21 @@ class DayContext:
         ]
 
 
+def fresh_memo(engine: Engine) -> dict:
+    """engine.memo, emptied first when engine.rules is not the rules it was built from:
+    the day's context (missions, rewards, XP, caps), the zones' and the exams' are all
+    derived from the rules, so an engine given new rules mid-day (a test, a process
+    that reloads them) pays by the new ones from its next call, not the next day."""
+    memo = engine.memo
+    if memo.get("rules") is not engine.rules:
+        memo.clear()
+        memo["rules"] = engine.rules
+    return memo
+
+
 def day_context(engine: Engine, now: datetime) -> DayContext:
     """The context of the game day `now` falls in, built once per day per process."""
-    current = engine.memo.get("day_context")
+    current = fresh_memo(engine).get("day_context")
     if current is not None and current.starts_at <= now < current.ends_at:
         return current  # the common case: two comparisons, no calendar arithmetic
     day = engine.calendar.game_day(now)
@@ -59,6 +71,7 @@ def day_context(engine: Engine, now: datetime) -> DayContext:
         cached = engine.memo[("day_context", day)] = _build_context(engine, day)
         if len(engine.memo) > 64:
             engine.memo.clear()
+            engine.memo["rules"] = engine.rules
     engine.memo["day_context"] = cached
     return cached
 
