@@ -14,7 +14,7 @@ from engine import db, keys, leagues
 from engine.boards import exams, moderation
 from engine.boards.exams import Exam
 from engine.economy import wallet
-from engine.leagues import close
+from engine.leagues import close, payouts
 from engine.leagues.cohorts import CohortMember
 
 counter = iter(range(1_000_000))
@@ -100,6 +100,33 @@ def test_a_cheater_removed_before_the_close_is_neither_paid_nor_promoted(durable
     assert paid == {"mallory": 0, "alice": 200, "bob": 100, "carol": 100}
     tiers = {p: leagues.player_league(durable, p, clock.now()).tier for p in before}
     assert tiers == {"mallory": "silver", "alice": "gold", "bob": "silver", "carol": "bronze"}
+
+
+def test_a_removal_between_two_runs_of_a_close_changes_nothing_it_pays_or_records(
+    durable, clock, monkeypatch
+):
+    silver_week(durable)
+    before = {p: coins(durable, p) for p in ("mallory", "alice", "bob", "carol")}
+    clock.advance(days=7)
+    monkeypatch.setattr(payouts, "CHUNK", 1)
+    runs = iter([True, True])  # the first run pays mallory and alice, then stops
+    assert close.close(durable, keep_going=lambda: next(runs, False)).closed is False
+
+    removal = moderation.remove_player(durable, "mallory")
+    assert close.close(durable).closed is True
+
+    assert removal.cohorts == []  # the close had begun: its cohorts are its record
+    with durable.sql.connect() as conn:
+        rows = conn.execute(select(db.league_results).order_by(db.league_results.c.position))
+        recorded = [(r.player_id, r.rank, r.prize) for r in rows]
+    assert recorded == [
+        ("mallory", 1, '{"coins": 200}'),
+        ("alice", 2, '{"coins": 100}'),
+        ("bob", 3, '{"coins": 100}'),
+        ("carol", 4, None),
+    ]  # each row's prize is what the ledger paid: once, by the first run's ranks
+    paid = {p: coins(durable, p) - before[p] for p in before}
+    assert paid == {"mallory": 200, "alice": 100, "bob": 100, "carol": 0}
 
 
 def test_a_removal_after_the_close_changes_nothing_it_paid_or_recorded(durable, clock):

@@ -96,7 +96,7 @@ def remove_from_leaderboards(player_id: str):
     """Take the player off every board still kept, with the aggregates behind them.
 
     For a cheater: ban the player first. Their next exam starts from zero. They also
-    leave their league cohort of every period not closed yet, so its close neither
+    leave their league cohort of every period whose close has not begun, so it neither
     pays nor promotes them. Repeating the call removes nothing more.
     """
     removal = moderation.remove_player(get_engine(), player_id)

@@ -9,13 +9,14 @@ snapshot job, and so are the SQL copies of snapshots that show the player. Every
 is safe to repeat. Ban the player first, so that no exam of theirs lands while they
 are being removed.
 
-The player also leaves their league cohort of every league period not closed yet
+The player also leaves their league cohort of every league period whose close has not begun
 (lua/remove_cohort_member.lua): the others move up, the freed place goes to the next
 player to join, and the close neither pays nor promotes them. A closed period's cohorts
 are the record of what its close decided and paid: a removal after the close leaves
 them, the prizes paid and the tiers it gave as they are (a prize paid is not taken
-back). A removal that lands while the close is running (between its read of the
-standings and its end) is too late for that close.
+back). A removal that lands once the close has begun (its first run, even one stopped
+midway and not yet run again) is too late for that close and leaves its cohorts as the
+close ranks them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import and_, delete, or_
 from engine import boards, db, keys
 from engine.boards import Board, exam_stats
 from engine.calendar import PERIOD_TYPES, Period
+from engine.leagues import payouts
 from engine.leagues.cohorts import cohort_id, slot_keys
 from engine.runtime import Engine
 
@@ -40,7 +42,7 @@ class CohortLeft:
 @dataclass(frozen=True)
 class Removal:
     boards: list[Board]  # the boards the player was on
-    cohorts: list[CohortLeft]  # the league cohorts they left (periods not closed yet)
+    cohorts: list[CohortLeft]  # the league cohorts they left (closes not begun)
 
 
 def remove_player(engine: Engine, player_id: str) -> Removal:
@@ -86,7 +88,9 @@ def remove_from_cohorts(engine: Engine, player_id: str) -> list[CohortLeft]:
     periods = boards.kept_periods(engine, period_type, engine.clock.now())
     pipe = engine.redis.pipeline(transaction=False)
     for period in periods:
-        pipe.exists(keys.league_closed(period_type, period.name))
+        # a close begun (its first run fixed whom it skips) ranks its cohorts as they were
+        begun = payouts.close_begun_key(payouts.league_payout(period_type, period.name))
+        pipe.exists(keys.league_closed(period_type, period.name), begun)
         pipe.smembers(keys.league_tiers(period_type, period.name))
     replies = pipe.execute()
     calls = [

@@ -28,8 +28,7 @@ of its own): the Python that packs commands and the Redis server each work while
 other waits (docs/benchmarks.md has the close of a million players). A run
 killed anywhere is completed by the next run, which repeats the steps: nothing is
 written twice and no prize is paid twice. A player banned when the close first runs
-(engine.leagues.payouts.banned_at_close: the same players for every run of it, fixed
-sooner if a member takes a tier in the next period first, engine.leagues.cohorts) is
+(engine.leagues.payouts.banned_at_close: the same players for every run of it) is
 ranked as if removed: no result row, no prize, and the others move up; they keep their
 tier, neither promoted nor relegated (a ban withholds what the period would give; it
 does not judge the play), and start the next period there. The cohorts stay in Redis
@@ -113,7 +112,7 @@ def close(
     if engine.redis.exists(done_key):
         return CloseReport(period.name, closed=False)
 
-    payout = f"league:{period.period_type}:{period.name}"
+    payout = payouts.league_payout(period.period_type, period.name)
     banned = payouts.banned_at_close(engine, payout, to_ms(now))
     final = final_standings(engine, period, to_ms(now), banned)
     with ThreadPoolExecutor(max_workers=1) as beside:  # steps 1 and 2 at once; see the module

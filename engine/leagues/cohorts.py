@@ -237,10 +237,10 @@ def tiers_for(
     whole period they missed; new players start at the lowest tier.
 
     Final standings not closed yet are ranked as the close will rank them: without the
-    players it skips (engine.leagues.payouts.banned_at_close, fixed by whichever comes
-    first, this read or the close's first run), who keep their tier. A player who
-    starts the next period before the close runs then plays it in the tier the close
-    gives them (the close's later record of it names a period their record has left)."""
+    players it skips (engine.leagues.payouts.skipped_if_closed_now: those its first run
+    fixed, or before it, those banned now), who keep their tier. A player who starts
+    the next period before the close runs then plays it in the tier the close gives
+    them (the close's later record of it names a period their record has left)."""
     rules = engine.rules.leagues
     tiers: dict[str, str] = {}
     unclosed: dict[str, tuple[Period, str]] = {}
@@ -273,8 +273,8 @@ def tiers_for(
             tiers[player] = rules.after_absence(tier, periods_between(last, period) - 1)
             continue
         if last.name not in skipped:
-            payout = f"league:{last.period_type}:{last.name}"  # engine.leagues.close's
-            skipped[last.name] = payouts.banned_at_close(engine, payout, to_ms(now))
+            payout = payouts.league_payout(last.period_type, last.name)
+            skipped[last.name] = payouts.skipped_if_closed_now(engine, payout, to_ms(now))
         banned = skipped[last.name]
         kept = [m.player_id for m in standing.members if m.player_id not in banned]
         if player in banned:  # the close keeps them in their tier

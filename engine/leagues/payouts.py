@@ -99,26 +99,52 @@ def refusals(paid: dict[str, str]) -> dict[str, str]:
     }
 
 
+def league_payout(period_type: str, period: str) -> str:
+    """The payout of a league period's close, e.g. "league:weekly:2026-W48"."""
+    return f"league:{period_type}:{period}"
+
+
 def banned_at_close(engine: Engine, payout: str, now_ms: int) -> frozenset[str]:
     """The players a close skips (no prize, no promotion): those banned when its first
-    run (or, for a league, the first tier a member takes in the next period before it:
-    engine.leagues.cohorts.tiers_for) read the player ban index (one HGETALL, bans in
-    force at `now_ms`), kept beside
+    run read the player ban index (one HGETALL, bans in force at `now_ms`), kept beside
     the payout, so every later run of the same close skips the same players and a ban
-    placed or lifted between two runs changes nothing the close pays or records."""
+    placed or lifted between two runs changes nothing the close pays or records. The
+    kept list also marks the close as begun (`close_begun`)."""
     kept = keys.payouts_banned(payout)
     recorded = engine.redis.get(kept)
     if recorded is None:
-        index = engine.redis.hgetall(keys.player_bans())
-        expiries = {
-            player.decode(): int(entry.rpartition(b"|")[2]) for player, entry in index.items()
-        }
-        banned = sorted(p for p, expires in expiries.items() if expires == 0 or expires > now_ms)
+        banned = sorted(_banned_now(engine, now_ms))
         pipe = engine.redis.pipeline(transaction=False)
         pipe.set(kept, json.dumps(banned), nx=True, ex=KEEP_SECONDS)  # two runs at once: one
         pipe.get(kept)
         recorded = pipe.execute()[1]
     return frozenset(json.loads(recorded))
+
+
+def skipped_if_closed_now(engine: Engine, payout: str, now_ms: int) -> frozenset[str]:
+    """The players the close of `payout` skips: the list its first run kept, or, before
+    that run, those it would skip if it ran at `now_ms` (nothing recorded: a read does not
+    begin the close)."""
+    recorded = engine.redis.get(keys.payouts_banned(payout))
+    if recorded is not None:
+        return frozenset(json.loads(recorded))
+    return _banned_now(engine, now_ms)
+
+
+def close_begun_key(payout: str) -> str:
+    """The key whose existence says the close of `payout` has begun (its first run has
+    fixed the players it skips), for a caller that checks it in its own round trip."""
+    return keys.payouts_banned(payout)
+
+
+def _banned_now(engine: Engine, now_ms: int) -> frozenset[str]:
+    """The players under a ban in force at `now_ms`, from the player ban index."""
+    index = engine.redis.hgetall(keys.player_bans())
+    return frozenset(
+        player.decode()
+        for player, entry in index.items()
+        if (expires := int(entry.rpartition(b"|")[2])) == 0 or expires > now_ms
+    )
 
 
 def _request(
