@@ -179,7 +179,9 @@ def complete_operation(
             parameters.append(copy.deepcopy(PLAYER_ADDRESS))
     for parameter in [*operation.get("parameters", []), *path_parameters]:
         if "example" not in parameter and "schema" in parameter:
-            parameter["example"] = example_of(parameter["schema"], components)
+            parameter["example"] = example_of(
+                parameter["schema"], components, name=parameter.get("name", "")
+            )
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and "example" not in body:
         body["example"] = example_of(body["schema"], components)

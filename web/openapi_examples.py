@@ -12,7 +12,7 @@ SAMPLE_STRINGS = {
     "date-time": "2026-11-25T12:00:00+00:00",
     "date": "2026-11-25",
 }
-# A plain string property's example by its name, where its schema gives none.
+# A plain string property's or parameter's example by its name, where its schema gives none.
 SAMPLE_BY_NAME = {
     "player_id": "alice",
     "transaction_id": "1795606945607-0",
@@ -42,6 +42,10 @@ SAMPLE_BY_NAME = {
     "item": "steel",
     "tool": "brickwork",
     "redis": "ok",
+    "ban_id": "ban_3f2a9c1e5b7d4a60",
+    "subscription_id": "whsub_3f2a9c1e5b7d4a60",
+    "delivery_id": "1",
+    "cohort_id": "bronze-1",
 }
 
 
