@@ -59,6 +59,7 @@ from engine.keys_leagues import league_scores as league_scores
 from engine.keys_leagues import league_tiers as league_tiers
 from engine.keys_leagues import payouts_banned as payouts_banned
 from engine.keys_leagues import payouts_paid as payouts_paid
+from engine.keys_leagues import payouts_standings as payouts_standings
 from engine.keys_leagues import player_league as player_league
 from engine.keys_player import address_rate_window as address_rate_window
 from engine.keys_player import battle_pass as battle_pass

@@ -47,6 +47,12 @@ def payouts_paid(payout: str) -> str:
     return f"{PREFIX}:{{payout:{payout}}}:paid"
 
 
+def payouts_standings(payout: str) -> str:
+    """String: the JSON standings a board's prize close ranked at its first run, which
+    every later run of it pays and records (engine.boards.prizes)."""
+    return f"{PREFIX}:{{payout:{payout}}}:standings"
+
+
 def payouts_banned(payout: str) -> str:
     """String: the JSON list of players banned when the close of `payout` first ran,
     whom every run of that close skips (engine.leagues.payouts.banned_at_close)."""

@@ -147,6 +147,28 @@ def test_a_close_killed_midway_pays_the_rest_once_on_the_next_run(prized):
     assert [len(prize_entries(prized, p)) for p in ("alice", "bob", "carol")] == [2, 1, 1]
 
 
+def test_a_removal_between_two_runs_of_a_close_changes_nothing_it_pays_or_records(prized):
+    play_week(prized, {"mallory": 99, "alice": 90, "bob": 80, "carol": 70})
+    before = {p: coins(prized, p) for p in ("mallory", "alice", "bob", "carol")}
+    after_the_week(prized)
+    board = Board("weekly", prized.calendar.parse("weekly", "2026-W48"), None)
+    runs = iter([True, True])  # the first run pays mallory and alice, then stops
+    assert prizes.close(prized, board, prized.clock.now(), lambda: next(runs, False), 1) is None
+    moderation.remove_from_leaderboards(prized, "mallory")
+
+    prizes.close_ended(prized)
+
+    paid = {p: coins(prized, p) - before[p] for p in before}
+    assert paid == {"mallory": 1000, "alice": 100, "bob": 100, "carol": 0}  # the first run's
+    shown = prizes.prizes_of(prized, board, list(before))
+    assert shown == {  # as the ledger paid them
+        "mallory": MemberPrize(paid={"coins": 1000}),
+        "alice": MemberPrize(paid={"coins": 100}),
+        "bob": MemberPrize(paid={"coins": 100}),
+        "carol": MemberPrize(),
+    }
+
+
 def test_no_prize_before_the_period_ends(prized):
     play_week(prized, {"alice": 90})
     prizes.close_ended(prized)

@@ -3,9 +3,10 @@
 `close_ended` (the `board_prizes` job, daily after the reset) looks at the last few
 ended periods of every board the rules give prizes to, and for each not yet closed:
 
-1. reads the board's final standings, live, down to the deepest rank with a prize
-   (every player tied at it: equal scores share a rank and its prize): a
-   cheater removed before the close (engine.boards.moderation) is no longer on the
+1. ranks the board's final standings once: its first run reads them live, down to the
+   deepest rank with a prize (every player tied at it: equal scores share a rank and
+   its prize), and keeps the prized ranks beside the payout, which every later run
+   pays and records (keys.payouts_standings); a cheater removed before the close (engine.boards.moderation) is no longer on the
    board, so the next player holds the rank and its prize; a player banned when the
    close first ran (engine.leagues.payouts.banned_at_close) stays on the board but is
    skipped the same way: the prize of rank N goes to the N-th player not banned;
@@ -21,7 +22,8 @@ ended periods of every board the rules give prizes to, and for each not yet clos
    nothing credited, not tried again), which the page shows refused, not paid;
 4. marks the board's period closed.
 
-Every step is safe to repeat. A cheater removed after the close takes nothing back and
+Every step is safe to repeat. A cheater removed after the close (or after its first
+run, stopped midway) takes nothing back and
 is paid nothing more: the closed page then lists the others moved up, each with the
 prize the close paid them.
 """
@@ -91,14 +93,12 @@ def close(
     closed_key = keys.board_prizes_closed(name, period)
     if engine.redis.exists(closed_key):
         return None
-    rules = engine.rules.leaderboards.prizes
     payout = f"board:{name}:{period}"
     banned = payouts.banned_at_close(engine, payout, to_ms(now))
-    entries = _ranked_without(_top(engine, board, rules.deepest_rank(name), banned), banned)
-    ranked = [(e, prize) for e in entries if (prize := rules.prize_for(name, e.rank))]
+    ranked = _standings_at_close(engine, board, name, payout, banned)
     prizes = [
-        payouts.Prize(entry.player_id, prize, f"board {name} {period} rank {entry.rank}")
-        for entry, prize in ranked
+        payouts.Prize(placed.player_id, placed.prize, f"board {name} {period} rank {placed.rank}")
+        for placed in ranked
     ]
     paid = payouts.pay(engine, payout, prizes, keep_going, chunk)
     if len(paid) < len(prizes):
@@ -107,6 +107,40 @@ def close(
     expiry = boards.seconds_to_expiry(engine, board.period)
     engine.redis.set(closed_key, json.dumps({"closed_ms": to_ms(now)}), ex=max(expiry, 1))
     return PrizeReport(name, period, len(paid))
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A player whose final rank on a board has a prize."""
+
+    player_id: str
+    rank: int
+    score: int
+    prize: dict[str, int]
+
+
+def _standings_at_close(
+    engine: Engine, board: Board, name: str, payout: str, banned: frozenset[str]
+) -> list[Placed]:
+    """The players with a prize, ranked at the close's first run and kept beside its
+    payout (keys.payouts_standings), so every run of the close pays and records the same
+    ranks: a cheater removed from the board between a run stopped midway and the next
+    would otherwise move the others up, past the prizes the first run paid."""
+    kept = keys.payouts_standings(payout)
+    recorded = engine.redis.get(kept)
+    if recorded is None:
+        rules = engine.rules.leaderboards.prizes
+        entries = _ranked_without(_top(engine, board, rules.deepest_rank(name), banned), banned)
+        rows = [
+            [entry.player_id, entry.rank, entry.score, prize]
+            for entry in entries
+            if (prize := rules.prize_for(name, entry.rank))
+        ]
+        pipe = engine.redis.pipeline(transaction=False)
+        pipe.set(kept, json.dumps(rows), nx=True, ex=payouts.KEEP_SECONDS)  # two runs: one
+        pipe.get(kept)
+        recorded = pipe.execute()[1]
+    return [Placed(*row) for row in json.loads(recorded)]
 
 
 def _top(
@@ -146,18 +180,18 @@ def _record(
     engine: Engine,
     board: Board,
     name: str,
-    ranked: Sequence[tuple[leaderboards.Entry, dict[str, int]]],
+    ranked: Sequence[Placed],
     paid: dict[str, str],
     closed_ms: int,
 ) -> None:
     records = {
-        entry.player_id: {
-            "rank": entry.rank,
-            "score": entry.score,
-            "prize": prize,
-            "transaction_id": paid[entry.player_id],
+        placed.player_id: {
+            "rank": placed.rank,
+            "score": placed.score,
+            "prize": placed.prize,
+            "transaction_id": paid[placed.player_id],
         }
-        for entry, prize in ranked
+        for placed in ranked
     }
     if records:
         paid_key = keys.board_prizes(name, board.period.name)
