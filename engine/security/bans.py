@@ -302,6 +302,10 @@ def listing(engine: Engine, kind: str) -> list[Ban]:
 def delete(engine: Engine, kind: str, ban_id: str) -> None:
     """Lift a ban. Raises NotFoundError if there is no such ban of that kind.
 
+    A player's lift is recorded for the webhooks (`player.unbanned`, with the lifted
+    ban's reason, expiry and creator) only when it was the ban in force: lifting a ban
+    that a later one replaced leaves the player banned.
+
     Atomic with `place`: the record and the index are watched, so a repeat of the ban
     arriving meanwhile either extends it before it is lifted or makes a new one after.
     """
@@ -310,8 +314,9 @@ def delete(engine: Engine, kind: str, ban_id: str) -> None:
 
     def attempt(pipe: Pipeline) -> str | None:
         """Lift the ban; its target's index field if it was the ban in force there."""
-        stored_kind, field = pipe.hmget(record, "kind", "field")
-        if stored_kind is None or stored_kind.decode() != kind:
+        raw = pipe.hgetall(record)
+        stored, field = _decode(ban_id, raw), raw.get(b"field")
+        if stored is None or stored.kind != kind or field is None:
             raise NotFoundError(f"There is no {kind} ban {ban_id}.", {"ban_id": ban_id})
         current = pipe.hget(index, field)
         in_force = current is not None and current.decode().split("|")[0] == ban_id
@@ -321,18 +326,12 @@ def delete(engine: Engine, kind: str, ban_id: str) -> None:
         if in_force:
             pipe.hdel(index, field)
             log_change(pipe, kind, field.decode(), "")
-        if kind == "player":
-            pipe.xadd(
-                keys.ban_events(),
-                {
-                    "type": "player.unbanned",
-                    "player": field,
-                    "ban": ban_id,
-                    "at": to_ms(engine.clock.now()),
-                },
-                maxlen=MAX_BAN_EVENTS,
-                approximate=True,
-            )
+            if kind == "player":
+                # Only the ban in force: lifting one another ban replaced leaves the
+                # player banned, and no receiver may be told otherwise.
+                _ban_event(
+                    pipe, "player.unbanned", stored, to_ms(engine.clock.now()), extended=False
+                )
         return field.decode() if in_force else None
 
     lifted_field = engine.redis.transaction(attempt, record, index, value_from_callable=True)

@@ -106,13 +106,11 @@ def _ban_event(entry_id: bytes, fields: dict[bytes, bytes]) -> events.Event:
     player = text.pop("player")
     at_ms = int(text.pop("at"))
     data: dict = {"ban_id": text["ban"], "reason": text.get("reason", "")}
-    if kind == "player.banned":
-        expires = int(text.get("expires_at") or 0)
-        data["expires_at"] = (
-            from_ms(expires).isoformat().replace("+00:00", "Z") if expires else None
-        )
-        data["created_by"] = text.get("created_by", "admin")
-        data["extended"] = text.get("extended") == "1"
+    # A ban placed, or (player.unbanned) the one lifted: the same fields either way.
+    expires = int(text.get("expires_at") or 0)
+    data["expires_at"] = from_ms(expires).isoformat().replace("+00:00", "Z") if expires else None
+    data["created_by"] = text.get("created_by", "admin")
+    data["extended"] = text.get("extended") == "1"
     return events.Event(events.event_id("ban", entry_id.decode()), kind, player, at_ms, data)
 
 
