@@ -81,6 +81,11 @@ def snapshot_board(engine: Engine, board: Board) -> int:
 
 
 def _copy_scores(engine: Engine, source: str, target: str) -> int:
+    """Copy `source` into `target` upwards in score order, CHUNK rows a read. Each read
+    starts again at the last score read, inclusive, and reads its rows again: a row of
+    that score that rose meanwhile is gone from it, and skipping a count of rows there
+    would skip as many players never read. Only a chunk made wholly of one score (equal
+    composites: the capped score) pages by count within that score."""
     redis = engine.redis
     redis.unlink(target)
     low, skip, copied = "-inf", 0, 0
@@ -91,11 +96,12 @@ def _copy_scores(engine: Engine, source: str, target: str) -> int:
         redis.zadd(target, dict(rows))
         copied += len(rows)
         last = rows[-1][1]
-        at_last = sum(1 for _, score in rows if score == last)
-        if low != "-inf" and float(low) == last:
-            skip += at_last  # the whole chunk had the boundary score
+        if rows[0][1] == last and low != "-inf" and float(low) == last:
+            skip += len(rows)  # the whole chunk had the boundary score
+        elif len(rows) < CHUNK:
+            return copied  # the end of the set
         else:
-            low, skip = repr(last), at_last
+            low, skip = repr(last), 0
 
 
 def _rank_copy(engine: Engine, board: Board, snapshot_ms: int) -> int:
