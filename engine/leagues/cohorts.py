@@ -264,24 +264,33 @@ def tiers_for(
     for player, (last, tier) in known.items():
         batch.call("read_cohort", slot_keys(last.period_type, last.name, tier), ["player", player])
     replies = dict(zip(known, batch.execute() if known else [], strict=True))
-    skipped: dict[str, frozenset[str]] = {}  # period -> the players its close skips
+    standings_of: dict[str, Cohort] = {}
+    for player, (last, tier) in known.items():
+        found = _cohort_of(rules, last, tier, replies[player])
+        if found is not None:
+            standings_of[player] = found
+    members: dict[Period, set[str]] = {}  # period -> members of the standings read
+    for player, standing in standings_of.items():
+        members.setdefault(unclosed[player][0], set()).update(m.player_id for m in standing.members)
+    skipped = {  # period -> the players of those members its close skips
+        last: payouts.skipped_if_closed_now(
+            engine, payouts.league_payout(last.period_type, last.name), to_ms(now), among
+        )
+        for last, among in members.items()
+    }
     for player, (last, tier) in unclosed.items():
-        standing = None
-        if player in replies:
-            standing = _cohort_of(rules, last, tier, replies[player])
+        absent = periods_between(last, period) - 1
+        standing = standings_of.get(player)
         if standing is None:
-            tiers[player] = rules.after_absence(tier, periods_between(last, period) - 1)
+            tiers[player] = rules.after_absence(tier, absent)
             continue
-        if last.name not in skipped:
-            payout = payouts.league_payout(last.period_type, last.name)
-            skipped[last.name] = payouts.skipped_if_closed_now(engine, payout, to_ms(now))
-        banned = skipped[last.name]
+        banned = skipped[last]
         kept = [m.player_id for m in standing.members if m.player_id not in banned]
         if player in banned:  # the close keeps them in their tier
             following = tier
         else:
             following = rules.next_tier(tier, kept.index(player) + 1, len(kept))
-        tiers[player] = rules.after_absence(following, periods_between(last, period) - 1)
+        tiers[player] = rules.after_absence(following, absent)
     return tiers
 
 

@@ -14,7 +14,7 @@ again, pays every prize once.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from engine import keys
@@ -121,14 +121,25 @@ def banned_at_close(engine: Engine, payout: str, now_ms: int) -> frozenset[str]:
     return frozenset(json.loads(recorded))
 
 
-def skipped_if_closed_now(engine: Engine, payout: str, now_ms: int) -> frozenset[str]:
-    """The players the close of `payout` skips: the list its first run kept, or, before
-    that run, those it would skip if it ran at `now_ms` (nothing recorded: a read does not
-    begin the close)."""
-    recorded = engine.redis.get(keys.payouts_banned(payout))
+def skipped_if_closed_now(
+    engine: Engine, payout: str, now_ms: int, among: Collection[str]
+) -> frozenset[str]:
+    """The players of `among` the close of `payout` skips: those of the list its first
+    run kept, or, before that run, those it would skip if it ran at `now_ms` (their
+    entries of the player ban index; nothing recorded: a read does not begin the
+    close). One round trip."""
+    players = list(among)
+    pipe = engine.redis.pipeline(transaction=False)
+    pipe.get(keys.payouts_banned(payout))
+    pipe.hmget(keys.player_bans(), players)
+    recorded, entries = pipe.execute()
     if recorded is not None:
-        return frozenset(json.loads(recorded))
-    return _banned_now(engine, now_ms)
+        return frozenset(json.loads(recorded)) & set(players)
+    return frozenset(
+        player
+        for player, entry in zip(players, entries, strict=True)
+        if entry is not None and _in_force(entry, now_ms)
+    )
 
 
 def close_begun_key(payout: str) -> str:
@@ -140,11 +151,13 @@ def close_begun_key(payout: str) -> str:
 def _banned_now(engine: Engine, now_ms: int) -> frozenset[str]:
     """The players under a ban in force at `now_ms`, from the player ban index."""
     index = engine.redis.hgetall(keys.player_bans())
-    return frozenset(
-        player.decode()
-        for player, entry in index.items()
-        if (expires := int(entry.rpartition(b"|")[2])) == 0 or expires > now_ms
-    )
+    return frozenset(player.decode() for player, entry in index.items() if _in_force(entry, now_ms))
+
+
+def _in_force(entry: bytes, now_ms: int) -> bool:
+    """Whether a player ban index entry ("...|<expires ms, 0: never>") holds at `now_ms`."""
+    expires = int(entry.rpartition(b"|")[2])
+    return expires == 0 or expires > now_ms
 
 
 def _request(
