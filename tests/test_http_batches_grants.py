@@ -100,6 +100,17 @@ def test_a_grant_batch_refuses_bad_items_alone(client, admin_headers):
     }
 
 
+def test_a_banned_players_grant_is_applied_as_on_its_single_route(client, admin_headers):
+    """A grant is an admin's act, and admin routes are not subject to bans: a refund to
+    a banned player is paid, in a batch as through POST .../grants."""
+    ban_player(client, admin_headers, "mallory")
+
+    results = send_grants(client, admin_headers, [grant("mallory", "refund", coins=5)])
+
+    assert [r["status"] for r in results] == [201]
+    assert results[0]["result"]["balances"] == NOTHING | {"coins": 5}
+
+
 def test_a_grant_batch_is_admin_only(client, server_headers):
     response = client.post(GRANTS, headers=server_headers, json={"grants": [grant("a", "g")]})
 

@@ -17,8 +17,9 @@ batch itself is 200 once its shape is valid; a malformed batch is a 400 for the 
 A batch comes from a game server, not a player: each item counts against its own
 player's per-player limit and pace in the scripts, as a single exam does, and against
 no address's window (an `X-Player-IP` sent with a batch is web.security's check of the
-request as a whole, as on any route). A banned player's item answers 403 `banned`.
-Grants are admin-only (web.auth, by their /v1/admin path).
+request as a whole, as on any route). A banned player's exam or wallet answers 403
+`banned`. Grants are admin-only (web.auth, by their /v1/admin path) and, as on the
+single route, applied to a banned player too.
 """
 
 from __future__ import annotations
