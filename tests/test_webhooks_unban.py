@@ -56,3 +56,37 @@ def test_lifting_a_ban_that_another_has_replaced_sends_no_unban(engine, receiver
     bans.delete(engine, "player", second.ban_id)
     run_jobs(engine)
     assert [event["data"]["ban_id"] for event in receiver.events()] == [second.ban_id]
+
+
+def test_a_duplicate_ban_put_back_in_force_is_announced_after_the_unban(engine, receiver, clock):
+    """Earlier versions could store two bans of one player, the index naming one: when
+    that one is lifted the other is put back in force, so the unban is followed by the
+    ban that now holds the player, never left as the last word."""
+    from engine import keys
+    from engine.clock import to_ms
+
+    subscriptions.create(engine, receiver.url, ["player.banned", "player.unbanned"])
+    for ban_id in ("ban_00000000000000b1", "ban_00000000000000b2"):
+        engine.redis.hset(
+            keys.ban(ban_id),
+            mapping={
+                "kind": "player",
+                "target": "alice",
+                "reason": ban_id,
+                "created_at": to_ms(clock.now()),
+                "expires_at": 0,
+                "created_by": "admin",
+                "field": "alice",
+            },
+        )
+        engine.redis.zadd(keys.bans_index(), {ban_id: to_ms(clock.now())})
+        engine.redis.hset(keys.player_bans(), "alice", f"{ban_id}|0")
+
+    bans.delete(engine, "player", "ban_00000000000000b2")
+    run_jobs(engine)
+
+    assert bans.active_ban(engine, "alice", None).ban_id == "ban_00000000000000b1"
+    assert [(e["type"], e["data"]["ban_id"]) for e in receiver.events()] == [
+        ("player.unbanned", "ban_00000000000000b2"),
+        ("player.banned", "ban_00000000000000b1"),
+    ]

@@ -344,6 +344,7 @@ def _reinstate_duplicate(engine: Engine, kind: str, index: str, field: str) -> N
     """Put back in force a ban of the same target that an earlier version stored beside
     the one just lifted (it kept one index entry for both), so that no ban is listed and
     not enforced. The one that expires last is chosen; others follow as each is lifted.
+    For a player it is announced (`player.banned`) after the lift's `player.unbanned`.
     """
     ids = [b.decode() for b in engine.redis.zrange(keys.bans_index(), 0, -1)]
     pipe = engine.redis.pipeline(transaction=False)
@@ -365,9 +366,14 @@ def _reinstate_duplicate(engine: Engine, kind: str, index: str, field: str) -> N
     def attempt(pipe: Pipeline) -> None:
         if pipe.hexists(index, field):
             return  # a new ban of the target came first
+        reinstated = _decode(ban_id, pipe.hgetall(keys.ban(ban_id)))
+        if reinstated is None:
+            return  # lifted meanwhile
         pipe.multi()
         pipe.hset(index, field, f"{ban_id}|{expires}")
         log_change(pipe, kind, field, f"{ban_id}|{expires}")
+        if kind == "player":  # the lift just announced an unban: the player is banned
+            _ban_event(pipe, "player.banned", reinstated, now_ms, extended=False)
 
     engine.redis.transaction(attempt, index, keys.ban(ban_id))
     _changed(engine)
