@@ -164,6 +164,31 @@ def test_the_job_closes_every_ended_period_it_missed(league_engine, clock):
     assert leagues.player_league(engine, "p1", clock.now()).tier == "gold"
 
 
+def test_with_one_week_kept_the_job_passes_over_expired_weeks_and_closes_the_last(
+    league_engine, clock
+):
+    rules = league_engine.rules
+    kept = dataclasses.replace(rules.leaderboards, keep_weeks=1)  # the rules' least
+    engine = dataclasses.replace(league_engine, rules=dataclasses.replace(rules, leaderboards=kept))
+    for player, score in [("p1", 40), ("p2", 30)]:
+        start_in(engine, player, "silver")
+        play(engine, player, score)
+    clock.advance(days=7)
+
+    reports = close.close_ended(engine)  # W45 to W47 expired with their boards
+
+    assert [(r.period, r.closed, r.players) for r in reports] == [
+        ("2026-W45", False, 0),
+        ("2026-W46", False, 0),
+        ("2026-W47", False, 0),
+        ("2026-W48", True, 2),
+    ]
+    assert leagues.player_league(engine, "p1", clock.now()).tier == "gold"
+    clock.advance(days=14)  # W48 and W49 are no longer kept: the job passes over them too
+    assert [r.closed for r in close.close_ended(engine)] == [False, False, False, True]
+    assert [r[0] for r in results(engine)] == ["p1", "p2"]  # closed once
+
+
 @pytest.mark.also_on_cluster  # the reads and writes of many slots, in threads
 def test_a_close_read_and_written_in_small_pieces_records_every_member_once(
     league_engine, clock, monkeypatch

@@ -1,7 +1,8 @@
 """The end of a league period: final standings, next tiers, prizes, the SQL record.
 
 `close` closes one period once; the `league_close` job (daily after the reset) runs it,
-through `close_ended`, for each of the last few ended periods not closed yet. It reads
+through `close_ended`, for each of the last few ended periods not closed yet and still
+kept (a period past the rules' [leaderboards] retention has lost its cohorts). It reads
 every cohort of every tier of the period from Redis (a hundred cohorts a read_cohort.lua
 call) and ranks each once, then, in steps that are each safe to repeat:
 
@@ -106,7 +107,9 @@ def close(
         period = period_to_close(engine, now)
     else:
         period = engine.calendar.parse(rules.period, period_name)
-    if engine.calendar.end(period) > now:
+    if engine.calendar.end(period) > now or expires_at(engine, period) <= now:
+        # not ended, or expired with its boards (rules [leaderboards] keep fewer periods
+        # than the job looks back over): its cohorts and closed mark are gone
         return CloseReport(period.name, closed=False)
     done_key = keys.league_closed(period.period_type, period.name)
     if engine.redis.exists(done_key):
