@@ -6,8 +6,9 @@ ended periods of every board the rules give prizes to, and for each not yet clos
 1. ranks the board's final standings once: its first run reads them live, down to the
    deepest rank with a prize (every player tied at it: equal scores share a rank and
    its prize), and keeps the prized ranks beside the payout, which every later run
-   pays and records (keys.payouts_standings); a cheater removed before the close (engine.boards.moderation) is no longer on the
-   board, so the next player holds the rank and its prize; a player banned when the
+   pays and records (keys.payouts_standings); a cheater removed before the close
+   (engine.boards.moderation) is no longer on the board, so the next player holds the
+   rank and its prize; a player banned when the
    close first ran (engine.leagues.payouts.banned_at_close) stays on the board but is
    skipped the same way: the prize of rank N goes to the N-th player not banned;
 2. pays through engine.leagues.payouts, the payer the league close uses: each prize a
