@@ -13,11 +13,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from engine import keys
+from engine import keys, progression
 from engine.calendar import GameCalendar
 from engine.economy import activity, grants, ledger, purchases, wallet
 from engine.errors import DailyLimitReachedError, InvalidInputError, RapidFireError
 from engine.progression import daily, missions, rotation, tools
+from engine.security import bans
 from tests.progression_play import at, exam
 
 
@@ -271,6 +272,22 @@ def test_rules_changed_mid_day_apply_from_the_next_event_and_pay_nothing_twice(a
     assert "ads_2" not in {m["id"] for m in third.missions}  # paid once
     rewards = [e for e in ledger.history(engine, "alice", limit=100) if e.kind == "mission_reward"]
     assert sorted(e.reason for e in rewards) == ["mission ads_2", "mission login_1"]
+
+
+def test_new_rules_drop_what_was_derived_from_the_old_and_keep_the_rest(all_missions, clock):
+    """The ban cache, the board indexes' memo and the webhook secret box do not depend
+    on the rules: a rules change keeps them (dropping the ban cache cost every process
+    a whole read of the ban indexes)."""
+    engine = all_missions
+    at(clock, 2026, 11, 25, 12, 0, 0)
+    activity.ad_reward(engine, "alice", "a1")
+    kept = {name: object() for name in (bans.CACHE_MEMO, "webhook_secret_box")}
+    engine.memo.update(kept)
+    before = progression.day_context(engine, clock.now())
+    engine.rules = dataclasses.replace(engine.rules)
+    after = progression.day_context(engine, clock.now())
+    assert after is not before  # built again from the new rules
+    assert all(engine.memo[name] is value for name, value in kept.items())
 
 
 # Tool of the day --------------------------------------------------------------------

@@ -48,14 +48,23 @@ class DayContext:
         ]
 
 
+# The engine.memo entries derived from the rules, by name (a tuple key by its first
+# item): what fresh_memo drops. The others (the ban cache, the board indexes' memo, the
+# webhook secret box) do not depend on the rules and are kept.
+RULES_MEMO = frozenset({"day_context", "activity_call_day", "zone_part", "exam_periods"})
+
+
 def fresh_memo(engine: Engine) -> dict:
-    """engine.memo, emptied first when engine.rules is not the rules it was built from:
-    the day's context (missions, rewards, XP, caps), the zones' and the exams' are all
-    derived from the rules, so an engine given new rules mid-day (a test, a process
-    that reloads them) pays by the new ones from its next call, not the next day."""
+    """engine.memo, its entries derived from the rules (RULES_MEMO) dropped first when
+    engine.rules is not the rules they were built from: the day's context (missions,
+    rewards, XP, caps), the zones' and the exams' periods, so an engine given new rules
+    mid-day (a test, a process that reloads them) pays by the new ones from its next
+    call, not the next day."""
     memo = engine.memo
     if memo.get("rules") is not engine.rules:
-        memo.clear()
+        derived = [k for k in memo if (k[0] if isinstance(k, tuple) else k) in RULES_MEMO]
+        for key in derived:
+            del memo[key]
         memo["rules"] = engine.rules
     return memo
 
