@@ -1,6 +1,15 @@
 --[[ restore_forward: write a player's hash back from SQL's copy (the rebuild), never
 over a newer state Redis holds.
 
+KEYS[1] hash   the player's hash (engine.keys: board_stats, streak, battle_pass)
+
+ARGV[1] ttl    seconds the hash lives from now at least, or 0: its expiry is left alone
+               (a hash that never expires). Only ever extended; a hash without one gets it
+ARGV[2] by     "" or the name of the field that orders the whole hash
+ARGV[3..] field, value, ...   the copy's fields
+
+Returns {CODE_APPLIED, the number of fields written}.
+
 SQL's copy lags Redis by up to a persist interval, so a hash Redis still holds (a
 rebuild over a Redis that lost only part of its data: a cluster's master, some keys, or
 a rebuild run again) is as new as the copy or newer. What only moves forward is kept
@@ -17,15 +26,6 @@ Two ways, by ARGV[2]:
   and only when the hash's value of that field is absent or behind the copy's, e.g. a
   streak by its last_day (a streak may fall, but never to a day before it) or a battle
   pass by its xp (its rewarded level follows the xp).
-
-KEYS[1] hash   the player's hash (engine.keys: board_stats, streak, battle_pass)
-
-ARGV[1] ttl    seconds the hash lives from now at least, or 0: its expiry is left alone
-               (a hash that never expires). Only ever extended; a hash without one gets it
-ARGV[2] by     "" or the name of the field that orders the whole hash
-ARGV[3..] field, value, ...   the copy's fields
-
-Returns {CODE_APPLIED, the number of fields written}.
 ]]
 
 --- @include "codes"
