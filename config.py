@@ -93,6 +93,11 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _refuse_clock_override_in_production(environment: str, allow_clock_override: bool) -> None:
+    if allow_clock_override and environment == "production":
+        raise ConfigError("ALLOW_CLOCK_OVERRIDE is refused when QUESTBOARD_ENV=production")
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -116,6 +121,11 @@ class Settings:
     redis_wait_replicas: int = 0
     redis_wait_timeout_ms: int = 1_000
 
+    def __post_init__(self) -> None:
+        # Settings built in code (a test, an embedding app) get the same refusal as the
+        # environment's: the QA clock moves every balance's day and every period's end.
+        _refuse_clock_override_in_production(self.environment, self.allow_clock_override)
+
     @property
     def queue_redis_url(self) -> str:
         """RQ's Redis: RQ cannot run on Redis Cluster, the engine can."""
@@ -127,8 +137,7 @@ class Settings:
         redis_url = env.get("REDIS_URL") or cls.redis_url
         environment = env.get("QUESTBOARD_ENV") or "development"
         allow_clock_override = _flag(env, "ALLOW_CLOCK_OVERRIDE")
-        if allow_clock_override and environment == "production":
-            raise ConfigError("ALLOW_CLOCK_OVERRIDE is refused when QUESTBOARD_ENV=production")
+        _refuse_clock_override_in_production(environment, allow_clock_override)
         secrets_keys = parse_secrets_keys(env.get("WEBHOOK_SECRETS_KEY", ""))
         if not secrets_keys and environment == "production":
             raise ConfigError(

@@ -71,3 +71,10 @@ def test_production_requires_a_database_url():
     url = "mysql+pymysql://questboard@db.internal/questboard"
     assert Settings.from_env(production | {"DATABASE_URL": url}).database_url == url
     assert Settings.from_env({}).database_url.startswith("sqlite:///")  # development
+
+
+def test_settings_built_in_code_refuse_the_qa_clock_in_production():
+    """The environment's refusal holds for settings an embedding app or a test builds."""
+    with pytest.raises(ConfigError, match=r"^ALLOW_CLOCK_OVERRIDE is refused"):
+        Settings(environment="production", allow_clock_override=True)
+    assert Settings(environment="staging", allow_clock_override=True).allow_clock_override
