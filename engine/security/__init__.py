@@ -11,8 +11,8 @@ per player; past the rules' threshold within the window the player is blocked fo
 while (a player ban the bans module enforces), and when violations service-wide pass
 the rules' rate per minute an alert is raised.
 
-The package also holds `bans` and `rate_limits` (the per-address windows and the
-per-player limits the scripts enforce).
+The package also holds `bans` (how their targets are indexed: `ban_index`) and
+`rate_limits` (the per-address windows and the per-player limits the scripts enforce).
 
 Depends on: core.
 """

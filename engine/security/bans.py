@@ -1,8 +1,9 @@
-"""IP and player bans, each with a reason and an optional expiry.
+"""IP and player bans, each with a reason and an optional expiry: placed, listed, lifted.
 
-Requests are checked against a copy of the indexes each process keeps
-(engine.security.ban_cache): every change here is logged to the bans' change stream
-in the same MULTI, and drops this process's copy. `active_ban` reads Redis itself (one round
+How a target is indexed (its field, the entry of the ban in force, the change log) is
+engine.security.ban_index. Requests are checked against a copy of the indexes each
+process keeps (engine.security.ban_cache): every change here is logged to the bans'
+change stream in the same MULTI, and drops this process's copy. `active_ban` reads Redis itself (one round
 trip, a bounded amount of work whatever the number of bans): an address is looked up
 as the network it belongs to at every prefix length (33 for IPv4, 129 for IPv6) with
 one HMGET on the index of banned networks, so a /24 ban and a single-address ban are
@@ -22,11 +23,19 @@ from datetime import datetime, timedelta
 
 from redis.client import Pipeline
 
-from engine import addresses, keys
-from engine.addresses import IpAddress, IpNetwork, limit_key, parse_address
+from engine import keys
+from engine.addresses import IpAddress, limit_key, parse_address
 from engine.clock import from_ms, to_ms
-from engine.errors import InvalidInputError, NotFoundError
+from engine.errors import NotFoundError
 from engine.runtime import Engine
+from engine.security.ban_index import (
+    candidate_fields,
+    entry_in_force,
+    log_change,
+    network_field,
+    network_field_of,
+    parse_network,
+)
 
 __all__ = [
     "Ban",
@@ -36,13 +45,14 @@ __all__ = [
     "limit_key",
     "listing",
     "load",
+    "network_field_of",
     "parse_address",
+    "parse_network",
     "place",
 ]
 
 RECORD_GRACE_MS = 86_400_000  # a ban's record outlives its expiry by a day
 CACHE_MEMO = "bans"  # Engine.memo entry of the process's copy (engine.security.ban_cache)
-CHANGES_KEPT = 10_000  # keys.ban_changes() is trimmed to about this many
 MAX_BAN_EVENTS = 100_000  # keys.ban_events() is trimmed to about this many
 
 
@@ -55,54 +65,6 @@ class Ban:
     created_at: datetime
     expires_at: datetime | None
     created_by: str  # "admin" or "automatic"
-
-
-def parse_network(raw: str) -> IpNetwork:
-    """The network a ban means, normalised (see engine.addresses); 400 if it is none.
-
-    A network of every address is refused: once normalised, all of NAT64 or of 6to4 is
-    all of IPv4, and a ban of everyone is surely a mistake.
-    """
-    try:
-        network = addresses.parse_network(raw)
-    except ValueError:
-        raise InvalidInputError(
-            f"{raw!r} is not an IP address or network.",
-            {"ip": ["Must be an IPv4 or IPv6 address or CIDR range."]},
-        ) from None
-    if network.prefixlen == 0:
-        raise InvalidInputError(
-            f"{raw!r} would ban every IPv{network.version} address.",
-            {"ip": ["Must be narrower than every address (a prefix of at least 1)."]},
-        )
-    return network
-
-
-def _field(version: int, network_int: int, prefix: int) -> str:
-    width = 8 if version == 4 else 32
-    return f"{version}:{network_int:0{width}x}/{prefix}"
-
-
-def network_field(network: IpNetwork) -> str:
-    return _field(network.version, int(network.network_address), network.prefixlen)
-
-
-def network_field_of(address: IpAddress, prefix: int) -> str:
-    """The index field of the network of `prefix` bits containing `address`."""
-    shift = address.max_prefixlen - prefix
-    return _field(address.version, (int(address) >> shift) << shift if prefix else 0, prefix)
-
-
-def candidate_fields(address: IpAddress) -> list[str]:
-    """The index field of every network containing `address`, from /0 to a host."""
-    bits = address.max_prefixlen
-    value = int(address)
-    return [
-        _field(
-            address.version, (value >> (bits - prefix)) << (bits - prefix) if prefix else 0, prefix
-        )
-        for prefix in range(bits + 1)
-    ]
 
 
 def create(
@@ -145,7 +107,7 @@ def place(
         index, field = keys.player_bans(), target
 
     def attempt(pipe: Pipeline) -> tuple[Ban, bool]:
-        current = _entry_in_force(pipe.hget(index, field), now_ms)
+        current = entry_in_force(pipe.hget(index, field), now_ms)
         existing = None
         if current is not None:
             pipe.watch(keys.ban(current[0]))
@@ -198,17 +160,6 @@ def place(
     return placed
 
 
-def log_change(pipe: Pipeline, kind: str, field: str, entry: str) -> None:
-    """Queue, in a change's MULTI, its entry in the bans' change stream: the index
-    (kind), the field and its new value ("" when removed)."""
-    pipe.xadd(
-        keys.ban_changes(),
-        {"kind": kind, "field": field, "entry": entry},
-        maxlen=CHANGES_KEPT,
-        approximate=True,
-    )
-
-
 def _changed(engine: Engine) -> None:
     """After a change of the indexes: this process reads them again on its next check
     (the others apply the change within a second, engine.security.ban_cache)."""
@@ -247,16 +198,6 @@ def _extended(ban: Ban, reason: str, expires_ms: int, created_by: str) -> Ban:
         expires_at=from_ms(later) if later else None,
         created_by=created_by,
     )
-
-
-def _entry_in_force(entry: bytes | None, now_ms: int) -> tuple[str, int] | None:
-    """(ban id, expires ms) of an index entry, if the ban has not expired."""
-    if entry is None:
-        return None
-    ban_id, expires = entry.decode().split("|")
-    if int(expires) == 0 or int(expires) > now_ms:
-        return ban_id, int(expires)
-    return None
 
 
 def _decode(ban_id: str, raw: dict[bytes, bytes]) -> Ban | None:
@@ -396,7 +337,7 @@ def active_ban(engine: Engine, player_id: str | None, address: IpAddress | None)
         entries.extend(replies.pop(0))
     now_ms = to_ms(engine.clock.now())
     for entry in entries:
-        in_force = _entry_in_force(entry, now_ms)
+        in_force = entry_in_force(entry, now_ms)
         if in_force is not None:
             found = load(engine, [in_force[0]])
             if found:
