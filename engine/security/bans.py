@@ -3,11 +3,11 @@
 How a target is indexed (its field, the entry of the ban in force, the change log) is
 engine.security.ban_index. Requests are checked against a copy of the indexes each
 process keeps (engine.security.ban_cache): every change here is logged to the bans'
-change stream in the same MULTI, and drops this process's copy. `active_ban` reads Redis itself (one round
-trip, a bounded amount of work whatever the number of bans): an address is looked up
-as the network it belongs to at every prefix length (33 for IPv4, 129 for IPv6) with
-one HMGET on the index of banned networks, so a /24 ban and a single-address ban are
-found the same way.
+change stream in the same MULTI, and drops this process's copy. `active_ban` reads
+Redis itself (one round trip, a bounded amount of work whatever the number of bans):
+an address is looked up as the network it belongs to at every prefix length (33 for
+IPv4, 129 for IPv6) with one HMGET on the index of banned networks, so a /24 ban and a
+single-address ban are found the same way.
 
 A target (a normalised network, see engine.addresses, or a player id) has at most one
 ban in force: banning it again extends that ban. Overlapping bans (a /16, a /24 inside
