@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import mysql
 
@@ -102,6 +104,9 @@ league_results = Table(
     # The wallet's refusal of the prize, its code ("balance_limit_exceeded"): not paid.
     # NULL: paid, or no prize. Set by the close after its payments.
     Column("prize_refused", String(64), nullable=True),
+    # A member the close skipped (banned at the close): listed at their place in the
+    # standings (position, rank), next_tier their own tier, no prize, no zone.
+    Column("skipped", Boolean, nullable=False, server_default=false()),
     Index("ix_league_results_cohort", "period_type", "period", "tier", "cohort"),
 )
 

@@ -44,7 +44,7 @@ def test_a_banned_leader_takes_no_prize_nor_promotion_and_the_others_move_up(lea
     report = close.close(engine)
 
     assert (report.closed, report.players, report.prizes) == (True, 3, 3)
-    assert results(engine) == [  # ranked as a cohort of three; no row for the banned
+    assert results(engine) == [  # ranked as a cohort of three; the banned's row is skipped
         ("p2", "silver", 1, 1, 30, "gold"),
         ("p3", "silver", 2, 2, 20, "silver"),
         ("p4", "silver", 3, 3, 10, "bronze"),

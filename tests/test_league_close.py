@@ -47,8 +47,10 @@ def prize_entries(engine, player):
 
 
 def results(engine):
+    """The ranked members' result rows (not those of members the close skipped)."""
+    table = db.league_results
     with engine.sql.connect() as conn:
-        rows = conn.execute(select(db.league_results).order_by(db.league_results.c.position))
+        rows = conn.execute(select(table).where(~table.c.skipped).order_by(table.c.position))
         return [(r.player_id, r.tier, r.position, r.rank, r.score, r.next_tier) for r in rows]
 
 

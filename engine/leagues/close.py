@@ -30,9 +30,12 @@ other waits (docs/benchmarks.md has the close of a million players). A run
 killed anywhere is completed by the next run, which repeats the steps: nothing is
 written twice and no prize is paid twice. A player banned when the close first runs
 (engine.leagues.payouts.banned_at_close: the same players for every run of it) is
-ranked as if removed: no result row, no prize, and the others move up; they keep their
-tier, neither promoted nor relegated (a ban withholds what the period would give; it
-does not judge the play), and start the next period there. The cohorts stay in Redis
+ranked as if removed: no prize, and the others move up; they keep their tier, neither
+promoted nor relegated (a ban withholds what the period would give; it does not judge
+the play), and start the next period there. Their result rows are marked `skipped`
+and keep their place in the full standings (position, rank), with their own tier as
+the next: a cohort read back from SQL lists them where Redis did, and a rebuild gives
+them back the tier the close left them. The cohorts stay in Redis
 as long as the period's weekly boards (rules [leaderboards]), queryable through the API.
 """
 
@@ -122,7 +125,7 @@ def close(
         tiers = beside.submit(record_next_tiers, engine, period, final.next_tiers)
         paid = payouts.pay(engine, payout, final.prizes, keep_going)
         tiers.result()
-    players = len(final.rows)
+    players = final.players
     if len(paid) < len(final.prizes):  # stopped: the next run pays the rest, then writes
         return CloseReport(period.name, closed=False, players=players, cohorts=final.cohorts)
     refused = payouts.refusals(paid)
@@ -141,6 +144,7 @@ class FinalStandings:
     next_tiers: dict[int, tuple[list[str], list[str]]]  # shard -> (league records, tiers)
     prizes: list[payouts.Prize]
     cohorts: int = 0
+    players: int = 0  # the members ranked (the rows but those of members skipped)
 
 
 def final_standings(
@@ -196,35 +200,32 @@ def _add_cohorts(
             (player.decode(), int(float(composite)))
             for player, composite in zip(flat[0::2], flat[1::2], strict=True)
         ]
-        if banned:
-            kept = [row for row in rows if row[0] not in banned]
-            for player, _ in rows:
+        if banned and any(player in banned for player, _ in rows):
+            for player, position, rank, score in ranked(rows):
                 if player in banned:  # stays in `tier`: neither promoted nor relegated
+                    row = _row(period, player, tier, number, position, rank, score)
+                    final.rows.append((*row, tier, None, closed_ms, True))
                     records, next_tiers = final.next_tiers.setdefault(
                         keys.shard_of(player), ([], [])
                     )
                     records.append(keys.player_league(player))
                     next_tiers.append(tier)
-            rows, count = kept, len(kept)
+            rows = [row for row in rows if row[0] not in banned]
+            count = len(rows)
         after = outcomes.next_tiers(tier, count)
         for player, position, rank, score in ranked(rows):
             next_tier = after[position - 1]
             amounts, prize = outcomes.prize(tier, rank)
             final.rows.append(
                 (
-                    period.period_type,
-                    period.name,
-                    player,
-                    tier,
-                    number,
-                    position,
-                    rank,
-                    score,
+                    *_row(period, player, tier, number, position, rank, score),
                     next_tier,
                     prize,
                     closed_ms,
+                    False,
                 )
             )
+            final.players += 1
             records, next_tiers = final.next_tiers.setdefault(keys.shard_of(player), ([], []))
             records.append(keys.player_league(player))
             next_tiers.append(next_tier)
@@ -232,6 +233,13 @@ def _add_cohorts(
                 reason = f"league {period.period_type} {period.name} {tier}-{number} rank {rank}"
                 final.prizes.append(payouts.Prize(player, amounts, reason))
         final.cohorts += 1
+
+
+def _row(
+    period: Period, player: str, tier: str, number: int, position: int, rank: int, score: int
+) -> tuple:
+    """A results row's columns up to `score`, in COLUMNS order."""
+    return (period.period_type, period.name, player, tier, number, position, rank, score)
 
 
 class _Outcomes:

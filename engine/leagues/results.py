@@ -2,8 +2,9 @@
 
 Redis keeps a period's cohorts as long as its weekly boards; a cohort read that finds
 nothing there (Redis lost and rebuilt from SQL, which restores no cohort) reads the
-close's rows instead: each member's final position, rank, score and the tier the close
-gave them, from which their zone follows. A period not closed has no rows.
+close's rows instead: each member's score and the tier the close gave them, from which
+their zone follows, in the order of the standings Redis held. A period not closed has
+no rows.
 
 `cohort_with_prizes` is what a cohort's page shows: its standings and, once its period
 is closed, what the close gave each member (the close's SQL rows, written once every
@@ -13,9 +14,10 @@ at the rules' maximum; the close writes the refusal with the row) was not paid: 
 member is shown with no prize paid and the prize refused, with the refusal's code, as
 the ledger has no entry for it. Redis
 would still put a member in the zone of their final place, but the close skips a
-player banned at the close (no row: no promotion, no relegation, no prize) and ranks
-the others without them; such a member is still listed, as a ban leaves the standings,
-with no zone (None).
+player banned at the close (no promotion, no relegation, no prize: a row marked
+`skipped`, at their place in the standings) and ranks the others without them; such a
+member is still listed, as a ban leaves the standings, with no zone (None), whether
+the cohort is read from Redis or from SQL.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def cohort_with_prizes(
     tier, number = parse_cohort_id(engine.rules.leagues, cohort_text)
     table = db.league_results
     query = select(
-        table.c.player_id, table.c.prize, table.c.prize_refused, table.c.next_tier
+        table.c.player_id, table.c.prize, table.c.prize_refused, table.c.next_tier, table.c.skipped
     ).where(
         table.c.period_type == period.period_type,
         table.c.period == period.name,
@@ -83,7 +85,7 @@ def cohort_with_prizes(
     if not rows:
         return found, None
     tiers = engine.rules.leagues.tiers
-    zones = {row.player_id: _zone(tiers, tier, row.next_tier) for row in rows}
+    zones = {row.player_id: _zone(tiers, tier, row.next_tier) for row in rows if not row.skipped}
     members = [
         dataclasses.replace(member, zone=zones.get(member.player_id)) for member in found.members
     ]
@@ -108,7 +110,13 @@ def closed_cohort(engine: Engine, period: Period, tier: str, number: int) -> Coh
         return None
     table = db.league_results
     query = (
-        select(table.c.player_id, table.c.position, table.c.rank, table.c.score, table.c.next_tier)
+        select(
+            table.c.player_id,
+            table.c.position,
+            table.c.score,
+            table.c.next_tier,
+            table.c.skipped,
+        )
         .where(
             table.c.period_type == period.period_type,
             table.c.period == period.name,
@@ -122,19 +130,28 @@ def closed_cohort(engine: Engine, period: Period, tier: str, number: int) -> Coh
     if not rows:
         return None
     rules = engine.rules.leagues
-    members = [
-        CohortMember(
-            row.player_id,
-            row.rank,
-            row.position,
-            row.score,
-            _zone(rules.tiers, tier, row.next_tier),
-        )
-        for row in rows
-    ]
+    members = []
+    rank, last_score = 0, None
+    for position, row in enumerate(_full_order(rows), start=1):
+        if row.score != last_score:
+            rank, last_score = position, row.score
+        zone = None if row.skipped else _zone(rules.tiers, tier, row.next_tier)
+        members.append(CohortMember(row.player_id, rank, position, row.score, zone))
     return Cohort(
         cohort_id(tier, number), period.period_type, period.name, tier, rules.cohort_size, members
     )
+
+
+def _full_order(rows: list) -> list:
+    """The rows (by position) in the cohort's full standings, as Redis held them: a
+    skipped member's row keeps its place in them, the others', numbered by the close
+    without the skipped, fill the places left in their order. Ranks follow from the
+    scores in that order, as engine.leagues.cohorts.ranked gives them."""
+    skipped = {row.position: row for row in rows if row.skipped}
+    ranked = iter(row for row in rows if not row.skipped)
+    return [
+        skipped[place] if place in skipped else next(ranked) for place in range(1, len(rows) + 1)
+    ]
 
 
 def _zone(tiers: tuple[str, ...], tier: str, next_tier: str) -> str:

@@ -1,0 +1,76 @@
+"""Leagues seen from outside: what a closed cohort shows and what a player's tier is
+after Redis is lost and rebuilt from SQL, the zones a cohort shows while bans are in
+force, and a cheater's removal racing the close."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import leagues
+from engine.leagues import close, results
+from engine.ops import persistence, rebuild
+from engine.security import bans
+from tests.test_closed_periods_from_sql import small_leagues
+from tests.test_league_close import play, start_in
+
+SCORES = {"p1": 40, "p2": 30, "p3": 20, "p4": 10}
+
+
+@pytest.fixture
+def durable(durable_engine):
+    """Cohorts of 4, one promoted and one relegated; real Redis and SQL."""
+    return small_leagues(durable_engine)
+
+
+def silver_week(engine):
+    """SCORES played by four silver players in 2026-W48."""
+    for player, score in SCORES.items():
+        start_in(engine, player, "silver")
+        play(engine, player, score)
+
+
+def shown(cohort):
+    return [(m.player_id, m.position, m.rank, m.score, m.zone) for m in cohort.members]
+
+
+def lose_redis(engine):
+    persistence.persist(engine)
+    engine.redis.flushdb()
+    rebuild.rebuild(engine)
+
+
+def test_a_member_the_close_skipped_is_still_listed_once_redis_is_lost(durable, clock):
+    silver_week(durable)
+    clock.advance(days=7)
+    bans.create(durable, "player", "p1", "cheating")
+    close.close(durable)
+    before, _ = results.cohort_with_prizes(durable, "2026-W48", "silver-1")
+    assert shown(before) == [
+        ("p1", 1, 1, 40, None),
+        ("p2", 2, 2, 30, "promotion"),
+        ("p3", 3, 3, 20, "stay"),
+        ("p4", 4, 4, 10, "relegation"),
+    ]
+
+    lose_redis(durable)
+    after, prizes = results.cohort_with_prizes(durable, "2026-W48", "silver-1")
+
+    assert shown(after) == shown(before)
+    assert (after.promotion_zone, after.relegation_zone) == (1, 1)
+    assert prizes["p1"] == results.MemberPrize()
+    assert prizes["p2"] == results.MemberPrize(paid={"coins": 200})
+
+
+def test_a_player_banned_at_the_close_keeps_their_tier_through_a_rebuild(durable, clock):
+    silver_week(durable)
+    clock.advance(days=7)
+    ban = bans.create(durable, "player", "p1", "cheating")
+    close.close(durable)
+    bans.delete(durable, "player", ban.ban_id)
+    assert leagues.player_league(durable, "p1", clock.now()).tier == "silver"
+
+    lose_redis(durable)
+
+    assert leagues.player_league(durable, "p1", clock.now()).tier == "silver"
+    play(durable, "p1", 5)  # joins 2026-W49 in the tier the close left them
+    assert leagues.player_league(durable, "p1", clock.now()).cohort.tier == "silver"
