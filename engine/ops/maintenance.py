@@ -18,6 +18,7 @@ from engine.progression import timezones
 from engine.progression.battle_pass import level_for
 from engine.rules.seasons import ended_recently
 from engine.runtime import Engine
+from engine.security import bans
 from engine.webhooks import retention as webhook_retention
 
 LEDGER_KEEP_DAYS = 30
@@ -69,7 +70,7 @@ def cleanup(engine: Engine) -> int:
         ).rowcount
     engine.redis.xtrim(keys.security_events(), minid=f"{event_cutoff}-0", approximate=False)
     purged += _purge_daily_counters(engine) + _bound_daily_hashes(engine)
-    return moved + purged + _purge_expired_bans(engine) + webhook_retention.purge(engine)
+    return moved + purged + bans.purge_expired(engine) + webhook_retention.purge(engine)
 
 
 def _bound_daily_hashes(engine: Engine) -> int:
@@ -118,20 +119,6 @@ def _purge_daily_counters(engine: Engine) -> int:
             keys_of = [tuple(row) for row in ended]
             conn.execute(delete(table).where(tuple_(table.c.player_id, table.c.day).in_(keys_of)))
             removed += len(ended)
-
-
-def _purge_expired_bans(engine: Engine) -> int:
-    now_ms = to_ms(engine.clock.now())
-    removed = 0
-    for index in (keys.ip_bans(), keys.player_bans()):
-        for target, entry in engine.redis.hgetall(index).items():
-            ban_id, expires = entry.decode().split("|")
-            if int(expires) and int(expires) <= now_ms:
-                engine.redis.hdel(index, target)
-                engine.redis.delete(keys.ban(ban_id))
-                engine.redis.zrem(keys.bans_index(), ban_id)
-                removed += 1
-    return removed
 
 
 def season_rollover(engine: Engine) -> int:

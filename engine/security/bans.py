@@ -49,9 +49,9 @@ __all__ = [
     "parse_address",
     "parse_network",
     "place",
+    "purge_expired",
 ]
 
-RECORD_GRACE_MS = 86_400_000  # a ban's record outlives its expiry by a day
 CACHE_MEMO = "bans"  # Engine.memo entry of the process's copy (engine.security.ban_cache)
 MAX_BAN_EVENTS = 100_000  # keys.ban_events() is trimmed to about this many
 
@@ -144,11 +144,8 @@ def place(
                 },
             )
             pipe.zadd(keys.bans_index(), {ban.ban_id: now_ms})
-        if _ms(ban):
-            # Expiry itself is checked in engine time; the record is kept a day longer.
-            pipe.pexpire(record, _ms(ban) - now_ms + RECORD_GRACE_MS)
-        else:
-            pipe.persist(record)
+        # No Redis expiry (real time) on a ban of engine time: purge_expired removes it.
+        pipe.persist(record)
         pipe.hset(index, field, f"{ban.ban_id}|{_ms(ban)}")
         log_change(pipe, kind, field, f"{ban.ban_id}|{_ms(ban)}")
         if kind == "player":  # in this MULTI: the webhooks' record of it (engine.webhooks)
@@ -343,3 +340,50 @@ def active_ban(engine: Engine, player_id: str | None, address: IpAddress | None)
             if found:
                 return found[0]
     return None
+
+
+def purge_expired(engine: Engine) -> int:
+    """Remove the bans expired by the engine clock (the weekly cleanup); how many.
+
+    Each index entry goes in a watched MULTI, logged like every change of the indexes
+    so that every process's copy drops it, with its record and its place in the
+    listing; then the records of expired bans no entry points at (replaced by a later
+    ban). Records have no Redis expiry: Redis counts real time and a ban engine time,
+    so under a QA clock moved back a record Redis expired left its ban in force,
+    unlisted and impossible to lift.
+    """
+    now_ms = to_ms(engine.clock.now())
+    removed = 0
+    for kind, index in (("ip", keys.ip_bans()), ("player", keys.player_bans())):
+        for field, entry in engine.redis.hgetall(index).items():
+            if entry_in_force(entry, now_ms) is None:
+                removed += _purge_entry(engine, kind, index, field.decode(), entry)
+    ids = [b.decode() for b in engine.redis.zrange(keys.bans_index(), 0, -1)]
+    pipe = engine.redis.pipeline(transaction=False)
+    for ban_id in ids:
+        pipe.hget(keys.ban(ban_id), "expires_at")
+    for ban_id, expires in zip(ids, pipe.execute(), strict=True):
+        expired = expires is not None and 0 < int(expires) <= now_ms
+        if expires is None or expired:  # gone (an earlier version's expiry) or expired
+            engine.redis.delete(keys.ban(ban_id))
+            engine.redis.zrem(keys.bans_index(), ban_id)
+            removed += expired
+    _changed(engine)
+    return removed
+
+
+def _purge_entry(engine: Engine, kind: str, index: str, field: str, entry: bytes) -> int:
+    """Remove an expired index entry and its ban, unless it changed meanwhile; 1 or 0."""
+    ban_id = entry.decode().split("|")[0]
+
+    def attempt(pipe: Pipeline) -> int:
+        if pipe.hget(index, field) != entry:
+            return 0  # a new ban of the target, or a lift, came first
+        pipe.multi()
+        pipe.hdel(index, field)
+        log_change(pipe, kind, field, "")
+        pipe.delete(keys.ban(ban_id))
+        pipe.zrem(keys.bans_index(), ban_id)
+        return 1
+
+    return engine.redis.transaction(attempt, index, value_from_callable=True)

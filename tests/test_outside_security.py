@@ -1,0 +1,117 @@
+"""Security and operations seen from outside: bans under the QA clock, the cleanup's
+purge of expired bans.
+
+The QA clock (PUT /v1/admin/clock) moves the engine's time; Redis' own expiries keep
+real time. A ban's expiry is engine time, so nothing about a ban may hang on Redis'
+clock, and every removal of a ban reaches every process's copy of the bans.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from engine import keys
+from engine.clock import to_ms
+from engine.ops import maintenance
+from engine.security import bans
+from web import create_app
+
+pytestmark = pytest.mark.app_on_both_backends
+
+
+@pytest.fixture
+def qa_apps(settings, store):
+    """Two web processes on one Redis with the QA clock on (real time plus an offset)."""
+    qa = dataclasses.replace(settings, allow_clock_override=True)
+    return create_app(qa, redis_client=store), create_app(qa, redis_client=store)
+
+
+def set_clock(client, admin_headers, moment):
+    response = client.put("/v1/admin/clock", headers=admin_headers, json={"now": moment})
+    assert response.status_code == 200, response.get_json()
+
+
+def wallet_status(client, server_headers):
+    return client.get("/v1/players/alice/wallet", headers=server_headers).status_code
+
+
+def test_a_ban_the_cleanup_removed_is_enforced_nowhere_when_the_clock_goes_back(
+    qa_apps, admin_headers, server_headers
+):
+    """The weekly cleanup removes an expired ban; the QA clock then goes back to before
+    its expiry. The ban is gone (not listed, a lift is 404), so no process may still
+    refuse the player with it from its copy of the bans."""
+    first, second = (app.test_client() for app in qa_apps)
+    set_clock(first, admin_headers, "2030-01-01T00:00:00Z")
+    ban = first.post(
+        "/v1/admin/player-bans",
+        headers=admin_headers,
+        json={"player_id": "alice", "reason": "chargeback", "expires_in_seconds": 3600},
+    ).get_json()
+    assert [wallet_status(c, server_headers) for c in (first, second)] == [403, 403]
+
+    set_clock(first, admin_headers, "2030-01-01T02:00:00Z")
+    assert maintenance.cleanup(qa_apps[0].extensions["questboard.engine"]) == 1
+    set_clock(first, admin_headers, "2030-01-01T00:30:00Z")
+
+    assert first.get("/v1/admin/player-bans", headers=admin_headers).get_json() == {"bans": []}
+    lifted = first.delete(f"/v1/admin/player-bans/{ban['id']}", headers=admin_headers)
+    assert lifted.status_code == 404
+    assert [wallet_status(c, server_headers) for c in (first, second)] == [200, 200]
+
+
+def test_a_bans_record_lasts_as_long_as_the_ban_when_the_clock_goes_back(
+    qa_apps, admin_headers, server_headers
+):
+    """Banned for an hour with the clock set in 2030, then the clock reset to real time:
+    the ban holds until 2030, so it must stay listed and liftable until then, however
+    much real time passes. A record with a Redis expiry (real time) would vanish a day
+    later, leaving the player refused by copies that had read it, unlisted and
+    impossible to lift."""
+    client = qa_apps[0].test_client()
+    redis = qa_apps[0].extensions["questboard.engine"].redis
+    set_clock(client, admin_headers, "2030-01-01T00:00:00Z")
+    ban = client.post(
+        "/v1/admin/player-bans",
+        headers=admin_headers,
+        json={"player_id": "alice", "reason": "chargeback", "expires_in_seconds": 3600},
+    ).get_json()
+    assert client.delete("/v1/admin/clock", headers=admin_headers).status_code == 200
+    assert wallet_status(client, server_headers) == 403
+
+    engine = qa_apps[0].extensions["questboard.engine"]
+    in_force_ms = to_ms(bans.load(engine, [ban["id"]])[0].expires_at) - to_ms(engine.clock.now())
+    record_ms = redis.pttl(keys.ban(ban["id"]))
+    assert record_ms == -1 or record_ms >= in_force_ms
+    assert [
+        b["id"]
+        for b in client.get("/v1/admin/player-bans", headers=admin_headers).get_json()["bans"]
+    ] == [ban["id"]]
+    assert (
+        client.delete(f"/v1/admin/player-bans/{ban['id']}", headers=admin_headers).status_code
+        == 204
+    )
+    assert wallet_status(client, server_headers) == 200
+
+
+def test_the_cleanup_removes_the_record_of_an_expired_ban_another_replaced(
+    app, client, admin_headers, clock
+):
+    """With no Redis expiry on a ban's record, the cleanup removes the records of
+    expired bans by the engine's clock, those no longer in the index included."""
+    engine = app.extensions["questboard.engine"]
+    first = bans.create(engine, "player", "alice", "first", expires_in_seconds=60)
+    clock.advance(seconds=61)
+    second = bans.create(engine, "player", "alice", "second", expires_in_seconds=60)
+    assert second.ban_id != first.ban_id
+    clock.advance(seconds=30)
+    assert maintenance.cleanup(engine) == 1  # the first: expired, replaced
+    assert not engine.redis.exists(keys.ban(first.ban_id))
+    assert bans.active_ban(engine, "alice", None) == second
+    clock.advance(seconds=31)
+    assert maintenance.cleanup(engine) == 1
+    assert not engine.redis.exists(keys.ban(second.ban_id))
+    assert engine.redis.zrange(keys.bans_index(), 0, -1) == []
+    assert engine.redis.hlen(keys.player_bans()) == 0
