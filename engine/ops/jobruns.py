@@ -6,7 +6,8 @@ fails or runs past its expected time raises an alert (engine.alerts). The watchd
 run every minute by the scheduler, dispatches the calendar jobs when they are due,
 in the game timezone, and notices a run that did not happen: it raises a `job_missed`
 alert and runs it once (a week of missed daily resets is caught up once, not seven
-times, because only the latest due time is ever dispatched).
+times, because only the latest due time is ever dispatched). A calendar run that
+fails, or dies, hands its due time back: the watchdog's next tick dispatches it again.
 """
 
 from __future__ import annotations
@@ -138,6 +139,7 @@ def run(
     if status == "failed":
         JOB_FAILURES.labels(spec.name).inc()
         _alert(engine, "job_failed", f"The {spec.name} job failed: {error}", record)
+        _hand_back(engine, spec, record)
     else:
         if scheduled_for is not None:
             engine.redis.set(keys.job_done(spec.name, to_ms(scheduled_for)), run_id, ex=14 * 86_400)
@@ -178,8 +180,17 @@ def bury(engine: Engine, spec: JobSpec, run_ids: list[str]) -> list[JobRun]:
             f"A run of the {spec.name} job stopped without finishing: {CRASHED}",
             record,
         )
+        _hand_back(engine, spec, record)
         buried.append(record)
     return buried
+
+
+def _hand_back(engine: Engine, spec: JobSpec, record: JobRun) -> None:
+    """A calendar job's run for a due time that failed or died gives that due time back
+    to the watchdog: its next tick dispatches the job again (each job is idempotent), as
+    it would a run that did not happen, instead of leaving it to the next due time."""
+    if spec.every is None and record.scheduled_for is not None:
+        engine.redis.delete(keys.job_dispatched(spec.name, to_ms(record.scheduled_for)))
 
 
 def _skipped(engine, spec, run_id, scheduled_for, started, reason) -> JobRun:

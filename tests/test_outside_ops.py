@@ -1,0 +1,66 @@
+"""The scheduled jobs as an operator meets them: a calendar job's run that fails is run
+again by the watchdog, not left until its next due time.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.ops import jobruns
+from engine.ops.job_catalog import SPECS
+from engine.ops.job_lease import LOCK_TTL
+from tests.job_alerts import utc
+
+
+class Crash(BaseException):
+    """The worker dies mid-run: nothing after this line of the run happens."""
+
+
+def broken(engine, lease):
+    raise ValueError("the database is down")
+
+
+def crash(engine, lease):
+    raise Crash
+
+
+def dispatched_by_watchdog(engine) -> list:
+    dispatched = []
+    jobruns.watch(engine, SPECS, lambda name, due: dispatched.append((name, due)))
+    return dispatched
+
+
+def test_a_league_close_that_failed_is_run_again_by_the_next_watchdog(durable_engine, clock):
+    engine = durable_engine
+    due = utc(2026, 11, 30, 3, 10)  # Monday: the week's close
+    clock.set(due)
+    dispatched_by_watchdog(engine)  # first start: everything due is dispatched once
+    clock.set(utc(2026, 11, 30, 3, 10, 30))
+    failed = jobruns.run(engine, SPECS["league_close"], broken, due)
+    assert failed.status == "failed"
+
+    clock.set(utc(2026, 11, 30, 3, 11, 30))  # the next watchdog tick
+    assert ("league_close", due) in dispatched_by_watchdog(engine)
+    assert ("league_close", due) not in dispatched_by_watchdog(engine)  # once a failure
+
+    assert jobruns.run(engine, SPECS["league_close"], lambda e, lease: 3, due).status == (
+        "succeeded"
+    )
+    clock.set(utc(2026, 11, 30, 3, 20, 30))
+    assert ("league_close", due) not in dispatched_by_watchdog(engine)
+    status = {s.spec.name: s for s in jobruns.status(engine, SPECS)}
+    assert not status["league_close"].overdue
+
+
+def test_a_daily_reset_whose_worker_died_is_run_again_once_found_dead(durable_engine, clock):
+    engine = durable_engine
+    due = utc(2026, 11, 26, 3)
+    clock.set(due)
+    dispatched_by_watchdog(engine)
+    with pytest.raises(Crash):
+        jobruns.run(engine, SPECS["daily_reset"], crash, due)
+
+    clock.set(due + LOCK_TTL)  # no heartbeat for 10 s: the next watchdog finds it dead
+    assert ("daily_reset", due) in dispatched_by_watchdog(engine)
+    [latest, *_] = jobruns.history(engine, "daily_reset")
+    assert (latest.status, latest.error) == ("failed", jobruns.CRASHED)
