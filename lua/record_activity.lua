@@ -5,7 +5,8 @@ the event's own balance change (the purchase,
 the ad reward), the day's login bonus if this is the player's first activity of the
 game day, the missions the event advances and their rewards, battle-pass XP and
 level rewards. Every balance change is its own ledger entry. The outcome is recorded
-under the idempotency key (the login, whose natural key is the game day, records none).
+under the idempotency key (a login, whose natural key is the game day, records one
+only when it has an Idempotency-Key: then a claimed day's answer too).
 
 A replay of a recorded outcome, and a login of a day already claimed (it changes
 nothing), are answered before the rate limit and the pace are looked at: copies of a
@@ -46,8 +47,9 @@ ARGV[15..] pairs of resource, delta: the event's own change (none for a login); 
 Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes):
   APPLIED             {"fp","code":APPLIED,"tx"?,"at","deltas"?,"balances","progress"}
   REPLAYED            the recorded outcome
-  NO_CHANGE           a login of a day already claimed {"fp":"","code":APPLIED,"at",
-                      "balances","progress":{"streak"}}; nothing counted, nothing recorded
+  NO_CHANGE           a login of a day already claimed {"fp","code":APPLIED,"at",
+                      "balances","progress":{"streak"}}; nothing counted, recorded only
+                      under a login's Idempotency-Key (ARGV[4] not "")
   INSUFFICIENT_FUNDS, BALANCE_LIMIT: as apply_transaction; BALANCE_LIMIT also when a
                       purchase would hold more streak freezes than the rules allow
   KEY_REUSED          the idempotency key was used with another fingerprint
@@ -122,9 +124,10 @@ plan_daily(day, event, more)
 
 if kind == 'login' and ((zone and day_claimed(day) and not early_login_due(day, day.claim))
     or (not zone and daily_field(day, 'bonus'))) then
-  return {CODE_NO_CHANGE, '{"fp":"","code":' .. CODE_APPLIED_TEXT .. ',"at":' .. now
-    .. ',"balances":' .. balances_json(wallet) .. ',"progress":'
-    .. compact_progress(finish_day(day)) .. '}'}
+  -- recorded under its Idempotency-Key when it has one, so a retry answers the same
+  local answer = finish(CODE_APPLIED, '"at":' .. now .. ',"balances":'
+    .. balances_json(wallet) .. ',"progress":' .. compact_progress(finish_day(day)))
+  return {CODE_NO_CHANGE, answer[2]}
 end
 
 local limited = over_rate(day, group, reference)

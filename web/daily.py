@@ -14,7 +14,14 @@ from engine.progression import daily
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.fastschema import FastSchema
-from web.schemas import ProgressSchema, amounts_field
+from web.purchases import replay_headers
+from web.schemas import (
+    IDEMPOTENCY_KEY,
+    IdempotencyHeaderSchema,
+    Pattern,
+    ProgressSchema,
+    amounts_field,
+)
 from web.security import player_address, read_group
 
 blp = Blueprint("daily", __name__, url_prefix="/v1/players", description="Daily progress.")
@@ -70,6 +77,21 @@ class LoginSchema(FastSchema):
     progress = ma.fields.Nested(ProgressSchema(), required=True)
 
 
+class LoginHeadersSchema(IdempotencyHeaderSchema):
+    """A login's Idempotency-Key is optional: without one the day is its natural key."""
+
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key",
+        validate=Pattern(IDEMPOTENCY_KEY),
+        metadata={
+            "description": "Makes a retry answer the first answer (the day's bonus it"
+            " claimed included) with Idempotent-Replayed: true. Without one, a retry of"
+            " a claimed day answers claimed: false.",
+            "example": "session-81723",
+        },
+    )
+
+
 def _daily_body(player_id: str) -> dict:
     state = daily.state(get_engine(), player_id, read_group())
     return {
@@ -96,7 +118,9 @@ def get_missions(player_id: str):
 
 
 @blp.route("/<player:player_id>/login", methods=["POST"])
+@blp.arguments(LoginHeadersSchema(), location="headers", as_kwargs=True)
 @blp.response(200, LoginSchema())
-def login(player_id: str):
+def login(player_id: str, idempotency_key: str | None = None):
     """Claim the day's login bonus; later calls that day answer claimed: false."""
-    return activity.login(get_engine(), player_id, player_address())
+    result = activity.login(get_engine(), player_id, player_address(), idempotency_key)
+    return result, 200, replay_headers(result.replayed)

@@ -55,7 +55,11 @@ OPERATIONS: dict[str, Operation] = {
     "leaderboards.player_ranks": Operation("listPlayerRanks"),
     "daily.get_daily": Operation("getDaily"),
     "daily.get_missions": Operation("listMissions"),
-    "daily.login": Operation("claimLogin", {RAPID_FIRE[0]: RAPID_FIRE[1]}),
+    "daily.login": Operation(
+        "claimLogin",
+        {RAPID_FIRE[0]: RAPID_FIRE[1]},
+        replayable=True,  # with an Idempotency-Key: a retry answers the first answer
+    ),
     "streaks.repair_streak": Operation(
         "repairStreak",
         {409: ("insufficient_funds", "streak_not_repairable"), 422: ("idempotency_key_reused",)},

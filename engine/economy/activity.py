@@ -220,11 +220,29 @@ class LoginResult:
     next_claim_at: datetime
     balances: dict[str, int]
     progress: Progress
+    replayed: bool = False  # answered from the record of its Idempotency-Key
 
 
-def login(engine: Engine, player_id: str, address: str | None = None) -> LoginResult:
-    """Claim the day's login bonus if it is not claimed yet; its natural key is the day."""
-    transaction = record(engine, player_id, "login", {}, "login", "", request=None, address=address)
+LOGIN_ROUTE = "login"
+
+
+def login(
+    engine: Engine,
+    player_id: str,
+    address: str | None = None,
+    idempotency_key: str | None = None,
+) -> LoginResult:
+    """Claim the day's login bonus if it is not claimed yet; its natural key is the day.
+
+    With an `idempotency_key`, the answer is recorded like a purchase's: a retry of it
+    (a game server that lost the answer) is answered the first answer, the bonus it
+    claimed included, on any day, and claims nothing."""
+    request = None
+    if idempotency_key is not None:
+        request = IdempotentRequest.of(LOGIN_ROUTE, idempotency_key, {})
+    transaction = record(
+        engine, player_id, LOGIN_ROUTE, {}, "login", "", request=request, address=address
+    )
     progress = transaction.progress or Progress()
     bonus = progress.daily_bonus
     return LoginResult(
@@ -233,9 +251,13 @@ def login(engine: Engine, player_id: str, address: str | None = None) -> LoginRe
         reward=dict(bonus["reward"]) if bonus else {},
         next_claim_at=from_ms(progress.claim_ends * 1000)
         if progress.claim_ends
-        else engine.calendar.next_reset(engine.clock.now()),
+        # a replay: the reset after the first answer, as it said
+        else engine.calendar.next_reset(
+            transaction.at if transaction.replayed else engine.clock.now()
+        ),
         balances=transaction.balances,
         progress=progress,
+        replayed=transaction.replayed,
     )
 
 

@@ -117,7 +117,7 @@ def build(
         )
     if method != "GET" and idempotency_key is None:
         # Every call that changes state carries a key, also where the route does not
-        # read one yet (login, bans, the tool override): a retry then stays one call.
+        # read one yet (bans, the tool override): a retry then stays one call.
         idempotency_key = new_idempotency_key()
     return Call(
         operation=operation,

@@ -217,7 +217,8 @@ def missions(player_id: str, player_ip: str | None) -> Call[m.Missions]:
 
 
 def login(player_id: str, player_ip: str | None) -> Call[m.Login]:
-    """A login claims at most once a game day by itself: a retry answers claimed=False."""
+    """A login claims at most once a game day; its retries repeat the call's key, so
+    one whose first answer was lost is answered that answer, the bonus included."""
     return build(
         "claimLogin",
         lambda a: d.login(a.body),

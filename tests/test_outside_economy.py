@@ -1,0 +1,105 @@
+"""The economy's routes as a game server meets them over HTTP, retries included.
+
+A login may carry an Idempotency-Key, as every other write does: a game server that
+lost the answer of a player's first login of the day and sends it again hears the
+same answer (the day's bonus with it), told it is a replay, and nothing is paid twice.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import error_of
+from tests.http_economy import balances, ledger_kinds
+
+pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis, Redis and the cluster
+
+LOGIN = "/v1/players/alice/login"
+
+
+def login(client, headers, key=None):
+    return client.post(LOGIN, headers=headers | ({"Idempotency-Key": key} if key else {}))
+
+
+def test_a_retried_first_login_answers_its_bonus_again_and_pays_it_once(
+    client, server_headers, admin_headers
+):
+    first = login(client, server_headers, key="session-1")
+    retry = login(client, server_headers, key="session-1")
+
+    assert first.status_code == retry.status_code == 200
+    assert first.get_json()["claimed"] is True
+    assert first.get_json()["progress"]["daily_bonus"] is not None
+    assert retry.get_json() == first.get_json()
+    assert "Idempotent-Replayed" not in first.headers
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert ledger_kinds(client, admin_headers).count("login_bonus") == 1
+    assert balances(client, server_headers) == first.get_json()["balances"]
+
+
+def test_a_login_retried_the_next_day_answers_the_first_day_and_claims_nothing(
+    client, clock, server_headers, admin_headers
+):
+    first = login(client, server_headers, key="session-1")
+    clock.advance(days=1)
+
+    retry = login(client, server_headers, key="session-1")
+
+    assert retry.status_code == 200
+    assert retry.get_json() == first.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert ledger_kinds(client, admin_headers).count("login_bonus") == 1
+    # The next day's own login (a new key) claims the next day's bonus.
+    next_day = login(client, server_headers, key="session-2")
+    assert next_day.get_json()["claimed"] is True
+    assert next_day.get_json()["streak"] == 2
+
+
+def test_a_retried_login_of_a_claimed_day_answers_its_first_answer(client, server_headers):
+    login(client, server_headers)  # the day is claimed without a key
+    first = login(client, server_headers, key="session-2")
+    retry = login(client, server_headers, key="session-2")
+
+    assert first.status_code == retry.status_code == 200
+    assert first.get_json()["claimed"] is False
+    assert retry.get_json() == first.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_login_without_a_key_is_served_as_before(client, server_headers):
+    first = login(client, server_headers)
+    again = login(client, server_headers)
+
+    assert first.get_json()["claimed"] is True
+    assert again.get_json()["claimed"] is False
+    assert "Idempotent-Replayed" not in first.headers
+    assert "Idempotent-Replayed" not in again.headers
+
+
+def test_a_login_with_a_malformed_key_is_refused_as_a_purchase_is_and_claims_nothing(
+    client, server_headers
+):
+    key = "a" * 129
+    response = login(client, server_headers, key=key)
+    purchase = client.post(
+        "/v1/players/alice/purchases",
+        headers=server_headers | {"Idempotency-Key": key},
+        json={"item": "steel", "quantity": 1},
+    )
+
+    assert response.status_code == 400
+    assert list(error_of(response)["details"]) == ["Idempotency-Key"]
+    assert error_of(response) == error_of(purchase)
+    day = client.get("/v1/players/alice/daily", headers=server_headers).get_json()
+    assert day["login"]["claimed"] is False
+
+
+def test_the_openapi_document_shows_the_logins_optional_key_and_replay_header(client):
+    operation = client.get("/openapi.json").get_json()["paths"]["/v1/players/{player_id}/login"][
+        "post"
+    ]
+
+    [key] = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+    assert key["in"] == "header"
+    assert key.get("required", False) is False
+    assert "Idempotent-Replayed" in operation["responses"]["200"]["headers"]
