@@ -49,8 +49,8 @@ def test_after_the_close_a_banned_leader_shows_no_zone_and_the_next_one_is_promo
 ):
     clock.advance(days=7)
     bans.create(engine, "player", "p1", "cheating")
-    live = page(client, server_headers)  # ended, not yet closed: Redis's standings
-    assert [m["zone"] for m in live["members"]] == ["promotion", "stay", "stay", "relegation"]
+    live = page(client, server_headers)  # ended, not yet closed: as the close would zone it
+    assert [m["zone"] for m in live["members"]] == [None, "promotion", "stay", "relegation"]
 
     close.close(engine)
     body = page(client, server_headers)

@@ -74,3 +74,31 @@ def test_a_player_banned_at_the_close_keeps_their_tier_through_a_rebuild(durable
     assert leagues.player_league(durable, "p1", clock.now()).tier == "silver"
     play(durable, "p1", 5)  # joins 2026-W49 in the tier the close left them
     assert leagues.player_league(durable, "p1", clock.now()).cohort.tier == "silver"
+
+
+def zones(cohort):
+    return [(m.player_id, m.zone) for m in cohort.members]
+
+
+def test_the_zones_of_a_cohort_in_play_leave_out_a_banned_member_as_the_close_will(durable, clock):
+    silver_week(durable)
+    bans.create(durable, "player", "p1", "cheating")
+    bans.create(durable, "player", "p4", "a day off", expires_in_seconds=3_600)
+    clock.advance(hours=2)  # p4's ban has run out; the week goes on
+
+    live = leagues.cohort(durable, "2026-W48", "silver-1")
+    assert zones(live) == [("p1", None), ("p2", "promotion"), ("p3", "stay"), ("p4", "relegation")]
+    assert (live.promotion_zone, live.relegation_zone) == (1, 1)
+    assert zones(leagues.player_league(durable, "p2", clock.now()).cohort) == zones(live)
+
+    clock.advance(days=7)
+    close.close(durable)
+    closed, _ = results.cohort_with_prizes(durable, "2026-W48", "silver-1")
+    assert zones(closed) == zones(live)  # what the page said the close would do, it did
+
+
+def test_a_banned_last_member_leaves_the_relegation_zone_to_the_one_above(durable, clock):
+    silver_week(durable)
+    bans.create(durable, "player", "p4", "abuse")
+    live = leagues.cohort(durable, "2026-W48", "silver-1")
+    assert zones(live) == [("p1", "promotion"), ("p2", "stay"), ("p3", "relegation"), ("p4", None)]

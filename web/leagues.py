@@ -38,9 +38,9 @@ class MemberSchema(ma.Schema):
         allow_none=True,
         metadata={
             "description": "Where the period's close would move the player now; once the"
-            " period is closed, where the close moved them. null only on a closed period's"
-            " cohort, for a member the close skipped (banned at the close): no promotion,"
-            " no relegation and no prize, the others ranked without them."
+            " period is closed, where the close moved them. null for a member the close"
+            " skips (banned at the close; before it, banned now): no promotion, no"
+            " relegation and no prize, the others ranked and zoned without them."
         },
         validate=ma.validate.OneOf(["promotion", "stay", "relegation"]),
     )

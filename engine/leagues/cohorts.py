@@ -33,43 +33,22 @@ from engine.calendar import Period, add_periods
 from engine.clock import to_ms
 from engine.errors import InvalidInputError, NotFoundError
 from engine.leagues import payouts
+from engine.leagues.standings import (  # noqa: F401  (re-exported: the cohort's types)
+    MULTIPLIER,
+    Cohort,
+    CohortMember,
+    cohort_id,
+    cohort_of,
+    ranked,
+    standings,
+)
 from engine.rules.leagues import LeagueRules
 from engine.runtime import Engine
 from engine.scripts import ScriptBatch
 from engine.security import rate_limits
 
-# The composite multiplier of the boards (engine.boards.MULTIPLIER; a test checks they
-# agree): a cohort's scores rank as a board's.
-MULTIPLIER = 1 << 24
 TIERS_MEMO = "league_tiers"  # the Engine.memo entry of the tiers indexes written
 OPENED = 2  # join_league's "joined" value for the member who opened a tier's first cohort
-
-
-@dataclass(frozen=True)
-class CohortMember:
-    player_id: str
-    rank: int  # competition rank by score (1, 2, 2, 4)
-    position: int  # place in the standings' order (ties: who reached the score first)
-    score: int
-    zone: str | None  # "promotion", "relegation" or "stay"; None: skipped by the close
-
-
-@dataclass(frozen=True)
-class Cohort:
-    cohort_id: str  # "<tier>-<number>"
-    period_type: str
-    period: str
-    tier: str
-    size: int  # the most members a cohort takes
-    members: list[CohortMember]
-
-    @property
-    def promotion_zone(self) -> int:
-        return sum(member.zone == "promotion" for member in self.members)
-
-    @property
-    def relegation_zone(self) -> int:
-        return sum(member.zone == "relegation" for member in self.members)
 
 
 @dataclass(frozen=True)
@@ -80,10 +59,6 @@ class PlayerLeague:
     ends_at: datetime
     tier: str
     cohort: Cohort | None  # None until the player's first scored exam of the period
-
-
-def cohort_id(tier: str, number: int) -> str:
-    return f"{tier}-{number}"
 
 
 MAX_COHORT_NUMBER = 2**63 - 1
@@ -266,7 +241,7 @@ def tiers_for(
     replies = dict(zip(known, batch.execute() if known else [], strict=True))
     standings_of: dict[str, Cohort] = {}
     for player, (last, tier) in known.items():
-        found = _cohort_of(rules, last, tier, replies[player])
+        found = cohort_of(rules, last, tier, replies[player])
         if found is not None:
             standings_of[player] = found
     members: dict[Period, set[str]] = {}  # period -> members of the standings read
@@ -311,51 +286,20 @@ def _text(record: dict, field: bytes) -> str | None:
 def read_cohort(
     engine: Engine, period: Period, tier: str, *, player: str | None = None, number: int = 0
 ) -> Cohort | None:
-    """The cohort of `player` in the tier, or cohort `number`; None if there is none."""
+    """The cohort of `player` in the tier, or cohort `number`; None if there is none.
+    Its zones are where the period's close would move each member if it ran now: the
+    members it would skip (engine.leagues.payouts.skipped_if_closed_now: banned now, or
+    those its first run fixed) have none, and the others are zoned without them, as
+    the close ranks them (one more round trip)."""
     by, name = ("player", player) if player is not None else ("cohort", number)
     reply = engine.scripts.read_cohort(slot_keys(period.period_type, period.name, tier), [by, name])
-    return _cohort_of(engine.rules.leagues, period, tier, reply)
-
-
-def _cohort_of(rules: LeagueRules, period: Period, tier: str, reply: list) -> Cohort | None:
-    """read_cohort.lua's reply as the cohort's standings; None for an empty reply."""
     if not reply:
         return None
-    rows = [
-        (player_id.decode(), int(float(composite)))
-        for player_id, composite in zip(reply[1::2], reply[2::2], strict=True)
-    ]
-    return standings(rules, period, tier, int(reply[0]), rows)
-
-
-def standings(
-    rules: LeagueRules, period: Period, tier: str, number: int, rows: list[tuple[str, int]]
-) -> Cohort:
-    """A cohort's standings from its (player, composite) rows."""
-    count = len(rows)
-    members = [
-        CohortMember(player, rank, position, score, rules.zone(tier, position, count))
-        for player, position, rank, score in ranked(rows)
-    ]
-    return Cohort(
-        cohort_id(tier, number), period.period_type, period.name, tier, rules.cohort_size, members
-    )
-
-
-def ranked(rows: list[tuple[str, int]]) -> list[tuple[str, int, int, int]]:
-    """(player, position, rank, score) in the standings' order, from (player, composite)
-    rows: higher composites first (equal totals: who reached it first), then by player
-    id; equal scores share the rank of the first of them (1, 2, 2, 4)."""
-    out: list[tuple[str, int, int, int]] = []
-    rank, last_score = 0, None
-    for position, (player, composite) in enumerate(
-        sorted(rows, key=lambda row: (-row[1], row[0])), start=1
-    ):
-        score = composite // MULTIPLIER
-        if score != last_score:
-            rank, last_score = position, score
-        out.append((player, position, rank, score))
-    return out
+    payout = payouts.league_payout(period.period_type, period.name)
+    now_ms = to_ms(engine.clock.now())
+    members = [player_id.decode() for player_id in reply[1::2]]
+    skipped = payouts.skipped_if_closed_now(engine, payout, now_ms, members)
+    return cohort_of(engine.rules.leagues, period, tier, reply, skipped)
 
 
 def cohort(engine: Engine, period_name: str, cohort_text: str) -> Cohort:
