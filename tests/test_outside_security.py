@@ -1,5 +1,5 @@
 """Security and operations seen from outside: bans under the QA clock, the cleanup's
-purge of expired bans.
+purge of expired bans, a webhook attempt's deadline against a slow resolver.
 
 The QA clock (PUT /v1/admin/clock) moves the engine's time; Redis' own expiries keep
 real time. A ban's expiry is engine time, so nothing about a ban may hang on Redis'
@@ -9,16 +9,22 @@ clock, and every removal of a ban reaches every process's copy of the bans.
 from __future__ import annotations
 
 import dataclasses
+import socket
+import threading
+import time
 
 import pytest
+from sqlalchemy import select
 
-from engine import keys
+from engine import db, keys
 from engine.clock import to_ms
-from engine.ops import maintenance
+from engine.economy import grants
+from engine.ops import maintenance, persistence
 from engine.security import bans
+from engine.webhooks import delivery, subscriptions
+from engine.webhooks.deadline import AttemptDeadline, AttemptExpiredError
+from tests.webhook_receiver import webhook_engine
 from web import create_app
-
-pytestmark = pytest.mark.app_on_both_backends
 
 
 @pytest.fixture
@@ -37,6 +43,7 @@ def wallet_status(client, server_headers):
     return client.get("/v1/players/alice/wallet", headers=server_headers).status_code
 
 
+@pytest.mark.app_on_both_backends
 def test_a_ban_the_cleanup_removed_is_enforced_nowhere_when_the_clock_goes_back(
     qa_apps, admin_headers, server_headers
 ):
@@ -62,6 +69,7 @@ def test_a_ban_the_cleanup_removed_is_enforced_nowhere_when_the_clock_goes_back(
     assert [wallet_status(c, server_headers) for c in (first, second)] == [200, 200]
 
 
+@pytest.mark.app_on_both_backends
 def test_a_bans_record_lasts_as_long_as_the_ban_when_the_clock_goes_back(
     qa_apps, admin_headers, server_headers
 ):
@@ -96,6 +104,7 @@ def test_a_bans_record_lasts_as_long_as_the_ban_when_the_clock_goes_back(
     assert wallet_status(client, server_headers) == 200
 
 
+@pytest.mark.app_on_both_backends
 def test_the_cleanup_removes_the_record_of_an_expired_ban_another_replaced(
     app, client, admin_headers, clock
 ):
@@ -115,3 +124,59 @@ def test_the_cleanup_removes_the_record_of_an_expired_ban_another_replaced(
     assert not engine.redis.exists(keys.ban(second.ban_id))
     assert engine.redis.zrange(keys.bans_index(), 0, -1) == []
     assert engine.redis.hlen(keys.player_bans()) == 0
+
+
+def test_a_lookup_that_outlasts_the_deadline_expires_the_attempt_at_the_deadline():
+    answer = threading.Event()
+    started = time.monotonic()
+    with AttemptDeadline(0.05) as deadline, pytest.raises(AttemptExpiredError):
+        deadline.within(lambda: answer.wait(5))
+    assert deadline.expired and time.monotonic() - started < 1
+    answer.set()  # the resolver's thread ends
+    with AttemptDeadline(5) as quick:
+        assert quick.within(lambda: ["93.184.215.14"]) == ["93.184.215.14"]
+        with pytest.raises(ValueError, match="bad name"):
+            quick.within(lambda: (_ for _ in ()).throw(ValueError("bad name")))
+    assert not quick.expired
+
+
+@pytest.fixture
+def webhook_engine_on_redis(real_redis, unlimited_rules, clock, sqlite_url):
+    yield from webhook_engine(real_redis, unlimited_rules, clock, sqlite_url)
+
+
+def test_a_slow_resolver_holds_a_webhook_attempt_no_longer_than_its_deadline(
+    webhook_engine_on_redis, monkeypatch
+):
+    """The receiver's name takes 1 s to resolve (a resolver that answers late); the
+    attempt's deadline is 0.2 s here: the attempt fails as timed out at its deadline,
+    and the pass is not held for the lookup."""
+    engine = webhook_engine_on_redis
+    monkeypatch.setattr(delivery, "ATTEMPT_SECONDS", 0.2)
+    subscriptions.create(engine, "http://hooks.example.com/q", ["grant.applied"])
+    engine.webhook_allow_private = False  # the guard resolves the name before each attempt
+    released = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_getaddrinfo(host, *args, **kwargs):
+        if host != "hooks.example.com":
+            return real_getaddrinfo(host, *args, **kwargs)
+        released.wait(1)  # a late answer, and a private one: refused if ever waited for
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    grants.grant(engine, "alice", {"coins": 5}, "welcome", "g1")
+    persistence.persist(engine)  # the grant's event, to deliver
+    started = time.monotonic()
+    try:
+        report = delivery.run(engine)
+    finally:
+        released.set()
+    assert time.monotonic() - started < 0.9
+    assert (report.delivered, report.retrying) == (0, 1)
+    with engine.sql.connect() as conn:
+        [row] = conn.execute(select(db.webhook_deliveries)).all()
+    assert row.last_error == (
+        "AttemptTimeout: timed out after 0.2 s (the limit for a whole attempt)"
+    )
+    assert row.latency_ms < 900

@@ -10,8 +10,13 @@ It sees the connection through httpcore's public `trace` request extension: the
 TLS handshake detaches the original socket object, while the duplicate still names the
 same connection), and a timer shuts the connection down (SHUT_RDWR) at the deadline:
 a read or write blocked in httpx fails at once, and the attempt is `expired`. A
-connection made after the deadline (a slow name lookup before it) is shut down as soon
-as it is made.
+connection made after the deadline is shut down as soon as it is made.
+
+A step before the connection that no socket of ours can cut, the guard's name lookup
+(getaddrinfo cannot be interrupted), runs through `within`: in a daemon thread of its
+own, waited for until the deadline only. A resolver that answers late, or never, costs
+the attempt no more than its deadline (it is `expired`, AttemptExpiredError); the
+thread is left to end when the resolver gives up.
 
 An attempt on a pooled connection reports no connect event, so the deadline needs a
 new connection per attempt: delivery sends `Connection: close`, and the connection is
@@ -23,10 +28,17 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 CONNECTED = "connection.connect_tcp.complete"
+T = TypeVar("T")
+
+
+class AttemptExpiredError(Exception):
+    """The attempt's deadline passed during a step `AttemptDeadline.within` waited for."""
 
 
 class AttemptDeadline:
@@ -34,9 +46,11 @@ class AttemptDeadline:
     `deadline.trace` as the request's `trace` extension; `expired` says whether the
     deadline cut it."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self.expired = False
+        self._monotonic = monotonic
+        self._started = monotonic()
         self._ended = False
         self._socket: socket.socket | None = None
         self._lock = threading.Lock()
@@ -44,6 +58,7 @@ class AttemptDeadline:
         self._timer.daemon = True
 
     def __enter__(self) -> AttemptDeadline:
+        self._started = self._monotonic()
         self._timer.start()
         return self
 
@@ -75,6 +90,35 @@ class AttemptDeadline:
             self._socket = sock.dup()
             if self.expired:
                 self._cut()
+
+    def within(self, step: Callable[[], T]) -> T:
+        """`step()` (a blocking call that opens no connection of ours: a name lookup),
+        waited for until the deadline at most; its answer, or what it raised.
+
+        Raises:
+            AttemptExpiredError: the deadline came first; the attempt is `expired`, and
+                `step` goes on in its daemon thread, its answer dropped.
+        """
+        outcome: list[Any] = []
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome.append((True, step()))
+            except Exception as error:  # handed to the attempt's thread below
+                outcome.append((False, error))
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="webhook-lookup", daemon=True).start()
+        left = self.seconds - (self._monotonic() - self._started)
+        if not done.wait(max(0.0, left)):
+            self._expire()
+            raise AttemptExpiredError(f"the deadline of {self.seconds:g} s passed first")
+        succeeded, value = outcome[0]
+        if not succeeded:
+            raise value
+        return value
 
     def _expire(self) -> None:
         with self._lock:

@@ -12,13 +12,14 @@ killed mid-delivery leaves the delivery pending, and the next run (the job's loc
 expires within seconds, engine.ops.job_lease) sends it again with the same
 `Questboard-Event-Id`. Receivers deduplicate on that id.
 
-Every attempt ends within ATTEMPT_SECONDS (10 s), connecting, sending and reading the
-answer's headers and body together: httpx's timeouts (3 s to connect, 5 s for each
-read) bound each wait only, so a receiver trickling its answer a byte at a time could
-hold an attempt, and the pass waiting for it, for hours. engine.webhooks.deadline shuts
-the attempt's connection down at its deadline and the attempt fails as timed out; so
-that every attempt has a connection of its own to cut, none is kept alive (requests say
-`Connection: close`).
+Every attempt ends within ATTEMPT_SECONDS (10 s), the receiver's name lookup,
+connecting, sending and reading the answer's headers and body together: httpx's
+timeouts (3 s to connect, 5 s for each read) bound each wait only, so a receiver
+trickling its answer a byte at a time, or a resolver answering late, could hold an
+attempt, and the pass waiting for it, for hours. engine.webhooks.deadline shuts the
+attempt's connection down at its deadline (and stops waiting for the lookup), and the
+attempt fails as timed out; so that every attempt has a connection of its own to cut,
+none is kept alive (requests say `Connection: close`).
 
 Failures (a connection error, a timeout, a status other than 2xx, redirects
 included, a URL httpx cannot read) are retried after `backoff(attempts)`: exponential
@@ -52,7 +53,7 @@ from engine import alerts, db
 from engine.clock import to_ms
 from engine.runtime import Engine
 from engine.webhooks import encryption, events, guard, sources
-from engine.webhooks.deadline import AttemptDeadline
+from engine.webhooks.deadline import AttemptDeadline, AttemptExpiredError
 
 if TYPE_CHECKING:  # httpx is imported where it is used: importing it loads click and rich
     import httpx
@@ -110,8 +111,11 @@ def run(
     keep_going: Callable[[], bool] | None = None,
     max_passes: int = 1_000,
     rng: random.Random | None = None,
+    lookup: guard.Lookup = guard.resolve_name,
 ) -> DeliveryReport:
-    """Record the ban and period events, then send what is due until nothing is."""
+    """Record the ban and period events, then send what is due until nothing is.
+    `lookup` resolves the receivers' names (guard.resolve_name), within each attempt's
+    deadline."""
     report = DeliveryReport(disabled=[])
     report.recorded += sources.drain_ban_events(engine)
     report.recorded += sources.close_periods(engine)
@@ -128,7 +132,9 @@ def run(
                     break
                 now_ms = to_ms(engine.clock.now())
                 signing = [_signing_secrets(box, opened, row, now_ms) for row in due]
-                outcomes = list(pool.map(_send, *_args(engine, client, due, now_ms, signing)))
+                outcomes = list(
+                    pool.map(_send, *_args(engine, client, due, now_ms, signing, lookup))
+                )
                 _record(engine, due, outcomes, now_ms, report, rng)
                 _alert_unreadable(engine, due, signing, alerted)
                 report.passes += 1
@@ -139,10 +145,15 @@ def run(
 
 
 def _args(
-    engine: Engine, client: httpx.Client, due: list[Any], now_ms: int, signing: list
+    engine: Engine,
+    client: httpx.Client,
+    due: list[Any],
+    now_ms: int,
+    signing: list,
+    lookup: guard.Lookup,
 ) -> tuple:
     n = len(due)
-    return [engine] * n, [client] * n, due, [now_ms] * n, signing
+    return [engine] * n, [client] * n, due, [now_ms] * n, signing, [lookup] * n
 
 
 def _signing_secrets(
@@ -237,6 +248,7 @@ def _send(
     row: Any,
     now_ms: int,
     keys: list[str] | encryption.SecretUnreadableError,
+    lookup: guard.Lookup = guard.resolve_name,
 ) -> Outcome:
     import httpx
 
@@ -252,7 +264,11 @@ def _send(
     started = time.perf_counter()
     with AttemptDeadline(ATTEMPT_SECONDS) as deadline:
         try:
-            where = guard.target(row.url, engine.webhook_allow_private)  # refuses a bad form
+            where = guard.target(  # refuses a bad form; resolves within the deadline
+                row.url,
+                engine.webhook_allow_private,
+                lambda host, port: deadline.within(lambda: lookup(host, port)),
+            )
             parts = urlsplit(row.url)
             with client.stream(
                 "POST",
@@ -272,6 +288,8 @@ def _send(
             error = None if ok else f"HTTP {status} from {parts.hostname}"
         except guard.InvalidInputError as refused:
             status, ok, error = None, False, str(refused)
+        except AttemptExpiredError:  # the name lookup outlasted the deadline
+            status, ok, error = None, False, None
         except (httpx.HTTPError, httpx.InvalidURL) as failure:  # InvalidURL is no HTTPError
             status, ok, error = None, False, f"{type(failure).__name__}: {failure}"
     if deadline.expired:  # cut: whatever httpx made of the connection shut under it

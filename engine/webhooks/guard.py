@@ -27,6 +27,7 @@ import ipaddress
 import re
 import socket
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
 
@@ -38,6 +39,7 @@ MAX_URL = 2048
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 _NUMBER = re.compile(r"0x[0-9a-f]*|[0-9]+")  # an inet_aton part: hex, octal or decimal
 _UNKNOWN_CARRIED = (ipaddress.IPv6Network("64:ff9b:1::/48"),)  # local-use NAT64 (RFC 8215)
+Lookup = Callable[[str, int], list[IpAddress]]  # (host, port) -> its addresses
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ class Target:
     extensions: dict[str, str] = field(default_factory=dict)
 
 
-def target(url: str, allow_private: bool) -> Target:
+def target(url: str, allow_private: bool, lookup: Lookup | None = None) -> Target:
     """Check the URL now and pin it to the address checked.
 
     The name is resolved once, every address it has is checked, and the request goes
@@ -206,11 +208,13 @@ def target(url: str, allow_private: bool) -> Target:
     ASCII, so virtual hosts and certificates work), so a name re-pointed between the
     check and the connection (DNS rebinding) cannot send the request inward. With
     private addresses allowed, the URL is used as it is, once its form is checked.
+    `lookup` resolves the name (resolve_name; delivery bounds it by the attempt's
+    deadline).
     """
     receiver = parse(url)
     if allow_private:
         return Target(url)
-    addresses = addresses_of(receiver)
+    addresses = addresses_of(receiver, lookup=lookup or resolve_name)
     if not addresses:
         raise InvalidInputError(
             f"The webhook URL's host {receiver.host} does not resolve.",
@@ -228,15 +232,22 @@ def target(url: str, allow_private: bool) -> Target:
     return Target(pinned, {"Host": host + port}, extensions)
 
 
-def addresses_of(receiver: Receiver, resolve: bool = True) -> list[IpAddress]:
-    """The host's address, or every address its name resolves to ([] if it does not),
-    as the resolver gave them."""
+def resolve_name(host: str, port: int) -> list[IpAddress]:
+    """Every address `host` resolves to ([] if it does not), as the resolver gave them."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+def addresses_of(
+    receiver: Receiver, resolve: bool = True, lookup: Lookup = resolve_name
+) -> list[IpAddress]:
+    """The host's address, or every address `lookup` resolves its name to ([] if it
+    does not), as the resolver gave them."""
     if receiver.address is not None:
         return [receiver.address]
     if not resolve:
         return []
-    try:
-        infos = socket.getaddrinfo(receiver.host, receiver.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return []
-    return [ipaddress.ip_address(info[4][0]) for info in infos]
+    return lookup(receiver.host, receiver.port or 443)
