@@ -1,0 +1,65 @@
+"""Exams and leaderboards seen from outside: what a player's standing, a category's
+board and an exam's replay are after Redis is lost and rebuilt from SQL."""
+
+from __future__ import annotations
+
+import sqlalchemy
+
+from engine import boards, db
+from engine.boards import exams, leaderboards
+from engine.ops import persistence, rebuild
+
+
+def play(engine, player: str, exam_id: str, score: int, category: str = "math"):
+    return exams.record_exam(engine, player, exams.Exam(exam_id, category, score, 10, 5))
+
+
+def standings(engine, category: str | None = None) -> list[tuple[str, int, int, int]]:
+    page = leaderboards.top(engine, boards.resolve(engine, "weekly", category))
+    return [(e.player_id, e.rank, e.score, e.exams) for e in page.entries]
+
+
+def lose_redis(engine) -> None:
+    persistence.persist(engine)
+    engine.redis.flushdb()
+    rebuild.rebuild(engine)
+
+
+def test_ids_that_differ_only_in_case_stay_apart_through_a_rebuild(durable_engine, clock):
+    """Ids are case-sensitive (player ids, categories, exam ids): Bob and bob are two
+    players, Math and math two boards, Q1 and q1 two attempts, in SQL as in Redis."""
+    play(durable_engine, "Bob", "q1", 70)
+    clock.advance(seconds=2)
+    play(durable_engine, "bob", "q1", 20)
+    clock.advance(seconds=2)
+    first = play(durable_engine, "carol", "Q1", 30, category="Math")
+    clock.advance(seconds=2)
+    play(durable_engine, "carol", "q1", 40)
+    before = [standings(durable_engine, category) for category in (None, "math", "Math")]
+    assert before[0] == [("Bob", 1, 70, 1), ("carol", 1, 70, 2), ("bob", 3, 20, 1)]
+
+    lose_redis(durable_engine)
+
+    assert [standings(durable_engine, category) for category in (None, "math", "Math")] == before
+    again = play(durable_engine, "carol", "Q1", 30, category="Math")
+    assert (again.created, again.summary) == (False, first.summary)  # answered, not counted
+    assert standings(durable_engine, "Math") == [("carol", 1, 30, 1)]
+
+
+def test_every_text_column_compares_case_and_accents_on_mariadb(mariadb_database):
+    """MariaDB's default collations fold case and accents: a key column under one would
+    make Bob's row bob's. Every character column of the schema compares bytes."""
+    sql = db.connect(mariadb_database)
+    try:
+        with sql.connect() as conn:
+            folding = conn.execute(
+                sqlalchemy.text(
+                    "SELECT table_name, column_name, collation_name"
+                    " FROM information_schema.columns WHERE table_schema = DATABASE()"
+                    " AND table_name <> 'alembic_version' AND collation_name IS NOT NULL"
+                    " AND collation_name <> 'utf8mb4_bin'"
+                )
+            ).all()
+    finally:
+        sql.dispose()
+    assert folding == []
