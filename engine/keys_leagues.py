@@ -22,7 +22,8 @@ def league_members(period_type: str, period: str, tier: str) -> str:
 def league_rosters(period_type: str, period: str, tier: str) -> str:
     """Hash: cohort number -> its members, space-separated in arrival order;
     `scores:<number>` -> their composite scores in the same order (a copy of the scores');
-    and `last` -> "<number of the last cohort>|<its member count>"."""
+    `last` -> "<number of the last cohort>|<its member count>"; and `closing`, set once
+    the period's close has begun (no removal changes the cohorts after it)."""
     return _league(period_type, period, tier, "rosters")
 
 

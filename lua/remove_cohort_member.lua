@@ -3,7 +3,8 @@
 KEYS[1] members   hash        player -> their cohort's number
 KEYS[2] rosters   hash        cohort number -> its members, space-separated in arrival
                               order; `scores:<number>` -> their composite scores in the
-                              same order; `last` -> "<last cohort's number>|<its member count>"
+                              same order; `last` -> "<last cohort's number>|<its member count>";
+                              `closing` -> set once the period's close has begun
 KEYS[3] scores    sorted set  player -> composite score
 
 ARGV[1] the player id
@@ -14,9 +15,13 @@ so the cohort's standings, zones and close go on without them and
 everyone below moves up. When the cohort is the last one of the tier, its member count
 in `last` drops by one, so the next player to join takes the freed place (join_league
 never fills a cohort over its size). A cohort left empty loses its roster. Calling it
-again, or for a player not in the tier, writes nothing.
+again, or for a player not in the tier, writes nothing. Once the period's close has
+begun (engine.leagues.close marks the tier's rosters `closing` before it reads them),
+the cohorts are what the close ranks and pays: nothing is written, whenever the
+caller last looked at the close.
 
-Returns the number of the cohort the player left, or 0 if they were in none.
+Returns the number of the cohort the player left, or 0 if they were in none (or the
+close had begun).
 ]]
 
 local members, rosters, scores = KEYS[1], KEYS[2], KEYS[3]
@@ -59,6 +64,9 @@ local function take_out(number)
 end
 
 local left = 0  -- the number of the cohort the player left
+if redis.call('HEXISTS', rosters, 'closing') == 1 then
+  return left
+end
 local number = redis.call('HGET', members, player)
 if number then
   take_out(number)

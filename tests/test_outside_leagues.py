@@ -7,9 +7,12 @@ from __future__ import annotations
 import pytest
 
 from engine import leagues
+from engine.boards import moderation
 from engine.leagues import close, results
 from engine.ops import persistence, rebuild
 from engine.security import bans
+from tests import test_script_remove_cohort_member as script
+from tests.script_state import state
 from tests.test_closed_periods_from_sql import small_leagues
 from tests.test_league_close import play, start_in
 
@@ -102,3 +105,38 @@ def test_a_banned_last_member_leaves_the_relegation_zone_to_the_one_above(durabl
     bans.create(durable, "player", "p4", "abuse")
     live = leagues.cohort(durable, "2026-W48", "silver-1")
     assert zones(live) == [("p1", "promotion"), ("p2", "stay"), ("p3", "relegation"), ("p4", None)]
+
+
+def test_a_removal_that_lands_as_the_close_begins_leaves_the_cohort_as_the_close_ranked_it(
+    durable, clock, monkeypatch
+):
+    """The removal checks that the close has not begun, then takes the player out in a
+    second round trip: a close run in between ranks and pays them."""
+    silver_week(durable)
+    clock.advance(days=7)
+    batch = durable.scripts.batch
+    closed_in_between = []
+
+    def close_first():
+        monkeypatch.setattr(durable.scripts, "batch", batch)  # the close's own calls
+        closed_in_between.append(close.close(durable))
+        return batch()
+
+    monkeypatch.setattr(durable.scripts, "batch", close_first)
+    left = moderation.remove_from_cohorts(durable, "p1")
+    monkeypatch.undo()
+
+    assert closed_in_between[0].closed is True
+    assert left == []  # too late for the close, which paid and promoted p1
+    now, _ = results.cohort_with_prizes(durable, "2026-W48", "silver-1")
+    assert zones(now) == [("p1", "promotion"), ("p2", "stay"), ("p3", "stay"), ("p4", "relegation")]
+    assert leagues.player_league(durable, "p1", clock.now()).tier == "gold"
+
+
+def test_the_removal_script_writes_nothing_once_the_tier_is_marked_closing(any_redis):
+    script.join(any_redis, ("a", 10), ("b", 30))
+    any_redis.hset(script.ROSTERS, close.CLOSING, 1)
+    before = state(any_redis)
+    assert script.remove(any_redis, "b") == 0
+    assert state(any_redis) == before
+    assert any_redis.hget(script.MEMBERS, "b") == b"1"

@@ -64,6 +64,7 @@ WRITE_CHUNK = 50_000  # rows a SQL transaction, about: each ends with a cohort
 RECORDS_A_CALL = 500  # league records one record_league_tiers.lua call writes
 RECORD_CALLS = 40  # record_league_tiers.lua calls a round trip (20,000 records)
 REFUSALS_A_STATEMENT = 1_000  # players one UPDATE of refused prizes names
+CLOSING = "closing"  # the rosters' field that says the close has begun
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,16 @@ def final_standings(
     pipe = engine.redis.pipeline(transaction=False)
     for tier in tiers:
         pipe.hget(keys.league_rosters(period.period_type, period.name, tier), "last")
+    lasts = pipe.execute()
+    # The close has begun: a removal (lua/remove_cohort_member.lua) that lands from now
+    # on writes nothing, so the cohorts stay as this run and every later one ranks them.
+    pipe = engine.redis.pipeline(transaction=False)
+    for tier, last in zip(tiers, lasts, strict=True):
+        if last:  # a tier with cohorts: its rosters exist (HSET keeps their expiry)
+            pipe.hset(keys.league_rosters(period.period_type, period.name, tier), CLOSING, 1)
+    pipe.execute()
     a_round_trip = READ_COHORTS * READ_CALLS
-    for tier, last in zip(tiers, pipe.execute(), strict=True):
+    for tier, last in zip(tiers, lasts, strict=True):
         last_number = int(last.partition(b"|")[0]) if last else 0
         slot = slot_keys(period.period_type, period.name, tier)
         for start in range(1, last_number + 1, a_round_trip):
