@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TextIO
 
 from cli import local
-from engine import migrate
+from engine import keys, migrate
 from engine.boards import moderation, snapshots
 from engine.errors import InvalidInputError, NotFoundError
 from engine.ops import jobruns, rebuild, reshard
@@ -148,6 +148,8 @@ def shards_check(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
 
 def shards_migrate(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     """Persist every outbox, then move every player key to `--to` shards."""
+    if not 1 <= args.to <= keys.MAX_PLAYER_SHARDS:
+        raise InvalidInputError(f"--to must be from 1 to {keys.MAX_PLAYER_SHARDS} player shards.")
 
     def progress(moved: int) -> None:
         if moved % 100_000 < reshard.CHUNK:

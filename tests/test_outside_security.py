@@ -1,5 +1,6 @@
 """Security and operations seen from outside: bans under the QA clock, the cleanup's
-purge of expired bans, a webhook attempt's deadline against a slow resolver.
+purge of expired bans, a webhook attempt's deadline against a slow resolver, the
+`questboard` command's answer to a mistake.
 
 The QA clock (PUT /v1/admin/clock) moves the engine's time; Redis' own expiries keep
 real time. A ban's expiry is engine time, so nothing about a ban may hang on Redis'
@@ -23,6 +24,7 @@ from engine.ops import maintenance, persistence
 from engine.security import bans
 from engine.webhooks import delivery, subscriptions
 from engine.webhooks.deadline import AttemptDeadline, AttemptExpiredError
+from tests.cli_harness import questboard as questboard  # a fixture: its own name
 from tests.webhook_receiver import webhook_engine
 from web import create_app
 
@@ -180,3 +182,14 @@ def test_a_slow_resolver_holds_a_webhook_attempt_no_longer_than_its_deadline(
         "AttemptTimeout: timed out after 0.2 s (the limit for a whole attempt)"
     )
     assert row.latency_ms < 900
+
+
+@pytest.mark.parametrize("count", ["0", "-3", "16385"])
+def test_shards_migrate_to_a_count_out_of_range_is_one_line_and_a_usage_mistake(questboard, count):
+    """Exit code 2 and one line, as the command's other usage mistakes; the recorded
+    count is untouched."""
+    questboard.redis_client.set(keys.player_shards_record(), "256")
+    code, out, err = questboard("shards", "migrate", "--to", count)
+    assert (code, out) == (2, "")
+    assert err == "questboard: --to must be from 1 to 16384 player shards.\n"
+    assert questboard.redis_client.get(keys.player_shards_record()) == b"256"
