@@ -9,6 +9,10 @@ A tick queues a fresh run of the job only when none is already queued
 runs an admin queued; rq-scheduler alone would push the registration's own job again
 at every tick.
 
+Registrations that vanish while the process runs (a FLUSHDB, as the recovery after a
+Redis loss asks, or a Redis that came back empty without dropping the connection) are
+made again at the next tick, so the jobs do not stop until the scheduler is restarted.
+
     python -m jobs.scheduler        # what the Procfile's `scheduler` runs
 """
 
@@ -31,7 +35,20 @@ PREFIX = "questboard-"
 
 
 class OneRunPerJobScheduler(Scheduler):
-    """rq-scheduler whose ticks add a run only when the job has none queued."""
+    """rq-scheduler whose ticks add a run only when the job has none queued, and register
+    the interval jobs again when their registrations are gone."""
+
+    def enqueue_jobs(self) -> list[Job]:
+        pipe = self.connection.pipeline(transaction=False)
+        for name in INTERVAL_JOBS:
+            pipe.zscore(self.scheduled_jobs_key, f"{PREFIX}{name}")
+        if None in pipe.execute():
+            registered = register(self)
+            logging.getLogger("questboard.scheduler").warning(
+                "registrations missing (Redis flushed?): registered %s again",
+                ", ".join(registered),
+            )
+        return super().enqueue_jobs()
 
     def enqueue_job(self, job: Job) -> None:
         name = job.args[0]

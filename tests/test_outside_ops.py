@@ -1,14 +1,17 @@
 """The scheduled jobs as an operator meets them: a calendar job's run that fails is run
-again by the watchdog, not left until its next due time.
+again by the watchdog, not left until its next due time; a scheduler whose Redis was
+flushed (the recovery's FLUSHDB, a Redis back empty) registers its jobs again.
 """
 
 from __future__ import annotations
 
 import pytest
+from rq import Queue
 
 from engine.ops import jobruns
 from engine.ops.job_catalog import SPECS
 from engine.ops.job_lease import LOCK_TTL
+from jobs import QUEUE, scheduler
 from tests.job_alerts import utc
 
 
@@ -64,3 +67,16 @@ def test_a_daily_reset_whose_worker_died_is_run_again_once_found_dead(durable_en
     assert ("daily_reset", due) in dispatched_by_watchdog(engine)
     [latest, *_] = jobruns.history(engine, "daily_reset")
     assert (latest.status, latest.error) == ("failed", jobruns.CRASHED)
+
+
+def test_a_scheduler_whose_redis_was_flushed_registers_its_jobs_again(real_redis):
+    sched = scheduler.build(real_redis)
+    scheduler.register(sched, now=utc(2026, 11, 25, 12))
+    real_redis.flushdb()  # the recovery's FLUSHDB, with the scheduler left running
+
+    sched.enqueue_jobs()  # its next tick
+
+    registered = sorted(job.id for job in sched.get_jobs())
+    assert registered == sorted(f"questboard-{name}" for name in scheduler.INTERVAL_JOBS)
+    queued = Queue(QUEUE, connection=real_redis).jobs
+    assert sorted(job.args[0] for job in queued) == sorted(scheduler.INTERVAL_JOBS)
