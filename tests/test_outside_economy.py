@@ -3,11 +3,18 @@
 A login may carry an Idempotency-Key, as every other write does: a game server that
 lost the answer of a player's first login of the day and sends it again hears the
 same answer (the day's bonus with it), told it is a replay, and nothing is paid twice.
+An ad whose reward a daily earning cap cut to nothing is answered as the OpenAPI
+document describes it, which the Python client reads.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from types import MappingProxyType
+
+import jsonschema_rs
 import pytest
+from questboard_client import decode
 
 from tests.conftest import error_of
 from tests.http_economy import balances, ledger_kinds
@@ -103,3 +110,42 @@ def test_the_openapi_document_shows_the_logins_optional_key_and_replay_header(cl
     assert key["in"] == "header"
     assert key.get("required", False) is False
     assert "Idempotent-Replayed" in operation["responses"]["200"]["headers"]
+
+
+def capped_ad_rewards(app, coins: int) -> None:
+    """The app's rules with a daily earning cap of `coins` on ad rewards."""
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    caps = dict(security.daily_earning_caps) | {"ad_reward": MappingProxyType({"coins": coins})}
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(security, daily_earning_caps=MappingProxyType(caps)),
+    )
+
+
+def ad_answer_errors(client, body: dict) -> list[str]:
+    spec = client.get("/openapi.json").get_json()
+    route = spec["paths"]["/v1/players/{player_id}/ad-rewards"]["post"]
+    answer = route["responses"]["201"]["content"]["application/json"]
+    root = {**answer["schema"], "components": spec["components"]}
+    return [e.message for e in jsonschema_rs.Draft202012Validator(root).iter_errors(body)]
+
+
+def test_an_ad_whose_reward_the_earning_cap_cuts_to_nothing_is_answered_as_documented(
+    app, client, clock, server_headers
+):
+    capped_ad_rewards(app, coins=5)  # one ad's reward a day
+    paid = client.post(
+        "/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": "ad-1"}
+    )
+    clock.advance(seconds=2)
+    cut = client.post(
+        "/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": "ad-2"}
+    )
+
+    assert paid.status_code == cut.status_code == 201
+    assert paid.get_json()["reward"] == {"coins": 5}
+    body = cut.get_json()
+    assert (body["reward"], body["ads_watched"], body["transaction_id"]) == ({}, 2, None)
+    assert ad_answer_errors(client, body) == []
+    assert decode.ad_reward(body, replayed=False).transaction_id is None  # the Python client

@@ -24,7 +24,11 @@ class AdRewardRequestSchema(StrictSchema):
 
 
 class AdRewardSchema(ma.Schema):
-    transaction_id = ma.fields.String(required=True)
+    transaction_id = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "null when a daily earning cap cut the reward to nothing."},
+    )
     reward = amounts_field(required=True, attribute="deltas")
     ads_watched = ma.fields.Integer(required=True, attribute="progress.ads_watched")
     ads_limit = ma.fields.Integer(required=True)

@@ -233,7 +233,7 @@ def login(body: Json) -> m.Login:
 
 def ad_reward(body: Json, replayed: bool) -> m.AdReward:
     return m.AdReward(
-        transaction_id=f.text(body, "transaction_id"),
+        transaction_id=f.optional(body, "transaction_id", str),
         reward=f.amounts(body, "reward"),
         ads_watched=f.integer(body, "ads_watched"),
         ads_limit=f.integer(body, "ads_limit"),

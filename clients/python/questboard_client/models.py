@@ -229,7 +229,7 @@ class Login:
 
 @dataclass(frozen=True)
 class AdReward:
-    transaction_id: str
+    transaction_id: str | None  # None: a daily earning cap cut the reward to nothing
     reward: Amounts
     ads_watched: int
     ads_limit: int
