@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy
 
-from engine import boards, db
+from engine import boards, db, keys
 from engine.boards import exams, leaderboards
 from engine.ops import persistence, rebuild
 
@@ -63,3 +63,25 @@ def test_every_text_column_compares_case_and_accents_on_mariadb(mariadb_database
     finally:
         sql.dispose()
     assert folding == []
+
+
+def test_a_batchs_ties_are_listed_in_the_order_sent(client, server_headers):
+    """Among equal scores the player who reached the score first is listed first; in a
+    batch, the item sent first. p92 and p100 share a player shard, p0 is on another."""
+    assert keys.shard_of("p92") == keys.shard_of("p100") != keys.shard_of("p0")
+    sent = ["p92", "p0", "p100"]
+    items = [
+        {"player_id": player, "exam_id": "round-1", "category_id": "math", "score": 10}
+        | {"total_questions": 10, "correct_answers": 5}
+        for player in sent
+    ]
+    response = client.post("/v1/exams:batch", headers=server_headers, json={"exams": items})
+    assert [item["status"] for item in response.get_json()["results"]] == [201, 201, 201]
+
+    for board in ("weekly", "weekly?category=math", "monthly", "yearly?category=math"):
+        page = client.get(f"/v1/leaderboards/{board}", headers=server_headers).get_json()
+        assert [(e["player_id"], e["rank"]) for e in page["entries"]] == [
+            ("p92", 1),
+            ("p0", 1),
+            ("p100", 1),
+        ]

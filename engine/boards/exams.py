@@ -144,6 +144,9 @@ def record_exams(
                 pending.append((index, answer, body))
 
     if pending:
+        # In the order sent, not the shards': each board places equal totals in the
+        # order its players arrive in step 2 (the tie rule, engine.boards).
+        pending.sort(key=lambda item: item[0])
         for index, outcome in finish(engine, frame, submissions, pending, address).items():
             results[index] = outcome
     return results  # type: ignore[return-value]
