@@ -157,8 +157,15 @@ if refused then
   return finish(refused, details)
 end
 
-claim_bonus(day)
 local own = ''
+-- A purchase of streak freezes the claim needs is applied before it, so that the
+-- claim uses them (include/progress.lua's brings_freezes); any other change after it.
+local freezes_first = kind ~= 'ad_reward' and brings_freezes(day, changes)
+if freezes_first then
+  local tx, deltas = wallet_apply(wallet, changes, kind, reason, reference, fingerprint)
+  own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
+end
+claim_bonus(day)
 if kind == 'ad_reward' then
   local reward = {}
   for i = 1, #changes, 2 do
@@ -168,7 +175,7 @@ if kind == 'ad_reward' then
   if tx then
     own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
   end
-elseif #changes > 0 then
+elseif #changes > 0 and not freezes_first then
   local tx, deltas = wallet_apply(wallet, changes, kind, reason, reference, fingerprint)
   own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
 end

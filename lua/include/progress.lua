@@ -38,7 +38,10 @@ uses them when the day's claim follows missed game days: one a missed day, each 
 ledger entry, only if those held cover the whole gap and the gap is at most
 #freeze_days; else the streak restarts at 1 and none is used. progress.freezes_used
 says how many (set when any were). freeze_refusal(day, changes) refuses a change that
-would hold more than freeze_max_held.
+would hold more than freeze_max_held once the call's claim has used the freezes it
+will; brings_freezes(day, changes) tells a purchase of freezes the claim needs (those
+held do not bridge the missed days, with those bought they do), which the caller
+applies before claim_bonus (a freeze bought the day after a missed day bridges it).
 
 A player with a time zone: the caller sets day.zone (include/zone.lua's player_day) on
 the day of their local date; claim_bonus then follows their own day (see there) and
@@ -51,7 +54,8 @@ amounts under the caps) come from daily_field: one HMGET of the fields plan_dail
 when the first is asked for, one HGET of a field not named.
 
 Provides parse_context, context_missions, event_missions(context, event) (one event's
-missions), context_rate, freeze_days,
+missions), context_rate, freeze_days, freeze_refusal(day, changes),
+brings_freezes(day, changes),
 repair_deadlines, new_day, plan_daily(day, event, more), daily_field(day, name),
 daily_write(day, name, value), over_rate(day, group, member), too_fast(day),
 pay_reward(day, reward, kind, reason, ref), claim_bonus(day), day_claimed(day),
@@ -373,36 +377,22 @@ end
 
 local FREEZE = 'streak_freeze'
 
--- Streak freezes: nil when `changes` (resource, delta, ...) keep the freezes held
--- within the rules' most, else CODE_BALANCE_LIMIT and its details.
-local function freeze_refusal(day, changes)
-  local most = day.context.freeze_max_held
-  for i = 1, #changes, 2 do
-    if changes[i] == FREEZE and tonumber(changes[i + 1]) > 0 then
-      load_wallet(day.wallet)
-      local current = balance(day.wallet, FREEZE)
-      if current + tonumber(changes[i + 1]) > most then
-        return CODE_BALANCE_LIMIT, string.format('"resource":"%s","limit":%d,"balance":%d',
-          FREEZE, most, current)
-      end
-    end
-  end
-  return nil
+-- Whether `held` freezes bridge the `missed` game days before today: they cover them
+-- all and the rules let one gap be that long.
+local function bridges(day, missed, held)
+  return missed <= #freeze_days(day.context) and held >= missed
 end
 
--- Bridge the `missed` game days before today with freezes if those held cover them all
--- (and the rules let one gap be that long): one ledger entry a freeze, the oldest
--- missed day first. Returns whether the gap is bridged.
+-- Bridge the `missed` game days before today with the freezes held if they can
+-- (bridges): one ledger entry a freeze, the oldest missed day first. Returns whether
+-- the gap is bridged.
 local function use_freezes(day, missed)
-  local names = freeze_days(day.context)
-  if missed > #names then
-    return false
-  end
   local wallet = day.wallet
   load_wallet(wallet)
-  if balance(wallet, FREEZE) < missed then
+  if not bridges(day, missed, balance(wallet, FREEZE)) then
     return false
   end
+  local names = freeze_days(day.context)
   for back = missed, 1, -1 do
     wallet_apply(wallet, {FREEZE, -1}, 'streak_freeze', 'streak freeze for ' .. names[back],
       'freeze/' .. names[back])
@@ -480,6 +470,88 @@ local function early_login_due(day, last)
     and tonumber(last[6]) ~= zone.day and not daily_field(day, 'bonus')
 end
 
+-- The game days before today the streak's claim must bridge with freezes to go on: 0
+-- when it goes on without them (the last claim was yesterday or later, or a move east
+-- keeps it: streak_ends) or when there is no claim before. `last` is claim_state's.
+local function missed_days(day, last)
+  local last_day = tonumber(last[1] or '-1')
+  if last_day < 0 or last_day >= day.context.day - 1
+      or (last[5] and tonumber(day.now) < tonumber(last[5]) * 1000) then
+    return 0
+  end
+  return day.context.day - last_day - 1
+end
+
+-- Whether this call's claim_bonus claims the day's bonus, found without a write, and the
+-- claim state read to tell it (nil when the day's bonus field tells).
+local function claim_due(day)
+  if day.zone then
+    local last = claim_state(day)
+    return not day_claimed(day, last), last
+  end
+  if daily_field(day, 'bonus') then
+    return false
+  end
+  local last = claim_state(day)
+  local last_day = tonumber(last[1] or '-1')
+  return not (last_day >= day.context.day
+    or (last[4] and tonumber(day.now) < tonumber(last[4]) * 1000)), last
+end
+
+-- The streak freezes `changes` (resource, delta, ...) bring, 0 for none.
+local function freezes_brought(changes)
+  for i = 1, #changes, 2 do
+    if changes[i] == FREEZE and tonumber(changes[i + 1]) > 0 then
+      return tonumber(changes[i + 1])
+    end
+  end
+  return 0
+end
+
+-- The game days this call's claim must bridge with freezes (missed_days; 0 when it
+-- claims nothing).
+local function claim_missed(day)
+  local due, last = claim_due(day)
+  return due and missed_days(day, last) or 0
+end
+
+-- Whether `changes` bring streak freezes this call's claim needs: those held do not
+-- bridge the game days it must, those held and bought do. The caller then applies the
+-- change before claim_bonus, so that a freeze bought the day after a missed day
+-- bridges it.
+local function brings_freezes(day, changes)
+  local bought = freezes_brought(changes)
+  if bought == 0 then
+    return false
+  end
+  local missed = claim_missed(day)
+  load_wallet(day.wallet)
+  local held = balance(day.wallet, FREEZE)
+  return missed > 0 and not bridges(day, missed, held) and bridges(day, missed, held + bought)
+end
+
+-- Streak freezes: nil when `changes` keep the freezes held within the rules' most once
+-- this call's claim has used those it will (with the freezes bought, brings_freezes),
+-- else CODE_BALANCE_LIMIT and its details.
+local function freeze_refusal(day, changes)
+  local bought = freezes_brought(changes)
+  if bought == 0 then
+    return nil
+  end
+  local most = day.context.freeze_max_held
+  load_wallet(day.wallet)
+  local current = balance(day.wallet, FREEZE)
+  local held = current + bought
+  if held > most then
+    local missed = claim_missed(day)
+    if missed == 0 or not bridges(day, missed, held) or held - missed > most then
+      return CODE_BALANCE_LIMIT, string.format('"resource":"%s","limit":%d,"balance":%d',
+        FREEZE, most, current)
+    end
+  end
+  return nil
+end
+
 -- The first activity of a game day claims the login bonus; returns whether this one did.
 -- A player with a time zone (day.zone, include/zone.lua) claims once next_claim has
 -- come, for their local date (the date after the last one claimed, if that is later);
@@ -520,9 +592,8 @@ local function claim_bonus(day)
     claimed = last_day + 1  -- moved west: the date after the last one claimed
   end
   local streak = 1
-  if (last_day >= 0 and last_day >= context.day - 1)
-      or (last[5] and tonumber(day.now) < tonumber(last[5]) * 1000)
-      or (last_day >= 0 and use_freezes(day, context.day - last_day - 1)) then
+  local missed = missed_days(day, last)
+  if last_day >= 0 and (missed == 0 or use_freezes(day, missed)) then
     streak = tonumber(last[2]) + 1
   else
     local broken = broken_fields(day, last_day, tonumber(last[2] or '0'))

@@ -1,0 +1,133 @@
+"""Progression as a game server sees it over HTTP: streak freezes bought on the day they
+are needed."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+
+keys_used = itertools.count()
+
+
+def at(clock, day: int, hour: int = 12, second: int = 0) -> None:
+    clock.set(datetime(2026, 11, day, hour, 0, second, tzinfo=UTC))
+
+
+def login(client, headers, player: str) -> dict:
+    return client.post(f"/v1/players/{player}/login", headers=headers).json
+
+
+def grant(client, admin_headers, player: str, coins: int) -> None:
+    answer = client.post(
+        f"/v1/admin/players/{player}/grants",
+        headers={**admin_headers, "Idempotency-Key": f"grant-{next(keys_used)}"},
+        json={"resources": {"coins": coins}, "reason": "funds"},
+    )
+    assert answer.status_code == 201
+
+
+def buy_freezes(client, headers, player: str, quantity: int, key: str | None = None):
+    return client.post(
+        f"/v1/players/{player}/purchases",
+        headers={**headers, "Idempotency-Key": key or f"freeze-{next(keys_used)}"},
+        json={"item": "streak_freeze", "quantity": quantity},
+    )
+
+
+def freeze_entries(client, headers, player: str) -> list[dict]:
+    entries = client.get(f"/v1/players/{player}/ledger?limit=100", headers=headers).json
+    return [e for e in entries["entries"] if e["kind"] == "streak_freeze"]
+
+
+def daily_login(client, headers, player: str) -> dict:
+    return client.get(f"/v1/players/{player}/daily", headers=headers).json["login"]
+
+
+@pytest.fixture
+def three_day_streak(client, clock, server_headers, admin_headers):
+    """dora logs in on the 20th, 21st and 22nd, has coins, and misses the 23rd."""
+    for day in (20, 21, 22):
+        at(clock, day)
+        assert login(client, server_headers, "dora")["streak"] == day - 19
+    grant(client, admin_headers, "dora", 2000)
+    at(clock, 24)
+
+
+def test_a_freeze_bought_the_day_after_a_missed_day_keeps_the_streak(
+    client, clock, server_headers, three_day_streak
+):
+    bought = buy_freezes(client, server_headers, "dora", 1)
+    assert bought.status_code == 201
+    progress = bought.json["progress"]
+    assert (progress["streak"], progress["freezes_used"]) == (4, 1)
+    assert progress["daily_bonus"]["streak"] == 4
+    assert bought.json["balances"]["streak_freeze"] == 0
+    [entry] = freeze_entries(client, server_headers, "dora")
+    assert entry["reason"] == "streak freeze for 2026-11-23"
+    assert daily_login(client, server_headers, "dora") == {"claimed": True, "streak": 4}
+
+
+def test_a_player_holding_the_most_freezes_may_buy_one_on_the_day_one_is_used(
+    client, clock, server_headers, three_day_streak
+):
+    at(clock, 22, 13)
+    assert buy_freezes(client, server_headers, "dora", 2).status_code == 201
+    at(clock, 24)
+    bought = buy_freezes(client, server_headers, "dora", 1, key="one-more")
+    assert bought.status_code == 201, bought.json
+    assert (bought.json["progress"]["streak"], bought.json["progress"]["freezes_used"]) == (4, 1)
+    assert bought.json["balances"]["streak_freeze"] == 2
+    again = buy_freezes(client, server_headers, "dora", 1, key="one-more")  # a retry
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json == bought.json
+    assert len(freeze_entries(client, server_headers, "dora")) == 1
+
+
+def test_the_most_freezes_held_still_holds_when_the_claim_uses_none(
+    client, clock, server_headers, three_day_streak
+):
+    at(clock, 22, 13)
+    assert buy_freezes(client, server_headers, "dora", 2).status_code == 201
+    at(clock, 22, 14)  # no missed day: the claim of the 22nd is made, nothing to bridge
+    refused = buy_freezes(client, server_headers, "dora", 1)
+    assert refused.status_code == 409
+    assert refused.json["error"]["code"] == "balance_limit_exceeded"
+    at(clock, 26)  # three days missed: more than a gap the freezes may bridge
+    refused = buy_freezes(client, server_headers, "dora", 1)
+    assert refused.status_code == 409
+    assert refused.json["error"]["details"] == {
+        "resource": "streak_freeze",
+        "limit": 2,
+        "balance": 2,
+    }
+    assert daily_login(client, server_headers, "dora") == {"claimed": False, "streak": 0}
+
+
+def test_a_freeze_bought_that_cannot_cover_the_gap_is_kept_and_the_streak_restarts(
+    client, clock, server_headers, three_day_streak
+):
+    at(clock, 25)  # the 23rd and 24th missed: one freeze bought does not cover two
+    bought = buy_freezes(client, server_headers, "dora", 1)
+    assert bought.status_code == 201
+    assert (bought.json["progress"]["streak"], bought.json["progress"]["freezes_used"]) == (1, 0)
+    assert bought.json["balances"]["streak_freeze"] == 1
+    assert freeze_entries(client, server_headers, "dora") == []
+
+
+def test_a_freeze_bought_the_day_after_a_missed_local_day_keeps_a_zoned_streak(
+    client, clock, server_headers, admin_headers
+):
+    zone = {"timezone": "Asia/Tokyo"}  # 12:00 UTC is 21:00 there, the same date
+    answer = client.put("/v1/players/kai/settings", headers=server_headers, json=zone)
+    assert answer.status_code == 200
+    for day in (20, 21, 22):
+        at(clock, day)
+        login(client, server_headers, "kai")
+    grant(client, admin_headers, "kai", 1000)
+    at(clock, 24)  # Tokyo's 23rd missed
+    bought = buy_freezes(client, server_headers, "kai", 1)
+    assert (bought.json["progress"]["streak"], bought.json["progress"]["freezes_used"]) == (4, 1)
+    [entry] = freeze_entries(client, server_headers, "kai")
+    assert entry["reason"] == "streak freeze for 2026-11-23"
