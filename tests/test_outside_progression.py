@@ -1,8 +1,9 @@
 """Progression as a game server sees it over HTTP: streak freezes bought on the day they
-are needed."""
+are needed, and missions whose target the rules lower during the day."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime
 
@@ -131,3 +132,61 @@ def test_a_freeze_bought_the_day_after_a_missed_local_day_keeps_a_zoned_streak(
     assert (bought.json["progress"]["streak"], bought.json["progress"]["freezes_used"]) == (4, 1)
     [entry] = freeze_entries(client, server_headers, "kai")
     assert entry["reason"] == "streak freeze for 2026-11-23"
+
+
+def lower_target(app, mission_id: str, target: int) -> None:
+    engine = app.extensions["questboard.engine"]
+    pool = tuple(
+        dataclasses.replace(m, target=target) if m.mission_id == mission_id else m
+        for m in engine.rules.missions
+    )
+    engine.rules = dataclasses.replace(engine.rules, missions=pool)
+
+
+def exam(client, headers, player: str, exam_id: str, correct: int) -> dict:
+    answer = client.post(
+        f"/v1/players/{player}/exams",
+        headers=headers,
+        json={
+            "exam_id": exam_id,
+            "category_id": "math",
+            "score": correct * 10,
+            "total_questions": 10,
+            "correct_answers": correct,
+        },
+    )
+    assert answer.status_code == 201
+    return answer.json["progress"]
+
+
+def mission(client, headers, player: str, mission_id: str) -> dict:
+    missions = client.get(f"/v1/players/{player}/missions", headers=headers).json["missions"]
+    [found] = [m for m in missions if m["id"] == mission_id]
+    return found
+
+
+def mission_rewards(client, headers, player: str) -> list[str]:
+    entries = client.get(f"/v1/players/{player}/ledger?limit=100", headers=headers).json
+    return [e["reason"] for e in entries["entries"] if e["kind"] == "mission_reward"]
+
+
+def test_a_mission_whose_target_is_lowered_below_the_count_completes_at_its_next_exam(
+    app, client, clock, server_headers
+):
+    at(clock, 27)  # the 27th's missions: solve_20, solve_50, exams_3
+    exam(client, server_headers, "erin", "e1", 9)
+    at(clock, 27, second=5)
+    exam(client, server_headers, "erin", "e2", 9)
+    lower_target(app, "solve_20", 15)  # 18 solved: past the new target
+    shown = mission(client, server_headers, "erin", "solve_20")
+    assert (shown["progress"], shown["target"], shown["completed"]) == (15, 15, False)
+    at(clock, 27, second=10)
+    progress = exam(client, server_headers, "erin", "e3", 0)  # an exam, no answer right
+    [completed] = [m for m in progress["missions"] if m["id"] == "solve_20"]
+    assert (completed["completed"], completed["reward"]) == (True, {"coins": 20})
+    assert mission(client, server_headers, "erin", "solve_20")["completed"] is True
+    at(clock, 27, second=15)
+    later = exam(client, server_headers, "erin", "e4", 5)
+    assert "solve_20" not in [m["id"] for m in later["missions"]]
+    paid = mission_rewards(client, server_headers, "erin")
+    assert paid.count("mission solve_20") == 1

@@ -345,15 +345,26 @@ local function add_xp(day, amount)
   end
 end
 
+-- An event counts `amount` in the day's missions of `event`; one that counts nothing
+-- (an exam without a right answer: 0 solved) still completes a mission whose count has
+-- reached its target, which the rules may have lowered since the count was made.
 local function advance(day, event, amount)
-  if amount <= 0 then
+  if amount < 0 then
     return
   end
   local context, daily = day.context, day.daily
   for _, mission in ipairs(event_missions(context, event)) do
     local field = 'mission:' .. mission.id
+    local value = false  -- stays false: done (paid once) or nothing to report
     if not daily_field(day, field .. ':done') then
-      local value = redis.call('HINCRBY', daily, field, amount)
+      if amount > 0 then
+        value = redis.call('HINCRBY', daily, field, amount)
+      else
+        value = tonumber(daily_field(day, field) or '0')
+        value = value >= mission.target and value
+      end
+    end
+    if value then
       local entry = {id = mission.id, progress = math.min(value, mission.target),
         target = mission.target, completed = false}
       if value >= mission.target then
