@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy
 
 from engine import boards, db, keys
-from engine.boards import exams, leaderboards
+from engine.boards import exams, leaderboards, moderation, snapshots
 from engine.ops import persistence, rebuild
 
 
@@ -85,3 +85,31 @@ def test_a_batchs_ties_are_listed_in_the_order_sent(client, server_headers):
             ("p0", 1),
             ("p100", 1),
         ]
+
+
+def test_a_cheater_removed_while_a_snapshot_runs_stays_off_through_a_rebuild(
+    durable_engine, monkeypatch
+):
+    """The snapshot copies a board, then ranks the copy: a cheater removed in between is
+    in the copy but no longer on the board, and must not be written back into SQL."""
+    play(durable_engine, "cheat", "q1", 900)
+    play(durable_engine, "good", "q1", 50)
+    persistence.persist(durable_engine)
+    copy_scores = snapshots._copy_scores
+
+    def removed_meanwhile(engine, source, target):
+        copied = copy_scores(engine, source, target)
+        if not removed:  # once, after the first board's copy
+            removed.append(moderation.remove_from_leaderboards(engine, "cheat"))
+        return copied
+
+    removed: list = []
+
+    monkeypatch.setattr(snapshots, "_copy_scores", removed_meanwhile)
+    snapshots.take_snapshots(durable_engine)
+    assert standings(durable_engine) == [("good", 1, 50, 1)]
+
+    lose_redis(durable_engine)
+
+    assert standings(durable_engine) == [("good", 1, 50, 1)]
+    assert standings(durable_engine, "math") == [("good", 1, 50, 1)]

@@ -134,12 +134,10 @@ def _rank_copy(engine: Engine, board: Board, snapshot_ms: int) -> int:
             if total != last_total:
                 rank, last_total = position, total
             ranks[player] = rank
-            if engine.database_url:
-                exact, exams, questions, correct = (
-                    (int(n) for n in aggregates.decode().split(":"))
-                    if aggregates
-                    else (total, 0, 0, 0)
-                )
+            # No aggregates: the player left the board since the copy (a cheater
+            # removed, engine.boards.moderation): no SQL row to bring them back.
+            if engine.database_url and aggregates:
+                exact, exams, questions, correct = (int(n) for n in aggregates.decode().split(":"))
                 sql_rows.append(
                     {
                         "player_id": player.decode(),
