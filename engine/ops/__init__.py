@@ -4,5 +4,5 @@
 `maintenance` cleans up, rolls seasons over and reconciles; `jobruns`, `job_lease`,
 `job_catalog` and `schedule` record, lock, list and time the jobs.
 
-Depends on: core, rules, economy, boards, progression, webhooks, leagues.
+Depends on: core, rules, economy, boards, progression, security, webhooks, leagues.
 """
