@@ -1,18 +1,24 @@
 """The scheduled jobs as an operator meets them: a calendar job's run that fails is run
 again by the watchdog, not left until its next due time; a scheduler whose Redis was
-flushed (the recovery's FLUSHDB, a Redis back empty) registers its jobs again.
+flushed (the recovery's FLUSHDB, a Redis back empty) registers its jobs again; after a
+Redis loss and `questboard rebuild`, the board_prizes job pays no closed period again.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from rq import Queue
 
-from engine.ops import jobruns
+from engine.boards import prizes
+from engine.economy import wallet
+from engine.ops import jobruns, persistence, rebuild
 from engine.ops.job_catalog import SPECS
 from engine.ops.job_lease import LOCK_TTL
 from jobs import QUEUE, scheduler
 from tests.job_alerts import utc
+from tests.test_board_prizes import after_the_week, play_week, with_prizes
 
 
 class Crash(BaseException):
@@ -80,3 +86,23 @@ def test_a_scheduler_whose_redis_was_flushed_registers_its_jobs_again(real_redis
     assert registered == sorted(f"questboard-{name}" for name in scheduler.INTERVAL_JOBS)
     queued = Queue(QUEUE, connection=real_redis).jobs
     assert sorted(job.args[0] for job in queued) == sorted(scheduler.INTERVAL_JOBS)
+
+
+def test_after_a_redis_loss_and_a_rebuild_the_board_prizes_are_not_paid_again(
+    durable_engine, clock
+):
+    engine = with_prizes(durable_engine)
+    play_week(engine, {"alice": 90, "bob": 80, "carol": 70, "dave": 60})
+    after_the_week(engine)  # Monday 03:10: the board_prizes job closes 2026-W48
+    closed = {(r.board, r.period): r.paid for r in prizes.close_ended(engine) if r.paid}
+    assert closed == {("weekly:global", "2026-W48"): 3, ("weekly:math", "2026-W48"): 1}
+    persistence.persist(engine)
+    paid = {player: wallet.balances(engine, player) for player in ("alice", "bob", "carol")}
+
+    clock.set(datetime(2026, 12, 2, 12, tzinfo=UTC))  # Wednesday: Redis is lost
+    engine.redis.flushdb()
+    rebuild.rebuild(engine)  # the boards of 2026-W48 come back from SQL
+    again = prizes.close_ended(engine)  # the job's next run
+    assert [(r.board, r.period) for r in again if r.paid] == []  # closed before
+
+    assert {player: wallet.balances(engine, player) for player in paid} == paid

@@ -21,7 +21,9 @@ ended periods of every board the rules give prizes to, and for each not yet clos
    record keeps the rules' prize and the payment's transaction id, or
    "refused:<code>" for a prize the wallet refused (a balance at the rules' maximum:
    nothing credited, not tried again), which the page shows refused, not paid;
-4. marks the board's period closed.
+4. marks the board's period closed; a run that finds no mark in Redis but the close's
+   rows in SQL (Redis was lost, and a rebuild brought the board back without its mark)
+   marks it again and pays nothing.
 
 Every step is safe to repeat. A cheater removed after the close (or after its first
 run, stopped midway) takes nothing back and
@@ -93,6 +95,11 @@ def close(
         return None
     closed_key = keys.board_prizes_closed(name, period)
     if engine.redis.exists(closed_key):
+        return None
+    closed_ms = _closed_in_sql(engine, name, period)
+    if closed_ms is not None:  # Redis lost its mark (a rebuild does not bring it back)
+        expiry = boards.seconds_to_expiry(engine, board.period)
+        engine.redis.set(closed_key, json.dumps({"closed_ms": closed_ms}), ex=max(expiry, 1))
         return None
     payout = f"board:{name}:{period}"
     banned = payouts.banned_at_close(engine, payout, to_ms(now))
@@ -175,6 +182,19 @@ def _ranked_without(
             rank, last_score = position, entry.score
         kept.append(replace(entry, rank=rank))
     return kept
+
+
+def _closed_in_sql(engine: Engine, name: str, period: str) -> int | None:
+    """When the close of the board's period recorded its prizes in SQL (step 3), if it
+    did: the record is written once every prize is paid, so a close that finds it after
+    Redis was lost (its closed mark and paid records with it, while `questboard rebuild`
+    brings the board back) pays nothing again, however old the payments are."""
+    if not engine.database_url:
+        return None
+    table = db.board_prizes
+    query = select(table.c.paid_ms).where(table.c.board == name, table.c.period == period)
+    with engine.sql.connect() as conn:
+        return conn.execute(query.limit(1)).scalar()
 
 
 def _record(
