@@ -50,11 +50,6 @@ def ban_events() -> str:
     return f"{SECURITY}:ban-events"
 
 
-def violation_counts(player_id: str) -> str:
-    """Hash: rule -> violations by the player, over the rules' window."""
-    return f"{SECURITY}:flags:{player_id}"
-
-
 def recent_violations(player_id: str) -> str:
     """Sorted set: the player's violations in the window (member: event id, score: ms)."""
     return f"{SECURITY}:recent:{player_id}"

@@ -1,6 +1,6 @@
 """Security and operations seen from outside: bans under the QA clock, the cleanup's
-purge of expired bans, a webhook attempt's deadline against a slow resolver, the
-`questboard` command's answer to a mistake.
+purge of expired bans, a player's flags, a webhook attempt's deadline against a slow
+resolver, the `questboard` command's answer to a mistake.
 
 The QA clock (PUT /v1/admin/clock) moves the engine's time; Redis' own expiries keep
 real time. A ban's expiry is engine time, so nothing about a ban may hang on Redis'
@@ -17,7 +17,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from engine import db, keys
+from engine import db, keys, security
 from engine.clock import to_ms
 from engine.economy import grants
 from engine.ops import maintenance, persistence
@@ -193,3 +193,26 @@ def test_shards_migrate_to_a_count_out_of_range_is_one_line_and_a_usage_mistake(
     assert (code, out) == (2, "")
     assert err == "questboard: --to must be from 1 to 16384 player shards.\n"
     assert questboard.redis_client.get(keys.player_shards_record()) == b"256"
+
+
+@pytest.mark.app_on_both_backends
+def test_a_players_flags_count_only_the_violations_in_the_window(app, client, admin_headers, clock):
+    """GET /v1/admin/players/{id}/flags: `violations` are the counts by rule of the
+    violations within the window, as `in_window` is, not of every violation since the
+    player was last quiet for a whole window."""
+    engine = app.extensions["questboard.engine"]
+    window = engine.rules.security.violation_window_minutes
+    for rule in ("rapid_fire", "rapid_fire", "daily_earning_cap"):
+        security.record_violation(engine, "alice", None, rule, {}, "refused")
+        clock.advance(minutes=window * 5 // 6)  # each one within the window of the last
+    flags = client.get("/v1/admin/players/alice/flags", headers=admin_headers).get_json()
+    assert (flags["in_window"], flags["violations"]) == (1, {"daily_earning_cap": 1})
+    security.record_violation(engine, "alice", None, "rapid_fire", {}, "refused")
+    flags = client.get("/v1/admin/players/alice/flags", headers=admin_headers).get_json()
+    assert (flags["in_window"], flags["violations"]) == (
+        2,
+        {"daily_earning_cap": 1, "rapid_fire": 1},
+    )
+    clock.advance(minutes=window + 1)
+    flags = client.get("/v1/admin/players/alice/flags", headers=admin_headers).get_json()
+    assert (flags["in_window"], flags["violations"]) == (0, {})

@@ -73,15 +73,12 @@ def record_violation(
         maxlen=MAX_EVENTS,
         approximate=True,
     )
-    counts = keys.violation_counts(player_id)
-    pipe.hincrby(counts, rule, 1)
-    pipe.pexpire(counts, rules.violation_window_minutes * 60_000)
     recent = keys.recent_violations(player_id)
     pipe.zremrangebyscore(recent, "-inf", window_start)
     pipe.zcard(recent)
     pipe.incr(keys.violations_in_minute(minute))
     pipe.expire(keys.violations_in_minute(minute), 180)
-    event_id, _, _, _, _, per_minute, _ = pipe.execute()
+    event_id, _, _, per_minute, _ = pipe.execute()
     SECURITY_VIOLATIONS.labels(rule).inc()
     event_id = event_id.decode()
     pipe = engine.redis.pipeline(transaction=True)
@@ -194,16 +191,27 @@ class PlayerFlags:
 
 
 def flags(engine: Engine, player_id: str) -> PlayerFlags:
+    """The player's violations within the window, by rule, and the ban in force.
+
+    The rules are those of the window's events in the stream (the window's set holds
+    their ids): a count kept beside it could only expire whole, a window after the
+    last violation, and so counted every violation since the player was last quiet.
+    """
     rules = engine.rules.security
     window_start = to_ms(engine.clock.now() - timedelta(minutes=rules.violation_window_minutes))
+    ids = engine.redis.zrangebyscore(keys.recent_violations(player_id), window_start, "+inf")
     pipe = engine.redis.pipeline(transaction=False)
-    pipe.hgetall(keys.violation_counts(player_id))
-    pipe.zcount(keys.recent_violations(player_id), window_start, "+inf")
-    counts, in_window = pipe.execute()
+    for event_id in ids:
+        pipe.xrange(keys.security_events(), min=event_id, max=event_id, count=1)
+    counts: dict[str, int] = {}
+    for found in pipe.execute() if ids else []:
+        for _, fields in found:  # none if the stream was trimmed past it
+            rule = fields[b"rule"].decode()
+            counts[rule] = counts.get(rule, 0) + 1
     return PlayerFlags(
         player_id=player_id,
-        violations={rule.decode(): int(n) for rule, n in counts.items()},
-        in_window=in_window,
+        violations=counts,
+        in_window=len(ids),
         window_minutes=rules.violation_window_minutes,
         blocked=bans.active_ban(engine, player_id, None),
     )
