@@ -22,7 +22,7 @@ from engine.clock import to_ms
 from engine.economy import grants
 from engine.ops import maintenance, persistence
 from engine.security import bans
-from engine.webhooks import delivery, subscriptions
+from engine.webhooks import delivery, guard, subscriptions
 from engine.webhooks.deadline import AttemptDeadline, AttemptExpiredError
 from tests.cli_harness import questboard as questboard  # a fixture: its own name
 from tests.webhook_receiver import webhook_engine
@@ -216,3 +216,34 @@ def test_a_players_flags_count_only_the_violations_in_the_window(app, client, ad
     clock.advance(minutes=window + 1)
     flags = client.get("/v1/admin/players/alice/flags", headers=admin_headers).get_json()
     assert (flags["in_window"], flags["violations"]) == (0, {})
+
+
+def test_saving_a_webhook_waits_for_a_slow_resolver_a_bounded_time(
+    client, admin_headers, monkeypatch
+):
+    """POST /v1/admin/webhooks checks where the URL's name points, but a resolver that
+    answers late (1 s here) holds the request only for the lookup's bound (0.1 s here):
+    a name not resolved by then is saved as one that does not resolve yet, and delivery
+    checks it again before every attempt."""
+    monkeypatch.setattr(guard, "SAVE_LOOKUP_SECONDS", 0.1, raising=False)
+    released = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_getaddrinfo(host, *args, **kwargs):
+        if host != "hooks.example.com":
+            return real_getaddrinfo(host, *args, **kwargs)
+        released.wait(1)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    started = time.monotonic()
+    try:
+        response = client.post(
+            "/v1/admin/webhooks",
+            headers=admin_headers,
+            json={"url": "https://hooks.example.com/q", "events": ["grant.applied"]},
+        )
+    finally:
+        released.set()
+    assert time.monotonic() - started < 0.9
+    assert response.status_code == 201, response.get_json()

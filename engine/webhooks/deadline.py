@@ -16,7 +16,8 @@ A step before the connection that no socket of ours can cut, the guard's name lo
 (getaddrinfo cannot be interrupted), runs through `within`: in a daemon thread of its
 own, waited for until the deadline only. A resolver that answers late, or never, costs
 the attempt no more than its deadline (it is `expired`, AttemptExpiredError); the
-thread is left to end when the resolver gives up.
+thread is left to end when the resolver gives up. `bounded` does the same for a time
+of its own (the guard's lookup when a subscription's URL is saved).
 
 An attempt on a pooled connection reports no connect event, so the deadline needs a
 new connection per attempt: delivery sends `Connection: close`, and the connection is
@@ -93,32 +94,16 @@ class AttemptDeadline:
 
     def within(self, step: Callable[[], T]) -> T:
         """`step()` (a blocking call that opens no connection of ours: a name lookup),
-        waited for until the deadline at most; its answer, or what it raised.
+        waited for until the deadline at most (`bounded`); its answer, or what it raised.
 
         Raises:
-            AttemptExpiredError: the deadline came first; the attempt is `expired`, and
-                `step` goes on in its daemon thread, its answer dropped.
+            AttemptExpiredError: the deadline came first; the attempt is `expired`.
         """
-        outcome: list[Any] = []
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                outcome.append((True, step()))
-            except Exception as error:  # handed to the attempt's thread below
-                outcome.append((False, error))
-            finally:
-                done.set()
-
-        threading.Thread(target=run, name="webhook-lookup", daemon=True).start()
-        left = self.seconds - (self._monotonic() - self._started)
-        if not done.wait(max(0.0, left)):
+        try:
+            return bounded(step, self.seconds - (self._monotonic() - self._started))
+        except AttemptExpiredError:
             self._expire()
-            raise AttemptExpiredError(f"the deadline of {self.seconds:g} s passed first")
-        succeeded, value = outcome[0]
-        if not succeeded:
-            raise value
-        return value
+            raise
 
     def _expire(self) -> None:
         with self._lock:
@@ -131,3 +116,31 @@ class AttemptDeadline:
         if self._socket is not None:
             with contextlib.suppress(OSError):  # the receiver may have closed it first
                 self._socket.shutdown(socket.SHUT_RDWR)
+
+
+def bounded(step: Callable[[], T], seconds: float) -> T:
+    """`step()` run in a daemon thread of its own and waited for `seconds` at most: its
+    answer, or what it raised.
+
+    Raises:
+        AttemptExpiredError: `seconds` passed first; `step`, which cannot be
+            interrupted, goes on in its thread and its answer is dropped.
+    """
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append((True, step()))
+        except Exception as error:  # handed to the waiting thread below
+            outcome.append((False, error))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="webhook-lookup", daemon=True).start()
+    if not done.wait(max(0.0, seconds)):
+        raise AttemptExpiredError(f"not done within {seconds:g} s")
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value

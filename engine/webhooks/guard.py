@@ -33,9 +33,11 @@ from urllib.parse import SplitResult, urlsplit
 
 from engine.addresses import IpAddress, parse_address
 from engine.errors import InvalidInputError
+from engine.webhooks.deadline import AttemptExpiredError, bounded
 
 SCHEMES = ("http", "https")
 MAX_URL = 2048
+SAVE_LOOKUP_SECONDS = 3.0  # how long saving a URL waits for its name to resolve
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 _NUMBER = re.compile(r"0x[0-9a-f]*|[0-9]+")  # an inet_aton part: hex, octal or decimal
 _UNKNOWN_CARRIED = (ipaddress.IPv6Network("64:ff9b:1::/48"),)  # local-use NAT64 (RFC 8215)
@@ -56,11 +58,21 @@ def check_url(url: str, allow_private: bool, resolve: bool = True) -> str:
     """The URL if webhooks may POST to it; raises InvalidInputError (details.url) if not.
 
     A host that does not resolve (yet) is accepted when saved: delivery checks again.
+    So is one whose lookup takes more than SAVE_LOOKUP_SECONDS (`saving_lookup`): a
+    slow resolver holds the admin's request no longer.
     """
     receiver = parse(url)
     if not allow_private:
-        _refuse_private(receiver, addresses_of(receiver, resolve))
+        _refuse_private(receiver, addresses_of(receiver, resolve, saving_lookup))
     return url
+
+
+def saving_lookup(host: str, port: int) -> list[IpAddress]:
+    """resolve_name, waited for SAVE_LOOKUP_SECONDS at most ([] after that)."""
+    try:
+        return bounded(lambda: resolve_name(host, port), SAVE_LOOKUP_SECONDS)
+    except AttemptExpiredError:
+        return []
 
 
 def parse(url: str) -> Receiver:
