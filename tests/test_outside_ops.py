@@ -1,7 +1,8 @@
 """The scheduled jobs as an operator meets them: a calendar job's run that fails is run
 again by the watchdog, not left until its next due time; a scheduler whose Redis was
 flushed (the recovery's FLUSHDB, a Redis back empty) registers its jobs again; after a
-Redis loss and `questboard rebuild`, the board_prizes job pays no closed period again.
+Redis loss and `questboard rebuild`, the board_prizes job pays no closed period again and
+an archived season's battle passes stay gone.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from datetime import UTC, datetime
 import pytest
 from rq import Queue
 
-from engine.boards import prizes
+from engine import keys
+from engine.boards import exams, prizes
+from engine.boards.exams import Exam
 from engine.economy import wallet
-from engine.ops import jobruns, persistence, rebuild
+from engine.ops import jobruns, maintenance, persistence, rebuild
 from engine.ops.job_catalog import SPECS
 from engine.ops.job_lease import LOCK_TTL
 from jobs import QUEUE, scheduler
@@ -106,3 +109,20 @@ def test_after_a_redis_loss_and_a_rebuild_the_board_prizes_are_not_paid_again(
     assert [(r.board, r.period) for r in again if r.paid] == []  # closed before
 
     assert {player: wallet.balances(engine, player) for player in paid} == paid
+
+
+def test_a_rebuild_does_not_bring_back_the_battle_passes_of_an_archived_season(
+    durable_engine, clock
+):
+    engine = durable_engine
+    exams.record_exam(engine, "alice", Exam("e1", "math", 80, 10, 10))  # 2026-autumn XP
+    persistence.persist(engine)
+    autumn = keys.battle_pass("alice", "2026-autumn")
+    clock.set(datetime(2026, 12, 1, 3, 30, tzinfo=UTC))  # the season ended at the reset
+    assert maintenance.season_rollover(engine) == 1  # archived in SQL, gone from Redis
+
+    engine.redis.flushdb()  # Redis is lost
+    rebuild.rebuild(engine)
+
+    assert not engine.redis.exists(autumn)
+    assert maintenance.season_rollover(engine) == 0  # archived once

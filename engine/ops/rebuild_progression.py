@@ -17,21 +17,36 @@ from engine.ops.rebuild_sql import Progress, _count, _restore_hashes, _stream
 from engine.progression import timezones
 from engine.runtime import Engine
 
+ARCHIVED = "season-archived:"  # engine.ops.maintenance.season_rollover's settings rows
+
 
 def _battle_passes(engine: Engine, progress: Progress) -> int:
     """Each battle pass, unless Redis holds it with as much XP (its rewarded level
-    follows the XP): a live pass is never set back."""
+    follows the XP): a live pass is never set back. The passes of a season the
+    season_rollover job archived (a `season-archived:<season>` settings row) stay in
+    SQL: that job removed them from Redis once, and would not again."""
+    table = db.user_battle_pass
+    archived = _archived_seasons(engine)
     return _restore_hashes(
         engine,
         progress,
         "battle_pass",
-        db.user_battle_pass,
+        table,
         lambda row: (
             keys.battle_pass(row["player_id"], row["season_id"]),
             {"xp": row["xp"], "rewarded_level": row["rewarded_level"]},
         ),
         "xp",
+        table.c.season_id.not_in(archived) if archived else None,
     )
+
+
+def _archived_seasons(engine: Engine) -> list[str]:
+    """The seasons SQL records as archived (engine.ops.maintenance.season_rollover)."""
+    table = db.settings
+    query = select(table.c.name).where(table.c.name.like(f"{ARCHIVED}%"))
+    with engine.sql.connect() as conn:
+        return [name.removeprefix(ARCHIVED) for name in conn.execute(query).scalars()]
 
 
 def _streaks(engine: Engine, progress: Progress) -> int:

@@ -34,13 +34,17 @@ def _stream(engine: Engine, query):
         yield from result.mappings().partitions(CHUNK)
 
 
-def _restore_hashes(engine: Engine, progress: Progress, step: str, table, hash_of, by: str) -> int:
-    """Every row of `table` back into the hash `hash_of(row)` names, with its fields,
-    unless Redis holds that hash as far on by its field `by` (lua/restore_forward.lua:
-    SQL's copy lags Redis, so a hash Redis still holds is newer or the same)."""
-    total = _count(engine, table)
+def _restore_hashes(
+    engine: Engine, progress: Progress, step: str, table, hash_of, by: str, where=None
+) -> int:
+    """Every row of `table` (those matching `where`, if given) back into the hash
+    `hash_of(row)` names, with its fields, unless Redis holds that hash as far on by its
+    field `by` (lua/restore_forward.lua: SQL's copy lags Redis, so a hash Redis still
+    holds is newer or the same)."""
+    total = _count(engine, table, where)
     done = 0
-    for rows in _stream(engine, select(table)):
+    query = select(table) if where is None else select(table).where(where)
+    for rows in _stream(engine, query):
         batch = engine.scripts.batch()
         for row in rows:
             key, fields = hash_of(row)
