@@ -323,7 +323,8 @@ def player_league(
     engine: Engine, player_id: str, now: datetime, group: str | None = None
 ) -> PlayerLeague:
     """The player's league in the current period: their tier, and their cohort's
-    standings once they have played (two round trips). With `group`, the read counts in
+    standings once they have played (three round trips: the record, the cohort, the
+    bans of its members). With `group`, the read counts in
     the player's rate limit of that group (engine.security.rate_limits.read_player).
 
     Raises:
