@@ -51,7 +51,8 @@ def job_done(name: str, due_ms: int) -> str:
 
 
 def job_dispatched(name: str, due_ms: int) -> str:
-    """String: the watchdog dispatched the job for this due time (14 days)."""
+    """String: the watchdog dispatched the job for this due time (14 days); removed when
+    a calendar job's run for it fails or dies, so the watchdog dispatches it again."""
     return f"{JOBS}:dispatched:{name}:{due_ms}"
 
 
