@@ -150,7 +150,7 @@ def webhook_engine_on_redis(real_redis, unlimited_rules, clock, sqlite_url):
 def test_a_slow_resolver_holds_a_webhook_attempt_no_longer_than_its_deadline(
     webhook_engine_on_redis, monkeypatch
 ):
-    """The receiver's name takes 1 s to resolve (a resolver that answers late); the
+    """The receiver's name takes 5 s to resolve (a resolver that answers late); the
     attempt's deadline is 0.2 s here: the attempt fails as timed out at its deadline,
     and the pass is not held for the lookup."""
     engine = webhook_engine_on_redis
@@ -163,7 +163,7 @@ def test_a_slow_resolver_holds_a_webhook_attempt_no_longer_than_its_deadline(
     def slow_getaddrinfo(host, *args, **kwargs):
         if host != "hooks.example.com":
             return real_getaddrinfo(host, *args, **kwargs)
-        released.wait(1)  # a late answer, and a private one: refused if ever waited for
+        released.wait(5)  # a late answer, and a private one: refused if ever waited for
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80))]
 
     monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
@@ -174,14 +174,14 @@ def test_a_slow_resolver_holds_a_webhook_attempt_no_longer_than_its_deadline(
         report = delivery.run(engine)
     finally:
         released.set()
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 2.5
     assert (report.delivered, report.retrying) == (0, 1)
     with engine.sql.connect() as conn:
         [row] = conn.execute(select(db.webhook_deliveries)).all()
     assert row.last_error == (
         "AttemptTimeout: timed out after 0.2 s (the limit for a whole attempt)"
     )
-    assert row.latency_ms < 900
+    assert row.latency_ms < 2_500
 
 
 @pytest.mark.parametrize("count", ["0", "-3", "16385"])
@@ -222,7 +222,7 @@ def test_saving_a_webhook_waits_for_a_slow_resolver_a_bounded_time(
     client, admin_headers, monkeypatch
 ):
     """POST /v1/admin/webhooks checks where the URL's name points, but a resolver that
-    answers late (1 s here) holds the request only for the lookup's bound (0.1 s here):
+    answers late (5 s here) holds the request only for the lookup's bound (0.1 s here):
     a name not resolved by then is saved as one that does not resolve yet, and delivery
     checks it again before every attempt."""
     monkeypatch.setattr(guard, "SAVE_LOOKUP_SECONDS", 0.1, raising=False)
@@ -232,7 +232,7 @@ def test_saving_a_webhook_waits_for_a_slow_resolver_a_bounded_time(
     def slow_getaddrinfo(host, *args, **kwargs):
         if host != "hooks.example.com":
             return real_getaddrinfo(host, *args, **kwargs)
-        released.wait(1)
+        released.wait(5)
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))]
 
     monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
@@ -245,5 +245,5 @@ def test_saving_a_webhook_waits_for_a_slow_resolver_a_bounded_time(
         )
     finally:
         released.set()
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 2.5
     assert response.status_code == 201, response.get_json()
