@@ -106,6 +106,21 @@ def test_the_most_freezes_held_still_holds_when_the_claim_uses_none(
     assert daily_login(client, server_headers, "dora") == {"claimed": False, "streak": 0}
 
 
+def test_freezes_bought_for_the_gap_are_held_to_the_most_before_they_are_used(
+    client, clock, server_headers, three_day_streak
+):
+    at(clock, 22, 13)
+    assert buy_freezes(client, server_headers, "dora", 1).status_code == 201
+    at(clock, 25)  # the 23rd and 24th missed, one freeze held
+    refused = buy_freezes(client, server_headers, "dora", 2)  # 3 held before the claim
+    assert refused.status_code == 409
+    assert refused.json["error"]["code"] == "balance_limit_exceeded"
+    bought = buy_freezes(client, server_headers, "dora", 1)
+    assert bought.status_code == 201
+    assert (bought.json["progress"]["streak"], bought.json["progress"]["freezes_used"]) == (4, 2)
+    assert bought.json["balances"]["streak_freeze"] == 0
+
+
 def test_a_freeze_bought_that_cannot_cover_the_gap_is_kept_and_the_streak_restarts(
     client, clock, server_headers, three_day_streak
 ):

@@ -38,8 +38,8 @@ uses them when the day's claim follows missed game days: one a missed day, each 
 ledger entry, only if those held cover the whole gap and the gap is at most
 #freeze_days; else the streak restarts at 1 and none is used. progress.freezes_used
 says how many (set when any were). freeze_refusal(day, changes) refuses a change that
-would hold more than freeze_max_held once the call's claim has used the freezes it
-will; brings_freezes(day, changes) tells a purchase of freezes the claim needs (those
+would hold more than freeze_max_held at any step of the call (a claim that uses the
+freezes held comes before the change); brings_freezes(day, changes) tells a purchase of freezes the claim needs (those
 held do not bridge the missed days, with those bought they do), which the caller
 applies before claim_bonus (a freeze bought the day after a missed day bridges it).
 
@@ -541,9 +541,10 @@ local function brings_freezes(day, changes)
   return missed > 0 and not bridges(day, missed, held) and bridges(day, missed, held + bought)
 end
 
--- Streak freezes: nil when `changes` keep the freezes held within the rules' most once
--- this call's claim has used those it will (with the freezes bought, brings_freezes),
--- else CODE_BALANCE_LIMIT and its details.
+-- Streak freezes: nil when `changes` keep the freezes held within the rules' most at
+-- every step of the call, else CODE_BALANCE_LIMIT and its details. When the freezes
+-- held bridge the days the claim must, it uses them before the change comes; else the
+-- change comes first (brings_freezes) and holds them all.
 local function freeze_refusal(day, changes)
   local bought = freezes_brought(changes)
   if bought == 0 then
@@ -555,10 +556,13 @@ local function freeze_refusal(day, changes)
   local held = current + bought
   if held > most then
     local missed = claim_missed(day)
-    if missed == 0 or not bridges(day, missed, held) or held - missed > most then
-      return CODE_BALANCE_LIMIT, string.format('"resource":"%s","limit":%d,"balance":%d',
-        FREEZE, most, current)
+    if missed > 0 and bridges(day, missed, current) then
+      held = held - missed
     end
+  end
+  if held > most then
+    return CODE_BALANCE_LIMIT, string.format('"resource":"%s","limit":%d,"balance":%d',
+      FREEZE, most, current)
   end
   return nil
 end
@@ -630,9 +634,11 @@ local function claim_bonus(day)
   if streak % bonus.every == 0 then
     reward = bonus.milestone
   end
-  local tx = pay_reward(day, reward, 'login_bonus', 'daily login, streak day ' .. streak,
+  local tx, paid = pay_reward(day, reward, 'login_bonus', 'daily login, streak day ' .. streak,
     'bonus/' .. context.day_name)
-  day.progress.daily_bonus = {streak = streak, reward = reward, transaction_id = tx}
+  -- the answer says what was paid: a daily earning cap or the balance limit may cut it
+  day.progress.daily_bonus = {streak = streak, reward = paid and cjson.decode(paid) or {},
+    transaction_id = tx}
   advance(day, 'login', 1)
   return true
 end
