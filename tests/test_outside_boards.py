@@ -113,3 +113,33 @@ def test_a_cheater_removed_while_a_snapshot_runs_stays_off_through_a_rebuild(
 
     assert standings(durable_engine) == [("good", 1, 50, 1)]
     assert standings(durable_engine, "math") == [("good", 1, 50, 1)]
+
+
+def shown(page) -> list[tuple[str, int, int, int | None, str]]:
+    return [(e.player_id, e.rank, e.score, e.rank_previous, e.movement) for e in page.entries]
+
+
+def test_a_past_periods_movement_and_snapshot_outlive_a_rebuild(durable_engine, clock):
+    """No snapshot job will take a past period again: what its last snapshot showed comes
+    back from SQL, the frozen top and each player's rank at it."""
+    for player, score in (("ann", 30), ("ben", 20), ("cid", 10)):
+        play(durable_engine, player, "q1", score)
+    snapshots.take_snapshots(durable_engine)
+    clock.advance(minutes=30)
+    play(durable_engine, "cid", "q2", 15)  # cid passes ben
+    play(durable_engine, "dee", "q1", 5)  # after the snapshot: new
+    clock.advance(days=7)  # 2026-W48 is a past period
+    week = boards.resolve(durable_engine, "weekly", "math", "2026-W48")
+    live, frozen = (leaderboards.top(durable_engine, week, source=s) for s in ("live", "snapshot"))
+    assert shown(live) == [
+        ("ann", 1, 30, 1, "same"),
+        ("cid", 2, 25, 3, "up"),
+        ("ben", 3, 20, 2, "down"),
+        ("dee", 4, 5, None, "new"),
+    ]
+
+    lose_redis(durable_engine)
+
+    assert shown(leaderboards.top(durable_engine, week)) == shown(live)
+    again = leaderboards.top(durable_engine, week, source="snapshot")
+    assert (again.snapshot_at, shown(again)) == (frozen.snapshot_at, shown(frozen))

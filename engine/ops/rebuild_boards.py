@@ -34,10 +34,15 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
     were kept counts on from the live totals, not from SQL's older ones), by the same
     rule, field by field (lua/restore_forward.lua). The second at which a board's own
     newer total was reached is not kept beside it: it takes the rebuild's, the latest
-    it can be. Two round trips a chunk: the boards, then the stats."""
+    it can be. Two round trips a chunk: the boards, then the stats.
+
+    The boards' last snapshots come back too (_snapshot_tops): a past period is never
+    snapshotted again, and its pages would show every player as new. Each player's rank
+    at it (the rows' rank_current) goes into the snapshot's ranks with the stats."""
     table = db.quiz_leaderboard_aggregates
     total = _count(engine, table)
     done = restored = 0
+    snapshot_ranks = _snapshot_tops(engine)
     query = select(table).order_by(
         table.c.period_type,
         table.c.period,
@@ -59,6 +64,7 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
         updates: dict[str, tuple[Board, list]] = {}  # scores key -> (board, its arguments)
         written: list[tuple[Board, str, boards.Sums]] = []  # (board, player, SQL's sums)
         indexes: dict[str, tuple[set[str], int]] = {}  # index -> (categories, ttl)
+        ranks: dict[str, tuple[dict[str, int], int]] = {}  # snapshot ranks -> (ranks, ttl)
         for row in rows:
             done += 1
             period_id = (row["period_type"], row["period"])
@@ -90,6 +96,9 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
             if board.category is not None:
                 index = keys.board_index(board.period_type, period.name)
                 indexes.setdefault(index, (set(), ttl))[0].add(board.category)
+            if row["rank_current"] is not None and board.snapshot_ranks_key in snapshot_ranks:
+                ranked = ranks.setdefault(board.snapshot_ranks_key, ({}, ttl))[0]
+                ranked[row["player_id"]] = row["rank_current"]
             restored += 1
         held = _write_boards(engine, updates, written)
         batch = engine.scripts.batch()
@@ -98,9 +107,33 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
         for index, (categories, ttl) in indexes.items():
             batch.pipe.sadd(index, *categories)
             batch.pipe.expire(index, ttl)
+        for key, (ranked, ttl) in ranks.items():
+            batch.pipe.zadd(key, ranked)
+            batch.pipe.expire(key, ttl)
         batch.execute()
         progress("leaderboards", done, total)
     return restored
+
+
+def _snapshot_tops(engine: Engine) -> set[str]:
+    """Each kept board's last snapshot top (leaderboard_cache) back where Redis holds
+    none; returns the snapshot ranks keys of the boards it wrote, for their ranks. A
+    board whose snapshot Redis still holds keeps it, and its ranks."""
+    table = db.leaderboard_cache
+    written: list[Board] = []
+    pipe = engine.redis.pipeline(transaction=False)
+    with engine.sql.connect() as conn:
+        for row in conn.execute(select(table)).mappings():
+            period = engine.calendar.parse(row["period_type"], row["period"])
+            ttl = boards.seconds_to_expiry(engine, period)
+            if ttl <= 0:
+                continue  # past its retention
+            category = None if row["category"] == GLOBAL else row["category"]
+            board = Board(row["period_type"], period, category)
+            pipe.set(board.snapshot_top_key, row["document"], nx=True, ex=ttl)
+            written.append(board)
+    replies = pipe.execute() if written else []
+    return {board.snapshot_ranks_key for board, new in zip(written, replies, strict=True) if new}
 
 
 def _write_boards(
