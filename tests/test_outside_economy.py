@@ -149,3 +149,54 @@ def test_an_ad_whose_reward_the_earning_cap_cuts_to_nothing_is_answered_as_docum
     assert (body["reward"], body["ads_watched"], body["transaction_id"]) == ({}, 2, None)
     assert ad_answer_errors(client, body) == []
     assert decode.ad_reward(body, replayed=False).transaction_id is None  # the Python client
+
+
+def capped_login_bonus(app, cap: dict[str, int]) -> None:
+    """The app's rules with a daily earning cap of `cap` on the login bonus."""
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    caps = dict(security.daily_earning_caps) | {"login_bonus": MappingProxyType(cap)}
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(security, daily_earning_caps=MappingProxyType(caps)),
+    )
+
+
+def test_a_login_bonus_the_earning_cap_cuts_answers_what_it_paid(
+    app, client, clock, server_headers
+):
+    capped_login_bonus(app, {"logs": 5, "steel": 4})
+    for _ in range(6):
+        assert login(client, server_headers).get_json()["reward"] == {"logs": 1}
+        clock.advance(days=1)
+
+    milestone = login(client, server_headers, key="day-7").get_json()  # 10 steel, cut to 4
+
+    assert milestone["streak"] == 7
+    assert milestone["reward"] == {"steel": 4}
+    assert milestone["progress"]["daily_bonus"]["reward"] == {"steel": 4}
+    assert milestone["balances"]["steel"] == 4
+    replay = login(client, server_headers, key="day-7")
+    assert replay.get_json() == milestone
+
+
+def test_a_login_bonus_that_does_not_fit_under_the_balance_limit_answers_nothing_paid(
+    app, client, server_headers, admin_headers
+):
+    engine = app.extensions["questboard.engine"]
+    limits = dataclasses.replace(engine.rules.limits, max_balance=100)
+    engine.rules = dataclasses.replace(engine.rules, limits=limits)
+    client.post(
+        "/v1/admin/players/alice/grants",
+        headers=admin_headers | {"Idempotency-Key": "fill"},
+        json={"resources": {"logs": 100}, "reason": "at the limit"},
+    )
+
+    answer = login(client, server_headers).get_json()
+
+    assert answer["claimed"] is True  # the day is claimed: the streak goes on
+    assert answer["reward"] == {}
+    assert answer["progress"]["daily_bonus"]["reward"] == {}
+    assert answer["progress"]["daily_bonus"].get("transaction_id") is None
+    assert answer["balances"]["logs"] == 100
+    assert ledger_kinds(client, admin_headers).count("login_bonus") == 0

@@ -176,8 +176,11 @@ class Progress:
         xp = raw.get("xp")
         if xp is not None:
             xp = dict(xp, levels_gained=list(xp.get("levels_gained") or []))
+        bonus = raw.get("daily_bonus")
+        if bonus is not None and not bonus.get("reward"):  # nothing paid: {} or [] in cjson
+            bonus = dict(bonus, reward={})
         return cls(
-            daily_bonus=raw.get("daily_bonus"),
+            daily_bonus=bonus,
             missions=list(raw.get("missions") or []),  # cjson writes an empty list as {}
             xp=xp,
             level_rewards=list(raw.get("level_rewards") or []),
