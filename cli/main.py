@@ -151,7 +151,10 @@ def _redis_client(settings: Settings, env: Mapping[str, str]) -> redis.Redis:
                 f"(no {local.redis_socket(var)}): start `make run`, or set REDIS_URL."
             )
     # A connect timeout of its own (the URL's options win): never hang on a dead host.
-    return connect(settings.redis_url, socket_connect_timeout=5)
+    try:
+        return connect(settings.redis_url, socket_connect_timeout=5)
+    except ValueError as error:  # redis-py's word for a URL it cannot read
+        raise ConfigError(f"REDIS_URL is not a Redis URL: {error}") from None
 
 
 def main(

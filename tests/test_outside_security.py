@@ -10,6 +10,7 @@ clock, and every removal of a ban reaches every process's copy of the bans.
 from __future__ import annotations
 
 import dataclasses
+import io
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from cli.main import main as questboard_main
 from engine import db, keys, security
 from engine.clock import to_ms
 from engine.economy import grants
@@ -247,3 +249,21 @@ def test_saving_a_webhook_waits_for_a_slow_resolver_a_bounded_time(
         released.set()
     assert time.monotonic() - started < 2.5
     assert response.status_code == 201, response.get_json()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("redis://localhost:notaport/0", "Port could not be cast to integer value as 'notaport'"),
+        ("nothing://x", "Redis URL must specify one of the following schemes"),
+    ],
+)
+def test_a_malformed_redis_url_is_one_line_and_a_usage_mistake(url, reason, sqlite_url, tmp_path):
+    """A REDIS_URL that is no Redis URL is a configuration mistake: exit code 2 and one
+    line naming it, as a malformed DATABASE_URL is, never a traceback."""
+    out, err = io.StringIO(), io.StringIO()
+    env = {"REDIS_URL": url, "DATABASE_URL": sqlite_url, "QUESTBOARD_VAR": str(tmp_path)}
+    code = questboard_main(["bans", "list"], env=env, out=out, err=err)
+    assert (code, out.getvalue()) == (2, "")
+    assert err.getvalue().startswith(f"questboard: REDIS_URL is not a Redis URL: {reason}")
+    assert err.getvalue().count("\n") == 1
