@@ -205,3 +205,12 @@ def test_a_mission_whose_target_is_lowered_below_the_count_completes_at_its_next
     assert "solve_20" not in [m["id"] for m in later["missions"]]
     paid = mission_rewards(client, server_headers, "erin")
     assert paid.count("mission solve_20") == 1
+
+
+@pytest.mark.parametrize("season", ["9999-12-01", "0001-01-01"])
+def test_a_season_named_by_a_day_at_the_ends_of_the_calendar_is_not_found(
+    client, server_headers, season
+):
+    answer = client.get(f"/v1/players/erin/battle-pass?season={season}", headers=server_headers)
+    assert answer.status_code == 404
+    assert answer.json["error"]["code"] == "not_found"

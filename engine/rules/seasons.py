@@ -76,9 +76,9 @@ class SeasonCalendar:
                 return season
         try:
             first_day = date.fromisoformat(season_id)
-        except ValueError:
+            found = self.season_on(first_day)
+        except ValueError:  # no date, or a day whose recurring season passes year 1 or 9999
             return None
-        found = self.season_on(first_day)
         return found if found is not None and found.season_id == season_id else None
 
     def seasons_between(self, first_day: date, end: date) -> Iterator[Season]:
