@@ -3,6 +3,7 @@ board and an exam's replay are after Redis is lost and rebuilt from SQL."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy
 
 from engine import boards, db, keys
@@ -65,6 +66,7 @@ def test_every_text_column_compares_case_and_accents_on_mariadb(mariadb_database
     assert folding == []
 
 
+@pytest.mark.app_on_both_backends  # fakeredis, Redis, the cluster
 def test_a_batchs_ties_are_listed_in_the_order_sent(client, server_headers):
     """Among equal scores the player who reached the score first is listed first; in a
     batch, the item sent first. p92 and p100 share a player shard, p0 is on another."""
