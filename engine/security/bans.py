@@ -228,7 +228,7 @@ def listing(engine: Engine, kind: str) -> list[Ban]:
     ids = [b.decode() for b in engine.redis.zrevrange(keys.bans_index(), 0, -1)]
     found = load(engine, ids)
     gone = set(ids) - {ban.ban_id for ban in found}
-    if gone:  # records Redis expired a day after their ban did
+    if gone:  # records purged meanwhile, or expired by Redis (an earlier version's TTL)
         engine.redis.zrem(keys.bans_index(), *gone)
     return [
         ban
