@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TextIO
 
 from cli import local
-from engine import keys, migrate
+from engine import alerts, keys, migrate
 from engine.boards import moderation, snapshots
 from engine.errors import InvalidInputError, NotFoundError
 from engine.ops import jobruns, rebuild, reshard
@@ -68,6 +68,7 @@ def jobs_run(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
         jobruns.run(engine, SPECS[other], task_for(other, run_now), due)
 
     record = jobruns.run(engine, SPECS[args.name], task_for(args.name, run_now))
+    alerts.wait_for_webhooks()  # the process ends with the command, its POST threads too
     if record.status == "skipped":
         out.write(f"{args.name} did not run: {record.error}.\n")
         return 1

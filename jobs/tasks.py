@@ -19,7 +19,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from config import Settings
-from engine import keys, metrics_folder
+from engine import alerts, keys, metrics_folder
 from engine.clock import from_ms, to_ms
 from engine.ops import jobruns
 from engine.ops.job_catalog import SPECS, task_for
@@ -114,6 +114,7 @@ def run_job(name: str, due_ms: int | None = None, engine: Engine | None = None) 
     task = task_for(name, lambda other, due: enqueue(other, due))
     record = jobruns.run(engine, SPECS[name], task, from_ms(due_ms) if due_ms else None)
     fold_metrics_of_runs_gone()
+    alerts.wait_for_webhooks()  # RQ's work horse ends with os._exit once this returns
     if record.status == "failed":
         raise RuntimeError(f"{name} failed: {record.error}")  # RQ marks the job failed too
     return {"run_id": record.run_id, "status": record.status, "rows": record.rows_affected}

@@ -2,24 +2,32 @@
 again by the watchdog, not left until its next due time; a scheduler whose Redis was
 flushed (the recovery's FLUSHDB, a Redis back empty) registers its jobs again; after a
 Redis loss and `questboard rebuild`, the board_prizes job pays no closed period again and
-an archived season's battle passes stay gone.
+an archived season's battle passes stay gone; a failing job's alert reaches
+ALERT_WEBHOOK_URL from RQ's work horse and from `questboard jobs run`.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from rq import Queue
+from rq import Queue, Worker
 
-from engine import keys
+from engine import alerts, keys
 from engine.boards import exams, prizes
 from engine.boards.exams import Exam
 from engine.economy import wallet
 from engine.ops import jobruns, maintenance, persistence, rebuild
 from engine.ops.job_catalog import SPECS
 from engine.ops.job_lease import LOCK_TTL
-from jobs import QUEUE, scheduler
+from jobs import QUEUE, scheduler, tasks
+from tests.conftest import real_redis_url
 from tests.job_alerts import utc
 from tests.test_board_prizes import after_the_week, play_week, with_prizes
 
@@ -126,3 +134,71 @@ def test_a_rebuild_does_not_bring_back_the_battle_passes_of_an_archived_season(
 
     assert not engine.redis.exists(autumn)
     assert maintenance.season_rollover(engine) == 0  # archived once
+
+
+def test_a_job_failing_in_the_rq_work_horse_posts_its_alert(
+    durable_engine, real_redis, monkeypatch, tmp_path
+):
+    """RQ runs each job in a forked work horse that ends with os._exit as soon as the
+    job returns: an alert still on its way to the receiver must get there first."""
+    engine = durable_engine
+    engine.alert_webhook_url = "https://alerts.example/hook"
+    received = tmp_path / "received"
+
+    def receiver_200_ms_away(url, payload):
+        time.sleep(0.2)
+        with received.open("a") as out:
+            out.write(json.dumps(payload) + "\n")
+
+    monkeypatch.setattr(alerts, "_post", receiver_200_ms_away)
+    monkeypatch.setattr(tasks, "_engine", lambda: engine)
+    monkeypatch.setattr(tasks, "task_for", lambda name, dispatch: broken)
+    queue = Queue(QUEUE, connection=real_redis)
+    tasks.enqueue("cleanup", queue=queue)
+
+    Worker([queue], connection=real_redis).work(burst=True)  # forks the work horse
+
+    assert [run.status for run in jobruns.history(engine, "cleanup")] == ["failed"]
+    posted = [json.loads(line) for line in received.read_text().splitlines()]
+    assert [alert["alert"] for alert in posted] == ["job_failed"]
+
+
+SLOW_RECEIVER_CLI = """
+import json, sys, time
+from engine import alerts
+from cli import commands, main
+
+def receiver_200_ms_away(url, payload):
+    time.sleep(0.2)
+    with open(sys.argv[1], "a") as out:
+        out.write(json.dumps(payload) + "\\n")
+
+def broken(engine, lease):
+    raise ValueError("the database is down")
+
+alerts._post = receiver_200_ms_away
+commands.task_for = lambda name, dispatch: broken
+sys.exit(main.main(["jobs", "run", "cleanup"]))
+"""
+
+
+def test_questboard_jobs_run_posts_the_alert_of_a_job_that_failed(durable_engine, tmp_path):
+    received = tmp_path / "received"
+    env = dict(
+        os.environ,
+        REDIS_URL=real_redis_url(),
+        DATABASE_URL=durable_engine.database_url,
+        ALERT_WEBHOOK_URL="https://alerts.example/hook",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SLOW_RECEIVER_CLI, str(received)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("cleanup failed in ")
+    posted = [json.loads(line) for line in received.read_text().splitlines()]
+    assert [alert["alert"] for alert in posted] == ["job_failed"]
