@@ -200,3 +200,70 @@ def test_a_login_bonus_that_does_not_fit_under_the_balance_limit_answers_nothing
     assert answer["progress"]["daily_bonus"].get("transaction_id") is None
     assert answer["balances"]["logs"] == 100
     assert ledger_kinds(client, admin_headers).count("login_bonus") == 0
+
+
+def capped(app, kind: str, cap: dict[str, int]) -> None:
+    """The app's rules with a daily earning cap of `cap` on rewards of `kind`."""
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    caps = dict(security.daily_earning_caps) | {kind: MappingProxyType(cap)}
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(security, daily_earning_caps=MappingProxyType(caps)),
+    )
+
+
+def test_a_mission_reward_the_earning_cap_cuts_answers_what_it_paid(
+    app, client, server_headers, admin_headers
+):
+    capped(app, "mission_reward", {"coins": 4})  # buy_1, a mission of the 25th, pays 10
+    client.post(
+        "/v1/admin/players/alice/grants",
+        headers=admin_headers | {"Idempotency-Key": "fund"},
+        json={"resources": {"coins": 100}, "reason": "funding"},
+    )
+
+    bought = client.post(
+        "/v1/players/alice/purchases",
+        headers=server_headers | {"Idempotency-Key": "buy-1"},
+        json={"item": "logs", "quantity": 1},
+    ).get_json()
+
+    [mission] = bought["progress"]["missions"]
+    assert (mission["id"], mission["completed"], mission["reward"]) == ("buy_1", True, {"coins": 4})
+    assert bought["balances"]["coins"] == 100 - 10 + 4
+
+
+def test_a_level_reward_the_earning_cap_cuts_answers_what_it_paid(app, client, server_headers):
+    capped(app, "level_reward", {"coins": 20})  # level 2 pays 50 coins
+    exam = {"exam_id": "big", "category_id": "math", "score": 100}
+    answer = client.post(
+        "/v1/players/alice/exams",
+        headers=server_headers,
+        json=exam | {"total_questions": 100, "correct_answers": 100},  # 1,020 XP: level 2
+    ).get_json()
+
+    [level] = answer["progress"]["level_rewards"]
+    assert (level["level"], level["reward"]) == (2, {"coins": 20})
+    assert answer["progress"]["xp"]["levels_gained"] == [2]
+
+
+def test_a_mission_and_a_level_the_caps_cut_to_nothing_answer_an_empty_reward(
+    app, client, server_headers
+):
+    capped(app, "mission_reward", {"coins": 0})  # exams_3 pays 25 coins: nothing of it
+    capped(app, "level_reward", {"coins": 0})  # level 2 pays 50 coins: nothing of it
+    exam = {"category_id": "math", "score": 100, "total_questions": 100, "correct_answers": 100}
+    answers = []
+    for n in ("1", "2", "3"):
+        sent = client.post(
+            "/v1/players/alice/exams", headers=server_headers, json=exam | {"exam_id": n}
+        )
+        assert sent.status_code == 201
+        answers.append(sent.get_json()["progress"])
+
+    [level] = answers[0]["level_rewards"]  # 1,020 XP: level 2
+    assert (level["level"], level["reward"], level.get("transaction_id")) == (2, {}, None)
+    [mission] = [m for m in answers[2]["missions"] if m["id"] == "exams_3"]
+    assert (mission["completed"], mission["reward"]) == (True, {})
+    assert "transaction_id" not in mission

@@ -181,15 +181,24 @@ class Progress:
             bonus = dict(bonus, reward={})
         return cls(
             daily_bonus=bonus,
-            missions=list(raw.get("missions") or []),  # cjson writes an empty list as {}
+            missions=_paid(raw.get("missions")),
             xp=xp,
-            level_rewards=list(raw.get("level_rewards") or []),
+            level_rewards=_paid(raw.get("level_rewards")),
             streak=int(raw.get("streak") or 0),
             ads_watched=raw.get("ads_watched"),
             violations=list(raw.get("violations") or []),
             freezes_used=int(raw.get("freezes_used") or 0),
             claim_ends=raw.get("claim_ends"),
         )
+
+
+def _paid(entries: list[dict] | dict | None) -> list[dict]:
+    """Missions or level rewards as reported (cjson writes an empty list as {}), a reward
+    that paid nothing as {} (cjson writes an empty table {} or [])."""
+    return [
+        dict(entry, reward={}) if "reward" in entry and not entry["reward"] else entry
+        for entry in (entries or [])
+    ]
 
 
 EMPTY = Progress()

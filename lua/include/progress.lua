@@ -336,8 +336,8 @@ local function add_xp(day, amount)
       local tx, paid
       if reward then
         tx, paid = pay_reward(day, reward, 'level_reward', reason, ref)
-        table.insert(progress.level_rewards,
-          {level = reached, reward = reward, transaction_id = tx})
+        table.insert(progress.level_rewards,  -- what was paid: a cap may cut the reward
+          {level = reached, reward = paid and cjson.decode(paid) or {}, transaction_id = tx})
       end
       record_event(day, 'battle_pass.level_reached', ref, reason, tx, paid)
     end
@@ -373,10 +373,10 @@ local function advance(day, event, amount)
         daily_write(day, field .. ':done', day.now)
         entry.completed = true
         entry.xp = paid.xp
-        entry.reward = paid.reward
         local reason = 'mission ' .. mission.id
         local ref = 'mission/' .. context.day_name .. '/' .. mission.id
         local tx, deltas = pay_reward(day, paid.reward, 'mission_reward', reason, ref)
+        entry.reward = deltas and cjson.decode(deltas) or {}  -- what was paid (capped?)
         entry.transaction_id = tx
         record_event(day, 'mission.completed', ref, reason, tx, deltas)
         add_xp(day, paid.xp)
