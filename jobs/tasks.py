@@ -28,6 +28,9 @@ from jobs import QUEUE
 
 WAITING = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 MARKER_TTL_SECONDS = 86_400
+# RQ keeps a failed job (its traceback included) a year by default: through an outage a
+# job failing every few seconds would pile up that long. The run's record is in job_runs.
+FAILURE_TTL_SECONDS = 7 * 86_400
 ENQUEUE_MUTEX_SECONDS = 5
 
 
@@ -84,6 +87,7 @@ def enqueue_once(
             to_ms(due) if due else None,
             job_timeout=int(spec.expected.total_seconds() * 4),
             result_ttl=86_400,
+            failure_ttl=FAILURE_TTL_SECONDS,
             description=f"questboard {name}{description}",
         )
         connection.set(keys.job_queued(name), job.id, ex=MARKER_TTL_SECONDS)

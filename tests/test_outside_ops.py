@@ -3,7 +3,8 @@ again by the watchdog, not left until its next due time; a scheduler whose Redis
 flushed (the recovery's FLUSHDB, a Redis back empty) registers its jobs again; after a
 Redis loss and `questboard rebuild`, the board_prizes job pays no closed period again and
 an archived season's battle passes stay gone; a failing job's alert reaches
-ALERT_WEBHOOK_URL from RQ's work horse and from `questboard jobs run`.
+ALERT_WEBHOOK_URL from RQ's work horse and from `questboard jobs run`; RQ keeps a failed
+run's job for days, not a year.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
+from rq.registry import FailedJobRegistry
 
 from engine import alerts, keys
 from engine.boards import exams, prizes
@@ -202,3 +204,20 @@ def test_questboard_jobs_run_posts_the_alert_of_a_job_that_failed(durable_engine
     assert done.stdout.startswith("cleanup failed in ")
     posted = [json.loads(line) for line in received.read_text().splitlines()]
     assert [alert["alert"] for alert in posted] == ["job_failed"]
+
+
+def test_rq_keeps_a_failed_run_for_a_week_not_a_year(durable_engine, real_redis, monkeypatch):
+    """A persist failing every 5 s through a day's SQL outage is 17,280 failed RQ jobs,
+    each with its traceback: RQ's default keeps them a year."""
+    monkeypatch.setattr(tasks, "_engine", lambda: durable_engine)
+    monkeypatch.setattr(tasks, "task_for", lambda name, dispatch: broken)
+    queue = Queue(QUEUE, connection=real_redis)
+    job_id = tasks.enqueue("persist", queue=queue)
+
+    SimpleWorker([queue], connection=real_redis).work(burst=True)
+
+    registry = FailedJobRegistry(queue=queue)
+    assert registry.get_job_ids() == [job_id]
+    week = 7 * 86_400
+    assert 0 < real_redis.ttl(f"rq:job:{job_id}") <= week
+    assert registry.get_expiration_time(queue.fetch_job(job_id)).timestamp() <= time.time() + week
