@@ -3,7 +3,7 @@ with everything each earns: the day's login bonus if it is the player's first ac
 of the game day, mission progress and rewards, battle-pass XP and level rewards (see
 include/progress.lua), each balance change with its ledger entry.
 
-KEYS: sixteen per exam (listed below). ARGV: eight shared values, then one per exam.
+KEYS: sixteen per exam (listed below). ARGV: nine shared values, then one per exam.
 Returns two values per exam: a code and its JSON (listed below).
 
 One call takes any number of exams whose players share one shard (one hash slot):
@@ -61,7 +61,11 @@ ARGV[6] context       see include/progress.lua; then the other days' (include/zo
 ARGV[7] rewards (JSON) see include/progress.lua; decoded only when something is paid;
                       then the other days', a line each
 ARGV[8] ledger keep   entries each player's ledger stream keeps at least
-ARGV[9..] one per exam, its eight values joined by "|": fingerprint, player id, exam id,
+ARGV[9] pace          "1": each exam is a state change of its player's pace (rapid fire,
+                      include/progress.lua's too_fast), sent as the player plays; "0":
+                      not judged nor counted, a game server's batch delivering exams
+                      already played (their arrival says nothing of the player's pace)
+ARGV[10..] one per exam, its eight values joined by "|": fingerprint, player id, exam id,
           category, score, questions, correct answers, battle-pass XP the exam gives
           (none of them contains "|": ids are [A-Za-z0-9_.:-], the rest hex or digits)
 
@@ -101,6 +105,7 @@ end
 -- the game day's context: what every player without a time zone of their own shares
 local context = parse_context(first_line(ARGV[6]), first_line(ARGV[7]))
 local ledger_keep = ARGV[8]
+local judge_pace = ARGV[9] == '1'
 
 -- What every exam needs of the three periods, in one anchored match: the seconds since
 -- each started and its fields' prefix ("<name>:"). A gmatch of all four values of each
@@ -224,7 +229,7 @@ local function count(k, packed)
     return CODE_RATE_LIMITED, limited
   end
 
-  local fast = too_fast(day)
+  local fast = judge_pace and too_fast(day)
   if fast then
     return CODE_RAPID_FIRE, string.format('{"limit":%d,"count":%d}', context.pace_limit, fast)
   end
@@ -300,8 +305,8 @@ local function count(k, packed)
 end
 
 local replies = {}
-for i = 0, #ARGV - 9 do
-  local code, payload = count(i * 16 + 1, ARGV[9 + i])
+for i = 0, #ARGV - 10 do
+  local code, payload = count(i * 16 + 1, ARGV[10 + i])
   replies[#replies + 1] = code
   replies[#replies + 1] = payload
 end

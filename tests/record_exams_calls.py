@@ -71,9 +71,10 @@ def exam_call(
     ctx: str | None = None,
     correct: int = 5,
     xp: int = 0,
+    pace: bool = True,
 ) -> tuple[list[str], list]:
     """The keys and arguments of one record_exams call: exams as (fingerprint, player,
-    exam id, score), each of 10 questions."""
+    exam id, score), each of 10 questions; `pace` judges rapid fire."""
     shared = [
         NOW,
         10**12,
@@ -83,6 +84,7 @@ def exam_call(
         context() if ctx is None else ctx,
         REWARDS,
         1000,
+        "1" if pace else "0",
     ]
     packed = [
         f"{fp}|{player}|{exam_id}|math|{score}|10|{correct}|{xp}"

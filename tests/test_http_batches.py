@@ -13,7 +13,7 @@ import json
 import pytest
 
 from bench.redis_count import sent_commands
-from tests.conftest import error_of
+from tests.conftest import EXAM, error_of
 from tests.http_batches import ban_player, error_of_item
 
 BOTH = pytest.mark.app_on_both_backends  # the app on each backend where Redis decides
@@ -152,15 +152,39 @@ def test_each_item_has_its_own_exam_id_idempotency(client, server_headers):
 
 
 @BOTH
-def test_a_batch_counts_each_item_against_its_players_pace(client, server_headers, rules):
-    pace = rules.security.max_changes_per_second  # the clock stands still: one second
-    items = [exam("alice", f"a{n}") for n in range(pace + 1)] + [exam("bob", "b1")]
+def test_a_players_backlog_in_one_batch_is_no_rapid_fire_of_theirs(
+    client, server_headers, admin_headers, rules
+):
+    """A game server delivering a player's exams after an outage sends them together:
+    their arrival in one second is the server's doing, so none is refused as rapid fire,
+    no violation is held against the player and no automatic block follows."""
+    security = rules.security
+    backlog = security.max_changes_per_second + security.block_after_violations + 1
+    items = [exam("alice", f"a{n}") for n in range(backlog)] + [exam("bob", "b1")]
 
     results = send_exams(client, server_headers, items)
 
-    assert [r["status"] for r in results] == [201] * pace + [429, 201]
-    assert error_of_item(results[pace])["code"] == "rapid_fire"
-    assert weekly_top(client, server_headers) == [("alice", 10 * pace), ("bob", 10)]
+    assert [r["status"] for r in results] == [201] * (backlog + 1)
+    assert weekly_top(client, server_headers) == [("alice", 10 * backlog), ("bob", 10)]
+    flags = client.get("/v1/admin/players/alice/flags", headers=admin_headers).get_json()
+    assert flags["in_window"] == 0
+    single = client.post("/v1/players/alice/exams", headers=server_headers, json=EXAM)
+    assert single.status_code == 201  # not blocked
+
+
+@BOTH
+def test_the_single_route_still_judges_the_pace_a_batch_left_alone(client, server_headers, rules):
+    pace = rules.security.max_changes_per_second  # the clock stands still: one second
+    send_exams(client, server_headers, [exam("alice", f"b{n}") for n in range(pace)])
+    answers = [
+        client.post(
+            "/v1/players/alice/exams", headers=server_headers, json=EXAM | {"exam_id": f"s{n}"}
+        )
+        for n in range(pace + 1)
+    ]
+
+    assert [answer.status_code for answer in answers] == [201] * pace + [429]
+    assert error_of(answers[pace])["code"] == "rapid_fire"
 
 
 @BOTH

@@ -110,11 +110,15 @@ def count_into_aggregates(
     frame: Frame,
     submissions: Sequence[tuple[str, Exam]],
     batch: ScriptBatch | None = None,
+    judge_pace: bool = True,
 ) -> Any:
-    """Step 1 alone: record_exams.lua for exams of one shard (queued in `batch` if given)."""
+    """Step 1 alone: record_exams.lua for exams of one shard (queued in `batch` if given).
+
+    `judge_pace` False leaves rapid fire out: exams a game server delivers in a batch,
+    played before, whose arrival together says nothing of their player's pace."""
     battle_pass = engine.rules.battle_pass
     script_keys: list[str] = []
-    args: list[Any] = list(frame.shared_args)
+    args: list[Any] = [*frame.shared_args, "1" if judge_pace else "0"]
     for player_id, exam in submissions:
         script_keys += [
             keys.exam(player_id, exam.exam_id),

@@ -68,13 +68,17 @@ def record_exam(
 
 
 def record_exams(
-    engine: Engine, submissions: Sequence[tuple[str, Exam]], address: str | None = None
+    engine: Engine,
+    submissions: Sequence[tuple[str, Exam]],
+    address: str | None = None,
+    judge_pace: bool = True,
 ) -> list[ExamOutcome | QuestboardError]:
     """Count many exams in three round trips; one outcome or error per submission.
 
     Impossible results, rapid fire and capped earnings are recorded as violations.
     Rate limits and rapid fire count new exams only, never a replay of one
-    (engine.security.rate_limits).
+    (engine.security.rate_limits). `judge_pace` False counts no rapid fire: a game
+    server's batch, whose exams were played before it sent them together.
     """
     frame = Frame.at(engine, engine.clock.now())
     results: list[ExamOutcome | QuestboardError | None] = [None] * len(submissions)
@@ -110,7 +114,9 @@ def record_exams(
         by_shard.setdefault(keys.shard_of(player_id), []).append(index)
     batch = engine.scripts.batch()
     for indexes in by_shard.values():
-        count_into_aggregates(engine, frame, [submissions[i] for i in indexes], batch=batch)
+        count_into_aggregates(
+            engine, frame, [submissions[i] for i in indexes], batch=batch, judge_pace=judge_pace
+        )
     for slot in known_copies:
         slot.give_back(engine, batch.pipe)
     sent = [index for indexes in by_shard.values() for index in indexes]
@@ -171,13 +177,16 @@ def record_exam_batch(
     not banned, a `BannedError` for each item of a banned player; one outcome or error
     per item, in order.
 
-    Each item counts against its own player's per-player exam limit and pace in the
-    script, as a single exam does; the batch carries no player address, so no
-    per-address window is taken. The ban look-up is one more round trip for the batch.
+    Each item counts against its own player's per-player exam limit in the script, as
+    a single exam does, but not against the player's pace: the batch delivers exams
+    played before, and many of one player's arriving in one second (a backlog after an
+    outage) is the game server's doing, never rapid fire of the player's. The batch
+    carries no player address, so no per-address window is taken. The ban look-up is
+    one more round trip for the batch.
     """
     refused = banned_players(engine, (player_id for player_id, _ in submissions))
     allowed = [item for item in submissions if item[0] not in refused]
-    counted = iter(record_exams(engine, allowed) if allowed else [])
+    counted = iter(record_exams(engine, allowed, judge_pace=False) if allowed else [])
     return [refused.get(player_id) or next(counted) for player_id, _ in submissions]
 
 
