@@ -28,6 +28,9 @@ What SQL does not hold, so a rebuild does not restore:
   in the order the players reached their totals), and the `closed` markers of closed
   periods (their cohorts are read from league_results; a rerun of league_close over such
   a period finds no cohort in Redis and changes nothing);
+- the board prizes' closed marks and paid records, which SQL's `board_prizes` rows stand
+  for: a rerun of board_prizes over a closed period finds them, marks the period closed
+  again and pays nothing (the closed page reads them too);
 - rate-limit windows and the refusals' idempotency records.
 
 Progress is reported through `progress(step, done, total)` for large restores.
