@@ -47,7 +47,9 @@ ARGV[15..] pairs of resource, delta: the event's own change (none for a login); 
 Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes):
   APPLIED             {"fp","code":APPLIED,"tx"?,"at","deltas"?,"balances","progress"}
   REPLAYED            the recorded outcome
-  NO_CHANGE           a login of a day already claimed {"fp","code":APPLIED,"at",
+  NO_CHANGE           a login of a day already claimed, or whose claim waits for the
+                      end of a day claimed in a zone left since (include/progress.lua's
+                      claim_waits) {"fp","code":APPLIED,"at",
                       "balances","progress":{"streak"}}; nothing counted, recorded only
                       under a login's Idempotency-Key (ARGV[4] not "")
   INSUFFICIENT_FUNDS, BALANCE_LIMIT: as apply_transaction; BALANCE_LIMIT also when a
@@ -123,7 +125,7 @@ end
 plan_daily(day, event, more)
 
 if kind == 'login' and ((zone and day_claimed(day) and not early_login_due(day, day.claim))
-    or (not zone and daily_field(day, 'bonus'))) then
+    or (not zone and (daily_field(day, 'bonus') or claim_waits(day)))) then
   -- recorded under its Idempotency-Key when it has one, so a retry answers the same
   local answer = finish(CODE_APPLIED, '"at":' .. now .. ',"balances":'
     .. balances_json(wallet) .. ',"progress":' .. compact_progress(finish_day(day)))

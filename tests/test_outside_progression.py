@@ -214,3 +214,40 @@ def test_a_season_named_by_a_day_at_the_ends_of_the_calendar_is_not_found(
     answer = client.get(f"/v1/players/erin/battle-pass?season={season}", headers=server_headers)
     assert answer.status_code == 404
     assert answer.json["error"]["code"] == "not_found"
+
+
+def set_zone(client, headers, player: str, zone: str | None) -> None:
+    answer = client.put(f"/v1/players/{player}/settings", headers=headers, json={"timezone": zone})
+    assert answer.status_code == 200
+
+
+def test_a_login_after_leaving_a_zone_claims_once_the_zones_day_has_ended(
+    client, clock, server_headers
+):
+    set_zone(client, server_headers, "lee", "America/Los_Angeles")
+    clock.set(datetime(2026, 11, 2, 18, tzinfo=UTC))  # 10:00 on the 2nd in Los Angeles
+    assert login(client, server_headers, "lee")["streak"] == 1
+    clock.set(datetime(2026, 11, 3, 6, tzinfo=UTC))  # the game's 3rd, still the 2nd there
+    set_zone(client, server_headers, "lee", None)
+    waiting = login(client, server_headers, "lee")
+    assert waiting["claimed"] is False
+    assert waiting["next_claim_at"] == "2026-11-03T11:00:00+00:00"  # the 2nd ends there
+    assert daily_login(client, server_headers, "lee") == {"claimed": True, "streak": 1}
+    clock.set(datetime(2026, 11, 3, 12, tzinfo=UTC))
+    claimed = login(client, server_headers, "lee")
+    assert (claimed["claimed"], claimed["streak"]) == (True, 2)
+    clock.set(datetime(2026, 11, 4, 12, tzinfo=UTC))
+    next_day = login(client, server_headers, "lee")
+    assert (next_day["streak"], next_day["progress"]["freezes_used"]) == (3, 0)
+
+
+def test_the_days_state_shows_a_streak_a_left_zone_still_keeps(client, clock, server_headers):
+    set_zone(client, server_headers, "lee", "America/Los_Angeles")
+    clock.set(datetime(2026, 11, 2, 18, tzinfo=UTC))  # the 2nd there
+    login(client, server_headers, "lee")
+    clock.set(datetime(2026, 11, 3, 6, tzinfo=UTC))
+    set_zone(client, server_headers, "lee", None)
+    # no login on the game's 3rd; the 3rd in Los Angeles ends at 11:00 UTC on the 4th
+    clock.set(datetime(2026, 11, 4, 8, tzinfo=UTC))
+    assert daily_login(client, server_headers, "lee") == {"claimed": False, "streak": 1}
+    assert login(client, server_headers, "lee")["streak"] == 2

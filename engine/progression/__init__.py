@@ -162,7 +162,8 @@ class Progress:
     ads_watched: int | None = None
     violations: list[dict] = field(default_factory=list)
     freezes_used: int = 0  # streak freezes this event used to bridge missed game days
-    # for a player with a time zone: when the day of their last claim ends (unix s)
+    # for a player with a time zone, or one who left it before that day ended: when the
+    # day of their last claim ends there (unix s)
     claim_ends: int | None = None
 
     @classmethod

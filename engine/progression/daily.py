@@ -91,15 +91,33 @@ def state(engine: Engine, player_id: str, group: str | None = None) -> DailyStat
         alive = (
             missed <= freeze.max_gap_days and int(held.get(FREEZE_RESOURCE.encode(), 0)) >= missed
         )
-    if own is not None and own.streak_kept(streak_hash, now):
-        alive = True  # a move east: the day after the last claim has not ended there
+    if timezones.OwnDay.streak_kept(streak_hash, now):
+        alive = True  # a move east, a zone left: the day after the last claim has not ended there
     return DailyState(
         game_day=day,
         next_reset_at=own.ends_at if own else engine.calendar.next_reset(now),
-        login_claimed=own.claimed(engine, streak_hash, now) if own else "bonus" in counters,
+        login_claimed=own.claimed(engine, streak_hash, now)
+        if own
+        else _claimed(day, counters, streak_hash, now),
         streak=int(streak) if alive and streak else 0,
         ads_watched=int(counters.get("ads", 0)),
         ads_limit=engine.rules.ads.daily_cap,
         missions=missions_state(engine, day, counters),
         streak_repair=repair_offer(engine.rules.streak_repair, streak_hash, now),
     )
+
+
+def _claimed(
+    day: date, counters: dict[str, str], streak_hash: dict[bytes, bytes], now: datetime
+) -> bool:
+    """Whether a player on the game calendar may not claim `day` now: its bonus is
+    claimed, or their last claim, made in a zone they have left since, is of this date
+    or later, or of an earlier one whose day has not ended in that zone yet (claim_ends:
+    include/progress.lua's claim_bonus and claim_waits)."""
+    if "bonus" in counters:
+        return True
+    last_day = streak_hash.get(b"last_day")
+    if last_day is not None and int(last_day) >= day.toordinal():
+        return True
+    ends = streak_hash.get(b"claim_ends")
+    return ends is not None and now.timestamp() < int(ends)

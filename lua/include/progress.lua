@@ -59,6 +59,7 @@ brings_freezes(day, changes),
 repair_deadlines, new_day, plan_daily(day, event, more), daily_field(day, name),
 daily_write(day, name, value), over_rate(day, group, member), too_fast(day),
 pay_reward(day, reward, kind, reason, ref), claim_bonus(day), day_claimed(day),
+claim_waits(day),
 early_login_due(day, last), advance(day, event,
 amount), add_xp(day, amount), finish_day(day), and day.progress, the table that tells
 the caller what happened, including `violations` of the earning caps.
@@ -481,6 +482,22 @@ local function early_login_due(day, last)
     and tonumber(last[6]) ~= zone.day and not daily_field(day, 'bonus')
 end
 
+-- Whether a player on the game calendar waits to claim: their last claim, made in a
+-- zone they have left since, is of an earlier date and its day has not ended in that
+-- zone (claim_ends; one of this date or later is a claim of this day: claim_bonus).
+-- progress.claim_ends then says when it ends. The claim state read is kept in day.claim
+-- for claim_bonus.
+local function claim_waits(day)
+  local last = day.claim or claim_state(day)
+  day.claim = last
+  if last[4] and tonumber(last[1]) < day.context.day
+      and tonumber(day.now) < tonumber(last[4]) * 1000 then
+    day.progress.claim_ends = tonumber(last[4])
+    return true
+  end
+  return false
+end
+
 -- The game days before today the streak's claim must bridge with freezes to go on: 0
 -- when it goes on without them (the last claim was yesterday or later, or a move east
 -- keeps it: streak_ends) or when there is no claim before. `last` is claim_state's.
@@ -588,15 +605,17 @@ local function claim_bonus(day)
     end
   elseif daily_field(day, 'bonus') then
     return false  -- claimed: most events of a day only read the field
+  elseif claim_waits(day) then
+    day.created = true  -- nothing marked: the day is claimed once the wait is over
+    return false
   end
   redis.call('HSET', day.daily, 'bonus', day.now)
   daily_write(day, 'bonus', day.now)
   day.created = true  -- the day's first activity creates the day's hash
   local context, streak_key = day.context, day.streak
-  last = last or claim_state(day)
+  last = last or day.claim
   local last_day = tonumber(last[1] or '-1')
-  if not zone and (last_day >= context.day
-      or (last[4] and tonumber(day.now) < tonumber(last[4]) * 1000)) then
+  if not zone and last_day >= context.day then
     if last_day == context.day and last[6] and tonumber(last[6]) ~= last_day then
       advance(day, 'login', 1)  -- claimed early in a zone: this date's login, once
     end
