@@ -51,8 +51,9 @@ def job_done(name: str, due_ms: int) -> str:
 
 
 def job_dispatched(name: str, due_ms: int) -> str:
-    """String: the watchdog dispatched the job for this due time (14 days); removed when
-    a calendar job's run for it fails or dies, so the watchdog dispatches it again."""
+    """String: the watchdog dispatched the job for this due time (14 days; 1 day for an
+    interval job's catch-up run); removed when a calendar job's run for it fails or
+    dies, so the watchdog dispatches it again."""
     return f"{JOBS}:dispatched:{name}:{due_ms}"
 
 
