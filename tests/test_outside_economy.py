@@ -16,6 +16,7 @@ import jsonschema_rs
 import pytest
 from questboard_client import decode
 
+from engine.rules import RouteLimits
 from tests.conftest import error_of
 from tests.http_economy import balances, ledger_kinds
 
@@ -267,3 +268,27 @@ def test_a_mission_and_a_level_the_caps_cut_to_nothing_answer_an_empty_reward(
     [mission] = [m for m in answers[2]["missions"] if m["id"] == "exams_3"]
     assert (mission["completed"], mission["reward"]) == (True, {})
     assert "transaction_id" not in mission
+
+
+def test_a_keyed_login_of_a_claimed_day_is_never_refused_by_the_address_limit(
+    app, client, server_headers
+):
+    """README: a login of a day already claimed is never counted, never refused."""
+    engine = app.extensions["questboard.engine"]
+    security = engine.rules.security
+    limits = dict(security.rate_limits) | {"login": RouteLimits(player=None, address="2/minute")}
+    engine.rules = dataclasses.replace(
+        engine.rules,
+        security=dataclasses.replace(security, rate_limits=MappingProxyType(limits)),
+    )
+    address = server_headers | {"X-Player-IP": "203.0.113.7"}
+    for player in ("alice", "bob"):  # two claims: the address's window is full
+        claim = client.post(f"/v1/players/{player}/login", headers=address)
+        assert claim.get_json()["claimed"] is True
+
+    keyed = login(client, address, key="session-2")
+    keyless = login(client, address)
+
+    assert (keyed.status_code, keyless.status_code) == (200, 200)
+    assert keyed.get_json()["claimed"] is False
+    assert keyed.get_json() == keyless.get_json()

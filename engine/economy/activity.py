@@ -120,8 +120,14 @@ def record(
             engine,
             group,
             address,
-            partial(_probe, idempotency_key, request, player_id),
-            partial(_changes_nothing, request, day.context.day.toordinal(), to_ms(now)),
+            partial(_probe, idempotency_key, request, player_id, login=kind == "login"),
+            partial(
+                _changes_nothing,
+                request,
+                day.context.day.toordinal(),
+                to_ms(now),
+                login=kind == "login",
+            ),
         )
     args: list[Any] = [
         player_id,
@@ -175,21 +181,35 @@ def record(
 
 
 def _probe(
-    idempotency_key: str, request: IdempotentRequest | None, player_id: str, pipe: Any
+    idempotency_key: str,
+    request: IdempotentRequest | None,
+    player_id: str,
+    pipe: Any,
+    *,
+    login: bool | None = None,
 ) -> None:
-    """Queue the reads `_changes_nothing` decides on: the call's idempotency record, or
-    for a login the streak's last claimed day and, for a claim made in a time zone of
-    the player's own, when that day ends and the date whose hash holds it, with whether
-    the player keeps a zone (their settings' day table, include/zone.lua)."""
-    if request is None:
+    """Queue the reads `_changes_nothing` decides on: the call's idempotency record, and
+    for a login (keyed or not) the streak's last claimed day and, for a claim made in a
+    time zone of the player's own, when that day ends and the date whose hash holds it,
+    with whether the player keeps a zone (their settings' day table, include/zone.lua).
+    `login` None: the call is a login when it has no request."""
+    if request is not None:
+        pipe.get(idempotency_key)
+    if _is_login(request, login):
         pipe.hmget(keys.streak(player_id), "last_day", "claim_ends", "claimed_on")
         pipe.hexists(keys.settings(player_id), "days")
-    else:
-        pipe.get(idempotency_key)
+
+
+def _is_login(request: IdempotentRequest | None, login: bool | None) -> bool:
+    return request is None if login is None else login
 
 
 def _changes_nothing(
-    request: IdempotentRequest | None, game_day: int, now_ms: int, *replies: Any
+    request: IdempotentRequest | None,
+    game_day: int,
+    now_ms: int,
+    *replies: Any,
+    login: bool | None = None,
 ) -> bool:
     """Whether the call is known to change nothing: its outcome is recorded (with the
     same fingerprint: a reuse of the key is refused by the script anyway), or, for a
@@ -200,16 +220,23 @@ def _changes_nothing(
     day_claimed); once it has ended their next day may have begun, which only the
     script can tell. A claim written in the hash of the date before the one it counts
     for (claimed_on: after a move west of more than a day) leaves that date's login to
-    be counted by the script (include/progress.lua's early_login_due)."""
-    if request is None:
-        (last_day, claim_ends, claimed_on), zoned = replies
-        if claimed_on is not None and claimed_on != last_day:
-            return False
-        if claim_ends is not None:
-            return bool(zoned) and now_ms < int(claim_ends) * 1000
-        return last_day is not None and int(last_day) == game_day
-    [recorded] = replies
-    return recorded is not None and is_same_request(idempotency.load(recorded), request.fingerprint)
+    be counted by the script (include/progress.lua's early_login_due). A keyed login of
+    a claimed day changes nothing either (its answer is recorded, nothing counted);
+    `login` None: the call is a login when it has no request."""
+    if request is not None:
+        recorded, *replies = replies
+        if recorded is not None and is_same_request(
+            idempotency.load(recorded), request.fingerprint
+        ):
+            return True
+    if not _is_login(request, login):
+        return False
+    (last_day, claim_ends, claimed_on), zoned = replies
+    if claimed_on is not None and claimed_on != last_day:
+        return False
+    if claim_ends is not None:
+        return bool(zoned) and now_ms < int(claim_ends) * 1000
+    return last_day is not None and int(last_day) == game_day
 
 
 @dataclass(frozen=True)
