@@ -113,11 +113,11 @@ def test_the_openapi_document_shows_the_logins_optional_key_and_replay_header(cl
     assert "Idempotent-Replayed" in operation["responses"]["200"]["headers"]
 
 
-def capped_ad_rewards(app, coins: int) -> None:
-    """The app's rules with a daily earning cap of `coins` on ad rewards."""
+def capped(app, kind: str, cap: dict[str, int]) -> None:
+    """The app's rules with a daily earning cap of `cap` on rewards of `kind`."""
     engine = app.extensions["questboard.engine"]
     security = engine.rules.security
-    caps = dict(security.daily_earning_caps) | {"ad_reward": MappingProxyType({"coins": coins})}
+    caps = dict(security.daily_earning_caps) | {kind: MappingProxyType(cap)}
     engine.rules = dataclasses.replace(
         engine.rules,
         security=dataclasses.replace(security, daily_earning_caps=MappingProxyType(caps)),
@@ -135,7 +135,7 @@ def ad_answer_errors(client, body: dict) -> list[str]:
 def test_an_ad_whose_reward_the_earning_cap_cuts_to_nothing_is_answered_as_documented(
     app, client, clock, server_headers
 ):
-    capped_ad_rewards(app, coins=5)  # one ad's reward a day
+    capped(app, "ad_reward", {"coins": 5})  # one ad's reward a day
     paid = client.post(
         "/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": "ad-1"}
     )
@@ -152,21 +152,10 @@ def test_an_ad_whose_reward_the_earning_cap_cuts_to_nothing_is_answered_as_docum
     assert decode.ad_reward(body, replayed=False).transaction_id is None  # the Python client
 
 
-def capped_login_bonus(app, cap: dict[str, int]) -> None:
-    """The app's rules with a daily earning cap of `cap` on the login bonus."""
-    engine = app.extensions["questboard.engine"]
-    security = engine.rules.security
-    caps = dict(security.daily_earning_caps) | {"login_bonus": MappingProxyType(cap)}
-    engine.rules = dataclasses.replace(
-        engine.rules,
-        security=dataclasses.replace(security, daily_earning_caps=MappingProxyType(caps)),
-    )
-
-
 def test_a_login_bonus_the_earning_cap_cuts_answers_what_it_paid(
     app, client, clock, server_headers
 ):
-    capped_login_bonus(app, {"logs": 5, "steel": 4})
+    capped(app, "login_bonus", {"logs": 5, "steel": 4})
     for _ in range(6):
         assert login(client, server_headers).get_json()["reward"] == {"logs": 1}
         clock.advance(days=1)
@@ -201,17 +190,6 @@ def test_a_login_bonus_that_does_not_fit_under_the_balance_limit_answers_nothing
     assert answer["progress"]["daily_bonus"].get("transaction_id") is None
     assert answer["balances"]["logs"] == 100
     assert ledger_kinds(client, admin_headers).count("login_bonus") == 0
-
-
-def capped(app, kind: str, cap: dict[str, int]) -> None:
-    """The app's rules with a daily earning cap of `cap` on rewards of `kind`."""
-    engine = app.extensions["questboard.engine"]
-    security = engine.rules.security
-    caps = dict(security.daily_earning_caps) | {kind: MappingProxyType(cap)}
-    engine.rules = dataclasses.replace(
-        engine.rules,
-        security=dataclasses.replace(security, daily_earning_caps=MappingProxyType(caps)),
-    )
 
 
 def test_a_mission_reward_the_earning_cap_cuts_answers_what_it_paid(
