@@ -90,13 +90,17 @@ def remove_from_cohorts(engine: Engine, player_id: str) -> list[CohortLeft]:
     for period in periods:
         # a close begun (its first run fixed whom it skips) ranks its cohorts as they were
         begun = payouts.close_begun_key(payouts.league_payout(period_type, period.name))
-        pipe.exists(keys.league_closed(period_type, period.name), begun)
+        # one key an EXISTS: the two keys have hash tags of their own (a cluster's slots)
+        pipe.exists(keys.league_closed(period_type, period.name))
+        pipe.exists(begun)
         pipe.smembers(keys.league_tiers(period_type, period.name))
     replies = pipe.execute()
     calls = [
         (period.name, tier)
-        for period, closed, tiers in zip(periods, replies[0::2], replies[1::2], strict=True)
-        if not closed
+        for period, closed, began, tiers in zip(
+            periods, replies[0::3], replies[1::3], replies[2::3], strict=True
+        )
+        if not (closed or began)
         for tier in sorted({tier.decode() for tier in tiers} | set(engine.rules.leagues.tiers))
     ]
     if not calls:
