@@ -68,8 +68,16 @@ CONNECT_TIMEOUT, TIMEOUT = 3.0, 5.0  # seconds, for each wait (httpx)
 ATTEMPT_SECONDS = 10.0  # the whole attempt: connect, send, the answer's headers and body
 USER_AGENT = "Questboard-Webhooks/1"
 D, E, S = db.webhook_deliveries, db.webhook_events, db.webhook_subscriptions
-# Executed with one dict per delivery: SET the columns each dict names (all the same).
-OUTCOME = update(D).where(D.c.id == bindparam("target"))
+# Executed with one dict per delivery: SET the columns each dict names (all the same),
+# only while the delivery is as the pass read it: an admin's redelivery during the
+# attempt (engine.webhooks.subscriptions.redeliver) stands, and the delivery goes again.
+OUTCOME = update(D).where(
+    D.c.id == bindparam("target"),
+    D.c.status == "pending",
+    D.c.attempts == bindparam("read_attempts"),
+    D.c.next_attempt_ms == bindparam("read_next_attempt_ms"),
+    D.c.first_attempt_ms.is_not_distinct_from(bindparam("read_first_attempt_ms")),
+)
 
 
 @dataclass
@@ -220,6 +228,7 @@ def _due(engine: Engine) -> list[Any]:
             D.c.subscription_id,
             D.c.attempts,
             D.c.first_attempt_ms,
+            D.c.next_attempt_ms,
             E.c.event_id,
             E.c.type,
             E.c.player_id,
@@ -320,6 +329,9 @@ def _record(
         first = row.first_attempt_ms or now_ms
         values: dict[str, Any] = {
             "target": row.id,
+            "read_attempts": row.attempts,
+            "read_next_attempt_ms": row.next_attempt_ms,
+            "read_first_attempt_ms": row.first_attempt_ms,
             "status": "pending",
             "attempts": attempts,
             "next_attempt_ms": now_ms,
