@@ -183,6 +183,7 @@ elseif #changes > 0 and not freezes_first then
 end
 if cap > 0 then
   day.progress.ads_watched = redis.call('HINCRBY', DAILY, 'ads', 1)
+  day.progress.ads_limit = cap  -- recorded: a replay answers the cap it counted against
   daily_write(day, 'ads', day.progress.ads_watched)
 end
 if event ~= '' then

@@ -270,3 +270,25 @@ def test_a_keyed_login_of_a_claimed_day_is_never_refused_by_the_address_limit(
     assert (keyed.status_code, keyless.status_code) == (200, 200)
     assert keyed.get_json()["claimed"] is False
     assert keyed.get_json() == keyless.get_json()
+
+
+def test_an_ad_reward_retried_after_the_daily_cap_changed_answers_its_first_limit(
+    app, client, server_headers
+):
+    engine = app.extensions["questboard.engine"]
+    headers = server_headers | {"Idempotency-Key": "ad-1"}
+    first = client.post("/v1/players/alice/ad-rewards", headers=headers)
+    engine.rules = dataclasses.replace(
+        engine.rules, ads=dataclasses.replace(engine.rules.ads, daily_cap=3)
+    )
+
+    retry = client.post("/v1/players/alice/ad-rewards", headers=headers)
+
+    assert first.get_json()["ads_limit"] == 5
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.get_json() == first.get_json()
+    # a new ad is held to the new cap
+    new = client.post(
+        "/v1/players/alice/ad-rewards", headers=server_headers | {"Idempotency-Key": "ad-2"}
+    )
+    assert new.get_json()["ads_limit"] == 3

@@ -45,11 +45,13 @@ class AdRewardSchema(ma.Schema):
 def create_ad_reward(body: dict, player_id: str, idempotency_key: str):
     engine = get_engine()
     transaction = activity.ad_reward(engine, player_id, idempotency_key, player_address())
+    progress = transaction.progress
     body = {
         "transaction_id": transaction.transaction_id,
         "deltas": transaction.deltas,
-        "progress": transaction.progress,
-        "ads_limit": engine.rules.ads.daily_cap,
+        "progress": progress,
+        # the cap the ad counted against (a record rebuilt from SQL keeps none: the rules')
+        "ads_limit": (progress and progress.ads_limit) or engine.rules.ads.daily_cap,
         "balances": transaction.balances,
     }
     return body, 201, replay_headers(transaction.replayed)

@@ -160,6 +160,7 @@ class Progress:
     level_rewards: list[dict] = field(default_factory=list)
     streak: int = 0
     ads_watched: int | None = None
+    ads_limit: int | None = None  # the daily ad cap this ad reward counted against
     violations: list[dict] = field(default_factory=list)
     freezes_used: int = 0  # streak freezes this event used to bridge missed game days
     # for a player with a time zone, or one who left it before that day ended: when the
@@ -187,6 +188,7 @@ class Progress:
             level_rewards=_paid(raw.get("level_rewards")),
             streak=int(raw.get("streak") or 0),
             ads_watched=raw.get("ads_watched"),
+            ads_limit=raw.get("ads_limit"),
             violations=list(raw.get("violations") or []),
             freezes_used=int(raw.get("freezes_used") or 0),
             claim_ends=raw.get("claim_ends"),
