@@ -39,6 +39,7 @@ from engine.keys_boards import board_stats as board_stats
 from engine.keys_boards import exam as exam
 from engine.keys_boards import player_board_stats as player_board_stats
 from engine.keys_jobs import JOBS as JOBS
+from engine.keys_jobs import job_alerting as job_alerting
 from engine.keys_jobs import job_dispatched as job_dispatched
 from engine.keys_jobs import job_done as job_done
 from engine.keys_jobs import job_enqueue_mutex as job_enqueue_mutex

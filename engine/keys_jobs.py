@@ -57,6 +57,13 @@ def job_dispatched(name: str, due_ms: int) -> str:
     return f"{JOBS}:dispatched:{name}:{due_ms}"
 
 
+def job_alerting(name: str) -> str:
+    """Hash {next_ms, held}: when the job's failures are alerted again, and how many were
+    held back since the last alert (engine.ops.job_alerts); deleted by its next success,
+    else expires 7 days after the alert."""
+    return f"{JOBS}:alerting:{name}"
+
+
 def scheduler_heartbeat() -> str:
     """String: when the watchdog last ran (ms)."""
     return f"{JOBS}:heartbeat"

@@ -49,6 +49,7 @@ SCRIPTS: dict[str, int | tuple[int]] = {
     "renew_job_lock": 1,
     "release_job_lock": 2,
     "reap_job_runs": 2,
+    "hold_job_alert": 1,
     "trim_ledgers": (1,),  # the shard's outbox, then any number of its players' ledgers
     "restore_daily_counters": 1,
     "restore_forward": 1,

@@ -107,6 +107,7 @@ def test_a_failing_job_is_recorded_and_alerted(durable_engine, caplog, monkeypat
                 "started_ms": noon_ms,
                 "finished_ms": noon_ms + 2,
                 "duration_ms": 2,
+                "failures_held_back": 0,  # the job's first failure (engine.ops.job_alerts)
             },
             "at": "2026-11-25T12:00:00+00:00",
         }

@@ -32,6 +32,7 @@ DIRECT_TESTS = {
     "renew_job_lock": "test_script_job_locks.py",
     "release_job_lock": "test_script_job_locks.py",
     "reap_job_runs": "test_script_job_locks.py",
+    "hold_job_alert": "test_script_hold_job_alert.py",
     "trim_ledgers": "test_script_trim_ledgers.py",
     "restore_daily_counters": "test_script_restore_daily_counters.py",
     "restore_forward": "test_script_restore_forward.py",

@@ -2,7 +2,8 @@
 
 Every run writes a record to `job_runs` in SQL and a short history in Redis: name,
 scheduled (due) time, start, end, duration, status, rows affected, error. A run that
-fails or runs past its expected time raises an alert (engine.alerts). The watchdog,
+fails or runs past its expected time raises an alert (engine.alerts; a job failing
+run after run is alerted once a quiet time, engine.ops.job_alerts). The watchdog,
 run every minute by the scheduler, dispatches the calendar jobs when they are due,
 in the game timezone, and notices a run that did not happen: it raises a `job_missed`
 alert and runs it once (a week of missed daily resets is caught up once, not seven
@@ -27,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from engine import alerts, db, keys
 from engine.clock import from_ms, to_ms
 from engine.metrics import JOB_FAILURES, JOB_SECONDS
+from engine.ops import job_alerts
 from engine.ops.job_lease import Lease, reap
 from engine.ops.schedule import JobSpec, last_due, next_due
 from engine.runtime import Engine
@@ -138,9 +140,11 @@ def run(
     JOB_SECONDS.labels(spec.name).observe(duration_ms / 1000)
     if status == "failed":
         JOB_FAILURES.labels(spec.name).inc()
-        _alert(engine, "job_failed", f"The {spec.name} job failed: {error}", record)
+        message = f"The {spec.name} job failed: {error}"
+        job_alerts.failed(engine, spec.name, message, record)
         _hand_back(engine, spec, record)
     else:
+        job_alerts.succeeded(engine, spec.name, record)
         if scheduled_for is not None:
             engine.redis.set(keys.job_done(spec.name, to_ms(scheduled_for)), run_id, ex=14 * 86_400)
         if duration_ms > spec.expected.total_seconds() * 1000:
