@@ -7,10 +7,17 @@ sleeps.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 
+from engine import Engine, keys
+from engine.economy import activity
+from engine.errors import DailyLimitReachedError
+from engine.ops import persistence
+from engine.progression import timezones
 from engine.webhooks import delivery, subscriptions
+from tests.redis_time import advance_to
 from tests.webhook_receiver import Receiver, webhook_engine
 
 
@@ -18,6 +25,13 @@ from tests.webhook_receiver import Receiver, webhook_engine
 def hook_engine(real_redis, unlimited_rules, clock, sql_url):
     """On SQLite and on the MariaDB server."""
     yield from webhook_engine(real_redis, unlimited_rules, clock, sql_url)
+
+
+@pytest.fixture
+def durable(real_redis, unlimited_rules, clock, sqlite_url):
+    engine = Engine(redis=real_redis, rules=unlimited_rules, clock=clock, database_url=sqlite_url)
+    yield engine
+    engine.sql.dispose()
 
 
 def in_thread(task) -> threading.Thread:
@@ -52,3 +66,79 @@ def test_a_redelivery_asked_while_an_attempt_is_in_flight_is_not_undone_by_its_o
         assert [e["id"] for e in receiver.events()] == [queued.event_id]
     finally:
         receiver.stop()
+
+
+def pause_after(engine, monkeypatch, command: str, key: str) -> tuple[threading.Event, ...]:
+    """Make the engine's `command` (hset, delete) of `key` set `written` once done, then
+    wait for `go`."""
+    written, go = threading.Event(), threading.Event()
+    original = getattr(engine.redis, command)
+
+    def then_pause(name, *args, **kwargs):
+        result = original(name, *args, **kwargs)
+        if name == key:
+            written.set()
+            assert go.wait(10)
+        return result
+
+    monkeypatch.setattr(engine.redis, command, then_pause)
+    return written, go
+
+
+def test_an_ad_sent_as_a_move_west_takes_effect_finds_the_dates_ads_already_counted(
+    durable, monkeypatch
+):
+    """alice watched the day's 5 ads on the game day of the 25th; at 05:00 UTC on the
+    26th its hash has expired (the 25th ended at 03:00, the grace is an hour) and its
+    counts are in SQL. She moves to Los Angeles, where it is 21:00 on the 25th: the
+    move brings the 25th's counts back. An ad of hers sent as soon as the new zone is
+    in effect must find them there, not an empty 25th with five more ads to pay."""
+    cap = durable.rules.ads.daily_cap
+    for n in range(cap):
+        activity.ad_reward(durable, "alice", f"ad-{n}")
+    persistence.persist(durable)
+    advance_to(durable, datetime(2026, 11, 26, 5, tzinfo=UTC))
+    assert not durable.redis.exists(keys.daily("alice", "2026-11-25"))
+    wallet = durable.redis.hgetall(keys.wallet("alice"))
+    in_effect, go = pause_after(durable, monkeypatch, "hset", keys.settings("alice"))
+    move = in_thread(lambda: timezones.set_timezone(durable, "alice", "America/Los_Angeles"))
+    assert in_effect.wait(10)
+
+    try:
+        with pytest.raises(DailyLimitReachedError):
+            activity.ad_reward(durable, "alice", "ad-after-the-move")
+    finally:
+        go.set()
+        move.join(10)
+
+    assert durable.redis.hgetall(keys.wallet("alice")) == wallet  # nothing more paid
+    with pytest.raises(DailyLimitReachedError):
+        activity.ad_reward(durable, "alice", "ad-later")
+
+
+def test_an_ad_sent_as_a_cleared_zone_takes_effect_finds_the_game_days_ads_counted(
+    durable, monkeypatch
+):
+    """alice watched the day's 5 ads on the 25th in Tokyo, whose 25th ended at 18:00 UTC;
+    at 19:30 its hash has expired (an hour's grace) and its counts are in SQL. She clears
+    her zone: the game day of the 25th runs until 03:00 UTC, and clearing brings its
+    counts back. An ad sent as soon as the zone is gone must find them."""
+    timezones.set_timezone(durable, "alice", "Asia/Tokyo")
+    for n in range(durable.rules.ads.daily_cap):
+        activity.ad_reward(durable, "alice", f"ad-{n}")
+    persistence.persist(durable)
+    advance_to(durable, datetime(2026, 11, 25, 19, 30, tzinfo=UTC))
+    assert not durable.redis.exists(keys.daily("alice", "2026-11-25"))
+    wallet = durable.redis.hgetall(keys.wallet("alice"))
+    cleared, go = pause_after(durable, monkeypatch, "delete", keys.settings("alice"))
+    clear = in_thread(lambda: timezones.set_timezone(durable, "alice", None))
+    assert cleared.wait(10)
+
+    try:
+        with pytest.raises(DailyLimitReachedError):
+            activity.ad_reward(durable, "alice", "ad-after-clearing")
+    finally:
+        go.set()
+        clear.join(10)
+
+    assert durable.redis.hgetall(keys.wallet("alice")) == wallet  # nothing more paid

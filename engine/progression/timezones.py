@@ -165,14 +165,16 @@ def set_timezone(
     settings = settings_for(engine, name) if name is not None else NO_ZONE
     if group is not None:
         rate_limits.read_player(engine, player_id, group, [])
+    # SQL first: what rebuild restores. The dates' counters are kept before the zone
+    # takes effect: an activity arriving once it has finds its date's counts there.
     if name is None:
         overrides.put(engine, sql_name(player_id), "")
-        engine.redis.delete(key)
         _keep_the_game_days_counters(engine, player_id)
+        engine.redis.delete(key)
         return NO_ZONE
-    overrides.put(engine, sql_name(player_id), name)  # SQL first: what rebuild restores
-    engine.redis.hset(key, mapping=settings.fields())
+    overrides.put(engine, sql_name(player_id), name)
     _keep_the_local_dates_counters(engine, player_id, settings)
+    engine.redis.hset(key, mapping=settings.fields())
     return settings
 
 
