@@ -1,8 +1,9 @@
 """`GET /v1/players/{player_id}/settings` → engine.progression.timezones.get_settings
 (lua/read_player.lua); `PUT /v1/players/{player_id}/settings` →
 engine.progression.timezones.set_timezone (counted in the player's window, as a read is:
-lua/read_player.lua; then the zone's `settings` row in SQL, one HSET, or DEL for `null`,
-and the daily hashes of the dates still to come kept to their ends in the new calendar):
+lua/read_player.lua; then the zone's `settings` row in SQL, the daily hashes of the
+dates still to come kept to their ends in the new calendar, and one HSET, or DEL for
+`null`, last, so the zone takes effect with its dates' counts in place):
 a player's own time zone, which their daily counters, streak and login bonus then
 follow (lua/include/zone.lua).
 """
