@@ -50,6 +50,7 @@ from engine.keys_jobs import job_lock as job_lock
 from engine.keys_jobs import job_queued as job_queued
 from engine.keys_jobs import job_run as job_run
 from engine.keys_jobs import job_running as job_running
+from engine.keys_jobs import job_runs_unrecorded as job_runs_unrecorded
 from engine.keys_jobs import scheduler_heartbeat as scheduler_heartbeat
 from engine.keys_jobs import season_archived as season_archived
 from engine.keys_jobs import zone_tables as zone_tables

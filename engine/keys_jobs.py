@@ -57,6 +57,12 @@ def job_dispatched(name: str, due_ms: int) -> str:
     return f"{JOBS}:dispatched:{name}:{due_ms}"
 
 
+def job_runs_unrecorded() -> str:
+    """Set: ids of runs whose record SQL missed (an outage); the next run whose own write
+    succeeds writes them from their records (engine.ops.job_records)."""
+    return f"{JOBS}:unrecorded"
+
+
 def job_alerting(name: str) -> str:
     """Hash {next_ms, held}: when the job's failures are alerted again, and how many were
     held back since the last alert (engine.ops.job_alerts); deleted by its next success,

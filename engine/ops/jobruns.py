@@ -22,13 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.exc import SQLAlchemyError
-
-from engine import alerts, db, keys
+from engine import alerts, keys
 from engine.clock import from_ms, to_ms
 from engine.metrics import JOB_FAILURES, JOB_SECONDS
-from engine.ops import job_alerts
+from engine.ops import job_alerts, job_records
 from engine.ops.job_lease import Lease, reap
 from engine.ops.schedule import JobSpec, last_due, next_due
 from engine.runtime import Engine
@@ -117,7 +114,7 @@ def run(
     _see(engine, spec.name, started)
     record = JobRun(run_id, spec.name, scheduled_for, started, None, None, "running", 0, None)
     _remember(engine, record)
-    _sql_insert(engine, record)
+    job_records.write(engine, record)
     lease.keep_alive()
     clock_start = time.perf_counter()
     try:
@@ -136,7 +133,8 @@ def run(
         run_id, spec.name, scheduled_for, started, finished, duration_ms, status, rows, error
     )
     _remember(engine, record)
-    _sql_finish(engine, record)
+    if job_records.write(engine, record):
+        job_records.catch_up(engine)  # SQL answers: what an outage kept from it
     JOB_SECONDS.labels(spec.name).observe(duration_ms / 1000)
     if status == "failed":
         JOB_FAILURES.labels(spec.name).inc()
@@ -176,7 +174,7 @@ def bury(engine: Engine, spec: JobSpec, run_ids: list[str]) -> list[JobRun]:
             running, finished_at=now, duration_ms=duration_ms, status="failed", error=CRASHED
         )
         _remember(engine, record)
-        _sql_finish(engine, record)
+        job_records.write(engine, record)
         JOB_FAILURES.labels(spec.name).inc()
         _alert(
             engine,
@@ -214,46 +212,6 @@ def _remember(engine: Engine, record: JobRun) -> None:
     if record.status == "succeeded":
         pipe.set(keys.job_last_success(record.name), record.as_json())
     pipe.execute()
-
-
-def _sql_insert(engine: Engine, record: JobRun) -> None:
-    if not engine.database_url:
-        return
-    try:
-        with engine.sql.begin() as conn:
-            conn.execute(
-                db.job_runs.insert(),
-                {
-                    "run_id": record.run_id,
-                    "name": record.name,
-                    "scheduled_ms": to_ms(record.scheduled_for) if record.scheduled_for else None,
-                    "started_ms": to_ms(record.started_at),
-                    "status": record.status,
-                    "rows_affected": 0,
-                },
-            )
-    except SQLAlchemyError as error:  # the Redis record stands; SQL may be down
-        alerts.log.error(json.dumps({"job_runs_write_failed": str(error)[:500]}))
-
-
-def _sql_finish(engine: Engine, record: JobRun) -> None:
-    if not engine.database_url:
-        return
-    try:
-        with engine.sql.begin() as conn:
-            conn.execute(
-                update(db.job_runs)
-                .where(db.job_runs.c.run_id == record.run_id)
-                .values(
-                    finished_ms=to_ms(record.finished_at),
-                    duration_ms=record.duration_ms,
-                    status=record.status,
-                    rows_affected=record.rows_affected,
-                    error=record.error,
-                )
-            )
-    except SQLAlchemyError as error:
-        alerts.log.error(json.dumps({"job_runs_write_failed": str(error)[:500]}))
 
 
 def _alert(engine: Engine, kind: str, message: str, record: JobRun) -> None:
