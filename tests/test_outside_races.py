@@ -14,7 +14,8 @@ import pytest
 from engine import Engine, keys
 from engine.economy import activity
 from engine.errors import DailyLimitReachedError
-from engine.ops import persistence
+from engine.ops import job_lease, jobruns, persistence
+from engine.ops.job_catalog import SPECS
 from engine.progression import timezones
 from engine.webhooks import delivery, subscriptions
 from tests.redis_time import advance_to
@@ -142,3 +143,37 @@ def test_an_ad_sent_as_a_cleared_zone_takes_effect_finds_the_game_days_ads_count
         clear.join(10)
 
     assert durable.redis.hgetall(keys.wallet("alice")) == wallet  # nothing more paid
+
+
+def test_two_workers_given_one_due_time_run_the_job_once(durable, clock, monkeypatch):
+    """Two workers hold the daily reset for the same due time (a dispatch and its
+    hand-back, or an admin's run); the second found no finished run for it, then waits
+    to take the lock while the first runs it from start to end. Once it has the lock,
+    the due time is done: it skips it, as a later copy would."""
+    due, ran = clock.now(), []
+    waiting, first_done = threading.Event(), threading.Event()
+    take = job_lease.Lease.take
+
+    def take_after_the_first(lease):
+        if threading.current_thread().name == "second":
+            waiting.set()
+            assert first_done.wait(10)
+        return take(lease)
+
+    monkeypatch.setattr(job_lease.Lease, "take", take_after_the_first)
+    task = lambda engine, lease: ran.append(lease.run_id) or 1  # noqa: E731
+    second: list[jobruns.JobRun] = []
+    worker = threading.Thread(
+        name="second",
+        target=lambda: second.append(jobruns.run(durable, SPECS["daily_reset"], task, due)),
+    )
+    worker.start()
+    assert waiting.wait(10)
+
+    first = jobruns.run(durable, SPECS["daily_reset"], task, due)
+    first_done.set()
+    worker.join(10)
+
+    assert first.status == "succeeded"
+    assert ran == [first.run_id]
+    assert (second[0].status, second[0].error) == ("skipped", "already ran for this time")

@@ -101,15 +101,17 @@ def run(
     """
     started = engine.clock.now()
     run_id = f"run_{secrets.token_hex(8)}"
-    if scheduled_for is not None and engine.redis.exists(
-        keys.job_done(spec.name, to_ms(scheduled_for))
-    ):
+    if scheduled_for is not None and _done(engine, spec, scheduled_for):
         return _skipped(engine, spec, run_id, scheduled_for, started, "already ran for this time")
     lease = Lease(engine, spec.name, run_id)
     taken, dead = lease.take()
     bury(engine, spec, dead)
     if not taken:
         return _skipped(engine, spec, run_id, scheduled_for, started, "another run is in progress")
+    if scheduled_for is not None and _done(engine, spec, scheduled_for):
+        # a run for this due time ended while this one waited for the lock
+        lease.release()
+        return _skipped(engine, spec, run_id, scheduled_for, started, "already ran for this time")
 
     _see(engine, spec.name, started)
     record = JobRun(run_id, spec.name, scheduled_for, started, None, None, "running", 0, None)
@@ -126,8 +128,15 @@ def run(
     finally:
         lease.stop()  # a crash that is not an Exception leaves the lock to expire
     duration_ms = int((time.perf_counter() - clock_start) * 1000)
+    # The due time is marked done while the lock is held: a run for it that waits for
+    # the lock finds it done once it has the lock.
+    marked = status == "succeeded" and scheduled_for is not None and lease.held()
+    if marked:
+        engine.redis.set(keys.job_done(spec.name, to_ms(scheduled_for)), run_id, ex=14 * 86_400)
     if not lease.release() or lease.lost:
         status, error = "failed", error or LOST_LOCK
+        if marked:
+            engine.redis.delete(keys.job_done(spec.name, to_ms(scheduled_for)))
     finished = started + timedelta(milliseconds=duration_ms)
     record = JobRun(
         run_id, spec.name, scheduled_for, started, finished, duration_ms, status, rows, error
@@ -143,8 +152,6 @@ def run(
         _hand_back(engine, spec, record)
     else:
         job_alerts.succeeded(engine, spec.name, record)
-        if scheduled_for is not None:
-            engine.redis.set(keys.job_done(spec.name, to_ms(scheduled_for)), run_id, ex=14 * 86_400)
         if duration_ms > spec.expected.total_seconds() * 1000:
             _alert(
                 engine,
@@ -154,6 +161,11 @@ def run(
                 record,
             )
     return record
+
+
+def _done(engine: Engine, spec: JobSpec, scheduled_for: datetime) -> bool:
+    """Whether a run for this due time succeeded."""
+    return bool(engine.redis.exists(keys.job_done(spec.name, to_ms(scheduled_for))))
 
 
 def bury(engine: Engine, spec: JobSpec, run_ids: list[str]) -> list[JobRun]:
