@@ -503,11 +503,12 @@ end
 -- keeps it: streak_ends) or when there is no claim before. `last` is claim_state's.
 local function missed_days(day, last)
   local last_day = tonumber(last[1] or '-1')
-  if last_day < 0 or last_day >= day.context.day - 1
+  local missed = day.context.day - last_day - 1
+  if last_day < 0 or missed < 0
       or (last[5] and tonumber(day.now) < tonumber(last[5]) * 1000) then
-    return 0
+    missed = 0
   end
-  return day.context.day - last_day - 1
+  return missed
 end
 
 -- Whether this call's claim_bonus claims the day's bonus, found without a write, and the
@@ -528,12 +529,13 @@ end
 
 -- The streak freezes `changes` (resource, delta, ...) bring, 0 for none.
 local function freezes_brought(changes)
+  local brought = 0
   for i = 1, #changes, 2 do
     if changes[i] == FREEZE and tonumber(changes[i + 1]) > 0 then
-      return tonumber(changes[i + 1])
+      brought = brought + tonumber(changes[i + 1])
     end
   end
-  return 0
+  return brought
 end
 
 -- The game days this call's claim must bridge with freezes (missed_days; 0 when it
