@@ -81,8 +81,24 @@ def jobs_run(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def leaderboard_snapshot(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
-    """Snapshot the top of every current leaderboard and record everyone's rank."""
-    report = snapshots.take_snapshots(engine)
+    """Snapshot the top of every current leaderboard and record everyone's rank: a run
+    of the leaderboard_snapshot job, under its lock (two snapshots at once share each
+    board's frozen copy, and one would publish the ranks of what the other left)."""
+    reports: list[snapshots.SnapshotReport] = []
+
+    def task(engine: Engine, lease: object) -> int:
+        reports.append(snapshots.take_snapshots(engine))
+        return reports[-1].players
+
+    record = jobruns.run(engine, SPECS["leaderboard_snapshot"], task)
+    alerts.wait_for_webhooks()  # a failure's alert is POSTed before the process ends
+    if record.status == "skipped":
+        out.write(f"leaderboard-snapshot did not run: {record.error}.\n")
+        return 1
+    if record.status == "failed":
+        out.write(f"leaderboard-snapshot failed: {record.error}\n")
+        return 1
+    report = reports[0]
     out.write(f"Snapshot {report.boards} boards, {report.players} board entries copied.\n")
     return 0
 

@@ -6,16 +6,19 @@ sleeps.
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import UTC, datetime
 
 import pytest
 
-from engine import Engine, keys
+from cli import commands
+from engine import Engine, boards, keys
+from engine.boards import exams, leaderboards, snapshots
 from engine.economy import activity
 from engine.errors import DailyLimitReachedError
 from engine.ops import job_lease, jobruns, persistence
-from engine.ops.job_catalog import SPECS
+from engine.ops.job_catalog import SPECS, task_for
 from engine.progression import timezones
 from engine.webhooks import delivery, subscriptions
 from tests.redis_time import advance_to
@@ -177,3 +180,47 @@ def test_two_workers_given_one_due_time_run_the_job_once(durable, clock, monkeyp
     assert first.status == "succeeded"
     assert ran == [first.run_id]
     assert (second[0].status, second[0].error) == ("skipped", "already ran for this time")
+
+
+def test_a_snapshot_command_run_during_the_snapshot_job_leaves_every_rank_recorded(
+    durable, clock, monkeypatch
+):
+    """`questboard leaderboard-snapshot` while the leaderboard_snapshot job is between
+    copying a board and ranking the copy: the two shared the board's frozen copy, so
+    the job ranked what the command had left of it (nothing) and published empty ranks:
+    every player's movement read `new`. The command waits its turn instead."""
+    for n, player in enumerate(["alice", "bob", "carol"]):
+        exams.record_exam(durable, player, exams.Exam(f"e-{player}", "math", 10 * (n + 1), 10, 5))
+    copied, go = threading.Event(), threading.Event()
+    rank_copy = snapshots._rank_copy
+
+    def pause_before_ranking(engine, board, snapshot_ms):
+        if threading.current_thread().name == "job" and not copied.is_set():
+            copied.set()
+            assert go.wait(10)
+        return rank_copy(engine, board, snapshot_ms)
+
+    monkeypatch.setattr(snapshots, "_rank_copy", pause_before_ranking)
+    spec, task = SPECS["leaderboard_snapshot"], task_for("leaderboard_snapshot", None)
+    job = threading.Thread(name="job", target=lambda: jobruns.run(durable, spec, task))
+    job.start()
+    assert copied.wait(10)
+
+    out = io.StringIO()
+    try:
+        code = commands.leaderboard_snapshot(durable, None, out)
+    finally:
+        go.set()
+        job.join(10)
+
+    assert (code, out.getvalue()) == (
+        1,
+        "leaderboard-snapshot did not run: another run is in progress.\n",
+    )
+    clock.advance(minutes=1)
+    page = leaderboards.top(durable, boards.resolve(durable, "weekly"))
+    assert [(e.player_id, e.rank_previous) for e in page.entries] == [
+        ("carol", 1),
+        ("bob", 2),
+        ("alice", 3),
+    ]
