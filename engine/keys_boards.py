@@ -64,6 +64,13 @@ def board_snapshot_building(period_type: str, period: str, category: str) -> str
     return _board(period_type, period, category, "snapshot:building")
 
 
+def board_removals() -> str:
+    """String: a count of the removals of players from the boards (engine.boards.moderation),
+    raised after each removal's Redis step; a persist write that sees it changed since its
+    reads writes its batch again (engine.ops.persistence_sql)."""
+    return f"{PREFIX}:{{lbremovals}}"
+
+
 def board_index(period_type: str, period: str) -> str:
     """Set: the categories that have a board in this period (besides global)."""
     return f"{PREFIX}:{{lbindex}}:{period_type}:{period}"

@@ -4,6 +4,13 @@ The player leaves every board of every period still kept (the current periods an
 past ones within the rules' retention), together with the aggregates those boards were
 built from, so that their next exam starts from zero instead of bringing the old totals
 back. The SQL copy of those aggregates goes too, or a rebuild would restore them.
+A persist run that read the aggregates before the removal and writes after it does not
+put them back: the removal raises a count in Redis (keys.board_removals) between its
+Redis and SQL steps, and a persist write that finds the count changed at its commit
+rolls back and writes its batch again from Redis (engine.ops.persistence_sql._write).
+The removal never waits for a persist run or its lock: at most its SQL delete waits for
+a write's open transaction to commit, bounded by the database's lock timeout (a timeout
+is an OperationalError, 503 on the admin route; calling again completes the removal).
 Snapshots of the affected boards are dropped, so their reads are live until the next
 snapshot job, and so are the SQL copies of snapshots that show the player. Every step
 is safe to repeat. Ban the player first, so that no exam of theirs lands while they
@@ -56,9 +63,11 @@ def remove_from_leaderboards(engine: Engine, player_id: str, leagues: bool = Tru
     their unclosed league cohorts); returns the boards they were on.
 
     Redis goes first: once the player's aggregates are gone there, the persist job has
-    nothing of theirs to write back. SQL then loses every aggregate row of the player in
-    the kept periods, whatever Redis still showed, so a retry after a failure in between
-    completes the removal.
+    nothing of theirs to write back. The removals count is raised next, so a persist
+    write that read them before commits nothing of what it read (it writes again), or
+    commits its upserts before this SQL step's delete reaches them. SQL then loses every
+    aggregate row of the player in the kept periods, whatever Redis still showed, so a
+    retry after a failure in between completes the removal.
     """
     now = engine.clock.now()
     periods = [p for t in PERIOD_TYPES for p in boards.kept_periods(engine, t, now)]
@@ -72,6 +81,10 @@ def remove_from_leaderboards(engine: Engine, player_id: str, leagues: bool = Tru
     for stats in [keys.board_stats(player_id), *exam_stats.earlier_keys(player_id, periods)]:
         pipe.delete(stats)  # one key a DEL: a cluster pipeline takes no multi-key DEL
     pipe.execute()
+    # After the deletes, before the SQL step: a persist write that read the aggregates
+    # before them sees the count changed at its commit and writes its batch again
+    # (engine.ops.persistence_sql._write).
+    engine.redis.incr(keys.board_removals())
     if engine.database_url:
         _remove_from_sql(engine, player_id, periods)
     if leagues:

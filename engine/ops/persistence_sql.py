@@ -37,6 +37,15 @@ STREAK_KINDS = ("login_bonus", "streak_repair")  # entries that come with a stre
 # The streak hash's fields kept in user_streaks beside last_day, streak and best, NULL
 # when the hash has none: the repair offer and a zoned claim's day ends.
 STREAK_EXTRAS = ("lost", "repair_by", "claim_ends", "streak_ends", "claimed_on")
+REMOVAL_TRIES = 3  # writes of one batch that removals landing meanwhile may send back
+
+
+class RemovedWhileWritingError(RuntimeError):
+    """Players were taken off the boards during every try at writing one batch."""
+
+
+class _Overtaken(Exception):
+    """A removal from the boards landed between a write's reads and its commit."""
 
 
 @dataclass
@@ -62,7 +71,38 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
     by an older one. Only what the batch can have changed is read from Redis: the
     aggregates of the periods its exams touched, the battle pass of players who
     gained XP, the streak of players who claimed a bonus.
+
+    A player taken off the boards (engine.boards.moderation) between the reads and the
+    commit must not get the aggregates read before back into SQL, where a rebuild would
+    rank them again. The removal raises the count keys.board_removals after its Redis
+    step and deletes the SQL rows after that; the write reads the count before its
+    Redis reads and again inside its transaction, after its upserts. A count changed
+    means a removal may have come after the reads: the transaction is rolled back and
+    the batch read and written again (REMOVAL_TRIES times at most, then
+    RemovedWhileWritingError: its entries stay pending for the next run). A count
+    unchanged means any removal still to come raises it after the upserts, so its SQL
+    delete comes after them too, waits for this transaction's row locks (MariaDB) or
+    write lock (SQLite) and deletes what it wrote.
     """
+    for _ in range(REMOVAL_TRIES):
+        try:
+            inserted = _write_once(engine, batch)
+        except _Overtaken:
+            continue
+        report.ledger_rows += inserted
+        report.players += len(batch.players)
+        return
+    raise RemovedWhileWritingError(
+        f"players were removed from the boards during each of {REMOVAL_TRIES} writes of "
+        "a persist batch; its entries stay pending for the next run"
+    )
+
+
+def _write_once(engine: Engine, batch: _Batch) -> int:
+    """One try at `_write`: the ledger rows inserted, or _Overtaken (rolled back)."""
+    # Read before the aggregates (its own round trip: on a cluster a pipeline's
+    # commands for different nodes run in no set order).
+    removals = engine.redis.get(keys.board_removals()) if batch.periods else None
     now_ms = to_ms(engine.clock.now())
     latest: dict[str, tuple[int, dict]] = {}  # player -> (at, balances after)
     changed: dict[str, set[str]] = {}  # player -> resources changed in this batch
@@ -170,7 +210,7 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
             )
 
     with engine.sql.begin() as conn:
-        report.ledger_rows += db.insert_ignore(conn, db.user_resource_logs, batch.ledger)
+        inserted = db.insert_ignore(conn, db.user_resource_logs, batch.ledger)
         db.upsert(
             conn, db.user_resources, balances, update=["balance", "updated_ms"], newer="updated_ms"
         )
@@ -209,7 +249,9 @@ def _write(engine: Engine, batch: _Batch, report: PersistReport) -> None:
         )
         # In this transaction: the webhook events of what it persists (engine.webhooks).
         webhook_events.record(conn, _events(batch, attempts, attempt_ids), now_ms)
-    report.players += len(batch.players)
+        if aggregates and engine.redis.get(keys.board_removals()) != removals:
+            raise _Overtaken  # after the upserts: see _write
+    return inserted
 
 
 def _queue_days(engine: Engine, batch: _Batch, pipe, plan: list) -> None:
