@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 import pytest
 
 from cli import commands
-from engine import Engine, boards, keys
+from engine import Engine, boards, keys, overrides
 from engine.boards import exams, leaderboards, snapshots
 from engine.economy import activity
 from engine.errors import DailyLimitReachedError
-from engine.ops import job_lease, jobruns, persistence
+from engine.ops import job_lease, jobruns, persistence, rebuild
 from engine.ops.job_catalog import SPECS, task_for
 from engine.progression import timezones
 from engine.webhooks import delivery, subscriptions
@@ -72,20 +72,20 @@ def test_a_redelivery_asked_while_an_attempt_is_in_flight_is_not_undone_by_its_o
         receiver.stop()
 
 
-def pause_after(engine, monkeypatch, command: str, key: str) -> tuple[threading.Event, ...]:
-    """Make the engine's `command` (hset, delete) of `key` set `written` once done, then
-    wait for `go`."""
+def pause_after_writing(engine, monkeypatch, key: str) -> tuple[threading.Event, ...]:
+    """Make the engine's write of `key` (its MULTI under a WATCH of it) set `written` once
+    done, then wait for `go`."""
     written, go = threading.Event(), threading.Event()
-    original = getattr(engine.redis, command)
+    transaction = engine.redis.transaction
 
-    def then_pause(name, *args, **kwargs):
-        result = original(name, *args, **kwargs)
-        if name == key:
+    def then_pause(func, *watched, **kwargs):
+        result = transaction(func, *watched, **kwargs)
+        if key in watched:
             written.set()
             assert go.wait(10)
         return result
 
-    monkeypatch.setattr(engine.redis, command, then_pause)
+    monkeypatch.setattr(engine.redis, "transaction", then_pause)
     return written, go
 
 
@@ -104,7 +104,7 @@ def test_an_ad_sent_as_a_move_west_takes_effect_finds_the_dates_ads_already_coun
     advance_to(durable, datetime(2026, 11, 26, 5, tzinfo=UTC))
     assert not durable.redis.exists(keys.daily("alice", "2026-11-25"))
     wallet = durable.redis.hgetall(keys.wallet("alice"))
-    in_effect, go = pause_after(durable, monkeypatch, "hset", keys.settings("alice"))
+    in_effect, go = pause_after_writing(durable, monkeypatch, keys.settings("alice"))
     move = in_thread(lambda: timezones.set_timezone(durable, "alice", "America/Los_Angeles"))
     assert in_effect.wait(10)
 
@@ -134,7 +134,7 @@ def test_an_ad_sent_as_a_cleared_zone_takes_effect_finds_the_game_days_ads_count
     advance_to(durable, datetime(2026, 11, 25, 19, 30, tzinfo=UTC))
     assert not durable.redis.exists(keys.daily("alice", "2026-11-25"))
     wallet = durable.redis.hgetall(keys.wallet("alice"))
-    cleared, go = pause_after(durable, monkeypatch, "delete", keys.settings("alice"))
+    cleared, go = pause_after_writing(durable, monkeypatch, keys.settings("alice"))
     clear = in_thread(lambda: timezones.set_timezone(durable, "alice", None))
     assert cleared.wait(10)
 
@@ -224,3 +224,34 @@ def test_a_snapshot_command_run_during_the_snapshot_job_leaves_every_rank_record
         ("bob", 2),
         ("alice", 3),
     ]
+
+
+def test_two_zone_changes_at_once_leave_the_zone_redis_holds_in_sql_too(durable, monkeypatch):
+    """Tokyo and Los Angeles are set for alice at once: Tokyo's change has written SQL's
+    copy when Los Angeles' whole change runs; Tokyo's then ends, answered last. Redis
+    and SQL must agree on the zone that stands, or a rebuild after a Redis loss gives
+    alice the other one."""
+    sql_written, go = threading.Event(), threading.Event()
+    put = overrides.put
+
+    def put_then_pause(engine, name, value):
+        put(engine, name, value)
+        if value == "Asia/Tokyo" and not sql_written.is_set():
+            sql_written.set()
+            assert go.wait(10)
+
+    monkeypatch.setattr(overrides, "put", put_then_pause)
+    tokyo = in_thread(lambda: timezones.set_timezone(durable, "alice", "Asia/Tokyo"))
+    assert sql_written.wait(10)
+    try:
+        timezones.set_timezone(durable, "alice", "America/Los_Angeles")
+    finally:
+        go.set()
+        tokyo.join(10)
+    standing = timezones.get_settings(durable, "alice").timezone
+
+    persistence.persist(durable)
+    durable.redis.flushdb()
+    rebuild.rebuild(durable)
+
+    assert timezones.get_settings(durable, "alice").timezone == standing

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine import keys, overrides
@@ -165,16 +166,25 @@ def set_timezone(
     settings = settings_for(engine, name) if name is not None else NO_ZONE
     if group is not None:
         rate_limits.read_player(engine, player_id, group, [])
-    # SQL first: what rebuild restores. The dates' counters are kept before the zone
-    # takes effect: an activity arriving once it has finds its date's counts there.
-    if name is None:
-        overrides.put(engine, sql_name(player_id), "")
-        _keep_the_game_days_counters(engine, player_id)
-        engine.redis.delete(key)
-        return NO_ZONE
-    overrides.put(engine, sql_name(player_id), name)
-    _keep_the_local_dates_counters(engine, player_id, settings)
-    engine.redis.hset(key, mapping=settings.fields())
+
+    def attempt(pipe: Any) -> None:
+        """SQL first: what rebuild restores; under a WATCH of the zone's key, so that of
+        two changes at once the one Redis keeps is the one SQL keeps (the other, whose
+        key changed meanwhile, writes SQL again and then Redis). The dates' counters are
+        kept before the zone takes effect: an activity arriving once it has finds its
+        date's counts there."""
+        overrides.put(engine, sql_name(player_id), name or "")
+        if name is None:
+            _keep_the_game_days_counters(engine, player_id)
+        else:
+            _keep_the_local_dates_counters(engine, player_id, settings)
+        pipe.multi()
+        if name is None:
+            pipe.delete(key)
+        else:
+            pipe.hset(key, mapping=settings.fields())
+
+    engine.redis.transaction(attempt, key)
     return settings
 
 
