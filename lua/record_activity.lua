@@ -48,7 +48,7 @@ Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes
   APPLIED             {"fp","code":APPLIED,"tx"?,"at","deltas"?,"balances","progress"}
   REPLAYED            the recorded outcome
   NO_CHANGE           a login of a day already claimed, or whose claim waits for the
-                      end of a day claimed in a zone left since (include/progress.lua's
+                      end of a day claimed in a zone left since (include/claim.lua's
                       claim_waits) {"fp","code":APPLIED,"at",
                       "balances","progress":{"streak"}}; nothing counted, recorded only
                       under a login's Idempotency-Key (ARGV[4] not "")
@@ -85,6 +85,7 @@ end
 --- @include "wallet"
 --- @include "rate"
 --- @include "progress"
+--- @include "claim"
 --- @include "zone"
 
 local wallet = new_wallet(WALLET, LEDGER, OUTBOX, player, now, max_balance, ledger_keep)
@@ -161,7 +162,7 @@ end
 
 local own = ''
 -- A purchase of streak freezes the claim needs is applied before it, so that the
--- claim uses them (include/progress.lua's brings_freezes); any other change after it.
+-- claim uses them (include/claim.lua's brings_freezes); any other change after it.
 local freezes_first = kind ~= 'ad_reward' and brings_freezes(day, changes)
 if freezes_first then
   local tx, deltas = wallet_apply(wallet, changes, kind, reason, reference, fingerprint)

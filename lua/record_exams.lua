@@ -1,7 +1,7 @@
 --[[ record_exams: count exam attempts into their players' aggregates, each exactly once,
 with everything each earns: the day's login bonus if it is the player's first activity
 of the game day, mission progress and rewards, battle-pass XP and level rewards (see
-include/progress.lua), each balance change with its ledger entry.
+include/claim.lua and include/progress.lua), each balance change with its ledger entry.
 
 KEYS: sixteen per exam (listed below). ARGV: nine shared values, then one per exam.
 Returns two values per exam: a code and its JSON (listed below).
@@ -89,6 +89,7 @@ against the player.
 --- @include "wallet"
 --- @include "rate"
 --- @include "progress"
+--- @include "claim"
 --- @include "zone"
 
 local now, max_balance, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]

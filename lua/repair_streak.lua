@@ -1,7 +1,7 @@
 --[[ repair_streak: buy back a player's broken streak, exactly once per break and per key.
 
 A claim that finds the streak broken restarts it at 1 and, with streak repair in the
-rules, notes the break in the streak hash (include/progress.lua): `lost`, the length
+rules, notes the break in the streak hash (include/claim.lua): `lost`, the length
 lost, and `repair_by`, the deadline. One atomic step here: the idempotency check, the
 player's rate limit (a repair is bought: it takes a place in the player's window of the
 purchases group, as a purchase does; refusals below are attempts and count, a replay is

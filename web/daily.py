@@ -1,7 +1,7 @@
 """`GET /v1/players/{player_id}/daily`, `GET /v1/players/{player_id}/missions` →
 engine.progression.daily.state (Redis reads); `POST /v1/players/{player_id}/login` →
 engine.economy.activity.login → engine.economy.activity.record → lua/record_activity.lua
-(+ includes replay, wallet, rate, progress): a player's game day, its counters,
+(+ includes replay, wallet, rate, progress, claim): a player's game day, its counters,
 missions and login bonus.
 """
 

@@ -1,7 +1,7 @@
 """Player activity: purchases, ad rewards and logins, each one call of lua/record_activity.lua.
 
 `record` is the one path: engine.economy.purchases.purchase, `ad_reward` and `login` call
-it, and it runs lua/record_activity.lua (+ includes replay, wallet, rate, progress),
+it, and it runs lua/record_activity.lua (+ includes replay, wallet, rate, progress, claim),
 which checks the idempotency record, the player's rate limit and pace, debits and
 credits the wallet with one ledger entry per change (lua/include/wallet.lua), and pays
 what the activity earns. With the player's address, the address's rate slot is taken
@@ -216,11 +216,11 @@ def _changes_nothing(
     login, the day is claimed. By the game calendar: the game day is the last claimed
     and no zone's claim is kept (claim_ends). In the player's own zone: they keep a
     zone and the claimed local day has not ended (now before claim_ends), so the
-    script's next claim, never before claim_ends, has not come (include/progress.lua's
+    script's next claim, never before claim_ends, has not come (include/claim.lua's
     day_claimed); once it has ended their next day may have begun, which only the
     script can tell. A claim written in the hash of the date before the one it counts
     for (claimed_on: after a move west of more than a day) leaves that date's login to
-    be counted by the script (include/progress.lua's early_login_due). A keyed login of
+    be counted by the script (include/claim.lua's early_login_due). A keyed login of
     a claimed day changes nothing either (its answer is recorded, nothing counted);
     `login` None: the call is a login when it has no request."""
     if request is not None:

@@ -1,6 +1,6 @@
 """Streak repair: buying back a broken streak within its window, exactly once.
 
-A claim that finds the streak broken (lua/include/progress.lua, in the same call as the
+A claim that finds the streak broken (lua/include/claim.lua, in the same call as the
 claim) restarts it at 1 and, when `[streak_repair]` is enabled, notes the length lost
 and the repair deadline in the streak hash: the end of the last game day that could
 still have continued the streak (streak freezes held count), plus the rules' window.

@@ -9,11 +9,11 @@ and must do all of it in that one call:
 - admin grants: engine.economy.grants.grant → `apply` here → lua/apply_transaction.lua
   (+ includes codes, replay, wallet): a balance change and nothing else.
 - purchases, ad rewards and logins: engine.economy.activity.record →
-  lua/record_activity.lua (+ includes codes, replay, wallet, rate, progress): the activity
-  also counts against the rate limit and pace, claims the day's login bonus and
+  lua/record_activity.lua (+ includes codes, replay, wallet, rate, progress, claim): the
+  activity also counts against the rate limit and pace, claims the day's login bonus and
   advances missions and battle-pass XP.
 - exams: engine.boards.exams.record_exams → lua/record_exams.lua (+ includes codes,
-  wallet, rate, progress): a batch of exams, per player shard, with their board aggregates.
+  wallet, rate, progress, claim): a batch of exams, per player shard, with their board aggregates.
 - streak repair: engine.economy.streak_repair.repair → lua/repair_streak.lua (+ includes
   codes, replay, rate, wallet): the player's rate limit, the price debited and the broken
   streak restored together.

@@ -83,7 +83,7 @@ def state(engine: Engine, player_id: str, group: str | None = None) -> DailyStat
     streak_hash = dict(zip(streak_fields[::2], streak_fields[1::2], strict=True))
     last_day, streak = streak_hash.get(b"last_day"), streak_hash.get(b"streak")
     # A streak is alive if its last claimed day is today or yesterday, or if the streak
-    # freezes held will bridge the days missed since (include/progress.lua's rule).
+    # freezes held will bridge the days missed since (include/claim.lua's rule).
     missed = day.toordinal() - 1 - int(last_day) if last_day is not None else None
     alive = missed is not None and missed <= 0
     if missed is not None and missed > 0 and freeze is not None and wallet_fields:
@@ -113,7 +113,7 @@ def _claimed(
     """Whether a player on the game calendar may not claim `day` now: its bonus is
     claimed, or their last claim, made in a zone they have left since, is of this date
     or later, or of an earlier one whose day has not ended in that zone yet (claim_ends:
-    include/progress.lua's claim_bonus and claim_waits)."""
+    include/claim.lua's claim_bonus and claim_waits)."""
     if "bonus" in counters:
         return True
     last_day = streak_hash.get(b"last_day")

@@ -1,6 +1,6 @@
 """The streak repair a player's streak hash offers: read by the day's state.
 
-The break is noted by lua/include/progress.lua when a claim finds the streak broken
+The break is noted by lua/include/claim.lua when a claim finds the streak broken
 (`lost`, `repair_by` in the streak hash); engine.economy.streak_repair buys it back.
 """
 
