@@ -307,7 +307,7 @@ class OwnDay:
     ends_at: datetime
 
     def next_claim(self, engine: Engine, streak_hash: dict[bytes, bytes]) -> int:
-        """When the player may claim next, unix s (include/progress.lua's next_claim)."""
+        """When the player may claim next, unix s (include/claim.lua's next_claim)."""
         last_day = streak_hash.get(b"last_day")
         if last_day is None:
             return 0
