@@ -20,6 +20,7 @@ from engine.errors import DailyLimitReachedError
 from engine.ops import job_lease, jobruns, persistence, rebuild
 from engine.ops.job_catalog import SPECS, task_for
 from engine.progression import timezones
+from engine.security import ban_cache, bans
 from engine.webhooks import delivery, subscriptions
 from tests.redis_time import advance_to
 from tests.webhook_receiver import Receiver, webhook_engine
@@ -255,3 +256,52 @@ def test_two_zone_changes_at_once_leave_the_zone_redis_holds_in_sql_too(durable,
     rebuild.rebuild(durable)
 
     assert timezones.get_settings(durable, "alice").timezone == standing
+
+
+class PausingRecords(dict):
+    """A ban cache's records whose first store sets `stored`, then waits for `go`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored, self.go = threading.Event(), threading.Event()
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        if not self.stored.is_set():
+            self.stored.set()
+            assert self.go.wait(10)
+
+
+def test_a_banned_players_request_is_refused_while_another_thread_applies_a_ban_change(
+    real_redis, rules, clock
+):
+    """One web process, two threads: alice's request looks up her ban's record just as
+    another request brings the process's copy of the bans up to date with a ban placed
+    elsewhere (which clears the records it keeps). Her request is refused with her ban,
+    not failed."""
+    web = Engine(redis=real_redis, rules=rules, clock=clock)
+    elsewhere = Engine(redis=real_redis, rules=rules, clock=clock)  # another process
+    ban = bans.create(elsewhere, "player", "alice", "cheating")
+    now_ms = int(clock.now().timestamp() * 1000)
+    cache = ban_cache.of(web)
+    assert cache.ban_for(web, "nobody", None, now_ms) is None  # the copy, loaded
+    records = cache._copy.records = PausingRecords()
+    found = []
+    alice = in_thread(lambda: found.append(_outcome(ban_cache.ban_for, web, "alice", now_ms)))
+    assert records.stored.wait(10)
+
+    bans.create(elsewhere, "player", "carol", "spam")
+    try:
+        assert ban_cache.ban_for(web, "carol", None, now_ms + 1_000).ban_id != ban.ban_id
+    finally:
+        records.go.set()
+        alice.join(10)
+
+    assert [getattr(result, "ban_id", result) for result in found] == [ban.ban_id]
+
+
+def _outcome(function, engine, player, now_ms):
+    try:
+        return function(engine, player, None, now_ms)
+    except Exception as error:  # the assertion shows it
+        return error

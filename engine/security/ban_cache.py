@@ -42,6 +42,7 @@ from engine.security import bans
 MAX_AGE_MS = 1_000  # a copy is brought up to date at least this often
 CHANGES_READ = 1_000  # more new changes than this at one check: read the indexes whole
 NONE_YET = "0-0"  # the log position of a copy made before any change was logged
+_UNREAD = object()  # a ban whose record the copy has not read yet
 
 
 @dataclass
@@ -165,10 +166,14 @@ class BanCache:
 
     @staticmethod
     def _record(engine: Engine, copy: _Copy, ban_id: str) -> bans.Ban | None:
-        if ban_id not in copy.records:
+        """The ban's record, read once and kept. Another thread applying changes to the
+        copy may clear the records between any two steps here, so each is one dict
+        operation and the record returned is the one this call found or read."""
+        record = copy.records.get(ban_id, _UNREAD)
+        if record is _UNREAD:
             found = bans.load(engine, [ban_id])
-            copy.records[ban_id] = found[0] if found else None
-        return copy.records[ban_id]
+            record = copy.records[ban_id] = found[0] if found else None
+        return record
 
 
 def _order(change_id: str) -> tuple[int, int]:
