@@ -154,6 +154,11 @@ class Settings:
                 "REDIS_URL is a Redis Cluster, where RQ cannot run: set RQ_REDIS_URL to a "
                 "standalone Redis for the job queue"
             )
+        if is_cluster_url(env.get("RQ_REDIS_URL") or ""):
+            raise ConfigError(
+                "RQ_REDIS_URL is a Redis Cluster, where RQ cannot run: set it to a standalone "
+                "Redis for the job queue"
+            )
         return cls(
             redis_url=redis_url,
             rq_redis_url=env.get("RQ_REDIS_URL") or None,
