@@ -11,12 +11,13 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from cli import commands
-from engine import Engine, boards, keys, overrides
-from engine.boards import exams, leaderboards, snapshots
+from engine import Engine, boards, db, keys, overrides
+from engine.boards import exams, leaderboards, moderation, snapshots
 from engine.economy import activity
-from engine.errors import DailyLimitReachedError
+from engine.errors import DailyLimitReachedError, NotFoundError
 from engine.ops import job_lease, jobruns, persistence, rebuild
 from engine.ops.job_catalog import SPECS, task_for
 from engine.progression import timezones
@@ -305,3 +306,62 @@ def _outcome(function, engine, player, now_ms):
         return function(engine, player, None, now_ms)
     except Exception as error:  # the assertion shows it
         return error
+
+
+def paused_after_reading_the_top(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """The thread named "job" pauses once, after a snapshot read the weekly board's top."""
+    read, go = threading.Event(), threading.Event()
+    read_top = leaderboards.read_top
+
+    def then_pause(engine, board, offset, limit):
+        top = read_top(engine, board, offset, limit)
+        weekly = (board.period_type, board.category) == ("weekly", None)
+        if threading.current_thread().name == "job" and weekly and not read.is_set():
+            read.set()
+            assert go.wait(10)
+        return top
+
+    monkeypatch.setattr(leaderboards, "read_top", then_pause)
+    return read, go
+
+
+def weekly_snapshot(engine) -> list[str] | None:
+    try:
+        page = leaderboards.top(engine, boards.resolve(engine, "weekly"), source="snapshot")
+    except NotFoundError:
+        return None
+    return [entry.player_id for entry in page.entries]
+
+
+@pytest.mark.parametrize("removal_ends", ["before the snapshot publishes", "after it"])
+def test_a_cheater_removed_while_a_snapshot_runs_is_not_in_the_snapshot(
+    durable, monkeypatch, removal_ends
+):
+    """DELETE /v1/admin/players/cheat/leaderboards lands while the snapshot job has read
+    the weekly top with the cheater in it: whether the removal ends before the job
+    publishes or only after, ?source=snapshot never shows the cheater afterwards."""
+    for n, player in enumerate(["alice", "bob", "cheat"]):
+        exams.record_exam(durable, player, exams.Exam(f"e-{player}", "math", 10 * (n + 1), 10, 5))
+    read, go = paused_after_reading_the_top(monkeypatch)
+    job = threading.Thread(name="job", target=lambda: snapshots.take_snapshots(durable))
+    job.start()
+    assert read.wait(10)
+    if removal_ends == "after it":  # the removal's deletes done, its count not yet raised
+        incr = durable.redis.incr
+
+        def publish_first(key, *args):
+            go.set()
+            job.join(10)
+            return incr(key, *args)
+
+        monkeypatch.setattr(durable.redis, "incr", publish_first)
+    try:
+        moderation.remove_player(durable, "cheat")
+    finally:
+        go.set()
+        job.join(10)
+
+    assert weekly_snapshot(durable) in (None, ["bob", "alice"])
+    with durable.sql.connect() as conn:  # the snapshots' SQL copies, read for past periods
+        documents = conn.execute(select(db.leaderboard_cache.c.document)).scalars().all()
+    assert documents and not [d for d in documents if '"cheat"' in d]

@@ -85,6 +85,13 @@ def remove_from_leaderboards(engine: Engine, player_id: str, leagues: bool = Tru
     # before them sees the count changed at its commit and writes its batch again
     # (engine.ops.persistence_sql._write).
     engine.redis.incr(keys.board_removals())
+    # A snapshot that read the boards' top before the deletes and published it before
+    # the count rose saw no change (engine.boards.snapshots): its snapshot goes now.
+    pipe = engine.redis.pipeline(transaction=False)
+    for board in found:
+        pipe.zrem(board.snapshot_ranks_key, player_id)
+        pipe.delete(board.snapshot_top_key)
+    pipe.execute()
     if engine.database_url:
         _remove_from_sql(engine, player_id, periods)
     if leagues:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from engine import boards, db
+from engine import boards, db, keys
 from engine.boards import Board, board_index, leaderboards
 from engine.calendar import PERIOD_TYPES
 from engine.clock import to_ms
@@ -54,7 +54,17 @@ def take_snapshots(engine: Engine) -> SnapshotReport:
 
 
 def snapshot_board(engine: Engine, board: Board) -> int:
-    """Snapshot one board; returns how many players it ranked."""
+    """Snapshot one board; returns how many players it ranked. A cheater removed while
+    it ran (engine.boards.moderation raises keys.board_removals) may be in what it
+    published: it is taken again, from the scores without them."""
+    while True:
+        removals = engine.redis.get(keys.board_removals())
+        ranked = _snapshot_board(engine, board)
+        if engine.redis.get(keys.board_removals()) == removals:
+            return ranked
+
+
+def _snapshot_board(engine: Engine, board: Board) -> int:
     snapshot_ms = to_ms(engine.clock.now())
     _copy_scores(engine, board.scores_key, board.snapshot_building_key)
     ranked = _rank_copy(engine, board, snapshot_ms)
