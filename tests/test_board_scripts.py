@@ -257,6 +257,7 @@ def record(redis, fingerprint="fp", score=10, player="alice", exam_id="x1"):
         NO_PROGRESS,
         NO_REWARDS,
         1000,  # ledger entries kept
+        "1",  # the pace judged, as for a player's own request
     ]
     exam = f"{fingerprint}|{player}|{exam_id}|math|{score}|10|5|0"
     return Scripts(redis).record_exams(
