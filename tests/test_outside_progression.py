@@ -9,6 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from engine.economy import activity
+from engine.progression import timezones
+from engine.webhooks import subscriptions
+from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
+
 keys_used = itertools.count()
 
 
@@ -251,3 +256,29 @@ def test_the_days_state_shows_a_streak_a_left_zone_still_keeps(client, clock, se
     clock.set(datetime(2026, 11, 4, 8, tzinfo=UTC))
     assert daily_login(client, server_headers, "lee") == {"claimed": False, "streak": 1}
     assert login(client, server_headers, "lee")["streak"] == 2
+
+
+@pytest.fixture
+def announcing_engine(real_redis, unlimited_rules, clock, sqlite_url):
+    """An engine with SQL, so the persist job writes the ledger the webhooks announce."""
+    yield from webhook_engine(real_redis, unlimited_rules, clock, sqlite_url)
+
+
+def test_a_claim_after_a_move_west_of_more_than_a_day_is_announced_for_its_own_date(
+    announcing_engine, clock
+):
+    engine, receiver = announcing_engine, Receiver()
+    try:
+        subscriptions.create(engine, receiver.url, ["login.bonus_claimed"], "claims")
+        timezones.set_timezone(engine, "kim", "Pacific/Kiritimati")  # UTC+14
+        clock.set(datetime(2026, 11, 24, 15, tzinfo=UTC))  # 05:00 on the 25th there
+        assert activity.login(engine, "kim").claimed
+        timezones.set_timezone(engine, "kim", "Pacific/Pago_Pago")  # UTC-11: the 24th
+        clock.set(datetime(2026, 11, 26, 13, 30, tzinfo=UTC))  # 02:30 on the 26th there:
+        second = activity.login(engine, "kim")  # still its 25th, claimed: this is the 26th
+        assert (second.claimed, second.streak) == (True, 2)
+        run_jobs(engine)
+        days = [event["data"]["day"] for event in receiver.events()]
+    finally:
+        receiver.stop()
+    assert days == ["2026-11-25", "2026-11-26"]

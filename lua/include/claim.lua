@@ -82,6 +82,22 @@ local function broken_fields(day, last_day, lost)
   return nil
 end
 
+-- The ISO name ("2026-11-26") of the date of `ordinal` (a date's proleptic Gregorian
+-- ordinal, as Python's date.toordinal): the civil date of its days since 0000-03-01.
+local function date_name(ordinal)
+  local days = ordinal + 305  -- 0000-03-01 is ordinal -305
+  local era = math.floor(days / 146097)
+  local of_era = days - era * 146097
+  local year = math.floor((of_era - math.floor(of_era / 1460) + math.floor(of_era / 36524)
+    - math.floor(of_era / 146096)) / 365)
+  local of_year = of_era - (365 * year + math.floor(year / 4) - math.floor(year / 100))
+  local shifted = math.floor((5 * of_year + 2) / 153)  -- months from March
+  local month = shifted < 10 and shifted + 3 or shifted - 9
+  year = year + era * 400 + (month <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02d', year, month,
+    of_year - math.floor((153 * shifted + 2) / 5) + 1)
+end
+
 local NEVER = 0  -- a time long past: no claim waits for it
 
 -- The streak hash's last_day, streak, best, claim_ends, streak_ends and claimed_on.
@@ -300,8 +316,10 @@ local function claim_bonus(day)
   if streak % bonus.every == 0 then
     reward = bonus.milestone
   end
+  -- named by the date claimed: after a move west of more than a day, the next one
+  local name = claimed == context.day and context.day_name or date_name(claimed)
   local tx, paid = pay_reward(day, reward, 'login_bonus', 'daily login, streak day ' .. streak,
-    'bonus/' .. context.day_name)
+    'bonus/' .. name)
   -- the answer says what was paid: a daily earning cap or the balance limit may cut it
   day.progress.daily_bonus = {streak = streak, reward = paid and cjson.decode(paid) or {},
     transaction_id = tx}
