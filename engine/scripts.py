@@ -57,9 +57,10 @@ SCRIPTS: dict[str, int | tuple[int]] = {
 }
 
 
-# The scripts that change a player's state in one call: with REDIS_WAIT_REPLICAS set,
-# each call is answered only once that many replicas hold its write (engine.replication).
-CONFIRMED = frozenset({"record_activity", "apply_transaction"})
+# The scripts that change a player's balances in one call (a login, a purchase, an ad
+# reward, a grant, a streak repair): with REDIS_WAIT_REPLICAS set, each call is answered
+# only once that many replicas hold its write (engine.replication).
+CONFIRMED = frozenset({"record_activity", "apply_transaction", "repair_streak"})
 
 
 @dataclass(frozen=True)

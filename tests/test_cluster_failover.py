@@ -289,6 +289,6 @@ def test_the_setting_waits_for_replicas_on_the_balance_changing_scripts_only(rea
     engine = build_engine(settings, real_redis)
 
     waiting = {name for name in SCRIPTS if getattr(engine.scripts, name).wait is not None}
-    assert waiting == {"record_activity", "apply_transaction"}
+    assert waiting == {"record_activity", "apply_transaction", "repair_streak"}
     assert engine.scripts.record_activity.wait == ReplicaWait(1, 250)
     assert build_engine(Settings.from_env({}), real_redis).scripts.record_activity.wait is None

@@ -3,12 +3,15 @@ read or write keys of several hash tags at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
 
 from cli.main import main as questboard_main
 from config import ConfigError, Settings
+from engine.rules.progression import StreakRepair
+from web import create_app
 
 CLUSTER_URL = "redis+cluster://10.0.0.1:7000,10.0.0.2:7000"
 
@@ -59,3 +62,45 @@ def test_a_cluster_url_as_the_job_queues_redis_is_refused_in_one_line(sqlite_url
     assert questboard_main(["jobs", "list"], env=env, out=out, err=err) == 2
     assert out.getvalue() == ""
     assert err.getvalue() == f"questboard: {refused.value}\n"
+
+
+def test_a_streak_repair_waits_for_the_replicas_as_every_balance_change_does(
+    settings, real_redis, clock, server_headers, admin_headers
+):
+    """With REDIS_WAIT_REPLICAS a repair, which takes coins as a purchase does, is not
+    answered before a replica holds it: on a server without replicas it is 503, and its
+    retry (here through a process without the setting) is answered from its record, the
+    coins taken once."""
+    plain = create_app(settings, redis_client=real_redis, clock=clock)
+    waiting = create_app(
+        dataclasses.replace(settings, redis_wait_replicas=1, redis_wait_timeout_ms=10),
+        redis_client=real_redis,
+        clock=clock,
+    )
+    for app in (plain, waiting):
+        engine = app.extensions["questboard.engine"]
+        offer = StreakRepair("coins", base=50, per_day=10, max_price=500)
+        engine.rules = dataclasses.replace(engine.rules, streak_repair=offer)
+    client = plain.test_client()
+    grant = {"resources": {"coins": 1000}, "reason": "funds"}
+    headers = admin_headers | {"Idempotency-Key": "fund"}
+    funded = client.post("/v1/admin/players/alice/grants", headers=headers, json=grant)
+    assert funded.status_code == 201
+    for _ in range(3):  # three days in a row, one missed, then a claim that starts again
+        assert client.post("/v1/players/alice/login", headers=server_headers).status_code == 200
+        clock.advance(days=1)
+    clock.advance(days=1)
+    assert client.post("/v1/players/alice/login", headers=server_headers).get_json()["streak"] == 1
+    repair = ("/v1/players/alice/streak/repair", server_headers | {"Idempotency-Key": "r-1"})
+    wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
+    coins = wallet["balances"]["coins"]
+
+    unconfirmed = waiting.test_client().post(repair[0], headers=repair[1])
+
+    assert unconfirmed.status_code == 503, unconfirmed.get_json()
+    assert unconfirmed.headers["Retry-After"] == "1"
+    retried = client.post(repair[0], headers=repair[1])
+    assert (retried.status_code, retried.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert retried.get_json()["streak"] == 4
+    wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
+    assert wallet["balances"]["coins"] == coins - 80
