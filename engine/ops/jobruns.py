@@ -8,7 +8,9 @@ run every minute by the scheduler, dispatches the calendar jobs when they are du
 in the game timezone, and notices a run that did not happen: it raises a `job_missed`
 alert and runs it once (a week of missed daily resets is caught up once, not seven
 times, because only the latest due time is ever dispatched). A calendar run that
-fails, or dies, hands its due time back: the watchdog's next tick dispatches it again.
+fails, or dies, or finds another run of the job in progress, hands its due time back:
+the watchdog's next tick dispatches it again (a due time waiting for a run in progress
+is not alerted as missed).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ CRASHED = (
     "its process died or hung: its lock expired without a heartbeat, and another run "
     "may have taken over"
 )
+LOCK_HELD = "another run is in progress"
 LOST_LOCK = "it lost its lock (its heartbeat was late) and stopped; another run may take over"
 
 Task = Callable[[Engine, Lease], int]
@@ -107,7 +110,9 @@ def run(
     taken, dead = lease.take()
     bury(engine, spec, dead)
     if not taken:
-        return _skipped(engine, spec, run_id, scheduled_for, started, "another run is in progress")
+        skipped = _skipped(engine, spec, run_id, scheduled_for, started, LOCK_HELD)
+        _hand_back(engine, spec, skipped)  # the due time is run once the other run ends
+        return skipped
     if scheduled_for is not None and _done(engine, spec, scheduled_for):
         # a run for this due time ended while this one waited for the lock
         lease.release()
@@ -200,9 +205,10 @@ def bury(engine: Engine, spec: JobSpec, run_ids: list[str]) -> list[JobRun]:
 
 
 def _hand_back(engine: Engine, spec: JobSpec, record: JobRun) -> None:
-    """A calendar job's run for a due time that failed or died gives that due time back
-    to the watchdog: its next tick dispatches the job again (each job is idempotent), as
-    it would a run that did not happen, instead of leaving it to the next due time."""
+    """A calendar job's run for a due time that failed, died or found another run of the
+    job holding the lock gives that due time back to the watchdog: its next tick
+    dispatches the job again (each job is idempotent), as it would a run that did not
+    happen, instead of leaving it to the next due time."""
     if spec.every is None and record.scheduled_for is not None:
         engine.redis.delete(keys.job_dispatched(spec.name, to_ms(record.scheduled_for)))
 
@@ -338,7 +344,8 @@ def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list
                 keys.job_dispatched(spec.name, to_ms(due)), 1, nx=True, ex=14 * 86_400
             ):
                 continue
-            if due >= first_seen and now - due > MISSED_GRACE:
+            # not missed while a run of the job holds the lock: the due time waits for it
+            if due >= first_seen and now - due > MISSED_GRACE and not _running(engine, spec, now):
                 _missed(engine, spec, due, success)
             dispatch(spec.name, due)
             dispatched.append(spec.name)
@@ -350,6 +357,12 @@ def watch(engine: Engine, specs: dict[str, JobSpec], dispatch: Dispatch) -> list
                 dispatch(spec.name, None)
                 dispatched.append(spec.name)
     return dispatched
+
+
+def _running(engine: Engine, spec: JobSpec, now: datetime) -> bool:
+    """Whether a live run of the job holds its lock (engine.ops.job_lease)."""
+    holder, expires_ms = engine.redis.hmget(keys.job_lock(spec.name), "run", "expires_ms")
+    return holder is not None and int(expires_ms) > to_ms(now)
 
 
 def _missed(engine: Engine, spec: JobSpec, due: datetime, success: JobRun | None) -> None:

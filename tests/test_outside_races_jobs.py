@@ -1,0 +1,94 @@
+"""Races of the scheduled jobs, tried from outside on the real Redis: a calendar job's
+due time meeting another run of the job. Interleavings are forced with events (a task
+that waits), never sleeps; see tests/test_outside_races.py for the other races."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+
+from engine import Engine
+from engine.ops import job_lease, jobruns
+from engine.ops.job_catalog import SPECS
+from tests.job_alerts import alerts_logged
+
+
+@pytest.fixture
+def durable(real_redis, rules, clock, sqlite_url):
+    engine = Engine(redis=real_redis, rules=rules, clock=clock, database_url=sqlite_url)
+    yield engine
+    engine.sql.dispose()
+
+
+def admin_run_held_open(engine, spec) -> tuple[threading.Thread, threading.Event]:
+    """An admin's run of `spec` (no due time), started and held until `go` is set."""
+    started, go = threading.Event(), threading.Event()
+
+    def held_open(engine, lease):
+        started.set()
+        assert go.wait(10)
+        return 1
+
+    admin = threading.Thread(target=lambda: jobruns.run(engine, spec, held_open))
+    admin.start()
+    assert started.wait(10)
+    return admin, go
+
+
+def test_a_due_time_that_finds_an_admins_run_in_progress_is_run_once_that_run_ends(durable, clock):
+    """An admin runs the daily reset by hand at 02:59:55; at 03:00:02 the watchdog
+    dispatches the 03:00 run, which finds the admin's run holding the lock and is
+    skipped. The due time is not lost: the watchdog's next tick runs it."""
+    spec, due = SPECS["daily_reset"], datetime(2026, 11, 26, 3, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 26, 2, 59, 55, tzinfo=UTC))
+    admin, go = admin_run_held_open(durable, spec)
+    runs: list[jobruns.JobRun] = []
+
+    def dispatch(name, when):
+        runs.append(jobruns.run(durable, SPECS[name], lambda engine, lease: 1, when))
+
+    try:
+        clock.set(datetime(2026, 11, 26, 3, 0, 2, tzinfo=UTC))
+        assert jobruns.watch(durable, {spec.name: spec}, dispatch) == [spec.name]
+    finally:
+        go.set()
+        admin.join(10)
+    assert [(r.scheduled_for, r.status) for r in runs] == [(due, "skipped")]
+
+    clock.set(datetime(2026, 11, 26, 3, 1, 2, tzinfo=UTC))
+    assert jobruns.watch(durable, {spec.name: spec}, dispatch) == [spec.name]
+    assert [(r.scheduled_for, r.status) for r in runs][1:] == [(due, "succeeded")]
+
+
+def test_a_due_time_waiting_for_a_long_admin_run_is_alerted_missed_once_when_run(
+    durable, clock, caplog, monkeypatch
+):
+    """The admin's run (its lock renewed for an hour here) lasts past 03:05, the grace
+    after which a due time not run is alerted missed: while it runs the due time only
+    waits, and job_missed is raised once, by the tick that runs it."""
+    monkeypatch.setattr(jobruns, "Lease", partial(job_lease.Lease, ttl=timedelta(hours=1)))
+    spec, due = SPECS["daily_reset"], datetime(2026, 11, 26, 3, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 26, 2, 59, 55, tzinfo=UTC))
+    admin, go = admin_run_held_open(durable, spec)
+    runs: list[jobruns.JobRun] = []
+
+    def dispatch(name, when):
+        runs.append(jobruns.run(durable, SPECS[name], lambda engine, lease: 1, when))
+
+    with caplog.at_level("WARNING", logger="questboard.alerts"):
+        try:
+            for minute in range(1, 8):  # the ticks of 03:01 to 03:07
+                clock.set(due + timedelta(minutes=minute, seconds=2))
+                jobruns.watch(durable, {spec.name: spec}, dispatch)
+        finally:
+            go.set()
+            admin.join(10)
+        clock.set(due + timedelta(minutes=8, seconds=2))
+        jobruns.watch(durable, {spec.name: spec}, dispatch)
+
+    assert {r.status for r in runs[:-1]} == {"skipped"}
+    assert (runs[-1].scheduled_for, runs[-1].status) == (due, "succeeded")
+    assert [a["details"]["due"] for a in alerts_logged(caplog, "job_missed")] == [due.isoformat()]
