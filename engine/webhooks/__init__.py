@@ -15,6 +15,8 @@
 - `delivery`: the `webhooks` job. Each due delivery at the head of its sequence (a
   player, or the event itself) is POSTed with `Questboard-Signature`, retried with
   exponential backoff and jitter for 24 hours, then failed with an alert.
+- `outcomes`: a pass's outcomes written in one transaction (delivered, retried after its
+  backoff, given up; a subscription failing for 24 hours disabled), alerts after it.
 - `deadline`: the bound on one whole attempt (10 s): its connection shut down at the
   deadline, so a receiver trickling its answer cannot hold a pass.
 - `encryption`: signing secrets encrypted at rest with WEBHOOK_SECRETS_KEY (Fernet),
