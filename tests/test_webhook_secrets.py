@@ -29,6 +29,7 @@ from engine.errors import InvalidInputError
 from engine.runtime import build_engine
 from engine.webhooks import subscriptions
 from engine.webhooks.encryption import SecretBox
+from tests.webhook_fixtures import receiver as receiver  # a fixture: its own name
 from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
 from web import create_app
 
@@ -39,13 +40,6 @@ KEY_B = Fernet.generate_key().decode()
 @pytest.fixture
 def engine(real_redis, unlimited_rules, clock, sql_url):
     yield from webhook_engine(real_redis, unlimited_rules, clock, sql_url)
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ from engine.ops import persistence
 from engine.progression.battle_pass import level_for
 from engine.security import bans
 from engine.webhooks import delivery, subscriptions
-from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
+from tests.webhook_fixtures import engine as engine  # a fixture: its own name
+from tests.webhook_fixtures import receiver as receiver  # a fixture: its own name
+from tests.webhook_receiver import run_jobs, webhook_engine
 
 NOTHING_FOR_MISSIONS = {"coins": 0, "bricks": 0, "cement": 0}
 
@@ -38,18 +40,6 @@ def capped_engine(real_redis, unlimited_rules, clock, sqlite_url):
         unlimited_rules, security=dataclasses.replace(security, daily_earning_caps=caps)
     )
     yield from webhook_engine(real_redis, rules, clock, sqlite_url)
-
-
-@pytest.fixture
-def engine(real_redis, unlimited_rules, clock, sqlite_url):
-    yield from webhook_engine(real_redis, unlimited_rules, clock, sqlite_url)
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 def test_every_mission_completed_and_level_reached_is_announced_paid_or_not(

@@ -13,7 +13,8 @@ import pytest
 from engine.economy import activity, grants, streak_repair
 from engine.rules.progression import StreakRepair
 from engine.webhooks import subscriptions
-from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
+from tests.webhook_fixtures import receiver as receiver  # a fixture: its own name
+from tests.webhook_receiver import run_jobs, webhook_engine
 
 LOGIN_EVENTS = ("login.bonus_claimed", "mission.completed", "battle_pass.level_reached")
 
@@ -24,13 +25,6 @@ def engine(real_redis, unlimited_rules, clock, sqlite_url):
         unlimited_rules, streak_repair=StreakRepair("coins", base=50, per_day=10, max_price=500)
     )
     yield from webhook_engine(real_redis, rules, clock, sqlite_url)
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 def break_the_streak(engine, clock, days=3):

@@ -3,23 +3,11 @@ fields as the README lists them, and never while another ban still holds the pla
 
 from __future__ import annotations
 
-import pytest
-
 from engine.security import bans
 from engine.webhooks import subscriptions
-from tests.webhook_receiver import Receiver, run_jobs, webhook_engine
-
-
-@pytest.fixture
-def engine(real_redis, unlimited_rules, clock, sqlite_url):
-    yield from webhook_engine(real_redis, unlimited_rules, clock, sqlite_url)
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
+from tests.webhook_fixtures import engine as engine  # a fixture: its own name
+from tests.webhook_fixtures import receiver as receiver  # a fixture: its own name
+from tests.webhook_receiver import run_jobs
 
 
 def test_an_unban_carries_the_lifted_bans_reason_expiry_and_creator(engine, receiver):
