@@ -7,10 +7,15 @@ import dataclasses
 import io
 
 import pytest
+import redis
 
 from cli.main import main as questboard_main
 from config import ConfigError, Settings
+from engine import keys
+from engine.economy import grants, wallet
+from engine.ops import reshard
 from engine.rules.progression import StreakRepair
+from engine.runtime import build_engine
 from web import create_app
 
 CLUSTER_URL = "redis+cluster://10.0.0.1:7000,10.0.0.2:7000"
@@ -104,3 +109,50 @@ def test_a_streak_repair_waits_for_the_replicas_as_every_balance_change_does(
     assert retried.get_json()["streak"] == 4
     wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
     assert wallet["balances"]["coins"] == coins - 80
+
+
+def node_port(client, key: str) -> int:
+    return client.get_node_from_key(key).port
+
+
+def test_a_shard_migration_that_cannot_write_a_keys_new_copy_keeps_the_old_one(
+    cluster_redis, clock, sqlite_url, player_shards
+):
+    """`questboard shards migrate` copies each player key to its new tag and deletes the
+    old one. When the node of the new tag refuses the copy (here it lacks the replica
+    min-replicas-to-write asks for; a node at maxmemory refuses RESTORE and still takes
+    DEL), the old key is still there: the migration stops with the error, and run again
+    once the node takes writes it finishes with the wallet whole."""
+    player_shards(16)
+    engine = build_engine(Settings(player_shards=16, database_url=sqlite_url), cluster_redis, clock)
+    meta = node_port(cluster_redis, keys.player_shards_record())
+
+    def moves_to_another_node(player: str) -> bool:
+        old = node_port(cluster_redis, keys.wallet(player))
+        player_shards(64)
+        new = node_port(cluster_redis, keys.wallet(player))
+        player_shards(16)
+        return old != new != meta
+
+    player = next(p for p in (f"player-{n}" for n in range(100)) if moves_to_another_node(p))
+    grants.grant(engine, player, {"coins": 700}, "welcome", "welcome-1")
+    old_wallet = keys.wallet(player)
+    player_shards(64)
+    refusing = cluster_redis.get_redis_connection(
+        cluster_redis.get_node_from_key(keys.wallet(player))
+    )
+    player_shards(16)
+
+    refusing.config_set("min-replicas-to-write", 1)
+    try:
+        with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
+            reshard.migrate(engine, 64)
+    finally:
+        refusing.config_set("min-replicas-to-write", 0)
+
+    player_shards(16)
+    assert cluster_redis.hgetall(old_wallet) == {b"coins": b"700"}
+    reshard.migrate(engine, 64)
+    player_shards(64)
+    assert wallet.balances(engine, player)["coins"] == 700
+    assert not cluster_redis.exists(old_wallet)

@@ -8,9 +8,9 @@ and worker processes; docs/redis-keys.md has the whole procedure):
 2. the persist job's work is done here: every outbox is drained into SQL (entries a
    dead run left pending included); if any entry is still waiting, nothing moves;
 3. every player key is moved to its tag under the new count: DUMP and PTTL, then
-   RESTORE with the same time to live and DEL, pipelined in chunks, which also works
-   between the nodes of a Redis Cluster (RENAME does not cross hash slots); a key
-   whose name does not change stays;
+   RESTORE with the same time to live and, once a chunk's copies are all written, DEL,
+   pipelined in chunks, which also works between the nodes of a Redis Cluster (RENAME
+   does not cross hash slots); a key whose name does not change stays;
 4. the old, empty outboxes are deleted, the new ones get their consumer group, and the
    record becomes the new count.
 
@@ -156,13 +156,22 @@ def _move(
         pipe.dump(old)
         pipe.pttl(old)
     replies = pipe.execute()
+    copied = []
     pipe = engine.redis.pipeline(transaction=False)
     for (old, new), dumped, ttl in zip(chunk, replies[::2], replies[1::2], strict=True):
         if dumped is None:  # expired since the scan
             continue
         pipe.restore(new, max(ttl, 0), dumped, replace=True)
-        pipe.delete(old)
-        report.moved += 1
+        copied.append(old)
+    # Every copy is written before any original goes: a RESTORE refused (a node at
+    # maxmemory, one short of min-replicas-to-write, unreachable) raises here, while a
+    # DEL in the same pipeline, on another node or allowed where RESTORE is not, would
+    # have deleted the only copy. A run again finds the originals and copies them anew.
     pipe.execute()
+    pipe = engine.redis.pipeline(transaction=False)
+    for old in copied:
+        pipe.delete(old)
+    pipe.execute()
+    report.moved += len(copied)
     if progress is not None:
         progress(report.moved)
