@@ -1,6 +1,7 @@
 """Races of the scheduled jobs, tried from outside on the real Redis: a calendar job's
-due time meeting another run of the job. Interleavings are forced with events (a task
-that waits), never sleeps; see tests/test_outside_races.py for the other races."""
+due time meeting another run of the job, and an admin's change meeting the webhooks
+job. Interleavings are forced with events (a task or a statement that waits), never
+sleeps; see tests/test_outside_races.py for the other races."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
+from sqlalchemy import event
 
 from engine import Engine
 from engine.ops import job_lease, jobruns
 from engine.ops.job_catalog import SPECS
+from engine.webhooks import delivery, subscriptions
 from tests.job_alerts import alerts_logged
+from tests.sql_fixtures import empty_tables
+from tests.webhook_receiver import Receiver, webhook_engine
 
 
 @pytest.fixture
@@ -92,3 +97,51 @@ def test_a_due_time_waiting_for_a_long_admin_run_is_alerted_missed_once_when_run
     assert {r.status for r in runs[:-1]} == {"skipped"}
     assert (runs[-1].scheduled_for, runs[-1].status) == (due, "succeeded")
     assert [a["details"]["due"] for a in alerts_logged(caplog, "job_missed")] == [due.isoformat()]
+
+
+@pytest.fixture
+def mariadb_hooks(real_redis, unlimited_rules, clock, mariadb_database):
+    """The webhooks' engine on the MariaDB server: SQLite lets one writer in at a time,
+    so there the admin's change waits for the job's transaction to end."""
+    empty_tables(mariadb_database)
+    yield from webhook_engine(real_redis, unlimited_rules, clock, mariadb_database)
+
+
+def test_a_subscription_an_admin_enables_while_the_job_disables_it_stays_enabled(
+    mariadb_hooks, clock
+):
+    """A receiver down for a day: the webhooks job's pass finds the subscription failing
+    for 24 hours and is about to disable it when an admin, who fixed the receiver,
+    enables it (PATCH enabled=true clears its failure record). The admin's answer,
+    enabled, stands."""
+    engine, receiver = mariadb_hooks, Receiver(fail_first=10_000)
+    try:
+        subscription, _ = subscriptions.create(engine, receiver.url, ["grant.applied"])
+        subscriptions.ping(engine, subscription.id)
+        delivery.run(engine)  # fails: the subscription is failing from now
+        clock.advance(hours=25)
+        read, go = threading.Event(), threading.Event()
+
+        def pause_after_reading_failing_since(conn, cursor, statement, *args):
+            """The job's read of the subscription's failure record (alone, no join)."""
+            job = threading.current_thread().name == "job"
+            reads_it = statement.startswith("SELECT") and "failing_since_ms" in statement
+            alone = "webhook_deliveries" not in statement
+            if job and reads_it and alone and not read.is_set():
+                read.set()
+                assert go.wait(10)
+
+        event.listen(engine.sql, "after_cursor_execute", pause_after_reading_failing_since)
+        job = threading.Thread(name="job", target=lambda: delivery.run(engine))
+        job.start()
+        assert read.wait(10)
+        try:
+            enabled = subscriptions.change(engine, subscription.id, enabled=True)
+        finally:
+            go.set()
+            job.join(10)
+
+        assert enabled.enabled
+        assert subscriptions.get(engine, subscription.id).enabled
+    finally:
+        receiver.stop()

@@ -125,17 +125,23 @@ def record_pass(
             since = conn.execute(
                 select(S.c.failing_since_ms).where(S.c.id == subscription_id)
             ).scalar()
+            # Each write only over the failure record read: an admin who enabled the
+            # subscription meanwhile cleared it, and their change stands.
             if since is None:
                 conn.execute(
-                    update(S).where(S.c.id == subscription_id).values(failing_since_ms=now_ms)
+                    update(S)
+                    .where(S.c.id == subscription_id, S.c.failing_since_ms.is_(None))
+                    .values(failing_since_ms=now_ms)
                 )
             elif now_ms - since >= GIVE_UP_AFTER.total_seconds() * 1000:
                 reason = "every delivery failed for 24 hours"
-                conn.execute(
+                disabled = conn.execute(
                     update(S)
-                    .where(S.c.id == subscription_id)
+                    .where(S.c.id == subscription_id, S.c.failing_since_ms == since)
                     .values(enabled=0, disabled_reason=reason, updated_ms=now_ms)
-                )
+                ).rowcount
+                if not disabled:
+                    continue
                 assert report.disabled is not None
                 report.disabled.append(subscription_id)
                 raised.append(
