@@ -168,7 +168,20 @@ if freezes_first then
   local tx, deltas = wallet_apply(wallet, changes, kind, reason, reference, fingerprint)
   own = '"tx":"' .. tx .. '","deltas":' .. deltas .. ','
 end
+-- The event's own change after the bonus was checked against the wallet as it is: the
+-- bonus leaves it room under the balance limit (include/wallet.lua's reserved).
+if kind ~= 'ad_reward' and #changes > 0 and not freezes_first then
+  local credits = {}
+  for i = 1, #changes, 2 do
+    local delta = tonumber(changes[i + 1])
+    if delta > 0 then
+      credits[changes[i]] = delta
+    end
+  end
+  wallet.reserved = credits
+end
 claim_bonus(day)
+wallet.reserved = false
 if kind == 'ad_reward' then
   local reward = {}
   for i = 1, #changes, 2 do

@@ -34,10 +34,11 @@ local function new_wallet(wallet_key, ledger_key, outbox_key, player, now, max_b
   -- -> number, converted only for the resources a change touches (tonumber is the
   -- costly part of a read). Both are false until the hash is read, on first use; json
   -- is balances_json's answer until a change: every field is in the constructor, so
-  -- the table never grows.
+  -- the table never grows. reserved: resource -> what a change still to come in this
+  -- call credits, room that rewards paid first leave it (wallet_reward); false: none.
   return {key = wallet_key, ledger = ledger_key, outbox = outbox_key, player = player,
     now = now, max_balance = max_balance, ledger_keep = ledger_keep, stored = false,
-    balances = false, json = false}
+    balances = false, json = false, reserved = false}
 end
 
 local function load_wallet(wallet)  -- read once, on first use
@@ -151,7 +152,8 @@ local function wallet_apply(wallet, changes, kind, reason, ref, fp)
   return tx, deltas_json
 end
 
--- Pay a reward, each amount cut to what fits under the balance limit; nil if nothing fits.
+-- Pay a reward, each amount cut to what fits under the balance limit (beside what is
+-- reserved); nil if nothing fits.
 local function wallet_reward(wallet, reward, kind, reason, ref)
   load_wallet(wallet)
   local changes = {}
@@ -160,8 +162,13 @@ local function wallet_reward(wallet, reward, kind, reason, ref)
     names[#names + 1] = resource
   end
   table.sort(names)
+  local reserved = wallet.reserved
   for _, resource in ipairs(names) do
-    local fits = math.min(reward[resource], wallet.max_balance - balance(wallet, resource))
+    local room = wallet.max_balance - balance(wallet, resource)
+    if reserved then
+      room = room - (reserved[resource] or 0)
+    end
+    local fits = math.min(reward[resource], room)
     if fits > 0 then
       changes[#changes + 1] = resource
       changes[#changes + 1] = fits
