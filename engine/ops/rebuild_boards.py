@@ -42,7 +42,8 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
     table = db.quiz_leaderboard_aggregates
     total = _count(engine, table)
     done = restored = 0
-    snapshot_ranks = _snapshot_tops(engine)
+    snapshot_ranks = _snapshot_tops(engine)  # and those Redis holds none of, once met
+    kept_ranks: set[str] = set()  # the snapshot ranks Redis held when met: kept as they are
     query = select(table).order_by(
         table.c.period_type,
         table.c.period,
@@ -96,10 +97,11 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
             if board.category is not None:
                 index = keys.board_index(board.period_type, period.name)
                 indexes.setdefault(index, (set(), ttl))[0].add(board.category)
-            if row["rank_current"] is not None and board.snapshot_ranks_key in snapshot_ranks:
+            if row["rank_current"] is not None:
                 ranked = ranks.setdefault(board.snapshot_ranks_key, ({}, ttl))[0]
                 ranked[row["player_id"]] = row["rank_current"]
             restored += 1
+        _keep_ranks_to_write(engine, ranks, snapshot_ranks, kept_ranks)
         held = _write_boards(engine, updates, written)
         batch = engine.scripts.batch()
         for key, fields in _stats_fields(engine, now, written, held).items():
@@ -113,6 +115,25 @@ def _leaderboards(engine: Engine, progress: Progress) -> int:
         batch.execute()
         progress("leaderboards", done, total)
     return restored
+
+
+def _keep_ranks_to_write(
+    engine: Engine, ranks: dict[str, tuple[dict[str, int], int]], fill: set[str], kept: set[str]
+) -> None:
+    """Leave in `ranks` the snapshot ranks to write: those of a board whose top came back
+    (in `fill`), and those Redis holds none of when first met. A removal from the boards
+    drops the tops that showed the player but keeps the others' ranks, so a past period
+    with no top left still shows their movement; it must after a rebuild too. A board
+    met again in a later chunk follows the first answer (`fill` or `kept` holds it)."""
+    unknown = [key for key in ranks if key not in fill and key not in kept]
+    if unknown:
+        pipe = engine.redis.pipeline(transaction=False)
+        for key in unknown:
+            pipe.exists(key)  # one key an EXISTS: a cluster's slots
+        for key, held in zip(unknown, pipe.execute(), strict=True):
+            (kept if held else fill).add(key)
+    for key in [key for key in ranks if key not in fill]:
+        del ranks[key]
 
 
 def _snapshot_tops(engine: Engine) -> set[str]:
