@@ -9,7 +9,9 @@ changes nothing."""
 
 from __future__ import annotations
 
-from engine import boards
+import pytest
+
+from engine import boards, errors
 from engine.boards import exams, leaderboards, moderation, snapshots
 from engine.ops import persistence, rebuild
 
@@ -36,3 +38,25 @@ def test_a_past_periods_movement_outlives_a_removal_then_a_rebuild(durable_engin
 
     shown = leaderboards.top(durable_engine, week).entries
     assert [(e.player_id, e.rank, e.rank_previous, e.movement) for e in shown] == before
+
+
+def test_a_snapshot_a_removal_dropped_stays_dropped_through_a_rebuild(durable_engine, clock):
+    """A removal drops the snapshot of every board the cheater is on, also one taken before
+    their first exam there (which does not show them): that board is read live, and a
+    past period's `?source=snapshot` stays 404, after a rebuild as before it."""
+    exams.record_exam(durable_engine, "ann", exams.Exam("q1", "math", 30, 10, 5))
+    snapshots.take_snapshots(durable_engine)
+    clock.advance(minutes=30)
+    exams.record_exam(durable_engine, "cheat", exams.Exam("q1", "math", 90, 10, 5))
+    clock.advance(days=7)  # 2026-W48 is a past period
+    moderation.remove_from_leaderboards(durable_engine, "cheat")
+    week = boards.resolve(durable_engine, "weekly", "math", "2026-W48")
+    with pytest.raises(errors.NotFoundError):
+        leaderboards.top(durable_engine, week, source="snapshot")
+
+    persistence.persist(durable_engine)
+    durable_engine.redis.flushdb()
+    rebuild.rebuild(durable_engine)
+
+    with pytest.raises(errors.NotFoundError):
+        leaderboards.top(durable_engine, week, source="snapshot")

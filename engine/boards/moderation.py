@@ -93,7 +93,7 @@ def remove_from_leaderboards(engine: Engine, player_id: str, leagues: bool = Tru
         pipe.delete(board.snapshot_top_key)
     pipe.execute()
     if engine.database_url:
-        _remove_from_sql(engine, player_id, periods)
+        _remove_from_sql(engine, player_id, periods, found)
     if leagues:
         remove_from_cohorts(engine, player_id)
     return found
@@ -135,7 +135,9 @@ def remove_from_cohorts(engine: Engine, player_id: str) -> list[CohortLeft]:
     ]
 
 
-def _remove_from_sql(engine: Engine, player_id: str, periods: list[Period]) -> None:
+def _remove_from_sql(
+    engine: Engine, player_id: str, periods: list[Period], found: list[Board]
+) -> None:
     aggregates, cache = db.quiz_leaderboard_aggregates, db.leaderboard_cache
     with engine.sql.begin() as conn:
         conn.execute(
@@ -153,6 +155,17 @@ def _remove_from_sql(engine: Engine, player_id: str, periods: list[Period]) -> N
                 cache.c.document.contains(f'"{player_id}"', autoescape=True),
             )
         )
+        # And the copies of the boards whose snapshots Redis dropped above, which a
+        # snapshot taken before the player's first exam there does not show: a rebuild
+        # would bring back a past period's snapshot the removal took away.
+        for board in found:
+            conn.execute(
+                delete(cache).where(
+                    cache.c.period_type == board.period_type,
+                    cache.c.period == board.period.name,
+                    cache.c.category == board.slot_category,
+                )
+            )
 
 
 def _in_periods(table, periods: list[Period]):
