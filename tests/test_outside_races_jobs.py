@@ -100,6 +100,11 @@ def test_a_due_time_waiting_for_a_long_admin_run_is_alerted_missed_once_when_run
 
 
 @pytest.fixture
+def hooks(real_redis, unlimited_rules, clock, sqlite_url):
+    yield from webhook_engine(real_redis, unlimited_rules, clock, sqlite_url)
+
+
+@pytest.fixture
 def mariadb_hooks(real_redis, unlimited_rules, clock, mariadb_database):
     """The webhooks' engine on the MariaDB server: SQLite lets one writer in at a time,
     so there the admin's change waits for the job's transaction to end."""
@@ -144,4 +149,34 @@ def test_a_subscription_an_admin_enables_while_the_job_disables_it_stays_enabled
         assert enabled.enabled
         assert subscriptions.get(engine, subscription.id).enabled
     finally:
+        receiver.stop()
+
+
+def test_a_delivery_redelivered_during_its_last_attempt_is_not_alerted_given_up(
+    hooks, clock, caplog
+):
+    """A delivery failing for a day is on its last attempt when an admin redelivers it:
+    the attempt fails, the redelivery stands (pending, sent again), so no alert says
+    the delivery was given up."""
+    receiver = Receiver(fail_first=10_000)
+    try:
+        subscription, _ = subscriptions.create(hooks, receiver.url, ["grant.applied"])
+        queued = subscriptions.ping(hooks, subscription.id)
+        delivery.run(hooks)
+        clock.advance(hours=24, minutes=1)  # the next attempt is the last
+        held = threading.Event()
+        receiver.hold, receiver.arrived = held, threading.Event()
+        with caplog.at_level("WARNING", logger="questboard.alerts"):
+            job = threading.Thread(target=lambda: delivery.run(hooks, max_passes=1))
+            job.start()
+            assert receiver.arrived.wait(10)
+            subscriptions.redeliver(hooks, subscription.id, queued.id)
+            held.set()
+            job.join(10)
+
+        [logged] = subscriptions.deliveries(hooks, subscription.id)
+        assert logged.status == "pending"
+        assert alerts_logged(caplog, "webhook_delivery_failed") == []
+    finally:
+        receiver.hold = None
         receiver.stop()

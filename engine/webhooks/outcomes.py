@@ -117,6 +117,7 @@ def record_pass(
         rows.append(values)
     with engine.sql.begin() as conn:
         conn.execute(OUTCOME, rows)  # one statement, executed for every row
+        raised = _given_up_as_recorded(conn, raised, now_ms, report)
         if succeeded:
             conn.execute(
                 update(S).where(S.c.id.in_(sorted(succeeded))).values(failing_since_ms=None)
@@ -155,6 +156,29 @@ def record_pass(
         alerts.raise_alert(
             kind, message, details, at=engine.clock.now(), webhook_url=engine.alert_webhook_url
         )
+
+
+def _given_up_as_recorded(
+    conn: Any, raised: list[tuple[str, str, dict]], now_ms: int, report: DeliveryReport
+) -> list[tuple[str, str, dict]]:
+    """The alerts without those of deliveries given up that OUTCOME did not write (an
+    admin redelivered them during the attempt: pending again, not failed)."""
+    given_up = [d["delivery_id"] for kind, _, d in raised if kind == "webhook_delivery_failed"]
+    if not given_up:
+        return raised
+    written = set(
+        conn.execute(
+            select(D.c.id).where(
+                D.c.id.in_(given_up), D.c.status == "failed", D.c.last_attempt_ms == now_ms
+            )
+        ).scalars()
+    )
+    report.failed -= len(given_up) - len(written)
+    return [
+        (kind, message, details)
+        for kind, message, details in raised
+        if kind != "webhook_delivery_failed" or details["delivery_id"] in written
+    ]
 
 
 def to_ms_delta(delay: timedelta) -> int:
