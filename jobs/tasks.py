@@ -1,8 +1,10 @@
 """What the RQ worker runs: one entry point for every job, recorded by engine.ops.jobruns.
 
 Runs reach the queue three ways (a scheduler tick, the watchdog, an admin's request),
-and each adds at most one: a job already queued is not queued again, and an admin's
-request for a job that is queued or running gets that run back (`enqueue_once`).
+and each adds at most one: a job already queued is not queued again (but a due time the
+watchdog dispatches gets a run of its own beside a waiting run of another due time or
+of none), and an admin's request for a job that is queued or running gets that run
+back (`enqueue_once`).
 """
 
 from __future__ import annotations
@@ -78,13 +80,14 @@ def enqueue_once(
         blocking_timeout=ENQUEUE_MUTEX_SECONDS,
     ):
         last = connection.get(keys.job_queued(name))
-        if last is not None and _pending(queue, last.decode(), name, engine):
+        due_ms = to_ms(due) if due else None
+        if last is not None and _pending(queue, last.decode(), name, engine, due_ms):
             return Enqueued(last.decode(), created=False)
         spec = SPECS[name]
         job = queue.enqueue(
             run_job,
             name,
-            to_ms(due) if due else None,
+            due_ms,
             job_timeout=int(spec.expected.total_seconds() * 4),
             result_ttl=86_400,
             failure_ttl=FAILURE_TTL_SECONDS,
@@ -94,16 +97,24 @@ def enqueue_once(
         return Enqueued(job.id, created=True)
 
 
-def _pending(queue: Queue, job_id: str, name: str, engine: Engine | None) -> bool:
-    """Whether the run is still waiting in the queue, or (given the engine) running.
+def _pending(
+    queue: Queue, job_id: str, name: str, engine: Engine | None, due_ms: int | None = None
+) -> bool:
+    """Whether the run is still waiting in the queue, or (given the engine) running; with
+    `due_ms` (the watchdog's dispatch of a due time), only a run for that due time: a
+    run of another (an admin's has none) is not recorded as that due time's run, nor
+    handed back when it fails (engine.ops.jobruns).
 
     Running means RQ started it and a live run holds the job's lock (engine.ops.job_lease):
     a run whose worker died loses the lock within seconds and is not joined.
     """
     try:
-        status = Job.fetch(job_id, connection=queue.connection).get_status()
+        job = Job.fetch(job_id, connection=queue.connection)
     except NoSuchJobError:
         return False
+    if due_ms is not None and list(job.args[1:2]) != [due_ms]:
+        return False
+    status = job.get_status()
     if status in WAITING:
         return True
     if engine is None or status != JobStatus.STARTED:

@@ -10,12 +10,15 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
+from rq import Queue
 from sqlalchemy import event
 
 from engine import Engine
+from engine.clock import to_ms
 from engine.ops import job_lease, jobruns
 from engine.ops.job_catalog import SPECS
 from engine.webhooks import delivery, subscriptions
+from jobs import QUEUE, tasks
 from tests.job_alerts import alerts_logged
 from tests.sql_fixtures import empty_tables
 from tests.webhook_receiver import Receiver, webhook_engine
@@ -180,3 +183,31 @@ def test_a_delivery_redelivered_during_its_last_attempt_is_not_alerted_given_up(
     finally:
         receiver.hold = None
         receiver.stop()
+
+
+def test_a_due_time_dispatched_while_an_admins_run_waits_in_the_queue_gets_its_own_run(
+    durable, real_redis, clock
+):
+    """An admin queued the league close at 02:59:50 (POST /v1/admin/jobs/league_close/run)
+    and it still waits for a worker when the watchdog dispatches the 03:10 due time:
+    the due time gets a run of its own, which records it done, or hands it back if it
+    fails; the admin's run, which has no due time, could do neither."""
+    queue = Queue(QUEUE, connection=real_redis)
+    clock.set(datetime(2026, 11, 26, 2, 59, 50, tzinfo=UTC))
+    admin = tasks.enqueue_once(queue, "league_close", engine=durable)
+    clock.set(datetime(2026, 11, 26, 3, 10, 5, tzinfo=UTC))
+    due = datetime(2026, 11, 26, 3, 10, tzinfo=UTC)
+
+    def dispatch(name, when):
+        tasks.enqueue(name, when, queue=queue)
+
+    spec = SPECS["league_close"]
+    assert jobruns.watch(durable, {spec.name: spec}, dispatch) == [spec.name]
+
+    assert [list(job.args) for job in queue.jobs] == [
+        ["league_close", None],
+        ["league_close", to_ms(due)],
+    ]
+    again = tasks.enqueue_once(queue, "league_close", engine=durable)  # another admin
+    assert (again.created, again.job_id) == (False, queue.jobs[-1].id)
+    assert admin.created
