@@ -180,6 +180,9 @@ if kind ~= 'ad_reward' and #changes > 0 and not freezes_first then
   end
   wallet.reserved = credits
 end
+if kind == 'login' and fingerprint ~= '' then
+  day.login_reference = reference  -- the bonus's entry names the key (include/claim.lua)
+end
 claim_bonus(day)
 wallet.reserved = false
 if kind == 'ad_reward' then

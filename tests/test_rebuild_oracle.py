@@ -60,3 +60,27 @@ def test_a_snapshot_a_removal_dropped_stays_dropped_through_a_rebuild(durable_en
 
     with pytest.raises(errors.NotFoundError):
         leaderboards.top(durable_engine, week, source="snapshot")
+
+
+def test_a_keyed_login_retried_after_a_rebuild_answers_the_bonus_it_claimed(
+    standalone_client, server_headers
+):
+    """A login's Idempotency-Key makes a retry, on any day, answer the first answer, the
+    day's bonus it claimed included (README, Idempotency); after a rebuild as before it:
+    the bonus's ledger entry carries the key."""
+    keyed = server_headers | {"Idempotency-Key": "session-1"}
+    first = standalone_client.post("/v1/players/alice/login", headers=keyed).get_json()
+    engine = standalone_client.application.extensions["questboard.engine"]
+    persistence.persist(engine)
+    engine.redis.flushdb()
+    rebuild.rebuild(engine)
+
+    again = standalone_client.post("/v1/players/alice/login", headers=keyed)
+
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (200, "true")
+    body = again.get_json()
+    assert (body["claimed"], body["streak"], body["reward"]) == (True, 1, {"logs": 1})
+    assert body["progress"]["daily_bonus"] == first["progress"]["daily_bonus"]
+    assert (body["balances"], body["next_claim_at"]) == (first["balances"], first["next_claim_at"])
+    wallet = standalone_client.get("/v1/players/alice/wallet", headers=server_headers)
+    assert wallet.get_json()["balances"]["logs"] == 1  # paid once

@@ -28,7 +28,7 @@ from engine.economy.idempotency import fingerprint
 from engine.ops.rebuild_sql import Progress, _count, _stream
 from engine.progression import timezones
 from engine.runtime import Engine
-from engine.webhooks.events import REPAIRED
+from engine.webhooks.events import REPAIRED, STREAK
 
 REPAIR_KIND = "streak_repair"  # engine.economy.streak_repair.ROUTE, its ledger kind
 AD_KIND = "ad_reward"  # engine.economy.activity.AD_ROUTE, its ledger kind
@@ -36,6 +36,12 @@ PURCHASE_KIND = "purchase"  # engine.economy.purchases.ROUTE, its ledger kind
 # An ad reward's ledger entry is paid by include/progress.lua's pay_reward, which keeps
 # no fingerprint in it; every ad reward's request has this one (an empty payload).
 AD_FINGERPRINT = fingerprint(AD_KIND, {})
+# A keyed login's record comes back from the bonus it claimed: its entry's reference is
+# "login/<key>/bonus/<date>" (include/claim.lua), and every login's request has this
+# fingerprint (an empty payload). A keyed login that claimed nothing left no entry.
+BONUS_KIND = "login_bonus"
+LOGIN_ROUTE = "login"  # engine.economy.activity.LOGIN_ROUTE
+LOGIN_FINGERPRINT = fingerprint(LOGIN_ROUTE, {})
 
 
 def _wallets(engine: Engine, progress: Progress, keep_live: bool = False) -> int:
@@ -103,8 +109,13 @@ def _ledger(engine: Engine, progress: Progress) -> int:
                     ads.clear()  # the rows are in player then time order: no day comes back
                 ads[day] = ads.get(day, 0) + 1
             fp = row["fingerprint"] or (AD_FINGERPRINT if row["kind"] == AD_KIND else None)
+            login = row["kind"] == BONUS_KIND and row["ref"].startswith(f"{LOGIN_ROUTE}/")
+            if login:
+                fp = LOGIN_FINGERPRINT
             if fp and row["at_ms"] >= cutoff and "/" in row["ref"]:
                 route, key = row["ref"].split("/", 1)
+                if login:  # "<key>/bonus/<date>": a date holds no "/"
+                    key = key.rsplit("/", 2)[0]
                 recorded = {
                     "fp": fp,
                     "code": 0,
@@ -118,6 +129,13 @@ def _ledger(engine: Engine, progress: Progress) -> int:
                     recorded["progress"] = {"streak": streak}
                 elif row["kind"] == AD_KIND:
                     recorded["progress"] = {"streak": streak, "ads_watched": ads[day]}
+                elif login:  # the answer of the claim: its streak, the bonus it paid
+                    claimed = STREAK.search(row["reason"])
+                    if claimed is None:
+                        continue  # not the script's reason: no answer to give back
+                    bonus = {"streak": int(claimed[1]), "reward": recorded["deltas"]}
+                    bonus["transaction_id"] = row["transaction_id"]
+                    recorded["progress"] = {"daily_bonus": bonus, "streak": bonus["streak"]}
                 elif row["kind"] == REPAIR_KIND:
                     repaired = REPAIRED.fullmatch(row["reason"])
                     if repaired is None:

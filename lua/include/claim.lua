@@ -21,6 +21,9 @@ of freezes the claim needs (those held do not bridge the missed days, with those
 bought they do), which the caller applies before claim_bonus (a freeze bought the day
 after a missed day bridges it).
 
+The bonus's ledger entry is referenced "bonus/<date claimed>", after a keyed login's
+own reference when the login claims it (day.login_reference, "login/<key>").
+
 A player with a time zone (day.zone): claim_bonus follows their own day (see there) and
 progress.claim_ends tells when they may claim next (unix s); day_claimed(day, last)
 says whether they may not yet, early_login_due(day, last) whether the call counts the
@@ -318,8 +321,14 @@ local function claim_bonus(day)
   end
   -- named by the date claimed: after a move west of more than a day, the next one
   local name = claimed == context.day and context.day_name or date_name(claimed)
+  -- a keyed login's reference first ("login/<key>/bonus/<date>"): its record comes back
+  -- from this entry after a rebuild (engine.ops.rebuild_economy)
+  local ref = 'bonus/' .. name
+  if day.login_reference then
+    ref = day.login_reference .. '/' .. ref
+  end
   local tx, paid = pay_reward(day, reward, 'login_bonus', 'daily login, streak day ' .. streak,
-    'bonus/' .. name)
+    ref)
   -- the answer says what was paid: a daily earning cap or the balance limit may cut it
   day.progress.daily_bonus = {streak = streak, reward = paid and cjson.decode(paid) or {},
     transaction_id = tx}
