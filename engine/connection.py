@@ -289,23 +289,57 @@ class HeldPipeline(redis.client.Pipeline):
                 connection.disconnect()  # the next command connects again
 
 
+NO_NODE_ANSWERS = "cannot be connected"  # redis-py's RedisClusterException, 8.1
+
+
+class ClusterUnreachableError(redis.RedisError):
+    """No node of a Redis Cluster answered when the client asked for the slot map
+    again: an unreachable Redis (web.errors answers 503)."""
+
+
+def _unreachable_is_a_redis_error(client: RedisCluster) -> None:
+    """Make the client's slot-map refresh raise ClusterUnreachableError when no node
+    answers. redis-py refreshes the map after a command failed on a node and, when every
+    node it knows is gone (a cluster restarted, the network to it cut), raises a
+    RedisClusterException, which is not a RedisError: the web answered 500 and /healthz
+    failed, where an unreachable Redis is a 503. Not a ConnectionError: redis-py's
+    pipelines would retry one, asking the nodes just found gone again, each time."""
+    manager = client.nodes_manager
+    refresh = manager.initialize
+
+    def initialize(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return refresh(*args, **kwargs)
+        except RedisClusterException as error:
+            if NO_NODE_ANSWERS not in str(error):
+                raise
+            message = f"no node of the Redis Cluster answers: {error}"
+            raise ClusterUnreachableError(message) from None
+
+    manager.initialize = initialize
+
+
 def connect(url: str, **options: Any) -> redis.Redis | RedisCluster:
     """The engine's client for `url`: a RedisCluster for `redis+cluster://`, else Redis.
 
     Options (e.g. socket_connect_timeout) go to redis-py; the URL's own options win.
     A RedisCluster asks its startup nodes for the slot map at once: when no node of the
     URL answers, this raises redis.exceptions.ConnectionError, as any unreachable Redis
-    does (redis-py raises a RedisClusterException, which is not a RedisError).
+    does (redis-py raises a RedisClusterException, which is not a RedisError). It asks
+    again after a command failed on a node: when none answers then, the command raises
+    ClusterUnreachableError.
     """
     if not is_cluster_url(url):
         return ThreadConnectionRedis.from_url(url, **options)
     startup = [ClusterNode(host, port) for host, port in cluster_nodes(url)]
     try:
-        return RedisCluster(startup_nodes=startup, **(options | _cluster_options(url)))
+        client = RedisCluster(startup_nodes=startup, **(options | _cluster_options(url)))
     except RedisClusterException as error:
-        if "cannot be connected" not in str(error):
+        if NO_NODE_ANSWERS not in str(error):
             raise
         raise redis.ConnectionError(f"no node of the Redis Cluster answers: {error}") from None
+    _unreachable_is_a_redis_error(client)
+    return client
 
 
 def is_cluster(client: Any) -> bool:

@@ -11,11 +11,13 @@ import redis
 
 from cli.main import main as questboard_main
 from config import ConfigError, Settings
-from engine import keys
+from engine import connection, keys
 from engine.economy import grants, wallet
 from engine.ops import reshard
 from engine.rules.progression import StreakRepair
 from engine.runtime import build_engine
+from scripts.redis_cluster import running_cluster
+from tests.conftest import real_redis_url
 from web import create_app
 
 CLUSTER_URL = "redis+cluster://10.0.0.1:7000,10.0.0.2:7000"
@@ -156,3 +158,34 @@ def test_a_shard_migration_that_cannot_write_a_keys_new_copy_keeps_the_old_one(
     player_shards(64)
     assert wallet.balances(engine, player)["coins"] == 700
     assert not cluster_redis.exists(old_wallet)
+
+
+def test_a_cluster_with_no_node_answering_is_a_503_and_serves_again_once_back(
+    settings, clock, server_headers
+):
+    """Every node gone at once (a cluster restarted, the network to it cut): redis-py
+    asks the nodes it knows for the slot map again and none answers. That is an
+    unreachable Redis, 503 with Retry-After and /healthz degraded, as when no node
+    answers at start, not a 500; once the node is back the same process serves."""
+    with running_cluster(masters=1) as cluster:
+        own = connection.connect(cluster.url, socket_timeout=2, socket_connect_timeout=1)
+        on_cluster = dataclasses.replace(
+            settings, redis_url=cluster.url, rq_redis_url=real_redis_url()
+        )
+        http = create_app(on_cluster, redis_client=own, clock=clock).test_client()
+        wallet_path = "/v1/players/alice/wallet"
+        assert http.get(wallet_path, headers=server_headers).status_code == 200
+        [node] = cluster.nodes
+
+        cluster.kill(node)
+        gone = http.get(wallet_path, headers=server_headers)
+        health = http.get("/healthz")
+
+        assert gone.status_code == 503, gone.get_json()
+        assert gone.get_json()["error"]["code"] == "service_unavailable"
+        assert gone.headers["Retry-After"] == "1"
+        assert (health.status_code, health.get_json()["status"]) == (503, "degraded")
+        cluster.restart(node)
+        cluster.wait_ok()
+        assert http.get(wallet_path, headers=server_headers).status_code == 200
+        own.close()

@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from engine.connection import ClusterUnreachableError
 from engine.errors import (
     BalanceLimitError,
     BannedError,
@@ -241,11 +242,13 @@ def init_app(app: Flask) -> None:
         BusyLoadingError,
         # A cluster healing (failover, resharding) after redis-py's own retries: MOVED
         # and ASK (AskError, MovedError), CLUSTERDOWN and MASTERDOWN (ClusterError),
-        # TRYAGAIN, a slot no node serves. A cross-slot command stays a 500: a bug.
+        # TRYAGAIN, a slot no node serves, no node answering for the slot map. A
+        # cross-slot command stays a 500: a bug.
         AskError,
         ClusterError,
         TryAgainError,
         SlotNotCoveredError,
+        ClusterUnreachableError,
         SqlOperationalError,
         SqlPoolTimeoutError,
     ):
