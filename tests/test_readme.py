@@ -82,9 +82,10 @@ def examples(text: str, qa: bool = False) -> list[Example]:
 
 
 def _complete(command: str) -> bool:
-    """Whether a command's quotes are closed (a quoted body may span lines)."""
+    """Whether a command's quotes are closed (a quoted body may span lines); a `#`
+    comment after it is the shell's comment, its apostrophes no quotes."""
     try:
-        shlex.split(command)
+        shlex.split(command, comments=True)
     except ValueError:
         return False
     return True
