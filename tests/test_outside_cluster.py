@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from datetime import UTC, datetime
 
 import pytest
 import redis
+import sqlalchemy
 
 from cli.main import main as questboard_main
 from config import ConfigError, Settings
-from engine import connection, keys
+from engine import Engine, connection, db, keys
+from engine.boards import exams
 from engine.economy import grants, wallet
-from engine.ops import reshard
+from engine.ops import maintenance, reshard
 from engine.rules.progression import StreakRepair
 from engine.runtime import build_engine
 from scripts.redis_cluster import running_cluster
 from tests.conftest import real_redis_url
+from tests.test_cluster import move_slot
 from web import create_app
 
 CLUSTER_URL = "redis+cluster://10.0.0.1:7000,10.0.0.2:7000"
@@ -189,3 +193,42 @@ def test_a_cluster_with_no_node_answering_is_a_503_and_serves_again_once_back(
         cluster.wait_ok()
         assert http.get(wallet_path, headers=server_headers).status_code == 200
         own.close()
+
+
+def test_a_season_is_archived_whole_when_a_slot_moves_during_its_walk(
+    cluster_redis, rules, clock, sqlite_url, monkeypatch
+):
+    """The season rollover walks each primary in turn (SCAN), archiving what it finds,
+    and then marks the season archived. A slot moved by a reshard from a node not walked
+    yet to one walked already was not seen: its players' battle passes never reached the
+    archive and stayed in Redis (they have no expiry), the season marked done."""
+    engine = Engine(redis=cluster_redis, rules=rules, clock=clock, database_url=sqlite_url)
+    players = [f"bp-{n}" for n in range(30)]
+    for player in players:
+        exams.record_exam(engine, player, exams.Exam(f"{player}-1", "math", 10, 10, 10))
+    clock.set(datetime(2026, 12, 1, 4, tzinfo=UTC))  # the autumn season has ended
+    first, *_, last = cluster_redis.get_primaries()
+    late = next(
+        p
+        for p in players
+        if cluster_redis.get_node_from_key(keys.battle_pass(p, "2026-autumn")).name == last.name
+    )
+    walk, moved = connection.scan_keys, []
+
+    def a_reshard_during_the_walk(client, pattern, count):
+        for found in walk(client, pattern, count):
+            yield found
+            if not moved:  # the first primary walked: a slot of the last one moves to it
+                slot = cluster_redis.keyslot(keys.battle_pass(late, "2026-autumn"))
+                move_slot(cluster_redis, slot, last, first)
+                moved.append(slot)
+
+    monkeypatch.setattr(connection, "scan_keys", a_reshard_during_the_walk)
+
+    assert maintenance.season_rollover(engine) == len(players)
+
+    table = db.user_battle_pass_archive
+    with engine.sql.connect() as conn:
+        archived = set(conn.execute(sqlalchemy.select(table.c.player_id)).scalars())
+    assert archived == set(players)
+    assert not cluster_redis.exists(keys.battle_pass(late, "2026-autumn"))
