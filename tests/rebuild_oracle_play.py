@@ -25,6 +25,7 @@ from web import create_app
 
 PLAYERS = ("ann", "ben", "cid", "dan")
 CATEGORIES = ("math", "history", "art")
+TOOLS = ("brickwork", "concrete", "earthwork")  # rules.toml's [tools]
 ITEMS = ("logs", "bricks", "steel", "streak_freeze")
 ZONES = ("Asia/Tokyo", "America/New_York", "Europe/Berlin", "Pacific/Kiritimati", None)
 START = datetime(2026, 11, 28, 3, 30, tzinfo=UTC)  # a Saturday, just after the reset
@@ -180,6 +181,17 @@ class Session:
         )
         assert removed.status == 200, removed.answer
 
+    def choose_the_tool(self) -> None:
+        """An admin overrides today's tool (any but yesterday's and today's own)."""
+        today = self.client.get("/v1/tool-of-the-day", headers=self.server).get_json()["tool"]
+        for tool in self.rng.sample(TOOLS, len(TOOLS)):
+            self.tick()
+            chosen = self.client.put(
+                "/v1/admin/tool-of-the-day", headers=self.admin, json={"tool": tool}
+            )
+            if tool != today and chosen.status_code == 200:
+                return
+
     def run(self, *jobs: str) -> None:
         for job in jobs:
             run_job(job, engine=self.engine)
@@ -211,6 +223,8 @@ class Session:
                 self.ban_and_lift("ann")
             if day == 2:
                 self.remove_from_boards("dan")
+            if day == 3:
+                self.choose_the_tool()
             self.run("persist")
             self.to_next_day()
         self.act(self.rng.choice(PLAYERS))  # the last moments before the loss
