@@ -11,6 +11,7 @@ import binascii
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.connection import is_cluster_url
@@ -93,6 +94,25 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _check_database_number(name: str, url: str) -> None:
+    """A Redis URL's database is a number (`/3`, or `?db=3`), and 0 on a cluster, which
+    has no other: redis-py reads `redis://host/abc` as database 0 without a word, so a
+    typo would put the service on another database than the one meant."""
+    if not url or "://" not in url or url.lower().startswith("unix:"):
+        return
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    chosen = [path] if path else []
+    chosen += [v for k, v in parse_qsl(parts.query) if k == "db"]
+    for database in chosen:
+        if not database.isascii() or not database.isdigit():
+            raise ConfigError(f"{name} names database {database!r}, which is not a number")
+        if is_cluster_url(url) and int(database) != 0:
+            raise ConfigError(
+                f"{name} names database {database} of a Redis Cluster, which has database 0 only"
+            )
+
+
 def _refuse_clock_override_in_production(environment: str, allow_clock_override: bool) -> None:
     if allow_clock_override and environment == "production":
         raise ConfigError("ALLOW_CLOCK_OVERRIDE is refused when QUESTBOARD_ENV=production")
@@ -149,6 +169,8 @@ class Settings:
                 "DATABASE_URL is required when QUESTBOARD_ENV=production: without it the "
                 "service would keep its durable record in a SQLite file beside its code"
             )
+        _check_database_number("REDIS_URL", redis_url)
+        _check_database_number("RQ_REDIS_URL", env.get("RQ_REDIS_URL") or "")
         if is_cluster_url(redis_url) and not env.get("RQ_REDIS_URL"):
             raise ConfigError(
                 "REDIS_URL is a Redis Cluster, where RQ cannot run: set RQ_REDIS_URL to a "

@@ -78,3 +78,35 @@ def test_settings_built_in_code_refuse_the_qa_clock_in_production():
     with pytest.raises(ConfigError, match=r"^ALLOW_CLOCK_OVERRIDE is refused"):
         Settings(environment="production", allow_clock_override=True)
     assert Settings(environment="staging", allow_clock_override=True).allow_clock_override
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REDIS_URL": "redis://127.0.0.1:6379/abc"}, "REDIS_URL names database 'abc'"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/0?db=x"}, "REDIS_URL names database 'x'"),
+        ({"RQ_REDIS_URL": "redis://127.0.0.1:6379/1a"}, "RQ_REDIS_URL names database '1a'"),
+        (
+            {"REDIS_URL": "redis+cluster://127.0.0.1:7000/3", "RQ_REDIS_URL": "redis://h/1"},
+            "REDIS_URL names database 3 of a Redis Cluster",
+        ),
+    ],
+)
+def test_a_redis_url_naming_no_database_number_is_refused(env, message):
+    """redis-py reads a database that is no number as 0 without a word."""
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379",
+        "redis://127.0.0.1:6379/",
+        "redis://127.0.0.1:6379/15",
+        "redis://:secret@127.0.0.1:6379/2?socket_timeout=5",
+        "unix:///tmp/redis.sock?db=3",
+    ],
+)
+def test_redis_urls_with_a_database_number_or_none_are_kept(url):
+    assert Settings.from_env({"REDIS_URL": url}).redis_url == url
