@@ -181,6 +181,23 @@ class Session:
         )
         assert removed.status == 200, removed.answer
 
+    def batches(self) -> None:
+        """The game server sends a round's exams together, and an admin a round's prizes."""
+        exams, grants = [], []
+        for player in PLAYERS:
+            questions = self.rng.randint(1, 20)
+            exams.append(
+                {"player_id": player, "exam_id": f"round-{self.key(player)}", "category_id": "math"}
+                | {"score": self.rng.randint(0, 100), "total_questions": questions}
+                | {"correct_answers": self.rng.randint(0, questions)}
+            )
+            grants.append(
+                {"player_id": player, "idempotency_key": f"prize-{self.key(player)}"}
+                | {"resources": {"coins": self.rng.choice((10, 50))}, "reason": "round prize"}
+            )
+        self.send("POST", "/v1/exams:batch", self.server, {"exams": exams})
+        self.send("POST", "/v1/admin/grants:batch", self.admin, {"grants": grants})
+
     def choose_the_tool(self) -> None:
         """An admin overrides today's tool (any but yesterday's and today's own)."""
         today = self.client.get("/v1/tool-of-the-day", headers=self.server).get_json()["tool"]
@@ -225,6 +242,8 @@ class Session:
                 self.remove_from_boards("dan")
             if day == 3:
                 self.choose_the_tool()
+            if day in (1, 4):
+                self.batches()
             self.run("persist")
             self.to_next_day()
         self.act(self.rng.choice(PLAYERS))  # the last moments before the loss
