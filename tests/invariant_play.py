@@ -262,8 +262,9 @@ class Play:
             }
         elif path.endswith("/grants"):
             self.deltas[answer["transaction_id"]] = body["resources"]
-        elif path.endswith("/ad-rewards"):
-            self.deltas[answer["transaction_id"]] = {"coins": 5}
+        elif path.endswith("/ad-rewards"):  # 5 coins, which a cap or max_balance may cut
+            assert 0 < answer["reward"].get("coins", 0) <= 5 or not answer["transaction_id"], answer
+            self.deltas[answer["transaction_id"]] = answer["reward"]
 
     def note_freezes(self, player):
         """The freezes held before an action, for check_streak."""
@@ -304,7 +305,7 @@ class Play:
 
     def take(self, player, answer, before):
         where = self.where()
-        if "transaction_id" in answer:
+        if answer.get("transaction_id"):  # none when a daily earning cap took it all
             self.reported[player].add(answer["transaction_id"])
         progress = answer.get("progress")
         if progress is None:
