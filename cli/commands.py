@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TextIO
 
 from cli import local
-from engine import alerts, keys, migrate
+from engine import alerts, keys, migrate, text
 from engine.boards import moderation, snapshots
 from engine.errors import InvalidInputError, NotFoundError
 from engine.ops import jobruns, rebuild, reshard
@@ -219,8 +219,7 @@ def bans_create(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     kind, target = ("ip", args.ip) if args.ip is not None else ("player", args.player)
     if kind == "player":
         _player_id(target)
-    if not 1 <= len(args.reason) <= 200:
-        raise InvalidInputError("The reason must be 1 to 200 characters.")
+    text.check_reason(args.reason)
     if args.expires_in is not None and not 1 <= args.expires_in <= MAX_BAN_SECONDS:
         raise InvalidInputError(f"--expires-in must be from 1 to {MAX_BAN_SECONDS} seconds.")
     ban = bans.create(engine, kind, target, args.reason, args.expires_in)

@@ -11,9 +11,13 @@ import marshmallow as ma
 from marshmallow import validate
 
 from engine.security import bans
+from engine.text import MAX_REASON, READABLE_LINE
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.schemas import PLAYER_ID, Pattern, StrictSchema, WholeNumber
+
+# A ban's reason: one readable line (engine.text), as the CLI holds it too.
+REASON = [validate.Length(1, MAX_REASON), Pattern(READABLE_LINE.pattern)]
 
 blp = Blueprint("bans", __name__, url_prefix="/v1/admin", description="Bans (admin).")
 
@@ -36,13 +40,13 @@ class IpBanRequestSchema(StrictSchema):
             ],
         },
     )
-    reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    reason = ma.fields.String(required=True, validate=REASON)
     expires_in_seconds = WholeNumber(validate=validate.Range(1, 10 * 365 * 86_400), allow_none=True)
 
 
 class PlayerBanRequestSchema(StrictSchema):
     player_id = ma.fields.String(required=True, validate=Pattern(PLAYER_ID.pattern))
-    reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    reason = ma.fields.String(required=True, validate=REASON)
     expires_in_seconds = WholeNumber(validate=validate.Range(1, 10 * 365 * 86_400), allow_none=True)
 
 

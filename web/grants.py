@@ -6,11 +6,11 @@ wallet): admins add or remove resources, exactly once per Idempotency-Key.
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import validate
 
 from engine.economy import grants
 from engine.rules import Rules
 from web.api import Blueprint
+from web.bans import REASON
 from web.extensions import get_engine
 from web.purchases import replay_headers
 from web.schemas import IdempotencyHeaderSchema, StrictSchema, TransactionSchema, amounts_field
@@ -33,7 +33,7 @@ class GrantRequestSchema(StrictSchema):
             "description": "Negative amounts remove resources; each within max_grant_amount.",
         },
     )
-    reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    reason = ma.fields.String(required=True, validate=REASON)
 
 
 @blp.route("/<player:player_id>/grants", methods=["POST"])
