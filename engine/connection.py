@@ -33,6 +33,8 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.connection import AbstractConnection, HiredisRespSerializer
 from redis.exceptions import RedisClusterException
 
+from engine import cluster_slots
+
 try:
     import hiredis
 except ImportError:  # redis[hiredis] is a dependency; without it redis-py packs in Python
@@ -353,19 +355,37 @@ def primaries(client: Any) -> list[Any]:
     return [client.get_redis_connection(node) for node in client.get_primaries()]
 
 
+# A walk lists moved slots again at most this often: reshards that never pause are an
+# operator's to finish, not a job's to chase.
+MOVED_SLOTS_PASSES = 5
+
+
 def scan_keys(client: Any, pattern: str, count: int) -> Iterator[list[bytes]]:
     """The keys matching `pattern`, a SCAN step's worth at a time, on every primary.
 
     SCAN's cursor belongs to one server: a cluster is walked node by node, each with a
-    cursor of its own (a single-cursor walk would see one node's keys). A key that moves
-    slot during the walk (resharding) may be seen twice or not at all, as SCAN allows
-    for a key changed during a walk; callers are idempotent and run again.
+    cursor of its own (a single-cursor walk would see one node's keys). A slot that a
+    reshard moves during the walk is listed again on its new owner (engine.cluster_slots),
+    until the slots' owners stand still: a key present throughout is seen at least once.
+    A key may be seen twice, as SCAN allows; callers are idempotent.
     """
+    owners = cluster_slots.owners(client) if is_cluster(client) else []
     for primary in primaries(client):
-        cursor = 0
-        while True:
-            cursor, found = primary.scan(cursor, match=pattern, count=count)
-            if found:
-                yield found
-            if cursor == 0:
-                break
+        yield from _scan(primary, pattern, count)
+    for _ in range(MOVED_SLOTS_PASSES if owners else 0):
+        now = cluster_slots.owners(client)
+        slots = cluster_slots.moved(owners, now)
+        if not slots:
+            return
+        yield from cluster_slots.keys_in(client, slots, pattern)
+        owners = now
+
+
+def _scan(server: Any, pattern: str, count: int) -> Iterator[list[bytes]]:
+    cursor = 0
+    while True:
+        cursor, found = server.scan(cursor, match=pattern, count=count)
+        if found:
+            yield found
+        if cursor == 0:
+            return

@@ -126,10 +126,10 @@ def season_rollover(engine: Engine) -> int:
 
     The keys are removed only after the archive is committed, in chunks; a run that
     stops half way resumes where it stopped (upserts are repeatable). On a Redis Cluster
-    the walk is a SCAN of each primary (engine.connection.scan_keys), made again until
-    it finds nothing, as a slot moving during a walk can hide its keys from it. Once a
-    season, so it costs no write on the request path, where a per-season index of
-    players would add one to every XP change and grow into one big key on one node.
+    the walk is a SCAN of each primary (engine.connection.scan_keys, which lists a slot
+    a reshard moves during the walk again on its new owner). Once a season, so it costs
+    no write on the request path, where a per-season index of players would add one to
+    every XP change and grow into one big key on one node.
     Seasons recur without end, so it looks at those that ended in the last
     ROLLOVER_LOOKBACK_DAYS: a daily job missed for weeks still catches up.
     """
@@ -141,16 +141,9 @@ def season_rollover(engine: Engine) -> int:
             continue
         xp_per_level = engine.rules.battle_pass.xp_per_level
         pattern = keys.battle_pass_pattern(season.season_id)  # one pass for every shard
-        while True:
-            walked = 0
-            for found in connection.scan_keys(engine.redis, pattern, CHUNK):  # each primary
-                walked += _archive_season_keys(engine, season.season_id, found, xp_per_level)
-            archived += walked
-            # On a cluster a slot a reshard moves during the walk, from a primary not
-            # walked yet to one walked already, is not seen: walk again until a walk
-            # finds nothing (what was archived is gone). One server's SCAN misses none.
-            if not walked or not connection.is_cluster(engine.redis):
-                break
+        # each primary; a slot a reshard moves meanwhile is listed again on its new owner
+        for found in connection.scan_keys(engine.redis, pattern, CHUNK):
+            archived += _archive_season_keys(engine, season.season_id, found, xp_per_level)
         engine.redis.set(keys.season_archived(season.season_id), to_ms(engine.clock.now()))
         settings.put(engine, f"season-archived:{season.season_id}", str(to_ms(engine.clock.now())))
     return archived
