@@ -17,13 +17,13 @@ Owners = list[tuple[int, int, str, int]]  # (first slot, last slot, host, port),
 
 
 def owners(client: Any) -> Owners:
-    """Each range of slots and the address of the primary serving it, from CLUSTER SLOTS."""
+    """Each range of slots and the address of the primary serving it: CLUSTER SLOTS, as
+    redis-py's RedisCluster parses it ((first, last) -> {"primary": (host, port), ...})."""
     ranges = client.execute_command("CLUSTER SLOTS")
-    if isinstance(ranges, dict):  # redis-py's parsed form: (first, last) -> nodes
-        return sorted(
-            (first, last, *_address(served["primary"])) for (first, last), served in ranges.items()
-        )
-    return sorted((row[0], row[1], *_address(row[2])) for row in ranges)
+    return sorted(
+        (first, last, served["primary"][0], int(served["primary"][1]))
+        for (first, last), served in ranges.items()
+    )
 
 
 def moved(before: Owners, after: Owners) -> dict[int, tuple[str, int]]:
@@ -51,11 +51,6 @@ def keys_in(client: Any, slots: dict[int, tuple[str, int]], pattern: str) -> Ite
         matching = [key for key in found if fnmatchcase(key.decode("latin-1"), pattern)]
         if matching:
             yield matching
-
-
-def _address(node: Any) -> tuple[str, int]:
-    host, port = node[0], node[1]
-    return (host.decode() if isinstance(host, bytes) else host), int(port)
 
 
 def _by_slot(ranges: Owners) -> dict[int, tuple[str, int]]:
