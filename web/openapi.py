@@ -93,7 +93,12 @@ def error_schema_properties() -> dict[str, Any]:
     return {"enum": ERROR_CODES}
 
 
-def generic_errors(path: str, operation: dict) -> dict[int, list[str]]:
+# Methods whose routes read the body they are sent, those of no fields too (web.api's
+# bodyless), so a body over MAX_BODY_BYTES is their 413.
+BODY_READING_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+
+def generic_errors(path: str, method: str, operation: dict) -> dict[int, list[str]]:
     """The error statuses every route of this kind can answer, with their codes."""
     if not path.startswith("/v1/"):
         return {}
@@ -103,7 +108,7 @@ def generic_errors(path: str, operation: dict) -> dict[int, list[str]]:
     else:
         errors[403] = ["banned"]
         errors[429] = ["rate_limited"]
-    if "requestBody" in operation:
+    if "requestBody" in operation or method.lower() in BODY_READING_METHODS:
         errors[413] = ["validation_error"]
     errors[503] = ["service_unavailable"]
     return errors
@@ -157,7 +162,7 @@ def complete_operation(
     described = OPERATIONS_BY_ID.get(operation.get("operationId", ""))
     if described and "summary" not in operation:
         operation["summary"] = SUMMARIES[described.operation_id]
-    errors = generic_errors(path, operation)
+    errors = generic_errors(path, method, operation)
     declared = [(described.errors if described else {}), declared_error_codes(operation)]
     for extra in declared:
         for status, codes in extra.items():
