@@ -19,7 +19,14 @@ from engine.runtime import Engine
 from web.api import Blueprint
 from web.extensions import get_engine
 from web.responses import json_response
-from web.schemas import PERIOD, Pattern, PrizeRefusedSchema, StrictSchema, category_field
+from web.schemas import (
+    PERIOD,
+    Pattern,
+    PrizeRefusedSchema,
+    QueryInteger,
+    StrictSchema,
+    category_field,
+)
 from web.security import read_group
 
 blp = Blueprint("leaderboards", __name__, url_prefix="/v1", description="Leaderboards.")
@@ -38,8 +45,8 @@ class BoardQuerySchema(StrictSchema):
 
 
 class TopQuerySchema(BoardQuerySchema):
-    limit = ma.fields.Integer(load_default=10, validate=validate.Range(1, 100))
-    offset = ma.fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
+    limit = QueryInteger(load_default=10, validate=validate.Range(1, 100))
+    offset = QueryInteger(load_default=0, validate=validate.Range(0, 10_000_000))
     source = ma.fields.String(
         load_default="live",
         validate=validate.OneOf(["live", "snapshot"]),
@@ -55,7 +62,7 @@ class TopQuerySchema(BoardQuerySchema):
 
 
 class AroundQuerySchema(BoardQuerySchema):
-    around = ma.fields.Integer(load_default=5, validate=validate.Range(0, 50))
+    around = QueryInteger(load_default=5, validate=validate.Range(0, 50))
 
 
 class EntrySchema(ma.Schema):

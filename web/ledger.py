@@ -11,14 +11,14 @@ from marshmallow import validate
 from engine.economy import ledger
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import Pattern, StrictSchema, amounts_field
+from web.schemas import Pattern, QueryInteger, StrictSchema, amounts_field
 from web.security import read_group
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/players", description="Ledger.")
 
 
 class LedgerQuerySchema(StrictSchema):
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    limit = QueryInteger(load_default=50, validate=validate.Range(1, 200))
     before = ma.fields.String(
         validate=Pattern(r"^[0-9]{1,19}-[0-9]{1,19}$"),  # both parts below 2**64
         metadata={

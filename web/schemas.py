@@ -112,6 +112,23 @@ class WholeNumber(ma.fields.Integer):
         return super()._validated(value)
 
 
+ASCII_INTEGER = re.compile(r"-?[0-9]+")
+
+
+class QueryInteger(ma.fields.Integer):
+    """An integer query parameter: ASCII digits after an optional minus, nothing else.
+
+    int() also reads `1_0` as 10, `+5` and ` 5 ` as 5, and the digits of every script
+    (Arabic-Indic, fullwidth...) as ASCII ones: a client, a cache or a proxy in front
+    reads such a value as text, or refuses it, so it is refused here too ("Not a valid
+    integer.")."""
+
+    def _validated(self, value):
+        if isinstance(value, str) and not ASCII_INTEGER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
 class RulesChoice(validate.Validator):
     """One of a list the loaded rules hold (apispec reads `choices` for the enum)."""
 

@@ -16,7 +16,7 @@ from engine.boards import moderation
 from web.api import Blueprint
 from web.bans import BanSchema
 from web.extensions import get_engine
-from web.schemas import PLAYER_ID, Pattern, StrictSchema
+from web.schemas import PLAYER_ID, Pattern, QueryInteger, StrictSchema
 
 blp = Blueprint(
     "security_admin", __name__, url_prefix="/v1/admin", description="Security events (admin)."
@@ -26,7 +26,7 @@ blp = Blueprint(
 class EventsQuerySchema(StrictSchema):
     player_id = ma.fields.String(validate=Pattern(PLAYER_ID.pattern))
     rule = ma.fields.String(validate=validate.Length(1, 64))
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 500))
+    limit = QueryInteger(load_default=50, validate=validate.Range(1, 500))
 
 
 class EventSchema(ma.Schema):

@@ -18,7 +18,7 @@ from marshmallow import validate
 from engine.webhooks import EVENT_TYPES, subscriptions
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import StrictSchema, WholeNumber
+from web.schemas import QueryInteger, StrictSchema, WholeNumber
 
 SQL_BIGINT_MAX = 2**63 - 1
 
@@ -113,8 +113,8 @@ class DeliveryListSchema(ma.Schema):
 
 class DeliveriesQuerySchema(StrictSchema):
     status = ma.fields.String(validate=validate.OneOf(["pending", "delivered", "failed"]))
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, 500))
-    before = ma.fields.Integer(
+    limit = QueryInteger(load_default=50, validate=validate.Range(1, 500))
+    before = QueryInteger(
         # a delivery id is a signed BIGINT: a larger one names none and overflows the driver
         validate=validate.Range(1, SQL_BIGINT_MAX),
         metadata={"description": "A delivery id: older ones."},
