@@ -126,7 +126,7 @@ def place(
                 kind=kind,
                 target=target,
                 reason=reason,
-                created_at=now,
+                created_at=from_ms(now_ms),  # as stored: every later read answers it
                 expires_at=from_ms(expires_ms) if expires_ms else None,
                 created_by=created_by,
             )
