@@ -19,6 +19,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -63,10 +64,17 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _finite_float(text: str) -> float:
+def _finite_float(text: str) -> float | int | Decimal:
+    """A number written with a fraction or an exponent. A double that reads a whole
+    number is checked against the text: a whole number is kept exact (`8e1` is 80), and
+    a fraction the double rounded to one (`79.9999999999999999`, `1e-400`) stays the
+    Decimal it is, which no integer field takes."""
     value = float(text)
     if not math.isfinite(value):
         raise InvalidJsonError(NUMBER_OUT_OF_RANGE)
+    if value.is_integer():
+        exact = Decimal(text)
+        return int(exact) if exact == exact.to_integral_value() else exact
     return value
 
 
