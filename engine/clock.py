@@ -87,6 +87,12 @@ class RedisOffsetClock:
         return moved if EARLIEST_OVERRIDE <= moved <= LATEST_OVERRIDE else real
 
     @property
+    def base(self) -> Clock:
+        """The clock the offset moves: its time is all that can be read while Redis
+        (where the offset is kept) is unreachable."""
+        return self._base
+
+    @property
     def overridden(self) -> bool:
         return self._redis.exists(self._key) == 1
 
