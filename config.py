@@ -113,6 +113,21 @@ def _check_database_number(name: str, url: str) -> None:
             )
 
 
+SQL_BACKENDS = {"sqlite": ("", "pysqlite"), "mysql": ("", "pymysql"), "mariadb": ("", "pymysql")}
+
+
+def _check_database_url(url: str) -> None:
+    """DATABASE_URL names a store the service has a driver for (SQLite, or MariaDB/MySQL
+    through PyMySQL): another dialect would stop every process with an ImportError."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    backend, _, driver = scheme.partition("+")
+    if driver not in SQL_BACKENDS.get(backend, ()):
+        raise ConfigError(
+            f"DATABASE_URL must be sqlite:///<file> or mysql+pymysql://<user>:<password>@"
+            f"<host>/<database>, got {scheme + '://' if scheme else 'no scheme'}"
+        )
+
+
 def _refuse_clock_override_in_production(environment: str, allow_clock_override: bool) -> None:
     if allow_clock_override and environment == "production":
         raise ConfigError("ALLOW_CLOCK_OVERRIDE is refused when QUESTBOARD_ENV=production")
@@ -171,6 +186,7 @@ class Settings:
             )
         _check_database_number("REDIS_URL", redis_url)
         _check_database_number("RQ_REDIS_URL", env.get("RQ_REDIS_URL") or "")
+        _check_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
         if is_cluster_url(redis_url) and not env.get("RQ_REDIS_URL"):
             raise ConfigError(
                 "REDIS_URL is a Redis Cluster, where RQ cannot run: set RQ_REDIS_URL to a "

@@ -109,11 +109,20 @@ def fresh_metrics_dir() -> str:
 
 def migrate_database(url: str) -> None:
     """Bring the SQL database to the current schema (Alembic) before anything starts."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
     from engine import db, migrate
 
     sql = db.connect(url)
-    migrate.upgrade(sql)
-    sql.dispose()
+    try:
+        migrate.upgrade(sql)
+    except DBAPIError as error:  # unreachable, refused, or a file it cannot open
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        where = make_url(url).render_as_string(hide_password=True)
+        sys.exit(f"Cannot start: the database at {where} failed: {reason}")
+    finally:
+        sql.dispose()
 
 
 def check_player_shards(env: dict[str, str]) -> str | None:

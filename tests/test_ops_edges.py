@@ -1,0 +1,70 @@
+"""An operator's first hour: `make run` and `questboard` on stores that are wrong or
+away answer in one line with a documented exit code, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.server import free_port
+from tests.cli_harness import Cli
+
+ROOT = Path(__file__).resolve().parent.parent
+WRONG_DIALECT = (
+    "DATABASE_URL must be sqlite:///<file> or mysql+pymysql://<user>:<password>@<host>/"
+    "<database>, got postgresql://"
+)
+
+
+def make_run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """scripts/run.py (what `make run` runs) on a folder and a port of its own."""
+    settings = dict(os.environ, QUESTBOARD_VAR=str(tmp_path / "var"), PORT=str(free_port()))
+    settings.pop("REDIS_URL", None)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run.py")],
+        cwd=ROOT,
+        env={**settings, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_database_url_of_a_dialect_without_a_driver_is_a_usage_mistake(clock):
+    cli = Cli(None, clock, {"DATABASE_URL": "postgresql://qb:secret@127.0.0.1/qb"})
+
+    assert cli("migrate") == (2, "", f"questboard: {WRONG_DIALECT}\n")
+
+
+def test_make_run_refuses_a_database_url_of_a_dialect_without_a_driver(tmp_path):
+    result = make_run(tmp_path, DATABASE_URL="postgresql://qb:secret@127.0.0.1/qb")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"Cannot start: {WRONG_DIALECT}\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "mysql+pymysql://root:secret@127.0.0.1:1/qb",
+            "the database at mysql+pymysql://root:***@127.0.0.1:1/qb failed: (2003, \"Can't "
+            "connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused)\")",
+        ),
+        (
+            "sqlite:////nonexistent-folder/questboard.db",
+            "the database at sqlite:////nonexistent-folder/questboard.db failed: "
+            "unable to open database file",
+        ),
+    ],
+)
+def test_make_run_refuses_a_database_it_cannot_open_in_one_line(tmp_path, url, shown):
+    result = make_run(tmp_path, DATABASE_URL=url)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"Cannot start: {shown}\n"
+    assert not (tmp_path / "var" / "redis.sock").exists()  # nothing was started
