@@ -121,7 +121,11 @@ class GrantBatchItemSchema(GrantRequestSchema):
         required=True,
         validate=Pattern(IDEMPOTENCY_KEY),
         metadata={
-            "description": "This grant's own key: it is applied once however often sent.",
+            "description": (
+                "This grant's own key: applied once however often sent within"
+                " IDEMPOTENCY_TTL_SECONDS (24 h by default), as the Idempotency-Key of"
+                " the single route."
+            ),
             "example": "welcome-alice",
         },
     )

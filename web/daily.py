@@ -85,8 +85,9 @@ class LoginHeadersSchema(IdempotencyHeaderSchema):
         validate=Pattern(IDEMPOTENCY_KEY),
         metadata={
             "description": "Makes a retry answer the first answer (the day's bonus it"
-            " claimed included) with Idempotent-Replayed: true. Without one, a retry of"
-            " a claimed day answers claimed: false.",
+            " claimed included) with Idempotent-Replayed: true, for"
+            " IDEMPOTENCY_TTL_SECONDS (24 h by default). Without one, a retry of a"
+            " claimed day answers claimed: false.",
             "example": "session-81723",
         },
     )

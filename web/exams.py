@@ -34,7 +34,11 @@ class ExamRequestSchema(StrictSchema):
         required=True,
         validate=Pattern(r"^[A-Za-z0-9_.:-]{1,128}$"),
         metadata={
-            "description": "The attempt's id: sending it again counts nothing twice.",
+            "description": (
+                "The attempt's id: sent again within IDEMPOTENCY_TTL_SECONDS (24 h by"
+                " default) it counts nothing twice and answers the first summary; after"
+                " that it counts as a new attempt."
+            ),
             "example": "attempt-5521",
         },
     )

@@ -159,7 +159,11 @@ class IdempotencyHeaderSchema(FastSchema):
         required=True,
         validate=Pattern(IDEMPOTENCY_KEY),
         metadata={
-            "description": "Makes the request safe to retry: same key, same answer.",
+            "description": (
+                "Makes the request safe to retry: the same key with the same request answers"
+                " the first answer, for IDEMPOTENCY_TTL_SECONDS (24 h by default); after that"
+                " it is a new request. The same key with another request is 422."
+            ),
             "example": "order-81723",
         },
     )
