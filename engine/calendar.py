@@ -20,10 +20,12 @@ from engine.errors import InvalidInputError
 
 PERIOD_TYPES = ("weekly", "monthly", "yearly")
 
+# ASCII digits: \d also takes every script's digits (Arabic-Indic, fullwidth...), which
+# int() reads as ASCII ones, so such a name would be read as the period it resembles.
 _PATTERNS = {
-    "weekly": re.compile(r"^(\d{4})-W(\d{2})$"),
-    "monthly": re.compile(r"^(\d{4})-(\d{2})$"),
-    "yearly": re.compile(r"^(\d{4})$"),
+    "weekly": re.compile(r"^([0-9]{4})-W([0-9]{2})$"),
+    "monthly": re.compile(r"^([0-9]{4})-([0-9]{2})$"),
+    "yearly": re.compile(r"^([0-9]{4})$"),
 }
 
 

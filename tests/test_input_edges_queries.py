@@ -87,3 +87,49 @@ def test_the_around_me_lane_refuses_a_lenient_number_as_flask_does(
     assert flask_answer[0] == "400 BAD REQUEST"
     response = client.get(path, headers=server_headers)
     assert error_of(response)["details"] == {"around": ["Not a valid integer."]}
+
+
+@pytest.mark.parametrize(
+    "period",
+    [
+        "\uff12\uff10\uff12\uff16-W48",  # fullwidth 2026
+        "\u0662\u0660\u0662\u0666-W\u0664\u0668",  # Arabic-Indic 2026 and 48
+        "2026-W4\uff18",
+        "\u0968\u0966\u0968\u0966-W48",  # Devanagari 2026
+    ],
+)
+def test_a_league_period_of_other_digits_is_a_400_not_the_period_it_resembles(
+    client, server_headers, period
+):
+    """The period in the cohort's path is matched by engine.calendar, whose \\d took any
+    script's digits: the cohort of 2026-W48 was answered 200 under such a name."""
+    exam = client.post("/v1/players/alice/exams", headers=server_headers, json=EXAM)
+    assert exam.status_code == 201
+    found = client.get("/v1/leagues/2026-W48/cohorts/bronze-1", headers=server_headers)
+    assert found.status_code == 200
+    response = client.get(f"/v1/leagues/{quote(period)}/cohorts/bronze-1", headers=server_headers)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert (error["code"], error["details"]) == (
+        "validation_error",
+        {"period": ["Must look like YYYY-Www."]},
+    )
+
+
+@pytest.mark.parametrize("name", ["\uff12\uff10\uff12\uff16", "\u0662\u0660\u0662\u0666-11"])
+def test_the_calendar_reads_ascii_digits_only(engine, name):
+    from engine.errors import InvalidInputError
+
+    period_type = "yearly" if "-" not in name else "monthly"
+    with pytest.raises(InvalidInputError):
+        engine.calendar.parse(period_type, name)
+    assert engine.calendar.parse("monthly", "2026-11").name == "2026-11"
+
+
+def test_the_spec_gives_the_cohort_paths_patterns(client):
+    """The spec said only 'a non-empty string' of the period and the cohort id."""
+    spec = client.get("/openapi.json").get_json()
+    parameters = spec["paths"]["/v1/leagues/{period}/cohorts/{cohort_id}"]["parameters"]
+    schemas = {parameter["name"]: parameter["schema"] for parameter in parameters}
+    assert schemas["period"]["pattern"] == "^[0-9]{4}(-W[0-9]{2}|-[0-9]{2})?$"
+    assert schemas["cohort_id"]["pattern"] == "^[a-z][a-z0-9_]{0,31}-[0-9]{1,19}$"

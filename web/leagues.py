@@ -16,7 +16,7 @@ from engine import leagues
 from engine.leagues import results
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import PrizeRefusedSchema
+from web.schemas import PERIOD, PrizeRefusedSchema
 from web.security import read_group
 
 blp = Blueprint("leagues", __name__, url_prefix="/v1", description="Leagues.")
@@ -102,7 +102,25 @@ def get_player_league(player_id: str):
     return leagues.player_league(engine, player_id, engine.clock.now(), read_group())
 
 
-@blp.route("/leagues/<period>/cohorts/<cohort_id>")
+# The cohort's path as the engine reads it (engine.calendar.parse, parse_cohort_id): a
+# period of the leagues' type in ASCII digits; a tier of the rules, a dash, a number.
+COHORT_PATH = [
+    {
+        "in": "path",
+        "name": "period",
+        "description": "The leagues' period: 2026-W48 (weekly), 2026-11 (monthly), 2026 (yearly).",
+        "schema": {"type": "string", "pattern": PERIOD},
+    },
+    {
+        "in": "path",
+        "name": "cohort_id",
+        "description": "A tier of the rules, a dash and the cohort's number (1 to 2**63-1).",
+        "schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}-[0-9]{1,19}$"},
+    },
+]
+
+
+@blp.route("/leagues/<period>/cohorts/<cohort_id>", parameters=COHORT_PATH)
 @blp.response(200, CohortSchema())
 @blp.alt_response(404, description="not_found: no such cohort in that period")
 def get_cohort(period: str, cohort_id: str):
