@@ -55,6 +55,7 @@ from engine.keys_jobs import job_runs_unrecorded as job_runs_unrecorded
 from engine.keys_jobs import scheduler_heartbeat as scheduler_heartbeat
 from engine.keys_jobs import season_archived as season_archived
 from engine.keys_jobs import zone_tables as zone_tables
+from engine.keys_jobs import zone_tables_renewal as zone_tables_renewal
 from engine.keys_leagues import league_closed as league_closed
 from engine.keys_leagues import league_members as league_members
 from engine.keys_leagues import league_rosters as league_rosters

@@ -90,3 +90,10 @@ def zone_tables() -> str:
     """String: "<zone database version>|<reset hour>" the players' tables of local days
     were last checked against (engine.progression.zone_refresh)."""
     return f"{JOBS}:zone-tables"
+
+
+def zone_tables_renewal() -> str:
+    """String: the game day ("YYYY-MM-DD") from which the zone_tables job looks at the
+    players' tables of local days again to extend those that run out within a year
+    (engine.ops.zone_tables)."""
+    return f"{JOBS}:zone-tables-renewal"

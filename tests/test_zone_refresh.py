@@ -39,11 +39,12 @@ def test_the_script_replaces_the_table_it_was_computed_from(any_redis):
     key = keys.settings("alice")
     any_redis.hset(key, mapping={"timezone": "Asia/Tokyo", "days": "1:2", "until": "2036-11-23"})
     script = Scripts(any_redis).replace_zone_table
-    assert script(keys=[key], args=["Asia/Tokyo", "1:2", "1:3"]) == ScriptCode.APPLIED
+    replaced = script(keys=[key], args=["Asia/Tokyo", "1:2", "1:3", "2046-11-20"])
+    assert replaced == ScriptCode.APPLIED
     assert any_redis.hgetall(key) == {
         b"timezone": b"Asia/Tokyo",
         b"days": b"1:3",
-        b"until": b"2036-11-23",
+        b"until": b"2046-11-20",
     }
 
 
@@ -55,13 +56,17 @@ def test_the_script_leaves_settings_changed_since_the_read(any_redis, timezone, 
     key = keys.settings("alice")
     any_redis.hset(key, mapping={"timezone": timezone, "days": days, "until": "2036-11-23"})
     script = Scripts(any_redis).replace_zone_table
-    assert script(keys=[key], args=["Asia/Tokyo", "1:2", "1:3"]) == ScriptCode.NO_CHANGE
+    replaced = script(keys=[key], args=["Asia/Tokyo", "1:2", "1:3", "2046-11-20"])
+    assert replaced == ScriptCode.NO_CHANGE
     assert any_redis.hget(key, "days") == days.encode()
+    assert any_redis.hget(key, "until") == b"2036-11-23"
 
 
 def test_the_script_writes_nothing_for_a_player_back_on_the_game_calendar(any_redis):
     key = keys.settings("alice")
-    replaced = Scripts(any_redis).replace_zone_table(keys=[key], args=["Asia/Tokyo", "1:2", "1:3"])
+    replaced = Scripts(any_redis).replace_zone_table(
+        keys=[key], args=["Asia/Tokyo", "1:2", "1:3", "2046-11-20"]
+    )
     assert replaced == ScriptCode.NO_CHANGE
     assert not any_redis.exists(key)
 

@@ -12,14 +12,19 @@ scripts read it and never need the zone database. Two things make a table wrong 
 
 A stale table moves the player's day by the change: their daily bonus, missions, ad cap
 and streak would follow an hour the player no longer lives by, and a streak could break
-on a day the player did play. `refresh` recomputes each zoned player's table over the
-same days with what this process knows, and replaces each that differs, only over the
-table it read (lua/replace_zone_table.lua: a player who set another zone meanwhile
-keeps theirs). The `zone_tables` job runs it daily and does nothing unless the zone
-database's version or the reset hour differs from what the last refresh recorded
-(keys.zone_tables); `questboard zones refresh` runs it at once, whatever the record says.
-A refresh walks every player's settings hash (a SCAN of each primary): once per release
-of the zone database.
+on a day the player did play. So does a table that has run out: past its last day the
+scripts go on with its last offset, winter's or summer's, for ever. `refresh`
+recomputes each zoned player's table over the same days with what this process knows
+(a table that covers less than `RENEW_DAYS` ahead: over the ten years from today, as a
+zone set today gets), and replaces each that differs, only over the table it read
+(lua/replace_zone_table.lua: a player who set another zone meanwhile keeps theirs). The
+`zone_tables` job runs it daily and does nothing unless the zone database's version or
+the reset hour differs from what the last refresh recorded (keys.zone_tables), or the
+day has come when the earliest table it saw covers less than `RENEW_DAYS` ahead
+(keys.zone_tables_renewal; tables set since end later); `questboard zones refresh`
+runs it at once, whatever the records say. A refresh walks every player's settings hash
+(a SCAN of each primary): once per release of the zone database, and about once a
+year.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from engine.progression import timezones
 from engine.runtime import Engine
 
 SCAN_COUNT = 1000
+RENEW_DAYS = 366  # a table that covers this many days ahead or fewer is extended
 
 
 @dataclass(frozen=True)
@@ -71,11 +77,16 @@ def revision(engine: Engine) -> str:
 
 def due(engine: Engine) -> bool:
     """Whether the tables were last checked against another database or reset hour (or
-    the database's version is unknown)."""
+    the database's version is unknown), or some table may cover less than RENEW_DAYS
+    ahead (the renewal day the last refresh recorded has come, or none is recorded)."""
     version = revision(engine)
     if version.startswith("|"):
         return True
-    return engine.redis.get(keys.zone_tables()) != version.encode()
+    if engine.redis.get(keys.zone_tables()) != version.encode():
+        return True
+    renewal = engine.redis.get(keys.zone_tables_renewal())
+    today = engine.calendar.game_day(engine.clock.now())
+    return renewal is None or date.fromisoformat(renewal.decode()) <= today
 
 
 def refresh(engine: Engine, force: bool = False) -> Report:
@@ -87,6 +98,11 @@ def refresh(engine: Engine, force: bool = False) -> Report:
     reset_hour = engine.calendar.reset_hour
     _table.cache_clear()  # a run's tables: one per zone and first day
     checked = replaced = 0
+    # A table extended runs WINDOW_DAYS from two days ago, as one set today (settings_for)
+    new_first = engine.calendar.game_day(engine.clock.now()) - timedelta(days=2)
+    new_until = new_first + timedelta(days=timezones.WINDOW_DAYS - 1)
+    renew_by = new_first + timedelta(days=2 + RENEW_DAYS)  # tables ending by then
+    earliest = new_until  # no table set from now on ends sooner
     for found in connection.scan_keys(engine.redis, keys.settings_pattern(), SCAN_COUNT):
         pipe = engine.redis.pipeline(transaction=False)
         for key in found:
@@ -97,13 +113,21 @@ def refresh(engine: Engine, force: bool = False) -> Report:
                 continue  # a hash being written or cleared: its writer computes it
             checked += 1
             first = date.fromordinal(int(days.split(b":", 1)[0]))
-            table = _table(zone.decode(), reset_hour, first, date.fromisoformat(until.decode()))
-            if table is not None and table != days.decode():
-                stale.append((key, zone, days, table))
-        for key, zone, days, table in stale:
-            code = engine.scripts.replace_zone_table(keys=[key], args=[zone, days, table])
+            last = date.fromisoformat(until.decode())
+            if last <= renew_by:
+                first, last = new_first, new_until
+            table = _table(zone.decode(), reset_hour, first, last)
+            if table is None:
+                continue  # a zone no longer known keeps its table, and is not extended
+            earliest = min(earliest, last)
+            if table != days.decode() or last.isoformat().encode() != until:
+                stale.append((key, zone, days, table, last.isoformat()))
+        for key, zone, days, table, last in stale:
+            code = engine.scripts.replace_zone_table(keys=[key], args=[zone, days, table, last])
             replaced += ScriptCode(code) is ScriptCode.APPLIED
     engine.redis.set(keys.zone_tables(), version)
+    renewal = earliest - timedelta(days=RENEW_DAYS)
+    engine.redis.set(keys.zone_tables_renewal(), renewal.isoformat())
     return Report(checked=checked, replaced=replaced, skipped=False)
 
 

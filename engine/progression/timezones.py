@@ -7,9 +7,10 @@ SQL (a `settings` row, engine.overrides, so engine.ops.rebuild restores it), wit
 table of their local days: `days` is "<day>:<shift>;..." where, from local day `<day>`
 (a date ordinal) until the next entry, local day L starts at `(L - 719163) * 86400 + shift`
 unix seconds (719163 is the ordinal of 1970-01-01). Python's zoneinfo computes it once,
-when the zone is set, for `WINDOW_DAYS`; a zone without daylight saving is one entry,
-one with it two a year. The scripts read the table (lua/include/zone.lua) and never
-need the zone database; the request stays one round trip.
+when the zone is set, for `WINDOW_DAYS` (engine.ops.zone_tables extends it before it
+runs out); a zone without daylight saving is one entry, one with it two a year. The
+scripts read the table (lua/include/zone.lua) and never need the zone database; the
+request stays one round trip.
 
 The claim rule (no second bonus in one real day): a claim is allowed once the local
 day of the previous claim has ended in the zone it was claimed in (the streak hash
@@ -37,7 +38,7 @@ from engine.security import rate_limits
 
 SQL_PREFIX = "player-timezone:"  # the `settings` rows of players' zones (sql_name)
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-WINDOW_DAYS = 3660  # ten years: the table is small, so it never needs a refresh in use
+WINDOW_DAYS = 3660  # ten years; the zone_tables job extends it a year before its end
 EARLIEST, LATEST = -12 * 3600, 14 * 3600  # the UTC offsets of the world's zones
 
 
