@@ -221,7 +221,7 @@ def login(player_id: str, player_ip: str | None) -> Call[m.Login]:
     one whose first answer was lost is answered that answer, the bonus included."""
     return build(
         "claimLogin",
-        lambda a: d.login(a.body),
+        lambda a: d.login(a.body, a.replayed),
         path={"player_id": player_id},
         player_ip=player_ip,
     )

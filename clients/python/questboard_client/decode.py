@@ -220,7 +220,7 @@ def streak_repair(body: Json, replayed: bool) -> m.StreakRepair:
     )
 
 
-def login(body: Json) -> m.Login:
+def login(body: Json, replayed: bool) -> m.Login:
     return m.Login(
         claimed=f.field(body, "claimed", bool),
         streak=f.integer(body, "streak"),
@@ -228,6 +228,7 @@ def login(body: Json) -> m.Login:
         next_claim_at=f.time(body, "next_claim_at"),
         balances=f.amounts(body, "balances"),
         progress=progress(f.field(body, "progress", dict)),
+        replayed=replayed,
     )
 
 

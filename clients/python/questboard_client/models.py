@@ -217,7 +217,8 @@ class StreakRepair:
 
 @dataclass(frozen=True)
 class Login:
-    """`claimed` is False on later logins of the same game day (nothing granted)."""
+    """`claimed` is False on later logins of the same game day (nothing granted);
+    `replayed` is True when a retry was answered the call's first answer (its bonus)."""
 
     claimed: bool
     streak: int
@@ -225,6 +226,7 @@ class Login:
     next_claim_at: datetime
     balances: Amounts
     progress: Progress
+    replayed: bool
 
 
 @dataclass(frozen=True)
