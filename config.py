@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -31,9 +32,19 @@ class ApiKey:
     secret: str
 
 
+# What an Authorization header can carry and web.auth reads back as it is: printable
+# ASCII (other bytes reach the app as latin-1), no white space at either end (stripped).
+PRESENTABLE_SECRET = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+
+
 def parse_api_keys(raw: str) -> tuple[ApiKey, ...]:
-    """Parse `role:secret,role:secret`; roles are `server` and `admin`."""
-    keys = []
+    """Parse `role:secret,role:secret`; roles are `server` and `admin`.
+
+    A secret listed for both roles is refused (the key ring would answer the admin role
+    for it, so the game servers' key would open /v1/admin), and so is one no header can
+    present; one repeated in its own role is kept once.
+    """
+    keys: dict[str, tuple[ApiKey, int]] = {}  # secret -> its key, the entry that gave it
     for position, item in enumerate(part.strip() for part in raw.split(",")):
         if not item:
             continue
@@ -42,8 +53,18 @@ def parse_api_keys(raw: str) -> tuple[ApiKey, ...]:
             raise ConfigError(
                 f"API_KEYS entry {position + 1} must be 'server:<secret>' or 'admin:<secret>'"
             )
-        keys.append(ApiKey(role=role, secret=secret))
-    return tuple(keys)
+        if not PRESENTABLE_SECRET.fullmatch(secret):
+            raise ConfigError(
+                f"API_KEYS entry {position + 1}: a secret is printable ASCII, without white "
+                "space at its ends (an Authorization header carries no other)"
+            )
+        earlier = keys.setdefault(secret, (ApiKey(role=role, secret=secret), position))
+        if earlier[0].role != role:
+            raise ConfigError(
+                f"API_KEYS entry {position + 1} gives the secret of entry {earlier[1] + 1} "
+                f"another role ({earlier[0].role}, then {role})"
+            )
+    return tuple(key for key, _ in keys.values())
 
 
 def parse_secrets_keys(raw: str) -> tuple[str, ...]:
