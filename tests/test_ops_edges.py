@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
 
 from bench.server import free_port
 from tests.cli_harness import Cli
@@ -68,3 +69,24 @@ def test_make_run_refuses_a_database_it_cannot_open_in_one_line(tmp_path, url, s
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"Cannot start: {shown}\n"
     assert not (tmp_path / "var" / "redis.sock").exists()  # nothing was started
+
+
+def test_metrics_are_served_while_redis_is_unreachable_without_the_persist_lag(
+    settings, clock, server_headers
+):
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from web import create_app
+
+    # Nothing listens on port 1; no retries, so the test does not wait out the backoff.
+    unreachable = redis.Redis(port=1, retry=Retry(NoBackoff(), 0))
+    client = create_app(settings, redis_client=unreachable, clock=clock).test_client()
+    assert client.get("/v1/players/alice/wallet", headers=server_headers).status_code == 503
+
+    scrape = client.get("/metrics")
+
+    assert scrape.status_code == 200
+    text = scrape.get_data(as_text=True)
+    assert 'questboard_http_requests_total{route="/v1/players/<player:player_id>/wallet"' in text
+    assert "questboard_persist_lag_seconds " not in text

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import redis
 import rq_dashboard
 from flask import Flask, Request, Response, current_app, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
@@ -50,7 +51,8 @@ DASHBOARD_PREFIX = "/admin/rq"
 
 
 class PersistLag:
-    """Age of the oldest ledger entry not yet in SQL, measured when scraped."""
+    """Age of the oldest ledger entry not yet in SQL, measured when scraped; left out of
+    a scrape while Redis cannot be reached (`absent()` of it tells), not failing it."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -60,8 +62,11 @@ class PersistLag:
             "questboard_persist_lag_seconds",
             "Age of the oldest ledger entry not yet persisted to SQL (0: none waiting).",
         )
-        with self.app.app_context():
-            lag = persistence.lag_ms(get_engine())
+        try:
+            with self.app.app_context():
+                lag = persistence.lag_ms(get_engine())
+        except redis.exceptions.RedisError:
+            return  # Redis away: the scrape still serves every other sample, the 503s too
         gauge.add_metric([], (lag or 0) / 1000)
         yield gauge
 
