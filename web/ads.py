@@ -40,7 +40,7 @@ class AdRewardSchema(ma.Schema):
 @blp.arguments(IdempotencyHeaderSchema(), location="headers", as_kwargs=True)
 @blp.arguments(AdRewardRequestSchema(), required=False)
 @blp.response(201, AdRewardSchema())
-@blp.alt_response(409, description="daily_limit_reached: nothing granted")
+@blp.alt_response(409, description="daily_limit_reached or balance_limit_exceeded: nothing granted")
 @blp.alt_response(422, description="idempotency_key_reused")
 def create_ad_reward(body: dict, player_id: str, idempotency_key: str):
     engine = get_engine()

@@ -41,6 +41,11 @@ CODE_MEANINGS = {
     "price_changed": "the server's price is not `expected_price`; nothing bought",
     "balance_limit_exceeded": "a balance would pass the rules' max_balance; nothing changed",
     "daily_limit_reached": "the day's cap is reached; nothing granted",
+    "streak_not_repairable": (
+        "no broken streak to buy back (`details.reason`: none, repaired, expired or"
+        " disabled); nothing changed"
+    ),
+    "unknown_timezone": "not an IANA time zone name",
     "idempotency_key_reused": "the key was used for a different request",
     "rapid_fire": "too many changes by this player in one second; retry after Retry-After",
     "rate_limited": "over a rate limit; retry after Retry-After",
@@ -54,7 +59,7 @@ STATUS_TITLES = {
     404: "Not found",
     409: "Conflict",
     413: "Request body too large",
-    422: "Idempotency key reused",
+    422: "Unprocessable request",
     429: "Too many requests",
     503: "Service unavailable",
 }

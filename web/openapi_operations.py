@@ -68,7 +68,7 @@ OPERATIONS: dict[str, Operation] = {
     "ads.create_ad_reward": Operation(
         "createAdReward",
         {
-            409: ("daily_limit_reached",),
+            409: ("daily_limit_reached", "balance_limit_exceeded"),
             422: ("idempotency_key_reused",),
             RAPID_FIRE[0]: RAPID_FIRE[1],
         },
