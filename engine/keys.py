@@ -94,6 +94,7 @@ from engine.keys_security import ip_bans as ip_bans
 from engine.keys_security import player_bans as player_bans
 from engine.keys_security import recent_violations as recent_violations
 from engine.keys_security import security_events as security_events
+from engine.keys_security import violation_copy as violation_copy
 from engine.keys_security import violations_in_minute as violations_in_minute
 from engine.keys_shards import DEFAULT_PLAYER_SHARDS as DEFAULT_PLAYER_SHARDS
 from engine.keys_shards import MAX_PLAYER_SHARDS as MAX_PLAYER_SHARDS

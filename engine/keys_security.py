@@ -55,6 +55,13 @@ def recent_violations(player_id: str) -> str:
     return f"{SECURITY}:recent:{player_id}"
 
 
+def violation_copy(player_id: str, request: str) -> str:
+    """String: set when a violation found in one request of the player (`request`: the
+    request's name and its content's digest) is recorded; a copy of that request (a
+    retry) finds it and records nothing more. Expires with the idempotency records."""
+    return f"{SECURITY}:copy:{player_id}/{request}"
+
+
 def violations_in_minute(minute: int) -> str:
     """String: violations service-wide in one minute (unix minutes); for alerting."""
     return f"{SECURITY}:minute:{minute}"

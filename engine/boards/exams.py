@@ -93,7 +93,12 @@ def record_exams(
             impossible = set(error.details) & {"score", "correct_answers"}
             if impossible:  # a result no real exam gives: the game server was tampered with
                 security.report(
-                    engine, player_id, address, [impossible_result(exam, impossible)], "refused"
+                    engine,
+                    player_id,
+                    address,
+                    [impossible_result(exam, impossible)],
+                    "refused",
+                    request=f"exam/{exam.exam_id}/{exam.fingerprint()}",  # a copy: not again
                 )
             continue
         try:

@@ -136,10 +136,24 @@ def _block(engine: Engine, player_id: str, rule: str, in_window: int) -> None:
 
 
 def report(
-    engine: Engine, player_id: str, address: str | None, violations: list[dict], action: str
+    engine: Engine,
+    player_id: str,
+    address: str | None,
+    violations: list[dict],
+    action: str,
+    request: str | None = None,
 ) -> None:
     """Record violations (each a dict with its `rule` and details), found by a script
-    or by the engine's checks; block the player past the rules' threshold."""
+    or by the engine's checks; block the player past the rules' threshold.
+
+    `request` names a request the engine refused before anything recorded it (its name
+    and its content's digest): a copy of it, a client's retry, is the same violation and
+    is not recorded again while the idempotency records last (the scripts' violations
+    need no name: a script never judges a replay)."""
+    if request is not None and not engine.redis.set(
+        keys.violation_copy(player_id, request), 1, nx=True, ex=engine.idempotency_ttl_seconds
+    ):
+        return
     for violation in violations:
         details = {name: value for name, value in violation.items() if name != "rule"}
         record_violation(engine, player_id, address, violation["rule"], details, action)
