@@ -26,7 +26,14 @@ class SeasonQuerySchema(StrictSchema):
 
 class GrantedSchema(ma.Schema):
     level = ma.fields.Integer(required=True)
-    reward = amounts_field(required=True)
+    reward = amounts_field(
+        required=True,
+        metadata={
+            "description": "The reward the rules give the level. What reaching it paid (a"
+            " daily earning cap or the balance limit may cut it) is its ledger entry (kind"
+            " level_reward) and the `level_rewards` of the answer that reached it."
+        },
+    )
 
 
 class BattlePassSchema(ma.Schema):
@@ -40,7 +47,10 @@ class BattlePassSchema(ma.Schema):
     level = ma.fields.Integer(required=True, attribute="state.level")
     xp_to_next_level = ma.fields.Integer(required=True, attribute="state.xp_to_next_level")
     rewards_granted = ma.fields.List(
-        ma.fields.Nested(GrantedSchema()), required=True, attribute="state.rewards_granted"
+        ma.fields.Nested(GrantedSchema()),
+        required=True,
+        attribute="state.rewards_granted",
+        metadata={"description": "The levels reached this season that the rules reward."},
     )
 
 
