@@ -33,6 +33,13 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "-"
 
 
+def _first_line(error: str | None) -> str:
+    """A run's error as the command's one line: SQLAlchemy's end in a second line naming
+    its documentation page, and job_runs keeps the whole text."""
+    lines = (error or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -74,7 +81,7 @@ def jobs_run(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
         return 1
     out.write(
         f"{args.name} {record.status} in {record.duration_ms} ms, {record.rows_affected} rows"
-        + (f": {record.error}" if record.error else "")
+        + (f": {_first_line(record.error)}" if record.error else "")
         + "\n"
     )
     return 1 if record.status == "failed" else 0
@@ -96,7 +103,7 @@ def leaderboard_snapshot(engine: Engine, args: argparse.Namespace, out: TextIO) 
         out.write(f"leaderboard-snapshot did not run: {record.error}.\n")
         return 1
     if record.status == "failed":
-        out.write(f"leaderboard-snapshot failed: {record.error}\n")
+        out.write(f"leaderboard-snapshot failed: {_first_line(record.error)}\n")
         return 1
     report = reports[0]
     out.write(f"Snapshot {report.boards} boards, {report.players} board entries copied.\n")

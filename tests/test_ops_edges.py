@@ -90,3 +90,26 @@ def test_metrics_are_served_while_redis_is_unreachable_without_the_persist_lag(
     text = scrape.get_data(as_text=True)
     assert 'questboard_http_requests_total{route="/v1/players/<player:player_id>/wallet"' in text
     assert "questboard_persist_lag_seconds " not in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "start"),
+    [
+        (("jobs", "run", "reconcile"), "reconcile failed in "),
+        (("leaderboard-snapshot",), "leaderboard-snapshot failed: "),
+    ],
+)
+def test_a_job_failing_on_an_unreachable_database_is_one_line_and_exit_code_1(
+    fake_redis, clock, tmp_path, argv, start
+):
+    closed = "mysql+pymysql://root@127.0.0.1:1/qb"  # nothing listens on port 1
+    cli = Cli(fake_redis, clock, {"DATABASE_URL": closed, "QUESTBOARD_VAR": str(tmp_path)})
+
+    code, out, err = cli(*argv)
+
+    assert code == 1
+    assert out.startswith(start)
+    assert out.endswith(
+        "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused)\")\n"
+    )
+    assert out.count("\n") == 1  # SQLAlchemy's second line, its docs' address, left out
