@@ -54,9 +54,23 @@ class StreakRepairOfferSchema(ma.Schema):
     repair_by = ma.fields.DateTime(required=True)
 
 
+class DailyLoginSchema(ma.Schema):
+    claimed = ma.fields.Boolean(
+        required=True, metadata={"description": "The day's login bonus is claimed."}
+    )
+    streak = ma.fields.Integer(required=True, metadata={"example": 3})
+
+
+class DailyAdsSchema(ma.Schema):
+    watched = ma.fields.Integer(required=True, metadata={"example": 2})
+    limit = ma.fields.Integer(
+        required=True, metadata={"description": "The day's cap of ad rewards.", "example": 5}
+    )
+
+
 class DailySchema(MissionsSchema):
-    login = ma.fields.Dict(required=True, metadata={"example": {"claimed": True, "streak": 3}})
-    ads = ma.fields.Dict(required=True, metadata={"example": {"watched": 2, "limit": 5}})
+    login = ma.fields.Nested(DailyLoginSchema(), required=True)
+    ads = ma.fields.Nested(DailyAdsSchema(), required=True)
     streak_repair = ma.fields.Nested(
         StreakRepairOfferSchema(),
         required=True,
