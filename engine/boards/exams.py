@@ -144,7 +144,9 @@ def record_exams(
             answer = decode(code, body, reused=reused)
         except RapidFireError as error:
             player_id = submissions[index][0]
-            security.report(engine, player_id, address, [dict(body, rule="rapid_fire")], "refused")
+            violation = [dict(body, rule="rapid_fire")]
+            named = f"exam/{exam.exam_id}/{exam.fingerprint()}"  # a copy: not again
+            security.report(engine, player_id, address, violation, "refused", request=named)
             results[index] = error
         except QuestboardError as error:
             results[index] = error

@@ -171,7 +171,12 @@ def record(
     try:
         answer = decode(code, outcome, reused=reused)
     except RapidFireError:
-        security.report(engine, player_id, address, [dict(outcome, rule="rapid_fire")], "refused")
+        # Refused before it was recorded: a copy of it (a retry) is no second violation.
+        named = f"{kind}/{day.game_day}"  # a login without a key: its natural key
+        if request is not None:
+            named = f"{request.reference}/{request.fingerprint}"
+        violation = [dict(outcome, rule="rapid_fire")]
+        security.report(engine, player_id, address, violation, "refused", request=named)
         raise
     replayed = answer is ScriptCode.REPLAYED
     transaction = transactions.outcome_to_transaction(engine, outcome, replayed=replayed)
