@@ -12,9 +12,17 @@ import re
 
 from engine.errors import InvalidInputError
 
-# No C0 or C1 control character (line breaks, tab, ESC and DEL among them), and at least
-# one character that is not white space. Anchored: the API's spec shows it as it is.
-READABLE_LINE = re.compile(r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")
+# Never: a C0 or C1 control character (line breaks, tab, ESC and DEL among them),
+# Unicode's line and paragraph separators (U+2028, U+2029: a line break wherever text is
+# laid out), or a bidirectional embedding, override or isolate (U+202A-U+202E,
+# U+2066-U+2069: they reorder what a table shows, so it reads as another text).
+# And at least one character that is neither white space nor invisible (soft hyphen,
+# zero-width space and joiners, marks, word joiner, byte order mark): the joiners stay
+# allowed inside text (an emoji sequence, Persian). Anchored, with \u escapes that Python
+# and JSON Schema (ECMA-262) read alike: the API's spec shows it as it is.
+_NEVER = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_INVISIBLE = r"\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
+READABLE_LINE = re.compile(rf"^[^{_NEVER}]*[^\s{_NEVER}{_INVISIBLE}][^{_NEVER}]*$")
 MAX_REASON = 200
 REASON_RULE = f"One line of 1 to {MAX_REASON} printable characters, not blank."
 
