@@ -39,9 +39,7 @@ READABLE = [
 
 
 @pytest.mark.parametrize("reason", UNREADABLE)
-def test_a_reason_that_does_not_read_as_one_visible_line_is_refused(
-    client, admin_headers, reason
-):
+def test_a_reason_that_does_not_read_as_one_visible_line_is_refused(client, admin_headers, reason):
     for path, body, headers in (
         ("/v1/admin/player-bans", {"player_id": "mallory", "reason": reason}, {}),
         ("/v1/admin/bans", {"ip": "203.0.113.7", "reason": reason}, {}),
