@@ -60,7 +60,18 @@ class GameCalendar:
             return last[2]
         local = moment.astimezone(self.zone)
         day = local.date() - timedelta(days=1) if local.hour < self.reset_hour else local.date()
-        self._last_day = (self.day_start(day), self.day_start(day + timedelta(days=1)), day)
+        # The day is the span between two resets (day_start). The wall clock's hour says
+        # which only where the clocks do not jump across the reset hour. In Chatham the
+        # day begun at the first 03:00 goes on through 02:45-03:00 once the clocks go back
+        # (03:45 to 02:45), and when they go forward (02:45 to 03:45) the reset that does
+        # not exist is read before the change, 04:00: 03:45-04:00 is still the day before.
+        one = timedelta(days=1)
+        start, end = self.day_start(day), self.day_start(day + one)
+        if moment >= end:
+            day, start, end = day + one, end, self.day_start(day + 2 * one)
+        elif moment < start:
+            day, start, end = day - one, self.day_start(day - one), start
+        self._last_day = (start, end, day)
         return day
 
     def day_start(self, day: date) -> datetime:
