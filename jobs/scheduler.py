@@ -19,14 +19,17 @@ made again at the next tick, so the jobs do not stop until the scheduler is rest
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq.job import Job
 from rq_scheduler import Scheduler
 from rq_scheduler.utils import to_unix
 
-from config import Settings
+from cli.local import without_password
+from config import ConfigError, Settings
 from engine.ops.job_catalog import INTERVAL_JOBS, SPECS
 from jobs import QUEUE
 from jobs.tasks import enqueue_once, run_job
@@ -90,12 +93,25 @@ def register(scheduler: Scheduler, now: datetime | None = None) -> list[str]:
 
 
 def main() -> None:
+    """Run the scheduler until stopped; a bad setting, or a queue Redis that cannot be
+    reached (at start or later), ends the process in one line with exit code 1."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings.from_env()
-    scheduler = build(Redis.from_url(settings.queue_redis_url))
-    registered = register(scheduler)
-    logging.getLogger("questboard.scheduler").info("registered %s", ", ".join(registered))
-    scheduler.run()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        sys.exit(f"Cannot start: {error}")
+    url = without_password(settings.queue_redis_url)
+    try:
+        connection = Redis.from_url(settings.queue_redis_url)
+    except ValueError as error:  # redis-py's word for a URL it cannot read
+        sys.exit(f"Cannot start: the queue's Redis URL {url} is not a Redis URL: {error}")
+    try:
+        scheduler = build(connection)
+        registered = register(scheduler)
+        logging.getLogger("questboard.scheduler").info("registered %s", ", ".join(registered))
+        scheduler.run()
+    except RedisError as error:
+        sys.exit(f"scheduler: cannot reach Redis at {url}: {error}")
 
 
 if __name__ == "__main__":

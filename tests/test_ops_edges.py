@@ -113,3 +113,32 @@ def test_a_job_failing_on_an_unreachable_database_is_one_line_and_exit_code_1(
         "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused)\")\n"
     )
     assert out.count("\n") == 1  # SQLAlchemy's second line, its docs' address, left out
+
+
+def scheduler(**env: str) -> subprocess.CompletedProcess:
+    """The Procfile's `scheduler` process, as a process manager starts it."""
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.scheduler"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": "sqlite://", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_scheduler_on_an_unreachable_redis_ends_in_one_line():
+    result = scheduler(REDIS_URL="redis://:secret@127.0.0.1:1/0")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "scheduler: cannot reach Redis at redis://:***@127.0.0.1:1/0: "
+        "Error 111 connecting to 127.0.0.1:1. Connection refused.\n"
+    )
+
+
+def test_the_scheduler_refuses_a_bad_setting_in_one_line():
+    result = scheduler(REDIS_URL="redis://127.0.0.1:1/0", PLAYER_SHARDS="abc")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "Cannot start: PLAYER_SHARDS must be an integer, got 'abc'\n"
