@@ -62,14 +62,15 @@ def new_idempotency_key() -> str:
 
 
 def sendable(value: str) -> bool:
-    """Whether a header can carry `value` as given: printable ASCII only.
+    """Whether a header can carry `value` as given: printable ASCII, no space at an end.
 
     httpx refuses anything else, other characters than ASCII with UnicodeEncodeError
-    and a line break or NUL as a LocalProtocolError (a TransportError, which would be
-    retried as a failed connection); `build` refuses such a value as the server
-    refuses a malformed one, with ValidationError, before anything is sent.
+    and a line break, a NUL or a space at either end (HTTP strips those around a field
+    value) as a LocalProtocolError (a TransportError, which would be retried as a
+    failed connection); `build` refuses such a value as the server refuses a malformed
+    one, with ValidationError, before anything is sent.
     """
-    return value.isascii() and value.isprintable()
+    return value.isascii() and value.isprintable() and value == value.strip(" ")
 
 
 def segment(value: str) -> str:
