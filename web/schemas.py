@@ -129,6 +129,17 @@ class QueryInteger(ma.fields.Integer):
         return super()._validated(value)
 
 
+class JsonBoolean(ma.fields.Boolean):
+    """A JSON body's true or false, nothing else: marshmallow's Boolean also reads the
+    strings "yes", "off", "0", "F" and the numbers 1, 0 and 1.0, where the spec says
+    boolean (as WholeNumber refuses "70" and true for an integer)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class RulesChoice(validate.Validator):
     """One of a list the loaded rules hold (apispec reads `choices` for the enum)."""
 

@@ -18,7 +18,7 @@ from marshmallow import validate
 from engine.webhooks import EVENT_TYPES, subscriptions
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import QueryInteger, StrictSchema, WholeNumber
+from web.schemas import JsonBoolean, QueryInteger, StrictSchema, WholeNumber
 
 SQL_BIGINT_MAX = 2**63 - 1
 
@@ -54,7 +54,7 @@ class ChangeSchema(StrictSchema):
     url = _url()
     events = _events()
     description = ma.fields.String(validate=validate.Length(0, 255))
-    enabled = ma.fields.Boolean()
+    enabled = JsonBoolean()
 
 
 class RotateSchema(StrictSchema):
