@@ -27,7 +27,8 @@ class AsyncQuestboard:
 
     Args:
         base_url: the service's root, e.g. "https://questboard.example.com".
-        api_key: a server key (or an admin key, for grants, bans and the tool override).
+        api_key: a server key (or an admin key, for grants, bans and the tool override);
+            ValidationError when a header cannot carry it (client_headers).
         timeout: each attempt's httpx timeout: the seconds it waits at most to connect,
             to send, and for each part of the answer (and never past the deadline).
         retry: how connection failures, 503 and 429 are retried.

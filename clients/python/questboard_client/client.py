@@ -15,7 +15,8 @@ import httpx
 
 from questboard_client import calls
 from questboard_client import models as m
-from questboard_client.errors import QuestboardError
+from questboard_client.call import sendable
+from questboard_client.errors import QuestboardError, ValidationError
 from questboard_client.retry import RetryPolicy, Tries, connection_failure, unsendable_url
 
 T = TypeVar("T")
@@ -23,6 +24,19 @@ USER_AGENT = "questboard-client-python/0.1.0"
 
 
 def client_headers(api_key: str) -> dict[str, str]:
+    """The headers of every request of a client (both clients').
+
+    Raises:
+        ValidationError: the key is not `sendable` (a line break or space at an end, as
+            read from a file; other characters than ASCII): refused when the client is
+            made, rather than every call failing as a connection error. The message
+            does not repeat the key.
+    """
+    if not sendable(api_key):
+        raise ValidationError(
+            "The API key cannot be sent in a header.",
+            details={"Authorization": ["Must be printable ASCII, no space at either end."]},
+        )
     return {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT}
 
 
@@ -31,7 +45,8 @@ class Questboard:
 
     Args:
         base_url: the service's root, e.g. "https://questboard.example.com".
-        api_key: a server key (or an admin key, for grants, bans and the tool override).
+        api_key: a server key (or an admin key, for grants, bans and the tool override);
+            ValidationError when a header cannot carry it (client_headers).
         timeout: each attempt's httpx timeout: the seconds it waits at most to connect,
             to send, and for each part of the answer (and never past the deadline).
         retry: how connection failures, 503 and 429 are retried.
