@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any
 
 from engine import keys
-from engine.clock import to_ms
+from engine.clock import from_ms, to_ms
 from engine.economy import transactions
 from engine.economy.idempotency import IdempotentRequest, is_same_request, recorded_outcome
 from engine.economy.transactions import Transaction
@@ -73,6 +73,24 @@ def repair(
         InsufficientFundsError: the price is more than the player holds; nothing changed.
         IdempotencyKeyReusedError.
     """
+    try:
+        return _repair(engine, player_id, idempotency_key, address)
+    except StreakNotRepairableError as refused:
+        _deadline_as_time(refused)
+        raise
+
+
+def _deadline_as_time(refused: StreakNotRepairableError) -> None:
+    """An `expired` refusal's deadline as the day's state shows it (ISO 8601, UTC): the
+    script answers, and records, the milliseconds the streak hash keeps."""
+    deadline = refused.details.get("repair_by")
+    if isinstance(deadline, int):
+        refused.details["repair_by"] = from_ms(deadline).isoformat()
+
+
+def _repair(
+    engine: Engine, player_id: str, idempotency_key: str, address: str | None
+) -> StreakRepair:
     request = IdempotentRequest.of(ROUTE, idempotency_key, {})
     rules = engine.rules.streak_repair
     if rules is None:
