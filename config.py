@@ -15,7 +15,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.connection import is_cluster_url
+from redis.connection import parse_url
+
+from engine.connection import cluster_nodes, is_cluster_url
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_RULES_FILE = ROOT / "rules.toml"
@@ -134,6 +136,17 @@ def _check_database_number(name: str, url: str) -> None:
             )
 
 
+def _check_redis_url(name: str, url: str) -> None:
+    """A Redis URL redis-py (or engine.connection, for a cluster) can read: checked here
+    so every process refuses it in one line, as a setting, before it connects."""
+    if not url:
+        return
+    try:
+        cluster_nodes(url) if is_cluster_url(url) else parse_url(url)
+    except ValueError as error:
+        raise ConfigError(f"{name} is not a Redis URL: {error}") from None
+
+
 SQL_BACKENDS = {"sqlite": ("", "pysqlite"), "mysql": ("", "pymysql"), "mariadb": ("", "pymysql")}
 
 
@@ -207,6 +220,8 @@ class Settings:
             )
         _check_database_number("REDIS_URL", redis_url)
         _check_database_number("RQ_REDIS_URL", env.get("RQ_REDIS_URL") or "")
+        _check_redis_url("REDIS_URL", redis_url)
+        _check_redis_url("RQ_REDIS_URL", env.get("RQ_REDIS_URL") or "")
         _check_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
         if is_cluster_url(redis_url) and not env.get("RQ_REDIS_URL"):
             raise ConfigError(

@@ -142,3 +142,14 @@ def test_the_scheduler_refuses_a_bad_setting_in_one_line():
 
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == "Cannot start: PLAYER_SHARDS must be an integer, got 'abc'\n"
+
+
+@pytest.mark.parametrize("name", ["REDIS_URL", "RQ_REDIS_URL"])
+def test_make_run_refuses_a_redis_url_it_cannot_read_in_one_line(tmp_path, name):
+    result = make_run(tmp_path, **{name: "redis://localhost:notaport/0"})
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Cannot start: {name} is not a Redis URL: "
+        "Port could not be cast to integer value as 'notaport'\n"
+    )
