@@ -18,15 +18,18 @@ A period closes board_index.SETTLE_S after its end, when SQL holds its last writ
 its boards are those its board index lists and those SQL's aggregates hold
 (board_index.listed, one query, run once: the global board's event, recorded with the
 others in one transaction, says the period is closed), so a board whose index entry
-was lost is announced too. Later runs read the index alone. A period that ended
-retention.KEEP ago or more is not announced: the cleanup may have removed its events
-(a year's stays the previous period for a year), which would send them again.
+was lost is announced too. Later runs read the index alone. A run that finds the last
+ended period not closed yet also looks at the ones before it, back to one closed
+before: the job may not have run since several ended (a worker down for a week, a QA
+clock moved on). A period that ended retention.KEEP ago or more is not announced: the
+cleanup may have removed its events (a year's stays the previous period for a year),
+which would send them again.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from redis.exceptions import ResponseError
 from sqlalchemy import select
@@ -116,9 +119,10 @@ def _ban_event(entry_id: bytes, fields: dict[bytes, bytes]) -> events.Event:
 
 def close_periods(engine: Engine) -> int:
     """Announce the final top of every board whose period ended (the previous period of
-    each type), to subscriptions that asked and existed at its end. Returns deliveries."""
+    each type, and those before it that ended since the job last ran, within
+    retention.KEEP), to subscriptions that asked and existed at its end. Returns
+    deliveries."""
     now = engine.clock.now()
-    now_ms = to_ms(now)
     table = db.webhook_subscriptions
     with engine.sql.connect() as conn:
         subscriptions = [
@@ -133,28 +137,43 @@ def close_periods(engine: Engine) -> int:
     recorded = 0
     for period_type in PERIOD_TYPES:
         period = add_periods(boards.current_period(engine, period_type, now), -1)
-        ended = engine.calendar.end(period)
-        ended_ms = to_ms(ended)
-        wanting = [(sid, types) for sid, types, created in subscriptions if created <= ended_ms]
-        if not wanting or now >= ended + retention.KEEP:
-            continue  # none asked, or its deliveries may be purged: it would be sent again
-        ids = _event_ids(period, board_index.indexed(engine, period))
-        known = _known(engine, ids)
-        if ids[Board(period_type, period, None)] not in known:  # not closed yet
-            if now < ended + timedelta(seconds=board_index.SETTLE_S):
-                continue  # SQL may not hold the period's last writes yet
-            ids = _event_ids(period, board_index.listed(engine, period))
-            known = _known(engine, ids)
-        boards_ = list(ids)
-        found = [
-            _closed(engine, board, ids[board], ended_ms)
-            for board in boards_
-            if ids[board] not in known
-        ]
-        if found:
-            with engine.sql.begin() as conn:
-                recorded += events.record_for(conn, found, wanting, now_ms)
+        while True:  # the last ended period, and those before it the job has not closed
+            count, closed_before = _close_period(engine, period, subscriptions, now)
+            recorded += count
+            if closed_before is not False:
+                break
+            period = add_periods(period, -1)
     return recorded
+
+
+def _close_period(
+    engine: Engine, period: Period, subscriptions: list, now: datetime
+) -> tuple[int, bool | None]:
+    """Announce the period's boards not announced yet. Returns the deliveries recorded,
+    and whether the period was closed before this call: None when it is not to be
+    announced at all (none asked, out of retention.KEEP, or not settled), and then
+    neither is any period before it. A period's boards are announced together, so a
+    period closed before (the job ran since its end) had those before it closed too."""
+    ended = engine.calendar.end(period)
+    ended_ms = to_ms(ended)
+    wanting = [(sid, types) for sid, types, created in subscriptions if created <= ended_ms]
+    if not wanting or now >= ended + retention.KEEP:
+        return 0, None  # none asked, or its deliveries may be purged: it would be sent again
+    ids = _event_ids(period, board_index.indexed(engine, period))
+    known = _known(engine, ids)
+    closed_before = ids[Board(period.period_type, period, None)] in known
+    if not closed_before:
+        if now < ended + timedelta(seconds=board_index.SETTLE_S):
+            return 0, None  # SQL may not hold the period's last writes yet
+        ids = _event_ids(period, board_index.listed(engine, period))
+        known = _known(engine, ids)
+    found = [
+        _closed(engine, board, ids[board], ended_ms) for board in ids if ids[board] not in known
+    ]
+    if not found:
+        return 0, closed_before
+    with engine.sql.begin() as conn:
+        return events.record_for(conn, found, wanting, to_ms(now)), closed_before
 
 
 def _event_ids(period: Period, categories: list[str]) -> dict[Board, str]:
