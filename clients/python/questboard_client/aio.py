@@ -15,7 +15,7 @@ import httpx
 
 from questboard_client import calls
 from questboard_client import models as m
-from questboard_client.client import client_headers
+from questboard_client.client import checked_base_url, client_headers
 from questboard_client.errors import QuestboardError
 from questboard_client.retry import RetryPolicy, Tries, connection_failure, unsendable_url
 
@@ -26,7 +26,8 @@ class AsyncQuestboard:
     """The asyncio twin of `Questboard`: the same methods, awaited.
 
     Args:
-        base_url: the service's root, e.g. "https://questboard.example.com".
+        base_url: the service's root, e.g. "https://questboard.example.com";
+            ValidationError when it is not http(s) with a host (checked_base_url).
         api_key: a server key (or an admin key, for grants, bans and the tool override);
             ValidationError when a header cannot carry it (client_headers).
         timeout: each attempt's httpx timeout: the seconds it waits at most to connect,
@@ -49,7 +50,7 @@ class AsyncQuestboard:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._http = httpx.AsyncClient(
-            base_url=base_url,
+            base_url=checked_base_url(base_url),
             headers=client_headers(api_key),
             timeout=timeout,
             transport=transport,

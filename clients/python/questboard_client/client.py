@@ -40,11 +40,32 @@ def client_headers(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT}
 
 
+def checked_base_url(base_url: str) -> str:
+    """`base_url` when requests can be sent to it: http or https, with a host.
+
+    Raises:
+        ValidationError: anything else ("localhost:8000" without its scheme, "ftp://",
+            "http://"), refused when the client is made: httpx would refuse or fail
+            every request, which would be retried and raised as a connection error.
+    """
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise ValidationError(
+            "The base URL is not an http or https URL with a host.",
+            details={"base_url": ["Must be http(s)://host[:port][/prefix]."]},
+        )
+    return base_url
+
+
 class Questboard:
     """A Questboard API client for a game server.
 
     Args:
-        base_url: the service's root, e.g. "https://questboard.example.com".
+        base_url: the service's root, e.g. "https://questboard.example.com";
+            ValidationError when it is not http(s) with a host (checked_base_url).
         api_key: a server key (or an admin key, for grants, bans and the tool override);
             ValidationError when a header cannot carry it (client_headers).
         timeout: each attempt's httpx timeout: the seconds it waits at most to connect,
@@ -67,7 +88,7 @@ class Questboard:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._http = httpx.Client(
-            base_url=base_url,
+            base_url=checked_base_url(base_url),
             headers=client_headers(api_key),
             timeout=timeout,
             transport=transport,
