@@ -64,12 +64,20 @@ def _carried_ipv4(network: ipaddress.IPv6Network) -> ipaddress.IPv4Network | Non
     return None
 
 
+def _unpadded(raw: str) -> str:
+    """`raw`, refused with ValueError when white space surrounds it."""
+    if raw != raw.strip():
+        raise ValueError(f"{raw!r} has white space around it")
+    return raw
+
+
 def parse_address(raw: str) -> IpAddress:
     """An address as a client sent it, in its one normalised form.
 
-    Raises ValueError if `raw` is not an IPv4 or IPv6 address.
+    Raises ValueError if `raw` is not an IPv4 or IPv6 address (white space around it
+    included: no part of an address; an HTTP header's own is dropped by the web layer).
     """
-    address = ipaddress.ip_address(raw.strip())
+    address = ipaddress.ip_address(_unpadded(raw))
     if isinstance(address, ipaddress.IPv4Address):
         return address
     carried = _carried_ipv4(ipaddress.IPv6Network((int(address), 128)))
@@ -81,9 +89,9 @@ def parse_address(raw: str) -> IpAddress:
 def parse_network(raw: str) -> IpNetwork:
     """An address or CIDR range, in its one normalised form; host bits are cleared.
 
-    Raises ValueError if `raw` is neither.
+    Raises ValueError if `raw` is neither (white space around it included).
     """
-    text = raw.strip()
+    text = _unpadded(raw)
     if "%" in text:  # a zone id: "fe80::1%eth0" or "fe80::%eth0/64"
         address, slash, prefix = text.partition("/")
         scoped = ipaddress.ip_address(address)  # refuses a zone on IPv4, or an empty one

@@ -85,7 +85,7 @@ def parse_player_address(raw: str | None) -> IpAddress | None:
     if raw is None:
         return None
     try:
-        return bans.parse_address(raw)
+        return bans.parse_address(raw.strip(" \t"))  # a header's OWS is no part of it
     except ValueError:
         raise ApiError(
             400,
