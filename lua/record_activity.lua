@@ -31,9 +31,9 @@ ARGV[3] max balance
 ARGV[4] fingerprint     "" for no idempotency record
 ARGV[5] idempotency ttl seconds
 ARGV[6] reference       route and idempotency key, for the ledger
-ARGV[7] context        see include/progress.lua; then, for a player with a time zone,
+ARGV[7] context        see include/context.lua; then, for a player with a time zone,
                         the other days' contexts (include/zone.lua's player_day)
-ARGV[8] rewards (JSON)  see include/progress.lua; decoded only when something is paid;
+ARGV[8] rewards (JSON)  see include/context.lua; decoded only when something is paid;
                         then the other days' rewards, a line each
 ARGV[9] kind            purchase, ad_reward or login
 ARGV[10] reason         for the ledger entry of the event's own change
@@ -84,6 +84,7 @@ end
 --- @include "ledger"
 --- @include "wallet"
 --- @include "rate"
+--- @include "context"
 --- @include "progress"
 --- @include "claim"
 --- @include "zone"

@@ -57,8 +57,8 @@ ARGV[4] periods       per period type "elapsed:expire_at:name:oldest", comma-sep
                       of its stats, its name, the name of the oldest period of its type
                       the rules keep
 ARGV[5] period names  "weekly:<name>,monthly:<name>,yearly:<name>", for the outbox
-ARGV[6] context       see include/progress.lua; then the other days' (include/zone.lua)
-ARGV[7] rewards (JSON) see include/progress.lua; decoded only when something is paid;
+ARGV[6] context       see include/context.lua; then the other days' (include/zone.lua)
+ARGV[7] rewards (JSON) see include/context.lua; decoded only when something is paid;
                       then the other days', a line each
 ARGV[8] ledger keep   entries each player's ledger stream keeps at least
 ARGV[9] pace          "1": each exam is a state change of its player's pace (rapid fire,
@@ -88,6 +88,7 @@ against the player.
 --- @include "ledger"
 --- @include "wallet"
 --- @include "rate"
+--- @include "context"
 --- @include "progress"
 --- @include "claim"
 --- @include "zone"

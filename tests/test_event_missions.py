@@ -1,5 +1,5 @@
 """One event's missions, found by a pattern over the day's missions text, are the ones
-a parse of every mission lists for that event, in the same order (include/progress.lua's
+a parse of every mission lists for that event, in the same order (include/context.lua's
 event_missions against context_missions)."""
 
 import json
@@ -45,7 +45,7 @@ EVENTS = ["purchase", "login", "watch_ad", "complete_exam", "repurchase", "solve
 @pytest.mark.parametrize("missions", MISSIONS)
 @pytest.mark.parametrize("event", EVENTS)
 def test_an_events_missions_are_those_the_full_list_holds(real_redis, missions, event):
-    progress = (LUA_DIR / "include" / "progress.lua").read_text(encoding="utf-8")
+    progress = (LUA_DIR / "include" / "context.lua").read_text(encoding="utf-8")
     by_pattern, from_list, expected = (
         json.loads(text) for text in real_redis.eval(progress + COMPARE, 0, missions, event)
     )
@@ -54,6 +54,6 @@ def test_an_events_missions_are_those_the_full_list_holds(real_redis, missions, 
 
 
 def test_the_missions_of_a_purchase_are_found_by_id_and_target(real_redis):
-    progress = (LUA_DIR / "include" / "progress.lua").read_text(encoding="utf-8")
+    progress = (LUA_DIR / "include" / "context.lua").read_text(encoding="utf-8")
     by_pattern = json.loads(real_redis.eval(progress + COMPARE, 0, MISSIONS[1], "purchase")[0])
     assert by_pattern == [["purchase", "purchase", 1], ["a", "purchase", 30]]

@@ -1,6 +1,6 @@
 """A day's rewards are decoded from the first line of their text.
 
-record_activity.lua passes the game day's rewards to include/progress.lua as they came,
+record_activity.lua passes the game day's rewards to include/context.lua as they came,
 with the other days' lines behind them (include/zone.lua, for a player without a time
 zone): the rewards' decoding stops at the first line break, so what a call pays is what
 the first line alone says.
@@ -22,7 +22,7 @@ OTHER_DAYS = '\n{"bonus": {"normal": {"coins": 9}}}\n{"bonus": {"normal": {"coin
 
 
 def decoded(redis_client, rewards: str) -> dict:
-    progress = (LUA_DIR / "include" / "progress.lua").read_text(encoding="utf-8")
+    progress = (LUA_DIR / "include" / "context.lua").read_text(encoding="utf-8")
     return json.loads(redis_client.eval(progress + DECODE, 0, CONTEXT, rewards))
 
 

@@ -33,7 +33,7 @@ class DayContext:
     ends_at: datetime
     season_id: str | None
     daily_expires_at: datetime
-    context: str  # what every call needs (include/progress.lua's parse_context)
+    context: str  # what every call needs (include/context.lua's parse_context)
     rewards_json: str  # what rewards pay, decoded only when something is paid
 
     def player_keys(self, player_id: str, now: datetime, group: str) -> list[str]:
@@ -97,7 +97,7 @@ def _build_context(engine: Engine, day: date) -> DayContext:
     # The game days a freeze may stand for, yesterday first: a gap is named by its days.
     bridgeable = range(1, freeze.max_gap_days + 1) if freeze else ()
     # What every event needs, as one short line the scripts read with string patterns
-    # (see include/progress.lua's parse_context): cheaper than decoding JSON each call.
+    # (see include/context.lua's parse_context): cheaper than decoding JSON each call.
     context = "|".join(
         [
             str(day.toordinal()),

@@ -168,7 +168,7 @@ def take_address_read(engine: Engine, group: str, address: str, now_ms: int) -> 
 
 
 def player_limits_context(security) -> str:
-    """The per-player limits of the state-changing groups, as include/progress.lua reads
+    """The per-player limits of the state-changing groups, as include/context.lua reads
     them: "group:count:window_ms:text;..." (a group without one is left out)."""
     parts = []
     for group in STATE_CHANGING_GROUPS:

@@ -1,6 +1,6 @@
 --[[ include claim: the day's login bonus claim, the login streak and its streak freezes.
 
-Needs: codes, wallet, progress.
+Needs: codes, wallet, context, progress.
 Reads no KEYS, no ARGV and no local of the including script: everything comes in
 through the parameters below, a day first (include/progress.lua's new_day).
 

@@ -4,13 +4,13 @@ Needs: nothing.
 Provides player_day; reads no KEYS, no ARGV and no local of the including script.
 
 player_day(settings_key, now, contexts, rewards, daily_keys) picks the player's day.
-`contexts` is the game day's context (include/progress.lua's parse_context), then, on
+`contexts` is the game day's context (include/context.lua's parse_context), then, on
 lines of their own, the daily grace in seconds and the context of each other day some
 zone may be in at `now`; `rewards` is the game day's rewards JSON then those of the
 same other days, a line each; `daily_keys` the daily hash of each day, game day first.
 A player without a zone (no `days` in their settings hash), or a call with the game
 day's context only, gets the game day: (context, rewards, daily key, false), the
-rewards as given (include/progress.lua decodes their first line only). A player
+rewards as given (include/context.lua decodes their first line only). A player
 with one gets the day their table puts `now` in: its context with its own expiry (the
 end of the local day plus the grace) and the game day's season, its rewards, its daily
 key, and a zone table {day (ordinal), start (a function: when the player's local day of
