@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from redis.connection import parse_url
 
 from engine.connection import cluster_nodes, is_cluster_url
+from engine.zone_names import known_zones
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_RULES_FILE = ROOT / "rules.toml"
@@ -110,11 +111,14 @@ def _flag(env: dict[str, str], name: str) -> bool:
 
 
 def _timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"GAME_TIMEZONE {name!r} is not a known IANA timezone") from None
-    return name
+    """A zone a player could choose too (engine.zone_names): a place, the same on every host."""
+    if name in known_zones():
+        try:
+            ZoneInfo(name)
+            return name
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise ConfigError(f"GAME_TIMEZONE {name!r} is not a known IANA timezone")
 
 
 def _check_database_number(name: str, url: str) -> None:

@@ -26,11 +26,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine import keys, overrides
+from engine import keys, overrides, zone_names
 from engine.errors import UnknownTimezoneError
 from engine.progression import day_context, zone_moves
 from engine.runtime import Engine
@@ -80,7 +79,7 @@ NO_ZONE = Settings(timezone=None)
 
 def zone_of(name: str) -> ZoneInfo:
     """The zone named `name`; UnknownTimezoneError for a name zoneinfo does not know."""
-    if name in _known_zones():
+    if name in zone_names.known_zones():
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -89,17 +88,6 @@ def zone_of(name: str) -> ZoneInfo:
         f"{name!r} is not a time zone.",
         {"timezone": ["Must be an IANA time zone name, e.g. Asia/Tokyo."]},
     )
-
-
-# Names the zone database lists that are no place a player lives: `localtime` is the
-# host's own zone (a link to /etc/localtime on a system database), so it would mean a
-# different zone on each web node; `Factory` is the database's "no zone set" marker.
-NOT_PLACES = frozenset({"localtime", "Factory"})
-
-
-@cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones()) - NOT_PLACES
 
 
 def day_table(zone: ZoneInfo, reset_hour: int, first: date, count: int) -> list[tuple[int, int]]:
