@@ -107,7 +107,23 @@ def _close_every_slot(server: MPServer) -> None:
     _granians_drop(server)  # its _sso: a slot's socket, closed already, or the unix one
 
 
+def check_settings(argv: list[str]) -> None:
+    """Serving the service's app (`web:create_app`), refuse a setting or rules file it
+    cannot start with in one line, as `make run` does, before any worker starts: each
+    worker would otherwise die on it with a traceback."""
+    if "web:create_app" not in argv:
+        return
+    from config import ConfigError, Settings
+    from engine.rules import RulesError, load_rules
+
+    try:
+        load_rules(Settings.from_env().rules_file)
+    except (ConfigError, RulesError) as error:
+        sys.exit(f"Cannot start: {error}")
+
+
 def main() -> None:
+    check_settings(sys.argv[1:])
     MPServer._init_shared_socket = _bind_a_socket_per_slot
     MPServer._spawn_worker = _spawn_on_its_slot
     MPServer._drop_shared_socket = _close_every_slot

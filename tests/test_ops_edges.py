@@ -175,3 +175,18 @@ def test_make_run_refuses_a_queue_redis_that_does_not_answer_and_stops_its_own(t
         "Error 111 connecting to 127.0.0.1:1. Connection refused.\n"
     )
     assert not (tmp_path / "var" / "redis.sock").exists()  # the embedded one was stopped
+
+
+def test_the_web_process_refuses_a_bad_setting_in_one_line_before_any_worker_starts():
+    web = "-m scripts.shared_socket_granian --interface wsgi --host 127.0.0.1 --workers 1"
+    result = subprocess.run(
+        [sys.executable, *web.split(), "--port", str(free_port()), "--factory", "web:create_app"],
+        cwd=ROOT,
+        env={**os.environ, "PLAYER_SHARDS": "abc", "DATABASE_URL": "sqlite://"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "Cannot start: PLAYER_SHARDS must be an integer, got 'abc'\n"
