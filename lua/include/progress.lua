@@ -119,9 +119,10 @@ local function too_fast(day)
 end
 
 -- Pay a reward within the day's earning cap for its kind; what the cap cuts is a violation.
+-- The cap counts what the wallet credited: what the balance limit cut was not earned.
 local function pay_reward(day, reward, kind, reason, ref)
   local caps = rewards(day.context).caps[kind]
-  local allowed = {}
+  local allowed, capped = {}, {}
   for resource, amount in pairs(reward) do
     local pay = amount
     local cap = caps and caps[resource]
@@ -133,15 +134,20 @@ local function pay_reward(day, reward, kind, reason, ref)
         table.insert(day.progress.violations, {rule = 'daily_earning_cap', kind = kind,
           resource = resource, cap = cap, earned = earned, refused = amount - pay})
       end
-      if pay > 0 then
-        daily_write(day, field, redis.call('HINCRBY', day.daily, field, pay))
-      end
+      capped[resource] = field
     end
     if pay > 0 then
       allowed[resource] = pay
     end
   end
-  return wallet_reward(day.wallet, allowed, kind, reason, ref)
+  local tx, deltas, credited = wallet_reward(day.wallet, allowed, kind, reason, ref)
+  for resource, field in pairs(capped) do
+    local paid = credited and credited[resource]
+    if paid then
+      daily_write(day, field, redis.call('HINCRBY', day.daily, field, paid))
+    end
+  end
+  return tx, deltas
 end
 
 -- A mission completed or a level reached is an event whatever it paid (a daily cap may

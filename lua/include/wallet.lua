@@ -153,10 +153,11 @@ local function wallet_apply(wallet, changes, kind, reason, ref, fp)
 end
 
 -- Pay a reward, each amount cut to what fits under the balance limit (beside what is
--- reserved); nil if nothing fits.
+-- reserved); nil if nothing fits. Returns the transaction id, the deltas' JSON and
+-- resource -> the amount credited.
 local function wallet_reward(wallet, reward, kind, reason, ref)
   load_wallet(wallet)
-  local changes = {}
+  local changes, credited = {}, {}
   local names = {}
   for resource in pairs(reward) do
     names[#names + 1] = resource
@@ -172,10 +173,12 @@ local function wallet_reward(wallet, reward, kind, reason, ref)
     if fits > 0 then
       changes[#changes + 1] = resource
       changes[#changes + 1] = fits
+      credited[resource] = fits
     end
   end
   if #changes == 0 then
     return nil
   end
-  return wallet_apply(wallet, changes, kind, reason, ref)
+  local tx, deltas = wallet_apply(wallet, changes, kind, reason, ref)
+  return tx, deltas, credited
 end
