@@ -293,7 +293,9 @@ def batch(body: Json, result: Callable[[Json, bool], T]) -> tuple[m.BatchItem[T]
     def item(b: Json) -> m.BatchItem[T]:
         status = f.integer(b, "status")
         if b.get("error") is not None:
-            error = error_from_answer(status, {"error": b["error"]}, None)
+            error = error_from_answer(
+                status, {"error": b["error"]}, None, b.get("replayed") is True
+            )
             return m.BatchItem(status, None, error)
         replayed = f.field(b, "replayed", bool)
         return m.BatchItem(status, result(f.field(b, "result", dict), replayed), None)

@@ -29,6 +29,10 @@ class QuestboardError(Exception):
         status: the HTTP status, or None when nothing answered.
         retry_after: seconds the server asked to wait before a retry (Retry-After), or
             None when it asked nothing.
+        replayed: True when the server answered the refusal it recorded for this
+            Idempotency-Key (or exam_id) earlier (Idempotent-Replayed): its details
+            are the first answer's, and the same key is refused so again; a new key
+            tries anew.
     """
 
     code: str = "internal_error"
@@ -41,6 +45,7 @@ class QuestboardError(Exception):
         details: Mapping[str, Any] | None = None,
         status: int | None = None,
         retry_after: float | None = None,
+        replayed: bool = False,
     ) -> None:
         super().__init__(message)
         if code is not None:
@@ -49,6 +54,7 @@ class QuestboardError(Exception):
         self.details: dict[str, Any] = dict(details or {})
         self.status = status
         self.retry_after = retry_after
+        self.replayed = replayed
 
     def __str__(self) -> str:
         where = f"{self.status} " if self.status is not None else ""
@@ -258,8 +264,11 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     return max(seconds, 0.0)
 
 
-def error_from_answer(status: int, body: Any, retry_after: str | None) -> QuestboardError:
-    """The exception for a non-2xx answer: by its error code, else by its status."""
+def error_from_answer(
+    status: int, body: Any, retry_after: str | None, replayed: bool = False
+) -> QuestboardError:
+    """The exception for a non-2xx answer: by its error code, else by its status;
+    `replayed` when the server said it answers a recorded refusal again."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and isinstance(error.get("code"), str):
         code: str = error["code"]
@@ -273,7 +282,14 @@ def error_from_answer(status: int, body: Any, retry_after: str | None) -> Questb
     if seconds is None and isinstance(details.get("retry_after"), int | float):
         seconds = max(float(details["retry_after"]), 0.0)
     cls = ERROR_CLASSES.get(code) or _class_of_status(status)
-    return cls(message, code=code, details=details, status=status, retry_after=seconds)
+    return cls(
+        message,
+        code=code,
+        details=details,
+        status=status,
+        retry_after=seconds,
+        replayed=replayed,
+    )
 
 
 def _class_of_status(status: int) -> type[QuestboardError]:

@@ -133,8 +133,8 @@ def settle(
         body = parse_json(content) if content else None
     except (ValueError, RecursionError):  # not JSON (a proxy's page), or nested too deep
         body = None
+    replayed = headers.get("Idempotent-Replayed", "").lower() == "true"
     if 200 <= status < 300:
-        replayed = headers.get("Idempotent-Replayed", "").lower() == "true"
         try:
             return call.decode(Answer(status, body, replayed))
         except UnexpectedAnswer as unexpected:
@@ -146,7 +146,7 @@ def settle(
             return call.decode(Answer(status, body, replayed=False))
         except UnexpectedAnswer:
             pass  # not the operation's own body (a proxy's): an error as any other
-    failure = error_from_answer(status, body, headers.get("Retry-After"))
+    failure = error_from_answer(status, body, headers.get("Retry-After"), replayed)
     if call.not_found_on_retry_is_done and attempts > 1 and isinstance(failure, NotFound):
         return call.decode(Answer(status, None, replayed=True))
     raise failure
