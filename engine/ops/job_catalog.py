@@ -88,7 +88,8 @@ SPECS: dict[str, JobSpec] = {
         ),
         JobSpec(
             "zone_tables",
-            "Recompute zoned players' local days after a new zone database or reset hour.",
+            "Recompute zoned players' local days after a new zone database or reset hour; "
+            "extend those running out.",
             days=1,
             after_reset=timedelta(minutes=20),
             expected=timedelta(minutes=30),
