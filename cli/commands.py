@@ -131,10 +131,6 @@ def rebuild_redis(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     loss: only the wallets Redis lacks are written) or `--over-live-data` (SQL's
     balances, a persist interval behind, over the live ones).
     """
-    if args.over_live_data and args.keep_live_wallets:
-        raise rebuild.RebuildRefusedError(
-            "--over-live-data and --keep-live-wallets contradict each other: pass one"
-        )
     live = args.over_live_data or args.keep_live_wallets
     found = None if live else rebuild.live_wallet(engine)
     if found is not None:

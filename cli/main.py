@@ -59,13 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("daily-reset", help="publish today's missions and tool of the day")
     sub.add_parser("migrate", help="bring the SQL database to the current schema")
     rebuild = sub.add_parser("rebuild", help="restore Redis from SQL after Redis was lost")
-    rebuild.add_argument(
+    over_live = rebuild.add_mutually_exclusive_group()  # two answers to one question
+    over_live.add_argument(
         "--over-live-data",
         action="store_true",
         help="DANGEROUS: run even though Redis holds a wallet; its balances go back to "
         "SQL's and the balance changes not persisted yet are lost (the rest is kept where newer)",
     )
-    rebuild.add_argument(
+    over_live.add_argument(
         "--keep-live-wallets",
         action="store_true",
         help="after a partial loss (a cluster that lost some masters' data): run though Redis "
