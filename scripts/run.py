@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import ipaddress
 import os
 import secrets
 import signal
@@ -56,7 +57,23 @@ def listen_address(env: dict[str, str]) -> tuple[str, int]:
     raw_port = env.get("PORT") or "8000"
     if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65_535:
         sys.exit(f"Cannot start: PORT must be a number from 1 to 65535, got {raw_port!r}.")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:  # granian binds an address only: a name fails in the web process
+        sys.exit(
+            f"Cannot start: HOST must be an IP address, got {host!r}; "
+            f"{LOOPBACK} (or ::1) is this machine only, 0.0.0.0 every network."
+        )
     return host, int(raw_port)
+
+
+def is_loopback(host: str) -> bool:
+    return ipaddress.ip_address(host).is_loopback
+
+
+def url_host(host: str) -> str:
+    """The host as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 def claim_var() -> TextIO:
@@ -89,7 +106,8 @@ def claim_var() -> TextIO:
 def check_port_free(host: str, port: int) -> None:
     """Bind the address the way the web server will (SO_REUSEADDR), then let it go."""
     try:
-        socket.create_server((host, port)).close()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        socket.create_server((host, port), family=family).close()
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             sys.exit(
@@ -204,7 +222,7 @@ def print_development_keys(env: dict[str, str], host: str) -> None:
     server = f"server:dev-server-{secrets.token_urlsafe(18)}"
     admin = f"admin:dev-admin-{secrets.token_urlsafe(18)}"
     env["API_KEYS"] = f"{server},{admin}"
-    reachable = LOOPBACK if host in ("0.0.0.0", "::", "") else host
+    reachable = LOOPBACK if host in ("0.0.0.0", "::", "") else url_host(host)
     print(
         "Development API keys (set API_KEYS to choose your own):\n"
         f"  {server}\n  {admin}\n"
@@ -240,9 +258,9 @@ def main() -> int:
         if redis_process is not None:
             stop(redis_process)
         sys.exit(refused)
-    if host != LOOPBACK:
+    if not is_loopback(host):
         print(
-            f"Listening on {host}:{port} (HOST={host}): other machines can reach this "
+            f"Listening on {url_host(host)}:{port} (HOST={host}): other machines can reach this "
             "service; protect it with keys of your own (API_KEYS).",
             flush=True,
         )

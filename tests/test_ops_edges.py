@@ -3,9 +3,13 @@ away answer in one line with a documented exit code, never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ import redis
 
 from bench.server import free_port
 from tests.cli_harness import Cli
+from tests.test_run_command import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 WRONG_DIALECT = (
@@ -190,3 +195,57 @@ def test_the_web_process_refuses_a_bad_setting_in_one_line_before_any_worker_sta
 
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == "Cannot start: PLAYER_SHARDS must be an integer, got 'abc'\n"
+
+
+def test_the_readmes_standalone_job_dashboard_listens_on_this_machine_only():
+    """rq-dashboard has no key of its own and binds 0.0.0.0 unless told otherwise."""
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"`(rq-dashboard --[^`]*)`", readme)
+
+    assert commands
+    assert all("--bind 127.0.0.1" in command for command in commands)
+
+
+def test_make_run_refuses_a_host_name_in_one_line_before_anything_starts(tmp_path):
+    result = make_run(tmp_path, HOST="localhost")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Cannot start: HOST must be an IP address, got 'localhost'; "
+        "127.0.0.1 (or ::1) is this machine only, 0.0.0.0 every network.\n"
+    )
+    assert not (tmp_path / "var").exists()
+
+
+def healthz(base: str) -> bool:
+    with contextlib.suppress(OSError):
+        return urllib.request.urlopen(f"{base}/healthz", timeout=2).status == 200
+    return False
+
+
+def test_make_run_serves_on_the_ipv6_loopback_without_calling_it_open(tmp_path):
+    port = free_port()
+    env = {**os.environ, "QUESTBOARD_VAR": str(tmp_path / "var"), "HOST": "::1"}
+    env.update(PORT=str(port), API_KEYS="server:s,admin:a")
+    env.pop("REDIS_URL", None)
+    launcher = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "run.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert wait_for(lambda: launcher.poll() is not None or healthz(f"http://[::1]:{port}"))
+        assert launcher.poll() is None  # serving, not ended
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        try:
+            output, _ = launcher.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            launcher.kill()  # its services stop with it (PR_SET_PDEATHSIG)
+            output, _ = launcher.communicate()
+    assert launcher.returncode == 0
+    assert "other machines can reach" not in output
