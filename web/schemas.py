@@ -19,7 +19,11 @@ from web.fastschema import FastSchema
 # always matched against the whole value with re.fullmatch: Python's `$` also matches
 # before a trailing newline, so `.match` would let "bob\n" through as a new player.
 PLAYER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,128}$"  # 1-128 visible ASCII characters
+# 1-128 visible ASCII characters but the comma: HTTP joins the lines of a header sent
+# twice with commas (RFC 9110, 5.3; granian without a space), so `Idempotency-Key: k`
+# repeated reaches the app as "k,k", which must not be a key of its own (a retry whose
+# client repeated the header would be applied again).
+IDEMPOTENCY_KEY = r"^[\x21-\x2b\x2d-\x7e]{1,128}$"
 
 
 def quoted(value: object, limit: int = 80) -> str:
