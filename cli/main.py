@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import redis
@@ -142,6 +143,14 @@ def _check_store_urls(env: Mapping[str, str], sql_only: bool) -> None:
         )
 
 
+def _make_var(var: Path) -> None:
+    """The `make run` folder that holds the SQLite file, made when missing."""
+    try:
+        var.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"QUESTBOARD_VAR {var} cannot be used: {error.strerror}.") from None
+
+
 def _redis_client(settings: Settings, env: Mapping[str, str]) -> redis.Redis:
     """A client on the engine's Redis; the embedded one must be running if it is the one."""
     if not env.get("REDIS_URL"):
@@ -195,7 +204,7 @@ def main(
         if key not in CHANGES_SHARDS and key not in SQL_ONLY:  # an unreachable Redis: exit 3
             shards.verify(engine.redis, keys.player_shards())
         if key in SQL_ONLY and not env.get("DATABASE_URL"):
-            local.var_dir(env).mkdir(parents=True, exist_ok=True)
+            _make_var(local.var_dir(env))
         return COMMANDS[key](engine, args, out)
     except (ConfigError, RulesError) as error:
         err.write(f"questboard: {error}\n")

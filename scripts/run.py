@@ -83,8 +83,11 @@ def claim_var() -> TextIO:
     folder cannot empty the metrics or replace the Redis socket of the first one. The
     kernel drops the lock when this process ends, however it ends.
     """
-    VAR.mkdir(parents=True, exist_ok=True)
-    lock = (VAR / "run.lock").open("a")  # "a": never truncates the lock a running run holds
+    try:
+        VAR.mkdir(parents=True, exist_ok=True)
+        lock = (VAR / "run.lock").open("a")  # "a": never truncates the lock a running run holds
+    except OSError as error:
+        sys.exit(f"Cannot start: QUESTBOARD_VAR {VAR} cannot be used: {error.strerror}.")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -249,3 +249,16 @@ def test_make_run_serves_on_the_ipv6_loopback_without_calling_it_open(tmp_path):
             output, _ = launcher.communicate()
     assert launcher.returncode == 0
     assert "other machines can reach" not in output
+
+
+def test_a_questboard_var_that_cannot_be_a_folder_is_one_line(tmp_path, clock):
+    (tmp_path / "a-file").write_text("")
+    var = tmp_path / "a-file" / "var"  # under a file: no folder can be made there
+
+    refusal = f"QUESTBOARD_VAR {var} cannot be used: Not a directory.\n"
+
+    result = make_run(tmp_path, QUESTBOARD_VAR=str(var))
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", f"Cannot start: {refusal}")
+
+    migrate = Cli(None, clock, {"QUESTBOARD_VAR": str(var)})("migrate")
+    assert migrate == (2, "", f"questboard: {refusal}")
