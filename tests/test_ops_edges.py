@@ -262,3 +262,20 @@ def test_a_questboard_var_that_cannot_be_a_folder_is_one_line(tmp_path, clock):
 
     migrate = Cli(None, clock, {"QUESTBOARD_VAR": str(var)})("migrate")
     assert migrate == (2, "", f"questboard: {refusal}")
+
+
+@pytest.mark.parametrize(
+    ("contents", "reason"),
+    [
+        (None, "cannot read the rules file: Is a directory"),
+        (b"\xff\xfe", "not valid TOML: not UTF-8 (invalid start byte)"),
+    ],
+)
+def test_a_rules_file_that_cannot_be_read_stops_start_up_in_one_line(tmp_path, contents, reason):
+    rules = tmp_path / "rules.toml"
+    rules.mkdir() if contents is None else rules.write_bytes(contents)
+
+    result = make_run(tmp_path, RULES_FILE=str(rules))
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"Cannot start: {rules}: {reason}\n"

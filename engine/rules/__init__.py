@@ -315,6 +315,10 @@ def load_rules(path: Path | str) -> Rules:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RulesError(f"{path}: rules file not found") from None
+    except OSError as error:  # a folder, a file it may not read
+        raise RulesError(f"{path}: cannot read the rules file: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise RulesError(f"{path}: not valid TOML: not UTF-8 ({error.reason})") from None
     except tomllib.TOMLDecodeError as error:
         raise RulesError(f"{path}: not valid TOML: {error}") from None
     try:
