@@ -91,7 +91,7 @@ def state(engine: Engine, player_id: str, group: str | None = None) -> DailyStat
         alive = (
             missed <= freeze.max_gap_days and int(held.get(FREEZE_RESOURCE.encode(), 0)) >= missed
         )
-    if timezones.OwnDay.streak_kept(streak_hash, now):
+    if timezones.OwnDay.streak_kept(engine, streak_hash, now):
         alive = True  # a move east, a zone left: the day after the last claim has not ended there
     return DailyState(
         game_day=day,

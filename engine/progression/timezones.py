@@ -315,11 +315,18 @@ class OwnDay:
         return now.timestamp() < self.next_claim(engine, streak_hash)
 
     @staticmethod
-    def streak_kept(streak_hash: dict[bytes, bytes], now: datetime) -> bool:
+    def streak_kept(engine: Engine, streak_hash: dict[bytes, bytes], now: datetime) -> bool:
         """Whether a claim now would continue the streak whatever the local date: it comes
-        before the end of the day after the last claimed one, in the zone it was claimed in."""
+        before the end of the day after the last claimed one, in the zone it was claimed in
+        (streak_ends), or by the game calendar for a claim made by it (include/claim.lua's
+        missed_days)."""
         ends = streak_hash.get(b"streak_ends")
-        return ends is not None and now.timestamp() < int(ends)
+        if ends is not None:
+            return now.timestamp() < int(ends)
+        last_day = streak_hash.get(b"last_day")
+        if last_day is None:
+            return False
+        return now < engine.calendar.day_start(date.fromordinal(int(last_day) + 2))
 
 
 def own_day(engine: Engine, now: datetime, part: ZonePart, fields: list) -> OwnDay | None:

@@ -164,12 +164,15 @@ end
 
 -- The game days before today the streak's claim must bridge with freezes to go on: 0
 -- when it goes on without them (the last claim was yesterday or later, or a move east
--- keeps it: streak_ends) or when there is no claim before. `last` is claim_state's.
+-- keeps it: the day after the last claim has not ended in the zone it was claimed in,
+-- streak_ends, or by the game calendar for a claim made by it, when that game day is
+-- one of the call's days: any older one has ended) or when there is no claim before.
+-- `last` is claim_state's.
 local function missed_days(day, last)
   local last_day = tonumber(last[1] or '-1')
   local missed = day.context.day - last_day - 1
-  if last_day < 0 or missed < 0
-      or (last[5] and tonumber(day.now) < tonumber(last[5]) * 1000) then
+  local kept = tonumber(last[5] or '') or (day.zone and day.zone.game_ends[last_day + 1])
+  if last_day < 0 or missed < 0 or (kept and tonumber(day.now) < kept * 1000) then
     missed = 0
   end
   return missed
