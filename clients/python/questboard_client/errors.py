@@ -33,9 +33,15 @@ class QuestboardError(Exception):
             Idempotency-Key (or exam_id) earlier (Idempotent-Replayed): its details
             are the first answer's, and the same key is refused so again; a new key
             tries anew.
+        idempotency_key: the Idempotency-Key every attempt of the call sent (the
+            caller's, or the one the client made for it), None for a call without
+            one. After an error that leaves the outcome unknown (a 500, or no answer
+            within the retry deadline) the write may have been applied: send the call
+            again with this key to be answered from its first outcome.
     """
 
     code: str = "internal_error"
+    idempotency_key: str | None = None
 
     def __init__(
         self,

@@ -87,7 +87,11 @@ class Tries(Generic[T]):
         return max(min(self.timeout, remaining), 0.001)
 
     def result(self, status: int, headers: Mapping[str, str], content: bytes) -> T:
-        return settle(self.call, self.attempts, status, headers, content, json.loads)
+        try:
+            return settle(self.call, self.attempts, status, headers, content, json.loads)
+        except QuestboardError as failure:
+            failure.idempotency_key = self.call.idempotency_key
+            raise
 
     def wait_after(self, failure: QuestboardError) -> float:
         """Seconds to wait before the next attempt; raises `failure` if there is none."""
@@ -95,6 +99,7 @@ class Tries(Generic[T]):
             failure, self.attempts, time.monotonic() - self.started
         )
         if delay is None:
+            failure.idempotency_key = self.call.idempotency_key
             raise failure
         return delay
 
