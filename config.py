@@ -151,6 +151,21 @@ def _check_redis_url(name: str, url: str) -> None:
         raise ConfigError(f"{name} is not a Redis URL: {error}") from None
 
 
+def _alert_url(url: str | None) -> str | None:
+    """ALERT_WEBHOOK_URL is an http(s) URL with a host: anything else made every alert's
+    POST thread die with a traceback (urllib's 'unknown url type')."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed [IPv6 address
+        usable = False
+    if not usable:
+        raise ConfigError("ALERT_WEBHOOK_URL must be an http:// or https:// URL with a host")
+    return url
+
+
 SQL_BACKENDS = {"sqlite": ("", "pysqlite"), "mysql": ("", "pymysql"), "mariadb": ("", "pymysql")}
 
 
@@ -250,7 +265,7 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 16_384, 1_024, 10 * 1_048_576),
             environment=environment,
             allow_clock_override=allow_clock_override,
-            alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
+            alert_webhook_url=_alert_url(env.get("ALERT_WEBHOOK_URL") or None),
             player_shards=_int(env, "PLAYER_SHARDS", cls.player_shards, 1, 16_384),
             webhook_allow_private=_flag(env, "WEBHOOK_ALLOW_PRIVATE"),
             webhook_secrets_keys=secrets_keys,

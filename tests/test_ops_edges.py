@@ -279,3 +279,15 @@ def test_a_rules_file_that_cannot_be_read_stops_start_up_in_one_line(tmp_path, c
 
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"Cannot start: {rules}: {reason}\n"
+
+
+@pytest.mark.parametrize(
+    "url", ["alerts.example.com/hook", "ftp://alerts.example.com/hook", "http://[::1/hook"]
+)
+def test_an_alert_webhook_url_that_is_no_http_url_is_refused_as_a_setting(tmp_path, url):
+    result = make_run(tmp_path, ALERT_WEBHOOK_URL=url)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Cannot start: ALERT_WEBHOOK_URL must be an http:// or https:// URL with a host\n"
+    )
