@@ -128,6 +128,19 @@ def fresh_metrics_dir() -> str:
     return str(path)
 
 
+def metrics_dir(chosen: str | None) -> str:
+    """The run's own metrics folder, emptied; or the one PROMETHEUS_MULTIPROC_DIR names,
+    made when missing (every process fails at its first metric without it)."""
+    if not chosen:
+        return fresh_metrics_dir()
+    try:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror
+        sys.exit(f"Cannot start: PROMETHEUS_MULTIPROC_DIR {chosen} cannot be used: {reason}.")
+    return chosen
+
+
 def migrate_database(url: str) -> None:
     """Bring the SQL database to the current schema (Alembic) before anything starts."""
     from sqlalchemy.engine import make_url
@@ -250,7 +263,7 @@ def main() -> int:
     check_port_free(host, port)
     env.update(HOST=host, PORT=str(port))
     env.setdefault("DATABASE_URL", local.sqlite_url(VAR))
-    env.setdefault("PROMETHEUS_MULTIPROC_DIR", fresh_metrics_dir())
+    env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir(env.get("PROMETHEUS_MULTIPROC_DIR"))
     migrate_database(env["DATABASE_URL"])
     redis_process = None
     if not env.get("REDIS_URL"):

@@ -291,3 +291,32 @@ def test_an_alert_webhook_url_that_is_no_http_url_is_refused_as_a_setting(tmp_pa
     assert result.stderr == (
         "Cannot start: ALERT_WEBHOOK_URL must be an http:// or https:// URL with a host\n"
     )
+
+
+def test_make_run_makes_the_metrics_folder_it_is_given(tmp_path):
+    chosen = tmp_path / "metrics" / "questboard"  # not there yet
+    port = free_port()
+    env = {**os.environ, "QUESTBOARD_VAR": str(tmp_path / "var"), "PORT": str(port)}
+    env.update(PROMETHEUS_MULTIPROC_DIR=str(chosen), API_KEYS="server:s,admin:a")
+    env.pop("REDIS_URL", None)
+    launcher = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "run.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert wait_for(lambda: launcher.poll() is not None or healthz(f"http://127.0.0.1:{port}"))
+        assert launcher.poll() is None  # serving, not ended
+        assert list(chosen.glob("*.db"))  # the processes count there
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        try:
+            launcher.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            launcher.kill()  # its services stop with it (PR_SET_PDEATHSIG)
+            launcher.communicate()
+    assert launcher.returncode == 0
