@@ -95,15 +95,23 @@ def claim_var() -> TextIO:
             f"Another run is still using {VAR}: stop it first, "
             "or set QUESTBOARD_VAR to another folder."
         )
-    pid_path = VAR / "redis.pid"
-    if pid_path.exists():
-        try:
-            os.kill(int(pid_path.read_text().strip()), 0)
-        except (ProcessLookupError, ValueError):
-            pass
-        else:
-            sys.exit(f"An embedded Redis from another run is still using {VAR}; stop it first.")
+    pid = embedded_redis_running(VAR / "redis.pid")
+    if pid is not None:
+        sys.exit(
+            f"An embedded Redis from another run is still using {VAR} (pid {pid}); stop it first."
+        )
     return lock
+
+
+def embedded_redis_running(pid_path: Path) -> int | None:
+    """The pid in `pid_path` when that process is a redis-server: a pid file a killed
+    Redis left (its host restarted since) may name a process that is something else."""
+    try:
+        pid = int(pid_path.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):  # no pid file, no such process, not a number
+        return None
+    return pid if b"redis-server" in command else None
 
 
 def check_port_free(host: str, port: int) -> None:

