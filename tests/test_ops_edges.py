@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -197,15 +196,6 @@ def test_the_web_process_refuses_a_bad_setting_in_one_line_before_any_worker_sta
 
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == "Cannot start: PLAYER_SHARDS must be an integer, got 'abc'\n"
-
-
-def test_the_readmes_standalone_job_dashboard_listens_on_this_machine_only():
-    """rq-dashboard has no key of its own and binds 0.0.0.0 unless told otherwise."""
-    readme = (ROOT / "README.md").read_text()
-    commands = re.findall(r"`(rq-dashboard --[^`]*)`", readme)
-
-    assert commands
-    assert all("--bind 127.0.0.1" in command for command in commands)
 
 
 def test_make_run_refuses_a_host_name_in_one_line_before_anything_starts(tmp_path):
