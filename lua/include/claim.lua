@@ -61,13 +61,26 @@ local function use_freezes(day, missed)
   return true
 end
 
+-- Until when (unix s) a claim continues the streak whatever the date: the end of the day
+-- after the last claim in the zone it was claimed in (streak_ends), or by the game
+-- calendar for a claim made by it, when that game day is one of the call's days (any
+-- older one has ended); nil when neither holds. `last` is claim_state's.
+local function streak_kept_until(day, last)
+  local kept = tonumber(last[5] or '')
+  if kept or not day.zone then
+    return kept
+  end
+  return day.zone.game_ends[tonumber(last[1] or '-1') + 1]
+end
+
 -- A streak of `lost` days, last claimed on `last_day`, is found broken today: with streak
 -- repair, the fields that note the break (lost, repair_by) when it may still be bought
 -- back, else none (an older break's are dropped). It was lost at the start of the day
 -- after the last one that could have continued it: the day after last_day, plus the
 -- missed days the freezes held could have bridged. For a player with a time zone, that
--- day starts as their zone says (day.zone).
-local function broken_fields(day, last_day, lost)
+-- day starts as their zone says (day.zone). Either way not before the streak stopped being
+-- kept by the zone of the last claim (`kept`, streak_kept_until: a move east, a zone left).
+local function broken_fields(day, last_day, lost, kept)
   local context = day.context
   local deadlines = repair_deadlines(context)
   if not deadlines or last_day < 0 then
@@ -78,6 +91,9 @@ local function broken_fields(day, last_day, lost)
   local by = deadlines[last_day + 2 + bridged]
   if day.zone then
     by = day.zone.start(last_day + 2 + bridged) * 1000 + deadlines.window
+  end
+  if kept then
+    by = math.max(tonumber(by or 0), kept * 1000 + deadlines.window)
   end
   if by and tonumber(by) > tonumber(day.now) then
     return {'lost', lost, 'repair_by', by}
@@ -171,7 +187,7 @@ end
 local function missed_days(day, last)
   local last_day = tonumber(last[1] or '-1')
   local missed = day.context.day - last_day - 1
-  local kept = tonumber(last[5] or '') or (day.zone and day.zone.game_ends[last_day + 1])
+  local kept = streak_kept_until(day, last)
   if last_day < 0 or missed < 0 or (kept and tonumber(day.now) < kept * 1000) then
     missed = 0
   end
@@ -299,7 +315,8 @@ local function claim_bonus(day)
   if last_day >= 0 and (missed == 0 or use_freezes(day, missed)) then
     streak = tonumber(last[2]) + 1
   else
-    local broken = broken_fields(day, last_day, tonumber(last[2] or '0'))
+    local broken = broken_fields(day, last_day, tonumber(last[2] or '0'),
+      streak_kept_until(day, last))
     if broken then
       redis.call('HSET', streak_key, unpack(broken))
     elseif repair_deadlines(context) then
