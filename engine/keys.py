@@ -2,7 +2,8 @@
 one import point (`from engine import keys`, then `keys.wallet(...)`), and it re-exports
 the domain modules that hold the key functions: engine.keys_shards (the shard count and
 tags, `player_of`), engine.keys_player (a player's keys and progression), engine.keys_boards,
-engine.keys_leagues, engine.keys_security and engine.keys_jobs. Nothing else imports those.
+engine.keys_leagues, engine.keys_security, engine.keys_jobs and engine.keys_admin. Nothing else
+imports those.
 
 docs/redis-keys.md documents each key for services that read Redis directly.
 
@@ -26,6 +27,8 @@ Player ids match ``^[A-Za-z0-9_.:-]{1,64}$``; they never contain ``/``, ``{`` or
 
 from __future__ import annotations
 
+from engine.keys_admin import admin_idempotency as admin_idempotency
+from engine.keys_admin import admin_idempotency_lease as admin_idempotency_lease
 from engine.keys_boards import board_aggregates as board_aggregates
 from engine.keys_boards import board_index as board_index
 from engine.keys_boards import board_prizes as board_prizes

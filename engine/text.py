@@ -1,4 +1,5 @@
-"""Free text an admin writes for others to read: the reason of a ban or of a grant.
+"""Free text an admin writes for others to read: the reason of a ban or of a grant, the
+description of a webhook subscription.
 
 It is kept as written and read back in the admin routes, the CLI's tables, the ledger,
 the logs and the webhook payloads, so it is one line of printable characters and not
@@ -23,6 +24,8 @@ from engine.errors import InvalidInputError
 _NEVER = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _INVISIBLE = r"\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
 READABLE_LINE = re.compile(rf"^[^{_NEVER}]*[^\s{_NEVER}{_INVISIBLE}][^{_NEVER}]*$")
+# What may be left empty (a webhook subscription's description): empty, or such a line.
+READABLE_LINE_OR_EMPTY = re.compile(rf"^$|{READABLE_LINE.pattern}")
 MAX_REASON = 200
 REASON_RULE = f"One line of 1 to {MAX_REASON} printable characters, not blank."
 

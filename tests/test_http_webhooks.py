@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tests.conftest import error_of
 
 URL = "https://93.184.215.14/questboard-hooks"  # a public address: no DNS needed
@@ -9,7 +11,8 @@ URL = "https://93.184.215.14/questboard-hooks"  # a public address: no DNS neede
 
 def create(client, admin_headers, **body):
     body = {"url": URL, "events": ["purchase.completed"], **body}
-    return client.post("/v1/admin/webhooks", json=body, headers=admin_headers)
+    key = {"Idempotency-Key": uuid.uuid4().hex}  # a new request each time
+    return client.post("/v1/admin/webhooks", json=body, headers=admin_headers | key)
 
 
 def test_a_subscription_is_created_with_its_secret_shown_once(client, admin_headers):
@@ -83,7 +86,9 @@ def test_patch_rotate_test_deliveries_redeliver_delete(client, admin_headers, cl
     assert (enabled["enabled"], enabled["disabled_reason"]) == (True, None)
 
     rotated = client.post(
-        f"{base}/rotate-secret", json={"grace_period_seconds": 3600}, headers=admin_headers
+        f"{base}/rotate-secret",
+        json={"grace_period_seconds": 3600},
+        headers=admin_headers | {"Idempotency-Key": "rotation-1"},
     )
     assert rotated.status_code == 200
     assert rotated.get_json()["secret"].startswith("whsec_")

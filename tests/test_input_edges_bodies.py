@@ -18,7 +18,8 @@ SUBSCRIPTION = {"url": "https://hooks.example.com/questboard", "events": ["purch
 
 @pytest.fixture
 def subscription(client, admin_headers) -> str:
-    response = client.post("/v1/admin/webhooks", headers=admin_headers, json=SUBSCRIPTION)
+    keyed = admin_headers | {"Idempotency-Key": "subscription-1"}
+    response = client.post("/v1/admin/webhooks", headers=keyed, json=SUBSCRIPTION)
     assert response.status_code == 201
     return f"/v1/admin/webhooks/{response.get_json()['id']}"
 

@@ -242,7 +242,7 @@ def test_saving_a_webhook_waits_for_a_slow_resolver_a_bounded_time(
     try:
         response = client.post(
             "/v1/admin/webhooks",
-            headers=admin_headers,
+            headers=admin_headers | {"Idempotency-Key": "slow-resolver"},
             json={"url": "https://hooks.example.com/q", "events": ["grant.applied"]},
         )
     finally:

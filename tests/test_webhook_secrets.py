@@ -228,11 +228,12 @@ def test_the_admin_routes_show_the_secret_and_store_it_encrypted(
     )
     client = app.test_client()
     body = {"url": "https://93.184.215.14/hooks", "events": ["purchase.completed"]}
-    created = client.post("/v1/admin/webhooks", json=body, headers=admin_headers).get_json()
+    keyed = admin_headers | {"Idempotency-Key": "hook-1"}
+    created = client.post("/v1/admin/webhooks", json=body, headers=keyed).get_json()
     rotated = client.post(
         f"/v1/admin/webhooks/{created['id']}/rotate-secret",
         json={"grace_period_seconds": 3600},
-        headers=admin_headers,
+        headers=keyed,
     ).get_json()
     row = stored(app.extensions["questboard.engine"], created["id"])
     assert created["secret"].startswith("whsec_") and rotated["secret"].startswith("whsec_")

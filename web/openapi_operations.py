@@ -93,13 +93,19 @@ OPERATIONS: dict[str, Operation] = {
     "batches.record_exam_batch": Operation("recordExamBatch"),
     "batches.create_grant_batch": Operation("createGrantBatch"),
     "batches.list_wallets": Operation("listWallets"),
-    "webhooks.create_webhook": Operation("createWebhook"),
+    "webhooks.create_webhook": Operation(
+        "createWebhook", {422: ("idempotency_key_reused",)}, replayable=True
+    ),
     "webhooks.list_webhooks": Operation("listWebhooks"),
     "webhooks.get_webhook": Operation("getWebhook", {404: ("not_found",)}),
     "webhooks.change_webhook": Operation("updateWebhook", {404: ("not_found",)}),
     "webhooks.delete_webhook": Operation("deleteWebhook", {404: ("not_found",)}),
     "webhooks.test_webhook": Operation("testWebhook", {404: ("not_found",)}),
-    "webhooks.rotate_webhook_secret": Operation("rotateWebhookSecret", {404: ("not_found",)}),
+    "webhooks.rotate_webhook_secret": Operation(
+        "rotateWebhookSecret",
+        {404: ("not_found",), 422: ("idempotency_key_reused",)},
+        replayable=True,
+    ),
     "webhooks.list_webhook_deliveries": Operation("listWebhookDeliveries", {404: ("not_found",)}),
     "webhooks.redeliver_webhook": Operation("redeliverWebhook", {404: ("not_found",)}),
     "leagues.get_player_league": Operation("getPlayerLeague"),

@@ -5,20 +5,34 @@
 `POST /v1/admin/webhooks/{subscription_id}/rotate-secret`,
 `GET /v1/admin/webhooks/{subscription_id}/deliveries`,
 `POST /v1/admin/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver`
-→ engine.webhooks.subscriptions → SQL (webhook_subscriptions, webhook_deliveries).
+→ engine.webhooks.subscriptions → SQL (webhook_subscriptions, webhook_deliveries);
+creating and rotating go through engine.webhooks.retries first, once per
+Idempotency-Key (its record in Redis, as every idempotent request's).
 Nothing is sent from a request: the `webhooks` job (engine.webhooks.delivery) sends
 what these routes queue, and the persist job records the events they subscribe to.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import marshmallow as ma
 from marshmallow import validate
 
-from engine.webhooks import EVENT_TYPES, subscriptions
+from engine.text import READABLE_LINE_OR_EMPTY
+from engine.webhooks import EVENT_TYPES, retries, subscriptions
 from web.api import Blueprint
 from web.extensions import get_engine
-from web.schemas import JsonBoolean, QueryInteger, StrictSchema, WholeNumber
+from web.purchases import replay_headers
+from web.schemas import (
+    IDEMPOTENCY_KEY,
+    IdempotencyHeaderSchema,
+    JsonBoolean,
+    Pattern,
+    QueryInteger,
+    StrictSchema,
+    WholeNumber,
+)
 
 SQL_BIGINT_MAX = 2**63 - 1
 
@@ -44,16 +58,48 @@ def _url(**options) -> ma.fields.String:
     )
 
 
+def _description(**options) -> ma.fields.String:
+    """Empty, or one readable line (engine.text), as a ban's reason is."""
+    return ma.fields.String(
+        validate=[
+            validate.Length(0, subscriptions.MAX_DESCRIPTION),
+            Pattern(READABLE_LINE_OR_EMPTY.pattern),
+        ],
+        metadata={"description": subscriptions.DESCRIPTION_RULE, "example": "game server"},
+        **options,
+    )
+
+
+class KeyHeaderSchema(IdempotencyHeaderSchema):
+    """The Idempotency-Key of a creation or a rotation, described for what it keeps."""
+
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key",
+        required=True,
+        validate=Pattern(IDEMPOTENCY_KEY),
+        metadata={
+            "description": (
+                "Makes the request safe to retry: the same key with the same request answers"
+                " the first answer (the same subscription and secret, with Idempotent-Replayed:"
+                " true) for IDEMPOTENCY_TTL_SECONDS (24 h by default); after that it is a new"
+                " request. The same key with another request is 422 idempotency_key_reused."
+                " A rotation's key belongs to its subscription."
+            ),
+            "example": "hooks-game-server",
+        },
+    )
+
+
 class CreateSchema(StrictSchema):
     url = _url(required=True)
     events = _events(required=True)
-    description = ma.fields.String(load_default="", validate=validate.Length(0, 255))
+    description = _description(load_default="")
 
 
 class ChangeSchema(StrictSchema):
     url = _url()
     events = _events()
-    description = ma.fields.String(validate=validate.Length(0, 255))
+    description = _description()
     enabled = JsonBoolean()
 
 
@@ -121,19 +167,23 @@ class DeliveriesQuerySchema(StrictSchema):
     )
 
 
-def _with_secret(found: tuple[subscriptions.Subscription, str]) -> dict:
-    subscription, secret = found
-    return {**subscription.__dict__, "secret": secret}
+def _with_secret(answer: retries.Answer, status: int) -> tuple[dict, int, dict]:
+    body = {**answer.subscription.__dict__, "secret": answer.secret}
+    return body, status, replay_headers(answer.replayed)
 
 
 @blp.route("", methods=["POST"])
+@blp.arguments(KeyHeaderSchema(), location="headers", as_kwargs=True)
 @blp.arguments(CreateSchema())
 @blp.response(201, SubscriptionWithSecretSchema())
-def create_webhook(body: dict):
-    """Subscribe a URL to event types; the answer carries the signing secret, once."""
-    return _with_secret(
-        subscriptions.create(get_engine(), body["url"], body["events"], body["description"])
+@blp.alt_response(422, description="idempotency_key_reused")
+def create_webhook(body: dict, idempotency_key: str):
+    """Subscribe a URL to event types; the answer carries the signing secret, once.
+    A retry with the same Idempotency-Key answers the same subscription and secret."""
+    answer = retries.create(
+        get_engine(), idempotency_key, body["url"], body["events"], body["description"]
     )
+    return _with_secret(answer, 201)
 
 
 @blp.route("", methods=["GET"])
@@ -181,16 +231,18 @@ def test_webhook(subscription_id: str):
 
 
 @blp.route("/<string:subscription_id>/rotate-secret", methods=["POST"])
+@blp.arguments(KeyHeaderSchema(), location="headers", as_kwargs=True)
 @blp.arguments(RotateSchema())
 @blp.response(200, SubscriptionWithSecretSchema())
 @blp.alt_response(404, description="not_found")
-def rotate_webhook_secret(body: dict, subscription_id: str):
+@blp.alt_response(422, description="idempotency_key_reused")
+def rotate_webhook_secret(body: dict, subscription_id: str, idempotency_key: str):
     """A new secret, shown once; the old one keeps signing beside it until
-    `previous_secret_expires_at` (grace_period_seconds, 24 h by default)."""
-    from datetime import timedelta
-
+    `previous_secret_expires_at` (grace_period_seconds, 24 h by default). A retry with
+    the same Idempotency-Key answers the same secret and rotates nothing."""
     grace = timedelta(seconds=body["grace_period_seconds"])
-    return _with_secret(subscriptions.rotate_secret(get_engine(), subscription_id, grace))
+    answer = retries.rotate_secret(get_engine(), idempotency_key, subscription_id, grace)
+    return _with_secret(answer, 200)
 
 
 @blp.route("/<string:subscription_id>/deliveries", methods=["GET"])

@@ -12,6 +12,8 @@
   period ends.
 - `subscriptions`: the admin's subscriptions, signing secrets (rotation with a grace
   period), the delivery log, test pings and redelivery.
+- `retries`: creating a subscription and rotating its secret once per Idempotency-Key
+  (engine.economy.idempotency's record, claimed before the SQL change).
 - `delivery`: the `webhooks` job. Each due delivery at the head of its sequence (a
   player, or the event itself) is POSTed with `Questboard-Signature`, retried with
   exponential backoff and jitter for 24 hours, then failed with an alert.
@@ -20,12 +22,12 @@
 - `deadline`: the bound on one whole attempt (10 s): its connection shut down at the
   deadline, so a receiver trickling its answer cannot hold a pass.
 - `encryption`: signing secrets encrypted at rest with WEBHOOK_SECRETS_KEY (Fernet),
-  plain ones still read, so both kinds coexist until `encrypt_secrets` has run.
+  plain ones still read, so both kinds coexist until `encrypt_secrets` (here) has run.
 - `guard`: the receiver URL checks (no loopback, link-local or private address unless
   WEBHOOK_ALLOW_PRIVATE), and each attempt pinned to the address it checked.
 - `retention`: the record kept 30 days (the weekly cleanup job).
 
-Depends on: core, boards.
+Depends on: core, boards, economy.
 """
 
 from __future__ import annotations

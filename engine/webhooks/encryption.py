@@ -14,8 +14,13 @@ development, where no key is needed): it is used as it is, and the command encry
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select, update
+
+from engine import db
+from engine.errors import InvalidInputError
 from engine.runtime import Engine
 
 if TYPE_CHECKING:  # cryptography is imported where it is used: only with a key set
@@ -95,3 +100,64 @@ def box_of(engine: Engine) -> SecretBox:
     if box is None or box.keys != engine.webhook_secrets_keys:
         box = engine.memo["webhook_secret_box"] = SecretBox(engine.webhook_secrets_keys)
     return box
+
+
+@dataclass
+class EncryptReport:
+    """Secrets (current and previous ones) by what `encrypt_secrets` did with them."""
+
+    encrypted: int = 0  # plain, now encrypted
+    reencrypted: int = 0  # encrypted with another configured key, now with the first
+    current: int = 0  # already encrypted with the first key: unchanged
+    unreadable: list[str] = field(default_factory=list)  # subscriptions: key not configured
+
+
+def encrypt_secrets(engine: Engine) -> EncryptReport:
+    """Encrypt every stored secret with the first key of WEBHOOK_SECRETS_KEY.
+
+    Plain secrets are encrypted; secrets encrypted with another configured key are
+    re-encrypted (after a key rotation); those already on the first key are left as
+    they are, so a second run changes nothing. A row changed meanwhile (a rotation)
+    keeps its new values: each update names the values it read.
+
+    Raises:
+        InvalidInputError: WEBHOOK_SECRETS_KEY is not set.
+    """
+    box, table = box_of(engine), db.webhook_subscriptions
+    if not box.encrypting:
+        raise InvalidInputError("WEBHOOK_SECRETS_KEY is not set: there is no key to encrypt with.")
+    report = EncryptReport()
+    with engine.sql.connect() as conn:
+        rows = conn.execute(
+            select(table.c.id, table.c.secret, table.c.previous_secret).order_by(table.c.id)
+        ).all()
+    for row in rows:
+        stored = [value for value in (row.secret, row.previous_secret) if value is not None]
+        stale = [value for value in stored if not box.is_current(value)]
+        try:
+            sealed = {value: box.seal(box.open(value)) for value in stale}
+        except SecretUnreadableError:
+            report.unreadable.append(row.id)
+            continue
+        report.current += len(stored) - len(stale)
+        if not stale:
+            continue
+        same_previous = (
+            table.c.previous_secret.is_(None)
+            if row.previous_secret is None
+            else table.c.previous_secret == row.previous_secret
+        )
+        with engine.sql.begin() as conn:
+            changed = conn.execute(
+                update(table)
+                .where(table.c.id == row.id, table.c.secret == row.secret, same_previous)
+                .values(
+                    secret=sealed.get(row.secret, row.secret),
+                    previous_secret=sealed.get(row.previous_secret, row.previous_secret),
+                )
+            ).rowcount
+        if changed:
+            again = sum(is_encrypted(value) for value in stale)
+            report.reencrypted += again
+            report.encrypted += len(stale) - again
+    return report

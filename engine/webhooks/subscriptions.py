@@ -11,22 +11,28 @@ a delivery.
 
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
-from engine import db
+from engine import db, text
 from engine.clock import from_ms, to_ms
 from engine.errors import InvalidInputError, NotFoundError
 from engine.runtime import Engine
 from engine.webhooks import EVENT_TYPES, PING, encryption, events, guard
+from engine.webhooks.encryption import EncryptReport as EncryptReport
+from engine.webhooks.encryption import encrypt_secrets as encrypt_secrets
 
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=7)
+MAX_DESCRIPTION = 255
+DESCRIPTION_RULE = f"Empty, or one line of 1 to {MAX_DESCRIPTION} printable characters, not blank."
 TABLE = db.webhook_subscriptions
 DELIVERIES = db.webhook_deliveries
 
@@ -76,16 +82,33 @@ def check_events(types: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(types))
 
 
+def new_id() -> str:
+    return "whsub_" + secrets.token_hex(8)
+
+
 def create(
-    engine: Engine, url: str, types: list[str], description: str = ""
+    engine: Engine,
+    url: str,
+    types: list[str],
+    description: str = "",
+    chosen_id: str | None = None,
+    secret: str | None = None,
 ) -> tuple[Subscription, str]:
-    """A new enabled subscription and its signing secret (shown to the caller once)."""
+    """A new enabled subscription and its signing secret (shown to the caller once).
+
+    `chosen_id` and `secret` (engine.webhooks.retries: a claimed request's) make it
+    idempotent: when that subscription exists already with that secret, it is answered
+    as it is and nothing is written.
+    """
+    check_description(description)
     guard.check_url(url, engine.webhook_allow_private)
     chosen = check_events(types)
     now_ms = to_ms(engine.clock.now())
-    secret = new_secret()
+    secret = secret or new_secret()
+    if chosen_id is not None and _holds(engine, chosen_id, secret):
+        return get(engine, chosen_id), secret
     row = {
-        "id": "whsub_" + secrets.token_hex(8),
+        "id": chosen_id or new_id(),
         "url": url,
         "description": description,
         "events": json.dumps(list(chosen)),
@@ -94,9 +117,37 @@ def create(
         "created_ms": now_ms,
         "updated_ms": now_ms,
     }
-    with engine.sql.begin() as conn:
-        conn.execute(TABLE.insert().values(**row))
+    try:
+        with engine.sql.begin() as conn:
+            conn.execute(TABLE.insert().values(**row))
+    except IntegrityError:  # the same claimed request, carried out by another copy
+        if chosen_id is None or not _holds(engine, chosen_id, secret):
+            raise
     return get(engine, row["id"]), secret
+
+
+def _holds(engine: Engine, subscription_id: str, secret: str) -> bool:
+    """Whether the subscription exists and signs with `secret` now."""
+    with engine.sql.connect() as conn:
+        row = conn.execute(select(TABLE.c.secret).where(TABLE.c.id == subscription_id)).first()
+    return row is not None and _opens_to(engine, row.secret, secret)
+
+
+def _opens_to(engine: Engine, stored: str, secret: str) -> bool:
+    try:
+        return hmac.compare_digest(encryption.box_of(engine).open(stored), secret)
+    except encryption.SecretUnreadableError:
+        return False
+
+
+def check_description(description: str) -> None:
+    """Raises InvalidInputError unless `description` is empty or one readable line of at
+    most MAX_DESCRIPTION (engine.text), as the routes' schemas hold it."""
+    if len(description) > MAX_DESCRIPTION or not text.READABLE_LINE_OR_EMPTY.fullmatch(description):
+        raise InvalidInputError(
+            f"The description is not valid: {DESCRIPTION_RULE}",
+            {"description": [DESCRIPTION_RULE]},
+        )
 
 
 def _decode(row: Any, now_ms: int) -> Subscription:
@@ -152,6 +203,7 @@ def change(
     if types is not None:
         values["events"] = json.dumps(list(check_events(types)))
     if description is not None:
+        check_description(description)
         values["description"] = description
     if enabled is not None:
         values["enabled"] = int(enabled)
@@ -175,19 +227,29 @@ def delete(engine: Engine, subscription_id: str) -> None:
 
 
 def rotate_secret(
-    engine: Engine, subscription_id: str, grace: timedelta = DEFAULT_GRACE
+    engine: Engine,
+    subscription_id: str,
+    grace: timedelta = DEFAULT_GRACE,
+    secret: str | None = None,
 ) -> tuple[Subscription, str]:
-    """A new secret; the current one keeps signing too until `grace` has passed."""
+    """A new secret; the current one keeps signing too until `grace` has passed.
+
+    `secret` (engine.webhooks.retries: a claimed request's) makes it idempotent: a
+    subscription already signing with it was rotated by this request, and is answered
+    as it is, its previous secret kept.
+    """
     if not timedelta(0) <= grace <= MAX_GRACE:
         raise InvalidInputError(
             "The grace period is too long.",
             {"grace_period_seconds": [f"At most {int(MAX_GRACE.total_seconds())}."]},
         )
     now_ms = to_ms(engine.clock.now())
-    secret = new_secret()
+    secret = secret or new_secret()
     box = encryption.box_of(engine)
     with engine.sql.begin() as conn:
         row = _row(conn, subscription_id)
+        if _opens_to(engine, row.secret, secret):
+            return _decode(row, now_ms), secret
         previous = row.secret  # kept as stored; a plain one is encrypted when a key is set
         if box.encrypting and not encryption.is_encrypted(previous):
             previous = box.seal(previous)
@@ -202,67 +264,6 @@ def rotate_secret(
             )
         )
     return get(engine, subscription_id), secret
-
-
-@dataclass
-class EncryptReport:
-    """Secrets (current and previous ones) by what `encrypt_secrets` did with them."""
-
-    encrypted: int = 0  # plain, now encrypted
-    reencrypted: int = 0  # encrypted with another configured key, now with the first
-    current: int = 0  # already encrypted with the first key: unchanged
-    unreadable: list[str] = field(default_factory=list)  # subscriptions: key not configured
-
-
-def encrypt_secrets(engine: Engine) -> EncryptReport:
-    """Encrypt every stored secret with the first key of WEBHOOK_SECRETS_KEY.
-
-    Plain secrets are encrypted; secrets encrypted with another configured key are
-    re-encrypted (after a key rotation); those already on the first key are left as
-    they are, so a second run changes nothing. A row changed meanwhile (a rotation)
-    keeps its new values: each update names the values it read.
-
-    Raises:
-        InvalidInputError: WEBHOOK_SECRETS_KEY is not set.
-    """
-    box = encryption.box_of(engine)
-    if not box.encrypting:
-        raise InvalidInputError("WEBHOOK_SECRETS_KEY is not set: there is no key to encrypt with.")
-    report = EncryptReport()
-    with engine.sql.connect() as conn:
-        rows = conn.execute(
-            select(TABLE.c.id, TABLE.c.secret, TABLE.c.previous_secret).order_by(TABLE.c.id)
-        ).all()
-    for row in rows:
-        stored = [value for value in (row.secret, row.previous_secret) if value is not None]
-        stale = [value for value in stored if not box.is_current(value)]
-        try:
-            sealed = {value: box.seal(box.open(value)) for value in stale}
-        except encryption.SecretUnreadableError:
-            report.unreadable.append(row.id)
-            continue
-        report.current += len(stored) - len(stale)
-        if not stale:
-            continue
-        same_previous = (
-            TABLE.c.previous_secret.is_(None)
-            if row.previous_secret is None
-            else TABLE.c.previous_secret == row.previous_secret
-        )
-        with engine.sql.begin() as conn:
-            changed = conn.execute(
-                update(TABLE)
-                .where(TABLE.c.id == row.id, TABLE.c.secret == row.secret, same_previous)
-                .values(
-                    secret=sealed.get(row.secret, row.secret),
-                    previous_secret=sealed.get(row.previous_secret, row.previous_secret),
-                )
-            ).rowcount
-        if changed:
-            again = sum(encryption.is_encrypted(value) for value in stale)
-            report.reencrypted += again
-            report.encrypted += len(stale) - again
-    return report
 
 
 def ping(engine: Engine, subscription_id: str) -> Delivery:
