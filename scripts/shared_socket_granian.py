@@ -108,18 +108,30 @@ def _close_every_slot(server: MPServer) -> None:
 
 
 def check_settings(argv: list[str]) -> None:
-    """Serving the service's app (`web:create_app`), refuse a setting or rules file it
-    cannot start with in one line, as `make run` does, before any worker starts: each
-    worker would otherwise die on it with a traceback."""
+    """Serving the service's app (`web:create_app`), refuse a setting, a rules file or a
+    Redis of another PLAYER_SHARDS it cannot start with in one line, as `make run` does,
+    before any worker starts: each worker would otherwise die on it with a traceback."""
     if "web:create_app" not in argv:
         return
+    import redis
+
     from config import ConfigError, Settings
+    from engine import connection, shards
     from engine.rules import RulesError, load_rules
 
     try:
-        load_rules(Settings.from_env().rules_file)
+        settings = Settings.from_env()
+        load_rules(settings.rules_file)
     except (ConfigError, RulesError) as error:
         sys.exit(f"Cannot start: {error}")
+    try:  # Redis written with another PLAYER_SHARDS: each worker would refuse it too
+        client = connection.connect(settings.redis_url, socket_connect_timeout=5)
+        shards.verify(client, settings.player_shards)
+        client.close()
+    except shards.PlayerShardsMismatchError as error:
+        sys.exit(f"Cannot start: {error}")
+    except redis.exceptions.RedisError:
+        pass  # not answering yet: the workers start and answer 503 until it does
 
 
 def main() -> None:

