@@ -4,7 +4,8 @@ Python's int() reads `1_0` as 10, `+5` and ` 5 ` as 5, and the digits of every s
 (Arabic-Indic, fullwidth...) as ASCII ones; regular expressions' \\d take those digits
 too. A client, a cache or a proxy in front reads such a value as text, or refuses it,
 so the service must not read it as a number: 400 validation_error naming the
-parameter, on every route and on the hot lanes alike. Other hostile queries: test_http_input_queries.py.
+parameter, on every route and on the hot lanes alike. Other hostile queries:
+test_http_input_queries.py.
 """
 
 from __future__ import annotations
