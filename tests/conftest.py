@@ -370,3 +370,19 @@ EXAM = {
     "total_questions": 10,
     "correct_answers": 5,
 }
+
+
+@pytest.fixture(scope="module")
+def server_port(tmp_path_factory):
+    """The Procfile's web server on a port of its own, serving this run's Redis database."""
+    from tests.granian_server import server_env, start_server, stop_server
+
+    redis_client = _connect_real_redis()  # skips (or fails in CI) without a server
+    redis_client.flushdb()  # the run's own leased database
+    server, port = start_server(server_env(tmp_path_factory.mktemp("server")))
+    try:
+        yield port
+    finally:
+        stop_server(server)
+        redis_client.flushdb()
+        redis_client.close()

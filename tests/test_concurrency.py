@@ -36,6 +36,13 @@ def run_together(count, task):
         return list(pool.map(attempt, range(count)))
 
 
+def posted_at_once(app, path, headers, bodies):
+    """POST each of `bodies` to `path` at the same moment, each from a client of its own."""
+    return run_together(
+        len(bodies), lambda n: app.test_client().post(path, headers=headers, json=bodies[n])
+    )
+
+
 def all_succeed_together(count, task):
     """run_together where every call must succeed: any exception fails the test, named."""
     results = run_together(count, task)

@@ -14,22 +14,8 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN_KEY, _connect_real_redis
-from tests.granian_server import exchange, request_bytes, server_env, start_server, stop_server
-
-
-@pytest.fixture(scope="module")
-def server_port(tmp_path_factory):
-    """The Procfile's web server on a port of its own, serving this run's Redis database."""
-    redis_client = _connect_real_redis()  # skips (or fails in CI) without a server
-    redis_client.flushdb()  # the run's own leased database
-    server, port = start_server(server_env(tmp_path_factory.mktemp("server")))
-    try:
-        yield port
-    finally:
-        stop_server(server)
-        redis_client.flushdb()
-        redis_client.close()
+from tests.conftest import ADMIN_KEY
+from tests.granian_server import exchange, request_bytes
 
 
 def json_error(headers: dict[str, str], body: bytes) -> dict:

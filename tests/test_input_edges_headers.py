@@ -14,8 +14,8 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN_KEY, SERVER_KEY, _connect_real_redis, error_of
-from tests.granian_server import exchange, server_env, start_server, stop_server
+from tests.conftest import ADMIN_KEY, SERVER_KEY, error_of
+from tests.granian_server import exchange
 from tests.hot_lanes import Lanes, answer_of
 
 PURCHASE = {"item": "logs", "quantity": 1}
@@ -59,20 +59,6 @@ def test_the_purchase_lane_refuses_a_joined_key_as_flask_does(app, server_header
     lane = answer_of(lanes.lane.post("/v1/players/alice/purchases", headers=headers, json=PURCHASE))
     assert lane == flask
     assert flask[0] == "400 BAD REQUEST"
-
-
-@pytest.fixture(scope="module")
-def server_port(tmp_path_factory):
-    """The Procfile's web server on a port of its own, serving this run's Redis database."""
-    redis_client = _connect_real_redis()  # skips (or fails in CI) without a server
-    redis_client.flushdb()  # the run's own leased database
-    server, port = start_server(server_env(tmp_path_factory.mktemp("server")))
-    try:
-        yield port
-    finally:
-        stop_server(server)
-        redis_client.flushdb()
-        redis_client.close()
 
 
 def post(port: int, path: str, header_lines: list[str], body: dict | None = None) -> tuple:

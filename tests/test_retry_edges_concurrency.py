@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from engine.economy import ledger, wallet
-from tests.test_concurrency import run_together
+from tests.test_concurrency import posted_at_once
 from web import create_app
 
 COPIES = 8
@@ -18,12 +18,6 @@ EXAM = {"exam_id": "attempt-1", "category_id": "math", "total_questions": 10}
 @pytest.fixture
 def app(real_redis, settings, clock):
     return create_app(settings, redis_client=real_redis, clock=clock)
-
-
-def sent_at_once(app, path, headers, bodies):
-    return run_together(
-        len(bodies), lambda n: app.test_client().post(path, headers=headers, json=bodies[n])
-    )
 
 
 def the_winner(responses, created=201):
@@ -56,7 +50,7 @@ def test_a_purchase_key_sent_at_once_with_different_quantities_buys_one_of_them(
     headers = server_headers | {"Idempotency-Key": "order-1"}
     bodies = [{"item": "steel", "quantity": n + 1} for n in range(COPIES)]
 
-    responses = sent_at_once(app, "/v1/players/racer/purchases", headers, bodies)
+    responses = posted_at_once(app, "/v1/players/racer/purchases", headers, bodies)
 
     winner = the_winner(responses)
     quantity = winner.get_json()["quantity"]
@@ -75,7 +69,7 @@ def test_a_grant_key_sent_at_once_with_different_amounts_grants_one_of_them(app,
     headers = admin_headers | {"Idempotency-Key": "prize-1"}
     bodies = [{"resources": {"coins": n + 1}, "reason": "prize"} for n in range(COPIES)]
 
-    responses = sent_at_once(app, "/v1/admin/players/racer/grants", headers, bodies)
+    responses = posted_at_once(app, "/v1/admin/players/racer/grants", headers, bodies)
 
     winner = the_winner(responses)
     entries = the_books_balance(app, "racer")
@@ -85,7 +79,7 @@ def test_a_grant_key_sent_at_once_with_different_amounts_grants_one_of_them(app,
 def test_an_exam_id_sent_at_once_with_different_scores_counts_one_of_them(app, server_headers):
     bodies = [EXAM | {"score": n, "correct_answers": 5} for n in range(COPIES)]
 
-    responses = sent_at_once(app, "/v1/players/racer/exams", server_headers, bodies)
+    responses = posted_at_once(app, "/v1/players/racer/exams", server_headers, bodies)
 
     winner = the_winner(responses)
     score = winner.get_json()["score"]

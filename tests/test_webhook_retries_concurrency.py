@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_concurrency import run_together
+from tests.test_concurrency import posted_at_once
 from tests.test_webhook_secrets import stored
 from web import create_app
 
@@ -18,12 +18,6 @@ BODY = {"url": URL, "events": ["purchase.completed"], "description": "game serve
 @pytest.fixture
 def app(real_redis, settings, clock):
     return create_app(settings, redis_client=real_redis, clock=clock)
-
-
-def sent_at_once(app, path, headers, bodies):
-    return run_together(
-        len(bodies), lambda n: app.test_client().post(path, headers=headers, json=bodies[n])
-    )
 
 
 def answered_alike(responses, status):
@@ -38,7 +32,7 @@ def answered_alike(responses, status):
 def test_eight_copies_of_a_create_make_one_subscription(app, admin_headers):
     headers = admin_headers | {"Idempotency-Key": "hook-1"}
 
-    responses = sent_at_once(app, "/v1/admin/webhooks", headers, [BODY] * COPIES)
+    responses = posted_at_once(app, "/v1/admin/webhooks", headers, [BODY] * COPIES)
 
     created = answered_alike(responses, 201)
     listed = app.test_client().get("/v1/admin/webhooks", headers=admin_headers).get_json()
@@ -56,7 +50,7 @@ def test_eight_copies_of_a_rotation_rotate_once_and_keep_the_old_secret_in_grace
     path = f"/v1/admin/webhooks/{created['id']}/rotate-secret"
     headers = admin_headers | {"Idempotency-Key": "rotation-1"}
 
-    responses = sent_at_once(app, path, headers, [{"grace_period_seconds": 3600}] * COPIES)
+    responses = posted_at_once(app, path, headers, [{"grace_period_seconds": 3600}] * COPIES)
 
     rotated = answered_alike(responses, 200)
     row = stored(app.extensions["questboard.engine"], created["id"])
@@ -67,7 +61,7 @@ def test_one_create_key_sent_at_once_with_different_bodies_creates_one_of_them(a
     headers = admin_headers | {"Idempotency-Key": "hook-1"}
     bodies = [BODY | {"description": f"copy {n}"} for n in range(COPIES)]
 
-    responses = sent_at_once(app, "/v1/admin/webhooks", headers, bodies)
+    responses = posted_at_once(app, "/v1/admin/webhooks", headers, bodies)
 
     assert sorted(r.status_code for r in responses) == [201] + [422] * (COPIES - 1)
     for refused in (r for r in responses if r.status_code == 422):
