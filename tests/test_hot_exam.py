@@ -17,8 +17,8 @@ from prometheus_client import REGISTRY
 
 from engine.boards import exam_record
 from tests.conftest import SERVER_KEY
-from tests.hot_lanes import answer_of
-from tests.test_hot_purchase import STREAM_ID, Paths, _comparable, restore, snapshot, state, tighten
+from tests.hot_lanes import STREAM_ID, answer_of, comparable, restore, snapshot, state
+from tests.test_hot_purchase import Paths, tighten
 from web import exams
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis, Redis, the cluster
@@ -55,7 +55,7 @@ class ExamPaths(Paths):
         before = self.to_flask
         ours = answer_of(self.lane.post(path, **options))
         assert self.state() == after_flask
-        return _comparable(theirs), _comparable(ours), self.to_flask > before
+        return comparable(theirs), comparable(ours), self.to_flask > before
 
     def state(self) -> dict:
         values = state(self.store)

@@ -20,7 +20,16 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.conftest import SERVER_KEY, error_of
-from tests.hot_lanes import Lanes, answer_of
+from tests.hot_lanes import (
+    STREAM_ID,
+    Lanes,
+    answer_of,
+    comparable,
+    restore,
+    snapshot,
+    state,
+    store_keys,
+)
 from web import create_app
 
 pytestmark = pytest.mark.app_on_both_backends  # the app on fakeredis, Redis, the cluster
@@ -29,72 +38,7 @@ RULE = "/v1/players/<player:player_id>/purchases"
 KEY = {"Authorization": f"Bearer {SERVER_KEY}"}
 LOGS = b'{"item": "logs", "quantity": 1}'
 LOGS_JSON = {"item": "logs", "quantity": 1}
-STREAM_ID = re.compile(rb"\b\d{13}-\d+\b")
 TX_IN_BODY = re.compile(rb'"transaction_id":"(\d+-\d+)"')
-
-
-def _comparable(answer: tuple) -> tuple:
-    """An answer with its transaction ids as `ID` and its Content-Length checked (its
-    value follows the ids' lengths)."""
-    status, headers, body = answer
-    assert ("Content-Length", str(len(body))) in headers
-    kept = [(name, value) for name, value in headers if name != "Content-Length"]
-    return status, kept, STREAM_ID.sub(b"ID", body)
-
-
-def _keys(store) -> list[bytes]:
-    return sorted(store.scan_iter(count=1000))
-
-
-def snapshot(store) -> dict:
-    """Every key as DUMP writes it, with its time to live (0: none); a key that expires
-    while it is copied is left out, as it would be a moment later."""
-    copy = {}
-    for key in _keys(store):
-        ttl, value = store.pttl(key), store.dump(key)
-        if value is not None and ttl not in (0, -2):
-            copy[key] = (value, max(ttl, 0))
-    return copy
-
-
-def restore(store, copy: dict) -> None:
-    for key in _keys(store):
-        store.delete(key)
-    for key, (value, ttl) in copy.items():
-        store.restore(key, ttl, value)
-
-
-# The rapid-fire counters (qb:{pNN}:pace:<player>:<second>) live two seconds of Redis's
-# own time, which runs on while the engine's clock stands still: one written by an
-# earlier request may expire between the two paths' reads on a loaded machine, or be
-# put back by restore() with the time it had left. They are left out of the compared
-# state; what they count is proven by the scripts' own tests.
-SHORT_LIVED_MS = 2000
-
-
-def state(store) -> dict:
-    """Every key's value, stream ids as `ID`; a sorted set by its scores (a rate
-    window's members are tokens of the process that took them). Keys that expire within
-    SHORT_LIVED_MS (or are gone by the time they are read) are left out."""
-    values = {}
-    for key in _keys(store):
-        kind = store.type(key).decode()
-        if kind == "none" or 0 <= store.pttl(key) <= SHORT_LIVED_MS:
-            continue
-        if kind == "string":
-            value = store.get(key)
-        elif kind == "hash":
-            value = sorted(store.hgetall(key).items())
-        elif kind == "list":
-            value = store.lrange(key, 0, -1)
-        elif kind == "set":
-            value = sorted(store.smembers(key))
-        elif kind == "zset":
-            value = [score for _, score in store.zrange(key, 0, -1, withscores=True)]
-        else:  # a stream: its entries without their ids
-            value = [sorted(fields.items()) for _, fields in store.xrange(key)]
-        values[STREAM_ID.sub(b"ID", key)] = STREAM_ID.sub(b"ID", repr(value).encode())
-    return values
 
 
 class Paths(Lanes):
@@ -120,11 +64,11 @@ class Paths(Lanes):
         assert state(self.store) == after_flask
         # the lane's ids are its own store's entries
         assert set(TX_IN_BODY.findall(ours[2])) <= stream_ids(self.store)
-        return _comparable(theirs), _comparable(ours), self.to_flask > before
+        return comparable(theirs), comparable(ours), self.to_flask > before
 
 
 def stream_ids(store) -> set[bytes]:
-    streams = [key for key in _keys(store) if store.type(key) == b"stream"]
+    streams = [key for key in store_keys(store) if store.type(key) == b"stream"]
     return {entry_id for key in streams for entry_id, _ in store.xrange(key)}
 
 
@@ -301,7 +245,7 @@ def test_a_body_without_content_length_is_flasks(paths, chunked):
     copy = snapshot(paths.store)
     for client in (paths.flask, paths.lane):
         restore(paths.store, copy)
-        answers.append(_comparable(answer_of(client.post(path, headers=headers, **streamed(LOGS)))))
+        answers.append(comparable(answer_of(client.post(path, headers=headers, **streamed(LOGS)))))
     assert answers[1] == answers[0]
     assert answers[0][0] == "201 CREATED"  # Flask reads a terminated input to its end
     assert paths.to_flask == 1
