@@ -16,11 +16,10 @@ from web.extensions import get_engine
 from web.fastschema import FastSchema
 from web.purchases import replay_headers
 from web.schemas import (
-    IDEMPOTENCY_KEY,
     IdempotencyHeaderSchema,
-    Pattern,
     ProgressSchema,
     amounts_field,
+    idempotency_key_field,
 )
 from web.security import player_address, read_group
 
@@ -94,16 +93,13 @@ class LoginSchema(FastSchema):
 class LoginHeadersSchema(IdempotencyHeaderSchema):
     """A login's Idempotency-Key is optional: without one the day is its natural key."""
 
-    idempotency_key = ma.fields.String(
-        data_key="Idempotency-Key",
-        validate=Pattern(IDEMPOTENCY_KEY),
-        metadata={
-            "description": "Makes a retry answer the first answer (the day's bonus it"
-            " claimed included) with Idempotent-Replayed: true, for"
-            " IDEMPOTENCY_TTL_SECONDS (24 h by default). Without one, a retry of a"
-            " claimed day answers claimed: false.",
-            "example": "session-81723",
-        },
+    idempotency_key = idempotency_key_field(
+        "Makes a retry answer the first answer (the day's bonus it"
+        " claimed included) with Idempotent-Replayed: true, for"
+        " IDEMPOTENCY_TTL_SECONDS (24 h by default). Without one, a retry of a"
+        " claimed day answers claimed: false.",
+        example="session-81723",
+        required=False,
     )
 
 

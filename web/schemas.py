@@ -165,22 +165,25 @@ class StrictSchema(FastSchema):
         unknown = ma.RAISE
 
 
+def idempotency_key_field(description: str, example: str, required: bool = True):
+    """The Idempotency-Key header, described for what a route keeps under it."""
+    return ma.fields.String(
+        data_key="Idempotency-Key",
+        required=required,
+        validate=Pattern(IDEMPOTENCY_KEY),
+        metadata={"description": description, "example": example},
+    )
+
+
 class IdempotencyHeaderSchema(FastSchema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    idempotency_key = ma.fields.String(
-        data_key="Idempotency-Key",
-        required=True,
-        validate=Pattern(IDEMPOTENCY_KEY),
-        metadata={
-            "description": (
-                "Makes the request safe to retry: the same key with the same request answers"
-                " the first answer, for IDEMPOTENCY_TTL_SECONDS (24 h by default); after that"
-                " it is a new request. The same key with another request is 422."
-            ),
-            "example": "order-81723",
-        },
+    idempotency_key = idempotency_key_field(
+        "Makes the request safe to retry: the same key with the same request answers"
+        " the first answer, for IDEMPOTENCY_TTL_SECONDS (24 h by default); after that"
+        " it is a new request. The same key with another request is 422.",
+        example="order-81723",
     )
 
 

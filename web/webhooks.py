@@ -25,13 +25,13 @@ from web.api import Blueprint
 from web.extensions import get_engine
 from web.purchases import replay_headers
 from web.schemas import (
-    IDEMPOTENCY_KEY,
     IdempotencyHeaderSchema,
     JsonBoolean,
     Pattern,
     QueryInteger,
     StrictSchema,
     WholeNumber,
+    idempotency_key_field,
 )
 
 SQL_BIGINT_MAX = 2**63 - 1
@@ -73,20 +73,13 @@ def _description(**options) -> ma.fields.String:
 class KeyHeaderSchema(IdempotencyHeaderSchema):
     """The Idempotency-Key of a creation or a rotation, described for what it keeps."""
 
-    idempotency_key = ma.fields.String(
-        data_key="Idempotency-Key",
-        required=True,
-        validate=Pattern(IDEMPOTENCY_KEY),
-        metadata={
-            "description": (
-                "Makes the request safe to retry: the same key with the same request answers"
-                " the first answer (the same subscription and secret, with Idempotent-Replayed:"
-                " true) for IDEMPOTENCY_TTL_SECONDS (24 h by default); after that it is a new"
-                " request. The same key with another request is 422 idempotency_key_reused."
-                " A rotation's key belongs to its subscription."
-            ),
-            "example": "hooks-game-server",
-        },
+    idempotency_key = idempotency_key_field(
+        "Makes the request safe to retry: the same key with the same request answers"
+        " the first answer (the same subscription and secret, with Idempotent-Replayed:"
+        " true) for IDEMPOTENCY_TTL_SECONDS (24 h by default); after that it is a new"
+        " request. The same key with another request is 422 idempotency_key_reused."
+        " A rotation's key belongs to its subscription.",
+        example="hooks-game-server",
     )
 
 
