@@ -235,10 +235,18 @@ def healthz(base: str) -> bool:
     return False
 
 
-def test_make_run_serves_on_the_ipv6_loopback_without_calling_it_open(tmp_path):
-    port = free_port()
-    env = {**os.environ, "QUESTBOARD_VAR": str(tmp_path / "var"), "HOST": "::1"}
-    env.update(PORT=str(port), API_KEYS="server:s,admin:a")
+class Served:
+    """What `make run`'s launcher wrote, once it has stopped."""
+
+    output = ""
+
+
+@contextlib.contextmanager
+def make_run_serving(tmp_path, base: str, **settings: str):
+    """`make run`'s launcher on embedded Redis with `settings`, serving at `base` (asserted
+    while the block runs); then stopped with SIGTERM, which it must end with exit code 0."""
+    env = {**os.environ, "QUESTBOARD_VAR": str(tmp_path / "var"), "API_KEYS": "server:s,admin:a"}
+    env.update(settings)
     env.pop("REDIS_URL", None)
     launcher = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run.py")],
@@ -249,18 +257,26 @@ def test_make_run_serves_on_the_ipv6_loopback_without_calling_it_open(tmp_path):
         text=True,
         start_new_session=True,
     )
+    served = Served()
     try:
-        assert wait_for(lambda: launcher.poll() is not None or healthz(f"http://[::1]:{port}"))
+        assert wait_for(lambda: launcher.poll() is not None or healthz(base))
         assert launcher.poll() is None  # serving, not ended
+        yield served
     finally:
         launcher.send_signal(signal.SIGTERM)
         try:
-            output, _ = launcher.communicate(timeout=60)
+            served.output, _ = launcher.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             launcher.kill()  # its services stop with it (PR_SET_PDEATHSIG)
-            output, _ = launcher.communicate()
+            served.output, _ = launcher.communicate()
     assert launcher.returncode == 0
-    assert "other machines can reach" not in output
+
+
+def test_make_run_serves_on_the_ipv6_loopback_without_calling_it_open(tmp_path):
+    port = free_port()
+    with make_run_serving(tmp_path, f"http://[::1]:{port}", HOST="::1", PORT=str(port)) as run:
+        pass
+    assert "other machines can reach" not in run.output
 
 
 def test_a_questboard_var_that_cannot_be_a_folder_is_one_line(tmp_path, clock):
@@ -308,30 +324,9 @@ def test_an_alert_webhook_url_that_is_no_http_url_is_refused_as_a_setting(tmp_pa
 def test_make_run_makes_the_metrics_folder_it_is_given(tmp_path):
     chosen = tmp_path / "metrics" / "questboard"  # not there yet
     port = free_port()
-    env = {**os.environ, "QUESTBOARD_VAR": str(tmp_path / "var"), "PORT": str(port)}
-    env.update(PROMETHEUS_MULTIPROC_DIR=str(chosen), API_KEYS="server:s,admin:a")
-    env.pop("REDIS_URL", None)
-    launcher = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "run.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert wait_for(lambda: launcher.poll() is not None or healthz(f"http://127.0.0.1:{port}"))
-        assert launcher.poll() is None  # serving, not ended
+    settings = {"PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(chosen)}
+    with make_run_serving(tmp_path, f"http://127.0.0.1:{port}", **settings):
         assert list(chosen.glob("*.db"))  # the processes count there
-    finally:
-        launcher.send_signal(signal.SIGTERM)
-        try:
-            launcher.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            launcher.kill()  # its services stop with it (PR_SET_PDEATHSIG)
-            launcher.communicate()
-    assert launcher.returncode == 0
 
 
 def test_a_pid_file_left_by_a_killed_embedded_redis_does_not_block_the_next_run(tmp_path):
