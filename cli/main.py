@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,6 +41,14 @@ OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
 
 class StoreMissingError(Exception):
     """The store a command needs is not there (no REDIS_URL and no `make run`)."""
+
+
+def whole_number(text: str) -> int:
+    """An argument's count: ASCII digits only, as the HTTP API's integers. `int()` also
+    reads " 5", "+5", "1_0" and other scripts' digits ("٣") as numbers."""
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of ASCII digits")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     change = shards_sub.add_parser(
         "migrate", help="persist every outbox, then move every player key to N shards"
     )
-    change.add_argument("--to", type=int, required=True, metavar="N", dest="to")
+    change.add_argument("--to", type=whole_number, required=True, metavar="N", dest="to")
 
     ban = sub.add_parser("bans", help="list, create or lift IP and player bans")
     ban_sub = ban.add_subparsers(dest="bans_command", required=True, metavar="action")
@@ -97,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--ip", help="an address or CIDR range, IPv4 or IPv6")
     target.add_argument("--player", help="a player id")
     create.add_argument("--reason", required=True)
-    create.add_argument("--expires-in", type=int, metavar="SECONDS", help="default: never")
+    create.add_argument("--expires-in", type=whole_number, metavar="SECONDS", help="default: never")
     lift = ban_sub.add_parser("lift", help="lift a ban")
     lift.add_argument("ban_id")
 

@@ -346,3 +346,24 @@ def test_the_command_never_loads_flask_or_the_queue():
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "[]\n", "")
+
+
+@pytest.mark.parametrize("seconds", [" 3600", "3600 ", "+3600", "3_600", "٣٦٠٠", "3600.0"])
+def test_bans_create_takes_expires_in_in_ascii_digits_only(questboard, engine_of, capsys, seconds):
+    """`int()` reads padded, signed, underscored and non-ASCII digits as a number: the
+    CLI takes the digits the HTTP API takes (web.schemas.QueryInteger), nothing else."""
+    code, out, _ = questboard(
+        "bans", "create", "--player", "eve", "--reason", "x", "--expires-in", seconds
+    )
+    assert (code, out) == (2, "")
+    err = capsys.readouterr().err
+    assert f"--expires-in: {seconds!r} is not a whole number of ASCII digits" in err
+    assert bans.listing(engine_of, "player") == []
+
+
+@pytest.mark.parametrize("count", [" 4", "+4", "1_6", "١٦"])
+def test_shards_migrate_takes_to_in_ascii_digits_only(questboard, capsys, count):
+    code, out, _ = questboard("shards", "migrate", "--to", count)
+    assert (code, out) == (2, "")
+    err = capsys.readouterr().err
+    assert f"--to: {count!r} is not a whole number of ASCII digits" in err
