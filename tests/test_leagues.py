@@ -122,9 +122,11 @@ def test_a_whole_period_away_drops_a_tier(small, clock):
 def test_zones_with_fewer_members_than_the_zones(rules):
     league = dataclasses.replace(rules.leagues, promote=5, relegate=5)
     assert isinstance(league, LeagueRules)
-    assert [league.zone("silver", p, 3) for p in (1, 2, 3)] == ["promotion"] * 3
-    assert [league.zone("diamond", p, 7) for p in (1, 2, 3)] == ["stay"] * 2 + ["relegation"]
-    assert league.next_tier("diamond", 1, 30) == "diamond"
+    zones = [league.zone("silver", p, 3, rank=p, score=10 - p) for p in (1, 2, 3)]
+    assert zones == ["promotion"] * 3
+    zones = [league.zone("diamond", p, 7, rank=p, score=10 - p) for p in (1, 2, 3)]
+    assert zones == ["stay"] * 2 + ["relegation"]
+    assert league.next_tier("diamond", 1, 30, rank=1, score=9) == "diamond"
 
 
 def test_200_concurrent_first_exams_never_overfill_a_cohort(real_redis, unlimited_rules, clock):

@@ -221,10 +221,9 @@ def _add_cohorts(
                     next_tiers.append(tier)
             rows = [row for row in rows if row[0] not in banned]
             count = len(rows)
-        after = outcomes.next_tiers(tier, count)
         for player, position, rank, score in ranked(rows):
-            next_tier = after[position - 1]
-            amounts, prize = outcomes.prize(tier, rank)
+            next_tier = outcomes.next_tier(tier, position, count, rank, score)
+            amounts, prize = outcomes.prize(tier, rank, score)
             final.rows.append(
                 (
                     *_row(period, player, tier, number, position, rank, score),
@@ -252,30 +251,34 @@ def _row(
 
 
 class _Outcomes:
-    """The rules' next tiers and prizes, each worked out once per cohort size and rank."""
+    """The rules' next tiers and prizes, each worked out once per cohort size, place,
+    rank and score (the rules look only at whether a rank is first and a score is 0)."""
 
     def __init__(self, rules: LeagueRules) -> None:
         self.rules = rules
-        self._next: dict[tuple[str, int], tuple[str, ...]] = {}
-        self._prizes: dict[tuple[str, int], tuple[dict[str, int], str | None]] = {}
+        self._next: dict[tuple[str, int, int, bool, bool], str] = {}
+        self._prizes: dict[tuple[str, int, bool], tuple[dict[str, int], str | None]] = {}
 
-    def next_tiers(self, tier: str, members: int) -> tuple[str, ...]:
-        """The next tier of each position of a cohort of `members`."""
-        found = self._next.get((tier, members))
+    def next_tier(self, tier: str, position: int, members: int, rank: int, score: int) -> str:
+        """The next tier of the `position`-th of a cohort of `members` (LeagueRules.zone)."""
+        first, scored = rank == 1, score > 0
+        found = self._next.get((tier, members, position, first, scored))
         if found is None:
-            found = tuple(
-                self.rules.next_tier(tier, position, members) for position in range(1, members + 1)
+            found = self.rules.next_tier(
+                tier, position, members, rank=1 if first else 2, score=int(scored)
             )
-            self._next[tier, members] = found
+            self._next[tier, members, position, first, scored] = found
         return found
 
-    def prize(self, tier: str, rank: int) -> tuple[dict[str, int], str | None]:
-        """The prize of `rank` in `tier`, and its JSON for the results row (None: none)."""
-        found = self._prizes.get((tier, rank))
+    def prize(self, tier: str, rank: int, score: int) -> tuple[dict[str, int], str | None]:
+        """The prize of `rank` in `tier` for `score`, and its JSON for the results row
+        (None: none; a member who scored nothing has none)."""
+        scored = score > 0
+        found = self._prizes.get((tier, rank, scored))
         if found is None:
-            amounts = self.rules.prize_for(tier, rank)
+            amounts = self.rules.prize_for(tier, rank, int(scored))
             found = (amounts, json.dumps(amounts) if amounts else None)
-            self._prizes[tier, rank] = found
+            self._prizes[tier, rank, scored] = found
         return found
 
 

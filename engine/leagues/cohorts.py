@@ -260,11 +260,12 @@ def tiers_for(
             tiers[player] = rules.after_absence(tier, absent)
             continue
         banned = skipped[last]
-        kept = [m.player_id for m in standing.members if m.player_id not in banned]
         if player in banned:  # the close keeps them in their tier
             following = tier
-        else:
-            following = rules.next_tier(tier, kept.index(player) + 1, len(kept))
+        else:  # zoned as the close will zone them: without the players it skips
+            zoned = cohort_of(rules, last, tier, replies[player], banned)
+            zone = next(m.zone for m in zoned.members if m.player_id == player)
+            following = rules.tier_after(tier, zone)
         tiers[player] = rules.after_absence(following, absent)
     return tiers
 

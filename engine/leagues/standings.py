@@ -79,15 +79,15 @@ def standings(
     """A cohort's standings from its (player, composite) rows; the `skipped` members
     (whom the close would skip) keep their places with no zone, and the others are
     zoned as a cohort without them."""
-    count = sum(player not in skipped for player, _ in rows)
-    members = []
-    kept = 0  # the place among the members not skipped
-    for player, position, rank, score in ranked(rows):
-        zone = None
-        if player not in skipped:
-            kept += 1
-            zone = rules.zone(tier, kept, count)
-        members.append(CohortMember(player, rank, position, score, zone))
+    kept = [row for row in rows if row[0] not in skipped]
+    zones = {  # by place and rank among the members not skipped, as the close ranks them
+        player: rules.zone(tier, place, len(kept), rank=rank, score=score)
+        for player, place, rank, score in ranked(kept)
+    }
+    members = [
+        CohortMember(player, rank, position, score, zones.get(player))
+        for player, position, rank, score in ranked(rows)
+    ]
     return Cohort(
         cohort_id(tier, number), period.period_type, period.name, tier, rules.cohort_size, members
     )

@@ -41,25 +41,38 @@ class LeagueRules:
     def tier_index(self, tier: str) -> int:
         return self.tiers.index(tier)
 
-    def zone(self, tier: str, position: int, members: int) -> str:
+    def zone(self, tier: str, position: int, members: int, *, rank: int, score: int) -> str:
         """ "promotion", "relegation" or "stay" for the `position`-th (1-based, in the
-        standings' order) of a cohort of `members`: the top `promote` move up (not from
-        the top tier), then the bottom `relegate` of the rest move down (not from the
-        lowest tier). A tier the rules no longer list (dropped during its period) has
-        no zones: everyone "stay"s, and starts again in the lowest tier (tier_after)."""
+        standings' order) of a cohort of `members`, whose competition `rank` among them
+        is `rank` and whose score is `score`.
+
+        The zones are sized by the members the close ranks, however few: the top
+        min(`promote`, members) positions are the promotion zone (none in the top
+        tier), then the bottom `relegate` positions of the rest the relegation zone
+        (none in the lowest tier). Two rules hold inside them, for the small cohorts
+        whose zones cover (nearly) everyone: a member who scored nothing in the period
+        (`score` 0) is never promoted (they stay, and the close pays them no placement
+        prize: nobody is paid or moved up for what they did not do), and a member
+        ranked first (alone or tied) is never relegated (nobody goes down for having
+        nobody to beat). A lone player thus stays in their tier unless they scored,
+        and then moves up from any tier but the top.
+
+        A tier the rules no longer list (dropped during its period) has no zones:
+        everyone "stay"s, and starts again in the lowest tier (tier_after)."""
         if tier not in self.tiers:
             return "stay"
         index = self.tier_index(tier)
         promoted = min(self.promote, members) if index < len(self.tiers) - 1 else 0
         if position <= promoted:
-            return "promotion"
-        if index > 0 and position > max(members - self.relegate, promoted):
+            return "promotion" if score > 0 else "stay"
+        if index > 0 and rank > 1 and position > max(members - self.relegate, promoted):
             return "relegation"
         return "stay"
 
-    def next_tier(self, tier: str, position: int, members: int) -> str:
-        """The tier a player plays in next after finishing at `position` of `members`."""
-        return self.tier_after(tier, self.zone(tier, position, members))
+    def next_tier(self, tier: str, position: int, members: int, *, rank: int, score: int) -> str:
+        """The tier a player plays in next after finishing at `position` of `members`
+        (with that `rank` and `score`: see `zone`)."""
+        return self.tier_after(tier, self.zone(tier, position, members, rank=rank, score=score))
 
     def tier_after(self, tier: str, zone: str) -> str:
         """The tier after a period finished in `zone` of `tier`."""
@@ -74,7 +87,11 @@ class LeagueRules:
             return self.tiers[0]
         return self.tiers[max(0, self.tier_index(tier) - self.absent_drop * periods)]
 
-    def prize_for(self, tier: str, rank: int) -> dict[str, int]:
+    def prize_for(self, tier: str, rank: int, score: int) -> dict[str, int]:
+        """The placement prize of `rank` in `tier`; none for a member who scored nothing
+        in the period (`score` 0), whatever their rank in a small cohort."""
+        if score <= 0:
+            return {}
         for first, last, amounts in self.prizes.get(tier, ()):
             if first <= rank <= last:
                 return dict(amounts)
