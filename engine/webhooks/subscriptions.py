@@ -234,6 +234,10 @@ def rotate_secret(
 ) -> tuple[Subscription, str]:
     """A new secret; the current one keeps signing too until `grace` has passed.
 
+    Rotations of one subscription are carried out one after the other: one sent at the
+    same time as another keeps the other's secret as its previous, so each answer's
+    secret signs (the one in force, or the previous one during its grace).
+
     `secret` (engine.webhooks.retries: a claimed request's) makes it idempotent: a
     subscription already signing with it was rotated by this request, and is answered
     as it is, its previous secret kept.
@@ -246,24 +250,29 @@ def rotate_secret(
     now_ms = to_ms(engine.clock.now())
     secret = secret or new_secret()
     box = encryption.box_of(engine)
-    with engine.sql.begin() as conn:
-        row = _row(conn, subscription_id)
-        if _opens_to(engine, row.secret, secret):
-            return _decode(row, now_ms), secret
-        previous = row.secret  # kept as stored; a plain one is encrypted when a key is set
-        if box.encrypting and not encryption.is_encrypted(previous):
-            previous = box.seal(previous)
-        conn.execute(
-            update(TABLE)
-            .where(TABLE.c.id == subscription_id)
-            .values(
-                secret=box.seal(secret),
-                previous_secret=previous if grace else None,
-                previous_until_ms=now_ms + int(grace.total_seconds() * 1000) if grace else None,
-                updated_ms=now_ms,
-            )
-        )
-    return get(engine, subscription_id), secret
+    while True:
+        with engine.sql.begin() as conn:
+            row = _row(conn, subscription_id)
+            if _opens_to(engine, row.secret, secret):
+                return _decode(row, now_ms), secret
+            previous = row.secret  # kept as stored; a plain one is encrypted when a key is set
+            if box.encrypting and not encryption.is_encrypted(previous):
+                previous = box.seal(previous)
+            # Only over the secret read: a rotation committed since then makes this one
+            # read again and keep that one as its previous, never sign with a secret
+            # nobody holds while its answer shows one that signs nothing.
+            rotated = conn.execute(
+                update(TABLE)
+                .where(TABLE.c.id == subscription_id, TABLE.c.secret == row.secret)
+                .values(
+                    secret=box.seal(secret),
+                    previous_secret=previous if grace else None,
+                    previous_until_ms=now_ms + int(grace.total_seconds() * 1000) if grace else None,
+                    updated_ms=now_ms,
+                )
+            ).rowcount
+            if rotated:
+                return _decode(_row(conn, subscription_id), now_ms), secret
 
 
 def ping(engine: Engine, subscription_id: str) -> Delivery:
