@@ -186,7 +186,7 @@ def shards_migrate(engine: Engine, args: argparse.Namespace, out: TextIO) -> int
 
 
 def _player_id(raw: str) -> str:
-    if not PLAYER_ID.match(raw):
+    if not PLAYER_ID.fullmatch(raw):  # the whole id: $ would let a final \n by
         raise InvalidInputError(f"{raw!r} is not a player id ({PLAYER_ID.pattern}).")
     return raw
 
@@ -233,7 +233,7 @@ def bans_create(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
 
 def bans_lift(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
     """Lift a ban by its id, whichever its kind."""
-    if not BAN_ID.match(args.ban_id):
+    if not BAN_ID.fullmatch(args.ban_id):
         raise InvalidInputError(f"{args.ban_id!r} is not a ban id (ban_ and 16 hex digits).")
     for kind in ("ip", "player"):
         try:
