@@ -30,6 +30,7 @@ from web.responses import Response
 from web.schemas import amounts2properties
 
 NOT_JSON = "The body must be JSON, sent with Content-Type: application/json."
+NOT_ENCODED = "Bodies are read as sent: send it without a Content-Encoding (or identity)."
 REPEATED = "Given more than once: send it once."
 
 
@@ -61,9 +62,14 @@ class Parser(FlaskParser):
 
     def load_json(self, req: flask.Request, schema: ma.Schema):
         """A body that is not marked as JSON is refused as such: read as missing, it
-        would be reported as every required field missing."""
-        if not is_json_request(req) and req.get_data(cache=True):
-            abort(400, messages={"json": [NOT_JSON]})
+        would be reported as every required field missing. So is a body sent with a
+        Content-Encoding: nothing here decodes one, and read as it came, a gzip body
+        was "Invalid JSON body." and one labelled br over plain JSON was applied."""
+        if req.get_data(cache=True):
+            if not is_identity(req.headers.get("Content-Encoding")):
+                abort(400, messages={"headers": {"Content-Encoding": [NOT_ENCODED]}})
+            if not is_json_request(req):
+                abort(400, messages={"json": [NOT_JSON]})
         return super().load_json(req, schema)
 
     def _raw_load_json(self, req: flask.Request):
@@ -78,6 +84,11 @@ class Parser(FlaskParser):
             return flask.current_app.json.loads(data)
         except InvalidJsonError as error:
             abort(400, exc=error, messages={"json": [error.reason]})
+
+
+def is_identity(content_encoding: str | None) -> bool:
+    """Whether a Content-Encoding header leaves the body as sent: absent or identity."""
+    return content_encoding is None or content_encoding.strip().lower() in ("", "identity")
 
 
 class ErrorInfoSchema(ma.Schema):

@@ -129,13 +129,15 @@ def lane_limit(app: Flask, rule: str, most: int) -> int:
 def plain_post_length(environ: dict, prefix: str, limit: int) -> int | None:
     """The body length of a POST a write lane may answer (web.hot_purchase,
     web.hot_exam): a path under `prefix`, no query, `Content-Type: application/json`
-    exactly, a Content-Length of 1 to `limit` and no Transfer-Encoding; else None."""
+    exactly, a Content-Length of 1 to `limit`, no Transfer-Encoding and no
+    Content-Encoding (Flask refuses an encoded body); else None."""
     length = environ.get("CONTENT_LENGTH", "")
     if (
         environ.get("PATH_INFO", "").startswith(prefix)
         and not environ.get("QUERY_STRING")
         and environ.get("CONTENT_TYPE") == JSON_MIMETYPE
         and "HTTP_TRANSFER_ENCODING" not in environ
+        and "HTTP_CONTENT_ENCODING" not in environ
         and length.isdigit()
         and length.isascii()
         and 0 < int(length) <= limit

@@ -21,7 +21,7 @@ from engine.economy import purchases
 from engine.progression import Progress
 from engine.rules import Rules
 from engine.runtime import Engine
-from web.api import Blueprint
+from web.api import Blueprint, is_identity
 from web.extensions import get_engine
 from web.fastschema import FastSchema
 from web.responses import json_response
@@ -135,10 +135,11 @@ def purchase_arguments() -> tuple[str, dict]:
     """The Idempotency-Key and the body, loaded as the documented `@blp.arguments`
     would load them: a plain body (PLAIN_BODY) with a valid key by a match, any other
     valid pair through the schemas, else by the same parser (web.api.Parser), headers
-    first, whose refusal is the answer."""
+    first, whose refusal is the answer (a body with a Content-Encoding included)."""
     request = flask.request
     key = request.headers.get("Idempotency-Key")
-    data = request.get_data(cache=True) if is_json_request(request) else b""
+    as_sent = is_json_request(request) and is_identity(request.headers.get("Content-Encoding"))
+    data = request.get_data(cache=True) if as_sent else b""
     if key is not None and data:
         plain = plain_arguments(key, data)
         if plain is not None:
