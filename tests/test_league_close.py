@@ -154,14 +154,14 @@ def test_the_job_closes_every_ended_period_it_missed(league_engine, clock):
     clock.advance(days=7)
     play(engine, "p1", 10)  # W49, before W48's close: gold, from W48's final standings
     clock.advance(days=14)  # the job did not run for two weeks: W48 and W49 wait
-    reports = close.close_ended(engine)
-    assert [(r.period, r.closed, r.players) for r in reports] == [
-        ("2026-W47", True, 0),
+    reports = close.close_ended(engine)  # every week kept (12) not closed, oldest first
+    assert [(r.period, r.closed, r.players) for r in reports if r.players] == [
         ("2026-W48", True, 1),
         ("2026-W49", True, 1),
-        ("2026-W50", True, 0),
     ]
-    assert [r.closed for r in close.close_ended(engine)] == [False] * 4
+    assert [r.period for r in reports][-3:] == ["2026-W48", "2026-W49", "2026-W50"]
+    assert len(reports) == 12 and all(r.closed for r in reports)
+    assert close.close_ended(engine) == []  # nothing left to close
     # promoted from gold in W49 to sapphire, absent in W50: gold in W51
     assert leagues.player_league(engine, "p1", clock.now()).tier == "gold"
 
@@ -177,17 +177,12 @@ def test_with_one_week_kept_the_job_passes_over_expired_weeks_and_closes_the_las
         play(engine, player, score)
     clock.advance(days=7)
 
-    reports = close.close_ended(engine)  # W45 to W47 expired with their boards
+    reports = close.close_ended(engine)  # W47 and before expired with their boards
 
-    assert [(r.period, r.closed, r.players) for r in reports] == [
-        ("2026-W45", False, 0),
-        ("2026-W46", False, 0),
-        ("2026-W47", False, 0),
-        ("2026-W48", True, 2),
-    ]
+    assert [(r.period, r.closed, r.players) for r in reports] == [("2026-W48", True, 2)]
     assert leagues.player_league(engine, "p1", clock.now()).tier == "gold"
     clock.advance(days=14)  # W48 and W49 are no longer kept: the job passes over them too
-    assert [r.closed for r in close.close_ended(engine)] == [False, False, False, True]
+    assert [(r.period, r.closed) for r in close.close_ended(engine)] == [("2026-W50", True)]
     assert [r[0] for r in results(engine)] == ["p1", "p2"]  # closed once
 
 

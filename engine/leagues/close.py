@@ -1,8 +1,9 @@
 """The end of a league period: final standings, next tiers, prizes, the SQL record.
 
 `close` closes one period once; the `league_close` job (daily after the reset) runs it,
-through `close_ended`, for each of the last few ended periods not closed yet and still
-kept (a period past the rules' [leaderboards] retention has lost its cohorts). It reads
+through `close_ended`, for every ended period not closed yet and still kept, however
+many a stopped job left (a period past the rules' [leaderboards] retention has lost its
+cohorts). It reads
 every cohort of every tier of the period from Redis (a hundred cohorts a read_cohort.lua
 call) and ranks each once, then, in steps that are each safe to repeat:
 
@@ -76,25 +77,46 @@ class CloseReport:
     prizes: int = 0
 
 
-CATCH_UP = 4  # ended periods the job looks back over: a job down for weeks still closes them
-
-
 def period_to_close(engine: Engine, now: datetime) -> Period:
     """The league period that ended last before `now`."""
     rules = engine.rules.leagues
     return add_periods(engine.calendar.period_of(rules.period, now), -1)
 
 
+def kept_ended(engine: Engine, now: datetime) -> list[Period]:
+    """Every league period that has ended by `now` and is still kept (its cohorts live
+    as long as its boards, rules [leaderboards]), oldest first: at most the retention
+    plus one."""
+    periods = []
+    period = period_to_close(engine, now)
+    while expires_at(engine, period) > now:
+        periods.append(period)
+        period = add_periods(period, -1)
+    return periods[::-1]
+
+
+def periods_to_close(engine: Engine, now: datetime) -> list[Period]:
+    """The periods of `kept_ended` whose close has not finished (no closed mark; the
+    mark lives as long as the period is kept), oldest first: one round trip."""
+    periods = kept_ended(engine, now)
+    pipe = engine.redis.pipeline(transaction=False)
+    for period in periods:
+        pipe.exists(keys.league_closed(period.period_type, period.name))
+    done = pipe.execute() if periods else []
+    return [period for period, closed in zip(periods, done, strict=True) if not closed]
+
+
 def close_ended(engine: Engine, keep_going: Callable[[], bool] = lambda: True) -> list[CloseReport]:
-    """The job: close every period of the last CATCH_UP that ended and is not closed,
-    oldest first (a player's next tier in one feeds the next's standings)."""
+    """The job: close every period that ended and is not closed yet, however long the
+    job was stopped (an outage, a stopped scheduler), back to the oldest still kept,
+    oldest first (a player's next tier in one feeds the next's standings). Returns a
+    report for each period it tried (none when everything ended is closed)."""
     now = engine.clock.now()
-    last = period_to_close(engine, now)
     reports = []
-    for back in range(CATCH_UP - 1, -1, -1):
+    for period in periods_to_close(engine, now):
         if not keep_going():
             break
-        reports.append(close(engine, add_periods(last, -back).name, keep_going, now))
+        reports.append(close(engine, period.name, keep_going, now))
     return reports
 
 

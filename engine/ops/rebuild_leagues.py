@@ -10,7 +10,6 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from engine import db, keys, leagues
-from engine.calendar import add_periods
 from engine.leagues import close
 from engine.leagues.cohorts import periods_between
 from engine.ops.rebuild_sql import Progress, _count, _stream
@@ -89,7 +88,7 @@ def _league_cohorts(engine: Engine, progress: Progress) -> int:
         newest = conn.execute(
             select(func.max(table.c.period)).where(table.c.period_type == rules.period)
         ).scalar_one()
-    periods = [add_periods(current, -back) for back in range(close.CATCH_UP, -1, -1)]
+    periods = [*close.kept_ended(engine, now), current]  # however long the close was down
     if newest is not None:
         last_closed = engine.calendar.parse(rules.period, newest)
         periods = [p for p in periods if periods_between(last_closed, p) > 0]
