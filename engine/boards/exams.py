@@ -75,7 +75,9 @@ def record_exams(
 ) -> list[ExamOutcome | QuestboardError]:
     """Count many exams in three round trips; one outcome or error per submission.
 
-    Impossible results, rapid fire and capped earnings are recorded as violations.
+    Impossible results, rapid fire and capped earnings are recorded as violations. An
+    impossible result that blocks its player refuses the player's later submissions
+    (BannedError), as the block refuses their next request.
     Rate limits and rapid fire count new exams only, never a replay of one
     (engine.security.rate_limits). `judge_pace` False counts no rapid fire: a game
     server's batch, whose exams were played before it sent them together.
@@ -85,7 +87,11 @@ def record_exams(
     by_shard: dict[int, list[int]] = {}  # shard -> indexes of the submissions that passed
     slots: dict[int, rate_limits.AddressSlot | None] = {}  # index -> its address's place
     known_copies: list[rate_limits.AddressSlot] = []  # places of known replays
+    blocked: dict[str, QuestboardError] = {}  # players blocked by an item before
     for index, (player_id, exam) in enumerate(submissions):
+        if player_id in blocked:  # its single route, sent after that item, is 403
+            results[index] = blocked[player_id]
+            continue
         try:
             _check(engine, exam)
         except InvalidInputError as error:
@@ -100,6 +106,10 @@ def record_exams(
                     "refused",
                     request=f"exam/{exam.exam_id}/{exam.fingerprint()}",  # a copy: not again
                 )
+                # The violation that blocks the player (the process's copy of the bans
+                # has it at once) stops their later items of a batch, as it would stop
+                # their next request.
+                blocked.update(banned_players(engine, [player_id]))
             continue
         try:
             taken = rate_limits.take_address_slot(
