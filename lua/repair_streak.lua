@@ -9,8 +9,16 @@ answered before and never counts), the
 break looked up (none noted, already repaired, or past its deadline: refused), the price
 debited with its ledger and outbox entry (include/wallet.lua), the streak restored to
 the length lost plus the days since (the restarted day counts: lost 10, restarted at 1
-today, repaired: 11), `lost` set to 0 (repaired), and the outcome recorded under the
-idempotency key, refusals too.
+today, repaired: 11), `lost` set to 0 (repaired), the milestones the restored days reach
+paid (below), and the outcome recorded under the idempotency key, refusals too.
+
+Milestones: the claims since the restart paid their days as days 1, 2, ... of a streak.
+A restored day that is a milestone (its streak a multiple of ARGV[16]) whose claim paid
+an ordinary day is paid here what a milestone pays beyond an ordinary day (ARGV[17]),
+each amount cut to what fits under the balance limit: a ledger entry of kind
+login_bonus ("daily login, streak day 7 (streak repair)"). Paid in this call, which
+marks the break repaired, so once: a replay answers the record, a second repair is
+refused, and a later claim counts on from the restored streak.
 
 KEYS[1] wallet       hash   resource -> balance
 KEYS[2] ledger       list   the player's ledger
@@ -35,10 +43,14 @@ ARGV[12] rate count     the player's limit of the route group: changes a window 
 ARGV[13] rate window    ms
 ARGV[14] rate limit     the limit as the rules write it ("10/minute"), for the refusal
 ARGV[15] rate group     the rules' rate-limit group (purchases)
+ARGV[16] milestone every the login bonus's milestone_every (0: no milestones)
+ARGV[17] milestone extra JSON resource -> amount: a milestone's reward beyond an
+                        ordinary day's ("{}": nothing)
 
 Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes):
   APPLIED             {"fp","code":APPLIED,"tx","at","deltas","balances","streak","lost",
-                      "best"}
+                      "best","milestones"}: milestones [{"streak","reward","transaction_id"}],
+                      reward what was credited ({} and no transaction_id: nothing fit)
   REPLAYED            the recorded outcome, as first returned
   KEY_REUSED          the idempotency key was used with another fingerprint: {"fp"}
   NOT_REPAIRABLE      {"fp","code":NOT_REPAIRABLE,"reason"}: "none" (no break noted),
@@ -62,6 +74,7 @@ local resource = ARGV[8]
 local base, per_day, max_price = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local rate_count, rate_window, rate_text, group = tonumber(ARGV[12]), tonumber(ARGV[13]),
   ARGV[14], ARGV[15]
+local milestone_every, milestone_extra = tonumber(ARGV[16]), ARGV[17]
 
 local replay_code, replay = replayed(IDEM, fingerprint)
 if replay_code then
@@ -116,6 +129,24 @@ local tx, deltas = wallet_apply(wallet, changes, 'streak_repair',
   'streak repair: ' .. lost .. ' days, streak ' .. streak, reference, fingerprint)
 local best = math.max(streak, tonumber(noted[2] or '0'))
 redis.call('HSET', STREAK, 'streak', streak, 'best', best, 'lost', 0)
+
+-- The restored days (lost + 1 .. streak) that are milestones their claim paid as an
+-- ordinary day (its day since the restart no milestone): what a milestone pays beyond.
+local milestones = {}
+if milestone_every > 0 and milestone_extra ~= '{}' then
+  local extra
+  for since = 1, streak - lost do
+    local restored = lost + since
+    if restored % milestone_every == 0 and since % milestone_every ~= 0 then
+      extra = extra or cjson.decode(milestone_extra)
+      local paid_tx, paid = wallet_reward(wallet, extra, 'login_bonus',
+        'daily login, streak day ' .. restored .. ' (streak repair)',
+        reference .. '/bonus/' .. restored)
+      milestones[#milestones + 1] = '{"streak":' .. restored .. ',"reward":' .. (paid or '{}')
+        .. (paid_tx and (',"transaction_id":"' .. paid_tx .. '"') or '') .. '}'
+    end
+  end
+end
 return finish(CODE_APPLIED, '"tx":"' .. tx .. '","at":' .. now .. ',"deltas":' .. deltas
   .. ',"balances":' .. balances_json(wallet) .. ',"streak":' .. streak .. ',"lost":' .. lost
-  .. ',"best":' .. best)
+  .. ',"best":' .. best .. ',"milestones":[' .. table.concat(milestones, ',') .. ']')

@@ -86,6 +86,7 @@ def test_the_day_shows_the_offer_and_a_repair_restores_the_streak_once(
     assert first.status_code == again.status_code == 201
     body = first.get_json()
     assert (body["streak"], body["lost"], body["best"], body["price"]) == (4, 3, 4, {"coins": 80})
+    assert body["milestone_bonuses"] == []
     assert body["balances"]["coins"] == coins - 80
     assert again.get_json() == body
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -93,6 +94,25 @@ def test_the_day_shows_the_offer_and_a_repair_restores_the_streak_once(
     assert kinds(client, admin_headers).count("streak_repair") == 1
     day = client.get(DAILY, headers=server_headers).get_json()
     assert (day["login"]["streak"], day["streak_repair"]) == (4, None)
+
+
+def test_a_repair_to_a_milestone_day_answers_the_milestone_it_paid(
+    repairing, client, server_headers, admin_headers, clock
+):
+    broken_streak(client, server_headers, clock, days=6)  # restored to 7: a milestone
+    fund(client, admin_headers)
+
+    body = repair(client, server_headers).get_json()
+
+    [bonus] = body["milestone_bonuses"]
+    assert (body["streak"], bonus["streak"], bonus["reward"]) == (7, 7, {"steel": 10})
+    assert body["balances"]["steel"] == 10
+    entries = client.get("/v1/players/alice/ledger", headers=server_headers).get_json()
+    [paid] = [e for e in entries["entries"] if e["transaction_id"] == bonus["transaction_id"]]
+    assert (paid["kind"], paid["deltas"]) == ("login_bonus", {"steel": 10})
+    schema = client.get("/openapi.json").get_json()["components"]["schemas"]["StreakRepair"]
+    assert "milestone_bonuses" in schema["required"]
+    assert "what was credited" in schema["properties"]["milestone_bonuses"]["description"]
 
 
 def test_a_second_repair_of_the_same_break_409(

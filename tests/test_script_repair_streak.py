@@ -19,6 +19,7 @@ WALLET, LEDGER, OUTBOX = keys.wallet(PLAYER), keys.ledger(PLAYER), keys.player_o
 STREAK, RATE = keys.streak(PLAYER), keys.player_rate_window(PLAYER, "purchases")
 PRICE = ["coins", 50, 10, 500]  # resource, base, per day, max price
 NO_LIMIT = (0, 0, "")
+MILESTONES = (7, '{"steel":10}')  # milestone_every, what a milestone pays beyond a day
 TWO_A_MINUTE = (2, 60_000, "2/minute")  # count, window (ms), as the rules write it
 
 
@@ -26,19 +27,35 @@ def idem(key: str = "k1") -> str:
     return keys.idempotency(PLAYER, "streak_repair", key)
 
 
-def call(redis, key: str = "k1", fingerprint: str = "fp-1", now: int = NOW, limit=NO_LIMIT):
+def call(
+    redis,
+    key: str = "k1",
+    fingerprint: str = "fp-1",
+    now: int = NOW,
+    limit=NO_LIMIT,
+    milestones=MILESTONES,
+):
     args = [PLAYER, now, 1_000_000, fingerprint, 3600, f"streak_repair/{key}", 1000, *PRICE]
     code, payload = Scripts(redis).repair_streak(
         keys=[WALLET, LEDGER, OUTBOX, idem(key), STREAK, RATE],
-        args=[*args, *limit, "purchases"],
+        args=[*args, *limit, "purchases", *milestones],
     )
     return code, json.loads(payload)
 
 
-def broken(redis, lost: int = 10, repair_by: int = NOW + 1000, coins: int = 1000) -> None:
+def broken(
+    redis, lost: int = 10, repair_by: int = NOW + 1000, coins: int = 1000, since: int = 1
+) -> None:
+    """A break of `lost` days noted, and `since` days claimed since the restart."""
     redis.hset(
         STREAK,
-        mapping={"last_day": 100, "streak": 1, "best": 12, "lost": lost, "repair_by": repair_by},
+        mapping={
+            "last_day": 100,
+            "streak": since,
+            "best": 12,
+            "lost": lost,
+            "repair_by": repair_by,
+        },
     )
     redis.hset(WALLET, "coins", coins)
 
@@ -61,6 +78,7 @@ def test_applied_restores_the_streak_debits_the_price_and_writes_ledger_and_outb
         "streak": 11,
         "lost": 10,
         "best": 12,
+        "milestones": [],
     }
     changed = written(before, state(any_redis))
     assert set(changed) == {WALLET, LEDGER, OUTBOX, STREAK, idem()}
@@ -195,3 +213,70 @@ def test_a_replay_at_a_full_window_is_answered_and_takes_no_place(any_redis):
     code, again = call(any_redis, now=NOW + 1, limit=TWO_A_MINUTE)
     assert (code, again) == (ScriptCode.REPLAYED, first)
     assert written(before, state(any_redis)) == {}
+
+
+def test_applied_to_a_milestone_pays_what_it_pays_beyond_a_day_in_an_entry_of_its_own(
+    any_redis,
+):
+    broken(any_redis, lost=6)  # restored to 7: a milestone its claim paid as day 1
+    before = state(any_redis)
+
+    code, outcome = call(any_redis)
+
+    assert code == ScriptCode.APPLIED
+    [bonus] = outcome["milestones"]
+    assert bonus == {
+        "streak": 7,
+        "reward": {"steel": 10},
+        "transaction_id": bonus["transaction_id"],
+    }
+    assert (outcome["streak"], outcome["balances"]) == (7, {"coins": 890, "steel": 10})
+    changed = written(before, state(any_redis))
+    assert changed[WALLET] == {"coins": "890", "steel": "10"}
+    repair_entry, paid_entry = changed[OUTBOX]
+    assert repair_entry[0] == outcome["tx"]
+    assert paid_entry[0] == bonus["transaction_id"]
+    assert {k: paid_entry[1][k] for k in ("kind", "deltas", "reason", "ref", "fp")} == {
+        "kind": "login_bonus",
+        "deltas": '{"steel":10}',
+        "reason": "daily login, streak day 7 (streak repair)",
+        "ref": "streak_repair/k1/bonus/7",
+        "fp": "",
+    }
+    assert [json.loads(e)[:3] for e in changed[LEDGER]] == [
+        [bonus["transaction_id"], "login_bonus", {"steel": 10}],
+        [outcome["tx"], "streak_repair", {"coins": -110}],
+    ]
+
+
+def test_a_restored_milestone_the_claim_paid_as_one_pays_nothing_more(any_redis):
+    broken(any_redis, lost=7, since=7)  # restored days 8..14: the 14th paid as day 7
+    code, outcome = call(any_redis)
+    assert (code, outcome["streak"], outcome["milestones"]) == (ScriptCode.APPLIED, 14, [])
+
+
+def test_each_restored_milestone_an_ordinary_claim_paid_is_paid(any_redis):
+    broken(any_redis, lost=1, since=5, coins=60)  # days 2..6 restored, a milestone every 2
+    code, outcome = call(any_redis, milestones=(2, '{"steel":3}'))
+    assert code == ScriptCode.APPLIED
+    # days 1, 3 and 5 since the restart, ordinary days there; 2 and 4 paid as milestones
+    assert [(m["streak"], m["reward"]) for m in outcome["milestones"]] == [
+        (2, {"steel": 3}),
+        (4, {"steel": 3}),
+        (6, {"steel": 3}),
+    ]
+    assert outcome["balances"] == {"coins": 0, "steel": 9}
+
+
+def test_a_milestone_that_fits_nothing_under_the_balance_limit_is_answered_empty(any_redis):
+    broken(any_redis, lost=6)
+    any_redis.hset(WALLET, "steel", 1_000_000)
+    code, outcome = call(any_redis)
+    assert (code, outcome["milestones"]) == (ScriptCode.APPLIED, [{"streak": 7, "reward": {}}])
+    assert any_redis.xlen(OUTBOX) == 1  # the repair alone
+
+
+def test_without_milestones_in_the_rules_nothing_more_is_paid(any_redis):
+    broken(any_redis, lost=6)
+    code, outcome = call(any_redis, milestones=(7, "{}"))
+    assert (code, outcome["milestones"]) == (ScriptCode.APPLIED, [])

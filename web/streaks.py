@@ -17,7 +17,7 @@ from web.api import Blueprint
 from web.extensions import get_engine
 from web.fastschema import FastSchema
 from web.purchases import replay_headers
-from web.schemas import IdempotencyHeaderSchema, StrictSchema, amounts_field
+from web.schemas import DailyBonusSchema, IdempotencyHeaderSchema, StrictSchema, amounts_field
 from web.security import player_address
 
 blp = Blueprint("streaks", __name__, url_prefix="/v1/players", description="Streak repair.")
@@ -38,6 +38,18 @@ class StreakRepairSchema(FastSchema):
     best = ma.fields.Integer(required=True, metadata={"example": 11})
     price = amounts_field(required=True, metadata={"example": {"coins": 150}})
     balances = amounts_field(required=True, attribute="transaction.balances")
+    milestone_bonuses = ma.fields.List(
+        ma.fields.Nested(DailyBonusSchema()),
+        required=True,
+        metadata={
+            "description": "The login bonus milestones the restored streak reached on days"
+            " its claims paid as ordinary days (lost 6, restarted at 1 today: day 7), each"
+            " paid now what a milestone pays beyond an ordinary day, in a `login_bonus`"
+            " ledger entry of its own. `reward` is what was credited: the balance limit"
+            " may cut it (to {}, with no `transaction_id`). Usually [] or one.",
+            "example": [{"streak": 7, "reward": {"steel": 10}, "transaction_id": "1-0"}],
+        },
+    )
 
 
 @blp.route("/<player:player_id>/streak/repair", methods=["POST"])

@@ -9,9 +9,16 @@ Streak freezes are used first: a gap they bridge is no break.
 `repair` → lua/repair_streak.lua (+ includes codes, replay, rate, wallet): in one atomic
 call the idempotency check, the player's rate limit, the break looked up, the price
 debited with its ledger and outbox entry (so persist writes it to SQL like a purchase),
-the streak restored to the length lost plus the days since, and the outcome recorded
-under the Idempotency-Key.
+the streak restored to the length lost plus the days since, the milestones the
+restored days reach paid, and the outcome recorded under the Idempotency-Key.
 A break is repaired once: the script marks it repaired, so a second key is refused.
+
+A restored day that is a milestone of the login bonus (rules `[login_bonus]`
+milestone_every) was paid, by the claim that restarted the streak or one after it, as
+an ordinary day of the new streak. The repair pays what the milestone pays beyond that
+(`milestone_extra`) in its own call, a `login_bonus` ledger entry each, so a player who
+buys their streak back is paid what a player who never missed was: once, since the
+call that pays it is the one that marks the break repaired.
 
 A repair is paid like a purchase, and it is rate-limited like one, in the rules'
 `purchases` group: it takes a place in the player's window of that group inside the
@@ -27,7 +34,7 @@ player's limit.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -38,6 +45,7 @@ from engine.economy.idempotency import IdempotentRequest, is_same_request, recor
 from engine.economy.transactions import Transaction
 from engine.errors import StreakNotRepairableError
 from engine.outcomes import ScriptCode, decode
+from engine.rules.progression import LoginBonus
 from engine.runtime import Engine
 from engine.security import rate_limits
 
@@ -54,6 +62,9 @@ class StreakRepair:
     best: int
     price: dict[str, int]
     transaction: Transaction
+    # [{"streak", "reward", "transaction_id"?}]: the milestones the restored days reached,
+    # each with what it credited (the balance limit may cut it)
+    milestone_bonuses: list[dict] = field(default_factory=list)
 
 
 def repair(
@@ -122,6 +133,8 @@ def _repair(
         rules.max_price,
         *_player_limit(engine),
         RATE_GROUP,
+        engine.rules.login_bonus.milestone_every,
+        json.dumps(milestone_extra(engine.rules.login_bonus), separators=(",", ":")),
     ]
     script_keys = [
         keys.wallet(player_id),
@@ -135,6 +148,17 @@ def _repair(
     outcome = json.loads(payload)
     answer = decode(code, outcome, reused=transactions.key_reused(idempotency_key))
     return _repair_of(engine, outcome, replayed=answer is ScriptCode.REPLAYED)
+
+
+def milestone_extra(bonus: LoginBonus) -> dict[str, int]:
+    """What a milestone day's bonus pays beyond an ordinary day's, resource by resource
+    (none where the ordinary day pays as much): what a repair pays for a restored day
+    that is a milestone, whose claim paid an ordinary day."""
+    extra = {
+        resource: amount - bonus.reward.get(resource, 0)
+        for resource, amount in bonus.milestone_reward.items()
+    }
+    return {resource: amount for resource, amount in sorted(extra.items()) if amount > 0}
 
 
 def _player_limit(engine: Engine) -> tuple[int, int, str]:
@@ -162,4 +186,9 @@ def _repair_of(engine: Engine, outcome: dict, replayed: bool) -> StreakRepair:
         best=int(outcome["best"]),
         price={resource: -delta for resource, delta in transaction.deltas.items()},
         transaction=transaction,
+        # a record rebuilt from SQL (engine.ops.rebuild_economy) has none: they are
+        # ledger entries of their own
+        milestone_bonuses=[
+            {**paid, "reward": paid["reward"] or {}} for paid in outcome.get("milestones") or []
+        ],
     )
