@@ -13,12 +13,15 @@ Registrations that vanish while the process runs (a FLUSHDB, as the recovery aft
 Redis loss asks, or a Redis that came back empty without dropping the connection) are
 made again at the next tick, so the jobs do not stop until the scheduler is restarted.
 
+SIGHUP is ignored (logged): it ended rq-scheduler's process; SIGTERM and SIGINT stop it.
+
     python -m jobs.scheduler        # what the Procfile's `scheduler` runs
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from datetime import UTC, datetime
 
@@ -35,11 +38,16 @@ from jobs import QUEUE
 from jobs.tasks import enqueue_once, run_job
 
 PREFIX = "questboard-"
+HUP_IGNORED = "SIGHUP ignored: the scheduler runs on (SIGTERM stops it)"
 
 
 class OneRunPerJobScheduler(Scheduler):
     """rq-scheduler whose ticks add a run only when the job has none queued, and register
-    the interval jobs again when their registrations are gone."""
+    the interval jobs again when their registrations are gone; it ignores SIGHUP."""
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()
+        signal.signal(signal.SIGHUP, lambda signum, frame: self.log.warning(HUP_IGNORED))
 
     def enqueue_jobs(self) -> list[Job]:
         pipe = self.connection.pipeline(transaction=False)
@@ -96,6 +104,7 @@ def main() -> None:
     """Run the scheduler until stopped; a bad setting, or a queue Redis that cannot be
     reached (at start or later), ends the process in one line with exit code 1."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop's handlers
     try:
         settings = Settings.from_env()
     except ConfigError as error:

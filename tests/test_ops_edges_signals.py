@@ -1,0 +1,50 @@
+"""SIGHUP (a terminal closing, `kill -HUP` from a process manager) does not end the
+`worker` or the `scheduler`: each says it ignores it and keeps working; SIGTERM then
+stops it with exit code 0 (README, The processes)."""
+
+from __future__ import annotations
+
+import signal
+
+from rq import Queue
+
+from jobs import QUEUE
+from jobs.scheduler import PREFIX
+from tests.conftest import real_redis_url
+from tests.long_running import Running
+from tests.test_run_command import wait_for
+
+
+def test_the_worker_ignores_sighup_and_keeps_running_jobs(real_redis, tmp_path):
+    worker = Running("jobs.worker", {"REDIS_URL": real_redis_url()})
+    try:
+        worker.wait_for_line("Listening on questboard")
+
+        worker.process.send_signal(signal.SIGHUP)
+        worker.wait_for_line("SIGHUP ignored")
+
+        ran = tmp_path / "ran"
+        Queue(QUEUE, connection=real_redis).enqueue("tests.long_running.touch", str(ran))
+        assert wait_for(lambda: ran.exists() or worker.process.poll() is not None)
+        assert worker.process.poll() is None
+    finally:
+        code = worker.stop()
+    assert code == 0, worker.log()
+    assert ran.exists()
+
+
+def test_the_scheduler_ignores_sighup_and_keeps_ticking(real_redis):
+    scheduler = Running("jobs.scheduler", {"REDIS_URL": real_redis_url()})
+    try:
+        scheduler.wait_for_line("registered questboard-persist")
+
+        scheduler.process.send_signal(signal.SIGHUP)
+        scheduler.wait_for_line("SIGHUP ignored")
+
+        # A tick after the signal: it finds a registration gone and makes it again.
+        real_redis.zrem("rq:scheduler:scheduled_jobs", f"{PREFIX}persist")
+        scheduler.wait_for_line("registrations missing")
+        assert scheduler.process.poll() is None
+    finally:
+        code = scheduler.stop()
+    assert code == 0, scheduler.log()
