@@ -85,6 +85,25 @@ def segment(value: str) -> str:
     return quoted.replace(".", "%2E") if quoted in {".", ".."} else quoted
 
 
+def one_segment(name: str, value: str) -> str:
+    """`value`, when it can travel as one path segment: not empty, and without "/".
+
+    The web server decodes %2F back into "/" before routing, and an empty value leaves
+    an empty segment, so either reaches no route: the answer was 404 not_found, read as
+    a missing player or a ban already lifted. No id of the API is either (a player id is
+    ^[A-Za-z0-9_.:-]{1,64}$), so it is refused as the server refuses a bad one.
+
+    Raises:
+        ValidationError: naming the parameter, before anything is sent.
+    """
+    if not value or "/" in value:
+        raise ValidationError(
+            f"The {name} cannot be sent as one path segment.",
+            details={name: ["Must not be empty or hold a '/'."]},
+        )
+    return value
+
+
 def build(
     operation: str,
     decode: Callable[[Answer], T],
@@ -102,10 +121,11 @@ def build(
     unless it is a GET or the caller gave one.
 
     Raises:
-        ValidationError: the Idempotency-Key or the player's address is not `sendable`.
+        ValidationError: the Idempotency-Key or the player's address is not `sendable`,
+            or a path parameter is not one segment (`one_segment`).
     """
     method, template = ROUTES[operation]
-    quoted = {name: segment(value) for name, value in (path or {}).items()}
+    quoted = {name: segment(one_segment(name, value)) for name, value in (path or {}).items()}
     if idempotency_key is not None and not sendable(idempotency_key):
         raise ValidationError(
             "The Idempotency-Key cannot be sent.",
