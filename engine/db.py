@@ -39,6 +39,7 @@ from engine.db_player_tables import (
 )
 from engine.db_shared_tables import (
     board_prizes,
+    idempotency_records,
     job_runs,
     leaderboard_cache,
     league_results,
@@ -56,6 +57,7 @@ __all__ = [
     "PLAYER",
     "board_prizes",
     "connect",
+    "idempotency_records",
     "insert_ignore",
     "job_runs",
     "leaderboard_cache",

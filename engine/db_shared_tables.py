@@ -1,5 +1,6 @@
 """The SQL tables that span players: leaderboard aggregates and their cache, league
-results, board prizes, security events, job runs, settings and webhooks.
+results, board prizes, security events, job runs, settings, webhooks and the records of
+idempotent requests Redis keeps that no other row gives back.
 
 They share the schema's MetaData of engine.db_player_tables; engine.db re-exports
 both modules' tables (import them from there).
@@ -190,4 +191,20 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
     Index("ix_webhook_deliveries_event", "event_id"),
     Index("ix_webhook_deliveries_created", "created_ms"),
+)
+
+# Idempotency records (engine.economy.idempotency_records): the outcome of a request with an
+# Idempotency-Key that no other row gives back (a webhook subscription created, its
+# secret rotated), written with the change, for `questboard rebuild` to restore while
+# the key lives (IDEMPOTENCY_TTL_SECONDS after created_ms). `owner` is the player the
+# key belongs to, or "" for an admin request.
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("owner", PLAYER, primary_key=True),
+    Column("route", String(96), primary_key=True),
+    Column("idem_key", String(128), primary_key=True),
+    Column("record", Text, nullable=False),  # the record's JSON, as Redis holds it
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_idempotency_records_created", "created_ms"),
 )

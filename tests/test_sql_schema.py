@@ -25,6 +25,7 @@ TABLES = {
     "webhook_deliveries",
     "league_results",
     "board_prizes",
+    "idempotency_records",
 }
 
 

@@ -6,15 +6,16 @@ aggregates of the retained periods, battle-pass progress, streaks (with a break 
 still be bought back, and a zoned claim's day ends), the day's counters (each daily hash
 of a date not over in every zone yet: bonus claimed, ads watched, mission progress and
 completions, earnings towards the caps, living until that date has ended in every zone,
-never shorter than the live hash), the idempotency records of recent
-requests and exam attempts (so a client retrying a request made before the loss is
-answered, not counted again), the settings, each player's time zone, each
-league player's record as the last close they took part in left it (so their next join
-lands in the tier they carried over, lower after whole periods away, by the same rule as
-without the loss), and the cohorts of the league periods not closed yet (each player who
-scored in one joins it again, in their tier, with their total). What cannot come back is
-what had not been persisted yet: the changes made in the last persist interval before
-Redis died (see the README's data-loss window).
+never shorter than the live hash), the idempotency records of recent requests and exam
+attempts (so a client retrying a request made before the loss is answered, not counted
+again; those a ledger entry gives back, and those SQL keeps of their own, a webhook
+subscription's creation and secret rotation among them), the settings, each player's
+time zone, each league player's record as the last close they took part in left it (so
+their next join lands in the tier they carried over, lower after whole periods away, by
+the same rule as without the loss), and the cohorts of the league periods not closed yet
+(each player who scored in one joins it again, in their tier, with their total). What
+cannot come back is what had not been persisted yet: the changes made in the last
+persist interval before Redis died (see the README's data-loss window).
 
 The day's counters are as the persist job last read them: a hash is read when an entry
 of its player's activity or exam is persisted, so it lags Redis as the rest does, by at
@@ -61,6 +62,7 @@ newer). A Redis holding boards, cohorts or other keys but no wallet is rebuilt w
 either: what it holds is kept where it is ahead of SQL.
 
 Each step lives with what it restores: engine.ops.rebuild_economy (wallets, ledger),
+rebuild_records (the idempotency records SQL keeps of their own),
 rebuild_boards (leaderboards, exam attempts), rebuild_progression (battle passes,
 streaks, the day's counters, settings, time zones) and rebuild_leagues (league records
 and cohorts); they read SQL in chunks through engine.ops.rebuild_sql.
@@ -79,6 +81,7 @@ from engine.ops.rebuild_progression import (
     _streaks,
     _timezones,
 )
+from engine.ops.rebuild_records import _idempotency_records
 from engine.ops.rebuild_sql import Progress
 from engine.runtime import Engine
 
@@ -114,6 +117,7 @@ def rebuild(
     counts = {
         "wallets": _wallets(engine, progress, keep_live_wallets),
         "ledger_entries": _ledger(engine, progress),
+        "idempotency_records": _idempotency_records(engine, progress),
         "board_entries": _leaderboards(engine, progress),
         "battle_passes": _battle_passes(engine, progress),
         "streaks": _streaks(engine, progress),

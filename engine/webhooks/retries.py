@@ -32,13 +32,17 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
 from engine import keys
 from engine.clock import from_ms, to_ms
+from engine.economy import idempotency_records
 from engine.economy.idempotency import KEPT, IdempotentRequest, is_same_request, load
 from engine.errors import IdempotencyKeyReusedError
 from engine.runtime import Engine
 from engine.webhooks import encryption, subscriptions
-from engine.webhooks.subscriptions import Subscription
+from engine.webhooks.subscriptions import Recorder, Subscription
 
 CREATE_ROUTE = "webhooks"
 LEASE_MS = 10_000  # longer than any change takes; a claim without it is taken over
@@ -65,8 +69,8 @@ def create(
     payload = {"url": url, "events": types, "description": description}
     request = IdempotentRequest.of(CREATE_ROUTE, idempotency_key, payload)
 
-    def change(chosen_id: str, secret: str) -> tuple[Subscription, str]:
-        return subscriptions.create(engine, url, types, description, chosen_id, secret)
+    def change(chosen_id: str, secret: str, record: Recorder) -> tuple[Subscription, str]:
+        return subscriptions.create(engine, url, types, description, chosen_id, secret, record)
 
     return _once(engine, request, change)
 
@@ -78,8 +82,8 @@ def rotate_secret(
     payload = {"grace_period_seconds": int(grace.total_seconds())}
     request = IdempotentRequest.of(rotate_route(subscription_id), idempotency_key, payload)
 
-    def change(_chosen_id: str, secret: str) -> tuple[Subscription, str]:
-        return subscriptions.rotate_secret(engine, subscription_id, grace, secret)
+    def change(_chosen_id: str, secret: str, record: Recorder) -> tuple[Subscription, str]:
+        return subscriptions.rotate_secret(engine, subscription_id, grace, secret, record)
 
     return _once(engine, request, change)
 
@@ -113,30 +117,83 @@ def _leased(
     claim = {"id": subscriptions.new_id(), "secret": box.seal(subscriptions.new_secret())}
     mine = _json({"fp": request.fingerprint[:KEPT], "claim": claim})
     if engine.redis.set(record_key, mine, nx=True, ex=engine.idempotency_ttl_seconds):
-        return _carry_out(engine, record_key, mine, claim, change)
+        return _carry_out(engine, request, record_key, mine, claim, change)
     found = engine.redis.get(record_key)
     if found is None:
         return None
     recorded = _checked(load(found), request)
     if "answer" in recorded:
         return _answer_of(engine, recorded["answer"])
-    return _carry_out(engine, record_key, found, recorded["claim"], change)
+    return _carry_out(engine, request, record_key, found, recorded["claim"], change)
 
 
-def _carry_out(engine: Engine, record_key: str, claimed: bytes, claim: dict, change: Any) -> Answer:
-    """Make the change the claim names and record its answer; a failure frees the key."""
-    box = encryption.box_of(engine)
+def _carry_out(
+    engine: Engine,
+    request: IdempotentRequest,
+    record_key: str,
+    claimed: bytes,
+    claim: dict,
+    change: Any,
+) -> Answer:
+    """Make the change the claim names and record its answer; a failure frees the key.
+
+    SQL's record of the request (engine.economy.idempotency_records), written with the
+    change, is looked at first: a request carried out before Redis lost its record (a
+    rebuild since), or by a copy that died before recording its answer in Redis, is
+    answered from it, not carried out again.
+    """
+    kept = idempotency_records.found(engine, idempotency_records.ADMIN, request.route, request.key)
     try:
-        subscription, secret = change(claim["id"], box.open(claim["secret"]))
+        if kept is None:
+            try:
+                return _made(engine, request, record_key, load(claimed)["fp"], claim, change)
+            except IntegrityError:  # a copy of this request committed its change first
+                kept = idempotency_records.found(
+                    engine, idempotency_records.ADMIN, request.route, request.key
+                )
+                if kept is None:
+                    raise
     except BaseException:
         if engine.redis.get(record_key) == claimed:
             engine.redis.delete(record_key)
         raise
-    fp = load(claimed)["fp"]
-    answer = {**_stored(subscription), "secret": claim["secret"]}
-    engine.redis.set(
-        record_key, _json({"fp": fp, "answer": answer}), ex=engine.idempotency_ttl_seconds
+    record, seconds = kept
+    engine.redis.set(record_key, record, ex=seconds)
+    return _answer_of(engine, _checked(load(record), request)["answer"])
+
+
+def _made(
+    engine: Engine,
+    request: IdempotentRequest,
+    record_key: str,
+    fp: str,
+    claim: dict,
+    change: Any,
+) -> Answer:
+    """The change made, its record kept in SQL in the same transaction and in Redis."""
+    kept: list[bytes] = []
+
+    def record(conn: Connection, subscription: Subscription) -> None:
+        answer = {**_stored(subscription), "secret": claim["secret"]}
+        kept.append(_json({"fp": fp, "answer": answer}))
+        idempotency_records.insert(
+            conn, engine, idempotency_records.ADMIN, request.route, request.key, kept[-1]
+        )
+
+    subscription, secret = change(
+        claim["id"], encryption.box_of(engine).open(claim["secret"]), record
     )
+    if not kept:  # made already by this claim (a copy's): keep its record if none is
+        answer = {**_stored(subscription), "secret": claim["secret"]}
+        kept.append(_json({"fp": fp, "answer": answer}))
+        try:
+            with engine.sql.begin() as conn:
+                idempotency_records.insert(
+                    conn, engine, idempotency_records.ADMIN, request.route, request.key, kept[-1]
+                )
+        except IntegrityError:
+            pass  # the copy kept it
+    engine.redis.set(record_key, kept[-1], ex=engine.idempotency_ttl_seconds)
     return Answer(subscription, secret, replayed=False)
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine import db, text
@@ -35,6 +37,8 @@ MAX_DESCRIPTION = 255
 DESCRIPTION_RULE = f"Empty, or one line of 1 to {MAX_DESCRIPTION} printable characters, not blank."
 TABLE = db.webhook_subscriptions
 DELIVERIES = db.webhook_deliveries
+# Called with the transaction making a change and the subscription it leaves
+Recorder = Callable[[Connection, "Subscription"], None]
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,14 @@ def create(
     description: str = "",
     chosen_id: str | None = None,
     secret: str | None = None,
+    record: Recorder | None = None,
 ) -> tuple[Subscription, str]:
     """A new enabled subscription and its signing secret (shown to the caller once).
 
     `chosen_id` and `secret` (engine.webhooks.retries: a claimed request's) make it
     idempotent: when that subscription exists already with that secret, it is answered
-    as it is and nothing is written.
+    as it is and nothing is written. `record(conn, subscription)` runs in the
+    transaction that inserts it (the request's idempotency record, kept in SQL).
     """
     check_description(description)
     guard.check_url(url, engine.webhook_allow_private)
@@ -120,6 +126,8 @@ def create(
     try:
         with engine.sql.begin() as conn:
             conn.execute(TABLE.insert().values(**row))
+            if record is not None:
+                record(conn, _decode(_row(conn, row["id"]), now_ms))
     except IntegrityError:  # the same claimed request, carried out by another copy
         if chosen_id is None or not _holds(engine, chosen_id, secret):
             raise
@@ -231,6 +239,7 @@ def rotate_secret(
     subscription_id: str,
     grace: timedelta = DEFAULT_GRACE,
     secret: str | None = None,
+    record: Recorder | None = None,
 ) -> tuple[Subscription, str]:
     """A new secret; the current one keeps signing too until `grace` has passed.
 
@@ -240,7 +249,8 @@ def rotate_secret(
 
     `secret` (engine.webhooks.retries: a claimed request's) makes it idempotent: a
     subscription already signing with it was rotated by this request, and is answered
-    as it is, its previous secret kept.
+    as it is, its previous secret kept. `record(conn, subscription)` runs in the
+    transaction that rotates it.
     """
     if not timedelta(0) <= grace <= MAX_GRACE:
         raise InvalidInputError(
@@ -272,7 +282,10 @@ def rotate_secret(
                 )
             ).rowcount
             if rotated:
-                return _decode(_row(conn, subscription_id), now_ms), secret
+                subscription = _decode(_row(conn, subscription_id), now_ms)
+                if record is not None:
+                    record(conn, subscription)
+                return subscription, secret
 
 
 def ping(engine: Engine, subscription_id: str) -> Delivery:
