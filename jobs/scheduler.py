@@ -13,16 +13,21 @@ Registrations that vanish while the process runs (a FLUSHDB, as the recovery aft
 Redis loss asks, or a Redis that came back empty without dropping the connection) are
 made again at the next tick, so the jobs do not stop until the scheduler is restarted.
 
-SIGHUP is ignored (logged): it ended rq-scheduler's process; SIGTERM and SIGINT stop it.
+Once started, an outage of its Redis is waited out (jobs.outages: one line when it goes,
+one when it is back), where rq-scheduler's loop ended the process and, under a Procfile
+runner, the whole service; a Redis that does not answer at start still ends it in one
+line. SIGHUP is ignored (logged), SIGTERM and SIGINT stop it.
 
     python -m jobs.scheduler        # what the Procfile's `scheduler` runs
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
+import time
 from datetime import UTC, datetime
 
 from redis import Redis
@@ -35,6 +40,7 @@ from cli.local import without_password
 from config import ConfigError, Settings
 from engine.ops.job_catalog import INTERVAL_JOBS, SPECS
 from jobs import QUEUE
+from jobs.outages import OUTAGE_ERRORS, Outage
 from jobs.tasks import enqueue_once, run_job
 
 PREFIX = "questboard-"
@@ -43,10 +49,59 @@ HUP_IGNORED = "SIGHUP ignored: the scheduler runs on (SIGTERM stops it)"
 
 class OneRunPerJobScheduler(Scheduler):
     """rq-scheduler whose ticks add a run only when the job has none queued, and register
-    the interval jobs again when their registrations are gone; it ignores SIGHUP."""
+    the interval jobs again when their registrations are gone; its loop waits out an
+    outage of Redis, and it ignores SIGHUP."""
+
+    def run(self, burst: bool = False) -> None:
+        """rq-scheduler's loop (a tick every `interval` seconds under its lock, its birth
+        and death registered), except that an outage during a tick is waited out."""
+        outage = Outage(self.connection, self.log)
+        self.register_birth()
+        self._install_signal_handlers()
+        try:
+            while True:
+                started = time.monotonic()
+                try:
+                    self.tick()
+                except OUTAGE_ERRORS as error:
+                    outage.began(error)
+                    outage.wait_until_back()
+                    self.register_again()
+                    continue
+                if burst:
+                    break
+                time.sleep(max(0.0, self._interval - (time.monotonic() - started)))
+        finally:
+            with contextlib.suppress(*OUTAGE_ERRORS):  # a stop while Redis is away
+                self.remove_lock()
+                self.register_death()
+
+    def tick(self) -> None:
+        self.heartbeat()
+        if self.acquire_lock():
+            self.enqueue_jobs()
+            self.heartbeat()
+            self.remove_lock()
+        else:
+            self.log.warning("Lock already taken - skipping run")
+
+    def register_again(self) -> None:
+        """After an outage: its lock (held when Redis went) let go, its birth registered
+        anew, whether Redis kept its keys or came back empty."""
+        self.remove_lock()
+        self.register_death()
+        self.register_birth()
 
     def _install_signal_handlers(self) -> None:
-        super()._install_signal_handlers()
+        """rq-scheduler's stop registers its death inside the handler, which failed
+        (exit code 1) while Redis was away; `run` does that on its way out instead."""
+
+        def stop(signum: int, frame: object) -> None:
+            self.log.info("Shutting down RQ scheduler...")
+            raise SystemExit()
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGHUP, lambda signum, frame: self.log.warning(HUP_IGNORED))
 
     def enqueue_jobs(self) -> list[Job]:
@@ -102,7 +157,7 @@ def register(scheduler: Scheduler, now: datetime | None = None) -> list[str]:
 
 def main() -> None:
     """Run the scheduler until stopped; a bad setting, or a queue Redis that cannot be
-    reached (at start or later), ends the process in one line with exit code 1."""
+    reached at start, ends the process in one line with exit code 1."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop's handlers
     try:

@@ -236,9 +236,15 @@ def healthz(base: str) -> bool:
 
 
 class Served:
-    """What `make run`'s launcher wrote, once it has stopped."""
+    """`make run`'s launcher and what it has written so far (all of it once stopped)."""
 
-    output = ""
+    def __init__(self, launcher: subprocess.Popen, log_path: Path):
+        self.launcher = launcher
+        self.log_path = log_path
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text()
 
 
 @contextlib.contextmanager
@@ -248,16 +254,17 @@ def make_run_serving(tmp_path, base: str, **settings: str):
     env = {**os.environ, "QUESTBOARD_VAR": str(tmp_path / "var"), "API_KEYS": "server:s,admin:a"}
     env.update(settings)
     env.pop("REDIS_URL", None)
-    launcher = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "run.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    served = Served()
+    log_path = tmp_path / "make-run.log"
+    with log_path.open("w") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "run.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    served = Served(launcher, log_path)
     try:
         assert wait_for(lambda: launcher.poll() is not None or healthz(base))
         assert launcher.poll() is None  # serving, not ended
@@ -265,11 +272,11 @@ def make_run_serving(tmp_path, base: str, **settings: str):
     finally:
         launcher.send_signal(signal.SIGTERM)
         try:
-            served.output, _ = launcher.communicate(timeout=60)
+            launcher.wait(timeout=60)
         except subprocess.TimeoutExpired:
             launcher.kill()  # its services stop with it (PR_SET_PDEATHSIG)
-            served.output, _ = launcher.communicate()
-    assert launcher.returncode == 0
+            launcher.wait()
+    assert launcher.returncode == 0, served.output
 
 
 def test_make_run_serves_on_the_ipv6_loopback_without_calling_it_open(tmp_path):
