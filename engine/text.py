@@ -18,11 +18,17 @@ from engine.errors import InvalidInputError
 # laid out), or a bidirectional embedding, override or isolate (U+202A-U+202E,
 # U+2066-U+2069: they reorder what a table shows, so it reads as another text).
 # And at least one character that is neither white space nor invisible (soft hyphen,
-# zero-width space and joiners, marks, word joiner, byte order mark): the joiners stay
-# allowed inside text (an emoji sequence, Persian). Anchored, with \u escapes that Python
-# and JSON Schema (ECMA-262) read alike: the API's spec shows it as it is.
+# zero-width space and joiners, marks, word joiner, byte order mark, and the characters
+# that draw a blank: the Hangul fillers, the braille blank, variation selectors, the
+# combining grapheme joiner, Mongolian's vowel separator, Khmer's inherent vowels and the
+# Arabic letter mark): the joiners and selectors stay allowed inside text (an emoji
+# sequence, Persian). Anchored, with \u escapes that Python and JSON Schema (ECMA-262)
+# read alike: the API's spec shows it as it is.
 _NEVER = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_INVISIBLE = r"\u00ad\u200b-\u200f\u2060-\u2064\ufeff"
+_INVISIBLE = (
+    r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2060-\u2064"
+    r"\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0"
+)
 READABLE_LINE = re.compile(rf"^[^{_NEVER}]*[^\s{_NEVER}{_INVISIBLE}][^{_NEVER}]*$")
 # What may be left empty (a webhook subscription's description): empty, or such a line.
 READABLE_LINE_OR_EMPTY = re.compile(rf"^$|{READABLE_LINE.pattern}")
