@@ -233,9 +233,16 @@ class AsyncQuestboard:
 
     # The game day -------------------------------------------------------------------
 
-    async def login(self, player_id: str, *, player_ip: str | None = None) -> m.Login:
-        """Claim the day's login bonus; later calls that day answer claimed=False."""
-        return await self.send(calls.login(player_id, player_ip))
+    async def login(
+        self,
+        player_id: str,
+        *,
+        idempotency_key: str | None = None,
+        player_ip: str | None = None,
+    ) -> m.Login:
+        """Claim the day's login bonus; later calls that day answer claimed=False, but
+        one with the key of an earlier login answers that login again (replayed)."""
+        return await self.send(calls.login(player_id, player_ip, idempotency_key))
 
     async def daily(self, player_id: str, *, player_ip: str | None = None) -> m.Daily:
         return await self.send(calls.daily(player_id, player_ip))

@@ -216,13 +216,17 @@ def missions(player_id: str, player_ip: str | None) -> Call[m.Missions]:
     return build("listMissions", lambda a: d.missions(a.body), path=path, player_ip=player_ip)
 
 
-def login(player_id: str, player_ip: str | None) -> Call[m.Login]:
-    """A login claims at most once a game day; its retries repeat the call's key, so
-    one whose first answer was lost is answered that answer, the bonus included."""
+def login(
+    player_id: str, player_ip: str | None, idempotency_key: str | None = None
+) -> Call[m.Login]:
+    """A login claims at most once a game day; its retries repeat the call's key (the
+    caller's, or one made for the call), so one whose first answer was lost is
+    answered that answer, the bonus included, also when sent again later with it."""
     return build(
         "claimLogin",
         lambda a: d.login(a.body, a.replayed),
         path={"player_id": player_id},
+        idempotency_key=idempotency_key,
         player_ip=player_ip,
     )
 

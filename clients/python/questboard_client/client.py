@@ -266,9 +266,16 @@ class Questboard:
 
     # The game day -------------------------------------------------------------------
 
-    def login(self, player_id: str, *, player_ip: str | None = None) -> m.Login:
-        """Claim the day's login bonus; later calls that day answer claimed=False."""
-        return self.send(calls.login(player_id, player_ip))
+    def login(
+        self,
+        player_id: str,
+        *,
+        idempotency_key: str | None = None,
+        player_ip: str | None = None,
+    ) -> m.Login:
+        """Claim the day's login bonus; later calls that day answer claimed=False, but
+        one with the key of an earlier login answers that login again (replayed)."""
+        return self.send(calls.login(player_id, player_ip, idempotency_key))
 
     def daily(self, player_id: str, *, player_ip: str | None = None) -> m.Daily:
         return self.send(calls.daily(player_id, player_ip))
