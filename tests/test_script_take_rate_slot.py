@@ -35,3 +35,18 @@ def test_changes_that_left_the_window_are_dropped_and_make_room(any_redis):
     take(any_redis, "b", now=NOW - 1_000)
     assert take(any_redis, "c") == [ScriptCode.APPLIED]
     assert state(any_redis) == {WINDOW: [("b", NOW - 1_000), ("c", NOW)]}
+
+
+def test_a_member_holding_a_place_is_answered_replayed_and_counted_once(any_redis):
+    take(any_redis, "order-1", now=NOW - 5_000)
+    take(any_redis, "b", now=NOW - 1_000)
+    before = state(any_redis)
+    assert take(any_redis, "order-1") == [ScriptCode.REPLAYED]  # a full window too
+    assert take(any_redis, "order-1", count=3) == [ScriptCode.REPLAYED]
+    assert written(before, state(any_redis)) == {}
+
+
+def test_a_member_whose_place_left_the_window_takes_a_new_one(any_redis):
+    take(any_redis, "order-1", now=NOW - WINDOW_MS)
+    assert take(any_redis, "order-1") == [ScriptCode.APPLIED]
+    assert state(any_redis) == {WINDOW: [("order-1", NOW)]}

@@ -128,6 +128,7 @@ def record(
                 to_ms(now),
                 login=kind == "login",
             ),
+            request_name=idempotency_key,
         )
     args: list[Any] = [
         player_id,

@@ -30,11 +30,13 @@ is such a copy, so the limits are taken there or around it:
   its own connection, engine.replication).
 
 Either way a change happens only with a place in both windows, so every limit holds
-for real changes across processes. A copy holds a place in its address's window only
-while it is in flight, and is refused only in one case: it reaches an address already
-at its limit before the first of its copies has recorded an outcome (it is then, as
-far as anyone can know, a new change). Windows are moving windows of the engine clock,
-in sorted sets (member: the request, score: ms).
+for real changes across processes. The address's place of a purchase, an ad reward or
+a login is the request's own (its member the key of the request's idempotency record,
+or of the player's day for a login without a key): a copy that finds it taken by
+another copy, in flight or recorded, takes none and goes on to be answered as that
+copy is (its outcome; or the change itself if its script comes first, counted in that
+place), at a full window too, and is never counted twice. Windows are moving windows of
+the engine clock, in sorted sets (member: the request, score: ms).
 """
 
 from __future__ import annotations
@@ -201,6 +203,9 @@ class AddressTake:
 
     slot: AddressSlot | None
     changes_nothing: bool
+    # The place is the request's own (its member the request's name, shared by its
+    # copies): a copy of it carrying the change out counts in this place.
+    shared: bool = False
 
     def run_script(
         self,
@@ -214,7 +219,9 @@ class AddressTake:
 
         A place taken by a call already known to change nothing goes back in the round
         trip of the script's answer; one whose script answers a code of `not_attempted`
-        (a copy racing its first copy) goes back after it: neither is ever counted.
+        (a copy racing its first copy) goes back after it: neither is ever counted. A
+        shared place stays when the script answers a copy's outcome (REPLAYED,
+        KEY_REUSED): that copy made its change in this place, holding none of its own.
         """
         script = getattr(engine.scripts, name)
         slot = self.slot
@@ -224,12 +231,15 @@ class AddressTake:
             batch.call(name, script_keys, args)
             return batch.execute()[1]
         code, payload = script(keys=script_keys, args=args)
-        if slot is not None and code in not_attempted:
+        made_by_a_copy = self.shared and code in MADE_BY_A_COPY
+        if slot is not None and code in not_attempted and not made_by_a_copy:
             slot.give_back(engine)
         return code, payload
 
 
 NO_ADDRESS = AddressTake(None, False)
+# A script's answers that a copy of the request made (or refused) its change
+MADE_BY_A_COPY = (ScriptCode.REPLAYED, ScriptCode.KEY_REUSED)
 
 
 def take_address_slot(
@@ -238,6 +248,7 @@ def take_address_slot(
     address: str | None,
     probe: Callable[[Any], None],
     changes_nothing: Callable[[Any], bool],
+    request_name: str | None = None,
 ) -> AddressTake:
     """Count this call in its address's window of `group`, and learn in the same
     round trip whether it is known to change nothing.
@@ -247,6 +258,12 @@ def take_address_slot(
     time zone) beside the address's take_rate_slot.lua; `changes_nothing(*replies)`
     reads their replies, in order. On a Redis Cluster the two slots may live on two
     nodes: the batch sends to both at once.
+
+    `request_name` (the key of the request's idempotency record) is the window's
+    member, so copies of one request share one place: a copy that finds the place
+    taken by another goes on without one, to be answered as the first copy is (its
+    outcome, or the change if it comes first), even at a full window, and is never
+    counted twice. Without it each call is a member of its own.
 
     Returns the place and the verdict (NO_ADDRESS when there is no address or no limit:
     nothing is sent).
@@ -260,13 +277,15 @@ def take_address_slot(
     window = window_of(limit)
     key = keys.address_rate_window(group, address)
     args = _window_args(window, to_ms(engine.clock.now()))
+    if request_name is not None:
+        args[3] = request_name
     batch = engine.scripts.batch()
     batch.call("take_rate_slot", [key], args)
     probe(batch.pipe)
     reply, *probed = batch.execute()
     known = changes_nothing(*probed)
     if reply[0] == ScriptCode.APPLIED:
-        return AddressTake(AddressSlot(key, args[3]), known)
-    if known:
-        return AddressTake(None, True)
+        return AddressTake(AddressSlot(key, args[3]), known, shared=request_name is not None)
+    if known or reply[0] == ScriptCode.REPLAYED:  # a copy holds the request's place
+        return AddressTake(None, known)
     raise refused(window, "address", group, reply[1])
