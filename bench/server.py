@@ -27,6 +27,8 @@ SERVER_KEY = "bench-server-key"
 _DATABASE_FILE = Path(tempfile.gettempdir()) / f"questboard-bench-{os.getpid()}.db"
 DATABASE_URL = f"sqlite:///{_DATABASE_FILE}"
 atexit.register(_DATABASE_FILE.unlink, missing_ok=True)
+_MIGRATED: set[str] = set()
+_MIGRATING = threading.Lock()
 
 LOWEST_SERVER_PORT = 10_000
 
@@ -147,13 +149,29 @@ def launch_server(
         REDIS_URL=url,
         API_KEYS=f"server:{SERVER_KEY}",
         RULES_FILE=str(load_test_rules()),
-        DATABASE_URL=DATABASE_URL,
+        DATABASE_URL=migrated(DATABASE_URL),
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
     )
     process = subprocess.Popen(
         server_command(server, port, workers, app, threads, granian_options), cwd=ROOT, env=env
     )
     return process, port
+
+
+def migrated(url: str) -> str:
+    """The URL, its database brought to the current schema once in this process: the
+    web process refuses one that is not (scripts/shared_socket_granian.py)."""
+    with _MIGRATING:  # threads launch servers at once
+        if url not in _MIGRATED:
+            from engine import db, migrate
+
+            sql = db.connect(url)
+            try:
+                migrate.upgrade(sql)
+            finally:
+                sql.dispose()
+            _MIGRATED.add(url)
+    return url
 
 
 def wait_until_serving(process: subprocess.Popen, port: int, seconds: float = 60) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,3 +28,23 @@ def upgrade(sql_engine: Any, revision: str = "head") -> None:
 def downgrade(sql_engine: Any, revision: str) -> None:
     with sql_engine.begin() as connection:
         command.downgrade(alembic_config(connection), revision)
+
+
+def head_revision() -> str:
+    """The schema revision this version of the code needs (the newest migration)."""
+    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+
+
+def behind(sql_engine: Any) -> str | None:
+    """What keeps the database from this version's schema, as the end of a sentence
+    ("has no tables ... (never migrated)", "is at revision 0001"); None when it is at
+    the head, or at a revision this code does not know (a newer version migrated it)."""
+    scripts = ScriptDirectory.from_config(alembic_config(None))
+    with sql_engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == scripts.get_current_head():
+        return None
+    if current is None:
+        return "has no tables of Questboard (never migrated)"
+    known = {script.revision for script in scripts.walk_revisions()}
+    return f"is at revision {current}" if current in known else None

@@ -110,7 +110,9 @@ def _close_every_slot(server: MPServer) -> None:
 def check_settings(argv: list[str]) -> None:
     """Serving the service's app (`web:create_app`), refuse a setting, a rules file or a
     Redis of another PLAYER_SHARDS it cannot start with in one line, as `make run` does,
-    before any worker starts: each worker would otherwise die on it with a traceback."""
+    before any worker starts: each worker would otherwise die on it with a traceback.
+    So is a database not migrated to this version's schema, on which every route that
+    reads or writes SQL answered 500: checked once here, never per request."""
     if "web:create_app" not in argv:
         return
     import redis
@@ -132,6 +134,34 @@ def check_settings(argv: list[str]) -> None:
         sys.exit(f"Cannot start: {error}")
     except redis.exceptions.RedisError:
         pass  # not answering yet: the workers start and answer 503 until it does
+    refusal = database_behind(settings.database_url)
+    if refusal:
+        sys.exit(f"Cannot start: {refusal}")
+
+
+def database_behind(url: str) -> str | None:
+    """The refusal of a database whose schema is not this version's (engine.migrate),
+    naming the fix; None when it is, or when it does not answer yet (the workers start
+    and answer 503 until it does, as for Redis)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from engine import db, migrate
+
+    sql = db.connect(url)
+    try:
+        state = migrate.behind(sql)
+    except DBAPIError:
+        return None
+    finally:
+        sql.dispose()
+    if state is None:
+        return None
+    where = make_url(url).render_as_string(hide_password=True)
+    return (
+        f"the database at {where} {state}, this version needs {migrate.head_revision()}: "
+        "run `questboard migrate` first (README: A production install)"
+    )
 
 
 def main() -> None:
