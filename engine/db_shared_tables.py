@@ -106,7 +106,9 @@ league_results = Table(
     # NULL: paid, or no prize. Set by the close after its payments.
     Column("prize_refused", String(64), nullable=True),
     # A member the close skipped (banned at the close): listed at their place in the
-    # standings (position, rank), next_tier their own tier, no prize, no zone.
+    # standings (position, rank), next_tier their own tier, no prize, no zone. Also a
+    # player removed from their cohort before the close (engine.boards.moderation):
+    # cohort, position, rank and score 0 (in no cohort's page), next_tier their tier.
     Column("skipped", Boolean, nullable=False, server_default=false()),
     Index("ix_league_results_cohort", "period_type", "period", "tier", "cohort"),
 )

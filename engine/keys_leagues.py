@@ -22,8 +22,9 @@ def league_members(period_type: str, period: str, tier: str) -> str:
 def league_rosters(period_type: str, period: str, tier: str) -> str:
     """Hash: cohort number -> its members, space-separated in arrival order;
     `scores:<number>` -> their composite scores in the same order (a copy of the scores');
-    `last` -> "<number of the last cohort>|<its member count>"; and `closing`, set once
-    the period's close has begun (no removal changes the cohorts after it)."""
+    `last` -> "<number of the last cohort>|<its member count>"; `closing`, set once
+    the period's close has begun (no removal changes the cohorts after it); and
+    `removed`, the players removed from the tier this period, space-separated."""
     return _league(period_type, period, tier, "rosters")
 
 

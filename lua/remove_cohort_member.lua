@@ -4,7 +4,9 @@ KEYS[1] members   hash        player -> their cohort's number
 KEYS[2] rosters   hash        cohort number -> its members, space-separated in arrival
                               order; `scores:<number>` -> their composite scores in the
                               same order; `last` -> "<last cohort's number>|<its member count>";
-                              `closing` -> set once the period's close has begun
+                              `closing` -> set once the period's close has begun;
+                              `removed` -> the players removed from the tier this period,
+                              space-separated, each once
 KEYS[3] scores    sorted set  player -> composite score
 
 ARGV[1] the player id
@@ -14,8 +16,11 @@ roster and the scores (the tier's sorted set and the cohort's copy of its compos
 so the cohort's standings, zones and close go on without them and
 everyone below moves up. When the cohort is the last one of the tier, its member count
 in `last` drops by one, so the next player to join takes the freed place (join_league
-never fills a cohort over its size). A cohort left empty loses its roster. Calling it
-again, or for a player not in the tier, writes nothing. Once the period's close has
+never fills a cohort over its size). A cohort left empty loses its roster. The player
+is added to `removed`, which the close reads: it ranks and pays them no more, but keeps
+them in the tier they played the period in (a result row of no cohort), as a player who
+played it rather than one away for it. Calling it again, or for a player not in the
+tier, writes nothing. Once the period's close has
 begun (engine.leagues.close marks the tier's rosters `closing` before it reads them),
 the cohorts are what the close ranks and pays: nothing is written, whenever the
 caller last looked at the close.
@@ -60,6 +65,12 @@ local function take_out(number)
     if n == number and tonumber(c) > 0 then
       redis.call('HSET', rosters, 'last', n .. '|' .. (tonumber(c) - 1))
     end
+  end
+  local removed = redis.call('HGET', rosters, 'removed')
+  if not removed then
+    redis.call('HSET', rosters, 'removed', player)
+  elseif not string.find(' ' .. removed .. ' ', ' ' .. player .. ' ', 1, true) then
+    redis.call('HSET', rosters, 'removed', removed .. ' ' .. player)
   end
 end
 

@@ -12,7 +12,7 @@ from engine import db, keys, leagues
 from engine.boards import exams
 from engine.boards.exams import Exam
 from engine.economy import ledger, wallet
-from engine.leagues import close, payouts
+from engine.leagues import close, final, payouts
 
 counter = iter(range(1_000_000))
 
@@ -191,9 +191,11 @@ def test_a_close_read_and_written_in_small_pieces_records_every_member_once(
     league_engine, clock, monkeypatch
 ):
     engine = league_engine
-    pieces = {"READ_COHORTS": 2, "READ_CALLS": 2, "WRITE_CHUNK": 5, "RECORDS_A_CALL": 2}
-    for name, size in {**pieces, "RECORD_CALLS": 3}.items():
+    pieces = {"WRITE_CHUNK": 5, "RECORDS_A_CALL": 2, "RECORD_CALLS": 3}
+    for name, size in pieces.items():
         monkeypatch.setattr(close, name, size)
+    for name, size in {"READ_COHORTS": 2, "READ_CALLS": 2}.items():
+        monkeypatch.setattr(final, name, size)
     monkeypatch.setattr(payouts, "CHUNK", 3)
     bronze = [f"b{n:02}" for n in range(30)]  # 8 cohorts: 7 of 4, the last of 2
     silver = [f"s{n}" for n in range(10)]  # 3 cohorts: 2 of 4, the last of 2

@@ -95,7 +95,12 @@ def test_a_cheater_removed_before_the_close_is_neither_paid_nor_promoted(durable
     with durable.sql.connect() as conn:
         rows = conn.execute(select(db.league_results).order_by(db.league_results.c.position))
         recorded = [(r.player_id, r.rank, r.next_tier) for r in rows]
-    assert recorded == [("alice", 1, "gold"), ("bob", 2, "silver"), ("carol", 3, "bronze")]
+    assert recorded == [
+        ("mallory", 0, "silver"),  # in no cohort (0), unranked: the tier played in, kept
+        ("alice", 1, "gold"),
+        ("bob", 2, "silver"),
+        ("carol", 3, "bronze"),
+    ]
     paid = {p: coins(durable, p) - before[p] for p in before}
     assert paid == {"mallory": 0, "alice": 200, "bob": 100, "carol": 100}
     tiers = {p: leagues.player_league(durable, p, clock.now()).tier for p in before}

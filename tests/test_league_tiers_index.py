@@ -49,7 +49,8 @@ def tiers_the_close_reads(engine, clock) -> dict[str, int]:
     found: dict[str, set[str]] = {}
     for row in final.rows:
         columns = dict(zip(close.COLUMNS, row, strict=True))
-        found.setdefault(columns["tier"], set()).add(columns["cohort"])
+        if columns["cohort"]:  # 0: a player removed from the tier, in no cohort
+            found.setdefault(columns["tier"], set()).add(columns["cohort"])
     return {tier: len(cohort_ids) for tier, cohort_ids in found.items()}
 
 

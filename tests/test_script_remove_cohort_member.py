@@ -1,5 +1,6 @@
 """remove_cohort_member.lua called directly: a player leaves their cohort's members,
-roster and scores; the last cohort's count frees their place; a repeat writes nothing."""
+roster and scores and is listed in the rosters' `removed` once; the last cohort's count
+frees their place; a repeat writes nothing."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def test_a_player_leaves_a_full_cohort_and_the_last_keeps_its_count(any_redis):
             "2": "c",
             "scores:2": f"{20 * M + TOP}",
             "last": "2|1",
+            "removed": "b",
         },
         SCORES: [("a", 10 * M + TOP), ("c", 20 * M + TOP)],
     }
@@ -54,7 +56,12 @@ def test_a_cohort_left_empty_loses_its_roster(any_redis):
     assert remove(any_redis, "c") == 2
     assert written(before, state(any_redis)) == {
         MEMBERS: {"a": "1", "b": "1"},
-        ROSTERS: {"1": "a b", "scores:1": f"{10 * M + TOP} {30 * M + TOP}", "last": "2|0"},
+        ROSTERS: {
+            "1": "a b",
+            "scores:1": f"{10 * M + TOP} {30 * M + TOP}",
+            "last": "2|0",
+            "removed": "c",
+        },
         SCORES: [("a", 10 * M + TOP), ("b", 30 * M + TOP)],
     }
     assert Scripts(any_redis).read_cohort(keys=KEYS, args=["cohort", 2]) == []
@@ -98,4 +105,18 @@ def test_a_tier_without_a_last_count_keeps_none(any_redis):
     any_redis.hset(ROSTERS, mapping={"1": "a b"})
     before = state(any_redis)
     assert remove(any_redis, "a") == 1
-    assert written(before, state(any_redis)) == {MEMBERS: None, ROSTERS: {"1": "b"}}
+    assert written(before, state(any_redis)) == {
+        MEMBERS: None,
+        ROSTERS: {"1": "b", "removed": "a"},
+    }
+
+
+def test_the_players_removed_are_listed_once_each_for_the_close(any_redis):
+    join(any_redis, ("a", 10), ("b", 30), ("c", 20))
+    remove(any_redis, "a")
+    join(any_redis, ("a", 5))  # back in the period: placed again
+    before = state(any_redis)
+    remove(any_redis, "a")
+    remove(any_redis, "c")
+    assert any_redis.hget(ROSTERS, "removed") == b"a c"
+    assert written(before, state(any_redis))[ROSTERS]["removed"] == "a c"

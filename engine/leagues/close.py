@@ -3,9 +3,8 @@
 `close` closes one period once; the `league_close` job (daily after the reset) runs it,
 through `close_ended`, for every ended period not closed yet and still kept, however
 many a stopped job left (a period past the rules' [leaderboards] retention has lost its
-cohorts). It reads
-every cohort of every tier of the period from Redis (a hundred cohorts a read_cohort.lua
-call) and ranks each once, then, in steps that are each safe to repeat:
+cohorts). It reads every cohort of every tier of the period from Redis and ranks each
+once (engine.leagues.final), then, in steps that are each safe to repeat:
 
 1. records each member's next tier in their league record, as "<period>|<tier>" (a
    join of the next period reads it only if it names the period the record holds, so
@@ -36,8 +35,12 @@ promoted nor relegated (a ban withholds what the period would give; it does not 
 the play), and start the next period there. Their result rows are marked `skipped`
 and keep their place in the full standings (position, rank), with their own tier as
 the next: a cohort read back from SQL lists them where Redis did, and a rebuild gives
-them back the tier the close left them. The cohorts stay in Redis
-as long as the period's weekly boards (rules [leaderboards]), queryable through the API.
+them back the tier the close left them. A player taken out of their cohort before the
+close (engine.boards.moderation, banned or not) is neither ranked nor paid, and keeps
+the tier they played the period in, as a player who played it: a row of no cohort
+(cohort, position and rank 0), marked `skipped`, which no cohort's page reads and from
+which a rebuild gives them that tier back. The cohorts stay in Redis as long as the
+period's weekly boards (rules [leaderboards]), queryable through the API.
 """
 
 from __future__ import annotations
@@ -55,17 +58,17 @@ from engine import db, keys
 from engine.calendar import Period, add_periods
 from engine.clock import to_ms
 from engine.leagues import payouts
-from engine.leagues.cohorts import expires_at, ranked, slot_keys
-from engine.rules.leagues import LeagueRules
+from engine.leagues.cohorts import expires_at
+from engine.leagues.final import (  # noqa: F401  (CLOSING re-exported: the rosters' mark)
+    CLOSING,
+    final_standings,
+)
 from engine.runtime import Engine
 
-READ_COHORTS = 100  # cohorts one read_cohort.lua call returns
-READ_CALLS = 20  # read_cohort.lua calls a round trip (about 60,000 members)
 WRITE_CHUNK = 50_000  # rows a SQL transaction, about: each ends with a cohort
 RECORDS_A_CALL = 500  # league records one record_league_tiers.lua call writes
 RECORD_CALLS = 40  # record_league_tiers.lua calls a round trip (20,000 records)
 REFUSALS_A_STATEMENT = 1_000  # players one UPDATE of refused prizes names
-CLOSING = "closing"  # the rosters' field that says the close has begun
 
 
 @dataclass(frozen=True)
@@ -157,155 +160,6 @@ def close(
     expiry = int(expires_at(engine, period).timestamp()) - int(now.timestamp())
     engine.redis.set(done_key, json.dumps({"closed_ms": to_ms(now), "players": players}), ex=expiry)
     return CloseReport(period.name, True, players, final.cohorts, len(final.prizes))
-
-
-@dataclass
-class FinalStandings:
-    """What a close takes from the period's final standings, computed in one pass."""
-
-    rows: list[tuple]  # league_results rows, in COLUMNS order
-    next_tiers: dict[int, tuple[list[str], list[str]]]  # shard -> (league records, tiers)
-    prizes: list[payouts.Prize]
-    cohorts: int = 0
-    players: int = 0  # the members ranked (the rows but those of members skipped)
-
-
-def final_standings(
-    engine: Engine, period: Period, closed_ms: int, banned: frozenset[str] = frozenset()
-) -> FinalStandings:
-    """Every cohort of the period, tier by tier, read READ_COHORTS a read_cohort.lua
-    call, ranked as engine.leagues.cohorts ranks a cohort: each member's result row,
-    next tier and prize. A `banned` member is ranked as if removed (no row, no prize,
-    the others move up) and keeps their tier."""
-    rules = engine.rules.leagues
-    outcomes = _Outcomes(rules)
-    final = FinalStandings([], {}, [])
-    # Every tier the rules list, and any other the index names (a tier the rules dropped
-    # during the period): a tier with no cohorts costs one HGET, and an index lost alone
-    # hides no tier the rules list.
-    index = engine.redis.smembers(keys.league_tiers(period.period_type, period.name))
-    listed = {tier.decode() for tier in index} | set(rules.tiers)
-    tiers = sorted(listed, key=_tier_order(rules.tiers))
-    pipe = engine.redis.pipeline(transaction=False)
-    for tier in tiers:
-        pipe.hget(keys.league_rosters(period.period_type, period.name, tier), "last")
-    lasts = pipe.execute()
-    # The close has begun: a removal (lua/remove_cohort_member.lua) that lands from now
-    # on writes nothing, so the cohorts stay as this run and every later one ranks them.
-    pipe = engine.redis.pipeline(transaction=False)
-    for tier, last in zip(tiers, lasts, strict=True):
-        if last:  # a tier with cohorts: its rosters exist (HSET keeps their expiry)
-            pipe.hset(keys.league_rosters(period.period_type, period.name, tier), CLOSING, 1)
-    pipe.execute()
-    a_round_trip = READ_COHORTS * READ_CALLS
-    for tier, last in zip(tiers, lasts, strict=True):
-        last_number = int(last.partition(b"|")[0]) if last else 0
-        slot = slot_keys(period.period_type, period.name, tier)
-        for start in range(1, last_number + 1, a_round_trip):
-            batch = engine.scripts.batch()
-            end = min(start + a_round_trip, last_number + 1)
-            for first in range(start, end, READ_COHORTS):
-                numbers = range(first, min(first + READ_COHORTS, end))
-                batch.call("read_cohort", slot, ["cohorts", *numbers])
-            for reply in batch.execute():
-                _add_cohorts(outcomes, period, tier, reply, closed_ms, final, banned)
-    return final
-
-
-def _add_cohorts(
-    outcomes: _Outcomes,
-    period: Period,
-    tier: str,
-    reply: list,
-    closed_ms: int,
-    final: FinalStandings,
-    banned: frozenset[str] = frozenset(),
-) -> None:
-    """Add the cohorts of one read_cohort.lua "cohorts" reply to `final`."""
-    at = 0
-    while at < len(reply):
-        number, count = int(reply[at]), int(reply[at + 1])
-        flat = reply[at + 2 : at + 2 + 2 * count]
-        at += 2 + 2 * count
-        rows = [
-            (player.decode(), int(float(composite)))
-            for player, composite in zip(flat[0::2], flat[1::2], strict=True)
-        ]
-        if banned and any(player in banned for player, _ in rows):
-            for player, position, rank, score in ranked(rows):
-                if player in banned:  # stays in `tier`: neither promoted nor relegated
-                    row = _row(period, player, tier, number, position, rank, score)
-                    final.rows.append((*row, tier, None, closed_ms, True))
-                    records, next_tiers = final.next_tiers.setdefault(
-                        keys.shard_of(player), ([], [])
-                    )
-                    records.append(keys.player_league(player))
-                    next_tiers.append(tier)
-            rows = [row for row in rows if row[0] not in banned]
-            count = len(rows)
-        for player, position, rank, score in ranked(rows):
-            next_tier = outcomes.next_tier(tier, position, count, rank, score)
-            amounts, prize = outcomes.prize(tier, rank, score)
-            final.rows.append(
-                (
-                    *_row(period, player, tier, number, position, rank, score),
-                    next_tier,
-                    prize,
-                    closed_ms,
-                    False,
-                )
-            )
-            final.players += 1
-            records, next_tiers = final.next_tiers.setdefault(keys.shard_of(player), ([], []))
-            records.append(keys.player_league(player))
-            next_tiers.append(next_tier)
-            if amounts:
-                reason = f"league {period.period_type} {period.name} {tier}-{number} rank {rank}"
-                final.prizes.append(payouts.Prize(player, amounts, reason))
-        final.cohorts += 1
-
-
-def _row(
-    period: Period, player: str, tier: str, number: int, position: int, rank: int, score: int
-) -> tuple:
-    """A results row's columns up to `score`, in COLUMNS order."""
-    return (period.period_type, period.name, player, tier, number, position, rank, score)
-
-
-class _Outcomes:
-    """The rules' next tiers and prizes, each worked out once per cohort size, place,
-    rank and score (the rules look only at whether a rank is first and a score is 0)."""
-
-    def __init__(self, rules: LeagueRules) -> None:
-        self.rules = rules
-        self._next: dict[tuple[str, int, int, bool, bool], str] = {}
-        self._prizes: dict[tuple[str, int, bool], tuple[dict[str, int], str | None]] = {}
-
-    def next_tier(self, tier: str, position: int, members: int, rank: int, score: int) -> str:
-        """The next tier of the `position`-th of a cohort of `members` (LeagueRules.zone)."""
-        first, scored = rank == 1, score > 0
-        found = self._next.get((tier, members, position, first, scored))
-        if found is None:
-            found = self.rules.next_tier(
-                tier, position, members, rank=1 if first else 2, score=int(scored)
-            )
-            self._next[tier, members, position, first, scored] = found
-        return found
-
-    def prize(self, tier: str, rank: int, score: int) -> tuple[dict[str, int], str | None]:
-        """The prize of `rank` in `tier` for `score`, and its JSON for the results row
-        (None: none; a member who scored nothing has none)."""
-        scored = score > 0
-        found = self._prizes.get((tier, rank, scored))
-        if found is None:
-            amounts = self.rules.prize_for(tier, rank, int(scored))
-            found = (amounts, json.dumps(amounts) if amounts else None)
-            self._prizes[tier, rank, scored] = found
-        return found
-
-
-def _tier_order(tiers: tuple[str, ...]) -> Callable[[str], int]:
-    return lambda tier: tiers.index(tier) if tier in tiers else len(tiers)
 
 
 # The columns of the standings' rows: all but prize_refused, known once the prizes are paid.
