@@ -26,7 +26,16 @@ class HealthSchema(ma.Schema):
 @blp.route("/healthz")
 @blp.doc(security=[])
 @blp.response(200, HealthSchema())
-@blp.alt_response(503, schema=HealthSchema(), description="Redis is unreachable.")
+@blp.alt_response(
+    503,
+    schema=HealthSchema(),
+    description="Redis is unreachable.",
+    example={
+        "status": "degraded",
+        "redis": "unreachable: ConnectionError",
+        "now": "2026-11-25T12:00:00+00:00",
+    },
+)
 def healthz():
     engine = get_engine()
     try:
