@@ -18,7 +18,7 @@ from sqlalchemy import select
 from engine import db, keys
 from engine.economy import ledger
 from engine.errors import NotFoundError
-from engine.ops import maintenance
+from engine.ops import maintenance, persistence
 from engine.progression import battle_pass
 from engine.rules import parse_rules
 from engine.rules.fields import RulesError
@@ -206,6 +206,9 @@ def test_a_past_season_reads_the_same_after_the_rollover_archived_it(durable_eng
         exam(engine, "p0", correct=10)
     before = battle_pass.state(engine, "p0")
     assert before.level == 2 and before.rewards_granted
+    # what the level credited is read from its ledger entry once archived: persisted
+    # every 5 s, long before the rollover
+    persistence.persist(engine)
 
     at(clock, 2027, 9, 1, 4)
     assert maintenance.season_rollover(engine) == 1

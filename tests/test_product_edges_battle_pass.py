@@ -1,7 +1,6 @@
 """The battle pass as a player reads it: `rewards_granted` lists the levels reached that
-the rules reward, each with the rules' reward, and the document says so; what reaching a
-level paid, which a daily earning cap may cut, is the answer's `level_rewards` and the
-ledger's entry."""
+paid, each with what it credited, which a daily earning cap may cut: as the answer's
+`level_rewards` and the ledger's entry say, and the document says so."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import dataclasses
 from types import MappingProxyType
 
 
-def test_a_level_reward_a_cap_cut_is_paid_as_answered_and_listed_as_the_rules_give_it(
+def test_a_level_reward_a_cap_cut_is_paid_answered_and_listed_as_credited(
     app, client, server_headers
 ):
     engine = app.extensions["questboard.engine"]
@@ -32,10 +31,10 @@ def test_a_level_reward_a_cap_cut_is_paid_as_answered_and_listed_as_the_rules_gi
     [paid] = [e for e in entries["entries"] if e["kind"] == "level_reward"]
     assert paid["deltas"] == {"coins": 20}
     state = client.get("/v1/players/alice/battle-pass", headers=server_headers).get_json()
-    assert state["rewards_granted"] == [{"level": 2, "reward": {"coins": 50}}]
+    assert state["rewards_granted"] == [{"level": 2, "reward": {"coins": 20}}]
 
     schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
     granted = schemas["BattlePass"]["properties"]["rewards_granted"]["items"]["$ref"]
     reward = schemas[granted.rsplit("/", 1)[1]]["properties"]["reward"]
-    assert reward["description"].startswith("The reward the rules give the level.")
+    assert reward["description"].startswith("What reaching the level credited")
     assert "level_rewards" in reward["description"]

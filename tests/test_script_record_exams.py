@@ -215,6 +215,7 @@ def test_a_perfect_exam_completes_its_mission_and_its_xp_pays_the_levels_reached
     assert any_redis.hgetall(keys.battle_pass("alice", "s1")) == {
         b"xp": b"250",
         b"rewarded_level": b"3",
+        b"paid:3": b'{"coins":5}',  # what level 3 credited: the battle pass lists it
     }
     assert any_redis.hgetall(keys.wallet("alice")) == {b"bricks": b"1", b"coins": b"5"}
 

@@ -1,6 +1,8 @@
 """`GET /v1/players/{player_id}/battle-pass` → engine.progression.battle_pass.state → Redis
-reads of the player's season hash: XP, level and rewards in a season. The XP is written
-by lua/record_activity.lua and lua/record_exams.lua (lua/include/progress.lua).
+reads of the player's season hash: XP, level and rewards in a season. The XP, and what
+each level credited, is written by lua/record_activity.lua and lua/record_exams.lua
+(lua/include/progress.lua); an archived season, or a hash without what its levels
+credited, reads SQL.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ class GrantedSchema(ma.Schema):
     reward = amounts_field(
         required=True,
         metadata={
-            "description": "The reward the rules give the level. What reaching it paid (a"
-            " daily earning cap or the balance limit may cut it) is its ledger entry (kind"
-            " level_reward) and the `level_rewards` of the answer that reached it."
+            "description": "What reaching the level credited, as the `level_rewards` of the"
+            " answer that reached it and its ledger entry (kind level_reward) say: the"
+            " rules' reward, less what a daily earning cap or the balance limit cut ({}"
+            " when they cut it all)."
         },
     )
 
@@ -50,7 +53,10 @@ class BattlePassSchema(ma.Schema):
         ma.fields.Nested(GrantedSchema()),
         required=True,
         attribute="state.rewards_granted",
-        metadata={"description": "The levels reached this season that the rules reward."},
+        metadata={
+            "description": "The levels reached this season that paid a reward, each with"
+            " what it credited."
+        },
     )
 
 

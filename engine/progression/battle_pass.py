@@ -3,15 +3,22 @@
 A season's XP lives in Redis (the player's season hash) until the season_rollover job
 (engine.ops.maintenance) archives an ended season into SQL (user_battle_pass_archive)
 and removes its hashes; a past season is then read from that archive.
+
+What each level reached credited (a daily earning cap or the balance limit may cut a
+level's reward, to nothing) is kept in the season hash (`paid:<level>`,
+lua/include/progress.lua's add_xp) and is its `level_reward` ledger entry: a hash
+without it (an archived season, one `questboard rebuild` wrote back from SQL, or one
+kept before the field was) reads it from SQL's ledger.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 
 from engine import db, keys
 from engine.errors import NotFoundError
@@ -28,7 +35,8 @@ class BattlePassState:
     xp: int
     level: int
     xp_to_next_level: int
-    rewards_granted: list[dict]  # [{"level", "reward"}] for levels reached that pay
+    # [{"level", "reward"}]: the levels reached that paid, each with what it credited
+    rewards_granted: list[dict]
 
 
 def level_for(xp: int, xp_per_level: int) -> int:
@@ -70,12 +78,55 @@ def state(
         xp=xp,
         level=level,
         xp_to_next_level=level * rules.xp_per_level - xp,
-        rewards_granted=[
-            {"level": lvl, "reward": dict(reward)}
-            for lvl, reward in rules.level_rewards.items()
-            if lvl <= rewarded
-        ],
+        rewards_granted=_granted(engine, player_id, season, stored, rewarded),
     )
+
+
+def _granted(
+    engine: Engine, player_id: str, season: Season, stored: dict[bytes, bytes], rewarded: int
+) -> list[dict]:
+    """Each level reached that paid, with what it credited: the hash's paid:<level>; for
+    a level the rules reward that the hash does not say (see the module docstring), its
+    ledger entry in SQL ({} without one: nothing fit, or the rules gave it no reward
+    then), or without SQL the rules' reward."""
+    credited = {
+        int(name[len(PAID) :]): json.loads(value)
+        for name, value in stored.items()
+        if name.startswith(PAID)
+    }
+    unsaid = [
+        lvl
+        for lvl in engine.rules.battle_pass.level_rewards
+        if lvl <= rewarded and lvl not in credited
+    ]
+    if unsaid:
+        ledger = _ledger_rewards(engine, player_id, season.season_id)
+        rules = engine.rules.battle_pass.level_rewards
+        for lvl in unsaid:
+            credited[lvl] = ledger.get(lvl, {}) if ledger is not None else dict(rules[lvl])
+    return [{"level": lvl, "reward": credited[lvl]} for lvl in sorted(credited)]
+
+
+PAID = b"paid:"  # the season hash's field of what a level credited: paid:<level>
+
+
+def _ledger_rewards(engine: Engine, player_id: str, season_id: str) -> dict[int, dict] | None:
+    """Level -> what its `level_reward` ledger entry credited in the season, from SQL's
+    ledger and its archive (references "level/<season>/<level>"); None without SQL."""
+    if not engine.database_url:
+        return None
+    prefix = f"level/{season_id}/"
+    parts = [
+        select(table.c.ref, table.c.deltas).where(
+            table.c.player_id == player_id,
+            table.c.kind == "level_reward",
+            table.c.ref.startswith(prefix, autoescape=True),
+        )
+        for table in (db.user_resource_logs, db.user_resource_logs_archive)
+    ]
+    with engine.sql.connect() as conn:
+        rows = conn.execute(union_all(*parts)).all()
+    return {int(ref[len(prefix) :]): json.loads(deltas) for ref, deltas in rows}
 
 
 def _archived(engine: Engine, player_id: str, season: Season) -> dict[bytes, bytes]:

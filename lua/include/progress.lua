@@ -9,8 +9,9 @@ new_day(context, wallet, daily_key, streak_key, season_key, pace_key, rate_key, 
 returns one player's day: the context, the player's wallet (include wallet), the keys
 of their hash for this game day (bonus, ads, mission:<id>, ...), their streak hash
 (last_day, streak, best), their battle-pass hash for the current season (xp,
-rewarded_level), their count of state changes in the current second, their moving
-rate-limit window of the event's route group, and the engine clock (ms, as a string).
+rewarded_level, paid:<level>: what each level reached credited), their count of state
+changes in the current second, their moving rate-limit window of the event's route
+group, and the engine clock (ms, as a string).
 Every other function takes the day first. The day's login bonus claim, the streak and
 its freezes are include/claim.lua's (claim_bonus), which takes this day.
 
@@ -179,6 +180,9 @@ local function add_xp(day, amount)
   gained.level = level
   progress.xp = gained
   if level > rewarded then
+    -- the season hash keeps what each level credited (paid:<level>, its deltas' JSON,
+    -- {} when a cap or the balance limit cut it to nothing): the battle pass lists it
+    local kept = {'rewarded_level', level}
     for reached = rewarded + 1, level do
       table.insert(gained.levels_gained, reached)
       local reward = rewards(day.context).levels[tostring(reached)]
@@ -189,10 +193,12 @@ local function add_xp(day, amount)
         tx, paid = pay_reward(day, reward, 'level_reward', reason, ref)
         table.insert(progress.level_rewards,  -- what was paid: a cap may cut the reward
           {level = reached, reward = paid and cjson.decode(paid) or {}, transaction_id = tx})
+        kept[#kept + 1] = 'paid:' .. reached
+        kept[#kept + 1] = paid or '{}'
       end
       record_event(day, 'battle_pass.level_reached', ref, reason, tx, paid)
     end
-    redis.call('HSET', day.season, 'rewarded_level', level)
+    redis.call('HSET', day.season, unpack(kept))
   end
 end
 
