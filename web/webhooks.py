@@ -19,6 +19,7 @@ from datetime import timedelta
 import marshmallow as ma
 from marshmallow import validate
 
+from engine.errors import NotFoundError
 from engine.text import READABLE_LINE_OR_EMPTY
 from engine.webhooks import EVENT_TYPES, retries, subscriptions
 from web.api import Blueprint
@@ -256,5 +257,10 @@ def redeliver_webhook(subscription_id: str, delivery_id: str):
     # 0-9 only: str.isdigit also takes a superscript 1 (int() refuses it) and an
     # Arabic-Indic 1 (int() reads 1)
     plain = delivery_id.isascii() and delivery_id.isdigit() and len(delivery_id) < 19
-    number = int(delivery_id) if plain else 0
-    return subscriptions.redeliver(get_engine(), subscription_id, number)
+    if not plain:  # no delivery has such an id: the 404 names the one asked for
+        subscriptions.get(get_engine(), subscription_id)  # an unknown subscription's first
+        raise NotFoundError(
+            f"There is no delivery {delivery_id!r} of {subscription_id}.",
+            {"delivery_id": delivery_id},
+        )
+    return subscriptions.redeliver(get_engine(), subscription_id, int(delivery_id))
