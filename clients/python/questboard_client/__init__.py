@@ -3,8 +3,9 @@
     with Questboard("https://questboard.example.com", api_key) as questboard:
         bought = questboard.purchase("alice", "steel", 2)
 
-Results are frozen dataclasses (`questboard_client.models`); failures raise the
-classes of `questboard_client.errors`, all derived from `QuestboardError`.
+Results are frozen dataclasses (`questboard_client.models`), and so are the batch
+calls' items (`ExamAttempt`, `GrantOrder`, exported here); failures raise the classes
+of `questboard_client.errors`, all derived from `QuestboardError`.
 """
 
 from questboard_client import models
@@ -40,6 +41,7 @@ from questboard_client.errors import (
     UriTooLong,
     ValidationError,
 )
+from questboard_client.models import ExamAttempt, GrantOrder
 from questboard_client.retry import RetryPolicy
 
 __all__ = [
@@ -48,8 +50,10 @@ __all__ = [
     "BalanceLimitExceeded",
     "Banned",
     "DailyLimitReached",
+    "ExamAttempt",
     "ExpectationFailed",
     "Forbidden",
+    "GrantOrder",
     "HeadersTooLarge",
     "IdempotencyKeyReused",
     "InsufficientFunds",
