@@ -197,7 +197,8 @@ webhook_deliveries = Table(
 
 # Idempotency records (engine.economy.idempotency_records): the outcome of a request with an
 # Idempotency-Key that no other row gives back (a webhook subscription created, its
-# secret rotated), written with the change, for `questboard rebuild` to restore while
+# secret rotated: written with the change; a keyed login that claimed nothing: by the
+# persist job, from its outbox entry), for `questboard rebuild` to restore while
 # the key lives (IDEMPOTENCY_TTL_SECONDS after created_ms). `owner` is the player the
 # key belongs to, or "" for an admin request.
 idempotency_records = Table(

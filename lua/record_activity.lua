@@ -51,7 +51,8 @@ Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes
                       end of a day claimed in a zone left since (include/claim.lua's
                       claim_waits) {"fp","code":APPLIED,"at",
                       "balances","progress":{"streak"}}; nothing counted, recorded only
-                      under a login's Idempotency-Key (ARGV[4] not "")
+                      under a login's Idempotency-Key (ARGV[4] not ""), and then also
+                      added to the outbox as a "record" entry (player, ref, record, at)
   INSUFFICIENT_FUNDS, BALANCE_LIMIT: as apply_transaction; BALANCE_LIMIT also when a
                       purchase would hold more streak freezes than the rules allow
   KEY_REUSED          the idempotency key was used with another fingerprint
@@ -97,12 +98,19 @@ local day = new_day(parse_context(context_text, rewards_json), wallet, DAILY, ST
   SEASON, PACE, RATE, now)
 day.zone = zone
 
-local function finish(code, body)
+-- `keep`: the record is one no ledger entry gives back (a keyed login that claimed
+-- nothing), so it goes to SQL too, as an outbox entry of type "record" (the persist job
+-- writes it to idempotency_records, `questboard rebuild` writes it back).
+local function finish(code, body, keep)
   local code_text = code == CODE_APPLIED and CODE_APPLIED_TEXT or tostring(code)
   local outcome = '{"fp":"' .. recorded_fp(fingerprint) .. '","code":' .. code_text .. ','
     .. body .. '}'
   if fingerprint ~= '' then
     redis.call('SET', IDEM, packed_record(outcome), 'EX', ttl)
+    if keep then
+      redis.call('XADD', OUTBOX, '*', 'player', player, 'type', 'record', 'ref', reference,
+        'record', outcome, 'at', now)
+    end
   end
   return {code, outcome}
 end
@@ -130,7 +138,7 @@ if kind == 'login' and ((zone and day_claimed(day) and not early_login_due(day, 
     or (not zone and (daily_field(day, 'bonus') or claim_waits(day)))) then
   -- recorded under its Idempotency-Key when it has one, so a retry answers the same
   local answer = finish(CODE_APPLIED, '"at":' .. now .. ',"balances":'
-    .. balances_json(wallet) .. ',"progress":' .. compact_progress(finish_day(day)))
+    .. balances_json(wallet) .. ',"progress":' .. compact_progress(finish_day(day)), true)
   return {CODE_NO_CHANGE, answer[2]}
 end
 

@@ -130,6 +130,38 @@ def test_a_login_of_a_day_already_claimed_changes_nothing_and_records_nothing(an
     assert written(before, state(any_redis)) == {}
 
 
+def test_a_keyed_login_of_a_day_already_claimed_records_its_answer_for_sql_too(any_redis):
+    """No ledger entry gives its record back after a rebuild: an outbox "record" entry
+    takes it to SQL (engine.ops.persistence_outbox)."""
+    any_redis.hset(WALLET, "coins", 7)
+    claimed_today(any_redis, streak=3)
+    before = state(any_redis)
+
+    code, payload = call(any_redis, kind="login", idem="session-2", ctx=context(pace_limit=0))
+
+    after = state(any_redis)
+    assert code == ScriptCode.NO_CHANGE
+    assert json.loads(payload) == {
+        "fp": "fp-1",
+        "code": 0,
+        "at": NOW,
+        "balances": {"coins": 7},
+        "progress": {"streak": 3},
+    }
+    [(_, entry)] = after[OUTBOX]
+    assert entry == {
+        "player": PLAYER,
+        "type": "record",
+        "ref": "login/session-2",
+        "record": payload,
+        "at": str(NOW),
+    }
+    assert written(before, after) == {
+        idem_key("login", "session-2"): recorded(payload),
+        OUTBOX: after[OUTBOX],
+    }
+
+
 def test_a_first_login_claims_the_bonus_and_keeps_no_idempotency_record(any_redis):
     any_redis.hset(STREAK, mapping={"last_day": DAY - 1, "streak": 6, "best": 6})
 

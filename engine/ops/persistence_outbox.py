@@ -50,6 +50,8 @@ class _Batch:
     # (player, exam id, ms, outbox entry id, fingerprint: "" in entries before it was added)
     exams: list[tuple[str, str, int, bytes, str]] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)  # missions completed, levels reached
+    # idempotency records no ledger entry gives back (engine.economy.idempotency_records)
+    records: list[dict] = field(default_factory=list)
     # player -> (first, last) ms of their entries that may have changed their day's counters
     day_at: dict[str, tuple[int, int]] = field(default_factory=dict)
     heads: dict[str, int] = field(default_factory=dict)  # busy outbox -> oldest entry's ms
@@ -174,6 +176,17 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
                     "ref": fields[b"ref"].decode()[:300],
                     "fingerprint": fields.get(b"fp", b"").decode() or None,
                     "at_ms": int(fields[b"at"]),
+                }
+            )
+        elif fields.get(b"type") == b"record":  # a keyed login that claimed nothing
+            route, _, key = fields[b"ref"].decode().partition("/")
+            batch.records.append(
+                {
+                    "owner": player,
+                    "route": route,
+                    "idem_key": key,
+                    "record": fields[b"record"].decode(),
+                    "created_ms": int(fields[b"at"]),
                 }
             )
         elif fields.get(b"type") == b"event":  # only a webhook event: no ledger row

@@ -247,6 +247,13 @@ def _write_once(engine: Engine, batch: _Batch) -> int:
             update=["counters", "expires_at", "updated_ms"],
             newer="updated_ms",
         )
+        db.upsert(
+            conn,
+            db.idempotency_records,
+            batch.records,
+            update=["record", "created_ms"],
+            newer="created_ms",
+        )
         # In this transaction: the webhook events of what it persists (engine.webhooks).
         webhook_events.record(conn, _events(batch, attempts, attempt_ids), now_ms)
         if aggregates and engine.redis.get(keys.board_removals()) != removals:

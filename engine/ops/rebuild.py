@@ -32,9 +32,9 @@ What SQL does not hold, so a rebuild does not restore:
 - the board prizes' closed marks and paid records, which SQL's `board_prizes` rows stand
   for: a rerun of board_prizes over a closed period finds them, marks the period closed
   again and pays nothing (the closed page reads them too);
-- rate-limit windows and the refusals' idempotency records, and the record of a keyed
-  login that claimed nothing (no ledger entry names its key; one that claimed the bonus
-  comes back from the bonus's entry).
+- rate-limit windows and the refusals' idempotency records (a keyed login that claimed
+  nothing comes back from idempotency_records, where the persist job wrote its outbox
+  entry; one that claimed the bonus from the bonus's entry).
 
 Progress is reported through `progress(step, done, total)` for large restores.
 

@@ -38,7 +38,8 @@ PURCHASE_KIND = "purchase"  # engine.economy.purchases.ROUTE, its ledger kind
 AD_FINGERPRINT = fingerprint(AD_KIND, {})
 # A keyed login's record comes back from the bonus it claimed: its entry's reference is
 # "login/<key>/bonus/<date>" (include/claim.lua), and every login's request has this
-# fingerprint (an empty payload). A keyed login that claimed nothing left no entry.
+# fingerprint (an empty payload). A keyed login that claimed nothing left no entry: its
+# record comes back from idempotency_records (engine.ops.rebuild_records).
 BONUS_KIND = "login_bonus"
 LOGIN_ROUTE = "login"  # engine.economy.activity.LOGIN_ROUTE
 LOGIN_FINGERPRINT = fingerprint(LOGIN_ROUTE, {})

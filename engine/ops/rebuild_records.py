@@ -1,6 +1,7 @@
 """Rebuild, the idempotency records SQL keeps of their own (engine.economy.
 idempotency_records): those of the requests whose change leaves no other row to give
-them back (a webhook subscription created, its secret rotated), written back under
+them back (a webhook subscription created, its secret rotated, a keyed login that
+claimed nothing), written back under
 their keys for what is left of their lifetime, never over a record Redis holds.
 """
 
