@@ -45,6 +45,7 @@ TODAYS_MISSIONS = [
         "completed": False,
         "xp": 200,
         "reward": {"coins": 25},
+        "credited": None,  # not completed: nothing credited yet
     },
     {
         "id": "ads_2",
@@ -55,6 +56,7 @@ TODAYS_MISSIONS = [
         "completed": False,
         "xp": 100,
         "reward": {"cement": 1},
+        "credited": None,  # not completed: nothing credited yet
     },
     {
         "id": "buy_1",
@@ -65,6 +67,7 @@ TODAYS_MISSIONS = [
         "completed": False,
         "xp": 100,
         "reward": {"coins": 10},
+        "credited": None,  # not completed: nothing credited yet
     },
 ]
 

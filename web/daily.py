@@ -34,7 +34,21 @@ class MissionStateSchema(ma.Schema):
     target = ma.fields.Integer(required=True)
     completed = ma.fields.Boolean(required=True)
     xp = ma.fields.Integer(required=True)
-    reward = amounts_field(required=True)
+    reward = amounts_field(
+        required=True,
+        metadata={"description": "What the rules pay for completing it.", "example": {"coins": 5}},
+    )
+    credited = amounts_field(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "null until completed; then what completing it credited, as the"
+            " answer that completed it (`progress.missions`) and its ledger entry (kind"
+            " mission_reward) say: the rules' reward, less what a daily earning cap or the"
+            " balance limit cut ({} when they cut it all).",
+            "example": {"coins": 5},
+        },
+    )
 
 
 class MissionsSchema(ma.Schema):

@@ -6,6 +6,7 @@ expires after the day (plus the rules' grace).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -27,7 +28,10 @@ class MissionState:
     target: int
     completed: bool
     xp: int
-    reward: dict[str, int]
+    reward: dict[str, int]  # what the rules pay for it
+    # what completing it credited (a cap or the balance limit may cut the reward, to
+    # {}); None until completed
+    credited: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,17 @@ class DailyState:
 
 
 def missions_state(engine: Engine, day: date, counters: dict[str, str]) -> list[MissionState]:
+    """The day's missions as the player's daily hash counts them. A completed mission's
+    `credited` is its `mission:<id>:paid` (include/progress.lua's advance); a hash
+    without it (written before the field was kept) says the rules' reward."""
     states = []
     for mission in missions.for_day(engine.rules, day):
         field = f"mission:{mission.mission_id}"
+        completed = f"{field}:done" in counters
+        paid = counters.get(f"{field}:paid")
+        credited = None
+        if completed:
+            credited = json.loads(paid) if paid is not None else dict(mission.reward)
         states.append(
             MissionState(
                 mission_id=mission.mission_id,
@@ -53,9 +65,10 @@ def missions_state(engine: Engine, day: date, counters: dict[str, str]) -> list[
                 event=mission.event,
                 progress=min(int(counters.get(field, 0)), mission.target),
                 target=mission.target,
-                completed=f"{field}:done" in counters,
+                completed=completed,
                 xp=mission.xp,
                 reward=dict(mission.reward),
+                credited=credited,
             )
         )
     return states

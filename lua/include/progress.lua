@@ -7,11 +7,12 @@ parse_context).
 
 new_day(context, wallet, daily_key, streak_key, season_key, pace_key, rate_key, now)
 returns one player's day: the context, the player's wallet (include wallet), the keys
-of their hash for this game day (bonus, ads, mission:<id>, ...), their streak hash
-(last_day, streak, best), their battle-pass hash for the current season (xp,
-rewarded_level, paid:<level>: what each level reached credited), their count of state
-changes in the current second, their moving rate-limit window of the event's route
-group, and the engine clock (ms, as a string).
+of their hash for this game day (bonus, ads, mission:<id>, mission:<id>:done and
+mission:<id>:paid: what completing it credited, ...), their streak hash (last_day,
+streak, best), their battle-pass hash for the current season (xp, rewarded_level,
+paid:<level>: what each level reached credited), their count of state changes in the
+current second, their moving rate-limit window of the event's route group, and the
+engine clock (ms, as a string).
 Every other function takes the day first. The day's login bonus claim, the streak and
 its freezes are include/claim.lua's (claim_bonus), which takes this day.
 
@@ -226,13 +227,15 @@ local function advance(day, event, amount)
         target = mission.target, completed = false}
       if value >= mission.target then
         local paid = rewards(context).missions[mission.id]
-        redis.call('HSET', daily, field .. ':done', day.now)
         daily_write(day, field .. ':done', day.now)
         entry.completed = true
         entry.xp = paid.xp
         local reason = 'mission ' .. mission.id
         local ref = 'mission/' .. context.day_name .. '/' .. mission.id
         local tx, deltas = pay_reward(day, paid.reward, 'mission_reward', reason, ref)
+        -- done, and what it credited (the day's state lists it): {} when a cap or the
+        -- balance limit cut it all
+        redis.call('HSET', daily, field .. ':done', day.now, field .. ':paid', deltas or '{}')
         entry.reward = deltas and cjson.decode(deltas) or {}  -- what was paid (capped?)
         entry.transaction_id = tx
         record_event(day, 'mission.completed', ref, reason, tx, deltas)
