@@ -108,7 +108,9 @@ COHORT_PATH = [
     {
         "in": "path",
         "name": "period",
-        "description": "The leagues' period: 2026-W48 (weekly), 2026-11 (monthly), 2026 (yearly).",
+        "description": "The leagues' period: 2026-W48 (weekly), 2026-11 (monthly), 2026"
+        " (yearly). As on the boards: a period not started yet is 400 validation_error,"
+        " one no longer kept (rules [leaderboards]) 404 period_expired.",
         "schema": {"type": "string", "pattern": PERIOD},
     },
     {
@@ -122,7 +124,11 @@ COHORT_PATH = [
 
 @blp.route("/leagues/<period>/cohorts/<cohort_id>", parameters=COHORT_PATH)
 @blp.response(200, CohortSchema())
-@blp.alt_response(404, description="not_found: no such cohort in that period")
+@blp.alt_response(
+    404,
+    description="not_found: no such cohort in that period; period_expired: the period is"
+    " no longer kept",
+)
 def get_cohort(period: str, cohort_id: str):
     found, prizes = results.cohort_with_prizes(get_engine(), period, cohort_id)
     if prizes is None:

@@ -109,7 +109,7 @@ OPERATIONS: dict[str, Operation] = {
     "webhooks.list_webhook_deliveries": Operation("listWebhookDeliveries", {404: ("not_found",)}),
     "webhooks.redeliver_webhook": Operation("redeliverWebhook", {404: ("not_found",)}),
     "leagues.get_player_league": Operation("getPlayerLeague"),
-    "leagues.get_cohort": Operation("getLeagueCohort", {404: ("not_found",)}),
+    "leagues.get_cohort": Operation("getLeagueCohort", {404: ("not_found", "period_expired")}),
     "settings.get_settings": Operation("getPlayerSettings"),
     "settings.put_settings": Operation("setPlayerSettings", {422: ("unknown_timezone",)}),
 }

@@ -31,7 +31,7 @@ from typing import Any
 from engine import index_memo, keys
 from engine.calendar import Period, add_periods
 from engine.clock import to_ms
-from engine.errors import InvalidInputError, NotFoundError
+from engine.errors import InvalidInputError, NotFoundError, PeriodExpiredError
 from engine.leagues import payouts
 from engine.leagues.standings import (  # noqa: F401  (re-exported: the cohort's types)
     MULTIPLIER,
@@ -304,14 +304,32 @@ def read_cohort(
 
 
 def cohort(engine: Engine, period_name: str, cohort_text: str) -> Cohort:
-    """Cohort `cohort_text` ("bronze-12") of a period; NotFoundError if it does not
-    exist (or has expired with its period's boards). A closed cohort Redis no longer
-    holds within that time is read from its close's SQL rows (engine.leagues.results)."""
+    """Cohort `cohort_text` ("bronze-12") of a period. A closed cohort Redis no longer
+    holds is read from its close's SQL rows (engine.leagues.results).
+
+    Raises:
+        InvalidInputError: a bad period or cohort id, or a period not started yet.
+        PeriodExpiredError: the period is no longer kept (its boards' retention).
+        NotFoundError: no such cohort in a period that is kept.
+
+    The period's checks and their errors are the boards' (engine.boards.resolve), so
+    the cohort route answers a period as the boards' routes do."""
     rules = engine.rules.leagues
     period = engine.calendar.parse(rules.period, period_name)
     tier, number = parse_cohort_id(rules, cohort_text)
+    now = engine.clock.now()
+    if period.first_day > engine.calendar.period_of(rules.period, now).first_day:
+        raise InvalidInputError(
+            f"The {period.period_type} period {period.name} has not started.",
+            {"period": ["Must not be in the future."]},
+        )
+    if expires_at(engine, period) <= now:
+        raise PeriodExpiredError(
+            f"The {period.period_type} period {period.name} is no longer kept.",
+            {"period": period.name, "kept": engine.rules.leaderboards.keep(period.period_type)},
+        )
     found = read_cohort(engine, period, tier, number=number)
-    if found is None and expires_at(engine, period) > engine.clock.now():
+    if found is None:
         from engine.leagues import results  # it imports this module
 
         found = results.closed_cohort(engine, period, tier, number)

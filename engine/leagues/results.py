@@ -61,8 +61,9 @@ def cohort_with_prizes(
     each member's zone is the close's (None for a member it skipped).
 
     Raises:
-        NotFoundError: no such cohort (or it expired with its period's boards).
-        InvalidInputError: a bad period or cohort id.
+        NotFoundError: no such cohort in a period that is kept.
+        PeriodExpiredError: the period is no longer kept (with its boards).
+        InvalidInputError: a bad period or cohort id, or a period not started yet.
     """
     found = cohort(engine, period_name, cohort_text)
     period = engine.calendar.parse(found.period_type, found.period)
