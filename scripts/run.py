@@ -67,6 +67,26 @@ def listen_address(env: dict[str, str]) -> tuple[str, int]:
     return host, int(raw_port)
 
 
+def check_web_options(env: dict[str, str]) -> None:
+    """The `web` process's options as the Procfile's line gives them from the settings
+    (WEB_CONCURRENCY, WEB_WORKER_LIFETIME, ...), read by granian before anything
+    starts: a bad one is refused in one line, not by the web process once every other
+    service has started, which then ended the run with exit code 2."""
+    from scripts.shared_socket_granian import check_options
+
+    launcher = "scripts.shared_socket_granian"
+    command = dict(read_procfile(ROOT / "Procfile")).get("web", "").removeprefix("exec ")
+    expanded = subprocess.run(  # the shell's expansion of the line, as it will run
+        ["/bin/sh", "-c", f'set -- {command}; printf "%s\\0" "$@"'],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    words = expanded.stdout.split("\0")[:-1]
+    if expanded.returncode == 0 and launcher in words:
+        check_options(words[words.index(launcher) + 1 :])
+
+
 def is_loopback(host: str) -> bool:
     return ipaddress.ip_address(host).is_loopback
 
@@ -267,6 +287,7 @@ def main() -> int:
     check_settings()
     env = dict(os.environ)
     host, port = listen_address(env)
+    check_web_options({**env, "HOST": host, "PORT": str(port)})
     lock = claim_var()
     check_port_free(host, port)
     env.update(HOST=host, PORT=str(port))

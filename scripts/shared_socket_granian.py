@@ -39,6 +39,7 @@ import socket
 import sys
 from functools import partial
 
+from granian.cli import cli as granian_cli
 from granian.cli import entrypoint
 from granian.net import SocketHolder, SocketSpec
 from granian.server import common
@@ -107,6 +108,36 @@ def _close_every_slot(server: MPServer) -> None:
     _granians_drop(server)  # its _sso: a slot's socket, closed already, or the unix one
 
 
+# The settings the Procfile gives granian's options from (README, Configuration), by
+# the name of granian's parameter.
+SETTING_OF_OPTION = {
+    "workers": "WEB_CONCURRENCY",
+    "blocking_threads": "WEB_THREADS",
+    "workers_lifetime": "WEB_WORKER_LIFETIME",
+    "workers_max_rss": "WEB_WORKER_MAX_RSS",
+    "port": "PORT",
+    "host": "HOST",
+}
+
+
+def check_options(argv: list[str]) -> None:
+    """granian's own reading of its options, done first: a bad one (WEB_CONCURRENCY=abc,
+    WEB_WORKER_LIFETIME=10) is refused in one line naming the setting, exit code 1, as
+    every setting is, rather than as granian's usage error (three lines naming the
+    option, exit code 2)."""
+    import click
+
+    if "--help" in argv or "--version" in argv:
+        return  # granian's own answers
+    try:
+        granian_cli.make_context("granian", list(argv), auto_envvar_prefix="GRANIAN")
+    except click.ClickException as error:
+        param = getattr(error, "param", None)
+        setting = SETTING_OF_OPTION.get(param.name) if param is not None else None
+        reason = error.format_message()
+        sys.exit(f"Cannot start: {setting}: {reason}" if setting else f"Cannot start: {reason}")
+
+
 def check_settings(argv: list[str]) -> None:
     """Serving the service's app (`web:create_app`), refuse a setting, a rules file or a
     Redis of another PLAYER_SHARDS it cannot start with in one line, as `make run` does,
@@ -165,6 +196,7 @@ def database_behind(url: str) -> str | None:
 
 
 def main() -> None:
+    check_options(sys.argv[1:])
     check_settings(sys.argv[1:])
     MPServer._init_shared_socket = _bind_a_socket_per_slot
     MPServer._spawn_worker = _spawn_on_its_slot
