@@ -153,3 +153,19 @@ def test_the_balance_limit_cuts_the_milestone_and_the_answer_says_what_was_credi
     assert (bonus["streak"], bonus["reward"]) == (7, {"steel": room})
     assert held(repairing, "alice")["steel"] == most
     assert repaired.transaction.balances["steel"] == most
+
+
+def test_a_repair_at_its_deadline_after_the_next_days_claim_pays_that_days_milestone(
+    repairing,
+):
+    broken(repairing, "alice", lost=5)  # restarted at 1 on the 21st
+    deadline = datetime(2026, 11, 22, 3, tzinfo=UTC)  # 24 h from the 21st's start
+    repairing.clock.set(deadline)
+    assert activity.login(repairing, "alice").streak == 2  # the 22nd's claim, day 2
+    before = held(repairing, "alice")["steel"]
+
+    repaired = streak_repair.repair(repairing, "alice", "r-1")
+
+    assert repaired.streak == 7  # 5 lost, the 21st and the 22nd restored as 6 and 7
+    assert [(b["streak"], b["reward"]) for b in repaired.milestone_bonuses] == [(7, {"steel": 10})]
+    assert held(repairing, "alice")["steel"] == before + 10
