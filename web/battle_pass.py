@@ -54,8 +54,8 @@ class BattlePassSchema(ma.Schema):
         required=True,
         attribute="state.rewards_granted",
         metadata={
-            "description": "The levels reached this season that paid a reward, each with"
-            " what it credited."
+            "description": "The levels reached this season that the rules reward, each"
+            " with what reaching it credited."
         },
     )
 

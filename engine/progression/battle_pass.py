@@ -35,7 +35,8 @@ class BattlePassState:
     xp: int
     level: int
     xp_to_next_level: int
-    # [{"level", "reward"}]: the levels reached that paid, each with what it credited
+    # [{"level", "reward"}]: the levels reached that the rules reward, each with what
+    # reaching it credited ({} when a cap or the balance limit cut it all)
     rewards_granted: list[dict]
 
 
@@ -85,10 +86,11 @@ def state(
 def _granted(
     engine: Engine, player_id: str, season: Season, stored: dict[bytes, bytes], rewarded: int
 ) -> list[dict]:
-    """Each level reached that paid, with what it credited: the hash's paid:<level>; for
-    a level the rules reward that the hash does not say (see the module docstring), its
-    ledger entry in SQL ({} without one: nothing fit, or the rules gave it no reward
-    then), or without SQL the rules' reward."""
+    """Each level reached that the rules reward (or whose reward was paid: the rules may
+    have dropped it since), with what it credited: the hash's paid:<level>; for a level
+    the rules reward that the hash does not say (see the module docstring), its ledger
+    entry in SQL ({} without one: nothing fit, or the rules gave it no reward then), or
+    without SQL the rules' reward."""
     credited = {
         int(name[len(PAID) :]): json.loads(value)
         for name, value in stored.items()
