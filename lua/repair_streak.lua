@@ -43,7 +43,7 @@ ARGV[12] rate count     the player's limit of the route group: changes a window 
 ARGV[13] rate window    ms
 ARGV[14] rate limit     the limit as the rules write it ("10/minute"), for the refusal
 ARGV[15] rate group     the rules' rate-limit group (purchases)
-ARGV[16] milestone every the login bonus's milestone_every (0: no milestones)
+ARGV[16] milestone every the login bonus's milestone_every (the rules: at least 1)
 ARGV[17] milestone extra JSON resource -> amount: a milestone's reward beyond an
                         ordinary day's ("{}": nothing)
 
@@ -133,7 +133,7 @@ redis.call('HSET', STREAK, 'streak', streak, 'best', best, 'lost', 0)
 -- The restored days (lost + 1 .. streak) that are milestones their claim paid as an
 -- ordinary day (its day since the restart no milestone): what a milestone pays beyond.
 local milestones = {}
-if milestone_every > 0 and milestone_extra ~= '{}' then
+if milestone_extra ~= '{}' then
   local extra
   for since = 1, streak - lost do
     local restored = lost + since
