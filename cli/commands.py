@@ -118,9 +118,17 @@ def daily_reset(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def migrate_database(engine: Engine, args: argparse.Namespace, out: TextIO) -> int:
-    """Bring the SQL database to the current schema (Alembic upgrade head)."""
+    """Bring the SQL database to the current schema (Alembic upgrade head), saying
+    which revision it was at and which it is at now."""
+    before = migrate.current_revision(engine.sql)
     migrate.upgrade(engine.sql)
-    out.write("The database schema is current.\n")
+    after = migrate.current_revision(engine.sql)
+    if before is None:
+        out.write(f"Created the database schema at revision {after}.\n")
+    elif before == after:
+        out.write(f"The database schema is current (revision {after}): nothing to do.\n")
+    else:
+        out.write(f"Upgraded the database schema from revision {before} to {after}.\n")
     return 0
 
 

@@ -35,13 +35,18 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
 
 
+def current_revision(sql_engine: Any) -> str | None:
+    """The schema revision the database is at; None when it was never migrated."""
+    with sql_engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def behind(sql_engine: Any) -> str | None:
     """What keeps the database from this version's schema, as the end of a sentence
     ("has no tables ... (never migrated)", "is at revision 0001"); None when it is at
     the head, or at a revision this code does not know (a newer version migrated it)."""
     scripts = ScriptDirectory.from_config(alembic_config(None))
-    with sql_engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+    current = current_revision(sql_engine)
     if current == scripts.get_current_head():
         return None
     if current is None:

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, inspect
 
 from cli import local
 from cli.main import build_parser
-from engine import Engine
+from engine import Engine, migrate
 from engine.boards.exams import Exam, record_exam
 from engine.ops import jobruns
 from engine.ops.job_catalog import SPECS
@@ -91,9 +91,28 @@ def test_leaderboard_snapshot_copies_every_current_board(questboard, engine_of):
 def test_migrate_creates_the_schema_in_the_make_run_folder(fake_redis, clock, tmp_path):
     var = tmp_path / "var"  # not there yet: the command makes it
     cli = Cli(fake_redis, clock, {"QUESTBOARD_VAR": str(var)})
-    assert cli("migrate") == (0, "The database schema is current.\n", "")
+    head = migrate.head_revision()
+    assert cli("migrate") == (0, f"Created the database schema at revision {head}.\n", "")
     tables = inspect(create_engine(f"sqlite:///{var / 'questboard.db'}")).get_table_names()
     assert {"user_resources", "user_resource_logs", "job_runs"} <= set(tables)
+    assert cli("migrate") == (
+        0,
+        f"The database schema is current (revision {head}): nothing to do.\n",
+        "",
+    )
+
+
+def test_migrate_says_which_revisions_it_upgraded_from_and_to(fake_redis, clock, tmp_path):
+    var = tmp_path / "var"
+    var.mkdir()
+    migrate.upgrade(create_engine(f"sqlite:///{var / 'questboard.db'}"), "0001")
+    cli = Cli(fake_redis, clock, {"QUESTBOARD_VAR": str(var)})
+    head = migrate.head_revision()
+    assert cli("migrate") == (
+        0,
+        f"Upgraded the database schema from revision 0001 to {head}.\n",
+        "",
+    )
 
 
 def test_bans_create_list_and_lift(questboard, engine_of):
