@@ -3,7 +3,8 @@
 KEYS[1] members   hash        player -> their cohort's number
 KEYS[2] rosters   hash        cohort number -> its members, space-separated in arrival
                               order; `scores:<number>` -> their composite scores in the
-                              same order; `last` -> "<last cohort's number>|<its member count>"
+                              same order; `last` -> "<last cohort's number>|<its member count>";
+                              `closing` -> set once the period's close has begun
 KEYS[3] scores    sorted set  player -> composite score, as a board's
 
 ARGV[1] cohort size
@@ -27,10 +28,16 @@ A key gets its expiry in the call that creates it, not on every call (the idiom 
 limits library): the members and scores hold only what this call added (HLEN, ZCARD
 against the new fields and members HSET and ZADD answered), the rosters had no `last`.
 
+Once the period's close has begun (engine.leagues.close marks the tier's rosters
+`closing` before it reads them), the cohorts are what the close ranks and pays: a call
+that lands then (an exam of the period's last moments, slow to arrive) writes nothing,
+neither placing a player nor raising a total, whenever its caller read the time.
+
 Returns, per player in order, two values: the cohort's number, and 1 if the player
 joined with this call, 2 if they joined and opened the tier's first cohort (the tier's
 keys created: a new tier of the period, or after Redis lost them; the caller writes the
-tier into the period's tiers index), 0 if they were placed before.
+tier into the period's tiers index), 0 if they were placed before. Once the close has
+begun: their cohort's number, or 0 for a player in none, and 0.
 ]]
 
 --- @include "arrival"
@@ -85,6 +92,16 @@ local function copy_composite(cohort, player, text)
   local stop = string.find(copy, ' ', start, true)
   local changed = string.sub(copy, 1, start - 1) .. text .. (stop and string.sub(copy, stop) or '')
   redis.call('HSET', rosters, field, changed)
+end
+
+if redis.call('HEXISTS', rosters, 'closing') == 1 then
+  local result = {}
+  for i = 5, #ARGV do
+    local player = string.match(ARGV[i], '^([^|]+)|')
+    result[#result + 1] = tonumber(redis.call('HGET', members, player) or 0)
+    result[#result + 1] = 0
+  end
+  return result
 end
 
 local last = redis.call('HGET', rosters, 'last')

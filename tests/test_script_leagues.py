@@ -1,5 +1,6 @@
 """The league Lua scripts called directly: cohorts filled in arrival order, never over
-the size, scores written upwards with the boards' tie rule, a cohort read back."""
+the size, scores written upwards with the boards' tie rule, nothing once the close has
+begun, a cohort read back."""
 
 from __future__ import annotations
 
@@ -146,6 +147,15 @@ def test_a_member_missing_from_their_roster_gets_a_score_and_no_copy(any_redis):
     assert join(any_redis, ("a", 10)) == [1, 0]
     assert any_redis.zscore(SCORES, "a") == 10 * M + TOP
     assert any_redis.hget(ROSTERS, "scores:1") is None
+
+
+def test_a_join_once_the_close_has_begun_writes_nothing(any_redis):
+    join(any_redis, ("a", 10), ("b", 30))
+    any_redis.hset(ROSTERS, "closing", 1)  # engine.leagues.close.CLOSING
+    before = state(any_redis)
+    # a new player, a higher total, a player placed before: answered, nothing written
+    assert join(any_redis, ("c", 50), ("a", 40), ("b", 1)) == [0, 0, 1, 0, 1, 0]
+    assert written(before, state(any_redis)) == {}
 
 
 def test_read_cohort_by_player_or_number(any_redis):

@@ -181,11 +181,14 @@ class Joining:
             again.written(memo, now_s)
 
     def placed(self, replies: list[Any]) -> dict[str, str]:
-        """player -> cohort id, from the join_league replies (first in `replies`)."""
+        """player -> cohort id, from the join_league replies (first in `replies`); a
+        player in no cohort (their join landed once the period's close had begun) has
+        none."""
         placed: dict[str, str] = {}
         for (tier, members), reply in zip(self.by_tier.items(), replies, strict=False):
             for player, number in zip(members, reply[0::2], strict=True):
-                placed[player] = cohort_id(tier, int(number))
+                if int(number):
+                    placed[player] = cohort_id(tier, int(number))
         return placed
 
 
