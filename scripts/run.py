@@ -13,7 +13,8 @@
 - API_KEYS unset: generates a server and an admin key and prints a curl example.
 
 The services run under scripts/supervisor.py: none outlives this launcher, however it
-ends. A requested stop (Ctrl-C, SIGTERM) ends the run with exit code 0.
+ends. A requested stop (Ctrl-C, SIGTERM, a closing terminal's SIGHUP) stops the services,
+then the embedded Redis, and ends the run with exit code 0.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cli import local  # noqa: E402
-from scripts.supervisor import Service, Supervisor, dies_with_this_process, read_procfile  # noqa: E402
+from scripts.supervisor import (  # noqa: E402
+    STOP_SIGNALS,
+    Service,
+    Supervisor,
+    dies_with_this_process,
+    read_procfile,
+)
 
 VAR = local.var_dir(os.environ)
 LOOPBACK = "127.0.0.1"
@@ -282,8 +289,8 @@ def stop_requested_during_start_up(signum: int, frame: object) -> None:
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, stop_requested_during_start_up)
-    signal.signal(signal.SIGINT, stop_requested_during_start_up)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop_requested_during_start_up)
     check_settings()
     env = dict(os.environ)
     host, port = listen_address(env)
@@ -317,7 +324,7 @@ def main() -> int:
     try:
         return Supervisor(services, env, ROOT).run()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):  # a second stop must not cut this short
+        for signum in STOP_SIGNALS:  # a second stop must not cut this short
             signal.signal(signum, signal.SIG_IGN)
         if redis_process is not None:
             stop(redis_process)

@@ -10,8 +10,9 @@ which makes two guarantees simple:
   launcher, which stops the services in order) and is started with PR_SET_PDEATHSIG,
   so the kernel sends it SIGTERM when the launcher dies, however it dies. A service
   forked after its launcher already died sees a new parent and exits before it runs.
-- A stop (SIGTERM or SIGINT to the launcher) sends SIGTERM to each service's process
-  group, waits up to `grace` seconds, then sends SIGKILL; the run then ends with 0.
+- A stop (SIGTERM, SIGINT, or the SIGHUP of a closing terminal, to the launcher) sends
+  SIGTERM to each service's process group, waits up to `grace` seconds, then sends
+  SIGKILL; the run then ends with 0.
   A service that exits on its own stops the others and the run ends with its code.
 """
 
@@ -31,6 +32,9 @@ from pathlib import Path
 from typing import TextIO
 
 PR_SET_PDEATHSIG = 1
+# What stops a run: SIGHUP too, which killed the launcher (exit code 129) and left its
+# services and Redis to stop all at once by their parent-death signal.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: preexec only calls it
 
 
@@ -88,10 +92,7 @@ class Supervisor:
 
     def run(self) -> int:
         """Start every service, wait until all have ended, return the run's exit code."""
-        previous = {
-            signum: signal.signal(signum, self.request_stop)
-            for signum in (signal.SIGTERM, signal.SIGINT)
-        }
+        previous = {signum: signal.signal(signum, self.request_stop) for signum in STOP_SIGNALS}
         try:
             self._start_all()
             ended_first = self._wait_all()

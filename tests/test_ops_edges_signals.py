@@ -1,6 +1,7 @@
 """SIGHUP (a terminal closing, `kill -HUP` from a process manager) does not end the
 `worker` or the `scheduler`: each says it ignores it and keeps working; SIGTERM then
-stops it with exit code 0 (README, The processes)."""
+stops it with exit code 0. To `make run`'s launcher it is a stop, as SIGTERM is
+(README, The processes)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import signal
 
 from rq import Queue
 
+from bench.server import free_port
 from jobs import QUEUE
 from jobs.scheduler import PREFIX
 from tests.conftest import real_redis_url
 from tests.long_running import Running
-from tests.test_run_command import wait_for
+from tests.test_ops_edges import make_run_serving
+from tests.test_run_command import pid_alive, wait_for
 
 
 def test_the_worker_ignores_sighup_and_keeps_running_jobs(real_redis, tmp_path):
@@ -48,3 +51,15 @@ def test_the_scheduler_ignores_sighup_and_keeps_ticking(real_redis):
     finally:
         code = scheduler.stop()
     assert code == 0, scheduler.log()
+
+
+def test_a_hangup_stops_make_run_in_order_as_sigterm_does(tmp_path):
+    """A closing terminal sends SIGHUP to the launcher: the services are stopped, then
+    the embedded Redis, and the run ends with exit code 0 (killed by the signal before,
+    129, its services and Redis stopped at once by their parent-death signal)."""
+    port = free_port()
+    with make_run_serving(tmp_path, f"http://127.0.0.1:{port}", PORT=str(port)) as run:
+        redis_pid = int((tmp_path / "var" / "redis.pid").read_text())
+        run.launcher.send_signal(signal.SIGHUP)
+        run.launcher.wait(timeout=60)
+    assert not pid_alive(redis_pid)
