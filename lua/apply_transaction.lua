@@ -34,6 +34,8 @@ Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes
   INSUFFICIENT_FUNDS  {"fp","code":INSUFFICIENT_FUNDS,"resource","required","available"}
   KEY_REUSED          the idempotency key was used with another fingerprint: {"fp"}
   BALANCE_LIMIT       {"fp","code":BALANCE_LIMIT,"resource","limit","balance"}
+  A refusal's record is also added to the outbox as a "record" entry (player, ref,
+  record: the outcome's JSON, at), for SQL to keep.
 ]]
 
 --- @include "codes"
@@ -80,6 +82,10 @@ end
 if code then
   local outcome = '{"fp":"' .. kept_fp .. '","code":' .. code .. ',' .. details .. '}'
   redis.call('SET', IDEM, packed_record(outcome), 'EX', ttl)
+  -- no ledger entry gives a refusal's record back after a rebuild: SQL keeps it
+  -- (engine.economy.idempotency_records, written by the persist job)
+  redis.call('XADD', OUTBOX, '*', 'player', player, 'type', 'record', 'ref', reference,
+    'record', outcome, 'at', now)
   return {code, outcome}
 end
 

@@ -56,7 +56,9 @@ Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes
   INSUFFICIENT_FUNDS, BALANCE_LIMIT: as apply_transaction; BALANCE_LIMIT also when a
                       purchase would hold more streak freezes than the rules allow
   KEY_REUSED          the idempotency key was used with another fingerprint
-  DAILY_LIMIT         the daily cap is reached: {"fp","code":DAILY_LIMIT,"limit","used"}
+  DAILY_LIMIT         the daily cap is reached: {"fp","code":DAILY_LIMIT,"limit","used"};
+                      this and the two refusals above are added to the outbox as a
+                      "record" entry too, as a keyed login's that claimed nothing
   RAPID_FIRE          more state changes this second than the rules allow {"limit","count"};
                       not recorded under the idempotency key, so a later retry is
                       answered normally
@@ -99,7 +101,7 @@ local day = new_day(parse_context(context_text, rewards_json), wallet, DAILY, ST
 day.zone = zone
 
 -- `keep`: the record is one no ledger entry gives back (a keyed login that claimed
--- nothing), so it goes to SQL too, as an outbox entry of type "record" (the persist job
+-- nothing, a refusal), so it goes to SQL too, as an outbox entry of type "record" (the persist job
 -- writes it to idempotency_records, `questboard rebuild` writes it back).
 local function finish(code, body, keep)
   local code_text = code == CODE_APPLIED and CODE_APPLIED_TEXT or tostring(code)
@@ -157,16 +159,16 @@ local used = 0
 if cap > 0 then
   used = tonumber(daily_field(day, 'ads') or '0')
   if used >= cap then
-    return finish(CODE_DAILY_LIMIT, string.format('"limit":%d,"used":%d', cap, used))
+    return finish(CODE_DAILY_LIMIT, string.format('"limit":%d,"used":%d', cap, used), true)
   end
 end
 local refused, details = wallet_refusal(wallet, changes)
 if refused then
-  return finish(refused, details)
+  return finish(refused, details, true)
 end
 refused, details = freeze_refusal(day, changes)  -- at most the rules' streak freezes held
 if refused then
-  return finish(refused, details)
+  return finish(refused, details, true)
 end
 
 local own = ''

@@ -97,6 +97,15 @@ def test_insufficient_funds_changes_nothing_and_is_recorded(any_redis):
     }
     assert wallet(any_redis) == {"coins": 10}
     assert any_redis.llen(keys.ledger(PLAYER)) == 1
+    # no ledger entry gives the refusal's record back after a rebuild: SQL keeps it
+    _seed, (_, kept) = any_redis.xrange(keys.player_outbox(PLAYER))
+    assert {name.decode(): value.decode() for name, value in kept.items()} == {
+        "player": PLAYER,
+        "type": "record",
+        "ref": "grant/buy",
+        "record": json.dumps(outcome, separators=(",", ":")),
+        "at": str(NOW),
+    }
 
     code, replayed = call(any_redis, ("steel", 1), ("coins", -50), idem="buy")
     assert code == ScriptCode.REPLAYED

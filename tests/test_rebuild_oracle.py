@@ -107,17 +107,21 @@ def differences(before: dict, after: dict) -> list[str]:
 
 # Documented as not restored, so not sent again after the rebuild. engine/ops/rebuild.py
 # (which the README's recovery section names for the list): "What SQL does not hold, so a
-# rebuild does not restore: ... rate-limit windows and the refusals' idempotency records".
-# A refused purchase sent again is tried again. A login without a key that claimed
-# nothing keeps no record at all: sent again, it is a login again.
-NOT_RESTORED = ("the refusals' idempotency records",)
+# rebuild does not restore: rate-limit windows". A refusal no record keeps (rate limited,
+# rapid fire, invalid input) is tried again; so is a login without a key that claimed
+# nothing, which keeps no record at all.
+NOT_RESTORED = ("rate-limit windows",)
+# The refusals a record keeps (README, Idempotency), answered again after a rebuild.
+RECORDED_REFUSALS = ("insufficient_funds", "balance_limit_exceeded", "daily_limit_reached")
 
 
 def restored(write) -> bool:
     """Whether the write's record is one the rebuild restores (see NOT_RESTORED)."""
+    if write.status >= 400:
+        return write.answer.get("error", {}).get("code") in RECORDED_REFUSALS
     claimed_nothing = write.path.endswith("/login") and not write.answer["claimed"]
     unkeyed = "Idempotency-Key" not in write.headers
-    return write.status < 400 and not (claimed_nothing and unkeyed)
+    return not (claimed_nothing and unkeyed)
 
 
 def replay_of(write) -> tuple[int, str | None]:
@@ -140,7 +144,7 @@ def same_answer(write, answer: dict) -> bool:
             (r["replayed"], r["result"]) if r["status"] == 200 else (False, r["result"])
             for r in again
         ]
-    if write.path.endswith("/exams"):
+    if write.path.endswith("/exams") or write.status >= 400:
         return answer == write.answer
     if write.path.endswith("/login"):  # the bonus claimed, or (none) the first answer
         bonus = write.answer["progress"].get("daily_bonus")

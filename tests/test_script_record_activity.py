@@ -41,6 +41,20 @@ def call(redis, *changes: tuple[str, int], **options) -> tuple[int, str]:
     return code, payload.decode()
 
 
+def kept_for_sql(after, payload: str, ref: str) -> list:
+    """The outbox holding one entry, the "record" entry of `payload` (for
+    engine.economy.idempotency_records); returned to compare the outbox with."""
+    [(entry_id, entry)] = after[OUTBOX]
+    assert entry == {
+        "player": PLAYER,
+        "type": "record",
+        "ref": ref,
+        "record": payload,
+        "at": str(NOW),
+    }
+    return [(entry_id, entry)]
+
+
 def test_applied_pays_the_days_bonus_then_the_purchase_each_with_its_ledger_entry(any_redis):
     any_redis.hset(WALLET, "coins", 100)
     before = state(any_redis)
@@ -148,17 +162,9 @@ def test_a_keyed_login_of_a_day_already_claimed_records_its_answer_for_sql_too(a
         "balances": {"coins": 7},
         "progress": {"streak": 3},
     }
-    [(_, entry)] = after[OUTBOX]
-    assert entry == {
-        "player": PLAYER,
-        "type": "record",
-        "ref": "login/session-2",
-        "record": payload,
-        "at": str(NOW),
-    }
     assert written(before, after) == {
         idem_key("login", "session-2"): recorded(payload),
-        OUTBOX: after[OUTBOX],
+        OUTBOX: kept_for_sql(after, payload, "login/session-2"),
     }
 
 
@@ -234,8 +240,14 @@ def test_insufficient_funds_records_the_refusal_and_changes_no_balance(any_redis
         "required": 500,
         "available": 100,
     }
-    # the attempt counts in the second's pace; no bonus is claimed by a refused purchase
-    assert written(before, state(any_redis)) == {idem_key(): recorded(payload), PACE: "1"}
+    # the attempt counts in the second's pace; no bonus is claimed by a refused purchase;
+    # the record goes to SQL through the outbox (no ledger entry gives it back)
+    after = state(any_redis)
+    assert written(before, after) == {
+        idem_key(): recorded(payload),
+        PACE: "1",
+        OUTBOX: kept_for_sql(after, payload, "purchase/k1"),
+    }
 
 
 def test_a_balance_over_the_limit_records_the_refusal_and_changes_no_balance(any_redis):
@@ -252,7 +264,12 @@ def test_a_balance_over_the_limit_records_the_refusal_and_changes_no_balance(any
         "limit": 1000,
         "balance": 990,
     }
-    assert written(before, state(any_redis)) == {idem_key(): recorded(payload), PACE: "1"}
+    after = state(any_redis)
+    assert written(before, after) == {
+        idem_key(): recorded(payload),
+        PACE: "1",
+        OUTBOX: kept_for_sql(after, payload, "purchase/k1"),
+    }
 
 
 def test_the_daily_limit_of_ad_rewards_refuses_the_next_one(any_redis):
@@ -264,9 +281,11 @@ def test_the_daily_limit_of_ad_rewards_refuses_the_next_one(any_redis):
 
     assert code == ScriptCode.DAILY_LIMIT
     assert json.loads(payload) == {"fp": "fp-1", "code": -4, "limit": 2, "used": 2}
-    assert written(before, state(any_redis)) == {
+    after = state(any_redis)
+    assert written(before, after) == {
         idem_key("ad_reward"): recorded(payload),
         PACE: "1",
+        OUTBOX: kept_for_sql(after, payload, "ad_reward/k1"),
     }
 
 

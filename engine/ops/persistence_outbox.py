@@ -178,7 +178,7 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
                     "at_ms": int(fields[b"at"]),
                 }
             )
-        elif fields.get(b"type") == b"record":  # a keyed login that claimed nothing
+        elif fields.get(b"type") == b"record":  # a keyed login that claimed nothing, a refusal
             route, _, key = fields[b"ref"].decode().partition("/")
             batch.records.append(
                 {
