@@ -82,3 +82,37 @@ def test_a_join_once_the_close_has_begun_and_before_it_finished_changes_nothing(
 
     assert shown(durable) == CLOSED
     assert durable.redis.hget(keys.league_members("weekly", "2026-W48", "silver"), "late") is None
+
+
+def test_a_join_between_the_close_reading_the_tiers_and_marking_them_changes_nothing(
+    durable, clock, monkeypatch
+):
+    """The close reads how many cohorts each tier has and marks it closing: a join that
+    lands in between (opening a cohort the close would not read) must be refused."""
+    silver_week(durable)  # silver-1 is full: "late" would open silver-2
+    clock.advance(days=7)
+    plain = durable.redis.pipeline
+
+    class JoinAfterTheLastCounts:
+        def __init__(self, pipe):
+            self.pipe = pipe
+
+        def __getattr__(self, name):
+            return getattr(self.pipe, name)
+
+        def execute(self):
+            reads_the_counts = any(
+                args[0] == "HGET" and args[2] == "last" for args, _ in self.pipe.command_stack
+            )
+            replies = self.pipe.execute()
+            if reads_the_counts:
+                monkeypatch.setattr(durable.redis, "pipeline", plain)
+                leagues.join(durable, LAST_SECOND, {"late": 50})
+            return replies
+
+    monkeypatch.setattr(durable.redis, "pipeline", lambda **kw: JoinAfterTheLastCounts(plain(**kw)))
+    assert close.close(durable).closed is True
+
+    assert shown(durable) == CLOSED
+    assert durable.redis.hget(keys.league_members("weekly", "2026-W48", "silver"), "late") is None
+    assert leagues.player_league(durable, "late", clock.now()).tier == "silver"

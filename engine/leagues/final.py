@@ -4,8 +4,9 @@ Every cohort of every tier of the period is read from Redis (READ_COHORTS cohort
 read_cohort.lua call, READ_CALLS calls a round trip) and ranked once, as
 engine.leagues.standings ranks a cohort: each member's `league_results` row (in
 engine.leagues.close.COLUMNS order), next tier and prize. Reading marks each tier's
-rosters `closing` first, so no removal (lua/remove_cohort_member.lua) changes the
-cohorts, or the players removed from them, between two runs of the same close.
+rosters `closing` first, so no join (lua/join_league.lua) or removal
+(lua/remove_cohort_member.lua) changes the cohorts, their count, or the players removed
+from them, between this read and a later run of the same close.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from engine import keys
 from engine.calendar import Period
 from engine.leagues import payouts
-from engine.leagues.cohorts import ranked, slot_keys
+from engine.leagues.cohorts import expires_at, ranked, slot_keys
 from engine.rules.leagues import LeagueRules
 from engine.runtime import Engine
 
@@ -50,25 +51,28 @@ def final_standings(
     outcomes = _Outcomes(rules)
     final = FinalStandings([], {}, [])
     # Every tier the rules list, and any other the index names (a tier the rules dropped
-    # during the period): a tier with no cohorts costs one HGET, and an index lost alone
-    # hides no tier the rules list.
+    # during the period): a tier with no cohorts costs a few commands, and an index lost
+    # alone hides no tier the rules list.
     index = engine.redis.smembers(keys.league_tiers(period.period_type, period.name))
     listed = {tier.decode() for tier in index} | set(rules.tiers)
     tiers = sorted(listed, key=_tier_order(rules.tiers))
+    # The close has begun: each tier is marked closing before its cohorts are counted,
+    # so a join (lua/join_league.lua) or a removal (lua/remove_cohort_member.lua) that
+    # lands from then on writes nothing, and the cohorts, their count and the players
+    # removed from them stay as this run and every later one reads them. A tier with no
+    # cohorts gets its rosters with the mark alone, expiring with the period (NX: an
+    # existing key keeps the expiry its first join gave it).
+    ttl = int(expires_at(engine, period).timestamp() - engine.clock.now().timestamp())
     pipe = engine.redis.pipeline(transaction=False)
     for tier in tiers:
-        pipe.hget(keys.league_rosters(period.period_type, period.name, tier), "last")
-    lasts = pipe.execute()
-    # The close has begun: a removal (lua/remove_cohort_member.lua) that lands from now
-    # on writes nothing, so the cohorts, and the players removed from them, stay as
-    # this run and every later one reads them.
-    pipe = engine.redis.pipeline(transaction=False)
-    with_cohorts = [tier for tier, last in zip(tiers, lasts, strict=True) if last]
-    for tier in with_cohorts:  # their rosters exist (HSET keeps their expiry)
         rosters = keys.league_rosters(period.period_type, period.name, tier)
         pipe.hset(rosters, CLOSING, 1)
+        pipe.expire(rosters, max(ttl, 1), nx=True)
+        pipe.hget(rosters, "last")
         pipe.hget(rosters, REMOVED)
-    removed = dict(zip(with_cohorts, pipe.execute()[1::2], strict=True))
+    replies = pipe.execute()
+    lasts = replies[2::4]
+    removed = dict(zip(tiers, replies[3::4], strict=True))
     a_round_trip = READ_COHORTS * READ_CALLS
     for tier, last in zip(tiers, lasts, strict=True):
         last_number = int(last.partition(b"|")[0]) if last else 0
