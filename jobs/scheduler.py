@@ -1,7 +1,10 @@
 """The scheduler process: registers the interval jobs with rq-scheduler, then runs it.
 
 Registration is idempotent: each job has a fixed id, and an existing registration is
-replaced, so restarting the scheduler never duplicates a job. Calendar jobs are not
+replaced, so restarting the scheduler never duplicates a job. Each run is registered for
+the job's next due time (engine.ops.schedule.next_interval_due: multiples of its interval
+since the epoch, what `questboard jobs list` shows), so a start neither runs a job at
+once nor moves its due times to an interval after the start. Calendar jobs are not
 registered here: the watchdog (every minute) dispatches them in the game timezone.
 
 A tick queues a fresh run of the job only when none is already queued
@@ -28,7 +31,7 @@ import logging
 import signal
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -38,7 +41,9 @@ from rq_scheduler.utils import to_unix
 
 from cli.local import without_password
 from config import ConfigError, Settings
+from engine.clock import Clock, SystemClock
 from engine.ops.job_catalog import INTERVAL_JOBS, SPECS
+from engine.ops.schedule import next_interval_due
 from jobs import QUEUE
 from jobs.outages import OUTAGE_ERRORS, Outage
 from jobs.tasks import enqueue_once, run_job
@@ -50,7 +55,10 @@ HUP_IGNORED = "SIGHUP ignored: the scheduler runs on (SIGTERM stops it)"
 class OneRunPerJobScheduler(Scheduler):
     """rq-scheduler whose ticks add a run only when the job has none queued, and register
     the interval jobs again when their registrations are gone; its loop waits out an
-    outage of Redis, and it ignores SIGHUP."""
+    outage of Redis, and it ignores SIGHUP. `clock` is the real time the runs are
+    registered by (rq-scheduler compares with the host's clock, never the QA clock)."""
+
+    clock: Clock = SystemClock()
 
     def run(self, burst: bool = False) -> None:
         """rq-scheduler's loop (a tick every `interval` seconds under its lock, its birth
@@ -119,28 +127,31 @@ class OneRunPerJobScheduler(Scheduler):
     def enqueue_job(self, job: Job) -> None:
         name = job.args[0]
         enqueue_once(self.get_queue_for_job(job), name, description=" (scheduled)")
-        interval = job.meta.get("interval")
-        if interval:
-            next_tick = to_unix(datetime.now(UTC)) + int(interval)  # as rq-scheduler does
-            self.connection.zadd(self.scheduled_jobs_key, {job.id: next_tick})
+        if job.meta.get("interval"):
+            due = next_interval_due(SPECS[name].every, self.clock.now())
+            self.connection.zadd(self.scheduled_jobs_key, {job.id: to_unix(due)})
         else:
             self.connection.zrem(self.scheduled_jobs_key, job.id)
 
 
-def build(connection: Redis) -> Scheduler:
-    return OneRunPerJobScheduler(queue_name=QUEUE, connection=connection, interval=1)
+def build(connection: Redis, clock: Clock | None = None) -> Scheduler:
+    scheduler = OneRunPerJobScheduler(queue_name=QUEUE, connection=connection, interval=1)
+    if clock is not None:
+        scheduler.clock = clock
+    return scheduler
 
 
 def register(scheduler: Scheduler, now: datetime | None = None) -> list[str]:
-    """(Re)register every interval job under its fixed id; returns the ids."""
-    now = now or datetime.now(UTC)
+    """(Re)register every interval job under its fixed id, its first run at its next due
+    time after `now`; returns the ids."""
+    now = now or getattr(scheduler, "clock", SystemClock()).now()
     ids = []
     for name in INTERVAL_JOBS:
         spec = SPECS[name]
         job_id = f"{PREFIX}{name}"
         scheduler.cancel(job_id)
         scheduler.schedule(
-            scheduled_time=now.replace(tzinfo=None),
+            scheduled_time=next_interval_due(spec.every, now).replace(tzinfo=None),
             func=run_job,
             args=[name],
             interval=int(spec.every.total_seconds()),

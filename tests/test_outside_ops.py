@@ -97,6 +97,9 @@ def test_a_scheduler_whose_redis_was_flushed_registers_its_jobs_again(real_redis
 
     registered = sorted(job.id for job in sched.get_jobs())
     assert registered == sorted(f"questboard-{name}" for name in scheduler.INTERVAL_JOBS)
+    for job_id in real_redis.zrange(sched.scheduled_jobs_key, 0, -1):
+        real_redis.zadd(sched.scheduled_jobs_key, {job_id: 0})  # their next due times come
+    sched.enqueue_jobs()
     queued = Queue(QUEUE, connection=real_redis).jobs
     assert sorted(job.args[0] for job in queued) == sorted(scheduler.INTERVAL_JOBS)
 

@@ -52,10 +52,17 @@ def last_due(spec: JobSpec, now: datetime, calendar: GameCalendar) -> datetime:
     raise AssertionError("a calendar job is due at least once a week")
 
 
+def next_interval_due(every: timedelta, now: datetime) -> datetime:
+    """An interval job's first due time after `now`: where the scheduler process
+    (jobs.scheduler) registers its next run, so it runs when `next_due` lists it."""
+    step = every.total_seconds()
+    return datetime.fromtimestamp((now.timestamp() // step) * step, UTC) + every
+
+
 def next_due(spec: JobSpec, now: datetime, calendar: GameCalendar) -> datetime:
     """The first due time after `now`."""
     if spec.every is not None:
-        return last_due(spec, now, calendar) + spec.every
+        return next_interval_due(spec.every, now)
     day = calendar.game_day(now)
     for ahead in range(0, 9):
         candidate_day = day + timedelta(days=ahead)
