@@ -4,6 +4,7 @@ away answer in one line with a documented exit code, never a traceback."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -279,11 +280,34 @@ def make_run_serving(tmp_path, base: str, **settings: str):
     assert launcher.returncode == 0, served.output
 
 
-def test_make_run_serves_on_the_ipv6_loopback_without_calling_it_open(tmp_path):
+@dataclasses.dataclass(frozen=True)
+class StoppedRun:
+    """What a `make run` served and wrote, read once it had stopped with exit code 0."""
+
+    metrics_files_while_serving: list[Path]
+    output: str
+
+
+@pytest.fixture(scope="module")
+def run_on_ipv6_with_a_metrics_folder(tmp_path_factory) -> StoppedRun:
+    """One `make run` for the tests of the settings it serves with: HOST=::1 (the IPv6
+    loopback) and a PROMETHEUS_MULTIPROC_DIR that is not there yet. Neither setting bears
+    on what the other's test checks, and each start of the launcher, its embedded Redis
+    and its three services costs seconds of the suite."""
+    tmp_path = tmp_path_factory.mktemp("make-run-ipv6")
+    chosen = tmp_path / "metrics" / "questboard"  # not there yet
     port = free_port()
-    with make_run_serving(tmp_path, f"http://[::1]:{port}", HOST="::1", PORT=str(port)) as run:
-        pass
-    assert "other machines can reach" not in run.output
+    settings = {"HOST": "::1", "PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(chosen)}
+    with make_run_serving(tmp_path, f"http://[::1]:{port}", **settings) as run:
+        counted_in = list(chosen.glob("*.db"))
+    return StoppedRun(counted_in, run.output)
+
+
+def test_make_run_serves_on_the_ipv6_loopback_without_calling_it_open(
+    run_on_ipv6_with_a_metrics_folder,
+):
+    # make_run_serving asserted that it served at http://[::1]:<port> and ended with 0
+    assert "other machines can reach" not in run_on_ipv6_with_a_metrics_folder.output
 
 
 def test_a_questboard_var_that_cannot_be_a_folder_is_one_line(tmp_path, clock):
@@ -328,12 +352,9 @@ def test_an_alert_webhook_url_that_is_no_http_url_is_refused_as_a_setting(tmp_pa
     )
 
 
-def test_make_run_makes_the_metrics_folder_it_is_given(tmp_path):
-    chosen = tmp_path / "metrics" / "questboard"  # not there yet
-    port = free_port()
-    settings = {"PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(chosen)}
-    with make_run_serving(tmp_path, f"http://127.0.0.1:{port}", **settings):
-        assert list(chosen.glob("*.db"))  # the processes count there
+def test_make_run_makes_the_metrics_folder_it_is_given(run_on_ipv6_with_a_metrics_folder):
+    # the folder was not there before the run; while it served:
+    assert run_on_ipv6_with_a_metrics_folder.metrics_files_while_serving  # counted there
 
 
 def test_a_pid_file_left_by_a_killed_embedded_redis_does_not_block_the_next_run(tmp_path):
