@@ -38,3 +38,24 @@ def test_a_repair_retried_after_a_rebuild_is_answered_as_first_answered(
     assert (again.status_code, again.get_data()) == (201, first.get_data())
     assert again.headers["Idempotent-Replayed"] == "true"
     assert wallet(client, server_headers) == held
+
+
+def test_a_repair_that_paid_a_milestone_is_answered_as_first_answered_after_a_rebuild(
+    app, client, server_headers, admin_headers, clock
+):
+    offer_repair(app)
+    broken_streak(client, server_headers, clock, days=6)  # lost 6: repaired to 7, a milestone
+    fund(client, admin_headers)
+    first = repair(client, server_headers)
+    assert [m["streak"] for m in first.get_json()["milestone_bonuses"]] == [7]
+    engine = app.extensions["questboard.engine"]
+    persistence.persist(engine)
+    held = wallet(client, server_headers)
+    engine.redis.flushdb()
+    rebuild.rebuild(engine)
+
+    again = repair(client, server_headers)
+
+    assert (again.status_code, again.get_data()) == (201, first.get_data())
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert wallet(client, server_headers) == held

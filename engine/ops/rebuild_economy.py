@@ -2,9 +2,10 @@
 
 Balances come back from `user_resources`; the ledger rows give back the idempotency
 records still within their lifetime (a streak repair's with the streak, length lost and
-best its answer gives; an ad reward's, whose entry keeps no fingerprint, with the one
-every ad reward has) and raise each shard outbox's last ID past every transaction id
-in SQL (engine.ops.rebuild says what comes back and what cannot).
+best its answer gives, and the milestones it paid, from their entries; an ad reward's,
+whose entry keeps no fingerprint, with the one every ad reward has) and raise each
+shard outbox's last ID past every transaction id in SQL (engine.ops.rebuild says what
+comes back and what cannot).
 
 A purchase's or an ad reward's record keeps the progress its answer shows: an event
 that earned nothing beyond itself (no bonus, mission or XP: those were answered once and
@@ -95,6 +96,7 @@ def _ledger(engine: Engine, progress: Progress) -> int:
     newest: dict[str, tuple[int, int]] = {}  # outbox -> the newest transaction id in it
     ads: dict[tuple[str, str], int] = {}  # (player, their day) -> their ad entries so far
     zone_cache: dict[str, timezones.Settings] = {}  # zone name -> its table, worked out once
+    milestones = _repair_milestones(engine, cutoff)
     query = select(table).order_by(table.c.player_id, table.c.at_ms, table.c.id)
     for rows in _stream(engine, query):
         pipe = engine.redis.pipeline(transaction=False)
@@ -144,6 +146,10 @@ def _ledger(engine: Engine, progress: Progress) -> int:
                     lost, streak = int(repaired[1]), int(repaired[2])
                     best = max(streak, best)
                     recorded |= {"streak": streak, "lost": lost, "best": best}
+                    paid = milestones.get((row["player_id"], row["ref"]), [])
+                    recorded["milestones"] = [milestone for milestone, _ in paid]
+                    if paid:  # the answer's balances: after the milestones it paid
+                        recorded["balances"] = paid[-1][1]
                 outcome = json.dumps(recorded, separators=(",", ":"))
                 remaining = max(1, (row["at_ms"] - cutoff) // 1000)
                 pipe.set(
@@ -154,6 +160,36 @@ def _ledger(engine: Engine, progress: Progress) -> int:
         progress("ledger", done, total)
     _raise_outbox_ids(engine, newest)
     return done
+
+
+def _repair_milestones(engine: Engine, cutoff: int) -> dict[tuple[str, str], list]:
+    """The milestones each streak repair made since `cutoff` paid (lua/repair_streak.lua:
+    login_bonus entries referenced "<repair's reference>/bonus/<streak>", in the repair's
+    call), by (player, the repair's reference): each as its answer lists it, with the
+    balances after it."""
+    table = db.user_resource_logs
+    query = (
+        select(table)
+        .where(
+            table.c.kind == BONUS_KIND,
+            table.c.ref.startswith(f"{REPAIR_KIND}/", autoescape=True),
+            table.c.at_ms >= cutoff,
+        )
+        .order_by(table.c.player_id, table.c.at_ms, table.c.id)
+    )
+    found: dict[tuple[str, str], list] = {}
+    with engine.sql.connect() as conn:
+        for row in conn.execute(query).mappings():
+            repair, _, streak = row["ref"].rpartition("/bonus/")
+            milestone = {
+                "streak": int(streak),
+                "reward": json.loads(row["deltas"]),
+                "transaction_id": row["transaction_id"],
+            }
+            found.setdefault((row["player_id"], repair), []).append(
+                (milestone, json.loads(row["balances_after"]))
+            )
+    return found
 
 
 def _zones_of(
