@@ -84,3 +84,37 @@ def test_copies_of_a_purchase_at_a_full_address_are_refused_alike(
     copies = posted_at_once(app, "/v1/players/buyer/purchases", headers, [body] * COPIES)
 
     assert [r.status_code for r in copies] == [429] * COPIES
+
+
+def exam(app, headers, player: str, exam_id: str):
+    return app.test_client().post(
+        f"/v1/players/{player}/exams",
+        headers=headers | {"X-Player-IP": ADDRESS},
+        json=EXAM | {"exam_id": exam_id},
+    )
+
+
+EXAM = {"category_id": "math", "score": 70, "total_questions": 10, "correct_answers": 7}
+
+
+@pytest.mark.parametrize("limit, more", [("2/minute", 0), ("3/minute", 1)])
+def test_copies_of_an_exam_at_an_addresss_last_places_are_answered_alike(
+    app, server_headers, clock, limit, more
+):
+    tighten(app, "exams", address=limit)
+    for round_ in range(ROUNDS):
+        player = f"student-{round_}"
+        assert exam(app, server_headers, player, "first").status_code == 201
+        headers = server_headers | {"X-Player-IP": ADDRESS}
+        body = EXAM | {"exam_id": "quiz-1"}
+
+        copies = posted_at_once(app, f"/v1/players/{player}/exams", headers, [body] * COPIES)
+
+        statuses = sorted(r.status_code for r in copies)
+        assert statuses == [200] * (COPIES - 1) + [201], [r.get_json() for r in copies]
+        assert len({r.get_data() for r in copies}) == 1
+        for n in range(more):
+            assert exam(app, server_headers, player, f"more-{n}").status_code == 201
+        refused = exam(app, server_headers, player, "one-too-many")
+        assert (refused.status_code, error_of(refused)["code"]) == (429, "rate_limited")
+        clock.advance(seconds=61)

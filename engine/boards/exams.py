@@ -49,6 +49,9 @@ __all__ = [
 ]
 
 # Answers that are no new exam: the address's rate-limit slot is given back.
+# Not new because a copy of the exam counted it (in flight beside this call, or before):
+# the copies share the address's place (rate_limits.take_address_slot), which stays.
+MADE_BY_A_COPY = (*rate_limits.MADE_BY_A_COPY, ScriptCode.UNANSWERED)
 NOT_NEW = (
     ScriptCode.REPLAYED,
     ScriptCode.UNANSWERED,
@@ -118,6 +121,7 @@ def record_exams(
                 address,
                 partial(_probe, player_id, exam),
                 partial(_is_recorded, exam),
+                request_name=keys.exam(player_id, exam.exam_id),  # copies share one place
             )
         except RateLimitedError as error:
             results[index] = error
@@ -144,8 +148,9 @@ def record_exams(
     for index, (code, payload) in zip(sent, recorded, strict=True):
         exam = submissions[index][1]
         slot = slots.get(index)
-        if slot is not None and code in NOT_NEW:
-            slot.give_back(engine)  # not a new exam: never counted
+        # not a new exam: never counted; but a place its copy counted in stays
+        if slot is not None and code in NOT_NEW and code not in MADE_BY_A_COPY:
+            slot.give_back(engine)
         body = exam_record.load(payload)  # REPLAYED's summary is packed; the rest JSON
         reused = IdempotencyKeyReusedError(
             "This exam_id was already used for a different result.", {"exam_id": exam.exam_id}
