@@ -34,10 +34,12 @@ launcher does not have, so it is not given.
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import socket
 import sys
 from functools import partial
+from typing import Any
 
 from granian.cli import cli as granian_cli
 from granian.cli import entrypoint
@@ -120,22 +122,43 @@ SETTING_OF_OPTION = {
 }
 
 
-def check_options(argv: list[str]) -> None:
+def check_options(argv: list[str]) -> dict[str, Any]:
     """granian's own reading of its options, done first: a bad one (WEB_CONCURRENCY=abc,
     WEB_WORKER_LIFETIME=10) is refused in one line naming the setting, exit code 1, as
     every setting is, rather than as granian's usage error (three lines naming the
-    option, exit code 2)."""
+    option, exit code 2). Returns the options read."""
     import click
 
     if "--help" in argv or "--version" in argv:
-        return  # granian's own answers
+        return {}  # granian's own answers
     try:
-        granian_cli.make_context("granian", list(argv), auto_envvar_prefix="GRANIAN")
+        context = granian_cli.make_context("granian", list(argv), auto_envvar_prefix="GRANIAN")
     except click.ClickException as error:
         param = getattr(error, "param", None)
         setting = SETTING_OF_OPTION.get(param.name) if param is not None else None
         reason = error.format_message()
         sys.exit(f"Cannot start: {setting}: {reason}" if setting else f"Cannot start: {reason}")
+    return context.params
+
+
+def check_port_free(options: dict[str, Any]) -> None:
+    """Bind the address once without SO_REUSEPORT, then let it go: a port held by
+    anything else is refused in one line, as `make run` refuses it. granian's own bind
+    failed with a traceback of 140 lines, and a second launcher of this service on the
+    same port bound beside the first (both SO_REUSEPORT), the kernel then sharing the
+    connections between two deployments."""
+    host, port = options.get("host"), options.get("port")
+    if options.get("uds") or not host or not port:
+        return
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        socket.create_server((host, port), family=family).close()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            sys.exit(
+                f"Cannot start: port {port} on {host} is already in use; set PORT to a free port."
+            )
+        sys.exit(f"Cannot start: cannot listen on {host}:{port} ({error.strerror or error}).")
 
 
 def check_settings(argv: list[str]) -> None:
@@ -196,8 +219,9 @@ def database_behind(url: str) -> str | None:
 
 
 def main() -> None:
-    check_options(sys.argv[1:])
+    options = check_options(sys.argv[1:])
     check_settings(sys.argv[1:])
+    check_port_free(options)
     MPServer._init_shared_socket = _bind_a_socket_per_slot
     MPServer._spawn_worker = _spawn_on_its_slot
     MPServer._drop_shared_socket = _close_every_slot
