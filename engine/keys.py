@@ -33,6 +33,7 @@ from engine.keys_boards import board_aggregates as board_aggregates
 from engine.keys_boards import board_index as board_index
 from engine.keys_boards import board_prizes as board_prizes
 from engine.keys_boards import board_prizes_closed as board_prizes_closed
+from engine.keys_boards import board_prizes_seen as board_prizes_seen
 from engine.keys_boards import board_removals as board_removals
 from engine.keys_boards import board_scores as board_scores
 from engine.keys_boards import board_snapshot_building as board_snapshot_building

@@ -87,3 +87,9 @@ def board_prizes(board: str, period: str) -> str:
 def board_prizes_closed(board: str, period: str) -> str:
     """String: set once every prize of the board's period is paid and recorded."""
     return f"{PREFIX}:{{prizes:{board}:{period}}}:closed"
+
+
+def board_prizes_seen(board: str) -> str:
+    """String: ms when the board_prizes job first saw the board among the rules' prized
+    boards; the periods that ended after it are all its to pay, however late."""
+    return f"{PREFIX}:{{prizes:{board}}}:seen"

@@ -1,7 +1,9 @@
 """Period-end prizes on the boards (rules `[leaderboards.prizes]`), paid exactly once.
 
-`close_ended` (the `board_prizes` job, daily after the reset) looks at the last few
-ended periods of every board the rules give prizes to, and for each not yet closed:
+`close_ended` (the `board_prizes` job, daily after the reset) looks at the ended
+periods of every board the rules give prizes to (`_periods_to_close`: every one still
+kept that ended after the job first saw the board, however long it was stopped, and
+at least the last CATCH_UP), and for each not yet closed:
 
 1. ranks the board's final standings once: its first run reads them live, down to the
    deepest rank with a prize (every player tied at it: equal scores share a rank and
@@ -41,15 +43,17 @@ from datetime import datetime
 from sqlalchemy import select
 
 from engine import boards, db, keys
+from engine import overrides as settings
 from engine.boards import Board, leaderboards
 from engine.calendar import add_periods
-from engine.clock import to_ms
+from engine.clock import from_ms, to_ms
 from engine.leagues import payouts
 from engine.leagues.results import MemberPrize, PrizeRefused
 from engine.rules.board_prizes import board_name
 from engine.runtime import Engine
 
-CATCH_UP = 4  # ended periods looked back over: a job down for weeks still pays them
+CATCH_UP = 4  # ended periods looked back over at least (those before the board was seen)
+SEEN = "board-prizes-seen:"  # the settings row (SQL) of keys.board_prizes_seen
 NONE = MemberPrize()  # what a player without a prize on a closed board was given
 
 
@@ -63,21 +67,54 @@ class PrizeReport:
 def close_ended(
     engine: Engine, keep_going: Callable[[], bool] = lambda: True, chunk: int | None = None
 ) -> list[PrizeReport]:
-    """The job: every ended, unclosed period (of the last CATCH_UP) of every prized board."""
+    """The job: every ended, unclosed period (`_periods_to_close`) of every prized board."""
     now = engine.clock.now()
     reports = []
     for name in engine.rules.leaderboards.prizes.boards:
         period_type, _, category = name.partition(":")
-        last = add_periods(engine.calendar.period_of(period_type, now), -1)
-        for back in range(CATCH_UP - 1, -1, -1):
+        for period in _periods_to_close(engine, name, period_type, now):
             if not keep_going():
                 return reports
-            period = add_periods(last, -back)
             board = Board(period_type, period, None if category == "global" else category)
             report = close(engine, board, now, keep_going, chunk)
             if report is not None:
                 reports.append(report)
     return reports
+
+
+def _periods_to_close(engine: Engine, name: str, period_type: str, now: datetime) -> list:
+    """The board's ended periods to look at, oldest first: every one still kept (rules
+    `[leaderboards]` keep_*) that ended after the job first saw the board, so a job
+    stopped for weeks pays them all once it runs; and the last CATCH_UP in any case.
+    Those that ended before the board was seen (rules that name it for the first time)
+    are not looked at beyond CATCH_UP: a new prize is not paid for years past."""
+    seen = _first_seen(engine, name, now)
+    last = add_periods(engine.calendar.period_of(period_type, now), -1)
+    back = CATCH_UP - 1
+    while back < engine.rules.leaderboards.keep(period_type) and (
+        engine.calendar.end(add_periods(last, -(back + 1))) > seen
+    ):
+        back += 1
+    return [add_periods(last, -step) for step in range(back, -1, -1)]
+
+
+def _first_seen(engine: Engine, name: str, now: datetime) -> datetime:
+    """When the job first saw the board among the prized ones: kept in Redis and, for a
+    Redis that was lost, in SQL's settings (read back from there, else set to now)."""
+    key = keys.board_prizes_seen(name)
+    raw = engine.redis.get(key)
+    if raw is None and engine.database_url:
+        with engine.sql.connect() as conn:
+            raw = conn.execute(
+                select(db.settings.c.value).where(db.settings.c.name == f"{SEEN}{name}")
+            ).scalar()
+        if raw is not None:
+            engine.redis.set(key, raw, nx=True)
+    if raw is None:
+        if engine.redis.set(key, to_ms(now), nx=True):
+            settings.put(engine, f"{SEEN}{name}", str(to_ms(now)))
+        raw = engine.redis.get(key)
+    return from_ms(int(raw))
 
 
 def close(
