@@ -39,19 +39,30 @@ def folder(tmp_path, monkeypatch) -> Path:
     return directory
 
 
+def in_processes(works: list[Callable[[], None]]) -> list[int]:
+    """Each of `works` in a forked process of its own that exits after it, all forked
+    before any is waited for (a fork of this large process costs as much as its exit,
+    and the exits then overlap the next forks); their pids, once all are gone. For
+    works whose order does not matter: the processes run side by side."""
+    pids = []
+    for work in works:
+        pid = os.fork()
+        if pid == 0:  # the child: never back into pytest
+            code = 1
+            try:
+                work()
+                code = 0
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+    assert codes == [0] * len(pids)
+    return pids
+
+
 def in_process(work: Callable[[], None]) -> int:
     """Run `work` in a forked process that exits after it; its pid, once it is gone."""
-    pid = os.fork()
-    if pid == 0:  # the child: never back into pytest
-        code = 1
-        try:
-            work()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return pid
+    return in_processes([work])[0]
 
 
 def scrape(directory: Path) -> dict[tuple[str, tuple], float]:
@@ -116,8 +127,7 @@ def expected_totals(runs: list[tuple[str, int, float]]) -> dict[tuple[str, tuple
 def test_many_processes_that_counted_and_exited_fold_into_one_file_per_type(folder):
     metrics = JobMetrics()
     runs = [runs_of(n) for n in range(60)]
-    for run in runs:
-        in_process(metrics.run(*run))
+    in_processes([metrics.run(*run) for run in runs])
     assert len(folder_files(folder)) == 120  # a counter and a histogram file a process
     before = scrape(folder)
     assert same_totals(before, expected_totals(runs))
@@ -127,8 +137,7 @@ def test_many_processes_that_counted_and_exited_fold_into_one_file_per_type(fold
     assert same_totals(scrape(folder), before)
 
     more = [runs_of(n) for n in range(60, 90)]
-    for run in more:
-        in_process(metrics.run(*run))
+    in_processes([metrics.run(*run) for run in more])
     assert fold_dead_processes(folder) == 60
     assert folder_files(folder) == ["counter_archive.db", "histogram_archive.db"]
     assert same_totals(scrape(folder), expected_totals(runs + more))
@@ -138,8 +147,7 @@ def test_many_processes_that_counted_and_exited_fold_into_one_file_per_type(fold
 def test_a_histograms_buckets_sum_and_count_survive_folding(folder):
     seconds = Histogram("t_latency", "Latency.", ["route"], buckets=BUCKETS, registry=None)
     observed = [0.05, 0.1, 0.7, 1.0, 3.0, 10.0, 12.0]
-    for value in observed:
-        in_process(lambda value=value: seconds.labels("/v1/x").observe(value))
+    in_processes([lambda value=value: seconds.labels("/v1/x").observe(value) for value in observed])
     fold_dead_processes(folder)
 
     samples = scrape(folder)
@@ -213,8 +221,7 @@ def test_processes_folding_at_once_neither_lose_nor_double_a_count(folder):
     scrape reads the exact totals, and so does the folder after them."""
     metrics = JobMetrics()
     runs = [runs_of(n) for n in range(150)]
-    for run in runs:
-        in_process(metrics.run(*run))
+    in_processes([metrics.run(*run) for run in runs])
     expected = expected_totals(runs)
     release_read, release_write = os.pipe()
     folders = []
@@ -335,11 +342,9 @@ def test_a_fold_killed_midway_is_finished_or_undone_by_the_next(
     ones; killed once they are committed, the next fold puts them in place."""
     metrics = JobMetrics()
     runs = [runs_of(n) for n in range(6)]
-    for run in runs[:3]:
-        in_process(metrics.run(*run))
+    in_processes([metrics.run(*run) for run in runs[:3]])
     fold_dead_processes(folder)  # archives exist: the next fold rewrites them
-    for run in runs[3:]:
-        in_process(metrics.run(*run))
+    in_processes([metrics.run(*run) for run in runs[3:]])
     original = kill_at(monkeypatch, killed_in, call)
     with pytest.raises(SystemExit):
         fold_dead_processes(folder)
@@ -355,8 +360,7 @@ def test_a_fold_killed_midway_is_finished_or_undone_by_the_next(
 def test_each_job_run_folds_the_runs_gone_before_it(folder):
     metrics = JobMetrics()
     runs = [runs_of(n) for n in range(10)]
-    for run in runs:
-        in_process(metrics.run(*run))
+    in_processes([metrics.run(*run) for run in runs])
 
     fold_metrics_of_runs_gone()
 
@@ -370,8 +374,7 @@ def test_a_scrape_of_metrics_folds_the_processes_gone_and_shows_their_totals(
     metrics = JobMetrics()
     client = create_app(settings, redis_client=store, clock=clock).test_client()
     runs = [runs_of(n) for n in range(30)]
-    for run in runs:
-        in_process(metrics.run(*run))
+    in_processes([metrics.run(*run) for run in runs])
     assert len(folder_files(folder)) == 60
 
     text = client.get("/metrics").get_data(as_text=True)
