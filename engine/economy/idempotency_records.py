@@ -9,9 +9,9 @@ its record commit together or not at all. So are a login with an Idempotency-Key
 claimed nothing (the day was claimed) and a refusal the record answers again (a
 purchase without the coins, an ad past the day's cap, a grant over the balance limit):
 lua/record_activity.lua and lua/apply_transaction.lua add the record to the outbox as
-a "record" entry, which the persist job writes here with the rest of its batch. A row lives as its key does,
-IDEMPOTENCY_TTL_SECONDS from `created_ms`; an older one is a key free again, replaced
-by the next request that uses it and removed by the weekly cleanup.
+a "record" entry, which the persist job writes here with the rest of its batch. A row
+lives as its key does, IDEMPOTENCY_TTL_SECONDS from `created_ms`; an older one is a key
+free again, replaced by the next request that uses it and removed by the weekly cleanup.
 """
 
 from __future__ import annotations
