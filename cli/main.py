@@ -13,6 +13,7 @@ database unreachable.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import re
 import sys
@@ -56,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="questboard",
         description="Questboard admin commands, on the stores of REDIS_URL and DATABASE_URL "
         "(in a checkout, those of its `make run` when unset).",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"questboard {importlib.metadata.version('questboard')}",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 

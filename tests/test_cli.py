@@ -4,6 +4,7 @@ installed console script."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import re
 import shlex
@@ -386,3 +387,10 @@ def test_shards_migrate_takes_to_in_ascii_digits_only(questboard, capsys, count)
     assert (code, out) == (2, "")
     err = capsys.readouterr().err
     assert f"--to: {count!r} is not a whole number of ASCII digits" in err
+
+
+def test_version_prints_the_installed_version(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out == f"questboard {importlib.metadata.version('questboard')}\n"
