@@ -271,13 +271,12 @@ def status(engine: Engine, specs: dict[str, JobSpec]) -> list[JobStatus]:
     statuses = []
     for spec in specs.values():
         bury(engine, spec, reap(engine, spec.name))
-        recent = history(engine, spec.name, 1)
         success = last_success(engine, spec.name)
         due = last_due(spec, now, engine.calendar)
         statuses.append(
             JobStatus(
                 spec=spec,
-                last_run=recent[0] if recent else None,
+                last_run=_last_run(history(engine, spec.name)),
                 last_success=success,
                 next_due=next_due(spec, now, engine.calendar),
                 last_due=due,
@@ -285,6 +284,14 @@ def status(engine: Engine, specs: dict[str, JobSpec]) -> list[JobStatus]:
             )
         )
     return statuses
+
+
+def _last_run(runs: list[JobRun]) -> JobRun | None:
+    """The newest run that ran (running, succeeded or failed), not an attempt skipped
+    because another run held the lock or had done the due time: that one is pushed on
+    top of the run it found, and would list a job running or done as `skipped`. The
+    newest attempt when the history holds nothing else."""
+    return next((run for run in runs if run.status != "skipped"), runs[0] if runs else None)
 
 
 def _overdue(
