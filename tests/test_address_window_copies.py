@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import error_of
 from tests.test_concurrency import posted_at_once
 from tests.test_hot_purchase import tighten
+from tests.test_http_streak_repair import broken_streak, fund, offer_repair
 from web import create_app
 
 ADDRESS = "198.51.100.7"
@@ -22,7 +23,7 @@ def app(real_redis, settings, clock):
     return create_app(settings, redis_client=real_redis, clock=clock)
 
 
-def fund(app, admin_headers, player: str) -> None:
+def fund_player(app, admin_headers, player: str) -> None:
     app.test_client().post(
         f"/v1/admin/players/{player}/grants",
         headers=admin_headers | {"Idempotency-Key": f"fund-{player}"},
@@ -56,7 +57,7 @@ def test_copies_of_a_purchase_at_an_addresss_last_places_are_answered_alike(
     tighten(app, "purchases", address=limit)
     for round_ in range(ROUNDS):
         player = f"buyer-{round_}"
-        fund(app, admin_headers, player)
+        fund_player(app, admin_headers, player)
         assert buy(app, server_headers, player, "first").status_code == 201
         headers = server_headers | {"X-Player-IP": ADDRESS, "Idempotency-Key": "order-1"}
         body = {"item": "logs", "quantity": 1}
@@ -76,7 +77,7 @@ def test_copies_of_a_purchase_at_a_full_address_are_refused_alike(
     app, server_headers, admin_headers
 ):
     tighten(app, "purchases", address="1/minute")
-    fund(app, admin_headers, "buyer")
+    fund_player(app, admin_headers, "buyer")
     assert buy(app, server_headers, "buyer", "first").status_code == 201
     headers = server_headers | {"X-Player-IP": ADDRESS, "Idempotency-Key": "order-1"}
     body = {"item": "logs", "quantity": 1}
@@ -116,5 +117,28 @@ def test_copies_of_an_exam_at_an_addresss_last_places_are_answered_alike(
         for n in range(more):
             assert exam(app, server_headers, player, f"more-{n}").status_code == 201
         refused = exam(app, server_headers, player, "one-too-many")
+        assert (refused.status_code, error_of(refused)["code"]) == (429, "rate_limited")
+        clock.advance(seconds=61)
+
+
+def test_copies_of_a_streak_repair_at_an_addresss_last_place_are_answered_alike(
+    app, server_headers, admin_headers, clock
+):
+    """The first round repairs the break (201); the later ones find none to repair and
+    are refused (409), an attempt that counts, answered alike too."""
+    offer_repair(app)
+    client = app.test_client()
+    broken_streak(client, server_headers, clock)
+    fund(client, admin_headers)
+    fund_player(app, admin_headers, "bob")
+    tighten(app, "purchases", address="2/minute")
+    for round_ in range(ROUNDS):
+        assert buy(app, server_headers, "bob", f"first-{round_}").status_code == 201
+        headers = server_headers | {"X-Player-IP": ADDRESS, "Idempotency-Key": f"r-{round_}"}
+
+        copies = posted_at_once(app, "/v1/players/alice/streak/repair", headers, [None] * COPIES)
+
+        answered_alike(copies, 201 if round_ == 0 else 409)
+        refused = buy(app, server_headers, "bob", f"one-too-many-{round_}")
         assert (refused.status_code, error_of(refused)["code"]) == (429, "rate_limited")
         clock.advance(seconds=61)

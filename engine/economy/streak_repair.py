@@ -118,6 +118,7 @@ def _repair(
         address,
         lambda pipe: pipe.get(idempotency),
         partial(_is_recorded, request.fingerprint),
+        request_name=idempotency,  # copies share one place
     )
     args: list[Any] = [
         player_id,
