@@ -67,6 +67,8 @@ def test_an_unknown_cohort_is_404_and_a_bad_one_400(client, server_headers):
         "bronze-+1",
         "bronze- 1",
         "bronze-1_0",
+        "bronze-01",  # another spelling of bronze-1: an id has one
+        "bronze-0001",
     ],
 )
 def test_a_cohort_number_other_than_ascii_digits_in_range_is_400(client, server_headers, cohort_id):

@@ -133,4 +133,4 @@ def test_the_spec_gives_the_cohort_paths_patterns(client):
     parameters = spec["paths"]["/v1/leagues/{period}/cohorts/{cohort_id}"]["parameters"]
     schemas = {parameter["name"]: parameter["schema"] for parameter in parameters}
     assert schemas["period"]["pattern"] == "^[0-9]{4}(-W[0-9]{2}|-[0-9]{2})?$"
-    assert schemas["cohort_id"]["pattern"] == "^[a-z][a-z0-9_]{0,31}-[0-9]{1,19}$"
+    assert schemas["cohort_id"]["pattern"] == "^[a-z][a-z0-9_]{0,31}-[1-9][0-9]{0,18}$"

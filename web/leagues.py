@@ -116,8 +116,9 @@ COHORT_PATH = [
     {
         "in": "path",
         "name": "cohort_id",
-        "description": "A tier of the rules, a dash and the cohort's number (1 to 2**63-1).",
-        "schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}-[0-9]{1,19}$"},
+        "description": "A tier of the rules, a dash and the cohort's number (1 to 2**63-1,"
+        " no leading zero).",
+        "schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}-[1-9][0-9]{0,18}$"},
     },
 ]
 

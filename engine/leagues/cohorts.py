@@ -66,11 +66,13 @@ MAX_COHORT_NUMBER = 2**63 - 1
 
 def parse_cohort_id(rules: LeagueRules, text: str) -> tuple[str, int]:
     tier, _, number = text.rpartition("-")
-    # ASCII digits only (str.isdigit takes "²" and "٣"), and no more than SQL's BIGINT
-    # and Redis's counters hold: such a number is no cohort's, so the id is malformed.
+    # ASCII digits only (str.isdigit takes "²" and "٣"), without a leading zero (an id
+    # has one spelling: "bronze-01" would answer as "bronze-1"), and no more than SQL's
+    # BIGINT and Redis's counters hold: such a number is no cohort's, so it is malformed.
     if (
         tier not in rules.tiers
         or not (number.isascii() and number.isdigit())
+        or number.startswith("0")
         or not 1 <= int(number) <= MAX_COHORT_NUMBER
     ):
         raise InvalidInputError(
