@@ -29,14 +29,15 @@ is such a copy, so the limits are taken there or around it:
   script waits for replicas (REDIS_WAIT_REPLICAS: the WAIT goes with that script on
   its own connection, engine.replication).
 
-Either way a change happens only with a place in both windows, so every limit holds
-for real changes across processes. The address's place of a purchase, an ad reward or
-a login is the request's own (its member the key of the request's idempotency record,
-or of the player's day for a login without a key): a copy that finds it taken by
-another copy, in flight or recorded, takes none and goes on to be answered as that
-copy is (its outcome; or the change itself if its script comes first, counted in that
-place), at a full window too, and is never counted twice. Windows are moving windows of
-the engine clock, in sorted sets (member: the request, score: ms).
+Either way a change happens only with a place in both windows, so every limit holds for
+real changes across processes. The address's place of a purchase, an ad reward, a
+login, a streak repair or an exam is the request's own (its member the key of the
+request's idempotency record or the exam's, or of the player's day for a login without
+a key): a copy that finds it taken by another copy, in flight or recorded, takes none
+and goes on to be answered as that copy is (its outcome; or the change itself if its
+script comes first, counted in that place), at a full window too, and is never counted
+twice. Windows are moving windows of the engine clock, in sorted sets (member: the
+request, score: ms).
 """
 
 from __future__ import annotations
