@@ -101,7 +101,7 @@ local day = new_day(parse_context(context_text, rewards_json), wallet, DAILY, ST
 day.zone = zone
 
 -- `keep`: the record is one no ledger entry gives back (a keyed login that claimed
--- nothing, a refusal), so it goes to SQL too, as an outbox entry of type "record" (the persist job
+-- nothing, a refusal, an ad the earning cap paid nothing for), so it goes to SQL too, as an outbox entry of type "record" (the persist job
 -- writes it to idempotency_records, `questboard rebuild` writes it back).
 local function finish(code, body, keep)
   local code_text = code == CODE_APPLIED and CODE_APPLIED_TEXT or tostring(code)
@@ -218,5 +218,6 @@ if event ~= '' then
   advance(day, event, 1)
 end
 local progress_json = compact_progress(finish_day(day))  -- recorded: kept short
+-- an ad the earning cap paid nothing for has no entry of its own to give its record back
 return finish(CODE_APPLIED, own .. '"at":' .. now .. ',"balances":' .. balances_json(wallet)
-  .. ',"progress":' .. progress_json)
+  .. ',"progress":' .. progress_json, own == '' and kind == 'ad_reward')

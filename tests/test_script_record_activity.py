@@ -325,6 +325,7 @@ def test_an_ad_reward_over_its_earning_cap_pays_nothing_and_has_no_transaction(a
     assert "tx" not in outcome and "deltas" not in outcome
     assert outcome["progress"]["violations"][0]["refused"] == 8
     assert any_redis.llen(LEDGER) == 0
+    kept_for_sql(state(any_redis), payload, "ad_reward/k1")  # no entry gives it back
 
 
 def test_the_event_advances_its_mission_and_pays_it_when_complete(any_redis):

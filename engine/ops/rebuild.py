@@ -20,9 +20,10 @@ persist interval before Redis died (see the README's data-loss window).
 The day's counters are as the persist job last read them: a hash is read when an entry
 of its player's activity or exam is persisted, so it lags Redis as the rest does, by at
 most a persist interval plus a run's time. A change to it that writes no outbox entry
-(an ad whose reward the earning cap cut to nothing, a reward past the balance limit:
-nothing paid) reaches SQL with the player's next entry; lost, it only lets the player
-count that again, never be paid again.
+(a reward past the balance limit: nothing paid) reaches SQL with the player's next
+entry; lost, it only lets the player count that again, never be paid again. An ad whose
+reward the earning cap cut to nothing writes its record's entry (it has a key), which
+takes the day's counters along.
 
 What SQL does not hold, so a rebuild does not restore:
 - who shared a cohort with whom in a period not closed yet (the cohorts are formed again
