@@ -33,14 +33,20 @@ def base_url(app):
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def generated(app, tmp_path):
-    """The client package generated from this app's spec, imported."""
-    spec = tmp_path / "openapi.json"
-    spec.write_text(json.dumps(app.test_client().get("/openapi.json").get_json()))
-    config = tmp_path / "config.json"
+@pytest.fixture(scope="module")
+def generated_folders() -> dict[str, Path]:
+    """The folders of the client packages generated in this module, by the text of the
+    spec each came from: the generator takes seconds, and one spec gives one client."""
+    return {}
+
+
+def generate_client(spec_text: str, folder: Path) -> None:
+    """openapi-python-client's package generated from `spec_text` into `folder`."""
+    spec = folder / "openapi.json"
+    spec.write_text(spec_text)
+    config = folder / "config.json"
     config.write_text(json.dumps({"package_name_override": PACKAGE, "post_hooks": []}))
-    output = tmp_path / PACKAGE
+    output = folder / PACKAGE
     command = Path(sys.executable).parent / "openapi-python-client"
     arguments = ["--path", spec, "--output-path", output, "--meta", "none", "--config", config]
     result = subprocess.run(
@@ -51,11 +57,23 @@ def generated(app, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Unable to" not in result.stdout + result.stderr, result.stdout + result.stderr
-    sys.path.insert(0, str(tmp_path))
+
+
+@pytest.fixture
+def generated(app, generated_folders, tmp_path_factory):
+    """The client package generated from this app's spec, imported (generated once for
+    the tests whose apps serve the same spec)."""
+    spec_text = json.dumps(app.test_client().get("/openapi.json").get_json())
+    if spec_text not in generated_folders:
+        folder = tmp_path_factory.mktemp("generated-client")
+        generate_client(spec_text, folder)
+        generated_folders[spec_text] = folder
+    folder = generated_folders[spec_text]
+    sys.path.insert(0, str(folder))
     try:
         yield importlib.import_module(PACKAGE)
     finally:
-        sys.path.remove(str(tmp_path))
+        sys.path.remove(str(folder))
         for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
             del sys.modules[name]
 
