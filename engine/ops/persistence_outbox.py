@@ -43,6 +43,9 @@ def consumer_name() -> str:
 class _Batch:
     ids: dict[str, list[bytes]] = field(default_factory=dict)  # outbox key -> entry ids
     ledger: list[dict] = field(default_factory=list)
+    # each ledger row's outbox entry id as (ms, seq): the order of a player's changes
+    # (one stream, IDs that only grow), which their `at` is not once a clock goes back
+    positions: list[tuple[int, int]] = field(default_factory=list)
     players: set[str] = field(default_factory=set)
     periods: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # player -> periods
     seasons: dict[str, set[str]] = field(default_factory=dict)  # player -> seasons
@@ -178,6 +181,8 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
                     "at_ms": int(fields[b"at"]),
                 }
             )
+            ms, _, seq = entry_id.partition(b"-")
+            batch.positions.append((int(ms), int(seq)))
         elif fields.get(b"type") == b"record":  # a keyed login that claimed nothing, a refusal
             route, _, key = fields[b"ref"].decode().partition("/")
             batch.records.append(

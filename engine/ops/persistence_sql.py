@@ -104,14 +104,15 @@ def _write_once(engine: Engine, batch: _Batch) -> int:
     # commands for different nodes run in no set order).
     removals = engine.redis.get(keys.board_removals()) if batch.periods else None
     now_ms = to_ms(engine.clock.now())
-    latest: dict[str, tuple[int, dict]] = {}  # player -> (at, balances after)
+    # player -> (outbox position, balances after) of their latest change in the batch
+    latest: dict[str, tuple[tuple[int, int], dict]] = {}
     changed: dict[str, set[str]] = {}  # player -> resources changed in this batch
     streak_players = set()
     xp_players = set(batch.periods) | {event["player_id"] for event in batch.events}
-    for row in batch.ledger:
+    for row, position in zip(batch.ledger, batch.positions, strict=True):
         player = row["player_id"]
-        if player not in latest or row["at_ms"] >= latest[player][0]:
-            latest[player] = (row["at_ms"], json.loads(row["balances_after"]))
+        if player not in latest or position >= latest[player][0]:
+            latest[player] = (position, json.loads(row["balances_after"]))
         changed.setdefault(player, set()).update(json.loads(row["deltas"]))
         if row["kind"] in STREAK_KINDS:
             streak_players.add(player)
@@ -122,7 +123,10 @@ def _write_once(engine: Engine, batch: _Batch) -> int:
             "player_id": player,
             "resource": resource,
             "balance": latest[player][1][resource],
-            "updated_ms": latest[player][0],
+            # the outbox entry's ms (Redis's time, only ever growing in a stream), not
+            # `at`: SQL keeps a row not older, so a later change whose `at` is earlier
+            # (a clock set back) still replaces the balance before it
+            "updated_ms": latest[player][0][0],
         }
         for player in sorted(changed)
         for resource in sorted(changed[player])
