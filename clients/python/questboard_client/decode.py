@@ -64,13 +64,7 @@ def progress(body: Json) -> m.Progress:
     bonus = f.optional(body, "daily_bonus", dict)
     xp = f.optional(body, "xp", dict)
     return m.Progress(
-        daily_bonus=None
-        if bonus is None
-        else m.DailyBonus(
-            f.integer(bonus, "streak"),
-            f.amounts(bonus, "reward"),
-            f.optional(bonus, "transaction_id", str),
-        ),
+        daily_bonus=None if bonus is None else _daily_bonus(bonus),
         missions=f.many(body, "missions", _mission_progress),
         xp=None
         if xp is None
@@ -84,6 +78,14 @@ def progress(body: Json) -> m.Progress:
         level_rewards=f.many(body, "level_rewards", _level_reward),
         streak=f.integer(body, "streak"),
         freezes_used=f.optional(body, "freezes_used", int) or 0,
+    )
+
+
+def _daily_bonus(body: Json) -> m.DailyBonus:
+    return m.DailyBonus(
+        f.integer(body, "streak"),
+        f.amounts(body, "reward"),
+        f.optional(body, "transaction_id", str),
     )
 
 
@@ -170,6 +172,7 @@ def _mission_state(body: Json) -> m.MissionState:
         completed=f.field(body, "completed", bool),
         xp=f.integer(body, "xp"),
         reward=f.amounts(body, "reward"),
+        credited=None if body.get("credited") is None else f.amounts(body, "credited"),
     )
 
 
@@ -217,7 +220,15 @@ def streak_repair(body: Json, replayed: bool) -> m.StreakRepair:
         price=f.amounts(body, "price"),
         balances=f.amounts(body, "balances"),
         replayed=replayed,
+        milestone_bonuses=_milestone_bonuses(body),
     )
+
+
+def _milestone_bonuses(body: Json) -> tuple[m.DailyBonus, ...]:
+    """() from a server older than the field, or a repair it recorded before it."""
+    if isinstance(body, dict) and body.get("milestone_bonuses") is None:
+        return ()
+    return f.many(body, "milestone_bonuses", _daily_bonus)
 
 
 def login(body: Json, replayed: bool) -> m.Login:

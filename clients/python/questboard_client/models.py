@@ -168,7 +168,10 @@ class MissionState:
     target: int
     completed: bool
     xp: int
-    reward: Amounts
+    reward: Amounts  # what the rules pay for completing it
+    # None until completed; then what completing it paid: `reward` less what a daily
+    # earning cap or the balance limit cut ({} when they cut it all)
+    credited: Amounts | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,9 @@ class StreakRepair:
     price: Amounts
     balances: Amounts
     replayed: bool
+    # The login bonus milestones the restored streak reached on days paid as ordinary
+    # ones, each paid now (its `reward` what was credited); usually () or one
+    milestone_bonuses: tuple[DailyBonus, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,7 +249,7 @@ class AdReward:
 @dataclass(frozen=True)
 class GrantedLevel:
     level: int
-    reward: Amounts
+    reward: Amounts  # what reaching it credited: the rules' reward less any cap's cut
 
 
 @dataclass(frozen=True)
