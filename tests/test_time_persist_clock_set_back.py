@@ -11,11 +11,13 @@ changes is their outbox's (one stream, IDs that only grow), whatever the clocks 
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from engine import db
 from engine.economy import grants, wallet
 from engine.ops import maintenance, persistence
+from tests.job_alerts import alerts_logged
 from tests.persist_state import rows
 
 
@@ -28,7 +30,9 @@ def _sql_coins(engine, player: str) -> int:
     return row["balance"]
 
 
-def test_a_change_after_the_clock_went_back_is_persisted_in_the_next_batch(durable_engine, clock):
+def test_a_change_after_the_clock_went_back_is_persisted_in_the_next_batch(
+    durable_engine, clock, caplog
+):
     grants.grant(durable_engine, "alice", {"coins": 5}, "gift", "g1")
     persistence.persist(durable_engine)
     clock.advance(hours=-1)
@@ -38,7 +42,9 @@ def test_a_change_after_the_clock_went_back_is_persisted_in_the_next_batch(durab
 
     assert wallet.balances(durable_engine, "alice")["coins"] == 12
     assert _sql_coins(durable_engine, "alice") == 12  # 5 before
-    assert maintenance.reconcile(durable_engine) == 1
+    caplog.set_level(logging.WARNING, logger="questboard.alerts")
+    assert maintenance.reconcile(durable_engine) == 1  # players checked
+    assert alerts_logged(caplog, "reconcile_differences") == []  # one before
 
 
 def test_a_change_after_the_clock_went_back_is_persisted_in_the_same_batch(durable_engine, clock):
