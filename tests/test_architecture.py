@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -223,8 +224,11 @@ def package_of(module: str) -> str | None:
     return "core"
 
 
-def engine_imports(path: Path) -> set[str]:
-    """The engine modules and packages a file imports (absolute imports only)."""
+@functools.cache
+def engine_imports(path: Path) -> frozenset[str]:
+    """The engine modules and packages a file imports (absolute imports only). Parsed once
+    a run: the package graph of each package's test and the key-name check read the same
+    files."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -234,7 +238,7 @@ def engine_imports(path: Path) -> set[str]:
                 found |= {f"engine.{alias.name}" for alias in node.names}
             elif node.module.startswith("engine."):
                 found.add(node.module)
-    return found
+    return frozenset(found)
 
 
 def package_graph() -> dict[str, set[str]]:
