@@ -40,3 +40,20 @@ def test_the_daily_answers_login_and_ads_objects_are_described_field_by_field(
         assert set(described.get("required", [])) == set(answer[name]), name
         for field, value in answer[name].items():
             assert isinstance(value, JSON_TYPES[properties[field]["type"]]), (name, field)
+
+
+def test_a_mission_not_completed_answers_credited_null_and_the_spec_allows_it(
+    client, server_headers
+):
+    spec = client.get("/openapi.json").get_json()
+    operation = spec["paths"]["/v1/players/{player_id}/daily"]["get"]
+    daily = resolve(spec, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    mission = resolve(spec, daily["properties"]["missions"]["items"])
+    client.post("/v1/players/alice/login", headers=server_headers)
+
+    missions = client.get("/v1/players/alice/daily", headers=server_headers).get_json()["missions"]
+
+    assert False in {m["completed"] for m in missions}
+    for answered in missions:
+        assert (answered["credited"] is None) == (not answered["completed"]), answered
+    assert set(mission["properties"]["credited"]["type"]) == {"object", "null"}

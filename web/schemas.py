@@ -251,6 +251,8 @@ class Amounts(ma.fields.Dict):
         }
         if self.fewest:
             schema["minProperties"] = self.fewest
+        if self.allow_none:  # apispec's own nullable fields are typed so in OpenAPI 3.1
+            schema["type"] = ["object", "null"]
         return schema
 
 
