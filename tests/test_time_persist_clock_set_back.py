@@ -11,11 +11,12 @@ changes is their outbox's (one stream, IDs that only grow), whatever the clocks 
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
 from engine import db
-from engine.economy import grants, wallet
+from engine.economy import activity, grants, wallet
 from engine.ops import maintenance, persistence
 from tests.job_alerts import alerts_logged
 from tests.persist_state import rows
@@ -71,3 +72,19 @@ def test_a_late_write_of_an_older_batch_does_not_undo_a_newer_one(durable_engine
     persistence._write(durable_engine, stalled, persistence.PersistReport())
 
     assert _sql_coins(durable_engine, "alice") == 12
+
+
+def test_the_days_counters_read_after_the_clock_went_back_are_persisted(durable_engine, clock):
+    """dave watches an ad at 12:00, persisted; the clock goes back to 11:00 (the same game
+    day) and he watches another: SQL's copy of the day's counters (what a rebuild gives
+    back) kept ads 1, the run's time being earlier than the copy's, so after a loss of
+    Redis he could watch one ad more than the day's cap."""
+    activity.ad_reward(durable_engine, "dave", "ad-1")
+    persistence.persist(durable_engine)
+    clock.advance(hours=-1)
+    activity.ad_reward(durable_engine, "dave", "ad-2")
+
+    persistence.persist(durable_engine)
+
+    [row] = rows(durable_engine, db.user_daily_counters)
+    assert json.loads(row["counters"])["ads"] == "2"  # 1 before

@@ -46,6 +46,8 @@ class _Batch:
     # each ledger row's outbox entry id as (ms, seq): the order of a player's changes
     # (one stream, IDs that only grow), which their `at` is not once a clock goes back
     positions: list[tuple[int, int]] = field(default_factory=list)
+    # player -> the ms of their newest outbox entry in the batch (idem, every kind)
+    newest_ms: dict[str, int] = field(default_factory=dict)
     players: set[str] = field(default_factory=set)
     periods: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # player -> periods
     seasons: dict[str, set[str]] = field(default_factory=dict)  # player -> seasons
@@ -164,6 +166,8 @@ def _add(batch: _Batch, stream: str, entries: Iterable) -> None:
         batch.ids.setdefault(stream, []).append(entry_id)
         player = fields[b"player"].decode()
         batch.players.add(player)
+        entry_ms = int(entry_id.partition(b"-")[0])
+        batch.newest_ms[player] = max(batch.newest_ms.get(player, 0), entry_ms)
         kind = fields.get(b"kind")  # none: an event or an exam's state entry
         if kind is None or kind.decode() in DAY_KINDS:
             _note_day(batch, player, int(fields[b"at"]))

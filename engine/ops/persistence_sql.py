@@ -195,7 +195,7 @@ def _write_once(engine: Engine, batch: _Batch) -> int:
                 }
             )
         elif what == "day" and reply:
-            days.append(_day_row(engine, player, target, reply, now_ms))
+            days.append(_day_row(engine, player, target, reply, batch.newest_ms[player]))
         elif what == "exam" and (reply[0] is not None or target[3]):
             # The attempt is persisted from its outbox entry even when its replay
             # record has expired (a persist run more than IDEMPOTENCY_TTL_SECONDS
@@ -283,13 +283,15 @@ def _queue_days(engine: Engine, batch: _Batch, pipe, plan: list) -> None:
 
 
 def _day_row(
-    engine: Engine, player: str, day: date, counters: dict[bytes, bytes], now_ms: int
+    engine: Engine, player: str, day: date, counters: dict[bytes, bytes], read_after_ms: int
 ) -> dict:
     """A user_daily_counters row: the daily hash of `day` with when it may be let go,
     the end of `day` in the last zone it ends in plus the grace (timezones.kept_until):
     not the end in the player's zone at persist time, which a move east since the hash
     was written has shortened, while the hash still lives to the end the earlier zone
-    gave it (and a move back west would go on with its counts)."""
+    gave it (and a move back west would go on with its counts). Its updated_ms is the
+    ms of the player's newest outbox entry the batch holds (the hash was read after it),
+    not the run's time: a run after the clock went back is not older than the last."""
     return {
         "player_id": player,
         "day": day.isoformat(),
@@ -298,7 +300,7 @@ def _day_row(
             separators=(",", ":"),
         ),
         "expires_at": timezones.kept_until(engine, day),
-        "updated_ms": now_ms,
+        "updated_ms": read_after_ms,
     }
 
 
