@@ -101,6 +101,10 @@ local function finish(code, body)
   local outcome = '{"fp":"' .. recorded_fp(fingerprint) .. '","code":' .. code_text .. ','
     .. body .. '}'
   redis.call('SET', IDEM, outcome, 'EX', ttl)
+  if code ~= CODE_APPLIED then  -- no ledger entry gives a refusal's record back: SQL keeps it
+    redis.call('XADD', OUTBOX, '*', 'player', player, 'type', 'record', 'ref', reference,
+      'record', outcome, 'at', now)
+  end
   return {code, outcome}
 end
 

@@ -112,7 +112,12 @@ def differences(before: dict, after: dict) -> list[str]:
 # nothing, which keeps no record at all.
 NOT_RESTORED = ("rate-limit windows",)
 # The refusals a record keeps (README, Idempotency), answered again after a rebuild.
-RECORDED_REFUSALS = ("insufficient_funds", "balance_limit_exceeded", "daily_limit_reached")
+RECORDED_REFUSALS = (
+    "insufficient_funds",
+    "balance_limit_exceeded",
+    "daily_limit_reached",
+    "streak_not_repairable",
+)
 
 
 def restored(write) -> bool:

@@ -1,14 +1,15 @@
-"""A refused purchase or ad reward retried with its Idempotency-Key after Redis was lost
-and `questboard rebuild` ran is answered with its first refusal (Idempotent-Replayed),
-not carried out: the player may have the coins now, or a new day's ads, and a retry must
-never do what the first request did not. Its record reaches SQL through the outbox, as a
-keyed login's that claimed nothing does."""
+"""A refused purchase, ad reward, grant or streak repair retried with its Idempotency-Key
+after Redis was lost and `questboard rebuild` ran is answered with its first refusal
+(Idempotent-Replayed), not carried out: the player may have the coins now, or a new
+day's ads, and a retry must never do what the first request did not. Its record reaches
+SQL through the outbox, as a keyed login's that claimed nothing does."""
 
 from __future__ import annotations
 
 import pytest
 
 from engine.ops import persistence, rebuild
+from tests.test_http_streak_repair import REPAIR, broken_streak, fund, offer_repair
 
 pytestmark = pytest.mark.app_on_both_backends
 
@@ -86,6 +87,25 @@ def test_a_grant_refused_for_want_of_coins_is_refused_again_after_a_rebuild(
     wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
 
     retry = client.post(grant, headers=headers, json=body)
+
+    assert (retry.status_code, retry.get_json()) == (first.status_code, first.get_json())
+    assert retry.headers.get("Idempotent-Replayed") == "true"
+    assert client.get("/v1/players/alice/wallet", headers=server_headers).get_json() == wallet
+
+
+def test_a_streak_repair_refused_for_want_of_coins_is_refused_again_after_a_rebuild(
+    app, client, server_headers, admin_headers, clock
+):
+    offer_repair(app)
+    broken_streak(client, server_headers, clock)
+    headers = server_headers | {"Idempotency-Key": "repair-1"}
+    first = client.post(REPAIR, headers=headers)
+    assert first.get_json()["error"]["code"] == "insufficient_funds"
+    lose_redis_and_rebuild(app)
+    fund(client, admin_headers)
+    wallet = client.get("/v1/players/alice/wallet", headers=server_headers).get_json()
+
+    retry = client.post(REPAIR, headers=headers)
 
     assert (retry.status_code, retry.get_json()) == (first.status_code, first.get_json())
     assert retry.headers.get("Idempotent-Replayed") == "true"

@@ -27,6 +27,18 @@ def idem(key: str = "k1") -> str:
     return keys.idempotency(PLAYER, "streak_repair", key)
 
 
+def kept_for_sql(redis) -> tuple[str, dict]:
+    """The reference and the outcome of the outbox's last entry, which must be a refusal's
+    "record" entry (no ledger entry gives its record back after a rebuild)."""
+    [(_, entry)] = redis.xrevrange(OUTBOX, count=1)
+    assert (entry[b"type"], entry[b"player"], entry[b"at"]) == (
+        b"record",
+        PLAYER.encode(),
+        str(NOW).encode(),
+    )
+    return entry[b"ref"].decode(), json.loads(entry[b"record"])
+
+
 def call(
     redis,
     key: str = "k1",
@@ -137,7 +149,8 @@ def test_not_repairable_without_a_break_records_only_its_outcome(any_redis):
         ScriptCode.NOT_REPAIRABLE,
         {"fp": "fp-1", "code": -10, "reason": "none"},
     )
-    assert set(written(before, state(any_redis))) == {idem()}
+    assert set(written(before, state(any_redis))) == {idem(), OUTBOX}
+    assert kept_for_sql(any_redis) == ("streak_repair/k1", outcome)
 
 
 def test_not_repairable_once_repaired(any_redis):
@@ -146,7 +159,8 @@ def test_not_repairable_once_repaired(any_redis):
     before = state(any_redis)
     code, outcome = call(any_redis, key="k2")
     assert (code, outcome["reason"]) == (ScriptCode.NOT_REPAIRABLE, "repaired")
-    assert set(written(before, state(any_redis))) == {idem("k2")}
+    assert set(written(before, state(any_redis))) == {idem("k2"), OUTBOX}
+    assert kept_for_sql(any_redis) == ("streak_repair/k2", outcome)
 
 
 def test_not_repairable_after_the_deadline(any_redis):
@@ -158,7 +172,8 @@ def test_not_repairable_after_the_deadline(any_redis):
         "expired",
         NOW - 1,
     )
-    assert set(written(before, state(any_redis))) == {idem()}
+    assert set(written(before, state(any_redis))) == {idem(), OUTBOX}
+    assert kept_for_sql(any_redis) == ("streak_repair/k1", outcome)
 
 
 def test_at_the_deadline_itself_the_repair_is_made(any_redis):
@@ -174,7 +189,8 @@ def test_insufficient_funds_changes_nothing_but_the_record(any_redis):
         ScriptCode.INSUFFICIENT_FUNDS,
         {"fp": "fp-1", "code": -1, "resource": "coins", "required": 150, "available": 149},
     )
-    assert set(written(before, state(any_redis))) == {idem()}
+    assert set(written(before, state(any_redis))) == {idem(), OUTBOX}
+    assert kept_for_sql(any_redis) == ("streak_repair/k1", outcome)
 
 
 def test_an_attempt_within_the_players_limit_takes_a_place_in_their_window(any_redis):

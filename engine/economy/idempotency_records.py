@@ -3,16 +3,17 @@ that no other row gives back, so that `questboard rebuild` can restore it.
 
 Redis holds every request's record (engine.economy.idempotency) and answers a retry
 from it. Most come back after a loss from the row the change wrote (a ledger entry, an
-exam attempt); a webhook subscription created or its secret rotated writes no such
-row, so its record is written here, in the change's own transaction: the change and
-its record commit together or not at all. So are a login with an Idempotency-Key that
+exam attempt); a webhook subscription created or its secret rotated writes no such row,
+so its record is written here, in the change's own transaction: the change and its
+record commit together or not at all. So are a login with an Idempotency-Key that
 claimed nothing (the day was claimed), an ad reward the earning cap paid nothing for,
 and a refusal the record answers again (a purchase without the coins, an ad past the
-day's cap, a grant over the balance limit):
-lua/record_activity.lua and lua/apply_transaction.lua add the record to the outbox as
-a "record" entry, which the persist job writes here with the rest of its batch. A row
-lives as its key does, IDEMPOTENCY_TTL_SECONDS from `created_ms`; an older one is a key
-free again, replaced by the next request that uses it and removed by the weekly cleanup.
+day's cap, a grant over the balance limit, a streak repair not possible):
+lua/record_activity.lua, lua/apply_transaction.lua and lua/repair_streak.lua add the
+record to the outbox as a "record" entry, which the persist job writes here with the
+rest of its batch. A row lives as its key does, IDEMPOTENCY_TTL_SECONDS from
+`created_ms`; an older one is a key free again, replaced by the next request that uses
+it and removed by the weekly cleanup.
 """
 
 from __future__ import annotations

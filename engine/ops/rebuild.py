@@ -33,10 +33,10 @@ What SQL does not hold, so a rebuild does not restore:
 - the board prizes' closed marks and paid records, which SQL's `board_prizes` rows stand
   for: a rerun of board_prizes over a closed period finds them, marks the period closed
   again and pays nothing (the closed page reads them too);
-- rate-limit windows, and the idempotency records of a streak repair refused (a
-  refused purchase or ad reward, a refused grant and a keyed login that claimed nothing
-  come back from idempotency_records, where the persist job wrote their outbox entries;
-  a login that claimed the bonus from the bonus's entry).
+- rate-limit windows (the records no ledger entry gives back, a refusal's, a keyed
+  login's that claimed nothing, an ad's the earning cap paid nothing for, come back
+  from idempotency_records, where the persist job wrote their outbox entries; a login
+  that claimed the bonus from the bonus's entry).
 
 Progress is reported through `progress(step, done, total)` for large restores.
 
