@@ -130,9 +130,9 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_http_round_trips.py",),
         (
             "web/security.py",
-            "        g.read_group = group\n",
+            "        g.read_group = read\n",
             "        g.read_group = None  # a round trip of its own, before the view's\n"
-            "        rate_limits.read_player(engine, player_id, group, [], now_ms=now_ms)\n",
+            "        rate_limits.read_player(get_engine(), player_id, read, [])\n",
         ),
     ),
     mutant(

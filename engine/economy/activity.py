@@ -128,7 +128,9 @@ def record(
                 to_ms(now),
                 login=kind == "login",
             ),
-            request_name=idempotency_key,
+            # A login without a key has no name of its own: the game calendar's day is
+            # not the day a zoned player claims (two of their days may share one).
+            request_name=request.redis_key(player_id) if request else None,
         )
     args: list[Any] = [
         player_id,

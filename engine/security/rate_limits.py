@@ -32,11 +32,11 @@ is such a copy, so the limits are taken there or around it:
 Either way a change happens only with a place in both windows, so every limit holds for
 real changes across processes. The address's place of a purchase, an ad reward, a
 login, a streak repair or an exam is the request's own (its member the key of the
-request's idempotency record or the exam's, or of the player's day for a login without
-a key): a copy that finds it taken by another copy, in flight or recorded, takes none
-and goes on to be answered as that copy is (its outcome; or the change itself if its
-script comes first, counted in that place), at a full window too, and is never counted
-twice. Windows are moving windows of the engine clock, in sorted sets (member: the
+request's idempotency record or the exam's; a login without a key has a place of its
+own, since a zoned player's two local days may share one game day): a copy that finds
+it taken by another copy, in flight or recorded, takes none and goes on to be answered
+as that copy is (its outcome; or the change itself if its script comes first, counted
+in that place), at a full window too, and is never counted twice. Windows are moving windows of the engine clock, in sorted sets (member: the
 request, score: ms).
 """
 
