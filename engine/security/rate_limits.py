@@ -36,8 +36,8 @@ request's idempotency record or the exam's; a login without a key has a place of
 own, since a zoned player's two local days may share one game day): a copy that finds
 it taken by another copy, in flight or recorded, takes none and goes on to be answered
 as that copy is (its outcome; or the change itself if its script comes first, counted
-in that place), at a full window too, and is never counted twice. Windows are moving windows of the engine clock, in sorted sets (member: the
-request, score: ms).
+in that place), at a full window too, and is never counted twice. Windows are moving
+windows of the engine clock, in sorted sets (member: the request, score: ms).
 """
 
 from __future__ import annotations
