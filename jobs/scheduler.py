@@ -110,7 +110,7 @@ class OneRunPerJobScheduler(Scheduler):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGHUP, lambda signum, frame: self.log.warning(HUP_IGNORED))
+        signal.signal(signal.SIGHUP, hangup_ignored)
 
     def enqueue_jobs(self) -> list[Job]:
         pipe = self.connection.pipeline(transaction=False)
@@ -166,11 +166,16 @@ def register(scheduler: Scheduler, now: datetime | None = None) -> list[str]:
     return ids
 
 
+def hangup_ignored(signum: int, frame: object) -> None:
+    """SIGHUP's handler: the scheduler runs on, and says so (at start as in the loop)."""
+    logging.getLogger("questboard.scheduler").warning(HUP_IGNORED)
+
+
 def main() -> None:
     """Run the scheduler until stopped; a bad setting, or a queue Redis that cannot be
     reached at start, ends the process in one line with exit code 1."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop's handlers
+    signal.signal(signal.SIGHUP, hangup_ignored)  # from the start, not only in the loop
     try:
         settings = Settings.from_env()
     except ConfigError as error:

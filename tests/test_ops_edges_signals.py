@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import signal
 
+import pytest
 from rq import Queue
 
 from bench.server import free_port
 from jobs import QUEUE
+from jobs import scheduler as scheduler_module
 from jobs.scheduler import PREFIX
 from tests.conftest import real_redis_url
 from tests.long_running import Running
@@ -63,3 +65,24 @@ def test_a_hangup_stops_make_run_in_order_as_sigterm_does(tmp_path):
         run.launcher.send_signal(signal.SIGHUP)
         run.launcher.wait(timeout=60)
     assert not pid_alive(redis_pid)
+
+
+def test_a_hangup_before_the_schedulers_loop_is_logged_as_ignored_too(monkeypatch):
+    """The scheduler logs `registered ...` before its loop installs its handlers: a
+    SIGHUP in between was ignored without the line that says so. Its handler is the
+    logging one from the start of main()."""
+    seen = []
+
+    def build_checking_the_handler(connection):
+        seen.append(signal.getsignal(signal.SIGHUP))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setenv("REDIS_URL", real_redis_url())
+    monkeypatch.setattr(scheduler_module, "build", build_checking_the_handler)
+    before = signal.getsignal(signal.SIGHUP)
+    try:
+        with pytest.raises(RuntimeError, match="stop here"):
+            scheduler_module.main()
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert seen == [scheduler_module.hangup_ignored]
