@@ -74,7 +74,7 @@ SPECS: dict[str, JobSpec] = {
         ),
         JobSpec(
             "league_close",
-            "Close the league period that ended: next tiers, prizes paid once, results to SQL.",
+            "Close every league period that ended: next tiers, prizes paid once, results to SQL.",
             days=1,
             after_reset=timedelta(minutes=10),
             expected=timedelta(minutes=5),
