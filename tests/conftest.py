@@ -227,8 +227,10 @@ def any_redis(request):
     return request.getfixturevalue("real_redis")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def rules():
+    """The shipped rules, loaded once a run (a thousand tests ask for them): Rules is
+    immutable all the way down (frozen dataclasses, tuples, MappingProxyType)."""
     return load_rules(Settings().rules_file)
 
 
