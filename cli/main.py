@@ -45,9 +45,10 @@ class StoreMissingError(Exception):
 
 
 def whole_number(text: str) -> int:
-    """An argument's count: ASCII digits only, as the HTTP API's integers. `int()` also
-    reads " 5", "+5", "1_0" and other scripts' digits ("٣") as numbers."""
-    if not re.fullmatch(r"[0-9]{1,18}", text):
+    """An argument's count: ASCII digits after an optional minus, as the HTTP API's
+    integers (the command's own range check then names the range). `int()` also reads
+    " 5", "+5", "1_0" and other scripts' digits ("٣") as numbers."""
+    if not re.fullmatch(r"-?[0-9]{1,18}", text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of ASCII digits")
     return int(text)
 
