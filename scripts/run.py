@@ -19,13 +19,11 @@ then the embedded Redis, and ends the run with exit code 0.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import ipaddress
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cli import local  # noqa: E402
+from scripts.shared_socket_granian import refuse_address_in_use  # noqa: E402
 from scripts.supervisor import (  # noqa: E402
     STOP_SIGNALS,
     Service,
@@ -139,19 +138,6 @@ def embedded_redis_running(pid_path: Path) -> int | None:
     except (OSError, ValueError):  # no pid file, no such process, not a number
         return None
     return pid if b"redis-server" in command else None
-
-
-def check_port_free(host: str, port: int) -> None:
-    """Bind the address the way the web server will (SO_REUSEADDR), then let it go."""
-    try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        socket.create_server((host, port), family=family).close()
-    except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            sys.exit(
-                f"Cannot start: port {port} on {host} is already in use; set PORT to a free port."
-            )
-        sys.exit(f"Cannot start: cannot listen on {host}:{port} ({error.strerror or error}).")
 
 
 def fresh_metrics_dir() -> str:
@@ -296,7 +282,7 @@ def main() -> int:
     host, port = listen_address(env)
     check_web_options({**env, "HOST": host, "PORT": str(port)})
     lock = claim_var()
-    check_port_free(host, port)
+    refuse_address_in_use(host, port)
     env.update(HOST=host, PORT=str(port))
     env.setdefault("DATABASE_URL", local.sqlite_url(VAR))
     env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir(env.get("PROMETHEUS_MULTIPROC_DIR"))

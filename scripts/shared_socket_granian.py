@@ -150,6 +150,12 @@ def check_port_free(options: dict[str, Any]) -> None:
     host, port = options.get("host"), options.get("port")
     if options.get("uds") or not host or not port:
         return
+    refuse_address_in_use(host, port)
+
+
+def refuse_address_in_use(host: str, port: int) -> None:
+    """Bind `host`:`port` (SO_REUSEADDR, as the web server does) and let it go; if that
+    fails, end the process in one line naming the port (`make run` checks the same)."""
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         socket.create_server((host, port), family=family).close()
