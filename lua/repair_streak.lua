@@ -12,14 +12,6 @@ the length lost plus the days since (the restarted day counts: lost 10, restarte
 today, repaired: 11), `lost` set to 0 (repaired), the milestones the restored days reach
 paid (below), and the outcome recorded under the idempotency key, refusals too.
 
-Milestones: the claims since the restart paid their days as days 1, 2, ... of a streak.
-A restored day that is a milestone (its streak a multiple of ARGV[16]) whose claim paid
-an ordinary day is paid here what a milestone pays beyond an ordinary day (ARGV[17]),
-each amount cut to what fits under the balance limit: a ledger entry of kind
-login_bonus ("daily login, streak day 7 (streak repair)"). Paid in this call, which
-marks the break repaired, so once: a replay answers the record, a second repair is
-refused, and a later claim counts on from the restored streak.
-
 KEYS[1] wallet       hash   resource -> balance
 KEYS[2] ledger       list   the player's ledger
 KEYS[3] outbox       stream the shard's entries awaiting persistence
@@ -46,6 +38,14 @@ ARGV[15] rate group     the rules' rate-limit group (purchases)
 ARGV[16] milestone every the login bonus's milestone_every (the rules: at least 1)
 ARGV[17] milestone extra JSON resource -> amount: a milestone's reward beyond an
                         ordinary day's ("{}": nothing)
+
+Milestones: the claims since the restart paid their days as days 1, 2, ... of a streak.
+A restored day that is a milestone (its streak a multiple of ARGV[16]) whose claim paid
+an ordinary day is paid here what a milestone pays beyond an ordinary day (ARGV[17]),
+each amount cut to what fits under the balance limit: a ledger entry of kind
+login_bonus ("daily login, streak day 7 (streak repair)"). Paid in this call, which
+marks the break repaired, so once: a replay answers the record, a second repair is
+refused, and a later claim counts on from the restored streak.
 
 Returns {code, json}, its code a CODE_<NAME> (include/codes.lua, engine.outcomes):
   APPLIED             {"fp","code":APPLIED,"tx","at","deltas","balances","streak","lost",
