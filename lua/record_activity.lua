@@ -101,8 +101,9 @@ local day = new_day(parse_context(context_text, rewards_json), wallet, DAILY, ST
 day.zone = zone
 
 -- `keep`: the record is one no ledger entry gives back (a keyed login that claimed
--- nothing, a refusal, an ad the earning cap paid nothing for), so it goes to SQL too, as an outbox entry of type "record" (the persist job
--- writes it to idempotency_records, `questboard rebuild` writes it back).
+-- nothing, a refusal, an ad the earning cap paid nothing for), so it goes to SQL too, as
+-- an outbox entry of type "record" (the persist job writes it to idempotency_records,
+-- `questboard rebuild` writes it back).
 local function finish(code, body, keep)
   local code_text = code == CODE_APPLIED and CODE_APPLIED_TEXT or tostring(code)
   local outcome = '{"fp":"' .. recorded_fp(fingerprint) .. '","code":' .. code_text .. ','
